@@ -1,0 +1,108 @@
+// NodeStore: where the audit Merkle tree keeps the hashes of its complete
+// subtrees. MerkleTree (merkle_tree.h) is written against this interface only,
+// so the same tree code runs over memory (tests, benchmark, trygg-audit) and
+// over the server's database.
+//
+// What is stored. For a tree of `size` leaves, node (level k, index i) is the
+// RFC 9162 hash of the complete, aligned subtree over leaves
+// [i * 2^k, (i + 1) * 2^k). It exists exactly when (i + 1) * 2^k <= size.
+// Level 0 holds the leaf hashes. Nothing else is stored: hashes of incomplete
+// subtrees on the right edge are recomputed from stored nodes when needed.
+//
+// Append-only. A node, once stored, never changes and is never deleted, and
+// `size` only grows. Readers therefore need no snapshot: after reading
+// Size() == s, every node that exists at size s can be read later, even while
+// appends continue.
+//
+// Contract for implementations:
+//  - Size(): the number of leaves. Errors (I/O, corruption) are returned as a
+//    Status; they are never OK with a made-up value.
+//  - Get(ids): the hashes of the given nodes, in the same order. Any id that
+//    does not exist (see above) is NotFound; a stored value that is not
+//    kHashSize bytes is DataLoss. Batched so a database can answer a proof's
+//    O(log n) lookups with one query.
+//  - Append(old_size, new_size, nodes): atomically stores `nodes` and sets the
+//    size to `new_size`, only if the size is still `old_size`; otherwise it
+//    changes nothing and returns Aborted (another writer appended first; the
+//    caller may re-read and retry). `nodes` are exactly the nodes that exist
+//    at new_size and not at old_size, in the order they were completed:
+//    within one level indices increase, levels interleave. A missing node, or
+//    one that would overwrite an existing node, is InvalidArgument. Either
+//    everything is stored or nothing is.
+//  - Thread-safety: Size() and Get() may be called concurrently from many
+//    threads, also concurrently with Append(). Append() calls are serialised
+//    by the old_size check, not by the caller.
+//  - Ownership: the store does not keep references to its arguments after a
+//    call returns. Whoever creates a store owns it; MerkleTree only borrows.
+#ifndef TRYGG_SERVER_AUDIT_NODE_STORE_H_
+#define TRYGG_SERVER_AUDIT_NODE_STORE_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
+#include "server/audit/hash.h"
+
+namespace trygg::audit {
+
+// Names one complete, aligned subtree: leaves [index << level,
+// (index + 1) << level). level <= 63.
+struct NodeId {
+  uint32_t level = 0;
+  uint64_t index = 0;
+
+  friend bool operator==(const NodeId&, const NodeId&) = default;
+};
+
+struct StoredNode {
+  NodeId id;
+  Hash hash;
+};
+
+// True when node `id` exists in a tree of `size` leaves.
+bool NodeExists(NodeId id, uint64_t size);
+
+class NodeStore {
+ public:
+  virtual ~NodeStore() = default;
+
+  virtual absl::StatusOr<uint64_t> Size() const = 0;
+  virtual absl::StatusOr<std::vector<Hash>> Get(
+      absl::Span<const NodeId> ids) const = 0;
+  virtual absl::Status Append(uint64_t old_size, uint64_t new_size,
+                              absl::Span<const StoredNode> nodes) = 0;
+};
+
+// A NodeStore in memory: one vector of hashes per level, so a node is found by
+// two array indexings. Thread-safe as the contract requires (a reader/writer
+// lock). Memory use is about 2 * size * kHashSize bytes (64 MB per million
+// leaves).
+class MemoryNodeStore final : public NodeStore {
+ public:
+  MemoryNodeStore() = default;
+  MemoryNodeStore(const MemoryNodeStore&) = delete;
+  MemoryNodeStore& operator=(const MemoryNodeStore&) = delete;
+
+  // Reserves room for `leaves` leaves so a benchmark does not measure vector
+  // growth. Optional.
+  void Reserve(uint64_t leaves);
+
+  absl::StatusOr<uint64_t> Size() const override;
+  absl::StatusOr<std::vector<Hash>> Get(
+      absl::Span<const NodeId> ids) const override;
+  absl::Status Append(uint64_t old_size, uint64_t new_size,
+                      absl::Span<const StoredNode> nodes) override;
+
+ private:
+  mutable absl::Mutex mu_;
+  uint64_t size_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::vector<Hash>> levels_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace trygg::audit
+
+#endif  // TRYGG_SERVER_AUDIT_NODE_STORE_H_

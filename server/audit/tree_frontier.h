@@ -1,0 +1,61 @@
+// TreeFrontier: the right edge of an RFC 9162 Merkle tree, i.e. the hashes of
+// its maximal complete subtrees (one per set bit of the size, at most 64).
+// It is enough to append more leaves and to compute the root, so it turns a
+// stream of leaf hashes into a root with O(1) memory. Used by MerkleTree to
+// compute the nodes an append completes, and by auditors to recompute a whole
+// log's root from scratch.
+//
+// A value type; not thread-safe (copy it per thread). No failure modes other
+// than FromPeaks rejecting a peak list of the wrong length.
+#ifndef TRYGG_SERVER_AUDIT_TREE_FRONTIER_H_
+#define TRYGG_SERVER_AUDIT_TREE_FRONTIER_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "server/audit/hash.h"
+#include "server/audit/node_store.h"
+
+namespace trygg::audit {
+
+class TreeFrontier {
+ public:
+  // The empty tree.
+  TreeFrontier() = default;
+
+  // The ids of the peaks of a tree of `size` leaves, highest level (leftmost)
+  // first: node (k, (size >> k) - 1) for every set bit k of size.
+  static std::vector<NodeId> PeakIds(uint64_t size);
+
+  // Restores the frontier of a tree of `size` leaves from the hashes of
+  // PeakIds(size), in that order. InvalidArgument if the count is wrong.
+  static absl::StatusOr<TreeFrontier> FromPeaks(uint64_t size,
+                                                std::vector<Hash> peaks);
+
+  // Appends one leaf. When `completed` is not null, appends to it every node
+  // that this leaf completes: the leaf itself at level 0, then each parent
+  // that now has both children, lowest level first.
+  void Append(const Hash& leaf_hash, std::vector<StoredNode>* completed);
+  void Append(const Hash& leaf_hash) { Append(leaf_hash, nullptr); }
+
+  uint64_t size() const { return size_; }
+
+  // The RFC 9162 Merkle Tree Hash of the leaves appended so far; the empty
+  // tree's root when there are none. Costs popcount(size) - 1 hashes.
+  Hash Root() const;
+
+ private:
+  uint64_t size_ = 0;
+  // Highest level first, so the back is the lowest-level peak, the one the
+  // next append may merge with.
+  std::vector<Hash> peaks_;
+};
+
+// Root of the tree whose leaf hashes are `leaf_hashes`, in order.
+Hash RootFromLeafHashes(absl::Span<const Hash> leaf_hashes);
+
+}  // namespace trygg::audit
+
+#endif  // TRYGG_SERVER_AUDIT_TREE_FRONTIER_H_
