@@ -1,0 +1,184 @@
+#include "server/daemon/config.h"
+
+#include <arpa/inet.h>
+#include <sodium.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "trygg/status_macros.h"
+
+namespace trygg::server {
+namespace {
+
+constexpr int kMinMessageBytes = 64 * 1024;
+constexpr int kMaxMessageBytes = 64 * 1024 * 1024;
+
+absl::Status KeyError(absl::string_view source, const toml::source_region& where,
+                      absl::string_view key, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(source, ":", static_cast<int>(where.begin.line), ": ", key, ": ", what));
+}
+
+absl::Status ReadString(const toml::node& node, absl::string_view source, absl::string_view key,
+                        std::string& out) {
+  const auto* value = node.as_string();
+  if (value == nullptr) return KeyError(source, node.source(), key, "must be a string");
+  out = value->get();
+  return absl::OkStatus();
+}
+
+absl::Status ReadInt(const toml::node& node, absl::string_view source, absl::string_view key,
+                     int& out) {
+  const auto* value = node.as_integer();
+  if (value == nullptr) return KeyError(source, node.source(), key, "must be an integer");
+  int64_t v = value->get();
+  if (v < 0 || v > INT32_MAX) return KeyError(source, node.source(), key, "is out of range");
+  out = static_cast<int>(v);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ApplyConfigToml(absl::string_view toml_text, absl::string_view source_name,
+                             ServerConfig& config) {
+  toml::table root;
+  try {
+    root = toml::parse(std::string_view(toml_text.data(), toml_text.size()),
+                       std::string_view(source_name.data(), source_name.size()));
+  } catch (const toml::parse_error& e) {
+    return absl::InvalidArgumentError(absl::StrCat(source_name, ":", static_cast<int>(e.source().begin.line),
+                                                   ": malformed TOML: ", std::string(e.description())));
+  }
+  for (const auto& [key, node] : root) {
+    const std::string k(key.str());
+    if (k == "listen") {
+      TRYGG_RETURN_IF_ERROR(ReadString(node, source_name, k, config.listen_address));
+    } else if (k == "data_dir") {
+      TRYGG_RETURN_IF_ERROR(ReadString(node, source_name, k, config.data_dir));
+    } else if (k == "platform_root_public_key") {
+      TRYGG_RETURN_IF_ERROR(ReadString(node, source_name, k, config.platform_root_public_key));
+    } else if (k == "log_level") {
+      TRYGG_RETURN_IF_ERROR(ReadString(node, source_name, k, config.log_level));
+    } else if (k == "drain_seconds") {
+      TRYGG_RETURN_IF_ERROR(ReadInt(node, source_name, k, config.drain_seconds));
+    } else if (k == "tls" || k == "limits") {
+      const toml::table* table = node.as_table();
+      if (table == nullptr) return KeyError(source_name, node.source(), k, "must be a table");
+      for (const auto& [sub_key, sub] : *table) {
+        const std::string name = absl::StrCat(k, ".", std::string(sub_key.str()));
+        if (name == "tls.cert_file") {
+          TRYGG_RETURN_IF_ERROR(ReadString(sub, source_name, name, config.tls_cert_file));
+        } else if (name == "tls.key_file") {
+          TRYGG_RETURN_IF_ERROR(ReadString(sub, source_name, name, config.tls_key_file));
+        } else if (name == "limits.max_receive_message_bytes") {
+          TRYGG_RETURN_IF_ERROR(ReadInt(sub, source_name, name, config.max_receive_message_bytes));
+        } else if (name == "limits.max_send_message_bytes") {
+          TRYGG_RETURN_IF_ERROR(ReadInt(sub, source_name, name, config.max_send_message_bytes));
+        } else {
+          return KeyError(source_name, sub.source(), name, "unknown key");
+        }
+      }
+    } else {
+      return KeyError(source_name, node.source(), k, "unknown key");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplyConfigFile(const std::string& path, ServerConfig& config) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read config file ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return absl::InvalidArgumentError(absl::StrCat("cannot read config file ", path));
+  return ApplyConfigToml(text.str(), path, config);
+}
+
+absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view address) {
+  ListenAddress parsed;
+  absl::string_view host;
+  absl::string_view port;
+  if (!address.empty() && address.front() == '[') {
+    size_t close = address.find(']');
+    if (close == absl::string_view::npos || close + 1 >= address.size() || address[close + 1] != ':') {
+      return absl::InvalidArgumentError(absl::StrCat("listen address '", address, "' is not [host]:port"));
+    }
+    host = address.substr(1, close - 1);
+    port = address.substr(close + 2);
+  } else {
+    size_t colon = address.rfind(':');
+    if (colon == absl::string_view::npos || address.find(':') != colon) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("listen address '", address, "' is not host:port (write IPv6 as [::1]:port)"));
+    }
+    host = address.substr(0, colon);
+    port = address.substr(colon + 1);
+  }
+  if (host.empty() || !absl::SimpleAtoi(port, &parsed.port) || parsed.port < 0 || parsed.port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("listen address '", address, "' has no valid host and port"));
+  }
+  parsed.host = std::string(host);
+  in_addr v4;
+  in6_addr v6;
+  if (absl::AsciiStrToLower(parsed.host) == "localhost") {
+    parsed.loopback = true;
+  } else if (inet_pton(AF_INET, parsed.host.c_str(), &v4) == 1) {
+    parsed.loopback = (ntohl(v4.s_addr) >> 24) == 127;
+  } else if (inet_pton(AF_INET6, parsed.host.c_str(), &v6) == 1) {
+    parsed.loopback = IN6_IS_ADDR_LOOPBACK(&v6);
+  }
+  return parsed;
+}
+
+absl::StatusOr<std::optional<std::array<uint8_t, 32>>> PlatformRootKey(const ServerConfig& config) {
+  if (config.platform_root_public_key.empty()) return std::nullopt;
+  const std::string& hex = config.platform_root_public_key;
+  std::array<uint8_t, 32> key{};
+  size_t decoded = 0;
+  const char* hex_end = nullptr;
+  if (hex.size() != 2 * key.size() ||
+      sodium_hex2bin(key.data(), key.size(), hex.data(), hex.size(), nullptr, &decoded, &hex_end) != 0 ||
+      decoded != key.size() || hex_end != hex.data() + hex.size()) {
+    return absl::InvalidArgumentError("platform_root_public_key must be 64 hex digits (32 bytes)");
+  }
+  return key;
+}
+
+absl::Status ValidateConfig(const ServerConfig& config) {
+  TRYGG_ASSIGN_OR_RETURN(ListenAddress address, ParseListenAddress(config.listen_address));
+  const bool tls = !config.tls_cert_file.empty() || !config.tls_key_file.empty();
+  if (tls && (config.tls_cert_file.empty() || config.tls_key_file.empty())) {
+    return absl::InvalidArgumentError("TLS needs both tls.cert_file and tls.key_file");
+  }
+  if (!address.loopback && !tls) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "refusing to listen on non-loopback address ", config.listen_address,
+        " without TLS; set tls.cert_file and tls.key_file (plaintext is for 127.0.0.1 and ::1 only)"));
+  }
+  if (config.data_dir.empty()) return absl::InvalidArgumentError("data_dir must not be empty");
+  TRYGG_RETURN_IF_ERROR(PlatformRootKey(config).status());
+  for (const auto& [name, value] : {std::pair<const char*, int>{"limits.max_receive_message_bytes",
+                                                                config.max_receive_message_bytes},
+                                    {"limits.max_send_message_bytes", config.max_send_message_bytes}}) {
+    if (value < kMinMessageBytes || value > kMaxMessageBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(name, " must be between ", kMinMessageBytes,
+                                                     " and ", kMaxMessageBytes));
+    }
+  }
+  if (config.drain_seconds > 3600) {
+    return absl::InvalidArgumentError("drain_seconds must be at most 3600");
+  }
+  static constexpr const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
+  for (const char* level : kLevels) {
+    if (config.log_level == level) return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat("log_level '", config.log_level,
+                                                 "' is not one of trace, debug, info, warn, error, off"));
+}
+
+}  // namespace trygg::server

@@ -1,0 +1,64 @@
+// tryggd's configuration: defaults, an optional TOML file and command-line
+// flags (flags win), validated before anything is opened or bound.
+//
+// Failure modes: every problem is an InvalidArgument status whose message
+// names the file, line or key, so the operator can fix it from one line.
+#ifndef TRYGG_SERVER_DAEMON_CONFIG_H_
+#define TRYGG_SERVER_DAEMON_CONFIG_H_
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace trygg::server {
+
+struct ServerConfig {
+  // host:port; [v6]:port. Port 0 picks a free port (printed at start).
+  std::string listen_address = "127.0.0.1:50051";
+  // Directory holding trygg.db and its WAL; must exist and be writable.
+  std::string data_dir = "./trygg-data";
+  // The pinned platform root Ed25519 public key as 64 hex digits; empty until
+  // the platform root exists.
+  std::string platform_root_public_key;
+  // PEM files; both or neither. Required on any non-loopback address.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // trace, debug, info, warn, error or off.
+  std::string log_level = "info";
+  // Largest request and response messages, in bytes.
+  int max_receive_message_bytes = 4 * 1024 * 1024;
+  int max_send_message_bytes = 4 * 1024 * 1024;
+  // How long a stop waits for in-flight calls before cancelling them.
+  int drain_seconds = 10;
+};
+
+// Reads a TOML configuration over `config`'s values. Unknown keys are errors,
+// so a misspelt key is caught rather than silently ignored.
+absl::Status ApplyConfigToml(absl::string_view toml_text, absl::string_view source_name,
+                             ServerConfig& config);
+absl::Status ApplyConfigFile(const std::string& path, ServerConfig& config);
+
+// Checks values and their combination (TLS on non-loopback, key format,
+// limits, log level).
+absl::Status ValidateConfig(const ServerConfig& config);
+
+struct ListenAddress {
+  std::string host;  // without brackets
+  int port = 0;
+  bool loopback = false;
+};
+
+// Parses host:port. Loopback means 127.0.0.0/8, ::1 or "localhost".
+absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view address);
+
+// Decodes the configured platform root key (empty if not configured).
+absl::StatusOr<std::optional<std::array<uint8_t, 32>>> PlatformRootKey(const ServerConfig& config);
+
+}  // namespace trygg::server
+
+#endif  // TRYGG_SERVER_DAEMON_CONFIG_H_

@@ -1,0 +1,194 @@
+#include "server/daemon/tryggd.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+#include <spdlog/spdlog.h>
+
+#include "absl/strings/str_cat.h"
+#include "server/api/trust_service.h"
+#include "trygg/status_macros.h"
+#include "trygg/v1/audit.grpc.pb.h"
+#include "trygg/v1/case.grpc.pb.h"
+#include "trygg/v1/directory.grpc.pb.h"
+#include "trygg/v1/referral.grpc.pb.h"
+#include "trygg/v1/session.grpc.pb.h"
+
+#ifndef TRYGG_VERSION
+#define TRYGG_VERSION "0.0.0"
+#endif
+
+namespace trygg::server {
+namespace {
+
+// Takes an exclusive lock on the data directory for the life of the process,
+// so that two servers never write one database. Creating the lock file is
+// also the honest test of whether the directory is writable.
+absl::StatusOr<int> LockDataDir(const std::string& dir) {
+  struct stat st;
+  if (stat(dir.c_str(), &st) != 0) {
+    if (errno == ENOENT) {
+      return absl::NotFoundError(absl::StrCat("data directory ", dir,
+                                              " does not exist; create it (mkdir -p ", dir, ")"));
+    }
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot access data directory ", dir, ": ", std::strerror(errno)));
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return absl::FailedPreconditionError(absl::StrCat("data directory ", dir, " is not a directory"));
+  }
+  const std::string lock_path = dir + "/tryggd.lock";
+  int fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("data directory ", dir, " is not writable: ", std::strerror(errno)));
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    close(fd);
+    return absl::FailedPreconditionError(
+        absl::StrCat("data directory ", dir, " is in use by another tryggd"));
+  }
+  return fd;
+}
+
+absl::StatusOr<std::string> ReadPemFile(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot read TLS ", what, " file ", path, ": ", std::strerror(errno)));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string pem = text.str();
+  if (in.bad() || pem.find("-----BEGIN ") == std::string::npos) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("TLS ", what, " file ", path, " is not a PEM file"));
+  }
+  return pem;
+}
+
+// gRPC reports a failed bind only as "no address added"; binding first with
+// the same options gives the operator the real reason.
+absl::Status CheckCanBind(const ListenAddress& address, const std::string& original) {
+  if (address.port == 0) return absl::OkStatus();
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* results = nullptr;
+  const std::string port = std::to_string(address.port);
+  int rc = getaddrinfo(address.host.c_str(), port.c_str(), &hints, &results);
+  if (rc != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot resolve listen address ", original, ": ", gai_strerror(rc)));
+  }
+  absl::Status status;
+  for (addrinfo* ai = results; ai != nullptr && status.ok(); ai = ai->ai_next) {
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) continue;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+      status = absl::UnavailableError(
+          absl::StrCat("cannot listen on ", original, ": ", std::strerror(errno)));
+    }
+    close(fd);
+  }
+  freeaddrinfo(results);
+  return status;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config) {
+  TRYGG_RETURN_IF_ERROR(ValidateConfig(config));
+  TRYGG_ASSIGN_OR_RETURN(ListenAddress address, ParseListenAddress(config.listen_address));
+  std::unique_ptr<Tryggd> d(new Tryggd());
+
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  if (!config.tls_cert_file.empty()) {
+    grpc::SslServerCredentialsOptions ssl;
+    grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+    TRYGG_ASSIGN_OR_RETURN(pair.cert_chain, ReadPemFile(config.tls_cert_file, "certificate"));
+    TRYGG_ASSIGN_OR_RETURN(pair.private_key, ReadPemFile(config.tls_key_file, "key"));
+    ssl.pem_key_cert_pairs.push_back(std::move(pair));
+    credentials = grpc::SslServerCredentials(ssl);
+    d->tls_ = true;
+  } else {
+    credentials = grpc::InsecureServerCredentials();
+  }
+
+  TRYGG_ASSIGN_OR_RETURN(d->lock_fd_, LockDataDir(config.data_dir));
+  TRYGG_RETURN_IF_ERROR(CheckCanBind(address, config.listen_address));
+
+  store::sqlite::SqliteStore::Options store_options;
+  store_options.path = config.data_dir + "/trygg.db";
+  TRYGG_ASSIGN_OR_RETURN(d->store_, store::sqlite::SqliteStore::Open(store_options));
+  spdlog::info("database {} at schema version {}", store_options.path, d->store_->SchemaVersion());
+
+  d->info_.server_version = TRYGG_VERSION;
+  d->info_.schema_version = d->store_->SchemaVersion();
+  TRYGG_ASSIGN_OR_RETURN(d->info_.identity, d->store_->GetServerIdentity());
+  TRYGG_ASSIGN_OR_RETURN(d->info_.platform_root_public_key, PlatformRootKey(config));
+  if (!d->info_.platform_root_public_key.has_value()) {
+    spdlog::warn("no platform_root_public_key configured: organisations cannot be admitted yet");
+  }
+
+  d->services_.push_back(std::make_unique<api::TrustService>(d->info_));
+  d->services_.push_back(std::make_unique<trygg::v1::SessionService::CallbackService>());
+  d->services_.push_back(std::make_unique<trygg::v1::CaseService::CallbackService>());
+  d->services_.push_back(std::make_unique<trygg::v1::ReferralService::CallbackService>());
+  d->services_.push_back(std::make_unique<trygg::v1::DirectoryService::CallbackService>());
+  d->services_.push_back(std::make_unique<trygg::v1::AuditService::CallbackService>());
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int selected_port = 0;
+  builder.AddListeningPort(config.listen_address, credentials, &selected_port);
+  // Without this, a second server could bind the same port and steal calls.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.SetMaxReceiveMessageSize(config.max_receive_message_bytes);
+  builder.SetMaxSendMessageSize(config.max_send_message_bytes);
+  for (auto& service : d->services_) builder.RegisterService(service.get());
+  d->server_ = builder.BuildAndStart();
+  if (d->server_ == nullptr || selected_port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen_address));
+  }
+  d->server_->GetHealthCheckService()->SetServingStatus(true);
+
+  const bool bracket = address.host.find(':') != std::string::npos;
+  d->listening_address_ = bracket ? absl::StrCat("[", address.host, "]:", selected_port)
+                                  : absl::StrCat(address.host, ":", selected_port);
+  return d;
+}
+
+void Tryggd::Shutdown(std::chrono::milliseconds drain) {
+  if (server_ != nullptr) {
+    server_->GetHealthCheckService()->SetServingStatus(false);
+    server_->Shutdown(std::chrono::system_clock::now() + drain);
+    server_->Wait();
+    server_.reset();
+  }
+  store_.reset();
+}
+
+Tryggd::~Tryggd() {
+  Shutdown(std::chrono::milliseconds(0));
+  if (lock_fd_ >= 0) close(lock_fd_);
+}
+
+}  // namespace trygg::server

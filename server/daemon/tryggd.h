@@ -1,0 +1,54 @@
+// Tryggd assembles the running server: it checks the data directory, opens
+// the store, builds the gRPC server with every service, health checking and
+// reflection, and stops it cleanly.
+//
+// Ownership: Tryggd owns the store and the gRPC server.
+// Thread-safety: Start and Shutdown are called from one thread (main).
+// Failure modes: Start returns a status whose message is the one line an
+// operator needs (port in use, data directory missing or unwritable or in use,
+// corrupt or newer database, unreadable TLS files).
+#ifndef TRYGG_SERVER_DAEMON_TRYGGD_H_
+#define TRYGG_SERVER_DAEMON_TRYGGD_H_
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/server.h>
+
+#include "absl/status/statusor.h"
+#include "server/daemon/config.h"
+#include "server/domain/server_info.h"
+#include "server/store/sqlite/sqlite_store.h"
+
+namespace trygg::server {
+
+class Tryggd {
+ public:
+  static absl::StatusOr<std::unique_ptr<Tryggd>> Start(const ServerConfig& config);
+  ~Tryggd();
+
+  // The address actually bound (with the chosen port when 0 was asked for).
+  const std::string& listening_address() const { return listening_address_; }
+  bool tls() const { return tls_; }
+
+  // Reports NOT_SERVING, stops accepting calls, lets in-flight calls finish
+  // until `drain` has passed (then cancels them), and closes the store.
+  void Shutdown(std::chrono::milliseconds drain);
+
+ private:
+  Tryggd() = default;
+
+  int lock_fd_ = -1;
+  bool tls_ = false;
+  std::string listening_address_;
+  std::unique_ptr<store::sqlite::SqliteStore> store_;
+  domain::ServerInfo info_;
+  std::vector<std::unique_ptr<grpc::Service>> services_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+}  // namespace trygg::server
+
+#endif  // TRYGG_SERVER_DAEMON_TRYGGD_H_

@@ -1,0 +1,95 @@
+// Thin RAII wrappers over the SQLite C API: a Connection and its prepared
+// Statements. Used only inside server/store/sqlite/.
+//
+// Ownership: a Statement borrows its Connection and must not outlive it.
+// Thread-safety: none; a Connection and its Statements are used by one thread
+// at a time (the store's writer thread, or a reader borrowed from the pool).
+// Failure modes: every SQLite error becomes an absl::Status carrying SQLite's
+// message and the SQL that failed (never bound values, which may be secret).
+#ifndef TRYGG_SERVER_STORE_SQLITE_CONNECTION_H_
+#define TRYGG_SERVER_STORE_SQLITE_CONNECTION_H_
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace trygg::store::sqlite {
+
+class Connection;
+
+// A prepared statement. Bind parameters are 1-based, columns 0-based.
+class Statement {
+ public:
+  Statement(Connection* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  ~Statement();
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Statement& Bind(int index, int64_t value);
+  Statement& Bind(int index, absl::string_view text);
+  Statement& BindBlob(int index, std::span<const uint8_t> blob);
+  Statement& BindNull(int index);
+
+  // Steps once: true when a row is available, false when done.
+  absl::StatusOr<bool> Step();
+  // Steps to completion, expecting no rows.
+  absl::Status Run();
+
+  int64_t ColumnInt(int col) const;
+  std::string ColumnText(int col) const;
+  std::vector<uint8_t> ColumnBlob(int col) const;
+  bool ColumnIsNull(int col) const;
+
+  // Clears bindings and rewinds, so a cached statement can be reused.
+  void Reset();
+
+ private:
+  Connection* db_;
+  sqlite3_stmt* stmt_;
+  absl::Status bind_status_;
+};
+
+class Connection {
+ public:
+  enum class Mode { kReadWriteCreate, kReadWrite, kReadOnly };
+
+  static absl::StatusOr<std::unique_ptr<Connection>> Open(const std::string& path, Mode mode);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Runs one or more statements without parameters.
+  absl::Status Exec(absl::string_view sql);
+
+  // Returns a cached prepared statement for `sql`, reset and ready to bind.
+  // The reference stays valid for the life of the connection.
+  absl::StatusOr<Statement*> Prepare(absl::string_view sql);
+
+  // Reads a single integer (e.g. a PRAGMA).
+  absl::StatusOr<int64_t> QueryInt(absl::string_view sql);
+
+  // The status for SQLite result code `rc`, with context.
+  absl::Status Error(int rc, absl::string_view what) const;
+
+  sqlite3* raw() { return db_; }
+
+ private:
+  explicit Connection(sqlite3* db) : db_(db) {}
+
+  sqlite3* db_;
+  std::unordered_map<std::string, std::unique_ptr<Statement>> cache_;
+};
+
+}  // namespace trygg::store::sqlite
+
+#endif  // TRYGG_SERVER_STORE_SQLITE_CONNECTION_H_

@@ -1,0 +1,240 @@
+#include "server/store/sqlite/sqlite_store.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <chrono>
+#include <future>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "server/store/sqlite/migrations.h"
+#include "trygg/status_macros.h"
+
+namespace trygg::store::sqlite {
+namespace {
+
+// Applied to every connection. busy_timeout covers the short moments when a
+// WAL checkpoint holds a lock.
+absl::Status Configure(Connection& db) {
+  TRYGG_RETURN_IF_ERROR(db.Exec("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;"));
+  TRYGG_ASSIGN_OR_RETURN(int64_t fk, db.QueryInt("PRAGMA foreign_keys"));
+  if (fk != 1) return absl::InternalError("sqlite: foreign keys cannot be enabled");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> QueryText(Connection& db, absl::string_view sql) {
+  TRYGG_ASSIGN_OR_RETURN(Statement * stmt, db.Prepare(sql));
+  TRYGG_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return absl::InternalError(absl::StrCat("no row from: ", sql));
+  std::string text = stmt->ColumnText(0);
+  stmt->Reset();
+  return text;
+}
+
+absl::Status Migrate(Connection& db, int from_version) {
+  for (const Migration& m : Migrations()) {
+    if (m.version <= from_version) continue;
+    TRYGG_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE"));
+    absl::Status applied = db.Exec(m.sql);
+    if (applied.ok()) applied = db.Exec(absl::StrCat("PRAGMA user_version = ", m.version));
+    if (applied.ok()) applied = db.Exec("COMMIT");
+    if (!applied.ok()) {
+      db.Exec("ROLLBACK").IgnoreError();
+      return absl::Status(applied.code(), absl::StrCat("migration ", m.version, " (", m.description,
+                                                       ") failed: ", applied.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+int64_t NowMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const Options& options) {
+  if (sodium_init() < 0) return absl::InternalError("libsodium failed to initialise");
+  std::unique_ptr<SqliteStore> store(new SqliteStore());
+  TRYGG_RETURN_IF_ERROR(store->Initialise(options));
+  store->writer_thread_ = std::thread([s = store.get()] { s->WriterLoop(); });
+  return store;
+}
+
+absl::Status SqliteStore::Initialise(const Options& options) {
+  max_batch_ = std::max(1, options.max_batch);
+  TRYGG_ASSIGN_OR_RETURN(writer_, Connection::Open(options.path, Connection::Mode::kReadWriteCreate));
+
+  // The first statement that reads the file is where a corrupt or foreign
+  // file shows itself, so check what it is before changing anything.
+  TRYGG_ASSIGN_OR_RETURN(int64_t app_id, writer_->QueryInt("PRAGMA application_id"));
+  TRYGG_ASSIGN_OR_RETURN(int64_t version, writer_->QueryInt("PRAGMA user_version"));
+  TRYGG_ASSIGN_OR_RETURN(int64_t objects, writer_->QueryInt("SELECT count(*) FROM sqlite_schema"));
+  if (app_id != kApplicationId && (app_id != 0 || objects != 0)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(options.path, " is a SQLite database, but not a Trygg database"));
+  }
+  if (version > LatestSchemaVersion()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "database schema version ", version, " is newer than this tryggd supports (",
+        LatestSchemaVersion(), "); run the tryggd that wrote it, or a newer one"));
+  }
+
+  TRYGG_ASSIGN_OR_RETURN(std::string journal, QueryText(*writer_, "PRAGMA journal_mode = WAL"));
+  if (journal != "wal") {
+    return absl::UnavailableError(absl::StrCat("cannot switch ", options.path, " to WAL mode"));
+  }
+  TRYGG_RETURN_IF_ERROR(writer_->Exec("PRAGMA synchronous = FULL"));
+  TRYGG_RETURN_IF_ERROR(Configure(*writer_));
+  if (app_id == 0) {
+    TRYGG_RETURN_IF_ERROR(writer_->Exec(absl::StrCat("PRAGMA application_id = ", kApplicationId)));
+  }
+  TRYGG_RETURN_IF_ERROR(Migrate(*writer_, static_cast<int>(version)));
+  TRYGG_ASSIGN_OR_RETURN(int64_t migrated, writer_->QueryInt("PRAGMA user_version"));
+  schema_version_ = static_cast<int>(migrated);
+
+  // The identity is made once, with the database.
+  TRYGG_ASSIGN_OR_RETURN(int64_t has_identity,
+                         writer_->QueryInt("SELECT count(*) FROM meta WHERE key = 'instance_id'"));
+  if (has_identity == 0) {
+    std::array<uint8_t, 16> instance_id;
+    randombytes_buf(instance_id.data(), instance_id.size());
+    TRYGG_ASSIGN_OR_RETURN(Statement * insert,
+                           writer_->Prepare("INSERT INTO meta (key, value) VALUES "
+                                            "('instance_id', ?1), ('created_at_ms', ?2)"));
+    TRYGG_RETURN_IF_ERROR(insert->BindBlob(1, instance_id).Bind(2, NowMillis()).Run());
+  }
+
+  for (int i = 0; i < std::max(1, options.readers); ++i) {
+    TRYGG_ASSIGN_OR_RETURN(auto reader, Connection::Open(options.path, Connection::Mode::kReadOnly));
+    TRYGG_RETURN_IF_ERROR(Configure(*reader));
+    idle_readers_.push_back(std::move(reader));
+  }
+  return absl::OkStatus();
+}
+
+SqliteStore::~SqliteStore() {
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  if (writer_thread_.joinable()) writer_thread_.join();
+  idle_readers_.clear();
+  if (writer_ != nullptr) {
+    // Folds the WAL back into the main file so a backup of the .db alone is
+    // complete after a clean stop.
+    writer_->Exec("PRAGMA wal_checkpoint(TRUNCATE)").IgnoreError();
+  }
+}
+
+absl::StatusOr<domain::ServerIdentity> SqliteStore::GetServerIdentity() {
+  domain::ServerIdentity identity;
+  TRYGG_RETURN_IF_ERROR(Read([&identity](Connection& db) -> absl::Status {
+    TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
+                           db.Prepare("SELECT key, value FROM meta WHERE key IN "
+                                      "('instance_id', 'created_at_ms')"));
+    for (;;) {
+      TRYGG_ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) break;
+      std::string key = stmt->ColumnText(0);
+      if (key == "instance_id") {
+        std::vector<uint8_t> value = stmt->ColumnBlob(1);
+        if (value.size() != identity.instance_id.size()) {
+          return absl::DataLossError("meta.instance_id has the wrong size");
+        }
+        std::copy(value.begin(), value.end(), identity.instance_id.begin());
+      } else {
+        identity.created_at_ms = stmt->ColumnInt(1);
+      }
+    }
+    return absl::OkStatus();
+  }));
+  return identity;
+}
+
+void SqliteStore::WriteAsync(WriteFn write, DoneFn done) {
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    if (!stopping_) {
+      queue_.push_back({std::move(write), std::move(done)});
+      queue_cv_.notify_one();
+      return;
+    }
+  }
+  done(absl::UnavailableError("the store is shutting down"));
+}
+
+absl::Status SqliteStore::Write(WriteFn write) {
+  std::promise<absl::Status> result;
+  std::future<absl::Status> future = result.get_future();
+  WriteAsync(std::move(write), [&result](absl::Status status) { result.set_value(std::move(status)); });
+  return future.get();
+}
+
+absl::Status SqliteStore::Read(const ReadFn& read) {
+  std::unique_ptr<Connection> db;
+  {
+    std::unique_lock<std::mutex> lock(readers_mu_);
+    readers_cv_.wait(lock, [this] { return !idle_readers_.empty(); });
+    db = std::move(idle_readers_.back());
+    idle_readers_.pop_back();
+  }
+  absl::Status status = db->Exec("BEGIN");
+  if (status.ok()) {
+    status = read(*db);
+    absl::Status end = db->Exec("COMMIT");
+    if (status.ok()) status = end;
+  }
+  {
+    std::lock_guard<std::mutex> lock(readers_mu_);
+    idle_readers_.push_back(std::move(db));
+  }
+  readers_cv_.notify_one();
+  return status;
+}
+
+void SqliteStore::WriterLoop() {
+  std::vector<PendingWrite> batch;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(queue_mu_);
+      queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and every write is done
+      while (!queue_.empty() && static_cast<int>(batch.size()) < max_batch_) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    CommitBatch(batch);
+    batch.clear();
+  }
+}
+
+void SqliteStore::CommitBatch(std::vector<PendingWrite>& batch) {
+  std::vector<absl::Status> results;
+  results.reserve(batch.size());
+  absl::Status txn = writer_->Exec("BEGIN IMMEDIATE");
+  if (txn.ok()) {
+    for (PendingWrite& pending : batch) {
+      absl::Status status = writer_->Exec("SAVEPOINT write");
+      if (status.ok()) {
+        status = pending.write(*writer_);
+        if (!status.ok()) writer_->Exec("ROLLBACK TO write").IgnoreError();
+        absl::Status released = writer_->Exec("RELEASE write");
+        if (status.ok()) status = released;
+      }
+      results.push_back(std::move(status));
+    }
+    txn = writer_->Exec("COMMIT");
+    if (!txn.ok()) writer_->Exec("ROLLBACK").IgnoreError();
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    batch[i].done(txn.ok() ? std::move(results[i]) : txn);
+  }
+}
+
+}  // namespace trygg::store::sqlite

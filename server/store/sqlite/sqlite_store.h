@@ -1,0 +1,96 @@
+// SqliteStore: the embedded default implementation of domain::Store.
+//
+// One database file in WAL mode with synchronous=FULL and foreign keys on.
+// Writes go through a single writer thread that commits queued writes
+// together (group commit): each write runs in its own SAVEPOINT of a shared
+// transaction, so a failing write changes nothing while the others in the
+// batch commit, and the batch costs one fsync. Reads use a pool of read-only
+// connections, each in its own snapshot transaction.
+//
+// Thread-safety: all public methods are thread-safe.
+// Ownership: Write/Read callbacks get a Connection valid only for the call.
+// Failure modes: Open refuses a file that is corrupt, not a Trygg database, or
+// whose schema is newer than this binary, with a message an operator can act
+// on. A failed commit fails every write of its batch (nothing is stored).
+#ifndef TRYGG_SERVER_STORE_SQLITE_SQLITE_STORE_H_
+#define TRYGG_SERVER_STORE_SQLITE_SQLITE_STORE_H_
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "server/domain/store.h"
+#include "server/store/sqlite/connection.h"
+
+namespace trygg::store::sqlite {
+
+class SqliteStore final : public domain::Store {
+ public:
+  struct Options {
+    // Path of the database file; created if absent.
+    std::string path;
+    // Read-only connections in the pool.
+    int readers = 4;
+    // Most writes committed in one transaction.
+    int max_batch = 256;
+  };
+
+  // Runs on the writer thread inside the write's savepoint.
+  using WriteFn = std::function<absl::Status(Connection&)>;
+  // Called on the writer thread once the write's batch has committed (or
+  // failed); must be quick and must not call back into the store's Write.
+  using DoneFn = std::function<void(absl::Status)>;
+  // Runs on the calling thread inside a read snapshot.
+  using ReadFn = std::function<absl::Status(Connection&)>;
+
+  static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(const Options& options);
+
+  // Finishes the queued writes, then closes every connection.
+  ~SqliteStore() override;
+
+  int SchemaVersion() const override { return schema_version_; }
+  absl::StatusOr<domain::ServerIdentity> GetServerIdentity() override;
+
+  // Queues a write; `done` receives its durable result.
+  void WriteAsync(WriteFn write, DoneFn done);
+  // Queues a write and waits until it has committed or failed.
+  absl::Status Write(WriteFn write);
+  // Runs `read` on a pooled read-only connection inside a snapshot.
+  absl::Status Read(const ReadFn& read);
+
+ private:
+  struct PendingWrite {
+    WriteFn write;
+    DoneFn done;
+  };
+
+  SqliteStore() = default;
+  absl::Status Initialise(const Options& options);
+  void WriterLoop();
+  void CommitBatch(std::vector<PendingWrite>& batch);
+
+  int schema_version_ = 0;
+  int max_batch_ = 256;
+  std::unique_ptr<Connection> writer_;
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<PendingWrite> queue_;
+  bool stopping_ = false;
+  std::thread writer_thread_;
+
+  std::mutex readers_mu_;
+  std::condition_variable readers_cv_;
+  std::vector<std::unique_ptr<Connection>> idle_readers_;
+};
+
+}  // namespace trygg::store::sqlite
+
+#endif  // TRYGG_SERVER_STORE_SQLITE_SQLITE_STORE_H_
