@@ -1,6 +1,7 @@
 # trygg_add_test(<name> SOURCES <files...> LIBS <targets...> LABELS <labels...>)
 # Builds one Catch2 v2 executable and registers each of its test cases with ctest,
 # labelled by area so that `ctest -L crypto` runs one area.
+find_package(Catch2 REQUIRED)
 include(Catch)
 
 add_library(trygg_catch_main STATIC ${PROJECT_SOURCE_DIR}/tests/catch_main.cc)
