@@ -1,0 +1,142 @@
+#include "testing/tryggd_process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <regex>
+
+extern char** environ;
+
+namespace trygg::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+pid_t Spawn(const std::vector<std::string>& args, int* out_fd, int* err_fd) {
+  int out[2];
+  int err[2];
+  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) std::abort();
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  std::string path = TryggdPath();
+  std::vector<char*> argv;
+  argv.push_back(path.data());
+  std::vector<std::string> owned = args;
+  for (std::string& a : owned) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, path.c_str(), &actions, nullptr, argv.data(), environ) != 0) std::abort();
+  posix_spawn_file_actions_destroy(&actions);
+  close(out[1]);
+  close(err[1]);
+  *out_fd = out[0];
+  *err_fd = err[0];
+  return pid;
+}
+
+// Reads what is available from `fd` into `text` within `wait`; false at EOF.
+bool ReadSome(int fd, std::string& text, std::chrono::milliseconds wait) {
+  pollfd p{fd, POLLIN, 0};
+  if (poll(&p, 1, static_cast<int>(wait.count())) <= 0) return true;
+  char buf[4096];
+  ssize_t n = read(fd, buf, sizeof(buf));
+  if (n <= 0) return false;
+  text.append(buf, static_cast<size_t>(n));
+  return true;
+}
+
+void Drain(int fd, std::string& text, Clock::time_point deadline) {
+  while (fd >= 0 && Clock::now() < deadline && ReadSome(fd, text, std::chrono::milliseconds(50))) {
+  }
+}
+
+ExitResult WaitFor(pid_t pid, Clock::time_point deadline) {
+  ExitResult result;
+  int status = 0;
+  for (;;) {
+    pid_t done = waitpid(pid, &status, WNOHANG);
+    if (done == pid) break;
+    if (Clock::now() >= deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      break;
+    }
+    usleep(10 * 1000);
+  }
+  result.exited = WIFEXITED(status);
+  result.code = result.exited ? WEXITSTATUS(status) : WTERMSIG(status);
+  return result;
+}
+
+}  // namespace
+
+std::string TryggdPath() {
+  const char* build = std::getenv("TRYGG_BUILD_DIR");
+  return std::string(build != nullptr ? build : ".") + "/server/daemon/tryggd";
+}
+
+ExitResult RunTryggd(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
+  int out = -1;
+  int err = -1;
+  pid_t pid = Spawn(args, &out, &err);
+  auto deadline = Clock::now() + timeout;
+  std::string out_text;
+  std::string err_text;
+  Drain(out, out_text, deadline);
+  Drain(err, err_text, deadline);
+  ExitResult result = WaitFor(pid, deadline);
+  close(out);
+  close(err);
+  result.stdout_text = out_text;
+  result.stderr_text = err_text;
+  return result;
+}
+
+TryggdProcess::TryggdProcess(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
+  pid_ = Spawn(args, &stdout_fd_, &stderr_fd_);
+  static const std::regex kListening("tryggd listening on (\\S+);");
+  auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    std::smatch match;
+    if (std::regex_search(stdout_text_, match, kListening)) {
+      address_ = match[1];
+      return;
+    }
+    if (!ReadSome(stdout_fd_, stdout_text_, std::chrono::milliseconds(50))) break;
+  }
+  ExitResult result = Stop(SIGKILL, std::chrono::seconds(5));
+  startup_error_ = result.stdout_text + result.stderr_text;
+}
+
+ExitResult TryggdProcess::Stop(int signal, std::chrono::milliseconds timeout) {
+  ExitResult result;
+  if (pid_ < 0) return result;
+  kill(pid_, signal);
+  auto deadline = Clock::now() + timeout;
+  std::string err_text;
+  Drain(stdout_fd_, stdout_text_, deadline);
+  Drain(stderr_fd_, err_text, deadline);
+  result = WaitFor(pid_, deadline);
+  result.stdout_text = stdout_text_;
+  result.stderr_text = err_text;
+  close(stdout_fd_);
+  close(stderr_fd_);
+  stdout_fd_ = stderr_fd_ = -1;
+  pid_ = -1;
+  return result;
+}
+
+TryggdProcess::~TryggdProcess() {
+  if (pid_ >= 0) Stop(SIGKILL, std::chrono::seconds(5));
+}
+
+}  // namespace trygg::testing

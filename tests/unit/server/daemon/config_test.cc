@@ -1,0 +1,118 @@
+#include "server/daemon/config.h"
+
+#include <catch2/catch.hpp>
+
+namespace trygg::server {
+namespace {
+
+TEST_CASE("ParseListenAddress recognises loopback addresses", "[config]") {
+  struct Case {
+    const char* address;
+    const char* host;
+    int port;
+    bool loopback;
+  };
+  for (const Case& c : {Case{"127.0.0.1:50051", "127.0.0.1", 50051, true},
+                        Case{"127.8.9.10:0", "127.8.9.10", 0, true},
+                        Case{"localhost:1", "localhost", 1, true},
+                        Case{"[::1]:443", "::1", 443, true},
+                        Case{"0.0.0.0:50051", "0.0.0.0", 50051, false},
+                        Case{"10.0.0.1:50051", "10.0.0.1", 50051, false},
+                        Case{"[::]:50051", "::", 50051, false},
+                        Case{"[::ffff:127.0.0.1]:1", "::ffff:127.0.0.1", 1, false},
+                        Case{"trygg.example:443", "trygg.example", 443, false}}) {
+    INFO(c.address);
+    auto parsed = ParseListenAddress(c.address);
+    REQUIRE(parsed.ok());
+    CHECK(parsed->host == c.host);
+    CHECK(parsed->port == c.port);
+    CHECK(parsed->loopback == c.loopback);
+  }
+  for (const char* bad : {"", "127.0.0.1", ":50051", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1",
+                          "::1:50051", "[::1]50051", "[::1", "host:port"}) {
+    INFO(bad);
+    CHECK(ParseListenAddress(bad).status().code() == absl::StatusCode::kInvalidArgument);
+  }
+}
+
+TEST_CASE("ApplyConfigToml reads every key and keeps defaults for the rest", "[config]") {
+  ServerConfig config;
+  const std::string toml = R"(
+listen = "[::1]:6000"
+data_dir = "/var/lib/trygg"
+platform_root_public_key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+log_level = "debug"
+drain_seconds = 3
+
+[tls]
+cert_file = "/etc/trygg/cert.pem"
+key_file = "/etc/trygg/key.pem"
+
+[limits]
+max_receive_message_bytes = 1048576
+)";
+  REQUIRE(ApplyConfigToml(toml, "t.toml", config).ok());
+  CHECK(config.listen_address == "[::1]:6000");
+  CHECK(config.data_dir == "/var/lib/trygg");
+  CHECK(config.log_level == "debug");
+  CHECK(config.drain_seconds == 3);
+  CHECK(config.tls_cert_file == "/etc/trygg/cert.pem");
+  CHECK(config.tls_key_file == "/etc/trygg/key.pem");
+  CHECK(config.max_receive_message_bytes == 1048576);
+  CHECK(config.max_send_message_bytes == ServerConfig().max_send_message_bytes);
+  CHECK(ValidateConfig(config).ok());
+  auto key = PlatformRootKey(config);
+  REQUIRE(key.ok());
+  REQUIRE(key->has_value());
+  CHECK((**key)[0] == 0x00);
+  CHECK((**key)[31] == 0xff);
+}
+
+TEST_CASE("ApplyConfigToml names the line and key of every mistake", "[config]") {
+  struct Case {
+    const char* toml;
+    const char* message;
+  };
+  for (const Case& c : {Case{"listen = 5\n", "t.toml:1: listen: must be a string"},
+                        Case{"\nport = 1\n", "t.toml:2: port: unknown key"},
+                        Case{"[tls]\ncert = \"x\"\n", "t.toml:2: tls.cert: unknown key"},
+                        Case{"tls = 1\n", "t.toml:1: tls: must be a table"},
+                        Case{"drain_seconds = -1\n", "t.toml:1: drain_seconds: is out of range"},
+                        Case{"[limits]\nmax_send_message_bytes = \"big\"\n",
+                             "t.toml:2: limits.max_send_message_bytes: must be an integer"},
+                        Case{"listen = \n", "t.toml:1: malformed TOML"}}) {
+    INFO(c.toml);
+    ServerConfig config;
+    absl::Status status = ApplyConfigToml(c.toml, "t.toml", config);
+    CHECK(status.code() == absl::StatusCode::kInvalidArgument);
+    CHECK_THAT(std::string(status.message()), Catch::StartsWith(c.message));
+  }
+}
+
+TEST_CASE("ValidateConfig refuses unsafe or impossible combinations", "[config]") {
+  auto invalid = [](auto mutate) {
+    ServerConfig config;
+    mutate(config);
+    return ValidateConfig(config);
+  };
+  CHECK(ValidateConfig(ServerConfig()).ok());
+  CHECK(invalid([](ServerConfig& c) { c.listen_address = "0.0.0.0:1"; }).code() ==
+        absl::StatusCode::kInvalidArgument);
+  // With TLS, any address is allowed.
+  CHECK(invalid([](ServerConfig& c) {
+          c.listen_address = "0.0.0.0:1";
+          c.tls_cert_file = "c";
+          c.tls_key_file = "k";
+        }).ok());
+  CHECK_FALSE(invalid([](ServerConfig& c) { c.tls_cert_file = "c"; }).ok());
+  CHECK_FALSE(invalid([](ServerConfig& c) { c.data_dir = ""; }).ok());
+  CHECK_FALSE(invalid([](ServerConfig& c) { c.log_level = "verbose"; }).ok());
+  CHECK_FALSE(invalid([](ServerConfig& c) { c.max_receive_message_bytes = 10; }).ok());
+  CHECK_FALSE(invalid([](ServerConfig& c) { c.max_send_message_bytes = 1 << 30; }).ok());
+  CHECK_FALSE(invalid([](ServerConfig& c) { c.drain_seconds = 100000; }).ok());
+  CHECK_FALSE(invalid([](ServerConfig& c) { c.platform_root_public_key = std::string(64, 'g'); }).ok());
+  CHECK_FALSE(invalid([](ServerConfig& c) { c.platform_root_public_key = std::string(62, 'a'); }).ok());
+}
+
+}  // namespace
+}  // namespace trygg::server

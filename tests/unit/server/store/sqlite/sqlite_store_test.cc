@@ -1,0 +1,222 @@
+#include "server/store/sqlite/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <thread>
+
+#include "server/store/sqlite/migrations.h"
+#include "testing/temp_dir.h"
+
+namespace trygg::store::sqlite {
+namespace {
+
+using testing::TempDir;
+
+std::unique_ptr<SqliteStore> OpenOrDie(const std::string& path) {
+  SqliteStore::Options options;
+  options.path = path;
+  auto store = SqliteStore::Open(options);
+  REQUIRE(store.ok());
+  return std::move(*store);
+}
+
+int64_t Pragma(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+  int64_t value = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return value;
+}
+
+absl::Status CreateTestTable(SqliteStore& store) {
+  return store.Write([](Connection& db) {
+    return db.Exec("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL) STRICT");
+  });
+}
+
+absl::Status Insert(Connection& db, int64_t k, absl::string_view v) {
+  auto stmt = db.Prepare("INSERT INTO t (k, v) VALUES (?1, ?2)");
+  if (!stmt.ok()) return stmt.status();
+  return (*stmt)->Bind(1, k).Bind(2, v).Run();
+}
+
+int64_t Count(SqliteStore& store) {
+  int64_t count = -1;
+  REQUIRE(store.Read([&count](Connection& db) {
+                 auto n = db.QueryInt("SELECT count(*) FROM t");
+                 if (!n.ok()) return n.status();
+                 count = *n;
+                 return absl::OkStatus();
+               }).ok());
+  return count;
+}
+
+TEST_CASE("a new database gets every migration, WAL, FULL sync and an identity", "[store]") {
+  TempDir dir;
+  const std::string path = dir.file("trygg.db");
+  domain::ServerIdentity identity;
+  {
+    auto store = OpenOrDie(path);
+    CHECK(store->SchemaVersion() == LatestSchemaVersion());
+    auto got = store->GetServerIdentity();
+    REQUIRE(got.ok());
+    identity = *got;
+    CHECK(identity.instance_id != std::array<uint8_t, 16>{});
+    CHECK(identity.created_at_ms > 1700000000000);
+  }
+  CHECK(Pragma(path, "PRAGMA user_version") == LatestSchemaVersion());
+  CHECK(Pragma(path, "PRAGMA application_id") == kApplicationId);
+  CHECK(Pragma(path, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'") == 1);
+
+  // Reopening keeps the identity and applies nothing twice.
+  auto store = OpenOrDie(path);
+  auto again = store->GetServerIdentity();
+  REQUIRE(again.ok());
+  CHECK(again->instance_id == identity.instance_id);
+  CHECK(again->created_at_ms == identity.created_at_ms);
+}
+
+TEST_CASE("migrations are numbered from 1 without gaps", "[store]") {
+  int expected = 1;
+  for (const Migration& m : Migrations()) CHECK(m.version == expected++);
+  CHECK(LatestSchemaVersion() == expected - 1);
+}
+
+TEST_CASE("Open refuses what it must not touch, and leaves it unchanged", "[store]") {
+  TempDir dir;
+  const std::string path = dir.file("trygg.db");
+  SqliteStore::Options options;
+  options.path = path;
+
+  SECTION("newer schema") {
+    OpenOrDie(path).reset();
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "PRAGMA user_version = 42", nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+    auto store = SqliteStore::Open(options);
+    CHECK(store.status().code() == absl::StatusCode::kFailedPrecondition);
+    CHECK_THAT(std::string(store.status().message()), Catch::Contains("schema version 42 is newer"));
+    CHECK(Pragma(path, "PRAGMA user_version") == 42);
+  }
+  SECTION("not a database") {
+    std::ofstream(path) << std::string(4096, 'x');
+    auto store = SqliteStore::Open(options);
+    CHECK(store.status().code() == absl::StatusCode::kDataLoss);
+    CHECK_THAT(std::string(store.status().message()), Catch::Contains("corrupt or not a database"));
+  }
+  SECTION("someone else's database") {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "CREATE TABLE x (y)", nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+    auto store = SqliteStore::Open(options);
+    CHECK(store.status().code() == absl::StatusCode::kFailedPrecondition);
+    CHECK(Pragma(path, "PRAGMA application_id") == 0);
+  }
+}
+
+TEST_CASE("STRICT tables and foreign keys are enforced", "[store]") {
+  TempDir dir;
+  auto store = OpenOrDie(dir.file("trygg.db"));
+  REQUIRE(CreateTestTable(*store).ok());
+  absl::Status wrong_type = store->Write([](Connection& db) {
+    return db.Exec("INSERT INTO t (k, v) VALUES ('not a number', 'v')");
+  });
+  CHECK_FALSE(wrong_type.ok());
+  REQUIRE(store->Write([](Connection& db) {
+                  return db.Exec("CREATE TABLE child (k INTEGER NOT NULL REFERENCES t (k)) STRICT");
+                }).ok());
+  absl::Status dangling = store->Write([](Connection& db) { return db.Exec("INSERT INTO child VALUES (7)"); });
+  CHECK(dangling.code() == absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_CASE("a failing write changes nothing and does not disturb its batch", "[store]") {
+  TempDir dir;
+  auto store = OpenOrDie(dir.file("trygg.db"));
+  REQUIRE(CreateTestTable(*store).ok());
+
+  // Queue many writes at once so that they share transactions; every third
+  // one inserts a row and then fails.
+  constexpr int kWrites = 300;
+  std::atomic<int> done{0};
+  std::vector<absl::Status> results(kWrites);
+  for (int i = 0; i < kWrites; ++i) {
+    store->WriteAsync(
+        [i](Connection& db) -> absl::Status {
+          absl::Status inserted = Insert(db, i, "row");
+          if (!inserted.ok()) return inserted;
+          if (i % 3 == 0) return absl::FailedPreconditionError("refused by the rule");
+          return absl::OkStatus();
+        },
+        [&results, &done, i](absl::Status status) {
+          results[i] = std::move(status);
+          done.fetch_add(1);
+        });
+  }
+  while (done.load() < kWrites) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  for (int i = 0; i < kWrites; ++i) {
+    INFO(i);
+    CHECK(results[i].ok() == (i % 3 != 0));
+  }
+  CHECK(Count(*store) == kWrites - kWrites / 3);
+  int64_t refused = -1;
+  REQUIRE(store->Read([&refused](Connection& db) {
+                 auto n = db.QueryInt("SELECT count(*) FROM t WHERE k % 3 = 0");
+                 refused = n.ok() ? *n : -1;
+                 return n.status();
+               }).ok());
+  CHECK(refused == 0);
+}
+
+TEST_CASE("concurrent writers and readers all see committed, durable data", "[store]") {
+  TempDir dir;
+  const std::string path = dir.file("trygg.db");
+  {
+    auto store = OpenOrDie(path);
+    REQUIRE(CreateTestTable(*store).ok());
+    constexpr int kThreads = 8;
+    constexpr int kPerThread = 50;
+    std::vector<std::thread> threads;
+    std::atomic<int> failures{0};
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kPerThread; ++i) {
+          int64_t key = t * kPerThread + i;
+          if (!store->Write([key](Connection& db) { return Insert(db, key, "v"); }).ok()) failures++;
+          int64_t seen = -1;
+          // A write is visible to every reader once Write has returned.
+          absl::Status read = store->Read([&](Connection& db) {
+            auto n = db.QueryInt("SELECT count(*) FROM t WHERE k = " + std::to_string(key));
+            seen = n.ok() ? *n : -1;
+            return n.status();
+          });
+          if (!read.ok() || seen != 1) failures++;
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    CHECK(failures.load() == 0);
+    CHECK(Count(*store) == kThreads * kPerThread);
+  }
+  CHECK(Pragma(path, "SELECT count(*) FROM t") == 8 * 50);
+}
+
+TEST_CASE("a duplicate key is ALREADY_EXISTS", "[store]") {
+  TempDir dir;
+  auto store = OpenOrDie(dir.file("trygg.db"));
+  REQUIRE(CreateTestTable(*store).ok());
+  REQUIRE(store->Write([](Connection& db) { return Insert(db, 1, "a"); }).ok());
+  CHECK(store->Write([](Connection& db) { return Insert(db, 1, "b"); }).code() ==
+        absl::StatusCode::kAlreadyExists);
+}
+
+}  // namespace
+}  // namespace trygg::store::sqlite
