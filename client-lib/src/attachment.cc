@@ -249,10 +249,18 @@ absl::Status AttachmentReader::Finish() {
                                 "stream ends inside its preamble"));
   }
   if (s.buffered > 0) {
+    // The last chunk may be short, so its end is only known from its length:
+    // a stream cut inside it and a stream with bytes appended after it both
+    // fail here (trailing data after a full-size final chunk is caught in Write).
     const size_t n = s.buffered;
     s.buffered = 0;
-    absl::Status status = DecryptChunk(std::span(s.ciphertext.data(), n));
-    if (!status.ok()) return fail(status);
+    if (!DecryptChunk(std::span(s.ciphertext.data(), n)).ok()) {
+      return fail(AttachmentError(absl::StatusCode::kPermissionDenied,
+                                  CryptoError::kDecryptFailed,
+                                  "last chunk fails authentication: the stream was cut "
+                                  "inside a chunk, has data after its final chunk, or was "
+                                  "altered"));
+    }
   }
   if (!s.final_seen) {
     return fail(AttachmentError(absl::StatusCode::kDataLoss, CryptoError::kTruncated,

@@ -1,0 +1,264 @@
+// Checks docs/test-vectors/*.json two ways:
+//  1. regenerating them (tools/trygg-vectors) gives the committed bytes exactly;
+//  2. every committed vector decrypts and verifies using only raw libsodium calls
+//     and docs/protocol.md, never libtrygg's openers, so a second implementation
+//     is demonstrably possible.
+#include <sodium.h>
+
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "crypto_test_util.h"
+#include "test_vectors.h"
+
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+using nlohmann::json;
+
+std::string ReadText(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  REQUIRE(in.good());
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+json LoadVectors(const std::string& name) {
+  const json j = json::parse(ReadText(trygg::testing::SourceDir() / "docs/test-vectors" / name));
+  REQUIRE(j.is_array());
+  REQUIRE_FALSE(j.empty());
+  return j;
+}
+
+Bytes Hex(const json& value) {
+  const std::string hex = value.get<std::string>();
+  REQUIRE(hex.size() % 2 == 0);
+  Bytes out(hex.size() / 2);
+  size_t bin_len = 0;
+  REQUIRE(sodium_hex2bin(out.data(), out.size(), hex.data(), hex.size(), nullptr, &bin_len,
+                         nullptr) == 0);
+  REQUIRE(bin_len == out.size());
+  REQUIRE(hex == [&] {  // lower case only
+    std::string lower = hex;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return lower;
+  }());
+  return out;
+}
+
+Bytes H(const Bytes& in) {
+  Bytes out(32);
+  crypto_generichash(out.data(), 32, in.data(), in.size(), nullptr, 0);
+  return out;
+}
+
+Bytes Cat(std::initializer_list<Bytes> parts) {
+  Bytes out;
+  for (const Bytes& p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
+Bytes Str(std::string_view s) { return {s.begin(), s.end()}; }
+
+Bytes Slice(const Bytes& in, size_t offset, size_t size) {
+  REQUIRE(offset + size <= in.size());
+  return {in.begin() + offset, in.begin() + offset + size};
+}
+
+uint64_t BigEndian(const Bytes& in, size_t offset, size_t size) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < size; ++i) v = (v << 8) | in.at(offset + i);
+  return v;
+}
+
+// nonce(24) || XChaCha20-Poly1305-IETF ciphertext.
+Bytes AeadOpen(const Bytes& key, const Bytes& sealed, const Bytes& ad) {
+  REQUIRE(sealed.size() >= 40);
+  Bytes out(sealed.size() - 40);
+  unsigned long long len = 0;
+  REQUIRE(crypto_aead_xchacha20poly1305_ietf_decrypt(out.data(), &len, nullptr,
+                                                     sealed.data() + 24, sealed.size() - 24,
+                                                     ad.data(), ad.size(), sealed.data(),
+                                                     key.data()) == 0);
+  return out;
+}
+
+TEST_CASE("committed test vectors are exactly what trygg-vectors generates", "[vectors]") {
+  for (const trygg::vectors::VectorFile& file : trygg::vectors::AllVectorFiles()) {
+    INFO(file.name << ": run `trygg-vectors --out docs/test-vectors` if the format changed");
+    REQUIRE(ReadText(trygg::testing::SourceDir() / "docs/test-vectors" / file.name) ==
+            file.content);
+  }
+}
+
+TEST_CASE("record vectors verify and decrypt with raw libsodium", "[vectors]") {
+  REQUIRE(sodium_init() >= 0);
+  const json vectors = LoadVectors("records.json");
+  std::map<std::pair<Bytes, uint64_t>, Bytes> hash_by_record_version;
+  for (const json& v : vectors) {
+    INFO(v.value("description", ""));
+    const Bytes header = Hex(v["header"]);
+    const Bytes wrapped_dek = Hex(v["wrapped_dek"]);
+    const Bytes body = Hex(v["body"]);
+    const Bytes signature = Hex(v["signature"]);
+    const Bytes signed_bytes = Hex(v["signed"]);
+    const Bytes author_pk = Hex(v["author_sign_pk"]);
+    const size_t block = v["pad_block_size"].get<size_t>();
+
+    REQUIRE(header.size() == 144);
+    REQUIRE(Slice(header, 0, 4) == Str("TRG1"));
+    REQUIRE(header[4] == 1);  // format
+    REQUIRE(header[5] == 1);  // suite
+    const uint64_t version = BigEndian(header, 58, 8);
+    const Bytes prev_hash = Slice(header, 66, 32);
+    const uint64_t padded_len = BigEndian(header, 140, 4);
+
+    Bytes expected_signed = Cat({Str("trygg/v1/record"), Bytes{0x00}, header, H(wrapped_dek),
+                                 H(body)});
+    const json& hashes = v["attachment_hashes"];
+    expected_signed.push_back(static_cast<uint8_t>(hashes.size() >> 8));
+    expected_signed.push_back(static_cast<uint8_t>(hashes.size()));
+    for (const json& h : hashes) {
+      const Bytes hash = Hex(h);
+      REQUIRE(hash.size() == 32);
+      expected_signed.insert(expected_signed.end(), hash.begin(), hash.end());
+    }
+    REQUIRE(signed_bytes == expected_signed);
+    REQUIRE(crypto_sign_verify_detached(signature.data(), signed_bytes.data(),
+                                        signed_bytes.size(), author_pk.data()) == 0);
+
+    const Bytes ad = H(header);
+    const Bytes dek = AeadOpen(Hex(v["scope_key"]), wrapped_dek, ad);
+    REQUIRE(dek.size() == 32);
+    REQUIRE(body.size() == 24 + padded_len + 16);
+    const Bytes padded = AeadOpen(dek, body, ad);
+    REQUIRE(padded.size() % block == 0);
+    size_t unpadded_len = 0;
+    REQUIRE(sodium_unpad(&unpadded_len, padded.data(), padded.size(), block) == 0);
+    const Bytes plaintext = Hex(v["plaintext"]);
+    REQUIRE(Slice(padded, 0, unpadded_len) == plaintext);
+    REQUIRE(padded[unpadded_len] == 0x80);
+
+    // prev_hash = H(previous header || previous signature); zero for version 1.
+    const Bytes record_id = Slice(header, 42, 16);
+    if (version == 1) {
+      REQUIRE(prev_hash == Bytes(32, 0));
+    } else {
+      REQUIRE(hash_by_record_version.count({record_id, version - 1}) == 1);
+      REQUIRE(prev_hash == hash_by_record_version[{record_id, version - 1}]);
+    }
+    hash_by_record_version[{record_id, version}] = H(Cat({header, signature}));
+  }
+}
+
+TEST_CASE("grant vectors verify and open with raw libsodium", "[vectors]") {
+  REQUIRE(sodium_init() >= 0);
+  for (const json& v : LoadVectors("grants.json")) {
+    INFO(v.value("description", ""));
+    const Bytes pk = Hex(v["recipient_box_pk"]);
+    const Bytes sk = Hex(v["recipient_box_sk"]);
+    const Bytes sealed = Hex(v["sealed"]);
+    const Bytes signed_bytes = Hex(v["signed"]);
+    const Bytes signature = Hex(v["signature"]);
+
+    Bytes derived_pk(32);
+    REQUIRE(crypto_scalarmult_base(derived_pk.data(), sk.data()) == 0);
+    REQUIRE(derived_pk == pk);
+
+    const Bytes prefix = Cat({Str("trygg/v1/grant"), Bytes{0x00}});
+    REQUIRE(signed_bytes.size() == prefix.size() + 66 + 32);
+    REQUIRE(Slice(signed_bytes, 0, prefix.size()) == prefix);
+    const Bytes header = Slice(signed_bytes, prefix.size(), 66);
+    REQUIRE(Slice(signed_bytes, prefix.size() + 66, 32) == H(sealed));
+    REQUIRE(crypto_sign_verify_detached(signature.data(), signed_bytes.data(),
+                                        signed_bytes.size(), Hex(v["granter_sign_pk"]).data()) == 0);
+    REQUIRE(Slice(header, 0, 4) == Str("TRGG"));
+    REQUIRE(header[4] == 1);
+
+    REQUIRE(sealed.size() == 68 + crypto_box_SEALBYTES);
+    Bytes inner(68);
+    REQUIRE(crypto_box_seal_open(inner.data(), sealed.data(), sealed.size(), pk.data(),
+                                 sk.data()) == 0);
+    REQUIRE(Slice(inner, 0, 32) == Hex(v["key"]));
+    REQUIRE(Slice(inner, 32, 16) == Slice(header, 6, 16));   // scope_id
+    REQUIRE(Slice(inner, 48, 4) == Slice(header, 22, 4));    // epoch
+    const Bytes key_id = Slice(H(pk), 0, 16);
+    REQUIRE(Slice(inner, 52, 16) == key_id);                 // recipient_key_id
+    REQUIRE(Slice(header, 26, 16) == key_id);
+  }
+}
+
+TEST_CASE("attachment vectors decrypt with raw libsodium", "[vectors]") {
+  REQUIRE(sodium_init() >= 0);
+  for (const json& v : LoadVectors("attachments.json")) {
+    INFO(v.value("description", ""));
+    const Bytes stream = Hex(v["stream"]);
+    REQUIRE(H(stream) == Hex(v["hash"]));
+    const Bytes data_key = Hex(v["data_key"]);
+    Bytes wrap_key(32);
+    crypto_kdf_derive_from_key(wrap_key.data(), 32, 1, "trgattwk", data_key.data());
+    const Bytes attachment_key = AeadOpen(
+        wrap_key, Slice(stream, 0, 72), Cat({Str("trygg/v1/attachment-key"), Hex(v["record_id"])}));
+    crypto_secretstream_xchacha20poly1305_state state;
+    REQUIRE(crypto_secretstream_xchacha20poly1305_init_pull(&state, stream.data() + 72,
+                                                            attachment_key.data()) == 0);
+    Bytes plaintext;
+    size_t offset = 96;
+    unsigned char tag = 0;
+    while (offset < stream.size()) {
+      const size_t n = std::min<size_t>(65536 + 17, stream.size() - offset);
+      Bytes chunk(n - 17);
+      unsigned long long len = 0;
+      REQUIRE(tag != crypto_secretstream_xchacha20poly1305_TAG_FINAL);
+      REQUIRE(crypto_secretstream_xchacha20poly1305_pull(&state, chunk.data(), &len, &tag,
+                                                         stream.data() + offset, n, nullptr,
+                                                         0) == 0);
+      plaintext.insert(plaintext.end(), chunk.begin(), chunk.end());
+      offset += n;
+    }
+    REQUIRE(tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL);
+    REQUIRE(plaintext == Hex(v["plaintext"]));
+  }
+}
+
+TEST_CASE("key store vectors open with raw libsodium", "[vectors]") {
+  REQUIRE(sodium_init() >= 0);
+  for (const json& v : LoadVectors("keystore.json")) {
+    const Bytes file = Hex(v["file"]);
+    REQUIRE(Slice(file, 0, 4) == Str("TRGK"));
+    REQUIRE(file[4] == 1);
+    REQUIRE(file[5] == crypto_pwhash_ALG_ARGON2ID13);
+    REQUIRE(Slice(file, file.size() - 32, 32) == H(Slice(file, 0, file.size() - 32)));
+    const Bytes header = Slice(file, 0, 38);
+    const std::string passphrase = v["passphrase"].get<std::string>();
+    Bytes key(32);
+    REQUIRE(crypto_pwhash(key.data(), 32, passphrase.data(), passphrase.size(),
+                          file.data() + 22, BigEndian(file, 6, 8), BigEndian(file, 14, 8),
+                          crypto_pwhash_ALG_ARGON2ID13) == 0);
+    const Bytes payload = AeadOpen(key, Slice(file, 38, file.size() - 38 - 32), header);
+    REQUIRE(Slice(payload, 0, 16) == Hex(v["org_id"]));
+    REQUIRE(Slice(payload, 16, 16) == Hex(v["device_id"]));
+    const Bytes sign_seed = Slice(payload, 32, 32);
+    const Bytes box_seed = Slice(payload, 64, 32);
+    REQUIRE(sign_seed == Hex(v["sign_seed"]));
+    REQUIRE(box_seed == Hex(v["box_seed"]));
+    Bytes pk(32), sk(64);
+    crypto_sign_seed_keypair(pk.data(), sk.data(), sign_seed.data());
+    REQUIRE(pk == Hex(v["sign_pk"]));
+    crypto_box_seed_keypair(pk.data(), sk.data(), box_seed.data());
+    REQUIRE(pk == Hex(v["box_pk"]));
+    const uint64_t count = BigEndian(payload, 96, 4);
+    REQUIRE(count == v["org_seeds"].size());
+    REQUIRE(payload.size() == 100 + 36 * count);
+    for (size_t i = 0; i < count; ++i) {
+      REQUIRE(BigEndian(payload, 100 + 36 * i, 4) == v["org_seeds"][i]["generation"].get<uint64_t>());
+      REQUIRE(Slice(payload, 104 + 36 * i, 32) == Hex(v["org_seeds"][i]["seed"]));
+    }
+  }
+}
+
+}  // namespace
