@@ -104,7 +104,9 @@ absl::StatusOr<uint64_t> MerkleTree::AppendLeafHashes(
   TRYGG_ASSIGN_OR_RETURN(TreeFrontier frontier,
                          TreeFrontier::FromPeaks(old_size, std::move(peaks)));
   std::vector<StoredNode> completed;
-  completed.reserve(2 * leaf_hashes.size() + 64);
+  // Each leaf completes itself plus, amortised, one parent; the carry out of
+  // the existing peaks adds at most one node per level.
+  completed.reserve(2 * leaf_hashes.size() + std::bit_width(old_size));
   for (const Hash& leaf : leaf_hashes) frontier.Append(leaf, &completed);
   TRYGG_RETURN_IF_ERROR(store_->Append(old_size, frontier.size(), completed));
   return old_size;

@@ -1,7 +1,8 @@
 // NodeStore: where the audit Merkle tree keeps the hashes of its complete
 // subtrees. MerkleTree (merkle_tree.h) is written against this interface only,
-// so the same tree code runs over memory (tests, benchmark, trygg-audit) and
-// over the server's database.
+// so the same tree code runs over memory (MemoryNodeStore in
+// memory_node_store.h: tests, benchmark, trygg-audit) and over the server's
+// database.
 //
 // What is stored. For a tree of `size` leaves, node (level k, index i) is the
 // RFC 9162 hash of the complete, aligned subtree over leaves
@@ -40,10 +41,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
 #include "server/audit/hash.h"
 
@@ -75,32 +74,6 @@ class NodeStore {
       absl::Span<const NodeId> ids) const = 0;
   virtual absl::Status Append(uint64_t old_size, uint64_t new_size,
                               absl::Span<const StoredNode> nodes) = 0;
-};
-
-// A NodeStore in memory: one vector of hashes per level, so a node is found by
-// two array indexings. Thread-safe as the contract requires (a reader/writer
-// lock). Memory use is about 2 * size * kHashSize bytes (64 MB per million
-// leaves).
-class MemoryNodeStore final : public NodeStore {
- public:
-  MemoryNodeStore() = default;
-  MemoryNodeStore(const MemoryNodeStore&) = delete;
-  MemoryNodeStore& operator=(const MemoryNodeStore&) = delete;
-
-  // Reserves room for `leaves` leaves so a benchmark does not measure vector
-  // growth. Optional.
-  void Reserve(uint64_t leaves);
-
-  absl::StatusOr<uint64_t> Size() const override;
-  absl::StatusOr<std::vector<Hash>> Get(
-      absl::Span<const NodeId> ids) const override;
-  absl::Status Append(uint64_t old_size, uint64_t new_size,
-                      absl::Span<const StoredNode> nodes) override;
-
- private:
-  mutable absl::Mutex mu_;
-  uint64_t size_ ABSL_GUARDED_BY(mu_) = 0;
-  std::vector<std::vector<Hash>> levels_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace trygg::audit

@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "server/audit/memory_node_store.h"
 #include "server/audit/merkle_tree.h"
 #include "test_util.h"
 

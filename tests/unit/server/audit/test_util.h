@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "server/audit/hash.h"
+#include "server/audit/memory_node_store.h"
 #include "server/audit/merkle_tree.h"
 #include "server/audit/node_store.h"
 
