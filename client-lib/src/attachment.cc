@@ -41,7 +41,9 @@ absl::Status AttachmentError(absl::StatusCode code, CryptoError reason,
 // sodium_malloc'ed memory (locked, wiped on release).
 struct AttachmentWriter::State {
   static void* operator new(size_t size) { return secret_memory::Allocate(size); }
-  static void operator delete(void* ptr) { secret_memory::Free(static_cast<uint8_t*>(ptr)); }
+  static void operator delete(void* ptr, size_t size) {
+    secret_memory::Free(static_cast<uint8_t*>(ptr), size);
+  }
 
   crypto_secretstream_xchacha20poly1305_state stream;
   crypto_generichash_state hash;
@@ -129,7 +131,9 @@ absl::StatusOr<Hash256> AttachmentWriter::Finish() {
 
 struct AttachmentReader::State {
   static void* operator new(size_t size) { return secret_memory::Allocate(size); }
-  static void operator delete(void* ptr) { secret_memory::Free(static_cast<uint8_t*>(ptr)); }
+  static void operator delete(void* ptr, size_t size) {
+    secret_memory::Free(static_cast<uint8_t*>(ptr), size);
+  }
 
   SecretKey wrap_key;
   std::vector<uint8_t> wrap_ad;

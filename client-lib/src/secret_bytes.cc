@@ -2,29 +2,78 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
+#include <vector>
 
 #include "internal/sodium.h"
 
 namespace trygg::secret_memory {
+namespace {
 
-uint8_t* Allocate(size_t size) {
-  internal::EnsureSodiumInitialized();
+constexpr size_t kSlotSize = 64;
+constexpr size_t kSlotsPerSlab = 1024;
+
+[[noreturn]] void OutOfSecureMemory(size_t size) {
+  std::fprintf(stderr, "trygg: sodium_malloc(%zu) failed\n", size);
+  std::abort();
+}
+
+uint8_t* SodiumAllocate(size_t size) {
   auto* ptr = static_cast<uint8_t*>(sodium_malloc(size));
-  if (ptr == nullptr) {
-    std::fprintf(stderr, "trygg: sodium_malloc(%zu) failed\n", size);
-    std::abort();
-  }
-  sodium_memzero(ptr, size);
-  // sodium_malloc already tries to lock; an explicit mlock failure (RLIMIT_MEMLOCK)
-  // is tolerated because refusing to hold keys would be worse than a page that
+  if (ptr == nullptr) OutOfSecureMemory(size);
+  // sodium_malloc locks when it can; an mlock failure (RLIMIT_MEMLOCK) is
+  // tolerated because refusing to hold keys would be worse than a page that
   // could be swapped. Core dumps are disabled separately (hardening.h).
   (void)sodium_mlock(ptr, size);
+  sodium_memzero(ptr, size);
   return ptr;
 }
 
-void Free(uint8_t* ptr) {
-  // sodium_free wipes the region and unlocks it before releasing it.
-  if (ptr != nullptr) sodium_free(ptr);
+// Fixed 64-byte slots carved from locked slabs. Slabs live until exit.
+class SlotPool {
+ public:
+  uint8_t* Allocate() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (free_.empty()) {
+      uint8_t* slab = SodiumAllocate(kSlotSize * kSlotsPerSlab);
+      for (size_t i = kSlotsPerSlab; i > 0; --i) free_.push_back(slab + (i - 1) * kSlotSize);
+    }
+    uint8_t* slot = free_.back();
+    free_.pop_back();
+    return slot;
+  }
+
+  void Free(uint8_t* slot) {
+    sodium_memzero(slot, kSlotSize);
+    std::lock_guard<std::mutex> lock(mu_);
+    free_.push_back(slot);
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<uint8_t*> free_;
+};
+
+SlotPool& Pool() {
+  static SlotPool* pool = new SlotPool;  // never destroyed: secrets may outlive statics
+  return *pool;
+}
+
+}  // namespace
+
+uint8_t* Allocate(size_t size) {
+  internal::EnsureSodiumInitialized();
+  if (size <= kSlotSize) return Pool().Allocate();
+  return SodiumAllocate(size);
+}
+
+void Free(uint8_t* ptr, size_t size) {
+  if (ptr == nullptr) return;
+  if (size <= kSlotSize) {
+    Pool().Free(ptr);
+  } else {
+    sodium_free(ptr);  // wipes, unlocks and unmaps
+  }
 }
 
 }  // namespace trygg::secret_memory

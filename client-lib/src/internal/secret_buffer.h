@@ -15,7 +15,7 @@ class SecretBuffer {
  public:
   explicit SecretBuffer(size_t size)
       : data_(secret_memory::Allocate(size == 0 ? 1 : size)), size_(size) {}
-  ~SecretBuffer() { secret_memory::Free(data_); }
+  ~SecretBuffer() { secret_memory::Free(data_, size_ == 0 ? 1 : size_); }
   SecretBuffer(const SecretBuffer&) = delete;
   SecretBuffer& operator=(const SecretBuffer&) = delete;
 
