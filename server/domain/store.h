@@ -2,8 +2,16 @@
 // server/store/ (SQLite by default). The domain depends on this interface
 // only; it never sees SQL.
 //
-// Thread-safety: every method may be called from any thread concurrently.
-// Writes are durable (fsync'd) when they return OK.
+// The domain's rules run inside a Transaction: a check and the change it
+// guards (and the audit entry that records it) commit together or not at all.
+// A write whose function returns an error changes nothing. Each area of the
+// domain reaches its tables through one accessor of Transaction, declared in
+// its own header, so areas grow without touching each other.
+//
+// Thread-safety: every Store method may be called from any thread
+// concurrently. A Transaction is used only inside the function it is passed
+// to, on the thread that calls that function.
+// Writes are durable (fsync'd) when their completion reports OK.
 // Failure modes: absl::Status with the codes of DESIGN.md; UNAVAILABLE or
 // INTERNAL for storage faults, which callers report without detail.
 #ifndef TRYGG_SERVER_DOMAIN_STORE_H_
@@ -11,7 +19,9 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
 namespace trygg::domain {
@@ -25,9 +35,32 @@ struct ServerIdentity {
   int64_t created_at_ms = 0;
 };
 
+// The view of the database inside one read or write. Reads run on read-only
+// connections, where every mutation fails.
+class Transaction {
+ public:
+  virtual ~Transaction() = default;
+};
+
 class Store {
  public:
+  using WriteFn = std::function<absl::Status(Transaction&)>;
+  using DoneFn = std::function<void(absl::Status)>;
+  using ReadFn = std::function<absl::Status(Transaction&)>;
+
   virtual ~Store() = default;
+
+  // Queues `write`; runs it in its own savepoint of a group-committed
+  // transaction on the writer thread, then calls `done` with the durable
+  // result (on the writer thread: `done` must be quick and must not wait for
+  // another write).
+  virtual void Write(WriteFn write, DoneFn done) = 0;
+
+  // Write, waiting for the durable result.
+  absl::Status WriteAndWait(WriteFn write);
+
+  // Runs `read` in a consistent snapshot on the calling thread.
+  virtual absl::Status Read(const ReadFn& read) = 0;
 
   // The schema version the database is at (after migrations).
   virtual int SchemaVersion() const = 0;

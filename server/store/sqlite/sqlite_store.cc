@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <future>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -133,7 +132,8 @@ SqliteStore::~SqliteStore() {
 
 absl::StatusOr<domain::ServerIdentity> SqliteStore::GetServerIdentity() {
   domain::ServerIdentity identity;
-  TRYGG_RETURN_IF_ERROR(Read([&identity](Connection& db) -> absl::Status {
+  TRYGG_RETURN_IF_ERROR(Read([&identity](domain::Transaction& txn) -> absl::Status {
+    Connection& db = SqliteTransaction::Of(txn).db();
     TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
                            db.Prepare("SELECT key, value FROM meta WHERE key IN "
                                       "('instance_id', 'created_at_ms')"));
@@ -156,7 +156,7 @@ absl::StatusOr<domain::ServerIdentity> SqliteStore::GetServerIdentity() {
   return identity;
 }
 
-void SqliteStore::WriteAsync(WriteFn write, DoneFn done) {
+void SqliteStore::Write(WriteFn write, DoneFn done) {
   {
     std::lock_guard<std::mutex> lock(queue_mu_);
     if (!stopping_) {
@@ -166,13 +166,6 @@ void SqliteStore::WriteAsync(WriteFn write, DoneFn done) {
     }
   }
   done(absl::UnavailableError("the store is shutting down"));
-}
-
-absl::Status SqliteStore::Write(WriteFn write) {
-  std::promise<absl::Status> result;
-  std::future<absl::Status> future = result.get_future();
-  WriteAsync(std::move(write), [&result](absl::Status status) { result.set_value(std::move(status)); });
-  return future.get();
 }
 
 absl::Status SqliteStore::Read(const ReadFn& read) {
@@ -185,7 +178,8 @@ absl::Status SqliteStore::Read(const ReadFn& read) {
   }
   absl::Status status = db->Exec("BEGIN");
   if (status.ok()) {
-    status = read(*db);
+    SqliteTransaction txn(*db);
+    status = read(txn);
     absl::Status end = db->Exec("COMMIT");
     if (status.ok()) status = end;
   }
@@ -222,7 +216,8 @@ void SqliteStore::CommitBatch(std::vector<PendingWrite>& batch) {
     for (PendingWrite& pending : batch) {
       absl::Status status = writer_->Exec("SAVEPOINT write");
       if (status.ok()) {
-        status = pending.write(*writer_);
+        SqliteTransaction write_txn(*writer_);
+        status = pending.write(write_txn);
         if (!status.ok()) writer_->Exec("ROLLBACK TO write").IgnoreError();
         absl::Status released = writer_->Exec("RELEASE write");
         if (status.ok()) status = released;

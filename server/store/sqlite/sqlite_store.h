@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "server/domain/store.h"
 #include "server/store/sqlite/connection.h"
+#include "server/store/sqlite/sqlite_transaction.h"
 
 namespace trygg::store::sqlite {
 
@@ -42,14 +43,6 @@ class SqliteStore final : public domain::Store {
     int max_batch = 256;
   };
 
-  // Runs on the writer thread inside the write's savepoint.
-  using WriteFn = std::function<absl::Status(Connection&)>;
-  // Called on the writer thread once the write's batch has committed (or
-  // failed); must be quick and must not call back into the store's Write.
-  using DoneFn = std::function<void(absl::Status)>;
-  // Runs on the calling thread inside a read snapshot.
-  using ReadFn = std::function<absl::Status(Connection&)>;
-
   static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(const Options& options);
 
   // Finishes the queued writes, then closes every connection.
@@ -58,12 +51,9 @@ class SqliteStore final : public domain::Store {
   int SchemaVersion() const override { return schema_version_; }
   absl::StatusOr<domain::ServerIdentity> GetServerIdentity() override;
 
-  // Queues a write; `done` receives its durable result.
-  void WriteAsync(WriteFn write, DoneFn done);
-  // Queues a write and waits until it has committed or failed.
-  absl::Status Write(WriteFn write);
+  void Write(WriteFn write, DoneFn done) override;
   // Runs `read` on a pooled read-only connection inside a snapshot.
-  absl::Status Read(const ReadFn& read);
+  absl::Status Read(const ReadFn& read) override;
 
  private:
   struct PendingWrite {

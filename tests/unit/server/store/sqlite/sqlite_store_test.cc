@@ -35,22 +35,24 @@ int64_t Pragma(const std::string& path, const std::string& sql) {
   return value;
 }
 
+Connection& Db(domain::Transaction& txn) { return SqliteTransaction::Of(txn).db(); }
+
 absl::Status CreateTestTable(SqliteStore& store) {
-  return store.Write([](Connection& db) {
-    return db.Exec("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL) STRICT");
+  return store.WriteAndWait([](domain::Transaction& txn) {
+    return Db(txn).Exec("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL) STRICT");
   });
 }
 
-absl::Status Insert(Connection& db, int64_t k, absl::string_view v) {
-  auto stmt = db.Prepare("INSERT INTO t (k, v) VALUES (?1, ?2)");
+absl::Status Insert(domain::Transaction& txn, int64_t k, absl::string_view v) {
+  auto stmt = Db(txn).Prepare("INSERT INTO t (k, v) VALUES (?1, ?2)");
   if (!stmt.ok()) return stmt.status();
   return (*stmt)->Bind(1, k).Bind(2, v).Run();
 }
 
 int64_t Count(SqliteStore& store) {
   int64_t count = -1;
-  REQUIRE(store.Read([&count](Connection& db) {
-                 auto n = db.QueryInt("SELECT count(*) FROM t");
+  REQUIRE(store.Read([&count](domain::Transaction& txn) {
+                 auto n = Db(txn).QueryInt("SELECT count(*) FROM t");
                  if (!n.ok()) return n.status();
                  count = *n;
                  return absl::OkStatus();
@@ -127,14 +129,15 @@ TEST_CASE("STRICT tables and foreign keys are enforced", "[store]") {
   TempDir dir;
   auto store = OpenOrDie(dir.file("trygg.db"));
   REQUIRE(CreateTestTable(*store).ok());
-  absl::Status wrong_type = store->Write([](Connection& db) {
-    return db.Exec("INSERT INTO t (k, v) VALUES ('not a number', 'v')");
+  absl::Status wrong_type = store->WriteAndWait([](domain::Transaction& txn) {
+    return Db(txn).Exec("INSERT INTO t (k, v) VALUES ('not a number', 'v')");
   });
   CHECK_FALSE(wrong_type.ok());
-  REQUIRE(store->Write([](Connection& db) {
-                  return db.Exec("CREATE TABLE child (k INTEGER NOT NULL REFERENCES t (k)) STRICT");
+  REQUIRE(store->WriteAndWait([](domain::Transaction& txn) {
+                  return Db(txn).Exec("CREATE TABLE child (k INTEGER NOT NULL REFERENCES t (k)) STRICT");
                 }).ok());
-  absl::Status dangling = store->Write([](Connection& db) { return db.Exec("INSERT INTO child VALUES (7)"); });
+  absl::Status dangling = store->WriteAndWait(
+      [](domain::Transaction& txn) { return Db(txn).Exec("INSERT INTO child VALUES (7)"); });
   CHECK(dangling.code() == absl::StatusCode::kFailedPrecondition);
 }
 
@@ -149,9 +152,9 @@ TEST_CASE("a failing write changes nothing and does not disturb its batch", "[st
   std::atomic<int> done{0};
   std::vector<absl::Status> results(kWrites);
   for (int i = 0; i < kWrites; ++i) {
-    store->WriteAsync(
-        [i](Connection& db) -> absl::Status {
-          absl::Status inserted = Insert(db, i, "row");
+    store->Write(
+        [i](domain::Transaction& txn) -> absl::Status {
+          absl::Status inserted = Insert(txn, i, "row");
           if (!inserted.ok()) return inserted;
           if (i % 3 == 0) return absl::FailedPreconditionError("refused by the rule");
           return absl::OkStatus();
@@ -168,8 +171,8 @@ TEST_CASE("a failing write changes nothing and does not disturb its batch", "[st
   }
   CHECK(Count(*store) == kWrites - kWrites / 3);
   int64_t refused = -1;
-  REQUIRE(store->Read([&refused](Connection& db) {
-                 auto n = db.QueryInt("SELECT count(*) FROM t WHERE k % 3 = 0");
+  REQUIRE(store->Read([&refused](domain::Transaction& txn) {
+                 auto n = Db(txn).QueryInt("SELECT count(*) FROM t WHERE k % 3 = 0");
                  refused = n.ok() ? *n : -1;
                  return n.status();
                }).ok());
@@ -190,11 +193,13 @@ TEST_CASE("concurrent writers and readers all see committed, durable data", "[st
       threads.emplace_back([&, t] {
         for (int i = 0; i < kPerThread; ++i) {
           int64_t key = t * kPerThread + i;
-          if (!store->Write([key](Connection& db) { return Insert(db, key, "v"); }).ok()) failures++;
+          if (!store->WriteAndWait([key](domain::Transaction& txn) { return Insert(txn, key, "v"); }).ok()) {
+            failures++;
+          }
           int64_t seen = -1;
           // A write is visible to every reader once Write has returned.
-          absl::Status read = store->Read([&](Connection& db) {
-            auto n = db.QueryInt("SELECT count(*) FROM t WHERE k = " + std::to_string(key));
+          absl::Status read = store->Read([&](domain::Transaction& txn) {
+            auto n = Db(txn).QueryInt("SELECT count(*) FROM t WHERE k = " + std::to_string(key));
             seen = n.ok() ? *n : -1;
             return n.status();
           });
@@ -213,8 +218,8 @@ TEST_CASE("a duplicate key is ALREADY_EXISTS", "[store]") {
   TempDir dir;
   auto store = OpenOrDie(dir.file("trygg.db"));
   REQUIRE(CreateTestTable(*store).ok());
-  REQUIRE(store->Write([](Connection& db) { return Insert(db, 1, "a"); }).ok());
-  CHECK(store->Write([](Connection& db) { return Insert(db, 1, "b"); }).code() ==
+  REQUIRE(store->WriteAndWait([](domain::Transaction& txn) { return Insert(txn, 1, "a"); }).ok());
+  CHECK(store->WriteAndWait([](domain::Transaction& txn) { return Insert(txn, 1, "b"); }).code() ==
         absl::StatusCode::kAlreadyExists);
 }
 

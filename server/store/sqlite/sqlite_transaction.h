@@ -1,0 +1,29 @@
+// SqliteTransaction: domain::Transaction over one SQLite connection, inside a
+// savepoint (writes) or a snapshot (reads) opened by SqliteStore. Each area's
+// table accessors are built on db().
+//
+// Ownership: borrows the connection for the duration of one Write or Read.
+#ifndef TRYGG_SERVER_STORE_SQLITE_SQLITE_TRANSACTION_H_
+#define TRYGG_SERVER_STORE_SQLITE_SQLITE_TRANSACTION_H_
+
+#include "server/domain/store.h"
+#include "server/store/sqlite/connection.h"
+
+namespace trygg::store::sqlite {
+
+class SqliteTransaction final : public domain::Transaction {
+ public:
+  explicit SqliteTransaction(Connection& db) : db_(db) {}
+
+  // The transaction SqliteStore passed to a domain function.
+  static SqliteTransaction& Of(domain::Transaction& txn) { return static_cast<SqliteTransaction&>(txn); }
+
+  Connection& db() { return db_; }
+
+ private:
+  Connection& db_;
+};
+
+}  // namespace trygg::store::sqlite
+
+#endif  // TRYGG_SERVER_STORE_SQLITE_SQLITE_TRANSACTION_H_
