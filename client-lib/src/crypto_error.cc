@@ -22,6 +22,7 @@ constexpr CryptoError kAll[] = {
     CryptoError::kTruncated,      CryptoError::kTrailingData,
     CryptoError::kHashMismatch,   CryptoError::kWrongPassphrase,
     CryptoError::kCorruptKeyStore, CryptoError::kWeakKdfLimits,
+    CryptoError::kUnauthorisedSigner, CryptoError::kIllegalLink,
 };
 
 }  // namespace
@@ -52,6 +53,8 @@ std::string_view CryptoErrorName(CryptoError reason) {
     case CryptoError::kWrongPassphrase: return "WRONG_PASSPHRASE";
     case CryptoError::kCorruptKeyStore: return "CORRUPT_KEY_STORE";
     case CryptoError::kWeakKdfLimits: return "WEAK_KDF_LIMITS";
+    case CryptoError::kUnauthorisedSigner: return "UNAUTHORISED_SIGNER";
+    case CryptoError::kIllegalLink: return "ILLEGAL_LINK";
   }
   return "UNKNOWN";
 }

@@ -18,6 +18,8 @@ std::string_view ContextString(SigningContext context) {
     case SigningContext::kListing: return "trygg/v1/listing";
     case SigningContext::kSession: return "trygg/v1/session";
     case SigningContext::kEnrolment: return "trygg/v1/enrolment";
+    case SigningContext::kCoordinatorCert: return "trygg/v1/coordinator-cert";
+    case SigningContext::kServerCert: return "trygg/v1/server-cert";
   }
   TRYGG_CHECK(false && "unknown SigningContext");
   return {};

@@ -13,6 +13,7 @@
 #define TRYGG_BYTES_H_
 
 #include <array>
+#include <compare>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -60,6 +61,8 @@ class FixedBytes {
   }
 
   friend bool operator==(const FixedBytes&, const FixedBytes&) = default;
+  // Byte-wise order, so ids can key ordered maps.
+  friend auto operator<=>(const FixedBytes&, const FixedBytes&) = default;
 
  private:
   std::array<uint8_t, N> bytes_;

@@ -46,6 +46,8 @@ enum class CryptoError {
   kWrongPassphrase,    // key store did not open under this passphrase
   kCorruptKeyStore,    // key store checksum or structure is broken
   kWeakKdfLimits,      // key store asks for Argon2id limits below the floor
+  kUnauthorisedSigner, // signed by a device that may not make this change
+  kIllegalLink,        // an organisation log link that breaks a rule of the log
 };
 
 // Returns a status of `code` with `message`, tagged with `reason`.

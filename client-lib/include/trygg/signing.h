@@ -35,6 +35,8 @@ enum class SigningContext {
   kListing,     // "trygg/v1/listing"     directory listings
   kSession,     // "trygg/v1/session"     session challenge responses
   kEnrolment,   // "trygg/v1/enrolment"   device enrolment requests
+  kCoordinatorCert,  // "trygg/v1/coordinator-cert" root-signed coordinator certificate
+  kServerCert,       // "trygg/v1/server-cert"      root-signed server certificate
 };
 
 // The exact ASCII context string, without the 0x00 separator.
