@@ -120,6 +120,12 @@ std::vector<uint8_t> GrantSignedBytes(const Grant& grant) {
   return SignedBytes(SigningContext::kGrant, GrantMessage(grant.header, grant.sealed));
 }
 
+absl::Status VerifyGrantSignature(const Grant& grant, const SignPublicKey& granter_key) {
+  TRYGG_RETURN_IF_ERROR(ParseGrantHeader(grant.header).status());
+  return Verify(granter_key, SigningContext::kGrant, GrantMessage(grant.header, grant.sealed),
+                grant.signature);
+}
+
 Grant SealGrant(const GrantParams& params, const SecretKey& key,
                 const BoxPublicKey& recipient, const SigningKeyPair& granter,
                 Clock& clock, Rng& rng) {

@@ -89,6 +89,10 @@ Grant SealGrant(const GrantParams& params, const SecretKey& key,
                 const BoxPublicKey& recipient, const SigningKeyPair& granter,
                 Clock& clock, Rng& rng);
 
+// Checks only the granting device's signature over header || H(sealed): what
+// a server, which cannot open grants, can check before storing one.
+absl::Status VerifyGrantSignature(const Grant& grant, const SignPublicKey& granter_key);
+
 // Verifies the signature, then opens the box, then checks every bound field.
 absl::StatusOr<SecretKey> OpenGrant(const Grant& grant,
                                     const GrantExpectation& expected,
