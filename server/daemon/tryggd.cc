@@ -19,7 +19,9 @@
 #include <spdlog/spdlog.h>
 
 #include "absl/strings/str_cat.h"
+#include "server/api/audit_service.h"
 #include "server/api/trust_service.h"
+#include "server/daemon/server_key.h"
 #include "trygg/status_macros.h"
 #include "trygg/v1/audit.grpc.pb.h"
 #include "trygg/v1/case.grpc.pb.h"
@@ -142,6 +144,14 @@ absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config
   d->info_.server_version = TRYGG_VERSION;
   d->info_.schema_version = d->store_->SchemaVersion();
   TRYGG_ASSIGN_OR_RETURN(d->info_.identity, d->store_->GetServerIdentity());
+
+  SystemRng rng;
+  TRYGG_ASSIGN_OR_RETURN(ServerKey server_key, LoadOrCreateServerKey(config.data_dir, rng));
+  d->server_public_key_ = server_key.pair.public_key;
+  spdlog::info("{} server signing key {}", server_key.created ? "created" : "loaded",
+               HexEncode(d->server_public_key_.span()));
+  d->audit_log_ = std::make_unique<domain::AuditLog>(d->store_.get(), std::move(server_key.pair),
+                                                     &d->clock_);
   TRYGG_ASSIGN_OR_RETURN(d->info_.platform_root_public_key, PlatformRootKey(config));
   if (!d->info_.platform_root_public_key.has_value()) {
     spdlog::warn("no platform_root_public_key configured: organisations cannot be admitted yet");
@@ -152,7 +162,7 @@ absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config
   d->services_.push_back(std::make_unique<trygg::v1::CaseService::CallbackService>());
   d->services_.push_back(std::make_unique<trygg::v1::ReferralService::CallbackService>());
   d->services_.push_back(std::make_unique<trygg::v1::DirectoryService::CallbackService>());
-  d->services_.push_back(std::make_unique<trygg::v1::AuditService::CallbackService>());
+  d->services_.push_back(std::make_unique<api::AuditService>(d->audit_log_.get()));
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -19,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "server/daemon/config.h"
+#include "server/domain/audit_log.h"
 #include "server/domain/server_info.h"
 #include "server/store/sqlite/sqlite_store.h"
 
@@ -32,6 +33,9 @@ class Tryggd {
   // The address actually bound (with the chosen port when 0 was asked for).
   const std::string& listening_address() const { return listening_address_; }
   bool tls() const { return tls_; }
+  // The public half of <data_dir>/server-signing.key: it signs audit tree
+  // heads and is what the platform root certifies.
+  const SignPublicKey& server_public_key() const { return server_public_key_; }
 
   // Reports NOT_SERVING, stops accepting calls, lets in-flight calls finish
   // until `drain` has passed (then cancels them), and closes the store.
@@ -44,6 +48,9 @@ class Tryggd {
   bool tls_ = false;
   std::string listening_address_;
   std::unique_ptr<store::sqlite::SqliteStore> store_;
+  SystemClock clock_;
+  SignPublicKey server_public_key_;
+  std::unique_ptr<domain::AuditLog> audit_log_;
   domain::ServerInfo info_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> server_;

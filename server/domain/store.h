@@ -35,11 +35,16 @@ struct ServerIdentity {
   int64_t created_at_ms = 0;
 };
 
+class AuditTable;  // audit_table.h
+
 // The view of the database inside one read or write. Reads run on read-only
 // connections, where every mutation fails.
 class Transaction {
  public:
   virtual ~Transaction() = default;
+
+  // The audit log's entries, tree nodes and signed heads.
+  virtual AuditTable& audit() = 0;
 };
 
 class Store {

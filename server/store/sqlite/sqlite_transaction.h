@@ -7,21 +7,25 @@
 #define TRYGG_SERVER_STORE_SQLITE_SQLITE_TRANSACTION_H_
 
 #include "server/domain/store.h"
+#include "server/store/sqlite/audit_tables.h"
 #include "server/store/sqlite/connection.h"
 
 namespace trygg::store::sqlite {
 
 class SqliteTransaction final : public domain::Transaction {
  public:
-  explicit SqliteTransaction(Connection& db) : db_(db) {}
+  explicit SqliteTransaction(Connection& db) : db_(db), audit_(db) {}
 
   // The transaction SqliteStore passed to a domain function.
   static SqliteTransaction& Of(domain::Transaction& txn) { return static_cast<SqliteTransaction&>(txn); }
 
   Connection& db() { return db_; }
 
+  domain::AuditTable& audit() override { return audit_; }
+
  private:
   Connection& db_;
+  SqliteAuditTable audit_;
 };
 
 }  // namespace trygg::store::sqlite

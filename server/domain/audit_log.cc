@@ -1,0 +1,214 @@
+#include "server/domain/audit_log.h"
+
+#include <algorithm>
+#include <future>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "server/audit/merkle_tree.h"
+#include "server/audit/tree_head.h"
+#include "trygg/status_macros.h"
+
+namespace trygg::domain {
+namespace {
+
+constexpr std::string_view kPageTokenPrefix = "ae1.";
+constexpr size_t kPageTokenDigits = 16;
+
+}  // namespace
+
+std::string EncodeAuditPageToken(uint64_t next_index) {
+  return std::string(kPageTokenPrefix) + absl::StrCat(absl::Hex(next_index, absl::kZeroPad16));
+}
+
+absl::StatusOr<uint64_t> DecodeAuditPageToken(std::string_view token) {
+  const absl::Status bad = absl::InvalidArgumentError(
+      "page_token is not a token from ListEntries; start again without one");
+  if (token.size() != kPageTokenPrefix.size() + kPageTokenDigits ||
+      token.substr(0, kPageTokenPrefix.size()) != kPageTokenPrefix) {
+    return bad;
+  }
+  uint64_t value = 0;
+  for (char c : token.substr(kPageTokenPrefix.size())) {
+    int digit;
+    if (c >= '0' && c <= '9') {
+      digit = c - '0';
+    } else if (c >= 'a' && c <= 'f') {
+      digit = c - 'a' + 10;
+    } else {
+      return bad;
+    }
+    value = (value << 4) | static_cast<uint64_t>(digit);
+  }
+  return value;
+}
+
+AuditLog::AuditLog(Store* store, SigningKeyPair key, Clock* clock, Options options)
+    : store_(store), key_(std::move(key)), clock_(clock), options_(options) {}
+
+absl::StatusOr<uint64_t> AuditLog::Record(Transaction& txn, const audit::AuditEvent& event) {
+  const audit::EncodedAuditEvent bytes = audit::EncodeAuditEvent(event);
+  return txn.audit().Append(bytes);
+}
+
+absl::StatusOr<SignedTreeHead> AuditLog::SignInWrite(Transaction& txn) {
+  AuditTable& table = txn.audit();
+  audit::MerkleTree tree(&table.nodes());
+  TRYGG_ASSIGN_OR_RETURN(const uint64_t size, tree.Size());
+  TRYGG_ASSIGN_OR_RETURN(std::optional<SignedTreeHead> latest, table.LatestSignedHead());
+  const int64_t now = clock_->NowUnixMillis();
+  int64_t timestamp = now;
+  if (latest.has_value()) {
+    // Checked in the writer's transaction, so no append can slip in between
+    // the check and the signature.
+    if (size < latest->head.tree_size) {
+      return absl::InternalError(absl::StrCat("audit log has ", size,
+                                              " entries but a head of size ",
+                                              latest->head.tree_size,
+                                              " was signed; refusing to sign"));
+    }
+    TRYGG_ASSIGN_OR_RETURN(const audit::Hash old_root, tree.Root(latest->head.tree_size));
+    if (old_root != latest->head.root_hash) {
+      return absl::InternalError(absl::StrCat(
+          "audit log root at size ", latest->head.tree_size, " is ", old_root.ToHex(),
+          " but the signed head says ", latest->head.root_hash.ToHex(), "; refusing to sign"));
+    }
+    if (size == latest->head.tree_size && now >= latest->head.timestamp_ms &&
+        now - latest->head.timestamp_ms < options_.head_reuse_ms) {
+      return *latest;
+    }
+    timestamp = std::max(now, latest->head.timestamp_ms);
+  }
+  SignedTreeHead signed_head;
+  signed_head.head.tree_size = size;
+  signed_head.head.timestamp_ms = timestamp;
+  TRYGG_ASSIGN_OR_RETURN(signed_head.head.root_hash, tree.Root(size));
+  const audit::EncodedTreeHead encoded = audit::EncodeTreeHead(signed_head.head);
+  signed_head.signature = Sign(key_, SigningContext::kTreeHead, encoded);
+  TRYGG_RETURN_IF_ERROR(table.StoreSignedHead(signed_head));
+  return signed_head;
+}
+
+void AuditLog::GetSignedTreeHead(std::function<void(absl::StatusOr<SignedTreeHead>)> done) {
+  // Most calls find a fresh head of the current size: answer them from a
+  // reader without queueing behind writes.
+  std::optional<SignedTreeHead> fresh;
+  absl::Status read = store_->Read([&](Transaction& txn) -> absl::Status {
+    TRYGG_ASSIGN_OR_RETURN(const uint64_t size, txn.audit().nodes().Size());
+    TRYGG_ASSIGN_OR_RETURN(std::optional<SignedTreeHead> latest, txn.audit().LatestSignedHead());
+    const int64_t now = clock_->NowUnixMillis();
+    if (latest.has_value() && latest->head.tree_size == size && now >= latest->head.timestamp_ms &&
+        now - latest->head.timestamp_ms < options_.head_reuse_ms) {
+      fresh = latest;
+    }
+    return absl::OkStatus();
+  });
+  if (!read.ok()) {
+    done(read);
+    return;
+  }
+  if (fresh.has_value()) {
+    done(*fresh);
+    return;
+  }
+  auto result = std::make_shared<absl::StatusOr<SignedTreeHead>>(absl::UnknownError("not run"));
+  store_->Write(
+      [this, result](Transaction& txn) -> absl::Status {
+        *result = SignInWrite(txn);
+        return result->status();
+      },
+      [result, done = std::move(done)](absl::Status status) {
+        if (!status.ok()) {
+          done(status);
+        } else {
+          done(std::move(*result));
+        }
+      });
+}
+
+absl::StatusOr<SignedTreeHead> AuditLog::GetSignedTreeHeadAndWait() {
+  std::promise<absl::StatusOr<SignedTreeHead>> promise;
+  auto future = promise.get_future();
+  GetSignedTreeHead([&promise](absl::StatusOr<SignedTreeHead> head) {
+    promise.set_value(std::move(head));
+  });
+  return future.get();
+}
+
+absl::StatusOr<std::vector<audit::Hash>> AuditLog::InclusionProof(uint64_t leaf_index,
+                                                                  uint64_t tree_size) {
+  std::vector<audit::Hash> proof;
+  TRYGG_RETURN_IF_ERROR(store_->Read([&](Transaction& txn) -> absl::Status {
+    audit::MerkleTree tree(&txn.audit().nodes());
+    TRYGG_ASSIGN_OR_RETURN(const uint64_t size, tree.Size());
+    if (tree_size > size) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("tree_size ", tree_size, " is larger than the log (", size, " entries)"));
+    }
+    if (leaf_index >= tree_size) {
+      return absl::InvalidArgumentError(absl::StrCat("leaf_index ", leaf_index,
+                                                     " is not in a tree of size ", tree_size));
+    }
+    TRYGG_ASSIGN_OR_RETURN(proof, tree.InclusionProof(leaf_index, tree_size));
+    return absl::OkStatus();
+  }));
+  return proof;
+}
+
+absl::StatusOr<std::vector<audit::Hash>> AuditLog::ConsistencyProof(uint64_t first_size,
+                                                                    uint64_t second_size) {
+  std::vector<audit::Hash> proof;
+  TRYGG_RETURN_IF_ERROR(store_->Read([&](Transaction& txn) -> absl::Status {
+    audit::MerkleTree tree(&txn.audit().nodes());
+    TRYGG_ASSIGN_OR_RETURN(const uint64_t size, tree.Size());
+    if (first_size == 0) {
+      return absl::InvalidArgumentError(
+          "first_size must be at least 1: there is no consistency proof from an empty tree");
+    }
+    if (first_size > second_size) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "first_size ", first_size, " is larger than second_size ", second_size));
+    }
+    if (second_size > size) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "second_size ", second_size, " is larger than the log (", size, " entries)"));
+    }
+    TRYGG_ASSIGN_OR_RETURN(proof, tree.ConsistencyProof(first_size, second_size));
+    return absl::OkStatus();
+  }));
+  return proof;
+}
+
+absl::StatusOr<AuditEntryPage> AuditLog::ListEntries(uint64_t start_index, int32_t page_size,
+                                                     std::string_view page_token) {
+  if (page_size < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("page_size ", page_size, " is negative; use 0 for the default"));
+  }
+  uint64_t start = start_index;
+  if (!page_token.empty()) {
+    TRYGG_ASSIGN_OR_RETURN(start, DecodeAuditPageToken(page_token));
+  }
+  const uint64_t limit = page_size == 0 ? kDefaultAuditPageSize
+                                        : std::min(page_size, kMaxAuditPageSize);
+  AuditEntryPage page;
+  TRYGG_RETURN_IF_ERROR(store_->Read([&](Transaction& txn) -> absl::Status {
+    TRYGG_ASSIGN_OR_RETURN(const uint64_t size, txn.audit().nodes().Size());
+    if (start > size) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("start index ", start, " is beyond the log (", size, " entries)"));
+    }
+    TRYGG_ASSIGN_OR_RETURN(page.entries, txn.audit().Entries(start, limit));
+    // Only entries inside the tree are part of the log.
+    while (!page.entries.empty() && page.entries.back().index >= size) page.entries.pop_back();
+    if (!page.entries.empty() && page.entries.back().index + 1 < size) {
+      page.next_page_token = EncodeAuditPageToken(page.entries.back().index + 1);
+    }
+    return absl::OkStatus();
+  }));
+  return page;
+}
+
+}  // namespace trygg::domain

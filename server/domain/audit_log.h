@@ -1,0 +1,113 @@
+// AuditLog: the rules of the audit log. Every state change records one
+// metadata-only entry (audit/audit_entry.h) in the same transaction as the
+// change; the log serves signed tree heads, proofs and pages of entries.
+//
+// The one rule that makes the log tamper-evident: the server never signs a
+// tree head that is inconsistent with the last head it signed. Before signing
+// size n it recomputes, from the stored tree, the root at the last signed
+// size m <= n and refuses (INTERNAL) unless it equals the signed root, so a
+// rewritten or truncated database cannot be laundered into a fresh signed
+// head. Timestamps never go backwards.
+//
+// Ownership: borrows `store` and `clock`, which must outlive the AuditLog; owns
+// the server's signing key.
+// Thread-safety: all methods may be called concurrently. Record runs inside a
+// caller's write on the store's writer thread.
+// Failure modes: bad input from a caller (index or size outside the log,
+// first > second, a bad page token, a negative page size) is INVALID_ARGUMENT
+// and changes nothing; storage faults come back as the store reports them;
+// an inconsistent stored log is INTERNAL (never signed).
+#ifndef TRYGG_SERVER_DOMAIN_AUDIT_LOG_H_
+#define TRYGG_SERVER_DOMAIN_AUDIT_LOG_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "server/audit/audit_entry.h"
+#include "server/audit/hash.h"
+#include "server/domain/audit_table.h"
+#include "server/domain/store.h"
+#include "trygg/random.h"
+#include "trygg/signing.h"
+
+namespace trygg::domain {
+
+inline constexpr int32_t kDefaultAuditPageSize = 100;
+inline constexpr int32_t kMaxAuditPageSize = 1000;
+
+struct AuditEntryPage {
+  std::vector<StoredAuditEntry> entries;
+  // Empty when there are no more entries (at the time of the read).
+  std::string next_page_token;
+};
+
+class AuditLog {
+ public:
+  struct Options {
+    // A stored head of the current size younger than this is served again
+    // instead of signing a new one, so polling clients do not grow the
+    // head table; older ones are re-signed so a head's timestamp shows the
+    // log was current recently.
+    int64_t head_reuse_ms = 60'000;
+  };
+
+  AuditLog(Store* store, SigningKeyPair key, Clock* clock, Options options);
+  AuditLog(Store* store, SigningKeyPair key, Clock* clock)
+      : AuditLog(store, std::move(key), clock, Options()) {}
+  AuditLog(const AuditLog&) = delete;
+  AuditLog& operator=(const AuditLog&) = delete;
+
+  // Appends `event` to the log inside `txn` and returns its leaf index. Call
+  // it from the same write as the change it records; if that write fails,
+  // the entry is rolled back with it.
+  static absl::StatusOr<uint64_t> Record(Transaction& txn, const audit::AuditEvent& event);
+
+  const SignPublicKey& public_key() const { return key_.public_key; }
+
+  // The latest signed tree head, signing a new one when the log grew or the
+  // stored one is older than Options::head_reuse_ms. `done` runs once, on
+  // the calling thread or on the store's writer thread; it must be quick.
+  void GetSignedTreeHead(std::function<void(absl::StatusOr<SignedTreeHead>)> done);
+  // Blocking form, for tools and tests.
+  absl::StatusOr<SignedTreeHead> GetSignedTreeHeadAndWait();
+
+  // RFC 9162 inclusion proof of `leaf_index` in the tree of `tree_size`
+  // leaves; requires leaf_index < tree_size <= the log's size.
+  absl::StatusOr<std::vector<audit::Hash>> InclusionProof(uint64_t leaf_index,
+                                                          uint64_t tree_size);
+
+  // RFC 9162 consistency proof; requires 0 < first_size <= second_size <=
+  // the log's size.
+  absl::StatusOr<std::vector<audit::Hash>> ConsistencyProof(uint64_t first_size,
+                                                            uint64_t second_size);
+
+  // Entries from `start_index`, or from where `page_token` says (the token
+  // wins when both are given). page_size 0 means kDefaultAuditPageSize;
+  // larger than kMaxAuditPageSize is reduced to it; negative is
+  // INVALID_ARGUMENT. start_index beyond the log's size is INVALID_ARGUMENT;
+  // equal to it gives an empty page.
+  absl::StatusOr<AuditEntryPage> ListEntries(uint64_t start_index, int32_t page_size,
+                                             std::string_view page_token);
+
+ private:
+  absl::StatusOr<SignedTreeHead> SignInWrite(Transaction& txn);
+
+  Store* store_;
+  const SigningKeyPair key_;
+  Clock* clock_;
+  const Options options_;
+};
+
+// The opaque page token for "continue at `next_index`", and its parser
+// (INVALID_ARGUMENT for anything this server did not make).
+std::string EncodeAuditPageToken(uint64_t next_index);
+absl::StatusOr<uint64_t> DecodeAuditPageToken(std::string_view token);
+
+}  // namespace trygg::domain
+
+#endif  // TRYGG_SERVER_DOMAIN_AUDIT_LOG_H_

@@ -1,0 +1,170 @@
+#include "server/store/sqlite/audit_tables.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "server/audit/merkle_tree.h"
+#include "trygg/status_macros.h"
+
+namespace trygg::store::sqlite {
+namespace {
+
+// A leaf index or level must fit SQLite's signed 64-bit integer.
+constexpr uint64_t kMaxIndex = static_cast<uint64_t>(INT64_MAX);
+
+}  // namespace
+
+absl::StatusOr<uint64_t> SqliteAuditTable::Size() const {
+  // The largest level-0 index is found through the primary key in O(log n);
+  // count(*) would scan every leaf.
+  TRYGG_ASSIGN_OR_RETURN(int64_t next,
+                         db_.QueryInt("SELECT coalesce(max(idx) + 1, 0) FROM audit_nodes "
+                                      "WHERE level = 0"));
+  return static_cast<uint64_t>(next);
+}
+
+absl::StatusOr<std::vector<audit::Hash>> SqliteAuditTable::Get(
+    absl::Span<const audit::NodeId> ids) const {
+  TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
+                         db_.Prepare("SELECT hash FROM audit_nodes WHERE level = ?1 AND idx = ?2"));
+  std::vector<audit::Hash> out;
+  out.reserve(ids.size());
+  for (const audit::NodeId& id : ids) {
+    if (id.index > kMaxIndex) {
+      return absl::NotFoundError(absl::StrCat("audit node (", id.level, ", ", id.index, ")"));
+    }
+    stmt->Reset();
+    stmt->Bind(1, static_cast<int64_t>(id.level)).Bind(2, static_cast<int64_t>(id.index));
+    TRYGG_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) {
+      return absl::NotFoundError(
+          absl::StrCat("audit node (", id.level, ", ", id.index, ") is not stored"));
+    }
+    std::vector<uint8_t> bytes = stmt->ColumnBlob(0);
+    absl::StatusOr<audit::Hash> hash = audit::Hash::FromBytes(bytes);
+    if (!hash.ok()) {
+      return absl::DataLossError(absl::StrCat("audit node (", id.level, ", ", id.index,
+                                              ") holds ", bytes.size(), " bytes, not a hash"));
+    }
+    out.push_back(*hash);
+  }
+  stmt->Reset();
+  return out;
+}
+
+absl::Status SqliteAuditTable::Append(uint64_t old_size, uint64_t new_size,
+                                      absl::Span<const audit::StoredNode> nodes) {
+  TRYGG_ASSIGN_OR_RETURN(uint64_t size, Size());
+  if (size != old_size) {
+    return absl::AbortedError(
+        absl::StrCat("audit tree grew from ", old_size, " to ", size, " meanwhile"));
+  }
+  if (new_size > kMaxIndex) return absl::InvalidArgumentError("audit tree size overflow");
+  TRYGG_ASSIGN_OR_RETURN(Statement * insert,
+                         db_.Prepare("INSERT INTO audit_nodes (level, idx, hash) VALUES (?1, ?2, ?3)"));
+  for (const audit::StoredNode& node : nodes) {
+    if (audit::NodeExists(node.id, old_size) || !audit::NodeExists(node.id, new_size)) {
+      return absl::InvalidArgumentError(absl::StrCat("audit node (", node.id.level, ", ",
+                                                     node.id.index, ") is not new at size ",
+                                                     new_size));
+    }
+    insert->Reset();
+    insert->Bind(1, static_cast<int64_t>(node.id.level))
+        .Bind(2, static_cast<int64_t>(node.id.index))
+        .BindBlob(3, node.hash.bytes());
+    TRYGG_RETURN_IF_ERROR(insert->Run());
+  }
+  insert->Reset();
+  // The caller's savepoint makes this all-or-nothing; a short batch would
+  // leave the tree without its new size's nodes, so check it stored them all.
+  TRYGG_ASSIGN_OR_RETURN(uint64_t stored, Size());
+  if (stored != new_size) {
+    return absl::InvalidArgumentError(absl::StrCat("audit append of ", nodes.size(),
+                                                   " nodes reaches size ", stored, ", not ",
+                                                   new_size));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> SqliteAuditTable::Append(absl::Span<const uint8_t> entry) {
+  // A savepoint of its own keeps entry and nodes together even if a caller
+  // ignored a failure here and went on to commit its other changes.
+  TRYGG_RETURN_IF_ERROR(db_.Exec("SAVEPOINT audit_append"));
+  absl::StatusOr<uint64_t> index = AppendInSavepoint(entry);
+  if (!index.ok()) db_.Exec("ROLLBACK TO audit_append").IgnoreError();
+  absl::Status released = db_.Exec("RELEASE audit_append");
+  if (index.ok() && !released.ok()) return released;
+  return index;
+}
+
+absl::StatusOr<uint64_t> SqliteAuditTable::AppendInSavepoint(absl::Span<const uint8_t> entry) {
+  TRYGG_ASSIGN_OR_RETURN(int64_t entries,
+                         db_.QueryInt("SELECT coalesce(max(idx) + 1, 0) FROM audit_entries"));
+  audit::MerkleTree tree(this);
+  TRYGG_ASSIGN_OR_RETURN(uint64_t index, tree.AppendEntry(entry));
+  if (static_cast<uint64_t>(entries) != index) {
+    return absl::DataLossError(absl::StrCat("audit_entries ends at ", entries,
+                                            " but the audit tree has ", index, " leaves"));
+  }
+  TRYGG_ASSIGN_OR_RETURN(Statement * insert,
+                         db_.Prepare("INSERT INTO audit_entries (idx, entry) VALUES (?1, ?2)"));
+  TRYGG_RETURN_IF_ERROR(insert->Bind(1, static_cast<int64_t>(index))
+                            .BindBlob(2, std::span<const uint8_t>(entry.data(), entry.size()))
+                            .Run());
+  return index;
+}
+
+absl::StatusOr<std::vector<domain::StoredAuditEntry>> SqliteAuditTable::Entries(uint64_t start,
+                                                                                uint64_t limit) {
+  std::vector<domain::StoredAuditEntry> out;
+  if (start > kMaxIndex || limit == 0) return out;
+  TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
+                         db_.Prepare("SELECT idx, entry FROM audit_entries WHERE idx >= ?1 "
+                                     "ORDER BY idx LIMIT ?2"));
+  stmt->Bind(1, static_cast<int64_t>(start))
+      .Bind(2, static_cast<int64_t>(std::min<uint64_t>(limit, kMaxIndex)));
+  for (;;) {
+    TRYGG_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    out.push_back({static_cast<uint64_t>(stmt->ColumnInt(0)), stmt->ColumnBlob(1)});
+  }
+  stmt->Reset();
+  return out;
+}
+
+absl::StatusOr<std::optional<domain::SignedTreeHead>> SqliteAuditTable::LatestSignedHead() {
+  TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
+                         db_.Prepare("SELECT tree_size, timestamp_ms, root_hash, signature "
+                                     "FROM audit_tree_heads ORDER BY seq DESC LIMIT 1"));
+  TRYGG_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) {
+    stmt->Reset();
+    return std::optional<domain::SignedTreeHead>();
+  }
+  domain::SignedTreeHead head;
+  head.head.tree_size = static_cast<uint64_t>(stmt->ColumnInt(0));
+  head.head.timestamp_ms = stmt->ColumnInt(1);
+  absl::StatusOr<audit::Hash> root = audit::Hash::FromBytes(stmt->ColumnBlob(2));
+  absl::StatusOr<Signature> signature = Signature::FromSpan(stmt->ColumnBlob(3));
+  stmt->Reset();
+  if (!root.ok() || !signature.ok()) {
+    return absl::DataLossError("the latest stored signed tree head is malformed");
+  }
+  head.head.root_hash = *root;
+  head.signature = *signature;
+  return std::optional<domain::SignedTreeHead>(head);
+}
+
+absl::Status SqliteAuditTable::StoreSignedHead(const domain::SignedTreeHead& head) {
+  if (head.head.tree_size > kMaxIndex) return absl::InvalidArgumentError("tree size overflow");
+  TRYGG_ASSIGN_OR_RETURN(Statement * insert,
+                         db_.Prepare("INSERT INTO audit_tree_heads (tree_size, timestamp_ms, "
+                                     "root_hash, signature) VALUES (?1, ?2, ?3, ?4)"));
+  return insert->Bind(1, static_cast<int64_t>(head.head.tree_size))
+      .Bind(2, head.head.timestamp_ms)
+      .BindBlob(3, head.head.root_hash.bytes())
+      .BindBlob(4, head.signature.span())
+      .Run();
+}
+
+}  // namespace trygg::store::sqlite

@@ -1,0 +1,65 @@
+// SqliteAuditTable: the audit log in SQLite (migration 2), implementing the
+// domain's AuditTable and the Merkle tree's NodeStore over the connection of
+// the transaction it belongs to.
+//
+//   audit_entries(idx, entry)         one row per leaf, the entry bytes
+//   audit_nodes(level, idx, hash)     complete aligned subtrees (node_store.h)
+//   audit_tree_heads(seq, ...)        every head the server signed, in order
+//
+// An Append runs inside the caller's savepoint (and a nested one of its own),
+// so the entry commits exactly when the state change it records commits. The
+// writer's group commit runs several writes in one transaction, each in a
+// savepoint; because this class caches nothing and reads the size from
+// audit_nodes every time, a rolled-back savepoint leaves nothing stale.
+//
+// Ownership: borrows the Connection of one SqliteTransaction; lives no longer.
+// Thread-safety: none; used on the transaction's thread only. Concurrent
+// appends from several processes are still safe: the NodeStore Append is
+// conditional on the size it read (ABORTED otherwise), and SQLite serialises
+// writers.
+// Failure modes: SQLite errors become Status (connection.h); a stored hash of
+// the wrong length, or an entry table out of step with the tree, is DATA_LOSS.
+#ifndef TRYGG_SERVER_STORE_SQLITE_AUDIT_TABLES_H_
+#define TRYGG_SERVER_STORE_SQLITE_AUDIT_TABLES_H_
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "server/audit/node_store.h"
+#include "server/domain/audit_table.h"
+#include "server/store/sqlite/connection.h"
+
+namespace trygg::store::sqlite {
+
+class SqliteAuditTable final : public domain::AuditTable, public audit::NodeStore {
+ public:
+  explicit SqliteAuditTable(Connection& db) : db_(db) {}
+
+  // domain::AuditTable
+  absl::StatusOr<uint64_t> Append(absl::Span<const uint8_t> entry) override;
+  absl::StatusOr<std::vector<domain::StoredAuditEntry>> Entries(uint64_t start,
+                                                                uint64_t limit) override;
+  audit::NodeStore& nodes() override { return *this; }
+  absl::StatusOr<std::optional<domain::SignedTreeHead>> LatestSignedHead() override;
+  absl::Status StoreSignedHead(const domain::SignedTreeHead& head) override;
+
+  // audit::NodeStore
+  absl::StatusOr<uint64_t> Size() const override;
+  absl::StatusOr<std::vector<audit::Hash>> Get(
+      absl::Span<const audit::NodeId> ids) const override;
+  absl::Status Append(uint64_t old_size, uint64_t new_size,
+                      absl::Span<const audit::StoredNode> nodes) override;
+
+ private:
+  absl::StatusOr<uint64_t> AppendInSavepoint(absl::Span<const uint8_t> entry);
+
+  Connection& db_;
+};
+
+}  // namespace trygg::store::sqlite
+
+#endif  // TRYGG_SERVER_STORE_SQLITE_AUDIT_TABLES_H_
