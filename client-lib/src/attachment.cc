@@ -104,13 +104,19 @@ absl::StatusOr<AttachmentWriter> AttachmentWriter::Create(const SecretKey& data_
 }
 
 absl::Status AttachmentWriter::Write(std::span<const uint8_t> plaintext) {
-  if (state_->finished) return absl::FailedPreconditionError("attachment: writer finished");
+  if (state_->finished) {
+    return absl::FailedPreconditionError("attachment: writer already finished or failed");
+  }
   while (!plaintext.empty()) {
     // A full buffer is pushed only once more data arrives, so the last chunk
     // (possibly a full one) is always the one that carries TAG_FINAL.
     if (state_->buffered == kAttachmentChunkSize) {
-      TRYGG_RETURN_IF_ERROR(
-          state_->PushBuffered(crypto_secretstream_xchacha20poly1305_TAG_MESSAGE));
+      absl::Status pushed =
+          state_->PushBuffered(crypto_secretstream_xchacha20poly1305_TAG_MESSAGE);
+      if (!pushed.ok()) {
+        state_->finished = true;  // the stream is broken; never continue it
+        return pushed;
+      }
     }
     const size_t n = std::min(plaintext.size(), kAttachmentChunkSize - state_->buffered);
     std::copy_n(plaintext.begin(), n, state_->plaintext.data() + state_->buffered);
@@ -121,7 +127,9 @@ absl::Status AttachmentWriter::Write(std::span<const uint8_t> plaintext) {
 }
 
 absl::StatusOr<Hash256> AttachmentWriter::Finish() {
-  if (state_->finished) return absl::FailedPreconditionError("attachment: writer finished");
+  if (state_->finished) {
+    return absl::FailedPreconditionError("attachment: writer already finished or failed");
+  }
   state_->finished = true;
   TRYGG_RETURN_IF_ERROR(state_->PushBuffered(crypto_secretstream_xchacha20poly1305_TAG_FINAL));
   Hash256 hash;

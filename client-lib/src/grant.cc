@@ -32,8 +32,8 @@ std::vector<uint8_t> GrantMessage(std::span<const uint8_t> header,
 // libsodium's crypto_box_seal construction with the ephemeral key taken from
 // `rng` instead of the system generator, so vectors are reproducible:
 // epk || crypto_box_easy(m, nonce = BLAKE2b-192(epk || pk), pk, esk).
-std::vector<uint8_t> SealToPublicKey(std::span<const uint8_t> message,
-                                     const BoxPublicKey& recipient, Rng& rng) {
+absl::StatusOr<std::vector<uint8_t>> SealToPublicKey(std::span<const uint8_t> message,
+                                                     const BoxPublicKey& recipient, Rng& rng) {
   SecretKey ephemeral_seed;
   rng.Fill(ephemeral_seed.span());
   const BoxKeyPair ephemeral = BoxKeyPairFromSeed(ephemeral_seed.span());
@@ -51,8 +51,11 @@ std::vector<uint8_t> SealToPublicKey(std::span<const uint8_t> message,
   const int rc = crypto_box_easy(sealed.data() + crypto_box_PUBLICKEYBYTES,
                                  message.data(), message.size(), nonce,
                                  recipient.data(), ephemeral.secret_key.data());
-  // Fails only for a low-order recipient key, which a caller must never pass.
-  TRYGG_CHECK(rc == 0);
+  // Fails only for a low-order recipient key; the key came from outside (an
+  // organisation log), so this is an error, not a crash.
+  if (rc != 0) {
+    return absl::InvalidArgumentError("grant: recipient key is not a usable X25519 key");
+  }
   return sealed;
 }
 
@@ -126,7 +129,7 @@ absl::Status VerifyGrantSignature(const Grant& grant, const SignPublicKey& grant
                 grant.signature);
 }
 
-Grant SealGrant(const GrantParams& params, const SecretKey& key,
+absl::StatusOr<Grant> SealGrant(const GrantParams& params, const SecretKey& key,
                 const BoxPublicKey& recipient, const SigningKeyPair& granter,
                 Clock& clock, Rng& rng) {
   internal::EnsureSodiumInitialized();
@@ -148,7 +151,7 @@ Grant SealGrant(const GrantParams& params, const SecretKey& key,
 
   Grant grant;
   grant.header = SerializeGrantHeader(header);
-  grant.sealed = SealToPublicKey(inner.span(), recipient, rng);
+  TRYGG_ASSIGN_OR_RETURN(grant.sealed, SealToPublicKey(inner.span(), recipient, rng));
   grant.signature = Sign(granter, SigningContext::kGrant,
                          GrantMessage(grant.header, grant.sealed));
   return grant;

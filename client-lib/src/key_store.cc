@@ -6,8 +6,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <utility>
 
 #include "internal/byte_codec.h"
@@ -34,6 +32,7 @@ constexpr uint32_t kMaxOrgKeys = 100000;
 // opening exhaust memory or hang: SENSITIVE is 4 passes / 1 GiB.
 constexpr uint64_t kMaxOpslimit = 16;
 constexpr uint64_t kMaxMemlimit = uint64_t{4} << 30;
+constexpr size_t kMaxFileSize = 38 + 24 + 100 + 36 * size_t{kMaxOrgKeys} + 16 + 32;
 
 absl::Status StoreError(absl::StatusCode code, CryptoError reason,
                         std::string_view message) {
@@ -67,14 +66,26 @@ absl::StatusOr<SecretKey> DeriveFileKey(std::string_view passphrase,
 }
 
 absl::StatusOr<std::vector<uint8_t>> ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    errno = std::filesystem::exists(path) ? EACCES : ENOENT;
-    return ErrnoError("cannot open", path);
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError("cannot open", path);
+  std::vector<uint8_t> bytes;
+  uint8_t buffer[4096];
+  for (;;) {
+    const ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const absl::Status status = ErrnoError("cannot read", path);
+      close(fd);
+      return status;
+    }
+    bytes.insert(bytes.end(), buffer, buffer + n);
+    if (bytes.size() > kMaxFileSize) {
+      close(fd);
+      return Corrupt("file is larger than any key store");
+    }
   }
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                             std::istreambuf_iterator<char>());
-  if (in.bad()) return absl::InternalError("key store: cannot read " + path.string());
+  close(fd);
   return bytes;
 }
 

@@ -97,7 +97,8 @@ void BM_SealGrant(benchmark::State& state) {
 void BM_OpenGrant(benchmark::State& state) {
   Setup& s = S();
   const trygg::Grant grant = trygg::SealGrant(s.grant_params, s.scope_key,
-                                              s.recipient.public_key, s.author, s.clock, s.rng);
+                                              s.recipient.public_key, s.author, s.clock, s.rng)
+                                 .value();
   for (auto _ : state) {
     auto key = trygg::OpenGrant(grant, s.grant_expected, s.recipient);
     benchmark::DoNotOptimize(key);
@@ -183,7 +184,8 @@ void BM_FloorBoxSealOpen(benchmark::State& state) {
 void BM_FloorSignGrantBytes(benchmark::State& state) {
   Setup& s = S();
   const trygg::Grant grant = trygg::SealGrant(s.grant_params, s.scope_key,
-                                              s.recipient.public_key, s.author, s.clock, s.rng);
+                                              s.recipient.public_key, s.author, s.clock, s.rng)
+                                 .value();
   const std::vector<uint8_t> signed_bytes = trygg::GrantSignedBytes(grant);
   uint8_t sig[crypto_sign_BYTES];
   for (auto _ : state) {

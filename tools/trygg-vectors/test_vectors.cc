@@ -135,7 +135,8 @@ json GrantVectors() {
     params.scope_id = scope_id;
     params.epoch = epoch;
     params.granter_device = IdFromByte(0xde);
-    const Grant grant = SealGrant(params, key, recipient.public_key, granter, clock, rng);
+    const Grant grant =
+        ValueOrDie(SealGrant(params, key, recipient.public_key, granter, clock, rng));
     out.push_back({
         {"description", description},
         {"recipient_box_pk", Hex(recipient.public_key.span())},

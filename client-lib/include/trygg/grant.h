@@ -84,8 +84,10 @@ std::vector<uint8_t> GrantSignedBytes(const Grant& grant);
 
 // Seals `key` to `recipient`. The sealed box's ephemeral key comes from `rng`,
 // so the output is reproducible under a DeterministicRng; it opens with
-// libsodium's crypto_box_seal_open.
-Grant SealGrant(const GrantParams& params, const SecretKey& key,
+// libsodium's crypto_box_seal_open. Fails with InvalidArgument if `recipient`
+// is a low-order point (a key no honest device has; it would give an all-zero
+// shared secret).
+absl::StatusOr<Grant> SealGrant(const GrantParams& params, const SecretKey& key,
                 const BoxPublicKey& recipient, const SigningKeyPair& granter,
                 Clock& clock, Rng& rng);
 

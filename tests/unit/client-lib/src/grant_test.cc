@@ -36,7 +36,9 @@ struct GrantFixture {
   }
 
   Grant Seal() {
-    return SealGrant(params, scope_key, recipient.public_key, granter, clock, rng);
+    auto grant = SealGrant(params, scope_key, recipient.public_key, granter, clock, rng);
+    REQUIRE(grant.ok());
+    return *std::move(grant);
   }
 
   // Re-signs `grant` as the (compromised or buggy) granter would.
@@ -62,6 +64,13 @@ TEST_CASE("grant seals and opens", "[grant]") {
   REQUIRE(header.ok());
   REQUIRE(header->recipient_key_id == BoxKeyId(f.recipient.public_key));
   REQUIRE(header->created_at_ms == 1767225600000);
+}
+
+TEST_CASE("a low-order recipient key is refused, not a crash", "[grant]") {
+  GrantFixture f;
+  const BoxPublicKey zero;  // the identity point
+  REQUIRE(SealGrant(f.params, f.scope_key, zero, f.granter, f.clock, f.rng).status().code() ==
+          StatusCode::kInvalidArgument);
 }
 
 TEST_CASE("an organisation-seed grant is a distinct kind", "[grant]") {
@@ -150,7 +159,8 @@ TEST_CASE("every expectation is checked", "[grant]") {
 TEST_CASE("a signed header naming us over a box sealed to someone else", "[grant]") {
   GrantFixture f;
   const BoxKeyPair other = DeriveOrgBoxKeyPair(GenerateOrgKey(2, f.rng));
-  Grant grant = SealGrant(f.params, f.scope_key, other.public_key, f.granter, f.clock, f.rng);
+  Grant grant =
+      SealGrant(f.params, f.scope_key, other.public_key, f.granter, f.clock, f.rng).value();
   auto header = ParseGrantHeader(grant.header);
   REQUIRE(header.ok());
   header->recipient_key_id = BoxKeyId(f.recipient.public_key);
