@@ -116,6 +116,7 @@ absl::Status OrgLogState::Apply(const SignedObject& signed_link) {
     case OrgLogAction::kRotateOrgKey:
       generation_ = link.generation;
       org_box_key_ = link.org_box_key;
+      org_box_keys_[link.generation] = link.org_box_key;
       rotation_due_ = false;
       break;
     case OrgLogAction::kChangeRole:
@@ -125,6 +126,11 @@ absl::Status OrgLogState::Apply(const SignedObject& signed_link) {
   last_created_at_ms_ = link.created_at_ms;
   hashes_.push_back(SignedObjectHash(signed_link));
   return absl::OkStatus();
+}
+
+const BoxPublicKey* OrgLogState::OrgBoxKeyOf(uint32_t generation) const {
+  auto it = org_box_keys_.find(generation);
+  return it == org_box_keys_.end() ? nullptr : &it->second;
 }
 
 absl::Status OrgLogState::CheckContinues(const OrgLogHead& remembered) const {

@@ -66,6 +66,8 @@ class OrgLogState {
   // its public key.
   uint32_t generation() const { return generation_; }
   const BoxPublicKey& org_box_key() const { return org_box_key_; }
+  // The organisation public key the log announced for `generation`, if any.
+  const BoxPublicKey* OrgBoxKeyOf(uint32_t generation) const;
   // True when a device was revoked after the last rotation: the remaining
   // devices must rotate the organisation key before sharing anything new.
   bool rotation_due() const { return rotation_due_; }
@@ -90,6 +92,7 @@ class OrgLogState {
   int64_t last_created_at_ms_ = 0;
   uint32_t generation_ = 0;
   BoxPublicKey org_box_key_;
+  std::map<uint32_t, BoxPublicKey> org_box_keys_;
   bool rotation_due_ = false;
   std::map<Id128, DeviceRecord> devices_;
 };

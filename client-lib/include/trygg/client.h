@@ -1,0 +1,132 @@
+// trygg::Client: the typed connection to a tryggd server. It sends and
+// receives the signed objects that the rest of libtrygg makes and checks, and
+// it trusts the server for nothing but availability: every organisation log it
+// fetches is verified link by link to the pinned platform root, and checked
+// against the head this device saw before (rollback and fork detection,
+// remembered in a small state file).
+//
+// Ownership: a Client owns its channel and its session token (kept as raw
+// bytes in locked memory and never logged; gRPC's copy of the call metadata
+// is outside libtrygg's control).
+// Thread-safety: a Client may be used from several threads once logged in;
+// Login and Logout must not race other calls.
+// Failure modes: server errors come back as absl::Status with the gRPC code
+// and message; verification failures carry a CryptoError (crypto_error.h).
+#ifndef TRYGG_CLIENT_H_
+#define TRYGG_CLIENT_H_
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "trygg/bytes.h"
+#include "trygg/grant.h"
+#include "trygg/org_log.h"
+#include "trygg/secret_bytes.h"
+#include "trygg/signing.h"
+#include "trygg/trust.h"
+
+namespace trygg {
+
+struct ClientOptions {
+  // host:port of tryggd.
+  std::string address;
+  // PEM roots to verify the server's TLS certificate; empty means plaintext,
+  // which is accepted only for loopback addresses.
+  std::string tls_root_certificates;
+  // The pinned platform root key every chain is verified against.
+  SignPublicKey platform_root;
+  // Where this device remembers the organisation log heads it has verified;
+  // empty keeps them in memory only.
+  std::filesystem::path state_file;
+};
+
+struct ServerInfo {
+  std::string server_version;
+  int schema_version = 0;
+  Id128 server_instance_id;
+  SignPublicKey server_public_key;
+  std::optional<SignPublicKey> platform_root;
+  // Verified against the pinned root when present.
+  std::optional<RootCertificate> server_certificate;
+};
+
+struct Session {
+  Id128 device_id;
+  Id128 org_id;
+  Role role = Role::kCaseworker;
+  int64_t expires_at_ms = 0;
+};
+
+struct OrganisationSummary {
+  Id128 org_id;
+  std::string display_name;
+  uint64_t log_head_seq = 0;
+};
+
+struct PendingEnrolment {
+  Id128 enrolment_id;
+  EnrolmentRequest request;  // verified self-signature
+  int64_t submitted_at_ms = 0;
+};
+
+// An organisation seed sealed to a device: a grant of kind kOrgSeed.
+struct KeyEnvelope {
+  Id128 device_id;
+  uint32_t generation = 0;
+  Grant grant;
+  Id128 signer_device;
+};
+
+class Client {
+ public:
+  static absl::StatusOr<std::unique_ptr<Client>> Connect(const ClientOptions& options);
+  ~Client();
+
+  absl::StatusOr<ServerInfo> GetServerInfo();
+
+  // Signs a fresh server challenge with the device key and keeps the token.
+  absl::StatusOr<Session> Login(const Id128& device_id, const SigningKeyPair& device_key);
+  absl::StatusOr<Session> WhoAmI();
+  absl::Status Logout();
+  bool logged_in() const;
+
+  absl::StatusOr<Id128> UploadCertificate(CertificateKind kind, const SignedObject& certificate);
+  absl::StatusOr<std::vector<OrganisationSummary>> ListOrganisations();
+
+  // Fetches the whole log, verifies it to the pinned root, checks it
+  // continues the remembered head, then remembers the new head.
+  absl::StatusOr<OrgLogState> FetchOrgLog(const Id128& org_id);
+  absl::StatusOr<uint64_t> AppendOrgLogLink(const Id128& org_id, const SignedObject& link);
+
+  absl::StatusOr<Id128> SubmitEnrolment(const SignedObject& request);
+  absl::StatusOr<std::vector<PendingEnrolment>> ListEnrolments();
+
+  absl::Status PutKeyEnvelopes(const std::vector<KeyEnvelope>& envelopes);
+  // The calling device's envelopes; before login, pass the enrolment id.
+  absl::StatusOr<std::vector<KeyEnvelope>> GetKeyEnvelopes(std::optional<Id128> enrolment_id,
+                                                           uint32_t min_generation = 0);
+
+  // The remembered heads (for tests and `trygg status`).
+  const std::map<Id128, OrgLogHead>& remembered_heads() const { return heads_; }
+
+ private:
+  struct Stubs;
+  Client(ClientOptions options, std::unique_ptr<Stubs> stubs);
+  absl::Status LoadState();
+  absl::Status SaveState() const;
+
+  ClientOptions options_;
+  std::unique_ptr<Stubs> stubs_;
+  SecretBytes<32> token_;
+  bool logged_in_ = false;
+  std::map<Id128, OrgLogHead> heads_;
+};
+
+}  // namespace trygg
+
+#endif  // TRYGG_CLIENT_H_

@@ -1,0 +1,391 @@
+#include "trygg/client.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include <grpcpp/grpcpp.h>
+#include <nlohmann/json.hpp>
+#include <sodium.h>
+
+#include "trygg/crypto_error.h"
+#include "trygg/status_macros.h"
+#include "trygg/v1/session.grpc.pb.h"
+#include "trygg/v1/trust.grpc.pb.h"
+
+namespace trygg {
+
+struct Client::Stubs {
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<trygg::v1::TrustService::Stub> trust;
+  std::unique_ptr<trygg::v1::SessionService::Stub> session;
+};
+
+namespace {
+
+constexpr auto kCallTimeout = std::chrono::seconds(30);
+
+absl::Status FromGrpc(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
+std::span<const uint8_t> AsSpan(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+std::string ToProto(std::span<const uint8_t> bytes) {
+  return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+template <typename Fixed>
+absl::StatusOr<Fixed> FixedFromServer(const std::string& bytes, std::string_view field) {
+  absl::StatusOr<Fixed> value = Fixed::FromSpan(AsSpan(bytes));
+  if (!value.ok()) {
+    return absl::DataLossError("server sent a malformed " + std::string(field));
+  }
+  return value;
+}
+
+absl::StatusOr<SignedObject> SignedFromServer(const trygg::v1::SignedBlob& blob) {
+  SignedObject object;
+  object.bytes.assign(blob.bytes().begin(), blob.bytes().end());
+  TRYGG_ASSIGN_OR_RETURN(object.signature, FixedFromServer<Signature>(blob.signature(), "signature"));
+  return object;
+}
+
+void SignedToProto(const SignedObject& object, trygg::v1::SignedBlob* blob) {
+  blob->set_bytes(ToProto(object.bytes));
+  blob->set_signature(ToProto(object.signature.span()));
+}
+
+bool IsLoopback(const std::string& address) {
+  std::string host = address.substr(0, address.rfind(':'));
+  if (!host.empty() && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host == "localhost") return true;
+  in_addr v4;
+  in6_addr v6;
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+  return false;
+}
+
+int64_t ToMillis(const google::protobuf::Timestamp& t) { return t.seconds() * 1000 + t.nanos() / 1000000; }
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  if (options.tls_root_certificates.empty()) {
+    if (!IsLoopback(options.address)) {
+      return absl::InvalidArgumentError("plaintext is only allowed to a loopback address; give TLS roots");
+    }
+    credentials = grpc::InsecureChannelCredentials();
+  } else {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = options.tls_root_certificates;
+    credentials = grpc::SslCredentials(ssl);
+  }
+  auto stubs = std::make_unique<Stubs>();
+  stubs->channel = grpc::CreateChannel(options.address, credentials);
+  stubs->trust = trygg::v1::TrustService::NewStub(stubs->channel);
+  stubs->session = trygg::v1::SessionService::NewStub(stubs->channel);
+  std::unique_ptr<Client> client(new Client(options, std::move(stubs)));
+  TRYGG_RETURN_IF_ERROR(client->LoadState());
+  return client;
+}
+
+Client::Client(ClientOptions options, std::unique_ptr<Stubs> stubs)
+    : options_(std::move(options)), stubs_(std::move(stubs)) {}
+
+Client::~Client() = default;
+
+bool Client::logged_in() const { return logged_in_; }
+
+namespace {
+
+// A context with a deadline and, when logged in, the bearer token.
+std::unique_ptr<grpc::ClientContext> MakeContext(const SecretBytes<32>* token) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+  if (token != nullptr) context->AddMetadata("authorization", "Bearer " + HexEncode(token->span()));
+  return context;
+}
+
+}  // namespace
+
+#define TRYGG_CONTEXT() MakeContext(logged_in_ ? &token_ : nullptr)
+
+absl::StatusOr<ServerInfo> Client::GetServerInfo() {
+  auto context = TRYGG_CONTEXT();
+  trygg::v1::GetServerInfoResponse response;
+  TRYGG_RETURN_IF_ERROR(FromGrpc(stubs_->trust->GetServerInfo(context.get(), {}, &response)));
+  ServerInfo info;
+  info.server_version = response.server_version();
+  info.schema_version = response.schema_version();
+  TRYGG_ASSIGN_OR_RETURN(info.server_instance_id,
+                         FixedFromServer<Id128>(response.server_instance_id(), "server instance id"));
+  TRYGG_ASSIGN_OR_RETURN(info.server_public_key,
+                         FixedFromServer<SignPublicKey>(response.server_public_key(), "server key"));
+  if (!response.platform_root_public_key().empty()) {
+    TRYGG_ASSIGN_OR_RETURN(info.platform_root,
+                           FixedFromServer<SignPublicKey>(response.platform_root_public_key(), "root key"));
+  }
+  if (response.has_server_certificate()) {
+    TRYGG_ASSIGN_OR_RETURN(SignedObject cert, SignedFromServer(response.server_certificate()));
+    TRYGG_ASSIGN_OR_RETURN(RootCertificate parsed,
+                           VerifyRootCertificate(cert, options_.platform_root, CertificateKind::kServer));
+    if (parsed.sign_key != info.server_public_key) {
+      return absl::DataLossError("the server certificate certifies another key than the server presents");
+    }
+    info.server_certificate = parsed;
+  }
+  return info;
+}
+
+absl::StatusOr<Session> Client::Login(const Id128& device_id, const SigningKeyPair& device_key) {
+  logged_in_ = false;
+  trygg::v1::GetChallengeRequest challenge_request;
+  challenge_request.set_device_id(ToProto(device_id.span()));
+  trygg::v1::GetChallengeResponse challenge;
+  {
+    auto context = MakeContext(nullptr);
+    TRYGG_RETURN_IF_ERROR(FromGrpc(stubs_->session->GetChallenge(context.get(), challenge_request, &challenge)));
+  }
+  // Sign only what is a well-formed challenge for this device: the server
+  // cannot make the device sign arbitrary bytes under the session context.
+  std::vector<uint8_t> bytes(challenge.challenge().begin(), challenge.challenge().end());
+  TRYGG_ASSIGN_OR_RETURN(SessionChallenge parsed, ParseSessionChallenge(bytes));
+  if (parsed.device_id != device_id) return absl::DataLossError("the server's challenge names another device");
+  trygg::v1::CreateSessionRequest request;
+  request.set_device_id(ToProto(device_id.span()));
+  SignedToProto(SignedObject{bytes, Sign(device_key, SigningContext::kSession, bytes)},
+                request.mutable_signed_challenge());
+  trygg::v1::CreateSessionResponse response;
+  {
+    auto context = MakeContext(nullptr);
+    TRYGG_RETURN_IF_ERROR(FromGrpc(stubs_->session->CreateSession(context.get(), request, &response)));
+  }
+  absl::StatusOr<std::vector<uint8_t>> token = HexDecode(response.token());
+  if (!token.ok() || token->size() != token_.size()) return absl::DataLossError("server sent a malformed token");
+  std::copy(token->begin(), token->end(), token_.data());
+  sodium_memzero(token->data(), token->size());
+  logged_in_ = true;
+  return WhoAmI();
+}
+
+absl::StatusOr<Session> Client::WhoAmI() {
+  auto context = TRYGG_CONTEXT();
+  trygg::v1::WhoAmIResponse response;
+  TRYGG_RETURN_IF_ERROR(FromGrpc(stubs_->session->WhoAmI(context.get(), {}, &response)));
+  Session session;
+  TRYGG_ASSIGN_OR_RETURN(session.device_id, FixedFromServer<Id128>(response.device_id(), "device id"));
+  TRYGG_ASSIGN_OR_RETURN(session.org_id, FixedFromServer<Id128>(response.org_id(), "org id"));
+  session.role = static_cast<Role>(response.role());
+  session.expires_at_ms = ToMillis(response.expires_at());
+  return session;
+}
+
+absl::Status Client::Logout() {
+  if (!logged_in_) return absl::OkStatus();
+  auto context = TRYGG_CONTEXT();
+  trygg::v1::EndSessionResponse response;
+  absl::Status status = FromGrpc(stubs_->session->EndSession(context.get(), {}, &response));
+  logged_in_ = false;
+  return status;
+}
+
+absl::StatusOr<Id128> Client::UploadCertificate(CertificateKind kind, const SignedObject& certificate) {
+  trygg::v1::UploadCertificateRequest request;
+  request.set_kind(static_cast<trygg::v1::CertificateKind>(kind));
+  SignedToProto(certificate, request.mutable_certificate());
+  auto context = TRYGG_CONTEXT();
+  trygg::v1::UploadCertificateResponse response;
+  TRYGG_RETURN_IF_ERROR(FromGrpc(stubs_->trust->UploadCertificate(context.get(), request, &response)));
+  return FixedFromServer<Id128>(response.subject_id(), "subject id");
+}
+
+absl::StatusOr<std::vector<OrganisationSummary>> Client::ListOrganisations() {
+  std::vector<OrganisationSummary> orgs;
+  trygg::v1::ListOrganisationsRequest request;
+  request.set_page_size(500);
+  do {
+    auto context = TRYGG_CONTEXT();
+    trygg::v1::ListOrganisationsResponse response;
+    TRYGG_RETURN_IF_ERROR(FromGrpc(stubs_->trust->ListOrganisations(context.get(), request, &response)));
+    for (const trygg::v1::Organisation& org : response.organisations()) {
+      // Names shown to people come from the root-signed certificate only.
+      TRYGG_ASSIGN_OR_RETURN(SignedObject cert, SignedFromServer(org.certificate()));
+      TRYGG_ASSIGN_OR_RETURN(RootCertificate parsed,
+                             VerifyRootCertificate(cert, options_.platform_root, CertificateKind::kOrganisation));
+      orgs.push_back({parsed.subject_id, parsed.name, org.log_head_seq()});
+    }
+    request.set_page_token(response.next_page_token());
+  } while (!request.page_token().empty());
+  return orgs;
+}
+
+absl::StatusOr<OrgLogState> Client::FetchOrgLog(const Id128& org_id) {
+  trygg::v1::GetOrgLogRequest request;
+  request.set_org_id(ToProto(org_id.span()));
+  request.set_from_seq(1);
+  std::optional<OrgLogState> state;
+  do {
+    auto context = TRYGG_CONTEXT();
+    trygg::v1::GetOrgLogResponse response;
+    TRYGG_RETURN_IF_ERROR(FromGrpc(stubs_->trust->GetOrgLog(context.get(), request, &response)));
+    if (!state.has_value()) {
+      TRYGG_ASSIGN_OR_RETURN(SignedObject cert, SignedFromServer(response.certificate()));
+      TRYGG_ASSIGN_OR_RETURN(OrgLogState verified, OrgLogState::FromCertificate(cert, options_.platform_root));
+      if (verified.org_id() != org_id) {
+        return MakeCryptoError(absl::StatusCode::kDataLoss, CryptoError::kWrongKind,
+                               "org log: the server sent another organisation's certificate");
+      }
+      state.emplace(std::move(verified));
+    }
+    for (const trygg::v1::SignedBlob& blob : response.links()) {
+      TRYGG_ASSIGN_OR_RETURN(SignedObject link, SignedFromServer(blob));
+      TRYGG_RETURN_IF_ERROR(state->Apply(link));
+    }
+    request.set_page_token(response.next_page_token());
+  } while (!request.page_token().empty());
+
+  auto remembered = heads_.find(org_id);
+  if (remembered != heads_.end()) TRYGG_RETURN_IF_ERROR(state->CheckContinues(remembered->second));
+  heads_[org_id] = state->head();
+  TRYGG_RETURN_IF_ERROR(SaveState());
+  return *std::move(state);
+}
+
+absl::StatusOr<uint64_t> Client::AppendOrgLogLink(const Id128& org_id, const SignedObject& link) {
+  trygg::v1::AppendOrgLogLinkRequest request;
+  request.set_org_id(ToProto(org_id.span()));
+  SignedToProto(link, request.mutable_link());
+  auto context = TRYGG_CONTEXT();
+  trygg::v1::AppendOrgLogLinkResponse response;
+  TRYGG_RETURN_IF_ERROR(FromGrpc(stubs_->trust->AppendOrgLogLink(context.get(), request, &response)));
+  return response.seq();
+}
+
+absl::StatusOr<Id128> Client::SubmitEnrolment(const SignedObject& request_object) {
+  TRYGG_ASSIGN_OR_RETURN(EnrolmentRequest parsed, ParseEnrolmentRequest(request_object.bytes));
+  trygg::v1::SubmitEnrolmentRequestRequest request;
+  request.set_org_id(ToProto(parsed.org_id.span()));
+  SignedToProto(request_object, request.mutable_request());
+  auto context = MakeContext(nullptr);
+  trygg::v1::SubmitEnrolmentRequestResponse response;
+  TRYGG_RETURN_IF_ERROR(FromGrpc(stubs_->trust->SubmitEnrolmentRequest(context.get(), request, &response)));
+  return FixedFromServer<Id128>(response.enrolment_id(), "enrolment id");
+}
+
+absl::StatusOr<std::vector<PendingEnrolment>> Client::ListEnrolments() {
+  std::vector<PendingEnrolment> pending;
+  trygg::v1::ListEnrolmentRequestsRequest request;
+  request.set_page_size(500);
+  do {
+    auto context = TRYGG_CONTEXT();
+    trygg::v1::ListEnrolmentRequestsResponse response;
+    TRYGG_RETURN_IF_ERROR(FromGrpc(stubs_->trust->ListEnrolmentRequests(context.get(), request, &response)));
+    for (const trygg::v1::EnrolmentRequest& in : response.requests()) {
+      PendingEnrolment e;
+      TRYGG_ASSIGN_OR_RETURN(e.enrolment_id, FixedFromServer<Id128>(in.enrolment_id(), "enrolment id"));
+      TRYGG_ASSIGN_OR_RETURN(SignedObject signed_request, SignedFromServer(in.request()));
+      TRYGG_ASSIGN_OR_RETURN(e.request, VerifyEnrolmentRequest(signed_request));
+      e.submitted_at_ms = ToMillis(in.submitted_at());
+      pending.push_back(std::move(e));
+    }
+    request.set_page_token(response.next_page_token());
+  } while (!request.page_token().empty());
+  return pending;
+}
+
+absl::Status Client::PutKeyEnvelopes(const std::vector<KeyEnvelope>& envelopes) {
+  trygg::v1::PutKeyEnvelopesRequest request;
+  for (const KeyEnvelope& envelope : envelopes) {
+    trygg::v1::KeyEnvelope* out = request.add_envelopes();
+    out->set_device_id(ToProto(envelope.device_id.span()));
+    out->set_generation(envelope.generation);
+    std::vector<uint8_t> bytes = envelope.grant.header;
+    bytes.insert(bytes.end(), envelope.grant.sealed.begin(), envelope.grant.sealed.end());
+    SignedToProto(SignedObject{bytes, envelope.grant.signature}, out->mutable_sealed_seed());
+    out->mutable_sealed_seed()->set_signer_id(ToProto(envelope.signer_device.span()));
+  }
+  auto context = TRYGG_CONTEXT();
+  trygg::v1::PutKeyEnvelopesResponse response;
+  return FromGrpc(stubs_->trust->PutKeyEnvelopes(context.get(), request, &response));
+}
+
+absl::StatusOr<std::vector<KeyEnvelope>> Client::GetKeyEnvelopes(std::optional<Id128> enrolment_id,
+                                                                 uint32_t min_generation) {
+  trygg::v1::GetKeyEnvelopesRequest request;
+  if (enrolment_id.has_value()) request.set_enrolment_id(ToProto(enrolment_id->span()));
+  request.set_min_generation(min_generation);
+  auto context = enrolment_id.has_value() ? MakeContext(nullptr) : TRYGG_CONTEXT();
+  trygg::v1::GetKeyEnvelopesResponse response;
+  TRYGG_RETURN_IF_ERROR(FromGrpc(stubs_->trust->GetKeyEnvelopes(context.get(), request, &response)));
+  std::vector<KeyEnvelope> envelopes;
+  for (const trygg::v1::KeyEnvelope& in : response.envelopes()) {
+    KeyEnvelope e;
+    TRYGG_ASSIGN_OR_RETURN(e.device_id, FixedFromServer<Id128>(in.device_id(), "device id"));
+    e.generation = in.generation();
+    const std::string& bytes = in.sealed_seed().bytes();
+    if (bytes.size() != kGrantHeaderSize + kGrantSealedSize) {
+      return absl::DataLossError("server sent a malformed key envelope");
+    }
+    e.grant.header.assign(bytes.begin(), bytes.begin() + kGrantHeaderSize);
+    e.grant.sealed.assign(bytes.begin() + kGrantHeaderSize, bytes.end());
+    TRYGG_ASSIGN_OR_RETURN(e.grant.signature, FixedFromServer<Signature>(in.sealed_seed().signature(), "signature"));
+    TRYGG_ASSIGN_OR_RETURN(e.signer_device, FixedFromServer<Id128>(in.sealed_seed().signer_id(), "signer id"));
+    envelopes.push_back(std::move(e));
+  }
+  return envelopes;
+}
+
+absl::Status Client::LoadState() {
+  if (options_.state_file.empty()) return absl::OkStatus();
+  std::ifstream in(options_.state_file);
+  if (!in) return absl::OkStatus();  // first use on this device
+  nlohmann::json state = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (state.is_discarded() || !state.contains("org_log_heads") || !state["org_log_heads"].is_object()) {
+    return absl::DataLossError("client state file " + options_.state_file.string() + " is damaged");
+  }
+  for (const auto& [org_hex, head] : state["org_log_heads"].items()) {
+    absl::StatusOr<std::vector<uint8_t>> org = HexDecode(org_hex);
+    absl::StatusOr<std::vector<uint8_t>> hash =
+        head.contains("hash") && head["hash"].is_string() ? HexDecode(head["hash"].get<std::string>())
+                                                          : absl::InvalidArgumentError("");
+    if (!org.ok() || !hash.ok() || !head.contains("seq") || !head["seq"].is_number_unsigned()) {
+      return absl::DataLossError("client state file " + options_.state_file.string() + " is damaged");
+    }
+    absl::StatusOr<Id128> org_id = Id128::FromSpan(*org);
+    absl::StatusOr<Hash256> head_hash = Hash256::FromSpan(*hash);
+    if (!org_id.ok() || !head_hash.ok()) {
+      return absl::DataLossError("client state file " + options_.state_file.string() + " is damaged");
+    }
+    heads_[*org_id] = OrgLogHead{head["seq"].get<uint64_t>(), *head_hash};
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Client::SaveState() const {
+  if (options_.state_file.empty()) return absl::OkStatus();
+  nlohmann::json heads = nlohmann::json::object();
+  for (const auto& [org_id, head] : heads_) {
+    heads[HexEncode(org_id.span())] = {{"seq", head.seq}, {"hash", HexEncode(head.hash.span())}};
+  }
+  const std::string text = nlohmann::json{{"org_log_heads", heads}}.dump(2) + "\n";
+  // Written atomically so a crash never loses what this device has seen.
+  const std::filesystem::path tmp = options_.state_file.string() + ".tmp";
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return absl::InternalError("cannot write " + tmp.string());
+  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && fsync(fd) == 0;
+  ok = close(fd) == 0 && ok;
+  if (!ok || rename(tmp.c_str(), options_.state_file.c_str()) != 0) {
+    return absl::InternalError("cannot write " + options_.state_file.string());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace trygg
