@@ -195,6 +195,18 @@ void BM_FloorSignGrantBytes(benchmark::State& state) {
   }
 }
 
+// Not in the target's floor, but required by the format: the signature covers
+// H(body), and the body of a 4 KiB plaintext is 5 KiB after 1 KiB padding.
+void BM_FloorBlake2bBody(benchmark::State& state) {
+  Setup& s = S();
+  const trygg::SealedRecord record = s.SealOne();
+  uint8_t hash[32];
+  for (auto _ : state) {
+    crypto_generichash(hash, sizeof hash, record.body.data(), record.body.size(), nullptr, 0);
+    benchmark::DoNotOptimize(hash);
+  }
+}
+
 BENCHMARK(BM_SealRecord4KiB);
 BENCHMARK(BM_OpenRecord4KiB);
 BENCHMARK(BM_SealGrant);
@@ -206,6 +218,7 @@ BENCHMARK(BM_FloorAeadDecrypt4KiB);
 BENCHMARK(BM_FloorBoxSeal);
 BENCHMARK(BM_FloorBoxSealOpen);
 BENCHMARK(BM_FloorSignGrantBytes);
+BENCHMARK(BM_FloorBlake2bBody);
 
 // Keeps the median (over repetitions) of each benchmark's CPU time, in ns: CPU
 // time is what a preempting neighbour on a shared machine disturbs least.
@@ -280,6 +293,8 @@ int main(int argc, char** argv) {
   std::printf("\nMedian CPU-time ratios (envelope / raw libsodium floor):\n");
   PrintRatio(collector, "seal record", "BM_SealRecord4KiB",
              {"BM_FloorSignRecordBytes", "BM_FloorAeadEncrypt4KiB"}, 1.5);
+  PrintRatio(collector, "  (+H(body))", "BM_SealRecord4KiB",
+             {"BM_FloorSignRecordBytes", "BM_FloorAeadEncrypt4KiB", "BM_FloorBlake2bBody"}, 0);
   PrintRatio(collector, "open record", "BM_OpenRecord4KiB",
              {"BM_FloorVerifyRecordBytes", "BM_FloorAeadDecrypt4KiB"}, 0);
   PrintRatio(collector, "seal grant", "BM_SealGrant",
