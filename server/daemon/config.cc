@@ -66,6 +66,8 @@ absl::Status ApplyConfigToml(absl::string_view toml_text, absl::string_view sour
       TRYGG_RETURN_IF_ERROR(ReadString(node, source_name, k, config.log_level));
     } else if (k == "drain_seconds") {
       TRYGG_RETURN_IF_ERROR(ReadInt(node, source_name, k, config.drain_seconds));
+    } else if (k == "session_ttl_seconds") {
+      TRYGG_RETURN_IF_ERROR(ReadInt(node, source_name, k, config.session_ttl_seconds));
     } else if (k == "tls" || k == "limits") {
       const toml::table* table = node.as_table();
       if (table == nullptr) return KeyError(source_name, node.source(), k, "must be a table");
@@ -172,6 +174,9 @@ absl::Status ValidateConfig(const ServerConfig& config) {
   }
   if (config.drain_seconds > 3600) {
     return absl::InvalidArgumentError("drain_seconds must be at most 3600");
+  }
+  if (config.session_ttl_seconds < 1 || config.session_ttl_seconds > 24 * 3600) {
+    return absl::InvalidArgumentError("session_ttl_seconds must be between 1 and 86400");
   }
   static constexpr const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
   for (const char* level : kLevels) {

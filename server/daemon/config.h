@@ -35,6 +35,8 @@ struct ServerConfig {
   int max_send_message_bytes = 4 * 1024 * 1024;
   // How long a stop waits for in-flight calls before cancelling them.
   int drain_seconds = 10;
+  // How long a bearer token is valid after login.
+  int session_ttl_seconds = 30 * 60;
 };
 
 // Reads a TOML configuration over `config`'s values. Unknown keys are errors,

@@ -71,6 +71,9 @@ int main(int argc, char** argv) {
   auto* drain = app.add_option("--drain-seconds", flags.drain_seconds,
                                "how long a stop waits for in-flight calls")
                     ->capture_default_str();
+  auto* session_ttl = app.add_option("--session-ttl-seconds", flags.session_ttl_seconds,
+                                     "how long a login lasts")
+                          ->capture_default_str();
   bool print_version = false;
   app.add_flag("--version", print_version, "print the version and exit");
   try {
@@ -98,6 +101,7 @@ int main(int argc, char** argv) {
   if (*max_recv) config.max_receive_message_bytes = flags.max_receive_message_bytes;
   if (*max_send) config.max_send_message_bytes = flags.max_send_message_bytes;
   if (*drain) config.drain_seconds = flags.drain_seconds;
+  if (*session_ttl) config.session_ttl_seconds = flags.session_ttl_seconds;
 
   absl::Status valid = trygg::server::ValidateConfig(config);
   if (!valid.ok()) return Fail(kExitUsage, std::string(valid.message()));

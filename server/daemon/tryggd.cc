@@ -20,6 +20,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/api/audit_service.h"
+#include "server/api/session_service.h"
 #include "server/api/trust_service.h"
 #include "server/daemon/server_key.h"
 #include "trygg/status_macros.h"
@@ -27,7 +28,6 @@
 #include "trygg/v1/case.grpc.pb.h"
 #include "trygg/v1/directory.grpc.pb.h"
 #include "trygg/v1/referral.grpc.pb.h"
-#include "trygg/v1/session.grpc.pb.h"
 
 #ifndef TRYGG_VERSION
 #define TRYGG_VERSION "0.0.0"
@@ -145,8 +145,7 @@ absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config
   d->info_.schema_version = d->store_->SchemaVersion();
   TRYGG_ASSIGN_OR_RETURN(d->info_.identity, d->store_->GetServerIdentity());
 
-  SystemRng rng;
-  TRYGG_ASSIGN_OR_RETURN(ServerKey server_key, LoadOrCreateServerKey(config.data_dir, rng));
+  TRYGG_ASSIGN_OR_RETURN(ServerKey server_key, LoadOrCreateServerKey(config.data_dir, d->rng_));
   d->server_public_key_ = server_key.pair.public_key;
   spdlog::info("{} server signing key {}", server_key.created ? "created" : "loaded",
                HexEncode(d->server_public_key_.span()));
@@ -157,8 +156,19 @@ absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config
     spdlog::warn("no platform_root_public_key configured: organisations cannot be admitted yet");
   }
 
-  d->services_.push_back(std::make_unique<api::TrustService>(d->info_));
-  d->services_.push_back(std::make_unique<trygg::v1::SessionService::CallbackService>());
+  d->info_.server_public_key = d->server_public_key_.array();
+  std::optional<SignPublicKey> root;
+  if (d->info_.platform_root_public_key.has_value()) root = SignPublicKey(*d->info_.platform_root_public_key);
+  d->trust_ = std::make_unique<domain::Trust>(root, d->server_public_key_, d->clock_, d->rng_);
+  domain::SessionPolicy session_policy;
+  session_policy.session_ttl_ms = int64_t{config.session_ttl_seconds} * 1000;
+  d->sessions_ = std::make_unique<domain::Sessions>(Id128(d->info_.identity.instance_id), session_policy,
+                                                    d->clock_, d->rng_);
+  d->authenticator_ = std::make_unique<api::Authenticator>(*d->store_, *d->sessions_);
+
+  d->services_.push_back(
+      std::make_unique<api::TrustService>(d->info_, *d->store_, *d->trust_, *d->authenticator_));
+  d->services_.push_back(std::make_unique<api::SessionService>(*d->store_, *d->sessions_, *d->authenticator_));
   d->services_.push_back(std::make_unique<trygg::v1::CaseService::CallbackService>());
   d->services_.push_back(std::make_unique<trygg::v1::ReferralService::CallbackService>());
   d->services_.push_back(std::make_unique<trygg::v1::DirectoryService::CallbackService>());

@@ -19,8 +19,11 @@
 
 #include "absl/status/statusor.h"
 #include "server/daemon/config.h"
+#include "server/api/authenticator.h"
 #include "server/domain/audit_log.h"
 #include "server/domain/server_info.h"
+#include "server/domain/sessions.h"
+#include "server/domain/trust.h"
 #include "server/store/sqlite/sqlite_store.h"
 
 namespace trygg::server {
@@ -52,6 +55,10 @@ class Tryggd {
   SignPublicKey server_public_key_;
   std::unique_ptr<domain::AuditLog> audit_log_;
   domain::ServerInfo info_;
+  SystemRng rng_;
+  std::unique_ptr<domain::Trust> trust_;
+  std::unique_ptr<domain::Sessions> sessions_;
+  std::unique_ptr<api::Authenticator> authenticator_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> server_;
 };

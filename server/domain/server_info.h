@@ -17,6 +17,8 @@ struct ServerInfo {
   int schema_version = 0;
   ServerIdentity identity;
   std::optional<std::array<uint8_t, 32>> platform_root_public_key;
+  // The server's own signing key (its tree heads; certified by the root).
+  std::array<uint8_t, 32> server_public_key{};
 };
 
 }  // namespace trygg::domain

@@ -35,7 +35,8 @@ struct ServerIdentity {
   int64_t created_at_ms = 0;
 };
 
-class AuditTable;  // audit_table.h
+class AuditTable;   // audit_table.h
+class TrustTables;  // trust_tables.h
 
 // The view of the database inside one read or write. Reads run on read-only
 // connections, where every mutation fails.
@@ -45,6 +46,9 @@ class Transaction {
 
   // The audit log's entries, tree nodes and signed heads.
   virtual AuditTable& audit() = 0;
+
+  // Certificates, organisation logs, devices, enrolment, sessions.
+  virtual TrustTables& trust() = 0;
 };
 
 class Store {

@@ -35,12 +35,77 @@ CREATE TABLE audit_tree_heads (
   signature    BLOB NOT NULL CHECK (length(signature) = 64)
 ) STRICT;
 )sql"},
+    {3, "trust: certificates, organisation logs, devices, enrolment, sessions",
+     R"sql(
+CREATE TABLE certificates (
+  subject_id BLOB PRIMARY KEY CHECK (length(subject_id) = 16),
+  kind       INTEGER NOT NULL,
+  bytes      BLOB NOT NULL,
+  signature  BLOB NOT NULL CHECK (length(signature) = 64)
+) STRICT;
+CREATE INDEX certificates_by_kind ON certificates (kind, subject_id);
+
+CREATE TABLE org_log (
+  org_id    BLOB NOT NULL REFERENCES certificates (subject_id),
+  seq       INTEGER NOT NULL CHECK (seq >= 1),
+  bytes     BLOB NOT NULL,
+  signature BLOB NOT NULL CHECK (length(signature) = 64),
+  PRIMARY KEY (org_id, seq)
+) STRICT, WITHOUT ROWID;
+
+-- Derived from certificates and org logs, for fast session checks.
+CREATE TABLE devices (
+  device_id BLOB PRIMARY KEY CHECK (length(device_id) = 16),
+  org_id    BLOB NOT NULL REFERENCES certificates (subject_id),
+  role      INTEGER NOT NULL,
+  sign_key  BLOB NOT NULL UNIQUE CHECK (length(sign_key) = 32),
+  box_key   BLOB NOT NULL CHECK (length(box_key) = 32),
+  revoked   INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+CREATE TABLE enrolments (
+  enrolment_id BLOB PRIMARY KEY CHECK (length(enrolment_id) = 16),
+  org_id       BLOB NOT NULL REFERENCES certificates (subject_id),
+  device_id    BLOB NOT NULL,
+  bytes        BLOB NOT NULL,
+  signature    BLOB NOT NULL,
+  submitted_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX enrolments_by_org ON enrolments (org_id, enrolment_id);
+
+-- Organisation-key seeds sealed to devices: ciphertext only.
+CREATE TABLE key_envelopes (
+  device_id  BLOB NOT NULL REFERENCES devices (device_id),
+  generation INTEGER NOT NULL CHECK (generation >= 1),
+  header     BLOB NOT NULL,
+  sealed     BLOB NOT NULL,
+  signature  BLOB NOT NULL,
+  signer     BLOB NOT NULL,
+  PRIMARY KEY (device_id, generation)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE challenges (
+  nonce      BLOB PRIMARY KEY,
+  device_id  BLOB NOT NULL,
+  expires_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX challenges_by_expiry ON challenges (expires_at);
+
+-- Bearer tokens are stored only as BLAKE2b-256 hashes.
+CREATE TABLE sessions (
+  token_hash BLOB PRIMARY KEY,
+  device_id  BLOB NOT NULL REFERENCES devices (device_id),
+  expires_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX sessions_by_device ON sessions (device_id);
+CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+)sql"},
 };
 
 }  // namespace
 
 std::span<const Migration> Migrations() { return kMigrations; }
 
-int LatestSchemaVersion() { return std::size(kMigrations); }
+int LatestSchemaVersion() { return kMigrations[std::size(kMigrations) - 1].version; }
 
 }  // namespace trygg::store::sqlite

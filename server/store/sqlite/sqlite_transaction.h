@@ -9,12 +9,13 @@
 #include "server/domain/store.h"
 #include "server/store/sqlite/audit_tables.h"
 #include "server/store/sqlite/connection.h"
+#include "server/store/sqlite/trust_tables.h"
 
 namespace trygg::store::sqlite {
 
 class SqliteTransaction final : public domain::Transaction {
  public:
-  explicit SqliteTransaction(Connection& db) : db_(db), audit_(db) {}
+  explicit SqliteTransaction(Connection& db) : db_(db), audit_(db), trust_(db) {}
 
   // The transaction SqliteStore passed to a domain function.
   static SqliteTransaction& Of(domain::Transaction& txn) { return static_cast<SqliteTransaction&>(txn); }
@@ -22,10 +23,12 @@ class SqliteTransaction final : public domain::Transaction {
   Connection& db() { return db_; }
 
   domain::AuditTable& audit() override { return audit_; }
+  domain::TrustTables& trust() override { return trust_; }
 
  private:
   Connection& db_;
   SqliteAuditTable audit_;
+  SqliteTrustTables trust_;
 };
 
 }  // namespace trygg::store::sqlite

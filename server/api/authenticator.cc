@@ -1,0 +1,37 @@
+#include "server/api/authenticator.h"
+
+namespace trygg::api {
+
+std::optional<std::string> Authenticator::BearerToken(const grpc::CallbackServerContext& context) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find("authorization");
+  if (it == metadata.end()) return std::nullopt;
+  constexpr std::string_view kPrefix = "Bearer ";
+  std::string_view value(it->second.data(), it->second.size());
+  if (value.substr(0, kPrefix.size()) != kPrefix) return std::string();
+  return std::string(value.substr(kPrefix.size()));
+}
+
+absl::StatusOr<domain::Caller> Authenticator::Authenticate(const grpc::CallbackServerContext& context) const {
+  std::optional<std::string> token = BearerToken(context);
+  if (!token.has_value()) return absl::UnauthenticatedError("this call needs a session (authorization: Bearer)");
+  domain::Caller caller;
+  absl::Status status = store_.Read([&](domain::Transaction& txn) -> absl::Status {
+    absl::StatusOr<domain::Caller> found = sessions_.Authenticate(txn, *token);
+    if (!found.ok()) return found.status();
+    caller = *found;
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return caller;
+}
+
+absl::StatusOr<std::optional<domain::Caller>> Authenticator::AuthenticateIfPresent(
+    const grpc::CallbackServerContext& context) const {
+  if (context.client_metadata().find("authorization") == context.client_metadata().end()) return std::nullopt;
+  absl::StatusOr<domain::Caller> caller = Authenticate(context);
+  if (!caller.ok()) return caller.status();
+  return std::optional<domain::Caller>(*caller);
+}
+
+}  // namespace trygg::api

@@ -1,0 +1,78 @@
+#include "server/domain/sessions.h"
+
+#include "server/domain/trust_tables.h"
+#include "trygg/status_macros.h"
+
+namespace trygg::domain {
+namespace {
+
+constexpr size_t kTokenBytes = 32;
+
+absl::StatusOr<Hash256> TokenHash(absl::string_view token) {
+  absl::StatusOr<std::vector<uint8_t>> raw = HexDecode(std::string_view(token.data(), token.size()));
+  if (!raw.ok() || raw->size() != kTokenBytes) return absl::UnauthenticatedError("malformed bearer token");
+  return Blake2b256(*raw);
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<uint8_t>> Sessions::IssueChallenge(Transaction& txn, const Id128& device_id) const {
+  const int64_t now = clock_.NowUnixMillis();
+  SessionChallenge challenge;
+  challenge.server_instance_id = server_instance_id_;
+  challenge.device_id = device_id;
+  rng_.Fill(challenge.nonce);
+  challenge.issued_at_ms = now;
+  challenge.expires_at_ms = now + policy_.challenge_ttl_ms;
+  TRYGG_RETURN_IF_ERROR(txn.trust().DeleteExpired(now));
+  TRYGG_RETURN_IF_ERROR(txn.trust().InsertChallenge(challenge.nonce, device_id, challenge.expires_at_ms));
+  return SerializeSessionChallenge(challenge);
+}
+
+absl::StatusOr<IssuedSession> Sessions::CreateSession(Transaction& txn, const Id128& device_id,
+                                                      const SignedObject& signed_challenge) const {
+  absl::StatusOr<SessionChallenge> challenge = ParseSessionChallenge(signed_challenge.bytes);
+  if (!challenge.ok()) return absl::InvalidArgumentError("malformed session challenge");
+  if (challenge->server_instance_id != server_instance_id_) {
+    return absl::UnauthenticatedError("the challenge was issued by another server");
+  }
+  if (challenge->device_id != device_id) {
+    return absl::UnauthenticatedError("the challenge was issued to another device");
+  }
+  const int64_t now = clock_.NowUnixMillis();
+  TrustTables& tables = txn.trust();
+  TRYGG_ASSIGN_OR_RETURN(bool fresh, tables.TakeChallenge(challenge->nonce, device_id, now));
+  if (!fresh || challenge->expires_at_ms <= now) {
+    return absl::UnauthenticatedError("the challenge is unknown, already used or expired");
+  }
+  TRYGG_ASSIGN_OR_RETURN(std::optional<DeviceRow> device, tables.GetDevice(device_id));
+  if (!device.has_value() || device->revoked) return absl::UnauthenticatedError("unknown or revoked device");
+  if (!Verify(device->sign_key, SigningContext::kSession, signed_challenge.bytes, signed_challenge.signature)
+           .ok()) {
+    return absl::UnauthenticatedError("the challenge signature does not verify");
+  }
+  std::vector<uint8_t> token(kTokenBytes);
+  rng_.Fill(token);
+  IssuedSession session;
+  session.token = HexEncode(token);
+  session.expires_at_ms = now + policy_.session_ttl_ms;
+  TRYGG_RETURN_IF_ERROR(tables.InsertSession(Blake2b256(token), device_id, session.expires_at_ms));
+  return session;
+}
+
+absl::StatusOr<Caller> Sessions::Authenticate(Transaction& txn, absl::string_view token) const {
+  TRYGG_ASSIGN_OR_RETURN(Hash256 hash, TokenHash(token));
+  TRYGG_ASSIGN_OR_RETURN(auto session, txn.trust().GetSession(hash));
+  if (!session.has_value()) return absl::UnauthenticatedError("unknown or ended session");
+  if (session->second <= clock_.NowUnixMillis()) return absl::UnauthenticatedError("the session has expired");
+  TRYGG_ASSIGN_OR_RETURN(std::optional<DeviceRow> device, txn.trust().GetDevice(session->first));
+  if (!device.has_value() || device->revoked) return absl::UnauthenticatedError("the device has been revoked");
+  return Caller{device->device_id, device->org_id, device->role, session->second};
+}
+
+absl::Status Sessions::EndSession(Transaction& txn, absl::string_view token) const {
+  TRYGG_ASSIGN_OR_RETURN(Hash256 hash, TokenHash(token));
+  return txn.trust().DeleteSession(hash);
+}
+
+}  // namespace trygg::domain

@@ -1,0 +1,63 @@
+// Sessions: a device proves possession of its signing key by signing a fresh,
+// single-use server challenge (bound to this server's instance id and a time
+// window) and receives a short-lived bearer token. Only a hash of the token
+// is stored, so a copy of the database lets no one call as a device.
+//
+// Every function runs inside a store Transaction.
+// Thread-safety: immutable after construction.
+// Failure modes: UNAUTHENTICATED for everything about a bad, replayed,
+// expired or revoked credential (the message says which, but never whether a
+// device id exists); INVALID_ARGUMENT for malformed input.
+#ifndef TRYGG_SERVER_DOMAIN_SESSIONS_H_
+#define TRYGG_SERVER_DOMAIN_SESSIONS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "server/domain/caller.h"
+#include "server/domain/store.h"
+#include "trygg/random.h"
+#include "trygg/trust.h"
+
+namespace trygg::domain {
+
+struct SessionPolicy {
+  int64_t challenge_ttl_ms = 2 * 60 * 1000;
+  int64_t session_ttl_ms = 30 * 60 * 1000;
+};
+
+struct IssuedSession {
+  // The bearer token: secret, returned once, never logged.
+  std::string token;
+  int64_t expires_at_ms = 0;
+};
+
+class Sessions {
+ public:
+  Sessions(const Id128& server_instance_id, SessionPolicy policy, Clock& clock, Rng& rng)
+      : server_instance_id_(server_instance_id), policy_(policy), clock_(clock), rng_(rng) {}
+
+  // A challenge for any well-formed device id: whether the device exists is
+  // not revealed here.
+  absl::StatusOr<std::vector<uint8_t>> IssueChallenge(Transaction& txn, const Id128& device_id) const;
+
+  absl::StatusOr<IssuedSession> CreateSession(Transaction& txn, const Id128& device_id,
+                                              const SignedObject& signed_challenge) const;
+
+  // The caller behind a bearer token.
+  absl::StatusOr<Caller> Authenticate(Transaction& txn, absl::string_view token) const;
+
+  absl::Status EndSession(Transaction& txn, absl::string_view token) const;
+
+ private:
+  Id128 server_instance_id_;
+  SessionPolicy policy_;
+  Clock& clock_;
+  Rng& rng_;
+};
+
+}  // namespace trygg::domain
+
+#endif  // TRYGG_SERVER_DOMAIN_SESSIONS_H_

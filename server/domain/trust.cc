@@ -1,0 +1,228 @@
+#include "server/domain/trust.h"
+
+#include "absl/strings/str_cat.h"
+#include "trygg/crypto_error.h"
+#include "trygg/grant.h"
+#include "trygg/org_log.h"
+#include "trygg/status_macros.h"
+
+namespace trygg::domain {
+namespace {
+
+absl::Status RequireOrgAdmin(const Caller& caller, const Id128& org_id) {
+  if (caller.role != Role::kOrgAdmin || caller.org_id != org_id) {
+    return absl::PermissionDeniedError("only an admin device of the organisation may do this");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RequireMemberOrCoordinator(const Caller& caller) {
+  if (caller.role == Role::kCaseworker || caller.role == Role::kOrgAdmin ||
+      caller.role == Role::kCoordinator) {
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError("not allowed for this role");
+}
+
+// Rebuilds an organisation's verified state from its stored certificate and
+// links. Logs are short (one link per enrolment, revocation or rotation), so
+// replaying them keeps the server free of cached state that a rolled-back
+// savepoint could leave stale.
+absl::StatusOr<OrgLogState> LoadOrgLog(TrustTables& tables, const SignPublicKey& root, const Id128& org_id) {
+  TRYGG_ASSIGN_OR_RETURN(std::optional<StoredCertificate> cert, tables.GetCertificate(org_id));
+  if (!cert.has_value() || cert->kind != CertificateKind::kOrganisation) {
+    return absl::NotFoundError("no such organisation");
+  }
+  TRYGG_ASSIGN_OR_RETURN(OrgLogState state, OrgLogState::FromCertificate(cert->certificate, root));
+  constexpr int kBatch = 512;
+  for (uint64_t from = 1;; from += kBatch) {
+    TRYGG_ASSIGN_OR_RETURN(std::vector<SignedObject> links, tables.GetOrgLog(org_id, from, kBatch));
+    for (const SignedObject& link : links) {
+      absl::Status applied = state.Apply(link);
+      if (!applied.ok()) {
+        return absl::DataLossError(absl::StrCat("stored org log no longer verifies: ", applied.message()));
+      }
+    }
+    if (links.size() < static_cast<size_t>(kBatch)) return state;
+  }
+}
+
+// A link that breaks a rule of the log is an illegal transition of it.
+absl::Status LinkRejected(const absl::Status& status) {
+  if (GetCryptoError(status) == CryptoError::kIllegalLink) {
+    return absl::FailedPreconditionError(status.message());
+  }
+  return status;
+}
+
+}  // namespace
+
+absl::StatusOr<Id128> Trust::UploadCertificate(Transaction& txn, CertificateKind kind,
+                                               const SignedObject& certificate) const {
+  if (!root_.has_value()) {
+    return absl::FailedPreconditionError("this server has no platform_root_public_key configured");
+  }
+  TRYGG_ASSIGN_OR_RETURN(RootCertificate cert, VerifyRootCertificate(certificate, *root_, kind));
+  if (kind == CertificateKind::kServer && cert.sign_key != server_key_) {
+    return absl::FailedPreconditionError("the server certificate certifies another key than this server's");
+  }
+  TrustTables& tables = txn.trust();
+  TRYGG_ASSIGN_OR_RETURN(std::optional<StoredCertificate> existing, tables.GetCertificate(cert.subject_id));
+  if (existing.has_value()) {
+    if (existing->certificate.bytes == certificate.bytes) return cert.subject_id;  // a resend
+    return absl::AlreadyExistsError("a different certificate exists for this subject");
+  }
+  if (kind == CertificateKind::kServer) {
+    // One server certificate: a new one replaces nothing silently.
+    TRYGG_ASSIGN_OR_RETURN(auto servers, tables.ListCertificates(CertificateKind::kServer, Id128(), 1));
+    if (!servers.empty()) return absl::AlreadyExistsError("a server certificate is already stored");
+  }
+  if (kind != CertificateKind::kServer) {
+    TRYGG_ASSIGN_OR_RETURN(std::optional<DeviceRow> device, tables.GetDevice(cert.device_id));
+    if (device.has_value()) return absl::AlreadyExistsError("the certificate's device id is already registered");
+    DeviceRow row;
+    row.device_id = cert.device_id;
+    row.org_id = cert.subject_id;
+    row.role = kind == CertificateKind::kOrganisation ? Role::kOrgAdmin : Role::kCoordinator;
+    row.sign_key = cert.sign_key;
+    row.box_key = cert.box_key;
+    TRYGG_RETURN_IF_ERROR(tables.PutDevice(row));
+  }
+  TRYGG_RETURN_IF_ERROR(tables.InsertCertificate({kind, cert.subject_id, certificate}));
+  return cert.subject_id;
+}
+
+absl::StatusOr<std::optional<SignedObject>> Trust::ServerCertificate(Transaction& txn) const {
+  TRYGG_ASSIGN_OR_RETURN(auto servers, txn.trust().ListCertificates(CertificateKind::kServer, Id128(), 1));
+  if (servers.empty()) return std::nullopt;
+  return servers.front().certificate;
+}
+
+absl::StatusOr<std::vector<StoredCertificate>> Trust::ListOrganisations(Transaction& txn, const Caller& caller,
+                                                                        const Id128& after, int limit) const {
+  TRYGG_RETURN_IF_ERROR(RequireMemberOrCoordinator(caller));
+  return txn.trust().ListCertificates(CertificateKind::kOrganisation, after, limit);
+}
+
+absl::StatusOr<uint64_t> Trust::AppendOrgLogLink(Transaction& txn, const Caller& caller, const Id128& org_id,
+                                                 const SignedObject& link) const {
+  TRYGG_RETURN_IF_ERROR(RequireOrgAdmin(caller, org_id));
+  TRYGG_ASSIGN_OR_RETURN(OrgLogLink parsed, ParseOrgLogLink(link.bytes));
+  if (parsed.org_id != org_id) return absl::InvalidArgumentError("the link is for another organisation");
+  if (parsed.signer_device != caller.device_id) {
+    return absl::PermissionDeniedError("the link must be signed by the calling device");
+  }
+  TrustTables& tables = txn.trust();
+  TRYGG_ASSIGN_OR_RETURN(uint64_t head, tables.OrgLogHeadSeq(org_id));
+  if (parsed.seq <= head) {
+    TRYGG_ASSIGN_OR_RETURN(std::vector<SignedObject> stored, tables.GetOrgLog(org_id, parsed.seq, 1));
+    if (!stored.empty() && stored[0].bytes == link.bytes && stored[0].signature == link.signature) {
+      return parsed.seq;  // a resend of what is stored
+    }
+  }
+  if (parsed.seq != head + 1) {
+    return absl::AbortedError(absl::StrCat("the log's head is at ", head, ", the link is for ", parsed.seq,
+                                           "; re-read the log and retry"));
+  }
+  TRYGG_ASSIGN_OR_RETURN(OrgLogState state, LoadOrgLog(tables, *root_, org_id));
+  TRYGG_RETURN_IF_ERROR(LinkRejected(state.Apply(link)));
+  TRYGG_RETURN_IF_ERROR(tables.AppendOrgLogLink(org_id, parsed.seq, link));
+
+  if (parsed.action != OrgLogAction::kRotateOrgKey) {
+    const DeviceRecord* device = state.FindDevice(parsed.device_id);
+    TRYGG_CHECK(device != nullptr);
+    DeviceRow row{device->device_id, org_id, device->role, device->sign_key, device->box_key, device->revoked};
+    TRYGG_RETURN_IF_ERROR(tables.PutDevice(row));
+    // A revoked device is refused at once: its sessions end with this commit.
+    if (device->revoked) TRYGG_RETURN_IF_ERROR(tables.DeleteSessionsOfDevice(device->device_id));
+  }
+  return parsed.seq;
+}
+
+absl::StatusOr<OrgLogPage> Trust::GetOrgLog(Transaction& txn, const Caller& caller, const Id128& org_id,
+                                            uint64_t from_seq, int limit) const {
+  TRYGG_RETURN_IF_ERROR(RequireMemberOrCoordinator(caller));
+  TRYGG_ASSIGN_OR_RETURN(std::optional<StoredCertificate> cert, txn.trust().GetCertificate(org_id));
+  if (!cert.has_value() || cert->kind != CertificateKind::kOrganisation) {
+    return absl::NotFoundError("no such organisation");
+  }
+  OrgLogPage page;
+  page.certificate = cert->certificate;
+  TRYGG_ASSIGN_OR_RETURN(page.links, txn.trust().GetOrgLog(org_id, std::max<uint64_t>(from_seq, 1), limit + 1));
+  page.more = page.links.size() > static_cast<size_t>(limit);
+  if (page.more) page.links.pop_back();
+  return page;
+}
+
+absl::StatusOr<Id128> Trust::SubmitEnrolment(Transaction& txn, const SignedObject& request) const {
+  TRYGG_ASSIGN_OR_RETURN(EnrolmentRequest parsed, VerifyEnrolmentRequest(request));
+  TrustTables& tables = txn.trust();
+  TRYGG_ASSIGN_OR_RETURN(std::optional<StoredCertificate> org, tables.GetCertificate(parsed.org_id));
+  if (!org.has_value() || org->kind != CertificateKind::kOrganisation) {
+    return absl::NotFoundError("no such organisation");
+  }
+  TRYGG_ASSIGN_OR_RETURN(std::optional<DeviceRow> device, tables.GetDevice(parsed.device_id));
+  if (device.has_value()) return absl::AlreadyExistsError("this device id is already enrolled");
+  TRYGG_ASSIGN_OR_RETURN(auto pending, tables.ListPendingEnrolments(parsed.org_id, Id128(), 10000));
+  for (const StoredEnrolment& e : pending) {
+    if (e.device_id != parsed.device_id) continue;
+    if (e.request.bytes == request.bytes) return e.enrolment_id;  // a resend
+    return absl::AlreadyExistsError("another enrolment request is pending for this device id");
+  }
+  StoredEnrolment enrolment;
+  rng_.Fill(enrolment.enrolment_id.span());
+  enrolment.org_id = parsed.org_id;
+  enrolment.device_id = parsed.device_id;
+  enrolment.request = request;
+  enrolment.submitted_at_ms = clock_.NowUnixMillis();
+  TRYGG_RETURN_IF_ERROR(tables.InsertEnrolment(enrolment));
+  return enrolment.enrolment_id;
+}
+
+absl::StatusOr<std::vector<StoredEnrolment>> Trust::ListEnrolments(Transaction& txn, const Caller& caller,
+                                                                   const Id128& after, int limit) const {
+  TRYGG_RETURN_IF_ERROR(RequireOrgAdmin(caller, caller.org_id));
+  return txn.trust().ListPendingEnrolments(caller.org_id, after, limit);
+}
+
+absl::Status Trust::PutKeyEnvelopes(Transaction& txn, const Caller& caller,
+                                    const std::vector<StoredKeyEnvelope>& envelopes) const {
+  TRYGG_RETURN_IF_ERROR(RequireOrgAdmin(caller, caller.org_id));
+  TrustTables& tables = txn.trust();
+  TRYGG_ASSIGN_OR_RETURN(std::optional<DeviceRow> signer, tables.GetDevice(caller.device_id));
+  if (!signer.has_value()) return absl::PermissionDeniedError("unknown calling device");
+  for (const StoredKeyEnvelope& envelope : envelopes) {
+    TRYGG_ASSIGN_OR_RETURN(std::optional<DeviceRow> device, tables.GetDevice(envelope.device_id));
+    if (!device.has_value() || device->org_id != caller.org_id || device->revoked) {
+      return absl::PermissionDeniedError("envelopes go only to active devices of the caller's organisation");
+    }
+    TRYGG_ASSIGN_OR_RETURN(GrantHeader header, ParseGrantHeader(envelope.header));
+    if (header.kind != GrantKind::kOrgSeed || header.scope_id != caller.org_id ||
+        header.epoch != envelope.generation || envelope.generation == 0 ||
+        header.recipient_key_id != BoxKeyId(device->box_key) || header.granter_device != caller.device_id ||
+        envelope.signer_device != caller.device_id) {
+      return absl::InvalidArgumentError("the envelope's signed header does not match its device or generation");
+    }
+    Grant grant{envelope.header, envelope.sealed, envelope.signature};
+    if (envelope.sealed.size() != kGrantSealedSize) {
+      return absl::InvalidArgumentError("the sealed organisation key has the wrong size");
+    }
+    TRYGG_RETURN_IF_ERROR(VerifyGrantSignature(grant, signer->sign_key));
+    TRYGG_RETURN_IF_ERROR(tables.PutKeyEnvelope(envelope));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<StoredKeyEnvelope>> Trust::GetKeyEnvelopes(Transaction& txn,
+                                                                      const std::optional<Caller>& caller,
+                                                                      const std::optional<Id128>& enrolment_id,
+                                                                      uint32_t min_generation) const {
+  TrustTables& tables = txn.trust();
+  if (caller.has_value()) return tables.GetKeyEnvelopes(caller->device_id, min_generation);
+  if (!enrolment_id.has_value()) return absl::UnauthenticatedError("a session or an enrolment id is required");
+  TRYGG_ASSIGN_OR_RETURN(std::optional<StoredEnrolment> enrolment, tables.GetEnrolment(*enrolment_id));
+  if (!enrolment.has_value()) return absl::NotFoundError("no such enrolment");
+  return tables.GetKeyEnvelopes(enrolment->device_id, min_generation);
+}
+
+}  // namespace trygg::domain

@@ -1,0 +1,87 @@
+// The rules of "Keys and trust" on the server: which certificates, log links,
+// enrolment requests and sealed organisation keys it accepts, and who may read
+// them. The server is not trusted for keys (clients verify every chain
+// themselves); these checks keep garbage and forgeries out of the database and
+// give honest clients early, precise errors.
+//
+// Every function runs inside a store Transaction (domain/store.h), so a check
+// and the change it guards commit together. Inputs that need no database
+// (parsing, self-signatures) are checked before.
+//
+// Thread-safety: Trust is immutable after construction; methods may run
+// concurrently (each on its own transaction).
+// Failure modes (gRPC codes via api/status.cc): INVALID_ARGUMENT malformed or
+// badly self-signed input; PERMISSION_DENIED caller's role or organisation, or
+// a signature not by the pinned root or the right device; NOT_FOUND unknown
+// organisation or enrolment; ALREADY_EXISTS a different object under the same
+// id; ABORTED a log link that does not extend the current head;
+// FAILED_PRECONDITION a link that breaks a rule of the log, or no root key.
+#ifndef TRYGG_SERVER_DOMAIN_TRUST_H_
+#define TRYGG_SERVER_DOMAIN_TRUST_H_
+
+#include <optional>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/domain/caller.h"
+#include "server/domain/store.h"
+#include "server/domain/trust_tables.h"
+#include "trygg/random.h"
+
+namespace trygg::domain {
+
+struct OrgLogPage {
+  SignedObject certificate;
+  std::vector<SignedObject> links;
+  bool more = false;
+};
+
+class Trust {
+ public:
+  // `root` is the pinned platform root key (nullopt: not configured);
+  // `server_key` the server's own signing key, which a server certificate
+  // must certify. Clock and Rng must outlive Trust.
+  Trust(std::optional<SignPublicKey> root, SignPublicKey server_key, Clock& clock, Rng& rng)
+      : root_(root), server_key_(server_key), clock_(clock), rng_(rng) {}
+
+  // Public: the root's signature is the authority. Returns the subject id.
+  absl::StatusOr<Id128> UploadCertificate(Transaction& txn, CertificateKind kind,
+                                          const SignedObject& certificate) const;
+  // The server certificate, once uploaded.
+  absl::StatusOr<std::optional<SignedObject>> ServerCertificate(Transaction& txn) const;
+
+  absl::StatusOr<std::vector<StoredCertificate>> ListOrganisations(Transaction& txn, const Caller& caller,
+                                                                   const Id128& after, int limit) const;
+  // Org admins only, for their own organisation; the link must be signed by
+  // the calling device. Resending the stored link at its seq returns its seq.
+  absl::StatusOr<uint64_t> AppendOrgLogLink(Transaction& txn, const Caller& caller, const Id128& org_id,
+                                            const SignedObject& link) const;
+  absl::StatusOr<OrgLogPage> GetOrgLog(Transaction& txn, const Caller& caller, const Id128& org_id,
+                                       uint64_t from_seq, int limit) const;
+
+  // Public. Returns the enrolment id (the same one for a resent request).
+  absl::StatusOr<Id128> SubmitEnrolment(Transaction& txn, const SignedObject& request) const;
+  absl::StatusOr<std::vector<StoredEnrolment>> ListEnrolments(Transaction& txn, const Caller& caller,
+                                                              const Id128& after, int limit) const;
+
+  // Org admins: organisation seeds sealed to active devices of their own
+  // organisation, each signed by the calling device.
+  absl::Status PutKeyEnvelopes(Transaction& txn, const Caller& caller,
+                               const std::vector<StoredKeyEnvelope>& envelopes) const;
+  // The calling device's envelopes, or, before it has a session, those of
+  // the device that made enrolment `enrolment_id`.
+  absl::StatusOr<std::vector<StoredKeyEnvelope>> GetKeyEnvelopes(Transaction& txn,
+                                                                 const std::optional<Caller>& caller,
+                                                                 const std::optional<Id128>& enrolment_id,
+                                                                 uint32_t min_generation) const;
+
+ private:
+  std::optional<SignPublicKey> root_;
+  SignPublicKey server_key_;
+  Clock& clock_;
+  Rng& rng_;
+};
+
+}  // namespace trygg::domain
+
+#endif  // TRYGG_SERVER_DOMAIN_TRUST_H_
