@@ -1,0 +1,87 @@
+// DiagnoseLog: recomputes an audit log from its entries and, when the log
+// does not match what the auditor trusts, says what was done to it and where:
+// an entry edited, removed, inserted or moved (reordered), entries missing at
+// the end or added beyond the trusted tree.
+//
+// What is trusted is up to the caller, and the answer is only as precise as
+// that evidence:
+//  - `signed_heads`: tree heads whose signatures the caller has verified, in
+//    any order. The entries must reproduce each head's root at its size.
+//    When they do not, the smallest failing head and the largest passing one
+//    bound where the change is.
+//  - `trusted_leaves`: leaf hashes the caller trusts (the server's stored
+//    level-0 nodes after checking they reproduce a signed root, or hashes
+//    kept from an earlier audit). Comparing against them names the exact
+//    index and the kind of change.
+//
+// Pure function of its inputs; thread-safe. Never fails: every problem is a
+// finding. Cost: O(n) hashes and O(n) memory for n entries.
+#ifndef TRYGG_SERVER_AUDIT_LOG_DIAGNOSIS_H_
+#define TRYGG_SERVER_AUDIT_LOG_DIAGNOSIS_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/types/span.h"
+#include "server/audit/hash.h"
+#include "server/audit/tree_head.h"
+
+namespace trygg::audit {
+
+// One stored entry: the index it is stored under and its bytes.
+struct IndexedEntry {
+  uint64_t index = 0;
+  std::vector<uint8_t> bytes;
+};
+
+struct LogFinding {
+  enum class Kind {
+    kEdited,        // entry `index` has other bytes than the trusted one
+    kRemoved,       // trusted entry `index` is gone (`count` of them)
+    kInserted,      // an untrusted entry sits at `index` (`count` of them)
+    kReordered,     // entry at `index` belongs at `other_index`
+    kMissingTail,   // trusted entries from `index` on are gone
+    kIndexGap,      // no entry stored under index `index`
+    kUndecodable,   // entry `index` is not a valid audit entry
+    kRootMismatch,  // the entries do not reproduce a signed head's root
+  };
+  Kind kind;
+  uint64_t index = 0;
+  uint64_t other_index = 0;
+  uint64_t count = 1;
+  std::string message;
+};
+
+std::string_view LogFindingKindName(LogFinding::Kind kind);
+
+struct LogDiagnosis {
+  // Number of entries examined and the root they give.
+  uint64_t entry_count = 0;
+  Hash root;
+  // Largest signed size the entries reproduce (0 if none or no heads).
+  uint64_t verified_size = 0;
+  std::vector<LogFinding> findings;
+
+  bool ok() const { return findings.empty(); }
+};
+
+struct DiagnoseOptions {
+  // True when `trusted_leaves` are the whole log (the server's own tree):
+  // then an entry beyond them was inserted. False when they are an earlier
+  // prefix: the log may have grown since, and later entries are not findings.
+  bool leaves_cover_whole_log = false;
+  // Stop after this many findings; one change can cascade into many.
+  size_t max_findings = 50;
+};
+
+// `entries` in storage order (ascending stored index). Entries beyond every
+// signed head are not findings by themselves: the log may have grown since.
+LogDiagnosis DiagnoseLog(absl::Span<const IndexedEntry> entries,
+                         absl::Span<const TreeHead> signed_heads,
+                         absl::Span<const Hash> trusted_leaves, const DiagnoseOptions& options);
+
+}  // namespace trygg::audit
+
+#endif  // TRYGG_SERVER_AUDIT_LOG_DIAGNOSIS_H_

@@ -1,0 +1,75 @@
+// Coordinator statistics computed from audit entries alone: referrals per
+// organisation pair, per service and per month; acceptance and decline
+// reasons; time to answer (median, 90th percentile); referrals awaiting an
+// answer, overdue and in progress; outcomes; vital-interests referrals.
+//
+// Small cells are suppressed here, once, so every output format shows the
+// same thing: a count c with 0 < c < threshold becomes "<threshold", and a
+// rate or duration computed from fewer than `threshold` referrals is not
+// shown. A suppressed cell carries no number at all, so no renderer can leak
+// it. (Only primary suppression: a total next to a single suppressed cell
+// can still reveal it; the reports show no totals over suppressed rows.)
+//
+// Pure functions of their inputs; thread-safe. Entries that are not about
+// referrals are ignored; a referral whose creation is not in the entries
+// (e.g. a partial range) is ignored too.
+#ifndef TRYGG_SERVER_AUDIT_STATISTICS_H_
+#define TRYGG_SERVER_AUDIT_STATISTICS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/types/span.h"
+#include "server/audit/audit_entry.h"
+
+namespace trygg::audit {
+
+struct StatisticsOptions {
+  // Counts below this are suppressed (at least 1; 1 disables suppression).
+  int64_t threshold = 5;
+  // "Now" for overdue referrals, Unix milliseconds.
+  int64_t now_ms = 0;
+};
+
+// One table cell: a shown number, a suppressed number, or text.
+struct StatCell {
+  enum class Type { kText, kCount, kSuppressed, kNumber };
+  Type type = Type::kText;
+  std::string text;   // kText; for kSuppressed the shown "<5"
+  int64_t count = 0;  // kCount
+  double number = 0;  // kNumber (a rate or a duration in hours)
+
+  // How the cell reads in a table: the text, the count, or the number.
+  std::string Display() const;
+};
+
+struct StatTable {
+  std::string id;      // stable machine name, e.g. "by_service"
+  std::string title;   // for people
+  std::vector<std::string> columns;
+  std::vector<std::vector<StatCell>> rows;
+  // Index of the column that holds the main count, for bar charts; -1 none.
+  int chart_column = -1;
+};
+
+struct StatisticsReport {
+  int64_t threshold = 5;
+  int64_t generated_at_ms = 0;
+  uint64_t entries_read = 0;
+  std::vector<StatTable> tables;
+};
+
+StatisticsReport ComputeStatistics(absl::Span<const AuditEvent> events,
+                                   const StatisticsOptions& options);
+
+// Names of the trygg.v1 enum values the entries carry, in snake_case.
+std::string_view ServiceName(uint8_t service);
+std::string_view DeclineReasonName(uint8_t code);
+std::string_view OutcomeName(uint8_t code);
+
+}  // namespace trygg::audit
+
+#endif  // TRYGG_SERVER_AUDIT_STATISTICS_H_

@@ -1,0 +1,578 @@
+// trygg-audit: checks a Trygg server's audit log and reports coordinator
+// statistics from it. Argument parsing and output only; the checks are
+// server/audit/ (verify.h, log_diagnosis.h, statistics.h).
+//
+// Exit status: 0 verified / done, 1 could not check (network, file, key),
+// 2 usage error, 3 the log failed verification (tampering or a fork: the
+// output says what and at which index).
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "server/audit/audit_entry.h"
+#include "server/audit/log_diagnosis.h"
+#include "server/audit/memory_node_store.h"
+#include "server/audit/merkle_tree.h"
+#include "server/audit/statistics.h"
+#include "server/audit/tree_frontier.h"
+#include "server/audit/verify.h"
+#include "tools/trygg-audit/log_source.h"
+#include "tools/trygg-audit/report.h"
+#include "tools/trygg-audit/state.h"
+
+namespace trygg::audit_tool {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitError = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitFailed = 3;
+
+struct Common {
+  std::string server;
+  std::string ca_file;
+  std::string server_key_hex;
+  std::string state_path = DefaultStatePath();
+  bool json = false;
+};
+
+int Error(const absl::Status& status) {
+  std::fprintf(stderr, "trygg-audit: %s\n", std::string(status.message()).c_str());
+  return kExitError;
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+absl::StatusOr<SignPublicKey> ParseKey(const std::string& hex) {
+  absl::StatusOr<std::vector<uint8_t>> bytes = HexDecode(hex);
+  if (!bytes.ok() || bytes->size() != SignPublicKey::kSize) {
+    return absl::InvalidArgumentError("--server-key must be 64 hex digits (an Ed25519 public key)");
+  }
+  return SignPublicKey::FromSpan(*bytes);
+}
+
+// The key heads must be signed with: the one given, else the one the server
+// announces (trusted on first use: the output says so).
+absl::StatusOr<SignPublicKey> ResolveKey(const Common& c, ServerLog* log) {
+  if (!c.server_key_hex.empty()) return ParseKey(c.server_key_hex);
+  absl::StatusOr<SignPublicKey> announced = log->AnnouncedServerKey();
+  if (announced.ok()) {
+    std::fprintf(stderr,
+                 "trygg-audit: using the key the server announces, %s; compare it with the "
+                 "root-certified server key, or pass --server-key\n",
+                 HexEncode(announced->span()).c_str());
+  }
+  return announced;
+}
+
+std::function<void(uint64_t)> Progress(uint64_t total) {
+  return [total, last = uint64_t{0}](uint64_t done) mutable {
+    if (done - last >= 50'000 || (done == total && total >= 50'000)) {
+      std::fprintf(stderr, "trygg-audit: fetched %llu of %llu entries\n",
+                   static_cast<unsigned long long>(done), static_cast<unsigned long long>(total));
+      last = done;
+    }
+  };
+}
+
+nlohmann::json HeadJson(const audit::TreeHead& head) {
+  return {{"tree_size", head.tree_size},
+          {"timestamp_ms", head.timestamp_ms},
+          {"root_hash", head.root_hash.ToHex()}};
+}
+
+nlohmann::json FindingJson(const audit::LogFinding& f) {
+  return {{"kind", std::string(audit::LogFindingKindName(f.kind))},
+          {"index", f.index},
+          {"other_index", f.other_index},
+          {"count", f.count},
+          {"message", f.message}};
+}
+
+// Prints the outcome of a whole-log check and returns the exit status.
+int Report(const Common& c, const char* what, const audit::LogDiagnosis& d,
+           const std::optional<audit::TreeHead>& head, const std::vector<std::string>& notes) {
+  if (c.json) {
+    nlohmann::json json = {{"ok", d.ok()},
+                           {"check", what},
+                           {"entries", d.entry_count},
+                           {"root_hash", d.root.ToHex()},
+                           {"notes", notes}};
+    json["signed_head"] = head ? HeadJson(*head) : nlohmann::json(nullptr);
+    nlohmann::json findings = nlohmann::json::array();
+    for (const audit::LogFinding& f : d.findings) findings.push_back(FindingJson(f));
+    json["findings"] = findings;
+    std::cout << json.dump(2) << "\n";
+  } else {
+    for (const std::string& note : notes) std::cout << "note: " << note << "\n";
+    if (d.ok()) {
+      std::cout << "OK: " << d.entry_count << " entries, root " << d.root.ToHex();
+      if (head) {
+        std::cout << ", match the signed tree head of size " << head->tree_size << " (signed at "
+                  << head->timestamp_ms << " ms)";
+      }
+      std::cout << "\n";
+    } else {
+      for (const audit::LogFinding& f : d.findings) {
+        std::cout << "TAMPERED: " << f.message << "\n";
+      }
+    }
+  }
+  return d.ok() ? kExitOk : kExitFailed;
+}
+
+// With only the server to ask, finds the first entry that differs from the
+// signed log by bisection over consistency proofs: the first k entries are
+// intact exactly when their recomputed root is consistent with the signed
+// root. Then inclusion proofs tell an insertion or a removal from an edit.
+std::optional<audit::LogFinding> Locate(ServerLog& log, const std::vector<audit::IndexedEntry>& entries,
+                                        const audit::TreeHead& head) {
+  const uint64_t n = head.tree_size;
+  if (n == 0 || entries.empty()) return std::nullopt;
+  std::vector<audit::Hash> leaves;
+  for (const auto& e : entries) leaves.push_back(audit::HashLeaf(e.bytes));
+  audit::MemoryNodeStore store;
+  audit::MerkleTree tree(&store);
+  if (!tree.AppendLeafHashes(leaves).ok()) return std::nullopt;
+  auto prefix_intact = [&](uint64_t k) {
+    if (k > leaves.size()) return false;
+    absl::StatusOr<audit::Hash> root = tree.Root(k);
+    absl::StatusOr<std::vector<audit::Hash>> proof = log.ConsistencyProof(k, n);
+    return root.ok() && proof.ok() &&
+           audit::VerifyConsistency(k, n, *root, head.root_hash, *proof).ok();
+  };
+  uint64_t good = 0;
+  uint64_t bad = std::min<uint64_t>(n, leaves.size()) + 1;
+  while (bad - good > 1) {
+    const uint64_t mid = good + (bad - good) / 2;
+    (prefix_intact(mid) ? good : bad) = mid;
+  }
+  if (good >= std::min<uint64_t>(n, leaves.size())) return std::nullopt;
+  const uint64_t i = good;
+  auto included = [&](uint64_t index, const audit::Hash& leaf) {
+    if (index >= n) return false;
+    absl::StatusOr<std::vector<audit::Hash>> proof = log.InclusionProof(index, n);
+    return proof.ok() && audit::VerifyInclusion(leaf, index, n, *proof, head.root_hash).ok();
+  };
+  audit::LogFinding finding{audit::LogFinding::Kind::kEdited, i, 0, 1, ""};
+  if (i + 1 < leaves.size() && included(i, leaves[i + 1])) {
+    finding.kind = audit::LogFinding::Kind::kInserted;
+    finding.message = absl::StrCat("an entry was inserted at index ", i,
+                                   " that the signed log does not contain");
+  } else if (included(i + 1, leaves[i])) {
+    finding.kind = audit::LogFinding::Kind::kRemoved;
+    finding.message = absl::StrCat("entry ", i, " was removed from the log");
+  } else {
+    finding.message = absl::StrCat("entry ", i,
+                                   " differs from the signed log (edited, or moved from elsewhere)");
+  }
+  return finding;
+}
+
+int Verify(const Common& c) {
+  absl::StatusOr<std::unique_ptr<ServerLog>> log = ServerLog::Connect(c.server, c.ca_file);
+  if (!log.ok()) return Error(log.status());
+  absl::StatusOr<SignPublicKey> key = ResolveKey(c, log->get());
+  if (!key.ok()) return Error(key.status());
+  absl::StatusOr<SignedHead> head = (*log)->LatestHead();
+  if (!head.ok()) return Error(head.status());
+  if (absl::Status sig = VerifyHeadSignature(*head, *key); !sig.ok()) {
+    std::cout << "TAMPERED: " << sig.message() << "\n";
+    return kExitFailed;
+  }
+  absl::StatusOr<std::vector<audit::IndexedEntry>> entries =
+      (*log)->Entries(head->head.tree_size, Progress(head->head.tree_size));
+  if (!entries.ok()) return Error(entries.status());
+
+  std::vector<audit::TreeHead> heads = {head->head};
+  std::vector<std::string> notes;
+  absl::StatusOr<AuditorState> saved = LoadState(c.state_path);
+  if (saved.ok() && saved->server_key == *key) {
+    // The head verified last time is evidence too: the log must still
+    // reproduce it.
+    heads.push_back(saved->head.head);
+  } else if (!saved.ok() && saved.status().code() != absl::StatusCode::kNotFound) {
+    notes.push_back(std::string(saved.status().message()));
+  }
+  audit::LogDiagnosis diagnosis = audit::DiagnoseLog(*entries, heads, {}, {});
+  if (!diagnosis.ok()) {
+    if (std::optional<audit::LogFinding> where = Locate(**log, *entries, head->head)) {
+      diagnosis.findings.insert(diagnosis.findings.begin(), *where);
+    }
+    return Report(c, "verify", diagnosis, head->head, notes);
+  }
+  if (absl::Status saved_state = SaveState(c.state_path, AuditorState{c.server, *key, *head});
+      !saved_state.ok()) {
+    notes.push_back(std::string(saved_state.message()));
+  } else {
+    notes.push_back(absl::StrCat("saved the verified head to ", c.state_path));
+  }
+  return Report(c, "verify", diagnosis, head->head, notes);
+}
+
+int Consistency(const Common& c) {
+  absl::StatusOr<AuditorState> saved = LoadState(c.state_path);
+  if (!saved.ok()) {
+    if (saved.status().code() == absl::StatusCode::kNotFound) {
+      return Error(absl::NotFoundError(absl::StrCat(
+          saved.status().message(), "; run `trygg-audit verify` first to verify a head")));
+    }
+    return Error(saved.status());
+  }
+  SignPublicKey key = saved->server_key;
+  if (!c.server_key_hex.empty()) {
+    absl::StatusOr<SignPublicKey> given = ParseKey(c.server_key_hex);
+    if (!given.ok()) return Error(given.status());
+    if (*given != key) {
+      return Error(absl::FailedPreconditionError(
+          "--server-key differs from the key of the saved head; a new key needs a new `verify`"));
+    }
+  }
+  absl::StatusOr<std::unique_ptr<ServerLog>> log =
+      ServerLog::Connect(c.server.empty() ? saved->server : c.server, c.ca_file);
+  if (!log.ok()) return Error(log.status());
+  absl::StatusOr<SignedHead> head = (*log)->LatestHead();
+  if (!head.ok()) return Error(head.status());
+
+  const audit::TreeHead& old_head = saved->head.head;
+  const audit::TreeHead& new_head = head->head;
+  absl::Status result = VerifyHeadSignature(*head, key);
+  if (result.ok()) {
+    if (new_head.tree_size < old_head.tree_size) {
+      result = absl::DataLossError(absl::StrCat("the log shrank from ", old_head.tree_size, " to ",
+                                                new_head.tree_size, " entries: it was rewritten"));
+    } else if (old_head.tree_size > 0) {
+      absl::StatusOr<std::vector<audit::Hash>> proof =
+          old_head.tree_size == new_head.tree_size
+              ? std::vector<audit::Hash>()
+              : (*log)->ConsistencyProof(old_head.tree_size, new_head.tree_size);
+      if (!proof.ok()) return Error(proof.status());
+      result = audit::VerifyConsistency(old_head.tree_size, new_head.tree_size, old_head.root_hash,
+                                        new_head.root_hash, *proof);
+      if (!result.ok()) {
+        result = absl::DataLossError(absl::StrCat(
+            "the signed log of size ", new_head.tree_size, " does not extend the saved head of size ",
+            old_head.tree_size, ": the log was forked or rewritten (", result.message(),
+            "); keep both heads as evidence"));
+      }
+    }
+  }
+  if (result.ok()) {
+    if (absl::Status s = SaveState(c.state_path, AuditorState{saved->server, key, *head}); !s.ok()) {
+      return Error(s);
+    }
+  }
+  if (c.json) {
+    std::cout << nlohmann::json({{"ok", result.ok()},
+                                 {"check", "consistency"},
+                                 {"saved_head", HeadJson(old_head)},
+                                 {"latest_head", HeadJson(new_head)},
+                                 {"message", std::string(result.message())}})
+                     .dump(2)
+              << "\n";
+  } else if (result.ok()) {
+    std::cout << "OK: the log grew from " << old_head.tree_size << " to " << new_head.tree_size
+              << " entries and its first " << old_head.tree_size << " are unchanged\n";
+  } else {
+    std::cout << "TAMPERED: " << result.message() << "\n";
+  }
+  return result.ok() ? kExitOk : kExitFailed;
+}
+
+int CheckIncluded(const Common& c, const std::vector<uint64_t>& indices,
+                  const std::vector<std::string>& entry_hex) {
+  if (!entry_hex.empty() && entry_hex.size() != indices.size()) {
+    std::fprintf(stderr, "trygg-audit: give one --entry per --index, or none\n");
+    return kExitUsage;
+  }
+  absl::StatusOr<std::unique_ptr<ServerLog>> log = ServerLog::Connect(c.server, c.ca_file);
+  if (!log.ok()) return Error(log.status());
+  absl::StatusOr<SignPublicKey> key = ResolveKey(c, log->get());
+  if (!key.ok()) return Error(key.status());
+  absl::StatusOr<SignedHead> head = (*log)->LatestHead();
+  if (!head.ok()) return Error(head.status());
+  if (absl::Status sig = VerifyHeadSignature(*head, *key); !sig.ok()) {
+    std::cout << "TAMPERED: " << sig.message() << "\n";
+    return kExitFailed;
+  }
+  const uint64_t n = head->head.tree_size;
+  bool all = true;
+  nlohmann::json results = nlohmann::json::array();
+  for (size_t k = 0; k < indices.size(); ++k) {
+    const uint64_t index = indices[k];
+    absl::Status status;
+    std::vector<uint8_t> bytes;
+    if (index >= n) {
+      status = absl::NotFoundError(absl::StrCat("is beyond the signed log of size ", n));
+    } else if (!entry_hex.empty()) {
+      absl::StatusOr<std::vector<uint8_t>> decoded = HexDecode(entry_hex[k]);
+      if (!decoded.ok()) return Error(absl::InvalidArgumentError("--entry must be hex"));
+      bytes = *decoded;
+    } else {
+      absl::StatusOr<std::vector<uint8_t>> fetched = (*log)->Entry(index);
+      if (!fetched.ok()) return Error(fetched.status());
+      bytes = *fetched;
+    }
+    if (status.ok()) {
+      absl::StatusOr<std::vector<audit::Hash>> proof = (*log)->InclusionProof(index, n);
+      if (!proof.ok()) return Error(proof.status());
+      status = audit::VerifyInclusion(audit::HashLeaf(bytes), index, n, *proof, head->head.root_hash);
+    }
+    all = all && status.ok();
+    if (c.json) {
+      results.push_back({{"index", index}, {"included", status.ok()}, {"message", std::string(status.message())}});
+    } else if (status.ok()) {
+      std::cout << "OK: entry " << index << " is in the signed log of size " << n << "\n";
+    } else {
+      std::cout << "NOT INCLUDED: entry " << index << " " << status.message() << "\n";
+    }
+  }
+  if (c.json) {
+    std::cout << nlohmann::json({{"ok", all}, {"signed_head", HeadJson(head->head)}, {"entries", results}}).dump(2)
+              << "\n";
+  }
+  return all ? kExitOk : kExitFailed;
+}
+
+int VerifyDb(const Common& c, const std::string& db_path) {
+  absl::StatusOr<SignPublicKey> key = ParseKey(c.server_key_hex);
+  if (!key.ok()) return Error(key.status());
+  absl::StatusOr<std::unique_ptr<DatabaseLog>> db = DatabaseLog::Open(db_path);
+  if (!db.ok()) return Error(db.status());
+  absl::StatusOr<std::vector<SignedHead>> stored_heads = (*db)->Heads();
+  if (!stored_heads.ok()) return Error(stored_heads.status());
+  absl::StatusOr<std::vector<audit::IndexedEntry>> entries = (*db)->Entries();
+  if (!entries.ok()) return Error(entries.status());
+
+  std::vector<std::string> notes;
+  std::vector<audit::LogFinding> head_findings;
+  std::vector<audit::TreeHead> heads;
+  uint64_t largest = 0;
+  for (size_t k = 0; k < stored_heads->size(); ++k) {
+    const SignedHead& h = (*stored_heads)[k];
+    if (!VerifyHeadSignature(h, *key).ok()) {
+      head_findings.push_back({audit::LogFinding::Kind::kRootMismatch, h.head.tree_size, 0, 1,
+                               absl::StrCat("stored tree head #", k + 1, " (size ", h.head.tree_size,
+                                            ") is not signed by the server key: forged or altered")});
+      continue;
+    }
+    if (h.head.tree_size < largest) {
+      head_findings.push_back({audit::LogFinding::Kind::kRootMismatch, h.head.tree_size, 0, 1,
+                               absl::StrCat("signed tree head #", k + 1, " has size ", h.head.tree_size,
+                                            " after a head of size ", largest, ": the log was rolled back")});
+    }
+    largest = std::max(largest, h.head.tree_size);
+    heads.push_back(h.head);
+  }
+  if (heads.empty()) notes.push_back("the database holds no valid signed tree head; only the entries "
+                                     "against its own Merkle tree could be checked");
+
+  // The stored leaf hashes say exactly where entries changed, but only if
+  // they themselves still reproduce every signed root.
+  std::vector<audit::Hash> trusted;
+  absl::StatusOr<std::vector<audit::Hash>> leaves = (*db)->LeafNodes();
+  if (!leaves.ok()) {
+    notes.push_back(absl::StrCat("stored Merkle tree unusable: ", leaves.status().message()));
+  } else {
+    bool leaves_ok = true;
+    for (const audit::TreeHead& h : heads) {
+      if (h.tree_size > leaves->size() ||
+          audit::RootFromLeafHashes(absl::MakeConstSpan(leaves->data(), h.tree_size)) != h.root_hash) {
+        leaves_ok = false;
+      }
+    }
+    if (leaves_ok) {
+      trusted = std::move(*leaves);
+    } else {
+      head_findings.push_back({audit::LogFinding::Kind::kRootMismatch, 0, 0, 1,
+                               "the stored Merkle tree does not reproduce the signed roots: its "
+                               "nodes were rewritten along with the entries"});
+    }
+  }
+  audit::DiagnoseOptions options;
+  options.leaves_cover_whole_log = !trusted.empty() || (leaves.ok() && leaves->empty() && !heads.empty());
+  audit::LogDiagnosis diagnosis = audit::DiagnoseLog(*entries, heads, trusted, options);
+  diagnosis.findings.insert(diagnosis.findings.begin(), head_findings.begin(), head_findings.end());
+  std::optional<audit::TreeHead> latest;
+  if (!heads.empty()) latest = heads.back();
+  return Report(c, "verify-db", diagnosis, latest, notes);
+}
+
+int Stats(const Common& c, const std::string& db_path, int64_t threshold, const std::string& format,
+          const std::string& output, int64_t now_ms) {
+  std::vector<audit::IndexedEntry> entries;
+  if (!db_path.empty()) {
+    absl::StatusOr<std::unique_ptr<DatabaseLog>> db = DatabaseLog::Open(db_path);
+    if (!db.ok()) return Error(db.status());
+    absl::StatusOr<std::vector<audit::IndexedEntry>> read = (*db)->Entries();
+    if (!read.ok()) return Error(read.status());
+    entries = std::move(*read);
+  } else {
+    absl::StatusOr<std::unique_ptr<ServerLog>> log = ServerLog::Connect(c.server, c.ca_file);
+    if (!log.ok()) return Error(log.status());
+    absl::StatusOr<SignedHead> head = (*log)->LatestHead();
+    if (!head.ok()) return Error(head.status());
+    if (!c.server_key_hex.empty()) {
+      // Statistics over a log that does not verify would be statistics
+      // about someone's edits.
+      absl::StatusOr<SignPublicKey> key = ParseKey(c.server_key_hex);
+      if (!key.ok()) return Error(key.status());
+      if (absl::Status sig = VerifyHeadSignature(*head, *key); !sig.ok()) {
+        std::cout << "TAMPERED: " << sig.message() << "\n";
+        return kExitFailed;
+      }
+    }
+    absl::StatusOr<std::vector<audit::IndexedEntry>> read =
+        (*log)->Entries(head->head.tree_size, Progress(head->head.tree_size));
+    if (!read.ok()) return Error(read.status());
+    entries = std::move(*read);
+    if (!c.server_key_hex.empty()) {
+      audit::LogDiagnosis d = audit::DiagnoseLog(entries, {head->head}, {}, {});
+      if (!d.ok()) {
+        std::cout << "TAMPERED: the entries do not match the signed tree head; run `trygg-audit "
+                     "verify` for details\n";
+        return kExitFailed;
+      }
+    }
+  }
+  std::vector<audit::AuditEvent> events;
+  uint64_t skipped = 0;
+  for (const audit::IndexedEntry& e : entries) {
+    absl::StatusOr<audit::AuditEvent> event = audit::DecodeAuditEvent(e.bytes);
+    if (event.ok()) {
+      events.push_back(*event);
+    } else {
+      ++skipped;
+    }
+  }
+  if (skipped > 0) {
+    std::fprintf(stderr, "trygg-audit: skipped %llu entries this version cannot read\n",
+                 static_cast<unsigned long long>(skipped));
+  }
+  audit::StatisticsOptions options;
+  options.threshold = threshold;
+  options.now_ms = now_ms != 0 ? now_ms : NowMs();
+  const audit::StatisticsReport report = audit::ComputeStatistics(events, options);
+  std::string text = format == "csv"    ? RenderCsv(report)
+                     : format == "json" ? RenderJson(report)
+                     : format == "html" ? RenderHtml(report)
+                                        : RenderText(report);
+  if (output.empty() || output == "-") {
+    std::cout << text;
+  } else {
+    std::ofstream out(output, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.good()) return Error(absl::UnavailableError(absl::StrCat("cannot write ", output)));
+    std::fprintf(stderr, "trygg-audit: wrote %s\n", output.c_str());
+  }
+  return kExitOk;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"trygg-audit: verify a Trygg server's tamper-evident audit log and report "
+               "coordinator statistics from it.\nExit status: 0 verified, 1 could not check, "
+               "2 usage error, 3 verification failed (tampering or fork)."};
+  app.require_subcommand(1);
+  Common c;
+  auto add_server = [&](CLI::App* cmd, bool required) {
+    CLI::Option* opt = cmd->add_option("--server", c.server, "tryggd address, host:port");
+    if (required) opt->required();
+    cmd->add_option("--ca-file", c.ca_file, "PEM CA bundle for TLS (default: plaintext, loopback only)");
+  };
+  auto add_key = [&](CLI::App* cmd, const char* help) {
+    return cmd->add_option("--server-key", c.server_key_hex, help);
+  };
+
+  CLI::App* verify = app.add_subcommand(
+      "verify", "Fetch every entry and the latest signed tree head, recompute the whole log, and "
+                "save the verified head to the state file");
+  add_server(verify, true);
+  add_key(verify, "the server's Ed25519 public key, 64 hex digits (default: as the server announces it)");
+  verify->add_option("--state", c.state_path, "state file of the last verified head")->capture_default_str();
+  verify->add_flag("--json", c.json, "print the result as JSON");
+
+  CLI::App* consistency = app.add_subcommand(
+      "consistency", "Prove the latest signed log extends the saved head (RFC 9162 consistency proof)");
+  add_server(consistency, false);
+  add_key(consistency, "expected server key (default: the saved head's)");
+  consistency->add_option("--state", c.state_path, "state file of the last verified head")->capture_default_str();
+  consistency->add_flag("--json", c.json, "print the result as JSON");
+
+  std::vector<uint64_t> indices;
+  std::vector<std::string> entry_hex;
+  CLI::App* included = app.add_subcommand(
+      "check-included", "Check that entries are in the latest signed log (RFC 9162 inclusion proofs)");
+  add_server(included, true);
+  add_key(included, "the server's public key, 64 hex digits (default: as the server announces it)");
+  included->add_option("--index", indices, "entry index; repeat for several")->required();
+  included->add_option("--entry", entry_hex,
+                       "the entry's bytes in hex, one per --index (default: as the server serves it)");
+  included->add_flag("--json", c.json, "print the result as JSON");
+
+  std::string db_path;
+  CLI::App* verify_db = app.add_subcommand(
+      "verify-db", "Check a copy of a server's SQLite database offline: every entry against the "
+                   "signed heads and the stored tree; says which entry was edited, removed, "
+                   "reordered or inserted");
+  verify_db->add_option("--db", db_path, "the trygg.db file (a copy; opened read-only)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  add_key(verify_db, "the server's Ed25519 public key, 64 hex digits")->required();
+  verify_db->add_flag("--json", c.json, "print the result as JSON");
+
+  int64_t threshold = 5;
+  std::string format = "table";
+  std::string output;
+  int64_t now_ms = 0;
+  CLI::App* stats = app.add_subcommand(
+      "stats", "Coordinator statistics from the entries, with small counts suppressed");
+  stats->add_option("--db", db_path, "read a trygg.db copy instead of a server")->check(CLI::ExistingFile);
+  add_server(stats, false);
+  add_key(stats, "verify the entries against the signed head with this key first");
+  stats->add_option("--threshold", threshold, "suppress counts below this")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}));
+  stats->add_option("--format", format, "table, csv, json or html")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"table", "csv", "json", "html"}));
+  stats->add_option("--output,-o", output, "write to this file (default: standard output)");
+  stats->add_option("--now-ms", now_ms, "the time overdue is judged at, Unix ms (default: now)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  if (*verify) return Verify(c);
+  if (*consistency) return Consistency(c);
+  if (*included) return CheckIncluded(c, indices, entry_hex);
+  if (*verify_db) return VerifyDb(c, db_path);
+  if (*stats) {
+    if (db_path.empty() == c.server.empty()) {
+      std::fprintf(stderr, "trygg-audit stats: give exactly one of --db and --server\n");
+      return kExitUsage;
+    }
+    return Stats(c, db_path, threshold, format, output, now_ms);
+  }
+  return kExitUsage;
+}
+
+}  // namespace
+}  // namespace trygg::audit_tool
+
+int main(int argc, char** argv) { return trygg::audit_tool::Main(argc, argv); }
