@@ -77,6 +77,7 @@ absl::StatusOr<Id128> Trust::UploadCertificate(Transaction& txn, CertificateKind
     TRYGG_ASSIGN_OR_RETURN(auto servers, tables.ListCertificates(CertificateKind::kServer, Id128(), 1));
     if (!servers.empty()) return absl::AlreadyExistsError("a server certificate is already stored");
   }
+  TRYGG_RETURN_IF_ERROR(tables.InsertCertificate({kind, cert.subject_id, certificate}));
   if (kind != CertificateKind::kServer) {
     TRYGG_ASSIGN_OR_RETURN(std::optional<DeviceRow> device, tables.GetDevice(cert.device_id));
     if (device.has_value()) return absl::AlreadyExistsError("the certificate's device id is already registered");
@@ -88,7 +89,6 @@ absl::StatusOr<Id128> Trust::UploadCertificate(Transaction& txn, CertificateKind
     row.box_key = cert.box_key;
     TRYGG_RETURN_IF_ERROR(tables.PutDevice(row));
   }
-  TRYGG_RETURN_IF_ERROR(tables.InsertCertificate({kind, cert.subject_id, certificate}));
   return cert.subject_id;
 }
 

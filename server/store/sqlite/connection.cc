@@ -22,10 +22,12 @@ absl::StatusCode CodeFor(int rc) {
     case SQLITE_READONLY:
       return absl::StatusCode::kUnavailable;
     case SQLITE_CONSTRAINT:
+      // The domain checks its rules before writing; a constraint that still
+      // fires is a duplicate (a race the caller may report) or our own bug.
       if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) {
         return absl::StatusCode::kAlreadyExists;
       }
-      return absl::StatusCode::kFailedPrecondition;
+      return absl::StatusCode::kInternal;
     default:
       return absl::StatusCode::kInternal;
   }
@@ -153,6 +155,10 @@ absl::StatusOr<Statement*> Connection::Prepare(absl::string_view sql) {
   return result;
 }
 
+void Connection::ResetStatements() {
+  for (auto& [sql, statement] : cache_) statement->Reset();
+}
+
 absl::StatusOr<int64_t> Connection::QueryInt(absl::string_view sql) {
   absl::StatusOr<Statement*> stmt = Prepare(sql);
   if (!stmt.ok()) return stmt.status();
@@ -169,6 +175,10 @@ absl::Status Connection::Error(int rc, absl::string_view what) const {
   if ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT) {
     return absl::DataLossError(
         absl::StrCat("database file is corrupt or not a database (", message, ")"));
+  }
+  if (CodeFor(rc) == absl::StatusCode::kAlreadyExists) {
+    // This message can reach a caller: it names neither SQL nor values.
+    return absl::AlreadyExistsError("a record with this id already exists");
   }
   return absl::Status(CodeFor(rc), absl::StrCat("sqlite: ", message, " [", what, "]"));
 }

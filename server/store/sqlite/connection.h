@@ -75,6 +75,10 @@ class Connection {
   // The reference stays valid for the life of the connection.
   absl::StatusOr<Statement*> Prepare(absl::string_view sql);
 
+  // Rewinds every cached statement. A statement left mid-result keeps its
+  // read snapshot open past COMMIT, so every transaction ends with this.
+  void ResetStatements();
+
   // Reads a single integer (e.g. a PRAGMA).
   absl::StatusOr<int64_t> QueryInt(absl::string_view sql);
 

@@ -180,6 +180,7 @@ absl::Status SqliteStore::Read(const ReadFn& read) {
   if (status.ok()) {
     SqliteTransaction txn(*db);
     status = read(txn);
+    db->ResetStatements();
     absl::Status end = db->Exec("COMMIT");
     if (status.ok()) status = end;
   }
@@ -218,6 +219,7 @@ void SqliteStore::CommitBatch(std::vector<PendingWrite>& batch) {
       if (status.ok()) {
         SqliteTransaction write_txn(*writer_);
         status = pending.write(write_txn);
+        writer_->ResetStatements();
         if (!status.ok()) writer_->Exec("ROLLBACK TO write").IgnoreError();
         absl::Status released = writer_->Exec("RELEASE write");
         if (status.ok()) status = released;

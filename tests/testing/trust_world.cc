@@ -1,0 +1,128 @@
+#include "testing/trust_world.h"
+
+#include <catch2/catch.hpp>
+
+#include "trygg/membership.h"
+
+namespace trygg::testing {
+namespace {
+
+Id128 NumberedId(uint8_t kind, int n) {
+  std::array<uint8_t, 16> bytes{};
+  bytes[0] = kind;
+  bytes[15] = static_cast<uint8_t>(n);
+  bytes[14] = static_cast<uint8_t>(n >> 8);
+  return Id128(bytes);
+}
+
+}  // namespace
+
+TrustWorld::TrustWorld(std::vector<std::string> extra_args) : root_(GenerateSigningKeyPair(rng_)) {
+  std::vector<std::string> args = {"--listen", "127.0.0.1:0", "--data-dir", dir_.path(),
+                                   "--platform-root-key", HexEncode(root_.public_key.span())};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  server_ = std::make_unique<TryggdProcess>(args);
+  REQUIRE(server_->ok());
+}
+
+std::unique_ptr<Client> TrustWorld::NewClient(const std::string& state_name) {
+  ClientOptions options;
+  options.address = address();
+  options.platform_root = root_.public_key;
+  if (!state_name.empty()) options.state_file = dir_.file(state_name + ".state.json");
+  auto client = Client::Connect(options);
+  REQUIRE(client.ok());
+  return std::move(*client);
+}
+
+void TrustWorld::Login(TestDevice& device) {
+  auto session = device.client->Login(device.keys.device_id, device.keys.device.signing());
+  INFO(session.status().ToString());
+  REQUIRE(session.ok());
+}
+
+TestDevice& TrustWorld::AdmitOrganisation(const std::string& name) {
+  const int n = next_id_++;
+  auto device = std::make_unique<TestDevice>(
+      TestDevice{KeyStoreContents{NumberedId(0x0a, n), NumberedId(0x0d, n), DeviceKeys::Generate(rng_), {}},
+                 NewClient("device" + std::to_string(n))});
+  RootCertificate cert;
+  cert.kind = CertificateKind::kOrganisation;
+  cert.subject_id = device->keys.org_id;
+  cert.device_id = device->keys.device_id;
+  cert.issued_at_ms = clock_.NowUnixMillis();
+  cert.sign_key = device->keys.device.signing().public_key;
+  cert.box_key = device->keys.device.box().public_key;
+  cert.name = name;
+  auto signed_cert = SignRootCertificate(cert, root_);
+  REQUIRE(signed_cert.ok());
+  auto uploaded = device->client->UploadCertificate(CertificateKind::kOrganisation, *signed_cert);
+  INFO(uploaded.status().ToString());
+  REQUIRE(uploaded.ok());
+  Login(*device);
+  auto generation = RotateOrgKey(*device->client, device->keys, clock_, rng_);
+  INFO(generation.status().ToString());
+  REQUIRE(generation.ok());
+  devices_.push_back(std::move(device));
+  return *devices_.back();
+}
+
+TestDevice& TrustWorld::AddDevice(TestDevice& admin, Role role) {
+  const int n = next_id_++;
+  auto device = std::make_unique<TestDevice>(TestDevice{
+      KeyStoreContents{admin.keys.org_id, NumberedId(0x0d, n), DeviceKeys::Generate(rng_), {}},
+      NewClient("device" + std::to_string(n))});
+  EnrolmentRequest request;
+  request.org_id = device->keys.org_id;
+  request.device_id = device->keys.device_id;
+  request.sign_key = device->keys.device.signing().public_key;
+  request.box_key = device->keys.device.box().public_key;
+  request.requested_role = role;
+  request.created_at_ms = clock_.NowUnixMillis();
+  request.label = "device " + std::to_string(n);
+  auto signed_request = SignEnrolmentRequest(request, device->keys.device.signing());
+  REQUIRE(signed_request.ok());
+  auto enrolment_id = device->client->SubmitEnrolment(*signed_request);
+  REQUIRE(enrolment_id.ok());
+  auto pending = admin.client->ListEnrolments();
+  REQUIRE(pending.ok());
+  const PendingEnrolment* mine = nullptr;
+  for (const PendingEnrolment& e : *pending) {
+    if (e.enrolment_id == *enrolment_id) mine = &e;
+  }
+  REQUIRE(mine != nullptr);
+  auto seq = ApproveEnrolment(*admin.client, admin.keys, *mine, clock_, rng_);
+  INFO(seq.status().ToString());
+  REQUIRE(seq.ok());
+  Login(*device);
+  auto received = ReceiveOrgKeys(*device->client, device->keys);
+  INFO(received.status().ToString());
+  REQUIRE(received.ok());
+  devices_.push_back(std::move(device));
+  return *devices_.back();
+}
+
+TestDevice& TrustWorld::AddCoordinator(const std::string& name) {
+  const int n = next_id_++;
+  auto device = std::make_unique<TestDevice>(
+      TestDevice{KeyStoreContents{NumberedId(0x0c, n), NumberedId(0x0d, n), DeviceKeys::Generate(rng_), {}},
+                 NewClient("device" + std::to_string(n))});
+  RootCertificate cert;
+  cert.kind = CertificateKind::kCoordinator;
+  cert.subject_id = device->keys.org_id;
+  cert.device_id = device->keys.device_id;
+  cert.issued_at_ms = clock_.NowUnixMillis();
+  cert.sign_key = device->keys.device.signing().public_key;
+  cert.box_key = device->keys.device.box().public_key;
+  cert.name = name;
+  auto signed_cert = SignRootCertificate(cert, root_);
+  REQUIRE(signed_cert.ok());
+  auto uploaded = device->client->UploadCertificate(CertificateKind::kCoordinator, *signed_cert);
+  INFO(uploaded.status().ToString());
+  REQUIRE(uploaded.ok());
+  Login(*device);
+  devices_.push_back(std::move(device));
+  return *devices_.back();
+}
+
+}  // namespace trygg::testing

@@ -1,0 +1,64 @@
+// A small platform for integration tests: a platform root, a real tryggd
+// pinned to it, and organisations with devices whose keys live in memory.
+// Built through the client library exactly as the tools do it.
+#ifndef TRYGG_TESTS_TESTING_TRUST_WORLD_H_
+#define TRYGG_TESTS_TESTING_TRUST_WORLD_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "testing/temp_dir.h"
+#include "testing/tryggd_process.h"
+#include "trygg/client.h"
+#include "trygg/key_store.h"
+#include "trygg/random.h"
+
+namespace trygg::testing {
+
+struct TestDevice {
+  KeyStoreContents keys;
+  std::unique_ptr<Client> client;  // logged in when Login() was called
+};
+
+class TrustWorld {
+ public:
+  // Starts tryggd with `extra_args` added to its command line.
+  explicit TrustWorld(std::vector<std::string> extra_args = {});
+
+  bool ok() const { return server_->ok(); }
+  const std::string& address() const { return server_->address(); }
+  std::string db_path() const { return dir_.file("trygg.db"); }
+  const SigningKeyPair& root() const { return root_; }
+  TryggdProcess& server() { return *server_; }
+
+  // A client pinned to the root, remembering heads in its own state file.
+  std::unique_ptr<Client> NewClient(const std::string& state_name = "");
+
+  // Admits an organisation whose first admin is the returned device (logged
+  // in), with organisation key generation 1.
+  TestDevice& AdmitOrganisation(const std::string& name);
+  // Enrols, approves (by `admin`) and activates a new device of admin's org.
+  TestDevice& AddDevice(TestDevice& admin, Role role);
+  // A root-certified coordinator device, logged in.
+  TestDevice& AddCoordinator(const std::string& name);
+  // Logs `device` in (again).
+  void Login(TestDevice& device);
+
+  Rng& rng() { return rng_; }
+  Clock& clock() { return clock_; }
+
+ private:
+  TempDir dir_;
+  DeterministicRng rng_{0x5a};
+  SystemClock clock_;
+  SigningKeyPair root_;
+  std::unique_ptr<TryggdProcess> server_;
+  std::vector<std::unique_ptr<TestDevice>> devices_;
+  int next_id_ = 1;
+};
+
+}  // namespace trygg::testing
+
+#endif  // TRYGG_TESTS_TESTING_TRUST_WORLD_H_
