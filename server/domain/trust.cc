@@ -1,6 +1,7 @@
 #include "server/domain/trust.h"
 
 #include "absl/strings/str_cat.h"
+#include "server/domain/audit_log.h"
 #include "trygg/crypto_error.h"
 #include "trygg/grant.h"
 #include "trygg/org_log.h"
@@ -47,6 +48,8 @@ absl::StatusOr<OrgLogState> LoadOrgLog(TrustTables& tables, const SignPublicKey&
   }
 }
 
+audit::AuditId AuditIdOf(const Id128& id) { return id.array(); }
+
 // A link that breaks a rule of the log is an illegal transition of it.
 absl::Status LinkRejected(const absl::Status& status) {
   if (GetCryptoError(status) == CryptoError::kIllegalLink) {
@@ -89,6 +92,14 @@ absl::StatusOr<Id128> Trust::UploadCertificate(Transaction& txn, CertificateKind
     row.box_key = cert.box_key;
     TRYGG_RETURN_IF_ERROR(tables.PutDevice(row));
   }
+  audit::AuditEvent event;
+  event.kind = kind == CertificateKind::kOrganisation ? audit::AuditEventKind::kOrganisationAdmitted
+                                                       : audit::AuditEventKind::kCertificateUploaded;
+  event.time_ms = clock_.NowUnixMillis();
+  event.actor_org_id = AuditIdOf(cert.subject_id);
+  event.actor_device_id = AuditIdOf(cert.device_id);
+  event.code = static_cast<uint8_t>(kind);
+  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, event).status());
   return cert.subject_id;
 }
 
@@ -127,6 +138,29 @@ absl::StatusOr<uint64_t> Trust::AppendOrgLogLink(Transaction& txn, const Caller&
   TRYGG_ASSIGN_OR_RETURN(OrgLogState state, LoadOrgLog(tables, *root_, org_id));
   TRYGG_RETURN_IF_ERROR(LinkRejected(state.Apply(link)));
   TRYGG_RETURN_IF_ERROR(tables.AppendOrgLogLink(org_id, parsed.seq, link));
+
+  audit::AuditEvent event;
+  event.time_ms = clock_.NowUnixMillis();
+  event.actor_org_id = AuditIdOf(org_id);
+  event.actor_device_id = AuditIdOf(caller.device_id);
+  switch (parsed.action) {
+    case OrgLogAction::kAddDevice:
+      event.kind = audit::AuditEventKind::kDeviceAdded;
+      event.code = static_cast<uint8_t>(parsed.role);
+      break;
+    case OrgLogAction::kRevokeDevice:
+      event.kind = audit::AuditEventKind::kDeviceRevoked;
+      break;
+    case OrgLogAction::kRotateOrgKey:
+      event.kind = audit::AuditEventKind::kOrgKeyRotated;
+      event.number = parsed.generation;
+      break;
+    case OrgLogAction::kChangeRole:
+      event.kind = audit::AuditEventKind::kRoleChanged;
+      event.code = static_cast<uint8_t>(parsed.role);
+      break;
+  }
+  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, event).status());
 
   if (parsed.action != OrgLogAction::kRotateOrgKey) {
     const DeviceRecord* device = state.FindDevice(parsed.device_id);
@@ -176,6 +210,13 @@ absl::StatusOr<Id128> Trust::SubmitEnrolment(Transaction& txn, const SignedObjec
   enrolment.request = request;
   enrolment.submitted_at_ms = clock_.NowUnixMillis();
   TRYGG_RETURN_IF_ERROR(tables.InsertEnrolment(enrolment));
+  audit::AuditEvent event;
+  event.kind = audit::AuditEventKind::kEnrolmentRequested;
+  event.time_ms = enrolment.submitted_at_ms;
+  event.actor_org_id = AuditIdOf(parsed.org_id);
+  event.actor_device_id = AuditIdOf(parsed.device_id);
+  event.code = static_cast<uint8_t>(parsed.requested_role);
+  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, event).status());
   return enrolment.enrolment_id;
 }
 

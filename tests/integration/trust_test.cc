@@ -14,7 +14,9 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
+#include "server/audit/audit_entry.h"
 #include "testing/trust_world.h"
+#include "trygg/v1/audit.grpc.pb.h"
 #include "trygg/crypto_error.h"
 #include "trygg/membership.h"
 #include "trygg/v1/case.pb.h"
@@ -111,6 +113,30 @@ TEST_CASE("an organisation admits, enrols, rotates and revokes through the clien
   CHECK(log->ActiveDevice(bo.keys.device_id) == nullptr);
   // The revoked device's envelopes stop at generation 1.
   CHECK(anna.client->GetKeyEnvelopes(std::nullopt)->size() == 2);
+
+  // Each change left one metadata-only entry in the audit log.
+  auto audit = trygg::v1::AuditService::NewStub(grpc::CreateChannel(world.address(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.AddMetadata("authorization", "Bearer " + RawLogin(world.address(), admin));
+  trygg::v1::ListEntriesRequest request;
+  request.set_page_size(1000);
+  trygg::v1::ListEntriesResponse entries;
+  grpc::Status status = audit->ListEntries(&context, request, &entries);
+  INFO(status.error_message());
+  REQUIRE(status.ok());
+  std::map<audit::AuditEventKind, int> kinds;
+  for (const auto& entry : entries.entries()) {
+    auto event = audit::DecodeAuditEvent(
+        absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(entry.entry().data()), entry.entry().size()));
+    REQUIRE(event.ok());
+    kinds[event->kind]++;
+  }
+  CHECK(kinds[audit::AuditEventKind::kOrganisationAdmitted] == 1);
+  CHECK(kinds[audit::AuditEventKind::kEnrolmentRequested] == 2);
+  CHECK(kinds[audit::AuditEventKind::kDeviceAdded] == 2);
+  CHECK(kinds[audit::AuditEventKind::kOrgKeyRotated] == 2);
+  CHECK(kinds[audit::AuditEventKind::kDeviceRevoked] == 1);
+  CHECK(kinds[audit::AuditEventKind::kSessionCreated] >= 3);
 }
 
 TEST_CASE("certificates: only the pinned root's, idempotent, no silent replacement", "[trust]") {
