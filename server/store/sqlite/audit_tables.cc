@@ -35,12 +35,15 @@ absl::StatusOr<std::vector<audit::Hash>> SqliteAuditTable::Get(
     }
     stmt->Reset();
     stmt->Bind(1, static_cast<int64_t>(id.level)).Bind(2, static_cast<int64_t>(id.index));
-    TRYGG_ASSIGN_OR_RETURN(bool row, stmt->Step());
-    if (!row) {
+    absl::StatusOr<bool> row = stmt->Step();
+    // Rewound at once so no read stays open across the caller's savepoints.
+    std::vector<uint8_t> bytes = row.ok() && *row ? stmt->ColumnBlob(0) : std::vector<uint8_t>();
+    stmt->Reset();
+    if (!row.ok()) return row.status();
+    if (!*row) {
       return absl::NotFoundError(
           absl::StrCat("audit node (", id.level, ", ", id.index, ") is not stored"));
     }
-    std::vector<uint8_t> bytes = stmt->ColumnBlob(0);
     absl::StatusOr<audit::Hash> hash = audit::Hash::FromBytes(bytes);
     if (!hash.ok()) {
       return absl::DataLossError(absl::StrCat("audit node (", id.level, ", ", id.index,
@@ -48,7 +51,6 @@ absl::StatusOr<std::vector<audit::Hash>> SqliteAuditTable::Get(
     }
     out.push_back(*hash);
   }
-  stmt->Reset();
   return out;
 }
 

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -346,6 +348,68 @@ TEST_CASE("The server key is made once, 0600, seed only, and reloaded", "[audit]
   struct stat after;
   REQUIRE(stat(path.c_str(), &after) == 0);
   CHECK(after.st_ino == st.st_ino);
+}
+
+// Not run by default (`audit_log_test "[.bench]"`): the cost of the SQLite
+// tree at scale, the numbers docs/audit.md and the issue report quote. Set
+// TRYGG_AUDIT_BENCH_ENTRIES (default 1000000) and, to keep the database for
+// timing `trygg-audit verify-db`, TRYGG_AUDIT_BENCH_DB.
+TEST_CASE("SQLite audit log at scale", "[.bench]") {
+  const char* n_env = std::getenv("TRYGG_AUDIT_BENCH_ENTRIES");
+  const uint32_t n = n_env != nullptr ? static_cast<uint32_t>(std::atol(n_env)) : 1'000'000;
+  const char* keep = std::getenv("TRYGG_AUDIT_BENCH_DB");
+  TempDir dir;
+  const std::string path = keep != nullptr ? std::string(keep) : dir.file("trygg.db");
+  store::sqlite::SqliteStore::Options options;
+  options.path = path;
+  auto store = store::sqlite::SqliteStore::Open(options);
+  REQUIRE(store.ok());
+  FakeClock clock;
+  DeterministicRng rng(42);
+  AuditLog log(store->get(), GenerateSigningKeyPair(rng), &clock);
+  using Clock = std::chrono::steady_clock;
+  auto seconds = [](Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+  };
+
+  // Writes of 100 recorded changes each, queued together so group commit
+  // batches them as it would under load.
+  const auto t0 = Clock::now();
+  constexpr uint32_t kPerWrite = 100;
+  std::vector<std::future<absl::Status>> pending;
+  for (uint32_t first = 0; first < n; first += kPerWrite) {
+    auto promise = std::make_shared<std::promise<absl::Status>>();
+    pending.push_back(promise->get_future());
+    (*store)->Write(
+        [first, n](Transaction& txn) -> absl::Status {
+          for (uint32_t i = first; i < std::min(n, first + kPerWrite); ++i) {
+            absl::StatusOr<uint64_t> index = AuditLog::Record(txn, Event(i));
+            if (!index.ok()) return index.status();
+          }
+          return absl::OkStatus();
+        },
+        [promise](absl::Status s) { promise->set_value(s); });
+  }
+  for (auto& f : pending) REQUIRE(f.get().ok());
+  const auto t1 = Clock::now();
+  absl::StatusOr<SignedTreeHead> head = log.GetSignedTreeHeadAndWait();
+  REQUIRE(head.ok());
+  const auto t2 = Clock::now();
+  constexpr int kProofs = 2000;
+  for (int k = 0; k < kProofs; ++k) {
+    const uint64_t index = (static_cast<uint64_t>(k) * 7919) % n;
+    REQUIRE(log.InclusionProof(index, n).ok());
+  }
+  const auto t3 = Clock::now();
+  for (int k = 1; k <= kProofs; ++k) {
+    REQUIRE(log.ConsistencyProof((static_cast<uint64_t>(k) * 7919) % n + 1, n).ok());
+  }
+  const auto t4 = Clock::now();
+  WARN(n << " entries: append " << seconds(t0, t1) / n * 1e6 << " us/entry ("
+         << n / seconds(t0, t1) << " entries/s); sign head " << seconds(t1, t2) * 1e3
+         << " ms; inclusion proof " << seconds(t2, t3) / kProofs * 1e6
+         << " us; consistency proof " << seconds(t3, t4) / kProofs * 1e6 << " us; key "
+         << HexEncode(log.public_key().span()));
 }
 
 }  // namespace
