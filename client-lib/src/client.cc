@@ -118,6 +118,12 @@ std::unique_ptr<grpc::ClientContext> MakeContext(const SecretBytes<32>* token) {
 
 #define TRYGG_CONTEXT() MakeContext(logged_in_ ? &token_ : nullptr)
 
+std::shared_ptr<grpc::Channel> Client::channel() const { return stubs_->channel; }
+
+std::unique_ptr<grpc::ClientContext> Client::NewCallContext() const {
+  return MakeContext(logged_in_ ? &token_ : nullptr);
+}
+
 absl::StatusOr<ServerInfo> Client::GetServerInfo() {
   auto context = TRYGG_CONTEXT();
   trygg::v1::GetServerInfoResponse response;

@@ -30,6 +30,11 @@
 #include "trygg/signing.h"
 #include "trygg/trust.h"
 
+namespace grpc {
+class Channel;
+class ClientContext;
+}  // namespace grpc
+
 namespace trygg {
 
 struct ClientOptions {
@@ -110,6 +115,12 @@ class Client {
   // The calling device's envelopes; before login, pass the enrolment id.
   absl::StatusOr<std::vector<KeyEnvelope>> GetKeyEnvelopes(std::optional<Id128> enrolment_id,
                                                            uint32_t min_generation = 0);
+
+  // For libtrygg's other typed clients (directory, cases, referrals): the
+  // channel, and a call context with a deadline and this client's session.
+  std::shared_ptr<grpc::Channel> channel() const;
+  std::unique_ptr<grpc::ClientContext> NewCallContext() const;
+  const ClientOptions& options() const { return options_; }
 
   // The remembered heads (for tests and `trygg status`).
   const std::map<Id128, OrgLogHead>& remembered_heads() const { return heads_; }
