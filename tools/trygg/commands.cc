@@ -1,0 +1,537 @@
+#include "commands.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+
+#include "cli_support.h"
+#include "trygg/client.h"
+#include "trygg/fingerprint.h"
+#include "trygg/key_store.h"
+#include "trygg/membership.h"
+#include "trygg/org_log.h"
+#include "trygg/random.h"
+#include "trygg/status_macros.h"
+#include "trygg/trust.h"
+
+namespace trygg::cli {
+namespace {
+
+std::filesystem::path Home() {
+  const char* home = std::getenv("HOME");
+  return home != nullptr ? std::filesystem::path(home) : std::filesystem::path(".");
+}
+
+std::filesystem::path ConfigFile() {
+  const char* xdg = std::getenv("XDG_CONFIG_HOME");
+  std::filesystem::path base = (xdg != nullptr && *xdg != '\0') ? std::filesystem::path(xdg) : Home() / ".config";
+  return base / "trygg" / "config.json";
+}
+
+std::string Hex(const Id128& id) { return HexEncode(id.span()); }
+
+absl::Status MakePrivateDirectories(const std::filesystem::path& dir) {
+  if (dir.empty()) return absl::OkStatus();
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) return absl::InternalError("cannot create " + dir.string() + ": " + error.message());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SignPublicKey> PinnedRoot(const Settings& settings) {
+  if (settings.root_key_hex.empty()) {
+    return absl::FailedPreconditionError(
+        "no pinned platform root key: pass --root-key HEX (saved by `trygg device init --root-key`)");
+  }
+  return ParseSignKey(settings.root_key_hex, "the platform root key");
+}
+
+absl::StatusOr<std::unique_ptr<Client>> Connect(const Settings& settings) {
+  ClientOptions options;
+  options.address = settings.server;
+  TRYGG_ASSIGN_OR_RETURN(options.platform_root, PinnedRoot(settings));
+  if (!settings.tls_roots_file.empty()) {
+    TRYGG_ASSIGN_OR_RETURN(options.tls_root_certificates, ReadTextFile(settings.tls_roots_file));
+  }
+  // The organisation log heads this device has verified, beside its key store.
+  options.state_file = settings.keystore.string() + ".heads";
+  return Client::Connect(options);
+}
+
+absl::StatusOr<KeyStoreContents> OpenDeviceKeyStore(const Settings& settings, const Passphrase& passphrase) {
+  absl::StatusOr<KeyStoreContents> keys =
+      OpenKeyStore(settings.keystore, passphrase.view(), KeyStoreOpenOptionsFromEnv());
+  if (absl::IsNotFound(keys.status())) {
+    return absl::NotFoundError("no key store at " + settings.keystore.string() + "; run `trygg device init`");
+  }
+  return keys;
+}
+
+// A device's key store opened with its passphrase, and a connection that is
+// logged in with it. The session ends when this goes out of scope; the token
+// never leaves the Client.
+class DeviceSession {
+ public:
+  static absl::StatusOr<std::unique_ptr<DeviceSession>> Open(const Settings& settings, bool login) {
+    TRYGG_ASSIGN_OR_RETURN(Passphrase passphrase, ReadPassphrase("Key store passphrase: ", false));
+    TRYGG_ASSIGN_OR_RETURN(KeyStoreContents keys, OpenDeviceKeyStore(settings, passphrase));
+    TRYGG_ASSIGN_OR_RETURN(std::unique_ptr<Client> client, Connect(settings));
+    auto session = std::unique_ptr<DeviceSession>(
+        new DeviceSession(settings, std::move(passphrase), std::move(keys), std::move(client)));
+    if (login) {
+      TRYGG_ASSIGN_OR_RETURN(session->session_,
+                             session->client_->Login(session->keys_.device_id, session->keys_.device.signing()));
+    }
+    return session;
+  }
+  ~DeviceSession() {
+    if (client_->logged_in()) client_->Logout().IgnoreError();
+  }
+
+  KeyStoreContents& keys() { return keys_; }
+  Client& client() { return *client_; }
+  const trygg::Session& session() const { return session_; }
+
+  // Rewrites the key store after organisation keys were added.
+  absl::Status Save() {
+    SystemRng rng;
+    return SaveKeyStore(settings_.keystore, passphrase_.view(), keys_, KeyStoreKdfLimits(), rng);
+  }
+
+ private:
+  DeviceSession(const Settings& settings, Passphrase passphrase, KeyStoreContents keys, std::unique_ptr<Client> client)
+      : settings_(settings), passphrase_(std::move(passphrase)), keys_(std::move(keys)), client_(std::move(client)) {}
+
+  const Settings& settings_;
+  Passphrase passphrase_;
+  KeyStoreContents keys_;
+  std::unique_ptr<Client> client_;
+  trygg::Session session_;
+};
+
+nlohmann::ordered_json Generations(const KeyStoreContents& keys) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const OrgKey& key : keys.org_keys) out.push_back(key.generation);
+  return out;
+}
+
+std::string GenerationsText(const KeyStoreContents& keys) {
+  if (keys.org_keys.empty()) return "none";
+  std::string text;
+  for (const OrgKey& key : keys.org_keys) text += (text.empty() ? "" : ", ") + std::to_string(key.generation);
+  return text;
+}
+
+std::string Digits(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c >= '0' && c <= '9') out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<Settings> ResolveSettings(const GlobalFlags& flags) {
+  Settings settings;
+  settings.given = flags;
+  settings.config_file = ConfigFile();
+  nlohmann::json config = nlohmann::json::object();
+  if (std::filesystem::exists(settings.config_file)) {
+    TRYGG_ASSIGN_OR_RETURN(std::string text, ReadTextFile(settings.config_file));
+    config = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (!config.is_object()) {
+      return absl::InvalidArgumentError(settings.config_file.string() + " is not a JSON object");
+    }
+  }
+  auto pick = [&](const std::string& flag, const char* key, const std::string& fallback) {
+    if (!flag.empty()) return flag;
+    if (config.contains(key) && config[key].is_string()) return config[key].get<std::string>();
+    return fallback;
+  };
+  settings.server = pick(flags.server, "server", kDefaultServer);
+  settings.tls_roots_file = pick(flags.tls_roots, "tls_roots", "");
+  settings.root_key_hex = pick(flags.root_key, "root_key", "");
+  settings.keystore = pick(flags.keystore, "keystore", (Home() / ".local/share/trygg/device.keystore").string());
+  settings.label = pick("", "label", "");
+  return settings;
+}
+
+absl::StatusOr<Output> DeviceInit(const Settings& settings, const CommandFlags& flags) {
+  SystemRng rng;
+  Id128 org_id;
+  if (!flags.org.empty()) {
+    TRYGG_ASSIGN_OR_RETURN(org_id, ParseId(flags.org, "--org"));
+  } else if (flags.admin_of_new_org) {
+    rng.Fill(org_id.span());
+  } else {
+    return absl::InvalidArgumentError("--org ORG_ID is required (or --admin-of-new-org for a new organisation)");
+  }
+  if (flags.label.size() > kMaxEnrolmentLabelBytes) {
+    return absl::InvalidArgumentError("--label is longer than " + std::to_string(kMaxEnrolmentLabelBytes) +
+                                      " bytes");
+  }
+  if (!settings.root_key_hex.empty()) TRYGG_RETURN_IF_ERROR(PinnedRoot(settings).status());
+  if (std::filesystem::exists(settings.keystore)) {
+    return absl::AlreadyExistsError("a key store already exists at " + settings.keystore.string());
+  }
+  TRYGG_ASSIGN_OR_RETURN(Passphrase passphrase, ReadPassphrase("New key store passphrase: ", /*confirm=*/true));
+  KeyStoreContents contents{org_id, Id128(), DeviceKeys::Generate(rng), {}};
+  rng.Fill(contents.device_id.span());
+  TRYGG_RETURN_IF_ERROR(MakePrivateDirectories(settings.keystore.parent_path()));
+  TRYGG_RETURN_IF_ERROR(CreateKeyStore(settings.keystore, passphrase.view(), contents, KeyStoreKdfLimits(), rng));
+
+  // Remember what was given, so later commands need no flags.
+  nlohmann::ordered_json config = nlohmann::ordered_json::object();
+  if (std::filesystem::exists(settings.config_file)) {
+    TRYGG_ASSIGN_OR_RETURN(std::string text, ReadTextFile(settings.config_file));
+    nlohmann::ordered_json old = nlohmann::ordered_json::parse(text, nullptr, false);
+    if (old.is_object()) config = old;
+  }
+  if (!settings.given.server.empty()) config["server"] = settings.given.server;
+  if (!settings.given.tls_roots.empty()) config["tls_roots"] = settings.given.tls_roots;
+  if (!settings.given.root_key.empty()) config["root_key"] = settings.given.root_key;
+  if (!settings.given.keystore.empty()) config["keystore"] = settings.given.keystore;
+  if (!flags.label.empty()) config["label"] = flags.label;
+  TRYGG_RETURN_IF_ERROR(MakePrivateDirectories(settings.config_file.parent_path()));
+  {
+    std::ofstream out(settings.config_file, std::ios::trunc);
+    out << config.dump(2) << "\n";
+    if (!out) return absl::InternalError("cannot write " + settings.config_file.string());
+  }
+
+  const SignPublicKey& sign_key = contents.device.signing().public_key;
+  const BoxPublicKey& box_key = contents.device.box().public_key;
+  Output output;
+  output.json = {{"org_id", Hex(org_id)},
+                 {"device_id", Hex(contents.device_id)},
+                 {"sign_key", HexEncode(sign_key.span())},
+                 {"box_key", HexEncode(box_key.span())},
+                 {"safety_number", SafetyNumber(sign_key)},
+                 {"keystore", settings.keystore.string()}};
+  output.text = "created device keys in " + settings.keystore.string() + "\n  organisation: " + Hex(org_id) +
+                "\n  device id:    " + Hex(contents.device_id) + "\n  signing key:  " +
+                HexEncode(sign_key.span()) + "\n  box key:      " + HexEncode(box_key.span()) +
+                "\n  safety number: " + SafetyNumber(sign_key) + "\n";
+  if (flags.admin_of_new_org) {
+    output.text += "Give these to the platform root holder, who runs:\n  trygg-admin admit-org --name NAME --org-id " +
+                   Hex(org_id) + " --admin-device-id " + Hex(contents.device_id) + " --admin-sign-key " +
+                   HexEncode(sign_key.span()) + " --admin-box-key " + HexEncode(box_key.span()) +
+                   " --out org.cert.json\nthen upload the certificate and run `trygg org init-key`.\n";
+  } else {
+    output.text += "Next: `trygg enrol request`, then compare the safety number with your organisation admin.\n";
+  }
+  return output;
+}
+
+absl::StatusOr<Output> UploadCertificate(const Settings& settings, const CommandFlags& flags) {
+  TRYGG_ASSIGN_OR_RETURN(std::string text, ReadTextFile(flags.file));
+  TRYGG_ASSIGN_OR_RETURN(CertificateFile file, DecodeCertificateFile(text));
+  TRYGG_ASSIGN_OR_RETURN(SignPublicKey root, PinnedRoot(settings));
+  // Checked here too, so that a file signed by another root is named as such.
+  absl::StatusOr<RootCertificate> cert = VerifyRootCertificate(file.certificate, root, file.kind);
+  if (!cert.ok()) {
+    return absl::InvalidArgumentError(flags.file + " is not a " + CertificateKindName(file.kind) +
+                                      " certificate signed by the pinned platform root: " +
+                                      std::string(cert.status().message()));
+  }
+  TRYGG_ASSIGN_OR_RETURN(std::unique_ptr<Client> client, Connect(settings));
+  TRYGG_ASSIGN_OR_RETURN(Id128 subject, client->UploadCertificate(file.kind, file.certificate));
+  Output output;
+  output.json = {{"kind", CertificateKindName(file.kind)}, {"subject_id", Hex(subject)}, {"name", cert->name}};
+  output.text = "uploaded the " + CertificateKindName(file.kind) + " certificate for \"" + cert->name +
+                "\" (subject " + Hex(subject) + ")\n";
+  return output;
+}
+
+absl::StatusOr<Output> EnrolRequest(const Settings& settings, const CommandFlags& flags) {
+  TRYGG_ASSIGN_OR_RETURN(auto device, DeviceSession::Open(settings, /*login=*/false));
+  EnrolmentRequest request;
+  request.org_id = device->keys().org_id;
+  request.device_id = device->keys().device_id;
+  request.sign_key = device->keys().device.signing().public_key;
+  request.box_key = device->keys().device.box().public_key;
+  TRYGG_ASSIGN_OR_RETURN(request.requested_role, ParseRole(flags.role));
+  request.created_at_ms = SystemClock().NowUnixMillis();
+  request.label = flags.label.empty() ? settings.label : flags.label;
+  TRYGG_ASSIGN_OR_RETURN(SignedObject signed_request, SignEnrolmentRequest(request, device->keys().device.signing()));
+  TRYGG_ASSIGN_OR_RETURN(Id128 enrolment_id, device->client().SubmitEnrolment(signed_request));
+  const std::string safety_number = SafetyNumber(request.sign_key);
+  Output output;
+  output.json = {{"enrolment_id", Hex(enrolment_id)},
+                 {"org_id", Hex(request.org_id)},
+                 {"device_id", Hex(request.device_id)},
+                 {"role", RoleName(request.requested_role)},
+                 {"safety_number", safety_number}};
+  output.text = "enrolment request " + Hex(enrolment_id) + " submitted (role " + RoleName(request.requested_role) +
+                ")\nsafety number of this device:\n  " + safety_number +
+                "\nCompare it with your organisation admin in person or over a verified channel;\n"
+                "after approval run `trygg device activate`.\n";
+  return output;
+}
+
+absl::StatusOr<Output> EnrolList(const Settings& settings, const CommandFlags&) {
+  TRYGG_ASSIGN_OR_RETURN(auto device, DeviceSession::Open(settings, /*login=*/true));
+  TRYGG_ASSIGN_OR_RETURN(std::vector<PendingEnrolment> pending, device->client().ListEnrolments());
+  Output output;
+  output.json["enrolments"] = nlohmann::ordered_json::array();
+  if (pending.empty()) output.text = "no pending enrolment requests\n";
+  for (const PendingEnrolment& p : pending) {
+    output.json["enrolments"].push_back({{"enrolment_id", Hex(p.enrolment_id)},
+                                         {"device_id", Hex(p.request.device_id)},
+                                         {"label", p.request.label},
+                                         {"role", RoleName(p.request.requested_role)},
+                                         {"submitted_at", FormatTime(p.submitted_at_ms)},
+                                         {"safety_number", SafetyNumber(p.request.sign_key)}});
+    output.text += "enrolment " + Hex(p.enrolment_id) + "\n  device:  " + Hex(p.request.device_id) + " \"" +
+                   p.request.label + "\"\n  role:    " + RoleName(p.request.requested_role) + "\n  submitted: " +
+                   FormatTime(p.submitted_at_ms) + "\n  safety number: " + SafetyNumber(p.request.sign_key) + "\n";
+  }
+  return output;
+}
+
+absl::StatusOr<Output> EnrolApprove(const Settings& settings, const CommandFlags& flags) {
+  TRYGG_ASSIGN_OR_RETURN(Id128 enrolment_id, ParseId(flags.id, "ENROLMENT_ID"));
+  TRYGG_ASSIGN_OR_RETURN(auto device, DeviceSession::Open(settings, /*login=*/true));
+  TRYGG_ASSIGN_OR_RETURN(std::vector<PendingEnrolment> pending, device->client().ListEnrolments());
+  auto found = std::find_if(pending.begin(), pending.end(),
+                            [&](const PendingEnrolment& p) { return p.enrolment_id == enrolment_id; });
+  if (found == pending.end()) {
+    return absl::NotFoundError("no pending enrolment request " + flags.id + " in your organisation");
+  }
+  const std::string safety_number = SafetyNumber(found->request.sign_key);
+  // The ceremony: the admin vouches that this key is the person's device.
+  if (!flags.fingerprint.empty()) {
+    if (Digits(flags.fingerprint).size() != Digits(safety_number).size()) {
+      return absl::InvalidArgumentError("--fingerprint must be the full 60-digit safety number");
+    }
+    if (Digits(flags.fingerprint) != Digits(safety_number)) {
+      return absl::PermissionDeniedError(
+          "the safety number does not match this enrolment request; do not approve it, and ask the person to "
+          "enrol again");
+    }
+  } else {
+    std::cerr << "enrolment " << flags.id << ": device " << Hex(found->request.device_id) << " \""
+              << found->request.label << "\" asks for role " << RoleName(found->request.requested_role)
+              << "\nsafety number: " << safety_number << "\n";
+    if (!ConfirmOnTerminal("Is this exactly the number shown on the person's device?")) {
+      return absl::FailedPreconditionError(
+          "not approved: confirm the safety number on a terminal, or pass --fingerprint DIGITS");
+    }
+  }
+  SystemClock clock;
+  SystemRng rng;
+  TRYGG_ASSIGN_OR_RETURN(uint64_t seq, ApproveEnrolment(device->client(), device->keys(), *found, clock, rng));
+  Output output;
+  output.json = {{"enrolment_id", flags.id},
+                 {"device_id", Hex(found->request.device_id)},
+                 {"role", RoleName(found->request.requested_role)},
+                 {"log_seq", seq}};
+  output.text = "approved device " + Hex(found->request.device_id) + " as " +
+                RoleName(found->request.requested_role) + " (organisation log link " + std::to_string(seq) +
+                ")\nThe device now runs `trygg device activate`.\n";
+  return output;
+}
+
+absl::StatusOr<Output> KeysSync(const Settings& settings, const CommandFlags&) {
+  TRYGG_ASSIGN_OR_RETURN(auto device, DeviceSession::Open(settings, /*login=*/true));
+  TRYGG_ASSIGN_OR_RETURN(int added, ReceiveOrgKeys(device->client(), device->keys()));
+  if (added > 0) TRYGG_RETURN_IF_ERROR(device->Save());
+  TRYGG_ASSIGN_OR_RETURN(OrgLogState log, device->client().FetchOrgLog(device->keys().org_id));
+  Output output;
+  output.json = {{"device_id", Hex(device->keys().device_id)},
+                 {"role", RoleName(device->session().role)},
+                 {"added", added},
+                 {"generations", Generations(device->keys())},
+                 {"current_generation", log.generation()}};
+  output.text = "device " + Hex(device->keys().device_id) + " is active as " + RoleName(device->session().role) +
+                "\n  organisation key generations received now: " + std::to_string(added) +
+                "\n  generations held: " + GenerationsText(device->keys()) +
+                "\n  current generation: " + std::to_string(log.generation()) + "\n";
+  return output;
+}
+
+namespace {
+
+absl::StatusOr<Output> RotateWith(DeviceSession& device) {
+  SystemClock clock;
+  SystemRng rng;
+  TRYGG_ASSIGN_OR_RETURN(uint32_t generation, RotateOrgKey(device.client(), device.keys(), clock, rng));
+  TRYGG_RETURN_IF_ERROR(device.Save());
+  Output output;
+  output.json = {{"org_id", Hex(device.keys().org_id)}, {"generation", generation}};
+  output.text = "organisation key is now generation " + std::to_string(generation) +
+                ", sealed to every active device\n";
+  return output;
+}
+
+}  // namespace
+
+absl::StatusOr<Output> OrgInitKey(const Settings& settings, const CommandFlags&) {
+  TRYGG_ASSIGN_OR_RETURN(auto device, DeviceSession::Open(settings, /*login=*/true));
+  TRYGG_ASSIGN_OR_RETURN(OrgLogState log, device->client().FetchOrgLog(device->keys().org_id));
+  if (log.generation() != 0) {
+    return absl::FailedPreconditionError("the organisation key already exists (generation " +
+                                         std::to_string(log.generation()) + "); use `trygg org rotate`");
+  }
+  return RotateWith(*device);
+}
+
+absl::StatusOr<Output> OrgRotate(const Settings& settings, const CommandFlags&) {
+  TRYGG_ASSIGN_OR_RETURN(auto device, DeviceSession::Open(settings, /*login=*/true));
+  return RotateWith(*device);
+}
+
+absl::StatusOr<Output> DeviceRevoke(const Settings& settings, const CommandFlags& flags) {
+  TRYGG_ASSIGN_OR_RETURN(Id128 device_id, ParseId(flags.id, "DEVICE_ID"));
+  TRYGG_ASSIGN_OR_RETURN(auto device, DeviceSession::Open(settings, /*login=*/true));
+  SystemClock clock;
+  SystemRng rng;
+  TRYGG_RETURN_IF_ERROR(RevokeDevice(device->client(), device->keys(), device_id, clock, rng));
+  TRYGG_RETURN_IF_ERROR(device->Save());
+  TRYGG_ASSIGN_OR_RETURN(OrgLogState log, device->client().FetchOrgLog(device->keys().org_id));
+  Output output;
+  output.json = {{"revoked_device_id", flags.id}, {"generation", log.generation()}};
+  output.text = "revoked device " + flags.id + "; its sessions have ended and the organisation key is now generation " +
+                std::to_string(log.generation()) + "\n";
+  return output;
+}
+
+absl::StatusOr<Output> DeviceRole(const Settings& settings, const CommandFlags& flags) {
+  TRYGG_ASSIGN_OR_RETURN(Id128 device_id, ParseId(flags.id, "DEVICE_ID"));
+  TRYGG_ASSIGN_OR_RETURN(Role role, ParseRole(flags.role));
+  TRYGG_ASSIGN_OR_RETURN(auto device, DeviceSession::Open(settings, /*login=*/true));
+  SystemClock clock;
+  TRYGG_RETURN_IF_ERROR(ChangeRole(device->client(), device->keys(), device_id, role, clock));
+  Output output;
+  output.json = {{"device_id", flags.id}, {"role", RoleName(role)}};
+  output.text = "device " + flags.id + " is now " + RoleName(role) + "\n";
+  return output;
+}
+
+absl::StatusOr<Output> DeviceList(const Settings& settings, const CommandFlags&) {
+  TRYGG_ASSIGN_OR_RETURN(auto device, DeviceSession::Open(settings, /*login=*/true));
+  TRYGG_ASSIGN_OR_RETURN(OrgLogState log, device->client().FetchOrgLog(device->keys().org_id));
+  Output output;
+  output.json = {{"org_id", Hex(log.org_id())},
+                 {"org_name", log.name()},
+                 {"log_seq", log.seq()},
+                 {"generation", log.generation()},
+                 {"devices", nlohmann::ordered_json::array()}};
+  output.text = "organisation \"" + log.name() + "\" " + Hex(log.org_id()) + " (verified log to link " +
+                std::to_string(log.seq()) + ", key generation " + std::to_string(log.generation()) + ")\n";
+  for (const auto& [id, record] : log.devices()) {
+    const bool self = id == device->keys().device_id;
+    output.json["devices"].push_back({{"device_id", Hex(id)},
+                                      {"role", RoleName(record.role)},
+                                      {"revoked", record.revoked},
+                                      {"this_device", self},
+                                      {"safety_number", SafetyNumber(record.sign_key)}});
+    output.text += "  " + Hex(id) + "  " + RoleName(record.role) + (record.revoked ? "  REVOKED" : "") +
+                   (self ? "  (this device)" : "") + "\n      " + SafetyNumber(record.sign_key) + "\n";
+  }
+  return output;
+}
+
+absl::StatusOr<Output> ShowFingerprint(const Settings& settings, const CommandFlags& flags) {
+  Output output;
+  if (flags.device.empty()) {
+    TRYGG_ASSIGN_OR_RETURN(Passphrase passphrase, ReadPassphrase("Key store passphrase: ", false));
+    TRYGG_ASSIGN_OR_RETURN(KeyStoreContents keys, OpenDeviceKeyStore(settings, passphrase));
+    const SignPublicKey& key = keys.device.signing().public_key;
+    output.json = {{"device_id", Hex(keys.device_id)}, {"safety_number", SafetyNumber(key)}};
+    output.text = "this device " + Hex(keys.device_id) + "\n  safety number: " + SafetyNumber(key) + "\n";
+    if (!settings.root_key_hex.empty()) {
+      TRYGG_ASSIGN_OR_RETURN(SignPublicKey root, PinnedRoot(settings));
+      output.json["platform_root_safety_number"] = SafetyNumber(root);
+      output.text += "pinned platform root\n  safety number: " + SafetyNumber(root) + "\n";
+    }
+    return output;
+  }
+  TRYGG_ASSIGN_OR_RETURN(Id128 device_id, ParseId(flags.device, "--device"));
+  TRYGG_ASSIGN_OR_RETURN(auto device, DeviceSession::Open(settings, /*login=*/true));
+  TRYGG_ASSIGN_OR_RETURN(OrgLogState log, device->client().FetchOrgLog(device->keys().org_id));
+  const DeviceRecord* record = log.FindDevice(device_id);
+  if (record == nullptr) return absl::NotFoundError("device " + flags.device + " is not in your organisation's log");
+  output.json = {{"device_id", flags.device},
+                 {"revoked", record->revoked},
+                 {"safety_number", SafetyNumber(record->sign_key)}};
+  output.text = "device " + flags.device + (record->revoked ? " (revoked)" : "") +
+                " in the verified organisation log\n  safety number: " + SafetyNumber(record->sign_key) + "\n";
+  return output;
+}
+
+absl::StatusOr<Output> ShowStatus(const Settings& settings, const CommandFlags&) {
+  TRYGG_ASSIGN_OR_RETURN(auto device, DeviceSession::Open(settings, /*login=*/false));
+  TRYGG_ASSIGN_OR_RETURN(trygg::ServerInfo info, device->client().GetServerInfo());
+  TRYGG_ASSIGN_OR_RETURN(trygg::Session session,
+                         device->client().Login(device->keys().device_id, device->keys().device.signing()));
+  TRYGG_ASSIGN_OR_RETURN(OrgLogState log, device->client().FetchOrgLog(device->keys().org_id));
+  const bool certified = info.server_certificate.has_value();
+  Output output;
+  output.json = {
+      {"server",
+       {{"address", settings.server},
+        {"version", info.server_version},
+        {"instance_id", Hex(info.server_instance_id)},
+        {"public_key", HexEncode(info.server_public_key.span())},
+        {"certificate_verified", certified}}},
+      {"session",
+       {{"device_id", Hex(session.device_id)},
+        {"org_id", Hex(session.org_id)},
+        {"role", RoleName(session.role)},
+        {"expires_at", FormatTime(session.expires_at_ms)}}},
+      {"org_log",
+       {{"name", log.name()},
+        {"head_seq", log.seq()},
+        {"head_hash", HexEncode(log.head().hash.span())},
+        {"generation", log.generation()},
+        {"rotation_due", log.rotation_due()}}},
+      {"generations_held", Generations(device->keys())}};
+  output.text =
+      "server " + settings.server + " (tryggd " + info.server_version + ")\n  server key: " +
+      HexEncode(info.server_public_key.span()) + "\n  server certificate: " +
+      (certified ? "verified against the pinned platform root" : "NONE (the server's key is not certified)") +
+      "\nlogged in as device " + Hex(session.device_id) + " (" + RoleName(session.role) + ") until " +
+      FormatTime(session.expires_at_ms) + "\norganisation \"" + log.name() + "\" " + Hex(session.org_id) +
+      "\n  verified log head: link " + std::to_string(log.seq()) + ", key generation " +
+      std::to_string(log.generation()) + (log.rotation_due() ? " (rotation due)" : "") +
+      "\n  generations held: " + GenerationsText(device->keys()) + "\n";
+  return output;
+}
+
+absl::StatusOr<Output> CheckLogin(const Settings& settings, const CommandFlags&) {
+  TRYGG_ASSIGN_OR_RETURN(auto device, DeviceSession::Open(settings, /*login=*/true));
+  const trygg::Session& session = device->session();
+  Output output;
+  output.json = {{"device_id", Hex(session.device_id)},
+                 {"org_id", Hex(session.org_id)},
+                 {"role", RoleName(session.role)},
+                 {"expires_at", FormatTime(session.expires_at_ms)}};
+  output.text = "logged in as device " + Hex(session.device_id) + " (" + RoleName(session.role) +
+                "); the session token is not stored, each command logs in itself\n";
+  return output;
+}
+
+absl::StatusOr<Output> ShowServerInfo(const Settings& settings, const CommandFlags&) {
+  TRYGG_ASSIGN_OR_RETURN(std::unique_ptr<Client> client, Connect(settings));
+  TRYGG_ASSIGN_OR_RETURN(trygg::ServerInfo info, client->GetServerInfo());
+  const bool certified = info.server_certificate.has_value();
+  Output output;
+  output.json = {{"address", settings.server},
+                 {"version", info.server_version},
+                 {"schema_version", info.schema_version},
+                 {"instance_id", Hex(info.server_instance_id)},
+                 {"public_key", HexEncode(info.server_public_key.span())},
+                 {"certificate_verified", certified}};
+  output.text = "server " + settings.server + " (tryggd " + info.server_version + ", schema " +
+                std::to_string(info.schema_version) + ")\n  instance id: " + Hex(info.server_instance_id) +
+                "\n  public key:  " + HexEncode(info.server_public_key.span()) + "\n  certificate: " +
+                (certified ? "verified against the pinned platform root" : "none uploaded yet") + "\n";
+  return output;
+}
+
+}  // namespace trygg::cli

@@ -1,0 +1,86 @@
+// The commands of `trygg`, one function each: argument values in, a result to
+// print out. Each is a few calls into libtrygg (client.h, membership.h); the
+// command line itself is defined in main.cc.
+//
+// Ownership: Settings and Flags are plain values owned by main.
+// Thread-safety: single-threaded.
+// Failure modes: every command returns the absl::Status of the libtrygg call
+// that failed (main turns it into one "trygg: error: ..." line); nothing here
+// prints secrets, and session tokens stay inside trygg::Client.
+#ifndef TRYGG_TOOLS_TRYGG_COMMANDS_H_
+#define TRYGG_TOOLS_TRYGG_COMMANDS_H_
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/status/statusor.h"
+#include "trygg/bytes.h"
+
+namespace trygg::cli {
+
+inline constexpr char kDefaultServer[] = "127.0.0.1:50051";
+
+// Global flags as given (empty: not given).
+struct GlobalFlags {
+  std::string server;
+  std::string tls_roots;
+  std::string root_key;
+  std::string keystore;
+  bool json = false;
+};
+
+// Flags of individual commands.
+struct CommandFlags {
+  std::string org;
+  std::string label;
+  bool admin_of_new_org = false;
+  std::string role;
+  std::string id;  // enrolment or device id argument
+  std::string fingerprint;
+  std::string device;
+  std::string file;
+};
+
+// Global flags resolved against ~/.config/trygg/config.json and defaults.
+struct Settings {
+  GlobalFlags given;
+  std::string server;
+  std::string tls_roots_file;
+  std::string root_key_hex;
+  std::filesystem::path keystore;
+  std::filesystem::path config_file;
+  std::string label;
+};
+
+absl::StatusOr<Settings> ResolveSettings(const GlobalFlags& flags);
+
+// What a command prints: `json` with --json, `text` otherwise.
+struct Output {
+  nlohmann::ordered_json json = nlohmann::ordered_json::object();
+  std::string text;
+};
+
+using Command = absl::StatusOr<Output> (*)(const Settings&, const CommandFlags&);
+
+absl::StatusOr<Output> DeviceInit(const Settings& settings, const CommandFlags& flags);
+absl::StatusOr<Output> UploadCertificate(const Settings& settings, const CommandFlags& flags);
+absl::StatusOr<Output> EnrolRequest(const Settings& settings, const CommandFlags& flags);
+absl::StatusOr<Output> EnrolList(const Settings& settings, const CommandFlags& flags);
+absl::StatusOr<Output> EnrolApprove(const Settings& settings, const CommandFlags& flags);
+absl::StatusOr<Output> KeysSync(const Settings& settings, const CommandFlags& flags);
+absl::StatusOr<Output> OrgInitKey(const Settings& settings, const CommandFlags& flags);
+absl::StatusOr<Output> OrgRotate(const Settings& settings, const CommandFlags& flags);
+absl::StatusOr<Output> DeviceRevoke(const Settings& settings, const CommandFlags& flags);
+absl::StatusOr<Output> DeviceRole(const Settings& settings, const CommandFlags& flags);
+absl::StatusOr<Output> DeviceList(const Settings& settings, const CommandFlags& flags);
+absl::StatusOr<Output> ShowFingerprint(const Settings& settings, const CommandFlags& flags);
+absl::StatusOr<Output> ShowStatus(const Settings& settings, const CommandFlags& flags);
+absl::StatusOr<Output> CheckLogin(const Settings& settings, const CommandFlags& flags);
+absl::StatusOr<Output> ShowServerInfo(const Settings& settings, const CommandFlags& flags);
+
+}  // namespace trygg::cli
+
+#endif  // TRYGG_TOOLS_TRYGG_COMMANDS_H_

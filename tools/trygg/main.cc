@@ -1,0 +1,128 @@
+// trygg: device enrolment, organisation membership and login status for
+// caseworkers and organisation admins. Each command is argument parsing plus
+// a few libtrygg calls (commands.cc). Exit status: 0 ok, 1 failure (one line
+// "trygg: error: ..." on stderr), 2 usage. See docs/cli.md.
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli_support.h"
+#include "commands.h"
+#include "trygg/hardening.h"
+
+namespace trygg::cli {
+namespace {
+
+int Run(int argc, char** argv) {
+  if (absl::Status hardened = DisableCoreDumps(); !hardened.ok()) {
+    std::cerr << "trygg: error: cannot disable core dumps: " << hardened.message() << "\n";
+    return 1;
+  }
+  GlobalFlags global;
+  CommandFlags flags;
+  Command command = nullptr;
+
+  CLI::App app{"trygg: enrol this device, manage your organisation's devices and keys, check your login"};
+  app.require_subcommand(1);
+  app.fallthrough();  // global flags may follow the command
+  app.add_option("--server", global.server, std::string("tryggd address host:port (default ") + kDefaultServer + ")");
+  app.add_option("--tls-roots", global.tls_roots, "PEM file of CA certificates for the server's TLS certificate");
+  app.add_option("--root-key", global.root_key, "Pinned platform root public key (64 hex digits)");
+  app.add_option("--keystore", global.keystore,
+                 "Device key store (default ~/.local/share/trygg/device.keystore)");
+  app.add_flag("--json", global.json, "Print one JSON object on stdout");
+  app.footer(
+      "Settings not given as flags come from ~/.config/trygg/config.json (written by `trygg device init`).\n"
+      "Passphrase: prompted on the terminal, or TRYGG_PASSPHRASE.\n"
+      "Exit status: 0 ok, 1 failure, 2 usage.");
+
+  auto leaf = [&](CLI::App* parent, const std::string& name, const std::string& help, Command run) {
+    CLI::App* sub = parent->add_subcommand(name, help);
+    sub->callback([&command, run] { command = run; });
+    return sub;
+  };
+  auto group = [&](const std::string& name, const std::string& help) {
+    CLI::App* sub = app.add_subcommand(name, help);
+    sub->require_subcommand(1);
+    return sub;
+  };
+
+  CLI::App* device = group("device", "This device and the devices of your organisation");
+  CLI::App* init = leaf(device, "init", "Create this device's keys and key store", DeviceInit);
+  init->add_option("--org", flags.org, "Organisation id (32 hex digits) to join");
+  init->add_option("--label", flags.label, "A name your admin recognises, e.g. \"Anna's laptop\"");
+  init->add_flag("--admin-of-new-org", flags.admin_of_new_org,
+                 "This device will be the first admin of a new organisation (random --org if absent)");
+  leaf(device, "activate", "After approval: log in and receive the organisation keys", KeysSync);
+  CLI::App* revoke = leaf(device, "revoke", "Revoke a device and rotate the organisation key (admin)", DeviceRevoke);
+  revoke->add_option("DEVICE_ID", flags.id, "Device id (32 hex digits)")->required();
+  CLI::App* role = leaf(device, "role", "Change a device's role (admin)", DeviceRole);
+  role->add_option("DEVICE_ID", flags.id, "Device id (32 hex digits)")->required();
+  role->add_option("ROLE", flags.role, "caseworker or org-admin")->required();
+  leaf(device, "list", "Devices in the verified organisation log", DeviceList);
+
+  CLI::App* upload =
+      leaf(&app, "upload-certificate", "Upload a certificate file made by trygg-admin", UploadCertificate);
+  upload->add_option("FILE", flags.file, "Certificate file")->required()->check(CLI::ExistingFile);
+
+  CLI::App* enrol = group("enrol", "Enrolment of new devices");
+  CLI::App* request = leaf(enrol, "request", "Ask to join the organisation; shows the safety number", EnrolRequest);
+  request->add_option("--role", flags.role, "caseworker or org-admin")
+      ->default_val("caseworker")
+      ->check(CLI::IsMember({"caseworker", "org-admin"}));
+  request->add_option("--label", flags.label, "A name your admin recognises (default: from device init)");
+  leaf(enrol, "list", "Pending enrolment requests with their safety numbers (admin)", EnrolList);
+  CLI::App* approve = leaf(enrol, "approve", "Approve a request after comparing safety numbers (admin)", EnrolApprove);
+  approve->add_option("ENROLMENT_ID", flags.id, "Enrolment id (32 hex digits)")->required();
+  approve->add_option("--fingerprint", flags.fingerprint,
+                      "The safety number read from the person's device (all 60 digits); without it, asks");
+
+  CLI::App* keys = group("keys", "Organisation keys");
+  leaf(keys, "sync", "Receive new organisation key generations sealed to this device", KeysSync);
+
+  CLI::App* org = group("org", "Organisation key (admin)");
+  leaf(org, "init-key", "First admin: create organisation key generation 1", OrgInitKey);
+  leaf(org, "rotate", "Rotate the organisation key to a new generation", OrgRotate);
+
+  CLI::App* fingerprint = leaf(&app, "fingerprint", "Show a safety number", ShowFingerprint);
+  fingerprint->add_option("--device", flags.device, "Another device of your organisation (from the verified log)");
+  leaf(&app, "status", "Server, login and organisation log status", ShowStatus);
+  leaf(&app, "login", "Check that this device can log in", CheckLogin);
+  leaf(&app, "server-info", "The server's identity and certificate (no login)", ShowServerInfo);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  if (command == nullptr) {
+    std::cerr << app.help();
+    return 2;
+  }
+
+  absl::StatusOr<Settings> settings = ResolveSettings(global);
+  absl::StatusOr<Output> output = settings.ok() ? command(*settings, flags) : settings.status();
+  if (!output.ok()) {
+    const std::string line = DescribeError(output.status());
+    std::cerr << "trygg: error: " << line << "\n";
+    if (global.json) {
+      std::cout << nlohmann::json{{"error", line}, {"code", absl::StatusCodeToString(output.status().code())}}.dump()
+                << "\n";
+    }
+    return 1;
+  }
+  if (global.json) {
+    std::cout << output->json.dump() << "\n";
+  } else {
+    std::cout << output->text;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace trygg::cli
+
+int main(int argc, char** argv) { return trygg::cli::Run(argc, argv); }
