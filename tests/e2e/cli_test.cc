@@ -1,0 +1,295 @@
+// Drives `trygg-admin` and `trygg` as their users would: the platform root
+// admits an organisation, its first admin creates the organisation key, a
+// second device enrols with the fingerprint ceremony and is activated, then
+// revoked. Each tool runs as a child process with its own HOME, the
+// passphrase in TRYGG_PASSPHRASE and the tests-only fast KDF.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "testing/temp_dir.h"
+#include "testing/tryggd_process.h"
+
+namespace trygg::testing {
+namespace {
+
+struct Run {
+  int code = -1;
+  std::string out;
+  std::string err;
+  nlohmann::json Json() const { return nlohmann::json::parse(out); }
+};
+
+std::string BuildDir() { return std::getenv("TRYGG_BUILD_DIR"); }
+std::string TryggPath() { return BuildDir() + "/tools/trygg/trygg"; }
+std::string AdminPath() { return BuildDir() + "/tools/trygg-admin/trygg-admin"; }
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Runs `program args...` with HOME=`home` and the given passphrase, in a new
+// session (no controlling terminal, so nothing can prompt), stdin /dev/null.
+Run Spawn(const std::string& program, const std::vector<std::string>& args, const std::string& home,
+          const std::string& passphrase = "correct horse") {
+  std::vector<std::string> env = {"HOME=" + home, "TRYGG_INSECURE_FAST_KDF=1", "PATH=/usr/bin:/bin"};
+  if (!passphrase.empty()) env.push_back("TRYGG_PASSPHRASE=" + passphrase);
+  std::vector<std::string> argv_strings = {program};
+  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& s : argv_strings) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (std::string& s : env) envp.push_back(s.data());
+  envp.push_back(nullptr);
+
+  const std::string out_path = home + "/.stdout";
+  const std::string err_path = home + "/.stderr";
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+  pid_t pid = -1;
+  Run run;
+  if (posix_spawn(&pid, program.c_str(), &actions, &attr, argv.data(), envp.data()) == 0) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    run.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  run.out = Slurp(out_path);
+  run.err = Slurp(err_path);
+  return run;
+}
+
+// A person at one device: their own HOME, so their own key store and config.
+class Person {
+ public:
+  explicit Person(const TempDir& base, const std::string& name) : home_(base.file(name)) {
+    std::filesystem::create_directories(home_);
+  }
+  Run Trygg(std::vector<std::string> args, const std::string& passphrase = "correct horse") const {
+    return Spawn(TryggPath(), args, home_, passphrase);
+  }
+  const std::string& home() const { return home_; }
+
+ private:
+  std::string home_;
+};
+
+#define REQUIRE_OK(run)                                         \
+  do {                                                          \
+    const Run& r_ = (run);                                      \
+    INFO("stdout: " << r_.out << "\nstderr: " << r_.err);       \
+    REQUIRE(r_.code == 0);                                      \
+  } while (false)
+
+TEST_CASE("the enrolment ceremony, activation and revocation through the CLI") {
+  TempDir dir;
+  const std::string root_store = dir.file("root.keystore");
+  const std::string admin_home = dir.file("root-holder");
+  std::filesystem::create_directories(admin_home);
+  auto admin_tool = [&](std::vector<std::string> args, const std::string& passphrase = "root pass") {
+    args.insert(args.begin(), {"--keystore", root_store});
+    return Spawn(AdminPath(), args, admin_home, passphrase);
+  };
+
+  // The platform root, offline.
+  Run init = admin_tool({"init", "--json"});
+  REQUIRE_OK(init);
+  const std::string root_key = init.Json()["public_key"];
+  REQUIRE(root_key.size() == 64);
+  Run show = admin_tool({"show"});
+  REQUIRE_OK(show);
+  CHECK(show.out.find(root_key) != std::string::npos);
+  CHECK(show.out.find("safety number") != std::string::npos);
+
+  Run wrong = admin_tool({"show"}, "not the root pass");
+  CHECK(wrong.code == 1);
+  CHECK(wrong.err == "trygg-admin: error: wrong passphrase for the key store\n");
+
+  TempDir data;
+  TryggdProcess server({"--listen", "127.0.0.1:0", "--data-dir", data.path(), "--platform-root-key", root_key});
+  REQUIRE(server.ok());
+  const std::string addr = server.address();
+
+  // First admin: device keys, then the root certifies the server and admits the organisation.
+  Person anna(dir, "anna");
+  Run info = anna.Trygg({"--server", addr, "--root-key", root_key, "server-info", "--json"});
+  REQUIRE_OK(info);
+  CHECK(info.Json()["certificate_verified"] == false);
+  REQUIRE_OK(admin_tool({"certify-server", "--server-key", info.Json()["public_key"], "--out",
+                         dir.file("server.json")}));
+  REQUIRE_OK(anna.Trygg({"--server", addr, "--root-key", root_key, "upload-certificate", dir.file("server.json")}));
+
+  Run anna_init =
+      anna.Trygg({"device", "init", "--admin-of-new-org", "--server", addr, "--root-key", root_key, "--json"});
+  REQUIRE_OK(anna_init);
+  const nlohmann::json a = anna_init.Json();
+  const std::string org_id = a["org_id"];
+  REQUIRE_OK(admin_tool({"admit-org", "--name", "Safe Harbour", "--org-id", org_id, "--admin-device-id",
+                         a["device_id"], "--admin-sign-key", a["sign_key"], "--admin-box-key", a["box_key"],
+                         "--out", dir.file("org.json")}));
+  const nlohmann::json org_file = nlohmann::json::parse(Slurp(dir.file("org.json")));
+  CHECK(org_file["kind"] == "organisation");
+  CHECK(org_file.contains("bytes"));
+  CHECK(org_file.contains("signature"));
+
+  // From here on, the server and root come from anna's config file.
+  REQUIRE_OK(anna.Trygg({"upload-certificate", dir.file("org.json")}));
+  Run init_key = anna.Trygg({"org", "init-key", "--json"});
+  REQUIRE_OK(init_key);
+  CHECK(init_key.Json()["generation"] == 1);
+  CHECK(anna.Trygg({"org", "init-key"}).code == 1);  // only once
+
+  // A second device asks to join and shows its safety number.
+  Person ben(dir, "ben");
+  REQUIRE_OK(ben.Trygg({"device", "init", "--org", org_id, "--server", addr, "--root-key", root_key, "--label",
+                        "Ben's laptop"}));
+  Run request = ben.Trygg({"enrol", "request", "--json"});
+  REQUIRE_OK(request);
+  const std::string enrolment_id = request.Json()["enrolment_id"];
+  const std::string ben_device = request.Json()["device_id"];
+  const std::string ben_number = request.Json()["safety_number"];
+
+  Run pending = anna.Trygg({"enrol", "list", "--json"});
+  REQUIRE_OK(pending);
+  REQUIRE(pending.Json()["enrolments"].size() == 1);
+  CHECK(pending.Json()["enrolments"][0]["safety_number"] == ben_number);
+  CHECK(pending.Json()["enrolments"][0]["label"] == "Ben's laptop");
+
+  // Not activated before approval.
+  Run early = ben.Trygg({"device", "activate"});
+  CHECK(early.code == 1);
+  CHECK(early.err.find("authentication failed") != std::string::npos);
+
+  // The admin must confirm the number: none, a wrong one, then the right one.
+  Run unconfirmed = anna.Trygg({"enrol", "approve", enrolment_id});
+  CHECK(unconfirmed.code == 1);
+  CHECK(unconfirmed.err.find("--fingerprint") != std::string::npos);
+  std::string wrong_number = ben_number;
+  wrong_number[0] = wrong_number[0] == '1' ? '2' : '1';
+  Run mismatch = anna.Trygg({"enrol", "approve", enrolment_id, "--fingerprint", wrong_number});
+  CHECK(mismatch.code == 1);
+  CHECK(mismatch.err.find("does not match") != std::string::npos);
+  REQUIRE_OK(anna.Trygg({"enrol", "approve", enrolment_id, "--fingerprint", ben_number}));
+
+  Run activate = ben.Trygg({"device", "activate", "--json"});
+  REQUIRE_OK(activate);
+  CHECK(activate.Json()["generations"] == nlohmann::json::array({1}));
+  Run ben_status = ben.Trygg({"status", "--json"});
+  REQUIRE_OK(ben_status);
+  CHECK(ben_status.Json()["session"]["role"] == "caseworker");
+  CHECK(ben_status.Json()["server"]["certificate_verified"] == true);
+  CHECK(ben_status.Json()["org_log"]["generation"] == 1);
+
+  Run devices = anna.Trygg({"device", "list", "--json"});
+  REQUIRE_OK(devices);
+  REQUIRE(devices.Json()["devices"].size() == 2);
+  Run ben_fp = anna.Trygg({"fingerprint", "--device", ben_device, "--json"});
+  REQUIRE_OK(ben_fp);
+  CHECK(ben_fp.Json()["safety_number"] == ben_number);
+
+  // Revocation: the organisation key moves on and the device is refused.
+  Run revoke = anna.Trygg({"device", "revoke", ben_device, "--json"});
+  REQUIRE_OK(revoke);
+  CHECK(revoke.Json()["generation"] == 2);
+  Run refused = ben.Trygg({"status"});
+  CHECK(refused.code == 1);
+  CHECK(refused.err.rfind("trygg: error: authentication failed", 0) == 0);
+  Run refused_json = ben.Trygg({"status", "--json"});
+  CHECK(refused_json.code == 1);
+  CHECK(refused_json.Json()["code"] == "UNAUTHENTICATED");
+
+  Run anna_status = anna.Trygg({"status", "--json"});
+  REQUIRE_OK(anna_status);
+  CHECK(anna_status.Json()["generations_held"] == nlohmann::json::array({1, 2}));
+  Run after = anna.Trygg({"device", "list", "--json"});
+  REQUIRE_OK(after);
+  for (const auto& d : after.Json()["devices"]) {
+    CHECK(d["revoked"] == (d["device_id"] == ben_device));
+  }
+
+  // A wrong passphrase is one clear line and exit 1.
+  Run bad = anna.Trygg({"login"}, "wrong");
+  CHECK(bad.code == 1);
+  CHECK(bad.err == "trygg: error: wrong passphrase for the key store\n");
+  REQUIRE_OK(anna.Trygg({"login"}));
+}
+
+TEST_CASE("every command answers --help, and usage errors exit 2") {
+  TempDir dir;
+  const std::vector<std::vector<std::string>> trygg_commands = {
+      {},
+      {"device"},
+      {"device", "init"},
+      {"device", "activate"},
+      {"device", "revoke"},
+      {"device", "role"},
+      {"device", "list"},
+      {"upload-certificate"},
+      {"enrol"},
+      {"enrol", "request"},
+      {"enrol", "list"},
+      {"enrol", "approve"},
+      {"keys"},
+      {"keys", "sync"},
+      {"org"},
+      {"org", "init-key"},
+      {"org", "rotate"},
+      {"fingerprint"},
+      {"status"},
+      {"login"},
+      {"server-info"},
+  };
+  for (std::vector<std::string> args : trygg_commands) {
+    args.push_back("--help");
+    Run run = Spawn(TryggPath(), args, dir.path());
+    INFO("trygg " << args.front());
+    CHECK(run.code == 0);
+    CHECK(run.out.find("Usage:") != std::string::npos);
+  }
+  const std::vector<std::string> admin_commands = {"init", "show", "admit-org", "certify-server",
+                                                   "certify-coordinator"};
+  for (const std::string& command : admin_commands) {
+    Run run = Spawn(AdminPath(), {command, "--help"}, dir.path());
+    INFO("trygg-admin " << command);
+    CHECK(run.code == 0);
+    CHECK(run.out.find("Usage:") != std::string::npos);
+  }
+  CHECK(Spawn(TryggPath(), {"no-such-command"}, dir.path()).code == 2);
+  CHECK(Spawn(TryggPath(), {"device", "revoke"}, dir.path()).code == 2);
+  CHECK(Spawn(TryggPath(), {"enrol", "request", "--role", "boss"}, dir.path()).code == 2);
+  CHECK(Spawn(AdminPath(), {"admit-org", "--keystore", "x"}, dir.path()).code == 2);
+}
+
+TEST_CASE("trygg refuses to run without a key store or a pinned root") {
+  TempDir dir;
+  Run no_store = Spawn(TryggPath(), {"--root-key", std::string(64, 'a'), "login"}, dir.path());
+  CHECK(no_store.code == 1);
+  CHECK(no_store.err.find("no key store") != std::string::npos);
+  Run no_root = Spawn(TryggPath(), {"server-info"}, dir.path());
+  CHECK(no_root.code == 1);
+  CHECK(no_root.err.find("--root-key") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace trygg::testing
