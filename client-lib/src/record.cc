@@ -109,6 +109,19 @@ std::vector<uint8_t> RecordSignedBytes(const SealedRecord& record) {
                                    record.attachment_hashes));
 }
 
+absl::Status VerifyRecordSignature(const SealedRecord& record, const SignPublicKey& author) {
+  TRYGG_ASSIGN_OR_RETURN(RecordHeader header, ParseRecordHeader(record.header));
+  if (record.wrapped_dek.size() != kWrappedDekSize ||
+      record.body.size() != size_t{24} + header.padded_len + 16 ||
+      record.attachment_hashes.size() > kMaxAttachmentsPerRecord) {
+    return MakeCryptoError(absl::StatusCode::kInvalidArgument, CryptoError::kMalformed,
+                           "record: parts do not have the sizes the header gives");
+  }
+  return Verify(author, SigningContext::kRecord,
+                RecordMessage(record.header, record.wrapped_dek, record.body, record.attachment_hashes),
+                record.signature);
+}
+
 Hash256 RecordHash(const SealedRecord& record) {
   std::vector<uint8_t> bytes(record.header);
   bytes.insert(bytes.end(), record.signature.array().begin(),

@@ -20,12 +20,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/api/audit_service.h"
+#include "server/api/case_service.h"
 #include "server/api/session_service.h"
 #include "server/api/trust_service.h"
 #include "server/daemon/server_key.h"
 #include "trygg/status_macros.h"
 #include "trygg/v1/audit.grpc.pb.h"
-#include "trygg/v1/case.grpc.pb.h"
 #include "trygg/v1/directory.grpc.pb.h"
 #include "trygg/v1/referral.grpc.pb.h"
 
@@ -169,7 +169,8 @@ absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config
   d->services_.push_back(
       std::make_unique<api::TrustService>(d->info_, *d->store_, *d->trust_, *d->authenticator_));
   d->services_.push_back(std::make_unique<api::SessionService>(*d->store_, *d->sessions_, *d->authenticator_));
-  d->services_.push_back(std::make_unique<trygg::v1::CaseService::CallbackService>());
+  d->cases_ = std::make_unique<domain::Cases>(d->clock_);
+  d->services_.push_back(std::make_unique<api::CaseService>(*d->store_, *d->cases_, *d->authenticator_));
   d->services_.push_back(std::make_unique<trygg::v1::ReferralService::CallbackService>());
   d->services_.push_back(std::make_unique<trygg::v1::DirectoryService::CallbackService>());
   d->services_.push_back(std::make_unique<api::AuditService>(d->audit_log_.get()));

@@ -21,6 +21,7 @@
 #include "server/daemon/config.h"
 #include "server/api/authenticator.h"
 #include "server/domain/audit_log.h"
+#include "server/domain/cases.h"
 #include "server/domain/server_info.h"
 #include "server/domain/sessions.h"
 #include "server/domain/trust.h"
@@ -59,6 +60,7 @@ class Tryggd {
   std::unique_ptr<domain::Trust> trust_;
   std::unique_ptr<domain::Sessions> sessions_;
   std::unique_ptr<api::Authenticator> authenticator_;
+  std::unique_ptr<domain::Cases> cases_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> server_;
 };

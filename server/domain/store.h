@@ -37,6 +37,7 @@ struct ServerIdentity {
 
 class AuditTable;   // audit_table.h
 class TrustTables;  // trust_tables.h
+class CaseTables;   // case_tables.h
 
 // The view of the database inside one read or write. Reads run on read-only
 // connections, where every mutation fails.
@@ -49,6 +50,9 @@ class Transaction {
 
   // Certificates, organisation logs, devices, enrolment, sessions.
   virtual TrustTables& trust() = 0;
+
+  // Cases, record versions and grants.
+  virtual CaseTables& cases() = 0;
 };
 
 class Store {

@@ -154,6 +154,7 @@ absl::StatusOr<uint64_t> Trust::AppendOrgLogLink(Transaction& txn, const Caller&
     case OrgLogAction::kRotateOrgKey:
       event.kind = audit::AuditEventKind::kOrgKeyRotated;
       event.number = parsed.generation;
+      TRYGG_RETURN_IF_ERROR(tables.PutOrgGeneration(org_id, parsed.generation, parsed.org_box_key));
       break;
     case OrgLogAction::kChangeRole:
       event.kind = audit::AuditEventKind::kRoleChanged;

@@ -16,6 +16,7 @@
 
 #include "server/audit/audit_entry.h"
 #include "testing/trust_world.h"
+#include "trygg/case_client.h"
 #include "trygg/v1/audit.grpc.pb.h"
 #include "trygg/crypto_error.h"
 #include "trygg/membership.h"
@@ -555,6 +556,24 @@ TEST_CASE("authorisation matrix: every RPC against every kind of caller", "[trus
 
   auto state = admin.client->FetchOrgLog(admin.keys.org_id);
   REQUIRE(state.ok());
+  CaseClient cases(*caseworker.client, caseworker.keys, world.clock(), world.rng());
+  auto case_id = cases.CreateCase(std::vector<uint8_t>{'x'}, 1);
+  REQUIRE(case_id.ok());
+  auto case_request = [&] {
+    trygg::v1::GetCaseRequest request;
+    request.set_case_id(Str(case_id->span()));
+    return request.SerializeAsString();
+  };
+  auto put_grants_request = [&] {
+    trygg::v1::PutGrantsRequest request;
+    request.set_case_id(Str(case_id->span()));
+    return request.SerializeAsString();
+  };
+  auto erase_request = [&] {
+    trygg::v1::EraseCaseRequest request;
+    request.set_case_id(Str(case_id->span()));
+    return request.SerializeAsString();
+  };
   auto head_link = [&] {
     // Resending the stored head link: a no-op for its admin, so the matrix
     // can call it once per kind of caller.
@@ -630,7 +649,8 @@ TEST_CASE("authorisation matrix: every RPC against every kind of caller", "[trus
   auto empty = [] { return std::string(); };
 
   using C = grpc::StatusCode;
-  constexpr C OK = C::OK, UNAUTH = C::UNAUTHENTICATED, DENIED = C::PERMISSION_DENIED, BAD = C::INVALID_ARGUMENT;
+  constexpr C OK = C::OK, UNAUTH = C::UNAUTHENTICATED, DENIED = C::PERMISSION_DENIED, BAD = C::INVALID_ARGUMENT,
+            NOT_FOUND = C::NOT_FOUND;
   //                                                                   nobody  revoked  cw-own  cw-other admin  coord
   std::vector<Expectation> table = {
       {"/trygg.v1.TrustService/GetServerInfo", empty, {OK, OK, OK, OK, OK, OK}},
@@ -645,12 +665,19 @@ TEST_CASE("authorisation matrix: every RPC against every kind of caller", "[trus
       {"/trygg.v1.SessionService/GetChallenge", challenge_request, {OK, OK, OK, OK, OK, OK}},
       {"/trygg.v1.SessionService/CreateSession", empty, {BAD, BAD, BAD, BAD, BAD, BAD}},
       {"/trygg.v1.SessionService/WhoAmI", empty, {UNAUTH, UNAUTH, OK, OK, OK, OK}},
+      {"/trygg.v1.CaseService/CreateCase", empty, {UNAUTH, UNAUTH, BAD, BAD, BAD, BAD}},
+      {"/trygg.v1.CaseService/AppendCaseVersion", empty, {UNAUTH, UNAUTH, BAD, BAD, BAD, BAD}},
+      {"/trygg.v1.CaseService/GetCase", case_request, {UNAUTH, UNAUTH, OK, NOT_FOUND, OK, DENIED}},
+      {"/trygg.v1.CaseService/ListCases", empty, {UNAUTH, UNAUTH, OK, OK, OK, DENIED}},
+      // No grants: the caller's own organisation reaches the check that needs them.
+      {"/trygg.v1.CaseService/PutGrants", put_grants_request, {UNAUTH, UNAUTH, BAD, NOT_FOUND, BAD, DENIED}},
   };
   // Every RPC of the API is in the table, or not built yet (UNIMPLEMENTED
   // for everyone); EndSession runs last since it ends the session.
   std::set<std::string> listed;
   for (const Expectation& e : table) listed.insert(e.method);
   listed.insert("/trygg.v1.SessionService/EndSession");
+  listed.insert("/trygg.v1.CaseService/EraseCase");
   // One message of each API file, so its descriptors are linked in.
   const std::vector<std::pair<std::string, const google::protobuf::FileDescriptor*>> files = {
       {"trygg.v1.TrustService", trygg::v1::GetServerInfoRequest::descriptor()->file()},
@@ -670,6 +697,9 @@ TEST_CASE("authorisation matrix: every RPC against every kind of caller", "[trus
                                      C::UNIMPLEMENTED, C::UNIMPLEMENTED}});
     }
   }
+  // Erasure runs once: the caseworker of the owning organisation erases, and
+  // after that the case is gone for its admin too.
+  table.push_back({"/trygg.v1.CaseService/EraseCase", erase_request, {UNAUTH, UNAUTH, OK, NOT_FOUND, NOT_FOUND, DENIED}});
   table.push_back({"/trygg.v1.SessionService/EndSession", empty, {UNAUTH, UNAUTH, OK, OK, OK, OK}});
 
   for (const Expectation& e : table) {

@@ -104,11 +104,12 @@ TEST_CASE("tryggd answers GetServerInfo and UNIMPLEMENTED for RPCs not built yet
   CHECK(info.server_instance_id() == instance);
   CHECK(info.platform_root_public_key().empty());
 
-  grpc::ClientContext case_context;
-  trygg::v1::GetCaseResponse case_response;
+  // An RPC of a later milestone (consent) is declared but not built yet.
+  grpc::ClientContext consent_context;
+  trygg::v1::RecordConsentResponse consent_response;
   status = trygg::v1::CaseService::NewStub(
                grpc::CreateChannel(again.address(), grpc::InsecureChannelCredentials()))
-               ->GetCase(&case_context, {}, &case_response);
+               ->RecordConsent(&consent_context, {}, &consent_response);
   CHECK(status.error_code() == grpc::StatusCode::UNIMPLEMENTED);
 }
 

@@ -74,6 +74,10 @@ struct SealedRecord {
 // The exact bytes given to crypto_sign_detached for this record.
 std::vector<uint8_t> RecordSignedBytes(const SealedRecord& record);
 
+// Checks the author's signature and the sizes of the parts, without any key to
+// open the record: what a server can check before storing an envelope.
+absl::Status VerifyRecordSignature(const SealedRecord& record, const SignPublicKey& author);
+
 // H(header || signature): the next version's prev_hash.
 Hash256 RecordHash(const SealedRecord& record);
 

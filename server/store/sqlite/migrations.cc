@@ -100,6 +100,53 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_by_device ON sessions (device_id);
 CREATE INDEX sessions_by_expiry ON sessions (expires_at);
 )sql"},
+    {5, "cases: cases, record versions, grants; organisation key generations",
+     R"sql(
+CREATE TABLE org_generations (
+  org_id     BLOB NOT NULL REFERENCES certificates (subject_id),
+  generation INTEGER NOT NULL CHECK (generation >= 1),
+  box_key    BLOB NOT NULL CHECK (length(box_key) = 32),
+  PRIMARY KEY (org_id, generation)
+) STRICT, WITHOUT ROWID;
+
+-- Routing metadata only; the content is in case_versions, as ciphertext.
+CREATE TABLE cases (
+  case_id      BLOB PRIMARY KEY CHECK (length(case_id) = 16),
+  owner_org    BLOB NOT NULL REFERENCES certificates (subject_id),
+  record_id    BLOB NOT NULL,
+  scope_id     BLOB NOT NULL UNIQUE,
+  epoch        INTEGER NOT NULL,
+  head_version INTEGER NOT NULL,
+  head_hash    BLOB NOT NULL,
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL,
+  erased       INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+-- Each version exactly as sealed and signed on the device.
+CREATE TABLE case_versions (
+  case_id           BLOB NOT NULL REFERENCES cases (case_id),
+  version           INTEGER NOT NULL CHECK (version >= 1),
+  header            BLOB NOT NULL,
+  wrapped_dek       BLOB NOT NULL,
+  body              BLOB NOT NULL,
+  signature         BLOB NOT NULL,
+  attachment_hashes BLOB NOT NULL,
+  PRIMARY KEY (case_id, version)
+) STRICT, WITHOUT ROWID;
+
+-- Scope keys sealed to organisation keys: ciphertext only.
+CREATE TABLE grants (
+  scope_id  BLOB NOT NULL,
+  epoch     INTEGER NOT NULL,
+  org_id    BLOB NOT NULL,
+  header    BLOB NOT NULL,
+  sealed    BLOB NOT NULL,
+  signature BLOB NOT NULL,
+  PRIMARY KEY (scope_id, org_id, epoch)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX grants_by_org ON grants (org_id, scope_id);
+)sql"},
 };
 
 }  // namespace

@@ -266,6 +266,25 @@ absl::Status SqliteTrustTables::DeleteSessionsOfDevice(const Id128& device_id) {
   return stmt->BindBlob(1, device_id.span()).Run();
 }
 
+absl::Status SqliteTrustTables::PutOrgGeneration(const Id128& org_id, uint32_t generation,
+                                                 const BoxPublicKey& key) {
+  TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
+                         db_.Prepare("INSERT INTO org_generations (org_id, generation, box_key) VALUES (?1, ?2, ?3)"));
+  return stmt->BindBlob(1, org_id.span()).Bind(2, static_cast<int64_t>(generation)).BindBlob(3, key.span()).Run();
+}
+
+absl::StatusOr<std::optional<std::pair<uint32_t, BoxPublicKey>>> SqliteTrustTables::CurrentOrgGeneration(
+    const Id128& org_id) {
+  TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
+                         db_.Prepare("SELECT generation, box_key FROM org_generations WHERE org_id = ?1 "
+                                     "ORDER BY generation DESC LIMIT 1"));
+  stmt->BindBlob(1, org_id.span());
+  TRYGG_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return std::nullopt;
+  TRYGG_ASSIGN_OR_RETURN(BoxPublicKey key, Column<BoxPublicKey>(*stmt, 1, "organisation key"));
+  return std::make_pair(static_cast<uint32_t>(stmt->ColumnInt(0)), key);
+}
+
 absl::Status SqliteTrustTables::DeleteExpired(int64_t now_ms) {
   TRYGG_ASSIGN_OR_RETURN(Statement * challenges, db_.Prepare("DELETE FROM challenges WHERE expires_at <= ?1"));
   TRYGG_RETURN_IF_ERROR(challenges->Bind(1, now_ms).Run());

@@ -42,6 +42,9 @@ class SqliteTrustTables final : public domain::TrustTables {
   absl::StatusOr<std::optional<std::pair<Id128, int64_t>>> GetSession(const Hash256& token_hash) override;
   absl::Status DeleteSession(const Hash256& token_hash) override;
   absl::Status DeleteSessionsOfDevice(const Id128& device_id) override;
+  absl::Status PutOrgGeneration(const Id128& org_id, uint32_t generation, const BoxPublicKey& key) override;
+  absl::StatusOr<std::optional<std::pair<uint32_t, BoxPublicKey>>> CurrentOrgGeneration(
+      const Id128& org_id) override;
   absl::Status DeleteExpired(int64_t now_ms) override;
 
  private:

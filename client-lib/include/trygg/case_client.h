@@ -1,0 +1,81 @@
+// CaseClient: a caseworker's cases, end to end encrypted. It seals each
+// version on the device (record envelopes, protocol.md section 5), grants the
+// case's scope key to the organisation's current key, and on reading verifies
+// every version (author signature against the verified organisation log,
+// scope, epoch, the prev_hash chain, rollback and fork against what this
+// client has seen) before returning plaintext.
+//
+// Ownership: borrows the Client (logged in) and the device's key store
+// contents; both must outlive the CaseClient. Plaintext is returned in
+// ordinary memory to the caller, which owns it.
+// Thread-safety: none; one call at a time.
+// Failure modes: server statuses as Client returns them (NOT_FOUND for a case
+// the organisation may not see); verification failures carry a CryptoError;
+// FailedPrecondition when this device lacks the organisation key needed.
+#ifndef TRYGG_CASE_CLIENT_H_
+#define TRYGG_CASE_CLIENT_H_
+
+#include <map>
+#include <span>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "trygg/client.h"
+#include "trygg/key_store.h"
+#include "trygg/record.h"
+
+namespace trygg {
+
+struct CaseVersion {
+  RecordHeader header;
+  std::vector<uint8_t> plaintext;
+};
+
+struct CaseRead {
+  Id128 case_id;
+  std::vector<CaseVersion> versions;
+};
+
+struct CaseListing {
+  Id128 case_id;
+  Id128 owner_org;
+  uint64_t head_version = 0;
+  int64_t updated_at_ms = 0;
+};
+
+class CaseClient {
+ public:
+  CaseClient(Client& client, const KeyStoreContents& self, Clock& clock, Rng& rng)
+      : client_(client), self_(self), clock_(clock), rng_(rng) {}
+
+  // Opens a case with its first version; returns the new case id.
+  absl::StatusOr<Id128> CreateCase(std::span<const uint8_t> plaintext, uint16_t content_type);
+  // Adds a version on top of the head this client last read.
+  absl::StatusOr<uint64_t> AppendVersion(const Id128& case_id, std::span<const uint8_t> plaintext,
+                                         uint16_t content_type);
+  // Fetches, verifies and opens every version.
+  absl::StatusOr<CaseRead> ReadCase(const Id128& case_id);
+  absl::StatusOr<std::vector<CaseListing>> ListCases();
+  absl::Status EraseCase(const Id128& case_id);
+
+ private:
+  struct Known {
+    Id128 scope_id;
+    Id128 record_id;
+    uint32_t epoch = 0;
+    RecordChainState chain;
+    SecretKey scope_key;
+  };
+  absl::StatusOr<SecretKey> OpenScopeKey(const Grant& grant, const OrgLogState& org);
+  absl::StatusOr<Grant> GrantToOwnOrg(const Id128& scope_id, uint32_t epoch, const SecretKey& scope_key);
+
+  Client& client_;
+  const KeyStoreContents& self_;
+  Clock& clock_;
+  Rng& rng_;
+  std::map<Id128, Known> known_;
+};
+
+}  // namespace trygg
+
+#endif  // TRYGG_CASE_CLIENT_H_

@@ -1,0 +1,48 @@
+// CaseService handlers: translate gRPC to domain::Cases calls and back.
+// Rules live in server/domain/cases.cc. Envelopes and grants pass through as
+// the exact bytes the device made; the server never re-serialises them.
+//
+// Thread-safety: handlers run concurrently on gRPC's callback threads.
+#ifndef TRYGG_SERVER_API_CASE_SERVICE_H_
+#define TRYGG_SERVER_API_CASE_SERVICE_H_
+
+#include "server/api/authenticator.h"
+#include "server/domain/cases.h"
+#include "server/domain/store.h"
+#include "trygg/v1/case.grpc.pb.h"
+
+namespace trygg::api {
+
+class CaseService final : public trygg::v1::CaseService::CallbackService {
+ public:
+  // All arguments must outlive the service.
+  CaseService(domain::Store& store, const domain::Cases& cases, const Authenticator& authenticator)
+      : store_(store), cases_(cases), auth_(authenticator) {}
+
+  grpc::ServerUnaryReactor* CreateCase(grpc::CallbackServerContext* context,
+                                       const trygg::v1::CreateCaseRequest* request,
+                                       trygg::v1::CreateCaseResponse* response) override;
+  grpc::ServerUnaryReactor* AppendCaseVersion(grpc::CallbackServerContext* context,
+                                              const trygg::v1::AppendCaseVersionRequest* request,
+                                              trygg::v1::AppendCaseVersionResponse* response) override;
+  grpc::ServerUnaryReactor* GetCase(grpc::CallbackServerContext* context, const trygg::v1::GetCaseRequest* request,
+                                    trygg::v1::GetCaseResponse* response) override;
+  grpc::ServerUnaryReactor* ListCases(grpc::CallbackServerContext* context,
+                                      const trygg::v1::ListCasesRequest* request,
+                                      trygg::v1::ListCasesResponse* response) override;
+  grpc::ServerUnaryReactor* PutGrants(grpc::CallbackServerContext* context,
+                                      const trygg::v1::PutGrantsRequest* request,
+                                      trygg::v1::PutGrantsResponse* response) override;
+  grpc::ServerUnaryReactor* EraseCase(grpc::CallbackServerContext* context,
+                                      const trygg::v1::EraseCaseRequest* request,
+                                      trygg::v1::EraseCaseResponse* response) override;
+
+ private:
+  domain::Store& store_;
+  const domain::Cases& cases_;
+  const Authenticator& auth_;
+};
+
+}  // namespace trygg::api
+
+#endif  // TRYGG_SERVER_API_CASE_SERVICE_H_

@@ -1,0 +1,76 @@
+// The cases area's view of the store: cases, their record versions (stored
+// exactly as sealed on the device), scopes and the grants of scope keys to
+// organisations. Declared by the domain, implemented in
+// server/store/sqlite/case_tables.cc, reached as Transaction::cases().
+//
+// Every method runs inside the caller's transaction.
+// Failure modes: storage faults as Unavailable/Internal; AlreadyExists for a
+// taken id.
+#ifndef TRYGG_SERVER_DOMAIN_CASE_TABLES_H_
+#define TRYGG_SERVER_DOMAIN_CASE_TABLES_H_
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "trygg/bytes.h"
+#include "trygg/grant.h"
+#include "trygg/record.h"
+
+namespace trygg::domain {
+
+// Routing metadata of a case; never content.
+struct CaseRow {
+  Id128 case_id;
+  Id128 owner_org;
+  Id128 record_id;
+  Id128 scope_id;
+  uint32_t epoch = 0;
+  uint64_t head_version = 0;
+  Hash256 head_hash;
+  int64_t created_at_ms = 0;
+  int64_t updated_at_ms = 0;
+  bool erased = false;
+};
+
+// A scope key sealed to an organisation key.
+struct StoredGrant {
+  Id128 scope_id;
+  uint32_t epoch = 0;
+  Id128 org_id;
+  Grant grant;
+};
+
+class CaseTables {
+ public:
+  virtual ~CaseTables() = default;
+
+  virtual absl::StatusOr<std::optional<CaseRow>> GetCase(const Id128& case_id) = 0;
+  virtual absl::Status InsertCase(const CaseRow& row) = 0;
+  virtual absl::Status UpdateCaseHead(const CaseRow& row) = 0;
+
+  virtual absl::Status InsertVersion(const Id128& case_id, uint64_t version, const SealedRecord& record) = 0;
+  // Versions above `after_version`, in order, at most `limit`.
+  virtual absl::StatusOr<std::vector<SealedRecord>> GetVersions(const Id128& case_id, uint64_t after_version,
+                                                                int limit) = 0;
+
+  // Inserts or replaces the grant for (scope, epoch, org).
+  virtual absl::Status PutGrant(const StoredGrant& grant) = 0;
+  // Grants of `org_id` on `scope_id`, every epoch, in epoch order.
+  virtual absl::StatusOr<std::vector<StoredGrant>> GetGrants(const Id128& scope_id, const Id128& org_id) = 0;
+  virtual absl::StatusOr<bool> HasGrant(const Id128& scope_id, uint32_t epoch, const Id128& org_id) = 0;
+  virtual absl::Status DeleteGrants(const Id128& scope_id, const Id128& org_id) = 0;
+
+  // Cases whose current scope epoch `org_id` holds a grant for, case_id > after.
+  virtual absl::StatusOr<std::vector<CaseRow>> ListCasesForOrg(const Id128& org_id, const Id128& after,
+                                                               int limit) = 0;
+
+  // Crypto-shredding: deletes every version and every grant of the case's
+  // scope and keeps the row as an erased tombstone (the id is never reused).
+  virtual absl::Status EraseCase(const Id128& case_id, int64_t now_ms) = 0;
+};
+
+}  // namespace trygg::domain
+
+#endif  // TRYGG_SERVER_DOMAIN_CASE_TABLES_H_

@@ -1,0 +1,219 @@
+#include "server/domain/cases.h"
+
+#include "server/domain/audit_log.h"
+#include "server/domain/trust_tables.h"
+#include "trygg/status_macros.h"
+
+namespace trygg::domain {
+namespace {
+
+absl::Status RequireMember(const Caller& caller) {
+  if (caller.role != Role::kCaseworker && caller.role != Role::kOrgAdmin) {
+    return absl::PermissionDeniedError("only caseworkers and organisation admins handle cases");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SignPublicKey> CallerKey(Transaction& txn, const Caller& caller) {
+  TRYGG_ASSIGN_OR_RETURN(std::optional<DeviceRow> device, txn.trust().GetDevice(caller.device_id));
+  if (!device.has_value() || device->revoked) return absl::UnauthenticatedError("the device has been revoked");
+  return device->sign_key;
+}
+
+// The author fields and signature of an envelope sent by `caller`.
+absl::StatusOr<RecordHeader> CheckEnvelope(Transaction& txn, const Caller& caller, const SealedRecord& record) {
+  absl::StatusOr<RecordHeader> header = ParseRecordHeader(record.header);
+  if (!header.ok()) return absl::InvalidArgumentError("version.header is not a record header");
+  if (header->author_org != caller.org_id || header->author_device != caller.device_id) {
+    return absl::PermissionDeniedError("the envelope's author is not the calling device");
+  }
+  TRYGG_ASSIGN_OR_RETURN(SignPublicKey key, CallerKey(txn, caller));
+  absl::Status signature = VerifyRecordSignature(record, key);
+  if (!signature.ok()) {
+    return absl::InvalidArgumentError("the envelope is malformed or not signed by the calling device");
+  }
+  return header;
+}
+
+audit::AuditEvent Event(audit::AuditEventKind kind, const Caller& caller, const Id128& case_id, int64_t now) {
+  audit::AuditEvent event;
+  event.kind = kind;
+  event.time_ms = now;
+  event.actor_org_id = caller.org_id.array();
+  event.actor_device_id = caller.device_id.array();
+  event.case_id = case_id.array();
+  return event;
+}
+
+absl::Status StoreGrants(Transaction& txn, const Caller& caller, const Id128& case_id,
+                         const std::vector<StoredGrant>& grants, int64_t now) {
+  for (const StoredGrant& grant : grants) {
+    TRYGG_RETURN_IF_ERROR(txn.cases().PutGrant(grant));
+    audit::AuditEvent event = Event(audit::AuditEventKind::kGrant, caller, case_id, now);
+    event.counterpart_org_id = grant.org_id.array();
+    event.number = grant.epoch;
+    TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, event).status());
+  }
+  return absl::OkStatus();
+}
+
+bool SameEnvelope(const SealedRecord& a, const SealedRecord& b) {
+  return a.header == b.header && a.signature == b.signature && a.wrapped_dek == b.wrapped_dek && a.body == b.body;
+}
+
+}  // namespace
+
+absl::Status Cases::CheckGrant(Transaction& txn, const Caller& caller, const StoredGrant& grant,
+                               const Id128& scope_id, uint32_t epoch) {
+  absl::StatusOr<GrantHeader> header = ParseGrantHeader(grant.grant.header);
+  if (!header.ok() || grant.grant.sealed.size() != kGrantSealedSize) {
+    return absl::InvalidArgumentError("grants: malformed grant");
+  }
+  if (header->kind != GrantKind::kScopeKey || header->scope_id != scope_id || header->epoch != epoch ||
+      grant.scope_id != scope_id || grant.epoch != epoch) {
+    return absl::InvalidArgumentError("grants: a grant is for another scope or epoch");
+  }
+  if (header->granter_device != caller.device_id) {
+    return absl::PermissionDeniedError("grants: a grant must be made by the calling device");
+  }
+  TRYGG_ASSIGN_OR_RETURN(auto generation, txn.trust().CurrentOrgGeneration(grant.org_id));
+  if (!generation.has_value() || header->recipient_key_id != BoxKeyId(generation->second)) {
+    return absl::InvalidArgumentError("grants: a grant is not sealed to the organisation's current key");
+  }
+  TRYGG_ASSIGN_OR_RETURN(SignPublicKey key, CallerKey(txn, caller));
+  if (!VerifyGrantSignature(grant.grant, key).ok()) {
+    return absl::InvalidArgumentError("grants: a grant is not signed by the calling device");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<CaseRow> Cases::VisibleCase(Transaction& txn, const Id128& org_id, const Id128& case_id) {
+  TRYGG_ASSIGN_OR_RETURN(std::optional<CaseRow> row, txn.cases().GetCase(case_id));
+  if (row.has_value() && !row->erased) {
+    TRYGG_ASSIGN_OR_RETURN(bool granted, txn.cases().HasGrant(row->scope_id, row->epoch, org_id));
+    if (granted) return *row;
+  }
+  return absl::NotFoundError("no such case");
+}
+
+absl::StatusOr<Id128> Cases::CreateCase(Transaction& txn, const Caller& caller, const SealedRecord& first,
+                                        const std::vector<StoredGrant>& grants) const {
+  TRYGG_RETURN_IF_ERROR(RequireMember(caller));
+  TRYGG_ASSIGN_OR_RETURN(RecordHeader header, CheckEnvelope(txn, caller, first));
+  if (header.version != 1 || !header.prev_hash.IsZero()) {
+    return absl::InvalidArgumentError("a case starts at version 1 with a zero prev_hash");
+  }
+  TRYGG_ASSIGN_OR_RETURN(std::optional<CaseRow> existing, txn.cases().GetCase(header.case_id));
+  if (existing.has_value()) {
+    TRYGG_ASSIGN_OR_RETURN(auto stored, txn.cases().GetVersions(header.case_id, 0, 1));
+    if (!existing->erased && !stored.empty() && SameEnvelope(stored.front(), first) &&
+        existing->owner_org == caller.org_id) {
+      return header.case_id;  // a resend
+    }
+    return absl::AlreadyExistsError("a case with this id exists");
+  }
+  bool own_grant = false;
+  for (const StoredGrant& grant : grants) {
+    TRYGG_RETURN_IF_ERROR(CheckGrant(txn, caller, grant, header.scope_id, header.epoch));
+    own_grant = own_grant || grant.org_id == caller.org_id;
+  }
+  if (!own_grant) return absl::InvalidArgumentError("grants: the case must be granted to the creating organisation");
+
+  const int64_t now = clock_.NowUnixMillis();
+  CaseRow row;
+  row.case_id = header.case_id;
+  row.owner_org = caller.org_id;
+  row.record_id = header.record_id;
+  row.scope_id = header.scope_id;
+  row.epoch = header.epoch;
+  row.head_version = 1;
+  row.head_hash = RecordHash(first);
+  row.created_at_ms = row.updated_at_ms = now;
+  TRYGG_RETURN_IF_ERROR(txn.cases().InsertCase(row));
+  TRYGG_RETURN_IF_ERROR(txn.cases().InsertVersion(row.case_id, 1, first));
+  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, Event(audit::AuditEventKind::kCaseCreated, caller, row.case_id, now))
+                            .status());
+  TRYGG_RETURN_IF_ERROR(StoreGrants(txn, caller, row.case_id, grants, now));
+  return row.case_id;
+}
+
+absl::StatusOr<uint64_t> Cases::AppendVersion(Transaction& txn, const Caller& caller, const SealedRecord& version,
+                                              const std::vector<StoredGrant>& grants) const {
+  TRYGG_RETURN_IF_ERROR(RequireMember(caller));
+  absl::StatusOr<RecordHeader> parsed = ParseRecordHeader(version.header);
+  if (!parsed.ok()) return absl::InvalidArgumentError("version.header is not a record header");
+  TRYGG_ASSIGN_OR_RETURN(CaseRow row, VisibleCase(txn, caller.org_id, parsed->case_id));
+  TRYGG_ASSIGN_OR_RETURN(RecordHeader header, CheckEnvelope(txn, caller, version));
+  if (header.version <= row.head_version) {
+    TRYGG_ASSIGN_OR_RETURN(auto stored, txn.cases().GetVersions(row.case_id, header.version - 1, 1));
+    if (!stored.empty() && SameEnvelope(stored.front(), version)) return header.version;  // a resend
+  }
+  if (header.version != row.head_version + 1 || header.prev_hash != row.head_hash) {
+    return absl::FailedPreconditionError("the version does not extend the case's head; read the case and retry");
+  }
+  if (header.record_id != row.record_id || header.scope_id != row.scope_id) {
+    return absl::InvalidArgumentError("the version belongs to another record or scope");
+  }
+  if (header.epoch != row.epoch && header.epoch != row.epoch + 1) {
+    return absl::InvalidArgumentError("the version's epoch must be the case's or the next");
+  }
+  bool own_grant = header.epoch == row.epoch;
+  for (const StoredGrant& grant : grants) {
+    TRYGG_RETURN_IF_ERROR(CheckGrant(txn, caller, grant, row.scope_id, header.epoch));
+    own_grant = own_grant || grant.org_id == caller.org_id;
+  }
+  if (!own_grant) return absl::InvalidArgumentError("grants: a new epoch must be granted to the caller's organisation");
+
+  const int64_t now = clock_.NowUnixMillis();
+  TRYGG_RETURN_IF_ERROR(txn.cases().InsertVersion(row.case_id, header.version, version));
+  row.head_version = header.version;
+  row.head_hash = RecordHash(version);
+  row.epoch = header.epoch;
+  row.updated_at_ms = now;
+  TRYGG_RETURN_IF_ERROR(txn.cases().UpdateCaseHead(row));
+  audit::AuditEvent event = Event(audit::AuditEventKind::kCaseVersion, caller, row.case_id, now);
+  event.number = static_cast<uint32_t>(header.version);
+  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, event).status());
+  TRYGG_RETURN_IF_ERROR(StoreGrants(txn, caller, row.case_id, grants, now));
+  return header.version;
+}
+
+absl::StatusOr<CaseView> Cases::GetCase(Transaction& txn, const Caller& caller, const Id128& case_id,
+                                        uint64_t after_version) const {
+  TRYGG_RETURN_IF_ERROR(RequireMember(caller));
+  CaseView view;
+  TRYGG_ASSIGN_OR_RETURN(view.row, VisibleCase(txn, caller.org_id, case_id));
+  TRYGG_ASSIGN_OR_RETURN(view.versions, txn.cases().GetVersions(case_id, after_version, 100000));
+  TRYGG_ASSIGN_OR_RETURN(view.grants, txn.cases().GetGrants(view.row.scope_id, caller.org_id));
+  return view;
+}
+
+absl::StatusOr<std::vector<CaseRow>> Cases::ListCases(Transaction& txn, const Caller& caller, const Id128& after,
+                                                      int limit) const {
+  TRYGG_RETURN_IF_ERROR(RequireMember(caller));
+  return txn.cases().ListCasesForOrg(caller.org_id, after, limit);
+}
+
+absl::Status Cases::PutGrants(Transaction& txn, const Caller& caller, const Id128& case_id,
+                              const std::vector<StoredGrant>& grants) const {
+  TRYGG_RETURN_IF_ERROR(RequireMember(caller));
+  TRYGG_ASSIGN_OR_RETURN(CaseRow row, VisibleCase(txn, caller.org_id, case_id));
+  if (grants.empty()) return absl::InvalidArgumentError("grants is empty");
+  for (const StoredGrant& grant : grants) {
+    TRYGG_RETURN_IF_ERROR(CheckGrant(txn, caller, grant, row.scope_id, row.epoch));
+  }
+  return StoreGrants(txn, caller, case_id, grants, clock_.NowUnixMillis());
+}
+
+absl::Status Cases::EraseCase(Transaction& txn, const Caller& caller, const Id128& case_id) const {
+  TRYGG_RETURN_IF_ERROR(RequireMember(caller));
+  TRYGG_ASSIGN_OR_RETURN(CaseRow row, VisibleCase(txn, caller.org_id, case_id));
+  if (row.owner_org != caller.org_id) {
+    return absl::PermissionDeniedError("only the organisation that opened the case may erase it");
+  }
+  const int64_t now = clock_.NowUnixMillis();
+  TRYGG_RETURN_IF_ERROR(txn.cases().EraseCase(case_id, now));
+  return AuditLog::Record(txn, Event(audit::AuditEventKind::kCaseErased, caller, case_id, now)).status();
+}
+
+}  // namespace trygg::domain

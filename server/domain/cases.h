@@ -1,0 +1,65 @@
+// The rules for cases on the server: who may create a case, add a version,
+// read it, share it and erase it. The server cannot read a case; it checks
+// what it can without keys (the author's signature, the version chain, that
+// grants are signed by the caller and sealed to the organisation's current
+// key) and decides access by grants: an organisation may see a case only while
+// it holds a grant for the case scope's current epoch. An organisation without
+// one gets NOT_FOUND, whatever the id, so a denial does not reveal existence.
+//
+// Every function runs inside a store Transaction.
+// Thread-safety: immutable after construction.
+// Failure modes: INVALID_ARGUMENT malformed envelope or grant; PERMISSION_DENIED
+// the caller's role, a signature not by the calling device, or erasure by an
+// organisation that does not own the case; NOT_FOUND no such case for this
+// caller; ALREADY_EXISTS a different case under the id; FAILED_PRECONDITION a
+// version that does not extend the head.
+#ifndef TRYGG_SERVER_DOMAIN_CASES_H_
+#define TRYGG_SERVER_DOMAIN_CASES_H_
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/domain/caller.h"
+#include "server/domain/case_tables.h"
+#include "server/domain/store.h"
+#include "trygg/random.h"
+
+namespace trygg::domain {
+
+struct CaseView {
+  CaseRow row;
+  std::vector<SealedRecord> versions;
+  // The caller's organisation's grants on the case scope, every epoch.
+  std::vector<StoredGrant> grants;
+};
+
+class Cases {
+ public:
+  explicit Cases(Clock& clock) : clock_(clock) {}
+
+  absl::StatusOr<Id128> CreateCase(Transaction& txn, const Caller& caller, const SealedRecord& first_version,
+                                   const std::vector<StoredGrant>& grants) const;
+  absl::StatusOr<uint64_t> AppendVersion(Transaction& txn, const Caller& caller, const SealedRecord& version,
+                                         const std::vector<StoredGrant>& grants) const;
+  absl::StatusOr<CaseView> GetCase(Transaction& txn, const Caller& caller, const Id128& case_id,
+                                   uint64_t after_version) const;
+  absl::StatusOr<std::vector<CaseRow>> ListCases(Transaction& txn, const Caller& caller, const Id128& after,
+                                                 int limit) const;
+  absl::Status PutGrants(Transaction& txn, const Caller& caller, const Id128& case_id,
+                         const std::vector<StoredGrant>& grants) const;
+  absl::Status EraseCase(Transaction& txn, const Caller& caller, const Id128& case_id) const;
+
+  // The case, if `org_id` may see it now; NOT_FOUND otherwise.
+  static absl::StatusOr<CaseRow> VisibleCase(Transaction& txn, const Id128& org_id, const Id128& case_id);
+  // Checks a grant of (scope, epoch) made by the caller: signed by the calling
+  // device and sealed to the receiving organisation's current key.
+  static absl::Status CheckGrant(Transaction& txn, const Caller& caller, const StoredGrant& grant,
+                                 const Id128& scope_id, uint32_t epoch);
+
+ private:
+  Clock& clock_;
+};
+
+}  // namespace trygg::domain
+
+#endif  // TRYGG_SERVER_DOMAIN_CASES_H_

@@ -1,0 +1,198 @@
+#include "server/store/sqlite/case_tables.h"
+
+#include "absl/strings/str_cat.h"
+#include "trygg/status_macros.h"
+
+namespace trygg::store::sqlite {
+namespace {
+
+constexpr char kCaseColumns[] =
+    "case_id, owner_org, record_id, scope_id, epoch, head_version, head_hash, created_at, updated_at, erased";
+
+template <typename Fixed>
+absl::StatusOr<Fixed> Column(const Statement& stmt, int col) {
+  absl::StatusOr<Fixed> value = Fixed::FromSpan(stmt.ColumnBlob(col));
+  if (!value.ok()) return absl::DataLossError("a stored id, key or hash has the wrong size");
+  return value;
+}
+
+absl::StatusOr<domain::CaseRow> CaseRowOf(const Statement& stmt) {
+  domain::CaseRow row;
+  TRYGG_ASSIGN_OR_RETURN(row.case_id, Column<Id128>(stmt, 0));
+  TRYGG_ASSIGN_OR_RETURN(row.owner_org, Column<Id128>(stmt, 1));
+  TRYGG_ASSIGN_OR_RETURN(row.record_id, Column<Id128>(stmt, 2));
+  TRYGG_ASSIGN_OR_RETURN(row.scope_id, Column<Id128>(stmt, 3));
+  row.epoch = static_cast<uint32_t>(stmt.ColumnInt(4));
+  row.head_version = static_cast<uint64_t>(stmt.ColumnInt(5));
+  TRYGG_ASSIGN_OR_RETURN(row.head_hash, Column<Hash256>(stmt, 6));
+  row.created_at_ms = stmt.ColumnInt(7);
+  row.updated_at_ms = stmt.ColumnInt(8);
+  row.erased = stmt.ColumnInt(9) != 0;
+  return row;
+}
+
+absl::StatusOr<domain::StoredGrant> GrantOf(const Statement& stmt) {
+  domain::StoredGrant g;
+  TRYGG_ASSIGN_OR_RETURN(g.scope_id, Column<Id128>(stmt, 0));
+  g.epoch = static_cast<uint32_t>(stmt.ColumnInt(1));
+  TRYGG_ASSIGN_OR_RETURN(g.org_id, Column<Id128>(stmt, 2));
+  g.grant.header = stmt.ColumnBlob(3);
+  g.grant.sealed = stmt.ColumnBlob(4);
+  TRYGG_ASSIGN_OR_RETURN(g.grant.signature, Column<Signature>(stmt, 5));
+  return g;
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<domain::CaseRow>> SqliteCaseTables::GetCase(const Id128& case_id) {
+  TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
+                         db_.Prepare(absl::StrCat("SELECT ", kCaseColumns, " FROM cases WHERE case_id = ?1")));
+  stmt->BindBlob(1, case_id.span());
+  TRYGG_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return std::nullopt;
+  return CaseRowOf(*stmt);
+}
+
+absl::Status SqliteCaseTables::InsertCase(const domain::CaseRow& row) {
+  TRYGG_ASSIGN_OR_RETURN(Statement * stmt, db_.Prepare(absl::StrCat("INSERT INTO cases (", kCaseColumns,
+                                                                    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0)")));
+  return stmt->BindBlob(1, row.case_id.span())
+      .BindBlob(2, row.owner_org.span())
+      .BindBlob(3, row.record_id.span())
+      .BindBlob(4, row.scope_id.span())
+      .Bind(5, static_cast<int64_t>(row.epoch))
+      .Bind(6, static_cast<int64_t>(row.head_version))
+      .BindBlob(7, row.head_hash.span())
+      .Bind(8, row.created_at_ms)
+      .Bind(9, row.updated_at_ms)
+      .Run();
+}
+
+absl::Status SqliteCaseTables::UpdateCaseHead(const domain::CaseRow& row) {
+  TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
+                         db_.Prepare("UPDATE cases SET epoch = ?2, head_version = ?3, head_hash = ?4, "
+                                     "updated_at = ?5 WHERE case_id = ?1"));
+  return stmt->BindBlob(1, row.case_id.span())
+      .Bind(2, static_cast<int64_t>(row.epoch))
+      .Bind(3, static_cast<int64_t>(row.head_version))
+      .BindBlob(4, row.head_hash.span())
+      .Bind(5, row.updated_at_ms)
+      .Run();
+}
+
+absl::Status SqliteCaseTables::InsertVersion(const Id128& case_id, uint64_t version, const SealedRecord& record) {
+  std::vector<uint8_t> hashes;
+  for (const Hash256& h : record.attachment_hashes) hashes.insert(hashes.end(), h.array().begin(), h.array().end());
+  TRYGG_ASSIGN_OR_RETURN(
+      Statement * stmt,
+      db_.Prepare("INSERT INTO case_versions (case_id, version, header, wrapped_dek, body, signature, "
+                  "attachment_hashes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+  return stmt->BindBlob(1, case_id.span())
+      .Bind(2, static_cast<int64_t>(version))
+      .BindBlob(3, record.header)
+      .BindBlob(4, record.wrapped_dek)
+      .BindBlob(5, record.body)
+      .BindBlob(6, record.signature.span())
+      .BindBlob(7, hashes)
+      .Run();
+}
+
+absl::StatusOr<std::vector<SealedRecord>> SqliteCaseTables::GetVersions(const Id128& case_id,
+                                                                        uint64_t after_version, int limit) {
+  TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
+                         db_.Prepare("SELECT header, wrapped_dek, body, signature, attachment_hashes FROM "
+                                     "case_versions WHERE case_id = ?1 AND version > ?2 ORDER BY version LIMIT ?3"));
+  stmt->BindBlob(1, case_id.span()).Bind(2, static_cast<int64_t>(after_version)).Bind(3, limit);
+  std::vector<SealedRecord> versions;
+  for (;;) {
+    TRYGG_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) return versions;
+    SealedRecord record;
+    record.header = stmt->ColumnBlob(0);
+    record.wrapped_dek = stmt->ColumnBlob(1);
+    record.body = stmt->ColumnBlob(2);
+    TRYGG_ASSIGN_OR_RETURN(record.signature, Column<Signature>(*stmt, 3));
+    std::vector<uint8_t> hashes = stmt->ColumnBlob(4);
+    if (hashes.size() % 32 != 0) return absl::DataLossError("stored attachment hashes are malformed");
+    for (size_t i = 0; i < hashes.size(); i += 32) {
+      TRYGG_ASSIGN_OR_RETURN(Hash256 h, Hash256::FromSpan(std::span(hashes).subspan(i, 32)));
+      record.attachment_hashes.push_back(h);
+    }
+    versions.push_back(std::move(record));
+  }
+}
+
+absl::Status SqliteCaseTables::PutGrant(const domain::StoredGrant& g) {
+  TRYGG_ASSIGN_OR_RETURN(
+      Statement * stmt,
+      db_.Prepare("INSERT INTO grants (scope_id, epoch, org_id, header, sealed, signature) VALUES "
+                  "(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (scope_id, org_id, epoch) DO UPDATE SET "
+                  "header = excluded.header, sealed = excluded.sealed, signature = excluded.signature"));
+  return stmt->BindBlob(1, g.scope_id.span())
+      .Bind(2, static_cast<int64_t>(g.epoch))
+      .BindBlob(3, g.org_id.span())
+      .BindBlob(4, g.grant.header)
+      .BindBlob(5, g.grant.sealed)
+      .BindBlob(6, g.grant.signature.span())
+      .Run();
+}
+
+absl::StatusOr<std::vector<domain::StoredGrant>> SqliteCaseTables::GetGrants(const Id128& scope_id,
+                                                                             const Id128& org_id) {
+  TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
+                         db_.Prepare("SELECT scope_id, epoch, org_id, header, sealed, signature FROM grants "
+                                     "WHERE scope_id = ?1 AND org_id = ?2 ORDER BY epoch"));
+  stmt->BindBlob(1, scope_id.span()).BindBlob(2, org_id.span());
+  std::vector<domain::StoredGrant> grants;
+  for (;;) {
+    TRYGG_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) return grants;
+    TRYGG_ASSIGN_OR_RETURN(domain::StoredGrant g, GrantOf(*stmt));
+    grants.push_back(std::move(g));
+  }
+}
+
+absl::StatusOr<bool> SqliteCaseTables::HasGrant(const Id128& scope_id, uint32_t epoch, const Id128& org_id) {
+  TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
+                         db_.Prepare("SELECT 1 FROM grants WHERE scope_id = ?1 AND org_id = ?2 AND epoch = ?3"));
+  stmt->BindBlob(1, scope_id.span()).BindBlob(2, org_id.span()).Bind(3, static_cast<int64_t>(epoch));
+  return stmt->Step();
+}
+
+absl::Status SqliteCaseTables::DeleteGrants(const Id128& scope_id, const Id128& org_id) {
+  TRYGG_ASSIGN_OR_RETURN(Statement * stmt, db_.Prepare("DELETE FROM grants WHERE scope_id = ?1 AND org_id = ?2"));
+  return stmt->BindBlob(1, scope_id.span()).BindBlob(2, org_id.span()).Run();
+}
+
+absl::StatusOr<std::vector<domain::CaseRow>> SqliteCaseTables::ListCasesForOrg(const Id128& org_id,
+                                                                               const Id128& after, int limit) {
+  TRYGG_ASSIGN_OR_RETURN(
+      Statement * stmt,
+      db_.Prepare(absl::StrCat("SELECT ", kCaseColumns,
+                               " FROM cases c WHERE c.erased = 0 AND c.case_id > ?2 AND EXISTS (SELECT 1 FROM "
+                               "grants g WHERE g.scope_id = c.scope_id AND g.org_id = ?1 AND g.epoch = c.epoch) "
+                               "ORDER BY c.case_id LIMIT ?3")));
+  stmt->BindBlob(1, org_id.span()).BindBlob(2, after.span()).Bind(3, limit);
+  std::vector<domain::CaseRow> rows;
+  for (;;) {
+    TRYGG_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) return rows;
+    TRYGG_ASSIGN_OR_RETURN(domain::CaseRow r, CaseRowOf(*stmt));
+    rows.push_back(std::move(r));
+  }
+}
+
+absl::Status SqliteCaseTables::EraseCase(const Id128& case_id, int64_t now_ms) {
+  TRYGG_ASSIGN_OR_RETURN(Statement * versions, db_.Prepare("DELETE FROM case_versions WHERE case_id = ?1"));
+  TRYGG_RETURN_IF_ERROR(versions->BindBlob(1, case_id.span()).Run());
+  TRYGG_ASSIGN_OR_RETURN(
+      Statement * grants,
+      db_.Prepare("DELETE FROM grants WHERE scope_id = (SELECT scope_id FROM cases WHERE case_id = ?1)"));
+  TRYGG_RETURN_IF_ERROR(grants->BindBlob(1, case_id.span()).Run());
+  TRYGG_ASSIGN_OR_RETURN(Statement * tombstone,
+                         db_.Prepare("UPDATE cases SET erased = 1, head_hash = zeroblob(32), updated_at = ?2 "
+                                     "WHERE case_id = ?1"));
+  return tombstone->BindBlob(1, case_id.span()).Bind(2, now_ms).Run();
+}
+
+}  // namespace trygg::store::sqlite

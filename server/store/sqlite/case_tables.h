@@ -1,0 +1,38 @@
+// SqliteCaseTables: domain::CaseTables over one SQLite connection, inside the
+// transaction SqliteStore opened. See migration 5 for the tables.
+//
+// Ownership: borrows the connection for one transaction.
+// Thread-safety: none; used on the transaction's thread only.
+#ifndef TRYGG_SERVER_STORE_SQLITE_CASE_TABLES_H_
+#define TRYGG_SERVER_STORE_SQLITE_CASE_TABLES_H_
+
+#include "server/domain/case_tables.h"
+#include "server/store/sqlite/connection.h"
+
+namespace trygg::store::sqlite {
+
+class SqliteCaseTables final : public domain::CaseTables {
+ public:
+  explicit SqliteCaseTables(Connection& db) : db_(db) {}
+
+  absl::StatusOr<std::optional<domain::CaseRow>> GetCase(const Id128& case_id) override;
+  absl::Status InsertCase(const domain::CaseRow& row) override;
+  absl::Status UpdateCaseHead(const domain::CaseRow& row) override;
+  absl::Status InsertVersion(const Id128& case_id, uint64_t version, const SealedRecord& record) override;
+  absl::StatusOr<std::vector<SealedRecord>> GetVersions(const Id128& case_id, uint64_t after_version,
+                                                        int limit) override;
+  absl::Status PutGrant(const domain::StoredGrant& grant) override;
+  absl::StatusOr<std::vector<domain::StoredGrant>> GetGrants(const Id128& scope_id, const Id128& org_id) override;
+  absl::StatusOr<bool> HasGrant(const Id128& scope_id, uint32_t epoch, const Id128& org_id) override;
+  absl::Status DeleteGrants(const Id128& scope_id, const Id128& org_id) override;
+  absl::StatusOr<std::vector<domain::CaseRow>> ListCasesForOrg(const Id128& org_id, const Id128& after,
+                                                               int limit) override;
+  absl::Status EraseCase(const Id128& case_id, int64_t now_ms) override;
+
+ private:
+  Connection& db_;
+};
+
+}  // namespace trygg::store::sqlite
+
+#endif  // TRYGG_SERVER_STORE_SQLITE_CASE_TABLES_H_

@@ -1,0 +1,232 @@
+// Cases end to end: the client library seals on the device, a real tryggd
+// stores ciphertext in a real SQLite file, and only organisations holding a
+// grant can see a case. Tampering with the stored versions is caught by the
+// reading client.
+#include <signal.h>
+#include <sqlite3.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+
+#include <grpcpp/grpcpp.h>
+
+#include "testing/trust_world.h"
+#include "trygg/case_client.h"
+#include "trygg/crypto_error.h"
+#include "trygg/v1/case.grpc.pb.h"
+
+namespace trygg {
+namespace {
+
+using testing::TestDevice;
+using testing::TrustWorld;
+
+std::vector<uint8_t> Text(std::string_view s) { return {s.begin(), s.end()}; }
+std::string AsString(const std::vector<uint8_t>& v) { return {v.begin(), v.end()}; }
+std::string ReasonOf(const absl::Status& status) {
+  auto reason = GetCryptoError(status);
+  return reason ? std::string(CryptoErrorName(*reason)) : status.ToString();
+}
+
+void Exec(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(db_path.c_str(), &db) == SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  char* error = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+  INFO(sql << ": " << (error ? error : ""));
+  sqlite3_free(error);
+  sqlite3_close(db);
+  REQUIRE(rc == SQLITE_OK);
+}
+
+int64_t Count(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(db_path.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+  int64_t n = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return n;
+}
+
+constexpr std::string_view kSurvivor = "Namn: Ioana Popescu; född 1999; rekryterad via jobbannons";
+
+struct CaseWorld {
+  TrustWorld world;
+  TestDevice& shelter_admin = world.AdmitOrganisation("Skyddat boende Syd");
+  TestDevice& anna = world.AddDevice(shelter_admin, Role::kCaseworker);
+  TestDevice& bo = world.AddDevice(shelter_admin, Role::kCaseworker);
+  TestDevice& legal_admin = world.AdmitOrganisation("Juridisk rådgivning");
+  TestDevice& lawyer = world.AddDevice(legal_admin, Role::kCaseworker);
+  TestDevice& coordinator = world.AddCoordinator("Samordnare");
+  CaseClient anna_cases{*anna.client, anna.keys, world.clock(), world.rng()};
+  CaseClient bo_cases{*bo.client, bo.keys, world.clock(), world.rng()};
+  CaseClient lawyer_cases{*lawyer.client, lawyer.keys, world.clock(), world.rng()};
+};
+
+TEST_CASE("a case is sealed on the device, read by its organisation, invisible to others", "[case]") {
+  CaseWorld w;
+  auto case_id = w.anna_cases.CreateCase(Text(kSurvivor), 1);
+  INFO(case_id.status().ToString());
+  REQUIRE(case_id.ok());
+  REQUIRE(w.anna_cases.AppendVersion(*case_id, Text("Behov: skyddat boende, tolk på rumänska"), 1).value() == 2);
+
+  auto read = w.bo_cases.ReadCase(*case_id);
+  INFO(read.status().ToString());
+  REQUIRE(read.ok());
+  REQUIRE(read->versions.size() == 2);
+  CHECK(AsString(read->versions[0].plaintext) == kSurvivor);
+  CHECK(read->versions[1].header.author_device == w.anna.keys.device_id);
+  REQUIRE(w.bo_cases.AppendVersion(*case_id, Text("Placerad 2026-11-28"), 1).value() == 3);
+  CHECK(w.anna_cases.ReadCase(*case_id)->versions.size() == 3);
+
+  auto listed = w.anna_cases.ListCases();
+  REQUIRE(listed.ok());
+  REQUIRE(listed->size() == 1);
+  CHECK(listed->front().head_version == 3);
+  CHECK(w.lawyer_cases.ListCases()->empty());
+
+  // Another organisation gets NOT_FOUND, the same as for an id that does not exist.
+  auto foreign = w.lawyer_cases.ReadCase(*case_id);
+  auto missing = w.lawyer_cases.ReadCase(Id128(std::array<uint8_t, 16>{0x33}));
+  CHECK(foreign.status().code() == absl::StatusCode::kNotFound);
+  CHECK(missing.status().code() == absl::StatusCode::kNotFound);
+  CHECK(foreign.status().message() == missing.status().message());
+  CHECK(w.lawyer_cases.AppendVersion(*case_id, Text("x"), 1).status().code() == absl::StatusCode::kNotFound);
+  CHECK(w.lawyer_cases.EraseCase(*case_id).code() == absl::StatusCode::kNotFound);
+
+  // Coordinators never handle case content.
+  CaseClient coordinator_cases{*w.coordinator.client, w.coordinator.keys, w.world.clock(), w.world.rng()};
+  CHECK(coordinator_cases.ReadCase(*case_id).status().code() == absl::StatusCode::kPermissionDenied);
+
+  // The server's database holds no plaintext.
+  w.world.server().Stop(SIGTERM);
+  std::ifstream in(w.world.db_path(), std::ios::binary);
+  std::string db((std::istreambuf_iterator<char>(in)), {});
+  CHECK(db.find("Ioana") == std::string::npos);
+  CHECK(db.find("Popescu") == std::string::npos);
+  CHECK(db.find("rumänska") == std::string::npos);
+}
+
+TEST_CASE("bad case writes get the right status and change nothing", "[case]") {
+  CaseWorld w;
+  auto case_id = w.anna_cases.CreateCase(Text(kSurvivor), 1);
+  REQUIRE(case_id.ok());
+  const std::string db = w.world.db_path();
+  int64_t expected_versions = Count(db, "SELECT count(*) FROM case_versions");
+  auto stub = trygg::v1::CaseService::NewStub(w.anna.client->channel());
+  auto get = [&] {
+    trygg::v1::GetCaseRequest request;
+    request.set_case_id(std::string(case_id->span().begin(), case_id->span().end()));
+    trygg::v1::GetCaseResponse response;
+    auto context = w.anna.client->NewCallContext();
+    REQUIRE(stub->GetCase(context.get(), request, &response).ok());
+    return response;
+  };
+  trygg::v1::GetCaseResponse current = get();
+  auto append = [&](const trygg::v1::RecordEnvelope& envelope) {
+    trygg::v1::AppendCaseVersionRequest request;
+    *request.mutable_version() = envelope;
+    trygg::v1::AppendCaseVersionResponse response;
+    auto context = w.anna.client->NewCallContext();
+    return stub->AppendCaseVersion(context.get(), request, &response).error_code();
+  };
+
+  SECTION("a resent first version is not a new version") {
+    CHECK(append(current.versions(0)) == grpc::StatusCode::OK);
+  }
+  SECTION("a flipped bit in the body or header") {
+    trygg::v1::RecordEnvelope body = current.versions(0);
+    (*body.mutable_body())[40] ^= 1;
+    CHECK(append(body) == grpc::StatusCode::INVALID_ARGUMENT);
+    trygg::v1::RecordEnvelope header = current.versions(0);
+    (*header.mutable_header())[20] ^= 1;  // the case id: no longer a visible case
+    CHECK(append(header) == grpc::StatusCode::NOT_FOUND);
+  }
+  SECTION("a version that does not extend the head") {
+    REQUIRE(w.bo_cases.ReadCase(*case_id).ok());
+    REQUIRE(w.anna_cases.AppendVersion(*case_id, Text("version 2"), 1).ok());
+    CHECK(w.bo_cases.AppendVersion(*case_id, Text("written on a stale head"), 1).status().code() ==
+          absl::StatusCode::kFailedPrecondition);
+    expected_versions += 1;
+  }
+  SECTION("malformed sizes") {
+    trygg::v1::RecordEnvelope envelope = current.versions(0);
+    envelope.set_signature("short");
+    CHECK(append(envelope) == grpc::StatusCode::INVALID_ARGUMENT);
+    envelope = current.versions(0);
+    envelope.set_header("not a header");
+    CHECK(append(envelope) == grpc::StatusCode::INVALID_ARGUMENT);
+    envelope = current.versions(0);
+    envelope.add_attachment_hashes("short");
+    CHECK(append(envelope) == grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  SECTION("an envelope in another device's name") {
+    CaseClient lawyer_cases{*w.lawyer.client, w.lawyer.keys, w.world.clock(), w.world.rng()};
+    auto lawyer_stub = trygg::v1::CaseService::NewStub(w.lawyer.client->channel());
+    trygg::v1::CreateCaseRequest request;
+    *request.mutable_first_version() = current.versions(0);  // authored by Anna
+    *request.add_grants() = current.grants(0);
+    trygg::v1::CreateCaseResponse response;
+    auto context = w.lawyer.client->NewCallContext();
+    CHECK(lawyer_stub->CreateCase(context.get(), request, &response).error_code() ==
+          grpc::StatusCode::PERMISSION_DENIED);
+  }
+  CHECK(Count(db, "SELECT count(*) FROM case_versions") == expected_versions);
+  CHECK(w.anna_cases.ReadCase(*case_id)->versions.size() == static_cast<size_t>(expected_versions));
+}
+
+TEST_CASE("a server that tampers with stored versions is caught by the reader", "[case][malicious]") {
+  CaseWorld w;
+  auto case_id = w.anna_cases.CreateCase(Text(kSurvivor), 1);
+  REQUIRE(case_id.ok());
+  REQUIRE(w.anna_cases.AppendVersion(*case_id, Text("version 2"), 1).ok());
+  REQUIRE(w.anna_cases.ReadCase(*case_id).ok());
+  const std::string db = w.world.db_path();
+  const std::string where = " WHERE case_id = x'" + HexEncode(case_id->span()) + "'";
+
+  SECTION("a changed body") {
+    Exec(db, "UPDATE case_versions SET body = CAST(zeroblob(length(body)) AS BLOB)" + where + " AND version = 2");
+    CHECK(ReasonOf(w.anna_cases.ReadCase(*case_id).status()) == "BAD_SIGNATURE");
+  }
+  SECTION("a version removed (rollback)") {
+    Exec(db, "DELETE FROM case_versions" + where + " AND version = 2");
+    CHECK(ReasonOf(w.anna_cases.ReadCase(*case_id).status()) == "ROLLBACK");
+  }
+  SECTION("headers swapped between versions") {
+    Exec(db, "UPDATE case_versions SET header = (SELECT header FROM case_versions" + where +
+                 " AND version = 1)" + where + " AND version = 2");
+    CHECK_FALSE(w.anna_cases.ReadCase(*case_id).ok());
+  }
+  SECTION("another case's grant") {
+    auto other = w.anna_cases.CreateCase(Text("another"), 1);
+    REQUIRE(other.ok());
+    Exec(db, "UPDATE grants SET header = (SELECT g.header FROM grants g JOIN cases c ON g.scope_id = c.scope_id "
+             "WHERE c.case_id = x'" + HexEncode(other->span()) + "'), sealed = (SELECT g.sealed FROM grants g "
+             "JOIN cases c ON g.scope_id = c.scope_id WHERE c.case_id = x'" + HexEncode(other->span()) +
+             "') WHERE scope_id = (SELECT scope_id FROM cases" + where + ")");
+    CHECK_FALSE(w.anna_cases.ReadCase(*case_id).ok());
+  }
+}
+
+TEST_CASE("erasure shreds the ciphertext and keeps only the fact", "[case]") {
+  CaseWorld w;
+  auto case_id = w.anna_cases.CreateCase(Text(kSurvivor), 1);
+  REQUIRE(case_id.ok());
+  REQUIRE(w.anna_cases.AppendVersion(*case_id, Text("version 2"), 1).ok());
+  REQUIRE(w.bo_cases.EraseCase(*case_id).ok());
+  CHECK(w.anna_cases.ReadCase(*case_id).status().code() == absl::StatusCode::kNotFound);
+  CHECK(w.anna_cases.ListCases()->empty());
+  const std::string db = w.world.db_path();
+  CHECK(Count(db, "SELECT count(*) FROM case_versions") == 0);
+  CHECK(Count(db, "SELECT count(*) FROM grants") == 0);
+  CHECK(Count(db, "SELECT count(*) FROM cases WHERE erased = 1") == 1);
+  // A new case cannot take over the erased id.
+  CHECK(w.anna_cases.EraseCase(*case_id).code() == absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace trygg
