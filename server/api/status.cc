@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include <spdlog/spdlog.h>
+
 namespace trygg::api {
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
@@ -10,8 +12,12 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
     case absl::StatusCode::kInternal:
     case absl::StatusCode::kDataLoss:
     case absl::StatusCode::kUnknown:
+      // The operator sees what the caller may not: our own messages name
+      // files, tables or SQL, never bound values, keys or payloads.
+      spdlog::error("internal error: {}", std::string(status.message()));
       return grpc::Status(grpc::StatusCode::INTERNAL, "internal error");
     case absl::StatusCode::kUnavailable:
+      spdlog::warn("unavailable: {}", std::string(status.message()));
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, "temporarily unavailable; retry");
     default:
       return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
