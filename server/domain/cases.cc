@@ -1,6 +1,7 @@
 #include "server/domain/cases.h"
 
 #include "server/domain/audit_log.h"
+#include "server/domain/referral_tables.h"
 #include "server/domain/trust_tables.h"
 #include "trygg/status_macros.h"
 
@@ -212,6 +213,7 @@ absl::Status Cases::EraseCase(Transaction& txn, const Caller& caller, const Id12
     return absl::PermissionDeniedError("only the organisation that opened the case may erase it");
   }
   const int64_t now = clock_.NowUnixMillis();
+  TRYGG_RETURN_IF_ERROR(txn.referrals().ShredCase(case_id));
   TRYGG_RETURN_IF_ERROR(txn.cases().EraseCase(case_id, now));
   return AuditLog::Record(txn, Event(audit::AuditEventKind::kCaseErased, caller, case_id, now)).status();
 }

@@ -38,6 +38,7 @@ struct ServerIdentity {
 class AuditTable;   // audit_table.h
 class TrustTables;  // trust_tables.h
 class CaseTables;   // case_tables.h
+class ReferralTables;  // referral_tables.h
 
 // The view of the database inside one read or write. Reads run on read-only
 // connections, where every mutation fails.
@@ -53,6 +54,9 @@ class Transaction {
 
   // Cases, record versions and grants.
   virtual CaseTables& cases() = 0;
+
+  // Consent records, referrals and their transitions.
+  virtual ReferralTables& referrals() = 0;
 };
 
 class Store {

@@ -147,6 +147,69 @@ CREATE TABLE grants (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX grants_by_org ON grants (org_id, scope_id);
 )sql"},
+    {6, "referrals: consent records, referrals and their signed transitions",
+     R"sql(
+-- Routing fields in the clear so the server can enforce consent; the
+-- evidence is ciphertext.
+CREATE TABLE consents (
+  consent_id           BLOB PRIMARY KEY CHECK (length(consent_id) = 16),
+  case_id              BLOB NOT NULL REFERENCES cases (case_id),
+  to_org               BLOB NOT NULL,
+  services             INTEGER NOT NULL,
+  purpose              INTEGER NOT NULL,
+  recorded_at          INTEGER NOT NULL,
+  expires_at           INTEGER NOT NULL,
+  withdrawn_at         INTEGER,
+  recorder             BLOB NOT NULL,
+  bytes                BLOB NOT NULL,
+  signature            BLOB NOT NULL,
+  evidence             BLOB NOT NULL,
+  withdrawal           BLOB,
+  withdrawal_signature BLOB
+) STRICT;
+CREATE INDEX consents_by_case ON consents (case_id);
+
+CREATE TABLE referrals (
+  referral_id        BLOB PRIMARY KEY CHECK (length(referral_id) = 16),
+  case_id            BLOB NOT NULL REFERENCES cases (case_id),
+  from_org           BLOB NOT NULL,
+  to_org             BLOB NOT NULL,
+  listing_id         BLOB NOT NULL,
+  consent_id         BLOB NOT NULL,
+  scope_id           BLOB NOT NULL UNIQUE,
+  service            INTEGER NOT NULL,
+  urgency            INTEGER NOT NULL,
+  basis              INTEGER NOT NULL,
+  state              INTEGER NOT NULL,
+  code               INTEGER NOT NULL,
+  created_at         INTEGER NOT NULL,
+  updated_at         INTEGER NOT NULL,
+  answer_by          INTEGER NOT NULL,
+  sender             BLOB NOT NULL,
+  bytes              BLOB NOT NULL,
+  signature          BLOB NOT NULL,
+  packet_header      BLOB NOT NULL,
+  packet_wrapped_dek BLOB NOT NULL,
+  packet_body        BLOB NOT NULL,
+  packet_signature   BLOB NOT NULL,
+  justification      BLOB NOT NULL
+) STRICT;
+CREATE INDEX referrals_inbox ON referrals (to_org, updated_at, referral_id);
+CREATE INDEX referrals_outbox ON referrals (from_org, updated_at, referral_id);
+CREATE INDEX referrals_due ON referrals (state, answer_by);
+CREATE INDEX referrals_by_consent ON referrals (consent_id);
+
+CREATE TABLE referral_transitions (
+  referral_id BLOB NOT NULL REFERENCES referrals (referral_id),
+  seq         INTEGER NOT NULL,
+  actor       BLOB NOT NULL,
+  to_state    INTEGER NOT NULL,
+  at          INTEGER NOT NULL,
+  bytes       BLOB NOT NULL,
+  signature   BLOB NOT NULL,
+  PRIMARY KEY (referral_id, seq)
+) STRICT, WITHOUT ROWID;
+)sql"},
 };
 
 }  // namespace

@@ -10,13 +10,14 @@
 #include "server/store/sqlite/audit_tables.h"
 #include "server/store/sqlite/case_tables.h"
 #include "server/store/sqlite/connection.h"
+#include "server/store/sqlite/referral_tables.h"
 #include "server/store/sqlite/trust_tables.h"
 
 namespace trygg::store::sqlite {
 
 class SqliteTransaction final : public domain::Transaction {
  public:
-  explicit SqliteTransaction(Connection& db) : db_(db), audit_(db), trust_(db), cases_(db) {}
+  explicit SqliteTransaction(Connection& db) : db_(db), audit_(db), trust_(db), cases_(db), referrals_(db) {}
 
   // The transaction SqliteStore passed to a domain function.
   static SqliteTransaction& Of(domain::Transaction& txn) { return static_cast<SqliteTransaction&>(txn); }
@@ -26,12 +27,14 @@ class SqliteTransaction final : public domain::Transaction {
   domain::AuditTable& audit() override { return audit_; }
   domain::TrustTables& trust() override { return trust_; }
   domain::CaseTables& cases() override { return cases_; }
+  domain::ReferralTables& referrals() override { return referrals_; }
 
  private:
   Connection& db_;
   SqliteAuditTable audit_;
   SqliteTrustTables trust_;
   SqliteCaseTables cases_;
+  SqliteReferralTables referrals_;
 };
 
 }  // namespace trygg::store::sqlite
