@@ -202,6 +202,12 @@ TEST_CASE("trygg-audit verifies a live log, follows it and finds an edited entry
                                   "--index", "30"});
     CHECK(beyond.code == 3);
     CHECK(beyond.out.find("beyond the signed log of size 30") != std::string::npos);
+
+    ToolResult stats = RunAudit({"stats", "--server", server.address(), "--server-key", key,
+                                 "--format", "json"});
+    INFO(Describe(stats));
+    CHECK(stats.code == 0);
+    CHECK(nlohmann::json::parse(stats.out)["entries_read"] == 30);
     REQUIRE(server.Stop(SIGTERM).code == 0);
   }
 
@@ -230,6 +236,10 @@ TEST_CASE("trygg-audit verifies a live log, follows it and finds an edited entry
     INFO(Describe(r));
     CHECK(r.code == 3);
     CHECK(r.out.find("TAMPERED: entry 33 differs from the signed log") != std::string::npos);
+    // Statistics over a log that does not verify are refused.
+    ToolResult stats = RunAudit({"stats", "--server", server.address(), "--server-key", key});
+    CHECK(stats.code == 3);
+    CHECK(stats.out.find("do not match the signed tree head") != std::string::npos);
     // The state file still holds the last good head.
     ToolResult consistency = RunAudit({"consistency", "--server", server.address(), "--state", state});
     CHECK(consistency.code == 0);
