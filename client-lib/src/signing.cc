@@ -20,6 +20,9 @@ std::string_view ContextString(SigningContext context) {
     case SigningContext::kEnrolment: return "trygg/v1/enrolment";
     case SigningContext::kCoordinatorCert: return "trygg/v1/coordinator-cert";
     case SigningContext::kServerCert: return "trygg/v1/server-cert";
+    case SigningContext::kConsent: return "trygg/v1/consent";
+    case SigningContext::kReferral: return "trygg/v1/referral";
+    case SigningContext::kErasure: return "trygg/v1/erasure";
   }
   TRYGG_CHECK(false && "unknown SigningContext");
   return {};

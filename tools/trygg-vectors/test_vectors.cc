@@ -12,6 +12,7 @@
 #include "trygg/record.h"
 #include "trygg/signing.h"
 #include "trygg/status_macros.h"
+#include "trygg/workflow.h"
 
 namespace trygg::vectors {
 namespace {
@@ -238,6 +239,133 @@ json FingerprintVectors() {
   return out;
 }
 
+json WorkflowVectors() {
+  DeterministicRng rng(0x06);
+  const SigningKeyPair device = GenerateSigningKeyPair(rng);
+  json out = json::array();
+
+  auto add_signed = [&](std::string_view description, std::string_view object,
+                        SigningContext context, const SignedObject& signed_object) {
+    out.push_back({
+        {"description", description},
+        {"object", object},
+        {"context", ContextString(context)},
+        {"signer_sign_pk", Hex(device.public_key.span())},
+        {"bytes", Hex(signed_object.bytes)},
+        {"signature", Hex(signed_object.signature.span())},
+        {"signed", Hex(SignedBytes(context, signed_object.bytes))},
+    });
+  };
+  auto add_blob = [&](std::string_view description, BlobKind kind, const Id128& object_id,
+                      std::string_view plaintext) {
+    SecretKey key;
+    rng.Fill(key.span());
+    const std::vector<uint8_t> blob =
+        ValueOrDie(SealBlob(kind, object_id, Text(plaintext), key, rng));
+    out.push_back({
+        {"description", description},
+        {"object", "blob"},
+        {"kind", static_cast<int>(kind)},
+        {"key", Hex(key.span())},
+        {"object_id", Hex(object_id.span())},
+        {"plaintext", Hex(Text(plaintext))},
+        {"blob", Hex(blob)},
+        {"hash", Hex(Blake2b256(blob).span())},
+    });
+    return Blake2b256(blob);
+  };
+
+  const Id128 case_id = IdFromByte(0xca);
+  const Id128 device_id = IdFromByte(0xde);
+  ConsentRecord consent;
+  consent.consent_id = IdFromByte(0xc0);
+  consent.case_id = case_id;
+  consent.to_org_id = IdFromByte(0x0b);
+  consent.services = ServiceBit(1) | ServiceBit(2);
+  consent.purpose = ConsentPurpose::kReferralForServices;
+  consent.recorded_at_ms = kVectorTime;
+  consent.expires_at_ms = kVectorTime + 90LL * 24 * 3600 * 1000;
+  consent.evidence_hash =
+      add_blob("consent evidence (kind 1) for consent c0..c0, one 256-byte block",
+               BlobKind::kConsentEvidence, consent.consent_id,
+               "Survivor agreed orally to a referral for shelter and legal advice; "
+               "interpreter present.");
+  consent.recorder_device_id = device_id;
+  add_signed("consent to organisation 0b..0b for shelter and legal advice (services 0x0006), "
+             "evidence_hash = hash of the blob above",
+             "consent", SigningContext::kConsent, ValueOrDie(SignConsentRecord(consent, device)));
+
+  ConsentRecord any = consent;
+  any.consent_id = IdFromByte(0xc1);
+  any.to_org_id = Id128();
+  any.services = kAllServicesMask;
+  any.purpose = ConsentPurpose::kCoordinationOfSupport;
+  add_signed("consent to any member organisation (zero to_org_id), every service (0x03fe)",
+             "consent", SigningContext::kConsent, ValueOrDie(SignConsentRecord(any, device)));
+
+  ConsentWithdrawal withdrawal;
+  withdrawal.consent_id = any.consent_id;
+  withdrawal.case_id = case_id;
+  withdrawal.withdrawn_at_ms = kVectorTime + 3'600'000;
+  withdrawal.device_id = device_id;
+  add_signed("withdrawal of consent c1..c1", "withdrawal", SigningContext::kConsent,
+             ValueOrDie(SignConsentWithdrawal(withdrawal, device)));
+
+  ReferralRecord referral;
+  referral.referral_id = IdFromByte(0xf0);
+  referral.case_id = case_id;
+  referral.from_org_id = IdFromByte(0x0a);
+  referral.to_org_id = consent.to_org_id;
+  referral.listing_id = IdFromByte(0x1b);
+  referral.service = 1;
+  referral.urgency = ReferralUrgency::kUrgent;
+  referral.basis = ReferralBasis::kConsent;
+  referral.consent_id = consent.consent_id;
+  referral.created_at_ms = kVectorTime + 60'000;
+  referral.packet_hash = Blake2b256(Text("stand-in for the packet's header || signature"));
+  referral.sender_device_id = device_id;
+  add_signed("referral for shelter on the consent basis (consent c0..c0), urgent", "referral",
+             SigningContext::kReferral, ValueOrDie(SignReferralRecord(referral, device)));
+
+  ReferralRecord vital = referral;
+  vital.referral_id = IdFromByte(0xf1);
+  vital.urgency = ReferralUrgency::kEmergency;
+  vital.basis = ReferralBasis::kVitalInterests;
+  vital.consent_id = Id128();
+  vital.justification_hash =
+      add_blob("vital-interests justification (kind 2) for referral f1..f1",
+               BlobKind::kReferralJustification, vital.referral_id,
+               "Immediate danger: the survivor cannot be reached to consent.");
+  add_signed("referral on the vital-interests basis: zero consent_id, justification_hash = "
+             "hash of the blob above",
+             "referral", SigningContext::kReferral, ValueOrDie(SignReferralRecord(vital, device)));
+
+  ReferralTransition decline;
+  decline.referral_id = referral.referral_id;
+  decline.from_state = 1;
+  decline.to_state = 3;
+  decline.code = 1;
+  decline.actor_device_id = IdFromByte(0xdf);
+  decline.at_ms = kVectorTime + 120'000;
+  add_signed("transition SENT -> DECLINED, reason 1 (no capacity)", "transition",
+             SigningContext::kTransition, ValueOrDie(SignReferralTransition(decline, device)));
+  ReferralTransition complete = decline;
+  complete.referral_id = vital.referral_id;
+  complete.from_state = 2;
+  complete.to_state = 6;
+  complete.code = 1;
+  add_signed("transition ACCEPTED -> COMPLETED, outcome 1 (service provided)", "transition",
+             SigningContext::kTransition, ValueOrDie(SignReferralTransition(complete, device)));
+
+  ErasureStatement erasure;
+  erasure.case_id = case_id;
+  erasure.erased_at_ms = kVectorTime + 86'400'000;
+  erasure.device_id = device_id;
+  add_signed("erasure of case ca..ca", "erasure", SigningContext::kErasure,
+             ValueOrDie(SignErasureStatement(erasure, device)));
+  return out;
+}
+
 std::vector<VectorFile> AllVectorFiles() {
   auto file = [](std::string name, const json& j) {
     return VectorFile{std::move(name), j.dump(2) + "\n"};
@@ -248,6 +376,7 @@ std::vector<VectorFile> AllVectorFiles() {
       file("attachments.json", AttachmentVectors()),
       file("keystore.json", KeyStoreVectors()),
       file("fingerprints.json", FingerprintVectors()),
+      file("workflow.json", WorkflowVectors()),
   };
 }
 

@@ -22,6 +22,7 @@ nlohmann::json GrantVectors();
 nlohmann::json AttachmentVectors();
 nlohmann::json KeyStoreVectors();
 nlohmann::json FingerprintVectors();
+nlohmann::json WorkflowVectors();
 
 struct VectorFile {
   std::string name;     // e.g. "records.json"

@@ -37,6 +37,9 @@ enum class SigningContext {
   kEnrolment,   // "trygg/v1/enrolment"   device enrolment requests
   kCoordinatorCert,  // "trygg/v1/coordinator-cert" root-signed coordinator certificate
   kServerCert,       // "trygg/v1/server-cert"      root-signed server certificate
+  kConsent,    // "trygg/v1/consent"    consent records and their withdrawals
+  kReferral,   // "trygg/v1/referral"   referral records
+  kErasure,    // "trygg/v1/erasure"    case erasure statements
 };
 
 // The exact ASCII context string, without the 0x00 separator.

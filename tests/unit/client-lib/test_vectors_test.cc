@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <map>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -260,6 +261,70 @@ TEST_CASE("key store vectors open with raw libsodium", "[vectors]") {
       REQUIRE(Slice(payload, 104 + 36 * i, 32) == Hex(v["org_seeds"][i]["seed"]));
     }
   }
+}
+
+TEST_CASE("workflow vectors verify, parse and open with raw libsodium", "[vectors][workflow]") {
+  REQUIRE(sodium_init() >= 0);
+  // docs/protocol.md, section 12: magic, exact length, context per object.
+  const std::map<std::string, std::tuple<std::string, size_t, std::string>> layouts = {
+      {"consent", {"TCN1", 120, "trygg/v1/consent"}},
+      {"withdrawal", {"TCW1", 61, "trygg/v1/consent"}},
+      {"referral", {"TRF1", 192, "trygg/v1/referral"}},
+      {"transition", {"TRT1", 48, "trygg/v1/transition"}},
+      {"erasure", {"TCE1", 45, "trygg/v1/erasure"}},
+  };
+  std::map<std::string, int> seen;
+  std::vector<Bytes> blob_hashes;
+  for (const json& v : LoadVectors("workflow.json")) {
+    INFO(v["description"].get<std::string>());
+    const std::string object = v["object"].get<std::string>();
+    ++seen[object];
+    if (object == "blob") {
+      const Bytes blob = Hex(v["blob"]);
+      const uint8_t kind = static_cast<uint8_t>(v["kind"].get<int>());
+      const Bytes prefix = Cat({Str("TEB1"), Bytes{0x01, kind}});
+      REQUIRE(Slice(blob, 0, 6) == prefix);
+      REQUIRE((blob.size() - 46) % 256 == 0);
+      Bytes padded = AeadOpen(Hex(v["key"]), Slice(blob, 6, blob.size() - 6),
+                              Cat({prefix, Hex(v["object_id"])}));
+      size_t len = 0;
+      REQUIRE(sodium_unpad(&len, padded.data(), padded.size(), 256) == 0);
+      padded.resize(len);
+      REQUIRE(padded == Hex(v["plaintext"]));
+      REQUIRE(H(blob) == Hex(v["hash"]));
+      blob_hashes.push_back(H(blob));
+      continue;
+    }
+    REQUIRE(layouts.count(object) == 1);
+    const auto& [magic, size, context] = layouts.at(object);
+    const Bytes bytes = Hex(v["bytes"]);
+    REQUIRE(bytes.size() == size);
+    REQUIRE(Slice(bytes, 0, 5) == Cat({Str(magic), Bytes{0x01}}));
+    REQUIRE(v["context"].get<std::string>() == context);
+    const Bytes signed_bytes = Cat({Str(context), Bytes{0x00}, bytes});
+    REQUIRE(signed_bytes == Hex(v["signed"]));
+    const Bytes signature = Hex(v["signature"]);
+    const Bytes pk = Hex(v["signer_sign_pk"]);
+    REQUIRE(crypto_sign_verify_detached(signature.data(), signed_bytes.data(), signed_bytes.size(),
+                                        pk.data()) == 0);
+    if (object == "consent") {
+      const uint64_t services = BigEndian(bytes, 53, 2);
+      REQUIRE(services != 0);
+      REQUIRE((services & ~uint64_t{0x03fe}) == 0);
+      REQUIRE(BigEndian(bytes, 64, 8) > BigEndian(bytes, 56, 8));
+      if (seen[object] == 1) REQUIRE(Slice(bytes, 72, 32) == blob_hashes.at(0));
+    }
+    if (object == "referral") {
+      const Bytes zero_id(16, 0), zero_hash(32, 0);
+      const uint8_t basis = bytes[87];
+      REQUIRE((basis == 1 || basis == 2));
+      REQUIRE((Slice(bytes, 88, 16) == zero_id) == (basis == 2));
+      REQUIRE((Slice(bytes, 144, 32) == zero_hash) == (basis == 1));
+      if (basis == 2) REQUIRE(Slice(bytes, 144, 32) == blob_hashes.at(1));
+    }
+  }
+  REQUIRE(seen["blob"] == 2);
+  REQUIRE(seen.size() == layouts.size() + 1);
 }
 
 }  // namespace
