@@ -2,7 +2,7 @@
 // may publish, update and retire a listing, what a listing may say, how
 // searches filter and order, and when capacity is stale.
 //
-// The signed bytes (trygg/listing.h, docs/protocol.md section 12) are the
+// The signed bytes (trygg/listing.h, docs/protocol.md section 13) are the
 // authority: the server parses them, validates every field (INVALID_ARGUMENT
 // naming the field), checks that the signer is an active admin device of the
 // listing's organisation in its device registry and that the signature

@@ -1,6 +1,6 @@
 // Directory listings: what one organisation offers (DESIGN.md, "Service
 // directory"), as three small signed structures (docs/protocol.md, section
-// 12), all signed with context "trygg/v1/listing" by an active admin device of
+// 13), all signed with context "trygg/v1/listing" by an active admin device of
 // the organisation and told apart by their magic:
 //   - a Listing ("TLS1"): the service, its regions, languages, target groups,
 //     forms of exploitation, places free, response time, contact hours and

@@ -1,0 +1,301 @@
+#include "directory_commands.h"
+
+#include <fstream>
+
+#include "cli_support.h"
+#include "trygg/client.h"
+#include "trygg/directory_client.h"
+#include "trygg/key_store.h"
+#include "trygg/random.h"
+#include "trygg/status_macros.h"
+
+namespace trygg::cli {
+namespace {
+
+// Flags of the directory commands; CLI11 writes them while parsing.
+struct DirectoryFlags {
+  std::string category;
+  std::string region;
+  std::string language;
+  std::string target_group;
+  std::string exploitation;
+  bool open = false;
+  int page_size = 0;
+  std::string page_token;
+  std::string listing_id;
+  std::string file;
+  std::string output;
+  int places = 0;
+};
+DirectoryFlags g_flags;
+
+// A logged-in connection with this device's keys, ended when it goes out of
+// scope. (The same steps as `trygg login`; the token never leaves Client.)
+struct Session {
+  explicit Session(KeyStoreContents contents) : keys(std::move(contents)) {}
+  KeyStoreContents keys;
+  std::unique_ptr<Client> client;
+  SystemClock clock;
+  SystemRng rng;
+  ~Session() {
+    if (client != nullptr && client->logged_in()) client->Logout().IgnoreError();
+  }
+  DirectoryClient Directory() { return DirectoryClient(*client, keys, clock, rng); }
+};
+
+absl::StatusOr<std::unique_ptr<Session>> OpenSession(const Settings& settings) {
+  std::unique_ptr<Session> session;
+  {
+    TRYGG_ASSIGN_OR_RETURN(Passphrase passphrase, ReadPassphrase("Key store passphrase: ", false));
+    absl::StatusOr<KeyStoreContents> keys =
+        OpenKeyStore(settings.keystore, passphrase.view(), KeyStoreOpenOptionsFromEnv());
+    if (absl::IsNotFound(keys.status())) {
+      return absl::NotFoundError("no key store at " + settings.keystore.string() + "; run `trygg device init`");
+    }
+    if (!keys.ok()) return keys.status();
+    session = std::make_unique<Session>(*std::move(keys));
+  }
+  if (settings.root_key_hex.empty()) {
+    return absl::FailedPreconditionError(
+        "no pinned platform root key: pass --root-key HEX (saved by `trygg device init --root-key`)");
+  }
+  ClientOptions options;
+  options.address = settings.server;
+  TRYGG_ASSIGN_OR_RETURN(options.platform_root, ParseSignKey(settings.root_key_hex, "the platform root key"));
+  if (!settings.tls_roots_file.empty()) {
+    TRYGG_ASSIGN_OR_RETURN(options.tls_root_certificates, ReadTextFile(settings.tls_roots_file));
+  }
+  options.state_file = settings.keystore.string() + ".heads";
+  TRYGG_ASSIGN_OR_RETURN(session->client, Client::Connect(options));
+  TRYGG_RETURN_IF_ERROR(session->client->Login(session->keys.device_id, session->keys.device.signing()).status());
+  return session;
+}
+
+absl::StatusOr<uint8_t> Named(std::optional<uint8_t> (*from_name)(std::string_view), const std::string& name,
+                              std::string_view what) {
+  if (name.empty()) return uint8_t{0};
+  std::optional<uint8_t> value = from_name(name);
+  if (!value.has_value()) return absl::InvalidArgumentError("unknown " + std::string(what) + " '" + name + "'");
+  return *value;
+}
+
+template <typename Fn>
+nlohmann::ordered_json NamesOf(uint8_t bits, uint8_t max, Fn name) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (uint8_t n = 1; n <= max; ++n) {
+    if ((bits >> (n - 1)) & 1) out.push_back(std::string(name(n)));
+  }
+  return out;
+}
+
+nlohmann::ordered_json ListingJson(const VerifiedListing& v) {
+  const Listing& l = v.listing;
+  return nlohmann::ordered_json{
+      {"listing_id", HexEncode(l.listing_id.span())},
+      {"org_id", HexEncode(l.org_id.span())},
+      {"revision", l.revision},
+      {"category", std::string(ServiceCategoryName(l.category))},
+      {"regions", l.regions},
+      {"languages", l.languages},
+      {"target_groups", NamesOf(l.target_groups, kMaxTargetGroup, TargetGroupName)},
+      {"exploitation_forms", NamesOf(l.exploitation_forms, kMaxExploitationForm, ExploitationFormName)},
+      {"capacity_free", v.capacity_free},
+      {"capacity_updated_at", FormatTime(v.capacity_updated_at_ms)},
+      {"capacity_stale", v.capacity_stale},
+      {"response_time_hours", l.response_time_hours},
+      {"contact_hours", l.contact_hours},
+      {"description", l.description},
+      {"retired", v.retired()},
+      {"signed_by", HexEncode(l.signer_device.span())},
+      {"verified", true},
+  };
+}
+
+std::string PlacesText(const VerifiedListing& v) {
+  if (v.capacity_free == kCapacityNotCounted) return "places not counted";
+  return std::to_string(v.capacity_free) + " free as of " + FormatTime(v.capacity_updated_at_ms) +
+         (v.capacity_stale ? " (STALE)" : "");
+}
+
+std::string ListingLine(const VerifiedListing& v) {
+  const Listing& l = v.listing;
+  std::string regions, languages;
+  for (const auto& r : l.regions) regions += (regions.empty() ? "" : ",") + r;
+  for (const auto& t : l.languages) languages += (languages.empty() ? "" : ",") + t;
+  return HexEncode(l.listing_id.span()) + "  " + std::string(ServiceCategoryName(l.category)) + "  " + regions +
+         "  [" + languages + "]  " + PlacesText(v) + "  answers within " + std::to_string(l.response_time_hours) +
+         " h\n";
+}
+
+absl::StatusOr<Output> Search(const Settings& settings, const CommandFlags&) {
+  ListingQuery query;
+  TRYGG_ASSIGN_OR_RETURN(query.category, Named(ServiceCategoryFromName, g_flags.category, "category"));
+  TRYGG_ASSIGN_OR_RETURN(query.target_group, Named(TargetGroupFromName, g_flags.target_group, "target group"));
+  TRYGG_ASSIGN_OR_RETURN(query.exploitation_form,
+                         Named(ExploitationFormFromName, g_flags.exploitation, "form of exploitation"));
+  query.region = g_flags.region;
+  query.language = g_flags.language;
+  query.open_capacity_only = g_flags.open;
+  query.page_size = g_flags.page_size;
+  query.page_token = g_flags.page_token;
+  TRYGG_ASSIGN_OR_RETURN(auto session, OpenSession(settings));
+  TRYGG_ASSIGN_OR_RETURN(ListingResults results, session->Directory().Search(query));
+  Output out;
+  nlohmann::ordered_json listings = nlohmann::ordered_json::array();
+  for (const VerifiedListing& v : results.listings) {
+    listings.push_back(ListingJson(v));
+    out.text += ListingLine(v);
+  }
+  if (results.listings.empty()) out.text = "no listings match\n";
+  if (!results.next_page_token.empty()) out.text += "more: --page-token " + results.next_page_token + "\n";
+  out.json["listings"] = std::move(listings);
+  out.json["next_page_token"] = results.next_page_token;
+  return out;
+}
+
+absl::StatusOr<Output> Show(const Settings& settings, const CommandFlags&) {
+  TRYGG_ASSIGN_OR_RETURN(Id128 id, ParseId(g_flags.listing_id, "listing id"));
+  TRYGG_ASSIGN_OR_RETURN(auto session, OpenSession(settings));
+  TRYGG_ASSIGN_OR_RETURN(VerifiedListing v, session->Directory().Get(id));
+  Output out;
+  out.json = ListingJson(v);
+  out.text = ListingLine(v);
+  if (!v.listing.contact_hours.empty()) out.text += "contact hours: " + v.listing.contact_hours + "\n";
+  if (!v.listing.description.empty()) out.text += v.listing.description + "\n";
+  if (v.retired()) out.text += "RETIRED\n";
+  out.text += "signature verified against the organisation log\n";
+  return out;
+}
+
+absl::StatusOr<Output> Publish(const Settings& settings, const CommandFlags&) {
+  TRYGG_ASSIGN_OR_RETURN(std::string text, ReadTextFile(g_flags.file));
+  TRYGG_ASSIGN_OR_RETURN(Listing listing, ParseListingFile(text));
+  if (!g_flags.listing_id.empty()) {
+    TRYGG_ASSIGN_OR_RETURN(listing.listing_id, ParseId(g_flags.listing_id, "listing id"));
+  }
+  TRYGG_ASSIGN_OR_RETURN(auto session, OpenSession(settings));
+  TRYGG_ASSIGN_OR_RETURN(VerifiedListing v, session->Directory().Publish(std::move(listing)));
+  Output out;
+  out.json = ListingJson(v);
+  out.text = "published revision " + std::to_string(v.listing.revision) + "\n" + ListingLine(v);
+  return out;
+}
+
+absl::StatusOr<Output> UpdateCapacity(const Settings& settings, const CommandFlags&) {
+  TRYGG_ASSIGN_OR_RETURN(Id128 id, ParseId(g_flags.listing_id, "listing id"));
+  TRYGG_ASSIGN_OR_RETURN(auto session, OpenSession(settings));
+  DirectoryClient directory = session->Directory();
+  TRYGG_RETURN_IF_ERROR(directory.UpdateCapacity(id, g_flags.places));
+  TRYGG_ASSIGN_OR_RETURN(VerifiedListing v, directory.Get(id));
+  Output out;
+  out.json = ListingJson(v);
+  out.text = ListingLine(v);
+  return out;
+}
+
+absl::StatusOr<Output> Retire(const Settings& settings, const CommandFlags&) {
+  TRYGG_ASSIGN_OR_RETURN(Id128 id, ParseId(g_flags.listing_id, "listing id"));
+  TRYGG_ASSIGN_OR_RETURN(auto session, OpenSession(settings));
+  TRYGG_RETURN_IF_ERROR(session->Directory().Retire(id));
+  Output out;
+  out.json = {{"listing_id", HexEncode(id.span())}, {"retired", true}};
+  out.text = "retired " + HexEncode(id.span()) + "\n";
+  return out;
+}
+
+absl::StatusOr<Output> Export(const Settings& settings, const CommandFlags&) {
+  TRYGG_ASSIGN_OR_RETURN(auto session, OpenSession(settings));
+  TRYGG_ASSIGN_OR_RETURN(std::string hsds, session->Directory().ExportHsds());
+  Output out;
+  if (!g_flags.output.empty()) {
+    TRYGG_RETURN_IF_ERROR(WriteNewTextFile(g_flags.output, hsds + "\n"));
+    out.json = {{"output", g_flags.output}, {"bytes", hsds.size() + 1}};
+    out.text = "wrote " + g_flags.output + "\n";
+  } else {
+    out.json = nlohmann::ordered_json::parse(hsds);
+    out.text = hsds + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<Listing> ParseListingFile(std::string_view text) {
+  const nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) return absl::InvalidArgumentError("the listing file is not a JSON object");
+  Listing l;
+  try {
+    for (const auto& [key, value] : doc.items()) {
+      if (key == "category") {
+        TRYGG_ASSIGN_OR_RETURN(l.category, Named(ServiceCategoryFromName, value.get<std::string>(), "category"));
+      } else if (key == "regions") {
+        l.regions = value.get<std::vector<std::string>>();
+      } else if (key == "languages") {
+        l.languages = value.get<std::vector<std::string>>();
+      } else if (key == "target_groups" || key == "exploitation_forms") {
+        const bool groups = key == "target_groups";
+        for (const std::string& name : value.get<std::vector<std::string>>()) {
+          TRYGG_ASSIGN_OR_RETURN(uint8_t n, groups ? Named(TargetGroupFromName, name, "target group")
+                                                   : Named(ExploitationFormFromName, name, "form of exploitation"));
+          (groups ? l.target_groups : l.exploitation_forms) |= static_cast<uint8_t>(1u << (n - 1));
+        }
+      } else if (key == "capacity_free") {
+        l.capacity_free = value.get<int32_t>();
+      } else if (key == "response_time_hours") {
+        l.response_time_hours = value.get<uint32_t>();
+      } else if (key == "contact_hours") {
+        l.contact_hours = value.get<std::string>();
+      } else if (key == "description") {
+        l.description = value.get<std::string>();
+      } else {
+        return absl::InvalidArgumentError("the listing file has an unknown key '" + key + "'");
+      }
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InvalidArgumentError(std::string("the listing file has a value of the wrong type: ") + e.what());
+  }
+  return l;
+}
+
+void AddDirectoryCommands(CLI::App& app, Command& selected) {
+  CLI::App* directory = app.add_subcommand("directory", "The service directory: find services, keep your listings");
+  directory->require_subcommand(1);
+  auto leaf = [&](const std::string& name, const std::string& help, Command run) {
+    CLI::App* sub = directory->add_subcommand(name, help);
+    sub->callback([&selected, run] { selected = run; });
+    return sub;
+  };
+  CLI::App* search = leaf("search", "Search listings (open capacity first, then freshest)", Search);
+  search->add_option("--category", g_flags.category,
+                     "shelter, legal_advice, interpreting, counselling, safe_return, outreach, healthcare, "
+                     "employment_training or other");
+  search->add_option("--region", g_flags.region, "ISO 3166-2 code, e.g. SE-AB");
+  search->add_option("--language", g_flags.language, "BCP 47 tag, e.g. ro; matches every tag of that language");
+  search->add_option("--target-group", g_flags.target_group, "women, men, children, families or lgbtq");
+  search->add_option("--exploitation", g_flags.exploitation,
+                     "sexual, labour, forced_criminality, begging, domestic_servitude or organ_removal");
+  search->add_flag("--open", g_flags.open, "Only listings with free places");
+  search->add_option("--page-size", g_flags.page_size, "Listings per page (default 50, at most 200)");
+  search->add_option("--page-token", g_flags.page_token, "Continue where the previous page ended");
+
+  CLI::App* show = leaf("show", "Show one listing, verified", Show);
+  show->add_option("LISTING_ID", g_flags.listing_id, "Listing id (32 hex digits)")->required();
+
+  CLI::App* publish = leaf("publish", "Publish a listing or a new revision of one (admin)", Publish);
+  publish->add_option("--file", g_flags.file, "Listing file (JSON, see docs/directory.md)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  publish->add_option("--listing-id", g_flags.listing_id, "Publish the next revision of this listing");
+
+  CLI::App* capacity = leaf("update-capacity", "Set the number of free places (admin)", UpdateCapacity);
+  capacity->add_option("LISTING_ID", g_flags.listing_id, "Listing id (32 hex digits)")->required();
+  capacity->add_option("PLACES", g_flags.places, "Free places; -1 when places are not counted")->required();
+
+  CLI::App* retire = leaf("retire", "Withdraw a listing from the directory (admin)", Retire);
+  retire->add_option("LISTING_ID", g_flags.listing_id, "Listing id (32 hex digits)")->required();
+
+  CLI::App* exporter = leaf("export", "The whole directory as Open Referral HSDS 3 JSON", Export);
+  exporter->add_option("--output", g_flags.output, "Write to this new file instead of stdout");
+}
+
+}  // namespace trygg::cli
