@@ -167,9 +167,14 @@ absl::StatusOr<ListingResults> DirectoryClient::Search(const ListingQuery& query
   ListingResults results;
   std::map<Id128, OrgLogState> logs;
   for (const trygg::v1::Listing& listing : response.listings()) {
-    TRYGG_ASSIGN_OR_RETURN(SignedListingObjects objects, ObjectsFromProto(listing));
-    TRYGG_ASSIGN_OR_RETURN(VerifiedListing verified, Verify(objects, listing.capacity_stale(), logs));
-    results.listings.push_back(std::move(verified));
+    absl::StatusOr<SignedListingObjects> objects = ObjectsFromProto(listing);
+    absl::StatusOr<VerifiedListing> verified =
+        objects.ok() ? Verify(*objects, listing.capacity_stale(), logs) : objects.status();
+    if (verified.ok()) {
+      results.listings.push_back(*std::move(verified));
+    } else {
+      if (results.rejected++ == 0) results.first_rejection = verified.status();
+    }
   }
   results.next_page_token = response.next_page_token();
   return results;

@@ -68,6 +68,17 @@ absl::Status ApplyConfigToml(absl::string_view toml_text, absl::string_view sour
       TRYGG_RETURN_IF_ERROR(ReadInt(node, source_name, k, config.drain_seconds));
     } else if (k == "session_ttl_seconds") {
       TRYGG_RETURN_IF_ERROR(ReadInt(node, source_name, k, config.session_ttl_seconds));
+    } else if (k == "directory") {
+      const toml::table* table = node.as_table();
+      if (table == nullptr) return KeyError(source_name, node.source(), k, "must be a table");
+      for (const auto& [sub_key, sub] : *table) {
+        const std::string name = absl::StrCat(k, ".", std::string(sub_key.str()));
+        if (name == "directory.capacity_stale_hours") {
+          TRYGG_RETURN_IF_ERROR(ReadInt(sub, source_name, name, config.directory_capacity_stale_hours));
+        } else {
+          return KeyError(source_name, sub.source(), name, "unknown key");
+        }
+      }
     } else if (k == "tls" || k == "limits") {
       const toml::table* table = node.as_table();
       if (table == nullptr) return KeyError(source_name, node.source(), k, "must be a table");
@@ -177,6 +188,9 @@ absl::Status ValidateConfig(const ServerConfig& config) {
   }
   if (config.session_ttl_seconds < 1 || config.session_ttl_seconds > 24 * 3600) {
     return absl::InvalidArgumentError("session_ttl_seconds must be between 1 and 86400");
+  }
+  if (config.directory_capacity_stale_hours < 1 || config.directory_capacity_stale_hours > 24 * 365) {
+    return absl::InvalidArgumentError("directory.capacity_stale_hours must be between 1 and 8760");
   }
   static constexpr const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
   for (const char* level : kLevels) {

@@ -37,6 +37,9 @@ struct ServerConfig {
   int drain_seconds = 10;
   // How long a bearer token is valid after login.
   int session_ttl_seconds = 30 * 60;
+  // Directory capacity stated longer ago than this is shown as stale
+  // (TOML `directory.capacity_stale_hours`).
+  int directory_capacity_stale_hours = 24;
 };
 
 // Reads a TOML configuration over `config`'s values. Unknown keys are errors,

@@ -74,6 +74,9 @@ int main(int argc, char** argv) {
   auto* session_ttl = app.add_option("--session-ttl-seconds", flags.session_ttl_seconds,
                                      "how long a login lasts")
                           ->capture_default_str();
+  auto* stale_hours = app.add_option("--directory-capacity-stale-hours", flags.directory_capacity_stale_hours,
+                                     "directory capacity older than this is shown as stale")
+                          ->capture_default_str();
   bool print_version = false;
   app.add_flag("--version", print_version, "print the version and exit");
   try {
@@ -102,6 +105,7 @@ int main(int argc, char** argv) {
   if (*max_send) config.max_send_message_bytes = flags.max_send_message_bytes;
   if (*drain) config.drain_seconds = flags.drain_seconds;
   if (*session_ttl) config.session_ttl_seconds = flags.session_ttl_seconds;
+  if (*stale_hours) config.directory_capacity_stale_hours = flags.directory_capacity_stale_hours;
 
   absl::Status valid = trygg::server::ValidateConfig(config);
   if (!valid.ok()) return Fail(kExitUsage, std::string(valid.message()));

@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/api/audit_service.h"
 #include "server/api/case_service.h"
+#include "server/api/directory_service.h"
 #include "server/api/session_service.h"
 #include "server/api/trust_service.h"
 #include "server/daemon/server_key.h"
@@ -172,7 +173,10 @@ absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config
   d->cases_ = std::make_unique<domain::Cases>(d->clock_);
   d->services_.push_back(std::make_unique<api::CaseService>(*d->store_, *d->cases_, *d->authenticator_));
   d->services_.push_back(std::make_unique<trygg::v1::ReferralService::CallbackService>());
-  d->services_.push_back(std::make_unique<trygg::v1::DirectoryService::CallbackService>());
+  domain::DirectoryOptions directory_options;
+  directory_options.capacity_stale_ms = int64_t{config.directory_capacity_stale_hours} * 3600 * 1000;
+  d->services_.push_back(std::make_unique<api::DirectoryService>(*d->store_, *d->authenticator_, d->clock_,
+                                                                 directory_options));
   d->services_.push_back(std::make_unique<api::AuditService>(d->audit_log_.get()));
 
   grpc::EnableDefaultHealthCheckService(true);

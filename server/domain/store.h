@@ -39,6 +39,7 @@ class AuditTable;   // audit_table.h
 class TrustTables;  // trust_tables.h
 class CaseTables;   // case_tables.h
 class ReferralTables;  // referral_tables.h
+class DirectoryTables;  // directory_tables.h
 
 // The view of the database inside one read or write. Reads run on read-only
 // connections, where every mutation fails.
@@ -57,6 +58,9 @@ class Transaction {
 
   // Consent records, referrals and their transitions.
   virtual ReferralTables& referrals() = 0;
+
+  // Directory listings: signed revisions, capacity updates, retirements.
+  virtual DirectoryTables& directory() = 0;
 };
 
 class Store {

@@ -680,7 +680,15 @@ TEST_CASE("clients catch a server that edits listings behind their backs", "[dir
     edited.description = "Gratis platser!";
     Exec(d.world.db_path(), "UPDATE listings SET bytes = " + HexLiteral(*SerializeListing(edited)) + where);
     CHECK(GetCryptoError(reader.Get(id).status()) == CryptoError::kBadSignature);
-    CHECK(GetCryptoError(reader.Search({}).status()) == CryptoError::kBadSignature);
+    // A search leaves the bad listing out, says so, and still shows the rest.
+    auto other = admin.Publish(Shelter());
+    REQUIRE(other.ok());
+    auto results = reader.Search({});
+    REQUIRE(results.ok());
+    REQUIRE(results->listings.size() == 1);
+    CHECK(results->listings[0].listing.listing_id == other->listing.listing_id);
+    CHECK(results->rejected == 1);
+    CHECK(GetCryptoError(results->first_rejection) == CryptoError::kBadSignature);
   }
   SECTION("a forged capacity update") {
     auto raw = admin.GetSigned(id);

@@ -148,6 +148,11 @@ absl::StatusOr<Output> Search(const Settings& settings, const CommandFlags&) {
   }
   if (results.listings.empty()) out.text = "no listings match\n";
   if (!results.next_page_token.empty()) out.text += "more: --page-token " + results.next_page_token + "\n";
+  if (results.rejected > 0) {
+    out.text += "WARNING: " + std::to_string(results.rejected) + " listing(s) left out because they did not verify: " +
+                DescribeError(results.first_rejection) + "\n";
+  }
+  out.json["rejected"] = results.rejected;
   out.json["listings"] = std::move(listings);
   out.json["next_page_token"] = results.next_page_token;
   return out;

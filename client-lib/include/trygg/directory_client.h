@@ -56,8 +56,15 @@ struct ListingQuery {
 };
 
 struct ListingResults {
+  // Only listings that verified.
   std::vector<VerifiedListing> listings;
   std::string next_page_token;  // "" at the end
+  // Listings the server returned that did not verify (e.g. signed by an
+  // admin device revoked since, or edited by the server) are left out and
+  // counted here, with the first failure, so one bad listing does not hide
+  // the others. A caller should show that some results were withheld.
+  int rejected = 0;
+  absl::Status first_rejection;
 };
 
 // The signed objects as the server returned them (for tools and tests).

@@ -100,6 +100,51 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_by_device ON sessions (device_id);
 CREATE INDEX sessions_by_expiry ON sessions (expires_at);
 )sql"},
+    {4, "directory: listings with their signed revision, capacity update and retirement",
+     R"sql(
+-- The signed bytes are the authority; the other columns are copies of their
+-- fields (and of the newest capacity update) for filtering and ordering.
+CREATE TABLE listings (
+  listing_id          BLOB PRIMARY KEY CHECK (length(listing_id) = 16),
+  org_id              BLOB NOT NULL REFERENCES certificates (subject_id),
+  revision            INTEGER NOT NULL CHECK (revision >= 1),
+  category            INTEGER NOT NULL CHECK (category BETWEEN 1 AND 255),
+  response_time_hours INTEGER NOT NULL CHECK (response_time_hours >= 1),
+  capacity_free       INTEGER NOT NULL CHECK (capacity_free >= -1),
+  capacity_at         INTEGER NOT NULL,
+  target_groups       INTEGER NOT NULL,
+  exploitation_forms  INTEGER NOT NULL,
+  retired             INTEGER NOT NULL DEFAULT 0 CHECK (retired IN (0, 1)),
+  bytes               BLOB NOT NULL,
+  signature           BLOB NOT NULL CHECK (length(signature) = 64),
+  signer              BLOB NOT NULL CHECK (length(signer) = 16),
+  capacity_bytes      BLOB,
+  capacity_signature  BLOB CHECK (capacity_signature IS NULL OR length(capacity_signature) = 64),
+  capacity_signer     BLOB,
+  retire_bytes        BLOB,
+  retire_signature    BLOB CHECK (retire_signature IS NULL OR length(retire_signature) = 64),
+  retire_signer       BLOB
+) STRICT;
+CREATE INDEX listings_by_order ON listings (retired, capacity_free > 0, capacity_at, listing_id);
+CREATE INDEX listings_by_org ON listings (org_id);
+
+CREATE TABLE listing_regions (
+  listing_id BLOB NOT NULL REFERENCES listings (listing_id),
+  position   INTEGER NOT NULL,
+  region     TEXT NOT NULL,
+  PRIMARY KEY (listing_id, position)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX listing_regions_by_region ON listing_regions (region, listing_id);
+
+CREATE TABLE listing_languages (
+  listing_id       BLOB NOT NULL REFERENCES listings (listing_id),
+  position         INTEGER NOT NULL,
+  tag              TEXT NOT NULL,
+  primary_language TEXT NOT NULL,
+  PRIMARY KEY (listing_id, position)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX listing_languages_by_language ON listing_languages (primary_language, listing_id);
+)sql"},
     {5, "cases: cases, record versions, grants; organisation key generations",
      R"sql(
 CREATE TABLE org_generations (

@@ -10,6 +10,7 @@
 #include "server/store/sqlite/audit_tables.h"
 #include "server/store/sqlite/case_tables.h"
 #include "server/store/sqlite/connection.h"
+#include "server/store/sqlite/directory_tables.h"
 #include "server/store/sqlite/referral_tables.h"
 #include "server/store/sqlite/trust_tables.h"
 
@@ -17,7 +18,7 @@ namespace trygg::store::sqlite {
 
 class SqliteTransaction final : public domain::Transaction {
  public:
-  explicit SqliteTransaction(Connection& db) : db_(db), audit_(db), trust_(db), cases_(db), referrals_(db) {}
+  explicit SqliteTransaction(Connection& db) : db_(db), audit_(db), trust_(db), cases_(db), referrals_(db), directory_(db) {}
 
   // The transaction SqliteStore passed to a domain function.
   static SqliteTransaction& Of(domain::Transaction& txn) { return static_cast<SqliteTransaction&>(txn); }
@@ -28,6 +29,7 @@ class SqliteTransaction final : public domain::Transaction {
   domain::TrustTables& trust() override { return trust_; }
   domain::CaseTables& cases() override { return cases_; }
   domain::ReferralTables& referrals() override { return referrals_; }
+  domain::DirectoryTables& directory() override { return directory_; }
 
  private:
   Connection& db_;
@@ -35,6 +37,7 @@ class SqliteTransaction final : public domain::Transaction {
   SqliteTrustTables trust_;
   SqliteCaseTables cases_;
   SqliteReferralTables referrals_;
+  SqliteDirectoryTables directory_;
 };
 
 }  // namespace trygg::store::sqlite
