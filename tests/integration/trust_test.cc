@@ -19,6 +19,7 @@
 #include "trygg/case_client.h"
 #include "trygg/v1/audit.grpc.pb.h"
 #include "trygg/crypto_error.h"
+#include "trygg/listing.h"
 #include "trygg/membership.h"
 #include "trygg/v1/case.pb.h"
 #include "trygg/v1/directory.pb.h"
@@ -647,6 +648,45 @@ TEST_CASE("authorisation matrix: every RPC against every kind of caller", "[trus
     return request.SerializeAsString();
   };
   auto empty = [] { return std::string(); };
+  // A listing of the admin's organisation, signed by the admin; the publish
+  // is resent by each caller (a no-op for the admin after the first time).
+  Listing listing;
+  world.rng().Fill(listing.listing_id.span());
+  listing.org_id = admin.keys.org_id;
+  listing.created_at_ms = world.clock().NowUnixMillis();
+  listing.signer_device = admin.keys.device_id;
+  listing.category = static_cast<uint8_t>(ServiceCategory::kShelter);
+  listing.response_time_hours = 24;
+  listing.regions = {"SE-AB"};
+  auto signed_listing = SignListing(listing, admin.keys.device.signing());
+  REQUIRE(signed_listing.ok());
+  auto with_listing_id = [&](auto request) {
+    request.set_listing_id(Str(listing.listing_id.span()));
+    return request.SerializeAsString();
+  };
+  auto publish_request = [&] {
+    trygg::v1::PublishListingRequest request;
+    request.mutable_listing()->mutable_signed_()->set_bytes(Str(signed_listing->bytes));
+    request.mutable_listing()->mutable_signed_()->set_signature(Str(signed_listing->signature.span()));
+    return request.SerializeAsString();
+  };
+  auto capacity_request = [&] {
+    CapacityUpdate update{listing.listing_id, listing.org_id, 1, 3, listing.created_at_ms + 1, admin.keys.device_id};
+    auto signed_update = SignCapacityUpdate(update, admin.keys.device.signing());
+    trygg::v1::UpdateCapacityRequest request;
+    request.mutable_signed_()->set_bytes(Str(signed_update->bytes));
+    request.mutable_signed_()->set_signature(Str(signed_update->signature.span()));
+    return with_listing_id(request);
+  };
+  auto retire_request = [&] {
+    Retirement retirement{listing.listing_id, listing.org_id, 1, listing.created_at_ms + 2, admin.keys.device_id};
+    SignedObject signed_retirement = SignRetirement(retirement, admin.keys.device.signing());
+    trygg::v1::RetireListingRequest request;
+    request.mutable_signed_()->set_bytes(Str(signed_retirement.bytes));
+    request.mutable_signed_()->set_signature(Str(signed_retirement.signature.span()));
+    return with_listing_id(request);
+  };
+  auto get_listing_request = [&] { return with_listing_id(trygg::v1::GetListingRequest()); };
 
   using C = grpc::StatusCode;
   constexpr C OK = C::OK, UNAUTH = C::UNAUTHENTICATED, DENIED = C::PERMISSION_DENIED, BAD = C::INVALID_ARGUMENT,
@@ -671,6 +711,12 @@ TEST_CASE("authorisation matrix: every RPC against every kind of caller", "[trus
       {"/trygg.v1.CaseService/ListCases", empty, {UNAUTH, UNAUTH, OK, OK, OK, DENIED}},
       // No grants: the caller's own organisation reaches the check that needs them.
       {"/trygg.v1.CaseService/PutGrants", put_grants_request, {UNAUTH, UNAUTH, BAD, NOT_FOUND, BAD, DENIED}},
+      {"/trygg.v1.DirectoryService/PublishListing", publish_request, {UNAUTH, UNAUTH, DENIED, DENIED, OK, DENIED}},
+      {"/trygg.v1.DirectoryService/UpdateCapacity", capacity_request, {UNAUTH, UNAUTH, DENIED, DENIED, OK, DENIED}},
+      {"/trygg.v1.DirectoryService/GetListing", get_listing_request, {UNAUTH, UNAUTH, OK, OK, OK, OK}},
+      {"/trygg.v1.DirectoryService/SearchListings", empty, {UNAUTH, UNAUTH, OK, OK, OK, OK}},
+      {"/trygg.v1.DirectoryService/ExportHsds", empty, {UNAUTH, UNAUTH, OK, OK, OK, OK}},
+      {"/trygg.v1.DirectoryService/RetireListing", retire_request, {UNAUTH, UNAUTH, DENIED, DENIED, OK, DENIED}},
   };
   // Every RPC of the API is in the table, or not built yet (UNIMPLEMENTED
   // for everyone); EndSession runs last since it ends the session.
