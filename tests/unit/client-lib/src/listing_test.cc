@@ -243,3 +243,95 @@ TEST_CASE("verification against an organisation log", "[directory]") {
 
 }  // namespace
 }  // namespace trygg
+
+namespace trygg {
+namespace {
+
+// The layouts of docs/protocol.md section 13, built here byte by byte from
+// the document (not from the serialiser), so a change to either is caught.
+std::vector<uint8_t> Be(uint64_t v, int width) {
+  std::vector<uint8_t> out;
+  for (int i = width - 1; i >= 0; --i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  return out;
+}
+void Append(std::vector<uint8_t>& out, std::span<const uint8_t> bytes) { out.insert(out.end(), bytes.begin(), bytes.end()); }
+void Append(std::vector<uint8_t>& out, std::string_view s) { Append(out, AsBytes(s)); }
+
+TEST_CASE("byte layouts follow protocol.md section 13", "[directory]") {
+  const Id128 listing = IdOf(0x11), org = IdOf(0x22), signer = IdOf(0x33);
+  SECTION("capacity update") {
+    std::vector<uint8_t> want;
+    Append(want, "TLC1");
+    want.push_back(1);
+    Append(want, listing.span());
+    Append(want, org.span());
+    Append(want, Be(7, 8));
+    Append(want, Be(0xFFFFFFFF, 4));  // -1: places not counted
+    Append(want, Be(1'700'000'000'123, 8));
+    Append(want, signer.span());
+    CHECK(SerializeCapacityUpdate({listing, org, 7, -1, 1'700'000'000'123, signer}) == want);
+    CHECK(want.size() == 73);
+  }
+  SECTION("retirement") {
+    std::vector<uint8_t> want;
+    Append(want, "TLR1");
+    want.push_back(1);
+    Append(want, listing.span());
+    Append(want, org.span());
+    Append(want, Be(2, 8));
+    Append(want, Be(99, 8));
+    Append(want, signer.span());
+    CHECK(SerializeRetirement({listing, org, 2, 99, signer}) == want);
+  }
+  SECTION("listing") {
+    Listing l;
+    l.listing_id = listing;
+    l.org_id = org;
+    l.revision = 3;
+    l.created_at_ms = 5;
+    l.signer_device = signer;
+    l.category = 2;
+    l.response_time_hours = 72;
+    l.capacity_free = 4;
+    l.target_groups = 0x05;
+    l.exploitation_forms = 0x02;
+    l.regions = {"SE-O"};
+    l.languages = {"ti", "sv-SE"};
+    l.contact_hours = "9-5";
+    l.description = "Ö";
+    std::vector<uint8_t> want;
+    Append(want, "TLS1");
+    want.push_back(1);
+    Append(want, listing.span());
+    Append(want, org.span());
+    Append(want, Be(3, 8));
+    Append(want, Be(5, 8));
+    Append(want, signer.span());
+    want.push_back(2);
+    Append(want, Be(72, 4));
+    Append(want, Be(4, 4));
+    want.push_back(0x05);
+    want.push_back(0x02);
+    want.push_back(1);
+    want.push_back(4);
+    Append(want, "SE-O");
+    want.push_back(2);
+    want.push_back(2);
+    Append(want, "ti");
+    want.push_back(5);
+    Append(want, "sv-SE");
+    Append(want, Be(3, 2));
+    Append(want, "9-5");
+    Append(want, Be(2, 2));
+    Append(want, "\xc3\x96");
+    auto got = SerializeListing(l);
+    REQUIRE(got.ok());
+    CHECK(*got == want);
+    // The signed bytes: context, 0x00, then the structure.
+    std::vector<uint8_t> signed_bytes = SignedBytes(SigningContext::kListing, want);
+    CHECK(std::string(signed_bytes.begin(), signed_bytes.begin() + 17) == std::string("trygg/v1/listing\0", 17));
+  }
+}
+
+}  // namespace
+}  // namespace trygg
