@@ -152,9 +152,9 @@ absl::StatusOr<Output> Search(const Settings& settings, const CommandFlags&) {
     out.text += "WARNING: " + std::to_string(results.rejected) + " listing(s) left out because they did not verify: " +
                 DescribeError(results.first_rejection) + "\n";
   }
-  out.json["rejected"] = results.rejected;
   out.json["listings"] = std::move(listings);
   out.json["next_page_token"] = results.next_page_token;
+  out.json["rejected"] = results.rejected;
   return out;
 }
 
