@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -917,6 +918,59 @@ TEST_CASE("the HSDS export validates against the HSDS 3 schemas", "[directory]")
     broken["capacities"][0].erase("updated");
     CHECK_FALSE(Validate("service.json", broken).empty());
   }
+}
+
+}  // namespace
+}  // namespace trygg
+
+namespace trygg {
+namespace {
+
+// Not run by default: `directory_test "[bench]"`. Publishes 2,000 listings and
+// times searches on loopback, raw (server only) and through DirectoryClient
+// (with verification of every listing on the page).
+TEST_CASE("search latency with 2,000 listings", "[.][bench]") {
+  DirectoryWorld d;
+  DirectoryClient admin = d.For(*d.admin_a);
+  const char* regions[] = {"SE-AB", "SE-O", "SE-M", "SE-E", "SE-C"};
+  const char* languages[] = {"ro", "ti", "ar", "sv", "en", "uk"};
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 2000; ++i) {
+    Listing l = Shelter();
+    d.world.rng().Fill(l.listing_id.span());
+    l.category = static_cast<uint8_t>(1 + i % 9);
+    l.regions = {regions[i % 5]};
+    l.languages = {languages[i % 6]};
+    l.capacity_free = i % 4 - 1;
+    l.created_at_ms = d.world.clock().NowUnixMillis() - i;
+    REQUIRE(admin.PublishSigned(SignRaw(*d.admin_a, l)).ok());
+  }
+  auto t1 = std::chrono::steady_clock::now();
+  auto stub = trygg::v1::DirectoryService::NewStub(d.admin_a->client->channel());
+  constexpr int kSearches = 200;
+  for (int i = 0; i < kSearches; ++i) {
+    auto context = d.admin_a->client->NewCallContext();
+    trygg::v1::SearchListingsRequest request;
+    request.set_region(regions[i % 5]);
+    if (i % 2) request.set_language(languages[i % 6]);
+    request.set_page_size(50);
+    trygg::v1::SearchListingsResponse response;
+    REQUIRE(stub->SearchListings(context.get(), request, &response).ok());
+  }
+  auto t2 = std::chrono::steady_clock::now();
+  for (int i = 0; i < kSearches; ++i) {
+    ListingQuery q;
+    q.region = regions[i % 5];
+    if (i % 2) q.language = languages[i % 6];
+    q.page_size = 50;
+    auto results = admin.Search(q);
+    REQUIRE(results.ok());
+    REQUIRE(results->rejected == 0);
+  }
+  auto t3 = std::chrono::steady_clock::now();
+  auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+  WARN("publish: " << ms(t0, t1) / 2000 << " ms each (sequential); search page of 50, raw: " << ms(t1, t2) / kSearches
+                   << " ms; verified by DirectoryClient: " << ms(t2, t3) / kSearches << " ms");
 }
 
 }  // namespace
