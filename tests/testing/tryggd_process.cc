@@ -9,7 +9,7 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <regex>
+#include <string_view>
 
 extern char** environ;
 
@@ -103,13 +103,18 @@ ExitResult RunTryggd(const std::vector<std::string>& args, std::chrono::millisec
 
 TryggdProcess::TryggdProcess(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
   pid_ = Spawn(args, &stdout_fd_, &stderr_fd_);
-  static const std::regex kListening("tryggd listening on (\\S+);");
+  // tryggd prints "tryggd listening on <address>; ..." once it accepts calls.
+  static constexpr std::string_view kListening = "tryggd listening on ";
   auto deadline = Clock::now() + timeout;
   while (Clock::now() < deadline) {
-    std::smatch match;
-    if (std::regex_search(stdout_text_, match, kListening)) {
-      address_ = match[1];
-      return;
+    if (auto at = stdout_text_.find(kListening); at != std::string::npos) {
+      auto begin = at + kListening.size();
+      auto end = stdout_text_.find(';', begin);
+      if (end != std::string::npos && end > begin &&
+          stdout_text_.find_first_of(" \t\n", begin) >= end) {
+        address_ = stdout_text_.substr(begin, end - begin);
+        return;
+      }
     }
     if (!ReadSome(stdout_fd_, stdout_text_, std::chrono::milliseconds(50))) break;
   }
