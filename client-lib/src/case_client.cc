@@ -2,106 +2,32 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "internal/case_wire.h"
 #include "trygg/crypto_error.h"
 #include "trygg/grant.h"
 #include "trygg/status_macros.h"
+#include "trygg/workflow.h"
 #include "trygg/v1/case.grpc.pb.h"
 
 namespace trygg {
-namespace {
 
-absl::Status FromGrpc(const grpc::Status& status) {
-  if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
-}
-
-std::string ToProto(std::span<const uint8_t> bytes) { return std::string(bytes.begin(), bytes.end()); }
-std::span<const uint8_t> AsSpan(const std::string& s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
-
-Id128 RandomId(Rng& rng) {
-  Id128 id;
-  rng.Fill(id.span());
-  return id;
-}
-
-void EnvelopeToProto(const SealedRecord& record, trygg::v1::RecordEnvelope* out) {
-  out->set_header(ToProto(record.header));
-  out->set_wrapped_dek(ToProto(record.wrapped_dek));
-  out->set_body(ToProto(record.body));
-  out->set_signature(ToProto(record.signature.span()));
-  for (const Hash256& h : record.attachment_hashes) out->add_attachment_hashes(ToProto(h.span()));
-}
-
-absl::StatusOr<SealedRecord> EnvelopeFromServer(const trygg::v1::RecordEnvelope& in) {
-  SealedRecord record;
-  record.header.assign(in.header().begin(), in.header().end());
-  record.wrapped_dek.assign(in.wrapped_dek().begin(), in.wrapped_dek().end());
-  record.body.assign(in.body().begin(), in.body().end());
-  absl::StatusOr<Signature> signature = Signature::FromSpan(AsSpan(in.signature()));
-  if (!signature.ok()) return absl::DataLossError("server sent a malformed record signature");
-  record.signature = *signature;
-  for (const std::string& h : in.attachment_hashes()) {
-    absl::StatusOr<Hash256> hash = Hash256::FromSpan(AsSpan(h));
-    if (!hash.ok()) return absl::DataLossError("server sent a malformed attachment hash");
-    record.attachment_hashes.push_back(*hash);
-  }
-  return record;
-}
-
-void GrantToProto(const Grant& grant, const Id128& scope_id, uint32_t epoch, const Id128& org_id,
-                  trygg::v1::Grant* out) {
-  out->set_scope_id(ToProto(scope_id.span()));
-  out->set_epoch(epoch);
-  out->set_org_id(ToProto(org_id.span()));
-  std::vector<uint8_t> bytes = grant.header;
-  bytes.insert(bytes.end(), grant.sealed.begin(), grant.sealed.end());
-  out->mutable_sealed()->set_bytes(ToProto(bytes));
-  out->mutable_sealed()->set_signature(ToProto(grant.signature.span()));
-}
-
-absl::StatusOr<Grant> GrantFromServer(const trygg::v1::Grant& in) {
-  const std::string& bytes = in.sealed().bytes();
-  if (bytes.size() != kGrantHeaderSize + kGrantSealedSize) return absl::DataLossError("server sent a malformed grant");
-  Grant grant;
-  grant.header.assign(bytes.begin(), bytes.begin() + kGrantHeaderSize);
-  grant.sealed.assign(bytes.begin() + kGrantHeaderSize, bytes.end());
-  absl::StatusOr<Signature> signature = Signature::FromSpan(AsSpan(in.sealed().signature()));
-  if (!signature.ok()) return absl::DataLossError("server sent a malformed grant signature");
-  grant.signature = *signature;
-  return grant;
-}
-
-}  // namespace
+using internal::AsSpan;
+using internal::EnvelopeFromServer;
+using internal::EnvelopeToProto;
+using internal::FromGrpc;
+using internal::GrantFromServer;
+using internal::GrantToProto;
+using internal::RandomId;
+using internal::ToProto;
 
 absl::StatusOr<Grant> CaseClient::GrantToOwnOrg(const Id128& scope_id, uint32_t epoch, const SecretKey& scope_key) {
-  TRYGG_ASSIGN_OR_RETURN(OrgLogState org, client_.FetchOrgLog(self_.org_id));
-  if (org.generation() == 0) return absl::FailedPreconditionError("the organisation has no key yet");
-  if (org.rotation_due()) {
-    return absl::FailedPreconditionError("a device was revoked: rotate the organisation key before sharing");
-  }
-  GrantParams params{GrantKind::kScopeKey, scope_id, epoch, self_.device_id};
-  return SealGrant(params, scope_key, org.org_box_key(), self_.device.signing(), clock_, rng_);
+  return internal::SealScopeGrant(client_, self_, self_.org_id, scope_id, epoch, scope_key, clock_, rng_);
 }
 
-absl::StatusOr<SecretKey> CaseClient::OpenScopeKey(const Grant& grant, const OrgLogState& org) {
-  TRYGG_ASSIGN_OR_RETURN(GrantHeader header, ParseGrantHeader(grant.header));
-  const OrgKey* key = nullptr;
-  for (const OrgKey& k : self_.org_keys) {
-    if (BoxKeyId(DeriveOrgBoxKeyPair(k).public_key) == header.recipient_key_id) key = &k;
-  }
-  if (key == nullptr) {
-    return absl::FailedPreconditionError("this device lacks the organisation key the grant is sealed to; sync keys");
-  }
-  const DeviceRecord* granter = org.FindDevice(header.granter_device);
-  if (granter == nullptr) {
-    return MakeCryptoError(absl::StatusCode::kPermissionDenied, CryptoError::kWrongGranter,
-                           "grant: made by a device that is not in the organisation log");
-  }
-  GrantExpectation expected{GrantKind::kScopeKey, header.scope_id, header.epoch, header.granter_device,
-                            granter->sign_key};
-  return OpenGrant(grant, expected, DeriveOrgBoxKeyPair(*key));
+absl::StatusOr<CaseScope> CaseClient::CurrentScope(const Id128& case_id) {
+  if (known_.find(case_id) == known_.end()) TRYGG_RETURN_IF_ERROR(ReadCase(case_id).status());
+  const Known& known = known_.at(case_id);
+  return CaseScope{known.scope_id, known.epoch, &known.scope_key};
 }
 
 absl::StatusOr<Id128> CaseClient::CreateCase(std::span<const uint8_t> plaintext, uint16_t content_type) {
@@ -175,7 +101,7 @@ absl::StatusOr<CaseRead> CaseClient::ReadCase(const Id128& case_id) {
   for (const trygg::v1::Grant& in : response.grants()) {
     TRYGG_ASSIGN_OR_RETURN(Grant grant, GrantFromServer(in));
     TRYGG_ASSIGN_OR_RETURN(GrantHeader header, ParseGrantHeader(grant.header));
-    TRYGG_ASSIGN_OR_RETURN(SecretKey key, OpenScopeKey(grant, own_org));
+    TRYGG_ASSIGN_OR_RETURN(SecretKey key, internal::OpenScopeGrant(grant, self_, own_org));
     scope_keys.insert_or_assign(header.epoch, std::move(key));
   }
 
@@ -260,8 +186,11 @@ absl::StatusOr<std::vector<CaseListing>> CaseClient::ListCases() {
 }
 
 absl::Status CaseClient::EraseCase(const Id128& case_id) {
+  ErasureStatement statement{case_id, clock_.NowUnixMillis(), self_.device_id};
+  TRYGG_ASSIGN_OR_RETURN(SignedObject signed_statement, SignErasureStatement(statement, self_.device.signing()));
   trygg::v1::EraseCaseRequest request;
   request.set_case_id(ToProto(case_id.span()));
+  internal::SignedToProto(signed_statement, self_.device_id, request.mutable_statement());
   trygg::v1::EraseCaseResponse response;
   auto context = client_.NewCallContext();
   TRYGG_RETURN_IF_ERROR(

@@ -1,6 +1,8 @@
 #include "server/api/case_service.h"
 
+#include "server/api/case_convert.h"
 #include "server/api/convert.h"
+#include "server/api/referral_service.h"
 #include "server/api/unary.h"
 #include "absl/strings/str_cat.h"
 #include "trygg/status_macros.h"
@@ -10,68 +12,6 @@ namespace {
 
 constexpr int kDefaultPage = 50;
 constexpr int kMaxPage = 500;
-constexpr int kMaxGrantsPerCall = 1000;
-
-std::span<const uint8_t> AsSpan(const std::string& s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
-
-absl::StatusOr<SealedRecord> EnvelopeFromProto(const trygg::v1::RecordEnvelope& in, absl::string_view field) {
-  SealedRecord record;
-  record.header.assign(in.header().begin(), in.header().end());
-  record.wrapped_dek.assign(in.wrapped_dek().begin(), in.wrapped_dek().end());
-  record.body.assign(in.body().begin(), in.body().end());
-  absl::StatusOr<Signature> signature = Signature::FromSpan(AsSpan(in.signature()));
-  if (!signature.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ".signature must be 64 bytes"));
-  record.signature = *signature;
-  for (const std::string& hash : in.attachment_hashes()) {
-    absl::StatusOr<Hash256> h = Hash256::FromSpan(AsSpan(hash));
-    if (!h.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ".attachment_hashes must be 32 bytes each"));
-    record.attachment_hashes.push_back(*h);
-  }
-  return record;
-}
-
-void EnvelopeToProto(const SealedRecord& record, trygg::v1::RecordEnvelope* out) {
-  out->set_header(BytesToProto(record.header));
-  out->set_wrapped_dek(BytesToProto(record.wrapped_dek));
-  out->set_body(BytesToProto(record.body));
-  out->set_signature(BytesToProto(record.signature.span()));
-  for (const Hash256& h : record.attachment_hashes) out->add_attachment_hashes(BytesToProto(h.span()));
-}
-
-absl::StatusOr<std::vector<domain::StoredGrant>> GrantsFromProto(
-    const google::protobuf::RepeatedPtrField<trygg::v1::Grant>& in) {
-  if (in.size() > kMaxGrantsPerCall) return absl::InvalidArgumentError("grants: at most 1000 per call");
-  std::vector<domain::StoredGrant> grants;
-  for (const trygg::v1::Grant& g : in) {
-    domain::StoredGrant grant;
-    TRYGG_ASSIGN_OR_RETURN(grant.scope_id, IdFromProto(g.scope_id(), "grants.scope_id"));
-    TRYGG_ASSIGN_OR_RETURN(grant.org_id, IdFromProto(g.org_id(), "grants.org_id"));
-    grant.epoch = g.epoch();
-    const std::string& bytes = g.sealed().bytes();
-    if (bytes.size() != kGrantHeaderSize + kGrantSealedSize) {
-      return absl::InvalidArgumentError("grants.sealed.bytes must be the grant header followed by the sealed key");
-    }
-    grant.grant.header.assign(bytes.begin(), bytes.begin() + kGrantHeaderSize);
-    grant.grant.sealed.assign(bytes.begin() + kGrantHeaderSize, bytes.end());
-    absl::StatusOr<Signature> signature = Signature::FromSpan(AsSpan(g.sealed().signature()));
-    if (!signature.ok()) return absl::InvalidArgumentError("grants.sealed.signature must be 64 bytes");
-    grant.grant.signature = *signature;
-    grants.push_back(std::move(grant));
-  }
-  return grants;
-}
-
-void GrantToProto(const domain::StoredGrant& grant, trygg::v1::Grant* out) {
-  out->set_scope_id(BytesToProto(grant.scope_id.span()));
-  out->set_epoch(grant.epoch);
-  out->set_org_id(BytesToProto(grant.org_id.span()));
-  std::vector<uint8_t> bytes = grant.grant.header;
-  bytes.insert(bytes.end(), grant.grant.sealed.begin(), grant.grant.sealed.end());
-  out->mutable_sealed()->set_bytes(BytesToProto(bytes));
-  out->mutable_sealed()->set_signature(BytesToProto(grant.grant.signature.span()));
-}
 
 }  // namespace
 
@@ -178,9 +118,81 @@ grpc::ServerUnaryReactor* CaseService::EraseCase(grpc::CallbackServerContext* co
   if (!caller.ok()) return Finish(context, caller.status());
   absl::StatusOr<Id128> case_id = IdFromProto(request->case_id(), "case_id");
   if (!case_id.ok()) return Finish(context, case_id.status());
-  return FinishAfterWrite(context, store_, [this, caller = *caller, case_id = *case_id](domain::Transaction& txn) {
-    return cases_.EraseCase(txn, caller, case_id);
-  });
+  absl::StatusOr<SignedObject> statement = SignedFromProto(request->statement(), "statement");
+  if (!statement.ok()) return Finish(context, statement.status());
+  return FinishAfterWrite(context, store_,
+                          [this, caller = *caller, case_id = *case_id,
+                           statement = *std::move(statement)](domain::Transaction& txn) {
+                            return cases_.EraseCase(txn, caller, case_id, statement);
+                          });
+}
+
+grpc::ServerUnaryReactor* CaseService::RecordConsent(grpc::CallbackServerContext* context,
+                                                     const trygg::v1::RecordConsentRequest* request,
+                                                     trygg::v1::RecordConsentResponse* response) {
+  absl::StatusOr<domain::Caller> caller = auth_.Authenticate(*context);
+  if (!caller.ok()) return Finish(context, caller.status());
+  absl::StatusOr<SignedObject> consent = SignedFromProto(request->consent().signed_(), "consent.signed");
+  if (!consent.ok()) return Finish(context, consent.status());
+  std::vector<uint8_t> evidence(request->consent().evidence().begin(), request->consent().evidence().end());
+  return FinishAfterWrite(context, store_,
+                          [this, caller = *caller, consent = *std::move(consent), evidence = std::move(evidence),
+                           response](domain::Transaction& txn) -> absl::Status {
+                            TRYGG_ASSIGN_OR_RETURN(Id128 id, referrals_.RecordConsent(txn, caller, consent, evidence));
+                            response->set_consent_id(BytesToProto(id.span()));
+                            return absl::OkStatus();
+                          });
+}
+
+grpc::ServerUnaryReactor* CaseService::WithdrawConsent(grpc::CallbackServerContext* context,
+                                                       const trygg::v1::WithdrawConsentRequest* request,
+                                                       trygg::v1::WithdrawConsentResponse*) {
+  absl::StatusOr<domain::Caller> caller = auth_.Authenticate(*context);
+  if (!caller.ok()) return Finish(context, caller.status());
+  absl::StatusOr<SignedObject> statement = SignedFromProto(request->statement(), "statement");
+  if (!statement.ok()) return Finish(context, statement.status());
+  auto ended = std::make_shared<std::vector<domain::ReferralRow>>();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  store_.Write(
+      [this, caller = *caller, statement = *std::move(statement), ended](domain::Transaction& txn) -> absl::Status {
+        TRYGG_ASSIGN_OR_RETURN(*ended, referrals_.WithdrawConsent(txn, caller, statement));
+        return absl::OkStatus();
+      },
+      [this, reactor, ended](absl::Status status) {
+        if (status.ok()) {
+          for (const domain::ReferralRow& row : *ended) PublishReferral(watch_, row);
+        }
+        reactor->Finish(ToGrpcStatus(status));
+      });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* CaseService::ListConsents(grpc::CallbackServerContext* context,
+                                                    const trygg::v1::ListConsentsRequest* request,
+                                                    trygg::v1::ListConsentsResponse* response) {
+  absl::Status status = [&]() -> absl::Status {
+    TRYGG_ASSIGN_OR_RETURN(domain::Caller caller, auth_.Authenticate(*context));
+    TRYGG_ASSIGN_OR_RETURN(Id128 case_id, IdFromProto(request->case_id(), "case_id"));
+    return store_.Read([&](domain::Transaction& txn) -> absl::Status {
+      TRYGG_ASSIGN_OR_RETURN(auto consents, referrals_.ListConsents(txn, caller, case_id));
+      for (const domain::ConsentRow& c : consents) {
+        trygg::v1::Consent* out = response->add_consents();
+        out->set_consent_id(BytesToProto(c.consent_id.span()));
+        out->set_case_id(BytesToProto(c.case_id.span()));
+        if (!c.to_org.IsZero()) out->set_to_org_id(BytesToProto(c.to_org.span()));
+        for (int service = 1; service <= trygg::v1::SERVICE_CATEGORY_OTHER; ++service) {
+          if (c.services & (1u << service)) out->add_services(static_cast<trygg::v1::ServiceCategory>(service));
+        }
+        out->set_purpose(static_cast<trygg::v1::ConsentPurpose>(c.purpose));
+        out->mutable_expires_at()->set_seconds(c.expires_at_ms / 1000);
+        out->set_evidence(BytesToProto(c.evidence));
+        SignedToProto(c.signed_consent, c.recorder_device.span(), out->mutable_signed_());
+        if (c.withdrawn_at_ms.has_value()) out->mutable_withdrawn_at()->set_seconds(*c.withdrawn_at_ms / 1000);
+      }
+      return absl::OkStatus();
+    });
+  }();
+  return Finish(context, status);
 }
 
 }  // namespace trygg::api

@@ -7,7 +7,9 @@
 #define TRYGG_SERVER_API_CASE_SERVICE_H_
 
 #include "server/api/authenticator.h"
+#include "server/api/referral_watch.h"
 #include "server/domain/cases.h"
+#include "server/domain/referrals.h"
 #include "server/domain/store.h"
 #include "trygg/v1/case.grpc.pb.h"
 
@@ -16,8 +18,9 @@ namespace trygg::api {
 class CaseService final : public trygg::v1::CaseService::CallbackService {
  public:
   // All arguments must outlive the service.
-  CaseService(domain::Store& store, const domain::Cases& cases, const Authenticator& authenticator)
-      : store_(store), cases_(cases), auth_(authenticator) {}
+  CaseService(domain::Store& store, const domain::Cases& cases, const domain::Referrals& referrals,
+              const Authenticator& authenticator, ReferralWatch& watch)
+      : store_(store), cases_(cases), referrals_(referrals), auth_(authenticator), watch_(watch) {}
 
   grpc::ServerUnaryReactor* CreateCase(grpc::CallbackServerContext* context,
                                        const trygg::v1::CreateCaseRequest* request,
@@ -36,11 +39,22 @@ class CaseService final : public trygg::v1::CaseService::CallbackService {
   grpc::ServerUnaryReactor* EraseCase(grpc::CallbackServerContext* context,
                                       const trygg::v1::EraseCaseRequest* request,
                                       trygg::v1::EraseCaseResponse* response) override;
+  grpc::ServerUnaryReactor* RecordConsent(grpc::CallbackServerContext* context,
+                                          const trygg::v1::RecordConsentRequest* request,
+                                          trygg::v1::RecordConsentResponse* response) override;
+  grpc::ServerUnaryReactor* WithdrawConsent(grpc::CallbackServerContext* context,
+                                            const trygg::v1::WithdrawConsentRequest* request,
+                                            trygg::v1::WithdrawConsentResponse* response) override;
+  grpc::ServerUnaryReactor* ListConsents(grpc::CallbackServerContext* context,
+                                         const trygg::v1::ListConsentsRequest* request,
+                                         trygg::v1::ListConsentsResponse* response) override;
 
  private:
   domain::Store& store_;
   const domain::Cases& cases_;
+  const domain::Referrals& referrals_;
   const Authenticator& auth_;
+  ReferralWatch& watch_;
 };
 
 }  // namespace trygg::api

@@ -21,6 +21,8 @@
 #include "absl/strings/str_cat.h"
 #include "server/api/audit_service.h"
 #include "server/api/case_service.h"
+#include "server/api/referral_service.h"
+#include "server/domain/directory.h"
 #include "server/api/directory_service.h"
 #include "server/api/session_service.h"
 #include "server/api/trust_service.h"
@@ -28,7 +30,6 @@
 #include "trygg/status_macros.h"
 #include "trygg/v1/audit.grpc.pb.h"
 #include "trygg/v1/directory.grpc.pb.h"
-#include "trygg/v1/referral.grpc.pb.h"
 
 #ifndef TRYGG_VERSION
 #define TRYGG_VERSION "0.0.0"
@@ -114,6 +115,15 @@ absl::Status CheckCanBind(const ListenAddress& address, const std::string& origi
   return status;
 }
 
+// Referrals find their receiving service through the directory.
+class DirectoryRoutes final : public domain::ListingRoutes {
+ public:
+  absl::StatusOr<domain::ReferralRoute> RouteFor(domain::Transaction& txn, const Id128& listing_id) const override {
+    TRYGG_ASSIGN_OR_RETURN(domain::ListingRoute route, domain::Directory::RouteFor(txn, listing_id));
+    return domain::ReferralRoute{route.org_id, route.category, route.response_time_hours, route.retired};
+  }
+};
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config) {
@@ -171,8 +181,12 @@ absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config
       std::make_unique<api::TrustService>(d->info_, *d->store_, *d->trust_, *d->authenticator_));
   d->services_.push_back(std::make_unique<api::SessionService>(*d->store_, *d->sessions_, *d->authenticator_));
   d->cases_ = std::make_unique<domain::Cases>(d->clock_);
-  d->services_.push_back(std::make_unique<api::CaseService>(*d->store_, *d->cases_, *d->authenticator_));
-  d->services_.push_back(std::make_unique<trygg::v1::ReferralService::CallbackService>());
+  d->routes_ = std::make_unique<DirectoryRoutes>();
+  d->referrals_ = std::make_unique<domain::Referrals>(*d->routes_, d->clock_);
+  d->services_.push_back(std::make_unique<api::CaseService>(*d->store_, *d->cases_, *d->referrals_,
+                                                            *d->authenticator_, d->watch_));
+  d->services_.push_back(
+      std::make_unique<api::ReferralService>(*d->store_, *d->referrals_, *d->authenticator_, d->watch_));
   domain::DirectoryOptions directory_options;
   directory_options.capacity_stale_ms = int64_t{config.directory_capacity_stale_hours} * 3600 * 1000;
   d->services_.push_back(std::make_unique<api::DirectoryService>(*d->store_, *d->authenticator_, d->clock_,
@@ -194,6 +208,7 @@ absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen_address));
   }
   d->server_->GetHealthCheckService()->SetServingStatus(true);
+  d->expiry_thread_ = std::thread([raw = d.get()] { raw->ExpiryLoop(); });
 
   const bool bracket = address.host.find(':') != std::string::npos;
   d->listening_address_ = bracket ? absl::StrCat("[", address.host, "]:", selected_port)
@@ -201,9 +216,41 @@ absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config
   return d;
 }
 
+void Tryggd::ExpiryLoop() {
+  constexpr auto kInterval = std::chrono::seconds(1);
+  constexpr int kBatch = 500;
+  std::unique_lock<std::mutex> lock(expiry_mu_);
+  while (!expiry_cv_.wait_for(lock, kInterval, [this] { return stopping_; })) {
+    lock.unlock();
+    std::vector<domain::ReferralRow> expired;
+    absl::Status status = store_->WriteAndWait([&](domain::Transaction& txn) -> absl::Status {
+      TRYGG_ASSIGN_OR_RETURN(expired, referrals_->ExpireDue(txn, kBatch));
+      return absl::OkStatus();
+    });
+    if (!status.ok()) {
+      spdlog::error("expiring overdue referrals failed: {}", std::string(status.message()));
+    } else if (!expired.empty()) {
+      spdlog::info("expired {} referrals past their answer-by time", expired.size());
+      // The senders (and receivers) are told through their watch streams.
+      for (const domain::ReferralRow& row : expired) api::PublishReferral(watch_, row);
+    }
+    lock.lock();
+  }
+}
+
 void Tryggd::Shutdown(std::chrono::milliseconds drain) {
+  if (expiry_thread_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(expiry_mu_);
+      stopping_ = true;
+    }
+    expiry_cv_.notify_all();
+    expiry_thread_.join();
+  }
   if (server_ != nullptr) {
     server_->GetHealthCheckService()->SetServingStatus(false);
+    // Watch streams never end by themselves; end them so the drain is quick.
+    watch_.CloseAll();
     server_->Shutdown(std::chrono::system_clock::now() + drain);
     server_->Wait();
     server_.reset();

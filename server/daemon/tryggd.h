@@ -13,6 +13,9 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include <grpcpp/server.h>
@@ -20,8 +23,10 @@
 #include "absl/status/statusor.h"
 #include "server/daemon/config.h"
 #include "server/api/authenticator.h"
+#include "server/api/referral_watch.h"
 #include "server/domain/audit_log.h"
 #include "server/domain/cases.h"
+#include "server/domain/referrals.h"
 #include "server/domain/server_info.h"
 #include "server/domain/sessions.h"
 #include "server/domain/trust.h"
@@ -47,6 +52,7 @@ class Tryggd {
 
  private:
   Tryggd() = default;
+  void ExpiryLoop();
 
   int lock_fd_ = -1;
   bool tls_ = false;
@@ -61,6 +67,14 @@ class Tryggd {
   std::unique_ptr<domain::Sessions> sessions_;
   std::unique_ptr<api::Authenticator> authenticator_;
   std::unique_ptr<domain::Cases> cases_;
+  std::unique_ptr<domain::ListingRoutes> routes_;
+  std::unique_ptr<domain::Referrals> referrals_;
+  api::ReferralWatch watch_;
+  // Expires referrals whose answer-by time has passed, once a second.
+  std::thread expiry_thread_;
+  std::mutex expiry_mu_;
+  std::condition_variable expiry_cv_;
+  bool stopping_ = false;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> server_;
 };

@@ -4,6 +4,7 @@
 #include "server/domain/referral_tables.h"
 #include "server/domain/trust_tables.h"
 #include "trygg/status_macros.h"
+#include "trygg/workflow.h"
 
 namespace trygg::domain {
 namespace {
@@ -13,27 +14,6 @@ absl::Status RequireMember(const Caller& caller) {
     return absl::PermissionDeniedError("only caseworkers and organisation admins handle cases");
   }
   return absl::OkStatus();
-}
-
-absl::StatusOr<SignPublicKey> CallerKey(Transaction& txn, const Caller& caller) {
-  TRYGG_ASSIGN_OR_RETURN(std::optional<DeviceRow> device, txn.trust().GetDevice(caller.device_id));
-  if (!device.has_value() || device->revoked) return absl::UnauthenticatedError("the device has been revoked");
-  return device->sign_key;
-}
-
-// The author fields and signature of an envelope sent by `caller`.
-absl::StatusOr<RecordHeader> CheckEnvelope(Transaction& txn, const Caller& caller, const SealedRecord& record) {
-  absl::StatusOr<RecordHeader> header = ParseRecordHeader(record.header);
-  if (!header.ok()) return absl::InvalidArgumentError("version.header is not a record header");
-  if (header->author_org != caller.org_id || header->author_device != caller.device_id) {
-    return absl::PermissionDeniedError("the envelope's author is not the calling device");
-  }
-  TRYGG_ASSIGN_OR_RETURN(SignPublicKey key, CallerKey(txn, caller));
-  absl::Status signature = VerifyRecordSignature(record, key);
-  if (!signature.ok()) {
-    return absl::InvalidArgumentError("the envelope is malformed or not signed by the calling device");
-  }
-  return header;
 }
 
 audit::AuditEvent Event(audit::AuditEventKind kind, const Caller& caller, const Id128& case_id, int64_t now) {
@@ -63,6 +43,27 @@ bool SameEnvelope(const SealedRecord& a, const SealedRecord& b) {
 }
 
 }  // namespace
+
+absl::StatusOr<SignPublicKey> Cases::CallerKey(Transaction& txn, const Caller& caller) {
+  TRYGG_ASSIGN_OR_RETURN(std::optional<DeviceRow> device, txn.trust().GetDevice(caller.device_id));
+  if (!device.has_value() || device->revoked) return absl::UnauthenticatedError("the device has been revoked");
+  return device->sign_key;
+}
+
+absl::StatusOr<RecordHeader> Cases::CheckAuthoredEnvelope(Transaction& txn, const Caller& caller,
+                                                          const SealedRecord& record) {
+  absl::StatusOr<RecordHeader> header = ParseRecordHeader(record.header);
+  if (!header.ok()) return absl::InvalidArgumentError("version.header is not a record header");
+  if (header->author_org != caller.org_id || header->author_device != caller.device_id) {
+    return absl::PermissionDeniedError("the envelope's author is not the calling device");
+  }
+  TRYGG_ASSIGN_OR_RETURN(SignPublicKey key, CallerKey(txn, caller));
+  absl::Status signature = VerifyRecordSignature(record, key);
+  if (!signature.ok()) {
+    return absl::InvalidArgumentError("the envelope is malformed or not signed by the calling device");
+  }
+  return header;
+}
 
 absl::Status Cases::CheckGrant(Transaction& txn, const Caller& caller, const StoredGrant& grant,
                                const Id128& scope_id, uint32_t epoch) {
@@ -100,7 +101,7 @@ absl::StatusOr<CaseRow> Cases::VisibleCase(Transaction& txn, const Id128& org_id
 absl::StatusOr<Id128> Cases::CreateCase(Transaction& txn, const Caller& caller, const SealedRecord& first,
                                         const std::vector<StoredGrant>& grants) const {
   TRYGG_RETURN_IF_ERROR(RequireMember(caller));
-  TRYGG_ASSIGN_OR_RETURN(RecordHeader header, CheckEnvelope(txn, caller, first));
+  TRYGG_ASSIGN_OR_RETURN(RecordHeader header, CheckAuthoredEnvelope(txn, caller, first));
   if (header.version != 1 || !header.prev_hash.IsZero()) {
     return absl::InvalidArgumentError("a case starts at version 1 with a zero prev_hash");
   }
@@ -144,7 +145,7 @@ absl::StatusOr<uint64_t> Cases::AppendVersion(Transaction& txn, const Caller& ca
   absl::StatusOr<RecordHeader> parsed = ParseRecordHeader(version.header);
   if (!parsed.ok()) return absl::InvalidArgumentError("version.header is not a record header");
   TRYGG_ASSIGN_OR_RETURN(CaseRow row, VisibleCase(txn, caller.org_id, parsed->case_id));
-  TRYGG_ASSIGN_OR_RETURN(RecordHeader header, CheckEnvelope(txn, caller, version));
+  TRYGG_ASSIGN_OR_RETURN(RecordHeader header, CheckAuthoredEnvelope(txn, caller, version));
   if (header.version <= row.head_version) {
     TRYGG_ASSIGN_OR_RETURN(auto stored, txn.cases().GetVersions(row.case_id, header.version - 1, 1));
     if (!stored.empty() && SameEnvelope(stored.front(), version)) return header.version;  // a resend
@@ -206,11 +207,17 @@ absl::Status Cases::PutGrants(Transaction& txn, const Caller& caller, const Id12
   return StoreGrants(txn, caller, case_id, grants, clock_.NowUnixMillis());
 }
 
-absl::Status Cases::EraseCase(Transaction& txn, const Caller& caller, const Id128& case_id) const {
+absl::Status Cases::EraseCase(Transaction& txn, const Caller& caller, const Id128& case_id,
+                              const SignedObject& statement) const {
   TRYGG_RETURN_IF_ERROR(RequireMember(caller));
   TRYGG_ASSIGN_OR_RETURN(CaseRow row, VisibleCase(txn, caller.org_id, case_id));
   if (row.owner_org != caller.org_id) {
     return absl::PermissionDeniedError("only the organisation that opened the case may erase it");
+  }
+  TRYGG_ASSIGN_OR_RETURN(SignPublicKey key, CallerKey(txn, caller));
+  absl::StatusOr<ErasureStatement> erasure = VerifyErasureStatement(statement, key);
+  if (!erasure.ok() || erasure->case_id != case_id || erasure->device_id != caller.device_id) {
+    return absl::InvalidArgumentError("statement is not an erasure statement for this case by the calling device");
   }
   const int64_t now = clock_.NowUnixMillis();
   TRYGG_RETURN_IF_ERROR(txn.referrals().ShredCase(case_id));

@@ -47,10 +47,19 @@ class Cases {
                                                  int limit) const;
   absl::Status PutGrants(Transaction& txn, const Caller& caller, const Id128& case_id,
                          const std::vector<StoredGrant>& grants) const;
-  absl::Status EraseCase(Transaction& txn, const Caller& caller, const Id128& case_id) const;
+  // `statement` is the erasing device's signed erasure statement (kept in
+  // the audit trail's place: the entry records that it happened).
+  absl::Status EraseCase(Transaction& txn, const Caller& caller, const Id128& case_id,
+                         const SignedObject& statement) const;
 
   // The case, if `org_id` may see it now; NOT_FOUND otherwise.
   static absl::StatusOr<CaseRow> VisibleCase(Transaction& txn, const Id128& org_id, const Id128& case_id);
+  // The calling device's signing key, from the registry.
+  static absl::StatusOr<SignPublicKey> CallerKey(Transaction& txn, const Caller& caller);
+  // Parses an envelope sent by `caller` and checks that the calling device
+  // authored and signed it.
+  static absl::StatusOr<RecordHeader> CheckAuthoredEnvelope(Transaction& txn, const Caller& caller,
+                                                            const SealedRecord& record);
   // Checks a grant of (scope, epoch) made by the caller: signed by the calling
   // device and sealed to the receiving organisation's current key.
   static absl::Status CheckGrant(Transaction& txn, const Caller& caller, const StoredGrant& grant,

@@ -102,6 +102,8 @@ class ReferralTables {
                                                                  const ReferralCursor& after, int limit) = 0;
   // SENT referrals whose answer-by time has passed.
   virtual absl::StatusOr<std::vector<ReferralRow>> ListOverdue(int64_t now_ms, int limit) = 0;
+  // SENT or ACCEPTED referrals whose consent (not withdrawn) has expired.
+  virtual absl::StatusOr<std::vector<ReferralRow>> ListConsentLapsed(int64_t now_ms, int limit) = 0;
   // Referrals that rely on a consent record.
   virtual absl::StatusOr<std::vector<ReferralRow>> ListByConsent(const Id128& consent_id) = 0;
   // Removes the ciphertext of every referral and consent of an erased case.

@@ -5,20 +5,34 @@
 namespace trygg::domain {
 namespace {
 
+// Who may make a move: a set of parties.
+constexpr uint8_t kBySender = 1;
+constexpr uint8_t kByReceiver = 2;
+constexpr uint8_t kByServer = 4;
+
+uint8_t Bit(ReferralParty party) {
+  switch (party) {
+    case ReferralParty::kSender: return kBySender;
+    case ReferralParty::kReceiver: return kByReceiver;
+    case ReferralParty::kServer: return kByServer;
+  }
+  return 0;
+}
+
 struct Move {
   ReferralState from;
   ReferralState to;
-  ReferralParty by;
-  bool either_org;  // sender or receiver
+  uint8_t parties;
 };
 
 constexpr Move kMoves[] = {
-    {ReferralState::kSent, ReferralState::kAccepted, ReferralParty::kReceiver, false},
-    {ReferralState::kSent, ReferralState::kDeclined, ReferralParty::kReceiver, false},
-    {ReferralState::kSent, ReferralState::kWithdrawn, ReferralParty::kSender, false},
-    {ReferralState::kSent, ReferralState::kExpired, ReferralParty::kServer, false},
-    {ReferralState::kAccepted, ReferralState::kCompleted, ReferralParty::kReceiver, false},
-    {ReferralState::kAccepted, ReferralState::kClosed, ReferralParty::kSender, true},
+    {ReferralState::kSent, ReferralState::kAccepted, kByReceiver},
+    {ReferralState::kSent, ReferralState::kDeclined, kByReceiver},
+    {ReferralState::kSent, ReferralState::kWithdrawn, kBySender},
+    // The server's moves: the answer-by time, or the consent relied on, lapsed.
+    {ReferralState::kSent, ReferralState::kExpired, kByServer},
+    {ReferralState::kAccepted, ReferralState::kCompleted, kByReceiver},
+    {ReferralState::kAccepted, ReferralState::kClosed, kBySender | kByReceiver | kByServer},
 };
 
 }  // namespace
@@ -46,11 +60,10 @@ absl::Status CheckReferralTransition(ReferralState from, ReferralState to, Refer
                                          std::string(ReferralStateName(from)) + " to " +
                                          std::string(ReferralStateName(to)));
   }
-  const bool party_ok = move->by == by || (move->either_org && by != ReferralParty::kServer);
-  if (!party_ok) {
-    const char* who = move->by == ReferralParty::kReceiver ? "the receiving organisation"
-                      : move->by == ReferralParty::kSender ? "the sending organisation"
-                                                           : "the server";
+  if ((move->parties & Bit(by)) == 0) {
+    const char* who = move->parties == kByReceiver ? "the receiving organisation"
+                      : move->parties == kBySender ? "the sending organisation"
+                                                   : "the server";
     return absl::PermissionDeniedError(std::string("only ") + who + " may move a referral to " +
                                        std::string(ReferralStateName(to)));
   }

@@ -4,8 +4,10 @@
 //   SENT     -> DECLINED(reason)    by the receiving organisation
 //   SENT     -> WITHDRAWN           by the sending organisation
 //   SENT     -> EXPIRED             by the server, when the answer-by time passes
+//                                   or the consent it relied on expires
 //   ACCEPTED -> COMPLETED(outcome)  by the receiving organisation
-//   ACCEPTED -> CLOSED              by either organisation
+//   ACCEPTED -> CLOSED              by either organisation, or by the server when
+//                                   the consent the referral relied on expires
 //
 // Any other move is FAILED_PRECONDITION; a move by the wrong party is
 // PERMISSION_DENIED; a decline without a reason or a completion without an

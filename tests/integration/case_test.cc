@@ -3,13 +3,13 @@
 // grant can see a case. Tampering with the stored versions is caught by the
 // reading client.
 #include <signal.h>
-#include <sqlite3.h>
 
 #include <catch2/catch.hpp>
 #include <fstream>
 
 #include <grpcpp/grpcpp.h>
 
+#include "testing/db_edit.h"
 #include "testing/trust_world.h"
 #include "trygg/case_client.h"
 #include "trygg/crypto_error.h"
@@ -19,6 +19,8 @@ namespace trygg {
 namespace {
 
 using testing::TestDevice;
+using testing::Exec;
+using testing::QueryInt;
 using testing::TrustWorld;
 
 std::vector<uint8_t> Text(std::string_view s) { return {s.begin(), s.end()}; }
@@ -26,30 +28,6 @@ std::string AsString(const std::vector<uint8_t>& v) { return {v.begin(), v.end()
 std::string ReasonOf(const absl::Status& status) {
   auto reason = GetCryptoError(status);
   return reason ? std::string(CryptoErrorName(*reason)) : status.ToString();
-}
-
-void Exec(const std::string& db_path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(db_path.c_str(), &db) == SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
-  char* error = nullptr;
-  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
-  INFO(sql << ": " << (error ? error : ""));
-  sqlite3_free(error);
-  sqlite3_close(db);
-  REQUIRE(rc == SQLITE_OK);
-}
-
-int64_t Count(const std::string& db_path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(db_path.c_str(), &db) == SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK);
-  REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
-  int64_t n = sqlite3_column_int64(stmt, 0);
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return n;
 }
 
 constexpr std::string_view kSurvivor = "Namn: Ioana Popescu; född 1999; rekryterad via jobbannons";
@@ -116,7 +94,7 @@ TEST_CASE("bad case writes get the right status and change nothing", "[case]") {
   auto case_id = w.anna_cases.CreateCase(Text(kSurvivor), 1);
   REQUIRE(case_id.ok());
   const std::string db = w.world.db_path();
-  int64_t expected_versions = Count(db, "SELECT count(*) FROM case_versions");
+  int64_t expected_versions = QueryInt(db, "SELECT count(*) FROM case_versions");
   auto stub = trygg::v1::CaseService::NewStub(w.anna.client->channel());
   auto get = [&] {
     trygg::v1::GetCaseRequest request;
@@ -175,7 +153,7 @@ TEST_CASE("bad case writes get the right status and change nothing", "[case]") {
     CHECK(lawyer_stub->CreateCase(context.get(), request, &response).error_code() ==
           grpc::StatusCode::PERMISSION_DENIED);
   }
-  CHECK(Count(db, "SELECT count(*) FROM case_versions") == expected_versions);
+  CHECK(QueryInt(db, "SELECT count(*) FROM case_versions") == expected_versions);
   CHECK(w.anna_cases.ReadCase(*case_id)->versions.size() == static_cast<size_t>(expected_versions));
 }
 
@@ -221,9 +199,9 @@ TEST_CASE("erasure shreds the ciphertext and keeps only the fact", "[case]") {
   CHECK(w.anna_cases.ReadCase(*case_id).status().code() == absl::StatusCode::kNotFound);
   CHECK(w.anna_cases.ListCases()->empty());
   const std::string db = w.world.db_path();
-  CHECK(Count(db, "SELECT count(*) FROM case_versions") == 0);
-  CHECK(Count(db, "SELECT count(*) FROM grants") == 0);
-  CHECK(Count(db, "SELECT count(*) FROM cases WHERE erased = 1") == 1);
+  CHECK(QueryInt(db, "SELECT count(*) FROM case_versions") == 0);
+  CHECK(QueryInt(db, "SELECT count(*) FROM grants") == 0);
+  CHECK(QueryInt(db, "SELECT count(*) FROM cases WHERE erased = 1") == 1);
   // A new case cannot take over the erased id.
   CHECK(w.anna_cases.EraseCase(*case_id).code() == absl::StatusCode::kNotFound);
 }

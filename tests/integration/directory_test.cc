@@ -5,7 +5,6 @@
 // stored); authorisation; signatures checked by the server and by clients
 // (also against a database edited behind their backs); the audit entries;
 // and the HSDS export validated against the HSDS 3 schemas.
-#include <sqlite3.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -23,6 +22,7 @@
 
 #include "server/audit/audit_entry.h"
 #include "testing/temp_dir.h"
+#include "testing/db_edit.h"
 #include "testing/trust_world.h"
 #include "trygg/crypto_error.h"
 #include "trygg/directory_client.h"
@@ -37,35 +37,12 @@ namespace trygg {
 namespace {
 
 using testing::TestDevice;
+using testing::Exec;
+using testing::QueryInt;
 using testing::TrustWorld;
 
 std::string Str(std::span<const uint8_t> bytes) { return std::string(bytes.begin(), bytes.end()); }
 std::string HexLiteral(std::span<const uint8_t> bytes) { return "x'" + HexEncode(bytes) + "'"; }
-
-void Exec(const std::string& db_path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(db_path.c_str(), &db) == SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
-  char* error = nullptr;
-  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
-  INFO(sql << ": " << (error ? error : ""));
-  sqlite3_free(error);
-  sqlite3_close(db);
-  REQUIRE(rc == SQLITE_OK);
-}
-
-int64_t QueryInt(const std::string& db_path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(db_path.c_str(), &db) == SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
-  sqlite3_stmt* stmt = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK);
-  REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
-  int64_t value = sqlite3_column_int64(stmt, 0);
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return value;
-}
 
 // Every table the directory writes, and the audit log, as row counts: what
 // "nothing stored" is checked against.

@@ -3,7 +3,6 @@
 // rotation, every bad input, and a server whose database is edited behind the
 // clients' backs (the "malicious server").
 #include <signal.h>
-#include <sqlite3.h>
 
 #include <catch2/catch.hpp>
 #include <fstream>
@@ -15,8 +14,12 @@
 #include <grpcpp/grpcpp.h>
 
 #include "server/audit/audit_entry.h"
+#include "testing/db_edit.h"
 #include "testing/trust_world.h"
 #include "trygg/case_client.h"
+#include "trygg/directory_client.h"
+#include "trygg/referral_client.h"
+#include "trygg/workflow.h"
 #include "trygg/v1/audit.grpc.pb.h"
 #include "trygg/crypto_error.h"
 #include "trygg/listing.h"
@@ -31,6 +34,8 @@ namespace trygg {
 namespace {
 
 using testing::TestDevice;
+using testing::Exec;
+using testing::QueryInt;
 using testing::TrustWorld;
 
 std::string ReasonOf(const absl::Status& status) {
@@ -61,18 +66,6 @@ std::string RawLogin(const std::string& address, const TestDevice& device) {
   INFO(status.error_message());
   REQUIRE(status.ok());
   return response.token();
-}
-
-void Exec(const std::string& db_path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(db_path.c_str(), &db) == SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
-  char* error = nullptr;
-  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
-  INFO(sql << ": " << (error ? error : ""));
-  sqlite3_free(error);
-  sqlite3_close(db);
-  REQUIRE(rc == SQLITE_OK);
 }
 
 std::string HexLiteral(std::span<const uint8_t> bytes) { return "x'" + HexEncode(bytes) + "'"; }
@@ -571,8 +564,48 @@ TEST_CASE("authorisation matrix: every RPC against every kind of caller", "[trus
     return request.SerializeAsString();
   };
   auto erase_request = [&] {
+    // Signed by the owning organisation's caseworker: the one caller that may erase.
+    ErasureStatement statement{*case_id, world.clock().NowUnixMillis(), caseworker.keys.device_id};
+    auto signed_statement = SignErasureStatement(statement, caseworker.keys.device.signing());
+    REQUIRE(signed_statement.ok());
     trygg::v1::EraseCaseRequest request;
     request.set_case_id(Str(case_id->span()));
+    request.mutable_statement()->set_bytes(Str(signed_statement->bytes));
+    request.mutable_statement()->set_signature(Str(signed_statement->signature.span()));
+    request.mutable_statement()->set_signer_id(Str(caseworker.keys.device_id.span()));
+    return request.SerializeAsString();
+  };
+  auto consents_request = [&] {
+    trygg::v1::ListConsentsRequest request;
+    request.set_case_id(Str(case_id->span()));
+    return request.SerializeAsString();
+  };
+  // A referral from the caseworker's organisation to a listing of the other
+  // organisation: both organisations may see it, nobody else.
+  Listing legal;
+  legal.category = static_cast<uint8_t>(ServiceCategory::kLegalAdvice);
+  legal.regions = {"SE-AB"};
+  legal.response_time_hours = 24;
+  auto legal_listing = DirectoryClient(*other_admin.client, other_admin.keys, world.clock(), world.rng()).Publish(legal);
+  REQUIRE(legal_listing.ok());
+  ReferralClient referrals(*caseworker.client, caseworker.keys, cases, world.clock(), world.rng());
+  ConsentTerms terms{*case_id, other_admin.keys.org_id, ServiceBit(2), ConsentPurpose::kReferralForServices,
+                     world.clock().NowUnixMillis() + 86400000, {'o', 'k'}};
+  auto consent_id = referrals.RecordConsent(terms);
+  REQUIRE(consent_id.ok());
+  ReferralDraft draft;
+  draft.case_id = *case_id;
+  draft.listing_id = legal_listing->listing.listing_id;
+  draft.to_org = other_admin.keys.org_id;
+  draft.service = legal.category;
+  draft.consent_id = *consent_id;
+  draft.packet = {'p'};
+  auto referral_id = referrals.Refer(draft);
+  INFO(referral_id.status().ToString());
+  REQUIRE(referral_id.ok());
+  auto referral_request = [&] {
+    trygg::v1::GetReferralRequest request;
+    request.set_referral_id(Str(referral_id->span()));
     return request.SerializeAsString();
   };
   auto head_link = [&] {
@@ -711,6 +744,15 @@ TEST_CASE("authorisation matrix: every RPC against every kind of caller", "[trus
       {"/trygg.v1.CaseService/ListCases", empty, {UNAUTH, UNAUTH, OK, OK, OK, DENIED}},
       // No grants: the caller's own organisation reaches the check that needs them.
       {"/trygg.v1.CaseService/PutGrants", put_grants_request, {UNAUTH, UNAUTH, BAD, NOT_FOUND, BAD, DENIED}},
+      // Signed consent objects are parsed before the caller's role is weighed.
+      {"/trygg.v1.CaseService/RecordConsent", empty, {UNAUTH, UNAUTH, BAD, BAD, BAD, BAD}},
+      {"/trygg.v1.CaseService/WithdrawConsent", empty, {UNAUTH, UNAUTH, BAD, BAD, BAD, BAD}},
+      {"/trygg.v1.CaseService/ListConsents", consents_request, {UNAUTH, UNAUTH, OK, NOT_FOUND, OK, DENIED}},
+      {"/trygg.v1.ReferralService/CreateReferral", empty, {UNAUTH, UNAUTH, BAD, BAD, BAD, BAD}},
+      {"/trygg.v1.ReferralService/GetReferral", referral_request, {UNAUTH, UNAUTH, OK, OK, OK, DENIED}},
+      {"/trygg.v1.ReferralService/TransitionReferral", empty, {UNAUTH, UNAUTH, BAD, BAD, BAD, BAD}},
+      {"/trygg.v1.ReferralService/ListInbox", empty, {UNAUTH, UNAUTH, OK, OK, OK, DENIED}},
+      {"/trygg.v1.ReferralService/ListOutbox", empty, {UNAUTH, UNAUTH, OK, OK, OK, DENIED}},
       {"/trygg.v1.DirectoryService/PublishListing", publish_request, {UNAUTH, UNAUTH, DENIED, DENIED, OK, DENIED}},
       {"/trygg.v1.DirectoryService/UpdateCapacity", capacity_request, {UNAUTH, UNAUTH, DENIED, DENIED, OK, DENIED}},
       {"/trygg.v1.DirectoryService/GetListing", get_listing_request, {UNAUTH, UNAUTH, OK, OK, OK, OK}},

@@ -76,7 +76,7 @@ TEST_CASE("tryggd serves health, stops cleanly on SIGTERM and SIGINT", "[daemon]
   }
 }
 
-TEST_CASE("tryggd answers GetServerInfo and UNIMPLEMENTED for RPCs not built yet", "[daemon]") {
+TEST_CASE("tryggd answers GetServerInfo without a session and refuses writes without one", "[daemon]") {
   TempDir dir;
   const std::string root_key(64, 'a');
   TryggdProcess server(Args(dir, {"--platform-root-key", root_key}));
@@ -104,13 +104,13 @@ TEST_CASE("tryggd answers GetServerInfo and UNIMPLEMENTED for RPCs not built yet
   CHECK(info.server_instance_id() == instance);
   CHECK(info.platform_root_public_key().empty());
 
-  // An RPC of a later milestone (consent) is declared but not built yet.
+  // A write needs a session.
   grpc::ClientContext consent_context;
   trygg::v1::RecordConsentResponse consent_response;
   status = trygg::v1::CaseService::NewStub(
                grpc::CreateChannel(again.address(), grpc::InsecureChannelCredentials()))
                ->RecordConsent(&consent_context, {}, &consent_response);
-  CHECK(status.error_code() == grpc::StatusCode::UNIMPLEMENTED);
+  CHECK(status.error_code() == grpc::StatusCode::UNAUTHENTICATED);
 }
 
 TEST_CASE("tryggd has server reflection on, listing every v1 service", "[daemon]") {

@@ -36,6 +36,14 @@ struct CaseRead {
   std::vector<CaseVersion> versions;
 };
 
+// A case's current scope as this client last read it. `key` points into the
+// CaseClient and stays valid until the next call on it.
+struct CaseScope {
+  Id128 scope_id;
+  uint32_t epoch = 0;
+  const SecretKey* key = nullptr;
+};
+
 struct CaseListing {
   Id128 case_id;
   Id128 owner_org;
@@ -57,6 +65,9 @@ class CaseClient {
   absl::StatusOr<CaseRead> ReadCase(const Id128& case_id);
   absl::StatusOr<std::vector<CaseListing>> ListCases();
   absl::Status EraseCase(const Id128& case_id);
+  // The scope key consent evidence is sealed under (reads the case first if
+  // this client has not yet).
+  absl::StatusOr<CaseScope> CurrentScope(const Id128& case_id);
 
  private:
   struct Known {
@@ -66,7 +77,6 @@ class CaseClient {
     RecordChainState chain;
     SecretKey scope_key;
   };
-  absl::StatusOr<SecretKey> OpenScopeKey(const Grant& grant, const OrgLogState& org);
   absl::StatusOr<Grant> GrantToOwnOrg(const Id128& scope_id, uint32_t epoch, const SecretKey& scope_key);
 
   Client& client_;

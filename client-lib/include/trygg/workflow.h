@@ -31,6 +31,7 @@
 
 #include "absl/status/statusor.h"
 #include "trygg/bytes.h"
+#include "trygg/listing.h"
 #include "trygg/random.h"
 #include "trygg/secret_bytes.h"
 #include "trygg/signing.h"
@@ -39,8 +40,8 @@
 namespace trygg {
 
 // Service categories are trygg.v1.ServiceCategory numbers, 1 (SHELTER) to
-// 9 (OTHER). A set of them is a u16 with bit n set for category n.
-inline constexpr uint8_t kMaxServiceCategory = 9;
+// 9 (OTHER) (ServiceCategory and kMaxServiceCategory in listing.h). A set of
+// them is a u16 with bit n set for category n.
 inline constexpr uint16_t kAllServicesMask = 0x03FE;  // bits 1..9
 
 // The bit for `service` (1..9) in a services mask; 0 for anything else.

@@ -255,6 +255,10 @@ CREATE TABLE referral_transitions (
   PRIMARY KEY (referral_id, seq)
 ) STRICT, WITHOUT ROWID;
 )sql"},
+    {7, "referrals: find open referrals whose consent has expired",
+     R"sql(
+CREATE INDEX consents_by_expiry ON consents (expires_at) WHERE withdrawn_at IS NULL;
+)sql"},
 };
 
 }  // namespace

@@ -258,6 +258,19 @@ absl::StatusOr<std::vector<domain::ReferralRow>> SqliteReferralTables::ListOverd
   return Referrals(*stmt);
 }
 
+absl::StatusOr<std::vector<domain::ReferralRow>> SqliteReferralTables::ListConsentLapsed(int64_t now_ms,
+                                                                                         int limit) {
+  TRYGG_ASSIGN_OR_RETURN(
+      Statement * stmt,
+      db_.Prepare(absl::StrCat("SELECT ", kReferralColumns, " FROM referrals WHERE state IN (",
+                               static_cast<int>(domain::ReferralState::kSent), ", ",
+                               static_cast<int>(domain::ReferralState::kAccepted),
+                               ") AND consent_id IN (SELECT consent_id FROM consents WHERE withdrawn_at IS NULL "
+                               "AND expires_at <= ?1) LIMIT ?2")));
+  stmt->Bind(1, now_ms).Bind(2, limit);
+  return Referrals(*stmt);
+}
+
 absl::StatusOr<std::vector<domain::ReferralRow>> SqliteReferralTables::ListByConsent(const Id128& consent_id) {
   TRYGG_ASSIGN_OR_RETURN(Statement * stmt, db_.Prepare(absl::StrCat("SELECT ", kReferralColumns,
                                                                     " FROM referrals WHERE consent_id = ?1")));

@@ -30,6 +30,7 @@ class SqliteReferralTables final : public domain::ReferralTables {
                                                                  const domain::ReferralCursor& after,
                                                                  int limit) override;
   absl::StatusOr<std::vector<domain::ReferralRow>> ListOverdue(int64_t now_ms, int limit) override;
+  absl::StatusOr<std::vector<domain::ReferralRow>> ListConsentLapsed(int64_t now_ms, int limit) override;
   absl::StatusOr<std::vector<domain::ReferralRow>> ListByConsent(const Id128& consent_id) override;
   absl::Status ShredCase(const Id128& case_id) override;
 

@@ -24,8 +24,11 @@ TEST_CASE("the legal moves, each only by its party", "[referral]") {
   CHECK(CheckReferralTransition(S::kSent, S::kWithdrawn, P::kReceiver, 0).code() ==
         absl::StatusCode::kPermissionDenied);
   CHECK(CheckReferralTransition(S::kSent, S::kExpired, P::kSender, 0).code() == absl::StatusCode::kPermissionDenied);
-  CHECK(CheckReferralTransition(S::kAccepted, S::kClosed, P::kServer, 0).code() ==
+  CHECK(CheckReferralTransition(S::kAccepted, S::kCompleted, P::kServer, 1).code() ==
         absl::StatusCode::kPermissionDenied);
+  CHECK(CheckReferralTransition(S::kSent, S::kAccepted, P::kServer, 0).code() == absl::StatusCode::kPermissionDenied);
+  // The server closes an accepted referral whose consent expired.
+  CHECK(CheckReferralTransition(S::kAccepted, S::kClosed, P::kServer, 0).ok());
 }
 
 TEST_CASE("every other move is FAILED_PRECONDITION, for every party", "[referral]") {
@@ -48,7 +51,7 @@ TEST_CASE("every other move is FAILED_PRECONDITION, for every party", "[referral
       }
     }
   }
-  CHECK(legal == 7);
+  CHECK(legal == 8);
   for (S state : {S::kDeclined, S::kWithdrawn, S::kExpired, S::kCompleted, S::kClosed}) CHECK(IsFinal(state));
   CHECK_FALSE(IsFinal(S::kSent));
   CHECK_FALSE(IsFinal(S::kAccepted));

@@ -1,0 +1,220 @@
+// ReferralClient: consent and referrals for a caseworker's device, end to end
+// encrypted (DESIGN.md "Referral workflow"; docs/protocol.md section 12).
+//
+// Consent records and their evidence are signed and sealed here (the evidence
+// under the case's scope key, so only organisations that may read the case can
+// read it). A referral gets a scope of its own for {sender, receiver}: the
+// sender writes a referral packet (a record envelope in that scope) holding
+// only what the receiver needs, grants the scope key to both organisations'
+// current keys, and signs the referral record that binds packet, listing,
+// consent or justification together. Every transition is signed by the acting
+// device.
+//
+// On reading, everything the server sends is checked before it is returned:
+// the referral record's signature against the sending organisation's verified
+// log, each transition's signature against its actor's organisation log and
+// its chaining (from_state of each is the to_state of the one before), the
+// packet's hash against the signed record, and the packet itself (signature,
+// scope, epoch, padding) as any record envelope.
+//
+// Ownership: borrows the Client (logged in), the key store contents and the
+// CaseClient (for the case's scope key); all must outlive the ReferralClient.
+// Plaintext is returned in ordinary memory to the caller, which owns it.
+// Thread-safety: none; one call at a time (Watch blocks its caller).
+// Failure modes: server statuses as the Client returns them (NOT_FOUND for a
+// referral or case the organisation may not see, FAILED_PRECONDITION for an
+// illegal transition or missing consent); verification failures carry a
+// CryptoError (crypto_error.h); InvalidArgument for bad input caught before
+// anything is sent.
+#ifndef TRYGG_REFERRAL_CLIENT_H_
+#define TRYGG_REFERRAL_CLIENT_H_
+
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "trygg/case_client.h"
+#include "trygg/client.h"
+#include "trygg/key_store.h"
+#include "trygg/workflow.h"
+
+namespace trygg {
+
+// Numbers match trygg.v1.ReferralState.
+enum class ReferralStatus : uint8_t {
+  kSent = 1,
+  kAccepted = 2,
+  kDeclined = 3,
+  kWithdrawn = 4,
+  kExpired = 5,
+  kCompleted = 6,
+  kClosed = 7,
+};
+
+// Numbers match trygg.v1.DeclineReason.
+enum class DeclineReason : uint8_t {
+  kNoCapacity = 1,
+  kOutsideMandate = 2,
+  kNotEligible = 3,
+  kCannotContact = 4,
+  kSurvivorDeclined = 5,
+  kOther = 6,
+};
+
+// Numbers match trygg.v1.Outcome.
+enum class ReferralOutcome : uint8_t {
+  kServiceProvided = 1,
+  kPartiallyProvided = 2,
+  kSurvivorDisengaged = 3,
+  kReferredOnward = 4,
+  kOther = 5,
+};
+
+// Lower-case names as the CLI and docs use them ("sent", "no-capacity",
+// "service-provided"); "" for a number out of range.
+std::string_view ReferralStatusName(uint8_t state);
+std::string_view DeclineReasonName(uint8_t reason);
+std::string_view OutcomeName(uint8_t outcome);
+std::string_view ConsentPurposeName(uint8_t purpose);
+std::string_view UrgencyName(uint8_t urgency);
+// The inverse; nullopt for an unknown name.
+std::optional<uint8_t> DeclineReasonFromName(std::string_view name);
+std::optional<uint8_t> OutcomeFromName(std::string_view name);
+std::optional<uint8_t> ConsentPurposeFromName(std::string_view name);
+std::optional<uint8_t> UrgencyFromName(std::string_view name);
+std::optional<uint8_t> ReferralStatusFromName(std::string_view name);
+
+struct ConsentTerms {
+  Id128 case_id;
+  Id128 to_org;  // all zero: any member organisation
+  uint16_t services = 0;  // ServiceBit() set
+  ConsentPurpose purpose = ConsentPurpose::kReferralForServices;
+  int64_t expires_at_ms = 0;
+  // What the survivor agreed to and how (sealed on the device).
+  std::vector<uint8_t> evidence;
+};
+
+// A consent as stored, its signature checked and its evidence opened.
+struct ConsentView {
+  ConsentRecord record;
+  std::vector<uint8_t> evidence;
+  std::optional<int64_t> withdrawn_at_ms;
+};
+
+struct ReferralDraft {
+  Id128 case_id;
+  Id128 listing_id;  // the receiving organisation's service listing
+  Id128 to_org;
+  uint8_t service = 0;
+  ReferralUrgency urgency = ReferralUrgency::kRoutine;
+  // Set for the consent basis; unset means the vital-interests basis, which
+  // needs `justification`.
+  std::optional<Id128> consent_id;
+  std::vector<uint8_t> justification;
+  // The referral packet's plaintext: only what the receiver needs to know.
+  std::vector<uint8_t> packet;
+  uint16_t content_type = 1;
+};
+
+struct SignedTransitionView {
+  ReferralTransition transition;
+  Id128 actor_org;
+};
+
+// A referral as this device may see it, every signature checked.
+struct ReferralView {
+  ReferralRecord record;
+  ReferralStatus state = ReferralStatus::kSent;
+  uint8_t code = 0;  // decline reason or outcome, by state
+  int64_t updated_at_ms = 0;
+  int64_t answer_by_ms = 0;
+  std::vector<SignedTransitionView> transitions;
+  // The packet and justification, opened, while this organisation holds the
+  // referral scope; a receiver that lost access sees the metadata only.
+  std::optional<std::vector<uint8_t>> packet;
+  std::optional<std::vector<uint8_t>> justification;
+  bool incoming = false;  // this organisation is the receiver
+};
+
+// One row of an inbox or outbox: routing metadata, the referral record's
+// signature checked, no packet.
+struct ReferralSummary {
+  ReferralRecord record;
+  ReferralStatus state = ReferralStatus::kSent;
+  uint8_t code = 0;
+  int64_t updated_at_ms = 0;
+  int64_t answer_by_ms = 0;
+};
+
+struct ReferralQuery {
+  std::vector<ReferralStatus> states;  // empty: all
+  uint8_t service = 0;                 // 0: all
+  int page_size = 0;                   // 0: the server's default
+  std::string page_token;
+};
+
+struct ReferralPage {
+  std::vector<ReferralSummary> referrals;
+  std::string next_page_token;  // "" at the end
+};
+
+// A change the server told this organisation of: ids and states only.
+struct ReferralNotice {
+  Id128 referral_id;
+  ReferralStatus state = ReferralStatus::kSent;
+  bool incoming = false;
+  int64_t at_ms = 0;
+};
+
+class ReferralClient {
+ public:
+  ReferralClient(Client& client, const KeyStoreContents& self, CaseClient& cases, Clock& clock, Rng& rng)
+      : client_(client), self_(self), cases_(cases), clock_(clock), rng_(rng) {}
+
+  // Signs a consent record and seals its evidence under the case's scope key.
+  absl::StatusOr<Id128> RecordConsent(const ConsentTerms& terms);
+  // Signs and sends a withdrawal; the server ends referrals that relied on it.
+  absl::Status WithdrawConsent(const Id128& case_id, const Id128& consent_id);
+  absl::StatusOr<std::vector<ConsentView>> ListConsents(const Id128& case_id);
+
+  // Returns the new referral's id.
+  absl::StatusOr<Id128> Refer(const ReferralDraft& draft);
+  absl::StatusOr<ReferralView> Get(const Id128& referral_id);
+
+  // Signed transitions from the referral's current state (read from the
+  // server and verified first). Each returns the referral as it now stands.
+  absl::StatusOr<ReferralView> Accept(const Id128& referral_id);
+  absl::StatusOr<ReferralView> Decline(const Id128& referral_id, DeclineReason reason);
+  absl::StatusOr<ReferralView> Withdraw(const Id128& referral_id);
+  absl::StatusOr<ReferralView> Complete(const Id128& referral_id, ReferralOutcome outcome);
+  absl::StatusOr<ReferralView> Close(const Id128& referral_id);
+  // Lower level: signs {from, to, code} and sends it as it is (tests, tools).
+  absl::StatusOr<ReferralView> SendTransition(const Id128& referral_id, ReferralStatus from, ReferralStatus to,
+                                              uint8_t code);
+
+  absl::StatusOr<ReferralPage> Inbox(const ReferralQuery& query);
+  absl::StatusOr<ReferralPage> Outbox(const ReferralQuery& query);
+
+  // Calls `on_notice` for each notice until it returns false, the stream
+  // ends or `deadline_ms` (0: none, wall clock) passes; a deadline that
+  // passes is not an error.
+  absl::Status Watch(const std::function<bool(const ReferralNotice&)>& on_notice, int64_t deadline_ms = 0);
+
+ private:
+  absl::StatusOr<ReferralPage> List(const ReferralQuery& query, bool inbox);
+  absl::StatusOr<ReferralView> Move(const Id128& referral_id, ReferralStatus to, uint8_t code);
+  const OrgLogState* OrgLog(const Id128& org_id, std::map<Id128, OrgLogState>& logs, absl::Status& error);
+
+  Client& client_;
+  const KeyStoreContents& self_;
+  CaseClient& cases_;
+  Clock& clock_;
+  Rng& rng_;
+};
+
+}  // namespace trygg
+
+#endif  // TRYGG_REFERRAL_CLIENT_H_

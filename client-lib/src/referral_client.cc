@@ -1,0 +1,551 @@
+#include "trygg/referral_client.h"
+
+#include <algorithm>
+#include <array>
+#include <map>
+
+#include <grpcpp/grpcpp.h>
+
+#include "internal/case_wire.h"
+#include "trygg/crypto_error.h"
+#include "trygg/status_macros.h"
+#include "trygg/v1/case.grpc.pb.h"
+#include "trygg/v1/referral.grpc.pb.h"
+
+namespace trygg {
+
+using internal::AsSpan;
+using internal::FromGrpc;
+using internal::IdFromServer;
+using internal::RandomId;
+using internal::SignedToProto;
+using internal::ToMillis;
+using internal::ToProto;
+
+namespace {
+
+constexpr std::array<std::string_view, 8> kStateNames = {"",          "sent",    "accepted",  "declined",
+                                                         "withdrawn", "expired", "completed", "closed"};
+constexpr std::array<std::string_view, 7> kDeclineNames = {
+    "", "no-capacity", "outside-mandate", "not-eligible", "cannot-contact", "survivor-declined", "other"};
+constexpr std::array<std::string_view, 6> kOutcomeNames = {
+    "", "service-provided", "partially-provided", "survivor-disengaged", "referred-onward", "other"};
+constexpr std::array<std::string_view, 6> kPurposeNames = {
+    "", "referral-for-services", "coordination-of-support", "safe-return-planning", "legal-proceedings", "other"};
+constexpr std::array<std::string_view, 4> kUrgencyNames = {"", "routine", "urgent", "emergency"};
+
+template <size_t N>
+std::string_view NameOf(const std::array<std::string_view, N>& names, uint8_t n) {
+  return n < N ? names[n] : std::string_view();
+}
+
+template <size_t N>
+std::optional<uint8_t> FromName(const std::array<std::string_view, N>& names, std::string_view name) {
+  for (size_t i = 1; i < N; ++i) {
+    if (names[i] == name) return static_cast<uint8_t>(i);
+  }
+  return std::nullopt;
+}
+
+void SetTime(int64_t ms, google::protobuf::Timestamp* out) {
+  out->set_seconds(ms / 1000);
+  out->set_nanos(static_cast<int32_t>(ms % 1000) * 1000000);
+}
+
+std::string RequestId(Rng& rng) {
+  Id128 id = RandomId(rng);
+  return HexEncode(id.span());
+}
+
+absl::Status Tampered(std::string_view what) {
+  return MakeCryptoError(absl::StatusCode::kDataLoss, CryptoError::kBadSignature,
+                         "referral: " + std::string(what));
+}
+
+bool CanEndReferral(ReferralStatus from, ReferralStatus to) {
+  return (from == ReferralStatus::kSent && to == ReferralStatus::kWithdrawn) ||
+         (from == ReferralStatus::kAccepted && to == ReferralStatus::kClosed);
+}
+
+}  // namespace
+
+std::string_view ReferralStatusName(uint8_t state) { return NameOf(kStateNames, state); }
+std::string_view DeclineReasonName(uint8_t reason) { return NameOf(kDeclineNames, reason); }
+std::string_view OutcomeName(uint8_t outcome) { return NameOf(kOutcomeNames, outcome); }
+std::string_view ConsentPurposeName(uint8_t purpose) { return NameOf(kPurposeNames, purpose); }
+std::string_view UrgencyName(uint8_t urgency) { return NameOf(kUrgencyNames, urgency); }
+std::optional<uint8_t> DeclineReasonFromName(std::string_view name) { return FromName(kDeclineNames, name); }
+std::optional<uint8_t> OutcomeFromName(std::string_view name) { return FromName(kOutcomeNames, name); }
+std::optional<uint8_t> ConsentPurposeFromName(std::string_view name) { return FromName(kPurposeNames, name); }
+std::optional<uint8_t> UrgencyFromName(std::string_view name) { return FromName(kUrgencyNames, name); }
+std::optional<uint8_t> ReferralStatusFromName(std::string_view name) { return FromName(kStateNames, name); }
+
+// Fetches (once per call) and returns the verified log of `org_id`.
+const OrgLogState* ReferralClient::OrgLog(const Id128& org_id, std::map<Id128, OrgLogState>& logs,
+                                          absl::Status& error) {
+  auto it = logs.find(org_id);
+  if (it != logs.end()) return &it->second;
+  absl::StatusOr<OrgLogState> log = client_.FetchOrgLog(org_id);
+  if (!log.ok()) {
+    error = log.status();
+    return nullptr;
+  }
+  return &logs.emplace(org_id, *std::move(log)).first->second;
+}
+
+namespace {
+
+// A signed object whose signer is a device of one of `orgs` (in order).
+struct SignerLookup {
+  const DeviceRecord* device = nullptr;
+  Id128 org_id;
+};
+
+SignerLookup FindSigner(const Id128& device_id, std::initializer_list<const OrgLogState*> orgs) {
+  for (const OrgLogState* org : orgs) {
+    if (org == nullptr) continue;
+    if (const DeviceRecord* d = org->FindDevice(device_id)) return {d, org->org_id()};
+  }
+  return {};
+}
+
+}  // namespace
+
+absl::StatusOr<Id128> ReferralClient::RecordConsent(const ConsentTerms& terms) {
+  if (terms.services == 0 || (terms.services & ~kAllServicesMask) != 0) {
+    return absl::InvalidArgumentError("services: name at least one service category");
+  }
+  const int64_t now = clock_.NowUnixMillis();
+  if (terms.expires_at_ms <= now) return absl::InvalidArgumentError("expires_at: must be in the future");
+  if (terms.evidence.empty()) return absl::InvalidArgumentError("evidence: say what the survivor agreed to and how");
+  TRYGG_ASSIGN_OR_RETURN(CaseScope scope, cases_.CurrentScope(terms.case_id));
+
+  ConsentRecord record;
+  record.consent_id = RandomId(rng_);
+  record.case_id = terms.case_id;
+  record.to_org_id = terms.to_org;
+  record.services = terms.services;
+  record.purpose = terms.purpose;
+  record.recorded_at_ms = now;
+  record.expires_at_ms = terms.expires_at_ms;
+  record.recorder_device_id = self_.device_id;
+  TRYGG_ASSIGN_OR_RETURN(std::vector<uint8_t> evidence,
+                         SealBlob(BlobKind::kConsentEvidence, record.consent_id, terms.evidence, *scope.key, rng_));
+  record.evidence_hash = Blake2b256(evidence);
+  TRYGG_ASSIGN_OR_RETURN(SignedObject signed_record, SignConsentRecord(record, self_.device.signing()));
+
+  trygg::v1::RecordConsentRequest request;
+  request.set_request_id(RequestId(rng_));
+  trygg::v1::Consent* consent = request.mutable_consent();
+  consent->set_consent_id(ToProto(record.consent_id.span()));
+  consent->set_case_id(ToProto(record.case_id.span()));
+  if (!record.to_org_id.IsZero()) consent->set_to_org_id(ToProto(record.to_org_id.span()));
+  for (uint8_t s = 1; s <= kMaxServiceCategory; ++s) {
+    if (record.services & ServiceBit(s)) consent->add_services(static_cast<trygg::v1::ServiceCategory>(s));
+  }
+  consent->set_purpose(static_cast<trygg::v1::ConsentPurpose>(record.purpose));
+  SetTime(record.expires_at_ms, consent->mutable_expires_at());
+  consent->set_evidence(ToProto(evidence));
+  SignedToProto(signed_record, self_.device_id, consent->mutable_signed_());
+  trygg::v1::RecordConsentResponse response;
+  auto context = client_.NewCallContext();
+  TRYGG_RETURN_IF_ERROR(FromGrpc(
+      trygg::v1::CaseService::NewStub(client_.channel())->RecordConsent(context.get(), request, &response)));
+  return record.consent_id;
+}
+
+absl::Status ReferralClient::WithdrawConsent(const Id128& case_id, const Id128& consent_id) {
+  ConsentWithdrawal withdrawal{consent_id, case_id, clock_.NowUnixMillis(), self_.device_id};
+  TRYGG_ASSIGN_OR_RETURN(SignedObject statement, SignConsentWithdrawal(withdrawal, self_.device.signing()));
+  trygg::v1::WithdrawConsentRequest request;
+  request.set_request_id(RequestId(rng_));
+  request.set_consent_id(ToProto(consent_id.span()));
+  SignedToProto(statement, self_.device_id, request.mutable_statement());
+  trygg::v1::WithdrawConsentResponse response;
+  auto context = client_.NewCallContext();
+  return FromGrpc(
+      trygg::v1::CaseService::NewStub(client_.channel())->WithdrawConsent(context.get(), request, &response));
+}
+
+absl::StatusOr<std::vector<ConsentView>> ReferralClient::ListConsents(const Id128& case_id) {
+  trygg::v1::ListConsentsRequest request;
+  request.set_case_id(ToProto(case_id.span()));
+  trygg::v1::ListConsentsResponse response;
+  auto context = client_.NewCallContext();
+  TRYGG_RETURN_IF_ERROR(FromGrpc(
+      trygg::v1::CaseService::NewStub(client_.channel())->ListConsents(context.get(), request, &response)));
+  TRYGG_ASSIGN_OR_RETURN(CaseScope scope, cases_.CurrentScope(case_id));
+  std::map<Id128, OrgLogState> logs;
+  absl::Status log_error;
+  const OrgLogState* own = OrgLog(self_.org_id, logs, log_error);
+  if (own == nullptr) return log_error;
+
+  std::vector<ConsentView> consents;
+  for (const trygg::v1::Consent& in : response.consents()) {
+    TRYGG_ASSIGN_OR_RETURN(SignedObject signed_record, internal::SignedFromServer(in.signed_()));
+    TRYGG_ASSIGN_OR_RETURN(ConsentRecord parsed, ParseConsentRecord(signed_record.bytes));
+    if (parsed.case_id != case_id) return Tampered("the server listed a consent of another case");
+    const DeviceRecord* recorder = own->FindDevice(parsed.recorder_device_id);
+    if (recorder == nullptr) {
+      return MakeCryptoError(absl::StatusCode::kDataLoss, CryptoError::kBadSignature,
+                             "consent: recorded by a device that is not in the organisation log");
+    }
+    ConsentView view;
+    TRYGG_ASSIGN_OR_RETURN(view.record, VerifyConsentRecord(signed_record, recorder->sign_key));
+    std::span<const uint8_t> blob = AsSpan(in.evidence());
+    if (Blake2b256(blob) != view.record.evidence_hash) {
+      return MakeCryptoError(absl::StatusCode::kDataLoss, CryptoError::kHashMismatch,
+                             "consent: the evidence differs from the one the recorder signed");
+    }
+    TRYGG_ASSIGN_OR_RETURN(view.evidence,
+                           OpenBlob(BlobKind::kConsentEvidence, view.record.consent_id, blob, *scope.key));
+    if (in.has_withdrawn_at()) view.withdrawn_at_ms = ToMillis(in.withdrawn_at());
+    consents.push_back(std::move(view));
+  }
+  return consents;
+}
+
+absl::StatusOr<Id128> ReferralClient::Refer(const ReferralDraft& draft) {
+  if (draft.service < 1 || draft.service > kMaxServiceCategory) {
+    return absl::InvalidArgumentError("service: unknown service category");
+  }
+  if (draft.to_org == self_.org_id) return absl::InvalidArgumentError("a referral goes to another organisation");
+  if (draft.packet.empty()) return absl::InvalidArgumentError("packet: write what the receiver needs to know");
+  const bool vital = !draft.consent_id.has_value();
+  if (vital && draft.justification.empty()) {
+    return absl::InvalidArgumentError("a referral without consent needs a vital-interests justification");
+  }
+  if (!vital && !draft.justification.empty()) {
+    return absl::InvalidArgumentError("a referral on consent carries no vital-interests justification");
+  }
+  // Reads and verifies the case first: a referral is made from what this
+  // device has verified, and it fails early for a case it may not see.
+  TRYGG_RETURN_IF_ERROR(cases_.CurrentScope(draft.case_id).status());
+
+  const Id128 referral_id = RandomId(rng_);
+  const Id128 scope_id = RandomId(rng_);
+  constexpr uint32_t kEpoch = 1;
+  SecretKey scope_key;
+  rng_.Fill(scope_key.span());
+
+  RecordDraft packet_draft;
+  packet_draft.case_id = draft.case_id;
+  packet_draft.scope_id = scope_id;
+  packet_draft.epoch = kEpoch;
+  packet_draft.record_id = RandomId(rng_);
+  packet_draft.author_org = self_.org_id;
+  packet_draft.author_device = self_.device_id;
+  packet_draft.content_type = draft.content_type;
+  SecretKey dek = GenerateDataKey(rng_);
+  TRYGG_ASSIGN_OR_RETURN(SealedRecord packet, SealRecord(packet_draft, draft.packet, {}, dek, scope_key,
+                                                         self_.device.signing(), clock_, rng_));
+  TRYGG_ASSIGN_OR_RETURN(Grant to_sender, internal::SealScopeGrant(client_, self_, self_.org_id, scope_id, kEpoch,
+                                                                   scope_key, clock_, rng_));
+  TRYGG_ASSIGN_OR_RETURN(Grant to_receiver, internal::SealScopeGrant(client_, self_, draft.to_org, scope_id, kEpoch,
+                                                                     scope_key, clock_, rng_));
+
+  ReferralRecord record;
+  record.referral_id = referral_id;
+  record.case_id = draft.case_id;
+  record.from_org_id = self_.org_id;
+  record.to_org_id = draft.to_org;
+  record.listing_id = draft.listing_id;
+  record.service = draft.service;
+  record.urgency = draft.urgency;
+  record.basis = vital ? ReferralBasis::kVitalInterests : ReferralBasis::kConsent;
+  if (!vital) record.consent_id = *draft.consent_id;
+  record.created_at_ms = clock_.NowUnixMillis();
+  record.packet_hash = RecordHash(packet);
+  record.sender_device_id = self_.device_id;
+  std::vector<uint8_t> justification;
+  if (vital) {
+    TRYGG_ASSIGN_OR_RETURN(justification, SealBlob(BlobKind::kReferralJustification, referral_id,
+                                                   draft.justification, scope_key, rng_));
+    record.justification_hash = Blake2b256(justification);
+  }
+  TRYGG_ASSIGN_OR_RETURN(SignedObject signed_record, SignReferralRecord(record, self_.device.signing()));
+
+  trygg::v1::CreateReferralRequest request;
+  request.set_request_id(RequestId(rng_));
+  SignedToProto(signed_record, self_.device_id, request.mutable_referral()->mutable_signed_());
+  internal::EnvelopeToProto(packet, request.mutable_packet());
+  internal::GrantToProto(to_sender, scope_id, kEpoch, self_.org_id, request.add_grants());
+  internal::GrantToProto(to_receiver, scope_id, kEpoch, draft.to_org, request.add_grants());
+  request.set_vital_interests_justification(ToProto(justification));
+  trygg::v1::CreateReferralResponse response;
+  auto context = client_.NewCallContext();
+  TRYGG_RETURN_IF_ERROR(FromGrpc(
+      trygg::v1::ReferralService::NewStub(client_.channel())->CreateReferral(context.get(), request, &response)));
+  return referral_id;
+}
+
+namespace {
+
+// What every read of a referral checks: the sender's signature on the
+// record, and the chain of signed moves that leads to the state the server
+// reports. Moves are referral transitions (12.4) or, for referrals a consent
+// withdrawal ended, the signed withdrawal itself (12.2); the only unsigned
+// move is the server's own SENT -> EXPIRED, which must be the last.
+struct VerifiedReferral {
+  ReferralRecord record;
+  ReferralStatus state = ReferralStatus::kSent;
+  uint8_t code = 0;
+  std::vector<SignedTransitionView> transitions;
+};
+
+}  // namespace
+
+static absl::StatusOr<VerifiedReferral> VerifyReferralMessage(const trygg::v1::Referral& in, const OrgLogState& from,
+                                                               const OrgLogState& to) {
+  VerifiedReferral out;
+  TRYGG_ASSIGN_OR_RETURN(SignedObject signed_record, internal::SignedFromServer(in.signed_()));
+  TRYGG_ASSIGN_OR_RETURN(ReferralRecord parsed, ParseReferralRecord(signed_record.bytes));
+  const DeviceRecord* sender = from.FindDevice(parsed.sender_device_id);
+  if (sender == nullptr) return Tampered("sent by a device that is not in the sending organisation's log");
+  TRYGG_ASSIGN_OR_RETURN(out.record, VerifyReferralRecord(signed_record, sender->sign_key));
+  if (out.record.from_org_id != from.org_id() || out.record.to_org_id != to.org_id()) {
+    return Tampered("the server's routing differs from the signed referral");
+  }
+
+  ReferralStatus state = ReferralStatus::kSent;
+  for (const trygg::v1::SignedBlob& blob : in.transitions()) {
+    TRYGG_ASSIGN_OR_RETURN(SignedObject move, internal::SignedFromServer(blob));
+    if (absl::StatusOr<ConsentWithdrawal> w = ParseConsentWithdrawal(move.bytes); w.ok()) {
+      SignerLookup signer = FindSigner(w->device_id, {&from});
+      if (signer.device == nullptr || w->case_id != out.record.case_id ||
+          w->consent_id != out.record.consent_id || !VerifyConsentWithdrawal(move, signer.device->sign_key).ok()) {
+        return Tampered("a consent withdrawal in its history is not one the sender signed for its consent");
+      }
+      const ReferralStatus to_state = state == ReferralStatus::kSent ? ReferralStatus::kWithdrawn
+                                                                    : ReferralStatus::kClosed;
+      if (!CanEndReferral(state, to_state)) return Tampered("a consent withdrawal out of order in its history");
+      ReferralTransition t{out.record.referral_id, static_cast<uint8_t>(state), static_cast<uint8_t>(to_state), 0,
+                           w->device_id, w->withdrawn_at_ms};
+      out.transitions.push_back({t, signer.org_id});
+      state = to_state;
+      out.code = 0;
+      continue;
+    }
+    TRYGG_ASSIGN_OR_RETURN(ReferralTransition t, ParseReferralTransition(move.bytes));
+    SignerLookup signer = FindSigner(t.actor_device_id, {&from, &to});
+    if (signer.device == nullptr) return Tampered("a transition by a device of neither organisation");
+    TRYGG_RETURN_IF_ERROR(VerifyReferralTransition(move, signer.device->sign_key).status());
+    if (t.referral_id != out.record.referral_id) return Tampered("a transition of another referral in its history");
+    if (t.from_state != static_cast<uint8_t>(state)) return Tampered("its transitions do not follow each other");
+    out.transitions.push_back({t, signer.org_id});
+    state = static_cast<ReferralStatus>(t.to_state);
+    out.code = t.code;
+  }
+  // The server's own moves carry no signature: SENT -> EXPIRED (no answer
+  // in time, or the consent lapsed) and ACCEPTED -> CLOSED (the consent
+  // lapsed). Both only end access; docs/threat-model.md explains why they
+  // cannot be proven and what a server gains by faking one (nothing to read).
+  const auto reported = static_cast<ReferralStatus>(in.state());
+  if ((reported == ReferralStatus::kExpired && state == ReferralStatus::kSent) ||
+      (reported == ReferralStatus::kClosed && state == ReferralStatus::kAccepted)) {
+    state = reported;
+    out.code = 0;
+  } else if (reported != state) {
+    return Tampered("the server reports a state its signed history does not reach");
+  }
+  out.state = state;
+  return out;
+}
+
+absl::StatusOr<ReferralView> ReferralClient::Get(const Id128& referral_id) {
+  trygg::v1::GetReferralRequest request;
+  request.set_referral_id(ToProto(referral_id.span()));
+  trygg::v1::GetReferralResponse response;
+  auto context = client_.NewCallContext();
+  TRYGG_RETURN_IF_ERROR(FromGrpc(
+      trygg::v1::ReferralService::NewStub(client_.channel())->GetReferral(context.get(), request, &response)));
+
+  std::map<Id128, OrgLogState> logs;
+  absl::Status log_error;
+  TRYGG_ASSIGN_OR_RETURN(Id128 from_id, IdFromServer(response.referral().from_org_id(), "organisation id"));
+  TRYGG_ASSIGN_OR_RETURN(Id128 to_id, IdFromServer(response.referral().to_org_id(), "organisation id"));
+  if (from_id != self_.org_id && to_id != self_.org_id) return Tampered("neither sent to nor by this organisation");
+  const OrgLogState* from = OrgLog(from_id, logs, log_error);
+  const OrgLogState* to = from ? OrgLog(to_id, logs, log_error) : nullptr;
+  if (to == nullptr) return log_error;
+  TRYGG_ASSIGN_OR_RETURN(VerifiedReferral verified, VerifyReferralMessage(response.referral(), *from, *to));
+  if (verified.record.referral_id != referral_id) return Tampered("the server answered with another referral");
+
+  ReferralView view;
+  view.record = verified.record;
+  view.state = verified.state;
+  view.code = verified.code;
+  view.transitions = std::move(verified.transitions);
+  view.updated_at_ms = ToMillis(response.referral().updated_at());
+  view.answer_by_ms = ToMillis(response.referral().answer_by());
+  view.incoming = to_id == self_.org_id;
+  if (!response.has_packet() || response.grants().empty()) return view;
+
+  // The packet: the scope key from this organisation's grant (made by the
+  // sending device), then the envelope, tied to the signed record by hash.
+  const OrgLogState* own = OrgLog(self_.org_id, logs, log_error);
+  if (own == nullptr) return log_error;
+  TRYGG_ASSIGN_OR_RETURN(Grant grant, internal::GrantFromServer(response.grants(0)));
+  TRYGG_ASSIGN_OR_RETURN(GrantHeader grant_header, ParseGrantHeader(grant.header));
+  if (grant_header.granter_device != view.record.sender_device_id) {
+    return MakeCryptoError(absl::StatusCode::kDataLoss, CryptoError::kWrongGranter,
+                           "referral: its scope was granted by another device than its sender");
+  }
+  TRYGG_ASSIGN_OR_RETURN(SecretKey scope_key, internal::OpenScopeGrant(grant, self_, *from));
+  TRYGG_ASSIGN_OR_RETURN(SealedRecord packet, internal::EnvelopeFromServer(response.packet()));
+  if (RecordHash(packet) != view.record.packet_hash) {
+    return MakeCryptoError(absl::StatusCode::kDataLoss, CryptoError::kHashMismatch,
+                           "referral: the packet differs from the one the sender signed");
+  }
+  TRYGG_ASSIGN_OR_RETURN(RecordHeader packet_header, ParseRecordHeader(packet.header));
+  if (packet_header.author_device != view.record.sender_device_id) {
+    return Tampered("the packet was written by another device than the sender");
+  }
+  RecordExpectation expected{view.record.case_id, grant_header.scope_id, grant_header.epoch, kRecordFormatV1};
+  RecordChainState fresh;  // a referral shares one version: any is the anchor
+  const SignPublicKey& sender_key = from->FindDevice(view.record.sender_device_id)->sign_key;
+  TRYGG_ASSIGN_OR_RETURN(OpenedRecord opened, OpenRecord(packet, expected, sender_key, scope_key, fresh));
+  view.packet = std::move(opened.plaintext);
+  if (view.record.basis == ReferralBasis::kVitalInterests) {
+    std::span<const uint8_t> blob = AsSpan(response.vital_interests_justification());
+    if (Blake2b256(blob) != view.record.justification_hash) {
+      return MakeCryptoError(absl::StatusCode::kDataLoss, CryptoError::kHashMismatch,
+                             "referral: the justification differs from the one the sender signed");
+    }
+    TRYGG_ASSIGN_OR_RETURN(std::vector<uint8_t> justification,
+                           OpenBlob(BlobKind::kReferralJustification, referral_id, blob, scope_key));
+    view.justification = std::move(justification);
+  }
+  return view;
+}
+
+absl::StatusOr<ReferralView> ReferralClient::SendTransition(const Id128& referral_id, ReferralStatus from,
+                                                            ReferralStatus to, uint8_t code) {
+  ReferralTransition transition{referral_id,      static_cast<uint8_t>(from), static_cast<uint8_t>(to), code,
+                                self_.device_id, clock_.NowUnixMillis()};
+  TRYGG_ASSIGN_OR_RETURN(SignedObject signed_move, SignReferralTransition(transition, self_.device.signing()));
+  trygg::v1::TransitionReferralRequest request;
+  request.set_request_id(RequestId(rng_));
+  request.set_referral_id(ToProto(referral_id.span()));
+  SignedToProto(signed_move, self_.device_id, request.mutable_transition());
+  trygg::v1::TransitionReferralResponse response;
+  auto context = client_.NewCallContext();
+  TRYGG_RETURN_IF_ERROR(FromGrpc(trygg::v1::ReferralService::NewStub(client_.channel())
+                                     ->TransitionReferral(context.get(), request, &response)));
+  return Get(referral_id);
+}
+
+absl::StatusOr<ReferralView> ReferralClient::Move(const Id128& referral_id, ReferralStatus to, uint8_t code) {
+  TRYGG_ASSIGN_OR_RETURN(ReferralView current, Get(referral_id));
+  return SendTransition(referral_id, current.state, to, code);
+}
+
+absl::StatusOr<ReferralView> ReferralClient::Accept(const Id128& referral_id) {
+  return Move(referral_id, ReferralStatus::kAccepted, 0);
+}
+absl::StatusOr<ReferralView> ReferralClient::Decline(const Id128& referral_id, DeclineReason reason) {
+  return Move(referral_id, ReferralStatus::kDeclined, static_cast<uint8_t>(reason));
+}
+absl::StatusOr<ReferralView> ReferralClient::Withdraw(const Id128& referral_id) {
+  return Move(referral_id, ReferralStatus::kWithdrawn, 0);
+}
+absl::StatusOr<ReferralView> ReferralClient::Complete(const Id128& referral_id, ReferralOutcome outcome) {
+  return Move(referral_id, ReferralStatus::kCompleted, static_cast<uint8_t>(outcome));
+}
+absl::StatusOr<ReferralView> ReferralClient::Close(const Id128& referral_id) {
+  return Move(referral_id, ReferralStatus::kClosed, 0);
+}
+
+absl::StatusOr<ReferralPage> ReferralClient::List(const ReferralQuery& query, bool inbox) {
+  auto stub = trygg::v1::ReferralService::NewStub(client_.channel());
+  google::protobuf::RepeatedPtrField<trygg::v1::Referral> rows;
+  ReferralPage page;
+  auto context = client_.NewCallContext();
+  if (inbox) {
+    trygg::v1::ListInboxRequest request;
+    request.set_page_size(query.page_size);
+    request.set_page_token(query.page_token);
+    for (ReferralStatus s : query.states) request.add_states(static_cast<trygg::v1::ReferralState>(s));
+    request.set_service(static_cast<trygg::v1::ServiceCategory>(query.service));
+    trygg::v1::ListInboxResponse response;
+    TRYGG_RETURN_IF_ERROR(FromGrpc(stub->ListInbox(context.get(), request, &response)));
+    rows.Swap(response.mutable_referrals());
+    page.next_page_token = response.next_page_token();
+  } else {
+    trygg::v1::ListOutboxRequest request;
+    request.set_page_size(query.page_size);
+    request.set_page_token(query.page_token);
+    for (ReferralStatus s : query.states) request.add_states(static_cast<trygg::v1::ReferralState>(s));
+    request.set_service(static_cast<trygg::v1::ServiceCategory>(query.service));
+    trygg::v1::ListOutboxResponse response;
+    TRYGG_RETURN_IF_ERROR(FromGrpc(stub->ListOutbox(context.get(), request, &response)));
+    rows.Swap(response.mutable_referrals());
+    page.next_page_token = response.next_page_token();
+  }
+  std::map<Id128, OrgLogState> logs;
+  absl::Status log_error;
+  for (const trygg::v1::Referral& in : rows) {
+    TRYGG_ASSIGN_OR_RETURN(Id128 from_id, IdFromServer(in.from_org_id(), "organisation id"));
+    TRYGG_ASSIGN_OR_RETURN(Id128 to_id, IdFromServer(in.to_org_id(), "organisation id"));
+    if ((inbox ? to_id : from_id) != self_.org_id) {
+      return Tampered(inbox ? "the inbox holds a referral to another organisation"
+                            : "the outbox holds a referral from another organisation");
+    }
+    const OrgLogState* from = OrgLog(from_id, logs, log_error);
+    const OrgLogState* to = from ? OrgLog(to_id, logs, log_error) : nullptr;
+    if (to == nullptr) return log_error;
+    TRYGG_ASSIGN_OR_RETURN(VerifiedReferral verified, VerifyReferralMessage(in, *from, *to));
+    ReferralSummary summary;
+    summary.record = verified.record;
+    summary.state = verified.state;
+    summary.code = verified.code;
+    summary.updated_at_ms = ToMillis(in.updated_at());
+    summary.answer_by_ms = ToMillis(in.answer_by());
+    if (!query.states.empty() &&
+        std::find(query.states.begin(), query.states.end(), summary.state) == query.states.end()) {
+      return Tampered("the server listed a referral outside the requested states");
+    }
+    if (query.service != 0 && summary.record.service != query.service) {
+      return Tampered("the server listed a referral for another service");
+    }
+    page.referrals.push_back(std::move(summary));
+  }
+  return page;
+}
+
+absl::StatusOr<ReferralPage> ReferralClient::Inbox(const ReferralQuery& query) { return List(query, true); }
+absl::StatusOr<ReferralPage> ReferralClient::Outbox(const ReferralQuery& query) { return List(query, false); }
+
+absl::Status ReferralClient::Watch(const std::function<bool(const ReferralNotice&)>& on_notice,
+                                   int64_t deadline_ms) {
+  auto context = client_.NewCallContext();
+  if (deadline_ms > 0) {
+    context->set_deadline(std::chrono::system_clock::time_point(std::chrono::milliseconds(deadline_ms)));
+  } else {
+    context->set_deadline(std::chrono::system_clock::time_point::max());
+  }
+  auto stub = trygg::v1::ReferralService::NewStub(client_.channel());
+  std::unique_ptr<grpc::ClientReader<trygg::v1::WatchReferralsResponse>> reader =
+      stub->WatchReferrals(context.get(), trygg::v1::WatchReferralsRequest());
+  trygg::v1::WatchReferralsResponse in;
+  bool stopped = false;
+  while (reader->Read(&in)) {
+    absl::StatusOr<Id128> id = IdFromServer(in.referral_id(), "referral id");
+    if (!id.ok() || in.state() < 1 || in.state() > kMaxReferralState) {
+      context->TryCancel();
+      reader->Finish().ok();
+      return absl::DataLossError("server sent a malformed referral notice");
+    }
+    ReferralNotice notice{*id, static_cast<ReferralStatus>(in.state()), in.incoming(), ToMillis(in.at())};
+    if (!on_notice(notice)) {
+      stopped = true;
+      context->TryCancel();
+      break;
+    }
+  }
+  grpc::Status status = reader->Finish();
+  if (stopped || status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) return absl::OkStatus();
+  return FromGrpc(status);
+}
+
+}  // namespace trygg

@@ -1,0 +1,333 @@
+#include "server/domain/referrals.h"
+
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "server/domain/audit_log.h"
+#include "server/domain/cases.h"
+#include "server/domain/referral_workflow.h"
+#include "trygg/status_macros.h"
+#include "trygg/workflow.h"
+
+namespace trygg::domain {
+namespace {
+
+constexpr int64_t kHourMs = 60 * 60 * 1000;
+
+absl::Status RequireMember(const Caller& caller) {
+  if (caller.role != Role::kCaseworker && caller.role != Role::kOrgAdmin) {
+    return absl::PermissionDeniedError("only caseworkers and organisation admins handle referrals");
+  }
+  return absl::OkStatus();
+}
+
+audit::AuditEvent ReferralEvent(audit::AuditEventKind kind, const ReferralRow& row, const Id128& actor_org,
+                                const Id128& actor_device, int64_t now) {
+  audit::AuditEvent event;
+  event.kind = kind;
+  event.time_ms = now;
+  event.actor_org_id = actor_org.array();
+  event.actor_device_id = actor_device.array();
+  event.case_id = row.case_id.array();
+  event.referral_id = row.referral_id.array();
+  event.listing_id = row.listing_id.array();
+  event.counterpart_org_id = (actor_org == row.from_org ? row.to_org : row.from_org).array();
+  event.service = row.service;
+  event.code = row.code;
+  event.due_ms = row.answer_by_ms;
+  if (row.basis == static_cast<uint8_t>(ReferralBasis::kVitalInterests)) event.flags |= audit::kFlagVitalInterests;
+  return event;
+}
+
+audit::AuditEventKind KindFor(ReferralState state) {
+  switch (state) {
+    case ReferralState::kAccepted: return audit::AuditEventKind::kReferralAccepted;
+    case ReferralState::kDeclined: return audit::AuditEventKind::kReferralDeclined;
+    case ReferralState::kWithdrawn: return audit::AuditEventKind::kReferralWithdrawn;
+    case ReferralState::kExpired: return audit::AuditEventKind::kReferralExpired;
+    case ReferralState::kCompleted: return audit::AuditEventKind::kReferralCompleted;
+    case ReferralState::kClosed: return audit::AuditEventKind::kReferralClosed;
+    case ReferralState::kSent: break;
+  }
+  return audit::AuditEventKind::kReferralCreated;
+}
+
+// The referral, if the caller's organisation sent or received it.
+absl::StatusOr<ReferralRow> VisibleReferral(Transaction& txn, const Caller& caller, const Id128& referral_id) {
+  TRYGG_ASSIGN_OR_RETURN(std::optional<ReferralRow> row, txn.referrals().GetReferral(referral_id));
+  if (!row.has_value() || (row->from_org != caller.org_id && row->to_org != caller.org_id)) {
+    return absl::NotFoundError("no such referral");
+  }
+  return *row;
+}
+
+absl::Status AppendMove(Transaction& txn, ReferralRow& row, ReferralState to, uint8_t code, const Id128& actor,
+                        const SignedObject& proof, int64_t now) {
+  TRYGG_ASSIGN_OR_RETURN(std::vector<StoredTransition> history, txn.referrals().GetTransitions(row.referral_id));
+  StoredTransition t;
+  t.seq = static_cast<uint32_t>(history.size()) + 1;
+  t.actor_device = actor;
+  t.transition = proof;
+  t.to = to;
+  t.at_ms = now;
+  TRYGG_RETURN_IF_ERROR(txn.referrals().AppendTransition(row.referral_id, t));
+  row.state = to;
+  row.code = code;
+  row.updated_at_ms = now;
+  return txn.referrals().UpdateReferralState(row.referral_id, to, code, now);
+}
+
+}  // namespace
+
+absl::Status Referrals::EndForReceiver(Transaction& txn, ReferralRow& row, ReferralState to, uint8_t code,
+                                       const Id128& actor_org, const Id128& actor_device,
+                                       const SignedObject& proof, int64_t now) const {
+  TRYGG_RETURN_IF_ERROR(AppendMove(txn, row, to, code, actor_device, proof, now));
+  if (ReceiverLosesAccess(to)) TRYGG_RETURN_IF_ERROR(txn.cases().DeleteGrants(row.scope_id, row.to_org));
+  return AuditLog::Record(txn, ReferralEvent(KindFor(to), row, actor_org, actor_device, now)).status();
+}
+
+absl::StatusOr<Id128> Referrals::RecordConsent(Transaction& txn, const Caller& caller, const SignedObject& consent,
+                                               const std::vector<uint8_t>& evidence) const {
+  TRYGG_RETURN_IF_ERROR(RequireMember(caller));
+  absl::StatusOr<ConsentRecord> parsed = ParseConsentRecord(consent.bytes);
+  if (!parsed.ok()) return absl::InvalidArgumentError("consent is not a consent record");
+  TRYGG_RETURN_IF_ERROR(Cases::VisibleCase(txn, caller.org_id, parsed->case_id).status());
+  TRYGG_ASSIGN_OR_RETURN(SignPublicKey key, Cases::CallerKey(txn, caller));
+  if (parsed->recorder_device_id != caller.device_id || !VerifyConsentRecord(consent, key).ok()) {
+    return absl::InvalidArgumentError("consent is not signed by the calling device");
+  }
+  if (Blake2b256(evidence) != parsed->evidence_hash) {
+    return absl::InvalidArgumentError("evidence does not match the consent's evidence hash");
+  }
+  const int64_t now = clock_.NowUnixMillis();
+  if (parsed->expires_at_ms <= now) return absl::InvalidArgumentError("consent has already expired");
+  TRYGG_ASSIGN_OR_RETURN(std::optional<ConsentRow> existing, txn.referrals().GetConsent(parsed->consent_id));
+  if (existing.has_value()) {
+    if (existing->signed_consent.bytes == consent.bytes) return parsed->consent_id;  // a resend
+    return absl::AlreadyExistsError("a different consent exists under this id");
+  }
+  ConsentRow row;
+  row.consent_id = parsed->consent_id;
+  row.case_id = parsed->case_id;
+  row.to_org = parsed->to_org_id;
+  row.services = parsed->services;
+  row.purpose = static_cast<uint8_t>(parsed->purpose);
+  row.recorded_at_ms = now;
+  row.expires_at_ms = parsed->expires_at_ms;
+  row.recorder_device = caller.device_id;
+  row.signed_consent = consent;
+  row.evidence = evidence;
+  TRYGG_RETURN_IF_ERROR(txn.referrals().InsertConsent(row));
+  audit::AuditEvent event;
+  event.kind = audit::AuditEventKind::kConsentRecorded;
+  event.time_ms = now;
+  event.actor_org_id = caller.org_id.array();
+  event.actor_device_id = caller.device_id.array();
+  event.case_id = row.case_id.array();
+  event.counterpart_org_id = row.to_org.array();
+  event.due_ms = row.expires_at_ms;
+  event.number = row.services;
+  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, event).status());
+  return row.consent_id;
+}
+
+absl::StatusOr<std::vector<ReferralRow>> Referrals::WithdrawConsent(Transaction& txn, const Caller& caller,
+                                                                    const SignedObject& withdrawal) const {
+  TRYGG_RETURN_IF_ERROR(RequireMember(caller));
+  absl::StatusOr<ConsentWithdrawal> parsed = ParseConsentWithdrawal(withdrawal.bytes);
+  if (!parsed.ok()) return absl::InvalidArgumentError("statement is not a consent withdrawal");
+  TRYGG_ASSIGN_OR_RETURN(std::optional<ConsentRow> consent, txn.referrals().GetConsent(parsed->consent_id));
+  if (!consent.has_value() || consent->case_id != parsed->case_id ||
+      !Cases::VisibleCase(txn, caller.org_id, consent->case_id).ok()) {
+    return absl::NotFoundError("no such consent");
+  }
+  if (consent->withdrawn_at_ms.has_value()) return absl::FailedPreconditionError("consent is already withdrawn");
+  TRYGG_ASSIGN_OR_RETURN(SignPublicKey key, Cases::CallerKey(txn, caller));
+  if (parsed->device_id != caller.device_id || !VerifyConsentWithdrawal(withdrawal, key).ok()) {
+    return absl::InvalidArgumentError("statement is not signed by the calling device");
+  }
+  const int64_t now = clock_.NowUnixMillis();
+  TRYGG_RETURN_IF_ERROR(txn.referrals().MarkConsentWithdrawn(consent->consent_id, now, withdrawal));
+  audit::AuditEvent event;
+  event.kind = audit::AuditEventKind::kConsentWithdrawn;
+  event.time_ms = now;
+  event.actor_org_id = caller.org_id.array();
+  event.actor_device_id = caller.device_id.array();
+  event.case_id = consent->case_id.array();
+  event.counterpart_org_id = consent->to_org.array();
+  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, event).status());
+
+  // The access the consent gave ends: open referrals that relied on it are
+  // withdrawn (or closed, once accepted) by the sending side, and their
+  // receivers lose the referral scope.
+  std::vector<ReferralRow> ended;
+  TRYGG_ASSIGN_OR_RETURN(std::vector<ReferralRow> relying, txn.referrals().ListByConsent(consent->consent_id));
+  for (ReferralRow& row : relying) {
+    if (IsFinal(row.state)) continue;
+    const ReferralState to = row.state == ReferralState::kSent ? ReferralState::kWithdrawn : ReferralState::kClosed;
+    TRYGG_RETURN_IF_ERROR(EndForReceiver(txn, row, to, 0, caller.org_id, caller.device_id, withdrawal, now));
+    ended.push_back(row);
+  }
+  return ended;
+}
+
+absl::StatusOr<std::vector<ConsentRow>> Referrals::ListConsents(Transaction& txn, const Caller& caller,
+                                                                const Id128& case_id) const {
+  TRYGG_RETURN_IF_ERROR(RequireMember(caller));
+  TRYGG_RETURN_IF_ERROR(Cases::VisibleCase(txn, caller.org_id, case_id).status());
+  return txn.referrals().ListConsents(case_id);
+}
+
+absl::StatusOr<ReferralRow> Referrals::Create(Transaction& txn, const Caller& caller,
+                                              const NewReferral& in) const {
+  TRYGG_RETURN_IF_ERROR(RequireMember(caller));
+  absl::StatusOr<ReferralRecord> parsed = ParseReferralRecord(in.signed_referral.bytes);
+  if (!parsed.ok()) return absl::InvalidArgumentError(absl::StrCat("referral: ", parsed.status().message()));
+  TRYGG_ASSIGN_OR_RETURN(CaseRow case_row, Cases::VisibleCase(txn, caller.org_id, parsed->case_id));
+  if (parsed->from_org_id != caller.org_id || parsed->sender_device_id != caller.device_id) {
+    return absl::PermissionDeniedError("the referral must be sent by the calling device for its organisation");
+  }
+  TRYGG_ASSIGN_OR_RETURN(SignPublicKey key, Cases::CallerKey(txn, caller));
+  if (!VerifyReferralRecord(in.signed_referral, key).ok()) {
+    return absl::InvalidArgumentError("the referral is not signed by the calling device");
+  }
+  TRYGG_ASSIGN_OR_RETURN(std::optional<ReferralRow> existing, txn.referrals().GetReferral(parsed->referral_id));
+  if (existing.has_value()) {
+    if (existing->signed_referral.bytes == in.signed_referral.bytes) return *existing;  // a resend
+    return absl::AlreadyExistsError("a different referral exists under this id");
+  }
+
+  absl::StatusOr<ReferralRoute> route = routes_.RouteFor(txn, parsed->listing_id);
+  if (!route.ok() || route->retired) return absl::NotFoundError("no such service listing");
+  if (route->org_id != parsed->to_org_id || route->category != parsed->service) {
+    return absl::InvalidArgumentError("the referral's receiver and service differ from the listing's");
+  }
+  if (parsed->to_org_id == caller.org_id) return absl::InvalidArgumentError("a referral goes to another organisation");
+
+  const int64_t now = clock_.NowUnixMillis();
+  if (parsed->basis == ReferralBasis::kConsent) {
+    TRYGG_ASSIGN_OR_RETURN(std::optional<ConsentRow> consent, txn.referrals().GetConsent(parsed->consent_id));
+    absl::StatusOr<ConsentRecord> record =
+        consent.has_value() ? ParseConsentRecord(consent->signed_consent.bytes) : absl::NotFoundError("");
+    if (!consent.has_value() || consent->case_id != parsed->case_id || consent->withdrawn_at_ms.has_value() ||
+        !record.ok() || !ConsentCovers(*record, parsed->to_org_id, parsed->service, now)) {
+      return absl::FailedPreconditionError(
+          "no valid consent covers this receiver and service; record consent, or refer on the vital-interests "
+          "basis with a justification");
+    }
+  } else if (in.justification.empty() || Blake2b256(in.justification) != parsed->justification_hash) {
+    return absl::InvalidArgumentError("a vital-interests referral needs its encrypted justification");
+  }
+
+  TRYGG_ASSIGN_OR_RETURN(RecordHeader packet, Cases::CheckAuthoredEnvelope(txn, caller, in.packet));
+  if (packet.case_id != parsed->case_id || packet.scope_id == case_row.scope_id ||
+      RecordHash(in.packet) != parsed->packet_hash) {
+    return absl::InvalidArgumentError("the referral packet does not belong to this referral");
+  }
+  bool to_sender = false;
+  bool to_receiver = false;
+  for (const StoredGrant& grant : in.grants) {
+    TRYGG_RETURN_IF_ERROR(Cases::CheckGrant(txn, caller, grant, packet.scope_id, packet.epoch));
+    to_sender = to_sender || grant.org_id == caller.org_id;
+    to_receiver = to_receiver || grant.org_id == parsed->to_org_id;
+  }
+  if (!to_sender || !to_receiver) {
+    return absl::InvalidArgumentError("grants: the referral scope must be granted to sender and receiver");
+  }
+
+  ReferralRow row;
+  row.referral_id = parsed->referral_id;
+  row.case_id = parsed->case_id;
+  row.from_org = caller.org_id;
+  row.to_org = parsed->to_org_id;
+  row.listing_id = parsed->listing_id;
+  row.consent_id = parsed->consent_id;
+  row.scope_id = packet.scope_id;
+  row.service = parsed->service;
+  row.urgency = static_cast<uint8_t>(parsed->urgency);
+  row.basis = static_cast<uint8_t>(parsed->basis);
+  row.state = ReferralState::kSent;
+  row.created_at_ms = row.updated_at_ms = now;
+  row.answer_by_ms = now + int64_t{route->response_time_hours} * kHourMs;
+  row.sender_device = caller.device_id;
+  row.signed_referral = in.signed_referral;
+  row.packet = in.packet;
+  row.justification = in.justification;
+  TRYGG_RETURN_IF_ERROR(txn.referrals().InsertReferral(row));
+  for (const StoredGrant& grant : in.grants) TRYGG_RETURN_IF_ERROR(txn.cases().PutGrant(grant));
+  TRYGG_RETURN_IF_ERROR(
+      AuditLog::Record(txn, ReferralEvent(audit::AuditEventKind::kReferralCreated, row, caller.org_id,
+                                          caller.device_id, now))
+          .status());
+  return row;
+}
+
+absl::StatusOr<ReferralRow> Referrals::Transition(Transaction& txn, const Caller& caller, const Id128& referral_id,
+                                                  const SignedObject& transition) const {
+  TRYGG_RETURN_IF_ERROR(RequireMember(caller));
+  TRYGG_ASSIGN_OR_RETURN(ReferralRow row, VisibleReferral(txn, caller, referral_id));
+  absl::StatusOr<ReferralTransition> parsed = ParseReferralTransition(transition.bytes);
+  if (!parsed.ok()) return absl::InvalidArgumentError("transition is not a referral transition");
+  TRYGG_ASSIGN_OR_RETURN(SignPublicKey key, Cases::CallerKey(txn, caller));
+  if (parsed->referral_id != referral_id || parsed->actor_device_id != caller.device_id ||
+      !VerifyReferralTransition(transition, key).ok()) {
+    return absl::InvalidArgumentError("transition is not for this referral or not signed by the calling device");
+  }
+  TRYGG_ASSIGN_OR_RETURN(std::vector<StoredTransition> history, txn.referrals().GetTransitions(referral_id));
+  if (!history.empty() && history.back().transition.bytes == transition.bytes) return row;  // a resend
+
+  const auto to = static_cast<ReferralState>(parsed->to_state);
+  if (static_cast<ReferralState>(parsed->from_state) != row.state) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the referral is ", std::string(ReferralStateName(row.state)), ", not ",
+                     std::string(ReferralStateName(static_cast<ReferralState>(parsed->from_state)))));
+  }
+  const int64_t now = clock_.NowUnixMillis();
+  if (row.state == ReferralState::kSent && now >= row.answer_by_ms) {
+    return absl::FailedPreconditionError("the referral has expired: its answer-by time has passed");
+  }
+  const ReferralParty party = row.to_org == caller.org_id ? ReferralParty::kReceiver : ReferralParty::kSender;
+  TRYGG_RETURN_IF_ERROR(CheckReferralTransition(row.state, to, party, parsed->code));
+  TRYGG_RETURN_IF_ERROR(EndForReceiver(txn, row, to, parsed->code, caller.org_id, caller.device_id, transition, now));
+  return row;
+}
+
+absl::StatusOr<ReferralView> Referrals::Get(Transaction& txn, const Caller& caller, const Id128& referral_id) const {
+  TRYGG_RETURN_IF_ERROR(RequireMember(caller));
+  ReferralView view;
+  TRYGG_ASSIGN_OR_RETURN(view.row, VisibleReferral(txn, caller, referral_id));
+  TRYGG_ASSIGN_OR_RETURN(view.transitions, txn.referrals().GetTransitions(referral_id));
+  TRYGG_ASSIGN_OR_RETURN(view.grants, txn.cases().GetGrants(view.row.scope_id, caller.org_id));
+  view.packet_visible = !view.grants.empty() && !view.row.packet.header.empty();
+  return view;
+}
+
+absl::StatusOr<std::vector<ReferralRow>> Referrals::List(Transaction& txn, const Caller& caller, bool inbox,
+                                                         const ReferralFilter& filter, const ReferralCursor& after,
+                                                         int limit) const {
+  TRYGG_RETURN_IF_ERROR(RequireMember(caller));
+  return txn.referrals().ListReferrals(caller.org_id, inbox, filter, after, limit);
+}
+
+absl::StatusOr<std::vector<ReferralRow>> Referrals::ExpireDue(Transaction& txn, int limit) const {
+  const int64_t now = clock_.NowUnixMillis();
+  TRYGG_ASSIGN_OR_RETURN(std::vector<ReferralRow> due, txn.referrals().ListOverdue(now, limit));
+  TRYGG_ASSIGN_OR_RETURN(std::vector<ReferralRow> lapsed, txn.referrals().ListConsentLapsed(now, limit));
+  std::vector<ReferralRow> ended;
+  std::set<Id128> seen;  // a referral can be both overdue and without consent
+  for (std::vector<ReferralRow>* rows : {&due, &lapsed}) {
+    for (ReferralRow& row : *rows) {
+      if (!seen.insert(row.referral_id).second) continue;
+      // Unanswered in time, or the consent it relied on expired: a SENT
+      // referral expires, an ACCEPTED one is closed; the receiver loses access.
+      const ReferralState to = row.state == ReferralState::kSent ? ReferralState::kExpired : ReferralState::kClosed;
+      TRYGG_RETURN_IF_ERROR(CheckReferralTransition(row.state, to, ReferralParty::kServer, 0));
+      TRYGG_RETURN_IF_ERROR(EndForReceiver(txn, row, to, 0, Id128(), Id128(), SignedObject{}, now));
+      ended.push_back(row);
+    }
+  }
+  return ended;
+}
+
+}  // namespace trygg::domain
