@@ -379,6 +379,8 @@ absl::StatusOr<ReferralView> ReferralClient::Get(const Id128& referral_id) {
   view.updated_at_ms = ToMillis(response.referral().updated_at());
   view.answer_by_ms = ToMillis(response.referral().answer_by());
   view.incoming = to_id == self_.org_id;
+  view.from_org_name = from->name();
+  view.to_org_name = to->name();
   if (!response.has_packet() || response.grants().empty()) return view;
 
   // The packet: the scope key from this organisation's grant (made by the
@@ -501,6 +503,8 @@ absl::StatusOr<ReferralPage> ReferralClient::List(const ReferralQuery& query, bo
     summary.code = verified.code;
     summary.updated_at_ms = ToMillis(in.updated_at());
     summary.answer_by_ms = ToMillis(in.answer_by());
+    summary.from_org_name = from->name();
+    summary.to_org_name = to->name();
     if (!query.states.empty() &&
         std::find(query.states.begin(), query.states.end(), summary.state) == query.states.end()) {
       return Tampered("the server listed a referral outside the requested states");

@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "cli_support.h"
+#include "session.h"
 #include "trygg/client.h"
 #include "trygg/directory_client.h"
 #include "trygg/key_store.h"
@@ -29,46 +30,8 @@ struct DirectoryFlags {
 };
 DirectoryFlags g_flags;
 
-// A logged-in connection with this device's keys, ended when it goes out of
-// scope. (The same steps as `trygg login`; the token never leaves Client.)
-struct Session {
-  explicit Session(KeyStoreContents contents) : keys(std::move(contents)) {}
-  KeyStoreContents keys;
-  std::unique_ptr<Client> client;
-  SystemClock clock;
-  SystemRng rng;
-  ~Session() {
-    if (client != nullptr && client->logged_in()) client->Logout().IgnoreError();
-  }
-  DirectoryClient Directory() { return DirectoryClient(*client, keys, clock, rng); }
-};
-
-absl::StatusOr<std::unique_ptr<Session>> OpenSession(const Settings& settings) {
-  std::unique_ptr<Session> session;
-  {
-    TRYGG_ASSIGN_OR_RETURN(Passphrase passphrase, ReadPassphrase("Key store passphrase: ", false));
-    absl::StatusOr<KeyStoreContents> keys =
-        OpenKeyStore(settings.keystore, passphrase.view(), KeyStoreOpenOptionsFromEnv());
-    if (absl::IsNotFound(keys.status())) {
-      return absl::NotFoundError("no key store at " + settings.keystore.string() + "; run `trygg device init`");
-    }
-    if (!keys.ok()) return keys.status();
-    session = std::make_unique<Session>(*std::move(keys));
-  }
-  if (settings.root_key_hex.empty()) {
-    return absl::FailedPreconditionError(
-        "no pinned platform root key: pass --root-key HEX (saved by `trygg device init --root-key`)");
-  }
-  ClientOptions options;
-  options.address = settings.server;
-  TRYGG_ASSIGN_OR_RETURN(options.platform_root, ParseSignKey(settings.root_key_hex, "the platform root key"));
-  if (!settings.tls_roots_file.empty()) {
-    TRYGG_ASSIGN_OR_RETURN(options.tls_root_certificates, ReadTextFile(settings.tls_roots_file));
-  }
-  options.state_file = settings.keystore.string() + ".heads";
-  TRYGG_ASSIGN_OR_RETURN(session->client, Client::Connect(options));
-  TRYGG_RETURN_IF_ERROR(session->client->Login(session->keys.device_id, session->keys.device.signing()).status());
-  return session;
+DirectoryClient Directory(Session& session) {
+  return DirectoryClient(*session.client, session.keys, session.clock, session.rng);
 }
 
 absl::StatusOr<uint8_t> Named(std::optional<uint8_t> (*from_name)(std::string_view), const std::string& name,
@@ -139,7 +102,7 @@ absl::StatusOr<Output> Search(const Settings& settings, const CommandFlags&) {
   query.page_size = g_flags.page_size;
   query.page_token = g_flags.page_token;
   TRYGG_ASSIGN_OR_RETURN(auto session, OpenSession(settings));
-  TRYGG_ASSIGN_OR_RETURN(ListingResults results, session->Directory().Search(query));
+  TRYGG_ASSIGN_OR_RETURN(ListingResults results, Directory(*session).Search(query));
   Output out;
   nlohmann::ordered_json listings = nlohmann::ordered_json::array();
   for (const VerifiedListing& v : results.listings) {
@@ -161,7 +124,7 @@ absl::StatusOr<Output> Search(const Settings& settings, const CommandFlags&) {
 absl::StatusOr<Output> Show(const Settings& settings, const CommandFlags&) {
   TRYGG_ASSIGN_OR_RETURN(Id128 id, ParseId(g_flags.listing_id, "listing id"));
   TRYGG_ASSIGN_OR_RETURN(auto session, OpenSession(settings));
-  TRYGG_ASSIGN_OR_RETURN(VerifiedListing v, session->Directory().Get(id));
+  TRYGG_ASSIGN_OR_RETURN(VerifiedListing v, Directory(*session).Get(id));
   Output out;
   out.json = ListingJson(v);
   out.text = ListingLine(v);
@@ -179,7 +142,7 @@ absl::StatusOr<Output> Publish(const Settings& settings, const CommandFlags&) {
     TRYGG_ASSIGN_OR_RETURN(listing.listing_id, ParseId(g_flags.listing_id, "listing id"));
   }
   TRYGG_ASSIGN_OR_RETURN(auto session, OpenSession(settings));
-  TRYGG_ASSIGN_OR_RETURN(VerifiedListing v, session->Directory().Publish(std::move(listing)));
+  TRYGG_ASSIGN_OR_RETURN(VerifiedListing v, Directory(*session).Publish(std::move(listing)));
   Output out;
   out.json = ListingJson(v);
   out.text = "published revision " + std::to_string(v.listing.revision) + "\n" + ListingLine(v);
@@ -189,7 +152,7 @@ absl::StatusOr<Output> Publish(const Settings& settings, const CommandFlags&) {
 absl::StatusOr<Output> UpdateCapacity(const Settings& settings, const CommandFlags&) {
   TRYGG_ASSIGN_OR_RETURN(Id128 id, ParseId(g_flags.listing_id, "listing id"));
   TRYGG_ASSIGN_OR_RETURN(auto session, OpenSession(settings));
-  DirectoryClient directory = session->Directory();
+  DirectoryClient directory = Directory(*session);
   TRYGG_RETURN_IF_ERROR(directory.UpdateCapacity(id, g_flags.places));
   TRYGG_ASSIGN_OR_RETURN(VerifiedListing v, directory.Get(id));
   Output out;
@@ -201,7 +164,7 @@ absl::StatusOr<Output> UpdateCapacity(const Settings& settings, const CommandFla
 absl::StatusOr<Output> Retire(const Settings& settings, const CommandFlags&) {
   TRYGG_ASSIGN_OR_RETURN(Id128 id, ParseId(g_flags.listing_id, "listing id"));
   TRYGG_ASSIGN_OR_RETURN(auto session, OpenSession(settings));
-  TRYGG_RETURN_IF_ERROR(session->Directory().Retire(id));
+  TRYGG_RETURN_IF_ERROR(Directory(*session).Retire(id));
   Output out;
   out.json = {{"listing_id", HexEncode(id.span())}, {"retired", true}};
   out.text = "retired " + HexEncode(id.span()) + "\n";
@@ -210,7 +173,7 @@ absl::StatusOr<Output> Retire(const Settings& settings, const CommandFlags&) {
 
 absl::StatusOr<Output> Export(const Settings& settings, const CommandFlags&) {
   TRYGG_ASSIGN_OR_RETURN(auto session, OpenSession(settings));
-  TRYGG_ASSIGN_OR_RETURN(std::string hsds, session->Directory().ExportHsds());
+  TRYGG_ASSIGN_OR_RETURN(std::string hsds, Directory(*session).ExportHsds());
   Output out;
   if (!g_flags.output.empty()) {
     TRYGG_RETURN_IF_ERROR(WriteNewTextFile(g_flags.output, hsds + "\n"));

@@ -1,6 +1,7 @@
-// trygg: device enrolment, organisation membership and login status for
-// caseworkers and organisation admins. Each command is argument parsing plus
-// a few libtrygg calls (commands.cc). Exit status: 0 ok, 1 failure (one line
+// trygg: device enrolment, organisation membership, the service directory,
+// cases, consent and referrals for caseworkers and organisation admins. Each
+// command is argument parsing plus a few libtrygg calls (commands.cc,
+// directory_commands.cc, case_commands.cc). Exit status: 0 ok, 1 failure (one line
 // "trygg: error: ..." on stderr), 2 usage. See docs/cli.md.
 #include <iostream>
 #include <string>
@@ -8,8 +9,10 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "case_commands.h"
 #include "cli_support.h"
 #include "commands.h"
+#include "directory_commands.h"
 #include "trygg/hardening.h"
 
 namespace trygg::cli {
@@ -24,7 +27,7 @@ int Run(int argc, char** argv) {
   CommandFlags flags;
   Command command = nullptr;
 
-  CLI::App app{"trygg: enrol this device, manage your organisation's devices and keys, check your login"};
+  CLI::App app{"trygg: enrol this device, manage devices and keys, find services, work on cases and referrals"};
   app.require_subcommand(1);
   app.fallthrough();  // global flags may follow the command
   app.add_option("--server", global.server, std::string("tryggd address host:port (default ") + kDefaultServer + ")");
@@ -91,6 +94,9 @@ int Run(int argc, char** argv) {
   leaf(&app, "status", "Server, login and organisation log status", ShowStatus);
   leaf(&app, "login", "Check that this device can log in", CheckLogin);
   leaf(&app, "server-info", "The server's identity and certificate (no login)", ShowServerInfo);
+
+  AddDirectoryCommands(app, command);
+  AddCaseCommands(app, command);
 
   try {
     app.parse(argc, argv);

@@ -137,6 +137,9 @@ struct ReferralView {
   std::optional<std::vector<uint8_t>> packet;
   std::optional<std::vector<uint8_t>> justification;
   bool incoming = false;  // this organisation is the receiver
+  // The organisations' names, from their root-signed certificates.
+  std::string from_org_name;
+  std::string to_org_name;
 };
 
 // One row of an inbox or outbox: routing metadata, the referral record's
@@ -147,6 +150,8 @@ struct ReferralSummary {
   uint8_t code = 0;
   int64_t updated_at_ms = 0;
   int64_t answer_by_ms = 0;
+  std::string from_org_name;  // from the root-signed certificates
+  std::string to_org_name;
 };
 
 struct ReferralQuery {
