@@ -56,12 +56,119 @@ absl::StatusOr<Id128> CaseClient::CreateCase(std::span<const uint8_t> plaintext,
   TRYGG_RETURN_IF_ERROR(FromGrpc(trygg::v1::CaseService::NewStub(client_.channel())
                                      ->CreateCase(context.get(), request, &response)));
   known.chain = RecordChainState{known.record_id, 1, RecordHash(record)};
+  known.data_keys.insert_or_assign(1, std::move(dek));
+  known.attachments.insert_or_assign(1, std::vector<Hash256>{});
   known_.insert_or_assign(draft.case_id, std::move(known));
   return draft.case_id;
 }
 
+namespace {
+
+// Uploads and downloads of up to 1 GiB take longer than an ordinary call.
+constexpr auto kStreamTimeout = std::chrono::hours(2);
+
+// At least the stream length for `size` plaintext bytes (protocol.md 6).
+uint64_t StreamBound(uint64_t size) {
+  return kAttachmentPreambleSize + (size / kAttachmentChunkSize + 1) * (kAttachmentChunkSize + kAttachmentChunkOverhead);
+}
+
+}  // namespace
+
+absl::StatusOr<Hash256> CaseClient::UploadAttachment(const Id128& case_id, const Id128& record_id,
+                                                     const SecretKey& data_key, const AttachmentInput& input) {
+  if (input.in == nullptr) return absl::InvalidArgumentError("attachment: no input stream");
+  auto context = client_.NewCallContext();
+  context->set_deadline(std::chrono::system_clock::now() + kStreamTimeout);
+  trygg::v1::UploadAttachmentResponse response;
+  auto stub = trygg::v1::CaseService::NewStub(client_.channel());
+  std::unique_ptr<grpc::ClientWriter<trygg::v1::UploadAttachmentRequest>> writer =
+      stub->UploadAttachment(context.get(), &response);
+  // What the server said when it ended the call early, else `local`.
+  auto server_status_or = [&](absl::Status local) {
+    grpc::Status status = writer->Finish();
+    return status.ok() ? local : FromGrpc(status);
+  };
+  trygg::v1::UploadAttachmentRequest request;
+  auto* metadata = request.mutable_metadata();
+  metadata->set_case_id(ToProto(case_id.span()));
+  metadata->set_attachment_id(ToProto(RandomId(rng_).span()));
+  metadata->set_total_size(StreamBound(input.size));
+  if (!writer->Write(request)) return server_status_or(absl::UnavailableError("the server ended the upload"));
+  ByteSink send = [&](std::span<const uint8_t> bytes) -> absl::Status {
+    request.set_chunk(ToProto(bytes));
+    if (!writer->Write(request)) return absl::UnavailableError("the server ended the upload");
+    return absl::OkStatus();
+  };
+  absl::StatusOr<AttachmentWriter> encrypt = AttachmentWriter::Create(data_key, record_id, send, rng_);
+  if (!encrypt.ok()) return server_status_or(encrypt.status());
+  std::vector<uint8_t> buffer(kAttachmentChunkSize);
+  uint64_t total = 0;
+  while (*input.in) {
+    input.in->read(reinterpret_cast<char*>(buffer.data()), static_cast<std::streamsize>(buffer.size()));
+    const size_t got = static_cast<size_t>(input.in->gcount());
+    if (got == 0) break;
+    total += got;
+    if (total > input.size) {
+      writer->WritesDone();
+      return server_status_or(absl::InvalidArgumentError("attachment: the input is longer than its size"));
+    }
+    absl::Status written = encrypt->Write(std::span<const uint8_t>(buffer.data(), got));
+    if (!written.ok()) return server_status_or(written);
+  }
+  if (input.in->bad()) return server_status_or(absl::DataLossError("attachment: reading the input failed"));
+  absl::StatusOr<Hash256> hash = encrypt->Finish();
+  if (!hash.ok()) return server_status_or(hash.status());
+  writer->WritesDone();
+  TRYGG_RETURN_IF_ERROR(FromGrpc(writer->Finish()));
+  if (response.ciphertext_hash() != ToProto(hash->span())) {
+    return absl::DataLossError("the server stored another stream than this device sent");
+  }
+  return *hash;
+}
+
+absl::Status CaseClient::DownloadAttachment(const Id128& case_id, uint64_t version, size_t index,
+                                            const ByteSink& plaintext_sink) {
+  auto known = known_.find(case_id);
+  if (known == known_.end() || known->second.data_keys.count(version) == 0) {
+    TRYGG_RETURN_IF_ERROR(ReadCase(case_id).status());
+    known = known_.find(case_id);
+  }
+  auto hashes = known->second.attachments.find(version);
+  auto key = known->second.data_keys.find(version);
+  if (hashes == known->second.attachments.end() || key == known->second.data_keys.end()) {
+    return absl::NotFoundError("the case has no version " + std::to_string(version));
+  }
+  if (index >= hashes->second.size()) {
+    return absl::NotFoundError("version " + std::to_string(version) + " has " +
+                               std::to_string(hashes->second.size()) + " attachment(s)");
+  }
+  const Hash256 hash = hashes->second[index];
+  TRYGG_ASSIGN_OR_RETURN(AttachmentReader decrypt,
+                         AttachmentReader::Create(key->second, known->second.record_id, hash, plaintext_sink));
+  trygg::v1::DownloadAttachmentRequest request;
+  request.set_case_id(ToProto(case_id.span()));
+  request.set_ciphertext_hash(ToProto(hash.span()));
+  auto context = client_.NewCallContext();
+  context->set_deadline(std::chrono::system_clock::now() + kStreamTimeout);
+  auto stub = trygg::v1::CaseService::NewStub(client_.channel());
+  std::unique_ptr<grpc::ClientReader<trygg::v1::DownloadAttachmentResponse>> reader =
+      stub->DownloadAttachment(context.get(), request);
+  trygg::v1::DownloadAttachmentResponse part;
+  while (reader->Read(&part)) {
+    absl::Status written = decrypt.Write(AsSpan(part.chunk()));
+    if (!written.ok()) {
+      context->TryCancel();
+      reader->Finish().ok();
+      return written;
+    }
+  }
+  TRYGG_RETURN_IF_ERROR(FromGrpc(reader->Finish()));
+  return decrypt.Finish();
+}
+
 absl::StatusOr<uint64_t> CaseClient::AppendVersion(const Id128& case_id, std::span<const uint8_t> plaintext,
-                                                   uint16_t content_type) {
+                                                   uint16_t content_type,
+                                                   const std::vector<AttachmentInput>& attachments) {
   if (known_.find(case_id) == known_.end()) TRYGG_RETURN_IF_ERROR(ReadCase(case_id).status());
   Known& known = known_.at(case_id);
   RecordDraft draft;
@@ -75,7 +182,12 @@ absl::StatusOr<uint64_t> CaseClient::AppendVersion(const Id128& case_id, std::sp
   draft.author_device = self_.device_id;
   draft.content_type = content_type;
   SecretKey dek = GenerateDataKey(rng_);
-  TRYGG_ASSIGN_OR_RETURN(SealedRecord record, SealRecord(draft, plaintext, {}, dek, known.scope_key,
+  std::vector<Hash256> hashes;
+  for (const AttachmentInput& input : attachments) {
+    TRYGG_ASSIGN_OR_RETURN(Hash256 hash, UploadAttachment(case_id, known.record_id, dek, input));
+    hashes.push_back(hash);
+  }
+  TRYGG_ASSIGN_OR_RETURN(SealedRecord record, SealRecord(draft, plaintext, hashes, dek, known.scope_key,
                                                          self_.device.signing(), clock_, rng_));
   trygg::v1::AppendCaseVersionRequest request;
   EnvelopeToProto(record, request.mutable_version());
@@ -84,6 +196,8 @@ absl::StatusOr<uint64_t> CaseClient::AppendVersion(const Id128& case_id, std::sp
   TRYGG_RETURN_IF_ERROR(FromGrpc(trygg::v1::CaseService::NewStub(client_.channel())
                                      ->AppendCaseVersion(context.get(), request, &response)));
   known.chain = RecordChainState{known.record_id, draft.version, RecordHash(record)};
+  known.data_keys.insert_or_assign(draft.version, std::move(dek));
+  known.attachments.insert_or_assign(draft.version, std::move(hashes));
   return draft.version;
 }
 
@@ -106,6 +220,8 @@ absl::StatusOr<CaseRead> CaseClient::ReadCase(const Id128& case_id) {
   }
 
   std::map<Id128, OrgLogState> author_orgs;
+  std::map<uint64_t, SecretKey> data_keys;
+  std::map<uint64_t, std::vector<Hash256>> attachments;
   CaseRead read;
   read.case_id = case_id;
   auto it = known_.find(case_id);
@@ -144,7 +260,9 @@ absl::StatusOr<CaseRead> CaseClient::ReadCase(const Id128& case_id) {
                              "record: version " + std::to_string(header.version) +
                                  " differs from the one this client has seen (fork)");
     }
-    read.versions.push_back(CaseVersion{opened.header, std::move(opened.plaintext)});
+    data_keys.insert_or_assign(header.version, std::move(opened.data_key));
+    attachments.insert_or_assign(header.version, record.attachment_hashes);
+    read.versions.push_back(CaseVersion{opened.header, std::move(opened.plaintext), record.attachment_hashes});
   }
   // What this client saw before must be part of what it has now.
   if (chain.highest_version > replay.highest_version) {
@@ -157,6 +275,8 @@ absl::StatusOr<CaseRead> CaseClient::ReadCase(const Id128& case_id) {
   known.epoch = read.versions.back().header.epoch;
   known.chain = replay;
   known.scope_key = std::move(scope_keys.at(known.epoch));
+  known.data_keys = std::move(data_keys);
+  known.attachments = std::move(attachments);
   return read;
 }
 

@@ -1,5 +1,6 @@
 #include "server/api/case_service.h"
 
+#include "server/api/attachment_streams.h"
 #include "server/api/case_convert.h"
 #include "server/api/convert.h"
 #include "server/api/referral_service.h"
@@ -125,6 +126,16 @@ grpc::ServerUnaryReactor* CaseService::EraseCase(grpc::CallbackServerContext* co
                            statement = *std::move(statement)](domain::Transaction& txn) {
                             return cases_.EraseCase(txn, caller, case_id, statement);
                           });
+}
+
+grpc::ServerReadReactor<trygg::v1::UploadAttachmentRequest>* CaseService::UploadAttachment(
+    grpc::CallbackServerContext* context, trygg::v1::UploadAttachmentResponse* response) {
+  return StartUpload(context, store_, cases_, auth_, response);
+}
+
+grpc::ServerWriteReactor<trygg::v1::DownloadAttachmentResponse>* CaseService::DownloadAttachment(
+    grpc::CallbackServerContext* context, const trygg::v1::DownloadAttachmentRequest* request) {
+  return StartDownload(context, store_, cases_, auth_, *request);
 }
 
 grpc::ServerUnaryReactor* CaseService::RecordConsent(grpc::CallbackServerContext* context,

@@ -39,6 +39,10 @@ class CaseService final : public trygg::v1::CaseService::CallbackService {
   grpc::ServerUnaryReactor* EraseCase(grpc::CallbackServerContext* context,
                                       const trygg::v1::EraseCaseRequest* request,
                                       trygg::v1::EraseCaseResponse* response) override;
+  grpc::ServerReadReactor<trygg::v1::UploadAttachmentRequest>* UploadAttachment(
+      grpc::CallbackServerContext* context, trygg::v1::UploadAttachmentResponse* response) override;
+  grpc::ServerWriteReactor<trygg::v1::DownloadAttachmentResponse>* DownloadAttachment(
+      grpc::CallbackServerContext* context, const trygg::v1::DownloadAttachmentRequest* request) override;
   grpc::ServerUnaryReactor* RecordConsent(grpc::CallbackServerContext* context,
                                           const trygg::v1::RecordConsentRequest* request,
                                           trygg::v1::RecordConsentResponse* response) override;

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -42,6 +43,20 @@ struct StoredGrant {
   Grant grant;
 };
 
+// An attachment's ciphertext stream (protocol.md section 6) as uploaded: kept
+// in parts of at most one gRPC chunk each, so neither upload nor download
+// needs the whole stream in memory.
+struct AttachmentRow {
+  Id128 case_id;
+  Id128 attachment_id;
+  Id128 uploader_device;
+  uint64_t total_size = 0;   // announced by the uploader
+  uint64_t stored_size = 0;  // bytes stored so far
+  int64_t parts = 0;
+  std::optional<Hash256> hash;  // set once complete: BLAKE2b-256 of the stream
+  int64_t created_at_ms = 0;
+};
+
 class CaseTables {
  public:
   virtual ~CaseTables() = default;
@@ -66,8 +81,25 @@ class CaseTables {
   virtual absl::StatusOr<std::vector<CaseRow>> ListCasesForOrg(const Id128& org_id, const Id128& after,
                                                                int limit) = 0;
 
-  // Crypto-shredding: deletes every version and every grant of the case's
-  // scope and keeps the row as an erased tombstone (the id is never reused).
+  // Attachments. Insert starts an upload; parts are appended in order; a
+  // complete attachment has its hash. Incomplete uploads are deleted whole.
+  virtual absl::Status InsertAttachment(const AttachmentRow& row) = 0;
+  virtual absl::StatusOr<std::optional<AttachmentRow>> GetAttachment(const Id128& case_id,
+                                                                     const Id128& attachment_id) = 0;
+  // The complete attachment of `case_id` whose stream hashes to `hash`.
+  virtual absl::StatusOr<std::optional<AttachmentRow>> FindAttachment(const Id128& case_id, const Hash256& hash) = 0;
+  virtual absl::Status AppendAttachmentPart(const Id128& case_id, const Id128& attachment_id, int64_t seq,
+                                            std::span<const uint8_t> bytes) = 0;
+  virtual absl::Status CompleteAttachment(const Id128& case_id, const Id128& attachment_id, const Hash256& hash) = 0;
+  virtual absl::Status DeleteAttachment(const Id128& case_id, const Id128& attachment_id) = 0;
+  // Parts from `from_seq` on, in order, at most `limit`.
+  virtual absl::StatusOr<std::vector<std::vector<uint8_t>>> GetAttachmentParts(const Id128& case_id,
+                                                                               const Id128& attachment_id,
+                                                                               int64_t from_seq, int limit) = 0;
+
+  // Crypto-shredding: deletes every version, attachment and grant of the
+  // case's scope and keeps the row as an erased tombstone (the id is never
+  // reused).
   virtual absl::Status EraseCase(const Id128& case_id, int64_t now_ms) = 0;
 };
 

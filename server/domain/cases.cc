@@ -89,6 +89,80 @@ absl::Status Cases::CheckGrant(Transaction& txn, const Caller& caller, const Sto
   return absl::OkStatus();
 }
 
+absl::Status Cases::BeginAttachment(Transaction& txn, const Caller& caller, const Id128& case_id,
+                                    const Id128& attachment_id, uint64_t max_size) const {
+  TRYGG_RETURN_IF_ERROR(RequireMember(caller));
+  TRYGG_RETURN_IF_ERROR(VisibleCase(txn, caller.org_id, case_id).status());
+  if (attachment_id.IsZero()) return absl::InvalidArgumentError("metadata.attachment_id must not be zero");
+  if (max_size > kMaxAttachmentStreamBytes) {
+    return absl::InvalidArgumentError("metadata.total_size: an attachment holds at most 1 GiB");
+  }
+  TRYGG_ASSIGN_OR_RETURN(std::optional<AttachmentRow> existing, txn.cases().GetAttachment(case_id, attachment_id));
+  if (existing.has_value()) {
+    if (existing->hash.has_value() || existing->uploader_device != caller.device_id) {
+      return absl::AlreadyExistsError("an attachment with this id exists");
+    }
+    TRYGG_RETURN_IF_ERROR(txn.cases().DeleteAttachment(case_id, attachment_id));  // a retry starts afresh
+  }
+  AttachmentRow row;
+  row.case_id = case_id;
+  row.attachment_id = attachment_id;
+  row.uploader_device = caller.device_id;
+  row.total_size = max_size;
+  row.created_at_ms = clock_.NowUnixMillis();
+  return txn.cases().InsertAttachment(row);
+}
+
+namespace {
+
+// The calling device's unfinished upload.
+absl::StatusOr<AttachmentRow> OpenUpload(Transaction& txn, const Caller& caller, const Id128& case_id,
+                                         const Id128& attachment_id) {
+  TRYGG_ASSIGN_OR_RETURN(std::optional<AttachmentRow> row, txn.cases().GetAttachment(case_id, attachment_id));
+  if (!row.has_value() || row->uploader_device != caller.device_id) return absl::NotFoundError("no such upload");
+  if (row->hash.has_value()) return absl::FailedPreconditionError("the upload is already complete");
+  return *row;
+}
+
+}  // namespace
+
+absl::Status Cases::AppendAttachmentPart(Transaction& txn, const Caller& caller, const Id128& case_id,
+                                         const Id128& attachment_id, std::span<const uint8_t> bytes) const {
+  TRYGG_ASSIGN_OR_RETURN(AttachmentRow row, OpenUpload(txn, caller, case_id, attachment_id));
+  if (bytes.empty() || bytes.size() > kMaxAttachmentPartBytes) {
+    return absl::InvalidArgumentError("chunk: between 1 byte and one secretstream chunk plus the preamble");
+  }
+  if (row.stored_size + bytes.size() > row.total_size) {
+    return absl::InvalidArgumentError("chunk: the upload is longer than metadata.total_size");
+  }
+  return txn.cases().AppendAttachmentPart(case_id, attachment_id, row.parts, bytes);
+}
+
+absl::Status Cases::CompleteAttachment(Transaction& txn, const Caller& caller, const Id128& case_id,
+                                       const Id128& attachment_id, const Hash256& hash) const {
+  TRYGG_ASSIGN_OR_RETURN(AttachmentRow row, OpenUpload(txn, caller, case_id, attachment_id));
+  if (row.stored_size < kAttachmentMinStreamBytes) {
+    return absl::InvalidArgumentError("the upload is shorter than any attachment stream");
+  }
+  return txn.cases().CompleteAttachment(case_id, attachment_id, hash);
+}
+
+absl::Status Cases::AbandonAttachment(Transaction& txn, const Caller& caller, const Id128& case_id,
+                                      const Id128& attachment_id) const {
+  absl::StatusOr<AttachmentRow> row = OpenUpload(txn, caller, case_id, attachment_id);
+  if (!row.ok()) return absl::OkStatus();  // nothing of this device's left to delete
+  return txn.cases().DeleteAttachment(case_id, attachment_id);
+}
+
+absl::StatusOr<AttachmentRow> Cases::FindAttachment(Transaction& txn, const Caller& caller, const Id128& case_id,
+                                                    const Hash256& hash) const {
+  TRYGG_RETURN_IF_ERROR(RequireMember(caller));
+  TRYGG_RETURN_IF_ERROR(VisibleCase(txn, caller.org_id, case_id).status());
+  TRYGG_ASSIGN_OR_RETURN(std::optional<AttachmentRow> row, txn.cases().FindAttachment(case_id, hash));
+  if (!row.has_value()) return absl::NotFoundError("no such attachment");
+  return *row;
+}
+
 absl::StatusOr<CaseRow> Cases::VisibleCase(Transaction& txn, const Id128& org_id, const Id128& case_id) {
   TRYGG_ASSIGN_OR_RETURN(std::optional<CaseRow> row, txn.cases().GetCase(case_id));
   if (row.has_value() && !row->erased) {

@@ -16,6 +16,7 @@
 #ifndef TRYGG_SERVER_DOMAIN_CASES_H_
 #define TRYGG_SERVER_DOMAIN_CASES_H_
 
+#include <span>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -25,6 +26,15 @@
 #include "trygg/random.h"
 
 namespace trygg::domain {
+
+// The largest attachment stream accepted: 1 GiB of plaintext in 64 KiB
+// chunks of 17 bytes' overhead, after the 96-byte preamble.
+inline constexpr uint64_t kMaxAttachmentStreamBytes = 96 + ((uint64_t{1} << 30) / 65536 + 1) * (65536 + 17);
+// The largest part of an upload (a gRPC message): one chunk, or the preamble
+// and one chunk.
+inline constexpr size_t kMaxAttachmentPartBytes = 96 + 65536 + 17;
+// The smallest: the preamble and an empty final chunk.
+inline constexpr uint64_t kAttachmentMinStreamBytes = 96 + 17;
 
 struct CaseView {
   CaseRow row;
@@ -51,6 +61,25 @@ class Cases {
   // the audit trail's place: the entry records that it happened).
   absl::Status EraseCase(Transaction& txn, const Caller& caller, const Id128& case_id,
                          const SignedObject& statement) const;
+
+  // Attachments (protocol.md section 6), uploaded in parts: Begin checks the
+  // caller may write to the case and that `max_size` is within the limit (a
+  // retry by the same device restarts its own unfinished upload); each part
+  // must follow the last and stay within `max_size`; Complete records the
+  // stream's hash, by which readers of a version that signs it find it.
+  // Abandon deletes an unfinished upload of the calling device.
+  absl::Status BeginAttachment(Transaction& txn, const Caller& caller, const Id128& case_id,
+                               const Id128& attachment_id, uint64_t max_size) const;
+  absl::Status AppendAttachmentPart(Transaction& txn, const Caller& caller, const Id128& case_id,
+                                    const Id128& attachment_id, std::span<const uint8_t> bytes) const;
+  absl::Status CompleteAttachment(Transaction& txn, const Caller& caller, const Id128& case_id,
+                                  const Id128& attachment_id, const Hash256& hash) const;
+  absl::Status AbandonAttachment(Transaction& txn, const Caller& caller, const Id128& case_id,
+                                 const Id128& attachment_id) const;
+  // The complete attachment with this hash, for an organisation that may see
+  // the case; NOT_FOUND otherwise.
+  absl::StatusOr<AttachmentRow> FindAttachment(Transaction& txn, const Caller& caller, const Id128& case_id,
+                                               const Hash256& hash) const;
 
   // The case, if `org_id` may see it now; NOT_FOUND otherwise.
   static absl::StatusOr<CaseRow> VisibleCase(Transaction& txn, const Id128& org_id, const Id128& case_id);

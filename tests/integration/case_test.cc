@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <sstream>
 
 #include <grpcpp/grpcpp.h>
 
@@ -190,17 +191,196 @@ TEST_CASE("a server that tampers with stored versions is caught by the reader", 
   }
 }
 
+// Deterministic bytes that do not compress and repeat nowhere within 64 KiB.
+std::string Pattern(size_t size, uint32_t seed) {
+  std::string out(size, '\0');
+  uint32_t x = seed * 2654435761u + 1;
+  for (char& c : out) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    c = static_cast<char>(x);
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> Download(CaseClient& cases, const Id128& case_id, uint64_t version, size_t index) {
+  std::string out;
+  absl::Status status = cases.DownloadAttachment(case_id, version, index, [&](std::span<const uint8_t> bytes) {
+    out.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return out;
+}
+
+TEST_CASE("attachments stream up and down sealed, and only the case's organisations get them", "[case][attachment]") {
+  CaseWorld w;
+  auto case_id = w.anna_cases.CreateCase(Text(kSurvivor), 1);
+  REQUIRE(case_id.ok());
+  // An empty file, a scan just over one chunk, and 9 MiB of photos.
+  const std::string empty;
+  const std::string scan = Pattern(65536 + 1000, 1);
+  const std::string photos = Pattern(9 * 1024 * 1024 + 7, 2);
+  std::istringstream empty_in(empty), scan_in(scan), photos_in(photos);
+  auto version = w.anna_cases.AppendVersion(*case_id, Text("Pass och foton bifogade"), 1,
+                                            {{&empty_in, empty.size()}, {&scan_in, scan.size()},
+                                             {&photos_in, photos.size()}});
+  INFO(version.status().ToString());
+  REQUIRE(version.ok());
+  CHECK(*version == 2);
+  const std::string db = w.world.db_path();
+  CHECK(QueryInt(db, "SELECT count(*) FROM attachments WHERE hash IS NOT NULL") == 3);
+
+  // Another device of the organisation reads the version and its attachments.
+  auto read = w.bo_cases.ReadCase(*case_id);
+  REQUIRE(read.ok());
+  REQUIRE(read->versions.at(1).attachment_hashes.size() == 3);
+  CHECK(Download(w.bo_cases, *case_id, 2, 0).value() == empty);
+  CHECK(Download(w.bo_cases, *case_id, 2, 1).value() == scan);
+  auto got = Download(w.bo_cases, *case_id, 2, 2);
+  INFO(got.status().ToString());
+  REQUIRE(got.ok());
+  CHECK(*got == photos);
+  CHECK(w.bo_cases.DownloadAttachment(*case_id, 2, 3, [](auto) { return absl::OkStatus(); }).code() ==
+        absl::StatusCode::kNotFound);
+
+  // Another organisation gets NOT_FOUND, with the right hash in hand.
+  auto stub = trygg::v1::CaseService::NewStub(w.lawyer.client->channel());
+  trygg::v1::DownloadAttachmentRequest request;
+  request.set_case_id(std::string(case_id->span().begin(), case_id->span().end()));
+  const Hash256& hash = read->versions.at(1).attachment_hashes.at(1);
+  request.set_ciphertext_hash(std::string(hash.span().begin(), hash.span().end()));
+  auto context = w.lawyer.client->NewCallContext();
+  auto reader = stub->DownloadAttachment(context.get(), request);
+  trygg::v1::DownloadAttachmentResponse part;
+  CHECK_FALSE(reader->Read(&part));
+  CHECK(reader->Finish().error_code() == grpc::StatusCode::NOT_FOUND);
+
+  // The database holds ciphertext only.
+  const std::string photo_marker = photos.substr(1000, 64);
+  w.world.server().Stop(SIGTERM);
+  std::ifstream in(db, std::ios::binary);
+  std::string file((std::istreambuf_iterator<char>(in)), {});
+  CHECK(file.find(photo_marker) == std::string::npos);
+  CHECK(file.find(scan.substr(0, 64)) == std::string::npos);
+}
+
+TEST_CASE("a server that tampers with an attachment is caught by the reader", "[case][attachment][malicious]") {
+  CaseWorld w;
+  auto case_id = w.anna_cases.CreateCase(Text(kSurvivor), 1);
+  REQUIRE(case_id.ok());
+  const std::string photos = Pattern(3 * 65536 + 5, 3);
+  std::istringstream photos_in(photos);
+  REQUIRE(w.anna_cases.AppendVersion(*case_id, Text("foton"), 1, {{&photos_in, photos.size()}}).ok());
+  const std::string db = w.world.db_path();
+  auto reason = [&] {
+    CaseClient fresh{*w.bo.client, w.bo.keys, w.world.clock(), w.world.rng()};
+    auto got = Download(fresh, *case_id, 2, 0);
+    REQUIRE_FALSE(got.ok());
+    return ReasonOf(got.status());
+  };
+  // Parts: 0 the preamble, 1..3 full chunks, 4 the final one.
+  REQUIRE(QueryInt(db, "SELECT count(*) FROM attachment_parts") == 5);
+
+  SECTION("a flipped byte in a chunk") {
+    Exec(db, "UPDATE attachment_parts SET bytes = " + testing::FlippedByte("bytes", 100) + " WHERE seq = 2");
+    CHECK(reason() == "DECRYPT_FAILED");
+  }
+  SECTION("two chunks swapped") {
+    Exec(db, "UPDATE attachment_parts SET seq = -1 WHERE seq = 1; UPDATE attachment_parts SET seq = 1 WHERE seq = 2; "
+             "UPDATE attachment_parts SET seq = 2 WHERE seq = -1;");
+    CHECK(reason() == "DECRYPT_FAILED");
+  }
+  SECTION("the final chunk removed") {
+    Exec(db, "DELETE FROM attachment_parts WHERE seq = 4");
+    CHECK(reason() == "TRUNCATED");
+  }
+  SECTION("the stream replaced by another attachment's (same plaintext, other version)") {
+    std::istringstream other_in(photos);
+    REQUIRE(w.anna_cases.AppendVersion(*case_id, Text("igen"), 1, {{&other_in, photos.size()}}).ok());
+    auto read = w.anna_cases.ReadCase(*case_id);
+    REQUIRE(read.ok());
+    const std::string first = "x'" + HexEncode(read->versions.at(1).attachment_hashes.at(0).span()) + "'";
+    const std::string second = "x'" + HexEncode(read->versions.at(2).attachment_hashes.at(0).span()) + "'";
+    Exec(db, "UPDATE attachment_parts SET bytes = (SELECT p.bytes FROM attachment_parts p JOIN attachments a "
+             "ON a.case_id = p.case_id AND a.attachment_id = p.attachment_id WHERE a.hash = " + second +
+             " AND p.seq = attachment_parts.seq) WHERE attachment_id = (SELECT attachment_id FROM attachments "
+             "WHERE hash = " + first + ")");
+    // The other version's stream is under another data key.
+    CHECK(reason() == "DECRYPT_FAILED");
+  }
+}
+
+TEST_CASE("bad uploads get the right status and leave nothing stored", "[case][attachment]") {
+  CaseWorld w;
+  auto case_id = w.anna_cases.CreateCase(Text(kSurvivor), 1);
+  REQUIRE(case_id.ok());
+  const std::string db = w.world.db_path();
+  const std::string case_bytes(case_id->span().begin(), case_id->span().end());
+  auto upload = [&](testing::TestDevice& device, const std::vector<trygg::v1::UploadAttachmentRequest>& messages) {
+    auto stub = trygg::v1::CaseService::NewStub(device.client->channel());
+    auto context = device.client->NewCallContext();
+    trygg::v1::UploadAttachmentResponse response;
+    auto writer = stub->UploadAttachment(context.get(), &response);
+    for (const auto& m : messages) {
+      if (!writer->Write(m)) break;
+    }
+    writer->WritesDone();
+    return writer->Finish().error_code();
+  };
+  auto metadata = [&](uint64_t total_size) {
+    trygg::v1::UploadAttachmentRequest m;
+    m.mutable_metadata()->set_case_id(case_bytes);
+    m.mutable_metadata()->set_attachment_id(std::string(16, '\x07'));
+    m.mutable_metadata()->set_total_size(total_size);
+    return m;
+  };
+  auto chunk = [](size_t size) {
+    trygg::v1::UploadAttachmentRequest m;
+    m.set_chunk(std::string(size, 'c'));
+    return m;
+  };
+  using C = grpc::StatusCode;
+  CHECK(upload(w.anna, {chunk(100)}) == C::INVALID_ARGUMENT);                        // no metadata first
+  CHECK(upload(w.anna, {}) == C::INVALID_ARGUMENT);                                  // nothing at all
+  CHECK(upload(w.anna, {metadata(1000), chunk(100), metadata(1000)}) == C::INVALID_ARGUMENT);
+  CHECK(upload(w.anna, {metadata(1000), chunk(65536 + 96 + 18)}) == C::INVALID_ARGUMENT);  // oversized part
+  CHECK(upload(w.anna, {metadata(uint64_t{2} << 30)}) == C::INVALID_ARGUMENT);             // over 1 GiB
+  CHECK(upload(w.anna, {metadata(150), chunk(100), chunk(100)}) == C::INVALID_ARGUMENT);   // past total_size
+  CHECK(upload(w.anna, {metadata(1000), chunk(50)}) == C::INVALID_ARGUMENT);               // shorter than any stream
+  CHECK(upload(w.lawyer, {metadata(1000), chunk(200)}) == C::NOT_FOUND);                   // another organisation
+  CHECK(upload(w.coordinator, {metadata(1000), chunk(200)}) == C::PERMISSION_DENIED);
+  trygg::v1::UploadAttachmentRequest bad_id = metadata(1000);
+  bad_id.mutable_metadata()->set_attachment_id("short");
+  CHECK(upload(w.anna, {bad_id, chunk(200)}) == C::INVALID_ARGUMENT);
+  CHECK(QueryInt(db, "SELECT count(*) FROM attachments") == 0);
+  CHECK(QueryInt(db, "SELECT count(*) FROM attachment_parts") == 0);
+  // Without a session.
+  auto stub = trygg::v1::CaseService::NewStub(grpc::CreateChannel(w.world.address(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  trygg::v1::UploadAttachmentResponse response;
+  auto writer = stub->UploadAttachment(&context, &response);
+  writer->Write(metadata(1000));
+  writer->WritesDone();
+  CHECK(writer->Finish().error_code() == C::UNAUTHENTICATED);
+}
+
 TEST_CASE("erasure shreds the ciphertext and keeps only the fact", "[case]") {
   CaseWorld w;
   auto case_id = w.anna_cases.CreateCase(Text(kSurvivor), 1);
   REQUIRE(case_id.ok());
-  REQUIRE(w.anna_cases.AppendVersion(*case_id, Text("version 2"), 1).ok());
+  const std::string scan = Pattern(70000, 4);
+  std::istringstream scan_in(scan);
+  REQUIRE(w.anna_cases.AppendVersion(*case_id, Text("version 2"), 1, {{&scan_in, scan.size()}}).ok());
   REQUIRE(w.bo_cases.EraseCase(*case_id).ok());
   CHECK(w.anna_cases.ReadCase(*case_id).status().code() == absl::StatusCode::kNotFound);
   CHECK(w.anna_cases.ListCases()->empty());
   const std::string db = w.world.db_path();
   CHECK(QueryInt(db, "SELECT count(*) FROM case_versions") == 0);
   CHECK(QueryInt(db, "SELECT count(*) FROM grants") == 0);
+  CHECK(QueryInt(db, "SELECT count(*) FROM attachments") == 0);
+  CHECK(QueryInt(db, "SELECT count(*) FROM attachment_parts") == 0);
   CHECK(QueryInt(db, "SELECT count(*) FROM cases WHERE erased = 1") == 1);
   // A new case cannot take over the erased id.
   CHECK(w.anna_cases.EraseCase(*case_id).code() == absl::StatusCode::kNotFound);

@@ -15,11 +15,13 @@
 #ifndef TRYGG_CASE_CLIENT_H_
 #define TRYGG_CASE_CLIENT_H_
 
+#include <istream>
 #include <map>
 #include <span>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "trygg/attachment.h"
 #include "trygg/client.h"
 #include "trygg/key_store.h"
 #include "trygg/record.h"
@@ -29,6 +31,17 @@ namespace trygg {
 struct CaseVersion {
   RecordHeader header;
   std::vector<uint8_t> plaintext;
+  // The hashes of the version's attachments, as its author signed them; fetch
+  // one with DownloadAttachment(case, version, index).
+  std::vector<Hash256> attachment_hashes;
+};
+
+// An attachment for a new version: `size` plaintext bytes read from `in` (a
+// file, a pipe). It is encrypted on the fly in 64 KiB chunks, so memory use
+// does not depend on its size (protocol.md section 6).
+struct AttachmentInput {
+  std::istream* in = nullptr;
+  uint64_t size = 0;
 };
 
 struct CaseRead {
@@ -58,9 +71,18 @@ class CaseClient {
 
   // Opens a case with its first version; returns the new case id.
   absl::StatusOr<Id128> CreateCase(std::span<const uint8_t> plaintext, uint16_t content_type);
-  // Adds a version on top of the head this client last read.
+  // Adds a version on top of the head this client last read. Attachments are
+  // uploaded first (each under the new version's data key), then the version
+  // that signs their hashes; at most 1 GiB each.
   absl::StatusOr<uint64_t> AppendVersion(const Id128& case_id, std::span<const uint8_t> plaintext,
-                                         uint16_t content_type);
+                                         uint16_t content_type,
+                                         const std::vector<AttachmentInput>& attachments = {});
+  // Streams attachment `index` of `version` to `plaintext_sink`, decrypting and
+  // authenticating chunk by chunk; the sink's output counts only if this
+  // returns OK (a truncated, reordered or substituted stream fails at the end
+  // or earlier: kTruncated, kDecryptFailed, kHashMismatch).
+  absl::Status DownloadAttachment(const Id128& case_id, uint64_t version, size_t index,
+                                  const ByteSink& plaintext_sink);
   // Fetches, verifies and opens every version.
   absl::StatusOr<CaseRead> ReadCase(const Id128& case_id);
   absl::StatusOr<std::vector<CaseListing>> ListCases();
@@ -76,7 +98,12 @@ class CaseClient {
     uint32_t epoch = 0;
     RecordChainState chain;
     SecretKey scope_key;
+    // Per version read or written: its data key and attachment hashes.
+    std::map<uint64_t, SecretKey> data_keys;
+    std::map<uint64_t, std::vector<Hash256>> attachments;
   };
+  absl::StatusOr<Hash256> UploadAttachment(const Id128& case_id, const Id128& record_id, const SecretKey& data_key,
+                                           const AttachmentInput& input);
   absl::StatusOr<Grant> GrantToOwnOrg(const Id128& scope_id, uint32_t epoch, const SecretKey& scope_key);
 
   Client& client_;

@@ -182,9 +182,118 @@ absl::StatusOr<std::vector<domain::CaseRow>> SqliteCaseTables::ListCasesForOrg(c
   }
 }
 
+namespace {
+
+constexpr char kAttachmentColumns[] =
+    "case_id, attachment_id, uploader, total_size, stored_size, parts, hash, created_at";
+
+absl::StatusOr<domain::AttachmentRow> AttachmentOf(const Statement& stmt) {
+  domain::AttachmentRow row;
+  TRYGG_ASSIGN_OR_RETURN(row.case_id, Column<Id128>(stmt, 0));
+  TRYGG_ASSIGN_OR_RETURN(row.attachment_id, Column<Id128>(stmt, 1));
+  TRYGG_ASSIGN_OR_RETURN(row.uploader_device, Column<Id128>(stmt, 2));
+  row.total_size = static_cast<uint64_t>(stmt.ColumnInt(3));
+  row.stored_size = static_cast<uint64_t>(stmt.ColumnInt(4));
+  row.parts = stmt.ColumnInt(5);
+  if (!stmt.ColumnIsNull(6)) {
+    TRYGG_ASSIGN_OR_RETURN(row.hash, Column<Hash256>(stmt, 6));
+  }
+  row.created_at_ms = stmt.ColumnInt(7);
+  return row;
+}
+
+}  // namespace
+
+absl::Status SqliteCaseTables::InsertAttachment(const domain::AttachmentRow& row) {
+  TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
+                         db_.Prepare(absl::StrCat("INSERT INTO attachments (", kAttachmentColumns,
+                                                  ") VALUES (?1, ?2, ?3, ?4, 0, 0, NULL, ?5)")));
+  return stmt->BindBlob(1, row.case_id.span())
+      .BindBlob(2, row.attachment_id.span())
+      .BindBlob(3, row.uploader_device.span())
+      .Bind(4, static_cast<int64_t>(row.total_size))
+      .Bind(5, row.created_at_ms)
+      .Run();
+}
+
+absl::StatusOr<std::optional<domain::AttachmentRow>> SqliteCaseTables::GetAttachment(const Id128& case_id,
+                                                                                     const Id128& attachment_id) {
+  TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
+                         db_.Prepare(absl::StrCat("SELECT ", kAttachmentColumns,
+                                                  " FROM attachments WHERE case_id = ?1 AND attachment_id = ?2")));
+  stmt->BindBlob(1, case_id.span()).BindBlob(2, attachment_id.span());
+  TRYGG_ASSIGN_OR_RETURN(bool found, stmt->Step());
+  if (!found) return std::nullopt;
+  return AttachmentOf(*stmt);
+}
+
+absl::StatusOr<std::optional<domain::AttachmentRow>> SqliteCaseTables::FindAttachment(const Id128& case_id,
+                                                                                      const Hash256& hash) {
+  TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
+                         db_.Prepare(absl::StrCat("SELECT ", kAttachmentColumns,
+                                                  " FROM attachments WHERE case_id = ?1 AND hash = ?2 LIMIT 1")));
+  stmt->BindBlob(1, case_id.span()).BindBlob(2, hash.span());
+  TRYGG_ASSIGN_OR_RETURN(bool found, stmt->Step());
+  if (!found) return std::nullopt;
+  return AttachmentOf(*stmt);
+}
+
+absl::Status SqliteCaseTables::AppendAttachmentPart(const Id128& case_id, const Id128& attachment_id, int64_t seq,
+                                                    std::span<const uint8_t> bytes) {
+  TRYGG_ASSIGN_OR_RETURN(Statement * part,
+                         db_.Prepare("INSERT INTO attachment_parts (case_id, attachment_id, seq, bytes) "
+                                     "VALUES (?1, ?2, ?3, ?4)"));
+  TRYGG_RETURN_IF_ERROR(
+      part->BindBlob(1, case_id.span()).BindBlob(2, attachment_id.span()).Bind(3, seq).BindBlob(4, bytes).Run());
+  TRYGG_ASSIGN_OR_RETURN(Statement * row,
+                         db_.Prepare("UPDATE attachments SET stored_size = stored_size + ?3, parts = parts + 1 "
+                                     "WHERE case_id = ?1 AND attachment_id = ?2"));
+  return row->BindBlob(1, case_id.span())
+      .BindBlob(2, attachment_id.span())
+      .Bind(3, static_cast<int64_t>(bytes.size()))
+      .Run();
+}
+
+absl::Status SqliteCaseTables::CompleteAttachment(const Id128& case_id, const Id128& attachment_id,
+                                                  const Hash256& hash) {
+  TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
+                         db_.Prepare("UPDATE attachments SET hash = ?3 WHERE case_id = ?1 AND attachment_id = ?2"));
+  return stmt->BindBlob(1, case_id.span()).BindBlob(2, attachment_id.span()).BindBlob(3, hash.span()).Run();
+}
+
+absl::Status SqliteCaseTables::DeleteAttachment(const Id128& case_id, const Id128& attachment_id) {
+  TRYGG_ASSIGN_OR_RETURN(Statement * parts,
+                         db_.Prepare("DELETE FROM attachment_parts WHERE case_id = ?1 AND attachment_id = ?2"));
+  TRYGG_RETURN_IF_ERROR(parts->BindBlob(1, case_id.span()).BindBlob(2, attachment_id.span()).Run());
+  TRYGG_ASSIGN_OR_RETURN(Statement * row,
+                         db_.Prepare("DELETE FROM attachments WHERE case_id = ?1 AND attachment_id = ?2"));
+  return row->BindBlob(1, case_id.span()).BindBlob(2, attachment_id.span()).Run();
+}
+
+absl::StatusOr<std::vector<std::vector<uint8_t>>> SqliteCaseTables::GetAttachmentParts(const Id128& case_id,
+                                                                                       const Id128& attachment_id,
+                                                                                       int64_t from_seq,
+                                                                                       int limit) {
+  TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
+                         db_.Prepare("SELECT bytes FROM attachment_parts WHERE case_id = ?1 AND attachment_id = ?2 "
+                                     "AND seq >= ?3 ORDER BY seq LIMIT ?4"));
+  stmt->BindBlob(1, case_id.span()).BindBlob(2, attachment_id.span()).Bind(3, from_seq).Bind(4, limit);
+  std::vector<std::vector<uint8_t>> parts;
+  while (true) {
+    TRYGG_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    parts.push_back(stmt->ColumnBlob(0));
+  }
+  return parts;
+}
+
 absl::Status SqliteCaseTables::EraseCase(const Id128& case_id, int64_t now_ms) {
   TRYGG_ASSIGN_OR_RETURN(Statement * versions, db_.Prepare("DELETE FROM case_versions WHERE case_id = ?1"));
   TRYGG_RETURN_IF_ERROR(versions->BindBlob(1, case_id.span()).Run());
+  TRYGG_ASSIGN_OR_RETURN(Statement * parts, db_.Prepare("DELETE FROM attachment_parts WHERE case_id = ?1"));
+  TRYGG_RETURN_IF_ERROR(parts->BindBlob(1, case_id.span()).Run());
+  TRYGG_ASSIGN_OR_RETURN(Statement * attachments, db_.Prepare("DELETE FROM attachments WHERE case_id = ?1"));
+  TRYGG_RETURN_IF_ERROR(attachments->BindBlob(1, case_id.span()).Run());
   TRYGG_ASSIGN_OR_RETURN(
       Statement * grants,
       db_.Prepare("DELETE FROM grants WHERE scope_id = (SELECT scope_id FROM cases WHERE case_id = ?1)"));

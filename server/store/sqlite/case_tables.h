@@ -27,6 +27,18 @@ class SqliteCaseTables final : public domain::CaseTables {
   absl::Status DeleteGrants(const Id128& scope_id, const Id128& org_id) override;
   absl::StatusOr<std::vector<domain::CaseRow>> ListCasesForOrg(const Id128& org_id, const Id128& after,
                                                                int limit) override;
+  absl::Status InsertAttachment(const domain::AttachmentRow& row) override;
+  absl::StatusOr<std::optional<domain::AttachmentRow>> GetAttachment(const Id128& case_id,
+                                                                     const Id128& attachment_id) override;
+  absl::StatusOr<std::optional<domain::AttachmentRow>> FindAttachment(const Id128& case_id,
+                                                                      const Hash256& hash) override;
+  absl::Status AppendAttachmentPart(const Id128& case_id, const Id128& attachment_id, int64_t seq,
+                                    std::span<const uint8_t> bytes) override;
+  absl::Status CompleteAttachment(const Id128& case_id, const Id128& attachment_id, const Hash256& hash) override;
+  absl::Status DeleteAttachment(const Id128& case_id, const Id128& attachment_id) override;
+  absl::StatusOr<std::vector<std::vector<uint8_t>>> GetAttachmentParts(const Id128& case_id,
+                                                                       const Id128& attachment_id, int64_t from_seq,
+                                                                       int limit) override;
   absl::Status EraseCase(const Id128& case_id, int64_t now_ms) override;
 
  private:

@@ -259,6 +259,30 @@ CREATE TABLE referral_transitions (
      R"sql(
 CREATE INDEX consents_by_expiry ON consents (expires_at) WHERE withdrawn_at IS NULL;
 )sql"},
+    {8, "attachments: ciphertext streams in parts, found by their hash once complete",
+     R"sql(
+CREATE TABLE attachments (
+  case_id       BLOB NOT NULL REFERENCES cases (case_id),
+  attachment_id BLOB NOT NULL CHECK (length(attachment_id) = 16),
+  uploader      BLOB NOT NULL,
+  total_size    INTEGER NOT NULL CHECK (total_size >= 0),
+  stored_size   INTEGER NOT NULL,
+  parts         INTEGER NOT NULL,
+  hash          BLOB CHECK (hash IS NULL OR length(hash) = 32),
+  created_at    INTEGER NOT NULL,
+  PRIMARY KEY (case_id, attachment_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX attachments_by_hash ON attachments (case_id, hash) WHERE hash IS NOT NULL;
+
+CREATE TABLE attachment_parts (
+  case_id       BLOB NOT NULL,
+  attachment_id BLOB NOT NULL,
+  seq           INTEGER NOT NULL,
+  bytes         BLOB NOT NULL,
+  PRIMARY KEY (case_id, attachment_id, seq),
+  FOREIGN KEY (case_id, attachment_id) REFERENCES attachments (case_id, attachment_id)
+) STRICT, WITHOUT ROWID;
+)sql"},
 };
 
 }  // namespace
