@@ -5,9 +5,11 @@
 // what it stores is caught by the reader.
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include <grpcpp/grpcpp.h>
@@ -389,6 +391,71 @@ TEST_CASE("the server expires unanswered referrals and lapsed consent, and tells
     state = w.lawyer.referrals.Get(*second)->state;
   }
   CHECK(state == S::kClosed);
+}
+
+TEST_CASE("inbox and outbox page with opaque tokens and filter by state and service", "[referral]") {
+  ReferralWorld w;
+  const Id128 consent = w.Consent(Id128(), ServiceBit(2) | ServiceBit(3));
+  std::vector<Id128> sent;
+  for (int i = 0; i < 5; ++i) {
+    const bool legal = i % 2 == 0;
+    ReferralDraft d = legal ? w.Draft(w.legal_listing, w.legal_admin.keys.org_id, ServiceCategory::kLegalAdvice)
+                            : w.Draft(w.interp_listing, w.interp_admin.keys.org_id, ServiceCategory::kInterpreting);
+    d.consent_id = consent;
+    auto id = w.anna.referrals.Refer(d);
+    REQUIRE(id.ok());
+    sent.push_back(*id);
+  }
+  // Pages of two, newest change first, every referral exactly once.
+  ReferralQuery query;
+  query.page_size = 2;
+  std::vector<Id128> seen;
+  std::vector<int64_t> times;
+  int pages = 0;
+  do {
+    auto page = w.anna.referrals.Outbox(query);
+    INFO(page.status().ToString());
+    REQUIRE(page.ok());
+    CHECK(page->referrals.size() <= 2);
+    for (const ReferralSummary& r : page->referrals) {
+      seen.push_back(r.record.referral_id);
+      times.push_back(r.updated_at_ms);
+    }
+    query.page_token = page->next_page_token;
+    ++pages;
+  } while (!query.page_token.empty() && pages < 10);
+  CHECK(pages == 3);
+  REQUIRE(seen.size() == 5);
+  CHECK(std::set<Id128>(seen.begin(), seen.end()) == std::set<Id128>(sent.begin(), sent.end()));
+  CHECK(std::is_sorted(times.rbegin(), times.rend()));  // newest change first
+
+  // Filters, alone and together.
+  ReferralQuery legal;
+  legal.service = static_cast<uint8_t>(ServiceCategory::kLegalAdvice);
+  CHECK(w.anna.referrals.Outbox(legal)->referrals.size() == 3);
+  CHECK(w.lawyer.referrals.Inbox(legal)->referrals.size() == 3);
+  CHECK(w.interpreter.referrals.Inbox(legal)->referrals.empty());
+  REQUIRE(w.lawyer.referrals.Accept(sent[0]).ok());
+  ReferralQuery accepted_legal = legal;
+  accepted_legal.states = {S::kAccepted};
+  auto accepted = w.anna.referrals.Outbox(accepted_legal);
+  REQUIRE(accepted.ok());
+  REQUIRE(accepted->referrals.size() == 1);
+  CHECK(accepted->referrals[0].record.referral_id == sent[0]);
+  ReferralQuery open;
+  open.states = {S::kSent, S::kAccepted};
+  CHECK(w.anna.referrals.Outbox(open)->referrals.size() == 5);
+
+  // A token the server did not issue.
+  ReferralQuery forged;
+  forged.page_token = "not-a-token";
+  CHECK(w.anna.referrals.Outbox(forged).status().code() == Code::kInvalidArgument);
+  ReferralQuery negative;
+  negative.page_size = -1;
+  CHECK(w.anna.referrals.Outbox(negative).status().code() == Code::kInvalidArgument);
+  ReferralQuery huge;  // clamped to the server's maximum
+  huge.page_size = 100000;
+  CHECK(w.anna.referrals.Outbox(huge)->referrals.size() == 5);
 }
 
 TEST_CASE("a resent referral or transition is not a second one", "[referral]") {
