@@ -8,6 +8,7 @@
 
 #include "internal/case_wire.h"
 #include "trygg/crypto_error.h"
+#include "trygg/referral_workflow.h"
 #include "trygg/status_macros.h"
 #include "trygg/v1/case.grpc.pb.h"
 #include "trygg/v1/referral.grpc.pb.h"
@@ -62,10 +63,6 @@ absl::Status Tampered(std::string_view what) {
                          "referral: " + std::string(what));
 }
 
-bool CanEndReferral(ReferralStatus from, ReferralStatus to) {
-  return (from == ReferralStatus::kSent && to == ReferralStatus::kWithdrawn) ||
-         (from == ReferralStatus::kAccepted && to == ReferralStatus::kClosed);
-}
 
 }  // namespace
 
@@ -318,7 +315,9 @@ static absl::StatusOr<VerifiedReferral> VerifyReferralMessage(const trygg::v1::R
       }
       const ReferralStatus to_state = state == ReferralStatus::kSent ? ReferralStatus::kWithdrawn
                                                                     : ReferralStatus::kClosed;
-      if (!CanEndReferral(state, to_state)) return Tampered("a consent withdrawal out of order in its history");
+      if (!CheckReferralTransition(state, to_state, ReferralParty::kSender, 0).ok()) {
+        return Tampered("a consent withdrawal out of order in its history");
+      }
       ReferralTransition t{out.record.referral_id, static_cast<uint8_t>(state), static_cast<uint8_t>(to_state), 0,
                            w->device_id, w->withdrawn_at_ms};
       out.transitions.push_back({t, signer.org_id});
@@ -332,6 +331,12 @@ static absl::StatusOr<VerifiedReferral> VerifyReferralMessage(const trygg::v1::R
     TRYGG_RETURN_IF_ERROR(VerifyReferralTransition(move, signer.device->sign_key).status());
     if (t.referral_id != out.record.referral_id) return Tampered("a transition of another referral in its history");
     if (t.from_state != static_cast<uint8_t>(state)) return Tampered("its transitions do not follow each other");
+    // Each move must be one the state machine allows to the signer's side
+    // (a move the server refused, kept and replayed, is caught here).
+    const ReferralParty party = signer.org_id == from.org_id() ? ReferralParty::kSender : ReferralParty::kReceiver;
+    if (!CheckReferralTransition(state, static_cast<ReferralStatus>(t.to_state), party, t.code).ok()) {
+      return Tampered("its history holds a move its signer may not make");
+    }
     out.transitions.push_back({t, signer.org_id});
     state = static_cast<ReferralStatus>(t.to_state);
     out.code = t.code;
@@ -439,6 +444,9 @@ absl::StatusOr<ReferralView> ReferralClient::SendTransition(const Id128& referra
 
 absl::StatusOr<ReferralView> ReferralClient::Move(const Id128& referral_id, ReferralStatus to, uint8_t code) {
   TRYGG_ASSIGN_OR_RETURN(ReferralView current, Get(referral_id));
+  // This device signs only moves the state machine allows its side.
+  const ReferralParty party = current.incoming ? ReferralParty::kReceiver : ReferralParty::kSender;
+  TRYGG_RETURN_IF_ERROR(CheckReferralTransition(current.state, to, party, code));
   return SendTransition(referral_id, current.state, to, code);
 }
 

@@ -22,17 +22,18 @@ std::span<const uint8_t> AsSpan(const std::string& s) {
 
 class UploadReactor final : public grpc::ServerReadReactor<trygg::v1::UploadAttachmentRequest> {
  public:
-  UploadReactor(domain::Store& store, const domain::Cases& cases, domain::Caller caller,
-                trygg::v1::UploadAttachmentResponse* response)
-      : store_(store), cases_(cases), caller_(std::move(caller)), response_(response) {
+  UploadReactor(grpc::CallbackServerContext* context, domain::Store& store, const domain::Cases& cases,
+                domain::Caller caller, trygg::v1::UploadAttachmentResponse* response)
+      : context_(context), store_(store), cases_(cases), caller_(std::move(caller)), response_(response) {
     crypto_generichash_init(&hash_, nullptr, 0, 32);
     StartRead(&request_);
   }
 
   void OnReadDone(bool ok) override {
     if (!ok) {
-      // The client finished sending (or went away: then the reply is lost,
-      // and what was stored is an upload nobody will sign or find).
+      // The client finished sending, or went away part way: a cut-off
+      // upload is deleted, never completed with the hash of a torn stream.
+      if (context_->IsCancelled()) return Fail(absl::CancelledError("the client ended the upload"));
       if (!begun_) return Fail(absl::InvalidArgumentError("the upload carried no metadata"));
       Flush([this] { Complete(); });
       return;
@@ -127,6 +128,7 @@ class UploadReactor final : public grpc::ServerReadReactor<trygg::v1::UploadAtta
 
   void FinishWith(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
 
+  grpc::CallbackServerContext* context_;
   domain::Store& store_;
   const domain::Cases& cases_;
   const domain::Caller caller_;
@@ -202,7 +204,7 @@ grpc::ServerReadReactor<trygg::v1::UploadAttachmentRequest>* StartUpload(grpc::C
   if (!caller.ok()) {
     return new Refused<grpc::ServerReadReactor<trygg::v1::UploadAttachmentRequest>>(caller.status());
   }
-  return new UploadReactor(store, cases, *std::move(caller), response);
+  return new UploadReactor(context, store, cases, *std::move(caller), response);
 }
 
 grpc::ServerWriteReactor<trygg::v1::DownloadAttachmentResponse>* StartDownload(

@@ -74,6 +74,9 @@ class CaseTables {
   virtual absl::Status PutGrant(const StoredGrant& grant) = 0;
   // Grants of `org_id` on `scope_id`, every epoch, in epoch order.
   virtual absl::StatusOr<std::vector<StoredGrant>> GetGrants(const Id128& scope_id, const Id128& org_id) = 0;
+  // True when any case, referral or grant uses `scope_id`: scope ids are one
+  // namespace, so a new case or referral must bring a fresh one.
+  virtual absl::StatusOr<bool> ScopeInUse(const Id128& scope_id) = 0;
   virtual absl::StatusOr<bool> HasGrant(const Id128& scope_id, uint32_t epoch, const Id128& org_id) = 0;
   virtual absl::Status DeleteGrants(const Id128& scope_id, const Id128& org_id) = 0;
 

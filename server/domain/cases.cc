@@ -97,13 +97,10 @@ absl::Status Cases::BeginAttachment(Transaction& txn, const Caller& caller, cons
   if (max_size > kMaxAttachmentStreamBytes) {
     return absl::InvalidArgumentError("metadata.total_size: an attachment holds at most 1 GiB");
   }
+  // Ids are never reused, not even for a retry (which takes a fresh id): two
+  // uploads under one id could otherwise interleave their parts.
   TRYGG_ASSIGN_OR_RETURN(std::optional<AttachmentRow> existing, txn.cases().GetAttachment(case_id, attachment_id));
-  if (existing.has_value()) {
-    if (existing->hash.has_value() || existing->uploader_device != caller.device_id) {
-      return absl::AlreadyExistsError("an attachment with this id exists");
-    }
-    TRYGG_RETURN_IF_ERROR(txn.cases().DeleteAttachment(case_id, attachment_id));  // a retry starts afresh
-  }
+  if (existing.has_value()) return absl::AlreadyExistsError("an attachment or upload with this id exists");
   AttachmentRow row;
   row.case_id = case_id;
   row.attachment_id = attachment_id;
@@ -188,6 +185,8 @@ absl::StatusOr<Id128> Cases::CreateCase(Transaction& txn, const Caller& caller, 
     }
     return absl::AlreadyExistsError("a case with this id exists");
   }
+  TRYGG_ASSIGN_OR_RETURN(bool scope_taken, txn.cases().ScopeInUse(header.scope_id));
+  if (scope_taken) return absl::InvalidArgumentError("first_version: its scope_id is in use; a case needs a fresh one");
   bool own_grant = false;
   for (const StoredGrant& grant : grants) {
     TRYGG_RETURN_IF_ERROR(CheckGrant(txn, caller, grant, header.scope_id, header.epoch));

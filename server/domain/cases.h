@@ -63,8 +63,8 @@ class Cases {
                          const SignedObject& statement) const;
 
   // Attachments (protocol.md section 6), uploaded in parts: Begin checks the
-  // caller may write to the case and that `max_size` is within the limit (a
-  // retry by the same device restarts its own unfinished upload); each part
+  // caller may write to the case, that `max_size` is within the limit and
+  // that the id was never used (a retry takes a fresh one); each part
   // must follow the last and stay within `max_size`; Complete records the
   // stream's hash, by which readers of a version that signs it find it.
   // Abandon deletes an unfinished upload of the calling device.

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/domain/audit_log.h"
 #include "server/domain/cases.h"
+#include "server/domain/trust_tables.h"
 #include "server/domain/referral_workflow.h"
 #include "trygg/status_macros.h"
 #include "trygg/workflow.h"
@@ -77,6 +78,16 @@ absl::Status AppendMove(Transaction& txn, ReferralRow& row, ReferralState to, ui
   return txn.referrals().UpdateReferralState(row.referral_id, to, code, now);
 }
 
+// The organisation whose device recorded `consent`. Consents belong to the
+// organisation that recorded them: only it refers on them and withdraws them,
+// so every referral a withdrawal ends was sent by a device of that
+// organisation (which is what readers check, protocol.md 12.7).
+absl::StatusOr<Id128> RecordingOrg(Transaction& txn, const ConsentRow& consent) {
+  TRYGG_ASSIGN_OR_RETURN(std::optional<DeviceRow> recorder, txn.trust().GetDevice(consent.recorder_device));
+  if (!recorder.has_value()) return absl::InternalError("a consent's recorder is not in the device registry");
+  return recorder->org_id;
+}
+
 }  // namespace
 
 absl::Status Referrals::EndForReceiver(Transaction& txn, ReferralRow& row, ReferralState to, uint8_t code,
@@ -100,13 +111,13 @@ absl::StatusOr<Id128> Referrals::RecordConsent(Transaction& txn, const Caller& c
   if (Blake2b256(evidence) != parsed->evidence_hash) {
     return absl::InvalidArgumentError("evidence does not match the consent's evidence hash");
   }
-  const int64_t now = clock_.NowUnixMillis();
-  if (parsed->expires_at_ms <= now) return absl::InvalidArgumentError("consent has already expired");
   TRYGG_ASSIGN_OR_RETURN(std::optional<ConsentRow> existing, txn.referrals().GetConsent(parsed->consent_id));
   if (existing.has_value()) {
     if (existing->signed_consent.bytes == consent.bytes) return parsed->consent_id;  // a resend
     return absl::AlreadyExistsError("a different consent exists under this id");
   }
+  const int64_t now = clock_.NowUnixMillis();
+  if (parsed->expires_at_ms <= now) return absl::InvalidArgumentError("consent has already expired");
   ConsentRow row;
   row.consent_id = parsed->consent_id;
   row.case_id = parsed->case_id;
@@ -142,7 +153,16 @@ absl::StatusOr<std::vector<ReferralRow>> Referrals::WithdrawConsent(Transaction&
       !Cases::VisibleCase(txn, caller.org_id, consent->case_id).ok()) {
     return absl::NotFoundError("no such consent");
   }
-  if (consent->withdrawn_at_ms.has_value()) return absl::FailedPreconditionError("consent is already withdrawn");
+  TRYGG_ASSIGN_OR_RETURN(Id128 recording_org, RecordingOrg(txn, *consent));
+  if (recording_org != caller.org_id) {
+    return absl::PermissionDeniedError("only the organisation that recorded a consent may withdraw it");
+  }
+  if (consent->withdrawn_at_ms.has_value()) {
+    if (consent->withdrawal.has_value() && consent->withdrawal->bytes == withdrawal.bytes) {
+      return std::vector<ReferralRow>{};  // a resend: done already
+    }
+    return absl::FailedPreconditionError("consent is already withdrawn");
+  }
   TRYGG_ASSIGN_OR_RETURN(SignPublicKey key, Cases::CallerKey(txn, caller));
   if (parsed->device_id != caller.device_id || !VerifyConsentWithdrawal(withdrawal, key).ok()) {
     return absl::InvalidArgumentError("statement is not signed by the calling device");
@@ -176,7 +196,13 @@ absl::StatusOr<std::vector<ConsentRow>> Referrals::ListConsents(Transaction& txn
                                                                 const Id128& case_id) const {
   TRYGG_RETURN_IF_ERROR(RequireMember(caller));
   TRYGG_RETURN_IF_ERROR(Cases::VisibleCase(txn, caller.org_id, case_id).status());
-  return txn.referrals().ListConsents(case_id);
+  TRYGG_ASSIGN_OR_RETURN(std::vector<ConsentRow> all, txn.referrals().ListConsents(case_id));
+  std::vector<ConsentRow> own;  // each organisation manages the consents it recorded
+  for (ConsentRow& consent : all) {
+    TRYGG_ASSIGN_OR_RETURN(Id128 recording_org, RecordingOrg(txn, consent));
+    if (recording_org == caller.org_id) own.push_back(std::move(consent));
+  }
+  return own;
 }
 
 absl::StatusOr<ReferralRow> Referrals::Create(Transaction& txn, const Caller& caller,
@@ -210,11 +236,14 @@ absl::StatusOr<ReferralRow> Referrals::Create(Transaction& txn, const Caller& ca
     TRYGG_ASSIGN_OR_RETURN(std::optional<ConsentRow> consent, txn.referrals().GetConsent(parsed->consent_id));
     absl::StatusOr<ConsentRecord> record =
         consent.has_value() ? ParseConsentRecord(consent->signed_consent.bytes) : absl::NotFoundError("");
+    absl::StatusOr<Id128> recording_org =
+        consent.has_value() ? RecordingOrg(txn, *consent) : absl::StatusOr<Id128>(absl::NotFoundError(""));
     if (!consent.has_value() || consent->case_id != parsed->case_id || consent->withdrawn_at_ms.has_value() ||
-        !record.ok() || !ConsentCovers(*record, parsed->to_org_id, parsed->service, now)) {
+        !recording_org.ok() || *recording_org != caller.org_id || !record.ok() ||
+        !ConsentCovers(*record, parsed->to_org_id, parsed->service, now)) {
       return absl::FailedPreconditionError(
-          "no valid consent covers this receiver and service; record consent, or refer on the vital-interests "
-          "basis with a justification");
+          "no valid consent recorded by your organisation covers this receiver and service; record consent, or "
+          "refer on the vital-interests basis with a justification");
     }
   } else if (in.justification.empty() || Blake2b256(in.justification) != parsed->justification_hash) {
     return absl::InvalidArgumentError("a vital-interests referral needs its encrypted justification");
@@ -225,6 +254,10 @@ absl::StatusOr<ReferralRow> Referrals::Create(Transaction& txn, const Caller& ca
       RecordHash(in.packet) != parsed->packet_hash) {
     return absl::InvalidArgumentError("the referral packet does not belong to this referral");
   }
+  // A scope of its own: reusing another case's or referral's scope would let
+  // its grants be overwritten, or deleted when this referral ends.
+  TRYGG_ASSIGN_OR_RETURN(bool scope_taken, txn.cases().ScopeInUse(packet.scope_id));
+  if (scope_taken) return absl::InvalidArgumentError("packet: its scope_id is in use; a referral needs a fresh one");
   bool to_sender = false;
   bool to_receiver = false;
   for (const StoredGrant& grant : in.grants) {

@@ -126,6 +126,14 @@ struct ReferralWorld {
   }
 };
 
+// The state `client` reads now (failing the test if it cannot read it).
+S StateOf(ReferralClient& client, const Id128& referral) {
+  auto got = client.Get(referral);
+  INFO(got.status().ToString());
+  REQUIRE(got.ok());
+  return got->state;
+}
+
 TEST_CASE("a referral from consent to completion, read only by the two organisations", "[referral]") {
   ReferralWorld w;
   const Id128 referral = w.ReferToLawyer();
@@ -183,10 +191,15 @@ TEST_CASE("a referral from consent to completion, read only by the two organisat
   shelter.service = static_cast<uint8_t>(ServiceCategory::kShelter);
   CHECK(w.anna.referrals.Outbox(shelter)->referrals.empty());
 
-  // The database holds no plaintext of the case, packet or consent evidence.
-  w.world.server().Stop(SIGTERM);
-  std::ifstream in(w.world.db_path(), std::ios::binary);
-  std::string db((std::istreambuf_iterator<char>(in)), {});
+  // The database holds no plaintext of the case, packet or consent evidence
+  // (after a clean stop, which folds the WAL into the file; any WAL left is read too).
+  REQUIRE(w.world.server().Stop(SIGTERM).code == 0);
+  std::string db;
+  for (const std::string& path : {w.world.db_path(), w.world.db_path() + "-wal"}) {
+    std::ifstream in(path, std::ios::binary);
+    db.append(std::istreambuf_iterator<char>(in), {});
+  }
+  REQUIRE(db.size() > 100000);
   for (std::string_view marker : {"Ioana", "Popescu", "lönefordran", "rumänska", "Muntligt", "tolk"}) {
     INFO(marker);
     CHECK(db.find(marker) == std::string::npos);
@@ -199,11 +212,18 @@ TEST_CASE("illegal transitions get the right status and change nothing", "[refer
   const int64_t before = w.Transitions(referral);
   CHECK(before == 0);
 
-  // The sender may not accept; the receiver may not withdraw.
+  // The sender may not accept; the receiver may not withdraw. The library
+  // refuses to sign such moves, and the server refuses them signed by hand.
   CHECK(w.anna.referrals.Accept(referral).status().code() == Code::kPermissionDenied);
+  CHECK(w.anna.referrals.SendTransition(referral, S::kSent, S::kAccepted, 0).status().code() ==
+        Code::kPermissionDenied);
   CHECK(w.lawyer.referrals.Withdraw(referral).status().code() == Code::kPermissionDenied);
+  CHECK(w.lawyer.referrals.SendTransition(referral, S::kSent, S::kWithdrawn, 0).status().code() ==
+        Code::kPermissionDenied);
   // Completion needs acceptance first; a decline needs a reason.
   CHECK(w.lawyer.referrals.Complete(referral, ReferralOutcome::kServiceProvided).status().code() ==
+        Code::kFailedPrecondition);
+  CHECK(w.lawyer.referrals.SendTransition(referral, S::kSent, S::kCompleted, 1).status().code() ==
         Code::kFailedPrecondition);
   CHECK(w.lawyer.referrals.SendTransition(referral, S::kSent, S::kDeclined, 0).status().code() ==
         Code::kInvalidArgument);
@@ -211,12 +231,15 @@ TEST_CASE("illegal transitions get the right status and change nothing", "[refer
   CHECK(w.lawyer.referrals.SendTransition(referral, S::kAccepted, S::kCompleted, 1).status().code() ==
         Code::kFailedPrecondition);
   CHECK(w.Transitions(referral) == before);
-  CHECK(w.anna.referrals.Get(referral)->state == S::kSent);
+  CHECK(StateOf(w.anna.referrals, referral) == S::kSent);
 
   REQUIRE(w.lawyer.referrals.Decline(referral, DeclineReason::kNoCapacity).ok());
   // Nothing leaves DECLINED.
   CHECK(w.lawyer.referrals.Accept(referral).status().code() == Code::kFailedPrecondition);
-  CHECK(w.anna.referrals.Withdraw(referral).status().code() == Code::kFailedPrecondition);
+  CHECK(w.lawyer.referrals.SendTransition(referral, S::kDeclined, S::kAccepted, 0).status().code() ==
+        Code::kFailedPrecondition);
+  CHECK(w.anna.referrals.SendTransition(referral, S::kDeclined, S::kWithdrawn, 0).status().code() ==
+        Code::kFailedPrecondition);
   CHECK(w.Transitions(referral) == before + 1);
 
   // The declining receiver keeps the metadata, loses the packet.
@@ -370,7 +393,7 @@ TEST_CASE("the server expires unanswered referrals and lapsed consent, and tells
   S state = S::kSent;
   for (int i = 0; i < 100 && state == S::kSent; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    state = w.anna.referrals.Get(referral)->state;
+    state = StateOf(w.anna.referrals, referral);
   }
   CHECK(state == S::kExpired);
   watcher.join();
@@ -388,7 +411,7 @@ TEST_CASE("the server expires unanswered referrals and lapsed consent, and tells
   state = S::kAccepted;
   for (int i = 0; i < 100 && state == S::kAccepted; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    state = w.lawyer.referrals.Get(*second)->state;
+    state = StateOf(w.lawyer.referrals, *second);
   }
   CHECK(state == S::kClosed);
 }
@@ -512,6 +535,90 @@ TEST_CASE("a resent referral or transition is not a second one", "[referral]") {
   CHECK(w.Transitions(id) == 1);
 }
 
+std::string Str(std::span<const uint8_t> bytes) { return std::string(bytes.begin(), bytes.end()); }
+
+TEST_CASE("a referral cannot take over the scope of another case", "[referral][malicious]") {
+  // A sender that knows another case's scope id tries to make it its
+  // referral's scope: its junk grants would give it the case, or ending the
+  // referral would delete the case's grants.
+  ReferralWorld w;
+  const std::string db = w.world.db_path();
+  auto victim = w.anna.cases.CurrentScope(w.case_id);
+  REQUIRE(victim.ok());
+  const Id128 victim_scope = victim->scope_id;
+  auto own_case = w.anna.cases.CreateCase(Text("ett annat ärende"), 1);
+  REQUIRE(own_case.ok());
+  ConsentTerms terms{*own_case, w.legal_admin.keys.org_id, ServiceBit(2), ConsentPurpose::kReferralForServices,
+                     w.world.clock().NowUnixMillis() + 3600000, Text("ja")};
+  auto consent = w.anna.referrals.RecordConsent(terms);
+  REQUIRE(consent.ok());
+  const int64_t grants_before = QueryInt(db, "SELECT count(*) FROM grants");
+
+  const KeyStoreContents& anna = w.anna_device.keys;
+  RecordDraft draft;
+  draft.case_id = *own_case;
+  draft.scope_id = victim_scope;
+  draft.epoch = 1;
+  w.world.rng().Fill(draft.record_id.span());
+  draft.author_org = anna.org_id;
+  draft.author_device = anna.device_id;
+  draft.content_type = 1;
+  SecretKey key;
+  w.world.rng().Fill(key.span());
+  SecretKey dek = GenerateDataKey(w.world.rng());
+  auto packet = SealRecord(draft, Text("x"), {}, dek, key, anna.device.signing(), w.world.clock(), w.world.rng());
+  REQUIRE(packet.ok());
+  ReferralRecord record;
+  w.world.rng().Fill(record.referral_id.span());
+  record.case_id = *own_case;
+  record.from_org_id = anna.org_id;
+  record.to_org_id = w.legal_admin.keys.org_id;
+  record.listing_id = w.legal_listing;
+  record.service = 2;
+  record.consent_id = *consent;
+  record.created_at_ms = w.world.clock().NowUnixMillis();
+  record.packet_hash = RecordHash(*packet);
+  record.sender_device_id = anna.device_id;
+  auto signed_record = SignReferralRecord(record, anna.device.signing());
+  REQUIRE(signed_record.ok());
+
+  trygg::v1::CreateReferralRequest request;
+  request.mutable_referral()->mutable_signed_()->set_bytes(Str(signed_record->bytes));
+  request.mutable_referral()->mutable_signed_()->set_signature(Str(signed_record->signature.span()));
+  request.mutable_referral()->mutable_signed_()->set_signer_id(Str(anna.device_id.span()));
+  request.mutable_packet()->set_header(Str(packet->header));
+  request.mutable_packet()->set_wrapped_dek(Str(packet->wrapped_dek));
+  request.mutable_packet()->set_body(Str(packet->body));
+  request.mutable_packet()->set_signature(Str(packet->signature.span()));
+  for (const Id128& org : {anna.org_id, w.legal_admin.keys.org_id}) {
+    auto log = w.anna_device.client->FetchOrgLog(org);
+    REQUIRE(log.ok());
+    auto grant = SealGrant(GrantParams{GrantKind::kScopeKey, victim_scope, 1, anna.device_id}, key,
+                           log->org_box_key(), anna.device.signing(), w.world.clock(), w.world.rng());
+    REQUIRE(grant.ok());
+    trygg::v1::Grant* out = request.add_grants();
+    out->set_scope_id(Str(victim_scope.span()));
+    out->set_epoch(1);
+    out->set_org_id(Str(org.span()));
+    std::vector<uint8_t> bytes = grant->header;
+    bytes.insert(bytes.end(), grant->sealed.begin(), grant->sealed.end());
+    out->mutable_sealed()->set_bytes(Str(bytes));
+    out->mutable_sealed()->set_signature(Str(grant->signature.span()));
+  }
+  auto stub = trygg::v1::ReferralService::NewStub(w.anna_device.client->channel());
+  auto context = w.anna_device.client->NewCallContext();
+  trygg::v1::CreateReferralResponse response;
+  grpc::Status status = stub->CreateReferral(context.get(), request, &response);
+  INFO(status.error_message());
+  CHECK(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  // Nothing changed: no referral, the case's grants as they were, and the
+  // receiver still cannot see the case.
+  CHECK(QueryInt(db, "SELECT count(*) FROM referrals") == 0);
+  CHECK(QueryInt(db, "SELECT count(*) FROM grants") == grants_before);
+  CHECK(w.lawyer.cases.ReadCase(w.case_id).status().code() == Code::kNotFound);
+  CHECK(w.anna.cases.ReadCase(w.case_id).ok());
+}
+
 TEST_CASE("a server that tampers with a referral is caught by the reader", "[referral][malicious]") {
   ReferralWorld w;
   const Id128 referral = w.ReferToLawyer();
@@ -521,13 +628,35 @@ TEST_CASE("a server that tampers with a referral is caught by the reader", "[ref
 
   SECTION("the packet body") {
     Exec(db, "UPDATE referrals SET packet_body = " + testing::FlippedByte("packet_body", 40) + where);
-    CHECK(w.lawyer.referrals.Get(referral).status().code() != Code::kOk);
+    CHECK(GetCryptoError(w.lawyer.referrals.Get(referral).status()) == CryptoError::kBadSignature);
   }
-  SECTION("a packet swapped for another one") {
-    Exec(db, "UPDATE referrals SET packet_signature = zeroblob(64)" + where);
+  SECTION("a packet swapped for another referral's (valid, same sender, same receiver)") {
+    ReferralDraft d = w.Draft(w.legal_listing, w.legal_admin.keys.org_id, ServiceCategory::kLegalAdvice);
+    d.consent_id = w.Consent(w.legal_admin.keys.org_id, ServiceBit(2));
+    d.packet = Text("ett annat paket");
+    auto other = w.anna.referrals.Refer(d);
+    REQUIRE(other.ok());
+    const std::string from = " FROM referrals WHERE referral_id = x'" + Hex(*other) + "')";
+    Exec(db, "UPDATE referrals SET packet_header = (SELECT packet_header" + from +
+                 ", packet_wrapped_dek = (SELECT packet_wrapped_dek" + from + ", packet_body = (SELECT packet_body" +
+                 from + ", packet_signature = (SELECT packet_signature" + from + where);
+    // The lawyer's grant is for the original packet's scope: the grant would
+    // still open, but the packet is not the one the sender signed.
     CHECK(GetCryptoError(w.lawyer.referrals.Get(referral).status()) == CryptoError::kHashMismatch);
   }
-  SECTION("the routing fields of the signed record") {
+  SECTION("a move the server should have refused, spliced into the history") {
+    // The sender's own device signs SENT -> ACCEPTED (the server refuses it
+    // when sent; a malicious server keeps it and shows it).
+    ReferralTransition forged{referral, 1, 2, 0, w.anna_device.keys.device_id, w.world.clock().NowUnixMillis()};
+    auto signed_forged = SignReferralTransition(forged, w.anna_device.keys.device.signing());
+    REQUIRE(signed_forged.ok());
+    Exec(db, "UPDATE referral_transitions SET bytes = x'" + HexEncode(signed_forged->bytes) + "', signature = x'" +
+                 HexEncode(signed_forged->signature.span()) + "', actor = x'" + Hex(w.anna_device.keys.device_id) +
+                 "'" + where);
+    CHECK(GetCryptoError(w.lawyer.referrals.Get(referral).status()) == CryptoError::kBadSignature);
+    CHECK(GetCryptoError(w.anna.referrals.Outbox({}).status()) == CryptoError::kBadSignature);
+  }
+  SECTION("a routing byte of the signed record (its service)") {
     Exec(db, "UPDATE referrals SET bytes = CAST(substr(bytes, 1, 85) || x'01' || substr(bytes, 87) AS BLOB)" +
                  where);  // the service byte
     CHECK(GetCryptoError(w.lawyer.referrals.Get(referral).status()) == CryptoError::kBadSignature);

@@ -39,20 +39,14 @@
 #include "trygg/case_client.h"
 #include "trygg/client.h"
 #include "trygg/key_store.h"
+#include "trygg/referral_workflow.h"
 #include "trygg/workflow.h"
 
 namespace trygg {
 
-// Numbers match trygg.v1.ReferralState.
-enum class ReferralStatus : uint8_t {
-  kSent = 1,
-  kAccepted = 2,
-  kDeclined = 3,
-  kWithdrawn = 4,
-  kExpired = 5,
-  kCompleted = 6,
-  kClosed = 7,
-};
+// A referral's state (trygg.v1.ReferralState numbers), as the shared state
+// machine names it.
+using ReferralStatus = ReferralState;
 
 // Numbers match trygg.v1.DeclineReason.
 enum class DeclineReason : uint8_t {

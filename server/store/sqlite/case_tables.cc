@@ -204,6 +204,16 @@ absl::StatusOr<domain::AttachmentRow> AttachmentOf(const Statement& stmt) {
 
 }  // namespace
 
+absl::StatusOr<bool> SqliteCaseTables::ScopeInUse(const Id128& scope_id) {
+  TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
+                         db_.Prepare("SELECT EXISTS (SELECT 1 FROM grants WHERE scope_id = ?1) "
+                                     "OR EXISTS (SELECT 1 FROM cases WHERE scope_id = ?1) "
+                                     "OR EXISTS (SELECT 1 FROM referrals WHERE scope_id = ?1)"));
+  stmt->BindBlob(1, scope_id.span());
+  TRYGG_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  return row && stmt->ColumnInt(0) != 0;
+}
+
 absl::Status SqliteCaseTables::InsertAttachment(const domain::AttachmentRow& row) {
   TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
                          db_.Prepare(absl::StrCat("INSERT INTO attachments (", kAttachmentColumns,

@@ -23,6 +23,7 @@ class SqliteCaseTables final : public domain::CaseTables {
                                                         int limit) override;
   absl::Status PutGrant(const domain::StoredGrant& grant) override;
   absl::StatusOr<std::vector<domain::StoredGrant>> GetGrants(const Id128& scope_id, const Id128& org_id) override;
+  absl::StatusOr<bool> ScopeInUse(const Id128& scope_id) override;
   absl::StatusOr<bool> HasGrant(const Id128& scope_id, uint32_t epoch, const Id128& org_id) override;
   absl::Status DeleteGrants(const Id128& scope_id, const Id128& org_id) override;
   absl::StatusOr<std::vector<domain::CaseRow>> ListCasesForOrg(const Id128& org_id, const Id128& after,

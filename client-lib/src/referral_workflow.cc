@@ -1,8 +1,8 @@
-#include "server/domain/referral_workflow.h"
+#include "trygg/referral_workflow.h"
 
 #include <string>
 
-namespace trygg::domain {
+namespace trygg {
 namespace {
 
 // Who may make a move: a set of parties.
@@ -92,4 +92,4 @@ bool ReceiverLosesAccess(ReferralState state) {
          state == ReferralState::kExpired || state == ReferralState::kClosed;
 }
 
-}  // namespace trygg::domain
+}  // namespace trygg
