@@ -282,7 +282,7 @@ namespace {
 // record, and the chain of signed moves that leads to the state the server
 // reports. Moves are referral transitions (12.4) or, for referrals a consent
 // withdrawal ended, the signed withdrawal itself (12.2); the only unsigned
-// move is the server's own SENT -> EXPIRED, which must be the last.
+// moves are the server's own (expiry, lapsed consent), which end a history.
 struct VerifiedReferral {
   ReferralRecord record;
   ReferralStatus state = ReferralStatus::kSent;
