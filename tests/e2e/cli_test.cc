@@ -224,7 +224,10 @@ TEST_CASE("the enrolment ceremony, activation and revocation through the CLI") {
   CHECK(anna_status.Json()["generations_held"] == nlohmann::json::array({1, 2}));
   Run after = anna.Trygg({"device", "list", "--json"});
   REQUIRE_OK(after);
-  for (const auto& d : after.Json()["devices"]) {
+  // Held in a variable: a range-for over a temporary's member would dangle.
+  const nlohmann::json listed = after.Json()["devices"];
+  REQUIRE(listed.size() == 2);
+  for (const auto& d : listed) {
     CHECK(d["revoked"] == (d["device_id"] == ben_device));
   }
 
