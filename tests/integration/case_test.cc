@@ -15,6 +15,7 @@
 #include "trygg/case_client.h"
 #include "trygg/crypto_error.h"
 #include "trygg/v1/case.grpc.pb.h"
+#include "trygg/v1/referral.grpc.pb.h"
 
 namespace trygg {
 namespace {
@@ -77,9 +78,17 @@ TEST_CASE("a case is sealed on the device, read by its organisation, invisible t
   CHECK(w.lawyer_cases.AppendVersion(*case_id, Text("x"), 1).status().code() == absl::StatusCode::kNotFound);
   CHECK(w.lawyer_cases.EraseCase(*case_id).code() == absl::StatusCode::kNotFound);
 
-  // Coordinators never handle case content.
+  // Coordinators never handle case content, nor watch referrals.
   CaseClient coordinator_cases{*w.coordinator.client, w.coordinator.keys, w.world.clock(), w.world.rng()};
   CHECK(coordinator_cases.ReadCase(*case_id).status().code() == absl::StatusCode::kPermissionDenied);
+  {
+    auto watch_stub = trygg::v1::ReferralService::NewStub(w.coordinator.client->channel());
+    auto context = w.coordinator.client->NewCallContext();
+    auto watch = watch_stub->WatchReferrals(context.get(), trygg::v1::WatchReferralsRequest());
+    trygg::v1::WatchReferralsResponse notice;
+    CHECK_FALSE(watch->Read(&notice));
+    CHECK(watch->Finish().error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  }
 
   // The server's database holds no plaintext.
   w.world.server().Stop(SIGTERM);
@@ -256,6 +265,13 @@ TEST_CASE("attachments stream up and down sealed, and only the case's organisati
   trygg::v1::DownloadAttachmentResponse part;
   CHECK_FALSE(reader->Read(&part));
   CHECK(reader->Finish().error_code() == grpc::StatusCode::NOT_FOUND);
+  // A hash of the wrong size is refused before anything is looked up.
+  request.set_ciphertext_hash("short");
+  auto own_stub = trygg::v1::CaseService::NewStub(w.bo.client->channel());
+  auto bad_context = w.bo.client->NewCallContext();
+  auto bad_reader = own_stub->DownloadAttachment(bad_context.get(), request);
+  CHECK_FALSE(bad_reader->Read(&part));
+  CHECK(bad_reader->Finish().error_code() == grpc::StatusCode::INVALID_ARGUMENT);
 
   // The database holds ciphertext only.
   const std::string photo_marker = photos.substr(1000, 64);
