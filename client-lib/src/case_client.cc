@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "internal/audit_witness.h"
 #include "internal/case_wire.h"
 #include "trygg/crypto_error.h"
 #include "trygg/grant.h"
@@ -55,6 +56,8 @@ absl::StatusOr<Id128> CaseClient::CreateCase(std::span<const uint8_t> plaintext,
   auto context = client_.NewCallContext();
   TRYGG_RETURN_IF_ERROR(FromGrpc(trygg::v1::CaseService::NewStub(client_.channel())
                                      ->CreateCase(context.get(), request, &response)));
+  client_.ExpectAuditEntries(*context, internal::Expecting("case creation", {audit::AuditEventKind::kCaseCreated},
+                                                           AuditSubject::kCase, draft.case_id));
   known.chain = RecordChainState{known.record_id, 1, RecordHash(record)};
   known.data_keys.insert_or_assign(1, std::move(dek));
   known.attachments.insert_or_assign(1, std::vector<Hash256>{});
@@ -195,6 +198,9 @@ absl::StatusOr<uint64_t> CaseClient::AppendVersion(const Id128& case_id, std::sp
   auto context = client_.NewCallContext();
   TRYGG_RETURN_IF_ERROR(FromGrpc(trygg::v1::CaseService::NewStub(client_.channel())
                                      ->AppendCaseVersion(context.get(), request, &response)));
+  client_.ExpectAuditEntries(*context,
+                             internal::Expecting("case version", {audit::AuditEventKind::kCaseVersion},
+                                                 AuditSubject::kCase, case_id, static_cast<uint32_t>(draft.version)));
   known.chain = RecordChainState{known.record_id, draft.version, RecordHash(record)};
   known.data_keys.insert_or_assign(draft.version, std::move(dek));
   known.attachments.insert_or_assign(draft.version, std::move(hashes));
@@ -315,6 +321,8 @@ absl::Status CaseClient::EraseCase(const Id128& case_id) {
   auto context = client_.NewCallContext();
   TRYGG_RETURN_IF_ERROR(
       FromGrpc(trygg::v1::CaseService::NewStub(client_.channel())->EraseCase(context.get(), request, &response)));
+  client_.ExpectAuditEntries(*context, internal::Expecting("case erasure", {audit::AuditEventKind::kCaseErased},
+                                                           AuditSubject::kCase, case_id));
   known_.erase(case_id);
   return absl::OkStatus();
 }

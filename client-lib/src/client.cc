@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <sodium.h>
 
+#include "internal/audit_witness.h"
+#include "server/audit/audit_entry.h"
 #include "trygg/crypto_error.h"
 #include "trygg/status_macros.h"
 #include "trygg/v1/session.grpc.pb.h"
@@ -98,7 +100,7 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const ClientOptions& opt
 }
 
 Client::Client(ClientOptions options, std::unique_ptr<Stubs> stubs)
-    : options_(std::move(options)), stubs_(std::move(stubs)) {}
+    : options_(std::move(options)), stubs_(std::move(stubs)), audit_(std::make_unique<internal::AuditWitness>()) {}
 
 Client::~Client() = default;
 
@@ -170,16 +172,20 @@ absl::StatusOr<Session> Client::Login(const Id128& device_id, const SigningKeyPa
   SignedToProto(SignedObject{bytes, Sign(device_key, SigningContext::kSession, bytes)},
                 request.mutable_signed_challenge());
   trygg::v1::CreateSessionResponse response;
-  {
-    auto context = MakeContext(nullptr);
-    TRYGG_RETURN_IF_ERROR(FromGrpc(stubs_->session->CreateSession(context.get(), request, &response)));
-  }
+  auto create_context = MakeContext(nullptr);
+  TRYGG_RETURN_IF_ERROR(FromGrpc(stubs_->session->CreateSession(create_context.get(), request, &response)));
   absl::StatusOr<std::vector<uint8_t>> token = HexDecode(response.token());
   if (!token.ok() || token->size() != token_.size()) return absl::DataLossError("server sent a malformed token");
   std::copy(token->begin(), token->end(), token_.data());
   sodium_memzero(token->data(), token->size());
   logged_in_ = true;
-  return WhoAmI();
+  TRYGG_ASSIGN_OR_RETURN(Session session, WhoAmI());
+  if (session.device_id != device_id) return absl::DataLossError("the server opened a session for another device");
+  session_ = session;
+  ExpectAuditEntries(*create_context,
+                     {"session", uint32_t{1} << static_cast<int>(audit::AuditEventKind::kSessionCreated),
+                      AuditSubject::kNone, {}, std::nullopt});
+  return session;
 }
 
 absl::StatusOr<Session> Client::WhoAmI() {
@@ -200,6 +206,7 @@ absl::Status Client::Logout() {
   trygg::v1::EndSessionResponse response;
   absl::Status status = FromGrpc(stubs_->session->EndSession(context.get(), {}, &response));
   logged_in_ = false;
+  session_.reset();
   return status;
 }
 
@@ -272,6 +279,12 @@ absl::StatusOr<uint64_t> Client::AppendOrgLogLink(const Id128& org_id, const Sig
   auto context = TRYGG_CONTEXT();
   trygg::v1::AppendOrgLogLinkResponse response;
   TRYGG_RETURN_IF_ERROR(FromGrpc(stubs_->trust->AppendOrgLogLink(context.get(), request, &response)));
+  using audit::AuditEventKind;
+  constexpr uint32_t kLinkKinds = (uint32_t{1} << static_cast<int>(AuditEventKind::kDeviceAdded)) |
+                                  (uint32_t{1} << static_cast<int>(AuditEventKind::kDeviceRevoked)) |
+                                  (uint32_t{1} << static_cast<int>(AuditEventKind::kOrgKeyRotated)) |
+                                  (uint32_t{1} << static_cast<int>(AuditEventKind::kRoleChanged));
+  ExpectAuditEntries(*context, {"organisation log link", kLinkKinds, AuditSubject::kNone, {}, std::nullopt});
   return response.seq();
 }
 
@@ -372,6 +385,11 @@ absl::Status Client::LoadState() {
     }
     heads_[*org_id] = OrgLogHead{head["seq"].get<uint64_t>(), *head_hash};
   }
+  if (state.contains("audit")) {
+    absl::Status audit = audit_->FromJson(state["audit"]);
+    if (!audit.ok()) return absl::DataLossError("client state file " + options_.state_file.string() + ": " +
+                                                std::string(audit.message()));
+  }
   return absl::OkStatus();
 }
 
@@ -381,7 +399,7 @@ absl::Status Client::SaveState() const {
   for (const auto& [org_id, head] : heads_) {
     heads[HexEncode(org_id.span())] = {{"seq", head.seq}, {"hash", HexEncode(head.hash.span())}};
   }
-  const std::string text = nlohmann::json{{"org_log_heads", heads}}.dump(2) + "\n";
+  const std::string text = nlohmann::json{{"org_log_heads", heads}, {"audit", audit_->ToJson()}}.dump(2) + "\n";
   // Written atomically so a crash never loses what this device has seen.
   const std::filesystem::path tmp = options_.state_file.string() + ".tmp";
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

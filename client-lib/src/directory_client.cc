@@ -1,7 +1,10 @@
 #include "trygg/directory_client.h"
 
+#include <algorithm>
+
 #include <grpcpp/grpcpp.h>
 
+#include "internal/audit_witness.h"
 #include "trygg/crypto_error.h"
 #include "trygg/status_macros.h"
 #include "trygg/v1/directory.grpc.pb.h"
@@ -96,6 +99,8 @@ absl::StatusOr<std::pair<Id128, uint64_t>> DirectoryClient::PublishSigned(const 
   absl::StatusOr<Id128> id = Id128::FromSpan(
       {reinterpret_cast<const uint8_t*>(response.listing_id().data()), response.listing_id().size()});
   if (!id.ok()) return absl::DataLossError("the server returned a malformed listing id");
+  client_.ExpectAuditEntries(*context, internal::Expecting("listing", {audit::AuditEventKind::kListingPublished},
+                                                           AuditSubject::kListing, *id));
   return std::make_pair(*id, response.revision());
 }
 
@@ -108,8 +113,15 @@ absl::Status DirectoryClient::UpdateCapacitySigned(const Id128& listing_id, cons
   if (parsed.ok()) request.set_capacity_free(parsed->capacity_free);
   trygg::v1::UpdateCapacityResponse response;
   auto context = client_.NewCallContext();
-  return FromGrpc(
-      trygg::v1::DirectoryService::NewStub(client_.channel())->UpdateCapacity(context.get(), request, &response));
+  TRYGG_RETURN_IF_ERROR(FromGrpc(
+      trygg::v1::DirectoryService::NewStub(client_.channel())->UpdateCapacity(context.get(), request, &response)));
+  client_.ExpectAuditEntries(
+      *context, internal::Expecting("capacity update", {audit::AuditEventKind::kListingCapacityUpdated},
+                                    AuditSubject::kListing, listing_id,
+                                    // The entry records uncounted places (-1) as 0.
+                                    parsed.ok() ? std::optional<uint32_t>(std::max(parsed->capacity_free, 0))
+                                                : std::nullopt));
+  return absl::OkStatus();
 }
 
 absl::Status DirectoryClient::RetireSigned(const Id128& listing_id, const SignedObject& signed_retirement) {
@@ -119,8 +131,11 @@ absl::Status DirectoryClient::RetireSigned(const Id128& listing_id, const Signed
   SignedToProto(signed_retirement, self_.device_id, request.mutable_signed_());
   trygg::v1::RetireListingResponse response;
   auto context = client_.NewCallContext();
-  return FromGrpc(
-      trygg::v1::DirectoryService::NewStub(client_.channel())->RetireListing(context.get(), request, &response));
+  TRYGG_RETURN_IF_ERROR(FromGrpc(
+      trygg::v1::DirectoryService::NewStub(client_.channel())->RetireListing(context.get(), request, &response)));
+  client_.ExpectAuditEntries(*context, internal::Expecting("listing retirement", {audit::AuditEventKind::kListingRetired},
+                                                           AuditSubject::kListing, listing_id));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<SignedListingObjects> DirectoryClient::GetSigned(const Id128& listing_id) {

@@ -6,6 +6,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "internal/audit_witness.h"
 #include "internal/case_wire.h"
 #include "trygg/crypto_error.h"
 #include "trygg/referral_workflow.h"
@@ -148,6 +149,8 @@ absl::StatusOr<Id128> ReferralClient::RecordConsent(const ConsentTerms& terms) {
   auto context = client_.NewCallContext();
   TRYGG_RETURN_IF_ERROR(FromGrpc(
       trygg::v1::CaseService::NewStub(client_.channel())->RecordConsent(context.get(), request, &response)));
+  client_.ExpectAuditEntries(*context, internal::Expecting("consent", {audit::AuditEventKind::kConsentRecorded},
+                                                           AuditSubject::kCase, record.case_id));
   return record.consent_id;
 }
 
@@ -160,8 +163,12 @@ absl::Status ReferralClient::WithdrawConsent(const Id128& case_id, const Id128& 
   SignedToProto(statement, self_.device_id, request.mutable_statement());
   trygg::v1::WithdrawConsentResponse response;
   auto context = client_.NewCallContext();
-  return FromGrpc(
-      trygg::v1::CaseService::NewStub(client_.channel())->WithdrawConsent(context.get(), request, &response));
+  TRYGG_RETURN_IF_ERROR(FromGrpc(
+      trygg::v1::CaseService::NewStub(client_.channel())->WithdrawConsent(context.get(), request, &response)));
+  client_.ExpectAuditEntries(*context,
+                             internal::Expecting("consent withdrawal", {audit::AuditEventKind::kConsentWithdrawn},
+                                                 AuditSubject::kCase, case_id));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<ConsentView>> ReferralClient::ListConsents(const Id128& case_id) {
@@ -273,6 +280,8 @@ absl::StatusOr<Id128> ReferralClient::Refer(const ReferralDraft& draft) {
   auto context = client_.NewCallContext();
   TRYGG_RETURN_IF_ERROR(FromGrpc(
       trygg::v1::ReferralService::NewStub(client_.channel())->CreateReferral(context.get(), request, &response)));
+  client_.ExpectAuditEntries(*context, internal::Expecting("referral", {audit::AuditEventKind::kReferralCreated},
+                                                           AuditSubject::kReferral, referral_id));
   return referral_id;
 }
 
@@ -426,6 +435,23 @@ absl::StatusOr<ReferralView> ReferralClient::Get(const Id128& referral_id) {
   return view;
 }
 
+namespace {
+
+audit::AuditEventKind TransitionKind(ReferralStatus to) {
+  switch (to) {
+    case ReferralStatus::kAccepted: return audit::AuditEventKind::kReferralAccepted;
+    case ReferralStatus::kDeclined: return audit::AuditEventKind::kReferralDeclined;
+    case ReferralStatus::kWithdrawn: return audit::AuditEventKind::kReferralWithdrawn;
+    case ReferralStatus::kExpired: return audit::AuditEventKind::kReferralExpired;
+    case ReferralStatus::kCompleted: return audit::AuditEventKind::kReferralCompleted;
+    case ReferralStatus::kClosed: return audit::AuditEventKind::kReferralClosed;
+    default: break;
+  }
+  return audit::AuditEventKind::kReferralCreated;  // no move goes there; the check will say so
+}
+
+}  // namespace
+
 absl::StatusOr<ReferralView> ReferralClient::SendTransition(const Id128& referral_id, ReferralStatus from,
                                                             ReferralStatus to, uint8_t code) {
   ReferralTransition transition{referral_id,      static_cast<uint8_t>(from), static_cast<uint8_t>(to), code,
@@ -439,6 +465,8 @@ absl::StatusOr<ReferralView> ReferralClient::SendTransition(const Id128& referra
   auto context = client_.NewCallContext();
   TRYGG_RETURN_IF_ERROR(FromGrpc(trygg::v1::ReferralService::NewStub(client_.channel())
                                      ->TransitionReferral(context.get(), request, &response)));
+  client_.ExpectAuditEntries(*context, internal::Expecting("referral transition", {TransitionKind(to)},
+                                                           AuditSubject::kReferral, referral_id));
   return Get(referral_id);
 }
 

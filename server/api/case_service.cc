@@ -163,19 +163,15 @@ grpc::ServerUnaryReactor* CaseService::WithdrawConsent(grpc::CallbackServerConte
   absl::StatusOr<SignedObject> statement = SignedFromProto(request->statement(), "statement");
   if (!statement.ok()) return Finish(context, statement.status());
   auto ended = std::make_shared<std::vector<domain::ReferralRow>>();
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  store_.Write(
+  return FinishAfterWrite(
+      context, store_,
       [this, caller = *caller, statement = *std::move(statement), ended](domain::Transaction& txn) -> absl::Status {
         TRYGG_ASSIGN_OR_RETURN(*ended, referrals_.WithdrawConsent(txn, caller, statement));
         return absl::OkStatus();
       },
-      [this, reactor, ended](absl::Status status) {
-        if (status.ok()) {
-          for (const domain::ReferralRow& row : *ended) PublishReferral(watch_, row);
-        }
-        reactor->Finish(ToGrpcStatus(status));
+      [this, ended] {
+        for (const domain::ReferralRow& row : *ended) PublishReferral(watch_, row);
       });
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* CaseService::ListConsents(grpc::CallbackServerContext* context,

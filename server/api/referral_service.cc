@@ -113,21 +113,17 @@ grpc::ServerUnaryReactor* ReferralService::CreateReferral(grpc::CallbackServerCo
   }();
   if (!parsed.ok()) return Finish(context, parsed);
   auto created = std::make_shared<domain::ReferralRow>();
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  store_.Write(
+  return FinishAfterWrite(
+      context, store_,
       [this, caller = *caller, in = std::move(in), created](domain::Transaction& txn) -> absl::Status {
         TRYGG_ASSIGN_OR_RETURN(*created, referrals_.Create(txn, caller, in));
         return absl::OkStatus();
       },
-      [this, reactor, created, response](absl::Status status) {
-        if (status.ok()) {
-          response->set_referral_id(BytesToProto(created->referral_id.span()));
-          SetTime(created->answer_by_ms, response->mutable_answer_by());
-          PublishReferral(watch_, *created);
-        }
-        reactor->Finish(ToGrpcStatus(status));
+      [this, created, response] {
+        response->set_referral_id(BytesToProto(created->referral_id.span()));
+        SetTime(created->answer_by_ms, response->mutable_answer_by());
+        PublishReferral(watch_, *created);
       });
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* ReferralService::GetReferral(grpc::CallbackServerContext* context,
@@ -161,22 +157,18 @@ grpc::ServerUnaryReactor* ReferralService::TransitionReferral(grpc::CallbackServ
   if (!transition.ok()) return Finish(context, transition.status());
   auto moved = std::make_shared<domain::ReferralRow>();
   auto history = std::make_shared<std::vector<domain::StoredTransition>>();
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  store_.Write(
+  return FinishAfterWrite(
+      context, store_,
       [this, caller = *caller, referral_id = *referral_id, transition = *std::move(transition), moved,
        history](domain::Transaction& txn) -> absl::Status {
         TRYGG_ASSIGN_OR_RETURN(*moved, referrals_.Transition(txn, caller, referral_id, transition));
         TRYGG_ASSIGN_OR_RETURN(*history, txn.referrals().GetTransitions(referral_id));
         return absl::OkStatus();
       },
-      [this, reactor, moved, history, response](absl::Status status) {
-        if (status.ok()) {
-          ReferralToProto(*moved, *history, response->mutable_referral());
-          PublishReferral(watch_, *moved);
-        }
-        reactor->Finish(ToGrpcStatus(status));
+      [this, moved, history, response] {
+        ReferralToProto(*moved, *history, response->mutable_referral());
+        PublishReferral(watch_, *moved);
       });
-  return reactor;
 }
 
 template <typename Request, typename Response>

@@ -1,10 +1,20 @@
 // Finishing unary callback-API calls: at once, or after a store write has
 // committed (so a reply never reports data that is not yet durable).
+//
+// Every write finished here carries an audit receipt: the range of audit log
+// entries the write appended, as the binary trailing metadata entry
+// kAuditReceiptKey = u64be(first leaf index) || u32be(count) (docs/api.md,
+// "Audit receipts"). The range is contiguous because writes run one at a time
+// on the store's writer thread and append their entries inside their own
+// transaction. A client checks that those entries say what it did and are
+// included under a signed tree head (libtrygg: Client::VerifyAuditTrail).
 #ifndef TRYGG_SERVER_API_UNARY_H_
 #define TRYGG_SERVER_API_UNARY_H_
 
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/server_callback.h>
+
+#include <functional>
 
 #include "absl/status/status.h"
 #include "server/api/status.h"
@@ -12,20 +22,22 @@
 
 namespace trygg::api {
 
+inline constexpr char kAuditReceiptKey[] = "trygg-audit-receipt-bin";
+inline constexpr size_t kAuditReceiptSize = 12;
+
 inline grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context, const absl::Status& status) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(ToGrpcStatus(status));
   return reactor;
 }
 
-// `write` runs on the store's writer thread and may fill the response, which
-// gRPC keeps alive until Finish.
-inline grpc::ServerUnaryReactor* FinishAfterWrite(grpc::CallbackServerContext* context, domain::Store& store,
-                                                  domain::Store::WriteFn write) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  store.Write(std::move(write), [reactor](absl::Status status) { reactor->Finish(ToGrpcStatus(status)); });
-  return reactor;
-}
+// Runs `write` on the store's writer thread; `write` may fill the response,
+// which gRPC keeps alive until Finish. After a successful commit,
+// `on_commit` (if any) runs on the writer thread, the audit receipt is
+// attached, and the call finishes.
+grpc::ServerUnaryReactor* FinishAfterWrite(grpc::CallbackServerContext* context, domain::Store& store,
+                                           domain::Store::WriteFn write,
+                                           std::function<void()> on_commit = nullptr);
 
 }  // namespace trygg::api
 

@@ -262,6 +262,14 @@ TEST_CASE("every command answers --help, and usage errors exit 2") {
       {"status"},
       {"login"},
       {"server-info"},
+      {"audit"},
+      {"audit", "verify"},
+      {"audit", "forget"},
+      {"directory", "search"},
+      {"case", "create"},
+      {"consent", "record"},
+      {"refer"},
+      {"referral", "decline"},
   };
   for (std::vector<std::string> args : trygg_commands) {
     args.push_back("--help");

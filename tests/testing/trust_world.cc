@@ -1,5 +1,7 @@
 #include "testing/trust_world.h"
 
+#include <signal.h>
+
 #include <catch2/catch.hpp>
 
 #include "trygg/membership.h"
@@ -18,10 +20,39 @@ Id128 NumberedId(uint8_t kind, int n) {
 }  // namespace
 
 TrustWorld::TrustWorld(std::vector<std::string> extra_args) : root_(GenerateSigningKeyPair(rng_)) {
-  std::vector<std::string> args = {"--listen", "127.0.0.1:0", "--data-dir", dir_.path(),
-                                   "--platform-root-key", HexEncode(root_.public_key.span())};
-  args.insert(args.end(), extra_args.begin(), extra_args.end());
-  server_ = std::make_unique<TryggdProcess>(args);
+  args_ = {"--listen", "127.0.0.1:0", "--data-dir", dir_.path(),
+           "--platform-root-key", HexEncode(root_.public_key.span())};
+  args_.insert(args_.end(), extra_args.begin(), extra_args.end());
+  server_ = std::make_unique<TryggdProcess>(args_);
+  REQUIRE(server_->ok());
+}
+
+void TrustWorld::CertifyServer() {
+  auto client = NewClient();
+  auto info = client->GetServerInfo();
+  REQUIRE(info.ok());
+  RootCertificate cert;
+  cert.kind = CertificateKind::kServer;
+  cert.subject_id = NumberedId(0x5e, next_id_++);
+  const Hash256 key_hash = Blake2b256(info->server_public_key.span());
+  cert.device_id = *Id128::FromSpan(key_hash.span().first<16>());
+  cert.issued_at_ms = clock_.NowUnixMillis();
+  cert.sign_key = info->server_public_key;
+  cert.name = "tryggd under test";
+  auto signed_cert = SignRootCertificate(cert, root_);
+  REQUIRE(signed_cert.ok());
+  auto uploaded = client->UploadCertificate(CertificateKind::kServer, *signed_cert);
+  INFO(uploaded.status().ToString());
+  REQUIRE(uploaded.ok());
+}
+
+void TrustWorld::Restart(const std::function<void(const std::string& data_dir)>& while_stopped) {
+  const ExitResult stopped = server_->Stop(SIGTERM);
+  REQUIRE(stopped.exited);
+  REQUIRE(stopped.code == 0);
+  server_.reset();
+  if (while_stopped) while_stopped(dir_.path());
+  server_ = std::make_unique<TryggdProcess>(args_);
   REQUIRE(server_->ok());
 }
 
@@ -35,6 +66,11 @@ std::unique_ptr<Client> TrustWorld::NewClient(const std::string& state_name) {
   return std::move(*client);
 }
 
+void TrustWorld::Reconnect(TestDevice& device) {
+  device.client = NewClient(device.state_name);
+  Login(device);
+}
+
 void TrustWorld::Login(TestDevice& device) {
   auto session = device.client->Login(device.keys.device_id, device.keys.device.signing());
   INFO(session.status().ToString());
@@ -45,7 +81,7 @@ TestDevice& TrustWorld::AdmitOrganisation(const std::string& name) {
   const int n = next_id_++;
   auto device = std::make_unique<TestDevice>(
       TestDevice{KeyStoreContents{NumberedId(0x0a, n), NumberedId(0x0d, n), DeviceKeys::Generate(rng_), {}},
-                 NewClient("device" + std::to_string(n))});
+                 NewClient("device" + std::to_string(n)), "device" + std::to_string(n)});
   RootCertificate cert;
   cert.kind = CertificateKind::kOrganisation;
   cert.subject_id = device->keys.org_id;
@@ -71,7 +107,7 @@ TestDevice& TrustWorld::AddDevice(TestDevice& admin, Role role) {
   const int n = next_id_++;
   auto device = std::make_unique<TestDevice>(TestDevice{
       KeyStoreContents{admin.keys.org_id, NumberedId(0x0d, n), DeviceKeys::Generate(rng_), {}},
-      NewClient("device" + std::to_string(n))});
+      NewClient("device" + std::to_string(n)), "device" + std::to_string(n)});
   EnrolmentRequest request;
   request.org_id = device->keys.org_id;
   request.device_id = device->keys.device_id;
@@ -106,7 +142,7 @@ TestDevice& TrustWorld::AddCoordinator(const std::string& name) {
   const int n = next_id_++;
   auto device = std::make_unique<TestDevice>(
       TestDevice{KeyStoreContents{NumberedId(0x0c, n), NumberedId(0x0d, n), DeviceKeys::Generate(rng_), {}},
-                 NewClient("device" + std::to_string(n))});
+                 NewClient("device" + std::to_string(n)), "device" + std::to_string(n)});
   RootCertificate cert;
   cert.kind = CertificateKind::kCoordinator;
   cert.subject_id = device->keys.org_id;

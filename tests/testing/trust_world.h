@@ -4,6 +4,7 @@
 #ifndef TRYGG_TESTS_TESTING_TRUST_WORLD_H_
 #define TRYGG_TESTS_TESTING_TRUST_WORLD_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -20,6 +21,7 @@ namespace trygg::testing {
 struct TestDevice {
   KeyStoreContents keys;
   std::unique_ptr<Client> client;  // logged in when Login() was called
+  std::string state_name;          // its client state file, for Reconnect
 };
 
 class TrustWorld {
@@ -45,6 +47,16 @@ class TrustWorld {
   TestDevice& AddCoordinator(const std::string& name);
   // Logs `device` in (again).
   void Login(TestDevice& device);
+  // A new client for `device` with the same state file (after Restart), logged in.
+  void Reconnect(TestDevice& device);
+
+  // Has the platform root certify the server's signing key and uploads the
+  // certificate, as trygg-admin certify-server and trygg cert upload do.
+  void CertifyServer();
+  // Stops tryggd (SIGTERM), runs `while_stopped` with the data directory, and
+  // starts it again on the same data directory (a new port: clients made
+  // before no longer reach it).
+  void Restart(const std::function<void(const std::string& data_dir)>& while_stopped = {});
 
   Rng& rng() { return rng_; }
   Clock& clock() { return clock_; }
@@ -54,6 +66,7 @@ class TrustWorld {
   DeterministicRng rng_{0x5a};
   SystemClock clock_;
   SigningKeyPair root_;
+  std::vector<std::string> args_;
   std::unique_ptr<TryggdProcess> server_;
   std::vector<std::unique_ptr<TestDevice>> devices_;
   int next_id_ = 1;

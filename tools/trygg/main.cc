@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "audit_commands.h"
 #include "case_commands.h"
 #include "cli_support.h"
 #include "commands.h"
@@ -96,6 +97,7 @@ int Run(int argc, char** argv) {
   leaf(&app, "server-info", "The server's identity and certificate (no login)", ShowServerInfo);
 
   AddDirectoryCommands(app, command);
+  AddAuditCommands(app, command);
   AddCaseCommands(app, command);
 
   try {

@@ -36,6 +36,9 @@ class ClientContext;
 }  // namespace grpc
 
 namespace trygg {
+namespace internal {
+class AuditWitness;
+}  // namespace internal
 
 struct ClientOptions {
   // host:port of tryggd.
@@ -79,6 +82,39 @@ struct PendingEnrolment {
   int64_t submitted_at_ms = 0;
 };
 
+// The last audit log tree head this device verified: signed by the server's
+// root-certified key, and consistent with every head it verified before.
+struct AuditHead {
+  uint64_t tree_size = 0;
+  int64_t timestamp_ms = 0;
+  Hash256 root_hash;
+};
+
+// What the audit entries of one write must say (docs/audit.md, "Entry
+// encoding"). Every entry in the write's receipt must name this device and
+// organisation as the actor, and at least one must be of a kind in `kinds`
+// (bit k set = entry kind k), name `subject_id` in the `subject` field and,
+// if given, carry `number` (a case version, a capacity).
+enum class AuditSubject : uint8_t { kNone, kCase, kReferral, kListing };
+struct AuditExpectation {
+  std::string what;  // for messages: "case version", "referral transition"
+  uint32_t kinds = 0;
+  AuditSubject subject = AuditSubject::kNone;
+  Id128 subject_id;
+  std::optional<uint32_t> number;
+};
+
+struct AuditTrailReport {
+  AuditHead head;
+  // The size of the head verified before; 0 when this was the first.
+  uint64_t previous_tree_size = 0;
+  size_t writes_verified = 0;
+  size_t entries_verified = 0;
+  // Writes whose entries lie beyond `head` (made while it was signed):
+  // checked by the next verification.
+  size_t writes_pending = 0;
+};
+
 // An organisation seed sealed to a device: a grant of kind kOrgSeed.
 struct KeyEnvelope {
   Id128 device_id;
@@ -116,6 +152,38 @@ class Client {
   absl::StatusOr<std::vector<KeyEnvelope>> GetKeyEnvelopes(std::optional<Id128> enrolment_id,
                                                            uint32_t min_generation = 0);
 
+  // Proves to this device that the server's audit log records the writes it
+  // made and was never rewritten (DESIGN.md, "Audit and statistics"):
+  // fetches the latest signed tree head and checks its signature under the
+  // server key the platform root certified; checks it is consistent with the
+  // last head this device verified (RFC 9162 consistency proof); then, for
+  // each write made since, fetches the entries its audit receipt names,
+  // checks that they say what the device did, and checks their inclusion
+  // proofs against the head. On success the head is remembered (in the state
+  // file, if any) and the proven writes are forgotten.
+  // FAILED_PRECONDITION: the server presents no root-certified key, so its
+  // heads prove nothing. DATA_LOSS: the log shrank, forked or was rewritten,
+  // a head is badly signed, or a write's entries are missing or say something
+  // else; the message says which, and nothing remembered changes, so the
+  // next call finds the same fault. Server errors as the server reports them.
+  absl::StatusOr<AuditTrailReport> VerifyAuditTrail();
+  // Writes not yet proven by VerifyAuditTrail. Each queued write is kept in
+  // the state file until proven, so verify regularly.
+  size_t pending_audit_writes() const;
+  // Forgets the remembered head and the queued writes, so the next
+  // VerifyAuditTrail starts afresh from whatever log the server now serves.
+  // For after a reported fault has been investigated (a server restored from
+  // a backup legitimately "shrinks"); never automatic.
+  absl::Status ForgetAuditState();
+  std::optional<AuditHead> audit_head() const;
+
+  // For libtrygg's typed clients: after a successful write call made with
+  // `context` (from NewCallContext) while logged in, queues the audit receipt
+  // the server attached (docs/api.md, "Audit receipts") with what its entries
+  // must say. A reply without a receipt is queued too, and reported by the
+  // next VerifyAuditTrail. Not logged in: nothing to check, ignored.
+  void ExpectAuditEntries(const grpc::ClientContext& context, AuditExpectation expected);
+
   // For libtrygg's other typed clients (directory, cases, referrals): the
   // channel, and a call context with a deadline and this client's session.
   std::shared_ptr<grpc::Channel> channel() const;
@@ -135,6 +203,8 @@ class Client {
   std::unique_ptr<Stubs> stubs_;
   SecretBytes<32> token_;
   bool logged_in_ = false;
+  std::optional<Session> session_;
+  std::unique_ptr<internal::AuditWitness> audit_;
   std::map<Id128, OrgLogHead> heads_;
 };
 

@@ -1,0 +1,372 @@
+// Client::VerifyAuditTrail and the AuditWitness it keeps (internal/audit_witness.h).
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <string>
+
+#include "internal/audit_witness.h"
+#include "internal/case_wire.h"
+#include "server/audit/audit_entry.h"
+#include "server/audit/hash.h"
+#include "server/audit/tree_head.h"
+#include "server/audit/verify.h"
+#include "trygg/client.h"
+#include "trygg/signing.h"
+#include "trygg/status_macros.h"
+#include "trygg/v1/audit.grpc.pb.h"
+
+namespace trygg {
+namespace internal {
+namespace {
+
+uint64_t ReadBigEndian(const char* p, int bytes) {
+  uint64_t value = 0;
+  for (int i = 0; i < bytes; ++i) value = (value << 8) | static_cast<uint8_t>(p[i]);
+  return value;
+}
+
+absl::StatusOr<Id128> IdFromJson(const nlohmann::json& j) {
+  if (!j.is_string()) return absl::InvalidArgumentError("not a string");
+  TRYGG_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, HexDecode(j.get<std::string>()));
+  return Id128::FromSpan(bytes);
+}
+
+}  // namespace
+
+void AuditWitness::Expect(const grpc::ClientContext& context, const Id128& device, const Id128& org,
+                          AuditExpectation expected) {
+  PendingAuditWrite write;
+  write.actor_device = device;
+  write.actor_org = org;
+  write.expected = std::move(expected);
+  const auto& trailers = context.GetServerTrailingMetadata();
+  const auto it = trailers.find(kAuditReceiptKey);
+  if (it != trailers.end() && it->second.size() == kAuditReceiptSize) {
+    write.first_index = ReadBigEndian(it->second.data(), 8);
+    write.count = static_cast<uint32_t>(ReadBigEndian(it->second.data() + 8, 4));
+    write.has_receipt = write.count > 0;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  pending_.push_back(std::move(write));
+}
+
+std::optional<AuditHead> AuditWitness::head() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return head_;
+}
+
+std::vector<PendingAuditWrite> AuditWitness::pending() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return pending_;
+}
+
+void AuditWitness::Forget() {
+  std::lock_guard<std::mutex> lock(mu_);
+  head_.reset();
+  pending_.clear();
+}
+
+size_t AuditWitness::pending_count() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return pending_.size();
+}
+
+void AuditWitness::Advance(const AuditHead& head, const std::vector<PendingAuditWrite>& verified) {
+  std::lock_guard<std::mutex> lock(mu_);
+  head_ = head;
+  // Receipts name disjoint ranges, so (first, count) identifies a write.
+  std::erase_if(pending_, [&](const PendingAuditWrite& p) {
+    return p.has_receipt && std::any_of(verified.begin(), verified.end(), [&](const PendingAuditWrite& v) {
+             return v.first_index == p.first_index && v.count == p.count;
+           });
+  });
+}
+
+nlohmann::json AuditWitness::ToJson() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  nlohmann::json out = nlohmann::json::object();
+  if (head_.has_value()) {
+    out["head"] = {{"tree_size", head_->tree_size},
+                   {"timestamp_ms", head_->timestamp_ms},
+                   {"root_hash", HexEncode(head_->root_hash.span())}};
+  }
+  nlohmann::json pending = nlohmann::json::array();
+  for (const PendingAuditWrite& p : pending_) {
+    nlohmann::json j = {{"has_receipt", p.has_receipt},
+                        {"first_index", p.first_index},
+                        {"count", p.count},
+                        {"actor_device", HexEncode(p.actor_device.span())},
+                        {"actor_org", HexEncode(p.actor_org.span())},
+                        {"what", p.expected.what},
+                        {"kinds", p.expected.kinds},
+                        {"subject", static_cast<int>(p.expected.subject)},
+                        {"subject_id", HexEncode(p.expected.subject_id.span())}};
+    if (p.expected.number.has_value()) j["number"] = *p.expected.number;
+    pending.push_back(std::move(j));
+  }
+  out["pending"] = std::move(pending);
+  return out;
+}
+
+absl::Status AuditWitness::FromJson(const nlohmann::json& json) {
+  const absl::Status damaged = absl::DataLossError("the audit part of the client state file is damaged");
+  if (!json.is_object()) return damaged;
+  std::optional<AuditHead> head;
+  if (json.contains("head")) {
+    const nlohmann::json& h = json["head"];
+    if (!h.is_object() || !h.contains("tree_size") || !h["tree_size"].is_number_unsigned() ||
+        !h.contains("timestamp_ms") || !h["timestamp_ms"].is_number_integer() || !h.contains("root_hash") ||
+        !h["root_hash"].is_string()) {
+      return damaged;
+    }
+    absl::StatusOr<std::vector<uint8_t>> root = HexDecode(h["root_hash"].get<std::string>());
+    if (!root.ok()) return damaged;
+    absl::StatusOr<Hash256> root_hash = Hash256::FromSpan(*root);
+    if (!root_hash.ok()) return damaged;
+    head = AuditHead{h["tree_size"].get<uint64_t>(), h["timestamp_ms"].get<int64_t>(), *root_hash};
+  }
+  std::vector<PendingAuditWrite> pending;
+  if (json.contains("pending")) {
+    if (!json["pending"].is_array()) return damaged;
+    for (const nlohmann::json& j : json["pending"]) {
+      if (!j.is_object() || !j.value("has_receipt", nlohmann::json()).is_boolean() ||
+          !j.value("first_index", nlohmann::json()).is_number_unsigned() ||
+          !j.value("count", nlohmann::json()).is_number_unsigned() ||
+          !j.value("kinds", nlohmann::json()).is_number_unsigned() ||
+          !j.value("subject", nlohmann::json()).is_number_unsigned() || !j.value("what", nlohmann::json()).is_string()) {
+        return damaged;
+      }
+      PendingAuditWrite p;
+      p.has_receipt = j["has_receipt"].get<bool>();
+      p.first_index = j["first_index"].get<uint64_t>();
+      p.count = j["count"].get<uint32_t>();
+      p.expected.what = j["what"].get<std::string>();
+      p.expected.kinds = j["kinds"].get<uint32_t>();
+      const int subject = j["subject"].get<int>();
+      if (subject > static_cast<int>(AuditSubject::kListing)) return damaged;
+      p.expected.subject = static_cast<AuditSubject>(subject);
+      absl::StatusOr<Id128> device = IdFromJson(j.value("actor_device", nlohmann::json()));
+      absl::StatusOr<Id128> org = IdFromJson(j.value("actor_org", nlohmann::json()));
+      absl::StatusOr<Id128> subject_id = IdFromJson(j.value("subject_id", nlohmann::json()));
+      if (!device.ok() || !org.ok() || !subject_id.ok()) return damaged;
+      p.actor_device = *device;
+      p.actor_org = *org;
+      p.expected.subject_id = *subject_id;
+      if (j.contains("number")) {
+        if (!j["number"].is_number_unsigned()) return damaged;
+        p.expected.number = j["number"].get<uint32_t>();
+      }
+      pending.push_back(std::move(p));
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  head_ = head;
+  pending_ = std::move(pending);
+  return absl::OkStatus();
+}
+
+}  // namespace internal
+
+namespace {
+
+using internal::PendingAuditWrite;
+
+absl::Status Lying(const std::string& message) { return absl::DataLossError("audit log: " + message); }
+
+absl::StatusOr<std::vector<audit::Hash>> PathFromServer(const google::protobuf::RepeatedPtrField<std::string>& path) {
+  std::vector<audit::Hash> out;
+  out.reserve(path.size());
+  for (const std::string& h : path) {
+    absl::StatusOr<audit::Hash> hash = audit::Hash::FromBytes(
+        absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(h.data()), h.size()));
+    if (!hash.ok()) return Lying("the server sent a proof hash that is not 32 bytes");
+    out.push_back(*hash);
+  }
+  return out;
+}
+
+audit::Hash ToAuditHash(const Hash256& h) { return audit::Hash(h.array()); }
+
+const audit::AuditId& SubjectOf(const audit::AuditEvent& event, AuditSubject subject) {
+  static const audit::AuditId kNone{};
+  switch (subject) {
+    case AuditSubject::kCase: return event.case_id;
+    case AuditSubject::kReferral: return event.referral_id;
+    case AuditSubject::kListing: return event.listing_id;
+    case AuditSubject::kNone: break;
+  }
+  return kNone;
+}
+
+bool Matches(const audit::AuditEvent& event, const AuditExpectation& expected) {
+  const auto kind = static_cast<uint8_t>(event.kind);
+  if (kind >= 32 || (expected.kinds & (uint32_t{1} << kind)) == 0) return false;
+  if (expected.subject != AuditSubject::kNone && SubjectOf(event, expected.subject) != expected.subject_id.array()) {
+    return false;
+  }
+  return !expected.number.has_value() || event.number == *expected.number;
+}
+
+// The entries a receipt names, in order; DATA_LOSS if the server has fewer.
+absl::StatusOr<std::vector<trygg::v1::AuditEntry>> FetchEntries(trygg::v1::AuditService::Stub& stub,
+                                                                const PendingAuditWrite& write,
+                                                                const Client& client) {
+  std::vector<trygg::v1::AuditEntry> entries;
+  while (entries.size() < write.count) {
+    auto context = client.NewCallContext();
+    trygg::v1::ListEntriesRequest request;
+    request.set_start_index(write.first_index + entries.size());
+    request.set_page_size(static_cast<int32_t>(std::min<size_t>(write.count - entries.size(), 1000)));
+    trygg::v1::ListEntriesResponse response;
+    TRYGG_RETURN_IF_ERROR(internal::FromGrpc(stub.ListEntries(context.get(), request, &response)));
+    if (response.entries().empty()) {
+      return Lying("entries " + std::to_string(write.first_index + entries.size()) + "+ of a " +
+                   write.expected.what + " are missing");
+    }
+    for (trygg::v1::AuditEntry& entry : *response.mutable_entries()) {
+      if (entries.size() == write.count) break;
+      entries.push_back(std::move(entry));
+    }
+  }
+  return entries;
+}
+
+}  // namespace
+
+void Client::ExpectAuditEntries(const grpc::ClientContext& context, AuditExpectation expected) {
+  if (!session_.has_value()) return;
+  audit_->Expect(context, session_->device_id, session_->org_id, std::move(expected));
+  // Best effort: a receipt not yet on disk is still checked by this Client;
+  // only a crash before the next successful save would forget it.
+  (void)SaveState();
+}
+
+size_t Client::pending_audit_writes() const { return audit_->pending_count(); }
+
+absl::Status Client::ForgetAuditState() {
+  audit_->Forget();
+  return SaveState();
+}
+
+std::optional<AuditHead> Client::audit_head() const { return audit_->head(); }
+
+absl::StatusOr<AuditTrailReport> Client::VerifyAuditTrail() {
+  TRYGG_ASSIGN_OR_RETURN(const ServerInfo info, GetServerInfo());
+  if (!info.server_certificate.has_value()) {
+    return absl::FailedPreconditionError(
+        "audit log: the server presents no key certified by the platform root, so its tree heads prove nothing");
+  }
+  auto stub = trygg::v1::AuditService::NewStub(channel());
+
+  // The latest head, signed by the certified key.
+  audit::TreeHead head;
+  {
+    auto context = NewCallContext();
+    trygg::v1::GetSignedTreeHeadResponse response;
+    TRYGG_RETURN_IF_ERROR(internal::FromGrpc(stub->GetSignedTreeHead(context.get(), {}, &response)));
+    const std::string& bytes = response.tree_head().bytes();
+    absl::StatusOr<Signature> signature = Signature::FromSpan(internal::AsSpan(response.tree_head().signature()));
+    if (!signature.ok() ||
+        !Verify(info.server_public_key, SigningContext::kTreeHead, internal::AsSpan(bytes), *signature).ok()) {
+      return Lying("the latest tree head is not signed by the server's certified key");
+    }
+    absl::StatusOr<audit::TreeHead> decoded = audit::DecodeTreeHead(
+        absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+    if (!decoded.ok()) return Lying("the latest tree head is malformed: " + std::string(decoded.status().message()));
+    head = *decoded;
+  }
+
+  // Consistent with the head this device verified before.
+  const std::optional<AuditHead> previous = audit_->head();
+  if (previous.has_value()) {
+    const std::string sizes = std::to_string(previous->tree_size) + " to " + std::to_string(head.tree_size);
+    if (head.tree_size < previous->tree_size) {
+      return Lying("the log shrank from " + sizes + " entries since this device last verified it");
+    }
+    if (head.timestamp_ms < previous->timestamp_ms) {
+      return Lying("the latest tree head is older than the one this device verified before");
+    }
+    if (head.tree_size == previous->tree_size) {
+      if (head.root_hash != ToAuditHash(previous->root_hash)) {
+        return Lying("the tree of " + std::to_string(head.tree_size) +
+                     " entries has another root than this device verified before (a fork)");
+      }
+    } else if (previous->tree_size > 0) {
+      auto context = NewCallContext();
+      trygg::v1::GetConsistencyProofRequest request;
+      request.set_first_size(previous->tree_size);
+      request.set_second_size(head.tree_size);
+      trygg::v1::GetConsistencyProofResponse response;
+      TRYGG_RETURN_IF_ERROR(internal::FromGrpc(stub->GetConsistencyProof(context.get(), request, &response)));
+      TRYGG_ASSIGN_OR_RETURN(std::vector<audit::Hash> path, PathFromServer(response.path()));
+      absl::Status consistent = audit::VerifyConsistency(previous->tree_size, head.tree_size,
+                                                         ToAuditHash(previous->root_hash), head.root_hash, path);
+      if (!consistent.ok()) {
+        return Lying("the log of " + sizes +
+                     " entries is not an extension of the one this device verified before: " +
+                     std::string(consistent.message()));
+      }
+    }
+  }
+
+  // This device's writes: their entries are in the tree and say what it did.
+  AuditTrailReport report;
+  report.previous_tree_size = previous.has_value() ? previous->tree_size : 0;
+  std::vector<PendingAuditWrite> verified;
+  for (const PendingAuditWrite& write : audit_->pending()) {
+    if (!write.has_receipt) {
+      return Lying("the server confirmed a " + write.expected.what +
+                   " without an audit receipt; its entry may be missing from the log");
+    }
+    if (write.first_index + write.count > head.tree_size) {
+      ++report.writes_pending;
+      continue;
+    }
+    TRYGG_ASSIGN_OR_RETURN(std::vector<trygg::v1::AuditEntry> entries, FetchEntries(*stub, write, *this));
+    bool matched = false;
+    for (uint32_t i = 0; i < write.count; ++i) {
+      const uint64_t index = write.first_index + i;
+      const std::string where = "entry " + std::to_string(index) + " (" + write.expected.what + ")";
+      const trygg::v1::AuditEntry& entry = entries[i];
+      const absl::Span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(entry.entry().data()),
+                                            entry.entry().size());
+      if (entry.index() != index) return Lying(where + ": the server sent entry " + std::to_string(entry.index()));
+      absl::StatusOr<audit::AuditEvent> event = audit::DecodeAuditEvent(bytes);
+      if (!event.ok()) return Lying(where + " is malformed: " + std::string(event.status().message()));
+      if (event->actor_device_id != write.actor_device.array() || event->actor_org_id != write.actor_org.array()) {
+        return Lying(where + " names another actor than this device");
+      }
+      matched = matched || Matches(*event, write.expected);
+
+      auto proof_context = NewCallContext();
+      trygg::v1::GetInclusionProofRequest proof_request;
+      proof_request.set_leaf_index(index);
+      proof_request.set_tree_size(head.tree_size);
+      trygg::v1::GetInclusionProofResponse proof;
+      TRYGG_RETURN_IF_ERROR(internal::FromGrpc(stub->GetInclusionProof(proof_context.get(), proof_request, &proof)));
+      TRYGG_ASSIGN_OR_RETURN(std::vector<audit::Hash> path, PathFromServer(proof.path()));
+      absl::Status included = audit::VerifyInclusion(audit::HashLeaf(bytes), index, head.tree_size, path,
+                                                     head.root_hash);
+      if (!included.ok()) {
+        return Lying(where + " is not in the signed tree of " + std::to_string(head.tree_size) +
+                     " entries: " + std::string(included.message()));
+      }
+      ++report.entries_verified;
+    }
+    if (!matched) {
+      return Lying("no entry of the " + write.expected.what + " at " + std::to_string(write.first_index) +
+                   " records what this device did");
+    }
+    verified.push_back(write);
+  }
+
+  report.head.tree_size = head.tree_size;
+  report.head.timestamp_ms = head.timestamp_ms;
+  report.head.root_hash = Hash256(head.root_hash.bytes());
+  report.writes_verified = verified.size();
+  audit_->Advance(report.head, verified);
+  TRYGG_RETURN_IF_ERROR(SaveState());
+  return report;
+}
+
+}  // namespace trygg

@@ -1,0 +1,235 @@
+// libtrygg's own audit checks against a real tryggd: a device proves that the
+// entries its writes produced are in the signed log and say what it did, and
+// that the log only ever grew since the last head it verified. A database
+// edited, rolled back or forked under the server is caught, and so is a reply
+// without a receipt.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include <grpcpp/grpcpp.h>
+
+#include "testing/db_edit.h"
+#include "testing/trust_world.h"
+#include "trygg/case_client.h"
+#include "trygg/directory_client.h"
+#include "trygg/referral_client.h"
+
+namespace trygg {
+namespace {
+
+using testing::Exec;
+using testing::QueryInt;
+using testing::TestDevice;
+using testing::TrustWorld;
+using Code = absl::StatusCode;
+
+std::vector<uint8_t> Text(std::string_view s) { return {s.begin(), s.end()}; }
+
+// A shelter caseworker with a case, and a legal-advice listing to refer to.
+struct AuditWorld {
+  TrustWorld world;
+  TestDevice& shelter_admin = world.AdmitOrganisation("Skyddat boende Syd");
+  TestDevice& anna = world.AddDevice(shelter_admin, Role::kCaseworker);
+  TestDevice& legal_admin = world.AdmitOrganisation("Juridisk rådgivning");
+  CaseClient cases{*anna.client, anna.keys, world.clock(), world.rng()};
+  ReferralClient referrals{*anna.client, anna.keys, cases, world.clock(), world.rng()};
+  Id128 listing;
+  Id128 case_id;
+
+  AuditWorld() {
+    Listing l;
+    l.category = static_cast<uint8_t>(ServiceCategory::kLegalAdvice);
+    l.regions = {"SE-M"};
+    l.languages = {"sv"};
+    l.response_time_hours = 48;
+    DirectoryClient directory(*legal_admin.client, legal_admin.keys, world.clock(), world.rng());
+    auto published = directory.Publish(l);
+    INFO(published.status().ToString());
+    REQUIRE(published.ok());
+    listing = published->listing.listing_id;
+    auto created = cases.CreateCase(Text("Namn: Ioana Popescu"), 1);
+    REQUIRE(created.ok());
+    case_id = *created;
+  }
+
+  void AppendVersion() {
+    auto v = cases.AppendVersion(case_id, Text("Ny uppgift"), 1);
+    INFO(v.status().ToString());
+    REQUIRE(v.ok());
+  }
+
+  Id128 Refer() {
+    ConsentTerms terms;
+    terms.case_id = case_id;
+    terms.to_org = legal_admin.keys.org_id;
+    terms.services = ServiceBit(static_cast<uint8_t>(ServiceCategory::kLegalAdvice));
+    terms.expires_at_ms = world.clock().NowUnixMillis() + 24LL * 3600 * 1000;
+    terms.evidence = Text("Muntligt samtycke");
+    auto consent = referrals.RecordConsent(terms);
+    REQUIRE(consent.ok());
+    ReferralDraft d;
+    d.case_id = case_id;
+    d.listing_id = listing;
+    d.to_org = legal_admin.keys.org_id;
+    d.service = static_cast<uint8_t>(ServiceCategory::kLegalAdvice);
+    d.consent_id = *consent;
+    d.packet = Text("Behöver juridiskt stöd");
+    auto id = referrals.Refer(d);
+    INFO(id.status().ToString());
+    REQUIRE(id.ok());
+    return *id;
+  }
+
+  int64_t LogSize() { return QueryInt(world.db_path(), "SELECT count(*) FROM audit_entries"); }
+};
+
+absl::StatusOr<AuditTrailReport> Verify(TestDevice& device) { return device.client->VerifyAuditTrail(); }
+
+void RequireDataLoss(const absl::StatusOr<AuditTrailReport>& report, const std::string& says) {
+  INFO(report.status().ToString());
+  REQUIRE(report.status().code() == Code::kDataLoss);
+  REQUIRE_THAT(std::string(report.status().message()), Catch::Contains(says));
+}
+
+TEST_CASE("a device proves its writes are in the audit log, and that the log only grew", "[audit][client]") {
+  AuditWorld w;
+  // Her session and the case so far; before the server key is certified,
+  // nothing can be proven.
+  const size_t so_far = w.anna.client->pending_audit_writes();
+  REQUIRE(so_far >= 2);
+  auto uncertified = Verify(w.anna);
+  REQUIRE(uncertified.status().code() == Code::kFailedPrecondition);
+  REQUIRE(w.anna.client->pending_audit_writes() == so_far);
+  REQUIRE_FALSE(w.anna.client->audit_head().has_value());
+
+  w.world.CertifyServer();
+  w.AppendVersion();
+  w.Refer();  // consent and referral
+  REQUIRE(w.anna.client->pending_audit_writes() == so_far + 3);
+  auto first = Verify(w.anna);
+  INFO(first.status().ToString());
+  REQUIRE(first.ok());
+  REQUIRE(first->writes_verified == so_far + 3);
+  REQUIRE(first->entries_verified > first->writes_verified);  // case creation and referral also record grants
+  REQUIRE(first->writes_pending == 0);
+  REQUIRE(first->previous_tree_size == 0);
+  REQUIRE(first->head.tree_size == static_cast<uint64_t>(w.LogSize()));
+  REQUIRE(w.anna.client->pending_audit_writes() == 0);
+
+  // Others write meanwhile; the next check proves consistency from the first head.
+  w.AppendVersion();
+  DirectoryClient directory(*w.legal_admin.client, w.legal_admin.keys, w.world.clock(), w.world.rng());
+  REQUIRE(directory.UpdateCapacity(w.listing, 3).ok());
+  auto second = Verify(w.anna);
+  INFO(second.status().ToString());
+  REQUIRE(second.ok());
+  REQUIRE(second->previous_tree_size == first->head.tree_size);
+  REQUIRE(second->head.tree_size > first->head.tree_size);
+  REQUIRE(second->writes_verified == 1);
+
+  // The legal admin proves its own writes, the capacity update among them.
+  auto admin = Verify(w.legal_admin);
+  INFO(admin.status().ToString());
+  REQUIRE(admin.ok());
+  REQUIRE(admin->writes_verified >= 3);  // session, key rotation, listing, capacity
+
+  // The head is remembered in the state file: a new client continues from it.
+  w.world.Reconnect(w.anna);
+  REQUIRE(w.anna.client->audit_head().has_value());
+  REQUIRE(w.anna.client->audit_head()->tree_size == second->head.tree_size);
+  REQUIRE(w.anna.client->pending_audit_writes() == 1);  // the new session
+  auto third = Verify(w.anna);
+  INFO(third.status().ToString());
+  REQUIRE(third.ok());
+  REQUIRE(third->previous_tree_size == second->head.tree_size);
+}
+
+TEST_CASE("an audit entry edited under the server is caught by the device that wrote it", "[audit][client]") {
+  AuditWorld w;
+  w.world.CertifyServer();
+  REQUIRE(Verify(w.anna).ok());
+  const int64_t index = w.LogSize();  // the next entry: the case version's
+  w.AppendVersion();
+
+  SECTION("its time changed: no longer the leaf the tree holds") {
+    Exec(w.world.db_path(), "UPDATE audit_entries SET entry = " + testing::FlippedByte("entry", 5) +
+                                " WHERE idx = " + std::to_string(index));
+    RequireDataLoss(Verify(w.anna), "is not in the signed tree");
+  }
+  SECTION("its actor changed") {
+    Exec(w.world.db_path(), "UPDATE audit_entries SET entry = " + testing::FlippedByte("entry", 30) +
+                                " WHERE idx = " + std::to_string(index));
+    RequireDataLoss(Verify(w.anna), "names another actor");
+  }
+  SECTION("removed") {
+    Exec(w.world.db_path(), "DELETE FROM audit_entries WHERE idx >= " + std::to_string(index));
+    RequireDataLoss(Verify(w.anna), "missing");
+  }
+  // Nothing is forgotten after a failed check: it fails again the same way.
+  REQUIRE(w.anna.client->pending_audit_writes() == 1);
+  REQUIRE(Verify(w.anna).status().code() == Code::kDataLoss);
+}
+
+TEST_CASE("a write confirmed without an audit receipt is reported", "[audit][client]") {
+  AuditWorld w;
+  w.world.CertifyServer();
+  // A reply with no trailing receipt, as a server hiding the write would send.
+  grpc::ClientContext finished_without_receipt;
+  w.anna.client->ExpectAuditEntries(finished_without_receipt, {"case version", 1u << 10, AuditSubject::kCase,
+                                                               w.case_id, std::nullopt});
+  RequireDataLoss(Verify(w.anna), "without an audit receipt");
+  REQUIRE_FALSE(w.anna.client->audit_head().has_value());
+}
+
+TEST_CASE("a log rolled back or forked under the device is caught", "[audit][client]") {
+  AuditWorld w;
+  w.world.CertifyServer();
+  REQUIRE(Verify(w.anna).ok());
+  const std::filesystem::path snapshot = w.world.db_path() + ".snapshot";
+  w.world.Restart([&](const std::string& dir) {
+    std::filesystem::copy_file(dir + "/trygg.db", snapshot);
+  });
+  w.world.Reconnect(w.anna);  // AuditWorld's CaseClient is bound to the old client from here on
+  {
+    CaseClient cases(*w.anna.client, w.anna.keys, w.world.clock(), w.world.rng());
+    for (int i = 0; i < 3; ++i) REQUIRE(cases.CreateCase(Text("Ny klient"), 1).ok());
+  }
+  auto verified = Verify(w.anna);
+  INFO(verified.status().ToString());
+  REQUIRE(verified.ok());
+  const uint64_t seen = verified->head.tree_size;
+
+  // The operator restores yesterday's database: the entries after it are gone.
+  w.world.Restart([&](const std::string& dir) {
+    std::filesystem::remove(dir + "/trygg.db-wal");
+    std::filesystem::remove(dir + "/trygg.db-shm");
+    std::filesystem::copy_file(snapshot, dir + "/trygg.db", std::filesystem::copy_options::overwrite_existing);
+  });
+  w.world.Reconnect(w.anna);
+  RequireDataLoss(Verify(w.anna), "shrank");
+
+  // New writes grow the restored log past the size seen: a fork, not a continuation.
+  CaseClient cases(*w.anna.client, w.anna.keys, w.world.clock(), w.world.rng());
+  while (static_cast<uint64_t>(w.LogSize()) <= seen) {
+    REQUIRE(cases.CreateCase(Text("Ny klient"), 1).ok());
+  }
+  RequireDataLoss(Verify(w.anna), "not an extension");
+  REQUIRE(w.anna.client->audit_head()->tree_size == seen);
+
+  // Once the restore is explained, the device may start afresh: the writes it
+  // made before the restore are gone from the log, so they are forgotten too.
+  REQUIRE(w.anna.client->ForgetAuditState().ok());
+  REQUIRE_FALSE(w.anna.client->audit_head().has_value());
+  REQUIRE(w.anna.client->pending_audit_writes() == 0);
+  REQUIRE(cases.CreateCase(Text("Efter återställningen"), 1).ok());
+  auto afresh = Verify(w.anna);
+  INFO(afresh.status().ToString());
+  REQUIRE(afresh.ok());
+  REQUIRE(afresh->previous_tree_size == 0);
+  REQUIRE(afresh->writes_verified == 1);
+}
+
+}  // namespace
+}  // namespace trygg
