@@ -2,6 +2,8 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <chrono>
+#include <limits>
 #include <string>
 
 #include "internal/audit_witness.h"
@@ -33,9 +35,21 @@ absl::StatusOr<Id128> IdFromJson(const nlohmann::json& j) {
 
 }  // namespace
 
-void AuditWitness::Expect(const grpc::ClientContext& context, const Id128& device, const Id128& org,
-                          AuditExpectation expected) {
+uint64_t AuditWitness::KnownSize() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t known = head_.has_value() ? head_->tree_size : 0;
+  for (const PendingAuditWrite& p : pending_) {
+    if (p.has_receipt) known = std::max(known, p.first_index + p.count);
+  }
+  return known;
+}
+
+void AuditWitness::Expect(const grpc::ClientContext& context, const AuditWriteStart& start, int64_t finished_ms,
+                          const Id128& device, const Id128& org, AuditExpectation expected) {
   PendingAuditWrite write;
+  write.floor = start.floor;
+  write.started_ms = start.started_ms;
+  write.finished_ms = finished_ms;
   write.actor_device = device;
   write.actor_org = org;
   write.expected = std::move(expected);
@@ -44,9 +58,12 @@ void AuditWitness::Expect(const grpc::ClientContext& context, const Id128& devic
   if (it != trailers.end() && it->second.size() == kAuditReceiptSize) {
     write.first_index = ReadBigEndian(it->second.data(), 8);
     write.count = static_cast<uint32_t>(ReadBigEndian(it->second.data() + 8, 4));
-    write.has_receipt = write.count > 0;
+    // An empty or absurd range, or one that wraps, is no receipt at all.
+    write.has_receipt = write.count > 0 && write.count <= kMaxReceiptEntries &&
+                        write.first_index <= std::numeric_limits<uint64_t>::max() - write.count;
   }
   std::lock_guard<std::mutex> lock(mu_);
+  write.seq = next_seq_++;
   pending_.push_back(std::move(write));
 }
 
@@ -60,12 +77,6 @@ std::vector<PendingAuditWrite> AuditWitness::pending() const {
   return pending_;
 }
 
-void AuditWitness::Forget() {
-  std::lock_guard<std::mutex> lock(mu_);
-  head_.reset();
-  pending_.clear();
-}
-
 size_t AuditWitness::pending_count() const {
   std::lock_guard<std::mutex> lock(mu_);
   return pending_.size();
@@ -74,12 +85,21 @@ size_t AuditWitness::pending_count() const {
 void AuditWitness::Advance(const AuditHead& head, const std::vector<PendingAuditWrite>& verified) {
   std::lock_guard<std::mutex> lock(mu_);
   head_ = head;
-  // Receipts name disjoint ranges, so (first, count) identifies a write.
   std::erase_if(pending_, [&](const PendingAuditWrite& p) {
-    return p.has_receipt && std::any_of(verified.begin(), verified.end(), [&](const PendingAuditWrite& v) {
-             return v.first_index == p.first_index && v.count == p.count;
-           });
+    return std::any_of(verified.begin(), verified.end(), [&](const PendingAuditWrite& v) { return v.seq == p.seq; });
   });
+}
+
+void AuditWitness::Forget() {
+  std::lock_guard<std::mutex> lock(mu_);
+  head_.reset();
+  pending_.clear();
+  damaged_ = absl::OkStatus();
+}
+
+absl::Status AuditWitness::damaged() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return damaged_;
 }
 
 nlohmann::json AuditWitness::ToJson() const {
@@ -92,69 +112,127 @@ nlohmann::json AuditWitness::ToJson() const {
   }
   nlohmann::json pending = nlohmann::json::array();
   for (const PendingAuditWrite& p : pending_) {
+    const AuditExpectation& e = p.expected;
     nlohmann::json j = {{"has_receipt", p.has_receipt},
                         {"first_index", p.first_index},
                         {"count", p.count},
+                        {"floor", p.floor},
+                        {"started_ms", p.started_ms},
+                        {"finished_ms", p.finished_ms},
                         {"actor_device", HexEncode(p.actor_device.span())},
                         {"actor_org", HexEncode(p.actor_org.span())},
-                        {"what", p.expected.what},
-                        {"kinds", p.expected.kinds},
-                        {"subject", static_cast<int>(p.expected.subject)},
-                        {"subject_id", HexEncode(p.expected.subject_id.span())}};
-    if (p.expected.number.has_value()) j["number"] = *p.expected.number;
+                        {"what", e.what},
+                        {"kinds", e.kinds},
+                        {"subject", static_cast<int>(e.subject)},
+                        {"subject_id", HexEncode(e.subject_id.span())}};
+    if (e.number.has_value()) j["number"] = *e.number;
+    if (e.code.has_value()) j["code"] = *e.code;
+    if (e.counterpart_org.has_value()) j["counterpart_org"] = HexEncode(e.counterpart_org->span());
+    if (e.service.has_value()) j["service"] = *e.service;
+    if (e.flags.has_value()) j["flags"] = *e.flags;
     pending.push_back(std::move(j));
   }
   out["pending"] = std::move(pending);
   return out;
 }
 
-absl::Status AuditWitness::FromJson(const nlohmann::json& json) {
-  const absl::Status damaged = absl::DataLossError("the audit part of the client state file is damaged");
+void AuditWitness::FromJson(const nlohmann::json& json) {
+  const absl::Status parsed = Parse(json);
+  if (!parsed.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    damaged_ = parsed;
+  }
+}
+
+namespace {
+
+// An unsigned JSON number no larger than `max`.
+template <typename T>
+bool ReadUnsigned(const nlohmann::json& j, const char* key, T max, T& out) {
+  if (!j.contains(key) || !j[key].is_number_unsigned()) return false;
+  const uint64_t value = j[key].get<uint64_t>();
+  if (value > static_cast<uint64_t>(max)) return false;
+  out = static_cast<T>(value);
+  return true;
+}
+
+bool ReadInt64(const nlohmann::json& j, const char* key, int64_t& out) {
+  if (!j.contains(key) || !j[key].is_number_integer()) return false;
+  out = j[key].get<int64_t>();
+  return true;
+}
+
+}  // namespace
+
+absl::Status AuditWitness::Parse(const nlohmann::json& json) {
+  const absl::Status damaged = absl::DataLossError(
+      "audit log: the audit part of the client state file is damaged; after finding out why, "
+      "`trygg audit forget --yes` (ForgetAuditState) starts afresh");
   if (!json.is_object()) return damaged;
   std::optional<AuditHead> head;
   if (json.contains("head")) {
     const nlohmann::json& h = json["head"];
-    if (!h.is_object() || !h.contains("tree_size") || !h["tree_size"].is_number_unsigned() ||
-        !h.contains("timestamp_ms") || !h["timestamp_ms"].is_number_integer() || !h.contains("root_hash") ||
-        !h["root_hash"].is_string()) {
+    AuditHead parsed;
+    if (!h.is_object() || !ReadUnsigned(h, "tree_size", std::numeric_limits<uint64_t>::max(), parsed.tree_size) ||
+        !ReadInt64(h, "timestamp_ms", parsed.timestamp_ms) || !h.contains("root_hash") || !h["root_hash"].is_string()) {
       return damaged;
     }
     absl::StatusOr<std::vector<uint8_t>> root = HexDecode(h["root_hash"].get<std::string>());
     if (!root.ok()) return damaged;
     absl::StatusOr<Hash256> root_hash = Hash256::FromSpan(*root);
     if (!root_hash.ok()) return damaged;
-    head = AuditHead{h["tree_size"].get<uint64_t>(), h["timestamp_ms"].get<int64_t>(), *root_hash};
+    parsed.root_hash = *root_hash;
+    head = parsed;
   }
   std::vector<PendingAuditWrite> pending;
   if (json.contains("pending")) {
     if (!json["pending"].is_array()) return damaged;
     for (const nlohmann::json& j : json["pending"]) {
-      if (!j.is_object() || !j.value("has_receipt", nlohmann::json()).is_boolean() ||
-          !j.value("first_index", nlohmann::json()).is_number_unsigned() ||
-          !j.value("count", nlohmann::json()).is_number_unsigned() ||
-          !j.value("kinds", nlohmann::json()).is_number_unsigned() ||
-          !j.value("subject", nlohmann::json()).is_number_unsigned() || !j.value("what", nlohmann::json()).is_string()) {
+      PendingAuditWrite p;
+      AuditExpectation& e = p.expected;
+      uint8_t subject = 0;
+      if (!j.is_object() || !j.contains("has_receipt") || !j["has_receipt"].is_boolean() ||
+          !ReadUnsigned(j, "first_index", std::numeric_limits<uint64_t>::max(), p.first_index) ||
+          !ReadUnsigned(j, "count", kMaxReceiptEntries, p.count) ||
+          !ReadUnsigned(j, "floor", std::numeric_limits<uint64_t>::max(), p.floor) ||
+          !ReadInt64(j, "started_ms", p.started_ms) || !ReadInt64(j, "finished_ms", p.finished_ms) ||
+          !ReadUnsigned(j, "kinds", std::numeric_limits<uint32_t>::max(), e.kinds) ||
+          !ReadUnsigned(j, "subject", static_cast<uint8_t>(AuditSubject::kListing), subject) ||
+          !j.contains("what") || !j["what"].is_string()) {
         return damaged;
       }
-      PendingAuditWrite p;
       p.has_receipt = j["has_receipt"].get<bool>();
-      p.first_index = j["first_index"].get<uint64_t>();
-      p.count = j["count"].get<uint32_t>();
-      p.expected.what = j["what"].get<std::string>();
-      p.expected.kinds = j["kinds"].get<uint32_t>();
-      const int subject = j["subject"].get<int>();
-      if (subject > static_cast<int>(AuditSubject::kListing)) return damaged;
-      p.expected.subject = static_cast<AuditSubject>(subject);
+      e.what = j["what"].get<std::string>();
+      e.subject = static_cast<AuditSubject>(subject);
       absl::StatusOr<Id128> device = IdFromJson(j.value("actor_device", nlohmann::json()));
       absl::StatusOr<Id128> org = IdFromJson(j.value("actor_org", nlohmann::json()));
       absl::StatusOr<Id128> subject_id = IdFromJson(j.value("subject_id", nlohmann::json()));
       if (!device.ok() || !org.ok() || !subject_id.ok()) return damaged;
       p.actor_device = *device;
       p.actor_org = *org;
-      p.expected.subject_id = *subject_id;
+      e.subject_id = *subject_id;
+      uint32_t number = 0;
+      uint8_t byte = 0;
       if (j.contains("number")) {
-        if (!j["number"].is_number_unsigned()) return damaged;
-        p.expected.number = j["number"].get<uint32_t>();
+        if (!ReadUnsigned(j, "number", std::numeric_limits<uint32_t>::max(), number)) return damaged;
+        e.number = number;
+      }
+      if (j.contains("code")) {
+        if (!ReadUnsigned(j, "code", uint8_t{255}, byte)) return damaged;
+        e.code = byte;
+      }
+      if (j.contains("service")) {
+        if (!ReadUnsigned(j, "service", uint8_t{255}, byte)) return damaged;
+        e.service = byte;
+      }
+      if (j.contains("flags")) {
+        if (!ReadUnsigned(j, "flags", uint8_t{255}, byte)) return damaged;
+        e.flags = byte;
+      }
+      if (j.contains("counterpart_org")) {
+        absl::StatusOr<Id128> counterpart = IdFromJson(j["counterpart_org"]);
+        if (!counterpart.ok()) return damaged;
+        e.counterpart_org = *counterpart;
       }
       pending.push_back(std::move(p));
     }
@@ -162,6 +240,8 @@ absl::Status AuditWitness::FromJson(const nlohmann::json& json) {
   std::lock_guard<std::mutex> lock(mu_);
   head_ = head;
   pending_ = std::move(pending);
+  for (PendingAuditWrite& p : pending_) p.seq = next_seq_++;
+  damaged_ = absl::OkStatus();
   return absl::OkStatus();
 }
 
@@ -204,7 +284,22 @@ bool Matches(const audit::AuditEvent& event, const AuditExpectation& expected) {
   if (expected.subject != AuditSubject::kNone && SubjectOf(event, expected.subject) != expected.subject_id.array()) {
     return false;
   }
-  return !expected.number.has_value() || event.number == *expected.number;
+  if (expected.number.has_value() && event.number != *expected.number) return false;
+  if (expected.code.has_value() && event.code != *expected.code) return false;
+  if (expected.counterpart_org.has_value() && event.counterpart_org_id != expected.counterpart_org->array()) {
+    return false;
+  }
+  if (expected.service.has_value() && event.service != *expected.service) return false;
+  return !expected.flags.has_value() || event.flags == *expected.flags;
+}
+
+// How far the server's clock may be from the device's when an entry's time is
+// compared with the call that made it.
+constexpr int64_t kClockSkewMs = 10 * 60 * 1000;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 // The entries a receipt names, in order; DATA_LOSS if the server has fewer.
@@ -233,9 +328,12 @@ absl::StatusOr<std::vector<trygg::v1::AuditEntry>> FetchEntries(trygg::v1::Audit
 
 }  // namespace
 
-void Client::ExpectAuditEntries(const grpc::ClientContext& context, AuditExpectation expected) {
+AuditWriteStart Client::BeginAuditedWrite() const { return AuditWriteStart{audit_->KnownSize(), NowMs()}; }
+
+void Client::ExpectAuditEntries(const grpc::ClientContext& context, const AuditWriteStart& start,
+                                const Id128& actor_org, AuditExpectation expected) {
   if (!session_.has_value()) return;
-  audit_->Expect(context, session_->device_id, session_->org_id, std::move(expected));
+  audit_->Expect(context, start, NowMs(), session_->device_id, actor_org, std::move(expected));
   // Best effort: a receipt not yet on disk is still checked by this Client;
   // only a crash before the next successful save would forget it.
   (void)SaveState();
@@ -244,6 +342,7 @@ void Client::ExpectAuditEntries(const grpc::ClientContext& context, AuditExpecta
 size_t Client::pending_audit_writes() const { return audit_->pending_count(); }
 
 absl::Status Client::ForgetAuditState() {
+  std::lock_guard<std::mutex> verifying(audit_->verify_mu());
   audit_->Forget();
   return SaveState();
 }
@@ -251,6 +350,12 @@ absl::Status Client::ForgetAuditState() {
 std::optional<AuditHead> Client::audit_head() const { return audit_->head(); }
 
 absl::StatusOr<AuditTrailReport> Client::VerifyAuditTrail() {
+  std::lock_guard<std::mutex> verifying(audit_->verify_mu());
+  TRYGG_RETURN_IF_ERROR(audit_->damaged());
+  // Taken before the head is fetched: the server signs a head covering every
+  // committed write whenever the log grew, so each of these writes, whose
+  // reply came before, must lie inside it.
+  const std::vector<PendingAuditWrite> writes = audit_->pending();
   TRYGG_ASSIGN_OR_RETURN(const ServerInfo info, GetServerInfo());
   if (!info.server_certificate.has_value()) {
     return absl::FailedPreconditionError(
@@ -309,19 +414,37 @@ absl::StatusOr<AuditTrailReport> Client::VerifyAuditTrail() {
     }
   }
 
-  // This device's writes: their entries are in the tree and say what it did.
-  AuditTrailReport report;
-  report.previous_tree_size = previous.has_value() ? previous->tree_size : 0;
-  std::vector<PendingAuditWrite> verified;
-  for (const PendingAuditWrite& write : audit_->pending()) {
+  // Each receipt: present, newer than what the device knew when the write
+  // began, inside the head, and not overlapping another write's.
+  std::vector<PendingAuditWrite> ordered = writes;
+  std::sort(ordered.begin(), ordered.end(), [](const PendingAuditWrite& a, const PendingAuditWrite& b) {
+    return a.first_index < b.first_index;
+  });
+  uint64_t previous_end = 0;
+  for (const PendingAuditWrite& write : ordered) {
+    const std::string range = "entries " + std::to_string(write.first_index) + "+" + std::to_string(write.count);
     if (!write.has_receipt) {
       return Lying("the server confirmed a " + write.expected.what +
                    " without an audit receipt; its entry may be missing from the log");
     }
-    if (write.first_index + write.count > head.tree_size) {
-      ++report.writes_pending;
-      continue;
+    if (write.first_index < write.floor) {
+      return Lying("the receipt of a " + write.expected.what + " names " + range +
+                   ", older than the write (the log already had " + std::to_string(write.floor) + ")");
     }
+    if (write.first_index > head.tree_size || write.count > head.tree_size - write.first_index) {
+      return Lying("the receipt of a " + write.expected.what + " names " + range +
+                   ", beyond the latest signed head of " + std::to_string(head.tree_size) + " entries");
+    }
+    if (write.first_index < previous_end) {
+      return Lying("the receipts of two writes name the same entries (" + range + ")");
+    }
+    previous_end = write.first_index + write.count;
+  }
+
+  // This device's writes: their entries are in the tree and say what it did.
+  AuditTrailReport report;
+  report.previous_tree_size = previous.has_value() ? previous->tree_size : 0;
+  for (const PendingAuditWrite& write : ordered) {
     TRYGG_ASSIGN_OR_RETURN(std::vector<trygg::v1::AuditEntry> entries, FetchEntries(*stub, write, *this));
     bool matched = false;
     for (uint32_t i = 0; i < write.count; ++i) {
@@ -335,6 +458,9 @@ absl::StatusOr<AuditTrailReport> Client::VerifyAuditTrail() {
       if (!event.ok()) return Lying(where + " is malformed: " + std::string(event.status().message()));
       if (event->actor_device_id != write.actor_device.array() || event->actor_org_id != write.actor_org.array()) {
         return Lying(where + " names another actor than this device");
+      }
+      if (event->time_ms < write.started_ms - kClockSkewMs || event->time_ms > write.finished_ms + kClockSkewMs) {
+        return Lying(where + " has a time outside the call that made it");
       }
       matched = matched || Matches(*event, write.expected);
 
@@ -357,14 +483,14 @@ absl::StatusOr<AuditTrailReport> Client::VerifyAuditTrail() {
       return Lying("no entry of the " + write.expected.what + " at " + std::to_string(write.first_index) +
                    " records what this device did");
     }
-    verified.push_back(write);
   }
 
   report.head.tree_size = head.tree_size;
   report.head.timestamp_ms = head.timestamp_ms;
   report.head.root_hash = Hash256(head.root_hash.bytes());
-  report.writes_verified = verified.size();
-  audit_->Advance(report.head, verified);
+  report.writes_verified = ordered.size();
+  report.writes_pending = audit_->pending_count() - ordered.size();
+  audit_->Advance(report.head, ordered);
   TRYGG_RETURN_IF_ERROR(SaveState());
   return report;
 }

@@ -53,10 +53,11 @@ absl::StatusOr<Id128> CaseClient::CreateCase(std::span<const uint8_t> plaintext,
   EnvelopeToProto(record, request.mutable_first_version());
   GrantToProto(grant, known.scope_id, known.epoch, self_.org_id, request.add_grants());
   trygg::v1::CreateCaseResponse response;
+  const AuditWriteStart audit_start = client_.BeginAuditedWrite();
   auto context = client_.NewCallContext();
   TRYGG_RETURN_IF_ERROR(FromGrpc(trygg::v1::CaseService::NewStub(client_.channel())
                                      ->CreateCase(context.get(), request, &response)));
-  client_.ExpectAuditEntries(*context, internal::Expecting("case creation", {audit::AuditEventKind::kCaseCreated},
+  client_.ExpectAuditEntries(*context, audit_start, self_.org_id, internal::Expecting("case creation", {audit::AuditEventKind::kCaseCreated},
                                                            AuditSubject::kCase, draft.case_id));
   known.chain = RecordChainState{known.record_id, 1, RecordHash(record)};
   known.data_keys.insert_or_assign(1, std::move(dek));
@@ -195,10 +196,11 @@ absl::StatusOr<uint64_t> CaseClient::AppendVersion(const Id128& case_id, std::sp
   trygg::v1::AppendCaseVersionRequest request;
   EnvelopeToProto(record, request.mutable_version());
   trygg::v1::AppendCaseVersionResponse response;
+  const AuditWriteStart audit_start = client_.BeginAuditedWrite();
   auto context = client_.NewCallContext();
   TRYGG_RETURN_IF_ERROR(FromGrpc(trygg::v1::CaseService::NewStub(client_.channel())
                                      ->AppendCaseVersion(context.get(), request, &response)));
-  client_.ExpectAuditEntries(*context,
+  client_.ExpectAuditEntries(*context, audit_start, self_.org_id,
                              internal::Expecting("case version", {audit::AuditEventKind::kCaseVersion},
                                                  AuditSubject::kCase, case_id, static_cast<uint32_t>(draft.version)));
   known.chain = RecordChainState{known.record_id, draft.version, RecordHash(record)};
@@ -318,10 +320,11 @@ absl::Status CaseClient::EraseCase(const Id128& case_id) {
   request.set_case_id(ToProto(case_id.span()));
   internal::SignedToProto(signed_statement, self_.device_id, request.mutable_statement());
   trygg::v1::EraseCaseResponse response;
+  const AuditWriteStart audit_start = client_.BeginAuditedWrite();
   auto context = client_.NewCallContext();
   TRYGG_RETURN_IF_ERROR(
       FromGrpc(trygg::v1::CaseService::NewStub(client_.channel())->EraseCase(context.get(), request, &response)));
-  client_.ExpectAuditEntries(*context, internal::Expecting("case erasure", {audit::AuditEventKind::kCaseErased},
+  client_.ExpectAuditEntries(*context, audit_start, self_.org_id, internal::Expecting("case erasure", {audit::AuditEventKind::kCaseErased},
                                                            AuditSubject::kCase, case_id));
   known_.erase(case_id);
   return absl::OkStatus();

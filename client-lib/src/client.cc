@@ -172,6 +172,7 @@ absl::StatusOr<Session> Client::Login(const Id128& device_id, const SigningKeyPa
   SignedToProto(SignedObject{bytes, Sign(device_key, SigningContext::kSession, bytes)},
                 request.mutable_signed_challenge());
   trygg::v1::CreateSessionResponse response;
+  const AuditWriteStart audit_start = BeginAuditedWrite();
   auto create_context = MakeContext(nullptr);
   TRYGG_RETURN_IF_ERROR(FromGrpc(stubs_->session->CreateSession(create_context.get(), request, &response)));
   absl::StatusOr<std::vector<uint8_t>> token = HexDecode(response.token());
@@ -182,9 +183,10 @@ absl::StatusOr<Session> Client::Login(const Id128& device_id, const SigningKeyPa
   TRYGG_ASSIGN_OR_RETURN(Session session, WhoAmI());
   if (session.device_id != device_id) return absl::DataLossError("the server opened a session for another device");
   session_ = session;
-  ExpectAuditEntries(*create_context,
-                     {"session", uint32_t{1} << static_cast<int>(audit::AuditEventKind::kSessionCreated),
-                      AuditSubject::kNone, {}, std::nullopt});
+  // The organisation is the server's word here (WhoAmI); every other write's
+  // expectation takes it from the device's own key store.
+  ExpectAuditEntries(*create_context, audit_start, session.org_id,
+                     internal::Expecting("session", {audit::AuditEventKind::kSessionCreated}));
   return session;
 }
 
@@ -265,9 +267,12 @@ absl::StatusOr<OrgLogState> Client::FetchOrgLog(const Id128& org_id) {
     request.set_page_token(response.next_page_token());
   } while (!request.page_token().empty());
 
-  auto remembered = heads_.find(org_id);
-  if (remembered != heads_.end()) TRYGG_RETURN_IF_ERROR(state->CheckContinues(remembered->second));
-  heads_[org_id] = state->head();
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    auto remembered = heads_.find(org_id);
+    if (remembered != heads_.end()) TRYGG_RETURN_IF_ERROR(state->CheckContinues(remembered->second));
+    heads_[org_id] = state->head();
+  }
   TRYGG_RETURN_IF_ERROR(SaveState());
   return *std::move(state);
 }
@@ -276,15 +281,31 @@ absl::StatusOr<uint64_t> Client::AppendOrgLogLink(const Id128& org_id, const Sig
   trygg::v1::AppendOrgLogLinkRequest request;
   request.set_org_id(ToProto(org_id.span()));
   SignedToProto(link, request.mutable_link());
+  // What the link's audit entry must say: its action, role or generation.
+  TRYGG_ASSIGN_OR_RETURN(const OrgLogLink parsed, ParseOrgLogLink(link.bytes));
+  AuditExpectation expected;
+  switch (parsed.action) {
+    case OrgLogAction::kAddDevice:
+      expected = internal::Expecting("device enrolment", {audit::AuditEventKind::kDeviceAdded});
+      expected.code = static_cast<uint8_t>(parsed.role);
+      break;
+    case OrgLogAction::kRevokeDevice:
+      expected = internal::Expecting("device revocation", {audit::AuditEventKind::kDeviceRevoked});
+      break;
+    case OrgLogAction::kRotateOrgKey:
+      expected = internal::Expecting("key rotation", {audit::AuditEventKind::kOrgKeyRotated});
+      expected.number = parsed.generation;
+      break;
+    case OrgLogAction::kChangeRole:
+      expected = internal::Expecting("role change", {audit::AuditEventKind::kRoleChanged});
+      expected.code = static_cast<uint8_t>(parsed.role);
+      break;
+  }
+  const AuditWriteStart audit_start = BeginAuditedWrite();
   auto context = TRYGG_CONTEXT();
   trygg::v1::AppendOrgLogLinkResponse response;
   TRYGG_RETURN_IF_ERROR(FromGrpc(stubs_->trust->AppendOrgLogLink(context.get(), request, &response)));
-  using audit::AuditEventKind;
-  constexpr uint32_t kLinkKinds = (uint32_t{1} << static_cast<int>(AuditEventKind::kDeviceAdded)) |
-                                  (uint32_t{1} << static_cast<int>(AuditEventKind::kDeviceRevoked)) |
-                                  (uint32_t{1} << static_cast<int>(AuditEventKind::kOrgKeyRotated)) |
-                                  (uint32_t{1} << static_cast<int>(AuditEventKind::kRoleChanged));
-  ExpectAuditEntries(*context, {"organisation log link", kLinkKinds, AuditSubject::kNone, {}, std::nullopt});
+  ExpectAuditEntries(*context, audit_start, org_id, std::move(expected));
   return response.seq();
 }
 
@@ -385,16 +406,14 @@ absl::Status Client::LoadState() {
     }
     heads_[*org_id] = OrgLogHead{head["seq"].get<uint64_t>(), *head_hash};
   }
-  if (state.contains("audit")) {
-    absl::Status audit = audit_->FromJson(state["audit"]);
-    if (!audit.ok()) return absl::DataLossError("client state file " + options_.state_file.string() + ": " +
-                                                std::string(audit.message()));
-  }
+  if (state.contains("audit")) audit_->FromJson(state["audit"]);
   return absl::OkStatus();
 }
 
 absl::Status Client::SaveState() const {
   if (options_.state_file.empty()) return absl::OkStatus();
+  // One save at a time: they share the temporary file, and heads_.
+  std::lock_guard<std::mutex> lock(state_mu_);
   nlohmann::json heads = nlohmann::json::object();
   for (const auto& [org_id, head] : heads_) {
     heads[HexEncode(org_id.span())] = {{"seq", head.seq}, {"hash", HexEncode(head.hash.span())}};

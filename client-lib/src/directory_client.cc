@@ -93,14 +93,26 @@ absl::StatusOr<std::pair<Id128, uint64_t>> DirectoryClient::PublishSigned(const 
   request.set_request_id(HexEncode(RandomId(rng_).span()));
   SignedToProto(signed_listing, self_.device_id, request.mutable_listing()->mutable_signed_());
   trygg::v1::PublishListingResponse response;
+  // The entry is about the listing this device signed, not the id the server
+  // answers with. Bytes that do not parse are the server's to refuse, with
+  // its own message (partner apps and tests send such through this call).
+  const absl::StatusOr<Listing> signed_fields = ParseListing(signed_listing.bytes);
+  const AuditWriteStart audit_start = client_.BeginAuditedWrite();
   auto context = client_.NewCallContext();
   TRYGG_RETURN_IF_ERROR(FromGrpc(
       trygg::v1::DirectoryService::NewStub(client_.channel())->PublishListing(context.get(), request, &response)));
   absl::StatusOr<Id128> id = Id128::FromSpan(
       {reinterpret_cast<const uint8_t*>(response.listing_id().data()), response.listing_id().size()});
   if (!id.ok()) return absl::DataLossError("the server returned a malformed listing id");
-  client_.ExpectAuditEntries(*context, internal::Expecting("listing", {audit::AuditEventKind::kListingPublished},
-                                                           AuditSubject::kListing, *id));
+  if (!signed_fields.ok()) return absl::DataLossError("the server accepted a listing that does not parse");
+  AuditExpectation expected =
+      internal::Expecting("listing", {audit::AuditEventKind::kListingPublished}, AuditSubject::kListing,
+                          signed_fields->listing_id,
+                          // The entry records uncounted places (-1) as 0.
+                          static_cast<uint32_t>(std::max(signed_fields->capacity_free, 0)));
+  expected.service = signed_fields->category;
+  client_.ExpectAuditEntries(*context, audit_start, self_.org_id, std::move(expected));
+  if (*id != signed_fields->listing_id) return absl::DataLossError("the server answered with another listing's id");
   return std::make_pair(*id, response.revision());
 }
 
@@ -112,11 +124,12 @@ absl::Status DirectoryClient::UpdateCapacitySigned(const Id128& listing_id, cons
   absl::StatusOr<CapacityUpdate> parsed = ParseCapacityUpdate(signed_update.bytes);
   if (parsed.ok()) request.set_capacity_free(parsed->capacity_free);
   trygg::v1::UpdateCapacityResponse response;
+  const AuditWriteStart audit_start = client_.BeginAuditedWrite();
   auto context = client_.NewCallContext();
   TRYGG_RETURN_IF_ERROR(FromGrpc(
       trygg::v1::DirectoryService::NewStub(client_.channel())->UpdateCapacity(context.get(), request, &response)));
   client_.ExpectAuditEntries(
-      *context, internal::Expecting("capacity update", {audit::AuditEventKind::kListingCapacityUpdated},
+      *context, audit_start, self_.org_id, internal::Expecting("capacity update", {audit::AuditEventKind::kListingCapacityUpdated},
                                     AuditSubject::kListing, listing_id,
                                     // The entry records uncounted places (-1) as 0.
                                     parsed.ok() ? std::optional<uint32_t>(std::max(parsed->capacity_free, 0))
@@ -130,10 +143,11 @@ absl::Status DirectoryClient::RetireSigned(const Id128& listing_id, const Signed
   request.set_listing_id(ToProto(listing_id.span()));
   SignedToProto(signed_retirement, self_.device_id, request.mutable_signed_());
   trygg::v1::RetireListingResponse response;
+  const AuditWriteStart audit_start = client_.BeginAuditedWrite();
   auto context = client_.NewCallContext();
   TRYGG_RETURN_IF_ERROR(FromGrpc(
       trygg::v1::DirectoryService::NewStub(client_.channel())->RetireListing(context.get(), request, &response)));
-  client_.ExpectAuditEntries(*context, internal::Expecting("listing retirement", {audit::AuditEventKind::kListingRetired},
+  client_.ExpectAuditEntries(*context, audit_start, self_.org_id, internal::Expecting("listing retirement", {audit::AuditEventKind::kListingRetired},
                                                            AuditSubject::kListing, listing_id));
   return absl::OkStatus();
 }

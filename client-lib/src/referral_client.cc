@@ -146,11 +146,15 @@ absl::StatusOr<Id128> ReferralClient::RecordConsent(const ConsentTerms& terms) {
   consent->set_evidence(ToProto(evidence));
   SignedToProto(signed_record, self_.device_id, consent->mutable_signed_());
   trygg::v1::RecordConsentResponse response;
+  const AuditWriteStart audit_start = client_.BeginAuditedWrite();
   auto context = client_.NewCallContext();
   TRYGG_RETURN_IF_ERROR(FromGrpc(
       trygg::v1::CaseService::NewStub(client_.channel())->RecordConsent(context.get(), request, &response)));
-  client_.ExpectAuditEntries(*context, internal::Expecting("consent", {audit::AuditEventKind::kConsentRecorded},
-                                                           AuditSubject::kCase, record.case_id));
+  AuditExpectation expected =
+      internal::Expecting("consent", {audit::AuditEventKind::kConsentRecorded}, AuditSubject::kCase, record.case_id,
+                          static_cast<uint32_t>(record.services));
+  expected.counterpart_org = record.to_org_id;
+  client_.ExpectAuditEntries(*context, audit_start, self_.org_id, std::move(expected));
   return record.consent_id;
 }
 
@@ -162,10 +166,11 @@ absl::Status ReferralClient::WithdrawConsent(const Id128& case_id, const Id128& 
   request.set_consent_id(ToProto(consent_id.span()));
   SignedToProto(statement, self_.device_id, request.mutable_statement());
   trygg::v1::WithdrawConsentResponse response;
+  const AuditWriteStart audit_start = client_.BeginAuditedWrite();
   auto context = client_.NewCallContext();
   TRYGG_RETURN_IF_ERROR(FromGrpc(
       trygg::v1::CaseService::NewStub(client_.channel())->WithdrawConsent(context.get(), request, &response)));
-  client_.ExpectAuditEntries(*context,
+  client_.ExpectAuditEntries(*context, audit_start, self_.org_id,
                              internal::Expecting("consent withdrawal", {audit::AuditEventKind::kConsentWithdrawn},
                                                  AuditSubject::kCase, case_id));
   return absl::OkStatus();
@@ -277,11 +282,16 @@ absl::StatusOr<Id128> ReferralClient::Refer(const ReferralDraft& draft) {
   internal::GrantToProto(to_receiver, scope_id, kEpoch, draft.to_org, request.add_grants());
   request.set_vital_interests_justification(ToProto(justification));
   trygg::v1::CreateReferralResponse response;
+  const AuditWriteStart audit_start = client_.BeginAuditedWrite();
   auto context = client_.NewCallContext();
   TRYGG_RETURN_IF_ERROR(FromGrpc(
       trygg::v1::ReferralService::NewStub(client_.channel())->CreateReferral(context.get(), request, &response)));
-  client_.ExpectAuditEntries(*context, internal::Expecting("referral", {audit::AuditEventKind::kReferralCreated},
-                                                           AuditSubject::kReferral, referral_id));
+  AuditExpectation expected =
+      internal::Expecting("referral", {audit::AuditEventKind::kReferralCreated}, AuditSubject::kReferral, referral_id);
+  expected.counterpart_org = draft.to_org;
+  expected.service = draft.service;
+  expected.flags = vital ? audit::kFlagVitalInterests : uint8_t{0};
+  client_.ExpectAuditEntries(*context, audit_start, self_.org_id, std::move(expected));
   return referral_id;
 }
 
@@ -462,11 +472,14 @@ absl::StatusOr<ReferralView> ReferralClient::SendTransition(const Id128& referra
   request.set_referral_id(ToProto(referral_id.span()));
   SignedToProto(signed_move, self_.device_id, request.mutable_transition());
   trygg::v1::TransitionReferralResponse response;
+  const AuditWriteStart audit_start = client_.BeginAuditedWrite();
   auto context = client_.NewCallContext();
   TRYGG_RETURN_IF_ERROR(FromGrpc(trygg::v1::ReferralService::NewStub(client_.channel())
                                      ->TransitionReferral(context.get(), request, &response)));
-  client_.ExpectAuditEntries(*context, internal::Expecting("referral transition", {TransitionKind(to)},
-                                                           AuditSubject::kReferral, referral_id));
+  AuditExpectation expected = internal::Expecting("referral transition", {TransitionKind(to)},
+                                                  AuditSubject::kReferral, referral_id);
+  expected.code = code;  // decline reason or outcome; 0 for the others
+  client_.ExpectAuditEntries(*context, audit_start, self_.org_id, std::move(expected));
   return Get(referral_id);
 }
 

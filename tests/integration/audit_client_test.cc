@@ -1,12 +1,14 @@
 // libtrygg's own audit checks against a real tryggd: a device proves that the
 // entries its writes produced are in the signed log and say what it did, and
 // that the log only ever grew since the last head it verified. A database
-// edited, rolled back or forked under the server is caught, and so is a reply
-// without a receipt.
+// edited, rolled back or forked under the server is caught, and so is a
+// receipt that does not fit its write (missing, reused, older than the write,
+// saying something else).
 #include <signal.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
 
 #include <grpcpp/grpcpp.h>
 
@@ -14,7 +16,11 @@
 #include "testing/trust_world.h"
 #include "trygg/case_client.h"
 #include "trygg/directory_client.h"
+#include "trygg/listing.h"
 #include "trygg/referral_client.h"
+#include "trygg/v1/directory.grpc.pb.h"
+
+#include <nlohmann/json.hpp>
 
 namespace trygg {
 namespace {
@@ -98,7 +104,7 @@ TEST_CASE("a device proves its writes are in the audit log, and that the log onl
   // Her session and the case so far; before the server key is certified,
   // nothing can be proven.
   const size_t so_far = w.anna.client->pending_audit_writes();
-  REQUIRE(so_far >= 2);
+  REQUIRE(so_far == 2);
   auto uncertified = Verify(w.anna);
   REQUIRE(uncertified.status().code() == Code::kFailedPrecondition);
   REQUIRE(w.anna.client->pending_audit_writes() == so_far);
@@ -133,9 +139,10 @@ TEST_CASE("a device proves its writes are in the audit log, and that the log onl
   auto admin = Verify(w.legal_admin);
   INFO(admin.status().ToString());
   REQUIRE(admin.ok());
-  REQUIRE(admin->writes_verified >= 3);  // session, key rotation, listing, capacity
+  REQUIRE(admin->writes_verified == 4);  // session, key rotation, listing, capacity
 
   // The head is remembered in the state file: a new client continues from it.
+  // (w.cases and w.referrals are bound to the old client and are not used again.)
   w.world.Reconnect(w.anna);
   REQUIRE(w.anna.client->audit_head().has_value());
   REQUIRE(w.anna.client->audit_head()->tree_size == second->head.tree_size);
@@ -153,10 +160,15 @@ TEST_CASE("an audit entry edited under the server is caught by the device that w
   const int64_t index = w.LogSize();  // the next entry: the case version's
   w.AppendVersion();
 
-  SECTION("its time changed: no longer the leaf the tree holds") {
-    Exec(w.world.db_path(), "UPDATE audit_entries SET entry = " + testing::FlippedByte("entry", 5) +
+  SECTION("its time moved by milliseconds: no longer the leaf the tree holds") {
+    Exec(w.world.db_path(), "UPDATE audit_entries SET entry = " + testing::FlippedByte("entry", 9) +
                                 " WHERE idx = " + std::to_string(index));
     RequireDataLoss(Verify(w.anna), "is not in the signed tree");
+  }
+  SECTION("its time moved by days") {
+    Exec(w.world.db_path(), "UPDATE audit_entries SET entry = " + testing::FlippedByte("entry", 5) +
+                                " WHERE idx = " + std::to_string(index));
+    RequireDataLoss(Verify(w.anna), "time outside the call");
   }
   SECTION("its actor changed") {
     Exec(w.world.db_path(), "UPDATE audit_entries SET entry = " + testing::FlippedByte("entry", 30) +
@@ -172,15 +184,122 @@ TEST_CASE("an audit entry edited under the server is caught by the device that w
   REQUIRE(Verify(w.anna).status().code() == Code::kDataLoss);
 }
 
-TEST_CASE("a write confirmed without an audit receipt is reported", "[audit][client]") {
+// A capacity update sent through the raw stub, so that the test chooses what
+// the device expects of its receipt.
+struct RawWrite {
+  std::unique_ptr<grpc::ClientContext> context;
+  AuditWriteStart start;
+};
+
+RawWrite UpdateCapacityRaw(AuditWorld& w, int32_t places) {
+  TestDevice& admin = w.legal_admin;
+  CapacityUpdate update;
+  update.listing_id = w.listing;
+  update.org_id = admin.keys.org_id;
+  update.revision = 1;
+  update.capacity_free = places;
+  update.updated_at_ms = w.world.clock().NowUnixMillis() + places;  // strictly later each time
+  update.signer_device = admin.keys.device_id;
+  auto signed_update = SignCapacityUpdate(update, admin.keys.device.signing());
+  REQUIRE(signed_update.ok());
+  trygg::v1::UpdateCapacityRequest request;
+  request.set_listing_id(std::string(w.listing.span().begin(), w.listing.span().end()));
+  request.set_capacity_free(places);
+  request.mutable_signed_()->set_bytes(std::string(signed_update->bytes.begin(), signed_update->bytes.end()));
+  request.mutable_signed_()->set_signature(
+      std::string(signed_update->signature.span().begin(), signed_update->signature.span().end()));
+  request.mutable_signed_()->set_signer_id(
+      std::string(admin.keys.device_id.span().begin(), admin.keys.device_id.span().end()));
+  RawWrite raw{admin.client->NewCallContext(), admin.client->BeginAuditedWrite()};
+  trygg::v1::UpdateCapacityResponse response;
+  grpc::Status status = trygg::v1::DirectoryService::NewStub(admin.client->channel())
+                            ->UpdateCapacity(raw.context.get(), request, &response);
+  INFO(status.error_message());
+  REQUIRE(status.ok());
+  return raw;
+}
+
+AuditExpectation CapacityExpected(const AuditWorld& w, uint32_t places) {
+  AuditExpectation e;
+  e.what = "capacity update";
+  e.kinds = 1u << static_cast<int>(23);  // listing_capacity_updated (docs/audit.md section 6)
+  e.subject = AuditSubject::kListing;
+  e.subject_id = w.listing;
+  e.number = places;
+  return e;
+}
+
+TEST_CASE("a receipt that does not fit the write it came with is reported", "[audit][client]") {
   AuditWorld w;
   w.world.CertifyServer();
-  // A reply with no trailing receipt, as a server hiding the write would send.
-  grpc::ClientContext finished_without_receipt;
-  w.anna.client->ExpectAuditEntries(finished_without_receipt, {"case version", 1u << 10, AuditSubject::kCase,
-                                                               w.case_id, std::nullopt});
-  RequireDataLoss(Verify(w.anna), "without an audit receipt");
-  REQUIRE_FALSE(w.anna.client->audit_head().has_value());
+  TestDevice& admin = w.legal_admin;
+  const Id128 org = admin.keys.org_id;
+  REQUIRE(Verify(admin).ok());
+
+  SECTION("the honest receipt, expected rightly, verifies") {
+    RawWrite raw = UpdateCapacityRaw(w, 4);
+    admin.client->ExpectAuditEntries(*raw.context, raw.start, org, CapacityExpected(w, 4));
+    auto report = Verify(admin);
+    INFO(report.status().ToString());
+    REQUIRE(report.ok());
+    REQUIRE(report->writes_verified == 1);
+  }
+  SECTION("entries that say something else: another number") {
+    RawWrite raw = UpdateCapacityRaw(w, 4);
+    admin.client->ExpectAuditEntries(*raw.context, raw.start, org, CapacityExpected(w, 5));
+    RequireDataLoss(Verify(admin), "records what this device did");
+  }
+  SECTION("entries that say something else: another organisation acting") {
+    RawWrite raw = UpdateCapacityRaw(w, 4);
+    admin.client->ExpectAuditEntries(*raw.context, raw.start, w.shelter_admin.keys.org_id, CapacityExpected(w, 4));
+    RequireDataLoss(Verify(admin), "names another actor");
+  }
+  SECTION("one receipt for two writes") {
+    RawWrite raw = UpdateCapacityRaw(w, 4);
+    admin.client->ExpectAuditEntries(*raw.context, raw.start, org, CapacityExpected(w, 4));
+    admin.client->ExpectAuditEntries(*raw.context, raw.start, org, CapacityExpected(w, 4));
+    RequireDataLoss(Verify(admin), "name the same entries");
+  }
+  SECTION("entries older than the write") {
+    RawWrite raw = UpdateCapacityRaw(w, 4);
+    AuditWriteStart later = raw.start;
+    later.floor += 1000;  // as if the device had known of more entries when the write began
+    admin.client->ExpectAuditEntries(*raw.context, later, org, CapacityExpected(w, 4));
+    RequireDataLoss(Verify(admin), "older than the write");
+  }
+  SECTION("an entry whose time is outside the call") {
+    RawWrite raw = UpdateCapacityRaw(w, 4);
+    AuditWriteStart later = raw.start;
+    later.started_ms += 3600 * 1000;
+    admin.client->ExpectAuditEntries(*raw.context, later, org, CapacityExpected(w, 4));
+    RequireDataLoss(Verify(admin), "time outside the call");
+  }
+  SECTION("no receipt at all, as a server hiding the write would answer") {
+    grpc::ClientContext finished_without_receipt;
+    admin.client->ExpectAuditEntries(finished_without_receipt, admin.client->BeginAuditedWrite(), org,
+                                     CapacityExpected(w, 4));
+    RequireDataLoss(Verify(admin), "without an audit receipt");
+  }
+}
+
+TEST_CASE("a damaged audit state stops only the audit check, until forgotten", "[audit][client]") {
+  AuditWorld w;
+  w.world.CertifyServer();
+  REQUIRE(Verify(w.anna).ok());
+  const std::string state = std::filesystem::path(w.world.db_path()).parent_path().string() + "/" +
+                            w.anna.state_name + ".state.json";
+  {
+    std::ifstream in(state);
+    nlohmann::json j = nlohmann::json::parse(in);
+    j["audit"]["head"]["tree_size"] = "many";
+    std::ofstream(state) << j.dump();
+  }
+  w.world.Reconnect(w.anna);  // the organisation log heads still load; login works
+  RequireDataLoss(Verify(w.anna), "damaged");
+  REQUIRE(w.anna.client->ForgetAuditState().ok());
+  auto afresh = Verify(w.anna);
+  INFO(afresh.status().ToString());
+  REQUIRE(afresh.ok());
 }
 
 TEST_CASE("a log rolled back or forked under the device is caught", "[audit][client]") {

@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -91,17 +92,30 @@ struct AuditHead {
 };
 
 // What the audit entries of one write must say (docs/audit.md, "Entry
-// encoding"). Every entry in the write's receipt must name this device and
-// organisation as the actor, and at least one must be of a kind in `kinds`
-// (bit k set = entry kind k), name `subject_id` in the `subject` field and,
-// if given, carry `number` (a case version, a capacity).
+// encoding"; 4.1). Every entry in the write's receipt must name this device
+// and `actor_org` as the actor and carry a time within the call (allowing for
+// clock skew), and at least one must be of a kind in `kinds` (bit k set =
+// entry kind k), name `subject_id` in the `subject` field, and carry each of
+// the optional fields that is set.
 enum class AuditSubject : uint8_t { kNone, kCase, kReferral, kListing };
 struct AuditExpectation {
   std::string what;  // for messages: "case version", "referral transition"
   uint32_t kinds = 0;
   AuditSubject subject = AuditSubject::kNone;
   Id128 subject_id;
-  std::optional<uint32_t> number;
+  std::optional<uint32_t> number;         // case version, capacity, key generation
+  std::optional<uint8_t> code;            // decline reason, outcome, role
+  std::optional<Id128> counterpart_org;   // the other organisation of a referral or consent
+  std::optional<uint8_t> service;         // service category of a referral or listing
+  std::optional<uint8_t> flags;           // e.g. vital interests
+};
+
+// Taken just before a write call (Client::BeginAuditedWrite): the log size
+// this device already knew of, so that a receipt cannot point at entries
+// older than the write, and the time the call started.
+struct AuditWriteStart {
+  uint64_t floor = 0;
+  int64_t started_ms = 0;
 };
 
 struct AuditTrailReport {
@@ -110,8 +124,7 @@ struct AuditTrailReport {
   uint64_t previous_tree_size = 0;
   size_t writes_verified = 0;
   size_t entries_verified = 0;
-  // Writes whose entries lie beyond `head` (made while it was signed):
-  // checked by the next verification.
+  // Writes made while this verification ran: checked by the next one.
   size_t writes_pending = 0;
 };
 
@@ -177,12 +190,15 @@ class Client {
   absl::Status ForgetAuditState();
   std::optional<AuditHead> audit_head() const;
 
-  // For libtrygg's typed clients: after a successful write call made with
-  // `context` (from NewCallContext) while logged in, queues the audit receipt
-  // the server attached (docs/api.md, "Audit receipts") with what its entries
-  // must say. A reply without a receipt is queued too, and reported by the
-  // next VerifyAuditTrail. Not logged in: nothing to check, ignored.
-  void ExpectAuditEntries(const grpc::ClientContext& context, AuditExpectation expected);
+  // For libtrygg's typed clients, around each write call made while logged
+  // in: BeginAuditedWrite just before it; after it succeeded,
+  // ExpectAuditEntries with its `context` (from NewCallContext) queues the
+  // audit receipt the server attached (docs/api.md, "Audit receipts") with
+  // what its entries must say. A reply without a receipt is queued too, and
+  // reported by the next VerifyAuditTrail. Not logged in: ignored.
+  AuditWriteStart BeginAuditedWrite() const;
+  void ExpectAuditEntries(const grpc::ClientContext& context, const AuditWriteStart& start,
+                          const Id128& actor_org, AuditExpectation expected);
 
   // For libtrygg's other typed clients (directory, cases, referrals): the
   // channel, and a call context with a deadline and this client's session.
@@ -190,7 +206,8 @@ class Client {
   std::unique_ptr<grpc::ClientContext> NewCallContext() const;
   const ClientOptions& options() const { return options_; }
 
-  // The remembered heads (for tests and `trygg status`).
+  // The remembered heads (for tests and `trygg status`; not while other
+  // threads fetch organisation logs).
   const std::map<Id128, OrgLogHead>& remembered_heads() const { return heads_; }
 
  private:
@@ -205,6 +222,8 @@ class Client {
   bool logged_in_ = false;
   std::optional<Session> session_;
   std::unique_ptr<internal::AuditWitness> audit_;
+  // Guards heads_ and the state file: writes on several threads save it.
+  mutable std::mutex state_mu_;
   std::map<Id128, OrgLogHead> heads_;
 };
 

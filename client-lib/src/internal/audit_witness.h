@@ -42,17 +42,33 @@ constexpr uint32_t KindBits(std::initializer_list<audit::AuditEventKind> kinds) 
 inline AuditExpectation Expecting(std::string what, std::initializer_list<audit::AuditEventKind> kinds,
                                   AuditSubject subject = AuditSubject::kNone, const Id128& subject_id = {},
                                   std::optional<uint32_t> number = std::nullopt) {
-  return AuditExpectation{std::move(what), KindBits(kinds), subject, subject_id, number};
+  AuditExpectation e;
+  e.what = std::move(what);
+  e.kinds = KindBits(kinds);
+  e.subject = subject;
+  e.subject_id = subject_id;
+  e.number = number;
+  return e;
 }
+
+// A receipt naming more entries than this is malformed: a write appends a
+// handful (a consent withdrawal one per referral it ends).
+inline constexpr uint32_t kMaxReceiptEntries = 100000;
 
 // One write waiting to be checked.
 struct PendingAuditWrite {
+  uint64_t seq = 0;  // this process's handle, not persisted
   // False when the server's reply carried no (well-formed) receipt: reported
   // by the next verification, since a receipt-less reply is what a server
   // hiding a write from its log would send.
   bool has_receipt = false;
   uint64_t first_index = 0;
   uint32_t count = 0;
+  // The write began when the device knew of `floor` entries, and ran from
+  // started_ms to finished_ms (device clock).
+  uint64_t floor = 0;
+  int64_t started_ms = 0;
+  int64_t finished_ms = 0;
   Id128 actor_device;
   Id128 actor_org;
   AuditExpectation expected;
@@ -60,28 +76,44 @@ struct PendingAuditWrite {
 
 class AuditWitness {
  public:
+  // What the device knows of the log now: the verified head's size, or the
+  // end of a receipt it received since, whichever is larger.
+  uint64_t KnownSize() const;
+
   // Parses the receipt of a finished, successful call and queues the write.
-  void Expect(const grpc::ClientContext& context, const Id128& device, const Id128& org,
-              AuditExpectation expected);
+  void Expect(const grpc::ClientContext& context, const AuditWriteStart& start, int64_t finished_ms,
+              const Id128& device, const Id128& org, AuditExpectation expected);
 
   std::optional<AuditHead> head() const;
   std::vector<PendingAuditWrite> pending() const;
   size_t pending_count() const;
 
   // After a verification: the new head, and the writes it proved (removed
-  // from the queue; writes queued meanwhile stay).
+  // from the queue by seq; writes queued meanwhile stay).
   void Advance(const AuditHead& head, const std::vector<PendingAuditWrite>& verified);
-
-  // Drops the head and every queued write.
+  // Drops the head, every queued write and a damage mark.
   void Forget();
 
   nlohmann::json ToJson() const;
-  absl::Status FromJson(const nlohmann::json& json);
+  // On a damaged audit part of the state file, remembers the error for
+  // VerifyAuditTrail instead of failing: the org log heads beside it stay
+  // usable, and ForgetAuditState clears it.
+  void FromJson(const nlohmann::json& json);
+  absl::Status damaged() const;
+
+  // Held for the whole of a verification (and by Forget), so that two
+  // verifications never move the remembered head past each other.
+  std::mutex& verify_mu() { return verify_mu_; }
 
  private:
+  absl::Status Parse(const nlohmann::json& json);
+
+  std::mutex verify_mu_;
   mutable std::mutex mu_;
+  absl::Status damaged_;
   std::optional<AuditHead> head_;
   std::vector<PendingAuditWrite> pending_;
+  uint64_t next_seq_ = 1;
 };
 
 }  // namespace trygg::internal
