@@ -10,7 +10,9 @@
 namespace trygg::secret_memory {
 namespace {
 
-constexpr size_t kSlotSize = 64;
+// Every key and seed (32 bytes), Ed25519 secret keys (64) and a grant's
+// plaintext (68) fit; larger secrets get their own sodium_malloc region.
+constexpr size_t kSlotSize = 128;
 constexpr size_t kSlotsPerSlab = 1024;
 
 [[noreturn]] void OutOfSecureMemory(size_t size) {

@@ -2,11 +2,12 @@
 //
 // Purpose: SecretBytes<N> holds N secret bytes in memory from sodium_malloc,
 // locked into RAM (sodium_mlock) so it is never swapped, and wiped when the
-// object dies. Secrets of up to 64 bytes (every key and seed) share locked
-// slabs of 64 KiB, one sodium_malloc each (guard pages and canary around the
-// slab), because a sodium_malloc per key costs about 17 us (mmap, mprotect,
-// mlock, munmap) - more than an Ed25519 signature. Larger ones get their own
-// sodium_malloc region. Either way a released secret is wiped at once.
+// object dies. Secrets of up to 128 bytes (every key and seed, a grant's
+// plaintext) share locked slabs of 128 KiB, one sodium_malloc each (guard
+// pages and canary around the slab), because a sodium_malloc and free per
+// secret costs tens of microseconds (mmap, mprotect, mlock, munmap) - more
+// than an Ed25519 signature. Larger ones get their own sodium_malloc region.
+// Either way a released secret is wiped at once.
 // Ownership: move-only; the moved-from object is empty (data() == nullptr) and
 // must not be read. There is no implicit copy; Clone() is explicit.
 // Thread-safety: none; one owner at a time.
