@@ -326,28 +326,38 @@ TEST_CASE("The server key is made once, 0600, seed only, and reloaded", "[audit]
   CHECK_FALSE(loaded->created);
   CHECK(loaded->pair.public_key == made->pair.public_key);
 
+  // Refusals never replace the key file with a new one.
+  auto same_key_file = [&] {
+    struct stat after;
+    REQUIRE(stat(path.c_str(), &after) == 0);
+    CHECK(after.st_ino == st.st_ino);
+    CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
+  };
   SECTION("readable by others") {
     chmod(path.c_str(), 0644);
     absl::StatusOr<server::ServerKey> r = server::LoadOrCreateServerKey(dir.path(), rng);
     CHECK(r.status().code() == absl::StatusCode::kFailedPrecondition);
     CHECK(std::string(r.status().message()).find("chmod 600") != std::string::npos);
+    same_key_file();
   }
   SECTION("wrong size") {
     std::ofstream(path, std::ios::app) << "x";
     absl::StatusOr<server::ServerKey> r = server::LoadOrCreateServerKey(dir.path(), rng);
     CHECK(r.status().code() == absl::StatusCode::kFailedPrecondition);
     CHECK(std::string(r.status().message()).find("33 bytes") != std::string::npos);
+    same_key_file();
   }
   SECTION("not a regular file") {
+    // The directory is a new inode, which may or may not reuse the removed
+    // file's number, so what is checked is that it is still there, untouched.
     std::filesystem::remove(path);
     std::filesystem::create_directory(path);
     CHECK(server::LoadOrCreateServerKey(dir.path(), rng).status().code() ==
           absl::StatusCode::kFailedPrecondition);
+    CHECK(std::filesystem::is_directory(path));
+    CHECK(std::filesystem::is_empty(path));
+    CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
   }
-  // Refusals never replace the key with a new one.
-  struct stat after;
-  REQUIRE(stat(path.c_str(), &after) == 0);
-  CHECK(after.st_ino == st.st_ino);
 }
 
 // Not run by default (`audit_log_test "[.bench]"`): the cost of the SQLite
