@@ -7,7 +7,7 @@
 #include <string>
 
 #include "internal/audit_witness.h"
-#include "internal/case_wire.h"
+#include "internal/wire.h"
 #include "server/audit/audit_entry.h"
 #include "server/audit/hash.h"
 #include "server/audit/tree_head.h"

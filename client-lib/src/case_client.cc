@@ -3,7 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "internal/audit_witness.h"
-#include "internal/case_wire.h"
+#include "internal/wire.h"
 #include "trygg/crypto_error.h"
 #include "trygg/grant.h"
 #include "trygg/status_macros.h"

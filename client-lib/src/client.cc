@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "internal/audit_witness.h"
+#include "internal/wire.h"
 #include "server/audit/audit_entry.h"
 #include "trygg/crypto_error.h"
 #include "trygg/status_macros.h"
@@ -18,6 +19,14 @@
 #include "trygg/v1/trust.grpc.pb.h"
 
 namespace trygg {
+
+using internal::AsSpan;
+using internal::FixedFromServer;
+using internal::FromGrpc;
+using internal::SignedFromServer;
+using internal::SignedToProto;
+using internal::ToMillis;
+using internal::ToProto;
 
 struct Client::Stubs {
   std::shared_ptr<grpc::Channel> channel;
@@ -29,40 +38,6 @@ namespace {
 
 constexpr auto kCallTimeout = std::chrono::seconds(30);
 
-absl::Status FromGrpc(const grpc::Status& status) {
-  if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
-}
-
-std::span<const uint8_t> AsSpan(const std::string& s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
-
-std::string ToProto(std::span<const uint8_t> bytes) {
-  return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-}
-
-template <typename Fixed>
-absl::StatusOr<Fixed> FixedFromServer(const std::string& bytes, std::string_view field) {
-  absl::StatusOr<Fixed> value = Fixed::FromSpan(AsSpan(bytes));
-  if (!value.ok()) {
-    return absl::DataLossError("server sent a malformed " + std::string(field));
-  }
-  return value;
-}
-
-absl::StatusOr<SignedObject> SignedFromServer(const trygg::v1::SignedBlob& blob) {
-  SignedObject object;
-  object.bytes.assign(blob.bytes().begin(), blob.bytes().end());
-  TRYGG_ASSIGN_OR_RETURN(object.signature, FixedFromServer<Signature>(blob.signature(), "signature"));
-  return object;
-}
-
-void SignedToProto(const SignedObject& object, trygg::v1::SignedBlob* blob) {
-  blob->set_bytes(ToProto(object.bytes));
-  blob->set_signature(ToProto(object.signature.span()));
-}
-
 bool IsLoopback(const std::string& address) {
   std::string host = address.substr(0, address.rfind(':'));
   if (!host.empty() && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
@@ -73,8 +48,6 @@ bool IsLoopback(const std::string& address) {
   if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
   return false;
 }
-
-int64_t ToMillis(const google::protobuf::Timestamp& t) { return t.seconds() * 1000 + t.nanos() / 1000000; }
 
 }  // namespace
 

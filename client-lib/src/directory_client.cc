@@ -5,31 +5,25 @@
 #include <grpcpp/grpcpp.h>
 
 #include "internal/audit_witness.h"
+#include "internal/wire.h"
 #include "trygg/crypto_error.h"
 #include "trygg/status_macros.h"
 #include "trygg/v1/directory.grpc.pb.h"
 
 namespace trygg {
+
+using internal::FromGrpc;
+using internal::RandomId;
+using internal::SignedToProto;
+using internal::ToProto;
+
 namespace {
 
-absl::Status FromGrpc(const grpc::Status& status) {
-  if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
-}
-
-std::string ToProto(std::span<const uint8_t> bytes) { return std::string(bytes.begin(), bytes.end()); }
-
-void SignedToProto(const SignedObject& object, const Id128& signer, trygg::v1::SignedBlob* out) {
-  out->set_bytes(ToProto(object.bytes));
-  out->set_signature(ToProto(object.signature.span()));
-  out->set_signer_id(ToProto(signer.span()));
-}
-
-absl::StatusOr<SignedObject> SignedFromServer(const trygg::v1::SignedBlob& blob, std::string_view what) {
+absl::StatusOr<SignedObject> SignedPartFromServer(const trygg::v1::SignedBlob& blob, std::string_view what) {
   SignedObject object;
   object.bytes.assign(blob.bytes().begin(), blob.bytes().end());
   absl::StatusOr<Signature> signature =
-      Signature::FromSpan({reinterpret_cast<const uint8_t*>(blob.signature().data()), blob.signature().size()});
+      Signature::FromSpan(internal::AsSpan(blob.signature()));
   if (!signature.ok()) {
     return MakeCryptoError(absl::StatusCode::kInvalidArgument, CryptoError::kMalformed,
                            std::string(what) + ": the server sent a signature of the wrong size");
@@ -40,24 +34,18 @@ absl::StatusOr<SignedObject> SignedFromServer(const trygg::v1::SignedBlob& blob,
 
 absl::StatusOr<SignedListingObjects> ObjectsFromProto(const trygg::v1::Listing& listing) {
   SignedListingObjects objects;
-  TRYGG_ASSIGN_OR_RETURN(objects.listing, SignedFromServer(listing.signed_(), "listing"));
+  TRYGG_ASSIGN_OR_RETURN(objects.listing, SignedPartFromServer(listing.signed_(), "listing"));
   if (listing.has_capacity_signed()) {
-    TRYGG_ASSIGN_OR_RETURN(objects.capacity_update, SignedFromServer(listing.capacity_signed(), "capacity update"));
+    TRYGG_ASSIGN_OR_RETURN(objects.capacity_update, SignedPartFromServer(listing.capacity_signed(), "capacity update"));
   }
   if (listing.has_retire_signed()) {
-    TRYGG_ASSIGN_OR_RETURN(objects.retirement, SignedFromServer(listing.retire_signed(), "retirement"));
+    TRYGG_ASSIGN_OR_RETURN(objects.retirement, SignedPartFromServer(listing.retire_signed(), "retirement"));
   }
   if (listing.retired() != objects.retirement.has_value()) {
     return MakeCryptoError(absl::StatusCode::kInvalidArgument, CryptoError::kFieldMismatch,
                            "the server says the listing is retired without a signed retirement, or the reverse");
   }
   return objects;
-}
-
-Id128 RandomId(Rng& rng) {
-  Id128 id;
-  rng.Fill(id.span());
-  return id;
 }
 
 }  // namespace
@@ -101,9 +89,8 @@ absl::StatusOr<std::pair<Id128, uint64_t>> DirectoryClient::PublishSigned(const 
   auto context = client_.NewCallContext();
   TRYGG_RETURN_IF_ERROR(FromGrpc(
       trygg::v1::DirectoryService::NewStub(client_.channel())->PublishListing(context.get(), request, &response)));
-  absl::StatusOr<Id128> id = Id128::FromSpan(
-      {reinterpret_cast<const uint8_t*>(response.listing_id().data()), response.listing_id().size()});
-  if (!id.ok()) return absl::DataLossError("the server returned a malformed listing id");
+  absl::StatusOr<Id128> id = internal::IdFromServer(response.listing_id(), "listing id");
+  if (!id.ok()) return id.status();
   if (!signed_fields.ok()) return absl::DataLossError("the server accepted a listing that does not parse");
   AuditExpectation expected =
       internal::Expecting("listing", {audit::AuditEventKind::kListingPublished}, AuditSubject::kListing,

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "internal/byte_codec.h"
+#include "internal/signed_layout.h"
 #include "trygg/crypto_error.h"
 #include "trygg/status_macros.h"
 
@@ -13,8 +14,11 @@ namespace {
 
 using internal::ByteReader;
 using internal::ByteWriter;
+using internal::kFormatV1;
+using internal::Malformed;
+using internal::ReadFixed;
+using internal::ReadPreamble;
 
-constexpr uint8_t kFormatV1 = 1;
 constexpr uint8_t kListingMagic[4] = {'T', 'L', 'S', '1'};
 constexpr uint8_t kCapacityMagic[4] = {'T', 'L', 'C', '1'};
 constexpr uint8_t kRetireMagic[4] = {'T', 'L', 'R', '1'};
@@ -35,35 +39,6 @@ constexpr std::string_view kCategoryNames[] = {"",         "shelter",  "legal_ad
 constexpr std::string_view kTargetGroupNames[] = {"", "women", "men", "children", "families", "lgbtq"};
 constexpr std::string_view kExploitationNames[] = {
     "", "sexual", "labour", "forced_criminality", "begging", "domestic_servitude", "organ_removal"};
-
-absl::Status Malformed(std::string_view what, std::string_view why) {
-  return MakeCryptoError(absl::StatusCode::kInvalidArgument, CryptoError::kMalformed,
-                         std::string(what) + ": " + std::string(why));
-}
-
-absl::Status ReadPreamble(ByteReader& in, const uint8_t (&magic)[4], std::string_view what) {
-  uint8_t got[4];
-  in.Bytes(got);
-  if (in.failed()) return Malformed(what, "too short");
-  if (std::memcmp(got, magic, 4) != 0) {
-    return MakeCryptoError(absl::StatusCode::kInvalidArgument, CryptoError::kUnknownMagic,
-                           std::string(what) + ": wrong magic, not this kind of object");
-  }
-  uint8_t format = in.U8();
-  if (in.failed()) return Malformed(what, "too short");
-  if (format != kFormatV1) {
-    return MakeCryptoError(absl::StatusCode::kFailedPrecondition, CryptoError::kUnknownFormat,
-                           std::string(what) + ": unknown format " + std::to_string(format));
-  }
-  return absl::OkStatus();
-}
-
-template <typename Fixed>
-Fixed ReadFixed(ByteReader& in) {
-  Fixed value;
-  in.Bytes(value.span());
-  return value;
-}
 
 std::string ReadString(ByteReader& in, size_t length) {
   std::string s(length, '\0');

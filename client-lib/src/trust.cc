@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "internal/byte_codec.h"
+#include "internal/signed_layout.h"
 #include "trygg/crypto_error.h"
 #include "trygg/status_macros.h"
 
@@ -12,42 +13,15 @@ namespace {
 
 using internal::ByteReader;
 using internal::ByteWriter;
+using internal::kFormatV1;
+using internal::Malformed;
+using internal::ReadFixed;
+using internal::ReadPreamble;
 
-constexpr uint8_t kFormatV1 = 1;
 constexpr uint8_t kCertMagic[4] = {'T', 'R', 'C', '1'};
 constexpr uint8_t kLinkMagic[4] = {'T', 'O', 'L', '1'};
 constexpr uint8_t kEnrolmentMagic[4] = {'T', 'E', 'R', '1'};
 constexpr uint8_t kChallengeMagic[4] = {'T', 'S', 'C', '1'};
-
-absl::Status Malformed(std::string_view what, std::string_view why) {
-  return MakeCryptoError(absl::StatusCode::kInvalidArgument, CryptoError::kMalformed,
-                         std::string(what) + ": " + std::string(why));
-}
-
-// Reads and checks magic and format; false with `status` set on mismatch.
-absl::Status ReadPreamble(ByteReader& in, const uint8_t (&magic)[4], std::string_view what) {
-  uint8_t got[4];
-  in.Bytes(got);
-  if (in.failed()) return Malformed(what, "too short");
-  if (std::memcmp(got, magic, 4) != 0) {
-    return MakeCryptoError(absl::StatusCode::kInvalidArgument, CryptoError::kUnknownMagic,
-                           std::string(what) + ": wrong magic, not this kind of object");
-  }
-  uint8_t format = in.U8();
-  if (in.failed()) return Malformed(what, "too short");
-  if (format != kFormatV1) {
-    return MakeCryptoError(absl::StatusCode::kFailedPrecondition, CryptoError::kUnknownFormat,
-                           std::string(what) + ": unknown format " + std::to_string(format));
-  }
-  return absl::OkStatus();
-}
-
-template <typename Fixed>
-Fixed ReadFixed(ByteReader& in) {
-  Fixed value;
-  in.Bytes(value.span());
-  return value;
-}
 
 absl::Status WriteText(ByteWriter& out, const std::string& text, size_t max, std::string_view what) {
   if (text.size() > max) {

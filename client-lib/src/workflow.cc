@@ -6,6 +6,7 @@
 #include <string>
 
 #include "internal/byte_codec.h"
+#include "internal/signed_layout.h"
 #include "internal/sodium.h"
 #include "trygg/crypto_error.h"
 #include "trygg/status_macros.h"
@@ -15,8 +16,11 @@ namespace {
 
 using internal::ByteReader;
 using internal::ByteWriter;
+using internal::kFormatV1;
+using internal::Malformed;
+using internal::ReadFixed;
+using internal::ReadPreamble;
 
-constexpr uint8_t kFormatV1 = 1;
 constexpr uint8_t kConsentMagic[4] = {'T', 'C', 'N', '1'};
 constexpr uint8_t kWithdrawalMagic[4] = {'T', 'C', 'W', '1'};
 constexpr uint8_t kReferralMagic[4] = {'T', 'R', 'F', '1'};
@@ -31,28 +35,6 @@ constexpr uint8_t kStateCompleted = 6;
 constexpr uint8_t kMaxDeclineReason = 6;
 constexpr uint8_t kMaxOutcome = 5;
 
-absl::Status Malformed(std::string_view what, std::string_view why) {
-  return MakeCryptoError(absl::StatusCode::kInvalidArgument, CryptoError::kMalformed,
-                         std::string(what) + ": " + std::string(why));
-}
-
-absl::Status ReadPreamble(ByteReader& in, const uint8_t (&magic)[4], std::string_view what) {
-  uint8_t got[4];
-  in.Bytes(got);
-  if (in.failed()) return Malformed(what, "too short");
-  if (std::memcmp(got, magic, 4) != 0) {
-    return MakeCryptoError(absl::StatusCode::kInvalidArgument, CryptoError::kUnknownMagic,
-                           std::string(what) + ": wrong magic, not this kind of object");
-  }
-  uint8_t format = in.U8();
-  if (in.failed()) return Malformed(what, "too short");
-  if (format != kFormatV1) {
-    return MakeCryptoError(absl::StatusCode::kFailedPrecondition, CryptoError::kUnknownFormat,
-                           std::string(what) + ": unknown format " + std::to_string(format));
-  }
-  return absl::OkStatus();
-}
-
 // Every layout here is fixed, so the length is checked right after magic and
 // format, before any field: a truncated or extended object is refused whatever
 // its contents.
@@ -62,13 +44,6 @@ absl::Status CheckLength(std::span<const uint8_t> bytes, size_t expected, std::s
                                std::to_string(expected));
   }
   return absl::OkStatus();
-}
-
-template <typename Fixed>
-Fixed ReadFixed(ByteReader& in) {
-  Fixed value;
-  in.Bytes(value.span());
-  return value;
 }
 
 absl::Status RequireNonZero(const auto& value, std::string_view what, std::string_view field) {

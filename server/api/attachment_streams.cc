@@ -16,10 +16,6 @@ constexpr size_t kFlushBytes = 1 << 20;
 // Parts read per store read while downloading.
 constexpr int kReadBatch = 16;
 
-std::span<const uint8_t> AsSpan(const std::string& s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
-
 class UploadReactor final : public grpc::ServerReadReactor<trygg::v1::UploadAttachmentRequest> {
  public:
   UploadReactor(grpc::CallbackServerContext* context, domain::Store& store, const domain::Cases& cases,

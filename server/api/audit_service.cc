@@ -7,16 +7,11 @@
 #include <vector>
 
 #include "server/api/status.h"
+#include "server/api/unary.h"
 #include "server/audit/tree_head.h"
 
 namespace trygg::api {
 namespace {
-
-grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context, const absl::Status& status) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
-}
 
 void SetPath(const std::vector<audit::Hash>& proof,
              google::protobuf::RepeatedPtrField<std::string>* path) {

@@ -9,10 +9,6 @@ namespace {
 
 constexpr int kMaxGrantsPerCall = 1000;
 
-std::span<const uint8_t> AsSpan(const std::string& s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
-
 }  // namespace
 
 absl::StatusOr<SealedRecord> EnvelopeFromProto(const trygg::v1::RecordEnvelope& in, absl::string_view field) {

@@ -9,12 +9,6 @@
 #include "trygg/status_macros.h"
 
 namespace trygg::api {
-namespace {
-
-constexpr int kDefaultPage = 50;
-constexpr int kMaxPage = 500;
-
-}  // namespace
 
 grpc::ServerUnaryReactor* CaseService::CreateCase(grpc::CallbackServerContext* context,
                                                   const trygg::v1::CreateCaseRequest* request,
@@ -86,8 +80,7 @@ grpc::ServerUnaryReactor* CaseService::ListCases(grpc::CallbackServerContext* co
         out->set_case_id(BytesToProto(row.case_id.span()));
         out->set_owner_org_id(BytesToProto(row.owner_org.span()));
         out->set_head_version(row.head_version);
-        out->mutable_updated_at()->set_seconds(row.updated_at_ms / 1000);
-        out->mutable_updated_at()->set_nanos(static_cast<int32_t>(row.updated_at_ms % 1000) * 1000000);
+        TimeToProto(row.updated_at_ms, out->mutable_updated_at());
       }
       if (more) response->set_next_page_token(IdPageToken(rows.back().case_id));
       return absl::OkStatus();
@@ -191,10 +184,10 @@ grpc::ServerUnaryReactor* CaseService::ListConsents(grpc::CallbackServerContext*
           if (c.services & (1u << service)) out->add_services(static_cast<trygg::v1::ServiceCategory>(service));
         }
         out->set_purpose(static_cast<trygg::v1::ConsentPurpose>(c.purpose));
-        out->mutable_expires_at()->set_seconds(c.expires_at_ms / 1000);
+        TimeToProto(c.expires_at_ms, out->mutable_expires_at());
         out->set_evidence(BytesToProto(c.evidence));
         SignedToProto(c.signed_consent, c.recorder_device.span(), out->mutable_signed_());
-        if (c.withdrawn_at_ms.has_value()) out->mutable_withdrawn_at()->set_seconds(*c.withdrawn_at_ms / 1000);
+        if (c.withdrawn_at_ms.has_value()) TimeToProto(*c.withdrawn_at_ms, out->mutable_withdrawn_at());
       }
       return absl::OkStatus();
     });

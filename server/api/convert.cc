@@ -6,13 +6,20 @@
 namespace trygg::api {
 namespace {
 
-std::span<const uint8_t> AsSpan(const std::string& s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
-
 absl::Status BadToken() { return absl::InvalidArgumentError("page_token is not one this server issued"); }
 
 }  // namespace
+
+void TimeToProto(int64_t unix_ms, google::protobuf::Timestamp* out) {
+  int64_t seconds = unix_ms / 1000;
+  int64_t millis = unix_ms % 1000;
+  if (millis < 0) {
+    millis += 1000;
+    seconds -= 1;
+  }
+  out->set_seconds(seconds);
+  out->set_nanos(static_cast<int32_t>(millis * 1'000'000));
+}
 
 absl::StatusOr<Id128> IdFromProto(const std::string& bytes, absl::string_view field) {
   absl::StatusOr<Id128> id = Id128::FromSpan(AsSpan(bytes));

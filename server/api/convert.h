@@ -4,6 +4,7 @@
 #ifndef TRYGG_SERVER_API_CONVERT_H_
 #define TRYGG_SERVER_API_CONVERT_H_
 
+#include <span>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -11,6 +12,7 @@
 #include "trygg/bytes.h"
 #include "trygg/trust.h"
 #include "trygg/v1/common.pb.h"
+#include <google/protobuf/timestamp.pb.h>
 
 namespace trygg::api {
 
@@ -21,6 +23,17 @@ void SignedToProto(const SignedObject& object, std::span<const uint8_t> signer_i
 inline std::string BytesToProto(std::span<const uint8_t> bytes) {
   return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
 }
+inline std::span<const uint8_t> AsSpan(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+// Unix milliseconds as a Timestamp, exact to the millisecond (nanos stay in
+// [0, 1e9) for times before 1970 too).
+void TimeToProto(int64_t unix_ms, google::protobuf::Timestamp* out);
+
+// The page sizes of the list RPCs, unless one says otherwise (docs/api.md).
+inline constexpr int kDefaultPage = 50;
+inline constexpr int kMaxPage = 500;
 
 // page_size: 0 means `default_size`; negative is an error; capped at `max_size`.
 absl::StatusOr<int> PageSize(int requested, int default_size, int max_size);

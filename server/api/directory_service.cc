@@ -7,23 +7,6 @@
 namespace trygg::api {
 namespace {
 
-template <typename Body>
-grpc::ServerUnaryReactor* Handle(grpc::CallbackServerContext* context, Body body) {
-  absl::Status status = body();
-  return Finish(context, status);
-}
-
-void TimeToProto(int64_t unix_ms, google::protobuf::Timestamp* out) {
-  int64_t seconds = unix_ms / 1000;
-  int64_t millis = unix_ms % 1000;
-  if (millis < 0) {
-    millis += 1000;
-    seconds -= 1;
-  }
-  out->set_seconds(seconds);
-  out->set_nanos(static_cast<int32_t>(millis * 1'000'000));
-}
-
 void ListingToProto(const domain::ListingView& view, trygg::v1::Listing* out) {
   const Listing& l = view.listing;
   const domain::ListingRow& row = view.row;
@@ -111,7 +94,7 @@ grpc::ServerUnaryReactor* DirectoryService::RetireListing(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* DirectoryService::GetListing(grpc::CallbackServerContext* context,
                                                        const trygg::v1::GetListingRequest* request,
                                                        trygg::v1::GetListingResponse* response) {
-  return Handle(context, [&]() -> absl::Status {
+  return FinishWith(context, [&]() -> absl::Status {
     TRYGG_ASSIGN_OR_RETURN(domain::Caller caller, auth_.Authenticate(*context));
     TRYGG_ASSIGN_OR_RETURN(Id128 listing_id, IdFromProto(request->listing_id(), "listing_id"));
     return store_.Read([&](domain::Transaction& txn) -> absl::Status {
@@ -125,7 +108,7 @@ grpc::ServerUnaryReactor* DirectoryService::GetListing(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* DirectoryService::SearchListings(grpc::CallbackServerContext* context,
                                                            const trygg::v1::SearchListingsRequest* request,
                                                            trygg::v1::SearchListingsResponse* response) {
-  return Handle(context, [&]() -> absl::Status {
+  return FinishWith(context, [&]() -> absl::Status {
     TRYGG_ASSIGN_OR_RETURN(domain::Caller caller, auth_.Authenticate(*context));
     domain::ListingSearch search;
     if (request->category() < 0 || request->category() > 255) {
@@ -156,7 +139,7 @@ grpc::ServerUnaryReactor* DirectoryService::SearchListings(grpc::CallbackServerC
 grpc::ServerUnaryReactor* DirectoryService::ExportHsds(grpc::CallbackServerContext* context,
                                                        const trygg::v1::ExportHsdsRequest*,
                                                        trygg::v1::ExportHsdsResponse* response) {
-  return Handle(context, [&]() -> absl::Status {
+  return FinishWith(context, [&]() -> absl::Status {
     TRYGG_ASSIGN_OR_RETURN(domain::Caller caller, auth_.Authenticate(*context));
     return store_.Read([&](domain::Transaction& txn) -> absl::Status {
       TRYGG_ASSIGN_OR_RETURN(std::string json, directory_.ExportHsds(txn, caller));

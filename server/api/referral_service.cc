@@ -11,14 +11,6 @@
 namespace trygg::api {
 namespace {
 
-constexpr int kDefaultPage = 50;
-constexpr int kMaxPage = 500;
-
-void SetTime(int64_t ms, google::protobuf::Timestamp* out) {
-  out->set_seconds(ms / 1000);
-  out->set_nanos(static_cast<int32_t>(ms % 1000) * 1000000);
-}
-
 // Page tokens carry the (updated_at, referral_id) of the last row shown.
 std::string ReferralPageToken(const domain::ReferralRow& last) {
   return absl::StrCat("r", last.updated_at_ms, ":", HexEncode(last.referral_id.span()));
@@ -75,9 +67,9 @@ void ReferralToProto(const domain::ReferralRow& row, const std::vector<domain::S
   } else if (row.code != 0) {
     out->set_outcome(static_cast<trygg::v1::Outcome>(row.code));
   }
-  SetTime(row.created_at_ms, out->mutable_created_at());
-  SetTime(row.updated_at_ms, out->mutable_updated_at());
-  SetTime(row.answer_by_ms, out->mutable_answer_by());
+  TimeToProto(row.created_at_ms, out->mutable_created_at());
+  TimeToProto(row.updated_at_ms, out->mutable_updated_at());
+  TimeToProto(row.answer_by_ms, out->mutable_answer_by());
   SignedToProto(row.signed_referral, row.sender_device.span(), out->mutable_signed_());
   for (const domain::StoredTransition& t : transitions) {
     // A move the server made itself (expiry) carries no device signature.
@@ -90,7 +82,7 @@ void PublishReferral(ReferralWatch& watch, const domain::ReferralRow& row) {
   trygg::v1::WatchReferralsResponse notice;
   notice.set_referral_id(BytesToProto(row.referral_id.span()));
   notice.set_state(static_cast<trygg::v1::ReferralState>(row.state));
-  SetTime(row.updated_at_ms, notice.mutable_at());
+  TimeToProto(row.updated_at_ms, notice.mutable_at());
   notice.set_incoming(true);
   watch.Publish(row.to_org, notice);
   notice.set_incoming(false);
@@ -121,7 +113,7 @@ grpc::ServerUnaryReactor* ReferralService::CreateReferral(grpc::CallbackServerCo
       },
       [this, created, response] {
         response->set_referral_id(BytesToProto(created->referral_id.span()));
-        SetTime(created->answer_by_ms, response->mutable_answer_by());
+        TimeToProto(created->answer_by_ms, response->mutable_answer_by());
         PublishReferral(watch_, *created);
       });
 }

@@ -4,14 +4,6 @@
 #include "server/api/unary.h"
 
 namespace trygg::api {
-namespace {
-
-void SetTimestamp(int64_t unix_ms, google::protobuf::Timestamp* out) {
-  out->set_seconds(unix_ms / 1000);
-  out->set_nanos(static_cast<int32_t>(unix_ms % 1000) * 1000000);
-}
-
-}  // namespace
 
 grpc::ServerUnaryReactor* SessionService::GetChallenge(grpc::CallbackServerContext* context,
                                                        const trygg::v1::GetChallengeRequest* request,
@@ -24,7 +16,7 @@ grpc::ServerUnaryReactor* SessionService::GetChallenge(grpc::CallbackServerConte
     absl::StatusOr<SessionChallenge> parsed = ParseSessionChallenge(*challenge);
     if (!parsed.ok()) return parsed.status();
     response->set_challenge(BytesToProto(*challenge));
-    SetTimestamp(parsed->expires_at_ms, response->mutable_expires_at());
+    TimeToProto(parsed->expires_at_ms, response->mutable_expires_at());
     return absl::OkStatus();
   });
 }
@@ -43,7 +35,7 @@ grpc::ServerUnaryReactor* SessionService::CreateSession(grpc::CallbackServerCont
                                 sessions_.CreateSession(txn, device_id, signed_challenge);
                             if (!session.ok()) return session.status();
                             response->set_token(session->token);
-                            SetTimestamp(session->expires_at_ms, response->mutable_expires_at());
+                            TimeToProto(session->expires_at_ms, response->mutable_expires_at());
                             return absl::OkStatus();
                           });
 }
@@ -67,7 +59,7 @@ grpc::ServerUnaryReactor* SessionService::WhoAmI(grpc::CallbackServerContext* co
   response->set_device_id(BytesToProto(caller->device_id.span()));
   response->set_org_id(BytesToProto(caller->org_id.span()));
   response->set_role(static_cast<trygg::v1::Role>(caller->role));
-  SetTimestamp(caller->session_expires_at_ms, response->mutable_expires_at());
+  TimeToProto(caller->session_expires_at_ms, response->mutable_expires_at());
   return Finish(context, absl::OkStatus());
 }
 

@@ -6,24 +6,11 @@
 #include "trygg/status_macros.h"
 
 namespace trygg::api {
-namespace {
-
-constexpr int kDefaultPage = 50;
-constexpr int kMaxPage = 500;
-
-// Wraps a handler body so that its early returns finish the call.
-template <typename Body>
-grpc::ServerUnaryReactor* Handle(grpc::CallbackServerContext* context, Body body) {
-  absl::Status status = body();
-  return Finish(context, status);
-}
-
-}  // namespace
 
 grpc::ServerUnaryReactor* TrustService::GetServerInfo(grpc::CallbackServerContext* context,
                                                       const trygg::v1::GetServerInfoRequest*,
                                                       trygg::v1::GetServerInfoResponse* response) {
-  return Handle(context, [&]() -> absl::Status {
+  return FinishWith(context, [&]() -> absl::Status {
     response->set_server_version(info_.server_version);
     response->set_schema_version(info_.schema_version);
     response->set_server_instance_id(BytesToProto(info_.identity.instance_id));
@@ -60,7 +47,7 @@ grpc::ServerUnaryReactor* TrustService::UploadCertificate(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* TrustService::ListOrganisations(grpc::CallbackServerContext* context,
                                                           const trygg::v1::ListOrganisationsRequest* request,
                                                           trygg::v1::ListOrganisationsResponse* response) {
-  return Handle(context, [&]() -> absl::Status {
+  return FinishWith(context, [&]() -> absl::Status {
     TRYGG_ASSIGN_OR_RETURN(domain::Caller caller, auth_.Authenticate(*context));
     TRYGG_ASSIGN_OR_RETURN(int limit, PageSize(request->page_size(), kDefaultPage, kMaxPage));
     TRYGG_ASSIGN_OR_RETURN(Id128 after, IdFromPageToken(request->page_token()));
@@ -106,7 +93,7 @@ grpc::ServerUnaryReactor* TrustService::AppendOrgLogLink(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* TrustService::GetOrgLog(grpc::CallbackServerContext* context,
                                                   const trygg::v1::GetOrgLogRequest* request,
                                                   trygg::v1::GetOrgLogResponse* response) {
-  return Handle(context, [&]() -> absl::Status {
+  return FinishWith(context, [&]() -> absl::Status {
     TRYGG_ASSIGN_OR_RETURN(domain::Caller caller, auth_.Authenticate(*context));
     TRYGG_ASSIGN_OR_RETURN(Id128 org_id, IdFromProto(request->org_id(), "org_id"));
     TRYGG_ASSIGN_OR_RETURN(int limit, PageSize(request->page_size(), kMaxPage, kMaxPage));
@@ -145,7 +132,7 @@ grpc::ServerUnaryReactor* TrustService::SubmitEnrolmentRequest(
 grpc::ServerUnaryReactor* TrustService::ListEnrolmentRequests(grpc::CallbackServerContext* context,
                                                               const trygg::v1::ListEnrolmentRequestsRequest* request,
                                                               trygg::v1::ListEnrolmentRequestsResponse* response) {
-  return Handle(context, [&]() -> absl::Status {
+  return FinishWith(context, [&]() -> absl::Status {
     TRYGG_ASSIGN_OR_RETURN(domain::Caller caller, auth_.Authenticate(*context));
     TRYGG_ASSIGN_OR_RETURN(int limit, PageSize(request->page_size(), kDefaultPage, kMaxPage));
     TRYGG_ASSIGN_OR_RETURN(Id128 after, IdFromPageToken(request->page_token()));
@@ -157,8 +144,7 @@ grpc::ServerUnaryReactor* TrustService::ListEnrolmentRequests(grpc::CallbackServ
         trygg::v1::EnrolmentRequest* out = response->add_requests();
         out->set_enrolment_id(BytesToProto(e.enrolment_id.span()));
         SignedToProto(e.request, e.device_id.span(), out->mutable_request());
-        out->mutable_submitted_at()->set_seconds(e.submitted_at_ms / 1000);
-        out->mutable_submitted_at()->set_nanos(static_cast<int32_t>(e.submitted_at_ms % 1000) * 1000000);
+        TimeToProto(e.submitted_at_ms, out->mutable_submitted_at());
       }
       if (more) response->set_next_page_token(IdPageToken(enrolments.back().enrolment_id));
       return absl::OkStatus();
@@ -208,7 +194,7 @@ grpc::ServerUnaryReactor* TrustService::PutKeyEnvelopes(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* TrustService::GetKeyEnvelopes(grpc::CallbackServerContext* context,
                                                         const trygg::v1::GetKeyEnvelopesRequest* request,
                                                         trygg::v1::GetKeyEnvelopesResponse* response) {
-  return Handle(context, [&]() -> absl::Status {
+  return FinishWith(context, [&]() -> absl::Status {
     TRYGG_ASSIGN_OR_RETURN(std::optional<domain::Caller> caller, auth_.AuthenticateIfPresent(*context));
     std::optional<Id128> enrolment_id;
     if (!caller.has_value()) {

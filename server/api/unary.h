@@ -31,6 +31,13 @@ inline grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context, co
   return reactor;
 }
 
+// Runs `body` (a read, or a call that changes nothing) and finishes the call
+// with the status it returns.
+template <typename Body>
+grpc::ServerUnaryReactor* FinishWith(grpc::CallbackServerContext* context, Body body) {
+  return Finish(context, body());
+}
+
 // Runs `write` on the store's writer thread; `write` may fill the response,
 // which gRPC keeps alive until Finish. After a successful commit,
 // `on_commit` (if any) runs on the writer thread, the audit receipt is

@@ -3,6 +3,10 @@
 #ifndef TRYGG_SERVER_DOMAIN_CALLER_H_
 #define TRYGG_SERVER_DOMAIN_CALLER_H_
 
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
 #include "trygg/bytes.h"
 #include "trygg/trust.h"
 
@@ -15,6 +19,24 @@ struct Caller {
   Role role = Role::kCaseworker;
   int64_t session_expires_at_ms = 0;
 };
+
+// The role checks that rules start with. PERMISSION_DENIED names what the
+// caller may not do.
+
+// A caseworker or admin device of a member organisation:
+// "only caseworkers and organisation admins <activity>".
+inline absl::Status RequireMember(const Caller& caller, std::string_view activity) {
+  if (caller.role != Role::kCaseworker && caller.role != Role::kOrgAdmin) {
+    return absl::PermissionDeniedError("only caseworkers and organisation admins " + std::string(activity));
+  }
+  return absl::OkStatus();
+}
+
+// An admin device of `org_id`; `refusal` is the whole message.
+inline absl::Status RequireOrgAdmin(const Caller& caller, const Id128& org_id, std::string_view refusal) {
+  if (caller.role != Role::kOrgAdmin || caller.org_id != org_id) return absl::PermissionDeniedError(std::string(refusal));
+  return absl::OkStatus();
+}
 
 }  // namespace trygg::domain
 

@@ -9,13 +9,6 @@
 namespace trygg::domain {
 namespace {
 
-absl::Status RequireMember(const Caller& caller) {
-  if (caller.role != Role::kCaseworker && caller.role != Role::kOrgAdmin) {
-    return absl::PermissionDeniedError("only caseworkers and organisation admins handle cases");
-  }
-  return absl::OkStatus();
-}
-
 audit::AuditEvent Event(audit::AuditEventKind kind, const Caller& caller, const Id128& case_id, int64_t now) {
   audit::AuditEvent event;
   event.kind = kind;
@@ -91,7 +84,7 @@ absl::Status Cases::CheckGrant(Transaction& txn, const Caller& caller, const Sto
 
 absl::Status Cases::BeginAttachment(Transaction& txn, const Caller& caller, const Id128& case_id,
                                     const Id128& attachment_id, uint64_t max_size) const {
-  TRYGG_RETURN_IF_ERROR(RequireMember(caller));
+  TRYGG_RETURN_IF_ERROR(RequireMember(caller, "handle cases"));
   TRYGG_RETURN_IF_ERROR(VisibleCase(txn, caller.org_id, case_id).status());
   if (attachment_id.IsZero()) return absl::InvalidArgumentError("metadata.attachment_id must not be zero");
   if (max_size > kMaxAttachmentStreamBytes) {
@@ -153,7 +146,7 @@ absl::Status Cases::AbandonAttachment(Transaction& txn, const Caller& caller, co
 
 absl::StatusOr<AttachmentRow> Cases::FindAttachment(Transaction& txn, const Caller& caller, const Id128& case_id,
                                                     const Hash256& hash) const {
-  TRYGG_RETURN_IF_ERROR(RequireMember(caller));
+  TRYGG_RETURN_IF_ERROR(RequireMember(caller, "handle cases"));
   TRYGG_RETURN_IF_ERROR(VisibleCase(txn, caller.org_id, case_id).status());
   TRYGG_ASSIGN_OR_RETURN(std::optional<AttachmentRow> row, txn.cases().FindAttachment(case_id, hash));
   if (!row.has_value()) return absl::NotFoundError("no such attachment");
@@ -171,7 +164,7 @@ absl::StatusOr<CaseRow> Cases::VisibleCase(Transaction& txn, const Id128& org_id
 
 absl::StatusOr<Id128> Cases::CreateCase(Transaction& txn, const Caller& caller, const SealedRecord& first,
                                         const std::vector<StoredGrant>& grants) const {
-  TRYGG_RETURN_IF_ERROR(RequireMember(caller));
+  TRYGG_RETURN_IF_ERROR(RequireMember(caller, "handle cases"));
   TRYGG_ASSIGN_OR_RETURN(RecordHeader header, CheckAuthoredEnvelope(txn, caller, first));
   if (header.version != 1 || !header.prev_hash.IsZero()) {
     return absl::InvalidArgumentError("a case starts at version 1 with a zero prev_hash");
@@ -214,7 +207,7 @@ absl::StatusOr<Id128> Cases::CreateCase(Transaction& txn, const Caller& caller, 
 
 absl::StatusOr<uint64_t> Cases::AppendVersion(Transaction& txn, const Caller& caller, const SealedRecord& version,
                                               const std::vector<StoredGrant>& grants) const {
-  TRYGG_RETURN_IF_ERROR(RequireMember(caller));
+  TRYGG_RETURN_IF_ERROR(RequireMember(caller, "handle cases"));
   absl::StatusOr<RecordHeader> parsed = ParseRecordHeader(version.header);
   if (!parsed.ok()) return absl::InvalidArgumentError("version.header is not a record header");
   TRYGG_ASSIGN_OR_RETURN(CaseRow row, VisibleCase(txn, caller.org_id, parsed->case_id));
@@ -255,7 +248,7 @@ absl::StatusOr<uint64_t> Cases::AppendVersion(Transaction& txn, const Caller& ca
 
 absl::StatusOr<CaseView> Cases::GetCase(Transaction& txn, const Caller& caller, const Id128& case_id,
                                         uint64_t after_version) const {
-  TRYGG_RETURN_IF_ERROR(RequireMember(caller));
+  TRYGG_RETURN_IF_ERROR(RequireMember(caller, "handle cases"));
   CaseView view;
   TRYGG_ASSIGN_OR_RETURN(view.row, VisibleCase(txn, caller.org_id, case_id));
   TRYGG_ASSIGN_OR_RETURN(view.versions, txn.cases().GetVersions(case_id, after_version, 100000));
@@ -265,13 +258,13 @@ absl::StatusOr<CaseView> Cases::GetCase(Transaction& txn, const Caller& caller, 
 
 absl::StatusOr<std::vector<CaseRow>> Cases::ListCases(Transaction& txn, const Caller& caller, const Id128& after,
                                                       int limit) const {
-  TRYGG_RETURN_IF_ERROR(RequireMember(caller));
+  TRYGG_RETURN_IF_ERROR(RequireMember(caller, "handle cases"));
   return txn.cases().ListCasesForOrg(caller.org_id, after, limit);
 }
 
 absl::Status Cases::PutGrants(Transaction& txn, const Caller& caller, const Id128& case_id,
                               const std::vector<StoredGrant>& grants) const {
-  TRYGG_RETURN_IF_ERROR(RequireMember(caller));
+  TRYGG_RETURN_IF_ERROR(RequireMember(caller, "handle cases"));
   TRYGG_ASSIGN_OR_RETURN(CaseRow row, VisibleCase(txn, caller.org_id, case_id));
   if (grants.empty()) return absl::InvalidArgumentError("grants is empty");
   for (const StoredGrant& grant : grants) {
@@ -282,7 +275,7 @@ absl::Status Cases::PutGrants(Transaction& txn, const Caller& caller, const Id12
 
 absl::Status Cases::EraseCase(Transaction& txn, const Caller& caller, const Id128& case_id,
                               const SignedObject& statement) const {
-  TRYGG_RETURN_IF_ERROR(RequireMember(caller));
+  TRYGG_RETURN_IF_ERROR(RequireMember(caller, "handle cases"));
   TRYGG_ASSIGN_OR_RETURN(CaseRow row, VisibleCase(txn, caller.org_id, case_id));
   if (row.owner_org != caller.org_id) {
     return absl::PermissionDeniedError("only the organisation that opened the case may erase it");

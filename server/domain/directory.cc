@@ -13,14 +13,9 @@
 namespace trygg::domain {
 namespace {
 
-constexpr char kTokenPrefix[] = "dl1.";
+constexpr std::string_view kNotListingAdmin = "only an admin device of the listing's organisation may change it";
 
-absl::Status RequireOrgAdmin(const Caller& caller, const Id128& org_id) {
-  if (caller.role != Role::kOrgAdmin || caller.org_id != org_id) {
-    return absl::PermissionDeniedError("only an admin device of the listing's organisation may change it");
-  }
-  return absl::OkStatus();
-}
+constexpr char kTokenPrefix[] = "dl1.";
 
 // Structural failures of the signed bytes name the request field.
 absl::Status BadSigned(absl::string_view field, const absl::Status& status) {
@@ -63,7 +58,7 @@ absl::StatusOr<std::pair<Id128, uint64_t>> Directory::Publish(Transaction& txn, 
   absl::StatusOr<Listing> parsed = ParseListing(signed_listing.bytes);
   if (!parsed.ok()) return BadSigned("listing.signed", parsed.status());
   const Listing& listing = *parsed;
-  TRYGG_RETURN_IF_ERROR(RequireOrgAdmin(caller, listing.org_id));
+  TRYGG_RETURN_IF_ERROR(RequireOrgAdmin(caller, listing.org_id, kNotListingAdmin));
   TRYGG_RETURN_IF_ERROR(ValidateListing(listing));
   if (listing.listing_id.IsZero()) return absl::InvalidArgumentError("listing_id: must not be all zero");
   const int64_t now_ms = clock_.NowUnixMillis();
@@ -124,7 +119,7 @@ absl::Status Directory::UpdateCapacity(Transaction& txn, const Caller& caller, c
   }
   TRYGG_ASSIGN_OR_RETURN(std::optional<ListingRow> stored, txn.directory().GetListing(listing_id));
   if (!stored.has_value()) return absl::NotFoundError("no such listing");
-  TRYGG_RETURN_IF_ERROR(RequireOrgAdmin(caller, stored->org_id));
+  TRYGG_RETURN_IF_ERROR(RequireOrgAdmin(caller, stored->org_id, kNotListingAdmin));
   if (update.org_id != stored->org_id) {
     return absl::InvalidArgumentError("org_id: the signed update names another organisation");
   }
@@ -161,7 +156,7 @@ absl::Status Directory::Retire(Transaction& txn, const Caller& caller, const Id1
   }
   TRYGG_ASSIGN_OR_RETURN(std::optional<ListingRow> stored, txn.directory().GetListing(listing_id));
   if (!stored.has_value()) return absl::NotFoundError("no such listing");
-  TRYGG_RETURN_IF_ERROR(RequireOrgAdmin(caller, stored->org_id));
+  TRYGG_RETURN_IF_ERROR(RequireOrgAdmin(caller, stored->org_id, kNotListingAdmin));
   if (retirement.org_id != stored->org_id) {
     return absl::InvalidArgumentError("org_id: the signed retirement names another organisation");
   }

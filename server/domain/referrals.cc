@@ -15,13 +15,6 @@ namespace {
 
 constexpr int64_t kHourMs = 60 * 60 * 1000;
 
-absl::Status RequireMember(const Caller& caller) {
-  if (caller.role != Role::kCaseworker && caller.role != Role::kOrgAdmin) {
-    return absl::PermissionDeniedError("only caseworkers and organisation admins handle referrals");
-  }
-  return absl::OkStatus();
-}
-
 audit::AuditEvent ReferralEvent(audit::AuditEventKind kind, const ReferralRow& row, const Id128& actor_org,
                                 const Id128& actor_device, int64_t now) {
   audit::AuditEvent event;
@@ -100,7 +93,7 @@ absl::Status Referrals::EndForReceiver(Transaction& txn, ReferralRow& row, Refer
 
 absl::StatusOr<Id128> Referrals::RecordConsent(Transaction& txn, const Caller& caller, const SignedObject& consent,
                                                const std::vector<uint8_t>& evidence) const {
-  TRYGG_RETURN_IF_ERROR(RequireMember(caller));
+  TRYGG_RETURN_IF_ERROR(RequireMember(caller, "handle referrals"));
   absl::StatusOr<ConsentRecord> parsed = ParseConsentRecord(consent.bytes);
   if (!parsed.ok()) return absl::InvalidArgumentError("consent is not a consent record");
   TRYGG_RETURN_IF_ERROR(Cases::VisibleCase(txn, caller.org_id, parsed->case_id).status());
@@ -145,7 +138,7 @@ absl::StatusOr<Id128> Referrals::RecordConsent(Transaction& txn, const Caller& c
 
 absl::StatusOr<std::vector<ReferralRow>> Referrals::WithdrawConsent(Transaction& txn, const Caller& caller,
                                                                     const SignedObject& withdrawal) const {
-  TRYGG_RETURN_IF_ERROR(RequireMember(caller));
+  TRYGG_RETURN_IF_ERROR(RequireMember(caller, "handle referrals"));
   absl::StatusOr<ConsentWithdrawal> parsed = ParseConsentWithdrawal(withdrawal.bytes);
   if (!parsed.ok()) return absl::InvalidArgumentError("statement is not a consent withdrawal");
   TRYGG_ASSIGN_OR_RETURN(std::optional<ConsentRow> consent, txn.referrals().GetConsent(parsed->consent_id));
@@ -194,7 +187,7 @@ absl::StatusOr<std::vector<ReferralRow>> Referrals::WithdrawConsent(Transaction&
 
 absl::StatusOr<std::vector<ConsentRow>> Referrals::ListConsents(Transaction& txn, const Caller& caller,
                                                                 const Id128& case_id) const {
-  TRYGG_RETURN_IF_ERROR(RequireMember(caller));
+  TRYGG_RETURN_IF_ERROR(RequireMember(caller, "handle referrals"));
   TRYGG_RETURN_IF_ERROR(Cases::VisibleCase(txn, caller.org_id, case_id).status());
   TRYGG_ASSIGN_OR_RETURN(std::vector<ConsentRow> all, txn.referrals().ListConsents(case_id));
   std::vector<ConsentRow> own;  // each organisation manages the consents it recorded
@@ -207,7 +200,7 @@ absl::StatusOr<std::vector<ConsentRow>> Referrals::ListConsents(Transaction& txn
 
 absl::StatusOr<ReferralRow> Referrals::Create(Transaction& txn, const Caller& caller,
                                               const NewReferral& in) const {
-  TRYGG_RETURN_IF_ERROR(RequireMember(caller));
+  TRYGG_RETURN_IF_ERROR(RequireMember(caller, "handle referrals"));
   absl::StatusOr<ReferralRecord> parsed = ParseReferralRecord(in.signed_referral.bytes);
   if (!parsed.ok()) return absl::InvalidArgumentError(absl::StrCat("referral: ", parsed.status().message()));
   TRYGG_ASSIGN_OR_RETURN(CaseRow case_row, Cases::VisibleCase(txn, caller.org_id, parsed->case_id));
@@ -298,7 +291,7 @@ absl::StatusOr<ReferralRow> Referrals::Create(Transaction& txn, const Caller& ca
 
 absl::StatusOr<ReferralRow> Referrals::Transition(Transaction& txn, const Caller& caller, const Id128& referral_id,
                                                   const SignedObject& transition) const {
-  TRYGG_RETURN_IF_ERROR(RequireMember(caller));
+  TRYGG_RETURN_IF_ERROR(RequireMember(caller, "handle referrals"));
   TRYGG_ASSIGN_OR_RETURN(ReferralRow row, VisibleReferral(txn, caller, referral_id));
   absl::StatusOr<ReferralTransition> parsed = ParseReferralTransition(transition.bytes);
   if (!parsed.ok()) return absl::InvalidArgumentError("transition is not a referral transition");
@@ -327,7 +320,7 @@ absl::StatusOr<ReferralRow> Referrals::Transition(Transaction& txn, const Caller
 }
 
 absl::StatusOr<ReferralView> Referrals::Get(Transaction& txn, const Caller& caller, const Id128& referral_id) const {
-  TRYGG_RETURN_IF_ERROR(RequireMember(caller));
+  TRYGG_RETURN_IF_ERROR(RequireMember(caller, "handle referrals"));
   ReferralView view;
   TRYGG_ASSIGN_OR_RETURN(view.row, VisibleReferral(txn, caller, referral_id));
   TRYGG_ASSIGN_OR_RETURN(view.transitions, txn.referrals().GetTransitions(referral_id));
@@ -339,7 +332,7 @@ absl::StatusOr<ReferralView> Referrals::Get(Transaction& txn, const Caller& call
 absl::StatusOr<std::vector<ReferralRow>> Referrals::List(Transaction& txn, const Caller& caller, bool inbox,
                                                          const ReferralFilter& filter, const ReferralCursor& after,
                                                          int limit) const {
-  TRYGG_RETURN_IF_ERROR(RequireMember(caller));
+  TRYGG_RETURN_IF_ERROR(RequireMember(caller, "handle referrals"));
   return txn.referrals().ListReferrals(caller.org_id, inbox, filter, after, limit);
 }
 

@@ -10,12 +10,7 @@
 namespace trygg::domain {
 namespace {
 
-absl::Status RequireOrgAdmin(const Caller& caller, const Id128& org_id) {
-  if (caller.role != Role::kOrgAdmin || caller.org_id != org_id) {
-    return absl::PermissionDeniedError("only an admin device of the organisation may do this");
-  }
-  return absl::OkStatus();
-}
+constexpr std::string_view kNotOrgAdmin = "only an admin device of the organisation may do this";
 
 absl::Status RequireMemberOrCoordinator(const Caller& caller) {
   if (caller.role == Role::kCaseworker || caller.role == Role::kOrgAdmin ||
@@ -117,7 +112,7 @@ absl::StatusOr<std::vector<StoredCertificate>> Trust::ListOrganisations(Transact
 
 absl::StatusOr<uint64_t> Trust::AppendOrgLogLink(Transaction& txn, const Caller& caller, const Id128& org_id,
                                                  const SignedObject& link) const {
-  TRYGG_RETURN_IF_ERROR(RequireOrgAdmin(caller, org_id));
+  TRYGG_RETURN_IF_ERROR(RequireOrgAdmin(caller, org_id, kNotOrgAdmin));
   TRYGG_ASSIGN_OR_RETURN(OrgLogLink parsed, ParseOrgLogLink(link.bytes));
   if (parsed.org_id != org_id) return absl::InvalidArgumentError("the link is for another organisation");
   if (parsed.signer_device != caller.device_id) {
@@ -223,13 +218,13 @@ absl::StatusOr<Id128> Trust::SubmitEnrolment(Transaction& txn, const SignedObjec
 
 absl::StatusOr<std::vector<StoredEnrolment>> Trust::ListEnrolments(Transaction& txn, const Caller& caller,
                                                                    const Id128& after, int limit) const {
-  TRYGG_RETURN_IF_ERROR(RequireOrgAdmin(caller, caller.org_id));
+  TRYGG_RETURN_IF_ERROR(RequireOrgAdmin(caller, caller.org_id, kNotOrgAdmin));
   return txn.trust().ListPendingEnrolments(caller.org_id, after, limit);
 }
 
 absl::Status Trust::PutKeyEnvelopes(Transaction& txn, const Caller& caller,
                                     const std::vector<StoredKeyEnvelope>& envelopes) const {
-  TRYGG_RETURN_IF_ERROR(RequireOrgAdmin(caller, caller.org_id));
+  TRYGG_RETURN_IF_ERROR(RequireOrgAdmin(caller, caller.org_id, kNotOrgAdmin));
   TrustTables& tables = txn.trust();
   TRYGG_ASSIGN_OR_RETURN(std::optional<DeviceRow> signer, tables.GetDevice(caller.device_id));
   if (!signer.has_value()) return absl::PermissionDeniedError("unknown calling device");

@@ -16,7 +16,7 @@ extern char** environ;
 namespace trygg::testing {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 pid_t Spawn(const std::vector<std::string>& args, int* out_fd, int* err_fd) {
   int out[2];
@@ -54,18 +54,18 @@ bool ReadSome(int fd, std::string& text, std::chrono::milliseconds wait) {
   return true;
 }
 
-void Drain(int fd, std::string& text, Clock::time_point deadline) {
-  while (fd >= 0 && Clock::now() < deadline && ReadSome(fd, text, std::chrono::milliseconds(50))) {
+void Drain(int fd, std::string& text, SteadyClock::time_point deadline) {
+  while (fd >= 0 && SteadyClock::now() < deadline && ReadSome(fd, text, std::chrono::milliseconds(50))) {
   }
 }
 
-ExitResult WaitFor(pid_t pid, Clock::time_point deadline) {
+ExitResult WaitFor(pid_t pid, SteadyClock::time_point deadline) {
   ExitResult result;
   int status = 0;
   for (;;) {
     pid_t done = waitpid(pid, &status, WNOHANG);
     if (done == pid) break;
-    if (Clock::now() >= deadline) {
+    if (SteadyClock::now() >= deadline) {
       kill(pid, SIGKILL);
       waitpid(pid, &status, 0);
       break;
@@ -88,7 +88,7 @@ ExitResult RunTryggd(const std::vector<std::string>& args, std::chrono::millisec
   int out = -1;
   int err = -1;
   pid_t pid = Spawn(args, &out, &err);
-  auto deadline = Clock::now() + timeout;
+  auto deadline = SteadyClock::now() + timeout;
   std::string out_text;
   std::string err_text;
   Drain(out, out_text, deadline);
@@ -105,8 +105,8 @@ TryggdProcess::TryggdProcess(const std::vector<std::string>& args, std::chrono::
   pid_ = Spawn(args, &stdout_fd_, &stderr_fd_);
   // tryggd prints "tryggd listening on <address>; ..." once it accepts calls.
   static constexpr std::string_view kListening = "tryggd listening on ";
-  auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
+  auto deadline = SteadyClock::now() + timeout;
+  while (SteadyClock::now() < deadline) {
     if (auto at = stdout_text_.find(kListening); at != std::string::npos) {
       auto begin = at + kListening.size();
       auto end = stdout_text_.find(';', begin);
@@ -126,7 +126,7 @@ ExitResult TryggdProcess::Stop(int signal, std::chrono::milliseconds timeout) {
   ExitResult result;
   if (pid_ < 0) return result;
   kill(pid_, signal);
-  auto deadline = Clock::now() + timeout;
+  auto deadline = SteadyClock::now() + timeout;
   std::string err_text;
   Drain(stdout_fd_, stdout_text_, deadline);
   Drain(stderr_fd_, err_text, deadline);

@@ -48,9 +48,7 @@ struct CaseFlags {
   int count = 0;
   int seconds = 0;
 };
-CaseFlags g_flags;
-
-std::string Hex(const Id128& id) { return HexEncode(id.span()); }
+CaseFlags g_case_flags;
 
 std::vector<uint8_t> Bytes(std::string_view s) { return {s.begin(), s.end()}; }
 
@@ -105,7 +103,7 @@ std::string ContentText(uint16_t content_type, const std::vector<uint8_t>& plain
 }
 
 absl::StatusOr<std::vector<uint8_t>> CaseFileBytes() {
-  TRYGG_ASSIGN_OR_RETURN(std::string text, ReadTextFile(g_flags.file));
+  TRYGG_ASSIGN_OR_RETURN(std::string text, ReadTextFile(g_case_flags.file));
   TRYGG_ASSIGN_OR_RETURN(trygg::v1::CaseRecord record, ParseCaseRecordJson(text));
   return Bytes(record.SerializeAsString());
 }
@@ -225,12 +223,12 @@ absl::StatusOr<Output> CaseCreate(const Settings& settings, const CommandFlags&)
 }
 
 absl::StatusOr<Output> CaseAppend(const Settings& settings, const CommandFlags&) {
-  TRYGG_ASSIGN_OR_RETURN(Id128 case_id, ParseId(g_flags.case_id, "case id"));
+  TRYGG_ASSIGN_OR_RETURN(Id128 case_id, ParseId(g_case_flags.case_id, "case id"));
   TRYGG_ASSIGN_OR_RETURN(std::vector<uint8_t> plaintext, CaseFileBytes());
   // Files to attach, read as they are encrypted and sent.
   std::vector<std::unique_ptr<std::ifstream>> files;
   std::vector<AttachmentInput> attachments;
-  for (const std::string& path : g_flags.attach) {
+  for (const std::string& path : g_case_flags.attach) {
     std::error_code error;
     const uint64_t size = std::filesystem::file_size(path, error);
     auto file = std::make_unique<std::ifstream>(path, std::ios::binary);
@@ -250,7 +248,7 @@ absl::StatusOr<Output> CaseAppend(const Settings& settings, const CommandFlags&)
 }
 
 absl::StatusOr<Output> CaseShow(const Settings& settings, const CommandFlags&) {
-  TRYGG_ASSIGN_OR_RETURN(Id128 case_id, ParseId(g_flags.case_id, "case id"));
+  TRYGG_ASSIGN_OR_RETURN(Id128 case_id, ParseId(g_case_flags.case_id, "case id"));
   TRYGG_ASSIGN_OR_RETURN(auto work, Begin(settings));
   TRYGG_ASSIGN_OR_RETURN(CaseRead read, work->cases.ReadCase(case_id));
   Output out;
@@ -279,17 +277,17 @@ absl::StatusOr<Output> CaseShow(const Settings& settings, const CommandFlags&) {
 }
 
 absl::StatusOr<Output> CaseAttachment(const Settings& settings, const CommandFlags&) {
-  TRYGG_ASSIGN_OR_RETURN(Id128 case_id, ParseId(g_flags.case_id, "case id"));
-  if (std::filesystem::exists(g_flags.out)) return absl::AlreadyExistsError(g_flags.out + " exists");
+  TRYGG_ASSIGN_OR_RETURN(Id128 case_id, ParseId(g_case_flags.case_id, "case id"));
+  if (std::filesystem::exists(g_case_flags.out)) return absl::AlreadyExistsError(g_case_flags.out + " exists");
   TRYGG_ASSIGN_OR_RETURN(auto work, Begin(settings));
   // Written to a temporary file and renamed only once every chunk and the
   // stream's hash verified: a partial or forged download never lands at --out.
-  const std::string partial = g_flags.out + ".partial";
+  const std::string partial = g_case_flags.out + ".partial";
   std::ofstream file(partial, std::ios::binary | std::ios::trunc);
   if (!file) return absl::PermissionDeniedError("cannot write " + partial);
   uint64_t bytes = 0;
   absl::Status status =
-      work->cases.DownloadAttachment(case_id, g_flags.version, g_flags.index, [&](std::span<const uint8_t> part) {
+      work->cases.DownloadAttachment(case_id, g_case_flags.version, g_case_flags.index, [&](std::span<const uint8_t> part) {
         file.write(reinterpret_cast<const char*>(part.data()), static_cast<std::streamsize>(part.size()));
         bytes += part.size();
         return file ? absl::OkStatus() : absl::DataLossError("writing " + partial + " failed");
@@ -299,11 +297,11 @@ absl::StatusOr<Output> CaseAttachment(const Settings& settings, const CommandFla
     std::filesystem::remove(partial);
     return status.ok() ? absl::DataLossError("writing " + partial + " failed") : status;
   }
-  std::filesystem::rename(partial, g_flags.out);
+  std::filesystem::rename(partial, g_case_flags.out);
   Output out;
-  out.json = {{"case_id", Hex(case_id)}, {"version", g_flags.version}, {"index", g_flags.index},
-              {"output", g_flags.out}, {"bytes", bytes}};
-  out.text = "wrote " + g_flags.out + " (" + std::to_string(bytes) + " bytes, verified)\n";
+  out.json = {{"case_id", Hex(case_id)}, {"version", g_case_flags.version}, {"index", g_case_flags.index},
+              {"output", g_case_flags.out}, {"bytes", bytes}};
+  out.text = "wrote " + g_case_flags.out + " (" + std::to_string(bytes) + " bytes, verified)\n";
   return out;
 }
 
@@ -326,8 +324,8 @@ absl::StatusOr<Output> CaseList(const Settings& settings, const CommandFlags&) {
 }
 
 absl::StatusOr<Output> CaseErase(const Settings& settings, const CommandFlags&) {
-  TRYGG_ASSIGN_OR_RETURN(Id128 case_id, ParseId(g_flags.case_id, "case id"));
-  if (!g_flags.yes && !ConfirmOnTerminal("Erase case " + Hex(case_id) +
+  TRYGG_ASSIGN_OR_RETURN(Id128 case_id, ParseId(g_case_flags.case_id, "case id"));
+  if (!g_case_flags.yes && !ConfirmOnTerminal("Erase case " + Hex(case_id) +
                                          " for good (its records, attachments, consents and referral packets)?")) {
     return absl::FailedPreconditionError("not erased: confirm with --yes");
   }
@@ -343,25 +341,25 @@ absl::StatusOr<Output> CaseErase(const Settings& settings, const CommandFlags&) 
 
 absl::StatusOr<Output> ConsentRecordCommand(const Settings& settings, const CommandFlags&) {
   ConsentTerms terms;
-  TRYGG_ASSIGN_OR_RETURN(terms.case_id, ParseId(g_flags.case_id, "case id"));
-  if (!g_flags.to_org.empty()) {
-    TRYGG_ASSIGN_OR_RETURN(terms.to_org, ParseId(g_flags.to_org, "--to-org"));
+  TRYGG_ASSIGN_OR_RETURN(terms.case_id, ParseId(g_case_flags.case_id, "case id"));
+  if (!g_case_flags.to_org.empty()) {
+    TRYGG_ASSIGN_OR_RETURN(terms.to_org, ParseId(g_case_flags.to_org, "--to-org"));
   }
-  for (const std::string& name : g_flags.services) {
+  for (const std::string& name : g_case_flags.services) {
     TRYGG_ASSIGN_OR_RETURN(uint8_t s, NamedCode(ServiceCategoryFromName, name, "service"));
     terms.services |= ServiceBit(s);
   }
-  TRYGG_ASSIGN_OR_RETURN(uint8_t purpose, NamedCode(ConsentPurposeFromName, g_flags.purpose, "purpose"));
+  TRYGG_ASSIGN_OR_RETURN(uint8_t purpose, NamedCode(ConsentPurposeFromName, g_case_flags.purpose, "purpose"));
   terms.purpose = static_cast<ConsentPurpose>(purpose);
-  if (!g_flags.expires.empty() == (g_flags.days > 0)) {
+  if (!g_case_flags.expires.empty() == (g_case_flags.days > 0)) {
     return absl::InvalidArgumentError("give one of --expires YYYY-MM-DD and --days N");
   }
-  terms.evidence = Bytes(g_flags.evidence);
+  terms.evidence = Bytes(g_case_flags.evidence);
   TRYGG_ASSIGN_OR_RETURN(auto work, Begin(settings));
-  if (!g_flags.expires.empty()) {
-    TRYGG_ASSIGN_OR_RETURN(terms.expires_at_ms, ParseDate(g_flags.expires));
+  if (!g_case_flags.expires.empty()) {
+    TRYGG_ASSIGN_OR_RETURN(terms.expires_at_ms, ParseDate(g_case_flags.expires));
   } else {
-    terms.expires_at_ms = work->session->clock.NowUnixMillis() + int64_t{g_flags.days} * 24 * 3600 * 1000;
+    terms.expires_at_ms = work->session->clock.NowUnixMillis() + int64_t{g_case_flags.days} * 24 * 3600 * 1000;
   }
   TRYGG_ASSIGN_OR_RETURN(Id128 consent_id, work->referrals.RecordConsent(terms));
   Output out;
@@ -369,7 +367,7 @@ absl::StatusOr<Output> ConsentRecordCommand(const Settings& settings, const Comm
               {"case_id", Hex(terms.case_id)},
               {"to_org", terms.to_org.IsZero() ? "any" : Hex(terms.to_org)},
               {"services", ServicesJson(terms.services)},
-              {"purpose", g_flags.purpose},
+              {"purpose", g_case_flags.purpose},
               {"expires_at", FormatTime(terms.expires_at_ms)}};
   out.text = "consent " + Hex(consent_id) + " recorded until " + FormatTime(terms.expires_at_ms) +
              " (evidence sealed on this device)\n";
@@ -377,8 +375,8 @@ absl::StatusOr<Output> ConsentRecordCommand(const Settings& settings, const Comm
 }
 
 absl::StatusOr<Output> ConsentWithdraw(const Settings& settings, const CommandFlags&) {
-  TRYGG_ASSIGN_OR_RETURN(Id128 case_id, ParseId(g_flags.case_id, "case id"));
-  TRYGG_ASSIGN_OR_RETURN(Id128 consent_id, ParseId(g_flags.consent_id, "consent id"));
+  TRYGG_ASSIGN_OR_RETURN(Id128 case_id, ParseId(g_case_flags.case_id, "case id"));
+  TRYGG_ASSIGN_OR_RETURN(Id128 consent_id, ParseId(g_case_flags.consent_id, "consent id"));
   TRYGG_ASSIGN_OR_RETURN(auto work, Begin(settings));
   TRYGG_RETURN_IF_ERROR(work->referrals.WithdrawConsent(case_id, consent_id));
   Output out;
@@ -389,7 +387,7 @@ absl::StatusOr<Output> ConsentWithdraw(const Settings& settings, const CommandFl
 }
 
 absl::StatusOr<Output> ConsentList(const Settings& settings, const CommandFlags&) {
-  TRYGG_ASSIGN_OR_RETURN(Id128 case_id, ParseId(g_flags.case_id, "case id"));
+  TRYGG_ASSIGN_OR_RETURN(Id128 case_id, ParseId(g_case_flags.case_id, "case id"));
   TRYGG_ASSIGN_OR_RETURN(auto work, Begin(settings));
   TRYGG_ASSIGN_OR_RETURN(std::vector<ConsentView> consents, work->referrals.ListConsents(case_id));
   const int64_t now = work->session->clock.NowUnixMillis();
@@ -421,18 +419,18 @@ absl::StatusOr<Output> ConsentList(const Settings& settings, const CommandFlags&
 
 absl::StatusOr<Output> Refer(const Settings& settings, const CommandFlags&) {
   ReferralDraft draft;
-  TRYGG_ASSIGN_OR_RETURN(draft.case_id, ParseId(g_flags.case_id, "case id"));
-  TRYGG_ASSIGN_OR_RETURN(draft.listing_id, ParseId(g_flags.listing_id, "--listing"));
-  if (g_flags.consent_id.empty() == g_flags.vital_interests.empty()) {
+  TRYGG_ASSIGN_OR_RETURN(draft.case_id, ParseId(g_case_flags.case_id, "case id"));
+  TRYGG_ASSIGN_OR_RETURN(draft.listing_id, ParseId(g_case_flags.listing_id, "--listing"));
+  if (g_case_flags.consent_id.empty() == g_case_flags.vital_interests.empty()) {
     return absl::InvalidArgumentError("give one of --consent CONSENT_ID and --vital-interests JUSTIFICATION");
   }
-  if (!g_flags.consent_id.empty()) {
-    TRYGG_ASSIGN_OR_RETURN(Id128 consent_id, ParseId(g_flags.consent_id, "--consent"));
+  if (!g_case_flags.consent_id.empty()) {
+    TRYGG_ASSIGN_OR_RETURN(Id128 consent_id, ParseId(g_case_flags.consent_id, "--consent"));
     draft.consent_id = consent_id;
   } else {
-    draft.justification = Bytes(g_flags.vital_interests);
+    draft.justification = Bytes(g_case_flags.vital_interests);
   }
-  TRYGG_ASSIGN_OR_RETURN(uint8_t urgency, NamedCode(UrgencyFromName, g_flags.urgency, "urgency"));
+  TRYGG_ASSIGN_OR_RETURN(uint8_t urgency, NamedCode(UrgencyFromName, g_case_flags.urgency, "urgency"));
   draft.urgency = static_cast<ReferralUrgency>(urgency);
 
   TRYGG_ASSIGN_OR_RETURN(auto work, Begin(settings));
@@ -450,7 +448,7 @@ absl::StatusOr<Output> Refer(const Settings& settings, const CommandFlags&) {
       latest.ParseFromString(std::string(v.plaintext.begin(), v.plaintext.end()));
     }
   }
-  TRYGG_ASSIGN_OR_RETURN(trygg::v1::ReferralPacket packet, MakeReferralPacket(latest, g_flags.share, g_flags.note));
+  TRYGG_ASSIGN_OR_RETURN(trygg::v1::ReferralPacket packet, MakeReferralPacket(latest, g_case_flags.share, g_case_flags.note));
   draft.packet = Bytes(packet.SerializeAsString());
   draft.content_type = kContentReferralPacket;
   TRYGG_ASSIGN_OR_RETURN(Id128 referral_id, work->referrals.Refer(draft));
@@ -463,15 +461,15 @@ absl::StatusOr<Output> Refer(const Settings& settings, const CommandFlags&) {
 
 absl::StatusOr<Output> ListBox(const Settings& settings, bool inbox) {
   ReferralQuery query;
-  for (const std::string& name : g_flags.states) {
+  for (const std::string& name : g_case_flags.states) {
     TRYGG_ASSIGN_OR_RETURN(uint8_t s, NamedCode(ReferralStatusFromName, name, "state"));
     query.states.push_back(static_cast<ReferralStatus>(s));
   }
-  if (!g_flags.service.empty()) {
-    TRYGG_ASSIGN_OR_RETURN(query.service, NamedCode(ServiceCategoryFromName, g_flags.service, "service"));
+  if (!g_case_flags.service.empty()) {
+    TRYGG_ASSIGN_OR_RETURN(query.service, NamedCode(ServiceCategoryFromName, g_case_flags.service, "service"));
   }
-  query.page_size = g_flags.page_size;
-  query.page_token = g_flags.page_token;
+  query.page_size = g_case_flags.page_size;
+  query.page_token = g_case_flags.page_token;
   TRYGG_ASSIGN_OR_RETURN(auto work, Begin(settings));
   TRYGG_ASSIGN_OR_RETURN(ReferralPage page,
                          inbox ? work->referrals.Inbox(query) : work->referrals.Outbox(query));
@@ -497,7 +495,7 @@ absl::StatusOr<Output> Outbox(const Settings& settings, const CommandFlags&) { r
 
 template <typename Fn>
 absl::StatusOr<Output> OnReferral(const Settings& settings, Fn fn) {
-  TRYGG_ASSIGN_OR_RETURN(Id128 id, ParseId(g_flags.referral_id, "referral id"));
+  TRYGG_ASSIGN_OR_RETURN(Id128 id, ParseId(g_case_flags.referral_id, "referral id"));
   TRYGG_ASSIGN_OR_RETURN(auto work, Begin(settings));
   TRYGG_ASSIGN_OR_RETURN(ReferralView view, fn(work->referrals, id));
   return ReferralOutput(view);
@@ -516,13 +514,13 @@ absl::StatusOr<Output> ReferralClose(const Settings& settings, const CommandFlag
   return OnReferral(settings, [](ReferralClient& r, const Id128& id) { return r.Close(id); });
 }
 absl::StatusOr<Output> ReferralDecline(const Settings& settings, const CommandFlags&) {
-  TRYGG_ASSIGN_OR_RETURN(uint8_t reason, NamedCode(DeclineReasonFromName, g_flags.reason, "decline reason"));
+  TRYGG_ASSIGN_OR_RETURN(uint8_t reason, NamedCode(DeclineReasonFromName, g_case_flags.reason, "decline reason"));
   return OnReferral(settings, [reason](ReferralClient& r, const Id128& id) {
     return r.Decline(id, static_cast<DeclineReason>(reason));
   });
 }
 absl::StatusOr<Output> ReferralComplete(const Settings& settings, const CommandFlags&) {
-  TRYGG_ASSIGN_OR_RETURN(uint8_t outcome, NamedCode(OutcomeFromName, g_flags.outcome, "outcome"));
+  TRYGG_ASSIGN_OR_RETURN(uint8_t outcome, NamedCode(OutcomeFromName, g_case_flags.outcome, "outcome"));
   return OnReferral(settings, [outcome](ReferralClient& r, const Id128& id) {
     return r.Complete(id, static_cast<ReferralOutcome>(outcome));
   });
@@ -531,7 +529,7 @@ absl::StatusOr<Output> ReferralComplete(const Settings& settings, const CommandF
 absl::StatusOr<Output> Watch(const Settings& settings, const CommandFlags&) {
   TRYGG_ASSIGN_OR_RETURN(auto work, Begin(settings));
   const int64_t deadline =
-      g_flags.seconds > 0 ? work->session->clock.NowUnixMillis() + int64_t{g_flags.seconds} * 1000 : 0;
+      g_case_flags.seconds > 0 ? work->session->clock.NowUnixMillis() + int64_t{g_case_flags.seconds} * 1000 : 0;
   int seen = 0;
   if (!settings.given.json) {
     std::cout << "watching referrals to and from your organisation (Ctrl-C to stop)" << std::endl;
@@ -551,7 +549,7 @@ absl::StatusOr<Output> Watch(const Settings& settings, const CommandFlags&) {
           std::cout << FormatTime(n.at_ms) << "  " << (n.incoming ? "inbox " : "outbox") << "  "
                     << Hex(n.referral_id) << "  " << state << std::endl;
         }
-        return g_flags.count == 0 || seen < g_flags.count;
+        return g_case_flags.count == 0 || seen < g_case_flags.count;
       },
       deadline));
   Output out;
@@ -617,10 +615,10 @@ void AddCaseCommands(CLI::App& app, Command& selected) {
     return sub;
   };
   auto case_arg = [](CLI::App* sub) {
-    sub->add_option("CASE_ID", g_flags.case_id, "Case id (32 hex digits)")->required();
+    sub->add_option("CASE_ID", g_case_flags.case_id, "Case id (32 hex digits)")->required();
   };
   auto referral_arg = [](CLI::App* sub) {
-    sub->add_option("REFERRAL_ID", g_flags.referral_id, "Referral id (32 hex digits)")->required();
+    sub->add_option("REFERRAL_ID", g_case_flags.referral_id, "Referral id (32 hex digits)")->required();
   };
   const std::string services_help =
       "shelter, legal_advice, interpreting, counselling, safe_return, outreach, healthcare, employment_training "
@@ -628,68 +626,68 @@ void AddCaseCommands(CLI::App& app, Command& selected) {
 
   CLI::App* cases = group("case", "Cases: sealed on this device, readable only by organisations with a grant");
   CLI::App* create = leaf(cases, "create", "Open a case with its first version", CaseCreate);
-  create->add_option("--file", g_flags.file, "Case record (trygg.v1.CaseRecord JSON, docs/case-record.md)")
+  create->add_option("--file", g_case_flags.file, "Case record (trygg.v1.CaseRecord JSON, docs/case-record.md)")
       ->required()
       ->check(CLI::ExistingFile);
   CLI::App* append = leaf(cases, "append", "Add a version to a case", CaseAppend);
   case_arg(append);
-  append->add_option("--file", g_flags.file, "Case record (trygg.v1.CaseRecord JSON)")
+  append->add_option("--file", g_case_flags.file, "Case record (trygg.v1.CaseRecord JSON)")
       ->required()
       ->check(CLI::ExistingFile);
-  append->add_option("--attach", g_flags.attach, "A file to attach to the new version (repeat; at most 1 GiB each)")
+  append->add_option("--attach", g_case_flags.attach, "A file to attach to the new version (repeat; at most 1 GiB each)")
       ->check(CLI::ExistingFile);
   case_arg(leaf(cases, "show", "Every version of a case, verified and decrypted", CaseShow));
   CLI::App* attachment = leaf(cases, "attachment", "Download and decrypt an attachment of a version", CaseAttachment);
   case_arg(attachment);
-  attachment->add_option("VERSION", g_flags.version, "The version (as case show lists them)")->required();
-  attachment->add_option("INDEX", g_flags.index, "The attachment's index in that version, from 0")->required();
-  attachment->add_option("--out", g_flags.out, "The file to write (must not exist)")->required();
+  attachment->add_option("VERSION", g_case_flags.version, "The version (as case show lists them)")->required();
+  attachment->add_option("INDEX", g_case_flags.index, "The attachment's index in that version, from 0")->required();
+  attachment->add_option("--out", g_case_flags.out, "The file to write (must not exist)")->required();
   leaf(cases, "list", "Cases your organisation may read", CaseList);
   CLI::App* erase = leaf(cases, "erase", "Erase a case for good (crypto-shredding; owner only)", CaseErase);
   case_arg(erase);
-  erase->add_flag("--yes", g_flags.yes, "Do not ask for confirmation");
+  erase->add_flag("--yes", g_case_flags.yes, "Do not ask for confirmation");
 
   CLI::App* consent = group("consent", "The survivor's consent to share, with its evidence sealed");
   CLI::App* record = leaf(consent, "record", "Record consent for a case", ConsentRecordCommand);
   case_arg(record);
-  record->add_option("--service", g_flags.services, "A service the consent covers (repeat): " + services_help)
+  record->add_option("--service", g_case_flags.services, "A service the consent covers (repeat): " + services_help)
       ->required();
-  record->add_option("--to-org", g_flags.to_org, "Only this organisation (default: any member organisation)");
-  record->add_option("--purpose", g_flags.purpose,
+  record->add_option("--to-org", g_case_flags.to_org, "Only this organisation (default: any member organisation)");
+  record->add_option("--purpose", g_case_flags.purpose,
                      "referral-for-services, coordination-of-support, safe-return-planning, legal-proceedings or "
                      "other")
       ->default_val("referral-for-services");
-  record->add_option("--expires", g_flags.expires, "Last day (YYYY-MM-DD, UTC midnight)");
-  record->add_option("--days", g_flags.days, "Valid for this many days from now");
-  record->add_option("--evidence", g_flags.evidence, "What the survivor agreed to and how (sealed)")->required();
+  record->add_option("--expires", g_case_flags.expires, "Last day (YYYY-MM-DD, UTC midnight)");
+  record->add_option("--days", g_case_flags.days, "Valid for this many days from now");
+  record->add_option("--evidence", g_case_flags.evidence, "What the survivor agreed to and how (sealed)")->required();
   CLI::App* withdraw = leaf(consent, "withdraw", "Withdraw a consent; ends the referrals relying on it",
                             ConsentWithdraw);
   case_arg(withdraw);
-  withdraw->add_option("CONSENT_ID", g_flags.consent_id, "Consent id (32 hex digits)")->required();
+  withdraw->add_option("CONSENT_ID", g_case_flags.consent_id, "Consent id (32 hex digits)")->required();
   case_arg(leaf(consent, "list", "Consents of a case, verified, with their evidence", ConsentList));
 
   CLI::App* refer = leaf(&app, "refer", "Refer a case to another organisation's service listing", Refer);
   case_arg(refer);
-  refer->add_option("--listing", g_flags.listing_id, "The receiving service's listing id")->required();
-  refer->add_option("--consent", g_flags.consent_id, "The consent that covers this receiver and service");
-  refer->add_option("--vital-interests", g_flags.vital_interests,
+  refer->add_option("--listing", g_case_flags.listing_id, "The receiving service's listing id")->required();
+  refer->add_option("--consent", g_case_flags.consent_id, "The consent that covers this receiver and service");
+  refer->add_option("--vital-interests", g_case_flags.vital_interests,
                     "No consent: why the survivor's vital interests require it (sealed; flagged to coordinators)");
-  refer->add_option("--share", g_flags.share,
+  refer->add_option("--share", g_case_flags.share,
                     "Case sections the receiver needs (repeat): person, exploitation, needs, contacts, "
                     "support_plan, comments");
-  refer->add_option("--note", g_flags.note, "A note for the receiver (sealed in the packet)");
-  refer->add_option("--urgency", g_flags.urgency, "routine, urgent or emergency")->default_val("routine");
+  refer->add_option("--note", g_case_flags.note, "A note for the receiver (sealed in the packet)");
+  refer->add_option("--urgency", g_case_flags.urgency, "routine, urgent or emergency")->default_val("routine");
 
   for (bool inbox : {true, false}) {
     CLI::App* box = leaf(&app, inbox ? "inbox" : "outbox",
                          inbox ? "Referrals to your organisation, newest first"
                                : "Referrals your organisation sent, newest first",
                          inbox ? Inbox : Outbox);
-    box->add_option("--state", g_flags.states,
+    box->add_option("--state", g_case_flags.states,
                     "Only this state (repeat): sent, accepted, declined, withdrawn, expired, completed, closed");
-    box->add_option("--service", g_flags.service, "Only this service: " + services_help);
-    box->add_option("--page-size", g_flags.page_size, "Referrals per page (default 50, at most 500)");
-    box->add_option("--page-token", g_flags.page_token, "Continue where the previous page ended");
+    box->add_option("--service", g_case_flags.service, "Only this service: " + services_help);
+    box->add_option("--page-size", g_case_flags.page_size, "Referrals per page (default 50, at most 500)");
+    box->add_option("--page-token", g_case_flags.page_token, "Continue where the previous page ended");
   }
 
   CLI::App* referral = group("referral", "One referral: show it, answer it, follow it to its outcome");
@@ -697,20 +695,20 @@ void AddCaseCommands(CLI::App& app, Command& selected) {
   referral_arg(leaf(referral, "accept", "Accept a referral sent to your organisation", ReferralAccept));
   CLI::App* decline = leaf(referral, "decline", "Decline a referral sent to your organisation", ReferralDecline);
   referral_arg(decline);
-  decline->add_option("--reason", g_flags.reason,
+  decline->add_option("--reason", g_case_flags.reason,
                       "no-capacity, outside-mandate, not-eligible, cannot-contact, survivor-declined or other")
       ->required();
   referral_arg(leaf(referral, "withdraw", "Withdraw a referral your organisation sent", ReferralWithdraw));
   CLI::App* complete = leaf(referral, "complete", "Record the outcome of an accepted referral", ReferralComplete);
   referral_arg(complete);
-  complete->add_option("--outcome", g_flags.outcome,
+  complete->add_option("--outcome", g_case_flags.outcome,
                        "service-provided, partially-provided, survivor-disengaged, referred-onward or other")
       ->required();
   referral_arg(leaf(referral, "close", "Close an accepted referral without an outcome", ReferralClose));
 
   CLI::App* watch = leaf(&app, "watch", "Print a line for each new or changed referral (no personal data)", Watch);
-  watch->add_option("--count", g_flags.count, "Stop after this many notices");
-  watch->add_option("--seconds", g_flags.seconds, "Stop after this many seconds");
+  watch->add_option("--count", g_case_flags.count, "Stop after this many notices");
+  watch->add_option("--seconds", g_case_flags.seconds, "Stop after this many seconds");
 }
 
 }  // namespace trygg::cli

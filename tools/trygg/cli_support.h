@@ -52,6 +52,8 @@ bool InsecureFastKdf();
 KdfLimits KeyStoreKdfLimits();
 KeyStoreOpenOptions KeyStoreOpenOptionsFromEnv();
 
+// An id as the CLI prints it and ParseId reads it: 32 lower-case hex digits.
+inline std::string Hex(const Id128& id) { return HexEncode(id.span()); }
 absl::StatusOr<Id128> ParseId(std::string_view hex, std::string_view what);
 absl::StatusOr<SignPublicKey> ParseSignKey(std::string_view hex, std::string_view what);
 absl::StatusOr<BoxPublicKey> ParseBoxKey(std::string_view hex, std::string_view what);

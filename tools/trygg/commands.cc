@@ -31,8 +31,6 @@ std::filesystem::path ConfigFile() {
   return base / "trygg" / "config.json";
 }
 
-std::string Hex(const Id128& id) { return HexEncode(id.span()); }
-
 absl::Status MakePrivateDirectories(const std::filesystem::path& dir) {
   if (dir.empty()) return absl::OkStatus();
   std::error_code error;

@@ -28,7 +28,7 @@ struct DirectoryFlags {
   std::string output;
   int places = 0;
 };
-DirectoryFlags g_flags;
+DirectoryFlags g_directory_flags;
 
 DirectoryClient Directory(Session& session) {
   return DirectoryClient(*session.client, session.keys, session.clock, session.rng);
@@ -92,15 +92,15 @@ std::string ListingLine(const VerifiedListing& v) {
 
 absl::StatusOr<Output> Search(const Settings& settings, const CommandFlags&) {
   ListingQuery query;
-  TRYGG_ASSIGN_OR_RETURN(query.category, Named(ServiceCategoryFromName, g_flags.category, "category"));
-  TRYGG_ASSIGN_OR_RETURN(query.target_group, Named(TargetGroupFromName, g_flags.target_group, "target group"));
+  TRYGG_ASSIGN_OR_RETURN(query.category, Named(ServiceCategoryFromName, g_directory_flags.category, "category"));
+  TRYGG_ASSIGN_OR_RETURN(query.target_group, Named(TargetGroupFromName, g_directory_flags.target_group, "target group"));
   TRYGG_ASSIGN_OR_RETURN(query.exploitation_form,
-                         Named(ExploitationFormFromName, g_flags.exploitation, "form of exploitation"));
-  query.region = g_flags.region;
-  query.language = g_flags.language;
-  query.open_capacity_only = g_flags.open;
-  query.page_size = g_flags.page_size;
-  query.page_token = g_flags.page_token;
+                         Named(ExploitationFormFromName, g_directory_flags.exploitation, "form of exploitation"));
+  query.region = g_directory_flags.region;
+  query.language = g_directory_flags.language;
+  query.open_capacity_only = g_directory_flags.open;
+  query.page_size = g_directory_flags.page_size;
+  query.page_token = g_directory_flags.page_token;
   TRYGG_ASSIGN_OR_RETURN(auto session, OpenSession(settings));
   TRYGG_ASSIGN_OR_RETURN(ListingResults results, Directory(*session).Search(query));
   Output out;
@@ -122,7 +122,7 @@ absl::StatusOr<Output> Search(const Settings& settings, const CommandFlags&) {
 }
 
 absl::StatusOr<Output> Show(const Settings& settings, const CommandFlags&) {
-  TRYGG_ASSIGN_OR_RETURN(Id128 id, ParseId(g_flags.listing_id, "listing id"));
+  TRYGG_ASSIGN_OR_RETURN(Id128 id, ParseId(g_directory_flags.listing_id, "listing id"));
   TRYGG_ASSIGN_OR_RETURN(auto session, OpenSession(settings));
   TRYGG_ASSIGN_OR_RETURN(VerifiedListing v, Directory(*session).Get(id));
   Output out;
@@ -136,10 +136,10 @@ absl::StatusOr<Output> Show(const Settings& settings, const CommandFlags&) {
 }
 
 absl::StatusOr<Output> Publish(const Settings& settings, const CommandFlags&) {
-  TRYGG_ASSIGN_OR_RETURN(std::string text, ReadTextFile(g_flags.file));
+  TRYGG_ASSIGN_OR_RETURN(std::string text, ReadTextFile(g_directory_flags.file));
   TRYGG_ASSIGN_OR_RETURN(Listing listing, ParseListingFile(text));
-  if (!g_flags.listing_id.empty()) {
-    TRYGG_ASSIGN_OR_RETURN(listing.listing_id, ParseId(g_flags.listing_id, "listing id"));
+  if (!g_directory_flags.listing_id.empty()) {
+    TRYGG_ASSIGN_OR_RETURN(listing.listing_id, ParseId(g_directory_flags.listing_id, "listing id"));
   }
   TRYGG_ASSIGN_OR_RETURN(auto session, OpenSession(settings));
   TRYGG_ASSIGN_OR_RETURN(VerifiedListing v, Directory(*session).Publish(std::move(listing)));
@@ -150,10 +150,10 @@ absl::StatusOr<Output> Publish(const Settings& settings, const CommandFlags&) {
 }
 
 absl::StatusOr<Output> UpdateCapacity(const Settings& settings, const CommandFlags&) {
-  TRYGG_ASSIGN_OR_RETURN(Id128 id, ParseId(g_flags.listing_id, "listing id"));
+  TRYGG_ASSIGN_OR_RETURN(Id128 id, ParseId(g_directory_flags.listing_id, "listing id"));
   TRYGG_ASSIGN_OR_RETURN(auto session, OpenSession(settings));
   DirectoryClient directory = Directory(*session);
-  TRYGG_RETURN_IF_ERROR(directory.UpdateCapacity(id, g_flags.places));
+  TRYGG_RETURN_IF_ERROR(directory.UpdateCapacity(id, g_directory_flags.places));
   TRYGG_ASSIGN_OR_RETURN(VerifiedListing v, directory.Get(id));
   Output out;
   out.json = ListingJson(v);
@@ -162,7 +162,7 @@ absl::StatusOr<Output> UpdateCapacity(const Settings& settings, const CommandFla
 }
 
 absl::StatusOr<Output> Retire(const Settings& settings, const CommandFlags&) {
-  TRYGG_ASSIGN_OR_RETURN(Id128 id, ParseId(g_flags.listing_id, "listing id"));
+  TRYGG_ASSIGN_OR_RETURN(Id128 id, ParseId(g_directory_flags.listing_id, "listing id"));
   TRYGG_ASSIGN_OR_RETURN(auto session, OpenSession(settings));
   TRYGG_RETURN_IF_ERROR(Directory(*session).Retire(id));
   Output out;
@@ -175,10 +175,10 @@ absl::StatusOr<Output> Export(const Settings& settings, const CommandFlags&) {
   TRYGG_ASSIGN_OR_RETURN(auto session, OpenSession(settings));
   TRYGG_ASSIGN_OR_RETURN(std::string hsds, Directory(*session).ExportHsds());
   Output out;
-  if (!g_flags.output.empty()) {
-    TRYGG_RETURN_IF_ERROR(WriteNewTextFile(g_flags.output, hsds + "\n"));
-    out.json = {{"output", g_flags.output}, {"bytes", hsds.size() + 1}};
-    out.text = "wrote " + g_flags.output + "\n";
+  if (!g_directory_flags.output.empty()) {
+    TRYGG_RETURN_IF_ERROR(WriteNewTextFile(g_directory_flags.output, hsds + "\n"));
+    out.json = {{"output", g_directory_flags.output}, {"bytes", hsds.size() + 1}};
+    out.text = "wrote " + g_directory_flags.output + "\n";
   } else {
     out.json = nlohmann::ordered_json::parse(hsds);
     out.text = hsds + "\n";
@@ -234,36 +234,36 @@ void AddDirectoryCommands(CLI::App& app, Command& selected) {
     return sub;
   };
   CLI::App* search = leaf("search", "Search listings (open capacity first, then freshest)", Search);
-  search->add_option("--category", g_flags.category,
+  search->add_option("--category", g_directory_flags.category,
                      "shelter, legal_advice, interpreting, counselling, safe_return, outreach, healthcare, "
                      "employment_training or other");
-  search->add_option("--region", g_flags.region, "ISO 3166-2 code, e.g. SE-AB");
-  search->add_option("--language", g_flags.language, "BCP 47 tag, e.g. ro; matches every tag of that language");
-  search->add_option("--target-group", g_flags.target_group, "women, men, children, families or lgbtq");
-  search->add_option("--exploitation", g_flags.exploitation,
+  search->add_option("--region", g_directory_flags.region, "ISO 3166-2 code, e.g. SE-AB");
+  search->add_option("--language", g_directory_flags.language, "BCP 47 tag, e.g. ro; matches every tag of that language");
+  search->add_option("--target-group", g_directory_flags.target_group, "women, men, children, families or lgbtq");
+  search->add_option("--exploitation", g_directory_flags.exploitation,
                      "sexual, labour, forced_criminality, begging, domestic_servitude or organ_removal");
-  search->add_flag("--open", g_flags.open, "Only listings with free places");
-  search->add_option("--page-size", g_flags.page_size, "Listings per page (default 50, at most 200)");
-  search->add_option("--page-token", g_flags.page_token, "Continue where the previous page ended");
+  search->add_flag("--open", g_directory_flags.open, "Only listings with free places");
+  search->add_option("--page-size", g_directory_flags.page_size, "Listings per page (default 50, at most 200)");
+  search->add_option("--page-token", g_directory_flags.page_token, "Continue where the previous page ended");
 
   CLI::App* show = leaf("show", "Show one listing, verified", Show);
-  show->add_option("LISTING_ID", g_flags.listing_id, "Listing id (32 hex digits)")->required();
+  show->add_option("LISTING_ID", g_directory_flags.listing_id, "Listing id (32 hex digits)")->required();
 
   CLI::App* publish = leaf("publish", "Publish a listing or a new revision of one (admin)", Publish);
-  publish->add_option("--file", g_flags.file, "Listing file (JSON, see docs/directory.md)")
+  publish->add_option("--file", g_directory_flags.file, "Listing file (JSON, see docs/directory.md)")
       ->required()
       ->check(CLI::ExistingFile);
-  publish->add_option("--listing-id", g_flags.listing_id, "Publish the next revision of this listing");
+  publish->add_option("--listing-id", g_directory_flags.listing_id, "Publish the next revision of this listing");
 
   CLI::App* capacity = leaf("update-capacity", "Set the number of free places (admin)", UpdateCapacity);
-  capacity->add_option("LISTING_ID", g_flags.listing_id, "Listing id (32 hex digits)")->required();
-  capacity->add_option("PLACES", g_flags.places, "Free places; -1 when places are not counted")->required();
+  capacity->add_option("LISTING_ID", g_directory_flags.listing_id, "Listing id (32 hex digits)")->required();
+  capacity->add_option("PLACES", g_directory_flags.places, "Free places; -1 when places are not counted")->required();
 
   CLI::App* retire = leaf("retire", "Withdraw a listing from the directory (admin)", Retire);
-  retire->add_option("LISTING_ID", g_flags.listing_id, "Listing id (32 hex digits)")->required();
+  retire->add_option("LISTING_ID", g_directory_flags.listing_id, "Listing id (32 hex digits)")->required();
 
   CLI::App* exporter = leaf("export", "The whole directory as Open Referral HSDS 3 JSON", Export);
-  exporter->add_option("--output", g_flags.output, "Write to this new file instead of stdout");
+  exporter->add_option("--output", g_directory_flags.output, "Write to this new file instead of stdout");
 }
 
 }  // namespace trygg::cli

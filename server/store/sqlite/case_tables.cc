@@ -9,22 +9,15 @@ namespace {
 constexpr char kCaseColumns[] =
     "case_id, owner_org, record_id, scope_id, epoch, head_version, head_hash, created_at, updated_at, erased";
 
-template <typename Fixed>
-absl::StatusOr<Fixed> Column(const Statement& stmt, int col) {
-  absl::StatusOr<Fixed> value = Fixed::FromSpan(stmt.ColumnBlob(col));
-  if (!value.ok()) return absl::DataLossError("a stored id, key or hash has the wrong size");
-  return value;
-}
-
 absl::StatusOr<domain::CaseRow> CaseRowOf(const Statement& stmt) {
   domain::CaseRow row;
-  TRYGG_ASSIGN_OR_RETURN(row.case_id, Column<Id128>(stmt, 0));
-  TRYGG_ASSIGN_OR_RETURN(row.owner_org, Column<Id128>(stmt, 1));
-  TRYGG_ASSIGN_OR_RETURN(row.record_id, Column<Id128>(stmt, 2));
-  TRYGG_ASSIGN_OR_RETURN(row.scope_id, Column<Id128>(stmt, 3));
+  TRYGG_ASSIGN_OR_RETURN(row.case_id, stmt.ColumnFixed<Id128>(0));
+  TRYGG_ASSIGN_OR_RETURN(row.owner_org, stmt.ColumnFixed<Id128>(1));
+  TRYGG_ASSIGN_OR_RETURN(row.record_id, stmt.ColumnFixed<Id128>(2));
+  TRYGG_ASSIGN_OR_RETURN(row.scope_id, stmt.ColumnFixed<Id128>(3));
   row.epoch = static_cast<uint32_t>(stmt.ColumnInt(4));
   row.head_version = static_cast<uint64_t>(stmt.ColumnInt(5));
-  TRYGG_ASSIGN_OR_RETURN(row.head_hash, Column<Hash256>(stmt, 6));
+  TRYGG_ASSIGN_OR_RETURN(row.head_hash, stmt.ColumnFixed<Hash256>(6));
   row.created_at_ms = stmt.ColumnInt(7);
   row.updated_at_ms = stmt.ColumnInt(8);
   row.erased = stmt.ColumnInt(9) != 0;
@@ -33,12 +26,12 @@ absl::StatusOr<domain::CaseRow> CaseRowOf(const Statement& stmt) {
 
 absl::StatusOr<domain::StoredGrant> GrantOf(const Statement& stmt) {
   domain::StoredGrant g;
-  TRYGG_ASSIGN_OR_RETURN(g.scope_id, Column<Id128>(stmt, 0));
+  TRYGG_ASSIGN_OR_RETURN(g.scope_id, stmt.ColumnFixed<Id128>(0));
   g.epoch = static_cast<uint32_t>(stmt.ColumnInt(1));
-  TRYGG_ASSIGN_OR_RETURN(g.org_id, Column<Id128>(stmt, 2));
+  TRYGG_ASSIGN_OR_RETURN(g.org_id, stmt.ColumnFixed<Id128>(2));
   g.grant.header = stmt.ColumnBlob(3);
   g.grant.sealed = stmt.ColumnBlob(4);
-  TRYGG_ASSIGN_OR_RETURN(g.grant.signature, Column<Signature>(stmt, 5));
+  TRYGG_ASSIGN_OR_RETURN(g.grant.signature, stmt.ColumnFixed<Signature>(5));
   return g;
 }
 
@@ -111,7 +104,7 @@ absl::StatusOr<std::vector<SealedRecord>> SqliteCaseTables::GetVersions(const Id
     record.header = stmt->ColumnBlob(0);
     record.wrapped_dek = stmt->ColumnBlob(1);
     record.body = stmt->ColumnBlob(2);
-    TRYGG_ASSIGN_OR_RETURN(record.signature, Column<Signature>(*stmt, 3));
+    TRYGG_ASSIGN_OR_RETURN(record.signature, stmt->ColumnFixed<Signature>(3));
     std::vector<uint8_t> hashes = stmt->ColumnBlob(4);
     if (hashes.size() % 32 != 0) return absl::DataLossError("stored attachment hashes are malformed");
     for (size_t i = 0; i < hashes.size(); i += 32) {
@@ -189,14 +182,14 @@ constexpr char kAttachmentColumns[] =
 
 absl::StatusOr<domain::AttachmentRow> AttachmentOf(const Statement& stmt) {
   domain::AttachmentRow row;
-  TRYGG_ASSIGN_OR_RETURN(row.case_id, Column<Id128>(stmt, 0));
-  TRYGG_ASSIGN_OR_RETURN(row.attachment_id, Column<Id128>(stmt, 1));
-  TRYGG_ASSIGN_OR_RETURN(row.uploader_device, Column<Id128>(stmt, 2));
+  TRYGG_ASSIGN_OR_RETURN(row.case_id, stmt.ColumnFixed<Id128>(0));
+  TRYGG_ASSIGN_OR_RETURN(row.attachment_id, stmt.ColumnFixed<Id128>(1));
+  TRYGG_ASSIGN_OR_RETURN(row.uploader_device, stmt.ColumnFixed<Id128>(2));
   row.total_size = static_cast<uint64_t>(stmt.ColumnInt(3));
   row.stored_size = static_cast<uint64_t>(stmt.ColumnInt(4));
   row.parts = stmt.ColumnInt(5);
   if (!stmt.ColumnIsNull(6)) {
-    TRYGG_ASSIGN_OR_RETURN(row.hash, Column<Hash256>(stmt, 6));
+    TRYGG_ASSIGN_OR_RETURN(row.hash, stmt.ColumnFixed<Hash256>(6));
   }
   row.created_at_ms = stmt.ColumnInt(7);
   return row;

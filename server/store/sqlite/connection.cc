@@ -97,6 +97,12 @@ std::vector<uint8_t> Statement::ColumnBlob(int col) const {
 
 bool Statement::ColumnIsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 
+absl::Status Statement::WrongSize(int col) const {
+  const char* name = sqlite3_column_name(stmt_, col);
+  return absl::DataLossError(
+      absl::StrCat("stored ", name != nullptr ? name : "value", " has the wrong size"));
+}
+
 void Statement::Reset() {
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);

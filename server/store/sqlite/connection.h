@@ -49,11 +49,21 @@ class Statement {
   std::string ColumnText(int col) const;
   std::vector<uint8_t> ColumnBlob(int col) const;
   bool ColumnIsNull(int col) const;
+  // A fixed-size value (id, key, hash, signature) from a BLOB column;
+  // DATA_LOSS naming the column when the stored bytes have another size.
+  template <typename Fixed>
+  absl::StatusOr<Fixed> ColumnFixed(int col) const {
+    absl::StatusOr<Fixed> value = Fixed::FromSpan(ColumnBlob(col));
+    if (!value.ok()) return WrongSize(col);
+    return value;
+  }
 
   // Clears bindings and rewinds, so a cached statement can be reused.
   void Reset();
 
  private:
+  absl::Status WrongSize(int col) const;
+
   Connection* db_;
   sqlite3_stmt* stmt_;
   absl::Status bind_status_;

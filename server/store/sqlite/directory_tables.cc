@@ -12,25 +12,18 @@ constexpr char kListingColumns[] =
     "l.target_groups, l.exploitation_forms, l.retired, l.bytes, l.signature, l.signer, l.capacity_bytes, "
     "l.capacity_signature, l.capacity_signer, l.retire_bytes, l.retire_signature, l.retire_signer";
 
-template <typename Fixed>
-absl::StatusOr<Fixed> Column(const Statement& stmt, int col, absl::string_view name) {
-  absl::StatusOr<Fixed> value = Fixed::FromSpan(stmt.ColumnBlob(col));
-  if (!value.ok()) return absl::DataLossError(absl::StrCat("stored listing ", name, " has the wrong size"));
-  return value;
-}
-
 absl::StatusOr<domain::SignedBy> SignedColumns(const Statement& stmt, int first) {
   domain::SignedBy signed_by;
   signed_by.object.bytes = stmt.ColumnBlob(first);
-  TRYGG_ASSIGN_OR_RETURN(signed_by.object.signature, Column<Signature>(stmt, first + 1, "signature"));
-  TRYGG_ASSIGN_OR_RETURN(signed_by.signer_device, Column<Id128>(stmt, first + 2, "signer"));
+  TRYGG_ASSIGN_OR_RETURN(signed_by.object.signature, stmt.ColumnFixed<Signature>(first + 1));
+  TRYGG_ASSIGN_OR_RETURN(signed_by.signer_device, stmt.ColumnFixed<Id128>(first + 2));
   return signed_by;
 }
 
 absl::StatusOr<domain::ListingRow> Row(const Statement& stmt) {
   domain::ListingRow row;
-  TRYGG_ASSIGN_OR_RETURN(row.listing_id, Column<Id128>(stmt, 0, "id"));
-  TRYGG_ASSIGN_OR_RETURN(row.org_id, Column<Id128>(stmt, 1, "org id"));
+  TRYGG_ASSIGN_OR_RETURN(row.listing_id, stmt.ColumnFixed<Id128>(0));
+  TRYGG_ASSIGN_OR_RETURN(row.org_id, stmt.ColumnFixed<Id128>(1));
   row.revision = static_cast<uint64_t>(stmt.ColumnInt(2));
   row.category = static_cast<uint8_t>(stmt.ColumnInt(3));
   row.response_time_hours = static_cast<uint32_t>(stmt.ColumnInt(4));

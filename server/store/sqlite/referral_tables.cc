@@ -14,31 +14,24 @@ constexpr char kReferralColumns[] =
     "code, created_at, updated_at, answer_by, sender, bytes, signature, packet_header, packet_wrapped_dek, "
     "packet_body, packet_signature, justification";
 
-template <typename Fixed>
-absl::StatusOr<Fixed> Column(const Statement& stmt, int col) {
-  absl::StatusOr<Fixed> value = Fixed::FromSpan(stmt.ColumnBlob(col));
-  if (!value.ok()) return absl::DataLossError("a stored id, key or signature has the wrong size");
-  return value;
-}
-
 absl::StatusOr<domain::ConsentRow> ConsentOf(const Statement& stmt) {
   domain::ConsentRow c;
-  TRYGG_ASSIGN_OR_RETURN(c.consent_id, Column<Id128>(stmt, 0));
-  TRYGG_ASSIGN_OR_RETURN(c.case_id, Column<Id128>(stmt, 1));
-  TRYGG_ASSIGN_OR_RETURN(c.to_org, Column<Id128>(stmt, 2));
+  TRYGG_ASSIGN_OR_RETURN(c.consent_id, stmt.ColumnFixed<Id128>(0));
+  TRYGG_ASSIGN_OR_RETURN(c.case_id, stmt.ColumnFixed<Id128>(1));
+  TRYGG_ASSIGN_OR_RETURN(c.to_org, stmt.ColumnFixed<Id128>(2));
   c.services = static_cast<uint16_t>(stmt.ColumnInt(3));
   c.purpose = static_cast<uint8_t>(stmt.ColumnInt(4));
   c.recorded_at_ms = stmt.ColumnInt(5);
   c.expires_at_ms = stmt.ColumnInt(6);
   if (!stmt.ColumnIsNull(7)) c.withdrawn_at_ms = stmt.ColumnInt(7);
-  TRYGG_ASSIGN_OR_RETURN(c.recorder_device, Column<Id128>(stmt, 8));
+  TRYGG_ASSIGN_OR_RETURN(c.recorder_device, stmt.ColumnFixed<Id128>(8));
   c.signed_consent.bytes = stmt.ColumnBlob(9);
-  TRYGG_ASSIGN_OR_RETURN(c.signed_consent.signature, Column<Signature>(stmt, 10));
+  TRYGG_ASSIGN_OR_RETURN(c.signed_consent.signature, stmt.ColumnFixed<Signature>(10));
   c.evidence = stmt.ColumnBlob(11);
   if (!stmt.ColumnIsNull(12)) {
     SignedObject withdrawal;
     withdrawal.bytes = stmt.ColumnBlob(12);
-    TRYGG_ASSIGN_OR_RETURN(withdrawal.signature, Column<Signature>(stmt, 13));
+    TRYGG_ASSIGN_OR_RETURN(withdrawal.signature, stmt.ColumnFixed<Signature>(13));
     c.withdrawal = std::move(withdrawal);
   }
   return c;
@@ -46,13 +39,13 @@ absl::StatusOr<domain::ConsentRow> ConsentOf(const Statement& stmt) {
 
 absl::StatusOr<domain::ReferralRow> ReferralOf(const Statement& stmt) {
   domain::ReferralRow r;
-  TRYGG_ASSIGN_OR_RETURN(r.referral_id, Column<Id128>(stmt, 0));
-  TRYGG_ASSIGN_OR_RETURN(r.case_id, Column<Id128>(stmt, 1));
-  TRYGG_ASSIGN_OR_RETURN(r.from_org, Column<Id128>(stmt, 2));
-  TRYGG_ASSIGN_OR_RETURN(r.to_org, Column<Id128>(stmt, 3));
-  TRYGG_ASSIGN_OR_RETURN(r.listing_id, Column<Id128>(stmt, 4));
-  TRYGG_ASSIGN_OR_RETURN(r.consent_id, Column<Id128>(stmt, 5));
-  TRYGG_ASSIGN_OR_RETURN(r.scope_id, Column<Id128>(stmt, 6));
+  TRYGG_ASSIGN_OR_RETURN(r.referral_id, stmt.ColumnFixed<Id128>(0));
+  TRYGG_ASSIGN_OR_RETURN(r.case_id, stmt.ColumnFixed<Id128>(1));
+  TRYGG_ASSIGN_OR_RETURN(r.from_org, stmt.ColumnFixed<Id128>(2));
+  TRYGG_ASSIGN_OR_RETURN(r.to_org, stmt.ColumnFixed<Id128>(3));
+  TRYGG_ASSIGN_OR_RETURN(r.listing_id, stmt.ColumnFixed<Id128>(4));
+  TRYGG_ASSIGN_OR_RETURN(r.consent_id, stmt.ColumnFixed<Id128>(5));
+  TRYGG_ASSIGN_OR_RETURN(r.scope_id, stmt.ColumnFixed<Id128>(6));
   r.service = static_cast<uint8_t>(stmt.ColumnInt(7));
   r.urgency = static_cast<uint8_t>(stmt.ColumnInt(8));
   r.basis = static_cast<uint8_t>(stmt.ColumnInt(9));
@@ -61,14 +54,14 @@ absl::StatusOr<domain::ReferralRow> ReferralOf(const Statement& stmt) {
   r.created_at_ms = stmt.ColumnInt(12);
   r.updated_at_ms = stmt.ColumnInt(13);
   r.answer_by_ms = stmt.ColumnInt(14);
-  TRYGG_ASSIGN_OR_RETURN(r.sender_device, Column<Id128>(stmt, 15));
+  TRYGG_ASSIGN_OR_RETURN(r.sender_device, stmt.ColumnFixed<Id128>(15));
   r.signed_referral.bytes = stmt.ColumnBlob(16);
-  TRYGG_ASSIGN_OR_RETURN(r.signed_referral.signature, Column<Signature>(stmt, 17));
+  TRYGG_ASSIGN_OR_RETURN(r.signed_referral.signature, stmt.ColumnFixed<Signature>(17));
   r.packet.header = stmt.ColumnBlob(18);
   r.packet.wrapped_dek = stmt.ColumnBlob(19);
   r.packet.body = stmt.ColumnBlob(20);
   if (!r.packet.header.empty()) {
-    TRYGG_ASSIGN_OR_RETURN(r.packet.signature, Column<Signature>(stmt, 21));
+    TRYGG_ASSIGN_OR_RETURN(r.packet.signature, stmt.ColumnFixed<Signature>(21));
   }
   r.justification = stmt.ColumnBlob(22);
   return r;
@@ -218,11 +211,11 @@ absl::StatusOr<std::vector<domain::StoredTransition>> SqliteReferralTables::GetT
     if (!row) return transitions;
     domain::StoredTransition t;
     t.seq = static_cast<uint32_t>(stmt->ColumnInt(0));
-    TRYGG_ASSIGN_OR_RETURN(t.actor_device, Column<Id128>(*stmt, 1));
+    TRYGG_ASSIGN_OR_RETURN(t.actor_device, stmt->ColumnFixed<Id128>(1));
     t.to = static_cast<domain::ReferralState>(stmt->ColumnInt(2));
     t.at_ms = stmt->ColumnInt(3);
     t.transition.bytes = stmt->ColumnBlob(4);
-    TRYGG_ASSIGN_OR_RETURN(t.transition.signature, Column<Signature>(*stmt, 5));
+    TRYGG_ASSIGN_OR_RETURN(t.transition.signature, stmt->ColumnFixed<Signature>(5));
     transitions.push_back(std::move(t));
   }
 }

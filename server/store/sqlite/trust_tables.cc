@@ -6,25 +6,18 @@
 namespace trygg::store::sqlite {
 namespace {
 
-template <typename Fixed>
-absl::StatusOr<Fixed> Column(const Statement& stmt, int col, absl::string_view name) {
-  absl::StatusOr<Fixed> value = Fixed::FromSpan(stmt.ColumnBlob(col));
-  if (!value.ok()) return absl::DataLossError(absl::StrCat("stored ", name, " has the wrong size"));
-  return value;
-}
-
 absl::StatusOr<SignedObject> SignedColumns(const Statement& stmt, int bytes_col, int signature_col) {
   SignedObject object;
   object.bytes = stmt.ColumnBlob(bytes_col);
-  TRYGG_ASSIGN_OR_RETURN(object.signature, Column<Signature>(stmt, signature_col, "signature"));
+  TRYGG_ASSIGN_OR_RETURN(object.signature, stmt.ColumnFixed<Signature>(signature_col));
   return object;
 }
 
 absl::StatusOr<domain::StoredEnrolment> EnrolmentRow(const Statement& stmt) {
   domain::StoredEnrolment e;
-  TRYGG_ASSIGN_OR_RETURN(e.enrolment_id, Column<Id128>(stmt, 0, "enrolment id"));
-  TRYGG_ASSIGN_OR_RETURN(e.org_id, Column<Id128>(stmt, 1, "org id"));
-  TRYGG_ASSIGN_OR_RETURN(e.device_id, Column<Id128>(stmt, 2, "device id"));
+  TRYGG_ASSIGN_OR_RETURN(e.enrolment_id, stmt.ColumnFixed<Id128>(0));
+  TRYGG_ASSIGN_OR_RETURN(e.org_id, stmt.ColumnFixed<Id128>(1));
+  TRYGG_ASSIGN_OR_RETURN(e.device_id, stmt.ColumnFixed<Id128>(2));
   TRYGG_ASSIGN_OR_RETURN(e.request, SignedColumns(stmt, 3, 4));
   e.submitted_at_ms = stmt.ColumnInt(5);
   return e;
@@ -71,7 +64,7 @@ absl::StatusOr<std::vector<domain::StoredCertificate>> SqliteTrustTables::ListCe
     if (!row) return certs;
     domain::StoredCertificate cert;
     cert.kind = kind;
-    TRYGG_ASSIGN_OR_RETURN(cert.subject_id, Column<Id128>(*stmt, 0, "subject id"));
+    TRYGG_ASSIGN_OR_RETURN(cert.subject_id, stmt->ColumnFixed<Id128>(0));
     TRYGG_ASSIGN_OR_RETURN(cert.certificate, SignedColumns(*stmt, 1, 2));
     certs.push_back(std::move(cert));
   }
@@ -121,10 +114,10 @@ absl::StatusOr<std::optional<domain::DeviceRow>> SqliteTrustTables::GetDevice(co
   if (!row) return std::nullopt;
   domain::DeviceRow device;
   device.device_id = device_id;
-  TRYGG_ASSIGN_OR_RETURN(device.org_id, Column<Id128>(*stmt, 0, "org id"));
+  TRYGG_ASSIGN_OR_RETURN(device.org_id, stmt->ColumnFixed<Id128>(0));
   device.role = static_cast<Role>(stmt->ColumnInt(1));
-  TRYGG_ASSIGN_OR_RETURN(device.sign_key, Column<SignPublicKey>(*stmt, 2, "signing key"));
-  TRYGG_ASSIGN_OR_RETURN(device.box_key, Column<BoxPublicKey>(*stmt, 3, "box key"));
+  TRYGG_ASSIGN_OR_RETURN(device.sign_key, stmt->ColumnFixed<SignPublicKey>(2));
+  TRYGG_ASSIGN_OR_RETURN(device.box_key, stmt->ColumnFixed<BoxPublicKey>(3));
   device.revoked = stmt->ColumnInt(4) != 0;
   return device;
 }
@@ -215,8 +208,8 @@ absl::StatusOr<std::vector<domain::StoredKeyEnvelope>> SqliteTrustTables::GetKey
     e.generation = static_cast<uint32_t>(stmt->ColumnInt(0));
     e.header = stmt->ColumnBlob(1);
     e.sealed = stmt->ColumnBlob(2);
-    TRYGG_ASSIGN_OR_RETURN(e.signature, Column<Signature>(*stmt, 3, "signature"));
-    TRYGG_ASSIGN_OR_RETURN(e.signer_device, Column<Id128>(*stmt, 4, "signer"));
+    TRYGG_ASSIGN_OR_RETURN(e.signature, stmt->ColumnFixed<Signature>(3));
+    TRYGG_ASSIGN_OR_RETURN(e.signer_device, stmt->ColumnFixed<Id128>(4));
     envelopes.push_back(std::move(e));
   }
 }
@@ -252,7 +245,7 @@ absl::StatusOr<std::optional<std::pair<Id128, int64_t>>> SqliteTrustTables::GetS
   stmt->BindBlob(1, token_hash.span());
   TRYGG_ASSIGN_OR_RETURN(bool row, stmt->Step());
   if (!row) return std::nullopt;
-  TRYGG_ASSIGN_OR_RETURN(Id128 device_id, Column<Id128>(*stmt, 0, "device id"));
+  TRYGG_ASSIGN_OR_RETURN(Id128 device_id, stmt->ColumnFixed<Id128>(0));
   return std::make_pair(device_id, stmt->ColumnInt(1));
 }
 
@@ -281,7 +274,7 @@ absl::StatusOr<std::optional<std::pair<uint32_t, BoxPublicKey>>> SqliteTrustTabl
   stmt->BindBlob(1, org_id.span());
   TRYGG_ASSIGN_OR_RETURN(bool row, stmt->Step());
   if (!row) return std::nullopt;
-  TRYGG_ASSIGN_OR_RETURN(BoxPublicKey key, Column<BoxPublicKey>(*stmt, 1, "organisation key"));
+  TRYGG_ASSIGN_OR_RETURN(BoxPublicKey key, stmt->ColumnFixed<BoxPublicKey>(1));
   return std::make_pair(static_cast<uint32_t>(stmt->ColumnInt(0)), key);
 }
 

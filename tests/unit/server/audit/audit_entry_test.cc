@@ -11,7 +11,7 @@ namespace {
 
 using testing::Bytes;
 
-AuditId Id(uint8_t fill) {
+AuditId FilledId(uint8_t fill) {
   AuditId id;
   id.fill(fill);
   return id;
@@ -22,12 +22,12 @@ AuditEvent ExampleEvent() {
   AuditEvent e;
   e.kind = AuditEventKind::kReferralCreated;
   e.time_ms = 1700000000123;
-  e.actor_org_id = Id(0x11);
-  e.actor_device_id = Id(0x22);
-  e.case_id = Id(0x33);
-  e.referral_id = Id(0x44);
-  e.listing_id = Id(0x55);
-  e.counterpart_org_id = Id(0x66);
+  e.actor_org_id = FilledId(0x11);
+  e.actor_device_id = FilledId(0x22);
+  e.case_id = FilledId(0x33);
+  e.referral_id = FilledId(0x44);
+  e.listing_id = FilledId(0x55);
+  e.counterpart_org_id = FilledId(0x66);
   e.service = 1;  // shelter
   e.code = 0;
   e.flags = kFlagVitalInterests;

@@ -1,4 +1,4 @@
-#include "internal/case_wire.h"
+#include "internal/wire.h"
 
 #include "trygg/crypto_error.h"
 #include "trygg/status_macros.h"
@@ -18,12 +18,6 @@ Id128 RandomId(Rng& rng) {
 
 int64_t ToMillis(const google::protobuf::Timestamp& t) { return t.seconds() * 1000 + t.nanos() / 1000000; }
 
-absl::StatusOr<Id128> IdFromServer(const std::string& bytes, std::string_view what) {
-  absl::StatusOr<Id128> id = Id128::FromSpan(AsSpan(bytes));
-  if (!id.ok()) return absl::DataLossError("server sent a malformed " + std::string(what));
-  return id;
-}
-
 void EnvelopeToProto(const SealedRecord& record, trygg::v1::RecordEnvelope* out) {
   out->set_header(ToProto(record.header));
   out->set_wrapped_dek(ToProto(record.wrapped_dek));
@@ -37,13 +31,10 @@ absl::StatusOr<SealedRecord> EnvelopeFromServer(const trygg::v1::RecordEnvelope&
   record.header.assign(in.header().begin(), in.header().end());
   record.wrapped_dek.assign(in.wrapped_dek().begin(), in.wrapped_dek().end());
   record.body.assign(in.body().begin(), in.body().end());
-  absl::StatusOr<Signature> signature = Signature::FromSpan(AsSpan(in.signature()));
-  if (!signature.ok()) return absl::DataLossError("server sent a malformed record signature");
-  record.signature = *signature;
+  TRYGG_ASSIGN_OR_RETURN(record.signature, FixedFromServer<Signature>(in.signature(), "record signature"));
   for (const std::string& h : in.attachment_hashes()) {
-    absl::StatusOr<Hash256> hash = Hash256::FromSpan(AsSpan(h));
-    if (!hash.ok()) return absl::DataLossError("server sent a malformed attachment hash");
-    record.attachment_hashes.push_back(*hash);
+    TRYGG_ASSIGN_OR_RETURN(Hash256 hash, FixedFromServer<Hash256>(h, "attachment hash"));
+    record.attachment_hashes.push_back(hash);
   }
   return record;
 }
@@ -65,24 +56,24 @@ absl::StatusOr<Grant> GrantFromServer(const trygg::v1::Grant& in) {
   Grant grant;
   grant.header.assign(bytes.begin(), bytes.begin() + kGrantHeaderSize);
   grant.sealed.assign(bytes.begin() + kGrantHeaderSize, bytes.end());
-  absl::StatusOr<Signature> signature = Signature::FromSpan(AsSpan(in.sealed().signature()));
-  if (!signature.ok()) return absl::DataLossError("server sent a malformed grant signature");
-  grant.signature = *signature;
+  TRYGG_ASSIGN_OR_RETURN(grant.signature, FixedFromServer<Signature>(in.sealed().signature(), "grant signature"));
   return grant;
 }
 
-void SignedToProto(const SignedObject& object, const Id128& signer, trygg::v1::SignedBlob* out) {
+void SignedToProto(const SignedObject& object, trygg::v1::SignedBlob* out) {
   out->set_bytes(ToProto(object.bytes));
   out->set_signature(ToProto(object.signature.span()));
+}
+
+void SignedToProto(const SignedObject& object, const Id128& signer, trygg::v1::SignedBlob* out) {
+  SignedToProto(object, out);
   out->set_signer_id(ToProto(signer.span()));
 }
 
 absl::StatusOr<SignedObject> SignedFromServer(const trygg::v1::SignedBlob& in) {
   SignedObject object;
   object.bytes.assign(in.bytes().begin(), in.bytes().end());
-  absl::StatusOr<Signature> signature = Signature::FromSpan(AsSpan(in.signature()));
-  if (!signature.ok()) return absl::DataLossError("server sent a malformed signature");
-  object.signature = *signature;
+  TRYGG_ASSIGN_OR_RETURN(object.signature, FixedFromServer<Signature>(in.signature(), "signature"));
   return object;
 }
 
