@@ -72,32 +72,34 @@ std::string Month(int64_t ms) {
   return absl::StrFormat("%04d-%02d", year, month);
 }
 
+// Every hidden cell reads the same (kSuppressedMarker), whether it is small
+// or hidden alongside a small one: distinct markers would tell which hidden
+// cells are at least `threshold`, and that narrows the small ones down.
 class CellMaker {
  public:
   explicit CellMaker(int64_t threshold) : threshold_(threshold) {}
 
   StatCell Count(int64_t c) const {
     StatCell cell;
-    if (c > 0 && c < threshold_) {
-      cell.type = StatCell::Type::kSuppressed;
-      cell.text = absl::StrCat("<", threshold_);
-    } else {
-      cell.type = StatCell::Type::kCount;
-      cell.count = c;
-    }
+    cell.type = StatCell::Type::kCount;
+    cell.count = c;
+    return cell;
+  }
+  static StatCell Hidden() {
+    StatCell cell;
+    cell.type = StatCell::Type::kSuppressed;
+    cell.text = std::string(kSuppressedMarker);
     return cell;
   }
   // A value derived from `basis` referrals: hidden when the basis is small,
-  // since a rate or median over two referrals describes two people.
-  StatCell Number(double value, int64_t basis) const {
+  // since a rate or median over two referrals describes two people, or when
+  // `parts_hidden` (a count it is computed from is hidden).
+  StatCell Number(double value, int64_t basis, bool parts_hidden = false) const {
+    if (basis == 0) return Text("-");
+    if (basis < threshold_ || parts_hidden) return Hidden();
     StatCell cell;
-    if (basis < threshold_) {
-      cell.type = StatCell::Type::kSuppressed;
-      cell.text = basis == 0 ? "-" : absl::StrCat("<", threshold_);
-    } else {
-      cell.type = StatCell::Type::kNumber;
-      cell.number = value;
-    }
+    cell.type = StatCell::Type::kNumber;
+    cell.number = value;
     return cell;
   }
   static StatCell Text(std::string text) {
@@ -108,6 +110,73 @@ class CellMaker {
 
  private:
   int64_t threshold_;
+};
+
+// A count as computed, before it becomes a cell. `hidden` is set for a
+// primary suppression (0 < value < threshold) and for a complementary one.
+struct Figure {
+  int64_t value = 0;
+  bool hidden = false;
+  bool primary = false;
+};
+
+// Complementary suppression (docs/audit.md, "Coordinator statistics"), so
+// that no small count can be worked out from the numbers that are shown:
+//
+// 1. Within a row, referrals >= accepted + declined. With one of the two
+//    hidden and the other shown, the hidden one lies in
+//    [1, referrals - shown]; when that is narrower than [1, threshold - 1],
+//    the shown one is hidden too.
+// 2. A group of cells that add up to a total shown in the same report (a
+//    column of the per-pair, per-service or per-month table with its summary
+//    count; the decline reasons with the declined count) gives away its one
+//    hidden cell by subtraction. So no group keeps exactly one hidden cell:
+//    the smallest shown non-zero one is hidden too, until no group has one
+//    (a total hidden for one group is hidden in the others it belongs to).
+// 3. A rate is hidden when a count it is computed from is hidden
+//    (rate and accepted give declined).
+struct Suppressor {
+  int64_t threshold;
+
+  Figure Make(int64_t value) const {
+    const bool small = value > 0 && value < threshold;
+    return Figure{value, small, small};
+  }
+
+  void ProtectRow(const Figure& referrals, Figure& accepted, Figure& declined) const {
+    auto guard = [&](const Figure& hidden, Figure& shown) {
+      if (!hidden.primary || shown.hidden || referrals.hidden) return;
+      if (referrals.value - shown.value < threshold - 1) shown.hidden = true;
+    };
+    guard(declined, accepted);
+    guard(accepted, declined);
+  }
+
+  // Each group is a total and the cells that add up to it.
+  struct Group {
+    Figure* total;
+    std::vector<Figure*> parts;
+  };
+  static void ProtectGroups(const std::vector<Group>& groups) {
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (const Group& g : groups) {
+        int hidden = g.total->hidden ? 1 : 0;
+        Figure* smallest = g.total->hidden || g.total->value == 0 ? nullptr : g.total;
+        for (Figure* f : g.parts) {
+          if (f->hidden) {
+            ++hidden;
+          } else if (f->value > 0 && (smallest == nullptr || f->value < smallest->value)) {
+            smallest = f;
+          }
+        }
+        if (hidden == 1 && smallest != nullptr) {
+          smallest->hidden = true;
+          changed = true;
+        }
+      }
+    }
+  }
 };
 
 double Median(std::vector<double> v) {
@@ -231,62 +300,105 @@ StatisticsReport ComputeStatistics(absl::Span<const AuditEvent> events,
     if (r.outcome != 0) ++outcomes[r.outcome];
   }
 
-  auto rate = [&](const Tally& t) {
+  // The counts of every table, then the suppression over all of them, then
+  // the cells.
+  const Suppressor suppress{threshold};
+  struct Row {
+    Figure referrals, accepted, declined;
+  };
+  auto make_row = [&](const Tally& t) {
+    Row row{suppress.Make(t.referrals), suppress.Make(t.accepted), suppress.Make(t.declined)};
+    suppress.ProtectRow(row.referrals, row.accepted, row.declined);
+    return row;
+  };
+  Row sum = make_row(total);
+  std::vector<Row> pair_rows, service_rows, month_rows;
+  for (const auto& [key, t] : by_pair) pair_rows.push_back(make_row(t));
+  for (const auto& [key, t] : by_service) service_rows.push_back(make_row(t));
+  for (const auto& [key, t] : by_month) month_rows.push_back(make_row(t));
+  std::vector<Figure> decline_rows;
+  for (const auto& [code, c] : declines) decline_rows.push_back(suppress.Make(c));
+  std::vector<Suppressor::Group> groups;
+  for (std::vector<Row>* rows : {&pair_rows, &service_rows, &month_rows}) {
+    Suppressor::Group referrals_group{&sum.referrals, {}}, accepted_group{&sum.accepted, {}},
+        declined_group{&sum.declined, {}};
+    for (Row& row : *rows) {
+      referrals_group.parts.push_back(&row.referrals);
+      accepted_group.parts.push_back(&row.accepted);
+      declined_group.parts.push_back(&row.declined);
+    }
+    groups.insert(groups.end(), {referrals_group, accepted_group, declined_group});
+  }
+  Suppressor::Group reasons_group{&sum.declined, {}};
+  for (Figure& f : decline_rows) reasons_group.parts.push_back(&f);
+  groups.push_back(reasons_group);
+  Suppressor::ProtectGroups(groups);
+
+  auto cell = [&](const Figure& f) { return f.hidden ? CellMaker::Hidden() : cells.Count(f.value); };
+  auto rate = [&](const Tally& t, const Row& row) {
     const int64_t answered = t.accepted + t.declined;
-    return cells.Number(answered == 0 ? 0 : 100.0 * static_cast<double>(t.accepted) / answered, answered);
+    return cells.Number(answered == 0 ? 0 : 100.0 * static_cast<double>(t.accepted) / answered, answered,
+                        row.accepted.hidden || row.declined.hidden);
   };
   const int64_t answered = static_cast<int64_t>(answer_hours.size());
 
   StatTable summary{"summary", "Summary", {"measure", "value"}, {}, -1};
-  auto row = [&](std::string name, StatCell value) {
+  auto add = [&](std::string name, StatCell value) {
     summary.rows.push_back({CellMaker::Text(std::move(name)), std::move(value)});
   };
-  row("referrals", cells.Count(total.referrals));
-  row("vital-interests referrals", cells.Count(vital));
-  row("accepted", cells.Count(total.accepted));
-  row("declined", cells.Count(total.declined));
-  row("acceptance rate (%)", rate(total));
-  row("awaiting an answer", cells.Count(awaiting));
-  row("overdue (past answer-by)", cells.Count(overdue));
-  row("accepted, in progress", cells.Count(in_progress));
-  row("time to answer, median (hours)",
-      cells.Number(answered ? Median(answer_hours) : 0, answered));
-  row("time to answer, 90th percentile (hours)",
+  add("referrals", cell(sum.referrals));
+  add("vital-interests referrals", cell(suppress.Make(vital)));
+  add("accepted", cell(sum.accepted));
+  add("declined", cell(sum.declined));
+  add("acceptance rate (%)", rate(total, sum));
+  add("awaiting an answer", cell(suppress.Make(awaiting)));
+  add("overdue (past answer-by)", cell(suppress.Make(overdue)));
+  add("accepted, in progress", cell(suppress.Make(in_progress)));
+  add("time to answer, median (hours)", cells.Number(answered ? Median(answer_hours) : 0, answered));
+  add("time to answer, 90th percentile (hours)",
       cells.Number(answered ? Percentile(answer_hours, 90) : 0, answered));
   report.tables.push_back(std::move(summary));
 
   StatTable pairs{"by_pair", "Referrals per organisation pair",
                   {"from organisation", "to organisation", "referrals", "accepted", "declined"}, {}, 2};
+  size_t i = 0;
   for (const auto& [key, t] : by_pair) {
+    const Row& row = pair_rows[i++];
     pairs.rows.push_back({CellMaker::Text(Hex(key.first)), CellMaker::Text(Hex(key.second)),
-                          cells.Count(t.referrals), cells.Count(t.accepted), cells.Count(t.declined)});
+                          cell(row.referrals), cell(row.accepted), cell(row.declined)});
   }
   report.tables.push_back(std::move(pairs));
 
   StatTable services{"by_service", "Referrals per service",
                      {"service", "referrals", "accepted", "declined", "acceptance rate (%)"}, {}, 1};
+  i = 0;
   for (const auto& [service, t] : by_service) {
-    services.rows.push_back({CellMaker::Text(std::string(ServiceName(service))), cells.Count(t.referrals),
-                             cells.Count(t.accepted), cells.Count(t.declined), rate(t)});
+    const Row& row = service_rows[i++];
+    services.rows.push_back({CellMaker::Text(std::string(ServiceName(service))), cell(row.referrals),
+                             cell(row.accepted), cell(row.declined), rate(t, row)});
   }
   report.tables.push_back(std::move(services));
 
   StatTable months{"by_month", "Referrals per month (UTC)", {"month", "referrals", "accepted", "declined"}, {}, 1};
+  i = 0;
   for (const auto& [month, t] : by_month) {
-    months.rows.push_back({CellMaker::Text(month), cells.Count(t.referrals), cells.Count(t.accepted),
-                           cells.Count(t.declined)});
+    const Row& row = month_rows[i++];
+    months.rows.push_back(
+        {CellMaker::Text(month), cell(row.referrals), cell(row.accepted), cell(row.declined)});
   }
   report.tables.push_back(std::move(months));
 
   StatTable reasons{"decline_reasons", "Decline reasons", {"reason", "referrals"}, {}, 1};
+  i = 0;
   for (const auto& [code, c] : declines) {
-    reasons.rows.push_back({CellMaker::Text(std::string(DeclineReasonName(code))), cells.Count(c)});
+    reasons.rows.push_back({CellMaker::Text(std::string(DeclineReasonName(code))), cell(decline_rows[i++])});
   }
   report.tables.push_back(std::move(reasons));
 
+  // Outcomes add up to no total the report shows; primary suppression only.
   StatTable outcome_table{"outcomes", "Outcomes", {"outcome", "referrals"}, {}, 1};
   for (const auto& [code, c] : outcomes) {
-    outcome_table.rows.push_back({CellMaker::Text(std::string(OutcomeName(code))), cells.Count(c)});
+    outcome_table.rows.push_back({CellMaker::Text(std::string(OutcomeName(code))), cell(suppress.Make(c))});
   }
   report.tables.push_back(std::move(outcome_table));
   return report;

@@ -4,11 +4,14 @@
 // answer, overdue and in progress; outcomes; vital-interests referrals.
 //
 // Small cells are suppressed here, once, so every output format shows the
-// same thing: a count c with 0 < c < threshold becomes "<threshold", and a
-// rate or duration computed from fewer than `threshold` referrals is not
-// shown. A suppressed cell carries no number at all, so no renderer can leak
-// it. (Only primary suppression: a total next to a single suppressed cell
-// can still reveal it; the reports show no totals over suppressed rows.)
+// same thing. A count c with 0 < c < threshold is hidden (primary
+// suppression), and so is a rate or duration computed from fewer than
+// `threshold` referrals. Then enough other cells are hidden that no hidden
+// count can be worked out from those shown (complementary suppression: by
+// subtraction from a total shown elsewhere, from a row's referrals, accepted
+// and declined, or from a rate); statistics.cc says exactly how. Every hidden
+// cell reads kSuppressedMarker and carries no number at all, so no renderer
+// can leak it.
 //
 // Pure functions of their inputs; thread-safe. Entries that are not about
 // referrals are ignored; a referral whose creation is not in the entries
@@ -27,6 +30,9 @@
 
 namespace trygg::audit {
 
+// How every hidden cell reads, small or hidden alongside a small one.
+inline constexpr std::string_view kSuppressedMarker = "x";
+
 struct StatisticsOptions {
   // Counts below this are suppressed (at least 1; 1 disables suppression).
   int64_t threshold = 5;
@@ -38,7 +44,7 @@ struct StatisticsOptions {
 struct StatCell {
   enum class Type { kText, kCount, kSuppressed, kNumber };
   Type type = Type::kText;
-  std::string text;   // kText; for kSuppressed the shown "<5"
+  std::string text;   // kText; for kSuppressed kSuppressedMarker
   int64_t count = 0;  // kCount
   double number = 0;  // kNumber (a rate or a duration in hours)
 

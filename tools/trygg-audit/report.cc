@@ -59,10 +59,11 @@ std::string RowKey(const StatTable& table, const std::vector<StatCell>& row) {
 }
 
 std::string Footer(const StatisticsReport& report) {
-  return absl::StrCat(report.entries_read, " audit entries read; counts from 1 to ",
-                      report.threshold - 1, " are shown as \"<", report.threshold,
-                      "\" and rates or times over fewer than ", report.threshold,
-                      " referrals are not shown.");
+  return absl::StrCat(report.entries_read, " audit entries read. \"", std::string(audit::kSuppressedMarker),
+                      "\" marks a number not shown to protect the people behind it: a count from 1 to ",
+                      report.threshold - 1, ", a rate or time over fewer than ", report.threshold,
+                      " referrals, or a number hidden with one of those so that it cannot be worked out "
+                      "from the others.");
 }
 
 std::string BarChart(const StatTable& table) {
@@ -174,7 +175,7 @@ std::string RenderJson(const StatisticsReport& report) {
   nlohmann::json json = {{"threshold", report.threshold},
                          {"generated_at_ms", report.generated_at_ms},
                          {"entries_read", report.entries_read},
-                         {"suppressed_marker", absl::StrCat("<", report.threshold)},
+                         {"suppressed_marker", std::string(audit::kSuppressedMarker)},
                          {"tables", tables}};
   return json.dump(2) + "\n";
 }

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -94,21 +95,26 @@ TEST_CASE("Statistics from synthetic entries, with small cells suppressed", "[au
 
   CHECK(Summary(r, "referrals") == "15");
   CHECK(Summary(r, "accepted") == "8");
-  CHECK(Summary(r, "declined") == "<5");
-  CHECK(Summary(r, "acceptance rate (%)") == "66.7");
-  CHECK(Summary(r, "awaiting an answer") == "<5");
-  CHECK(Summary(r, "overdue (past answer-by)") == "<5");
-  CHECK(Summary(r, "vital-interests referrals") == "<5");
+  CHECK(Summary(r, "declined") == "x");
+  // 66.7 % of answers with 8 accepted would give away the 4 declined.
+  CHECK(Summary(r, "acceptance rate (%)") == "x");
+  CHECK(Summary(r, "awaiting an answer") == "x");
+  CHECK(Summary(r, "overdue (past answer-by)") == "x");
+  CHECK(Summary(r, "vital-interests referrals") == "x");
   // Answer times 1..12 h: median 6.5 h; nearest-rank p90 of 12 is the 11th.
   CHECK(Summary(r, "time to answer, median (hours)") == "6.5");
   CHECK(Summary(r, "time to answer, 90th percentile (hours)") == "11.0");
 
   const StatTable& pairs = Table(r, "by_pair");
   REQUIRE(pairs.rows.size() == 2);
-  CHECK(pairs.rows[0][2].Display() == "12");
-  CHECK(pairs.rows[1][2].Display() == "<5");
+  CHECK(pairs.rows[1][2].Display() == "x");  // the 3 referrals A -> C
   CHECK(pairs.rows[1][2].type == StatCell::Type::kSuppressed);
   CHECK(pairs.rows[1][2].count == 0);  // the hidden number is not carried at all
+  // 15 referrals in all minus 12 shown would give the 3 away: the 12 is
+  // hidden too, and reads the same.
+  CHECK(pairs.rows[0][2].Display() == "x");
+  CHECK(pairs.rows[0][2].count == 0);
+  CHECK(pairs.rows[0][3].Display() == "8");
 
   const StatTable& months = Table(r, "by_month");
   REQUIRE(months.rows.size() == 2);
@@ -117,6 +123,7 @@ TEST_CASE("Statistics from synthetic entries, with small cells suppressed", "[au
 
   const StatTable& services = Table(r, "by_service");
   CHECK(services.rows[0][0].text == "shelter");
+  CHECK(services.rows[0][4].Display() == "x");  // 8 accepted of 12 answered: the 4 declined
   CHECK(services.rows[1][0].text == "legal_advice");
   CHECK(services.rows[1][4].Display() == "-");  // no answers: no rate
 
@@ -129,13 +136,112 @@ TEST_CASE("Statistics from synthetic entries, with small cells suppressed", "[au
     CHECK(Summary(all, "declined") == "4");
     CHECK(Summary(all, "overdue (past answer-by)") == "2");
     CHECK(Summary(all, "vital-interests referrals") == "1");
+    CHECK(Summary(all, "acceptance rate (%)") == "66.7");
+    CHECK(Table(all, "by_pair").rows[0][2].Display() == "12");
   }
   SECTION("a high threshold hides rates and times over too few referrals") {
     options.threshold = 20;
     const StatisticsReport hidden = ComputeStatistics(s.events, options);
-    CHECK(Summary(hidden, "acceptance rate (%)") == "<20");
-    CHECK(Summary(hidden, "time to answer, median (hours)") == "<20");
-    CHECK(Summary(hidden, "referrals") == "<20");
+    CHECK(Summary(hidden, "acceptance rate (%)") == "x");
+    CHECK(Summary(hidden, "time to answer, median (hours)") == "x");
+    CHECK(Summary(hidden, "referrals") == "x");
+  }
+}
+
+// With every count known (threshold 1), checks that the cells `r` shows give
+// none of its hidden small counts away: no group of cells adding up to a shown
+// total has exactly one hidden; a row's hidden accepted or declined count is
+// not pinned down by its referrals and the other one; a shown rate has both
+// its counts shown.
+void CheckNothingDerivable(const StatisticsReport& r, const StatisticsReport& all, int64_t threshold) {
+  auto count = [&](const StatisticsReport& rep, const std::string& table, size_t row, size_t col) {
+    return Table(rep, table).rows[row][col];
+  };
+  auto summary_cell = [&](const StatisticsReport& rep, const std::string& measure) {
+    for (const auto& row : Table(rep, "summary").rows) {
+      if (row[0].text == measure) return row[1];
+    }
+    FAIL("no measure " << measure);
+    return StatCell();
+  };
+  const std::vector<std::pair<std::string, std::string>> totals = {
+      {"referrals", "referrals"}, {"accepted", "accepted"}, {"declined", "declined"}};
+  for (const auto& [table, first_count] : std::vector<std::pair<std::string, size_t>>{
+           {"by_pair", 2}, {"by_service", 1}, {"by_month", 1}}) {
+    const StatTable& t = Table(r, table);
+    for (size_t k = 0; k < 3; ++k) {
+      const size_t col = first_count + k;
+      int hidden = summary_cell(r, totals[k].second).type == StatCell::Type::kSuppressed ? 1 : 0;
+      for (size_t row = 0; row < t.rows.size(); ++row) {
+        if (t.rows[row][col].type == StatCell::Type::kSuppressed) ++hidden;
+      }
+      INFO(table << " column " << t.columns[col]);
+      CHECK(hidden != 1);
+    }
+    for (size_t row = 0; row < t.rows.size(); ++row) {
+      const StatCell& referrals = t.rows[row][first_count];
+      const StatCell& accepted = t.rows[row][first_count + 1];
+      const StatCell& declined = t.rows[row][first_count + 2];
+      INFO(table << " row " << row);
+      if (referrals.type != StatCell::Type::kSuppressed &&
+          (accepted.type == StatCell::Type::kSuppressed) != (declined.type == StatCell::Type::kSuppressed)) {
+        const StatCell& shown = accepted.type == StatCell::Type::kSuppressed ? declined : accepted;
+        CHECK(referrals.count - shown.count >= threshold - 1);
+      }
+      if (table == "by_service" && t.rows[row][4].type == StatCell::Type::kNumber) {
+        CHECK(accepted.type == StatCell::Type::kCount);
+        CHECK(declined.type == StatCell::Type::kCount);
+      }
+      // Every hidden count really is hidden: a small one, or one shown
+      // when nothing is suppressed.
+      for (size_t col = first_count; col < first_count + 3; ++col) {
+        const int64_t truth = count(all, table, row, col).count;
+        if (truth > 0 && truth < threshold) CHECK(t.rows[row][col].type == StatCell::Type::kSuppressed);
+      }
+    }
+  }
+  const StatTable& reasons = Table(r, "decline_reasons");
+  int hidden = summary_cell(r, "declined").type == StatCell::Type::kSuppressed ? 1 : 0;
+  for (const auto& row : reasons.rows) {
+    if (row[1].type == StatCell::Type::kSuppressed) ++hidden;
+  }
+  CHECK(hidden != 1);
+  if (summary_cell(r, "acceptance rate (%)").type == StatCell::Type::kNumber) {
+    CHECK(summary_cell(r, "accepted").type == StatCell::Type::kCount);
+    CHECK(summary_cell(r, "declined").type == StatCell::Type::kCount);
+  }
+}
+
+TEST_CASE("No hidden count can be worked out from the cells shown", "[audit][stats]") {
+  // Many random logs of a few organisations, services and months, with
+  // counts around the threshold where subtraction attacks bite.
+  std::mt19937 random(20261202);
+  for (int run = 0; run < 300; ++run) {
+    Synthetic s;
+    const int orgs = 2 + static_cast<int>(random() % 3);
+    const int referrals = static_cast<int>(random() % 40);
+    for (int i = 0; i < referrals; ++i) {
+      const AuditId from = Id(static_cast<uint8_t>(1 + random() % orgs));
+      const AuditId to = Id(static_cast<uint8_t>(10 + random() % orgs));
+      const int64_t at = kJan2026 + static_cast<int64_t>(random() % 3) * 31 * kDay;
+      AuditId r = s.Refer(from, to, static_cast<uint8_t>(1 + random() % 3), at);
+      switch (random() % 3) {
+        case 0: s.Answer(r, AuditEventKind::kReferralAccepted, at + kHour); break;
+        case 1: s.Answer(r, AuditEventKind::kReferralDeclined, at + kHour,
+                         static_cast<uint8_t>(1 + random() % 3)); break;
+        default: break;
+      }
+    }
+    for (int64_t threshold : {3, 5}) {
+      StatisticsOptions options;
+      options.threshold = threshold;
+      options.now_ms = kJan2026 + 100 * kDay;
+      StatisticsOptions everything = options;
+      everything.threshold = 1;
+      INFO("run " << run << ", threshold " << threshold << ", " << referrals << " referrals");
+      CheckNothingDerivable(ComputeStatistics(s.events, options), ComputeStatistics(s.events, everything),
+                            threshold);
+    }
   }
 }
 
