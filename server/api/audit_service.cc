@@ -25,6 +25,9 @@ void SetPath(const std::vector<audit::Hash>& proof,
 grpc::ServerUnaryReactor* AuditService::GetSignedTreeHead(
     grpc::CallbackServerContext* context, const trygg::v1::GetSignedTreeHeadRequest*,
     trygg::v1::GetSignedTreeHeadResponse* response) {
+  if (absl::StatusOr<domain::Caller> caller = auth_.Authenticate(*context); !caller.ok()) {
+    return Finish(context, caller.status());
+  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const SignPublicKey signer = log_->public_key();
   log_->GetSignedTreeHead([reactor, response, signer](absl::StatusOr<domain::SignedTreeHead> head) {
@@ -50,6 +53,9 @@ grpc::ServerUnaryReactor* AuditService::GetSignedTreeHead(
 grpc::ServerUnaryReactor* AuditService::GetInclusionProof(
     grpc::CallbackServerContext* context, const trygg::v1::GetInclusionProofRequest* request,
     trygg::v1::GetInclusionProofResponse* response) {
+  if (absl::StatusOr<domain::Caller> caller = auth_.Authenticate(*context); !caller.ok()) {
+    return Finish(context, caller.status());
+  }
   absl::StatusOr<std::vector<audit::Hash>> proof =
       log_->InclusionProof(request->leaf_index(), request->tree_size());
   if (proof.ok()) SetPath(*proof, response->mutable_path());
@@ -59,6 +65,9 @@ grpc::ServerUnaryReactor* AuditService::GetInclusionProof(
 grpc::ServerUnaryReactor* AuditService::GetConsistencyProof(
     grpc::CallbackServerContext* context, const trygg::v1::GetConsistencyProofRequest* request,
     trygg::v1::GetConsistencyProofResponse* response) {
+  if (absl::StatusOr<domain::Caller> caller = auth_.Authenticate(*context); !caller.ok()) {
+    return Finish(context, caller.status());
+  }
   absl::StatusOr<std::vector<audit::Hash>> proof =
       log_->ConsistencyProof(request->first_size(), request->second_size());
   if (proof.ok()) SetPath(*proof, response->mutable_path());
@@ -68,8 +77,10 @@ grpc::ServerUnaryReactor* AuditService::GetConsistencyProof(
 grpc::ServerUnaryReactor* AuditService::ListEntries(grpc::CallbackServerContext* context,
                                                     const trygg::v1::ListEntriesRequest* request,
                                                     trygg::v1::ListEntriesResponse* response) {
+  absl::StatusOr<domain::Caller> caller = auth_.Authenticate(*context);
+  if (!caller.ok()) return Finish(context, caller.status());
   absl::StatusOr<domain::AuditEntryPage> page =
-      log_->ListEntries(request->start_index(), request->page_size(), request->page_token());
+      log_->ListEntries(*caller, request->start_index(), request->page_size(), request->page_token());
   if (page.ok()) {
     for (const domain::StoredAuditEntry& stored : page->entries) {
       trygg::v1::AuditEntry* entry = response->add_entries();

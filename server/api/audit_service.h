@@ -3,15 +3,18 @@
 // thread from a store reader; signing a new head completes on the store's
 // writer thread, so no callback thread waits for a commit.
 //
-// The RPCs need no session yet: the log holds metadata only, and who may
-// read entries (coordinators, the entries' own organisations) is enforced
-// when sessions land (issue 4); see docs/audit.md.
+// Every RPC needs a session (UNAUTHENTICATED otherwise). Tree heads and
+// proofs hold hashes only and are served to every signed-in device, since
+// every device checks its own writes; which entries a caller reads is the
+// domain's rule (AuditLog::ListEntries; docs/audit.md, section 9).
 //
-// Ownership: borrows `log`, which must outlive the service.
+// Ownership: borrows `log` and `authenticator`, which must outlive the
+// service.
 // Thread-safety: handlers run concurrently; AuditLog is thread-safe.
 #ifndef TRYGG_SERVER_API_AUDIT_SERVICE_H_
 #define TRYGG_SERVER_API_AUDIT_SERVICE_H_
 
+#include "server/api/authenticator.h"
 #include "server/domain/audit_log.h"
 #include "trygg/v1/audit.grpc.pb.h"
 
@@ -19,7 +22,7 @@ namespace trygg::api {
 
 class AuditService final : public trygg::v1::AuditService::CallbackService {
  public:
-  explicit AuditService(domain::AuditLog* log) : log_(log) {}
+  AuditService(domain::AuditLog* log, const Authenticator& authenticator) : log_(log), auth_(authenticator) {}
 
   grpc::ServerUnaryReactor* GetSignedTreeHead(
       grpc::CallbackServerContext* context, const trygg::v1::GetSignedTreeHeadRequest* request,
@@ -36,6 +39,7 @@ class AuditService final : public trygg::v1::AuditService::CallbackService {
 
  private:
   domain::AuditLog* log_;
+  const Authenticator& auth_;
 };
 
 }  // namespace trygg::api

@@ -191,7 +191,7 @@ absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config
   directory_options.capacity_stale_ms = int64_t{config.directory_capacity_stale_hours} * 3600 * 1000;
   d->services_.push_back(std::make_unique<api::DirectoryService>(*d->store_, *d->authenticator_, d->clock_,
                                                                  directory_options));
-  d->services_.push_back(std::make_unique<api::AuditService>(d->audit_log_.get()));
+  d->services_.push_back(std::make_unique<api::AuditService>(d->audit_log_.get(), *d->authenticator_));
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

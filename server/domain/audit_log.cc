@@ -181,8 +181,12 @@ absl::StatusOr<std::vector<audit::Hash>> AuditLog::ConsistencyProof(uint64_t fir
   return proof;
 }
 
-absl::StatusOr<AuditEntryPage> AuditLog::ListEntries(uint64_t start_index, int32_t page_size,
-                                                     std::string_view page_token) {
+absl::StatusOr<AuditEntryPage> AuditLog::ListEntries(const Caller& caller, uint64_t start_index,
+                                                     int32_t page_size, std::string_view page_token) {
+  const bool coordinator = caller.role == Role::kCoordinator;
+  if (!coordinator && caller.role != Role::kCaseworker && caller.role != Role::kOrgAdmin) {
+    return absl::PermissionDeniedError("only member devices and coordinators read audit entries");
+  }
   if (page_size < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("page_size ", page_size, " is negative; use 0 for the default"));
@@ -205,6 +209,17 @@ absl::StatusOr<AuditEntryPage> AuditLog::ListEntries(uint64_t start_index, int32
     while (!page.entries.empty() && page.entries.back().index >= size) page.entries.pop_back();
     if (!page.entries.empty() && page.entries.back().index + 1 < size) {
       page.next_page_token = EncodeAuditPageToken(page.entries.back().index + 1);
+    }
+    if (!coordinator) {
+      // An all-zero id means "none" in an entry; no caller's organisation is
+      // zero, but if one were, it must not match every entry without one.
+      const bool no_org = caller.org_id == Id128();
+      std::erase_if(page.entries, [&](const StoredAuditEntry& stored) {
+        if (no_org) return true;
+        absl::StatusOr<audit::AuditEvent> event = audit::DecodeAuditEvent(stored.entry);
+        return !event.ok() || (event->actor_org_id != caller.org_id.array() &&
+                               event->counterpart_org_id != caller.org_id.array());
+      });
     }
     return absl::OkStatus();
   }));

@@ -31,6 +31,7 @@
 #include "server/audit/audit_entry.h"
 #include "server/audit/hash.h"
 #include "server/domain/audit_table.h"
+#include "server/domain/caller.h"
 #include "server/domain/store.h"
 #include "trygg/random.h"
 #include "trygg/signing.h"
@@ -91,8 +92,14 @@ class AuditLog {
   // larger than kMaxAuditPageSize is reduced to it; negative is
   // INVALID_ARGUMENT. start_index beyond the log's size is INVALID_ARGUMENT;
   // equal to it gives an empty page.
-  absl::StatusOr<AuditEntryPage> ListEntries(uint64_t start_index, int32_t page_size,
-                                             std::string_view page_token);
+  //
+  // Who reads what (docs/audit.md, section 9): a coordinator reads every
+  // entry; a member device (caseworker or organisation admin) reads the
+  // entries that name its organisation as actor or counterpart, and the
+  // others are left out of its page. A page covers the same range of the log
+  // either way, so next_page_token follows the last entry read, shown or not.
+  absl::StatusOr<AuditEntryPage> ListEntries(const Caller& caller, uint64_t start_index,
+                                             int32_t page_size, std::string_view page_token);
 
  private:
   absl::StatusOr<SignedTreeHead> SignInWrite(Transaction& txn);

@@ -1,11 +1,16 @@
-// The audit RPCs of the real tryggd and `trygg-audit verify`,
-// `consistency` and `check-included` against it: a log filled through the
-// real store verifies from scratch, grows consistently across restarts, and
-// an entry edited behind the server's back is found and named.
-#include <signal.h>
+// The audit RPCs of the real tryggd and `trygg-audit verify`, `consistency`,
+// `check-included` and `stats` against it, signed in as a root-certified
+// coordinator: a log filled through the real store verifies from scratch,
+// grows consistently across restarts, and an entry edited, removed or
+// inserted behind the server's back is found and named; a log that shrank or
+// forked fails `consistency`. Without a session the RPCs refuse; a member
+// device reads only its organisation's entries; trygg-audit refuses a
+// member's key store for whole-log commands and a server key the platform
+// root did not certify.
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
 #include <grpcpp/grpcpp.h>
 #include <nlohmann/json.hpp>
@@ -15,258 +20,469 @@
 #include "server/audit/tree_head.h"
 #include "server/audit/verify.h"
 #include "testing/temp_dir.h"
-#include "testing/tryggd_process.h"
+#include "testing/trust_world.h"
+#include "trygg/key_store.h"
 #include "trygg/v1/audit.grpc.pb.h"
 
 namespace trygg::audit_testing {
 namespace {
 
 using testing::TempDir;
-using testing::TryggdProcess;
+using testing::TestDevice;
+using testing::TrustWorld;
 
-std::vector<std::string> Args(const TempDir& dir) {
-  return {"--listen", "127.0.0.1:0", "--data-dir", dir.path()};
-}
+constexpr char kPassphrase[] = "correct horse battery staple";
 
-void Fill(const TempDir& dir, uint32_t from, uint32_t to) {
-  LogBuilder builder(dir.file("trygg.db"));
-  for (uint32_t i = from; i < to; ++i) builder.Record(CaseVersion(i));
-}
-
-// The public half of the key tryggd made in its data directory.
-std::string ServerKeyHex(const TempDir& dir) {
-  std::ifstream in(dir.file("server-signing.key"), std::ios::binary);
-  std::array<uint8_t, 32> seed{};
-  in.read(reinterpret_cast<char*>(seed.data()), seed.size());
-  REQUIRE(in.gcount() == 32);
-  return HexEncode(SigningKeyPairFromSeed(seed).public_key.span());
-}
-
-std::unique_ptr<trygg::v1::AuditService::Stub> Stub(const TryggdProcess& server) {
-  return trygg::v1::AuditService::NewStub(
-      grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials()));
-}
-
-trygg::v1::GetSignedTreeHeadResponse Head(const TryggdProcess& server) {
-  grpc::ClientContext context;
-  trygg::v1::GetSignedTreeHeadResponse response;
-  REQUIRE(Stub(server)->GetSignedTreeHead(&context, {}, &response).ok());
-  return response;
-}
-
-TEST_CASE("tryggd serves signed heads, proofs and pages; bad requests are INVALID_ARGUMENT",
-          "[audit][server]") {
-  TempDir dir;
-  Fill(dir, 0, 25);
-  TryggdProcess server(Args(dir));
-  REQUIRE(server.ok());
-  struct stat st;
-  REQUIRE(stat(dir.file("server-signing.key").c_str(), &st) == 0);
-  CHECK((st.st_mode & 0777) == 0600);
-
-  const trygg::v1::GetSignedTreeHeadResponse head = Head(server);
-  const std::string& bytes = head.tree_head().bytes();
-  absl::StatusOr<audit::TreeHead> decoded = audit::DecodeTreeHead(
+audit::TreeHead DecodeHead(const trygg::v1::GetSignedTreeHeadResponse& response) {
+  const std::string& bytes = response.tree_head().bytes();
+  absl::StatusOr<audit::TreeHead> head = audit::DecodeTreeHead(
       absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
-  REQUIRE(decoded.ok());
-  CHECK(decoded->tree_size == 25);
-  CHECK(HexEncode(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(head.tree_head().signer_id().data()),
-                                           head.tree_head().signer_id().size())) == ServerKeyHex(dir));
+  REQUIRE(head.ok());
+  return *head;
+}
 
-  auto stub = Stub(server);
-  auto expect_invalid = [&](auto call, const char* fragment) {
-    grpc::ClientContext context;
-    grpc::Status status = call(context);
-    INFO(fragment << ": " << status.error_message());
-    CHECK(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
-    CHECK(status.error_message().find(fragment) != std::string::npos);
-  };
-  expect_invalid([&](grpc::ClientContext& c) {
-    trygg::v1::GetInclusionProofRequest r;
-    r.set_leaf_index(25);
-    r.set_tree_size(25);
-    trygg::v1::GetInclusionProofResponse out;
-    return stub->GetInclusionProof(&c, r, &out);
-  }, "leaf_index 25");
-  expect_invalid([&](grpc::ClientContext& c) {
-    trygg::v1::GetInclusionProofRequest r;
-    r.set_leaf_index(1);
-    r.set_tree_size(26);
-    trygg::v1::GetInclusionProofResponse out;
-    return stub->GetInclusionProof(&c, r, &out);
-  }, "tree_size 26");
-  expect_invalid([&](grpc::ClientContext& c) {
-    trygg::v1::GetConsistencyProofRequest r;
-    r.set_first_size(10);
-    r.set_second_size(9);
-    trygg::v1::GetConsistencyProofResponse out;
-    return stub->GetConsistencyProof(&c, r, &out);
-  }, "first_size 10");
-  expect_invalid([&](grpc::ClientContext& c) {
-    trygg::v1::GetConsistencyProofRequest r;
-    r.set_first_size(0);
-    r.set_second_size(9);
-    trygg::v1::GetConsistencyProofResponse out;
-    return stub->GetConsistencyProof(&c, r, &out);
-  }, "first_size must be at least 1");
-  expect_invalid([&](grpc::ClientContext& c) {
-    trygg::v1::GetConsistencyProofRequest r;
-    r.set_first_size(3);
-    r.set_second_size(99);
-    trygg::v1::GetConsistencyProofResponse out;
-    return stub->GetConsistencyProof(&c, r, &out);
-  }, "second_size 99");
-  expect_invalid([&](grpc::ClientContext& c) {
-    trygg::v1::ListEntriesRequest r;
-    r.set_page_token("not-a-token");
-    trygg::v1::ListEntriesResponse out;
-    return stub->ListEntries(&c, r, &out);
-  }, "page_token");
-  expect_invalid([&](grpc::ClientContext& c) {
-    trygg::v1::ListEntriesRequest r;
-    r.set_page_size(-5);
-    trygg::v1::ListEntriesResponse out;
-    return stub->ListEntries(&c, r, &out);
-  }, "page_size -5");
-  expect_invalid([&](grpc::ClientContext& c) {
-    trygg::v1::ListEntriesRequest r;
-    r.set_start_index(26);
-    trygg::v1::ListEntriesResponse out;
-    return stub->ListEntries(&c, r, &out);
-  }, "start index 26");
-
-  // Nothing changed: the same head is served, and it still verifies.
-  CHECK(Head(server).tree_head().bytes() == bytes);
-
-  // A proof from the server verifies against the signed root.
-  grpc::ClientContext context;
-  trygg::v1::GetInclusionProofRequest request;
-  request.set_leaf_index(13);
-  request.set_tree_size(25);
-  trygg::v1::GetInclusionProofResponse proof;
-  REQUIRE(stub->GetInclusionProof(&context, request, &proof).ok());
-  std::vector<audit::Hash> path;
-  for (const std::string& h : proof.path()) {
-    path.push_back(*audit::Hash::FromBytes(
-        absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(h.data()), h.size())));
+// A platform whose tryggd is certified by the root (unless told otherwise),
+// with a coordinator whose key store is on disk for trygg-audit, and a home
+// directory of its own so no real trygg config is read.
+struct AuditWorld {
+  explicit AuditWorld(bool certify_server = true) {
+    REQUIRE(world.ok());
+    if (certify_server) world.CertifyServer();
+    coordinator = &world.AddCoordinator("Samordnare");
+    WriteKeyStore(*coordinator, keystore);
   }
-  const audit::EncodedAuditEvent entry = audit::EncodeAuditEvent(CaseVersion(13));
-  CHECK(audit::VerifyInclusion(audit::HashLeaf(entry), 13, 25, path, decoded->root_hash).ok());
 
-  // Pages: 25 entries in pages of 10 with tokens.
-  std::string token;
-  uint64_t seen = 0;
-  do {
-    grpc::ClientContext page_context;
-    trygg::v1::ListEntriesRequest page_request;
-    page_request.set_page_size(10);
-    page_request.set_page_token(token);
-    trygg::v1::ListEntriesResponse page;
-    REQUIRE(stub->ListEntries(&page_context, page_request, &page).ok());
-    for (const auto& e : page.entries()) CHECK(e.index() == seen++);
-    token = page.next_page_token();
-  } while (!token.empty());
-  CHECK(seen == 25);
+  void WriteKeyStore(const TestDevice& device, const std::string& path) {
+    REQUIRE(CreateKeyStore(path, kPassphrase, device.keys, MinimumKdfLimitsForTests(), world.rng()).ok());
+  }
+
+  // Stops tryggd, runs `edit` on its database file, starts it again, and
+  // signs the given devices in again (the port changes).
+  void WhileStopped(const std::function<void(const std::string& db)>& edit,
+                    std::initializer_list<TestDevice*> others = {}) {
+    // Closed first: tryggd's drain waits seconds for idle connected clients.
+    coordinator->client.reset();
+    for (TestDevice* d : others) d->client.reset();
+    world.Restart([&](const std::string& data_dir) { edit(data_dir + "/trygg.db"); });
+    world.Reconnect(*coordinator);
+    for (TestDevice* d : others) world.Reconnect(*d);
+  }
+
+  // Appends CaseVersion(from..to) through the real store while tryggd is
+  // down; returns the index of CaseVersion(from).
+  uint64_t Fill(uint32_t from, uint32_t to, std::initializer_list<TestDevice*> others = {}) {
+    const uint64_t first = Size();
+    WhileStopped(
+        [&](const std::string& db) {
+          LogBuilder builder(db);
+          for (uint32_t i = from; i < to; ++i) builder.Record(CaseVersion(i));
+        },
+        others);
+    return first;
+  }
+
+  trygg::v1::GetSignedTreeHeadResponse Head() {
+    auto context = coordinator->client->NewCallContext();
+    trygg::v1::GetSignedTreeHeadResponse response;
+    REQUIRE(Stub()->GetSignedTreeHead(context.get(), {}, &response).ok());
+    return response;
+  }
+  uint64_t Size() { return DecodeHead(Head()).tree_size; }
+
+  std::unique_ptr<trygg::v1::AuditService::Stub> Stub() {
+    return trygg::v1::AuditService::NewStub(grpc::CreateChannel(world.address(), grpc::InsecureChannelCredentials()));
+  }
+
+  std::string ServerKeyHex() const {
+    const std::string dir = std::filesystem::path(world.db_path()).parent_path().string();
+    std::ifstream in(dir + "/server-signing.key", std::ios::binary);
+    std::array<uint8_t, 32> seed{};
+    in.read(reinterpret_cast<char*>(seed.data()), seed.size());
+    REQUIRE(in.gcount() == 32);
+    return HexEncode(SigningKeyPairFromSeed(seed).public_key.span());
+  }
+
+  // trygg-audit signed in with `with` (the coordinator's key store unless
+  // given), the pinned root and this server.
+  ToolResult Audit(std::vector<std::string> args, const std::string& with = "") {
+    for (const std::string& a : {std::string("--server"), world.address(), std::string("--keystore"),
+                                 with.empty() ? keystore : with, std::string("--root-key"),
+                                 HexEncode(world.root().public_key.span())}) {
+      args.push_back(a);
+    }
+    return RunAudit(args, Env());
+  }
+  std::vector<std::string> Env() const {
+    return {std::string("TRYGG_PASSPHRASE=") + kPassphrase, "TRYGG_INSECURE_FAST_KDF=1", "HOME=" + home.path(),
+            "XDG_CONFIG_HOME=" + home.path()};
+  }
+
+  TempDir home;
+  TrustWorld world;
+  TestDevice* coordinator = nullptr;
+  std::string keystore = home.file("coordinator.keystore");
+};
+
+TEST_CASE("tryggd serves signed heads, proofs and pages to signed-in devices, and bad requests are "
+          "INVALID_ARGUMENT",
+          "[audit][server]") {
+  AuditWorld w;
+  TestDevice& admin = w.world.AdmitOrganisation("Kvinnojouren Malmö");
+  const uint64_t base = w.Fill(0, 25, {&admin});
+  const trygg::v1::GetSignedTreeHeadResponse head = w.Head();
+  const audit::TreeHead decoded = DecodeHead(head);
+  const uint64_t n = decoded.tree_size;
+  REQUIRE(n >= base + 25);
+  CHECK(HexEncode(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(head.tree_head().signer_id().data()),
+                                           head.tree_head().signer_id().size())) == w.ServerKeyHex());
+
+  auto stub = w.Stub();
+  SECTION("without a session, every RPC is UNAUTHENTICATED") {
+    for (const std::string& token : {std::string(), std::string("Bearer ") + std::string(64, 'a')}) {
+      INFO("token '" << token << "'");
+      auto call = [&](auto rpc) {
+        grpc::ClientContext context;
+        if (!token.empty()) context.AddMetadata("authorization", token);
+        return rpc(context).error_code();
+      };
+      CHECK(call([&](grpc::ClientContext& c) {
+              trygg::v1::GetSignedTreeHeadResponse out;
+              return stub->GetSignedTreeHead(&c, {}, &out);
+            }) == grpc::StatusCode::UNAUTHENTICATED);
+      CHECK(call([&](grpc::ClientContext& c) {
+              trygg::v1::GetInclusionProofRequest r;
+              r.set_leaf_index(0);
+              r.set_tree_size(1);
+              trygg::v1::GetInclusionProofResponse out;
+              return stub->GetInclusionProof(&c, r, &out);
+            }) == grpc::StatusCode::UNAUTHENTICATED);
+      CHECK(call([&](grpc::ClientContext& c) {
+              trygg::v1::GetConsistencyProofRequest r;
+              r.set_first_size(1);
+              r.set_second_size(2);
+              trygg::v1::GetConsistencyProofResponse out;
+              return stub->GetConsistencyProof(&c, r, &out);
+            }) == grpc::StatusCode::UNAUTHENTICATED);
+      CHECK(call([&](grpc::ClientContext& c) {
+              trygg::v1::ListEntriesRequest r;
+              trygg::v1::ListEntriesResponse out;
+              return stub->ListEntries(&c, r, &out);
+            }) == grpc::StatusCode::UNAUTHENTICATED);
+    }
+  }
+
+  SECTION("bad requests are INVALID_ARGUMENT and change nothing") {
+    auto expect_invalid = [&](auto call, const std::string& fragment) {
+      auto context = w.coordinator->client->NewCallContext();
+      grpc::Status status = call(*context);
+      INFO(fragment << ": " << status.error_message());
+      CHECK(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+      CHECK(status.error_message().find(fragment) != std::string::npos);
+    };
+    const std::string size = std::to_string(n);
+    expect_invalid([&](grpc::ClientContext& c) {
+      trygg::v1::GetInclusionProofRequest r;
+      r.set_leaf_index(n);
+      r.set_tree_size(n);
+      trygg::v1::GetInclusionProofResponse out;
+      return stub->GetInclusionProof(&c, r, &out);
+    }, "leaf_index " + size);
+    expect_invalid([&](grpc::ClientContext& c) {
+      trygg::v1::GetInclusionProofRequest r;
+      r.set_leaf_index(1);
+      r.set_tree_size(n + 1);
+      trygg::v1::GetInclusionProofResponse out;
+      return stub->GetInclusionProof(&c, r, &out);
+    }, "tree_size " + std::to_string(n + 1));
+    expect_invalid([&](grpc::ClientContext& c) {
+      trygg::v1::GetConsistencyProofRequest r;
+      r.set_first_size(10);
+      r.set_second_size(9);
+      trygg::v1::GetConsistencyProofResponse out;
+      return stub->GetConsistencyProof(&c, r, &out);
+    }, "first_size 10");
+    expect_invalid([&](grpc::ClientContext& c) {
+      trygg::v1::GetConsistencyProofRequest r;
+      r.set_first_size(0);
+      r.set_second_size(9);
+      trygg::v1::GetConsistencyProofResponse out;
+      return stub->GetConsistencyProof(&c, r, &out);
+    }, "first_size must be at least 1");
+    expect_invalid([&](grpc::ClientContext& c) {
+      trygg::v1::GetConsistencyProofRequest r;
+      r.set_first_size(3);
+      r.set_second_size(n + 99);
+      trygg::v1::GetConsistencyProofResponse out;
+      return stub->GetConsistencyProof(&c, r, &out);
+    }, "second_size " + std::to_string(n + 99));
+    expect_invalid([&](grpc::ClientContext& c) {
+      trygg::v1::ListEntriesRequest r;
+      r.set_page_token("not-a-token");
+      trygg::v1::ListEntriesResponse out;
+      return stub->ListEntries(&c, r, &out);
+    }, "page_token");
+    expect_invalid([&](grpc::ClientContext& c) {
+      trygg::v1::ListEntriesRequest r;
+      r.set_page_size(-5);
+      trygg::v1::ListEntriesResponse out;
+      return stub->ListEntries(&c, r, &out);
+    }, "page_size -5");
+    expect_invalid([&](grpc::ClientContext& c) {
+      trygg::v1::ListEntriesRequest r;
+      r.set_start_index(n + 1);
+      trygg::v1::ListEntriesResponse out;
+      return stub->ListEntries(&c, r, &out);
+    }, "start index " + std::to_string(n + 1));
+    // Nothing changed: the same head is served.
+    CHECK(w.Head().tree_head().bytes() == head.tree_head().bytes());
+  }
+
+  SECTION("a proof verifies against the signed root, and a coordinator pages through every entry") {
+    auto context = w.coordinator->client->NewCallContext();
+    trygg::v1::GetInclusionProofRequest request;
+    request.set_leaf_index(base + 13);
+    request.set_tree_size(n);
+    trygg::v1::GetInclusionProofResponse proof;
+    REQUIRE(stub->GetInclusionProof(context.get(), request, &proof).ok());
+    std::vector<audit::Hash> path;
+    for (const std::string& h : proof.path()) {
+      path.push_back(*audit::Hash::FromBytes(
+          absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(h.data()), h.size())));
+    }
+    const audit::EncodedAuditEvent entry = audit::EncodeAuditEvent(CaseVersion(13));
+    CHECK(audit::VerifyInclusion(audit::HashLeaf(entry), base + 13, n, path, decoded.root_hash).ok());
+
+    std::string token;
+    uint64_t seen = 0;
+    do {
+      auto page_context = w.coordinator->client->NewCallContext();
+      trygg::v1::ListEntriesRequest page_request;
+      page_request.set_page_size(10);
+      page_request.set_page_token(token);
+      trygg::v1::ListEntriesResponse page;
+      REQUIRE(stub->ListEntries(page_context.get(), page_request, &page).ok());
+      for (const auto& e : page.entries()) CHECK(e.index() == seen++);
+      token = page.next_page_token();
+    } while (!token.empty());
+    CHECK(seen >= n);
+  }
+
+  SECTION("a member device reads only the entries that name its organisation") {
+    std::string token;
+    int mine = 0;
+    do {
+      auto page_context = admin.client->NewCallContext();
+      trygg::v1::ListEntriesRequest page_request;
+      page_request.set_page_token(token);
+      trygg::v1::ListEntriesResponse page;
+      REQUIRE(stub->ListEntries(page_context.get(), page_request, &page).ok());
+      for (const auto& e : page.entries()) {
+        auto event = audit::DecodeAuditEvent(
+            absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(e.entry().data()), e.entry().size()));
+        REQUIRE(event.ok());
+        CHECK((event->actor_org_id == admin.keys.org_id.array() ||
+               event->counterpart_org_id == admin.keys.org_id.array()));
+        ++mine;
+      }
+      token = page.next_page_token();
+    } while (!token.empty());
+    // Its admission, key and sessions; none of the 25 case versions (another organisation's).
+    CHECK(mine >= 3);
+    CHECK(static_cast<uint64_t>(mine) < n - 25);
+  }
 }
 
 TEST_CASE("trygg-audit verifies a live log, follows it and finds an edited entry", "[audit][server]") {
-  TempDir dir;
-  TempDir home;
-  const std::string state = home.file("state/audit-head.json");
-  Fill(dir, 0, 30);
-  std::string key;
-  {
-    TryggdProcess server(Args(dir));
-    REQUIRE(server.ok());
-    key = ServerKeyHex(dir);
-    ToolResult r = RunAudit({"verify", "--server", server.address(), "--server-key", key, "--state", state});
-    INFO(Describe(r));
-    REQUIRE(r.code == 0);
-    CHECK(r.out.find("OK: 30 entries") != std::string::npos);
-    struct stat st;
-    REQUIRE(stat(state.c_str(), &st) == 0);
-    CHECK((st.st_mode & 0777) == 0600);
+  AuditWorld w;
+  const uint64_t base = w.Fill(0, 30);
+  const std::string state = w.home.file("state/audit-head.json");
 
-    ToolResult included = RunAudit({"check-included", "--server", server.address(), "--server-key", key,
-                                    "--index", "0", "--index", "29", "--index", "7", "--entry",
-                                    EntryHex(0), "--entry", EntryHex(29), "--entry", EntryHex(7)});
-    INFO(Describe(included));
-    CHECK(included.code == 0);
-    CHECK(included.out.find("OK: entry 29 is in the signed log of size 30") != std::string::npos);
+  ToolResult r = w.Audit({"verify", "--state", state, "--json"});
+  INFO(Describe(r));
+  REQUIRE(r.code == 0);
+  nlohmann::json verified = nlohmann::json::parse(r.out);
+  CHECK(verified["ok"] == true);
+  const uint64_t first_size = verified["signed_head"]["tree_size"];
+  CHECK(verified["entries"] == first_size);
+  CHECK(first_size >= base + 30);
+  struct stat st;
+  REQUIRE(stat(state.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
 
-    ToolResult not_included = RunAudit({"check-included", "--server", server.address(), "--server-key",
-                                        key, "--index", "7", "--entry", EntryHex(8), "--json"});
-    CHECK(not_included.code == 3);
-    CHECK(nlohmann::json::parse(not_included.out)["entries"][0]["included"] == false);
-    ToolResult beyond = RunAudit({"check-included", "--server", server.address(), "--server-key", key,
-                                  "--index", "30"});
-    CHECK(beyond.code == 3);
-    CHECK(beyond.out.find("beyond the signed log of size 30") != std::string::npos);
+  const std::string i0 = std::to_string(base), i7 = std::to_string(base + 7), i29 = std::to_string(base + 29);
+  ToolResult included = w.Audit({"check-included", "--index", i0, "--index", i29, "--index", i7, "--entry",
+                                 EntryHex(0), "--entry", EntryHex(29), "--entry", EntryHex(7)});
+  INFO(Describe(included));
+  CHECK(included.code == 0);
+  CHECK(included.out.find("OK: entry " + i29 + " is in the signed log") != std::string::npos);
+  // Fetched from the server when not given.
+  CHECK(w.Audit({"check-included", "--index", i7}).code == 0);
 
-    ToolResult stats = RunAudit({"stats", "--server", server.address(), "--server-key", key,
-                                 "--format", "json"});
-    INFO(Describe(stats));
-    CHECK(stats.code == 0);
-    CHECK(nlohmann::json::parse(stats.out)["entries_read"] == 30);
-    REQUIRE(server.Stop(SIGTERM).code == 0);
-  }
+  ToolResult not_included = w.Audit({"check-included", "--index", i7, "--entry", EntryHex(8), "--json"});
+  CHECK(not_included.code == 3);
+  CHECK(nlohmann::json::parse(not_included.out)["entries"][0]["included"] == false);
+  ToolResult beyond = w.Audit({"check-included", "--index", "1000000"});
+  CHECK(beyond.code == 3);
+  CHECK(beyond.out.find("beyond the signed log of size") != std::string::npos);
 
-  // The log grows while the server is down; consistency proves the old
-  // 30 entries are an unchanged prefix of the new 45.
-  Fill(dir, 30, 45);
-  {
-    TryggdProcess server(Args(dir));
-    REQUIRE(server.ok());
-    ToolResult r = RunAudit({"consistency", "--server", server.address(), "--state", state, "--json"});
-    INFO(Describe(r));
-    REQUIRE(r.code == 0);
-    nlohmann::json json = nlohmann::json::parse(r.out);
-    CHECK(json["saved_head"]["tree_size"] == 30);
-    CHECK(json["latest_head"]["tree_size"] == 45);
-    REQUIRE(server.Stop(SIGTERM).code == 0);
-  }
+  ToolResult stats = w.Audit({"stats", "--format", "json"});
+  INFO(Describe(stats));
+  CHECK(stats.code == 0);
+  CHECK(nlohmann::json::parse(stats.out)["entries_read"] >= base + 30);
 
-  // Someone edits entry 33 in the database; the server keeps serving it,
+  // The log grows while the server is down; consistency proves the entries
+  // verified before are an unchanged prefix of the longer log.
+  w.Fill(30, 45);
+  ToolResult grown = w.Audit({"consistency", "--state", state, "--json"});
+  INFO(Describe(grown));
+  REQUIRE(grown.code == 0);
+  nlohmann::json json = nlohmann::json::parse(grown.out);
+  CHECK(json["saved_head"]["tree_size"] == first_size);
+  CHECK(json["latest_head"]["tree_size"] > first_size + 14);
+
+  // Someone edits an entry in the database; the server keeps serving it,
   // and a fresh verify names the entry.
-  Sql(dir.file("trygg.db"), "UPDATE audit_entries SET entry = x'" + EntryHex(900) + "' WHERE idx = 33");
-  {
-    TryggdProcess server(Args(dir));
-    REQUIRE(server.ok());
-    ToolResult r = RunAudit({"verify", "--server", server.address(), "--server-key", key, "--state", state});
+  const std::string edited = std::to_string(base + 33);
+  w.WhileStopped([&](const std::string& db) {
+    Sql(db, "UPDATE audit_entries SET entry = x'" + EntryHex(900) + "' WHERE idx = " + edited);
+  });
+  ToolResult tampered = w.Audit({"verify", "--state", state});
+  INFO(Describe(tampered));
+  CHECK(tampered.code == 3);
+  CHECK(tampered.out.find("TAMPERED: entry " + edited + " differs from the signed log") != std::string::npos);
+  // Statistics over a log that does not verify are refused.
+  ToolResult refused = w.Audit({"stats"});
+  CHECK(refused.code == 3);
+  CHECK(refused.out.find("do not match the signed tree heads") != std::string::npos);
+  // The state file still holds the last good head, and the stored tree
+  // still extends it.
+  CHECK(w.Audit({"consistency", "--state", state}).code == 0);
+}
+
+TEST_CASE("trygg-audit verify names an entry removed or inserted behind a live server", "[audit][server]") {
+  AuditWorld w;
+  const uint64_t base = w.Fill(0, 20);
+  REQUIRE(w.Audit({"verify", "--state", w.home.file("head.json")}).code == 0);
+  SECTION("removed") {
+    const std::string gone = std::to_string(base + 11);
+    w.WhileStopped([&](const std::string& db) { Sql(db, "DELETE FROM audit_entries WHERE idx = " + gone); });
+    ToolResult r = w.Audit({"verify", "--state", w.home.file("head.json")});
     INFO(Describe(r));
     CHECK(r.code == 3);
-    CHECK(r.out.find("TAMPERED: entry 33 differs from the signed log") != std::string::npos);
-    // Statistics over a log that does not verify are refused.
-    ToolResult stats = RunAudit({"stats", "--server", server.address(), "--server-key", key});
-    CHECK(stats.code == 3);
-    CHECK(stats.out.find("do not match the signed tree head") != std::string::npos);
-    // The state file still holds the last good head.
-    ToolResult consistency = RunAudit({"consistency", "--server", server.address(), "--state", state});
-    CHECK(consistency.code == 0);
+    CHECK(r.out.find("TAMPERED: entry " + gone) != std::string::npos);
+    CHECK(r.out.find("removed") != std::string::npos);
+  }
+  SECTION("inserted, later rows shifted up") {
+    // The last row is dropped so the log keeps its length and the server
+    // can still append (the sign-ins of trygg-audit are entries too).
+    w.WhileStopped([&](const std::string& db) {
+      Sql(db, "UPDATE audit_entries SET idx = idx + 1000000 WHERE idx >= " + std::to_string(base + 5) +
+                  "; UPDATE audit_entries SET idx = idx - 1000000 + 1 WHERE idx >= 1000000;"
+                  "DELETE FROM audit_entries WHERE idx = (SELECT max(idx) FROM audit_entries);"
+                  "INSERT INTO audit_entries (idx, entry) VALUES (" +
+                  std::to_string(base + 5) + ", x'" + EntryHex(777) + "');");
+    });
+    ToolResult r = w.Audit({"verify", "--state", w.home.file("head.json")});
+    INFO(Describe(r));
+    CHECK(r.code == 3);
+    CHECK(r.out.find("inserted at index " + std::to_string(base + 5)) != std::string::npos);
   }
 }
 
-TEST_CASE("trygg-audit consistency without a saved head, or with another key, refuses", "[audit][server]") {
-  TempDir dir;
-  TempDir home;
-  TryggdProcess server(Args(dir));
-  REQUIRE(server.ok());
-  ToolResult none = RunAudit({"consistency", "--server", server.address(), "--state", home.file("none.json")});
-  CHECK(none.code == 1);
-  CHECK(none.err.find("run `trygg-audit verify` first") != std::string::npos);
+TEST_CASE("trygg-audit consistency fails when the log shrank or forked", "[audit][server]") {
+  AuditWorld w;
+  w.Fill(0, 10);
+  // A copy of the database as it is now, taken with tryggd stopped.
+  const std::string backup = w.home.file("backup.db");
+  w.WhileStopped([&](const std::string& db) { std::filesystem::copy_file(db, backup); });
+  const std::string state = w.home.file("head.json");
+  w.Fill(10, 40);
+  REQUIRE(w.Audit({"verify", "--state", state}).code == 0);
 
-  const std::string state = home.file("head.json");
-  REQUIRE(RunAudit({"verify", "--server", server.address(), "--server-key", ServerKeyHex(dir), "--state",
-                    state})
-              .code == 0);
-  ToolResult other = RunAudit({"consistency", "--server", server.address(), "--state", state,
-                               "--server-key", std::string(64, 'b')});
-  CHECK(other.code == 1);
-  CHECK(other.err.find("differs from the key of the saved head") != std::string::npos);
-  ToolResult wrong = RunAudit({"verify", "--server", server.address(), "--server-key", std::string(64, 'b'),
-                               "--state", home.file("other.json")});
-  CHECK(wrong.code == 3);
-  CHECK(wrong.out.find("is not signed by server key") != std::string::npos);
+  auto restore = [&](const std::string& db) {
+    std::filesystem::copy_file(backup, db, std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::remove(db + "-wal");
+    std::filesystem::remove(db + "-shm");
+  };
+  SECTION("restored from the older copy: the log shrank") {
+    w.WhileStopped(restore);
+    ToolResult r = w.Audit({"consistency", "--state", state, "--json"});
+    INFO(Describe(r));
+    CHECK(r.code == 3);
+    nlohmann::json json = nlohmann::json::parse(r.out);
+    CHECK(json["ok"] == false);
+    CHECK(json["message"].get<std::string>().find("the log shrank") != std::string::npos);
+  }
+  SECTION("restored, then grown with other entries: a fork") {
+    w.WhileStopped([&](const std::string& db) {
+      restore(db);
+      LogBuilder builder(db);
+      for (uint32_t i = 500; i < 560; ++i) builder.Record(CaseVersion(i));
+    });
+    ToolResult r = w.Audit({"consistency", "--state", state});
+    INFO(Describe(r));
+    CHECK(r.code == 3);
+    CHECK(r.out.find("does not extend the saved head") != std::string::npos);
+  }
+}
+
+TEST_CASE("trygg-audit refuses a missing head, another key, a member's key store and an uncertified server",
+          "[audit][server]") {
+  SECTION("certified server") {
+    AuditWorld w;
+    ToolResult none = w.Audit({"consistency", "--state", w.home.file("none.json")});
+    CHECK(none.code == 1);
+    CHECK(none.err.find("run `trygg-audit verify` first") != std::string::npos);
+
+    const std::string state = w.home.file("head.json");
+    REQUIRE(w.Audit({"verify", "--state", state}).code == 0);
+    ToolResult other = w.Audit({"consistency", "--state", state, "--server-key", std::string(64, 'b')});
+    CHECK(other.code == 1);
+    CHECK(other.err.find("differs from the key of the saved head") != std::string::npos);
+    ToolResult wrong = w.Audit({"verify", "--server-key", std::string(64, 'b'), "--state", w.home.file("o.json")});
+    CHECK(wrong.code == 1);
+    CHECK(wrong.err.find("differs from the server key the platform root certified") != std::string::npos);
+    CHECK(w.Audit({"verify", "--server-key", w.ServerKeyHex(), "--state", w.home.file("o.json")}).code == 0);
+
+    // A caseworker's key store signs in, but may not read the whole log.
+    TestDevice& admin = w.world.AdmitOrganisation("Rådgivningen");
+    const std::string member = w.home.file("member.keystore");
+    w.WriteKeyStore(admin, member);
+    for (const char* command : {"verify", "stats"}) {
+      ToolResult r = w.Audit({command}, member);
+      INFO(command << ": " << Describe(r));
+      CHECK(r.code == 1);
+      CHECK(r.err.find("only a coordinator may") != std::string::npos);
+    }
+    // It may check that its own organisation's entries are included.
+    auto context = admin.client->NewCallContext();
+    trygg::v1::ListEntriesRequest request;
+    trygg::v1::ListEntriesResponse own;
+    REQUIRE(w.Stub()->ListEntries(context.get(), request, &own).ok());
+    REQUIRE(own.entries_size() > 0);
+    ToolResult included = w.Audit({"check-included", "--index", std::to_string(own.entries(0).index())}, member);
+    INFO(Describe(included));
+    CHECK(included.code == 0);
+
+    ToolResult missing = w.Audit({"verify"}, w.home.file("no.keystore"));
+    CHECK(missing.code == 1);
+    CHECK(missing.err.find("no key store at") != std::string::npos);
+    std::vector<std::string> env = w.Env();
+    env[0] = "TRYGG_PASSPHRASE=wrong";
+    ToolResult bad_passphrase =
+        RunAudit({"verify", "--server", w.world.address(), "--keystore", w.keystore, "--root-key",
+                  HexEncode(w.world.root().public_key.span())},
+                 env);
+    CHECK(bad_passphrase.code == 1);
+  }
+  SECTION("a server without a root certificate proves nothing unless its key is given") {
+    AuditWorld w(/*certify_server=*/false);
+    ToolResult r = w.Audit({"verify", "--state", w.home.file("head.json")});
+    INFO(Describe(r));
+    CHECK(r.code == 1);
+    CHECK(r.err.find("presents no certificate from the pinned platform root") != std::string::npos);
+    CHECK(w.Audit({"verify", "--server-key", w.ServerKeyHex(), "--state", w.home.file("head.json")}).code == 0);
+  }
 }
 
 }  // namespace

@@ -133,11 +133,41 @@ TEST_CASE("stats refuses bad arguments with usage errors", "[audit][stats]") {
   TempDir dir;
   const std::string db = dir.file("trygg.db");
   FillReferrals(db);
-  CHECK(RunAudit({"stats"}).code == 2);
   CHECK(RunAudit({"stats", "--db", db, "--server", "127.0.0.1:1"}).code == 2);
   CHECK(RunAudit({"stats", "--db", db, "--format", "pdf"}).code == 2);
   CHECK(RunAudit({"stats", "--db", db, "--threshold", "0"}).code == 2);
   CHECK(RunAudit({"stats", "--help"}).code == 0);
+  // Without --db it asks a server, signed in with a device's key store:
+  // with none configured, it says so and checks nothing.
+  const std::vector<std::string> empty_home = {"HOME=" + dir.path(), "XDG_CONFIG_HOME=" + dir.path()};
+  ToolResult no_keystore = RunAudit({"stats", "--root-key", std::string(64, 'a')}, empty_home);
+  CHECK(no_keystore.code == 1);
+  CHECK(no_keystore.err.find("no key store at") != std::string::npos);
+  ToolResult no_root = RunAudit({"stats"}, empty_home);
+  CHECK(no_root.code == 1);
+}
+
+TEST_CASE("stats --db checks the entries against the stored heads when given the server key",
+          "[audit][stats]") {
+  TempDir dir;
+  const std::string db = dir.file("trygg.db");
+  FillReferrals(db);
+  const std::string key = LogBuilder(db).KeyHex();
+  ToolResult unchecked = RunAudit({"stats", "--db", db, "--format", "json"});
+  CHECK(unchecked.code == 0);
+  CHECK(unchecked.err.find("not checked against a signed tree head") != std::string::npos);
+  ToolResult checked = RunAudit({"stats", "--db", db, "--format", "json", "--server-key", key});
+  INFO(Describe(checked));
+  CHECK(checked.code == 0);
+  CHECK(checked.err.find("not checked") == std::string::npos);
+
+  ToolResult other_key = RunAudit({"stats", "--db", db, "--server-key", std::string(64, 'b')});
+  CHECK(other_key.code == 3);
+  CHECK(other_key.out.find("no tree head signed by server key") != std::string::npos);
+  Sql(db, "UPDATE audit_entries SET entry = x'" + EntryHex(900) + "' WHERE idx = 3");
+  ToolResult edited = RunAudit({"stats", "--db", db, "--server-key", key});
+  CHECK(edited.code == 3);
+  CHECK(edited.out.find("run `trygg-audit verify-db` for details") != std::string::npos);
 }
 
 }  // namespace

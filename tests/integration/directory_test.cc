@@ -84,16 +84,17 @@ SignedObject SignRaw(const TestDevice& admin, Listing l) {
   return object;
 }
 
-std::vector<audit::AuditEvent> AuditEvents(const std::string& address) {
-  auto stub = trygg::v1::AuditService::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+// The audit entries `reader` may read: those naming its organisation.
+std::vector<audit::AuditEvent> AuditEvents(const TestDevice& reader) {
+  auto stub = trygg::v1::AuditService::NewStub(reader.client->channel());
   std::vector<audit::AuditEvent> events;
   std::string token;
   do {
-    grpc::ClientContext context;
+    auto context = reader.client->NewCallContext();
     trygg::v1::ListEntriesRequest request;
     request.set_page_token(token);
     trygg::v1::ListEntriesResponse response;
-    REQUIRE(stub->ListEntries(&context, request, &response).ok());
+    REQUIRE(stub->ListEntries(context.get(), request, &response).ok());
     for (const auto& entry : response.entries()) {
       auto event = audit::DecodeAuditEvent(
           std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(entry.entry().data()), entry.entry().size()));
@@ -123,7 +124,7 @@ struct DirectoryWorld {
   DirectoryClient For(TestDevice& device) { return DirectoryClient(*device.client, device.keys, world.clock(), world.rng()); }
 };
 
-TEST_CASE("an org admin publishes, revises, updates capacity and retires; clients verify", "[directory]") {
+TEST_CASE("an org admin publishes, revises, updates capacity and retires, and clients verify", "[directory]") {
   DirectoryWorld d;
   DirectoryClient admin = d.For(*d.admin_a);
   DirectoryClient caseworker = d.For(*d.caseworker_a);
@@ -186,7 +187,7 @@ TEST_CASE("an org admin publishes, revises, updates capacity and retires; client
     CHECK(admin.Retire(id).code() == absl::StatusCode::kFailedPrecondition);
   }
 
-  auto events = AuditEvents(d.world.address());
+  auto events = AuditEvents(*d.admin_a);
   CHECK(CountKind(events, audit::AuditEventKind::kListingPublished) == 2);
   CHECK(CountKind(events, audit::AuditEventKind::kListingCapacityUpdated) == 1);
   for (const auto& e : events) {
@@ -205,7 +206,7 @@ TEST_CASE("retirement is audited", "[directory]") {
   auto published = admin.Publish(Shelter());
   REQUIRE(published.ok());
   REQUIRE(admin.Retire(published->listing.listing_id).ok());
-  auto events = AuditEvents(d.world.address());
+  auto events = AuditEvents(*d.admin_a);
   CHECK(CountKind(events, audit::AuditEventKind::kListingRetired) == 1);
 }
 
@@ -338,7 +339,7 @@ TEST_CASE("every bad input is INVALID_ARGUMENT naming the field, and nothing is 
   CHECK(Snapshot(d.world.db_path()) == before);
 }
 
-TEST_CASE("only admins of the listing's organisation change it; reads need a session", "[directory]") {
+TEST_CASE("only admins of the listing's organisation change it, and reads need a session", "[directory]") {
   DirectoryWorld d;
   DirectoryClient admin_a = d.For(*d.admin_a);
   DirectoryClient admin_b = d.For(*d.admin_b);
@@ -425,7 +426,7 @@ TEST_CASE("only admins of the listing's organisation change it; reads need a ses
   CHECK(Snapshot(d.world.db_path()) == after_coordinator);
 }
 
-TEST_CASE("revisions must follow each other; stale capacity updates lose", "[directory]") {
+TEST_CASE("revisions must follow each other, and stale capacity updates lose", "[directory]") {
   DirectoryWorld d;
   DirectoryClient admin = d.For(*d.admin_a);
   auto published = admin.Publish(Shelter());

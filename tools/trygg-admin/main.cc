@@ -5,7 +5,7 @@
 //   trygg-admin admit-org --keystore PATH --name NAME [--org-id HEX]
 //       --admin-device-id HEX --admin-sign-key HEX --admin-box-key HEX --out FILE
 //   trygg-admin certify-server --keystore PATH --server-key HEX --out FILE
-//   trygg-admin certify-coordinator --keystore PATH --name NAME --device-id HEX
+//   trygg-admin certify-coordinator --keystore PATH --name NAME [--coordinator-id HEX] --device-id HEX
 //       --sign-key HEX --box-key HEX --out FILE
 //
 // The root key lives in its own passphrase-protected key store (the device
@@ -149,7 +149,11 @@ absl::Status CertifyCoordinator(const Flags& flags) {
   SystemRng rng;
   RootCertificate cert;
   cert.kind = CertificateKind::kCoordinator;
-  rng.Fill(cert.subject_id.span());
+  if (flags.org_id.empty()) {
+    rng.Fill(cert.subject_id.span());
+  } else {
+    TRYGG_ASSIGN_OR_RETURN(cert.subject_id, cli::ParseId(flags.org_id, "--coordinator-id"));
+  }
   TRYGG_ASSIGN_OR_RETURN(cert.device_id, cli::ParseId(flags.device_id, "--device-id"));
   TRYGG_ASSIGN_OR_RETURN(cert.sign_key, cli::ParseSignKey(flags.sign_key, "--sign-key"));
   TRYGG_ASSIGN_OR_RETURN(cert.box_key, cli::ParseBoxKey(flags.box_key, "--box-key"));
@@ -191,6 +195,8 @@ int Run(int argc, char** argv) {
 
   CLI::App* coordinator = app.add_subcommand("certify-coordinator", "Certify a coordinator's device");
   coordinator->add_option("--name", flags.name, "Coordinator's name")->required();
+  coordinator->add_option("--coordinator-id", flags.org_id,
+                          "Coordinator id (32 hex digits, from `trygg device init --coordinator`); random if absent");
   coordinator->add_option("--device-id", flags.device_id, "Device id (32 hex digits)")->required();
   coordinator->add_option("--sign-key", flags.sign_key, "Device signing public key (hex)")->required();
   coordinator->add_option("--box-key", flags.box_key, "Device box public key (hex)")->required();

@@ -14,16 +14,10 @@
 namespace trygg::audit_tool {
 namespace {
 
-constexpr auto kRpcTimeout = std::chrono::seconds(60);
-
 absl::Status FromGrpc(const grpc::Status& status, const char* what) {
   if (status.ok()) return absl::OkStatus();
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
                       absl::StrCat(what, ": ", status.error_message()));
-}
-
-void SetDeadline(grpc::ClientContext& context) {
-  context.set_deadline(std::chrono::system_clock::now() + kRpcTimeout);
 }
 
 absl::StatusOr<std::vector<audit::Hash>> Path(
@@ -61,48 +55,14 @@ absl::Status VerifyHeadSignature(const SignedHead& head, const SignPublicKey& ke
   return absl::OkStatus();
 }
 
-ServerLog::ServerLog(std::shared_ptr<grpc::Channel> channel)
-    : audit_(trygg::v1::AuditService::NewStub(channel)),
-      trust_(trygg::v1::TrustService::NewStub(channel)) {}
-
-absl::StatusOr<std::unique_ptr<ServerLog>> ServerLog::Connect(const std::string& address,
-                                                              const std::string& ca_file) {
-  std::shared_ptr<grpc::ChannelCredentials> credentials;
-  if (ca_file.empty()) {
-    credentials = grpc::InsecureChannelCredentials();
-  } else {
-    std::ifstream in(ca_file);
-    if (!in) return absl::NotFoundError(absl::StrCat("cannot read CA file ", ca_file));
-    std::stringstream pem;
-    pem << in.rdbuf();
-    grpc::SslCredentialsOptions options;
-    options.pem_root_certs = pem.str();
-    credentials = grpc::SslCredentials(options);
-  }
-  return std::unique_ptr<ServerLog>(new ServerLog(grpc::CreateChannel(address, credentials)));
-}
-
-absl::StatusOr<SignPublicKey> ServerLog::AnnouncedServerKey() {
-  grpc::ClientContext context;
-  SetDeadline(context);
-  trygg::v1::GetServerInfoResponse response;
-  TRYGG_RETURN_IF_ERROR(FromGrpc(trust_->GetServerInfo(&context, {}, &response), "GetServerInfo"));
-  const std::string& key = response.server_public_key();
-  absl::StatusOr<SignPublicKey> parsed = SignPublicKey::FromSpan(
-      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(key.data()), key.size()));
-  if (!parsed.ok()) {
-    return absl::FailedPreconditionError(
-        "the server does not announce a signing key; pass --server-key HEX");
-  }
-  return *parsed;
-}
+ServerLog::ServerLog(Client& client)
+    : client_(client), audit_(trygg::v1::AuditService::NewStub(client.channel())) {}
 
 absl::StatusOr<SignedHead> ServerLog::LatestHead() {
-  grpc::ClientContext context;
-  SetDeadline(context);
+  auto context = client_.NewCallContext();
   trygg::v1::GetSignedTreeHeadResponse response;
   TRYGG_RETURN_IF_ERROR(
-      FromGrpc(audit_->GetSignedTreeHead(&context, {}, &response), "GetSignedTreeHead"));
+      FromGrpc(audit_->GetSignedTreeHead(context.get(), {}, &response), "GetSignedTreeHead"));
   return ParseSignedHead(response.tree_head().bytes(), response.tree_head().signature());
 }
 
@@ -112,14 +72,13 @@ absl::StatusOr<std::vector<audit::IndexedEntry>> ServerLog::Entries(
   out.reserve(size);
   std::string token;
   while (out.size() < size) {
-    grpc::ClientContext context;
-    SetDeadline(context);
+    auto context = client_.NewCallContext();
     trygg::v1::ListEntriesRequest request;
     request.set_start_index(out.size());
     request.set_page_size(1000);
     request.set_page_token(token);
     trygg::v1::ListEntriesResponse response;
-    TRYGG_RETURN_IF_ERROR(FromGrpc(audit_->ListEntries(&context, request, &response), "ListEntries"));
+    TRYGG_RETURN_IF_ERROR(FromGrpc(audit_->ListEntries(context.get(), request, &response), "ListEntries"));
     for (const trygg::v1::AuditEntry& entry : response.entries()) {
       if (out.size() >= size) break;
       out.push_back({entry.index(), std::vector<uint8_t>(entry.entry().begin(), entry.entry().end())});
@@ -132,42 +91,40 @@ absl::StatusOr<std::vector<audit::IndexedEntry>> ServerLog::Entries(
 }
 
 absl::StatusOr<std::vector<uint8_t>> ServerLog::Entry(uint64_t index) {
-  grpc::ClientContext context;
-  SetDeadline(context);
+  auto context = client_.NewCallContext();
   trygg::v1::ListEntriesRequest request;
   request.set_start_index(index);
   request.set_page_size(1);
   trygg::v1::ListEntriesResponse response;
-  TRYGG_RETURN_IF_ERROR(FromGrpc(audit_->ListEntries(&context, request, &response), "ListEntries"));
+  TRYGG_RETURN_IF_ERROR(FromGrpc(audit_->ListEntries(context.get(), request, &response), "ListEntries"));
   if (response.entries().empty() || response.entries(0).index() != index) {
-    return absl::NotFoundError(absl::StrCat("the server has no entry ", index));
+    return absl::NotFoundError(
+        absl::StrCat("the server has no entry ", index, ", or none this device may read"));
   }
   const std::string& bytes = response.entries(0).entry();
   return std::vector<uint8_t>(bytes.begin(), bytes.end());
 }
 
 absl::StatusOr<std::vector<audit::Hash>> ServerLog::InclusionProof(uint64_t index, uint64_t size) {
-  grpc::ClientContext context;
-  SetDeadline(context);
+  auto context = client_.NewCallContext();
   trygg::v1::GetInclusionProofRequest request;
   request.set_leaf_index(index);
   request.set_tree_size(size);
   trygg::v1::GetInclusionProofResponse response;
   TRYGG_RETURN_IF_ERROR(
-      FromGrpc(audit_->GetInclusionProof(&context, request, &response), "GetInclusionProof"));
+      FromGrpc(audit_->GetInclusionProof(context.get(), request, &response), "GetInclusionProof"));
   return Path(response.path());
 }
 
 absl::StatusOr<std::vector<audit::Hash>> ServerLog::ConsistencyProof(uint64_t first,
                                                                      uint64_t second) {
-  grpc::ClientContext context;
-  SetDeadline(context);
+  auto context = client_.NewCallContext();
   trygg::v1::GetConsistencyProofRequest request;
   request.set_first_size(first);
   request.set_second_size(second);
   trygg::v1::GetConsistencyProofResponse response;
   TRYGG_RETURN_IF_ERROR(
-      FromGrpc(audit_->GetConsistencyProof(&context, request, &response), "GetConsistencyProof"));
+      FromGrpc(audit_->GetConsistencyProof(context.get(), request, &response), "GetConsistencyProof"));
   return Path(response.path());
 }
 

@@ -1,8 +1,10 @@
-// Where trygg-audit reads a log from: a running tryggd over gRPC
-// (ServerLog), or a copy of its SQLite database read directly (DatabaseLog,
-// for offline audits of a backup or a seized copy).
+// Where trygg-audit reads a log from: a running tryggd over gRPC, through a
+// signed-in libtrygg Client (ServerLog), or a copy of its SQLite database
+// read directly (DatabaseLog, for offline audits of a backup or a seized
+// copy).
 //
-// Ownership: each object owns its channel or connection.
+// Ownership: a ServerLog borrows its Client, which must outlive it; a
+// DatabaseLog owns its connection.
 // Thread-safety: none; one command uses one object.
 // Failure modes: network and file problems are UNAVAILABLE / NOT_FOUND /
 // FAILED_PRECONDITION with the server's or SQLite's message; a malformed
@@ -23,8 +25,8 @@
 #include "server/audit/log_diagnosis.h"
 #include "server/audit/tree_head.h"
 #include "trygg/bytes.h"
+#include "trygg/client.h"
 #include "trygg/v1/audit.grpc.pb.h"
-#include "trygg/v1/trust.grpc.pb.h"
 
 struct sqlite3;
 
@@ -40,14 +42,13 @@ absl::Status VerifyHeadSignature(const SignedHead& head, const SignPublicKey& ke
 
 class ServerLog {
  public:
-  // `ca_file` empty: plaintext (loopback development servers only).
-  static absl::StatusOr<std::unique_ptr<ServerLog>> Connect(const std::string& address,
-                                                            const std::string& ca_file);
+  // `client` must be logged in: every audit RPC needs a session.
+  explicit ServerLog(Client& client);
 
-  // The server's public key as it announces it (GetServerInfo).
-  absl::StatusOr<SignPublicKey> AnnouncedServerKey();
   absl::StatusOr<SignedHead> LatestHead();
-  // Entries [0, size), paged; `progress` gets the count so far.
+  // Entries [0, size), paged; `progress` gets the count so far. A member
+  // device is served only the entries naming its organisation, so whole-log
+  // checks need a coordinator's session.
   absl::StatusOr<std::vector<audit::IndexedEntry>> Entries(
       uint64_t size, const std::function<void(uint64_t)>& progress);
   absl::StatusOr<std::vector<uint8_t>> Entry(uint64_t index);
@@ -55,10 +56,8 @@ class ServerLog {
   absl::StatusOr<std::vector<audit::Hash>> ConsistencyProof(uint64_t first, uint64_t second);
 
  private:
-  explicit ServerLog(std::shared_ptr<grpc::Channel> channel);
-
+  Client& client_;
   std::unique_ptr<trygg::v1::AuditService::Stub> audit_;
-  std::unique_ptr<trygg::v1::TrustService::Stub> trust_;
 };
 
 // A Trygg database file opened read-only.

@@ -1,6 +1,9 @@
 // trygg-audit: checks a Trygg server's audit log and reports coordinator
 // statistics from it. Argument parsing and output only; the checks are
-// server/audit/ (verify.h, log_diagnosis.h, statistics.h).
+// server/audit/ (verify.h, log_diagnosis.h, statistics.h). Online commands
+// sign in with a device's key store and the pinned platform root, read from
+// flags or trygg's config file (tools/trygg/settings.h); verify and stats
+// read every entry, so they need a coordinator's key store.
 //
 // Exit status: 0 verified / done, 1 could not check (network, file, key),
 // 2 usage error, 3 the log failed verification (tampering or a fork: the
@@ -26,9 +29,12 @@
 #include "server/audit/statistics.h"
 #include "server/audit/tree_frontier.h"
 #include "server/audit/verify.h"
+#include "session.h"
+#include "settings.h"
 #include "tools/trygg-audit/log_source.h"
 #include "tools/trygg-audit/report.h"
 #include "tools/trygg-audit/state.h"
+#include "trygg/status_macros.h"
 
 namespace trygg::audit_tool {
 namespace {
@@ -39,8 +45,9 @@ constexpr int kExitUsage = 2;
 constexpr int kExitFailed = 3;
 
 struct Common {
-  std::string server;
-  std::string ca_file;
+  // --server, --ca-file, --root-key and --keystore; what is not given comes
+  // from trygg's config file, as for `trygg`.
+  cli::GlobalFlags global;
   std::string server_key_hex;
   std::string state_path = DefaultStatePath();
   bool json = false;
@@ -65,18 +72,56 @@ absl::StatusOr<SignPublicKey> ParseKey(const std::string& hex) {
   return SignPublicKey::FromSpan(*bytes);
 }
 
-// The key heads must be signed with: the one given, else the one the server
-// announces (trusted on first use: the output says so).
-absl::StatusOr<SignPublicKey> ResolveKey(const Common& c, ServerLog* log) {
-  if (!c.server_key_hex.empty()) return ParseKey(c.server_key_hex);
-  absl::StatusOr<SignPublicKey> announced = log->AnnouncedServerKey();
-  if (announced.ok()) {
-    std::fprintf(stderr,
-                 "trygg-audit: using the key the server announces, %s; compare it with the "
-                 "root-certified server key, or pass --server-key\n",
-                 HexEncode(announced->span()).c_str());
+// A signed-in connection for the commands that ask the server: the audit
+// RPCs need a session. `whole_log`: the command reads every entry, which
+// only a coordinator may.
+struct Online {
+  std::string server;
+  std::unique_ptr<cli::Session> session;
+  std::unique_ptr<ServerLog> log;
+};
+
+absl::StatusOr<Online> SignIn(const Common& c, bool whole_log) {
+  TRYGG_ASSIGN_OR_RETURN(cli::Settings settings, cli::ResolveSettings(c.global));
+  Online online;
+  online.server = settings.server;
+  TRYGG_ASSIGN_OR_RETURN(online.session, cli::OpenSession(settings));
+  if (whole_log && online.session->login.role != Role::kCoordinator) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "this command reads every audit entry, and only a coordinator may; the key store ",
+        settings.keystore.string(), " belongs to a device of organisation ",
+        HexEncode(online.session->login.org_id.span()),
+        " (a coordinator's comes from `trygg device init --coordinator`)"));
   }
-  return announced;
+  online.log = std::make_unique<ServerLog>(*online.session->client);
+  return online;
+}
+
+// The key tree heads must be signed with: the server key the pinned platform
+// root certified (libtrygg verifies the certificate), or the one given with
+// --server-key, which must then be that same key if the server has one. A
+// server with no root-certified key and no --server-key is refused: a key
+// it announces about itself proves nothing.
+absl::StatusOr<SignPublicKey> ResolveKey(const Common& c, Client& client) {
+  TRYGG_ASSIGN_OR_RETURN(ServerInfo info, client.GetServerInfo());
+  std::optional<SignPublicKey> certified;
+  if (info.server_certificate.has_value()) certified = info.server_certificate->sign_key;
+  if (!c.server_key_hex.empty()) {
+    TRYGG_ASSIGN_OR_RETURN(SignPublicKey given, ParseKey(c.server_key_hex));
+    if (certified.has_value() && *certified != given) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "--server-key differs from the server key the platform root certified, ",
+          HexEncode(certified->span())));
+    }
+    return given;
+  }
+  if (!certified.has_value()) {
+    return absl::FailedPreconditionError(
+        "the server presents no certificate from the pinned platform root, so its tree heads prove "
+        "nothing; have the root holder run `trygg-admin certify-server`, or pass --server-key HEX "
+        "obtained from the operator out of band");
+  }
+  return *certified;
 }
 
 std::function<void(uint64_t)> Progress(uint64_t total) {
@@ -184,18 +229,19 @@ std::optional<audit::LogFinding> Locate(ServerLog& log, const std::vector<audit:
 }
 
 int Verify(const Common& c) {
-  absl::StatusOr<std::unique_ptr<ServerLog>> log = ServerLog::Connect(c.server, c.ca_file);
-  if (!log.ok()) return Error(log.status());
-  absl::StatusOr<SignPublicKey> key = ResolveKey(c, log->get());
+  absl::StatusOr<Online> online = SignIn(c, /*whole_log=*/true);
+  if (!online.ok()) return Error(online.status());
+  ServerLog* log = online->log.get();
+  absl::StatusOr<SignPublicKey> key = ResolveKey(c, *online->session->client);
   if (!key.ok()) return Error(key.status());
-  absl::StatusOr<SignedHead> head = (*log)->LatestHead();
+  absl::StatusOr<SignedHead> head = log->LatestHead();
   if (!head.ok()) return Error(head.status());
   if (absl::Status sig = VerifyHeadSignature(*head, *key); !sig.ok()) {
     std::cout << "TAMPERED: " << sig.message() << "\n";
     return kExitFailed;
   }
   absl::StatusOr<std::vector<audit::IndexedEntry>> entries =
-      (*log)->Entries(head->head.tree_size, Progress(head->head.tree_size));
+      log->Entries(head->head.tree_size, Progress(head->head.tree_size));
   if (!entries.ok()) return Error(entries.status());
 
   std::vector<audit::TreeHead> heads = {head->head};
@@ -210,12 +256,12 @@ int Verify(const Common& c) {
   }
   audit::LogDiagnosis diagnosis = audit::DiagnoseLog(*entries, heads, {}, {});
   if (!diagnosis.ok()) {
-    if (std::optional<audit::LogFinding> where = Locate(**log, *entries, head->head)) {
+    if (std::optional<audit::LogFinding> where = Locate(*log, *entries, head->head)) {
       diagnosis.findings.insert(diagnosis.findings.begin(), *where);
     }
     return Report(c, "verify", diagnosis, head->head, notes);
   }
-  if (absl::Status saved_state = SaveState(c.state_path, AuditorState{c.server, *key, *head});
+  if (absl::Status saved_state = SaveState(c.state_path, AuditorState{online->server, *key, *head});
       !saved_state.ok()) {
     notes.push_back(std::string(saved_state.message()));
   } else {
@@ -242,10 +288,12 @@ int Consistency(const Common& c) {
           "--server-key differs from the key of the saved head; a new key needs a new `verify`"));
     }
   }
-  absl::StatusOr<std::unique_ptr<ServerLog>> log =
-      ServerLog::Connect(c.server.empty() ? saved->server : c.server, c.ca_file);
-  if (!log.ok()) return Error(log.status());
-  absl::StatusOr<SignedHead> head = (*log)->LatestHead();
+  Common here = c;
+  if (here.global.server.empty()) here.global.server = saved->server;
+  absl::StatusOr<Online> online = SignIn(here, /*whole_log=*/false);
+  if (!online.ok()) return Error(online.status());
+  ServerLog* log = online->log.get();
+  absl::StatusOr<SignedHead> head = log->LatestHead();
   if (!head.ok()) return Error(head.status());
 
   const audit::TreeHead& old_head = saved->head.head;
@@ -259,7 +307,7 @@ int Consistency(const Common& c) {
       absl::StatusOr<std::vector<audit::Hash>> proof =
           old_head.tree_size == new_head.tree_size
               ? std::vector<audit::Hash>()
-              : (*log)->ConsistencyProof(old_head.tree_size, new_head.tree_size);
+              : log->ConsistencyProof(old_head.tree_size, new_head.tree_size);
       if (!proof.ok()) return Error(proof.status());
       result = audit::VerifyConsistency(old_head.tree_size, new_head.tree_size, old_head.root_hash,
                                         new_head.root_hash, *proof);
@@ -299,11 +347,12 @@ int CheckIncluded(const Common& c, const std::vector<uint64_t>& indices,
     std::fprintf(stderr, "trygg-audit: give one --entry per --index, or none\n");
     return kExitUsage;
   }
-  absl::StatusOr<std::unique_ptr<ServerLog>> log = ServerLog::Connect(c.server, c.ca_file);
-  if (!log.ok()) return Error(log.status());
-  absl::StatusOr<SignPublicKey> key = ResolveKey(c, log->get());
+  absl::StatusOr<Online> online = SignIn(c, /*whole_log=*/false);
+  if (!online.ok()) return Error(online.status());
+  ServerLog* log = online->log.get();
+  absl::StatusOr<SignPublicKey> key = ResolveKey(c, *online->session->client);
   if (!key.ok()) return Error(key.status());
-  absl::StatusOr<SignedHead> head = (*log)->LatestHead();
+  absl::StatusOr<SignedHead> head = log->LatestHead();
   if (!head.ok()) return Error(head.status());
   if (absl::Status sig = VerifyHeadSignature(*head, *key); !sig.ok()) {
     std::cout << "TAMPERED: " << sig.message() << "\n";
@@ -323,12 +372,12 @@ int CheckIncluded(const Common& c, const std::vector<uint64_t>& indices,
       if (!decoded.ok()) return Error(absl::InvalidArgumentError("--entry must be hex"));
       bytes = *decoded;
     } else {
-      absl::StatusOr<std::vector<uint8_t>> fetched = (*log)->Entry(index);
+      absl::StatusOr<std::vector<uint8_t>> fetched = log->Entry(index);
       if (!fetched.ok()) return Error(fetched.status());
       bytes = *fetched;
     }
     if (status.ok()) {
-      absl::StatusOr<std::vector<audit::Hash>> proof = (*log)->InclusionProof(index, n);
+      absl::StatusOr<std::vector<audit::Hash>> proof = log->InclusionProof(index, n);
       if (!proof.ok()) return Error(proof.status());
       status = audit::VerifyInclusion(audit::HashLeaf(bytes), index, n, *proof, head->head.root_hash);
     }
@@ -414,40 +463,56 @@ int VerifyDb(const Common& c, const std::string& db_path) {
 
 int Stats(const Common& c, const std::string& db_path, int64_t threshold, const std::string& format,
           const std::string& output, int64_t now_ms) {
+  // Statistics over a log that does not verify would be statistics about
+  // someone's edits: the entries are checked against signed heads first.
   std::vector<audit::IndexedEntry> entries;
+  std::vector<audit::TreeHead> heads;
   if (!db_path.empty()) {
     absl::StatusOr<std::unique_ptr<DatabaseLog>> db = DatabaseLog::Open(db_path);
     if (!db.ok()) return Error(db.status());
     absl::StatusOr<std::vector<audit::IndexedEntry>> read = (*db)->Entries();
     if (!read.ok()) return Error(read.status());
     entries = std::move(*read);
-  } else {
-    absl::StatusOr<std::unique_ptr<ServerLog>> log = ServerLog::Connect(c.server, c.ca_file);
-    if (!log.ok()) return Error(log.status());
-    absl::StatusOr<SignedHead> head = (*log)->LatestHead();
-    if (!head.ok()) return Error(head.status());
-    if (!c.server_key_hex.empty()) {
-      // Statistics over a log that does not verify would be statistics
-      // about someone's edits.
+    if (c.server_key_hex.empty()) {
+      std::fprintf(stderr,
+                   "trygg-audit: the entries of %s are not checked against a signed tree head; pass "
+                   "--server-key, or run `trygg-audit verify-db` first\n",
+                   db_path.c_str());
+    } else {
       absl::StatusOr<SignPublicKey> key = ParseKey(c.server_key_hex);
       if (!key.ok()) return Error(key.status());
-      if (absl::Status sig = VerifyHeadSignature(*head, *key); !sig.ok()) {
-        std::cout << "TAMPERED: " << sig.message() << "\n";
+      absl::StatusOr<std::vector<SignedHead>> stored = (*db)->Heads();
+      if (!stored.ok()) return Error(stored.status());
+      for (const SignedHead& h : *stored) {
+        if (VerifyHeadSignature(h, *key).ok()) heads.push_back(h.head);
+      }
+      if (heads.empty()) {
+        std::cout << "TAMPERED: the database holds no tree head signed by server key " << c.server_key_hex
+                  << "\n";
         return kExitFailed;
       }
+    }
+  } else {
+    absl::StatusOr<Online> online = SignIn(c, /*whole_log=*/true);
+    if (!online.ok()) return Error(online.status());
+    absl::StatusOr<SignPublicKey> key = ResolveKey(c, *online->session->client);
+    if (!key.ok()) return Error(key.status());
+    absl::StatusOr<SignedHead> head = online->log->LatestHead();
+    if (!head.ok()) return Error(head.status());
+    if (absl::Status sig = VerifyHeadSignature(*head, *key); !sig.ok()) {
+      std::cout << "TAMPERED: " << sig.message() << "\n";
+      return kExitFailed;
     }
     absl::StatusOr<std::vector<audit::IndexedEntry>> read =
-        (*log)->Entries(head->head.tree_size, Progress(head->head.tree_size));
+        online->log->Entries(head->head.tree_size, Progress(head->head.tree_size));
     if (!read.ok()) return Error(read.status());
     entries = std::move(*read);
-    if (!c.server_key_hex.empty()) {
-      audit::LogDiagnosis d = audit::DiagnoseLog(entries, {head->head}, {}, {});
-      if (!d.ok()) {
-        std::cout << "TAMPERED: the entries do not match the signed tree head; run `trygg-audit "
-                     "verify` for details\n";
-        return kExitFailed;
-      }
-    }
+    heads.push_back(head->head);
+  }
+  if (!heads.empty() && !audit::DiagnoseLog(entries, heads, {}, {}).ok()) {
+    std::cout << "TAMPERED: the entries do not match the signed tree heads; run `trygg-audit "
+              << (db_path.empty() ? "verify" : "verify-db") << "` for details\n";
+    return kExitFailed;
   }
   std::vector<audit::AuditEvent> events;
   uint64_t skipped = 0;
@@ -488,10 +553,18 @@ int Main(int argc, char** argv) {
                "2 usage error, 3 verification failed (tampering or fork)."};
   app.require_subcommand(1);
   Common c;
-  auto add_server = [&](CLI::App* cmd, bool required) {
-    CLI::Option* opt = cmd->add_option("--server", c.server, "tryggd address, host:port");
-    if (required) opt->required();
-    cmd->add_option("--ca-file", c.ca_file, "PEM CA bundle for TLS (default: plaintext, loopback only)");
+  // The online commands sign in with a device's key store (a coordinator's
+  // for verify and stats) and pin the platform root, as `trygg` does;
+  // settings not given come from trygg's config file.
+  auto add_server = [&](CLI::App* cmd) {
+    cmd->add_option("--server", c.global.server,
+                    std::string("tryggd address, host:port (default: trygg's config, else ") + cli::kDefaultServer +
+                        ")");
+    cmd->add_option("--ca-file", c.global.tls_roots,
+                    "PEM CA bundle for TLS (default: trygg's config, else plaintext, loopback only)");
+    cmd->add_option("--keystore", c.global.keystore, "the device key store to sign in with (default: trygg's config)");
+    cmd->add_option("--root-key", c.global.root_key,
+                    "the platform root public key, 64 hex digits (default: trygg's config)");
   };
   auto add_key = [&](CLI::App* cmd, const char* help) {
     return cmd->add_option("--server-key", c.server_key_hex, help);
@@ -500,14 +573,14 @@ int Main(int argc, char** argv) {
   CLI::App* verify = app.add_subcommand(
       "verify", "Fetch every entry and the latest signed tree head, recompute the whole log, and "
                 "save the verified head to the state file");
-  add_server(verify, true);
-  add_key(verify, "the server's Ed25519 public key, 64 hex digits (default: as the server announces it)");
+  add_server(verify);
+  add_key(verify, "the server's Ed25519 public key, 64 hex digits (default: the key the platform root certified)");
   verify->add_option("--state", c.state_path, "state file of the last verified head")->capture_default_str();
   verify->add_flag("--json", c.json, "print the result as JSON");
 
   CLI::App* consistency = app.add_subcommand(
       "consistency", "Prove the latest signed log extends the saved head (RFC 9162 consistency proof)");
-  add_server(consistency, false);
+  add_server(consistency);
   add_key(consistency, "expected server key (default: the saved head's)");
   consistency->add_option("--state", c.state_path, "state file of the last verified head")->capture_default_str();
   consistency->add_flag("--json", c.json, "print the result as JSON");
@@ -516,8 +589,8 @@ int Main(int argc, char** argv) {
   std::vector<std::string> entry_hex;
   CLI::App* included = app.add_subcommand(
       "check-included", "Check that entries are in the latest signed log (RFC 9162 inclusion proofs)");
-  add_server(included, true);
-  add_key(included, "the server's public key, 64 hex digits (default: as the server announces it)");
+  add_server(included);
+  add_key(included, "the server's public key, 64 hex digits (default: the key the platform root certified)");
   included->add_option("--index", indices, "entry index; repeat for several")->required();
   included->add_option("--entry", entry_hex,
                        "the entry's bytes in hex, one per --index (default: as the server serves it)");
@@ -541,8 +614,9 @@ int Main(int argc, char** argv) {
   CLI::App* stats = app.add_subcommand(
       "stats", "Coordinator statistics from the entries, with small counts suppressed");
   stats->add_option("--db", db_path, "read a trygg.db copy instead of a server")->check(CLI::ExistingFile);
-  add_server(stats, false);
-  add_key(stats, "verify the entries against the signed head with this key first");
+  add_server(stats);
+  add_key(stats, "the server's public key (default online: the key the platform root certified; with --db: "
+                 "verify against the stored heads signed by this key)");
   stats->add_option("--threshold", threshold, "suppress counts below this")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}));
@@ -563,8 +637,8 @@ int Main(int argc, char** argv) {
   if (*included) return CheckIncluded(c, indices, entry_hex);
   if (*verify_db) return VerifyDb(c, db_path);
   if (*stats) {
-    if (db_path.empty() == c.server.empty()) {
-      std::fprintf(stderr, "trygg-audit stats: give exactly one of --db and --server\n");
+    if (!db_path.empty() && !c.global.server.empty()) {
+      std::fprintf(stderr, "trygg-audit stats: give --db or --server, not both\n");
       return kExitUsage;
     }
     return Stats(c, db_path, threshold, format, output, now_ms);

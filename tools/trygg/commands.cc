@@ -20,43 +20,12 @@
 namespace trygg::cli {
 namespace {
 
-std::filesystem::path Home() {
-  const char* home = std::getenv("HOME");
-  return home != nullptr ? std::filesystem::path(home) : std::filesystem::path(".");
-}
-
-std::filesystem::path ConfigFile() {
-  const char* xdg = std::getenv("XDG_CONFIG_HOME");
-  std::filesystem::path base = (xdg != nullptr && *xdg != '\0') ? std::filesystem::path(xdg) : Home() / ".config";
-  return base / "trygg" / "config.json";
-}
-
 absl::Status MakePrivateDirectories(const std::filesystem::path& dir) {
   if (dir.empty()) return absl::OkStatus();
   std::error_code error;
   std::filesystem::create_directories(dir, error);
   if (error) return absl::InternalError("cannot create " + dir.string() + ": " + error.message());
   return absl::OkStatus();
-}
-
-absl::StatusOr<SignPublicKey> PinnedRoot(const Settings& settings) {
-  if (settings.root_key_hex.empty()) {
-    return absl::FailedPreconditionError(
-        "no pinned platform root key: pass --root-key HEX (saved by `trygg device init --root-key`)");
-  }
-  return ParseSignKey(settings.root_key_hex, "the platform root key");
-}
-
-absl::StatusOr<std::unique_ptr<Client>> Connect(const Settings& settings) {
-  ClientOptions options;
-  options.address = settings.server;
-  TRYGG_ASSIGN_OR_RETURN(options.platform_root, PinnedRoot(settings));
-  if (!settings.tls_roots_file.empty()) {
-    TRYGG_ASSIGN_OR_RETURN(options.tls_root_certificates, ReadTextFile(settings.tls_roots_file));
-  }
-  // The organisation log heads this device has verified, beside its key store.
-  options.state_file = settings.keystore.string() + ".heads";
-  return Client::Connect(options);
 }
 
 absl::StatusOr<KeyStoreContents> OpenDeviceKeyStore(const Settings& settings, const Passphrase& passphrase) {
@@ -133,40 +102,21 @@ std::string Digits(std::string_view text) {
 
 }  // namespace
 
-absl::StatusOr<Settings> ResolveSettings(const GlobalFlags& flags) {
-  Settings settings;
-  settings.given = flags;
-  settings.config_file = ConfigFile();
-  nlohmann::json config = nlohmann::json::object();
-  if (std::filesystem::exists(settings.config_file)) {
-    TRYGG_ASSIGN_OR_RETURN(std::string text, ReadTextFile(settings.config_file));
-    config = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (!config.is_object()) {
-      return absl::InvalidArgumentError(settings.config_file.string() + " is not a JSON object");
-    }
-  }
-  auto pick = [&](const std::string& flag, const char* key, const std::string& fallback) {
-    if (!flag.empty()) return flag;
-    if (config.contains(key) && config[key].is_string()) return config[key].get<std::string>();
-    return fallback;
-  };
-  settings.server = pick(flags.server, "server", kDefaultServer);
-  settings.tls_roots_file = pick(flags.tls_roots, "tls_roots", "");
-  settings.root_key_hex = pick(flags.root_key, "root_key", "");
-  settings.keystore = pick(flags.keystore, "keystore", (Home() / ".local/share/trygg/device.keystore").string());
-  settings.label = pick("", "label", "");
-  return settings;
-}
-
 absl::StatusOr<Output> DeviceInit(const Settings& settings, const CommandFlags& flags) {
   SystemRng rng;
+  // For a coordinator, "organisation" is its own coordinator id: the subject
+  // of its root certificate.
   Id128 org_id;
+  if (int(!flags.org.empty()) + int(flags.coordinator) > 1 || (flags.coordinator && flags.admin_of_new_org)) {
+    return absl::InvalidArgumentError("give one of --org, --admin-of-new-org and --coordinator");
+  }
   if (!flags.org.empty()) {
     TRYGG_ASSIGN_OR_RETURN(org_id, ParseId(flags.org, "--org"));
-  } else if (flags.admin_of_new_org) {
+  } else if (flags.admin_of_new_org || flags.coordinator) {
     rng.Fill(org_id.span());
   } else {
-    return absl::InvalidArgumentError("--org ORG_ID is required (or --admin-of-new-org for a new organisation)");
+    return absl::InvalidArgumentError(
+        "--org ORG_ID is required (or --admin-of-new-org for a new organisation, or --coordinator)");
   }
   if (flags.label.size() > kMaxEnrolmentLabelBytes) {
     return absl::InvalidArgumentError("--label is longer than " + std::to_string(kMaxEnrolmentLabelBytes) +
@@ -204,13 +154,14 @@ absl::StatusOr<Output> DeviceInit(const Settings& settings, const CommandFlags& 
   const SignPublicKey& sign_key = contents.device.signing().public_key;
   const BoxPublicKey& box_key = contents.device.box().public_key;
   Output output;
-  output.json = {{"org_id", Hex(org_id)},
+  output.json = {{flags.coordinator ? "coordinator_id" : "org_id", Hex(org_id)},
                  {"device_id", Hex(contents.device_id)},
                  {"sign_key", HexEncode(sign_key.span())},
                  {"box_key", HexEncode(box_key.span())},
                  {"safety_number", SafetyNumber(sign_key)},
                  {"keystore", settings.keystore.string()}};
-  output.text = "created device keys in " + settings.keystore.string() + "\n  organisation: " + Hex(org_id) +
+  output.text = "created device keys in " + settings.keystore.string() +
+                (flags.coordinator ? "\n  coordinator:  " : "\n  organisation: ") + Hex(org_id) +
                 "\n  device id:    " + Hex(contents.device_id) + "\n  signing key:  " +
                 HexEncode(sign_key.span()) + "\n  box key:      " + HexEncode(box_key.span()) +
                 "\n  safety number: " + SafetyNumber(sign_key) + "\n";
@@ -219,6 +170,13 @@ absl::StatusOr<Output> DeviceInit(const Settings& settings, const CommandFlags& 
                    Hex(org_id) + " --admin-device-id " + Hex(contents.device_id) + " --admin-sign-key " +
                    HexEncode(sign_key.span()) + " --admin-box-key " + HexEncode(box_key.span()) +
                    " --out org.cert.json\nthen upload the certificate and run `trygg org init-key`.\n";
+  } else if (flags.coordinator) {
+    output.text += "Give these to the platform root holder, who compares the safety number with you and runs:\n"
+                   "  trygg-admin certify-coordinator --name NAME --coordinator-id " +
+                   Hex(org_id) + " --device-id " + Hex(contents.device_id) + " --sign-key " +
+                   HexEncode(sign_key.span()) + " --box-key " + HexEncode(box_key.span()) +
+                   " --out coordinator.cert.json\nthen upload the certificate; `trygg-audit` then reads the "
+                   "audit log with this key store.\n";
   } else {
     output.text += "Next: `trygg enrol request`, then compare the safety number with your organisation admin.\n";
   }

@@ -17,45 +17,23 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/status/statusor.h"
+#include "settings.h"
 #include "trygg/bytes.h"
 
 namespace trygg::cli {
-
-inline constexpr char kDefaultServer[] = "127.0.0.1:50051";
-
-// Global flags as given (empty: not given).
-struct GlobalFlags {
-  std::string server;
-  std::string tls_roots;
-  std::string root_key;
-  std::string keystore;
-  bool json = false;
-};
 
 // Flags of individual commands.
 struct CommandFlags {
   std::string org;
   std::string label;
   bool admin_of_new_org = false;
+  bool coordinator = false;
   std::string role;
   std::string id;  // enrolment or device id argument
   std::string fingerprint;
   std::string device;
   std::string file;
 };
-
-// Global flags resolved against ~/.config/trygg/config.json and defaults.
-struct Settings {
-  GlobalFlags given;
-  std::string server;
-  std::string tls_roots_file;
-  std::string root_key_hex;
-  std::filesystem::path keystore;
-  std::filesystem::path config_file;
-  std::string label;
-};
-
-absl::StatusOr<Settings> ResolveSettings(const GlobalFlags& flags);
 
 // What a command prints: `json` with --json, `text` otherwise.
 struct Output {

@@ -59,6 +59,8 @@ int Run(int argc, char** argv) {
   init->add_option("--label", flags.label, "A name your admin recognises, e.g. \"Anna's laptop\"");
   init->add_flag("--admin-of-new-org", flags.admin_of_new_org,
                  "This device will be the first admin of a new organisation (random --org if absent)");
+  init->add_flag("--coordinator", flags.coordinator,
+                 "This device belongs to a coordinator, certified by the platform root (for trygg-audit)");
   leaf(device, "activate", "After approval: log in and receive the organisation keys", KeysSync);
   CLI::App* revoke = leaf(device, "revoke", "Revoke a device and rotate the organisation key (admin)", DeviceRevoke);
   revoke->add_option("DEVICE_ID", flags.id, "Device id (32 hex digits)")->required();

@@ -15,7 +15,7 @@
 
 #include <memory>
 
-#include "commands.h"
+#include "settings.h"
 #include "trygg/client.h"
 #include "trygg/key_store.h"
 #include "trygg/random.h"
@@ -30,6 +30,8 @@ struct Session {
 
   KeyStoreContents keys;
   std::unique_ptr<Client> client;
+  // Who the server says this device is: its organisation and role.
+  trygg::Session login;
   SystemClock clock;
   SystemRng rng;
 };

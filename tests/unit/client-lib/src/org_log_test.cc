@@ -229,7 +229,7 @@ TEST_CASE("CheckContinues catches a rolled-back or forked log", "[crypto][trust]
   REQUIRE_CRYPTO_ERROR(fork.state_->CheckContinues(seen), absl::StatusCode::kAborted, CryptoError::kFork);
 }
 
-TEST_CASE("enrolment requests are self-signed; challenges have a fixed size", "[crypto][trust]") {
+TEST_CASE("enrolment requests are self-signed, and challenges have a fixed size", "[crypto][trust]") {
   DeterministicRng rng(3);
   Device device = MakeDevice(5, rng);
   EnrolmentRequest request;

@@ -97,6 +97,8 @@ struct Fixture {
   std::unique_ptr<store::sqlite::SqliteStore> store;
   SignPublicKey public_key;
   std::unique_ptr<AuditLog> log;
+  // Who reads the entries: a coordinator reads them all.
+  Caller coordinator{Id128(), Id128(), Role::kCoordinator, 0};
 };
 
 TEST_CASE("Record appends in the caller's transaction and rolls back with it", "[audit][log]") {
@@ -241,11 +243,11 @@ TEST_CASE("Proof and page requests out of range are INVALID_ARGUMENT and change 
       {"consistency from 0", f.log->ConsistencyProof(0, 5).status(), "first_size"},
       {"consistency first > second", f.log->ConsistencyProof(6, 5).status(), "first_size 6"},
       {"consistency second > log", f.log->ConsistencyProof(5, 11).status(), "second_size 11"},
-      {"page size negative", f.log->ListEntries(0, -1, "").status(), "page_size -1"},
-      {"start beyond log", f.log->ListEntries(11, 0, "").status(), "start index 11"},
-      {"garbage token", f.log->ListEntries(0, 0, "hello").status(), "page_token"},
-      {"token with bad digits", f.log->ListEntries(0, 0, "ae1.00000000000000zz").status(), "page_token"},
-      {"token beyond log", f.log->ListEntries(0, 0, EncodeAuditPageToken(50)).status(), "start index 50"},
+      {"page size negative", f.log->ListEntries(f.coordinator, 0, -1, "").status(), "page_size -1"},
+      {"start beyond log", f.log->ListEntries(f.coordinator, 11, 0, "").status(), "start index 11"},
+      {"garbage token", f.log->ListEntries(f.coordinator, 0, 0, "hello").status(), "page_token"},
+      {"token with bad digits", f.log->ListEntries(f.coordinator, 0, 0, "ae1.00000000000000zz").status(), "page_token"},
+      {"token beyond log", f.log->ListEntries(f.coordinator, 0, 0, EncodeAuditPageToken(50)).status(), "start index 50"},
   };
   for (const Case& c : cases) {
     INFO(c.name);
@@ -278,11 +280,11 @@ TEST_CASE("ListEntries pages with opaque tokens, default 100 and at most 1000", 
                  }
                  return absl::OkStatus();
                }).ok());
-  absl::StatusOr<AuditEntryPage> page = f.log->ListEntries(0, 0, "");
+  absl::StatusOr<AuditEntryPage> page = f.log->ListEntries(f.coordinator, 0, 0, "");
   REQUIRE(page.ok());
   CHECK(page->entries.size() == 100);
   CHECK(page->entries[99].index == 99);
-  page = f.log->ListEntries(0, 5000, "");
+  page = f.log->ListEntries(f.coordinator, 0, 5000, "");
   REQUIRE(page.ok());
   CHECK(page->entries.size() == 1000);
 
@@ -290,7 +292,7 @@ TEST_CASE("ListEntries pages with opaque tokens, default 100 and at most 1000", 
   std::string token;
   int pages = 0;
   do {
-    page = f.log->ListEntries(0, 500, token);
+    page = f.log->ListEntries(f.coordinator, 0, 500, token);
     REQUIRE(page.ok());
     for (const StoredAuditEntry& e : page->entries) {
       seen.push_back(e.index);
@@ -302,7 +304,7 @@ TEST_CASE("ListEntries pages with opaque tokens, default 100 and at most 1000", 
   CHECK(pages == 3);
   REQUIRE(seen.size() == 1205);
   CHECK(seen.back() == 1204);
-  page = f.log->ListEntries(1205, 0, "");
+  page = f.log->ListEntries(f.coordinator, 1205, 0, "");
   REQUIRE(page.ok());
   CHECK(page->entries.empty());
   CHECK(page->next_page_token.empty());
@@ -358,6 +360,69 @@ TEST_CASE("The server key is made once, 0600, seed only, and reloaded", "[audit]
     CHECK(std::filesystem::is_empty(path));
     CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
   }
+}
+
+TEST_CASE("A member device reads the entries naming its organisation, a coordinator reads all",
+          "[audit][log]") {
+  Fixture f;
+  Id128 a, b, c, d;
+  a.span()[0] = 0xa;
+  b.span()[0] = 0xb;
+  c.span()[0] = 0xc;
+  d.span()[0] = 0xd;
+  // Entry i: actor A for i % 3 == 0, actor B with counterpart A for
+  // i % 3 == 1, actor C alone for i % 3 == 2; and one entry in a format this
+  // build cannot read, which only a coordinator is served.
+  REQUIRE(f.store->WriteAndWait([&](Transaction& txn) -> absl::Status {
+                 for (uint32_t i = 0; i < 30; ++i) {
+                   audit::AuditEvent e = Event(i);
+                   e.actor_org_id = (i % 3 == 0 ? a : i % 3 == 1 ? b : c).array();
+                   if (i % 3 == 1) e.counterpart_org_id = a.array();
+                   absl::StatusOr<uint64_t> index = AuditLog::Record(txn, e);
+                   if (!index.ok()) return index.status();
+                 }
+                 std::array<uint8_t, audit::kAuditEntrySize> future{};
+                 future[0] = audit::kAuditEntryFormat + 1;
+                 return txn.audit().Append(future).status();
+               }).ok());
+  auto read_all = [&](const Caller& caller, int32_t page_size) {
+    std::vector<uint64_t> seen;
+    std::string token;
+    int pages = 0;
+    do {
+      absl::StatusOr<AuditEntryPage> page = f.log->ListEntries(caller, 0, page_size, token);
+      REQUIRE(page.ok());
+      for (const StoredAuditEntry& e : page->entries) seen.push_back(e.index);
+      token = page->next_page_token;
+      ++pages;
+    } while (!token.empty() && pages < 100);
+    CHECK(pages == (31 + page_size - 1) / page_size);  // a page covers the same range for everyone
+    return seen;
+  };
+  const Caller of_a{Id128(), a, Role::kCaseworker, 0};
+  const Caller of_b{Id128(), b, Role::kOrgAdmin, 0};
+  const Caller of_d{Id128(), d, Role::kCaseworker, 0};
+  const Caller of_none{Id128(), Id128(), Role::kCaseworker, 0};
+  std::vector<uint64_t> expected_a, expected_b, everything;
+  for (uint64_t i = 0; i < 30; ++i) {
+    if (i % 3 != 2) expected_a.push_back(i);
+    if (i % 3 == 1) expected_b.push_back(i);
+    everything.push_back(i);
+  }
+  everything.push_back(30);
+  CHECK(read_all(of_a, 7) == expected_a);
+  CHECK(read_all(of_b, 7) == expected_b);
+  CHECK(read_all(of_d, 7).empty());
+  CHECK(read_all(of_none, 7).empty());
+  CHECK(read_all(f.coordinator, 7) == everything);
+  CHECK(read_all(f.coordinator, 100) == everything);
+
+  // A page of entries that are all someone else's is empty, and says where
+  // to go on.
+  absl::StatusOr<AuditEntryPage> page = f.log->ListEntries(of_b, 0, 1, "");
+  REQUIRE(page.ok());
+  CHECK(page->entries.empty());
+  CHECK(page->next_page_token == EncodeAuditPageToken(1));
 }
 
 // Not run by default (`audit_log_test "[.bench]"`): the cost of the SQLite
