@@ -720,6 +720,18 @@ TEST_CASE("authorisation matrix: every RPC against every kind of caller", "[trus
     return with_listing_id(request);
   };
   auto get_listing_request = [&] { return with_listing_id(trygg::v1::GetListingRequest()); };
+  auto inclusion_request = [] {
+    trygg::v1::GetInclusionProofRequest request;
+    request.set_leaf_index(0);
+    request.set_tree_size(2);
+    return request.SerializeAsString();
+  };
+  auto consistency_request = [] {
+    trygg::v1::GetConsistencyProofRequest request;
+    request.set_first_size(1);
+    request.set_second_size(2);
+    return request.SerializeAsString();
+  };
 
   using C = grpc::StatusCode;
   constexpr C OK = C::OK, UNAUTH = C::UNAUTHENTICATED, DENIED = C::PERMISSION_DENIED, BAD = C::INVALID_ARGUMENT,
@@ -759,6 +771,12 @@ TEST_CASE("authorisation matrix: every RPC against every kind of caller", "[trus
       {"/trygg.v1.DirectoryService/SearchListings", empty, {UNAUTH, UNAUTH, OK, OK, OK, OK}},
       {"/trygg.v1.DirectoryService/ExportHsds", empty, {UNAUTH, UNAUTH, OK, OK, OK, OK}},
       {"/trygg.v1.DirectoryService/RetireListing", retire_request, {UNAUTH, UNAUTH, DENIED, DENIED, OK, DENIED}},
+      // Hashes only for every device; entries filtered by organisation
+      // (member devices) or whole (coordinators): audit_server_test.
+      {"/trygg.v1.AuditService/GetSignedTreeHead", empty, {UNAUTH, UNAUTH, OK, OK, OK, OK}},
+      {"/trygg.v1.AuditService/GetInclusionProof", inclusion_request, {UNAUTH, UNAUTH, OK, OK, OK, OK}},
+      {"/trygg.v1.AuditService/GetConsistencyProof", consistency_request, {UNAUTH, UNAUTH, OK, OK, OK, OK}},
+      {"/trygg.v1.AuditService/ListEntries", empty, {UNAUTH, UNAUTH, OK, OK, OK, OK}},
   };
   // Every RPC of the API is in the table, or not built yet (UNIMPLEMENTED
   // for everyone); EndSession runs last since it ends the session.
@@ -773,6 +791,7 @@ TEST_CASE("authorisation matrix: every RPC against every kind of caller", "[trus
       {"trygg.v1.CaseService", trygg::v1::GetCaseRequest::descriptor()->file()},
       {"trygg.v1.ReferralService", trygg::v1::GetReferralRequest::descriptor()->file()},
       {"trygg.v1.DirectoryService", trygg::v1::GetListingRequest::descriptor()->file()},
+      {"trygg.v1.AuditService", trygg::v1::ListEntriesRequest::descriptor()->file()},
   };
   for (const auto& [service_name, file] : files) {
     const google::protobuf::ServiceDescriptor* service = file->pool()->FindServiceByName(service_name);
