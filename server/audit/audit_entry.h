@@ -49,7 +49,10 @@ enum class AuditEventKind : uint8_t {
   kSessionCreated = 8,           // a device opened a session
   kCaseCreated = 9,
   kCaseVersion = 10,             // number = version
-  kGrant = 11,                   // access to a case granted (counterpart = grantee)
+  kGrant = 11,                   // a key sealed: a case's or referral's scope key to an
+                                 // organisation (counterpart = grantee, number = epoch), or
+                                 // an organisation key generation to one of its devices
+                                 // (counterpart = own organisation, number = generation)
   kConsentRecorded = 12,
   kConsentWithdrawn = 13,
   kReferralCreated = 14,         // counterpart = receiving org, due_ms = answer by

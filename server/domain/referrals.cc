@@ -281,11 +281,24 @@ absl::StatusOr<ReferralRow> Referrals::Create(Transaction& txn, const Caller& ca
   row.packet = in.packet;
   row.justification = in.justification;
   TRYGG_RETURN_IF_ERROR(txn.referrals().InsertReferral(row));
-  for (const StoredGrant& grant : in.grants) TRYGG_RETURN_IF_ERROR(txn.cases().PutGrant(grant));
   TRYGG_RETURN_IF_ERROR(
       AuditLog::Record(txn, ReferralEvent(audit::AuditEventKind::kReferralCreated, row, caller.org_id,
                                           caller.device_id, now))
           .status());
+  // The referral scope's key, sealed to the two organisations: a grant each.
+  for (const StoredGrant& grant : in.grants) {
+    TRYGG_RETURN_IF_ERROR(txn.cases().PutGrant(grant));
+    audit::AuditEvent event;
+    event.kind = audit::AuditEventKind::kGrant;
+    event.time_ms = now;
+    event.actor_org_id = caller.org_id.array();
+    event.actor_device_id = caller.device_id.array();
+    event.case_id = row.case_id.array();
+    event.referral_id = row.referral_id.array();
+    event.counterpart_org_id = grant.org_id.array();
+    event.number = grant.epoch;
+    TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, event).status());
+  }
   return row;
 }
 

@@ -246,6 +246,15 @@ absl::Status Trust::PutKeyEnvelopes(Transaction& txn, const Caller& caller,
     }
     TRYGG_RETURN_IF_ERROR(VerifyGrantSignature(grant, signer->sign_key));
     TRYGG_RETURN_IF_ERROR(tables.PutKeyEnvelope(envelope));
+    // An organisation key generation sealed to one of its devices.
+    audit::AuditEvent event;
+    event.kind = audit::AuditEventKind::kGrant;
+    event.time_ms = clock_.NowUnixMillis();
+    event.actor_org_id = caller.org_id.array();
+    event.actor_device_id = caller.device_id.array();
+    event.counterpart_org_id = caller.org_id.array();
+    event.number = envelope.generation;
+    TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, event).status());
   }
   return absl::OkStatus();
 }

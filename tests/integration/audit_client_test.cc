@@ -12,11 +12,13 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "server/audit/audit_entry.h"
 #include "testing/db_edit.h"
 #include "testing/trust_world.h"
 #include "trygg/case_client.h"
 #include "trygg/directory_client.h"
 #include "trygg/listing.h"
+#include "trygg/membership.h"
 #include "trygg/referral_client.h"
 #include "trygg/v1/directory.grpc.pb.h"
 
@@ -348,6 +350,125 @@ TEST_CASE("a log rolled back or forked under the device is caught", "[audit][cli
   REQUIRE(afresh.ok());
   REQUIRE(afresh->previous_tree_size == 0);
   REQUIRE(afresh->writes_verified == 1);
+}
+
+// The entry kinds appended since `from`, counted by the kind byte of each
+// stored entry (docs/audit.md, "Entry encoding": byte 1).
+std::map<int, int64_t> KindsSince(const std::string& db, int64_t from) {
+  std::map<int, int64_t> kinds;
+  for (int kind = 1; kind <= audit::kMaxAuditEventKind; ++kind) {
+    char hex[3];
+    std::snprintf(hex, sizeof(hex), "%02x", kind);
+    const int64_t n = QueryInt(db, "SELECT count(*) FROM audit_entries WHERE idx >= " + std::to_string(from) +
+                                       " AND substr(entry, 2, 1) = x'" + hex + "'");
+    if (n > 0) kinds[kind] = n;
+  }
+  return kinds;
+}
+
+TEST_CASE("every state change appends its audit entries in the same write", "[audit][client]") {
+  AuditWorld w;
+  TestDevice& legal_caseworker = w.world.AddDevice(w.legal_admin, Role::kCaseworker);
+  CaseClient legal_cases(*legal_caseworker.client, legal_caseworker.keys, w.world.clock(), w.world.rng());
+  ReferralClient legal(*legal_caseworker.client, legal_caseworker.keys, legal_cases, w.world.clock(),
+                       w.world.rng());
+  DirectoryClient directory(*w.legal_admin.client, w.legal_admin.keys, w.world.clock(), w.world.rng());
+  const std::string db = w.world.db_path();
+  using K = audit::AuditEventKind;
+  struct Step {
+    const char* what;
+    std::function<void()> run;
+    std::map<int, int64_t> appends;
+  };
+  auto kind = [](K k) { return static_cast<int>(k); };
+  Id128 consent_id, referral_id;
+  auto refer = [&] {
+    ReferralDraft d;
+    d.case_id = w.case_id;
+    d.listing_id = w.listing;
+    d.to_org = w.legal_admin.keys.org_id;
+    d.service = static_cast<uint8_t>(ServiceCategory::kLegalAdvice);
+    d.consent_id = consent_id;
+    d.packet = Text("Behöver juridiskt stöd");
+    auto id = w.referrals.Refer(d);
+    INFO(id.status().ToString());
+    REQUIRE(id.ok());
+    return *id;
+  };
+  const std::vector<Step> steps = {
+      {"case version", [&] { w.AppendVersion(); }, {{kind(K::kCaseVersion), 1}}},
+      {"consent",
+       [&] {
+         ConsentTerms terms{w.case_id, w.legal_admin.keys.org_id, ServiceBit(2),
+                            ConsentPurpose::kReferralForServices, w.world.clock().NowUnixMillis() + 86'400'000,
+                            Text("Muntligt")};
+         auto id = w.referrals.RecordConsent(terms);
+         REQUIRE(id.ok());
+         consent_id = *id;
+       },
+       {{kind(K::kConsentRecorded), 1}}},
+      {"referral: created, and the referral scope granted to both organisations",
+       [&] { referral_id = refer(); }, {{kind(K::kReferralCreated), 1}, {kind(K::kGrant), 2}}},
+      {"accepted", [&] { REQUIRE(legal.Accept(referral_id).ok()); }, {{kind(K::kReferralAccepted), 1}}},
+      {"completed",
+       [&] { REQUIRE(legal.Complete(referral_id, ReferralOutcome::kServiceProvided).ok()); },
+       {{kind(K::kReferralCompleted), 1}}},
+      {"a second referral", [&] { referral_id = refer(); },
+       {{kind(K::kReferralCreated), 1}, {kind(K::kGrant), 2}}},
+      {"declined", [&] { REQUIRE(legal.Decline(referral_id, DeclineReason::kNoCapacity).ok()); },
+       {{kind(K::kReferralDeclined), 1}}},
+      {"a third referral, withdrawn", [&] { REQUIRE(w.referrals.Withdraw(refer()).ok()); },
+       {{kind(K::kReferralCreated), 1}, {kind(K::kGrant), 2}, {kind(K::kReferralWithdrawn), 1}}},
+      {"a fourth, accepted, then closed",
+       [&] {
+         referral_id = refer();
+         REQUIRE(legal.Accept(referral_id).ok());
+         REQUIRE(w.referrals.Close(referral_id).ok());
+       },
+       {{kind(K::kReferralCreated), 1}, {kind(K::kGrant), 2}, {kind(K::kReferralAccepted), 1},
+        {kind(K::kReferralClosed), 1}}},
+      {"consent withdrawn",
+       [&] { REQUIRE(w.referrals.WithdrawConsent(w.case_id, consent_id).ok()); },
+       {{kind(K::kConsentWithdrawn), 1}}},
+      {"capacity", [&] { REQUIRE(directory.UpdateCapacity(w.listing, 4).ok()); },
+       {{kind(K::kListingCapacityUpdated), 1}}},
+      {"listing retired", [&] { REQUIRE(directory.Retire(w.listing).ok()); }, {{kind(K::kListingRetired), 1}}},
+      {"organisation key rotated, and the new generation sealed to its two devices",
+       [&] {
+         REQUIRE(RotateOrgKey(*w.legal_admin.client, w.legal_admin.keys, w.world.clock(), w.world.rng()).ok());
+       },
+       {{kind(K::kOrgKeyRotated), 1}, {kind(K::kGrant), 2}}},
+      {"role changed",
+       [&] {
+         REQUIRE(ChangeRole(*w.legal_admin.client, w.legal_admin.keys, legal_caseworker.keys.device_id,
+                            Role::kOrgAdmin, w.world.clock())
+                     .ok());
+       },
+       {{kind(K::kRoleChanged), 1}}},
+      {"case erased", [&] { REQUIRE(w.cases.EraseCase(w.case_id).ok()); }, {{kind(K::kCaseErased), 1}}},
+      {"device revoked, and the key rotated and sealed to the one left",
+       [&] {
+         REQUIRE(RevokeDevice(*w.legal_admin.client, w.legal_admin.keys, legal_caseworker.keys.device_id,
+                              w.world.clock(), w.world.rng())
+                     .ok());
+       },
+       {{kind(K::kDeviceRevoked), 1}, {kind(K::kOrgKeyRotated), 1}, {kind(K::kGrant), 1}}},
+  };
+  // "referral_created x1, grant x2", so a failure reads.
+  auto names = [](const std::map<int, int64_t>& kinds) {
+    std::string out;
+    for (const auto& [k, n] : kinds) {
+      out += (out.empty() ? "" : ", ") + std::string(audit::AuditEventKindName(static_cast<K>(k))) + " x" +
+             std::to_string(n);
+    }
+    return out;
+  };
+  for (const Step& step : steps) {
+    const int64_t before = w.LogSize();
+    step.run();
+    INFO(step.what);
+    CHECK(names(KindsSince(db, before)) == names(step.appends));
+  }
 }
 
 }  // namespace
