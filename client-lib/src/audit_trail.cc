@@ -297,11 +297,6 @@ bool Matches(const audit::AuditEvent& event, const AuditExpectation& expected) {
 // compared with the call that made it.
 constexpr int64_t kClockSkewMs = 10 * 60 * 1000;
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // The entries a receipt names, in order; DATA_LOSS if the server has fewer.
 absl::StatusOr<std::vector<trygg::v1::AuditEntry>> FetchEntries(trygg::v1::AuditService::Stub& stub,
                                                                 const PendingAuditWrite& write,
@@ -327,6 +322,12 @@ absl::StatusOr<std::vector<trygg::v1::AuditEntry>> FetchEntries(trygg::v1::Audit
 }
 
 }  // namespace
+
+int64_t Client::NowMs() const {
+  if (options_.clock != nullptr) return options_.clock->NowUnixMillis();
+  SystemClock system;
+  return system.NowUnixMillis();
+}
 
 AuditWriteStart Client::BeginAuditedWrite() const { return AuditWriteStart{audit_->KnownSize(), NowMs()}; }
 

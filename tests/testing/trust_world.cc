@@ -61,6 +61,7 @@ std::unique_ptr<Client> TrustWorld::NewClient(const std::string& state_name) {
   options.address = address();
   options.platform_root = root_.public_key;
   if (!state_name.empty()) options.state_file = dir_.file(state_name + ".state.json");
+  options.clock = &clock_;
   auto client = Client::Connect(options);
   REQUIRE(client.ok());
   return std::move(*client);

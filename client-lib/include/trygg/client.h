@@ -27,6 +27,7 @@
 #include "trygg/bytes.h"
 #include "trygg/grant.h"
 #include "trygg/org_log.h"
+#include "trygg/random.h"
 #include "trygg/secret_bytes.h"
 #include "trygg/signing.h"
 #include "trygg/trust.h"
@@ -52,6 +53,10 @@ struct ClientOptions {
   // Where this device remembers the organisation log heads it has verified;
   // empty keeps them in memory only.
   std::filesystem::path state_file;
+  // The device's clock, which the times in audit entries of its own writes
+  // are checked against (VerifyAuditTrail); must outlive the Client. Null:
+  // the system clock.
+  Clock* clock = nullptr;
 };
 
 struct ServerInfo {
@@ -215,6 +220,7 @@ class Client {
   Client(ClientOptions options, std::unique_ptr<Stubs> stubs);
   absl::Status LoadState();
   absl::Status SaveState() const;
+  int64_t NowMs() const;
 
   ClientOptions options_;
   std::unique_ptr<Stubs> stubs_;
