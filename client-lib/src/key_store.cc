@@ -1,6 +1,7 @@
 #include "trygg/key_store.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -101,13 +102,15 @@ absl::Status FsyncDirectoryOf(const std::filesystem::path& path) {
 }
 
 // Writes `bytes` to `path` so that a crash leaves either the old file or the
-// complete new one: temp file in the same directory, fsync, rename (or link for
-// a new file, which refuses to replace), fsync the directory.
+// complete new one: a new temp file of its own in the same directory (mode
+// 0600, created exclusively, so nothing already there is followed or
+// truncated), fsync, rename (or link for a new file, which refuses to
+// replace), fsync the directory.
 absl::Status WriteFileAtomically(const std::filesystem::path& path,
                                  std::span<const uint8_t> bytes, bool must_not_exist) {
-  const std::filesystem::path temp = path.string() + ".tmp";
-  const int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-                      0600);
+  std::string temp_name = path.string() + ".tmp.XXXXXX";
+  const int fd = mkostemp(temp_name.data(), O_CLOEXEC);
+  const std::filesystem::path temp = temp_name;
   if (fd < 0) return ErrnoError("cannot create", temp);
   auto abandon = [&](absl::Status status) {
     if (fd >= 0) close(fd);

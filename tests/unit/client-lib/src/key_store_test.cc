@@ -1,9 +1,15 @@
 #include "trygg/key_store.h"
 
+#include <signal.h>
+#include <sodium.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
+#include <functional>
+#include <random>
 
 #include <catch2/catch.hpp>
 
@@ -71,6 +77,15 @@ void RequireSameContents(const KeyStoreContents& a, const KeyStoreContents& b) {
 
 const KeyStoreOpenOptions kTestOpen{.allow_weak_kdf_for_tests = true};
 
+// The names of the files in `dir`: after a write, only the key store itself
+// (no temp file left behind).
+std::vector<std::string> Files(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) names.push_back(entry.path().filename());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 TEST_CASE("key store: create, open, contents survive", "[keystore]") {
   TempDir dir;
   DeterministicRng rng(0x44);
@@ -81,7 +96,7 @@ TEST_CASE("key store: create, open, contents survive", "[keystore]") {
   struct stat st;
   REQUIRE(stat(path.c_str(), &st) == 0);
   REQUIRE((st.st_mode & 0777) == 0600);
-  REQUIRE_FALSE(std::filesystem::exists(path.string() + ".tmp"));
+  REQUIRE(Files(dir.path()) == std::vector<std::string>{"device.keys"});
 
   auto opened = OpenKeyStore(path, "pass phrase", kTestOpen);
   REQUIRE(opened.ok());
@@ -100,6 +115,12 @@ TEST_CASE("key store: create, open, contents survive", "[keystore]") {
   REQUIRE(OpenKeyStore(dir / "missing", "x", kTestOpen).status().code() == StatusCode::kNotFound);
   REQUIRE(CreateKeyStore(dir / "empty-pass", "", contents, MinimumKdfLimitsForTests(), rng)
               .code() == StatusCode::kInvalidArgument);
+  // Limits outside libsodium's range are refused before anything is written.
+  REQUIRE(CreateKeyStore(dir / "too-much", "x", contents, KdfLimits{3, uint64_t{8} << 30}, rng).code() ==
+          StatusCode::kInvalidArgument);
+  REQUIRE(CreateKeyStore(dir / "too-little", "x", contents, KdfLimits{0, 8192}, rng).code() ==
+          StatusCode::kInvalidArgument);
+  REQUIRE(Files(dir.path()) == std::vector<std::string>{"device.keys"});
 }
 
 TEST_CASE("key store: wrong passphrase", "[keystore]") {
@@ -148,6 +169,42 @@ TEST_CASE("key store: corruption is DataLoss, not a wrong passphrase", "[keystor
                        StatusCode::kPermissionDenied, CryptoError::kWrongPassphrase);
 }
 
+TEST_CASE("key store: every header field is checked, with the checksum fixed", "[keystore]") {
+  TempDir dir;
+  DeterministicRng rng(0x4b);
+  const auto path = dir / "device.keys";
+  REQUIRE(CreateKeyStore(path, "pw", SampleContents(rng), MinimumKdfLimitsForTests(), rng).ok());
+  const std::vector<uint8_t> good = ReadAll(path);
+  // Header: magic(4) version(1) algorithm(1) opslimit(8) memlimit(8) salt(16).
+  auto edited = [&](const std::function<void(std::vector<uint8_t>&)>& edit) {
+    std::vector<uint8_t> file = good;
+    edit(file);
+    FixChecksum(file);
+    WriteAll(path, file);
+    return OpenKeyStore(path, "pw", kTestOpen).status();
+  };
+  auto set_u64 = [](std::vector<uint8_t>& file, size_t at, uint64_t v) {
+    for (int i = 7; i >= 0; --i, v >>= 8) file[at + i] = static_cast<uint8_t>(v);
+  };
+  REQUIRE_CRYPTO_ERROR(edited([](auto& f) { f[4] = 2; }), StatusCode::kFailedPrecondition,
+                       CryptoError::kUnknownFormat);
+  REQUIRE_CRYPTO_ERROR(edited([](auto& f) { f[5] = 1; }), StatusCode::kFailedPrecondition,
+                       CryptoError::kUnknownSuite);
+  // Limits still in range but not the ones the key was derived with: the
+  // header is additional data, so this is the wrong key for the AEAD.
+  REQUIRE_CRYPTO_ERROR(edited([&](auto& f) { set_u64(f, 6, crypto_pwhash_OPSLIMIT_MIN + 1); }),
+                       StatusCode::kPermissionDenied, CryptoError::kWrongPassphrase);
+  REQUIRE_CRYPTO_ERROR(edited([&](auto& f) { set_u64(f, 14, crypto_pwhash_MEMLIMIT_MIN * 2); }),
+                       StatusCode::kPermissionDenied, CryptoError::kWrongPassphrase);
+  // Out of range (a file asking for 64 GiB would exhaust the machine).
+  REQUIRE_CRYPTO_ERROR(edited([&](auto& f) { set_u64(f, 14, uint64_t{64} << 30); }), StatusCode::kDataLoss,
+                       CryptoError::kCorruptKeyStore);
+  REQUIRE_CRYPTO_ERROR(edited([&](auto& f) { set_u64(f, 6, 0); }), StatusCode::kDataLoss,
+                       CryptoError::kCorruptKeyStore);
+  WriteAll(path, good);
+  REQUIRE(OpenKeyStore(path, "pw", kTestOpen).ok());
+}
+
 TEST_CASE("key store: weak Argon2id limits are refused (no downgrade)", "[keystore]") {
   TempDir dir;
   DeterministicRng rng(0x47);
@@ -185,7 +242,7 @@ TEST_CASE("key store: change passphrase keeps the contents", "[keystore]") {
                        StatusCode::kPermissionDenied, CryptoError::kWrongPassphrase);
   REQUIRE(ChangeKeyStorePassphrase(path, "old", "new", MinimumKdfLimitsForTests(), rng, kTestOpen)
               .ok());
-  REQUIRE_FALSE(std::filesystem::exists(path.string() + ".tmp"));
+  REQUIRE(Files(dir.path()) == std::vector<std::string>{"device.keys"});
   REQUIRE_CRYPTO_ERROR(OpenKeyStore(path, "old", kTestOpen).status(),
                        StatusCode::kPermissionDenied, CryptoError::kWrongPassphrase);
   auto after = OpenKeyStore(path, "new", kTestOpen);
@@ -198,11 +255,60 @@ TEST_CASE("key store: a stale temp file from a crash does not matter", "[keystor
   DeterministicRng rng(0x49);
   const auto path = dir / "device.keys";
   REQUIRE(CreateKeyStore(path, "pw", SampleContents(rng), MinimumKdfLimitsForTests(), rng).ok());
+  // Leftovers of an interrupted write, and a link planted where a fixed temp
+  // name would be: none is opened, followed or truncated.
   WriteAll(path.string() + ".tmp", testing::Text("half-written garbage"));
+  WriteAll(dir / "victim", testing::Text("not yours"));
+  std::filesystem::create_symlink(dir / "victim", path.string() + ".tmp.AAAAAA");
   REQUIRE(OpenKeyStore(path, "pw", kTestOpen).ok());
   REQUIRE(ChangeKeyStorePassphrase(path, "pw", "pw2", MinimumKdfLimitsForTests(), rng, kTestOpen)
               .ok());
   REQUIRE(OpenKeyStore(path, "pw2", kTestOpen).ok());
+  REQUIRE(ReadAll(dir / "victim") == testing::Text("not yours"));
+}
+
+TEST_CASE("key store: a process killed while changing the passphrase leaves a key store that opens",
+          "[keystore]") {
+  // A child changes the passphrase back and forth as fast as it can; it is
+  // killed (SIGKILL) at a random moment, over and over. Each time the file
+  // must open with one of the two passphrases and hold the same keys.
+  TempDir dir;
+  DeterministicRng rng(0x4c);
+  const KeyStoreContents contents = SampleContents(rng);
+  const auto path = dir / "device.keys";
+  REQUIRE(CreateKeyStore(path, "even", contents, MinimumKdfLimitsForTests(), rng).ok());
+  const absl::StatusOr<KeyStoreContents> original = OpenKeyStore(path, "even", kTestOpen);
+  REQUIRE(original.ok());
+  std::mt19937 random(0x4c);
+  int killed_mid_run = 0;
+  int ended_odd = 0;
+  for (int round = 0; round < 40; ++round) {
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      SystemRng child_rng;
+      for (;;) {
+        for (const auto& [from, to] : {std::pair{"even", "odd"}, std::pair{"odd", "even"}}) {
+          (void)ChangeKeyStorePassphrase(path, from, to, MinimumKdfLimitsForTests(), child_rng, kTestOpen);
+        }
+      }
+    }
+    usleep(static_cast<useconds_t>(500 + random() % 20'000));
+    REQUIRE(kill(child, SIGKILL) == 0);
+    int status = 0;
+    REQUIRE(waitpid(child, &status, 0) == child);
+    killed_mid_run += WIFSIGNALED(status) ? 1 : 0;
+    absl::StatusOr<KeyStoreContents> even = OpenKeyStore(path, "even", kTestOpen);
+    absl::StatusOr<KeyStoreContents> odd = OpenKeyStore(path, "odd", kTestOpen);
+    INFO("round " << round << ": " << even.status() << " / " << odd.status());
+    REQUIRE(even.ok() != odd.ok());
+    RequireSameContents(even.ok() ? *even : *odd, *original);
+    ended_odd += odd.ok() ? 1 : 0;
+  }
+  CHECK(killed_mid_run == 40);
+  // The child was busy changing it, so kills fell at different points.
+  CHECK(ended_odd > 0);
+  CHECK(ended_odd < 40);
 }
 
 TEST_CASE("key store: encoding is deterministic under injected randomness", "[keystore]") {
