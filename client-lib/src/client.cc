@@ -13,6 +13,7 @@
 #include "internal/audit_witness.h"
 #include "internal/wire.h"
 #include "server/audit/audit_entry.h"
+#include "trygg/atomic_file.h"
 #include "trygg/crypto_error.h"
 #include "trygg/status_macros.h"
 #include "trygg/v1/session.grpc.pb.h"
@@ -385,7 +386,7 @@ absl::Status Client::LoadState() {
 
 absl::Status Client::SaveState() const {
   if (options_.state_file.empty()) return absl::OkStatus();
-  // One save at a time: they share the temporary file, and heads_.
+  // One save at a time: heads_ and the audit witness are read under it.
   std::lock_guard<std::mutex> lock(state_mu_);
   nlohmann::json heads = nlohmann::json::object();
   for (const auto& [org_id, head] : heads_) {
@@ -393,15 +394,9 @@ absl::Status Client::SaveState() const {
   }
   const std::string text = nlohmann::json{{"org_log_heads", heads}, {"audit", audit_->ToJson()}}.dump(2) + "\n";
   // Written atomically so a crash never loses what this device has seen.
-  const std::filesystem::path tmp = options_.state_file.string() + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return absl::InternalError("cannot write " + tmp.string());
-  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && fsync(fd) == 0;
-  ok = close(fd) == 0 && ok;
-  if (!ok || rename(tmp.c_str(), options_.state_file.c_str()) != 0) {
-    return absl::InternalError("cannot write " + options_.state_file.string());
-  }
-  return absl::OkStatus();
+  return WriteFileAtomically(options_.state_file,
+                             std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()),
+                             IfExists::kReplace);
 }
 
 }  // namespace trygg

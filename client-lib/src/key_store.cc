@@ -1,7 +1,6 @@
 #include "trygg/key_store.h"
 
 #include <fcntl.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 #include <utility>
 
 #include "internal/byte_codec.h"
+#include "trygg/atomic_file.h"
 #include "internal/secret_buffer.h"
 #include "internal/sodium.h"
 #include "trygg/crypto_error.h"
@@ -88,60 +88,6 @@ absl::StatusOr<std::vector<uint8_t>> ReadFile(const std::filesystem::path& path)
   }
   close(fd);
   return bytes;
-}
-
-absl::Status FsyncDirectoryOf(const std::filesystem::path& path) {
-  std::filesystem::path dir = path.parent_path();
-  if (dir.empty()) dir = ".";
-  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("cannot open directory", dir);
-  const int rc = fsync(fd);
-  close(fd);
-  if (rc != 0) return ErrnoError("cannot fsync directory", dir);
-  return absl::OkStatus();
-}
-
-// Writes `bytes` to `path` so that a crash leaves either the old file or the
-// complete new one: a new temp file of its own in the same directory (mode
-// 0600, created exclusively, so nothing already there is followed or
-// truncated), fsync, rename (or link for a new file, which refuses to
-// replace), fsync the directory.
-absl::Status WriteFileAtomically(const std::filesystem::path& path,
-                                 std::span<const uint8_t> bytes, bool must_not_exist) {
-  std::string temp_name = path.string() + ".tmp.XXXXXX";
-  const int fd = mkostemp(temp_name.data(), O_CLOEXEC);
-  const std::filesystem::path temp = temp_name;
-  if (fd < 0) return ErrnoError("cannot create", temp);
-  auto abandon = [&](absl::Status status) {
-    if (fd >= 0) close(fd);
-    unlink(temp.c_str());
-    return status;
-  };
-  size_t written = 0;
-  while (written < bytes.size()) {
-    const ssize_t n = write(fd, bytes.data() + written, bytes.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return abandon(ErrnoError("cannot write", temp));
-    }
-    written += static_cast<size_t>(n);
-  }
-  if (fsync(fd) != 0) return abandon(ErrnoError("cannot fsync", temp));
-  if (close(fd) != 0) {
-    unlink(temp.c_str());
-    return ErrnoError("cannot close", temp);
-  }
-  if (must_not_exist) {
-    const int rc = link(temp.c_str(), path.c_str());
-    const absl::Status link_status = rc == 0 ? absl::OkStatus() : ErrnoError("cannot create", path);
-    unlink(temp.c_str());
-    TRYGG_RETURN_IF_ERROR(link_status);
-  } else if (rename(temp.c_str(), path.c_str()) != 0) {
-    const absl::Status status = ErrnoError("cannot replace", path);
-    unlink(temp.c_str());
-    return status;
-  }
-  return FsyncDirectoryOf(path);
 }
 
 absl::Status CheckLimitsForWriting(const KdfLimits& limits) {
@@ -319,7 +265,7 @@ absl::Status CreateKeyStore(const std::filesystem::path& path, std::string_view 
   }
   TRYGG_ASSIGN_OR_RETURN(const std::vector<uint8_t> file,
                          EncodeKeyStore(passphrase, contents, limits, rng));
-  return WriteFileAtomically(path, file, /*must_not_exist=*/true);
+  return WriteFileAtomically(path, file, IfExists::kRefuse);
 }
 
 absl::Status SaveKeyStore(const std::filesystem::path& path, std::string_view passphrase,
@@ -327,7 +273,7 @@ absl::Status SaveKeyStore(const std::filesystem::path& path, std::string_view pa
                           Rng& rng) {
   TRYGG_ASSIGN_OR_RETURN(const std::vector<uint8_t> file,
                          EncodeKeyStore(passphrase, contents, limits, rng));
-  return WriteFileAtomically(path, file, /*must_not_exist=*/false);
+  return WriteFileAtomically(path, file, IfExists::kReplace);
 }
 
 absl::StatusOr<KeyStoreContents> OpenKeyStore(const std::filesystem::path& path,

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "trygg/atomic_file.h"
 #include "trygg/secret_bytes.h"
 #include "trygg/status_macros.h"
 
@@ -16,26 +17,6 @@ namespace trygg::server {
 namespace {
 
 std::string Errno() { return std::strerror(errno); }
-
-absl::Status WriteAll(int fd, const uint8_t* data, size_t size) {
-  while (size > 0) {
-    ssize_t n = write(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return absl::UnavailableError(Errno());
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return absl::OkStatus();
-}
-
-absl::Status SyncDirectory(const std::string& dir) {
-  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return absl::UnavailableError(absl::StrCat("cannot open ", dir, ": ", Errno()));
-  int rc = fsync(fd);
-  close(fd);
-  if (rc != 0) return absl::UnavailableError(absl::StrCat("cannot fsync ", dir, ": ", Errno()));
-  return absl::OkStatus();
-}
 
 absl::StatusOr<ServerKey> Load(const std::string& path) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -75,28 +56,14 @@ absl::StatusOr<ServerKey> Load(const std::string& path) {
   return ServerKey{SigningKeyPairFromSeed(seed.span()), false};
 }
 
-absl::StatusOr<ServerKey> Create(const std::string& data_dir, const std::string& path, Rng& rng) {
+absl::StatusOr<ServerKey> Create(const std::string& path, Rng& rng) {
   SecretKey seed;
   rng.Fill(seed.span());
-  const std::string temp = path + ".tmp";
-  unlink(temp.c_str());  // a leftover from a crash before the rename holds no key in use
-  int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot create server key ", temp, ": ", Errno()));
+  // Refuses to replace a file that appeared meanwhile: a second key would
+  // make every head signed with the first unverifiable.
+  if (absl::Status written = WriteFileAtomically(path, seed.span(), IfExists::kRefuse); !written.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot write server key: ", written.message()));
   }
-  absl::Status written = WriteAll(fd, seed.data(), seed.size());
-  if (written.ok() && fsync(fd) != 0) written = absl::UnavailableError(Errno());
-  if (close(fd) != 0 && written.ok()) written = absl::UnavailableError(Errno());
-  if (written.ok() && rename(temp.c_str(), path.c_str()) != 0) {
-    written = absl::UnavailableError(Errno());
-  }
-  if (!written.ok()) {
-    unlink(temp.c_str());
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot write server key ", path, ": ", written.message()));
-  }
-  TRYGG_RETURN_IF_ERROR(SyncDirectory(data_dir));
   return ServerKey{SigningKeyPairFromSeed(seed.span()), true};
 }
 
@@ -110,7 +77,7 @@ absl::StatusOr<ServerKey> LoadOrCreateServerKey(const std::string& data_dir, Rng
     return absl::FailedPreconditionError(
         absl::StrCat("cannot access server key ", path, ": ", Errno()));
   }
-  return Create(data_dir, path, rng);
+  return Create(path, rng);
 }
 
 }  // namespace trygg::server

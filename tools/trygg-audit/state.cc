@@ -1,8 +1,5 @@
 #include "tools/trygg-audit/state.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -12,6 +9,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "trygg/atomic_file.h"
 #include "trygg/status_macros.h"
 
 namespace trygg::audit_tool {
@@ -72,15 +70,9 @@ absl::Status SaveState(const std::string& path, const AuditorState& state) {
   std::error_code ec;
   const std::filesystem::path target(path);
   if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path(), ec);
-  const std::string temp = path + ".tmp";
-  int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return absl::FailedPreconditionError(absl::StrCat("cannot write ", temp, ": ", std::strerror(errno)));
-  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && fsync(fd) == 0;
-  ok = close(fd) == 0 && ok;
-  if (!ok || rename(temp.c_str(), path.c_str()) != 0) {
-    unlink(temp.c_str());
-    return absl::FailedPreconditionError(absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
-  }
+  absl::Status written = WriteFileAtomically(
+      target, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()), IfExists::kReplace);
+  if (!written.ok()) return absl::FailedPreconditionError(written.message());
   return absl::OkStatus();
 }
 
