@@ -225,12 +225,9 @@ void StreamThrough(size_t total) {
   REQUIRE(MaxRssKib() - rss_before < 16 * 1024);
 }
 
-TEST_CASE("streaming 256 MiB uses constant memory", "[attachment]") {
-  StreamThrough(size_t{256} << 20);
-}
-
-// About 10 s; run with: trygg_crypto_test "[large]"
-TEST_CASE("streaming 1 GiB uses constant memory", "[.][large][attachment]") {
+// Issue 3's measure: 1 GiB through writer and reader (about 5 s; 7 MiB peak
+// RSS on the development VM).
+TEST_CASE("streaming 1 GiB uses constant memory", "[attachment]") {
   StreamThrough(size_t{1} << 30);
 }
 
