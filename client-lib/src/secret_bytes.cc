@@ -31,7 +31,10 @@ uint8_t* SodiumAllocate(size_t size) {
   return ptr;
 }
 
-// Fixed 64-byte slots carved from locked slabs. Slabs live until exit.
+// Fixed kSlotSize-byte slots carved from locked slabs. Slabs live until exit.
+// Slots of one slab sit side by side, with no guard page between them: an
+// overflow from one secret would reach the next, not a guard page (the
+// slab as a whole has libsodium's guard pages and canary).
 class SlotPool {
  public:
   uint8_t* Allocate() {

@@ -327,4 +327,32 @@ TEST_CASE("workflow vectors verify, parse and open with raw libsodium", "[vector
   REQUIRE(seen.size() == layouts.size() + 1);
 }
 
+TEST_CASE("fingerprint vectors recompute with raw SHA-512 as protocol.md section 8 says", "[vectors]") {
+  for (const json& v : LoadVectors("fingerprints.json")) {
+    const Bytes key = Hex(v["public_key"]);
+    REQUIRE(key.size() == 32);
+    const std::string kind = v["kind"].get<std::string>();
+    REQUIRE((kind == "sign" || kind == "box"));
+    // h_0 = SHA-512(u16(0) || u8(t) || "trygg/v1/fingerprint" || K); h_{i+1} = SHA-512(h_i || K).
+    Bytes h(crypto_hash_sha512_BYTES);
+    const Bytes first = Cat({Bytes{0x00, 0x00, static_cast<uint8_t>(kind == "sign" ? 1 : 2)},
+                             Str("trygg/v1/fingerprint"), key});
+    crypto_hash_sha512(h.data(), first.data(), first.size());
+    for (int i = 0; i < 5200; ++i) {
+      const Bytes next = Cat({h, key});
+      crypto_hash_sha512(h.data(), next.data(), next.size());
+    }
+    std::string number;
+    for (size_t group = 0; group < 12; ++group) {
+      char digits[7];
+      std::snprintf(digits, sizeof(digits), "%05llu",
+                    static_cast<unsigned long long>(BigEndian(h, 5 * group, 5) % 100000));
+      number += (group == 0 ? "" : " ") + std::string(digits);
+    }
+    INFO(v["public_key"]);
+    REQUIRE(number == v["safety_number"].get<std::string>());
+    REQUIRE(number.substr(0, 23) == v["short"].get<std::string>());
+  }
+}
+
 }  // namespace

@@ -176,6 +176,61 @@ TEST_CASE("a sink error stops the stream and is returned unchanged", "[attachmen
       f.dek, f.record_id,
       [](std::span<const uint8_t>) { return absl::UnavailableError("disk full"); }, f.rng);
   REQUIRE(writer.status().code() == StatusCode::kUnavailable);
+
+  SECTION("in the writer, mid-stream: the writer stays broken") {
+    int calls = 0;
+    auto failing = AttachmentWriter::Create(
+        f.dek, f.record_id,
+        [&calls](std::span<const uint8_t>) {
+          return ++calls == 3 ? absl::UnavailableError("disk full") : absl::OkStatus();
+        },
+        f.rng);
+    REQUIRE(failing.ok());
+    const std::vector<uint8_t> data = Pattern(3 * kAttachmentChunkSize + 10);
+    absl::Status status;
+    for (size_t i = 0; i < data.size() && status.ok(); i += 4096) {
+      status = failing->Write(std::span(data).subspan(i, std::min<size_t>(4096, data.size() - i)));
+    }
+    CHECK(status.code() == StatusCode::kUnavailable);
+    CHECK(status.message() == "disk full");
+    CHECK(failing->Write(data).code() == StatusCode::kFailedPrecondition);
+    CHECK(failing->Finish().status().code() == StatusCode::kFailedPrecondition);
+  }
+  SECTION("in the reader: returned, and every later call returns it") {
+    const std::vector<uint8_t> data = Pattern(2 * kAttachmentChunkSize);
+    const Encrypted enc = Encrypt(f.dek, f.record_id, data, f.rng);
+    int calls = 0;
+    auto reader = AttachmentReader::Create(f.dek, f.record_id, enc.hash, [&calls](std::span<const uint8_t>) {
+      return ++calls == 1 ? absl::ResourceExhaustedError("no room") : absl::OkStatus();
+    });
+    REQUIRE(reader.ok());
+    absl::Status status;
+    for (size_t i = 0; i < enc.stream.size() && status.ok(); i += 5000) {
+      status = reader->Write(std::span(enc.stream).subspan(i, std::min<size_t>(5000, enc.stream.size() - i)));
+    }
+    CHECK(status.code() == StatusCode::kResourceExhausted);
+    CHECK(reader->Write(std::span(enc.stream).first(10)).code() == StatusCode::kResourceExhausted);
+    CHECK(reader->Finish().code() == StatusCode::kResourceExhausted);
+  }
+}
+
+TEST_CASE("a finished writer refuses more", "[attachment]") {
+  AttachmentFixture f;
+  std::vector<uint8_t> out;
+  auto writer = AttachmentWriter::Create(
+      f.dek, f.record_id,
+      [&out](std::span<const uint8_t> bytes) {
+        out.insert(out.end(), bytes.begin(), bytes.end());
+        return absl::OkStatus();
+      },
+      f.rng);
+  REQUIRE(writer.ok());
+  REQUIRE(writer->Write(Pattern(100)).ok());
+  REQUIRE(writer->Finish().ok());
+  const size_t size = out.size();
+  CHECK(writer->Write(Pattern(10)).code() == StatusCode::kFailedPrecondition);
+  CHECK(writer->Finish().status().code() == StatusCode::kFailedPrecondition);
+  CHECK(out.size() == size);  // nothing more was emitted
 }
 
 long MaxRssKib() {

@@ -61,6 +61,10 @@ TEST_CASE("organisation keys chain back through every generation", "[keys]") {
   REQUIRE_CRYPTO_ERROR(
       UnchainPreviousOrgKey(org_id, generations[1], std::span(chains[0]).first(10)).status(),
       StatusCode::kInvalidArgument, CryptoError::kMalformed);
+  // Generation 1 is the first: there is nothing before it to unchain.
+  const absl::Status first = UnchainPreviousOrgKey(org_id, generations[0], chains[0]).status();
+  REQUIRE(first.code() == StatusCode::kInvalidArgument);
+  REQUIRE_THAT(std::string(first.message()), Catch::Contains("no previous generation"));
 }
 
 TEST_CASE("each organisation generation has its own box key", "[keys]") {
