@@ -3,6 +3,7 @@
 #define TRYGG_SRC_INTERNAL_BYTE_CODEC_H_
 
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -19,8 +20,12 @@ class ByteWriter {
   void U32(uint32_t v) { BigEndian(v, 4); }
   void U64(uint64_t v) { BigEndian(v, 8); }
   void I64(int64_t v) { BigEndian(static_cast<uint64_t>(v), 8); }
+  // resize and copy rather than insert(): GCC 12 at -O3 reports a false
+  // -Wstringop-overflow inside vector's range insert.
   void Bytes(std::span<const uint8_t> bytes) {
-    out_.insert(out_.end(), bytes.begin(), bytes.end());
+    const size_t at = out_.size();
+    out_.resize(at + bytes.size());
+    std::copy(bytes.begin(), bytes.end(), out_.begin() + static_cast<std::ptrdiff_t>(at));
   }
 
  private:
