@@ -326,9 +326,19 @@ absl::Status Client::PutKeyEnvelopes(const std::vector<KeyEnvelope>& envelopes) 
     SignedToProto(SignedObject{bytes, envelope.grant.signature}, out->mutable_sealed_seed());
     out->mutable_sealed_seed()->set_signer_id(ToProto(envelope.signer_device.span()));
   }
+  const AuditWriteStart audit_start = BeginAuditedWrite();
   auto context = TRYGG_CONTEXT();
   trygg::v1::PutKeyEnvelopesResponse response;
-  return FromGrpc(stubs_->trust->PutKeyEnvelopes(context.get(), request, &response));
+  TRYGG_RETURN_IF_ERROR(FromGrpc(stubs_->trust->PutKeyEnvelopes(context.get(), request, &response)));
+  // One grant entry per envelope, each sealing a generation of this
+  // device's own organisation key.
+  if (session_.has_value() && !envelopes.empty()) {
+    AuditExpectation expected = internal::Expecting("organisation key envelopes", {audit::AuditEventKind::kGrant});
+    expected.counterpart_org = session_->org_id;
+    expected.number = envelopes.front().generation;
+    ExpectAuditEntries(*context, audit_start, session_->org_id, std::move(expected));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<KeyEnvelope>> Client::GetKeyEnvelopes(std::optional<Id128> enrolment_id,

@@ -45,6 +45,20 @@ absl::StatusOr<uint64_t> DecodeAuditPageToken(std::string_view token) {
   return value;
 }
 
+audit::AuditEvent GrantEvent(const Caller& caller, int64_t now, const Id128& counterpart, uint32_t number,
+                             const Id128& case_id, const Id128& referral_id) {
+  audit::AuditEvent event;
+  event.kind = audit::AuditEventKind::kGrant;
+  event.time_ms = now;
+  event.actor_org_id = caller.org_id.array();
+  event.actor_device_id = caller.device_id.array();
+  event.case_id = case_id.array();
+  event.referral_id = referral_id.array();
+  event.counterpart_org_id = counterpart.array();
+  event.number = number;
+  return event;
+}
+
 AuditLog::AuditLog(Store* store, SigningKeyPair key, Clock* clock, Options options)
     : store_(store), key_(std::move(key)), clock_(clock), options_(options) {}
 
@@ -183,10 +197,8 @@ absl::StatusOr<std::vector<audit::Hash>> AuditLog::ConsistencyProof(uint64_t fir
 
 absl::StatusOr<AuditEntryPage> AuditLog::ListEntries(const Caller& caller, uint64_t start_index,
                                                      int32_t page_size, std::string_view page_token) {
+  TRYGG_RETURN_IF_ERROR(RequireMemberOrCoordinator(caller));
   const bool coordinator = caller.role == Role::kCoordinator;
-  if (!coordinator && caller.role != Role::kCaseworker && caller.role != Role::kOrgAdmin) {
-    return absl::PermissionDeniedError("only member devices and coordinators read audit entries");
-  }
   if (page_size < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("page_size ", page_size, " is negative; use 0 for the default"));

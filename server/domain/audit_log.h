@@ -47,6 +47,12 @@ struct AuditEntryPage {
   std::string next_page_token;
 };
 
+// The entry for a key sealed by `caller` (docs/audit.md, kind `grant`): to
+// `counterpart`, an organisation, at `number` (a scope's epoch or an
+// organisation key's generation), for a case and a referral when given.
+audit::AuditEvent GrantEvent(const Caller& caller, int64_t now, const Id128& counterpart, uint32_t number,
+                             const Id128& case_id = Id128(), const Id128& referral_id = Id128());
+
 class AuditLog {
  public:
   struct Options {

@@ -32,6 +32,14 @@ inline absl::Status RequireMember(const Caller& caller, std::string_view activit
   return absl::OkStatus();
 }
 
+// Any signed-in device of a member organisation, or a coordinator.
+inline absl::Status RequireMemberOrCoordinator(const Caller& caller) {
+  if (caller.role == Role::kCaseworker || caller.role == Role::kOrgAdmin || caller.role == Role::kCoordinator) {
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError("not allowed for this role");
+}
+
 // An admin device of `org_id`; `refusal` is the whole message.
 inline absl::Status RequireOrgAdmin(const Caller& caller, const Id128& org_id, std::string_view refusal) {
   if (caller.role != Role::kOrgAdmin || caller.org_id != org_id) return absl::PermissionDeniedError(std::string(refusal));

@@ -23,10 +23,7 @@ absl::Status StoreGrants(Transaction& txn, const Caller& caller, const Id128& ca
                          const std::vector<StoredGrant>& grants, int64_t now) {
   for (const StoredGrant& grant : grants) {
     TRYGG_RETURN_IF_ERROR(txn.cases().PutGrant(grant));
-    audit::AuditEvent event = Event(audit::AuditEventKind::kGrant, caller, case_id, now);
-    event.counterpart_org_id = grant.org_id.array();
-    event.number = grant.epoch;
-    TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, event).status());
+    TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, GrantEvent(caller, now, grant.org_id, grant.epoch, case_id)).status());
   }
   return absl::OkStatus();
 }

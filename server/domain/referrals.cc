@@ -288,16 +288,9 @@ absl::StatusOr<ReferralRow> Referrals::Create(Transaction& txn, const Caller& ca
   // The referral scope's key, sealed to the two organisations: a grant each.
   for (const StoredGrant& grant : in.grants) {
     TRYGG_RETURN_IF_ERROR(txn.cases().PutGrant(grant));
-    audit::AuditEvent event;
-    event.kind = audit::AuditEventKind::kGrant;
-    event.time_ms = now;
-    event.actor_org_id = caller.org_id.array();
-    event.actor_device_id = caller.device_id.array();
-    event.case_id = row.case_id.array();
-    event.referral_id = row.referral_id.array();
-    event.counterpart_org_id = grant.org_id.array();
-    event.number = grant.epoch;
-    TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, event).status());
+    TRYGG_RETURN_IF_ERROR(
+        AuditLog::Record(txn, GrantEvent(caller, now, grant.org_id, grant.epoch, row.case_id, row.referral_id))
+            .status());
   }
   return row;
 }
@@ -362,7 +355,9 @@ absl::StatusOr<std::vector<ReferralRow>> Referrals::ExpireDue(Transaction& txn, 
       // referral expires, an ACCEPTED one is closed; the receiver loses access.
       const ReferralState to = row.state == ReferralState::kSent ? ReferralState::kExpired : ReferralState::kClosed;
       TRYGG_RETURN_IF_ERROR(CheckReferralTransition(row.state, to, ReferralParty::kServer, 0));
-      TRYGG_RETURN_IF_ERROR(EndForReceiver(txn, row, to, 0, Id128(), Id128(), SignedObject{}, now));
+      // The server acts, so the device is zero; the entry names the sender as
+      // actor and the receiver as counterpart, so both organisations read it.
+      TRYGG_RETURN_IF_ERROR(EndForReceiver(txn, row, to, 0, row.from_org, Id128(), SignedObject{}, now));
       ended.push_back(row);
     }
   }

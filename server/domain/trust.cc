@@ -12,14 +12,6 @@ namespace {
 
 constexpr std::string_view kNotOrgAdmin = "only an admin device of the organisation may do this";
 
-absl::Status RequireMemberOrCoordinator(const Caller& caller) {
-  if (caller.role == Role::kCaseworker || caller.role == Role::kOrgAdmin ||
-      caller.role == Role::kCoordinator) {
-    return absl::OkStatus();
-  }
-  return absl::PermissionDeniedError("not allowed for this role");
-}
-
 // Rebuilds an organisation's verified state from its stored certificate and
 // links. Logs are short (one link per enrolment, revocation or rotation), so
 // replaying them keeps the server free of cached state that a rolled-back
@@ -228,6 +220,7 @@ absl::Status Trust::PutKeyEnvelopes(Transaction& txn, const Caller& caller,
   TrustTables& tables = txn.trust();
   TRYGG_ASSIGN_OR_RETURN(std::optional<DeviceRow> signer, tables.GetDevice(caller.device_id));
   if (!signer.has_value()) return absl::PermissionDeniedError("unknown calling device");
+  const int64_t now = clock_.NowUnixMillis();
   for (const StoredKeyEnvelope& envelope : envelopes) {
     TRYGG_ASSIGN_OR_RETURN(std::optional<DeviceRow> device, tables.GetDevice(envelope.device_id));
     if (!device.has_value() || device->org_id != caller.org_id || device->revoked) {
@@ -247,14 +240,8 @@ absl::Status Trust::PutKeyEnvelopes(Transaction& txn, const Caller& caller,
     TRYGG_RETURN_IF_ERROR(VerifyGrantSignature(grant, signer->sign_key));
     TRYGG_RETURN_IF_ERROR(tables.PutKeyEnvelope(envelope));
     // An organisation key generation sealed to one of its devices.
-    audit::AuditEvent event;
-    event.kind = audit::AuditEventKind::kGrant;
-    event.time_ms = clock_.NowUnixMillis();
-    event.actor_org_id = caller.org_id.array();
-    event.actor_device_id = caller.device_id.array();
-    event.counterpart_org_id = caller.org_id.array();
-    event.number = envelope.generation;
-    TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, event).status());
+    TRYGG_RETURN_IF_ERROR(
+        AuditLog::Record(txn, GrantEvent(caller, now, caller.org_id, envelope.generation)).status());
   }
   return absl::OkStatus();
 }

@@ -141,7 +141,8 @@ TEST_CASE("a device proves its writes are in the audit log, and that the log onl
   auto admin = Verify(w.legal_admin);
   INFO(admin.status().ToString());
   REQUIRE(admin.ok());
-  REQUIRE(admin->writes_verified == 4);  // session, key rotation, listing, capacity
+  // Session, key generation 1 and its envelope to the admin device, listing, capacity.
+  REQUIRE(admin->writes_verified == 5);
 
   // The head is remembered in the state file: a new client continues from it.
   // (w.cases and w.referrals are bound to the old client and are not used again.)
@@ -366,7 +367,7 @@ std::map<int, int64_t> KindsSince(const std::string& db, int64_t from) {
   return kinds;
 }
 
-TEST_CASE("every state change appends its audit entries in the same write", "[audit][client]") {
+TEST_CASE("each state change appends its audit entries", "[audit][client]") {
   AuditWorld w;
   TestDevice& legal_caseworker = w.world.AddDevice(w.legal_admin, Role::kCaseworker);
   CaseClient legal_cases(*legal_caseworker.client, legal_caseworker.keys, w.world.clock(), w.world.rng());
@@ -396,6 +397,9 @@ TEST_CASE("every state change appends its audit entries in the same write", "[au
     return *id;
   };
   const std::vector<Step> steps = {
+      {"case created, and its scope granted to the own organisation",
+       [&] { REQUIRE(w.cases.CreateCase(Text("Namn: Amina"), 1).ok()); },
+       {{kind(K::kCaseCreated), 1}, {kind(K::kGrant), 1}}},
       {"case version", [&] { w.AppendVersion(); }, {{kind(K::kCaseVersion), 1}}},
       {"consent",
        [&] {
@@ -432,6 +436,19 @@ TEST_CASE("every state change appends its audit entries in the same write", "[au
        {{kind(K::kConsentWithdrawn), 1}}},
       {"capacity", [&] { REQUIRE(directory.UpdateCapacity(w.listing, 4).ok()); },
        {{kind(K::kListingCapacityUpdated), 1}}},
+      {"listing published",
+       [&] {
+         Listing l;
+         l.category = static_cast<uint8_t>(ServiceCategory::kInterpreting);
+         l.regions = {"SE-O"};
+         l.response_time_hours = 24;
+         REQUIRE(directory.Publish(l).ok());
+       },
+       {{kind(K::kListingPublished), 1}}},
+      {"a device enrols: request, approval with both key generations sealed to it, first session",
+       [&] { w.world.AddDevice(w.shelter_admin, Role::kCaseworker); },
+       {{kind(K::kEnrolmentRequested), 1}, {kind(K::kDeviceAdded), 1}, {kind(K::kGrant), 1},
+        {kind(K::kSessionCreated), 1}}},
       {"listing retired", [&] { REQUIRE(directory.Retire(w.listing).ok()); }, {{kind(K::kListingRetired), 1}}},
       {"organisation key rotated, and the new generation sealed to its two devices",
        [&] {

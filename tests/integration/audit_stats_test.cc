@@ -145,6 +145,7 @@ TEST_CASE("stats refuses bad arguments with usage errors", "[audit][stats]") {
   CHECK(no_keystore.err.find("no key store at") != std::string::npos);
   ToolResult no_root = RunAudit({"stats"}, empty_home);
   CHECK(no_root.code == 1);
+  CHECK(no_root.err.find("no pinned platform root key") != std::string::npos);
 }
 
 TEST_CASE("stats --db checks the entries against the stored heads when given the server key",
@@ -160,6 +161,25 @@ TEST_CASE("stats --db checks the entries against the stored heads when given the
   INFO(Describe(checked));
   CHECK(checked.code == 0);
   CHECK(checked.err.find("not checked") == std::string::npos);
+
+  // Entries appended after the last signed head are not counted.
+  {
+    LogBuilder more(db);
+    audit::AuditEvent e;
+    e.kind = audit::AuditEventKind::kReferralCreated;
+    e.time_ms = kJan2026;
+    e.referral_id[0] = 200;
+    for (int i = 0; i < 7; ++i) {
+      e.referral_id[1] = static_cast<uint8_t>(i);
+      more.Record(e);
+    }
+  }
+  ToolResult unsigned_tail = RunAudit({"stats", "--db", db, "--format", "json", "--server-key", key});
+  INFO(Describe(unsigned_tail));
+  CHECK(unsigned_tail.code == 0);
+  CHECK(unsigned_tail.err.find("left out 7 entries after the last signed tree head") != std::string::npos);
+  CHECK(nlohmann::json::parse(unsigned_tail.out)["entries_read"] ==
+        nlohmann::json::parse(checked.out)["entries_read"]);
 
   ToolResult other_key = RunAudit({"stats", "--db", db, "--server-key", std::string(64, 'b')});
   CHECK(other_key.code == 3);

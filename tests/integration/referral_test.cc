@@ -398,6 +398,12 @@ TEST_CASE("the server expires unanswered referrals and lapsed consent, and tells
   CHECK(state == S::kExpired);
   watcher.join();
   CHECK(expired_notices == 1);
+  // Its audit entry: the server acted (zero device) for the sending
+  // organisation, with the receiver as counterpart, so both may read it.
+  CHECK(QueryInt(db, "SELECT count(*) FROM audit_entries WHERE substr(entry, 2, 1) = x'12' AND "
+                     "substr(entry, 59, 16) = x'" + Hex(referral) + "' AND substr(entry, 11, 16) = x'" +
+                     Hex(w.shelter_admin.keys.org_id) + "' AND substr(entry, 27, 16) = zeroblob(16) AND "
+                     "substr(entry, 91, 16) = x'" + Hex(w.legal_admin.keys.org_id) + "'") == 1);
   CHECK_FALSE(w.lawyer.referrals.Get(referral)->packet.has_value());
   CHECK(w.lawyer.referrals.Accept(referral).status().code() == Code::kFailedPrecondition);
 

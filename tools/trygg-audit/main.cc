@@ -514,6 +514,18 @@ int Stats(const Common& c, const std::string& db_path, int64_t threshold, const 
               << (db_path.empty() ? "verify" : "verify-db") << "` for details\n";
     return kExitFailed;
   }
+  // Only what a signed head covers is counted: entries after the largest one
+  // are unproven (appended since, or by someone else).
+  if (!heads.empty()) {
+    uint64_t signed_size = 0;
+    for (const audit::TreeHead& h : heads) signed_size = std::max(signed_size, h.tree_size);
+    if (entries.size() > signed_size) {
+      std::fprintf(stderr, "trygg-audit: left out %llu entries after the last signed tree head (size %llu)\n",
+                   static_cast<unsigned long long>(entries.size() - signed_size),
+                   static_cast<unsigned long long>(signed_size));
+      entries.resize(signed_size);
+    }
+  }
   std::vector<audit::AuditEvent> events;
   uint64_t skipped = 0;
   for (const audit::IndexedEntry& e : entries) {
