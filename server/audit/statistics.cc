@@ -112,71 +112,150 @@ class CellMaker {
   int64_t threshold_;
 };
 
-// A count as computed, before it becomes a cell. `hidden` is set for a
-// primary suppression (0 < value < threshold) and for a complementary one.
-struct Figure {
-  int64_t value = 0;
-  bool hidden = false;
-  bool primary = false;
-};
-
-// Complementary suppression (docs/audit.md, "Coordinator statistics"), so
-// that no small count can be worked out from the numbers that are shown:
+// Suppression over the whole report (docs/audit.md, "Coordinator
+// statistics"). Every count is a cell. A reader who sees the shown cells also
+// knows how the counts relate: a group of cells adds up to a total shown
+// elsewhere (the per-pair, per-service and per-month columns of referrals,
+// accepted and declined to the summary's counts; the decline reasons to the
+// declined count), and some counts bound others (referrals >= accepted +
+// declined in every row; in the summary, referrals >= accepted + declined +
+// awaiting, awaiting >= overdue, accepted >= in progress + outcomes, referrals
+// >= vital interests). Zeros are always shown, so a reader also knows every
+// hidden cell is at least 1.
 //
-// 1. Within a row, referrals >= accepted + declined. With one of the two
-//    hidden and the other shown, the hidden one lies in
-//    [1, referrals - shown]; when that is narrower than [1, threshold - 1],
-//    the shown one is hidden too.
-// 2. A group of cells that add up to a total shown in the same report (a
-//    column of the per-pair, per-service or per-month table with its summary
-//    count; the decline reasons with the declined count) gives away its one
-//    hidden cell by subtraction. So no group keeps exactly one hidden cell:
-//    the smallest shown non-zero one is hidden too, until no group has one
-//    (a total hidden for one group is hidden in the others it belongs to).
-// 3. A rate is hidden when a count it is computed from is hidden
-//    (rate and accepted give declined).
-struct Suppressor {
-  int64_t threshold;
+// Small counts (1 to threshold - 1) are hidden first. Then each hidden small
+// count must have a witness: another assignment of whole numbers to the
+// hidden cells, at least 1 each, that satisfies every relation and gives the
+// count another value, so that a reader cannot tell which is the real one.
+// The witness is looked for near the real counts: change the count by one,
+// then repair each relation that breaks by moving another hidden cell of it
+// by one, depth first, a few steps deep. When no witness turns up, the
+// smallest shown non-zero cell of a relation the count is in is hidden too,
+// and the counts are checked again until all have witnesses. Not finding a
+// witness only ever hides more. A reader may still narrow a hidden count down
+// ("1 or 2"); what it cannot do is work one out exactly.
+class Suppression {
+ public:
+  explicit Suppression(int64_t threshold) : threshold_(threshold) {}
 
-  Figure Make(int64_t value) const {
-    const bool small = value > 0 && value < threshold;
-    return Figure{value, small, small};
+  size_t Count(int64_t value) {
+    const bool small = value > 0 && value < threshold_;
+    cells_.push_back(Cell{value, small, small, {}});
+    return cells_.size() - 1;
   }
+  // total = sum of parts.
+  void SumOf(size_t total, const std::vector<size_t>& parts) { Relate(total, parts, true); }
+  // whole >= sum of parts.
+  void AtLeast(size_t whole, const std::vector<size_t>& parts) { Relate(whole, parts, false); }
 
-  void ProtectRow(const Figure& referrals, Figure& accepted, Figure& declined) const {
-    auto guard = [&](const Figure& hidden, Figure& shown) {
-      if (!hidden.primary || shown.hidden || referrals.hidden) return;
-      if (referrals.value - shown.value < threshold - 1) shown.hidden = true;
-    };
-    guard(declined, accepted);
-    guard(accepted, declined);
-  }
-
-  // Each group is a total and the cells that add up to it.
-  struct Group {
-    Figure* total;
-    std::vector<Figure*> parts;
-  };
-  static void ProtectGroups(const std::vector<Group>& groups) {
-    for (bool changed = true; changed;) {
-      changed = false;
-      for (const Group& g : groups) {
-        int hidden = g.total->hidden ? 1 : 0;
-        Figure* smallest = g.total->hidden || g.total->value == 0 ? nullptr : g.total;
-        for (Figure* f : g.parts) {
-          if (f->hidden) {
-            ++hidden;
-          } else if (f->value > 0 && (smallest == nullptr || f->value < smallest->value)) {
-            smallest = f;
-          }
+  void Protect() {
+    for (bool hid_more = true; hid_more;) {
+      hid_more = false;
+      for (size_t c = 0; c < cells_.size(); ++c) {
+        if (!cells_[c].small || HasWitness(c)) continue;
+        std::optional<size_t> next;
+        for (const auto& [rel, coef] : cells_[c].relations) {
+          for (const auto& [other, other_coef] : relations_[rel].terms) Consider(other, next);
         }
-        if (hidden == 1 && smallest != nullptr) {
-          smallest->hidden = true;
-          changed = true;
+        if (!next) {  // nothing near it left to hide: hide every count
+          for (Cell& cell : cells_) cell.hidden = cell.hidden || cell.value > 0;
+          return;
         }
+        cells_[*next].hidden = true;
+        hid_more = true;
       }
     }
   }
+
+  bool hidden(size_t cell) const { return cells_[cell].hidden; }
+  int64_t value(size_t cell) const { return cells_[cell].value; }
+
+ private:
+  static constexpr int kMaxSteps = 8;          // cells changed in one witness
+  static constexpr int kSearchBudget = 20'000;  // nodes per count
+  struct Cell {
+    int64_t value;
+    bool hidden;
+    bool small;
+    std::vector<std::pair<size_t, int>> relations;  // relation, +1 as whole or -1 as part
+  };
+  // sum of coef * value over the terms: == 0, or >= 0.
+  struct Relation {
+    std::vector<std::pair<size_t, int>> terms;
+    bool equal;
+  };
+  using Changes = std::vector<std::pair<size_t, int64_t>>;  // cell, its change
+
+  void Relate(size_t whole, const std::vector<size_t>& parts, bool equal) {
+    Relation r{{{whole, 1}}, equal};
+    for (size_t p : parts) r.terms.push_back({p, -1});
+    for (const auto& [c, coef] : r.terms) cells_[c].relations.push_back({relations_.size(), coef});
+    relations_.push_back(std::move(r));
+  }
+
+  void Consider(size_t c, std::optional<size_t>& best) const {
+    if (!cells_[c].hidden && cells_[c].value > 0 && (!best || cells_[c].value < cells_[*best].value)) best = c;
+  }
+
+  int64_t Changed(const Changes& changes, size_t c) const {
+    for (const auto& [cell, delta] : changes) {
+      if (cell == c) return delta;
+    }
+    return 0;
+  }
+
+  // The relation's sum with `changes` applied.
+  int64_t Slack(size_t rel, const Changes& changes) const {
+    int64_t sum = 0;
+    for (const auto& [c, coef] : relations_[rel].terms) sum += coef * (cells_[c].value + Changed(changes, c));
+    return sum;
+  }
+  bool Holds(size_t rel, const Changes& changes) const {
+    const int64_t slack = Slack(rel, changes);
+    return relations_[rel].equal ? slack == 0 : slack >= 0;
+  }
+
+  bool HasWitness(size_t c) const {
+    for (const int64_t delta : {int64_t{1}, int64_t{-1}}) {
+      if (cells_[c].value + delta < 1) continue;
+      Changes changes{{c, delta}};
+      int budget = kSearchBudget;
+      if (Repair(changes, budget)) return true;
+    }
+    return false;
+  }
+
+  // Depth first: find a relation the changes break and move one more hidden
+  // cell of it by one in the direction that mends it.
+  bool Repair(Changes& changes, int& budget) const {
+    std::optional<size_t> broken;
+    for (size_t i = 0; i < changes.size() && !broken; ++i) {
+      for (const auto& [rel, coef] : cells_[changes[i].first].relations) {
+        if (!Holds(rel, changes)) {
+          broken = rel;
+          break;
+        }
+      }
+    }
+    if (!broken) return true;
+    if (static_cast<int>(changes.size()) >= kMaxSteps || --budget < 0) return false;
+    const int64_t slack = Slack(*broken, changes);
+    for (const auto& [cell, coef] : relations_[*broken].terms) {
+      if (!cells_[cell].hidden || Changed(changes, cell) != 0) continue;
+      // Moves the sum towards 0: down when it is over (== only), up when under.
+      const int64_t delta = slack > 0 ? -coef : coef;
+      if (cells_[cell].value + delta < 1) continue;
+      changes.push_back({cell, delta});
+      if (Repair(changes, budget)) return true;
+      changes.pop_back();
+      if (budget < 0) return false;
+    }
+    return false;
+  }
+
+  int64_t threshold_;
+  std::vector<Cell> cells_;
+  std::vector<Relation> relations_;
 };
 
 double Median(std::vector<double> v) {
@@ -300,45 +379,54 @@ StatisticsReport ComputeStatistics(absl::Span<const AuditEvent> events,
     if (r.outcome != 0) ++outcomes[r.outcome];
   }
 
-  // The counts of every table, then the suppression over all of them, then
-  // the cells.
-  const Suppressor suppress{threshold};
+  // The counts of every table and how they relate, then the suppression over
+  // all of them, then the cells.
+  Suppression suppress(threshold);
   struct Row {
-    Figure referrals, accepted, declined;
+    size_t referrals, accepted, declined;
   };
   auto make_row = [&](const Tally& t) {
-    Row row{suppress.Make(t.referrals), suppress.Make(t.accepted), suppress.Make(t.declined)};
-    suppress.ProtectRow(row.referrals, row.accepted, row.declined);
+    Row row{suppress.Count(t.referrals), suppress.Count(t.accepted), suppress.Count(t.declined)};
+    suppress.AtLeast(row.referrals, {row.accepted, row.declined});
     return row;
   };
-  Row sum = make_row(total);
+  const Row sum = make_row(total);
+  const size_t vital_cell = suppress.Count(vital), awaiting_cell = suppress.Count(awaiting),
+               overdue_cell = suppress.Count(overdue), in_progress_cell = suppress.Count(in_progress);
+  suppress.AtLeast(sum.referrals, {sum.accepted, sum.declined, awaiting_cell});
+  suppress.AtLeast(awaiting_cell, {overdue_cell});
+  suppress.AtLeast(sum.referrals, {vital_cell});
   std::vector<Row> pair_rows, service_rows, month_rows;
   for (const auto& [key, t] : by_pair) pair_rows.push_back(make_row(t));
   for (const auto& [key, t] : by_service) service_rows.push_back(make_row(t));
   for (const auto& [key, t] : by_month) month_rows.push_back(make_row(t));
-  std::vector<Figure> decline_rows;
-  for (const auto& [code, c] : declines) decline_rows.push_back(suppress.Make(c));
-  std::vector<Suppressor::Group> groups;
-  for (std::vector<Row>* rows : {&pair_rows, &service_rows, &month_rows}) {
-    Suppressor::Group referrals_group{&sum.referrals, {}}, accepted_group{&sum.accepted, {}},
-        declined_group{&sum.declined, {}};
-    for (Row& row : *rows) {
-      referrals_group.parts.push_back(&row.referrals);
-      accepted_group.parts.push_back(&row.accepted);
-      declined_group.parts.push_back(&row.declined);
+  for (const std::vector<Row>* rows : {&pair_rows, &service_rows, &month_rows}) {
+    std::vector<size_t> referrals_column, accepted_column, declined_column;
+    for (const Row& row : *rows) {
+      referrals_column.push_back(row.referrals);
+      accepted_column.push_back(row.accepted);
+      declined_column.push_back(row.declined);
     }
-    groups.insert(groups.end(), {referrals_group, accepted_group, declined_group});
+    suppress.SumOf(sum.referrals, referrals_column);
+    suppress.SumOf(sum.accepted, accepted_column);
+    suppress.SumOf(sum.declined, declined_column);
   }
-  Suppressor::Group reasons_group{&sum.declined, {}};
-  for (Figure& f : decline_rows) reasons_group.parts.push_back(&f);
-  groups.push_back(reasons_group);
-  Suppressor::ProtectGroups(groups);
+  std::vector<size_t> decline_cells, outcome_cells;
+  for (const auto& [code, c] : declines) decline_cells.push_back(suppress.Count(c));
+  for (const auto& [code, c] : outcomes) outcome_cells.push_back(suppress.Count(c));
+  suppress.SumOf(sum.declined, decline_cells);
+  // An outcome is recorded only on a referral that was accepted and has
+  // since ended, so those still in progress are not among them.
+  std::vector<size_t> after_acceptance = outcome_cells;
+  after_acceptance.push_back(in_progress_cell);
+  suppress.AtLeast(sum.accepted, after_acceptance);
+  suppress.Protect();
 
-  auto cell = [&](const Figure& f) { return f.hidden ? CellMaker::Hidden() : cells.Count(f.value); };
+  auto cell = [&](size_t c) { return suppress.hidden(c) ? CellMaker::Hidden() : cells.Count(suppress.value(c)); };
   auto rate = [&](const Tally& t, const Row& row) {
     const int64_t answered = t.accepted + t.declined;
     return cells.Number(answered == 0 ? 0 : 100.0 * static_cast<double>(t.accepted) / answered, answered,
-                        row.accepted.hidden || row.declined.hidden);
+                        suppress.hidden(row.accepted) || suppress.hidden(row.declined));
   };
   const int64_t answered = static_cast<int64_t>(answer_hours.size());
 
@@ -347,13 +435,13 @@ StatisticsReport ComputeStatistics(absl::Span<const AuditEvent> events,
     summary.rows.push_back({CellMaker::Text(std::move(name)), std::move(value)});
   };
   add("referrals", cell(sum.referrals));
-  add("vital-interests referrals", cell(suppress.Make(vital)));
+  add("vital-interests referrals", cell(vital_cell));
   add("accepted", cell(sum.accepted));
   add("declined", cell(sum.declined));
   add("acceptance rate (%)", rate(total, sum));
-  add("awaiting an answer", cell(suppress.Make(awaiting)));
-  add("overdue (past answer-by)", cell(suppress.Make(overdue)));
-  add("accepted, in progress", cell(suppress.Make(in_progress)));
+  add("awaiting an answer", cell(awaiting_cell));
+  add("overdue (past answer-by)", cell(overdue_cell));
+  add("accepted, in progress", cell(in_progress_cell));
   add("time to answer, median (hours)", cells.Number(answered ? Median(answer_hours) : 0, answered));
   add("time to answer, 90th percentile (hours)",
       cells.Number(answered ? Percentile(answer_hours, 90) : 0, answered));
@@ -391,14 +479,14 @@ StatisticsReport ComputeStatistics(absl::Span<const AuditEvent> events,
   StatTable reasons{"decline_reasons", "Decline reasons", {"reason", "referrals"}, {}, 1};
   i = 0;
   for (const auto& [code, c] : declines) {
-    reasons.rows.push_back({CellMaker::Text(std::string(DeclineReasonName(code))), cell(decline_rows[i++])});
+    reasons.rows.push_back({CellMaker::Text(std::string(DeclineReasonName(code))), cell(decline_cells[i++])});
   }
   report.tables.push_back(std::move(reasons));
 
-  // Outcomes add up to no total the report shows; primary suppression only.
   StatTable outcome_table{"outcomes", "Outcomes", {"outcome", "referrals"}, {}, 1};
+  i = 0;
   for (const auto& [code, c] : outcomes) {
-    outcome_table.rows.push_back({CellMaker::Text(std::string(OutcomeName(code))), cell(suppress.Make(c))});
+    outcome_table.rows.push_back({CellMaker::Text(std::string(OutcomeName(code))), cell(outcome_cells[i++])});
   }
   report.tables.push_back(std::move(outcome_table));
   return report;

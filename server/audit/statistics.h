@@ -6,12 +6,11 @@
 // Small cells are suppressed here, once, so every output format shows the
 // same thing. A count c with 0 < c < threshold is hidden (primary
 // suppression), and so is a rate or duration computed from fewer than
-// `threshold` referrals. Then enough other cells are hidden that no hidden
-// count can be worked out from those shown (complementary suppression: by
-// subtraction from a total shown elsewhere, from a row's referrals, accepted
-// and declined, or from a rate); statistics.cc says exactly how. Every hidden
-// cell reads kSuppressedMarker and carries no number at all, so no renderer
-// can leak it.
+// `threshold` referrals. Then more cells are hidden until no hidden small
+// count can be worked out exactly from the cells shown and the relations a
+// reader knows between them (sums, and bounds such as referrals >= accepted +
+// declined); statistics.cc says how. Every hidden cell reads
+// kSuppressedMarker and carries no number at all, so no renderer can leak it.
 //
 // Pure functions of their inputs; thread-safe. Entries that are not about
 // referrals are ignored; a referral whose creation is not in the entries
