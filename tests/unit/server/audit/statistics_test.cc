@@ -325,6 +325,20 @@ void CheckNothingDerivable(const StatisticsReport& r, const StatisticsReport& al
   }
 }
 
+// Reports of `log` at thresholds 3 and 5, each attacked with the counts it
+// hides known from the same report at threshold 1.
+void AttackAtThresholds(const std::vector<AuditEvent>& log, int64_t now, Disclosures& tally) {
+  for (int64_t threshold : {3, 5}) {
+    StatisticsOptions options;
+    options.threshold = threshold;
+    options.now_ms = now;
+    StatisticsOptions everything = options;
+    everything.threshold = 1;
+    INFO("threshold " << threshold);
+    CheckNothingDerivable(ComputeStatistics(log, options), ComputeStatistics(log, everything), threshold, tally);
+  }
+}
+
 // A random log of a few organisations, services and months, with counts
 // around the threshold, and every way a referral can go.
 std::vector<AuditEvent> RandomLog(std::mt19937& random, int64_t now) {
@@ -390,15 +404,7 @@ TEST_CASE("Known ways of working a hidden count out are closed", "[audit][stats]
     refer(1, 1, AuditEventKind::kReferralCompleted, 5);  // other
   }
   Disclosures tally;
-  for (int64_t threshold : {3, 5}) {
-    StatisticsOptions options;
-    options.threshold = threshold;
-    options.now_ms = now;
-    StatisticsOptions everything = options;
-    everything.threshold = 1;
-    CheckNothingDerivable(ComputeStatistics(s.events, options), ComputeStatistics(s.events, everything), threshold,
-                          tally);
-  }
+  AttackAtThresholds(s.events, now, tally);
   CHECK(tally.checked > 0);
   CHECK(tally.undecided == 0);
 }
@@ -408,16 +414,8 @@ TEST_CASE("No hidden count can be worked out exactly from the cells shown", "[au
   Disclosures tally;
   for (int run = 0; run < 300; ++run) {
     const int64_t now = kJan2026 + 100 * kDay;
-    const std::vector<AuditEvent> log = RandomLog(random, now);
-    for (int64_t threshold : {3, 5}) {
-      StatisticsOptions options;
-      options.threshold = threshold;
-      options.now_ms = now;
-      StatisticsOptions everything = options;
-      everything.threshold = 1;
-      INFO("run " << run << ", threshold " << threshold);
-      CheckNothingDerivable(ComputeStatistics(log, options), ComputeStatistics(log, everything), threshold, tally);
-    }
+    INFO("run " << run);
+    AttackAtThresholds(RandomLog(random, now), now, tally);
   }
   // The search settled nearly every question it was asked.
   CHECK(tally.checked > 500);
