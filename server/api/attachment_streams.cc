@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "server/api/convert.h"
@@ -16,16 +17,30 @@ constexpr size_t kFlushBytes = 1 << 20;
 // Parts read per store read while downloading.
 constexpr int kReadBatch = 16;
 
+const absl::Status& AuthorityLost() {
+  static const absl::Status* lost = new absl::Status(
+      absl::UnauthenticatedError("the session has ended or the device was revoked; sign in again"));
+  return *lost;
+}
+
+// Reactor state is guarded by mu_ (recursive: a store callback may run
+// inside Write, and gRPC reactions may run on any thread), because the
+// StreamAuthority may end the stream from its own thread at any moment.
 class UploadReactor final : public grpc::ServerReadReactor<trygg::v1::UploadAttachmentRequest> {
  public:
   UploadReactor(grpc::CallbackServerContext* context, domain::Store& store, const domain::Cases& cases,
-                domain::Caller caller, trygg::v1::UploadAttachmentResponse* response)
+                domain::Caller caller, const Authenticator& auth, trygg::v1::UploadAttachmentResponse* response)
       : context_(context), store_(store), cases_(cases), caller_(std::move(caller)), response_(response) {
     crypto_generichash_init(&hash_, nullptr, 0, 32);
-    StartRead(&request_);
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    lease_ = auth.HoldForStream(*context, [this] { LoseAuthority(); });
+    Read();
   }
 
   void OnReadDone(bool ok) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    reading_ = false;
+    if (ending_) return;
     if (!ok) {
       // The client finished sending, or went away part way: a cut-off
       // upload is deleted, never completed with the hash of a torn stream.
@@ -46,15 +61,40 @@ class UploadReactor final : public grpc::ServerReadReactor<trygg::v1::UploadAtta
     pending_bytes_ += chunk.size();
     pending_.emplace_back(chunk.begin(), chunk.end());
     if (pending_bytes_ >= kFlushBytes) {
-      Flush([this] { StartRead(&request_); });
+      Flush([this] { Read(); });
     } else {
-      StartRead(&request_);
+      Read();
     }
   }
 
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    lease_->Release();
+    delete this;
+  }
 
  private:
+  void Read() {
+    reading_ = true;
+    StartRead(&request_);
+  }
+
+  // Waiting on the client, the upload ends now; with a store write in
+  // flight, it ends when that write returns (Resume).
+  void LoseAuthority() {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    if (ending_) return;
+    lost_ = true;
+    if (reading_) Fail(AuthorityLost());
+  }
+
+  // After a store write: false (and the upload failing) if authority was lost meanwhile.
+  bool Resume() {
+    if (ending_) return false;
+    if (!lost_) return true;
+    Fail(AuthorityLost());
+    return false;
+  }
+
   void Begin() {
     if (request_.part_case() != trygg::v1::UploadAttachmentRequest::kMetadata) {
       return Fail(absl::InvalidArgumentError("the first message must carry the metadata"));
@@ -72,9 +112,10 @@ class UploadReactor final : public grpc::ServerReadReactor<trygg::v1::UploadAtta
           return cases_.BeginAttachment(txn, caller_, case_id_, attachment_id_, max_size);
         },
         [this](absl::Status status) {
+          std::lock_guard<std::recursive_mutex> lock(mu_);
           if (!status.ok()) return FinishWith(status);  // nothing was stored
           begun_ = true;
-          StartRead(&request_);
+          if (Resume()) Read();
         });
   }
 
@@ -93,8 +134,9 @@ class UploadReactor final : public grpc::ServerReadReactor<trygg::v1::UploadAtta
           return absl::OkStatus();
         },
         [this, next = std::move(next)](absl::Status status) {
+          std::lock_guard<std::recursive_mutex> lock(mu_);
           if (!status.ok()) return Fail(status);
-          next();
+          if (Resume()) next();
         });
   }
 
@@ -106,7 +148,9 @@ class UploadReactor final : public grpc::ServerReadReactor<trygg::v1::UploadAtta
           return cases_.CompleteAttachment(txn, caller_, case_id_, attachment_id_, *hash);
         },
         [this, hash](absl::Status status) {
+          std::lock_guard<std::recursive_mutex> lock(mu_);
           if (!status.ok()) return Fail(status);
+          // Completed while the session was live: the upload stands.
           response_->set_ciphertext_hash(BytesToProto(hash->span()));
           FinishWith(absl::OkStatus());
         });
@@ -114,24 +158,39 @@ class UploadReactor final : public grpc::ServerReadReactor<trygg::v1::UploadAtta
 
   // Ends the call with `status`, first deleting what this upload stored.
   void Fail(const absl::Status& status) {
-    if (!begun_) return FinishWith(status);
+    if (ending_) return;
+    ending_ = true;
+    if (!begun_) return FinishNow(status);
     store_.Write(
         [this](domain::Transaction& txn) {
           return cases_.AbandonAttachment(txn, caller_, case_id_, attachment_id_);
         },
-        [this, status](absl::Status) { FinishWith(status); });
+        [this, status](absl::Status) {
+          std::lock_guard<std::recursive_mutex> lock(mu_);
+          FinishNow(status);
+        });
   }
 
-  void FinishWith(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
+  void FinishWith(const absl::Status& status) {
+    if (ending_) return;
+    ending_ = true;
+    FinishNow(status);
+  }
+  void FinishNow(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
 
   grpc::CallbackServerContext* context_;
   domain::Store& store_;
   const domain::Cases& cases_;
   const domain::Caller caller_;
   trygg::v1::UploadAttachmentResponse* response_;
+  std::recursive_mutex mu_;
+  std::shared_ptr<StreamLease> lease_;
   trygg::v1::UploadAttachmentRequest request_;
   crypto_generichash_state hash_;
   bool begun_ = false;
+  bool reading_ = false;  // a read is outstanding: the upload waits on the client
+  bool lost_ = false;     // the session stopped authenticating
+  bool ending_ = false;   // Fail or Finish has begun; nothing else may start
   Id128 case_id_;
   Id128 attachment_id_;
   std::vector<std::vector<uint8_t>> pending_;
@@ -140,20 +199,34 @@ class UploadReactor final : public grpc::ServerReadReactor<trygg::v1::UploadAtta
 
 class DownloadReactor final : public grpc::ServerWriteReactor<trygg::v1::DownloadAttachmentResponse> {
  public:
-  DownloadReactor(domain::Store& store, domain::AttachmentRow row) : store_(store), row_(std::move(row)) {
+  DownloadReactor(domain::Store& store, domain::AttachmentRow row, const Authenticator& auth,
+                  const grpc::CallbackServerContext& context)
+      : store_(store), row_(std::move(row)) {
     response_.set_total_size(row_.stored_size);
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    lease_ = auth.HoldForStream(context, [this] { LoseAuthority(); });
     Next();
   }
 
   void OnWriteDone(bool ok) override {
-    if (!ok) return Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    if (finished_) return;
+    if (!ok) return FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
     response_.Clear();
     Next();
   }
 
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    lease_->Release();
+    delete this;
+  }
 
  private:
+  void LoseAuthority() {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    FinishOnce(ToGrpcStatus(AuthorityLost()));
+  }
+
   void Next() {
     if (batch_index_ == batch_.size()) {
       batch_.clear();
@@ -165,17 +238,26 @@ class DownloadReactor final : public grpc::ServerWriteReactor<trygg::v1::Downloa
         batch_ = *std::move(parts);
         return absl::OkStatus();
       });
-      if (!status.ok()) return Finish(ToGrpcStatus(status));
+      if (!status.ok()) return FinishOnce(ToGrpcStatus(status));
       // The end (or an erasure meanwhile: the reader then finds the stream short).
-      if (batch_.empty()) return Finish(grpc::Status::OK);
+      if (batch_.empty()) return FinishOnce(grpc::Status::OK);
       next_seq_ += static_cast<int64_t>(batch_.size());
     }
     response_.set_chunk(BytesToProto(batch_[batch_index_++]));
     StartWrite(&response_);
   }
 
+  void FinishOnce(const grpc::Status& status) {
+    if (finished_) return;
+    finished_ = true;
+    Finish(status);
+  }
+
   domain::Store& store_;
   const domain::AttachmentRow row_;
+  std::recursive_mutex mu_;
+  std::shared_ptr<StreamLease> lease_;
+  bool finished_ = false;
   trygg::v1::DownloadAttachmentResponse response_;
   std::vector<std::vector<uint8_t>> batch_;
   size_t batch_index_ = 0;
@@ -200,7 +282,7 @@ grpc::ServerReadReactor<trygg::v1::UploadAttachmentRequest>* StartUpload(grpc::C
   if (!caller.ok()) {
     return new Refused<grpc::ServerReadReactor<trygg::v1::UploadAttachmentRequest>>(caller.status());
   }
-  return new UploadReactor(context, store, cases, *std::move(caller), response);
+  return new UploadReactor(context, store, cases, *std::move(caller), auth, response);
 }
 
 grpc::ServerWriteReactor<trygg::v1::DownloadAttachmentResponse>* StartDownload(
@@ -224,7 +306,7 @@ grpc::ServerWriteReactor<trygg::v1::DownloadAttachmentResponse>* StartDownload(
     return found;
   }();
   if (!row.ok()) return new Refused<grpc::ServerWriteReactor<trygg::v1::DownloadAttachmentResponse>>(row.status());
-  return new DownloadReactor(store, *std::move(row));
+  return new DownloadReactor(store, *std::move(row), auth, *context);
 }
 
 }  // namespace trygg::api

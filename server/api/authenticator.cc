@@ -34,4 +34,9 @@ absl::StatusOr<std::optional<domain::Caller>> Authenticator::AuthenticateIfPrese
   return std::optional<domain::Caller>(*caller);
 }
 
+std::shared_ptr<StreamLease> Authenticator::HoldForStream(const grpc::CallbackServerContext& context,
+                                                          std::function<void()> on_lost) const {
+  return streams_->Hold(BearerToken(context).value_or(std::string()), std::move(on_lost));
+}
+
 }  // namespace trygg::api

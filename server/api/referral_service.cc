@@ -211,7 +211,7 @@ grpc::ServerWriteReactor<trygg::v1::WatchReferralsResponse>* ReferralService::Wa
                                                   "only caseworkers and organisation admins watch referrals")
                                    : ToGrpcStatus(caller.status()));
   }
-  return watch_.Open(caller->org_id);
+  return watch_.Open(caller->org_id, auth_, *context);
 }
 
 }  // namespace trygg::api

@@ -26,6 +26,16 @@ class ReferralWatch::Stream final : public grpc::ServerWriteReactor<trygg::v1::W
     FinishLocked(grpc::Status::OK);
   }
 
+  // The session that opened the stream ended, expired, or its device was
+  // revoked (StreamAuthority): nothing more is delivered.
+  void LoseAuthority() {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    FinishLocked(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                              "the session has ended or the device was revoked; sign in again"));
+  }
+
+  void SetLease(std::shared_ptr<StreamLease> lease) { lease_ = std::move(lease); }
+
   void OnWriteDone(bool ok) override {
     std::lock_guard<std::recursive_mutex> lock(mu_);
     writing_ = false;
@@ -42,7 +52,10 @@ class ReferralWatch::Stream final : public grpc::ServerWriteReactor<trygg::v1::W
     FinishLocked(grpc::Status::CANCELLED);
   }
 
-  void OnDone() override { watch_->Retire(this); }
+  void OnDone() override {
+    if (lease_ != nullptr) lease_->Release();
+    watch_->Retire(this);
+  }
 
  private:
   void WriteNextLocked() {
@@ -57,6 +70,7 @@ class ReferralWatch::Stream final : public grpc::ServerWriteReactor<trygg::v1::W
 
   ReferralWatch* watch_;
   Id128 org_id_;
+  std::shared_ptr<StreamLease> lease_;  // set once, before gRPC sees the stream
   // Recursive: gRPC may run OnWriteDone or OnCancel inside Finish or StartWrite.
   std::recursive_mutex mu_;
   std::deque<trygg::v1::WatchReferralsResponse> queue_;  // front is being written
@@ -71,8 +85,12 @@ ReferralWatch::~ReferralWatch() {
   for (auto& [org, stream] : streams_) delete stream;
 }
 
-grpc::ServerWriteReactor<trygg::v1::WatchReferralsResponse>* ReferralWatch::Open(const Id128& org_id) {
+grpc::ServerWriteReactor<trygg::v1::WatchReferralsResponse>* ReferralWatch::Open(
+    const Id128& org_id, const Authenticator& auth, const grpc::CallbackServerContext& context) {
   auto* stream = new Stream(this, org_id);
+  stream->SetLease(auth.HoldForStream(context, [stream] { stream->LoseAuthority(); }));
+  // Tells the client the stream is registered: notices from now on reach it.
+  stream->StartSendInitialMetadata();
   std::lock_guard<std::mutex> lock(mu_);
   SweepLocked();
   streams_.emplace(org_id, stream);

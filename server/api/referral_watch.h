@@ -3,6 +3,9 @@
 // notice (ids and state only, no personal data) to the streams of the sending
 // and receiving organisations.
 //
+// Each stream ends with UNAUTHENTICATED once the session that opened it
+// ends, expires or its device is revoked (StreamAuthority).
+//
 // Thread-safety: Publish and the streams' callbacks may run on any thread.
 // Ownership: streams are owned by gRPC; they unregister themselves when done.
 // Failure modes: a stream that falls more than kMaxQueued notices behind is
@@ -18,6 +21,7 @@
 
 #include <grpcpp/support/server_callback.h>
 
+#include "server/api/authenticator.h"
 #include "trygg/bytes.h"
 #include "trygg/v1/referral.pb.h"
 
@@ -33,8 +37,10 @@ class ReferralWatch {
   // Finishes every open stream (at shutdown).
   ~ReferralWatch();
 
-  // A new stream for `org_id`, registered until it is done.
-  grpc::ServerWriteReactor<trygg::v1::WatchReferralsResponse>* Open(const Id128& org_id);
+  // A new stream for `org_id`, registered until it is done, and ended with
+  // UNAUTHENTICATED when the session of `context` stops authenticating.
+  grpc::ServerWriteReactor<trygg::v1::WatchReferralsResponse>* Open(const Id128& org_id, const Authenticator& auth,
+                                                                    const grpc::CallbackServerContext& context);
 
   // Sends `notice` to every stream of `org_id`.
   void Publish(const Id128& org_id, const trygg::v1::WatchReferralsResponse& notice);

@@ -70,8 +70,9 @@ class CaseTables {
   virtual absl::StatusOr<std::vector<SealedRecord>> GetVersions(const Id128& case_id, uint64_t after_version,
                                                                 int limit) = 0;
 
-  // Inserts or replaces the grant for (scope, epoch, org).
-  virtual absl::Status PutGrant(const StoredGrant& grant) = 0;
+  // Stores the grant for (scope, epoch, org): a plain insert, never a
+  // replacement of another grant (a clash is ALREADY_EXISTS).
+  virtual absl::Status InsertGrant(const StoredGrant& grant) = 0;
   // Grants of `org_id` on `scope_id`, every epoch, in epoch order.
   virtual absl::StatusOr<std::vector<StoredGrant>> GetGrants(const Id128& scope_id, const Id128& org_id) = 0;
   // True when any case, referral or grant uses `scope_id`: scope ids are one

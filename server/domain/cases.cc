@@ -9,6 +9,9 @@
 namespace trygg::domain {
 namespace {
 
+constexpr char kOnlyOwnerGrants[] =
+    "only the organisation that opened the case may grant it or move it to a new epoch";
+
 audit::AuditEvent Event(audit::AuditEventKind kind, const Caller& caller, const Id128& case_id, int64_t now) {
   audit::AuditEvent event;
   event.kind = kind;
@@ -19,10 +22,24 @@ audit::AuditEvent Event(audit::AuditEventKind kind, const Caller& caller, const 
   return event;
 }
 
+// Grants are added, never replaced: a grant that overwrote another
+// organisation's would hand it a key of the granter's choosing, or take its
+// access away. An identical resend stores nothing new.
 absl::Status StoreGrants(Transaction& txn, const Caller& caller, const Id128& case_id,
                          const std::vector<StoredGrant>& grants, int64_t now) {
   for (const StoredGrant& grant : grants) {
-    TRYGG_RETURN_IF_ERROR(txn.cases().PutGrant(grant));
+    TRYGG_ASSIGN_OR_RETURN(std::vector<StoredGrant> held, txn.cases().GetGrants(grant.scope_id, grant.org_id));
+    bool resend = false;
+    for (const StoredGrant& h : held) {
+      if (h.epoch != grant.epoch) continue;
+      if (h.grant.header != grant.grant.header || h.grant.sealed != grant.grant.sealed ||
+          h.grant.signature != grant.grant.signature) {
+        return absl::AlreadyExistsError("grants: the organisation already holds a grant of this scope and epoch");
+      }
+      resend = true;
+    }
+    if (resend) continue;
+    TRYGG_RETURN_IF_ERROR(txn.cases().InsertGrant(grant));
     TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, GrantEvent(caller, now, grant.org_id, grant.epoch, case_id)).status());
   }
   return absl::OkStatus();
@@ -222,6 +239,12 @@ absl::StatusOr<uint64_t> Cases::AppendVersion(Transaction& txn, const Caller& ca
   if (header.epoch != row.epoch && header.epoch != row.epoch + 1) {
     return absl::InvalidArgumentError("the version's epoch must be the case's or the next");
   }
+  // Who reads a case is the owner's decision: another organisation holding a
+  // grant may add versions, but neither grant the case on nor move it to an
+  // epoch that only it holds.
+  if ((header.epoch != row.epoch || !grants.empty()) && row.owner_org != caller.org_id) {
+    return absl::PermissionDeniedError(kOnlyOwnerGrants);
+  }
   bool own_grant = header.epoch == row.epoch;
   for (const StoredGrant& grant : grants) {
     TRYGG_RETURN_IF_ERROR(CheckGrant(txn, caller, grant, row.scope_id, header.epoch));
@@ -263,6 +286,7 @@ absl::Status Cases::PutGrants(Transaction& txn, const Caller& caller, const Id12
                               const std::vector<StoredGrant>& grants) const {
   TRYGG_RETURN_IF_ERROR(RequireMember(caller, "handle cases"));
   TRYGG_ASSIGN_OR_RETURN(CaseRow row, VisibleCase(txn, caller.org_id, case_id));
+  if (row.owner_org != caller.org_id) return absl::PermissionDeniedError(kOnlyOwnerGrants);
   if (grants.empty()) return absl::InvalidArgumentError("grants is empty");
   for (const StoredGrant& grant : grants) {
     TRYGG_RETURN_IF_ERROR(CheckGrant(txn, caller, grant, row.scope_id, row.epoch));

@@ -139,7 +139,7 @@ absl::Status Directory::UpdateCapacity(Transaction& txn, const Caller& caller, c
     return absl::AbortedError("capacity_updated_at: a capacity stated at the same time or later is stored");
   }
   TRYGG_RETURN_IF_ERROR(CheckSigner(txn, update.org_id, update.signer_device, signed_update));
-  TRYGG_RETURN_IF_ERROR(txn.directory().PutCapacity(listing_id, update.capacity_free, update.updated_at_ms,
+  TRYGG_RETURN_IF_ERROR(txn.directory().PutCapacity(listing_id, stored->org_id, update.capacity_free, update.updated_at_ms,
                                                     SignedBy{signed_update, update.signer_device}));
   return AuditLog::Record(txn, ListingEvent(audit::AuditEventKind::kListingCapacityUpdated, now_ms, caller,
                                             listing_id, stored->category, update.capacity_free))
@@ -174,7 +174,7 @@ absl::Status Directory::Retire(Transaction& txn, const Caller& caller, const Id1
   }
   TRYGG_RETURN_IF_ERROR(CheckSigner(txn, retirement.org_id, retirement.signer_device, signed_retirement));
   TRYGG_RETURN_IF_ERROR(
-      txn.directory().PutRetirement(listing_id, SignedBy{signed_retirement, retirement.signer_device}));
+      txn.directory().PutRetirement(listing_id, stored->org_id, SignedBy{signed_retirement, retirement.signer_device}));
   return AuditLog::Record(txn, ListingEvent(audit::AuditEventKind::kListingRetired, now_ms, caller, listing_id,
                                             stored->category, 0))
       .status();

@@ -71,12 +71,15 @@ class DirectoryTables {
   virtual ~DirectoryTables() = default;
 
   virtual absl::StatusOr<std::optional<ListingRow>> GetListing(const Id128& listing_id) = 0;
-  // Inserts or replaces the listing (all columns, regions and languages).
+  // Inserts the listing, or replaces a listing of the same organisation (all
+  // columns, regions and languages). Every write is scoped to the listing's
+  // organisation and must change exactly one row: a listing of another
+  // organisation under the same id is never touched (INTERNAL).
   virtual absl::Status PutListing(const ListingRow& row) = 0;
-  // Sets the capacity columns and the stored capacity update.
-  virtual absl::Status PutCapacity(const Id128& listing_id, int32_t capacity_free, int64_t capacity_at_ms,
-                                   const SignedBy& update) = 0;
-  virtual absl::Status PutRetirement(const Id128& listing_id, const SignedBy& retirement) = 0;
+  // Sets the capacity columns and the stored capacity update of `org_id`'s listing.
+  virtual absl::Status PutCapacity(const Id128& listing_id, const Id128& org_id, int32_t capacity_free,
+                                   int64_t capacity_at_ms, const SignedBy& update) = 0;
+  virtual absl::Status PutRetirement(const Id128& listing_id, const Id128& org_id, const SignedBy& retirement) = 0;
 
   // Active listings matching `filter`, ordered open capacity (> 0) first,
   // then newest capacity time, then listing id (all descending), strictly

@@ -86,7 +86,9 @@ class ReferralTables {
   virtual absl::Status InsertConsent(const ConsentRow& consent) = 0;
   virtual absl::StatusOr<std::optional<ConsentRow>> GetConsent(const Id128& consent_id) = 0;
   virtual absl::StatusOr<std::vector<ConsentRow>> ListConsents(const Id128& case_id) = 0;
-  virtual absl::Status MarkConsentWithdrawn(const Id128& consent_id, int64_t at_ms,
+  // Marks a consent recorded by a device of `org_id`, not yet withdrawn, as
+  // withdrawn; changes exactly that one row.
+  virtual absl::Status MarkConsentWithdrawn(const Id128& consent_id, const Id128& org_id, int64_t at_ms,
                                             const SignedObject& withdrawal) = 0;
 
   virtual absl::Status InsertReferral(const ReferralRow& referral) = 0;

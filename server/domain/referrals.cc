@@ -161,7 +161,7 @@ absl::StatusOr<std::vector<ReferralRow>> Referrals::WithdrawConsent(Transaction&
     return absl::InvalidArgumentError("statement is not signed by the calling device");
   }
   const int64_t now = clock_.NowUnixMillis();
-  TRYGG_RETURN_IF_ERROR(txn.referrals().MarkConsentWithdrawn(consent->consent_id, now, withdrawal));
+  TRYGG_RETURN_IF_ERROR(txn.referrals().MarkConsentWithdrawn(consent->consent_id, caller.org_id, now, withdrawal));
   audit::AuditEvent event;
   event.kind = audit::AuditEventKind::kConsentWithdrawn;
   event.time_ms = now;
@@ -287,7 +287,7 @@ absl::StatusOr<ReferralRow> Referrals::Create(Transaction& txn, const Caller& ca
           .status());
   // The referral scope's key, sealed to the two organisations: a grant each.
   for (const StoredGrant& grant : in.grants) {
-    TRYGG_RETURN_IF_ERROR(txn.cases().PutGrant(grant));
+    TRYGG_RETURN_IF_ERROR(txn.cases().InsertGrant(grant));
     TRYGG_RETURN_IF_ERROR(
         AuditLog::Record(txn, GrantEvent(caller, now, grant.org_id, grant.epoch, row.case_id, row.referral_id))
             .status());

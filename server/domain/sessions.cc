@@ -1,21 +1,26 @@
 #include "server/domain/sessions.h"
 
+#include <array>
+
 #include "server/domain/audit_log.h"
 #include "server/domain/trust_tables.h"
+#include "trygg/signing.h"
 #include "trygg/status_macros.h"
 
 namespace trygg::domain {
 namespace {
 
 constexpr size_t kTokenBytes = 32;
+constexpr char kSessionRefused[] =
+    "no session: the challenge, its signature or the device is not accepted";
 
-absl::StatusOr<Hash256> TokenHash(absl::string_view token) {
+}  // namespace
+
+absl::StatusOr<Hash256> Sessions::TokenHash(absl::string_view token) {
   absl::StatusOr<std::vector<uint8_t>> raw = HexDecode(std::string_view(token.data(), token.size()));
   if (!raw.ok() || raw->size() != kTokenBytes) return absl::UnauthenticatedError("malformed bearer token");
   return Blake2b256(*raw);
 }
-
-}  // namespace
 
 absl::StatusOr<std::vector<uint8_t>> Sessions::IssueChallenge(Transaction& txn, const Id128& device_id) const {
   const int64_t now = clock_.NowUnixMillis();
@@ -32,26 +37,30 @@ absl::StatusOr<std::vector<uint8_t>> Sessions::IssueChallenge(Transaction& txn, 
 
 absl::StatusOr<IssuedSession> Sessions::CreateSession(Transaction& txn, const Id128& device_id,
                                                       const SignedObject& signed_challenge) const {
+  // Every refusal is the same UNAUTHENTICATED with the same message, and
+  // costs the same signature check: whether a device id exists, is revoked,
+  // or merely signed badly is not told to whoever asks (threat-model.md).
+  const absl::Status refused = absl::UnauthenticatedError(kSessionRefused);
   absl::StatusOr<SessionChallenge> challenge = ParseSessionChallenge(signed_challenge.bytes);
-  if (!challenge.ok()) return absl::InvalidArgumentError("malformed session challenge");
-  if (challenge->server_instance_id != server_instance_id_) {
-    return absl::UnauthenticatedError("the challenge was issued by another server");
-  }
-  if (challenge->device_id != device_id) {
-    return absl::UnauthenticatedError("the challenge was issued to another device");
-  }
   const int64_t now = clock_.NowUnixMillis();
   TrustTables& tables = txn.trust();
-  TRYGG_ASSIGN_OR_RETURN(bool fresh, tables.TakeChallenge(challenge->nonce, device_id, now));
-  if (!fresh || challenge->expires_at_ms <= now) {
-    return absl::UnauthenticatedError("the challenge is unknown, already used or expired");
+  bool acceptable = challenge.ok() && challenge->server_instance_id == server_instance_id_ &&
+                    challenge->device_id == device_id && challenge->expires_at_ms > now;
+  if (acceptable) {
+    TRYGG_ASSIGN_OR_RETURN(bool fresh, tables.TakeChallenge(challenge->nonce, device_id, now));
+    acceptable = fresh;
   }
   TRYGG_ASSIGN_OR_RETURN(std::optional<DeviceRow> device, tables.GetDevice(device_id));
-  if (!device.has_value() || device->revoked) return absl::UnauthenticatedError("unknown or revoked device");
-  if (!Verify(device->sign_key, SigningContext::kSession, signed_challenge.bytes, signed_challenge.signature)
-           .ok()) {
-    return absl::UnauthenticatedError("the challenge signature does not verify");
-  }
+  const bool known = device.has_value() && !device->revoked;
+  // A valid point whose secret nobody holds (from a public seed), so that an
+  // unknown device costs a full verification, not libsodium's early refusal
+  // of a degenerate key.
+  static const SignPublicKey kNobody = SigningKeyPairFromSeed(std::array<uint8_t, 32>{}).public_key;
+  const bool signed_ok =
+      Verify(known ? device->sign_key : kNobody, SigningContext::kSession, signed_challenge.bytes,
+             signed_challenge.signature)
+          .ok();
+  if (!acceptable || !known || !signed_ok) return refused;
   std::vector<uint8_t> token(kTokenBytes);
   rng_.Fill(token);
   IssuedSession session;
@@ -70,6 +79,10 @@ absl::StatusOr<IssuedSession> Sessions::CreateSession(Transaction& txn, const Id
 
 absl::StatusOr<Caller> Sessions::Authenticate(Transaction& txn, absl::string_view token) const {
   TRYGG_ASSIGN_OR_RETURN(Hash256 hash, TokenHash(token));
+  return AuthenticateTokenHash(txn, hash);
+}
+
+absl::StatusOr<Caller> Sessions::AuthenticateTokenHash(Transaction& txn, const Hash256& hash) const {
   TRYGG_ASSIGN_OR_RETURN(auto session, txn.trust().GetSession(hash));
   if (!session.has_value()) return absl::UnauthenticatedError("unknown or ended session");
   if (session->second <= clock_.NowUnixMillis()) return absl::UnauthenticatedError("the session has expired");

@@ -48,6 +48,12 @@ class Sessions {
 
   // The caller behind a bearer token.
   absl::StatusOr<Caller> Authenticate(Transaction& txn, absl::string_view token) const;
+  // The same, from the token's hash (what open streams keep, so that the
+  // server holds no bearer token longer than one call's handling).
+  absl::StatusOr<Caller> AuthenticateTokenHash(Transaction& txn, const Hash256& token_hash) const;
+
+  // BLAKE2b-256 of a well-formed bearer token; UNAUTHENTICATED otherwise.
+  static absl::StatusOr<Hash256> TokenHash(absl::string_view token);
 
   absl::Status EndSession(Transaction& txn, absl::string_view token) const;
 

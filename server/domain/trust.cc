@@ -69,15 +69,15 @@ absl::StatusOr<Id128> Trust::UploadCertificate(Transaction& txn, CertificateKind
   }
   TRYGG_RETURN_IF_ERROR(tables.InsertCertificate({kind, cert.subject_id, certificate}));
   if (kind != CertificateKind::kServer) {
-    TRYGG_ASSIGN_OR_RETURN(std::optional<DeviceRow> device, tables.GetDevice(cert.device_id));
-    if (device.has_value()) return absl::AlreadyExistsError("the certificate's device id is already registered");
+    TRYGG_ASSIGN_OR_RETURN(bool in_use, tables.DeviceIdentityInUse(cert.device_id, cert.sign_key, cert.box_key));
+    if (in_use) return absl::AlreadyExistsError("the certificate's device id or keys are already registered");
     DeviceRow row;
     row.device_id = cert.device_id;
     row.org_id = cert.subject_id;
     row.role = kind == CertificateKind::kOrganisation ? Role::kOrgAdmin : Role::kCoordinator;
     row.sign_key = cert.sign_key;
     row.box_key = cert.box_key;
-    TRYGG_RETURN_IF_ERROR(tables.PutDevice(row));
+    TRYGG_RETURN_IF_ERROR(tables.InsertDevice(row));
   }
   audit::AuditEvent event;
   event.kind = kind == CertificateKind::kOrganisation ? audit::AuditEventKind::kOrganisationAdmitted
@@ -124,6 +124,15 @@ absl::StatusOr<uint64_t> Trust::AppendOrgLogLink(Transaction& txn, const Caller&
   }
   TRYGG_ASSIGN_OR_RETURN(OrgLogState state, LoadOrgLog(tables, *root_, org_id));
   TRYGG_RETURN_IF_ERROR(LinkRejected(state.Apply(link)));
+  // The log checks that ids are unused within this organisation; the
+  // registry is platform-wide, so an id or key of any other organisation's
+  // device is refused too (else one organisation's admin could reach
+  // another's devices through its own log).
+  if (parsed.action == OrgLogAction::kAddDevice) {
+    TRYGG_ASSIGN_OR_RETURN(bool in_use,
+                           tables.DeviceIdentityInUse(parsed.device_id, parsed.sign_key, parsed.box_key));
+    if (in_use) return absl::AlreadyExistsError("a device with this id or key is already registered");
+  }
   TRYGG_RETURN_IF_ERROR(tables.AppendOrgLogLink(org_id, parsed.seq, link));
 
   audit::AuditEvent event;
@@ -153,8 +162,12 @@ absl::StatusOr<uint64_t> Trust::AppendOrgLogLink(Transaction& txn, const Caller&
   if (parsed.action != OrgLogAction::kRotateOrgKey) {
     const DeviceRecord* device = state.FindDevice(parsed.device_id);
     TRYGG_CHECK(device != nullptr);
-    DeviceRow row{device->device_id, org_id, device->role, device->sign_key, device->box_key, device->revoked};
-    TRYGG_RETURN_IF_ERROR(tables.PutDevice(row));
+    if (parsed.action == OrgLogAction::kAddDevice) {
+      DeviceRow row{device->device_id, org_id, device->role, device->sign_key, device->box_key, device->revoked};
+      TRYGG_RETURN_IF_ERROR(tables.InsertDevice(row));
+    } else {
+      TRYGG_RETURN_IF_ERROR(tables.UpdateDevice(org_id, device->device_id, device->role, device->revoked));
+    }
     // A revoked device is refused at once: its sessions end with this commit.
     if (device->revoked) TRYGG_RETURN_IF_ERROR(tables.DeleteSessionsOfDevice(device->device_id));
   }
@@ -183,8 +196,8 @@ absl::StatusOr<Id128> Trust::SubmitEnrolment(Transaction& txn, const SignedObjec
   if (!org.has_value() || org->kind != CertificateKind::kOrganisation) {
     return absl::NotFoundError("no such organisation");
   }
-  TRYGG_ASSIGN_OR_RETURN(std::optional<DeviceRow> device, tables.GetDevice(parsed.device_id));
-  if (device.has_value()) return absl::AlreadyExistsError("this device id is already enrolled");
+  TRYGG_ASSIGN_OR_RETURN(bool in_use, tables.DeviceIdentityInUse(parsed.device_id, parsed.sign_key, parsed.box_key));
+  if (in_use) return absl::AlreadyExistsError("this device id or key is already enrolled");
   TRYGG_ASSIGN_OR_RETURN(auto pending, tables.ListPendingEnrolments(parsed.org_id, Id128(), 10000));
   for (const StoredEnrolment& e : pending) {
     if (e.device_id != parsed.device_id) continue;
@@ -238,7 +251,18 @@ absl::Status Trust::PutKeyEnvelopes(Transaction& txn, const Caller& caller,
       return absl::InvalidArgumentError("the sealed organisation key has the wrong size");
     }
     TRYGG_RETURN_IF_ERROR(VerifyGrantSignature(grant, signer->sign_key));
-    TRYGG_RETURN_IF_ERROR(tables.PutKeyEnvelope(envelope));
+    // An envelope is never replaced: a different one for the same device
+    // and generation could hand the device a seed of the sender's making.
+    TRYGG_ASSIGN_OR_RETURN(std::vector<StoredKeyEnvelope> stored,
+                           tables.GetKeyEnvelopes(envelope.device_id, envelope.generation));
+    if (!stored.empty() && stored.front().generation == envelope.generation) {
+      if (stored.front().header == envelope.header && stored.front().sealed == envelope.sealed &&
+          stored.front().signature == envelope.signature) {
+        continue;  // a resend
+      }
+      return absl::AlreadyExistsError("an envelope for this device and generation is already stored");
+    }
+    TRYGG_RETURN_IF_ERROR(tables.InsertKeyEnvelope(envelope));
     // An organisation key generation sealed to one of its devices.
     TRYGG_RETURN_IF_ERROR(
         AuditLog::Record(txn, GrantEvent(caller, now, caller.org_id, envelope.generation)).status());

@@ -72,7 +72,16 @@ class TrustTables {
   virtual absl::Status AppendOrgLogLink(const Id128& org_id, uint64_t seq, const SignedObject& link) = 0;
 
   virtual absl::StatusOr<std::optional<DeviceRow>> GetDevice(const Id128& device_id) = 0;
-  virtual absl::Status PutDevice(const DeviceRow& device) = 0;
+  // Device ids, signing keys and box keys are unique across the platform,
+  // not per organisation: the registry is one table, and a device of one
+  // organisation must never be reachable through another's log.
+  // True if any device, of any organisation, has this id, signing key or box key.
+  virtual absl::StatusOr<bool> DeviceIdentityInUse(const Id128& device_id, const SignPublicKey& sign_key,
+                                                   const BoxPublicKey& box_key) = 0;
+  // A new device: a plain insert (a clash is ALREADY_EXISTS), never an upsert.
+  virtual absl::Status InsertDevice(const DeviceRow& device) = 0;
+  // Role and revocation of a device of `org_id`; changes exactly that one row.
+  virtual absl::Status UpdateDevice(const Id128& org_id, const Id128& device_id, Role role, bool revoked) = 0;
 
   virtual absl::Status InsertEnrolment(const StoredEnrolment& enrolment) = 0;
   virtual absl::StatusOr<std::optional<StoredEnrolment>> GetEnrolment(const Id128& enrolment_id) = 0;
@@ -82,7 +91,8 @@ class TrustTables {
                                                                              const Id128& after,
                                                                              int limit) = 0;
 
-  virtual absl::Status PutKeyEnvelope(const StoredKeyEnvelope& envelope) = 0;
+  // A plain insert: one envelope per device and generation, never replaced.
+  virtual absl::Status InsertKeyEnvelope(const StoredKeyEnvelope& envelope) = 0;
   virtual absl::StatusOr<std::vector<StoredKeyEnvelope>> GetKeyEnvelopes(const Id128& device_id,
                                                                          uint32_t min_generation) = 0;
 

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "trygg/bytes.h"
+
 namespace trygg::testing {
 
 void Exec(const std::string& db_path, const std::string& sql) {
@@ -30,6 +32,29 @@ int64_t QueryInt(const std::string& db_path, const std::string& sql) {
   sqlite3_finalize(stmt);
   sqlite3_close(db);
   return value;
+}
+
+std::string Snapshot(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(db_path.c_str(), &db) == SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  sqlite3_stmt* stmt = nullptr;
+  INFO(sql);
+  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK);
+  std::string out;
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    for (int col = 0; col < sqlite3_column_count(stmt); ++col) {
+      const auto* bytes = static_cast<const uint8_t*>(sqlite3_column_blob(stmt, col));
+      const size_t size = static_cast<size_t>(sqlite3_column_bytes(stmt, col));
+      out += sqlite3_column_type(stmt, col) == SQLITE_NULL ? "NULL" : HexEncode(std::span(bytes, size));
+      out += col + 1 < sqlite3_column_count(stmt) ? "|" : "\n";
+    }
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  REQUIRE(rc == SQLITE_DONE);
+  return out;
 }
 
 std::string FlippedByte(const std::string& column, int offset) {

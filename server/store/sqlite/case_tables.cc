@@ -115,12 +115,10 @@ absl::StatusOr<std::vector<SealedRecord>> SqliteCaseTables::GetVersions(const Id
   }
 }
 
-absl::Status SqliteCaseTables::PutGrant(const domain::StoredGrant& g) {
-  TRYGG_ASSIGN_OR_RETURN(
-      Statement * stmt,
-      db_.Prepare("INSERT INTO grants (scope_id, epoch, org_id, header, sealed, signature) VALUES "
-                  "(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (scope_id, org_id, epoch) DO UPDATE SET "
-                  "header = excluded.header, sealed = excluded.sealed, signature = excluded.signature"));
+absl::Status SqliteCaseTables::InsertGrant(const domain::StoredGrant& g) {
+  TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
+                         db_.Prepare("INSERT INTO grants (scope_id, epoch, org_id, header, sealed, signature) "
+                                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
   return stmt->BindBlob(1, g.scope_id.span())
       .Bind(2, static_cast<int64_t>(g.epoch))
       .BindBlob(3, g.org_id.span())

@@ -80,6 +80,15 @@ absl::Status Statement::Run() {
   }
 }
 
+absl::Status Statement::RunChangingOne() {
+  if (absl::Status run = Run(); !run.ok()) return run;
+  const int changed = sqlite3_changes(db_->raw());
+  if (changed != 1) {
+    return absl::InternalError(absl::StrCat("expected to change one row, changed ", changed, ": ", sqlite3_sql(stmt_)));
+  }
+  return absl::OkStatus();
+}
+
 int64_t Statement::ColumnInt(int col) const { return sqlite3_column_int64(stmt_, col); }
 
 std::string Statement::ColumnText(int col) const {

@@ -44,6 +44,11 @@ class Statement {
   absl::StatusOr<bool> Step();
   // Steps to completion, expecting no rows.
   absl::Status Run();
+  // Runs an UPDATE or DELETE that the domain expects to change exactly one
+  // row (a row it has just read and checked, scoped to the caller's
+  // organisation). Any other count is our own bug or a race, and fails with
+  // INTERNAL so that the write's savepoint is rolled back and nothing changes.
+  absl::Status RunChangingOne();
 
   int64_t ColumnInt(int col) const;
   std::string ColumnText(int col) const;

@@ -95,11 +95,12 @@ absl::Status SqliteDirectoryTables::PutListing(const domain::ListingRow& row) {
       db_.Prepare("INSERT INTO listings (listing_id, org_id, revision, category, response_time_hours, "
                   "capacity_free, capacity_at, target_groups, exploitation_forms, retired, bytes, signature, signer) "
                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
-                  "ON CONFLICT (listing_id) DO UPDATE SET org_id = ?2, revision = ?3, category = ?4, "
+                  "ON CONFLICT (listing_id) DO UPDATE SET revision = ?3, category = ?4, "
                   "response_time_hours = ?5, capacity_free = ?6, capacity_at = ?7, target_groups = ?8, "
                   "exploitation_forms = ?9, retired = ?10, bytes = ?11, signature = ?12, signer = ?13, "
                   "capacity_bytes = NULL, capacity_signature = NULL, capacity_signer = NULL, "
-                  "retire_bytes = NULL, retire_signature = NULL, retire_signer = NULL"));
+                  "retire_bytes = NULL, retire_signature = NULL, retire_signer = NULL "
+                  "WHERE listings.org_id = excluded.org_id"));
   TRYGG_RETURN_IF_ERROR(stmt->BindBlob(1, row.listing_id.span())
                             .BindBlob(2, row.org_id.span())
                             .Bind(3, static_cast<int64_t>(row.revision))
@@ -113,7 +114,7 @@ absl::Status SqliteDirectoryTables::PutListing(const domain::ListingRow& row) {
                             .BindBlob(11, row.listing.object.bytes)
                             .BindBlob(12, row.listing.object.signature.span())
                             .BindBlob(13, row.listing.signer_device.span())
-                            .Run());
+                            .RunChangingOne());
   TRYGG_ASSIGN_OR_RETURN(Statement * del_regions, db_.Prepare("DELETE FROM listing_regions WHERE listing_id = ?1"));
   TRYGG_RETURN_IF_ERROR(del_regions->BindBlob(1, row.listing_id.span()).Run());
   TRYGG_ASSIGN_OR_RETURN(Statement * del_languages,
@@ -141,29 +142,33 @@ absl::Status SqliteDirectoryTables::PutListing(const domain::ListingRow& row) {
   return absl::OkStatus();
 }
 
-absl::Status SqliteDirectoryTables::PutCapacity(const Id128& listing_id, int32_t capacity_free,
+absl::Status SqliteDirectoryTables::PutCapacity(const Id128& listing_id, const Id128& org_id, int32_t capacity_free,
                                                 int64_t capacity_at_ms, const domain::SignedBy& update) {
   TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
                          db_.Prepare("UPDATE listings SET capacity_free = ?2, capacity_at = ?3, capacity_bytes = ?4, "
-                                     "capacity_signature = ?5, capacity_signer = ?6 WHERE listing_id = ?1"));
+                                     "capacity_signature = ?5, capacity_signer = ?6 "
+                                     "WHERE listing_id = ?1 AND org_id = ?7"));
   return stmt->BindBlob(1, listing_id.span())
+      .BindBlob(7, org_id.span())
       .Bind(2, int64_t{capacity_free})
       .Bind(3, capacity_at_ms)
       .BindBlob(4, update.object.bytes)
       .BindBlob(5, update.object.signature.span())
       .BindBlob(6, update.signer_device.span())
-      .Run();
+      .RunChangingOne();
 }
 
-absl::Status SqliteDirectoryTables::PutRetirement(const Id128& listing_id, const domain::SignedBy& retirement) {
+absl::Status SqliteDirectoryTables::PutRetirement(const Id128& listing_id, const Id128& org_id,
+                                                  const domain::SignedBy& retirement) {
   TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
                          db_.Prepare("UPDATE listings SET retired = 1, retire_bytes = ?2, retire_signature = ?3, "
-                                     "retire_signer = ?4 WHERE listing_id = ?1"));
+                                     "retire_signer = ?4 WHERE listing_id = ?1 AND org_id = ?5"));
   return stmt->BindBlob(1, listing_id.span())
+      .BindBlob(5, org_id.span())
       .BindBlob(2, retirement.object.bytes)
       .BindBlob(3, retirement.object.signature.span())
       .BindBlob(4, retirement.signer_device.span())
-      .Run();
+      .RunChangingOne();
 }
 
 absl::StatusOr<std::vector<domain::ListingRow>> SqliteDirectoryTables::Search(

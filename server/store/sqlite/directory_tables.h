@@ -17,9 +17,9 @@ class SqliteDirectoryTables final : public domain::DirectoryTables {
 
   absl::StatusOr<std::optional<domain::ListingRow>> GetListing(const Id128& listing_id) override;
   absl::Status PutListing(const domain::ListingRow& row) override;
-  absl::Status PutCapacity(const Id128& listing_id, int32_t capacity_free, int64_t capacity_at_ms,
-                           const domain::SignedBy& update) override;
-  absl::Status PutRetirement(const Id128& listing_id, const domain::SignedBy& retirement) override;
+  absl::Status PutCapacity(const Id128& listing_id, const Id128& org_id, int32_t capacity_free,
+                           int64_t capacity_at_ms, const domain::SignedBy& update) override;
+  absl::Status PutRetirement(const Id128& listing_id, const Id128& org_id, const domain::SignedBy& retirement) override;
   absl::StatusOr<std::vector<domain::ListingRow>> Search(const domain::ListingFilter& filter,
                                                          const std::optional<domain::ListingCursor>& after,
                                                          int limit) override;

@@ -283,6 +283,10 @@ CREATE TABLE attachment_parts (
   FOREIGN KEY (case_id, attachment_id) REFERENCES attachments (case_id, attachment_id)
 ) STRICT, WITHOUT ROWID;
 )sql"},
+    {9, "trust: a device's box key, like its id and signing key, is unique across the platform",
+     R"sql(
+CREATE UNIQUE INDEX devices_by_box_key ON devices (box_key);
+)sql"},
 };
 
 }  // namespace

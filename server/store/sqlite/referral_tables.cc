@@ -111,16 +111,18 @@ absl::StatusOr<std::vector<domain::ConsentRow>> SqliteReferralTables::ListConsen
   }
 }
 
-absl::Status SqliteReferralTables::MarkConsentWithdrawn(const Id128& consent_id, int64_t at_ms,
+absl::Status SqliteReferralTables::MarkConsentWithdrawn(const Id128& consent_id, const Id128& org_id, int64_t at_ms,
                                                         const SignedObject& withdrawal) {
   TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
                          db_.Prepare("UPDATE consents SET withdrawn_at = ?2, withdrawal = ?3, "
-                                     "withdrawal_signature = ?4 WHERE consent_id = ?1"));
+                                     "withdrawal_signature = ?4 WHERE consent_id = ?1 AND withdrawn_at IS NULL "
+                                     "AND recorder IN (SELECT device_id FROM devices WHERE org_id = ?5)"));
   return stmt->BindBlob(1, consent_id.span())
       .Bind(2, at_ms)
       .BindBlob(3, withdrawal.bytes)
       .BindBlob(4, withdrawal.signature.span())
-      .Run();
+      .BindBlob(5, org_id.span())
+      .RunChangingOne();
 }
 
 absl::Status SqliteReferralTables::InsertReferral(const domain::ReferralRow& r) {

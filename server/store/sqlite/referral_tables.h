@@ -18,7 +18,8 @@ class SqliteReferralTables final : public domain::ReferralTables {
   absl::Status InsertConsent(const domain::ConsentRow& consent) override;
   absl::StatusOr<std::optional<domain::ConsentRow>> GetConsent(const Id128& consent_id) override;
   absl::StatusOr<std::vector<domain::ConsentRow>> ListConsents(const Id128& case_id) override;
-  absl::Status MarkConsentWithdrawn(const Id128& consent_id, int64_t at_ms, const SignedObject& withdrawal) override;
+  absl::Status MarkConsentWithdrawn(const Id128& consent_id, const Id128& org_id, int64_t at_ms,
+                                    const SignedObject& withdrawal) override;
   absl::Status InsertReferral(const domain::ReferralRow& referral) override;
   absl::StatusOr<std::optional<domain::ReferralRow>> GetReferral(const Id128& referral_id) override;
   absl::Status UpdateReferralState(const Id128& referral_id, domain::ReferralState state, uint8_t code,

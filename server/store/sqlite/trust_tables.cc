@@ -122,11 +122,19 @@ absl::StatusOr<std::optional<domain::DeviceRow>> SqliteTrustTables::GetDevice(co
   return device;
 }
 
-absl::Status SqliteTrustTables::PutDevice(const domain::DeviceRow& device) {
+absl::StatusOr<bool> SqliteTrustTables::DeviceIdentityInUse(const Id128& device_id, const SignPublicKey& sign_key,
+                                                            const BoxPublicKey& box_key) {
+  TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
+                         db_.Prepare("SELECT 1 FROM devices WHERE device_id = ?1 OR sign_key = ?2 OR box_key = ?3 "
+                                     "LIMIT 1"));
+  stmt->BindBlob(1, device_id.span()).BindBlob(2, sign_key.span()).BindBlob(3, box_key.span());
+  return stmt->Step();
+}
+
+absl::Status SqliteTrustTables::InsertDevice(const domain::DeviceRow& device) {
   TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
                          db_.Prepare("INSERT INTO devices (device_id, org_id, role, sign_key, box_key, revoked) "
-                                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (device_id) DO UPDATE SET "
-                                     "role = excluded.role, revoked = excluded.revoked"));
+                                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
   return stmt->BindBlob(1, device.device_id.span())
       .BindBlob(2, device.org_id.span())
       .Bind(3, static_cast<int64_t>(device.role))
@@ -134,6 +142,16 @@ absl::Status SqliteTrustTables::PutDevice(const domain::DeviceRow& device) {
       .BindBlob(5, device.box_key.span())
       .Bind(6, device.revoked ? 1 : 0)
       .Run();
+}
+
+absl::Status SqliteTrustTables::UpdateDevice(const Id128& org_id, const Id128& device_id, Role role, bool revoked) {
+  TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
+                         db_.Prepare("UPDATE devices SET role = ?3, revoked = ?4 WHERE org_id = ?1 AND device_id = ?2"));
+  return stmt->BindBlob(1, org_id.span())
+      .BindBlob(2, device_id.span())
+      .Bind(3, static_cast<int64_t>(role))
+      .Bind(4, revoked ? 1 : 0)
+      .RunChangingOne();
 }
 
 absl::Status SqliteTrustTables::InsertEnrolment(const domain::StoredEnrolment& e) {
@@ -177,13 +195,11 @@ absl::StatusOr<std::vector<domain::StoredEnrolment>> SqliteTrustTables::ListPend
   }
 }
 
-absl::Status SqliteTrustTables::PutKeyEnvelope(const domain::StoredKeyEnvelope& envelope) {
+absl::Status SqliteTrustTables::InsertKeyEnvelope(const domain::StoredKeyEnvelope& envelope) {
   TRYGG_ASSIGN_OR_RETURN(
       Statement * stmt,
       db_.Prepare("INSERT INTO key_envelopes (device_id, generation, header, sealed, signature, signer) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (device_id, generation) DO UPDATE SET "
-                  "header = excluded.header, sealed = excluded.sealed, signature = excluded.signature, "
-                  "signer = excluded.signer"));
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
   return stmt->BindBlob(1, envelope.device_id.span())
       .Bind(2, static_cast<int64_t>(envelope.generation))
       .BindBlob(3, envelope.header)

@@ -25,13 +25,16 @@ class SqliteTrustTables final : public domain::TrustTables {
   absl::StatusOr<uint64_t> OrgLogHeadSeq(const Id128& org_id) override;
   absl::Status AppendOrgLogLink(const Id128& org_id, uint64_t seq, const SignedObject& link) override;
   absl::StatusOr<std::optional<domain::DeviceRow>> GetDevice(const Id128& device_id) override;
-  absl::Status PutDevice(const domain::DeviceRow& device) override;
+  absl::StatusOr<bool> DeviceIdentityInUse(const Id128& device_id, const SignPublicKey& sign_key,
+                                           const BoxPublicKey& box_key) override;
+  absl::Status InsertDevice(const domain::DeviceRow& device) override;
+  absl::Status UpdateDevice(const Id128& org_id, const Id128& device_id, Role role, bool revoked) override;
   absl::Status InsertEnrolment(const domain::StoredEnrolment& enrolment) override;
   absl::StatusOr<std::optional<domain::StoredEnrolment>> GetEnrolment(const Id128& enrolment_id) override;
   absl::StatusOr<std::vector<domain::StoredEnrolment>> ListPendingEnrolments(const Id128& org_id,
                                                                              const Id128& after,
                                                                              int limit) override;
-  absl::Status PutKeyEnvelope(const domain::StoredKeyEnvelope& envelope) override;
+  absl::Status InsertKeyEnvelope(const domain::StoredKeyEnvelope& envelope) override;
   absl::StatusOr<std::vector<domain::StoredKeyEnvelope>> GetKeyEnvelopes(const Id128& device_id,
                                                                          uint32_t min_generation) override;
   absl::Status InsertChallenge(const std::array<uint8_t, 32>& nonce, const Id128& device_id,
