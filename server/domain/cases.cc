@@ -309,6 +309,9 @@ absl::Status Cases::EraseCase(Transaction& txn, const Caller& caller, const Id12
   const int64_t now = clock_.NowUnixMillis();
   TRYGG_RETURN_IF_ERROR(txn.referrals().ShredCase(case_id));
   TRYGG_RETURN_IF_ERROR(txn.cases().EraseCase(case_id, now));
+  // The reply waits until no copy of the deleted ciphertext and grants is
+  // left in the database's free space or its write-ahead log.
+  txn.ScrubAfterCommit();
   return AuditLog::Record(txn, Event(audit::AuditEventKind::kCaseErased, caller, case_id, now)).status();
 }
 

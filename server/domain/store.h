@@ -61,6 +61,12 @@ class Transaction {
 
   // Directory listings: signed revisions, capacity updates, retirements.
   virtual DirectoryTables& directory() = 0;
+
+  // Asks the store to keep no copy of what this write deletes once it has
+  // committed (an erasure): no deleted bytes left in free space, journals or
+  // write-ahead logs. The write's `done` runs only after that. Ignored if the
+  // write fails.
+  virtual void ScrubAfterCommit() = 0;
 };
 
 class Store {

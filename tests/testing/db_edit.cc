@@ -57,6 +57,25 @@ std::string Snapshot(const std::string& db_path, const std::string& sql) {
   return out;
 }
 
+std::vector<std::vector<uint8_t>> QueryBlobs(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(db_path.c_str(), &db) == SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  sqlite3_stmt* stmt = nullptr;
+  INFO(sql);
+  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK);
+  std::vector<std::vector<uint8_t>> blobs;
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    const auto* bytes = static_cast<const uint8_t*>(sqlite3_column_blob(stmt, 0));
+    blobs.emplace_back(bytes, bytes + sqlite3_column_bytes(stmt, 0));
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  REQUIRE(rc == SQLITE_DONE);
+  return blobs;
+}
+
 std::string FlippedByte(const std::string& column, int offset) {
   const std::string before = std::to_string(offset);
   const std::string at = std::to_string(offset + 1);

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace trygg::testing {
 
@@ -17,6 +18,8 @@ int64_t QueryInt(const std::string& db_path, const std::string& sql);
 // Every row of `sql`, each column hex-encoded (NULL as "NULL"), one line a
 // row: for checking that a refused attack changed nothing.
 std::string Snapshot(const std::string& db_path, const std::string& sql);
+// The first column of every row of `sql`, as bytes.
+std::vector<std::vector<uint8_t>> QueryBlobs(const std::string& db_path, const std::string& sql);
 // An SQL expression for the BLOB `column` with the byte at `offset` (0-based)
 // changed. (`||` makes text, which a STRICT BLOB column refuses: hence a cast.)
 std::string FlippedByte(const std::string& column, int offset);

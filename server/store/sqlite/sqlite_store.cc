@@ -14,9 +14,12 @@ namespace trygg::store::sqlite {
 namespace {
 
 // Applied to every connection. busy_timeout covers the short moments when a
-// WAL checkpoint holds a lock.
+// WAL checkpoint holds a lock. secure_delete zeroes deleted content instead
+// of leaving it in free pages and free space inside pages, so an erased
+// case's ciphertext does not outlive its rows in the file (threat-model.md,
+// "Erasure").
 absl::Status Configure(Connection& db) {
-  TRYGG_RETURN_IF_ERROR(db.Exec("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;"));
+  TRYGG_RETURN_IF_ERROR(db.Exec("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA secure_delete = ON;"));
   TRYGG_ASSIGN_OR_RETURN(int64_t fk, db.QueryInt("PRAGMA foreign_keys"));
   if (fk != 1) return absl::InternalError("sqlite: foreign keys cannot be enabled");
   return absl::OkStatus();
@@ -209,9 +212,21 @@ void SqliteStore::WriterLoop() {
   }
 }
 
+bool SqliteStore::ScrubWal() {
+  // The WAL still holds the pages an erasure changed, as they were before.
+  // TRUNCATE copies every frame into the database (where secure_delete has
+  // zeroed the deleted content) and empties the WAL file; busy_timeout lets
+  // open read snapshots finish first. If a reader holds on longer, the
+  // checkpoint is incomplete (its first column is 1) and is retried after
+  // the next commit.
+  absl::StatusOr<int64_t> busy = writer_->QueryInt("PRAGMA wal_checkpoint(TRUNCATE)");
+  return busy.ok() && *busy == 0;
+}
+
 void SqliteStore::CommitBatch(std::vector<PendingWrite>& batch) {
   std::vector<absl::Status> results;
   results.reserve(batch.size());
+  bool scrub = false;
   absl::Status txn = writer_->Exec("BEGIN IMMEDIATE");
   if (txn.ok()) {
     for (PendingWrite& pending : batch) {
@@ -223,12 +238,14 @@ void SqliteStore::CommitBatch(std::vector<PendingWrite>& batch) {
         if (!status.ok()) writer_->Exec("ROLLBACK TO write").IgnoreError();
         absl::Status released = writer_->Exec("RELEASE write");
         if (status.ok()) status = released;
+        scrub = scrub || (status.ok() && write_txn.scrub_requested());
       }
       results.push_back(std::move(status));
     }
     txn = writer_->Exec("COMMIT");
     if (!txn.ok()) writer_->Exec("ROLLBACK").IgnoreError();
   }
+  if (txn.ok() && (scrub || scrub_pending_)) scrub_pending_ = !ScrubWal();
   for (size_t i = 0; i < batch.size(); ++i) {
     batch[i].done(txn.ok() ? std::move(results[i]) : txn);
   }

@@ -65,8 +65,13 @@ class SqliteStore final : public domain::Store {
   absl::Status Initialise(const Options& options);
   void WriterLoop();
   void CommitBatch(std::vector<PendingWrite>& batch);
+  // Checkpoints and truncates the WAL; false if a reader kept it from
+  // completing.
+  bool ScrubWal();
 
   int schema_version_ = 0;
+  // An erasure's WAL scrub could not complete; retried after the next commit.
+  bool scrub_pending_ = false;
   int max_batch_ = 256;
   std::unique_ptr<Connection> writer_;
 

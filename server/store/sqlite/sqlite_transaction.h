@@ -30,6 +30,11 @@ class SqliteTransaction final : public domain::Transaction {
   domain::CaseTables& cases() override { return cases_; }
   domain::ReferralTables& referrals() override { return referrals_; }
   domain::DirectoryTables& directory() override { return directory_; }
+  // Deleted content is zeroed in place (secure_delete, on every connection);
+  // what remains is the WAL's copies of the pages as they were, which the
+  // writer checkpoints and truncates after the commit.
+  void ScrubAfterCommit() override { scrub_requested_ = true; }
+  bool scrub_requested() const { return scrub_requested_; }
 
  private:
   Connection& db_;
@@ -38,6 +43,7 @@ class SqliteTransaction final : public domain::Transaction {
   SqliteCaseTables cases_;
   SqliteReferralTables referrals_;
   SqliteDirectoryTables directory_;
+  bool scrub_requested_ = false;
 };
 
 }  // namespace trygg::store::sqlite
