@@ -27,8 +27,89 @@ absl::StatusOr<Grant> CaseClient::GrantToOwnOrg(const Id128& scope_id, uint32_t 
 
 absl::StatusOr<CaseScope> CaseClient::CurrentScope(const Id128& case_id) {
   if (known_.find(case_id) == known_.end()) TRYGG_RETURN_IF_ERROR(ReadCase(case_id).status());
+  if (known_.at(case_id).grant_stale && known_.at(case_id).owner_org == self_.org_id) {
+    TRYGG_RETURN_IF_ERROR(Rekey(case_id).status());
+  }
   const Known& known = known_.at(case_id);
   return CaseScope{known.scope_id, known.epoch, &known.scope_key};
+}
+
+absl::StatusOr<std::vector<uint8_t>> CaseClient::OpenScopeBlob(const Id128& case_id, BlobKind kind,
+                                                               const Id128& object_id,
+                                                               std::span<const uint8_t> blob) {
+  if (known_.find(case_id) == known_.end()) TRYGG_RETURN_IF_ERROR(ReadCase(case_id).status());
+  absl::Status last = absl::FailedPreconditionError("no scope key of this case is held");
+  // Newest first: most content is sealed under the current epoch.
+  const std::map<uint32_t, SecretKey>& keys = known_.at(case_id).epoch_keys;
+  for (auto it = keys.rbegin(); it != keys.rend(); ++it) {
+    absl::StatusOr<std::vector<uint8_t>> opened = OpenBlob(kind, object_id, blob, it->second);
+    if (opened.ok()) return opened;
+    last = opened.status();
+  }
+  return last;
+}
+
+absl::StatusOr<bool> CaseClient::NeedsRekey(const Id128& case_id) {
+  TRYGG_RETURN_IF_ERROR(ReadCase(case_id).status());
+  return known_.at(case_id).grant_stale;
+}
+
+absl::StatusOr<uint64_t> CaseClient::Rekey(const Id128& case_id) {
+  if (known_.find(case_id) == known_.end()) TRYGG_RETURN_IF_ERROR(ReadCase(case_id).status());
+  Known& known = known_.at(case_id);
+  const uint32_t epoch = known.epoch + 1;
+  SecretKey scope_key;
+  rng_.Fill(scope_key.span());
+  // Sealed to the organisation's current key, which no revoked device holds.
+  TRYGG_ASSIGN_OR_RETURN(Grant grant, GrantToOwnOrg(known.scope_id, epoch, scope_key));
+  RecordDraft draft;
+  draft.case_id = case_id;
+  draft.scope_id = known.scope_id;
+  draft.epoch = epoch;
+  draft.record_id = known.record_id;
+  draft.version = known.chain.highest_version + 1;
+  draft.prev_hash = known.chain.highest_hash;
+  draft.author_org = self_.org_id;
+  draft.author_device = self_.device_id;
+  draft.content_type = known.latest_content_type;
+  SecretKey dek = GenerateDataKey(rng_);
+  TRYGG_ASSIGN_OR_RETURN(SealedRecord record, SealRecord(draft, known.latest_plaintext, {}, dek, scope_key,
+                                                         self_.device.signing(), clock_, rng_));
+  trygg::v1::AppendCaseVersionRequest request;
+  EnvelopeToProto(record, request.mutable_version());
+  GrantToProto(grant, known.scope_id, epoch, self_.org_id, request.add_grants());
+  trygg::v1::AppendCaseVersionResponse response;
+  const AuditWriteStart audit_start = client_.BeginAuditedWrite();
+  auto context = client_.NewCallContext();
+  TRYGG_RETURN_IF_ERROR(FromGrpc(trygg::v1::CaseService::NewStub(client_.channel())
+                                     ->AppendCaseVersion(context.get(), request, &response)));
+  client_.ExpectAuditEntries(*context, audit_start, self_.org_id,
+                             internal::Expecting("case re-key", {audit::AuditEventKind::kCaseVersion},
+                                                 AuditSubject::kCase, case_id, static_cast<uint32_t>(draft.version)));
+  known.epoch = epoch;
+  known.epoch_keys.insert_or_assign(epoch, scope_key.Clone());
+  known.scope_key = std::move(scope_key);
+  known.grant_stale = false;
+  known.chain = RecordChainState{known.record_id, draft.version, RecordHash(record)};
+  known.data_keys.insert_or_assign(draft.version, std::move(dek));
+  known.attachments.insert_or_assign(draft.version, std::vector<Hash256>{});
+  return draft.version;
+}
+
+absl::StatusOr<RekeyReport> CaseClient::RekeyStaleCases(const std::function<void(size_t, size_t)>& progress) {
+  TRYGG_ASSIGN_OR_RETURN(std::vector<CaseListing> cases, ListCases());
+  std::erase_if(cases, [this](const CaseListing& c) { return c.owner_org != self_.org_id; });
+  RekeyReport report;
+  for (const CaseListing& c : cases) {
+    TRYGG_ASSIGN_OR_RETURN(bool stale, NeedsRekey(c.case_id));
+    if (stale) {
+      TRYGG_RETURN_IF_ERROR(Rekey(c.case_id).status());
+      ++report.cases_rekeyed;
+    }
+    ++report.cases_checked;
+    if (progress) progress(report.cases_checked, cases.size());
+  }
+  return report;
 }
 
 absl::StatusOr<Id128> CaseClient::CreateCase(std::span<const uint8_t> plaintext, uint16_t content_type) {
@@ -60,6 +141,10 @@ absl::StatusOr<Id128> CaseClient::CreateCase(std::span<const uint8_t> plaintext,
   client_.ExpectAuditEntries(*context, audit_start, self_.org_id, internal::Expecting("case creation", {audit::AuditEventKind::kCaseCreated},
                                                            AuditSubject::kCase, draft.case_id));
   known.chain = RecordChainState{known.record_id, 1, RecordHash(record)};
+  known.owner_org = self_.org_id;
+  known.epoch_keys.insert_or_assign(known.epoch, known.scope_key.Clone());
+  known.latest_plaintext.assign(plaintext.begin(), plaintext.end());
+  known.latest_content_type = content_type;
   known.data_keys.insert_or_assign(1, std::move(dek));
   known.attachments.insert_or_assign(1, std::vector<Hash256>{});
   known_.insert_or_assign(draft.case_id, std::move(known));
@@ -173,7 +258,9 @@ absl::Status CaseClient::DownloadAttachment(const Id128& case_id, uint64_t versi
 absl::StatusOr<uint64_t> CaseClient::AppendVersion(const Id128& case_id, std::span<const uint8_t> plaintext,
                                                    uint16_t content_type,
                                                    const std::vector<AttachmentInput>& attachments) {
-  if (known_.find(case_id) == known_.end()) TRYGG_RETURN_IF_ERROR(ReadCase(case_id).status());
+  // CurrentScope re-keys first if the case needs it: a new version is never
+  // sealed under a key that a revoked device may hold.
+  TRYGG_RETURN_IF_ERROR(CurrentScope(case_id).status());
   Known& known = known_.at(case_id);
   RecordDraft draft;
   draft.case_id = case_id;
@@ -206,6 +293,8 @@ absl::StatusOr<uint64_t> CaseClient::AppendVersion(const Id128& case_id, std::sp
   known.chain = RecordChainState{known.record_id, draft.version, RecordHash(record)};
   known.data_keys.insert_or_assign(draft.version, std::move(dek));
   known.attachments.insert_or_assign(draft.version, std::move(hashes));
+  known.latest_plaintext.assign(plaintext.begin(), plaintext.end());
+  known.latest_content_type = content_type;
   return draft.version;
 }
 
@@ -220,11 +309,13 @@ absl::StatusOr<CaseRead> CaseClient::ReadCase(const Id128& case_id) {
 
   TRYGG_ASSIGN_OR_RETURN(OrgLogState own_org, client_.FetchOrgLog(self_.org_id));
   std::map<uint32_t, SecretKey> scope_keys;
+  std::map<uint32_t, KeyId> sealed_to;  // the organisation key each epoch's grant is sealed to
   for (const trygg::v1::Grant& in : response.grants()) {
     TRYGG_ASSIGN_OR_RETURN(Grant grant, GrantFromServer(in));
     TRYGG_ASSIGN_OR_RETURN(GrantHeader header, ParseGrantHeader(grant.header));
     TRYGG_ASSIGN_OR_RETURN(SecretKey key, internal::OpenScopeGrant(grant, self_, own_org));
     scope_keys.insert_or_assign(header.epoch, std::move(key));
+    sealed_to.insert_or_assign(header.epoch, header.recipient_key_id);
   }
 
   std::map<Id128, OrgLogState> author_orgs;
@@ -280,9 +371,14 @@ absl::StatusOr<CaseRead> CaseClient::ReadCase(const Id128& case_id) {
   Known& known = known_[case_id];
   known.scope_id = scope_id;
   known.record_id = replay.record_id;
+  known.owner_org = read.versions.front().header.author_org;
   known.epoch = read.versions.back().header.epoch;
   known.chain = replay;
-  known.scope_key = std::move(scope_keys.at(known.epoch));
+  known.grant_stale = sealed_to.at(known.epoch) != BoxKeyId(own_org.org_box_key());
+  known.latest_plaintext = read.versions.back().plaintext;
+  known.latest_content_type = read.versions.back().header.content_type;
+  known.scope_key = scope_keys.at(known.epoch).Clone();
+  known.epoch_keys = std::move(scope_keys);
   known.data_keys = std::move(data_keys);
   known.attachments = std::move(attachments);
   return read;

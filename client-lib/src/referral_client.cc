@@ -183,7 +183,6 @@ absl::StatusOr<std::vector<ConsentView>> ReferralClient::ListConsents(const Id12
   auto context = client_.NewCallContext();
   TRYGG_RETURN_IF_ERROR(FromGrpc(
       trygg::v1::CaseService::NewStub(client_.channel())->ListConsents(context.get(), request, &response)));
-  TRYGG_ASSIGN_OR_RETURN(CaseScope scope, cases_.CurrentScope(case_id));
   std::map<Id128, OrgLogState> logs;
   absl::Status log_error;
   const OrgLogState* own = OrgLog(self_.org_id, logs, log_error);
@@ -206,8 +205,9 @@ absl::StatusOr<std::vector<ConsentView>> ReferralClient::ListConsents(const Id12
       return MakeCryptoError(absl::StatusCode::kDataLoss, CryptoError::kHashMismatch,
                              "consent: the evidence differs from the one the recorder signed");
     }
+    // Evidence recorded before a re-key is sealed under an older epoch.
     TRYGG_ASSIGN_OR_RETURN(view.evidence,
-                           OpenBlob(BlobKind::kConsentEvidence, view.record.consent_id, blob, *scope.key));
+                           cases_.OpenScopeBlob(case_id, BlobKind::kConsentEvidence, view.record.consent_id, blob));
     if (in.has_withdrawn_at()) view.withdrawn_at_ms = ToMillis(in.withdrawn_at());
     consents.push_back(std::move(view));
   }

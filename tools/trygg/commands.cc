@@ -1,6 +1,7 @@
 #include "commands.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -8,6 +9,7 @@
 #include <iostream>
 
 #include "cli_support.h"
+#include "trygg/case_client.h"
 #include "trygg/client.h"
 #include "trygg/fingerprint.h"
 #include "trygg/key_store.h"
@@ -324,7 +326,37 @@ absl::StatusOr<Output> RotateWith(DeviceSession& device) {
   return output;
 }
 
+// Moves every case the organisation owns that is still granted under an
+// older key generation to a new epoch (CaseClient::RekeyStaleCases), with
+// progress on a terminal. Resumable: whatever an interrupted run left is
+// found and done by the next.
+absl::StatusOr<RekeyReport> RekeyWith(DeviceSession& device) {
+  SystemClock clock;
+  SystemRng rng;
+  CaseClient cases(device.client(), device.keys(), clock, rng);
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  TRYGG_ASSIGN_OR_RETURN(RekeyReport report, cases.RekeyStaleCases([tty](size_t done, size_t total) {
+    if (tty) std::cerr << "\rre-keying cases: " << done << "/" << total << std::flush;
+  }));
+  if (tty && report.cases_checked > 0) std::cerr << "\n";
+  return report;
+}
+
+std::string RekeyText(const RekeyReport& report) {
+  return std::to_string(report.cases_rekeyed) + " of the organisation's " + std::to_string(report.cases_checked) +
+         " case(s) moved to a new key\n";
+}
+
 }  // namespace
+
+absl::StatusOr<Output> OrgRekey(const Settings& settings, const CommandFlags&) {
+  TRYGG_ASSIGN_OR_RETURN(auto device, DeviceSession::Open(settings, /*login=*/true));
+  TRYGG_ASSIGN_OR_RETURN(RekeyReport report, RekeyWith(*device));
+  Output output;
+  output.json = {{"cases_checked", report.cases_checked}, {"cases_rekeyed", report.cases_rekeyed}};
+  output.text = RekeyText(report);
+  return output;
+}
 
 absl::StatusOr<Output> OrgInitKey(const Settings& settings, const CommandFlags&) {
   TRYGG_ASSIGN_OR_RETURN(auto device, DeviceSession::Open(settings, /*login=*/true));
@@ -349,10 +381,21 @@ absl::StatusOr<Output> DeviceRevoke(const Settings& settings, const CommandFlags
   TRYGG_RETURN_IF_ERROR(RevokeDevice(device->client(), device->keys(), device_id, clock, rng));
   TRYGG_RETURN_IF_ERROR(device->Save());
   TRYGG_ASSIGN_OR_RETURN(OrgLogState log, device->client().FetchOrgLog(device->keys().org_id));
+  // The revoked device still holds the old generations, and with them every
+  // case scope granted under them: move those cases to new keys at once.
+  absl::StatusOr<RekeyReport> report = RekeyWith(*device);
+  if (!report.ok()) {
+    return absl::Status(report.status().code(),
+                        "the device is revoked and the organisation key rotated, but re-keying the cases stopped (" +
+                            std::string(report.status().message()) + "); finish with `trygg org rekey`");
+  }
   Output output;
-  output.json = {{"revoked_device_id", flags.id}, {"generation", log.generation()}};
+  output.json = {{"revoked_device_id", flags.id},
+                 {"generation", log.generation()},
+                 {"cases_checked", report->cases_checked},
+                 {"cases_rekeyed", report->cases_rekeyed}};
   output.text = "revoked device " + flags.id + "; its sessions have ended and the organisation key is now generation " +
-                std::to_string(log.generation()) + "\n";
+                std::to_string(log.generation()) + "\n" + RekeyText(*report);
   return output;
 }
 

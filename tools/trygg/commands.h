@@ -51,6 +51,7 @@ absl::StatusOr<Output> EnrolApprove(const Settings& settings, const CommandFlags
 absl::StatusOr<Output> KeysSync(const Settings& settings, const CommandFlags& flags);
 absl::StatusOr<Output> OrgInitKey(const Settings& settings, const CommandFlags& flags);
 absl::StatusOr<Output> OrgRotate(const Settings& settings, const CommandFlags& flags);
+absl::StatusOr<Output> OrgRekey(const Settings& settings, const CommandFlags& flags);
 absl::StatusOr<Output> DeviceRevoke(const Settings& settings, const CommandFlags& flags);
 absl::StatusOr<Output> DeviceRole(const Settings& settings, const CommandFlags& flags);
 absl::StatusOr<Output> DeviceList(const Settings& settings, const CommandFlags& flags);

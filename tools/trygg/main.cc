@@ -62,7 +62,7 @@ int Run(int argc, char** argv) {
   init->add_flag("--coordinator", flags.coordinator,
                  "This device belongs to a coordinator, certified by the platform root (for trygg-audit)");
   leaf(device, "activate", "After approval: log in and receive the organisation keys", KeysSync);
-  CLI::App* revoke = leaf(device, "revoke", "Revoke a device and rotate the organisation key (admin)", DeviceRevoke);
+  CLI::App* revoke = leaf(device, "revoke", "Revoke a device, rotate the organisation key and re-key the organisation's cases (admin)", DeviceRevoke);
   revoke->add_option("DEVICE_ID", flags.id, "Device id (32 hex digits)")->required();
   CLI::App* role = leaf(device, "role", "Change a device's role (admin)", DeviceRole);
   role->add_option("DEVICE_ID", flags.id, "Device id (32 hex digits)")->required();
@@ -91,6 +91,10 @@ int Run(int argc, char** argv) {
   CLI::App* org = group("org", "Organisation key (admin)");
   leaf(org, "init-key", "First admin: create organisation key generation 1", OrgInitKey);
   leaf(org, "rotate", "Rotate the organisation key to a new generation", OrgRotate);
+  leaf(org, "rekey",
+       "Move every case the organisation owns that is still under an older key generation to a new key "
+       "(run by `device revoke`; resumes one that was cut off)",
+       OrgRekey);
 
   CLI::App* fingerprint = leaf(&app, "fingerprint", "Show a safety number", ShowFingerprint);
   fingerprint->add_option("--device", flags.device, "Another device of your organisation (from the verified log)");

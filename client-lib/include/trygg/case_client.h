@@ -15,6 +15,7 @@
 #ifndef TRYGG_CASE_CLIENT_H_
 #define TRYGG_CASE_CLIENT_H_
 
+#include <functional>
 #include <istream>
 #include <map>
 #include <span>
@@ -25,6 +26,7 @@
 #include "trygg/client.h"
 #include "trygg/key_store.h"
 #include "trygg/record.h"
+#include "trygg/workflow.h"
 
 namespace trygg {
 
@@ -64,6 +66,11 @@ struct CaseListing {
   int64_t updated_at_ms = 0;
 };
 
+struct RekeyReport {
+  size_t cases_checked = 0;  // cases this organisation owns
+  size_t cases_rekeyed = 0;  // moved to a new epoch by this call
+};
+
 class CaseClient {
  public:
   CaseClient(Client& client, const KeyStoreContents& self, Clock& clock, Rng& rng)
@@ -87,17 +94,49 @@ class CaseClient {
   absl::StatusOr<CaseRead> ReadCase(const Id128& case_id);
   absl::StatusOr<std::vector<CaseListing>> ListCases();
   absl::Status EraseCase(const Id128& case_id);
-  // The scope key consent evidence is sealed under (reads the case first if
-  // this client has not yet).
+  // The scope key new content of the case (consent evidence) is sealed
+  // under. Reads the case first if this client has not yet, and re-keys it
+  // first (Rekey) when it needs one and this organisation owns it, so that
+  // nothing new is ever sealed under a key a revoked device may hold.
   absl::StatusOr<CaseScope> CurrentScope(const Id128& case_id);
+  // Opens a blob sealed under any epoch of the case's scope that this
+  // organisation holds (SealBlob, workflow.h): content sealed before a
+  // re-key stays readable to the organisation's current devices.
+  absl::StatusOr<std::vector<uint8_t>> OpenScopeBlob(const Id128& case_id, BlobKind kind, const Id128& object_id,
+                                                     std::span<const uint8_t> blob);
+
+  // Revocation that revokes (docs/threat-model.md, "Revocation"). A case
+  // needs a re-key when its current epoch is granted to this organisation
+  // only under an older organisation key generation than the verified log's
+  // current one: a device revoked since then may hold that generation, and
+  // with it the scope key of everything written at that epoch.
+  absl::StatusOr<bool> NeedsRekey(const Id128& case_id);
+  // Moves the case to a new epoch: a fresh scope key, granted to this
+  // organisation's current generation only, and a version that carries the
+  // latest content (no attachments; those stay readable in their own
+  // versions). Only the owning organisation may do this (PERMISSION_DENIED
+  // from the server otherwise). Returns the new version.
+  absl::StatusOr<uint64_t> Rekey(const Id128& case_id);
+  // Re-keys every case this organisation owns that needs it. Idempotent and
+  // resumable: a run that was cut off is completed by running it again.
+  // `progress`, if set, is told (done, total) after each case.
+  absl::StatusOr<RekeyReport> RekeyStaleCases(const std::function<void(size_t, size_t)>& progress = {});
 
  private:
   struct Known {
     Id128 scope_id;
     Id128 record_id;
+    Id128 owner_org;  // the author organisation of version 1
     uint32_t epoch = 0;
     RecordChainState chain;
     SecretKey scope_key;
+    // Every epoch's scope key this organisation holds, the current one too.
+    std::map<uint32_t, SecretKey> epoch_keys;
+    // The current epoch's grant is sealed to an older organisation generation.
+    bool grant_stale = false;
+    // The latest version's plaintext and content type (what a re-key carries).
+    std::vector<uint8_t> latest_plaintext;
+    uint16_t latest_content_type = 0;
     // Per version read or written: its data key and attachment hashes.
     std::map<uint64_t, SecretKey> data_keys;
     std::map<uint64_t, std::vector<Hash256>> attachments;

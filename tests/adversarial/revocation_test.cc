@@ -1,0 +1,255 @@
+// Revocation that revokes. A revoked device keeps its key store: every
+// organisation key generation it ever received. With a full copy of the
+// database taken after its revocation (a stolen backup, a malicious
+// server) it opens every grant it can, then every case version and consent
+// evidence those keys reach. Before this, the organisation key rotation at
+// revocation protected only cases created afterwards; now the revoking
+// admin's device moves every case the organisation owns to a new epoch
+// whose key is sealed to the new generation only (CaseClient::Rekey), and a
+// device that writes to a case still under an old generation re-keys it
+// first. The attacker opens exactly what was written before its
+// revocation, and nothing after.
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include "testing/db_edit.h"
+#include "testing/trust_world.h"
+#include "trygg/case_client.h"
+#include "trygg/directory_client.h"
+#include "trygg/membership.h"
+#include "trygg/referral_client.h"
+#include "trygg/workflow.h"
+
+namespace trygg::adversarial_revocation {
+namespace {
+
+using testing::QueryBlobs;
+using testing::TestDevice;
+using testing::TrustWorld;
+
+std::vector<uint8_t> Text(std::string_view s) { return {s.begin(), s.end()}; }
+std::string AsString(const std::vector<uint8_t>& v) { return {v.begin(), v.end()}; }
+
+// What the revoked device's key store opens in a copy of the database.
+struct Loot {
+  std::set<std::string> plaintexts;  // case versions and consent evidence it could decrypt
+  size_t grants_opened = 0;
+};
+
+Loot Plunder(TrustWorld& world, const KeyStoreContents& stolen, Client& verifier) {
+  const std::string db = world.db_path();
+  auto log = verifier.FetchOrgLog(stolen.org_id);
+  REQUIRE(log.ok());
+  Loot loot;
+  // Every grant sealed to a generation the device holds.
+  std::map<std::pair<Id128, uint32_t>, SecretKey> scope_keys;
+  auto headers = QueryBlobs(db, "SELECT header FROM grants ORDER BY scope_id, org_id, epoch");
+  auto sealed = QueryBlobs(db, "SELECT sealed FROM grants ORDER BY scope_id, org_id, epoch");
+  auto signatures = QueryBlobs(db, "SELECT signature FROM grants ORDER BY scope_id, org_id, epoch");
+  REQUIRE(headers.size() == sealed.size());
+  for (size_t i = 0; i < headers.size(); ++i) {
+    auto header = ParseGrantHeader(headers[i]);
+    REQUIRE(header.ok());
+    auto signature = Signature::FromSpan(signatures[i]);
+    REQUIRE(signature.ok());
+    Grant grant{headers[i], sealed[i], *signature};
+    const DeviceRecord* granter = log->FindDevice(header->granter_device);
+    if (granter == nullptr) continue;  // another organisation's grant
+    GrantExpectation expected{GrantKind::kScopeKey, header->scope_id, header->epoch, header->granter_device,
+                              granter->sign_key};
+    for (const OrgKey& key : stolen.org_keys) {
+      auto opened = OpenGrant(grant, expected, DeriveOrgBoxKeyPair(key));
+      if (opened.ok()) {
+        scope_keys.insert_or_assign({header->scope_id, header->epoch}, *std::move(opened));
+        ++loot.grants_opened;
+      }
+    }
+  }
+  // Every version under a scope key it now has.
+  auto env_headers = QueryBlobs(db, "SELECT header FROM case_versions ORDER BY case_id, version");
+  auto wrapped = QueryBlobs(db, "SELECT wrapped_dek FROM case_versions ORDER BY case_id, version");
+  auto bodies = QueryBlobs(db, "SELECT body FROM case_versions ORDER BY case_id, version");
+  auto env_signatures = QueryBlobs(db, "SELECT signature FROM case_versions ORDER BY case_id, version");
+  for (size_t i = 0; i < env_headers.size(); ++i) {
+    auto header = ParseRecordHeader(env_headers[i]);
+    REQUIRE(header.ok());
+    auto key = scope_keys.find({header->scope_id, header->epoch});
+    if (key == scope_keys.end()) continue;
+    SealedRecord record;
+    record.header = env_headers[i];
+    record.wrapped_dek = wrapped[i];
+    record.body = bodies[i];
+    record.signature = *Signature::FromSpan(env_signatures[i]);
+    const DeviceRecord* author = log->FindDevice(header->author_device);
+    REQUIRE(author != nullptr);
+    RecordChainState anywhere;
+    auto opened = OpenRecord(record, RecordExpectation{header->case_id, header->scope_id, header->epoch},
+                             author->sign_key, key->second, anywhere);
+    if (opened.ok()) loot.plaintexts.insert(AsString(opened->plaintext));
+  }
+  // Consent evidence, under any scope key it has.
+  auto consent_ids = QueryBlobs(db, "SELECT consent_id FROM consents ORDER BY consent_id");
+  auto evidence = QueryBlobs(db, "SELECT evidence FROM consents ORDER BY consent_id");
+  for (size_t i = 0; i < evidence.size(); ++i) {
+    auto id = Id128::FromSpan(consent_ids[i]);
+    REQUIRE(id.ok());
+    for (const auto& [scope, key] : scope_keys) {
+      auto opened = OpenBlob(BlobKind::kConsentEvidence, *id, evidence[i], key);
+      if (opened.ok()) loot.plaintexts.insert(AsString(*opened));
+    }
+  }
+  return loot;
+}
+
+struct Shelter {
+  TrustWorld world;
+  TestDevice& admin = world.AdmitOrganisation("Skyddat boende Mitt");
+  TestDevice& anna = world.AddDevice(admin, Role::kCaseworker);
+  TestDevice& stolen = world.AddDevice(admin, Role::kCaseworker);  // the laptop that is stolen
+  TestDevice& legal = world.AdmitOrganisation("Juridisk rådgivning");
+  std::unique_ptr<CaseClient> anna_cases =
+      std::make_unique<CaseClient>(*anna.client, anna.keys, world.clock(), world.rng());
+  Id128 listing;
+
+  Shelter() {
+    Listing l;
+    l.category = static_cast<uint8_t>(ServiceCategory::kLegalAdvice);
+    l.regions = {"SE-C"};
+    l.languages = {"sv"};
+    l.response_time_hours = 48;
+    DirectoryClient directory(*legal.client, legal.keys, world.clock(), world.rng());
+    auto published = directory.Publish(l);
+    REQUIRE(published.ok());
+    listing = published->listing.listing_id;
+  }
+
+  Id128 Consent(const Id128& case_id, std::string_view evidence) {
+    ReferralClient referrals(*anna.client, anna.keys, *anna_cases, world.clock(), world.rng());
+    ConsentTerms terms;
+    terms.case_id = case_id;
+    terms.to_org = legal.keys.org_id;
+    terms.services = ServiceBit(static_cast<uint8_t>(ServiceCategory::kLegalAdvice));
+    terms.expires_at_ms = world.clock().NowUnixMillis() + 24LL * 3600 * 1000;
+    terms.evidence = Text(evidence);
+    auto id = referrals.RecordConsent(terms);
+    INFO(id.status().ToString());
+    REQUIRE(id.ok());
+    return *id;
+  }
+
+  // The admin revokes the stolen laptop (the organisation key rotates) and
+  // anna's device receives the new generation.
+  void Revoke() {
+    REQUIRE(RevokeDevice(*admin.client, admin.keys, stolen.keys.device_id, world.clock(), world.rng()).ok());
+    REQUIRE(ReceiveOrgKeys(*anna.client, anna.keys).ok());
+    anna_cases = std::make_unique<CaseClient>(*anna.client, anna.keys, world.clock(), world.rng());
+  }
+
+  RekeyReport RekeyAsAdmin() {
+    CaseClient cases(*admin.client, admin.keys, world.clock(), world.rng());
+    auto report = cases.RekeyStaleCases();
+    INFO(report.status().ToString());
+    REQUIRE(report.ok());
+    return *report;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a revoked device's key store opens nothing written after its revocation", "[adversarial][revocation]") {
+  Shelter s;
+  auto case_id = s.anna_cases->CreateCase(Text("före: Namn Daria, född 1994"), 1);
+  REQUIRE(case_id.ok());
+  REQUIRE(s.anna_cases->AppendVersion(*case_id, Text("före: flyttad till skyddat boende"), 1).ok());
+  s.Consent(*case_id, "före: muntligt samtycke");
+  // The stolen laptop could read the case while it was trusted.
+  CaseClient stolen_cases(*s.stolen.client, s.stolen.keys, s.world.clock(), s.world.rng());
+  REQUIRE(stolen_cases.ReadCase(*case_id).ok());
+
+  s.Revoke();
+  const RekeyReport report = s.RekeyAsAdmin();
+  CHECK(report.cases_checked == 1);
+  CHECK(report.cases_rekeyed == 1);
+  REQUIRE(s.anna_cases->AppendVersion(*case_id, Text("efter: ny adress Storgatan 1"), 1).ok());
+  s.Consent(*case_id, "efter: skriftligt samtycke");
+  auto later_case = s.anna_cases->CreateCase(Text("efter: Namn Olga, född 2001"), 1);
+  REQUIRE(later_case.ok());
+  // Anna's devices read everything, old and new.
+  auto read = s.anna_cases->ReadCase(*case_id);
+  REQUIRE(read.ok());
+  CHECK(AsString(read->versions.back().plaintext) == "efter: ny adress Storgatan 1");
+
+  const Loot loot = Plunder(s.world, s.stolen.keys, *s.admin.client);
+  for (const std::string& text : loot.plaintexts) {
+    INFO(text);
+    CHECK(text.rfind("före:", 0) == 0);
+  }
+  // What it could read before, it still can (the test can fail).
+  CHECK(loot.plaintexts.count("före: Namn Daria, född 1994") == 1);
+  CHECK(loot.plaintexts.count("före: muntligt samtycke") == 1);
+  CHECK(loot.plaintexts.count("efter: ny adress Storgatan 1") == 0);
+  CHECK(loot.plaintexts.count("efter: skriftligt samtycke") == 0);
+  CHECK(loot.plaintexts.count("efter: Namn Olga, född 2001") == 0);
+}
+
+TEST_CASE("a re-key cut off after the revocation is completed by the next writer or run", "[adversarial][revocation]") {
+  Shelter s;
+  std::vector<Id128> cases;
+  for (int i = 0; i < 3; ++i) {
+    auto id = s.anna_cases->CreateCase(Text("före: ärende " + std::to_string(i)), 1);
+    REQUIRE(id.ok());
+    cases.push_back(*id);
+  }
+  // The admin's device dies after revoking and rotating, before re-keying.
+  s.Revoke();
+  CaseClient admin_cases(*s.admin.client, s.admin.keys, s.world.clock(), s.world.rng());
+  for (const Id128& id : cases) CHECK(admin_cases.NeedsRekey(id).value());
+
+  // A caseworker writing to one of them re-keys it first.
+  REQUIRE(s.anna_cases->AppendVersion(cases[0], Text("efter: anteckning"), 1).ok());
+  CHECK_FALSE(admin_cases.NeedsRekey(cases[0]).value());
+  // The consent path seals new evidence only under a fresh key too.
+  s.Consent(cases[1], "efter: samtycke");
+  CHECK_FALSE(admin_cases.NeedsRekey(cases[1]).value());
+
+  // `trygg org rekey` finishes the rest, and a second run finds nothing.
+  CHECK(s.RekeyAsAdmin().cases_rekeyed == 1);
+  const RekeyReport again = s.RekeyAsAdmin();
+  CHECK(again.cases_checked == 3);
+  CHECK(again.cases_rekeyed == 0);
+
+  const Loot loot = Plunder(s.world, s.stolen.keys, *s.admin.client);
+  CHECK(loot.plaintexts.count("efter: anteckning") == 0);
+  CHECK(loot.plaintexts.count("efter: samtycke") == 0);
+  CHECK(loot.plaintexts.count("före: ärende 2") == 1);
+}
+
+TEST_CASE("only the owner can re-key, and readers keep the whole history", "[adversarial][revocation]") {
+  Shelter s;
+  auto case_id = s.anna_cases->CreateCase(Text("före: första"), 1);
+  REQUIRE(case_id.ok());
+  const Id128 consent = s.Consent(*case_id, "före: samtycke");
+  s.Revoke();
+  // Another organisation's device cannot move the case (it cannot even see it).
+  CaseClient legal_cases(*s.legal.client, s.legal.keys, s.world.clock(), s.world.rng());
+  CHECK(legal_cases.Rekey(*case_id).status().code() == absl::StatusCode::kNotFound);
+
+  REQUIRE(s.RekeyAsAdmin().cases_rekeyed == 1);
+  auto read = s.anna_cases->ReadCase(*case_id);
+  REQUIRE(read.ok());
+  REQUIRE(read->versions.size() == 2);
+  CHECK(read->versions[0].header.epoch == 1);
+  CHECK(read->versions[1].header.epoch == 2);
+  CHECK(AsString(read->versions[1].plaintext) == "före: första");  // the re-key carries the latest content
+  // Evidence sealed before the re-key still opens for the organisation.
+  ReferralClient referrals(*s.anna.client, s.anna.keys, *s.anna_cases, s.world.clock(), s.world.rng());
+  auto consents = referrals.ListConsents(*case_id);
+  INFO(consents.status().ToString());
+  REQUIRE(consents.ok());
+  REQUIRE(consents->size() == 1);
+  CHECK(consents->front().record.consent_id == consent);
+  CHECK(AsString(consents->front().evidence) == "före: samtycke");
+}
+
+}  // namespace trygg::adversarial_revocation
