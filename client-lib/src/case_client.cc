@@ -348,6 +348,18 @@ absl::StatusOr<CaseRead> CaseClient::ReadCase(const Id128& case_id) {
       return MakeCryptoError(absl::StatusCode::kPermissionDenied, CryptoError::kBadSignature,
                              "record: its author is not in its organisation's log");
     }
+    if (!TrustedAt(*author, header.created_at_ms)) {
+      return MakeCryptoError(absl::StatusCode::kPermissionDenied, CryptoError::kBadSignature,
+                             "record: version " + std::to_string(header.version) +
+                                 " was signed by its author after the device was revoked");
+    }
+    // The server moves a case only ever to its next epoch: a version at an
+    // older epoch than the one before it was not accepted by an honest server
+    // (for instance one signed with a revoked device's old scope key).
+    if (!read.versions.empty() && header.epoch < read.versions.back().header.epoch) {
+      return MakeCryptoError(absl::StatusCode::kDataLoss, CryptoError::kBrokenChain,
+                             "record: version " + std::to_string(header.version) + " goes back to an older epoch");
+    }
     auto key = scope_keys.find(header.epoch);
     if (key == scope_keys.end()) {
       return absl::FailedPreconditionError("no grant for the epoch of version " + std::to_string(header.version));

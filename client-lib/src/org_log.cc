@@ -111,6 +111,7 @@ absl::Status OrgLogState::Apply(const SignedObject& signed_link) {
     }
     case OrgLogAction::kRevokeDevice:
       devices_[link.device_id].revoked = true;
+      devices_[link.device_id].revoked_at_ms = link.created_at_ms;
       rotation_due_ = true;
       break;
     case OrgLogAction::kRotateOrgKey:

@@ -16,6 +16,7 @@
 #include "testing/db_edit.h"
 #include "testing/trust_world.h"
 #include "trygg/case_client.h"
+#include "trygg/crypto_error.h"
 #include "trygg/directory_client.h"
 #include "trygg/membership.h"
 #include "trygg/referral_client.h"
@@ -155,7 +156,74 @@ struct Shelter {
   }
 };
 
+// A version the malicious server appends to the case's chain, signed by the
+// stolen laptop's key with a scope key it kept, as its own newest version.
+void AppendForged(Shelter& s, const Id128& case_id, uint32_t epoch, const SecretKey& scope_key, Clock& signing_clock,
+                  std::string_view text) {
+  const std::string db = s.world.db_path();
+  const std::string where = " FROM case_versions WHERE case_id = x'" + HexEncode(case_id.span()) + "' ORDER BY version";
+  auto headers = QueryBlobs(db, "SELECT header" + where);
+  auto wrapped = QueryBlobs(db, "SELECT wrapped_dek" + where);
+  auto bodies = QueryBlobs(db, "SELECT body" + where);
+  auto signatures = QueryBlobs(db, "SELECT signature" + where);
+  SealedRecord head{headers.back(), wrapped.back(), bodies.back(), {}, *Signature::FromSpan(signatures.back())};
+  auto head_header = ParseRecordHeader(head.header);
+  REQUIRE(head_header.ok());
+  RecordDraft draft;
+  draft.case_id = case_id;
+  draft.scope_id = head_header->scope_id;
+  draft.epoch = epoch;
+  draft.record_id = head_header->record_id;
+  draft.version = head_header->version + 1;
+  draft.prev_hash = RecordHash(head);
+  draft.author_org = s.stolen.keys.org_id;
+  draft.author_device = s.stolen.keys.device_id;
+  draft.content_type = 1;
+  auto forged = SealRecord(draft, Text(text), {}, GenerateDataKey(s.world.rng()), scope_key,
+                           s.stolen.keys.device.signing(), signing_clock, s.world.rng());
+  REQUIRE(forged.ok());
+  auto hex = [](std::span<const uint8_t> b) { return "x'" + HexEncode(b) + "'"; };
+  testing::Exec(db, "INSERT INTO case_versions (case_id, version, header, wrapped_dek, body, signature, "
+                    "attachment_hashes) VALUES (" +
+                        hex(case_id.span()) + ", " + std::to_string(draft.version) + ", " + hex(forged->header) +
+                        ", " + hex(forged->wrapped_dek) + ", " + hex(forged->body) + ", " +
+                        hex(forged->signature.span()) + ", x''); UPDATE cases SET head_version = " +
+                        std::to_string(draft.version) + ", head_hash = " + hex(RecordHash(*forged).span()) +
+                        " WHERE case_id = " + hex(case_id.span()));
+}
+
 }  // namespace
+
+TEST_CASE("a version signed with a stolen key after its revocation is refused by readers",
+          "[adversarial][revocation]") {
+  Shelter s;
+  auto case_id = s.anna_cases->CreateCase(Text("före: Namn Daria"), 1);
+  REQUIRE(case_id.ok());
+  CaseClient stolen_cases(*s.stolen.client, s.stolen.keys, s.world.clock(), s.world.rng());
+  auto scope = stolen_cases.CurrentScope(*case_id);
+  REQUIRE(scope.ok());
+  SecretKey kept = scope->key->Clone();  // the thief keeps the scope key it could read
+  const uint32_t old_epoch = scope->epoch;
+  const int64_t before_revocation = s.world.clock().NowUnixMillis();
+  s.Revoke();
+
+  SECTION("signed now, after the revocation") {
+    AppendForged(s, *case_id, old_epoch, kept, s.world.clock(), "efter: förfalskad anteckning");
+    CaseClient reader(*s.anna.client, s.anna.keys, s.world.clock(), s.world.rng());
+    auto read = reader.ReadCase(*case_id);
+    INFO(read.status().ToString());
+    CHECK(GetCryptoError(read.status()) == CryptoError::kBadSignature);
+  }
+  SECTION("backdated to before the revocation, after the case was re-keyed") {
+    REQUIRE(s.RekeyAsAdmin().cases_rekeyed == 1);
+    FixedClock backdated(before_revocation);
+    AppendForged(s, *case_id, old_epoch, kept, backdated, "efter: bakåtdaterad anteckning");
+    CaseClient reader(*s.anna.client, s.anna.keys, s.world.clock(), s.world.rng());
+    auto read = reader.ReadCase(*case_id);
+    INFO(read.status().ToString());
+    CHECK(GetCryptoError(read.status()) == CryptoError::kBrokenChain);
+  }
+}
 
 TEST_CASE("a revoked device's key store opens nothing written after its revocation", "[adversarial][revocation]") {
   Shelter s;

@@ -41,7 +41,20 @@ struct DeviceRecord {
   bool revoked = false;
   // Sequence number of the link that added it (0: the certificate).
   uint64_t added_seq = 0;
+  // The revocation link's signed time, when revoked.
+  int64_t revoked_at_ms = 0;
 };
+
+// Whether an object that `device` signed at `signed_at_ms` (the time inside
+// the signed bytes) may be trusted: always for an active device; for a
+// revoked one, only if signed before its revocation. Objects signed before a
+// revocation stay valid; a stolen key signing afterwards is refused. The
+// time is the signer's claim: a stolen key could backdate, which only a
+// server that also accepts it could use, and which cannot reach content of
+// an epoch created after the revocation (threat-model.md, "Revocation").
+inline bool TrustedAt(const DeviceRecord& device, int64_t signed_at_ms) {
+  return !device.revoked || signed_at_ms < device.revoked_at_ms;
+}
 
 // What a client remembers of an organisation's log between sessions.
 struct OrgLogHead {
