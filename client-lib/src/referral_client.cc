@@ -64,6 +64,21 @@ absl::Status Tampered(std::string_view what) {
                          "referral: " + std::string(what));
 }
 
+// The hash chain that identifies a referral's history at each length
+// (docs/protocol.md section 14): the signed record, then each signed move.
+Hash256 HistoryHash(uint8_t tag, const Hash256* previous, const SignedObject& object) {
+  std::vector<uint8_t> bytes;
+  bytes.reserve(1 + 32 + 32 + 64);
+  bytes.push_back(tag);
+  if (previous != nullptr) bytes.insert(bytes.end(), previous->span().begin(), previous->span().end());
+  const Hash256 body = Blake2b256(object.bytes);
+  bytes.insert(bytes.end(), body.span().begin(), body.span().end());
+  bytes.insert(bytes.end(), object.signature.span().begin(), object.signature.span().end());
+  return Blake2b256(bytes);
+}
+Hash256 ReferralRecordHash(const SignedObject& record) { return HistoryHash(0x00, nullptr, record); }
+Hash256 NextMoveHash(const Hash256& previous, const SignedObject& move) { return HistoryHash(0x01, &previous, move); }
+
 
 }  // namespace
 
@@ -292,6 +307,8 @@ absl::StatusOr<Id128> ReferralClient::Refer(const ReferralDraft& draft) {
   expected.service = draft.service;
   expected.flags = vital ? audit::kFlagVitalInterests : uint8_t{0};
   client_.ExpectAuditEntries(*context, audit_start, self_.org_id, std::move(expected));
+  const Hash256 head = ReferralRecordHash(signed_record);
+  TRYGG_RETURN_IF_ERROR(client_.RememberHistory(HistoryKind::kReferral, referral_id, std::span(&head, 1)));
   return referral_id;
 }
 
@@ -307,6 +324,10 @@ struct VerifiedReferral {
   ReferralStatus state = ReferralStatus::kSent;
   uint8_t code = 0;
   std::vector<SignedTransitionView> transitions;
+  // The history's head hash at each length (record, then each move), and
+  // whether the server ended it with one of its unsigned moves.
+  std::vector<Hash256> history;
+  bool ended_by_server = false;
 };
 
 }  // namespace
@@ -322,6 +343,7 @@ static absl::StatusOr<VerifiedReferral> VerifyReferralMessage(const trygg::v1::R
   if (out.record.from_org_id != from.org_id() || out.record.to_org_id != to.org_id()) {
     return Tampered("the server's routing differs from the signed referral");
   }
+  out.history.push_back(ReferralRecordHash(signed_record));
 
   ReferralStatus state = ReferralStatus::kSent;
   for (const trygg::v1::SignedBlob& blob : in.transitions()) {
@@ -340,6 +362,7 @@ static absl::StatusOr<VerifiedReferral> VerifyReferralMessage(const trygg::v1::R
       ReferralTransition t{out.record.referral_id, static_cast<uint8_t>(state), static_cast<uint8_t>(to_state), 0,
                            w->device_id, w->withdrawn_at_ms};
       out.transitions.push_back({t, signer.org_id});
+      out.history.push_back(NextMoveHash(out.history.back(), move));
       state = to_state;
       out.code = 0;
       continue;
@@ -357,6 +380,7 @@ static absl::StatusOr<VerifiedReferral> VerifyReferralMessage(const trygg::v1::R
       return Tampered("its history holds a move its signer may not make");
     }
     out.transitions.push_back({t, signer.org_id});
+    out.history.push_back(NextMoveHash(out.history.back(), move));
     state = static_cast<ReferralStatus>(t.to_state);
     out.code = t.code;
   }
@@ -369,6 +393,7 @@ static absl::StatusOr<VerifiedReferral> VerifyReferralMessage(const trygg::v1::R
       (reported == ReferralStatus::kClosed && state == ReferralStatus::kAccepted)) {
     state = reported;
     out.code = 0;
+    out.ended_by_server = true;
   } else if (reported != state) {
     return Tampered("the server reports a state its signed history does not reach");
   }
@@ -394,6 +419,10 @@ absl::StatusOr<ReferralView> ReferralClient::Get(const Id128& referral_id) {
   if (to == nullptr) return log_error;
   TRYGG_ASSIGN_OR_RETURN(VerifiedReferral verified, VerifyReferralMessage(response.referral(), *from, *to));
   if (verified.record.referral_id != referral_id) return Tampered("the server answered with another referral");
+  // A history shorter than, or different from, what this device has seen
+  // before (in this run or an earlier one) is a rollback or a fork.
+  TRYGG_RETURN_IF_ERROR(client_.RememberHistory(HistoryKind::kReferral, referral_id, verified.history, 1,
+                                                verified.ended_by_server));
 
   ReferralView view;
   view.record = verified.record;
@@ -546,6 +575,8 @@ absl::StatusOr<ReferralPage> ReferralClient::List(const ReferralQuery& query, bo
     const OrgLogState* to = from ? OrgLog(to_id, logs, log_error) : nullptr;
     if (to == nullptr) return log_error;
     TRYGG_ASSIGN_OR_RETURN(VerifiedReferral verified, VerifyReferralMessage(in, *from, *to));
+    TRYGG_RETURN_IF_ERROR(client_.RememberHistory(HistoryKind::kReferral, verified.record.referral_id,
+                                                  verified.history, 1, verified.ended_by_server));
     ReferralSummary summary;
     summary.record = verified.record;
     summary.state = verified.state;
