@@ -59,6 +59,7 @@ absl::StatusOr<Id128> CaseClient::CreateCase(std::span<const uint8_t> plaintext,
                                      ->CreateCase(context.get(), request, &response)));
   AuditExpectation expected =
       internal::Expecting("case creation", {audit::AuditEventKind::kCaseCreated}, AuditSubject::kCase, draft.case_id);
+  expected.record_hash = RecordHash(record);
   client_.ExpectAuditEntries(*context, audit_start, self_.org_id, std::move(expected));
   known.chain = RecordChainState{known.record_id, 1, RecordHash(record)};
   const Hash256 head = known.chain.highest_hash;
@@ -205,6 +206,7 @@ absl::StatusOr<uint64_t> CaseClient::AppendVersion(const Id128& case_id, std::sp
                                      ->AppendCaseVersion(context.get(), request, &response)));
   AuditExpectation expected = internal::Expecting("case version", {audit::AuditEventKind::kCaseVersion},
                                                   AuditSubject::kCase, case_id, static_cast<uint32_t>(draft.version));
+  expected.record_hash = RecordHash(record);
   client_.ExpectAuditEntries(*context, audit_start, self_.org_id, std::move(expected));
   // The new version extends the head this client verified (its prev_hash).
   const Hash256 heads[2] = {known.chain.highest_hash, RecordHash(record)};

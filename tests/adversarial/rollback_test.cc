@@ -4,7 +4,8 @@
 // calls. Each device remembers, in its state file, the head of every case and
 // referral history it has read or written (docs/protocol.md section 14), so the
 // next run of the CLI (a new Client on the same state file) catches it with
-// DATA_LOSS, and what it remembers does not change.
+// DATA_LOSS, and what it remembers does not change. Coordinators see the fork
+// in the audit log: two records under one version of a case.
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -12,17 +13,20 @@
 
 #include <nlohmann/json.hpp>
 
+#include "integration/audit_test_util.h"
 #include "testing/db_edit.h"
 #include "testing/trust_world.h"
 #include "trygg/case_client.h"
 #include "trygg/crypto_error.h"
 #include "trygg/directory_client.h"
+#include "trygg/key_store.h"
 #include "trygg/referral_client.h"
 
 namespace trygg::adversarial_rollback {
 namespace {
 
 using testing::Exec;
+using testing::QueryInt;
 using testing::TestDevice;
 using testing::TrustWorld;
 
@@ -289,6 +293,44 @@ TEST_CASE("a server that substitutes an earlier move of a referral history is ca
   CHECK(p.anna.StoredHistories() == stored);
   // The receiver's device saw the first accept too (it made it).
   RequireCaught(p.lawyer.referrals->Get(referral).status(), CryptoError::kFork, {"referral " + Hex(referral)});
+}
+
+TEST_CASE("a server that accepts two records for one version of a case is reported as a fork by trygg-audit verify",
+          "[adversarial]") {
+  Platform p;
+  p.world.CertifyServer();
+  TestDevice& coordinator = p.world.AddCoordinator("Samordnare");
+  testing::TempDir home;
+  const std::string keystore = home.file("coordinator.keystore");
+  constexpr char kPassphrase[] = "correct horse battery staple";
+  REQUIRE(CreateKeyStore(keystore, kPassphrase, coordinator.keys, MinimumKdfLimitsForTests(), p.world.rng()).ok());
+  auto audit = [&] {
+    return audit_testing::RunAudit(
+        {"verify", "--server", p.world.address(), "--keystore", keystore, "--root-key",
+         HexEncode(p.world.root().public_key.span()), "--state", home.file("audit-head.json")},
+        {std::string("TRYGG_PASSPHRASE=") + kPassphrase, "TRYGG_INSECURE_FAST_KDF=1", "HOME=" + home.path(),
+         "XDG_CONFIG_HOME=" + home.path()});
+  };
+  const Id128 case_id = p.NewCase();
+  const audit_testing::ToolResult before = audit();
+  INFO(audit_testing::Describe(before));
+  REQUIRE(before.code == 0);
+
+  p.ForkAtVersion2(case_id);
+  // Every case entry names the record it records (entry format 2).
+  CHECK(QueryInt(p.world.db_path(), "SELECT count(*) FROM audit_entries WHERE length(entry) = 153") == 3);
+  // Each device's own audit check passes: its entry names its own record.
+  for (Caseworker* c : {&p.anna, &p.bo}) {
+    auto verified = c->device.client->VerifyAuditTrail();
+    INFO(verified.status().ToString());
+    CHECK(verified.ok());
+  }
+  // The coordinator sees both records under version 2.
+  const audit_testing::ToolResult result = audit();
+  INFO(audit_testing::Describe(result));
+  CHECK(result.code == 3);
+  CHECK(result.out.find("FORK: case " + Hex(case_id) + " has two different records for version 2") !=
+        std::string::npos);
 }
 
 }  // namespace

@@ -120,6 +120,7 @@ struct AuditExpectation {
   std::optional<Id128> counterpart_org;   // the other organisation of a referral or consent
   std::optional<uint8_t> service;         // service category of a referral or listing
   std::optional<uint8_t> flags;           // e.g. vital interests
+  std::optional<Hash256> record_hash;     // a case version's record hash (entry format 2)
 };
 
 // Taken just before a write call (Client::BeginAuditedWrite): the log size
