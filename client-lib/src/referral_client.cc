@@ -64,6 +64,10 @@ absl::Status Tampered(std::string_view what) {
                          "referral: " + std::string(what));
 }
 
+absl::Status ConsentTampered(std::string_view what) {
+  return MakeCryptoError(absl::StatusCode::kDataLoss, CryptoError::kBadSignature, "consent: " + std::string(what));
+}
+
 // The hash chain that identifies a referral's history at each length
 // (docs/protocol.md section 14): the signed record, then each signed move.
 Hash256 HistoryHash(uint8_t tag, const Hash256* previous, const SignedObject& object) {
@@ -78,6 +82,7 @@ Hash256 HistoryHash(uint8_t tag, const Hash256* previous, const SignedObject& ob
 }
 Hash256 ReferralRecordHash(const SignedObject& record) { return HistoryHash(0x00, nullptr, record); }
 Hash256 NextMoveHash(const Hash256& previous, const SignedObject& move) { return HistoryHash(0x01, &previous, move); }
+Hash256 WithdrawalHash(const SignedObject& withdrawal) { return HistoryHash(0x02, nullptr, withdrawal); }
 
 
 }  // namespace
@@ -188,7 +193,9 @@ absl::Status ReferralClient::WithdrawConsent(const Id128& case_id, const Id128& 
   client_.ExpectAuditEntries(*context, audit_start, self_.org_id,
                              internal::Expecting("consent withdrawal", {audit::AuditEventKind::kConsentWithdrawn},
                                                  AuditSubject::kCase, case_id));
-  return absl::OkStatus();
+  // A later list that hides this withdrawal is caught (ListConsents).
+  const Hash256 head = WithdrawalHash(statement);
+  return client_.RememberHistory(HistoryKind::kConsentWithdrawal, consent_id, std::span(&head, 1));
 }
 
 absl::StatusOr<std::vector<ConsentView>> ReferralClient::ListConsents(const Id128& case_id) {
@@ -223,7 +230,27 @@ absl::StatusOr<std::vector<ConsentView>> ReferralClient::ListConsents(const Id12
     }
     TRYGG_ASSIGN_OR_RETURN(view.evidence,
                            OpenBlob(BlobKind::kConsentEvidence, view.record.consent_id, blob, *scope.key));
-    if (in.has_withdrawn_at()) view.withdrawn_at_ms = ToMillis(in.withdrawn_at());
+    // A withdrawal counts only as the signed statement (12.2) of a device of
+    // the recording organisation, for this consent; its time is the signed
+    // one. The server's own `withdrawn_at` is never believed.
+    std::vector<Hash256> withdrawal_head;
+    if (in.has_withdrawal()) {
+      TRYGG_ASSIGN_OR_RETURN(SignedObject statement, internal::SignedFromServer(in.withdrawal()));
+      absl::StatusOr<ConsentWithdrawal> w = ParseConsentWithdrawal(statement.bytes);
+      if (!w.ok()) return ConsentTampered("the server sent a withdrawal that is not a consent withdrawal");
+      const DeviceRecord* withdrawer = own->FindDevice(w->device_id);
+      if (withdrawer == nullptr || w->consent_id != view.record.consent_id || w->case_id != case_id ||
+          !VerifyConsentWithdrawal(statement, withdrawer->sign_key).ok()) {
+        return ConsentTampered("its withdrawal is not one a device of its organisation signed for it");
+      }
+      view.withdrawn_at_ms = w->withdrawn_at_ms;
+      withdrawal_head.push_back(WithdrawalHash(statement));
+    } else if (in.has_withdrawn_at()) {
+      return ConsentTampered("the server says it was withdrawn but shows no signed withdrawal");
+    }
+    // A withdrawal this device has seen cannot disappear or change.
+    TRYGG_RETURN_IF_ERROR(
+        client_.RememberHistory(HistoryKind::kConsentWithdrawal, view.record.consent_id, withdrawal_head));
     consents.push_back(std::move(view));
   }
   return consents;

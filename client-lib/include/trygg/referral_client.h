@@ -19,7 +19,8 @@
 // history, and each consent withdrawal, this device has seen is remembered
 // through the Client in its state file (docs/protocol.md 14): a shorter or
 // different history later, even to a new Client, is DATA_LOSS (kRollback,
-// kFork).
+// kFork). A consent counts as withdrawn only with the withdrawal statement
+// signed by a device of its organisation, at the time that statement gives.
 //
 // Ownership: borrows the Client (logged in), the key store contents and the
 // CaseClient (for the case's scope key); all must outlive the ReferralClient.
