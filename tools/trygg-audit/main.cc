@@ -592,8 +592,9 @@ int Main(int argc, char** argv) {
   };
 
   CLI::App* verify = app.add_subcommand(
-      "verify", "Fetch every entry and the latest signed tree head, recompute the whole log, and "
-                "save the verified head to the state file");
+      "verify", "Fetch every entry and the latest signed tree head, recompute the whole log, report any "
+                "case with two different records for one version (a fork), and save the verified head to "
+                "the state file");
   add_server(verify);
   add_key(verify, "the server's Ed25519 public key, 64 hex digits (default: the key the platform root certified)");
   verify->add_option("--state", c.state_path, "state file of the last verified head")->capture_default_str();
