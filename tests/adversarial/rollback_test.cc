@@ -6,6 +6,8 @@
 // next run of the CLI (a new Client on the same state file) catches it with
 // DATA_LOSS, and what it remembers does not change. Coordinators see the fork
 // in the audit log: two records under one version of a case.
+#include <sqlite3.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "integration/audit_test_util.h"
+#include "server/audit/hash.h"
 #include "testing/db_edit.h"
 #include "testing/trust_world.h"
 #include "trygg/case_client.h"
@@ -331,6 +334,71 @@ TEST_CASE("a server that accepts two records for one version of a case is report
   CHECK(result.code == 3);
   CHECK(result.out.find("FORK: case " + Hex(case_id) + " has two different records for version 2") !=
         std::string::npos);
+}
+
+// What a server that rewrites its audit log before any device has verified
+// it does to cover the edit: every Merkle node recomputed from the entries as
+// they now are (docs/audit.md section 1), and the heads it signed before
+// dropped, so that it signs a fresh head over the rewritten tree.
+void RebuildAuditTree(const std::string& db_path) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(db_path.c_str(), &db) == SQLITE_OK);
+  sqlite3_busy_timeout(db, 10000);
+  std::vector<std::vector<audit::Hash>> levels(1);
+  sqlite3_stmt* select = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, "SELECT entry FROM audit_entries ORDER BY idx", -1, &select, nullptr) == SQLITE_OK);
+  while (sqlite3_step(select) == SQLITE_ROW) {
+    const auto* bytes = static_cast<const uint8_t*>(sqlite3_column_blob(select, 0));
+    levels[0].push_back(audit::HashLeaf(absl::Span<const uint8_t>(bytes, sqlite3_column_bytes(select, 0))));
+  }
+  sqlite3_finalize(select);
+  while (levels.back().size() >= 2) {
+    const std::vector<audit::Hash>& below = levels.back();
+    std::vector<audit::Hash> above;
+    for (size_t i = 0; i + 1 < below.size(); i += 2) above.push_back(audit::HashChildren(below[i], below[i + 1]));
+    levels.push_back(std::move(above));
+  }
+  std::string sql = "BEGIN; DELETE FROM audit_tree_heads; DELETE FROM audit_nodes;";
+  for (size_t level = 0; level < levels.size(); ++level) {
+    for (size_t i = 0; i < levels[level].size(); ++i) {
+      sql += "INSERT INTO audit_nodes (level, idx, hash) VALUES (" + std::to_string(level) + ", " +
+             std::to_string(i) + ", " + Blob(levels[level][i].span()) + ");";
+    }
+  }
+  sql += "COMMIT;";
+  char* error = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+  INFO((error != nullptr ? error : ""));
+  sqlite3_free(error);
+  sqlite3_close(db);
+  REQUIRE(rc == SQLITE_OK);
+}
+
+TEST_CASE("a server that logs another record than the device wrote for its case version is caught by the device's "
+          "audit check",
+          "[adversarial]") {
+  Platform p;
+  p.world.CertifyServer();
+  const Id128 case_id = p.NewCase();
+  REQUIRE(p.anna.cases->AppendVersion(case_id, Text("Anna: placerad i skyddat boende"), 1).ok());
+  const int64_t index =
+      QueryInt(p.world.db_path(), "SELECT max(idx) FROM audit_entries WHERE length(entry) = 153");
+  const size_t pending = p.anna.device.client->pending_audit_writes();
+
+  // The entry of Anna's version 2 is made to name another record (say, the
+  // one the server showed another device), and the tree is rebuilt over it:
+  // every proof checks out, and coordinators would see no fork.
+  Exec(p.world.db_path(), "UPDATE audit_entries SET entry = " + testing::FlippedByte("entry", 140) +
+                              " WHERE idx = " + std::to_string(index));
+  RebuildAuditTree(p.world.db_path());
+  auto verified = p.anna.device.client->VerifyAuditTrail();
+  INFO(verified.status().ToString());
+  REQUIRE(verified.status().code() == absl::StatusCode::kDataLoss);
+  CHECK(std::string(verified.status().message()).find("no entry of the case version at " + std::to_string(index) +
+                                                      " records what this device did") != std::string::npos);
+  // Nothing is forgotten: the next check meets the same evidence.
+  CHECK(p.anna.device.client->pending_audit_writes() == pending);
+  CHECK_FALSE(p.anna.device.client->audit_head().has_value());
 }
 
 }  // namespace
