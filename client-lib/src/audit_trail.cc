@@ -130,6 +130,7 @@ nlohmann::json AuditWitness::ToJson() const {
     if (e.counterpart_org.has_value()) j["counterpart_org"] = HexEncode(e.counterpart_org->span());
     if (e.service.has_value()) j["service"] = *e.service;
     if (e.flags.has_value()) j["flags"] = *e.flags;
+    if (e.record_hash.has_value()) j["record_hash"] = HexEncode(e.record_hash->span());
     pending.push_back(std::move(j));
   }
   out["pending"] = std::move(pending);
@@ -229,6 +230,14 @@ absl::Status AuditWitness::Parse(const nlohmann::json& json) {
         if (!ReadUnsigned(j, "flags", uint8_t{255}, byte)) return damaged;
         e.flags = byte;
       }
+      if (j.contains("record_hash")) {
+        if (!j["record_hash"].is_string()) return damaged;
+        absl::StatusOr<std::vector<uint8_t>> bytes = HexDecode(j["record_hash"].get<std::string>());
+        if (!bytes.ok()) return damaged;
+        absl::StatusOr<Hash256> hash = Hash256::FromSpan(*bytes);
+        if (!hash.ok()) return damaged;
+        e.record_hash = *hash;
+      }
       if (j.contains("counterpart_org")) {
         absl::StatusOr<Id128> counterpart = IdFromJson(j["counterpart_org"]);
         if (!counterpart.ok()) return damaged;
@@ -290,6 +299,7 @@ bool Matches(const audit::AuditEvent& event, const AuditExpectation& expected) {
     return false;
   }
   if (expected.service.has_value() && event.service != *expected.service) return false;
+  if (expected.record_hash.has_value() && event.record_hash != expected.record_hash->array()) return false;
   return !expected.flags.has_value() || event.flags == *expected.flags;
 }
 

@@ -83,9 +83,12 @@ absl::StatusOr<uint64_t> CaseClient::Rekey(const Id128& case_id) {
   auto context = client_.NewCallContext();
   TRYGG_RETURN_IF_ERROR(FromGrpc(trygg::v1::CaseService::NewStub(client_.channel())
                                      ->AppendCaseVersion(context.get(), request, &response)));
-  client_.ExpectAuditEntries(*context, audit_start, self_.org_id,
-                             internal::Expecting("case re-key", {audit::AuditEventKind::kCaseVersion},
-                                                 AuditSubject::kCase, case_id, static_cast<uint32_t>(draft.version)));
+  AuditExpectation expected = internal::Expecting("case re-key", {audit::AuditEventKind::kCaseVersion},
+                                                  AuditSubject::kCase, case_id, static_cast<uint32_t>(draft.version));
+  expected.record_hash = RecordHash(record);
+  client_.ExpectAuditEntries(*context, audit_start, self_.org_id, std::move(expected));
+  const Hash256 heads[2] = {known.chain.highest_hash, RecordHash(record)};
+  TRYGG_RETURN_IF_ERROR(client_.RememberHistory(HistoryKind::kCase, case_id, heads, known.chain.highest_version));
   known.epoch = epoch;
   known.epoch_keys.insert_or_assign(epoch, scope_key.Clone());
   known.scope_key = std::move(scope_key);
@@ -138,13 +141,17 @@ absl::StatusOr<Id128> CaseClient::CreateCase(std::span<const uint8_t> plaintext,
   auto context = client_.NewCallContext();
   TRYGG_RETURN_IF_ERROR(FromGrpc(trygg::v1::CaseService::NewStub(client_.channel())
                                      ->CreateCase(context.get(), request, &response)));
-  client_.ExpectAuditEntries(*context, audit_start, self_.org_id, internal::Expecting("case creation", {audit::AuditEventKind::kCaseCreated},
-                                                           AuditSubject::kCase, draft.case_id));
+  AuditExpectation expected =
+      internal::Expecting("case creation", {audit::AuditEventKind::kCaseCreated}, AuditSubject::kCase, draft.case_id);
+  expected.record_hash = RecordHash(record);
+  client_.ExpectAuditEntries(*context, audit_start, self_.org_id, std::move(expected));
   known.chain = RecordChainState{known.record_id, 1, RecordHash(record)};
   known.owner_org = self_.org_id;
   known.epoch_keys.insert_or_assign(known.epoch, known.scope_key.Clone());
   known.latest_plaintext.assign(plaintext.begin(), plaintext.end());
   known.latest_content_type = content_type;
+  const Hash256 head = known.chain.highest_hash;
+  TRYGG_RETURN_IF_ERROR(client_.RememberHistory(HistoryKind::kCase, draft.case_id, std::span(&head, 1)));
   known.data_keys.insert_or_assign(1, std::move(dek));
   known.attachments.insert_or_assign(1, std::vector<Hash256>{});
   known_.insert_or_assign(draft.case_id, std::move(known));
@@ -287,9 +294,13 @@ absl::StatusOr<uint64_t> CaseClient::AppendVersion(const Id128& case_id, std::sp
   auto context = client_.NewCallContext();
   TRYGG_RETURN_IF_ERROR(FromGrpc(trygg::v1::CaseService::NewStub(client_.channel())
                                      ->AppendCaseVersion(context.get(), request, &response)));
-  client_.ExpectAuditEntries(*context, audit_start, self_.org_id,
-                             internal::Expecting("case version", {audit::AuditEventKind::kCaseVersion},
-                                                 AuditSubject::kCase, case_id, static_cast<uint32_t>(draft.version)));
+  AuditExpectation expected = internal::Expecting("case version", {audit::AuditEventKind::kCaseVersion},
+                                                  AuditSubject::kCase, case_id, static_cast<uint32_t>(draft.version));
+  expected.record_hash = RecordHash(record);
+  client_.ExpectAuditEntries(*context, audit_start, self_.org_id, std::move(expected));
+  // The new version extends the head this client verified (its prev_hash).
+  const Hash256 heads[2] = {known.chain.highest_hash, RecordHash(record)};
+  TRYGG_RETURN_IF_ERROR(client_.RememberHistory(HistoryKind::kCase, case_id, heads, known.chain.highest_version));
   known.chain = RecordChainState{known.record_id, draft.version, RecordHash(record)};
   known.data_keys.insert_or_assign(draft.version, std::move(dek));
   known.attachments.insert_or_assign(draft.version, std::move(hashes));
@@ -323,12 +334,12 @@ absl::StatusOr<CaseRead> CaseClient::ReadCase(const Id128& case_id) {
   std::map<uint64_t, std::vector<Hash256>> attachments;
   CaseRead read;
   read.case_id = case_id;
-  auto it = known_.find(case_id);
-  std::optional<Known> fresh;
-  RecordChainState chain = it != known_.end() ? it->second.chain : RecordChainState{};
-  // Versions this client has seen are re-read from the start: a re-read of
-  // the same version with the same hash is harmless, another hash is a fork.
-  RecordChainState replay{chain.record_id, 0, {}};
+  // Every version is re-read from version 1 and chained by prev_hash, so the
+  // record hash at each version commits to the whole case up to it; what
+  // this device saw before is checked against those (RememberHistory).
+  RecordChainState replay{{}, 0, {}};
+  std::vector<Hash256> version_hashes;
+  version_hashes.reserve(response.versions().size());
   Id128 scope_id;
   for (const trygg::v1::RecordEnvelope& in : response.versions()) {
     TRYGG_ASSIGN_OR_RETURN(SealedRecord record, EnvelopeFromServer(in));
@@ -366,20 +377,14 @@ absl::StatusOr<CaseRead> CaseClient::ReadCase(const Id128& case_id) {
     }
     RecordExpectation expected{case_id, scope_id, header.epoch, kRecordFormatV1};
     TRYGG_ASSIGN_OR_RETURN(OpenedRecord opened, OpenRecord(record, expected, author->sign_key, key->second, replay));
-    if (header.version == chain.highest_version && opened.record_hash != chain.highest_hash) {
-      return MakeCryptoError(absl::StatusCode::kAborted, CryptoError::kFork,
-                             "record: version " + std::to_string(header.version) +
-                                 " differs from the one this client has seen (fork)");
-    }
+    version_hashes.push_back(opened.record_hash);
     data_keys.insert_or_assign(header.version, std::move(opened.data_key));
     attachments.insert_or_assign(header.version, record.attachment_hashes);
     read.versions.push_back(CaseVersion{opened.header, std::move(opened.plaintext), record.attachment_hashes});
   }
-  // What this client saw before must be part of what it has now.
-  if (chain.highest_version > replay.highest_version) {
-    return MakeCryptoError(absl::StatusCode::kAborted, CryptoError::kRollback,
-                           "record: the server shows fewer versions than this client has seen (rollback)");
-  }
+  // What this device saw before, in this run or an earlier one, must be part
+  // of what it has now: DATA_LOSS (rollback or fork) otherwise.
+  TRYGG_RETURN_IF_ERROR(client_.RememberHistory(HistoryKind::kCase, case_id, version_hashes));
   Known& known = known_[case_id];
   known.scope_id = scope_id;
   known.record_id = replay.record_id;

@@ -367,28 +367,144 @@ absl::StatusOr<std::vector<KeyEnvelope>> Client::GetKeyEnvelopes(std::optional<I
   return envelopes;
 }
 
+namespace {
+
+// The state file's format (docs/protocol.md section 14). Format 1 had no
+// "format" field and no histories; it is read as it is.
+constexpr uint64_t kStateFormat = 2;
+
+constexpr std::string_view HistoryKindKey(HistoryKind kind) {
+  switch (kind) {
+    case HistoryKind::kCase: return "cases";
+    case HistoryKind::kReferral: return "referrals";
+    case HistoryKind::kConsentWithdrawal: return "consent_withdrawals";
+  }
+  return "";
+}
+
+constexpr HistoryKind kHistoryKinds[] = {HistoryKind::kCase, HistoryKind::kReferral,
+                                         HistoryKind::kConsentWithdrawal};
+
+std::string HistoryName(HistoryKind kind, const Id128& id) {
+  const std::string hex = HexEncode(id.span());
+  switch (kind) {
+    case HistoryKind::kCase: return "case " + hex;
+    case HistoryKind::kReferral: return "referral " + hex;
+    case HistoryKind::kConsentWithdrawal: return "consent " + hex;
+  }
+  return hex;
+}
+
+// "version 3", "2 signed moves", "a withdrawal": what a length means.
+std::string Describe(HistoryKind kind, uint64_t length) {
+  switch (kind) {
+    case HistoryKind::kCase: return length == 0 ? "no version" : "version " + std::to_string(length);
+    case HistoryKind::kReferral:
+      return length == 0 ? "no referral record" : std::to_string(length - 1) + " signed move(s)";
+    case HistoryKind::kConsentWithdrawal: return length == 0 ? "no withdrawal" : "a withdrawal";
+  }
+  return std::to_string(length);
+}
+
+}  // namespace
+
+absl::Status Client::RememberHistory(HistoryKind kind, const Id128& id, std::span<const Hash256> hashes,
+                                     uint64_t first_length, bool ended_by_server) {
+  TRYGG_CHECK(first_length >= 1);
+  const uint64_t length = first_length + hashes.size() - 1;
+  const std::string name = HistoryName(kind, id);
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    auto seen = histories_.find({kind, id});
+    if (seen != histories_.end()) {
+      const HistoryHead& known = seen->second;
+      if (length < known.length) {
+        return MakeCryptoError(absl::StatusCode::kDataLoss, CryptoError::kRollback,
+                               name + ": the server shows " + Describe(kind, length) + ", but this device has seen " +
+                                   Describe(kind, known.length) + " (rollback)");
+      }
+      if (known.length >= first_length && known.hash != hashes[known.length - first_length]) {
+        return MakeCryptoError(absl::StatusCode::kDataLoss, CryptoError::kFork,
+                               name + ": the server shows another history than this device has seen, up to " +
+                                   Describe(kind, known.length) + " (fork)");
+      }
+      if (known.ended_by_server && (length != known.length || !ended_by_server)) {
+        return MakeCryptoError(absl::StatusCode::kDataLoss, CryptoError::kRollback,
+                               name + ": the server reopened a referral it had ended (rollback)");
+      }
+      const HistoryHead next{length, length == 0 ? Hash256() : hashes.back(), ended_by_server};
+      if (next == known) return absl::OkStatus();  // nothing new: no write
+      if (length == 0) return absl::OkStatus();
+      seen->second = next;
+    } else {
+      if (length == 0) return absl::OkStatus();  // nothing seen, nothing to remember
+      histories_[{kind, id}] = HistoryHead{length, hashes.back(), ended_by_server};
+    }
+  }
+  return SaveState();
+}
+
+std::optional<HistoryHead> Client::remembered_history(HistoryKind kind, const Id128& id) const {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  auto it = histories_.find({kind, id});
+  if (it == histories_.end()) return std::nullopt;
+  return it->second;
+}
+
 absl::Status Client::LoadState() {
   if (options_.state_file.empty()) return absl::OkStatus();
   std::ifstream in(options_.state_file);
   if (!in) return absl::OkStatus();  // first use on this device
+  const absl::Status damaged =
+      absl::DataLossError("client state file " + options_.state_file.string() + " is damaged");
   nlohmann::json state = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (state.is_discarded() || !state.contains("org_log_heads") || !state["org_log_heads"].is_object()) {
-    return absl::DataLossError("client state file " + options_.state_file.string() + " is damaged");
+  if (state.is_discarded() || !state.is_object() || !state.contains("org_log_heads") ||
+      !state["org_log_heads"].is_object()) {
+    return damaged;
   }
-  for (const auto& [org_hex, head] : state["org_log_heads"].items()) {
-    absl::StatusOr<std::vector<uint8_t>> org = HexDecode(org_hex);
-    absl::StatusOr<std::vector<uint8_t>> hash =
-        head.contains("hash") && head["hash"].is_string() ? HexDecode(head["hash"].get<std::string>())
-                                                          : absl::InvalidArgumentError("");
-    if (!org.ok() || !hash.ok() || !head.contains("seq") || !head["seq"].is_number_unsigned()) {
-      return absl::DataLossError("client state file " + options_.state_file.string() + " is damaged");
+  if (state.contains("format")) {
+    if (!state["format"].is_number_unsigned() || state["format"].get<uint64_t>() < 2) return damaged;
+    if (state["format"].get<uint64_t>() > kStateFormat) {
+      return absl::FailedPreconditionError("client state file " + options_.state_file.string() +
+                                           " was written by a newer libtrygg (format " +
+                                           std::to_string(state["format"].get<uint64_t>()) + ")");
     }
-    absl::StatusOr<Id128> org_id = Id128::FromSpan(*org);
-    absl::StatusOr<Hash256> head_hash = Hash256::FromSpan(*hash);
-    if (!org_id.ok() || !head_hash.ok()) {
-      return absl::DataLossError("client state file " + options_.state_file.string() + " is damaged");
+  }
+  auto hash_of = [](const nlohmann::json& j) -> absl::StatusOr<Hash256> {
+    if (!j.is_object() || !j.contains("hash") || !j["hash"].is_string()) return absl::InvalidArgumentError("");
+    TRYGG_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, HexDecode(j["hash"].get<std::string>()));
+    return Hash256::FromSpan(bytes);
+  };
+  auto id_of = [](const std::string& hex) -> absl::StatusOr<Id128> {
+    TRYGG_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, HexDecode(hex));
+    return Id128::FromSpan(bytes);
+  };
+  for (const auto& [org_hex, head] : state["org_log_heads"].items()) {
+    absl::StatusOr<Id128> org_id = id_of(org_hex);
+    absl::StatusOr<Hash256> head_hash = hash_of(head);
+    if (!org_id.ok() || !head_hash.ok() || !head.contains("seq") || !head["seq"].is_number_unsigned()) {
+      return damaged;
     }
     heads_[*org_id] = OrgLogHead{head["seq"].get<uint64_t>(), *head_hash};
+  }
+  for (HistoryKind kind : kHistoryKinds) {
+    const std::string key(HistoryKindKey(kind));
+    if (!state.contains(key)) continue;
+    if (!state[key].is_object()) return damaged;
+    for (const auto& [id_hex, head] : state[key].items()) {
+      absl::StatusOr<Id128> id = id_of(id_hex);
+      absl::StatusOr<Hash256> hash = hash_of(head);
+      if (!id.ok() || !hash.ok() || !head.contains("length") || !head["length"].is_number_unsigned() ||
+          head["length"].get<uint64_t>() == 0) {
+        return damaged;
+      }
+      HistoryHead parsed{head["length"].get<uint64_t>(), *hash, false};
+      if (head.contains("ended_by_server")) {
+        if (!head["ended_by_server"].is_boolean()) return damaged;
+        parsed.ended_by_server = head["ended_by_server"].get<bool>();
+      }
+      histories_[{kind, *id}] = parsed;
+    }
   }
   if (state.contains("audit")) audit_->FromJson(state["audit"]);
   return absl::OkStatus();
@@ -396,13 +512,21 @@ absl::Status Client::LoadState() {
 
 absl::Status Client::SaveState() const {
   if (options_.state_file.empty()) return absl::OkStatus();
-  // One save at a time: heads_ and the audit witness are read under it.
+  // One save at a time: heads_, histories_ and the audit witness are read
+  // under it.
   std::lock_guard<std::mutex> lock(state_mu_);
   nlohmann::json heads = nlohmann::json::object();
   for (const auto& [org_id, head] : heads_) {
     heads[HexEncode(org_id.span())] = {{"seq", head.seq}, {"hash", HexEncode(head.hash.span())}};
   }
-  const std::string text = nlohmann::json{{"org_log_heads", heads}, {"audit", audit_->ToJson()}}.dump(2) + "\n";
+  nlohmann::json state = {{"format", kStateFormat}, {"org_log_heads", heads}, {"audit", audit_->ToJson()}};
+  for (HistoryKind kind : kHistoryKinds) state[std::string(HistoryKindKey(kind))] = nlohmann::json::object();
+  for (const auto& [key, head] : histories_) {
+    nlohmann::json j = {{"length", head.length}, {"hash", HexEncode(head.hash.span())}};
+    if (head.ended_by_server) j["ended_by_server"] = true;
+    state[std::string(HistoryKindKey(key.first))][HexEncode(key.second.span())] = std::move(j);
+  }
+  const std::string text = state.dump(2) + "\n";
   // Written atomically so a crash never loses what this device has seen.
   return WriteFileAtomically(options_.state_file,
                              std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()),

@@ -64,6 +64,26 @@ absl::Status Tampered(std::string_view what) {
                          "referral: " + std::string(what));
 }
 
+absl::Status ConsentTampered(std::string_view what) {
+  return MakeCryptoError(absl::StatusCode::kDataLoss, CryptoError::kBadSignature, "consent: " + std::string(what));
+}
+
+// The hash chain that identifies a referral's history at each length
+// (docs/protocol.md section 14): the signed record, then each signed move.
+Hash256 HistoryHash(uint8_t tag, const Hash256* previous, const SignedObject& object) {
+  std::vector<uint8_t> bytes;
+  bytes.reserve(1 + 32 + 32 + 64);
+  bytes.push_back(tag);
+  if (previous != nullptr) bytes.insert(bytes.end(), previous->span().begin(), previous->span().end());
+  const Hash256 body = Blake2b256(object.bytes);
+  bytes.insert(bytes.end(), body.span().begin(), body.span().end());
+  bytes.insert(bytes.end(), object.signature.span().begin(), object.signature.span().end());
+  return Blake2b256(bytes);
+}
+Hash256 ReferralRecordHash(const SignedObject& record) { return HistoryHash(0x00, nullptr, record); }
+Hash256 NextMoveHash(const Hash256& previous, const SignedObject& move) { return HistoryHash(0x01, &previous, move); }
+Hash256 WithdrawalHash(const SignedObject& withdrawal) { return HistoryHash(0x02, nullptr, withdrawal); }
+
 
 }  // namespace
 
@@ -173,7 +193,9 @@ absl::Status ReferralClient::WithdrawConsent(const Id128& case_id, const Id128& 
   client_.ExpectAuditEntries(*context, audit_start, self_.org_id,
                              internal::Expecting("consent withdrawal", {audit::AuditEventKind::kConsentWithdrawn},
                                                  AuditSubject::kCase, case_id));
-  return absl::OkStatus();
+  // A later list that hides this withdrawal is caught (ListConsents).
+  const Hash256 head = WithdrawalHash(statement);
+  return client_.RememberHistory(HistoryKind::kConsentWithdrawal, consent_id, std::span(&head, 1));
 }
 
 absl::StatusOr<std::vector<ConsentView>> ReferralClient::ListConsents(const Id128& case_id) {
@@ -208,7 +230,27 @@ absl::StatusOr<std::vector<ConsentView>> ReferralClient::ListConsents(const Id12
     // Evidence recorded before a re-key is sealed under an older epoch.
     TRYGG_ASSIGN_OR_RETURN(view.evidence,
                            cases_.OpenScopeBlob(case_id, BlobKind::kConsentEvidence, view.record.consent_id, blob));
-    if (in.has_withdrawn_at()) view.withdrawn_at_ms = ToMillis(in.withdrawn_at());
+    // A withdrawal counts only as the signed statement (12.2) of a device of
+    // the recording organisation, for this consent; its time is the signed
+    // one. The server's own `withdrawn_at` is never believed.
+    std::vector<Hash256> withdrawal_head;
+    if (in.has_withdrawal()) {
+      TRYGG_ASSIGN_OR_RETURN(SignedObject statement, internal::SignedFromServer(in.withdrawal()));
+      absl::StatusOr<ConsentWithdrawal> w = ParseConsentWithdrawal(statement.bytes);
+      if (!w.ok()) return ConsentTampered("the server sent a withdrawal that is not a consent withdrawal");
+      const DeviceRecord* withdrawer = own->FindDevice(w->device_id);
+      if (withdrawer == nullptr || w->consent_id != view.record.consent_id || w->case_id != case_id ||
+          !VerifyConsentWithdrawal(statement, withdrawer->sign_key).ok()) {
+        return ConsentTampered("its withdrawal is not one a device of its organisation signed for it");
+      }
+      view.withdrawn_at_ms = w->withdrawn_at_ms;
+      withdrawal_head.push_back(WithdrawalHash(statement));
+    } else if (in.has_withdrawn_at()) {
+      return ConsentTampered("the server says it was withdrawn but shows no signed withdrawal");
+    }
+    // A withdrawal this device has seen cannot disappear or change.
+    TRYGG_RETURN_IF_ERROR(
+        client_.RememberHistory(HistoryKind::kConsentWithdrawal, view.record.consent_id, withdrawal_head));
     consents.push_back(std::move(view));
   }
   return consents;
@@ -292,6 +334,8 @@ absl::StatusOr<Id128> ReferralClient::Refer(const ReferralDraft& draft) {
   expected.service = draft.service;
   expected.flags = vital ? audit::kFlagVitalInterests : uint8_t{0};
   client_.ExpectAuditEntries(*context, audit_start, self_.org_id, std::move(expected));
+  const Hash256 head = ReferralRecordHash(signed_record);
+  TRYGG_RETURN_IF_ERROR(client_.RememberHistory(HistoryKind::kReferral, referral_id, std::span(&head, 1)));
   return referral_id;
 }
 
@@ -307,6 +351,10 @@ struct VerifiedReferral {
   ReferralStatus state = ReferralStatus::kSent;
   uint8_t code = 0;
   std::vector<SignedTransitionView> transitions;
+  // The history's head hash at each length (record, then each move), and
+  // whether the server ended it with one of its unsigned moves.
+  std::vector<Hash256> history;
+  bool ended_by_server = false;
 };
 
 }  // namespace
@@ -322,6 +370,7 @@ static absl::StatusOr<VerifiedReferral> VerifyReferralMessage(const trygg::v1::R
   if (out.record.from_org_id != from.org_id() || out.record.to_org_id != to.org_id()) {
     return Tampered("the server's routing differs from the signed referral");
   }
+  out.history.push_back(ReferralRecordHash(signed_record));
 
   ReferralStatus state = ReferralStatus::kSent;
   for (const trygg::v1::SignedBlob& blob : in.transitions()) {
@@ -340,6 +389,7 @@ static absl::StatusOr<VerifiedReferral> VerifyReferralMessage(const trygg::v1::R
       ReferralTransition t{out.record.referral_id, static_cast<uint8_t>(state), static_cast<uint8_t>(to_state), 0,
                            w->device_id, w->withdrawn_at_ms};
       out.transitions.push_back({t, signer.org_id});
+      out.history.push_back(NextMoveHash(out.history.back(), move));
       state = to_state;
       out.code = 0;
       continue;
@@ -357,6 +407,7 @@ static absl::StatusOr<VerifiedReferral> VerifyReferralMessage(const trygg::v1::R
       return Tampered("its history holds a move its signer may not make");
     }
     out.transitions.push_back({t, signer.org_id});
+    out.history.push_back(NextMoveHash(out.history.back(), move));
     state = static_cast<ReferralStatus>(t.to_state);
     out.code = t.code;
   }
@@ -369,6 +420,7 @@ static absl::StatusOr<VerifiedReferral> VerifyReferralMessage(const trygg::v1::R
       (reported == ReferralStatus::kClosed && state == ReferralStatus::kAccepted)) {
     state = reported;
     out.code = 0;
+    out.ended_by_server = true;
   } else if (reported != state) {
     return Tampered("the server reports a state its signed history does not reach");
   }
@@ -394,6 +446,10 @@ absl::StatusOr<ReferralView> ReferralClient::Get(const Id128& referral_id) {
   if (to == nullptr) return log_error;
   TRYGG_ASSIGN_OR_RETURN(VerifiedReferral verified, VerifyReferralMessage(response.referral(), *from, *to));
   if (verified.record.referral_id != referral_id) return Tampered("the server answered with another referral");
+  // A history shorter than, or different from, what this device has seen
+  // before (in this run or an earlier one) is a rollback or a fork.
+  TRYGG_RETURN_IF_ERROR(client_.RememberHistory(HistoryKind::kReferral, referral_id, verified.history, 1,
+                                                verified.ended_by_server));
 
   ReferralView view;
   view.record = verified.record;
@@ -546,6 +602,8 @@ absl::StatusOr<ReferralPage> ReferralClient::List(const ReferralQuery& query, bo
     const OrgLogState* to = from ? OrgLog(to_id, logs, log_error) : nullptr;
     if (to == nullptr) return log_error;
     TRYGG_ASSIGN_OR_RETURN(VerifiedReferral verified, VerifyReferralMessage(in, *from, *to));
+    TRYGG_RETURN_IF_ERROR(client_.RememberHistory(HistoryKind::kReferral, verified.record.referral_id,
+                                                  verified.history, 1, verified.ended_by_server));
     ReferralSummary summary;
     summary.record = verified.record;
     summary.state = verified.state;

@@ -7,6 +7,7 @@
 #include "server/api/unary.h"
 #include "absl/strings/str_cat.h"
 #include "trygg/status_macros.h"
+#include "trygg/workflow.h"
 
 namespace trygg::api {
 
@@ -188,6 +189,12 @@ grpc::ServerUnaryReactor* CaseService::ListConsents(grpc::CallbackServerContext*
         out->set_evidence(BytesToProto(c.evidence));
         SignedToProto(c.signed_consent, c.recorder_device.span(), out->mutable_signed_());
         if (c.withdrawn_at_ms.has_value()) TimeToProto(*c.withdrawn_at_ms, out->mutable_withdrawn_at());
+        if (c.withdrawal.has_value()) {
+          // The proof clients take the withdrawal from; its signer is the
+          // withdrawing device named inside the statement.
+          absl::StatusOr<ConsentWithdrawal> w = ParseConsentWithdrawal(c.withdrawal->bytes);
+          if (w.ok()) SignedToProto(*c.withdrawal, w->device_id.span(), out->mutable_withdrawal());
+        }
       }
       return absl::OkStatus();
     });

@@ -48,7 +48,8 @@ class Writer {
   void U32(uint32_t v) {
     for (int shift = 24; shift >= 0; shift -= 8) U8(static_cast<uint8_t>(v >> shift));
   }
-  void Id(const AuditId& id) {
+  template <size_t N>
+  void Id(const std::array<uint8_t, N>& id) {
     std::copy(id.begin(), id.end(), out_.begin() + pos_);
     pos_ += id.size();
   }
@@ -73,8 +74,9 @@ class Reader {
     for (int i = 0; i < 4; ++i) v = (v << 8) | U8();
     return v;
   }
-  AuditId Id() {
-    AuditId id;
+  template <size_t N = 16>
+  std::array<uint8_t, N> Id() {
+    std::array<uint8_t, N> id;
     std::copy(in_.begin() + pos_, in_.begin() + pos_ + id.size(), id.begin());
     pos_ += id.size();
     return id;
@@ -85,7 +87,22 @@ class Reader {
   size_t pos_ = 0;
 };
 
+bool RecordsCaseVersion(uint8_t kind) {
+  return kind == static_cast<uint8_t>(AuditEventKind::kCaseCreated) ||
+         kind == static_cast<uint8_t>(AuditEventKind::kCaseVersion);
+}
+
 }  // namespace
+
+bool AuditEvent::has_record_hash() const {
+  return std::any_of(record_hash.begin(), record_hash.end(), [](uint8_t b) { return b != 0; });
+}
+
+uint32_t AuditEvent::case_version() const {
+  if (kind == AuditEventKind::kCaseCreated) return 1;
+  if (kind == AuditEventKind::kCaseVersion) return number;
+  return 0;
+}
 
 std::string_view AuditEventKindName(AuditEventKind kind) {
   const uint8_t k = static_cast<uint8_t>(kind);
@@ -96,9 +113,11 @@ EncodedAuditEvent EncodeAuditEvent(const AuditEvent& event) {
   const uint8_t kind = static_cast<uint8_t>(event.kind);
   TRYGG_CHECK(kind >= 1 && kind <= kMaxAuditEventKind);
   TRYGG_CHECK((event.flags & ~kKnownFlags) == 0);
-  EncodedAuditEvent out{};
+  const bool with_record = event.has_record_hash();
+  TRYGG_CHECK(!with_record || RecordsCaseVersion(kind));
+  EncodedAuditEvent out(with_record ? kAuditEntryWithRecordSize : kAuditEntrySize);
   Writer w(out);
-  w.U8(kAuditEntryFormat);
+  w.U8(with_record ? kAuditEntryFormatWithRecord : kAuditEntryFormat);
   w.U8(kind);
   w.U64(static_cast<uint64_t>(event.time_ms));
   w.Id(event.actor_org_id);
@@ -112,24 +131,31 @@ EncodedAuditEvent EncodeAuditEvent(const AuditEvent& event) {
   w.U8(event.flags);
   w.U64(static_cast<uint64_t>(event.due_ms));
   w.U32(event.number);
-  TRYGG_CHECK(w.pos() == kAuditEntrySize);
+  if (with_record) w.Id(event.record_hash);
+  TRYGG_CHECK(w.pos() == out.size());
   return out;
 }
 
 absl::StatusOr<AuditEvent> DecodeAuditEvent(absl::Span<const uint8_t> bytes) {
-  if (bytes.size() != kAuditEntrySize) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "audit entry is ", bytes.size(), " bytes; format 1 is exactly ", kAuditEntrySize));
-  }
+  if (bytes.empty()) return absl::InvalidArgumentError("audit entry is 0 bytes");
   Reader r(bytes);
   const uint8_t format = r.U8();
-  if (format != kAuditEntryFormat) {
+  if (format != kAuditEntryFormat && format != kAuditEntryFormatWithRecord) {
     return absl::InvalidArgumentError(
-        absl::StrCat("unknown audit entry format ", format, " (this build reads format 1)"));
+        absl::StrCat("unknown audit entry format ", format, " (this build reads formats 1 and 2)"));
+  }
+  const size_t size = format == kAuditEntryFormat ? kAuditEntrySize : kAuditEntryWithRecordSize;
+  if (bytes.size() != size) {
+    return absl::InvalidArgumentError(absl::StrCat("audit entry is ", bytes.size(), " bytes; format ", format,
+                                                   " is exactly ", size));
   }
   const uint8_t kind = r.U8();
   if (kind == 0 || kind > kMaxAuditEventKind) {
     return absl::InvalidArgumentError(absl::StrCat("unknown audit event kind ", kind));
+  }
+  if (format == kAuditEntryFormatWithRecord && !RecordsCaseVersion(kind)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("audit entry format 2 carries a record hash, which a ", std::string(kKindNames[kind]), " entry has not"));
   }
   AuditEvent event;
   event.kind = static_cast<AuditEventKind>(kind);
@@ -149,6 +175,12 @@ absl::StatusOr<AuditEvent> DecodeAuditEvent(absl::Span<const uint8_t> bytes) {
   }
   event.due_ms = static_cast<int64_t>(r.U64());
   event.number = r.U32();
+  if (format == kAuditEntryFormatWithRecord) {
+    event.record_hash = r.Id<32>();
+    if (!event.has_record_hash()) {
+      return absl::InvalidArgumentError("audit entry format 2 with a zero record hash (format 1 says \"none\")");
+    }
+  }
   return event;
 }
 

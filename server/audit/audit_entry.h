@@ -15,10 +15,16 @@
 //   74 listing_id(16) | 90 counterpart_org_id(16) | 106 u8 service
 //   107 u8 code | 108 u8 flags | 109 i64 due_ms | 117 u32 number
 // An id of 16 zero bytes means "none".
+// Format 2, exactly kAuditEntryWithRecordSize = 153 bytes: format 1's fields
+// (format byte 2) and then 121 record_hash(32), the record hash (protocol.md
+// 5.4) of the case version a case_created or case_version entry records. It
+// is used exactly when record_hash is not zero, and only for those two kinds,
+// so each event has one encoding.
 //
 // DecodeAuditEvent takes bytes from outside (the server's database, the
 // network) and returns InvalidArgument with the reason for a wrong length, an
-// unknown format or kind, or reserved flag bits; it never crashes.
+// unknown format or kind, reserved flag bits, or a record hash where format 2
+// allows none; it never crashes.
 // Pure functions and value types; thread-safe.
 #ifndef TRYGG_SERVER_AUDIT_AUDIT_ENTRY_H_
 #define TRYGG_SERVER_AUDIT_AUDIT_ENTRY_H_
@@ -36,6 +42,8 @@ namespace trygg::audit {
 
 inline constexpr uint8_t kAuditEntryFormat = 1;
 inline constexpr size_t kAuditEntrySize = 121;
+inline constexpr uint8_t kAuditEntryFormatWithRecord = 2;
+inline constexpr size_t kAuditEntryWithRecordSize = kAuditEntrySize + 32;
 
 // What happened. Numbers are part of the format: never renumber, only add.
 enum class AuditEventKind : uint8_t {
@@ -47,8 +55,8 @@ enum class AuditEventKind : uint8_t {
   kRoleChanged = 6,              // org log link: role changed (code = new role)
   kEnrolmentRequested = 7,       // a new device asked to join an organisation
   kSessionCreated = 8,           // a device opened a session
-  kCaseCreated = 9,
-  kCaseVersion = 10,             // number = version
+  kCaseCreated = 9,              // record_hash = version 1's
+  kCaseVersion = 10,             // number = version, record_hash = that version's
   kGrant = 11,                   // a key sealed: a case's or referral's scope key to an
                                  // organisation (counterpart = grantee, number = epoch), or
                                  // an organisation key generation to one of its devices
@@ -98,15 +106,24 @@ struct AuditEvent {
   int64_t due_ms = 0;
   // A count by kind: case version, key generation, listing capacity.
   uint32_t number = 0;
+  // The record hash of the case version a case_created or case_version entry
+  // records (format 2); all zero for every other entry, and in format 1.
+  std::array<uint8_t, 32> record_hash{};
 
   bool vital_interests() const { return (flags & kFlagVitalInterests) != 0; }
+  bool has_record_hash() const;
+  // The case version an entry records: 1 for case_created, `number` for
+  // case_version, 0 for other kinds.
+  uint32_t case_version() const;
   friend bool operator==(const AuditEvent&, const AuditEvent&) = default;
 };
 
-using EncodedAuditEvent = std::array<uint8_t, kAuditEntrySize>;
+// kAuditEntrySize or kAuditEntryWithRecordSize bytes.
+using EncodedAuditEvent = std::vector<uint8_t>;
 
-// The entry bytes. Requires a valid kind and only known flags (checked:
-// a domain bug, not input).
+// The entry bytes: format 2 when record_hash is set, else format 1. Requires
+// a valid kind, only known flags, and a record hash only on case_created or
+// case_version (checked: a domain bug, not input).
 EncodedAuditEvent EncodeAuditEvent(const AuditEvent& event);
 
 absl::StatusOr<AuditEvent> DecodeAuditEvent(absl::Span<const uint8_t> bytes);

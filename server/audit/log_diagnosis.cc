@@ -1,7 +1,9 @@
 #include "server/audit/log_diagnosis.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <unordered_map>
 #include <utility>
@@ -152,6 +154,7 @@ std::string_view LogFindingKindName(LogFinding::Kind kind) {
     case LogFinding::Kind::kIndexGap: return "index_gap";
     case LogFinding::Kind::kUndecodable: return "undecodable";
     case LogFinding::Kind::kRootMismatch: return "root_mismatch";
+    case LogFinding::Kind::kCaseFork: return "case_fork";
   }
   return "unknown";
 }
@@ -228,6 +231,31 @@ LogDiagnosis DiagnoseLog(absl::Span<const IndexedEntry> entries,
   diagnosis.root = frontier.Root();
   diagnosis.verified_size = mismatch_reported ? last_good : (heads.empty() ? 0 : last_good);
   return diagnosis;
+}
+
+std::vector<LogFinding> FindCaseForks(absl::Span<const IndexedEntry> entries, size_t max_findings) {
+  struct FirstRecord {
+    uint64_t index = 0;
+    std::array<uint8_t, 32> record_hash{};
+  };
+  std::vector<LogFinding> out;
+  Findings findings(out, max_findings);
+  std::map<std::pair<AuditId, uint32_t>, FirstRecord> first;
+  for (const IndexedEntry& entry : entries) {
+    absl::StatusOr<AuditEvent> event = DecodeAuditEvent(entry.bytes);
+    if (!event.ok() || event->case_version() == 0) continue;
+    const auto [it, inserted] =
+        first.try_emplace({event->case_id, event->case_version()}, FirstRecord{entry.index, event->record_hash});
+    if (inserted || (event->has_record_hash() && it->second.record_hash == event->record_hash)) continue;
+    std::string case_id;
+    for (uint8_t b : event->case_id) absl::StrAppend(&case_id, absl::Hex(b, absl::kZeroPad2));
+    findings.Add(LogFinding::Kind::kCaseFork, entry.index,
+                 absl::StrCat("case ", case_id, " has two different records for version ",
+                              event->case_version(), " (entries ", it->second.index, " and ", entry.index,
+                              "): the server accepted both and showed devices different histories of the case"),
+                 it->second.index);
+  }
+  return out;
 }
 
 }  // namespace trygg::audit

@@ -46,6 +46,8 @@ struct LogFinding {
     kIndexGap,      // no entry stored under index `index`
     kUndecodable,   // entry `index` is not a valid audit entry
     kRootMismatch,  // the entries do not reproduce a signed head's root
+    kCaseFork,      // entries `other_index` and `index` record two different
+                    // records under one version of one case
   };
   Kind kind;
   uint64_t index = 0;
@@ -81,6 +83,16 @@ struct DiagnoseOptions {
 LogDiagnosis DiagnoseLog(absl::Span<const IndexedEntry> entries,
                          absl::Span<const TreeHead> signed_heads,
                          absl::Span<const Hash> trusted_leaves, const DiagnoseOptions& options);
+
+// Two records under one version of one case (FindCaseForks): the server
+// accepted both, so it showed different devices different histories of the
+// case, even if every entry is intact. Each case_created and case_version
+// entry names a version; two entries for the same (case, version) whose
+// record hashes differ, or of which one carries none (format 1), are a
+// finding naming the case, the version and both indexes. Entries that do
+// not decode are skipped (DiagnoseLog reports them). Pure function;
+// thread-safe. Cost: O(n) time and memory in the case entries.
+std::vector<LogFinding> FindCaseForks(absl::Span<const IndexedEntry> entries, size_t max_findings = 50);
 
 }  // namespace trygg::audit
 

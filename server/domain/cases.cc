@@ -213,8 +213,12 @@ absl::StatusOr<Id128> Cases::CreateCase(Transaction& txn, const Caller& caller, 
   row.created_at_ms = row.updated_at_ms = now;
   TRYGG_RETURN_IF_ERROR(txn.cases().InsertCase(row));
   TRYGG_RETURN_IF_ERROR(txn.cases().InsertVersion(row.case_id, 1, first));
-  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, Event(audit::AuditEventKind::kCaseCreated, caller, row.case_id, now))
-                            .status());
+  // The record hash lets coordinators see two different records under one
+  // version of a case (a fork shown to different devices), and the author
+  // check that the entry names the record it wrote (docs/audit.md 6).
+  audit::AuditEvent created = Event(audit::AuditEventKind::kCaseCreated, caller, row.case_id, now);
+  created.record_hash = row.head_hash.array();
+  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, created).status());
   TRYGG_RETURN_IF_ERROR(StoreGrants(txn, caller, row.case_id, grants, now));
   return row.case_id;
 }
@@ -261,6 +265,7 @@ absl::StatusOr<uint64_t> Cases::AppendVersion(Transaction& txn, const Caller& ca
   TRYGG_RETURN_IF_ERROR(txn.cases().UpdateCaseHead(row));
   audit::AuditEvent event = Event(audit::AuditEventKind::kCaseVersion, caller, row.case_id, now);
   event.number = static_cast<uint32_t>(header.version);
+  event.record_hash = row.head_hash.array();
   TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, event).status());
   TRYGG_RETURN_IF_ERROR(StoreGrants(txn, caller, row.case_id, grants, now));
   return header.version;

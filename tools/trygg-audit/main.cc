@@ -173,7 +173,7 @@ int Report(const Common& c, const char* what, const audit::LogDiagnosis& d,
       std::cout << "\n";
     } else {
       for (const audit::LogFinding& f : d.findings) {
-        std::cout << "TAMPERED: " << f.message << "\n";
+        std::cout << (f.kind == audit::LogFinding::Kind::kCaseFork ? "FORK: " : "TAMPERED: ") << f.message << "\n";
       }
     }
   }
@@ -259,6 +259,13 @@ int Verify(const Common& c) {
     if (std::optional<audit::LogFinding> where = Locate(*log, *entries, head->head)) {
       diagnosis.findings.insert(diagnosis.findings.begin(), *where);
     }
+    return Report(c, "verify", diagnosis, head->head, notes);
+  }
+  // An intact log can still record a fork: two records accepted under one
+  // version of a case. The head is then not saved, like any other failure.
+  std::vector<audit::LogFinding> forks = audit::FindCaseForks(*entries);
+  if (!forks.empty()) {
+    diagnosis.findings = std::move(forks);
     return Report(c, "verify", diagnosis, head->head, notes);
   }
   if (absl::Status saved_state = SaveState(c.state_path, AuditorState{online->server, *key, *head});
@@ -456,6 +463,8 @@ int VerifyDb(const Common& c, const std::string& db_path) {
   options.leaves_cover_whole_log = !trusted.empty() || (leaves.ok() && leaves->empty() && !heads.empty());
   audit::LogDiagnosis diagnosis = audit::DiagnoseLog(*entries, heads, trusted, options);
   diagnosis.findings.insert(diagnosis.findings.begin(), head_findings.begin(), head_findings.end());
+  const std::vector<audit::LogFinding> forks = audit::FindCaseForks(*entries);
+  diagnosis.findings.insert(diagnosis.findings.end(), forks.begin(), forks.end());
   std::optional<audit::TreeHead> latest;
   if (!heads.empty()) latest = heads.back();
   return Report(c, "verify-db", diagnosis, latest, notes);
@@ -583,8 +592,9 @@ int Main(int argc, char** argv) {
   };
 
   CLI::App* verify = app.add_subcommand(
-      "verify", "Fetch every entry and the latest signed tree head, recompute the whole log, and "
-                "save the verified head to the state file");
+      "verify", "Fetch every entry and the latest signed tree head, recompute the whole log, report any "
+                "case with two different records for one version (a fork), and save the verified head to "
+                "the state file");
   add_server(verify);
   add_key(verify, "the server's Ed25519 public key, 64 hex digits (default: the key the platform root certified)");
   verify->add_option("--state", c.state_path, "state file of the last verified head")->capture_default_str();

@@ -248,11 +248,11 @@ std::string DescribeError(const absl::Status& status) {
       case CryptoError::kWeakKdfLimits:
         return "the key store asks for weak passphrase hashing limits and was refused: " + message;
       case CryptoError::kRollback:
-        return "verification failed: the server showed an older organisation log than before (rollback): " +
+        return "verification failed: the server showed less than this device has seen before (rollback): " +
                message;
       case CryptoError::kFork:
-        return "verification failed: the server showed a different organisation log than before (fork): " +
-               message;
+        return "verification failed: the server showed a different history than this device has seen before "
+               "(fork): " + message;
       default:
         return "verification failed (" + std::string(CryptoErrorName(*reason)) + "): " + message;
     }

@@ -2,8 +2,11 @@
 // version on the device (record envelopes, protocol.md section 5), grants the
 // case's scope key to the organisation's current key, and on reading verifies
 // every version (author signature against the verified organisation log,
-// scope, epoch, the prev_hash chain, rollback and fork against what this
-// client has seen) before returning plaintext.
+// scope, epoch, the prev_hash chain) before returning plaintext. What this
+// device has seen of each case (its highest version and that version's record
+// hash) is remembered through the Client in its state file, so a server that
+// later shows fewer versions or another record under a version seen is caught
+// even by a new Client (DATA_LOSS, kRollback or kFork; docs/protocol.md 14).
 //
 // Ownership: borrows the Client (logged in) and the device's key store
 // contents; both must outlive the CaseClient. Plaintext is returned in

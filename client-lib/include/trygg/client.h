@@ -3,7 +3,11 @@
 // it trusts the server for nothing but availability: every organisation log it
 // fetches is verified link by link to the pinned platform root, and checked
 // against the head this device saw before (rollback and fork detection,
-// remembered in a small state file).
+// remembered in a small state file). The same state file remembers the head
+// of every case, referral history and consent withdrawal this device has read
+// or written (RememberHistory), so that a server serving an older or a
+// different history is caught even by a new Client, such as the next run of
+// the CLI (docs/protocol.md section 14).
 //
 // Ownership: a Client owns its channel and its session token (kept as raw
 // bytes in locked memory and never logged; gRPC's copy of the call metadata
@@ -20,6 +24,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -50,8 +56,9 @@ struct ClientOptions {
   std::string tls_root_certificates;
   // The pinned platform root key every chain is verified against.
   SignPublicKey platform_root;
-  // Where this device remembers the organisation log heads it has verified;
-  // empty keeps them in memory only.
+  // Where this device remembers the organisation log heads it has verified,
+  // its audit state and the histories it has seen (docs/protocol.md section
+  // 14); empty keeps them in memory only.
   std::filesystem::path state_file;
   // The device's clock, which the times in audit entries of its own writes
   // are checked against (VerifyAuditTrail); must outlive the Client. Null:
@@ -113,6 +120,7 @@ struct AuditExpectation {
   std::optional<Id128> counterpart_org;   // the other organisation of a referral or consent
   std::optional<uint8_t> service;         // service category of a referral or listing
   std::optional<uint8_t> flags;           // e.g. vital interests
+  std::optional<Hash256> record_hash;     // a case version's record hash (entry format 2)
 };
 
 // Taken just before a write call (Client::BeginAuditedWrite): the log size
@@ -131,6 +139,26 @@ struct AuditTrailReport {
   size_t entries_verified = 0;
   // Writes made while this verification ran: checked by the next one.
   size_t writes_pending = 0;
+};
+
+// The histories whose heads a device remembers (docs/protocol.md section 14).
+enum class HistoryKind : uint8_t {
+  kCase,               // a case's versions; length = highest version
+  kReferral,           // a referral record and its signed moves; length = 1 + moves
+  kConsentWithdrawal,  // a consent's signed withdrawal; length 1 once withdrawn
+};
+
+// The head of a history as this device last saw it: its length and a hash
+// that commits to every element up to that length (a case version's record
+// hash, which chains by prev_hash; for referrals and withdrawals the hash
+// chain of protocol.md 14). `ended_by_server`: a referral the server ended
+// with one of its own unsigned moves (expiry, lapsed consent), after which
+// nothing may follow.
+struct HistoryHead {
+  uint64_t length = 0;
+  Hash256 hash;
+  bool ended_by_server = false;
+  friend bool operator==(const HistoryHead&, const HistoryHead&) = default;
 };
 
 // An organisation seed sealed to a device: a grant of kind kOrgSeed.
@@ -215,6 +243,21 @@ class Client {
   // threads fetch organisation logs).
   const std::map<Id128, OrgLogHead>& remembered_heads() const { return heads_; }
 
+  // For libtrygg's case and referral clients, after they verified what the
+  // server sent: checks that a history continues what this device has seen
+  // of it, then remembers its new head (and saves the state file when the
+  // head moved). `hashes[i]` is the head hash at length `first_length + i`
+  // (see HistoryHead); the caller vouches that hashes[0] extends what it
+  // verified before. An empty `hashes` says the history has length
+  // `first_length - 1` (0: the server shows no withdrawal of a consent).
+  // DATA_LOSS tagged kRollback: the history is shorter than this device has
+  // seen, or a referral the server had ended was reopened; kFork: it holds a
+  // different element at a length this device has seen. The message names
+  // the history and the lengths; nothing remembered changes. Thread-safe.
+  absl::Status RememberHistory(HistoryKind kind, const Id128& id, std::span<const Hash256> hashes,
+                               uint64_t first_length = 1, bool ended_by_server = false);
+  std::optional<HistoryHead> remembered_history(HistoryKind kind, const Id128& id) const;
+
  private:
   struct Stubs;
   Client(ClientOptions options, std::unique_ptr<Stubs> stubs);
@@ -228,9 +271,11 @@ class Client {
   bool logged_in_ = false;
   std::optional<Session> session_;
   std::unique_ptr<internal::AuditWitness> audit_;
-  // Guards heads_ and the state file: writes on several threads save it.
+  // Guards heads_, histories_ and the state file: writes on several threads
+  // save it.
   mutable std::mutex state_mu_;
   std::map<Id128, OrgLogHead> heads_;
+  std::map<std::pair<HistoryKind, Id128>, HistoryHead> histories_;
 };
 
 }  // namespace trygg

@@ -8,8 +8,12 @@
 //                      caller expected (wrong scope, case, epoch, recipient);
 //   FailedPrecondition - unknown/too-old format or suite, weak KDF limits;
 //   PermissionDenied - bad signature, AEAD failure, wrong passphrase;
-//   Aborted          - record chain errors (rollback, fork, broken chain);
-//   DataLoss         - corrupted key store, truncated or over-long attachment.
+//   Aborted          - record chain errors within one read (rollback, fork,
+//                      broken chain);
+//   DataLoss         - corrupted key store, truncated or over-long attachment;
+//                      a case or referral history that goes back on, or
+//                      differs from, what the device remembers (kRollback,
+//                      kFork; Client::RememberHistory).
 // Thread-safety: pure functions.
 #ifndef TRYGG_CRYPTO_ERROR_H_
 #define TRYGG_CRYPTO_ERROR_H_

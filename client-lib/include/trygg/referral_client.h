@@ -15,7 +15,12 @@
 // log, each transition's signature against its actor's organisation log and
 // its chaining (from_state of each is the to_state of the one before), the
 // packet's hash against the signed record, and the packet itself (signature,
-// scope, epoch, padding) as any record envelope.
+// scope, epoch, padding) as any record envelope. The head of each referral's
+// history, and each consent withdrawal, this device has seen is remembered
+// through the Client in its state file (docs/protocol.md 14): a shorter or
+// different history later, even to a new Client, is DATA_LOSS (kRollback,
+// kFork). A consent counts as withdrawn only with the withdrawal statement
+// signed by a device of its organisation, at the time that statement gives.
 //
 // Ownership: borrows the Client (logged in), the key store contents and the
 // CaseClient (for the case's scope key); all must outlive the ReferralClient.

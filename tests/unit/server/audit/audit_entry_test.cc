@@ -78,8 +78,13 @@ TEST_CASE("Malformed audit entries are refused with the reason", "[audit][entry]
     CHECK(DecodeAuditEvent({}).status().code() == absl::StatusCode::kInvalidArgument);
   }
   SECTION("unknown format") {
+    bytes[0] = 3;
+    CHECK(std::string(DecodeAuditEvent(bytes).status().message()).find("format 3") !=
+          std::string::npos);
+  }
+  SECTION("format 2 without its record hash") {
     bytes[0] = 2;
-    CHECK(std::string(DecodeAuditEvent(bytes).status().message()).find("format 2") !=
+    CHECK(std::string(DecodeAuditEvent(bytes).status().message()).find("format 2 is exactly 153") !=
           std::string::npos);
   }
   SECTION("unknown kind") {
@@ -93,6 +98,43 @@ TEST_CASE("Malformed audit entries are refused with the reason", "[audit][entry]
     bytes[108] = 0x81;
     CHECK(std::string(DecodeAuditEvent(bytes).status().message()).find("reserved") !=
           std::string::npos);
+  }
+}
+
+TEST_CASE("Format 2 entries carry a case version's record hash", "[audit][entry]") {
+  AuditEvent e = ExampleEvent();
+  e.kind = AuditEventKind::kCaseVersion;
+  e.flags = 0;
+  e.number = 5;
+  e.record_hash.fill(0xab);
+  const EncodedAuditEvent encoded = EncodeAuditEvent(e);
+  REQUIRE(encoded.size() == kAuditEntryWithRecordSize);
+  CHECK(encoded[0] == 2);
+  e.record_hash = {};
+  const EncodedAuditEvent v1 = EncodeAuditEvent(e);
+  REQUIRE(v1.size() == kAuditEntrySize);
+  // Format 1's bytes after the format byte, then the hash.
+  CHECK(std::vector<uint8_t>(encoded.begin() + 1, encoded.begin() + kAuditEntrySize) ==
+        std::vector<uint8_t>(v1.begin() + 1, v1.end()));
+  CHECK(std::vector<uint8_t>(encoded.begin() + kAuditEntrySize, encoded.end()) == std::vector<uint8_t>(32, 0xab));
+  e.record_hash.fill(0xab);
+  absl::StatusOr<AuditEvent> back = DecodeAuditEvent(encoded);
+  REQUIRE(back.ok());
+  CHECK(*back == e);
+  CHECK(back->case_version() == 5);
+
+  std::vector<uint8_t> bytes(encoded.begin(), encoded.end());
+  SECTION("a zero record hash has one encoding, format 1") {
+    std::fill(bytes.begin() + kAuditEntrySize, bytes.end(), 0);
+    CHECK(std::string(DecodeAuditEvent(bytes).status().message()).find("zero record hash") != std::string::npos);
+  }
+  SECTION("only case entries carry a record hash") {
+    bytes[1] = static_cast<uint8_t>(AuditEventKind::kReferralCreated);
+    CHECK(std::string(DecodeAuditEvent(bytes).status().message()).find("referral_created") != std::string::npos);
+  }
+  SECTION("the length is format 2's") {
+    bytes.pop_back();
+    CHECK(DecodeAuditEvent(bytes).status().code() == absl::StatusCode::kInvalidArgument);
   }
 }
 

@@ -164,5 +164,32 @@ TEST_CASE("A signed head larger than the log reports missing entries", "[audit][
   CHECK(First(d).message.find("entries 6 to 9 are missing") != std::string::npos);
 }
 
+TEST_CASE("Two records under one version of a case are a fork", "[audit][diagnosis]") {
+  auto version = [](uint8_t case_byte, uint32_t n, uint8_t record) {
+    AuditEvent e;
+    e.kind = n == 1 ? AuditEventKind::kCaseCreated : AuditEventKind::kCaseVersion;
+    e.number = n == 1 ? 0 : n;
+    e.case_id[0] = case_byte;
+    e.record_hash.fill(record);
+    return EncodeAuditEvent(e);
+  };
+  std::vector<IndexedEntry> entries = {{0, version(1, 1, 0x10)}, {1, version(1, 2, 0x20)},
+                                       {2, version(2, 1, 0x30)}, {3, version(2, 2, 0x20)},
+                                       {4, Entry(9)}};
+  CHECK(FindCaseForks(entries).empty());  // the same hash in two cases is no fork
+
+  entries.push_back({5, version(1, 2, 0x21)});
+  entries.push_back({6, version(2, 1, 0x30)});  // a repeat of the same record is no fork
+  const std::vector<LogFinding> forks = FindCaseForks(entries);
+  REQUIRE(forks.size() == 1);
+  CHECK(forks[0].kind == LogFinding::Kind::kCaseFork);
+  CHECK(forks[0].index == 5);
+  CHECK(forks[0].other_index == 1);
+  CHECK(forks[0].message.find("case 01000000000000000000000000000000 has two different records for version 2") !=
+        std::string::npos);
+  CHECK(LogFindingKindName(forks[0].kind) == "case_fork");
+}
+
 }  // namespace
 }  // namespace trygg::audit
+
