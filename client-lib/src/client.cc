@@ -406,10 +406,6 @@ std::string Describe(HistoryKind kind, uint64_t length) {
   return std::to_string(length);
 }
 
-}  // namespace
-
-namespace {
-
 // The head `known` moves to when the server shows `hashes` from
 // `first_length` on (Client::RememberHistory): nullopt when nothing changes,
 // DATA_LOSS (kRollback, kFork) when it goes back on what was seen.
