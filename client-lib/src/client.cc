@@ -406,40 +406,66 @@ std::string Describe(HistoryKind kind, uint64_t length) {
   return std::to_string(length);
 }
 
+// The head `known` moves to when the server shows `hashes` from
+// `first_length` on (Client::RememberHistory): nullopt when nothing changes,
+// DATA_LOSS (kRollback, kFork) when it goes back on what was seen.
+absl::StatusOr<std::optional<HistoryHead>> NextHead(HistoryKind kind, const Id128& id, const HistoryHead* known,
+                                                    std::span<const Hash256> hashes, uint64_t first_length,
+                                                    bool ended_by_server) {
+  TRYGG_CHECK(first_length >= 1);
+  const uint64_t length = first_length + hashes.size() - 1;
+  if (length == 0) {
+    if (known == nullptr) return std::optional<HistoryHead>();  // nothing seen, nothing shown
+  } else if (known == nullptr) {
+    return std::optional<HistoryHead>(HistoryHead{length, hashes.back(), ended_by_server});
+  }
+  const std::string name = HistoryName(kind, id);
+  if (length < known->length) {
+    return MakeCryptoError(absl::StatusCode::kDataLoss, CryptoError::kRollback,
+                           name + ": the server shows " + Describe(kind, length) + ", but this device has seen " +
+                               Describe(kind, known->length) + " (rollback)");
+  }
+  if (known->length >= first_length && known->hash != hashes[known->length - first_length]) {
+    return MakeCryptoError(absl::StatusCode::kDataLoss, CryptoError::kFork,
+                           name + ": the server shows another history than this device has seen, up to " +
+                               Describe(kind, known->length) + " (fork)");
+  }
+  if (known->ended_by_server && (length != known->length || !ended_by_server)) {
+    return MakeCryptoError(absl::StatusCode::kDataLoss, CryptoError::kRollback,
+                           name + ": the server reopened a referral it had ended (rollback)");
+  }
+  const HistoryHead next{length, hashes.back(), ended_by_server};
+  if (next == *known) return std::optional<HistoryHead>();  // a re-read: nothing to write
+  return std::optional<HistoryHead>(next);
+}
+
 }  // namespace
 
 absl::Status Client::RememberHistory(HistoryKind kind, const Id128& id, std::span<const Hash256> hashes,
                                      uint64_t first_length, bool ended_by_server) {
-  TRYGG_CHECK(first_length >= 1);
-  const uint64_t length = first_length + hashes.size() - 1;
-  const std::string name = HistoryName(kind, id);
+  const HistoryUpdate update{kind, id, std::vector<Hash256>(hashes.begin(), hashes.end()), first_length,
+                             ended_by_server};
+  return RememberHistories(std::span(&update, 1));
+}
+
+absl::Status Client::RememberHistories(std::span<const HistoryUpdate> updates) {
   {
     std::lock_guard<std::mutex> lock(state_mu_);
-    auto seen = histories_.find({kind, id});
-    if (seen != histories_.end()) {
-      const HistoryHead& known = seen->second;
-      if (length < known.length) {
-        return MakeCryptoError(absl::StatusCode::kDataLoss, CryptoError::kRollback,
-                               name + ": the server shows " + Describe(kind, length) + ", but this device has seen " +
-                                   Describe(kind, known.length) + " (rollback)");
-      }
-      if (known.length >= first_length && known.hash != hashes[known.length - first_length]) {
-        return MakeCryptoError(absl::StatusCode::kDataLoss, CryptoError::kFork,
-                               name + ": the server shows another history than this device has seen, up to " +
-                                   Describe(kind, known.length) + " (fork)");
-      }
-      if (known.ended_by_server && (length != known.length || !ended_by_server)) {
-        return MakeCryptoError(absl::StatusCode::kDataLoss, CryptoError::kRollback,
-                               name + ": the server reopened a referral it had ended (rollback)");
-      }
-      const HistoryHead next{length, length == 0 ? Hash256() : hashes.back(), ended_by_server};
-      if (next == known) return absl::OkStatus();  // nothing new: no write
-      if (length == 0) return absl::OkStatus();
-      seen->second = next;
-    } else {
-      if (length == 0) return absl::OkStatus();  // nothing seen, nothing to remember
-      histories_[{kind, id}] = HistoryHead{length, hashes.back(), ended_by_server};
+    // All or nothing: every update is checked before any is remembered.
+    std::map<std::pair<HistoryKind, Id128>, HistoryHead> staged;
+    for (const HistoryUpdate& u : updates) {
+      const std::pair<HistoryKind, Id128> key{u.kind, u.id};
+      auto in_batch = staged.find(key);
+      auto seen = histories_.find(key);
+      const HistoryHead* known = in_batch != staged.end() ? &in_batch->second
+                                 : seen != histories_.end() ? &seen->second
+                                                            : nullptr;
+      TRYGG_ASSIGN_OR_RETURN(std::optional<HistoryHead> next,
+                             NextHead(u.kind, u.id, known, u.hashes, u.first_length, u.ended_by_server));
+      if (next.has_value()) staged.insert_or_assign(key, *next);
     }
+    if (staged.empty()) return absl::OkStatus();
+    for (auto& [key, head] : staged) histories_.insert_or_assign(key, head);
   }
   return SaveState();
 }

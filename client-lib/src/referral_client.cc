@@ -591,6 +591,9 @@ absl::StatusOr<ReferralPage> ReferralClient::List(const ReferralQuery& query, bo
   }
   std::map<Id128, OrgLogState> logs;
   absl::Status log_error;
+  // Each referral's history against what this device has seen, with one
+  // write of the state file for the page.
+  std::vector<Client::HistoryUpdate> seen;
   for (const trygg::v1::Referral& in : rows) {
     TRYGG_ASSIGN_OR_RETURN(Id128 from_id, IdFromServer(in.from_org_id(), "organisation id"));
     TRYGG_ASSIGN_OR_RETURN(Id128 to_id, IdFromServer(in.to_org_id(), "organisation id"));
@@ -602,8 +605,8 @@ absl::StatusOr<ReferralPage> ReferralClient::List(const ReferralQuery& query, bo
     const OrgLogState* to = from ? OrgLog(to_id, logs, log_error) : nullptr;
     if (to == nullptr) return log_error;
     TRYGG_ASSIGN_OR_RETURN(VerifiedReferral verified, VerifyReferralMessage(in, *from, *to));
-    TRYGG_RETURN_IF_ERROR(client_.RememberHistory(HistoryKind::kReferral, verified.record.referral_id,
-                                                  verified.history, 1, verified.ended_by_server));
+    seen.push_back({HistoryKind::kReferral, verified.record.referral_id, std::move(verified.history), 1,
+                    verified.ended_by_server});
     ReferralSummary summary;
     summary.record = verified.record;
     summary.state = verified.state;
@@ -621,6 +624,7 @@ absl::StatusOr<ReferralPage> ReferralClient::List(const ReferralQuery& query, bo
     }
     page.referrals.push_back(std::move(summary));
   }
+  TRYGG_RETURN_IF_ERROR(client_.RememberHistories(seen));
   return page;
 }
 

@@ -256,6 +256,17 @@ class Client {
   // the history and the lengths; nothing remembered changes. Thread-safe.
   absl::Status RememberHistory(HistoryKind kind, const Id128& id, std::span<const Hash256> hashes,
                                uint64_t first_length = 1, bool ended_by_server = false);
+  // The same for several histories (a page of referrals) with one write of
+  // the state file: all are checked before any is remembered, so on error
+  // nothing changes.
+  struct HistoryUpdate {
+    HistoryKind kind = HistoryKind::kCase;
+    Id128 id;
+    std::vector<Hash256> hashes;
+    uint64_t first_length = 1;
+    bool ended_by_server = false;
+  };
+  absl::Status RememberHistories(std::span<const HistoryUpdate> updates);
   std::optional<HistoryHead> remembered_history(HistoryKind kind, const Id128& id) const;
 
  private:

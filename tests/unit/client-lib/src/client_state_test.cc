@@ -89,6 +89,14 @@ TEST_CASE("the state file keeps the histories a device has seen across clients",
     CHECK(status.code() == absl::StatusCode::kDataLoss);
     CHECK(GetCryptoError(status) == CryptoError::kFork);
   }
+  SECTION("a batch is all or nothing") {
+    const std::vector<Client::HistoryUpdate> batch = {
+        {HistoryKind::kReferral, I(5), {H(10), H(11)}, 1, false},  // new: fine alone
+        {HistoryKind::kCase, I(1), {H(1), H(2)}, 1, false},        // a rollback
+    };
+    CHECK(GetCryptoError(client->RememberHistories(batch)) == CryptoError::kRollback);
+    CHECK_FALSE(client->remembered_history(HistoryKind::kReferral, I(5)).has_value());
+  }
   SECTION("a referral the server ended cannot go on or reopen") {
     const Hash256 longer[3] = {H(4), H(5), H(7)};
     CHECK(GetCryptoError(client->RememberHistory(HistoryKind::kReferral, I(2), longer, 1, true)) ==
