@@ -71,16 +71,12 @@ namespace {
 // Uploads and downloads of up to 1 GiB take longer than an ordinary call.
 constexpr auto kStreamTimeout = std::chrono::hours(2);
 
-// At least the stream length for `size` plaintext bytes (protocol.md 6).
-uint64_t StreamBound(uint64_t size) {
-  return kAttachmentPreambleSize + (size / kAttachmentChunkSize + 1) * (kAttachmentChunkSize + kAttachmentChunkOverhead);
-}
-
 }  // namespace
 
 absl::StatusOr<Hash256> CaseClient::UploadAttachment(const Id128& case_id, const Id128& record_id,
                                                      const SecretKey& data_key, const AttachmentInput& input) {
   if (input.in == nullptr) return absl::InvalidArgumentError("attachment: no input stream");
+  if (input.size > kMaxAttachmentContentSize) return absl::InvalidArgumentError("attachment: at most 1 GiB");
   auto context = client_.NewCallContext();
   context->set_deadline(std::chrono::system_clock::now() + kStreamTimeout);
   trygg::v1::UploadAttachmentResponse response;
@@ -96,14 +92,16 @@ absl::StatusOr<Hash256> CaseClient::UploadAttachment(const Id128& case_id, const
   auto* metadata = request.mutable_metadata();
   metadata->set_case_id(ToProto(case_id.span()));
   metadata->set_attachment_id(ToProto(RandomId(rng_).span()));
-  metadata->set_total_size(StreamBound(input.size));
+  // The padded stream's exact length: the server learns the size's Padmé
+  // bucket, not the size (protocol.md 6).
+  metadata->set_total_size(AttachmentStreamSize(input.size));
   if (!writer->Write(request)) return server_status_or(absl::UnavailableError("the server ended the upload"));
   ByteSink send = [&](std::span<const uint8_t> bytes) -> absl::Status {
     request.set_chunk(ToProto(bytes));
     if (!writer->Write(request)) return absl::UnavailableError("the server ended the upload");
     return absl::OkStatus();
   };
-  absl::StatusOr<AttachmentWriter> encrypt = AttachmentWriter::Create(data_key, record_id, send, rng_);
+  absl::StatusOr<AttachmentWriter> encrypt = AttachmentWriter::Create(data_key, record_id, input.size, send, rng_);
   if (!encrypt.ok()) return server_status_or(encrypt.status());
   std::vector<uint8_t> buffer(kAttachmentChunkSize);
   uint64_t total = 0;
