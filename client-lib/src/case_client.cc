@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "internal/audit_witness.h"
+#include "internal/page_tokens.h"
 #include "internal/wire.h"
 #include "trygg/crypto_error.h"
 #include "trygg/grant.h"
@@ -290,6 +291,7 @@ absl::StatusOr<std::vector<CaseListing>> CaseClient::ListCases() {
   std::vector<CaseListing> cases;
   trygg::v1::ListCasesRequest request;
   request.set_page_size(500);
+  internal::PageTokens pages("cases");
   do {
     trygg::v1::ListCasesResponse response;
     auto context = client_.NewCallContext();
@@ -306,6 +308,7 @@ absl::StatusOr<std::vector<CaseListing>> CaseClient::ListCases() {
       c.updated_at_ms = in.updated_at().seconds() * 1000 + in.updated_at().nanos() / 1000000;
       cases.push_back(c);
     }
+    TRYGG_RETURN_IF_ERROR(pages.Advance(response.next_page_token()));
     request.set_page_token(response.next_page_token());
   } while (!request.page_token().empty());
   return cases;
