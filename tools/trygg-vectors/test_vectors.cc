@@ -311,7 +311,7 @@ json WorkflowVectors() {
   withdrawal.case_id = case_id;
   withdrawal.withdrawn_at_ms = kVectorTime + 3'600'000;
   withdrawal.device_id = device_id;
-  add_signed("withdrawal of consent c1..c1", "withdrawal", SigningContext::kConsent,
+  add_signed("withdrawal of consent c1..c1 (format 2)", "withdrawal", SigningContext::kConsentWithdrawal,
              ValueOrDie(SignConsentWithdrawal(withdrawal, device)));
 
   ReferralRecord referral;

@@ -288,7 +288,7 @@ TEST_CASE("workflow vectors verify, parse and open with raw libsodium", "[vector
   // docs/protocol.md, section 12: magic, exact length, context per object.
   const std::map<std::string, std::tuple<std::string, size_t, std::string>> layouts = {
       {"consent", {"TCN1", 120, "trygg/v1/consent"}},
-      {"withdrawal", {"TCW1", 61, "trygg/v1/consent"}},
+      {"withdrawal", {"TCW1", 61, "trygg/v2/consent-withdrawal"}},
       {"referral", {"TRF1", 192, "trygg/v1/referral"}},
       {"transition", {"TRT1", 48, "trygg/v1/transition"}},
       {"erasure", {"TCE1", 45, "trygg/v1/erasure"}},
@@ -319,7 +319,9 @@ TEST_CASE("workflow vectors verify, parse and open with raw libsodium", "[vector
     const auto& [magic, size, context] = layouts.at(object);
     const Bytes bytes = Hex(v["bytes"]);
     REQUIRE(bytes.size() == size);
-    REQUIRE(Slice(bytes, 0, 5) == Cat({Str(magic), Bytes{0x01}}));
+    // Format 2 for the kinds that got a context of their own (withdrawals).
+    const uint8_t format = object == "withdrawal" ? 0x02 : 0x01;
+    REQUIRE(Slice(bytes, 0, 5) == Cat({Str(magic), Bytes{format}}));
     REQUIRE(v["context"].get<std::string>() == context);
     const Bytes signed_bytes = Cat({Str(context), Bytes{0x00}, bytes});
     REQUIRE(signed_bytes == Hex(v["signed"]));
