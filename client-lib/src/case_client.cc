@@ -84,10 +84,16 @@ absl::StatusOr<Hash256> CaseClient::UploadAttachment(const Id128& case_id, const
   auto stub = trygg::v1::CaseService::NewStub(client_.channel());
   std::unique_ptr<grpc::ClientWriter<trygg::v1::UploadAttachmentRequest>> writer =
       stub->UploadAttachment(context.get(), &response);
-  // What the server said when it ended the call early, else `local`.
-  auto server_status_or = [&](absl::Status local) {
+  // Ends the call after a failure: with what the server said when it was the
+  // server that ended the call, else with `local`. A stream this device cannot
+  // finish is half-closed first (Finish alone would wait for a server that
+  // waits for more); the server then refuses it, shorter than total_size, and
+  // deletes what it stored before it answers, so nothing is left behind.
+  bool server_ended = false;
+  auto give_up = [&](absl::Status local) {
+    if (!server_ended) writer->WritesDone();
     grpc::Status status = writer->Finish();
-    return status.ok() ? local : FromGrpc(status);
+    return server_ended && !status.ok() ? FromGrpc(status) : local;
   };
   trygg::v1::UploadAttachmentRequest request;
   auto* metadata = request.mutable_metadata();
@@ -96,14 +102,20 @@ absl::StatusOr<Hash256> CaseClient::UploadAttachment(const Id128& case_id, const
   // The padded stream's exact length: the server learns the size's Padmé
   // bucket, not the size (protocol.md 6).
   metadata->set_total_size(AttachmentStreamSize(input.size));
-  if (!writer->Write(request)) return server_status_or(absl::UnavailableError("the server ended the upload"));
+  if (!writer->Write(request)) {
+    server_ended = true;
+    return give_up(absl::UnavailableError("the server ended the upload"));
+  }
   ByteSink send = [&](std::span<const uint8_t> bytes) -> absl::Status {
     request.set_chunk(ToProto(bytes));
-    if (!writer->Write(request)) return absl::UnavailableError("the server ended the upload");
+    if (!writer->Write(request)) {
+      server_ended = true;
+      return absl::UnavailableError("the server ended the upload");
+    }
     return absl::OkStatus();
   };
   absl::StatusOr<AttachmentWriter> encrypt = AttachmentWriter::Create(data_key, record_id, input.size, send, rng_);
-  if (!encrypt.ok()) return server_status_or(encrypt.status());
+  if (!encrypt.ok()) return give_up(encrypt.status());
   std::vector<uint8_t> buffer(kAttachmentChunkSize);
   uint64_t total = 0;
   while (*input.in) {
@@ -112,15 +124,14 @@ absl::StatusOr<Hash256> CaseClient::UploadAttachment(const Id128& case_id, const
     if (got == 0) break;
     total += got;
     if (total > input.size) {
-      writer->WritesDone();
-      return server_status_or(absl::InvalidArgumentError("attachment: the input is longer than its size"));
+      return give_up(absl::InvalidArgumentError("attachment: the input is longer than its size"));
     }
     absl::Status written = encrypt->Write(std::span<const uint8_t>(buffer.data(), got));
-    if (!written.ok()) return server_status_or(written);
+    if (!written.ok()) return give_up(written);
   }
-  if (input.in->bad()) return server_status_or(absl::DataLossError("attachment: reading the input failed"));
+  if (input.in->bad()) return give_up(absl::DataLossError("attachment: reading the input failed"));
   absl::StatusOr<Hash256> hash = encrypt->Finish();
-  if (!hash.ok()) return server_status_or(hash.status());
+  if (!hash.ok()) return give_up(hash.status());
   writer->WritesDone();
   TRYGG_RETURN_IF_ERROR(FromGrpc(writer->Finish()));
   if (response.ciphertext_hash() != ToProto(hash->span())) {

@@ -123,6 +123,31 @@ TEST_CASE("a server sees no attachment's exact size, whatever the size", "[adver
   }
 }
 
+TEST_CASE("a file shorter or longer than the size its upload announced leaves nothing stored",
+          "[adversarial][attachment]") {
+  // The padding depends on the size, so a stream must hold exactly the bytes
+  // announced; a file that shrank while it was read (or a caller that lies
+  // about its size) must not leave a stream of another length on the server.
+  ShelterWorld w;
+  auto case_id = w.anna_cases.CreateCase(Text("ärende"), 1);
+  REQUIRE(case_id.ok());
+  const std::string file = Pattern(100'000, 9);
+  std::istringstream in(file);
+  auto version = w.anna_cases.AppendVersion(*case_id, Text("bilaga"), 1, {{&in, file.size() + 5000}});
+  CHECK(version.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(QueryInt(w.world.db_path(), "SELECT count(*) FROM attachments") == 0);
+  CHECK(QueryInt(w.world.db_path(), "SELECT count(*) FROM attachment_parts") == 0);
+  // Longer than announced: refused as well, with nothing stored.
+  std::istringstream longer(file);
+  auto grown = w.anna_cases.AppendVersion(*case_id, Text("bilaga"), 1, {{&longer, file.size() - 5000}});
+  CHECK(grown.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(QueryInt(w.world.db_path(), "SELECT count(*) FROM attachments") == 0);
+  CHECK(QueryInt(w.world.db_path(), "SELECT count(*) FROM attachment_parts") == 0);
+  auto read = w.bo_cases.ReadCase(*case_id);
+  REQUIRE(read.ok());
+  CHECK(read->versions.size() == 1);  // no version names either failed upload
+}
+
 // A member's own raw upload (through the gRPC stub, as a modified client would
 // send it): `total_size` and the parts as given. Returns the status code.
 grpc::StatusCode RawUpload(TestDevice& device, const Id128& case_id, uint64_t total_size,
