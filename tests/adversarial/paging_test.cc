@@ -186,6 +186,20 @@ TEST_CASE("a server that alternates two page tokens is caught though each differ
   CHECK(w.server.calls() == 3);
 }
 
+TEST_CASE("a server that repeats the case list's page token gets no half list shown", "[adversarial][paging]") {
+  // Each page carries a case, so a client that returned what it had so far
+  // would show the caseworker a list the server chose to cut (or to pad).
+  PagingWorld w([](int) { return std::string("same"); });
+  DeterministicRng rng{0x9c};
+  SystemClock clock;
+  KeyStoreContents self{w.org_id, Id128(std::array<uint8_t, 16>{0xad}), DeviceKeys::Generate(rng), {}};
+  CaseClient cases(*w.client, self, clock, rng);
+  auto listed = cases.ListCases();
+  REQUIRE_FALSE(listed.ok());
+  CHECK(SaysRepeated(listed.status()));
+  CHECK(w.server.calls() == 2);
+}
+
 TEST_CASE("an honest server's pages are all followed to the end", "[adversarial][paging]") {
   // The control: distinct tokens, then an empty one, is a normal listing.
   PagingWorld w([](int n) { return n < 5 ? "p" + std::to_string(n) : std::string(); });
