@@ -14,7 +14,9 @@ namespace trygg {
 namespace {
 
 constexpr char kAttachmentWrapContext[] = "trgattwk";
-constexpr std::string_view kAttachmentWrapLabel = "trygg/v1/attachment-key";
+// v2: the padded plaintext (protocol.md 6). A v1 stream's key does not unwrap
+// under this label, so an unpadded stream is refused rather than misread.
+constexpr std::string_view kAttachmentWrapLabel = "trygg/v2/attachment-key";
 constexpr size_t kWrappedKeySize = internal::kAeadNonceSize + 32 + internal::kAeadTagSize;
 constexpr size_t kStreamHeaderSize = crypto_secretstream_xchacha20poly1305_HEADERBYTES;
 constexpr size_t kCipherChunkSize = kAttachmentChunkSize + kAttachmentChunkOverhead;
@@ -51,7 +53,31 @@ struct AttachmentWriter::State {
   internal::SecretBuffer plaintext{kAttachmentChunkSize};
   size_t buffered = 0;
   std::vector<uint8_t> ciphertext = std::vector<uint8_t>(kCipherChunkSize);
+  uint64_t content_size = 0;
+  uint64_t written = 0;
   bool finished = false;
+
+  // Buffers `n` bytes from `source`, or `n` zeros when `source` is null. A full
+  // buffer is pushed only once more data arrives, so the last chunk (possibly a
+  // full one) is always the one that carries TAG_FINAL.
+  absl::Status Append(const uint8_t* source, uint64_t n) {
+    while (n > 0) {
+      if (buffered == kAttachmentChunkSize) {
+        TRYGG_RETURN_IF_ERROR(PushBuffered(crypto_secretstream_xchacha20poly1305_TAG_MESSAGE));
+      }
+      const size_t take =
+          static_cast<size_t>(std::min<uint64_t>(n, kAttachmentChunkSize - buffered));
+      if (source != nullptr) {
+        std::copy_n(source, take, plaintext.data() + buffered);
+        source += take;
+      } else {
+        std::fill_n(plaintext.data() + buffered, take, uint8_t{0});
+      }
+      buffered += take;
+      n -= take;
+    }
+    return absl::OkStatus();
+  }
 
   absl::Status Emit(std::span<const uint8_t> bytes) {
     crypto_generichash_update(&hash, bytes.data(), bytes.size());
@@ -75,11 +101,16 @@ AttachmentWriter::~AttachmentWriter() = default;
 
 absl::StatusOr<AttachmentWriter> AttachmentWriter::Create(const SecretKey& data_key,
                                                           const Id128& record_id,
+                                                          uint64_t content_size,
                                                           ByteSink ciphertext_sink,
                                                           Rng& rng) {
+  if (content_size > kMaxAttachmentContentSize) {
+    return absl::InvalidArgumentError("attachment: at most 1 GiB");
+  }
   internal::EnsureSodiumInitialized();
   auto state = std::unique_ptr<State>(new State);
   state->sink = std::move(ciphertext_sink);
+  state->content_size = content_size;
   crypto_generichash_init(&state->hash, nullptr, 0, 32);
 
   SecretKey attachment_key;
@@ -100,6 +131,11 @@ absl::StatusOr<AttachmentWriter> AttachmentWriter::Create(const SecretKey& data_
   preamble.insert(preamble.end(), std::begin(header), std::end(header));
   TRYGG_CHECK(preamble.size() == kAttachmentPreambleSize);
   TRYGG_RETURN_IF_ERROR(state->Emit(preamble));
+  uint8_t prefix[kAttachmentLengthPrefixSize];
+  for (size_t i = 0; i < kAttachmentLengthPrefixSize; ++i) {
+    prefix[i] = static_cast<uint8_t>(content_size >> (8 * (kAttachmentLengthPrefixSize - 1 - i)));
+  }
+  TRYGG_CHECK(state->Append(prefix, sizeof prefix).ok());  // fits the empty buffer
   return AttachmentWriter(std::move(state));
 }
 
@@ -107,23 +143,14 @@ absl::Status AttachmentWriter::Write(std::span<const uint8_t> plaintext) {
   if (state_->finished) {
     return absl::FailedPreconditionError("attachment: writer already finished or failed");
   }
-  while (!plaintext.empty()) {
-    // A full buffer is pushed only once more data arrives, so the last chunk
-    // (possibly a full one) is always the one that carries TAG_FINAL.
-    if (state_->buffered == kAttachmentChunkSize) {
-      absl::Status pushed =
-          state_->PushBuffered(crypto_secretstream_xchacha20poly1305_TAG_MESSAGE);
-      if (!pushed.ok()) {
-        state_->finished = true;  // the stream is broken; never continue it
-        return pushed;
-      }
-    }
-    const size_t n = std::min(plaintext.size(), kAttachmentChunkSize - state_->buffered);
-    std::copy_n(plaintext.begin(), n, state_->plaintext.data() + state_->buffered);
-    state_->buffered += n;
-    plaintext = plaintext.subspan(n);
+  if (plaintext.size() > state_->content_size - state_->written) {
+    state_->finished = true;
+    return absl::InvalidArgumentError("attachment: more bytes than the size it was created for");
   }
-  return absl::OkStatus();
+  state_->written += plaintext.size();
+  absl::Status appended = state_->Append(plaintext.data(), plaintext.size());
+  if (!appended.ok()) state_->finished = true;  // the stream is broken; never continue it
+  return appended;
 }
 
 absl::StatusOr<Hash256> AttachmentWriter::Finish() {
@@ -131,6 +158,12 @@ absl::StatusOr<Hash256> AttachmentWriter::Finish() {
     return absl::FailedPreconditionError("attachment: writer already finished or failed");
   }
   state_->finished = true;
+  if (state_->written != state_->content_size) {
+    return absl::InvalidArgumentError("attachment: fewer bytes than the size it was created for");
+  }
+  TRYGG_RETURN_IF_ERROR(state_->Append(nullptr, PaddedAttachmentSize(state_->content_size) -
+                                                    kAttachmentLengthPrefixSize -
+                                                    state_->content_size));
   TRYGG_RETURN_IF_ERROR(state_->PushBuffered(crypto_secretstream_xchacha20poly1305_TAG_FINAL));
   Hash256 hash;
   crypto_generichash_final(&state_->hash, hash.data(), hash.size());
@@ -154,6 +187,10 @@ struct AttachmentReader::State {
   size_t buffered = 0;
   internal::SecretBuffer plaintext{kAttachmentChunkSize};
   uint64_t chunk_index = 0;
+  uint8_t prefix[kAttachmentLengthPrefixSize] = {};
+  uint64_t plaintext_seen = 0;  // prefix, content and padding so far
+  uint64_t content_size = 0;    // valid once the prefix is complete
+  uint64_t padded_size = 0;     // likewise
   bool stream_ready = false;
   bool final_seen = false;
   absl::Status failure;  // sticky: once broken, always broken
@@ -198,9 +235,55 @@ absl::Status AttachmentReader::DecryptChunk(std::span<const uint8_t> chunk) {
     return AttachmentError(absl::StatusCode::kInvalidArgument, CryptoError::kMalformed,
                            "chunk " + std::to_string(index) + " has an unexpected tag");
   }
-  absl::Status sunk = s.sink(std::span(s.plaintext.data(), static_cast<size_t>(plain_len)));
+  absl::Status unpadded = Unpad(std::span(s.plaintext.data(), static_cast<size_t>(plain_len)));
   sodium_memzero(s.plaintext.data(), static_cast<size_t>(plain_len));
-  return sunk;
+  return unpadded;
+}
+
+// The padding is inside the authenticated chunks, so only a holder of the DEK
+// can get it wrong; it is checked anyway, exactly, so that a stream has one
+// reading and padding cannot carry anything (protocol.md 6).
+absl::Status AttachmentReader::Unpad(std::span<const uint8_t> plaintext) {
+  State& s = *state_;
+  auto bad_padding = [](std::string_view why) {
+    return AttachmentError(absl::StatusCode::kInvalidArgument, CryptoError::kBadPadding, why);
+  };
+  // Never written: the padded plaintext is at least the prefix, and a full
+  // chunk is pushed only when more follows. Refused so that a stream has
+  // exactly one chunking, and so one length (AttachmentStreamSize).
+  if (s.final_seen && plaintext.empty()) return bad_padding("the final chunk is empty");
+  while (s.plaintext_seen < kAttachmentLengthPrefixSize && !plaintext.empty()) {
+    s.prefix[s.plaintext_seen++] = plaintext.front();
+    plaintext = plaintext.subspan(1);
+    if (s.plaintext_seen == kAttachmentLengthPrefixSize) {
+      for (uint8_t byte : s.prefix) s.content_size = (s.content_size << 8) | byte;
+      if (s.content_size > kMaxAttachmentContentSize) {
+        return bad_padding("the length prefix is over 1 GiB");
+      }
+      s.padded_size = PaddedAttachmentSize(s.content_size);
+    }
+  }
+  if (plaintext.empty()) {
+    if (s.final_seen && s.plaintext_seen < kAttachmentLengthPrefixSize) {
+      return bad_padding("the stream ends inside its length prefix");
+    }
+  } else {
+    if (plaintext.size() > s.padded_size - s.plaintext_seen) {
+      return bad_padding("the stream is longer than its padded size");
+    }
+    const uint64_t content_end = kAttachmentLengthPrefixSize + s.content_size;
+    const size_t content = static_cast<size_t>(
+        std::min<uint64_t>(plaintext.size(), content_end - std::min(content_end, s.plaintext_seen)));
+    uint8_t nonzero = 0;
+    for (uint8_t byte : plaintext.subspan(content)) nonzero |= byte;
+    if (nonzero != 0) return bad_padding("the padding is not all zeros");
+    s.plaintext_seen += plaintext.size();
+    if (content > 0) TRYGG_RETURN_IF_ERROR(s.sink(plaintext.first(content)));
+  }
+  if (s.final_seen && s.plaintext_seen != s.padded_size) {
+    return bad_padding("the stream is shorter than its padded size");
+  }
+  return absl::OkStatus();
 }
 
 absl::Status AttachmentReader::Write(std::span<const uint8_t> ciphertext) {
@@ -266,7 +349,9 @@ absl::Status AttachmentReader::Finish() {
     // fail here (trailing data after a full-size final chunk is caught in Write).
     const size_t n = s.buffered;
     s.buffered = 0;
-    if (!DecryptChunk(std::span(s.ciphertext.data(), n)).ok()) {
+    absl::Status last = DecryptChunk(std::span(s.ciphertext.data(), n));
+    if (!last.ok() && GetCryptoError(last) != CryptoError::kDecryptFailed) return fail(last);
+    if (!last.ok()) {
       return fail(AttachmentError(absl::StatusCode::kPermissionDenied,
                                   CryptoError::kDecryptFailed,
                                   "last chunk fails authentication: the stream was cut "

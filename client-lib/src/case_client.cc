@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "internal/audit_witness.h"
+#include "internal/page_tokens.h"
 #include "internal/wire.h"
 #include "trygg/crypto_error.h"
 #include "trygg/grant.h"
@@ -163,40 +164,50 @@ namespace {
 // Uploads and downloads of up to 1 GiB take longer than an ordinary call.
 constexpr auto kStreamTimeout = std::chrono::hours(2);
 
-// At least the stream length for `size` plaintext bytes (protocol.md 6).
-uint64_t StreamBound(uint64_t size) {
-  return kAttachmentPreambleSize + (size / kAttachmentChunkSize + 1) * (kAttachmentChunkSize + kAttachmentChunkOverhead);
-}
-
 }  // namespace
 
 absl::StatusOr<Hash256> CaseClient::UploadAttachment(const Id128& case_id, const Id128& record_id,
                                                      const SecretKey& data_key, const AttachmentInput& input) {
   if (input.in == nullptr) return absl::InvalidArgumentError("attachment: no input stream");
+  if (input.size > kMaxAttachmentContentSize) return absl::InvalidArgumentError("attachment: at most 1 GiB");
   auto context = client_.NewCallContext();
   context->set_deadline(std::chrono::system_clock::now() + kStreamTimeout);
   trygg::v1::UploadAttachmentResponse response;
   auto stub = trygg::v1::CaseService::NewStub(client_.channel());
   std::unique_ptr<grpc::ClientWriter<trygg::v1::UploadAttachmentRequest>> writer =
       stub->UploadAttachment(context.get(), &response);
-  // What the server said when it ended the call early, else `local`.
-  auto server_status_or = [&](absl::Status local) {
+  // Ends the call after a failure: with what the server said when it was the
+  // server that ended the call, else with `local`. A stream this device cannot
+  // finish is half-closed first (Finish alone would wait for a server that
+  // waits for more); the server then refuses it, shorter than total_size, and
+  // deletes what it stored before it answers, so nothing is left behind.
+  bool server_ended = false;
+  auto give_up = [&](absl::Status local) {
+    if (!server_ended) writer->WritesDone();
     grpc::Status status = writer->Finish();
-    return status.ok() ? local : FromGrpc(status);
+    return server_ended && !status.ok() ? FromGrpc(status) : local;
   };
   trygg::v1::UploadAttachmentRequest request;
   auto* metadata = request.mutable_metadata();
   metadata->set_case_id(ToProto(case_id.span()));
   metadata->set_attachment_id(ToProto(RandomId(rng_).span()));
-  metadata->set_total_size(StreamBound(input.size));
-  if (!writer->Write(request)) return server_status_or(absl::UnavailableError("the server ended the upload"));
+  // The padded stream's exact length: the server learns the size's Padmé
+  // bucket, not the size (protocol.md 6).
+  metadata->set_total_size(AttachmentStreamSize(input.size));
+  if (!writer->Write(request)) {
+    server_ended = true;
+    return give_up(absl::UnavailableError("the server ended the upload"));
+  }
   ByteSink send = [&](std::span<const uint8_t> bytes) -> absl::Status {
     request.set_chunk(ToProto(bytes));
-    if (!writer->Write(request)) return absl::UnavailableError("the server ended the upload");
+    if (!writer->Write(request)) {
+      server_ended = true;
+      return absl::UnavailableError("the server ended the upload");
+    }
     return absl::OkStatus();
   };
-  absl::StatusOr<AttachmentWriter> encrypt = AttachmentWriter::Create(data_key, record_id, send, rng_);
-  if (!encrypt.ok()) return server_status_or(encrypt.status());
+  absl::StatusOr<AttachmentWriter> encrypt = AttachmentWriter::Create(data_key, record_id, input.size, send, rng_);
+  if (!encrypt.ok()) return give_up(encrypt.status());
   std::vector<uint8_t> buffer(kAttachmentChunkSize);
   uint64_t total = 0;
   while (*input.in) {
@@ -205,15 +216,14 @@ absl::StatusOr<Hash256> CaseClient::UploadAttachment(const Id128& case_id, const
     if (got == 0) break;
     total += got;
     if (total > input.size) {
-      writer->WritesDone();
-      return server_status_or(absl::InvalidArgumentError("attachment: the input is longer than its size"));
+      return give_up(absl::InvalidArgumentError("attachment: the input is longer than its size"));
     }
     absl::Status written = encrypt->Write(std::span<const uint8_t>(buffer.data(), got));
-    if (!written.ok()) return server_status_or(written);
+    if (!written.ok()) return give_up(written);
   }
-  if (input.in->bad()) return server_status_or(absl::DataLossError("attachment: reading the input failed"));
+  if (input.in->bad()) return give_up(absl::DataLossError("attachment: reading the input failed"));
   absl::StatusOr<Hash256> hash = encrypt->Finish();
-  if (!hash.ok()) return server_status_or(hash.status());
+  if (!hash.ok()) return give_up(hash.status());
   writer->WritesDone();
   TRYGG_RETURN_IF_ERROR(FromGrpc(writer->Finish()));
   if (response.ciphertext_hash() != ToProto(hash->span())) {
@@ -405,6 +415,7 @@ absl::StatusOr<std::vector<CaseListing>> CaseClient::ListCases() {
   std::vector<CaseListing> cases;
   trygg::v1::ListCasesRequest request;
   request.set_page_size(500);
+  internal::PageTokens pages("cases");
   do {
     trygg::v1::ListCasesResponse response;
     auto context = client_.NewCallContext();
@@ -421,6 +432,7 @@ absl::StatusOr<std::vector<CaseListing>> CaseClient::ListCases() {
       c.updated_at_ms = in.updated_at().seconds() * 1000 + in.updated_at().nanos() / 1000000;
       cases.push_back(c);
     }
+    TRYGG_RETURN_IF_ERROR(pages.Advance(response.next_page_token()));
     request.set_page_token(response.next_page_token());
   } while (!request.page_token().empty());
   return cases;

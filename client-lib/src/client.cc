@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "internal/audit_witness.h"
+#include "internal/page_tokens.h"
 #include "internal/wire.h"
 #include "server/audit/audit_entry.h"
 #include "trygg/atomic_file.h"
@@ -200,6 +201,7 @@ absl::StatusOr<std::vector<OrganisationSummary>> Client::ListOrganisations() {
   std::vector<OrganisationSummary> orgs;
   trygg::v1::ListOrganisationsRequest request;
   request.set_page_size(500);
+  internal::PageTokens pages("organisations");
   do {
     auto context = TRYGG_CONTEXT();
     trygg::v1::ListOrganisationsResponse response;
@@ -211,6 +213,7 @@ absl::StatusOr<std::vector<OrganisationSummary>> Client::ListOrganisations() {
                              VerifyRootCertificate(cert, options_.platform_root, CertificateKind::kOrganisation));
       orgs.push_back({parsed.subject_id, parsed.name, org.log_head_seq()});
     }
+    TRYGG_RETURN_IF_ERROR(pages.Advance(response.next_page_token()));
     request.set_page_token(response.next_page_token());
   } while (!request.page_token().empty());
   return orgs;
@@ -221,6 +224,7 @@ absl::StatusOr<OrgLogState> Client::FetchOrgLog(const Id128& org_id) {
   request.set_org_id(ToProto(org_id.span()));
   request.set_from_seq(1);
   std::optional<OrgLogState> state;
+  internal::PageTokens pages("org log");
   do {
     auto context = TRYGG_CONTEXT();
     trygg::v1::GetOrgLogResponse response;
@@ -238,6 +242,7 @@ absl::StatusOr<OrgLogState> Client::FetchOrgLog(const Id128& org_id) {
       TRYGG_ASSIGN_OR_RETURN(SignedObject link, SignedFromServer(blob));
       TRYGG_RETURN_IF_ERROR(state->Apply(link));
     }
+    TRYGG_RETURN_IF_ERROR(pages.Advance(response.next_page_token()));
     request.set_page_token(response.next_page_token());
   } while (!request.page_token().empty());
 
@@ -298,6 +303,7 @@ absl::StatusOr<std::vector<PendingEnrolment>> Client::ListEnrolments() {
   std::vector<PendingEnrolment> pending;
   trygg::v1::ListEnrolmentRequestsRequest request;
   request.set_page_size(500);
+  internal::PageTokens pages("enrolment requests");
   do {
     auto context = TRYGG_CONTEXT();
     trygg::v1::ListEnrolmentRequestsResponse response;
@@ -310,6 +316,7 @@ absl::StatusOr<std::vector<PendingEnrolment>> Client::ListEnrolments() {
       e.submitted_at_ms = ToMillis(in.submitted_at());
       pending.push_back(std::move(e));
     }
+    TRYGG_RETURN_IF_ERROR(pages.Advance(response.next_page_token()));
     request.set_page_token(response.next_page_token());
   } while (!request.page_token().empty());
   return pending;

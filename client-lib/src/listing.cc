@@ -15,6 +15,7 @@ namespace {
 using internal::ByteReader;
 using internal::ByteWriter;
 using internal::kFormatV1;
+using internal::kFormatV2;
 using internal::Malformed;
 using internal::ReadFixed;
 using internal::ReadPreamble;
@@ -128,8 +129,8 @@ absl::Status WriteText(ByteWriter& out, const std::string& text, std::string_vie
 
 // The signer named inside the object must be an active admin of the
 // organisation in the caller's verified log, and must have made the signature.
-absl::Status CheckSignedByAdmin(const SignedObject& object, const Id128& org_id, const Id128& signer,
-                                const OrgLogState& org, std::string_view what) {
+absl::Status CheckSignedByAdmin(const SignedObject& object, SigningContext context, const Id128& org_id,
+                                const Id128& signer, const OrgLogState& org, std::string_view what) {
   if (org_id != org.org_id()) {
     return MakeCryptoError(absl::StatusCode::kInvalidArgument, CryptoError::kFieldMismatch,
                            std::string(what) + " is for another organisation");
@@ -139,7 +140,7 @@ absl::Status CheckSignedByAdmin(const SignedObject& object, const Id128& org_id,
     return MakeCryptoError(absl::StatusCode::kPermissionDenied, CryptoError::kUnauthorisedSigner,
                            std::string(what) + " is not signed by an active admin device of its organisation");
   }
-  return Verify(device->sign_key, SigningContext::kListing, object.bytes, object.signature);
+  return Verify(device->sign_key, context, object.bytes, object.signature);
 }
 
 absl::Status CheckSameListing(const Id128& listing_id, const Id128& org_id, uint64_t revision,
@@ -364,7 +365,7 @@ std::vector<uint8_t> SerializeCapacityUpdate(const CapacityUpdate& update) {
   std::vector<uint8_t> bytes;
   ByteWriter out(bytes);
   out.Bytes(kCapacityMagic);
-  out.U8(kFormatV1);
+  out.U8(kFormatV2);
   out.Bytes(update.listing_id.span());
   out.Bytes(update.org_id.span());
   out.U64(update.revision);
@@ -376,7 +377,7 @@ std::vector<uint8_t> SerializeCapacityUpdate(const CapacityUpdate& update) {
 
 absl::StatusOr<CapacityUpdate> ParseCapacityUpdate(std::span<const uint8_t> bytes) {
   ByteReader in(bytes);
-  TRYGG_RETURN_IF_ERROR(ReadPreamble(in, kCapacityMagic, "capacity update"));
+  TRYGG_RETURN_IF_ERROR(ReadPreamble(in, kCapacityMagic, "capacity update", kFormatV2));
   CapacityUpdate update;
   update.listing_id = ReadFixed<Id128>(in);
   update.org_id = ReadFixed<Id128>(in);
@@ -394,7 +395,7 @@ absl::StatusOr<SignedObject> SignCapacityUpdate(const CapacityUpdate& update, co
   }
   SignedObject object;
   object.bytes = SerializeCapacityUpdate(update);
-  object.signature = Sign(signer, SigningContext::kListing, object.bytes);
+  object.signature = Sign(signer, SigningContext::kListingCapacity, object.bytes);
   return object;
 }
 
@@ -402,7 +403,7 @@ std::vector<uint8_t> SerializeRetirement(const Retirement& retirement) {
   std::vector<uint8_t> bytes;
   ByteWriter out(bytes);
   out.Bytes(kRetireMagic);
-  out.U8(kFormatV1);
+  out.U8(kFormatV2);
   out.Bytes(retirement.listing_id.span());
   out.Bytes(retirement.org_id.span());
   out.U64(retirement.revision);
@@ -413,7 +414,7 @@ std::vector<uint8_t> SerializeRetirement(const Retirement& retirement) {
 
 absl::StatusOr<Retirement> ParseRetirement(std::span<const uint8_t> bytes) {
   ByteReader in(bytes);
-  TRYGG_RETURN_IF_ERROR(ReadPreamble(in, kRetireMagic, "retirement"));
+  TRYGG_RETURN_IF_ERROR(ReadPreamble(in, kRetireMagic, "retirement", kFormatV2));
   Retirement retirement;
   retirement.listing_id = ReadFixed<Id128>(in);
   retirement.org_id = ReadFixed<Id128>(in);
@@ -427,14 +428,14 @@ absl::StatusOr<Retirement> ParseRetirement(std::span<const uint8_t> bytes) {
 SignedObject SignRetirement(const Retirement& retirement, const SigningKeyPair& signer) {
   SignedObject object;
   object.bytes = SerializeRetirement(retirement);
-  object.signature = Sign(signer, SigningContext::kListing, object.bytes);
+  object.signature = Sign(signer, SigningContext::kListingRetirement, object.bytes);
   return object;
 }
 
 absl::StatusOr<Listing> VerifyListing(const SignedObject& signed_listing, const OrgLogState& org) {
   TRYGG_ASSIGN_OR_RETURN(Listing listing, ParseListing(signed_listing.bytes));
   TRYGG_RETURN_IF_ERROR(
-      CheckSignedByAdmin(signed_listing, listing.org_id, listing.signer_device, org, "listing"));
+      CheckSignedByAdmin(signed_listing, SigningContext::kListing, listing.org_id, listing.signer_device, org, "listing"));
   TRYGG_RETURN_IF_ERROR(ValidateListing(listing));
   return listing;
 }
@@ -445,7 +446,7 @@ absl::StatusOr<CapacityUpdate> VerifyCapacityUpdate(const SignedObject& signed_u
   TRYGG_RETURN_IF_ERROR(
       CheckSameListing(update.listing_id, update.org_id, update.revision, listing, "capacity update"));
   TRYGG_RETURN_IF_ERROR(
-      CheckSignedByAdmin(signed_update, update.org_id, update.signer_device, org, "capacity update"));
+      CheckSignedByAdmin(signed_update, SigningContext::kListingCapacity, update.org_id, update.signer_device, org, "capacity update"));
   if (update.capacity_free < kCapacityNotCounted) return Field("capacity_free", "below -1");
   return update;
 }
@@ -456,12 +457,29 @@ absl::StatusOr<Retirement> VerifyRetirement(const SignedObject& signed_retiremen
   TRYGG_RETURN_IF_ERROR(
       CheckSameListing(retirement.listing_id, retirement.org_id, retirement.revision, listing, "retirement"));
   TRYGG_RETURN_IF_ERROR(
-      CheckSignedByAdmin(signed_retirement, retirement.org_id, retirement.signer_device, org, "retirement"));
+      CheckSignedByAdmin(signed_retirement, SigningContext::kListingRetirement, retirement.org_id, retirement.signer_device, org, "retirement"));
   return retirement;
 }
 
 absl::Status VerifyListingSignature(const SignedObject& object, const SignPublicKey& signer_key) {
-  return Verify(signer_key, SigningContext::kListing, object.bytes, object.signature);
+  // Each kind has its own context, chosen by the magic the bytes start with;
+  // the parsers have checked the rest of the layout.
+  const std::span<const uint8_t> bytes = object.bytes;
+  auto starts_with = [&bytes](const uint8_t (&magic)[4]) {
+    return bytes.size() >= 4 && std::equal(std::begin(magic), std::end(magic), bytes.begin());
+  };
+  SigningContext context;
+  if (starts_with(kListingMagic)) {
+    context = SigningContext::kListing;
+  } else if (starts_with(kCapacityMagic)) {
+    context = SigningContext::kListingCapacity;
+  } else if (starts_with(kRetireMagic)) {
+    context = SigningContext::kListingRetirement;
+  } else {
+    return MakeCryptoError(absl::StatusCode::kInvalidArgument, CryptoError::kUnknownMagic,
+                           "not a listing, capacity update or retirement");
+  }
+  return Verify(signer_key, context, object.bytes, object.signature);
 }
 
 }  // namespace trygg

@@ -23,6 +23,9 @@ std::string_view ContextString(SigningContext context) {
     case SigningContext::kConsent: return "trygg/v1/consent";
     case SigningContext::kReferral: return "trygg/v1/referral";
     case SigningContext::kErasure: return "trygg/v1/erasure";
+    case SigningContext::kConsentWithdrawal: return "trygg/v2/consent-withdrawal";
+    case SigningContext::kListingCapacity: return "trygg/v2/listing-capacity";
+    case SigningContext::kListingRetirement: return "trygg/v2/listing-retirement";
   }
   TRYGG_CHECK(false && "unknown SigningContext");
   return {};

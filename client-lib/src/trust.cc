@@ -6,6 +6,7 @@
 #include "internal/byte_codec.h"
 #include "internal/signed_layout.h"
 #include "trygg/crypto_error.h"
+#include "trygg/label.h"
 #include "trygg/status_macros.h"
 
 namespace trygg {
@@ -211,6 +212,7 @@ absl::StatusOr<std::vector<uint8_t>> SerializeEnrolmentRequest(const EnrolmentRe
   out.Bytes(request.box_key.span());
   out.U8(static_cast<uint8_t>(request.requested_role));
   out.I64(request.created_at_ms);
+  TRYGG_RETURN_IF_ERROR(CheckLabel(request.label, kMaxEnrolmentLabelChars, "enrolment request label"));
   TRYGG_RETURN_IF_ERROR(WriteText(out, request.label, kMaxEnrolmentLabelBytes, "enrolment request"));
   return bytes;
 }
@@ -228,6 +230,10 @@ absl::StatusOr<EnrolmentRequest> ParseEnrolmentRequest(std::span<const uint8_t> 
   TRYGG_ASSIGN_OR_RETURN(request.label, ReadText(in, kMaxEnrolmentLabelBytes, "enrolment request"));
   if (!in.exhausted()) return Malformed("enrolment request", "wrong length");
   if (!ValidDeviceRole(role)) return Malformed("enrolment request", "unknown role");
+  // The label is shown to the approving admin: the same rule as when it is made.
+  if (absl::Status label = CheckLabel(request.label, kMaxEnrolmentLabelChars, "label"); !label.ok()) {
+    return Malformed("enrolment request", std::string(label.message()));
+  }
   request.requested_role = static_cast<Role>(role);
   return request;
 }

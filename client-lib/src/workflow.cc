@@ -17,6 +17,7 @@ namespace {
 using internal::ByteReader;
 using internal::ByteWriter;
 using internal::kFormatV1;
+using internal::kFormatV2;
 using internal::Malformed;
 using internal::ReadFixed;
 using internal::ReadPreamble;
@@ -162,7 +163,7 @@ std::vector<uint8_t> SerializeConsentWithdrawal(const ConsentWithdrawal& withdra
   bytes.reserve(kConsentWithdrawalSize);
   ByteWriter out(bytes);
   out.Bytes(kWithdrawalMagic);
-  out.U8(kFormatV1);
+  out.U8(kFormatV2);
   out.Bytes(withdrawal.consent_id.span());
   out.Bytes(withdrawal.case_id.span());
   out.I64(withdrawal.withdrawn_at_ms);
@@ -173,7 +174,7 @@ std::vector<uint8_t> SerializeConsentWithdrawal(const ConsentWithdrawal& withdra
 absl::StatusOr<ConsentWithdrawal> ParseConsentWithdrawal(std::span<const uint8_t> bytes) {
   constexpr std::string_view kWhat = "consent withdrawal";
   ByteReader in(bytes);
-  TRYGG_RETURN_IF_ERROR(ReadPreamble(in, kWithdrawalMagic, kWhat));
+  TRYGG_RETURN_IF_ERROR(ReadPreamble(in, kWithdrawalMagic, kWhat, kFormatV2));
   TRYGG_RETURN_IF_ERROR(CheckLength(bytes, kConsentWithdrawalSize, kWhat));
   ConsentWithdrawal withdrawal;
   withdrawal.consent_id = ReadFixed<Id128>(in);
@@ -190,14 +191,14 @@ absl::StatusOr<ConsentWithdrawal> ParseConsentWithdrawal(std::span<const uint8_t
 absl::StatusOr<SignedObject> SignConsentWithdrawal(const ConsentWithdrawal& withdrawal,
                                                    const SigningKeyPair& device) {
   return SignChecked(SerializeConsentWithdrawal(withdrawal),
-                                        ParseConsentWithdrawal, device, SigningContext::kConsent);
+                                        ParseConsentWithdrawal, device, SigningContext::kConsentWithdrawal);
 }
 
 absl::StatusOr<ConsentWithdrawal> VerifyConsentWithdrawal(const SignedObject& withdrawal,
                                                           const SignPublicKey& signer) {
   TRYGG_ASSIGN_OR_RETURN(ConsentWithdrawal parsed, ParseConsentWithdrawal(withdrawal.bytes));
   TRYGG_RETURN_IF_ERROR(
-      Verify(signer, SigningContext::kConsent, withdrawal.bytes, withdrawal.signature));
+      Verify(signer, SigningContext::kConsentWithdrawal, withdrawal.bytes, withdrawal.signature));
   return parsed;
 }
 

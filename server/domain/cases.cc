@@ -104,6 +104,11 @@ absl::Status Cases::BeginAttachment(Transaction& txn, const Caller& caller, cons
   if (max_size > kMaxAttachmentStreamBytes) {
     return absl::InvalidArgumentError("metadata.total_size: an attachment holds at most 1 GiB");
   }
+  // Only padded lengths: a server that stored an exact one would learn the
+  // file's size (protocol.md 6).
+  if (!IsAttachmentStreamSize(max_size)) {
+    return absl::InvalidArgumentError("metadata.total_size: not the length of a padded attachment stream");
+  }
   // Ids are never reused, not even for a retry (which takes a fresh id): two
   // uploads under one id could otherwise interleave their parts.
   TRYGG_ASSIGN_OR_RETURN(std::optional<AttachmentRow> existing, txn.cases().GetAttachment(case_id, attachment_id));
@@ -147,6 +152,9 @@ absl::Status Cases::CompleteAttachment(Transaction& txn, const Caller& caller, c
   TRYGG_ASSIGN_OR_RETURN(AttachmentRow row, OpenUpload(txn, caller, case_id, attachment_id));
   if (row.stored_size < kAttachmentMinStreamBytes) {
     return absl::InvalidArgumentError("the upload is shorter than any attachment stream");
+  }
+  if (row.stored_size != row.total_size) {
+    return absl::InvalidArgumentError("the upload is shorter than metadata.total_size");
   }
   return txn.cases().CompleteAttachment(case_id, attachment_id, hash);
 }

@@ -23,18 +23,20 @@
 #include "server/domain/caller.h"
 #include "server/domain/case_tables.h"
 #include "server/domain/store.h"
+#include "trygg/attachment.h"
 #include "trygg/random.h"
 
 namespace trygg::domain {
 
-// The largest attachment stream accepted: 1 GiB of plaintext in 64 KiB
-// chunks of 17 bytes' overhead, after the 96-byte preamble.
-inline constexpr uint64_t kMaxAttachmentStreamBytes = 96 + ((uint64_t{1} << 30) / 65536 + 1) * (65536 + 17);
+// The largest attachment stream accepted: 1 GiB of content, padded (Padmé)
+// and cut into 64 KiB chunks of 17 bytes' overhead after the 96-byte preamble
+// (protocol.md 6).
+inline constexpr uint64_t kMaxAttachmentStreamBytes = kMaxAttachmentStreamSize;
 // The largest part of an upload (a gRPC message): one chunk, or the preamble
 // and one chunk.
 inline constexpr size_t kMaxAttachmentPartBytes = 96 + 65536 + 17;
-// The smallest: the preamble and an empty final chunk.
-inline constexpr uint64_t kAttachmentMinStreamBytes = 96 + 17;
+// The smallest: the preamble and one final chunk of an empty attachment.
+inline constexpr uint64_t kAttachmentMinStreamBytes = kMinAttachmentStreamSize;
 
 struct CaseView {
   CaseRow row;

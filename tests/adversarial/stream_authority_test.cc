@@ -120,7 +120,7 @@ TEST_CASE("an upload held open by a revoked device is ended and leaves nothing s
   Id128 attachment_id;
   o.world.rng().Fill(attachment_id.span());
   first.mutable_metadata()->set_attachment_id(ToProto(attachment_id.span()));
-  first.mutable_metadata()->set_total_size(64 << 20);
+  first.mutable_metadata()->set_total_size(AttachmentStreamSize(60 << 20));
   REQUIRE(writer->Write(first));
   const std::string where = " FROM attachments WHERE attachment_id = x'" + HexEncode(attachment_id.span()) + "'";
   // The upload has begun on the server once its row exists.

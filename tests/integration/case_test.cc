@@ -12,6 +12,7 @@
 
 #include "testing/db_edit.h"
 #include "testing/trust_world.h"
+#include "trygg/attachment.h"
 #include "trygg/case_client.h"
 #include "trygg/crypto_error.h"
 #include "trygg/v1/case.grpc.pb.h"
@@ -363,8 +364,11 @@ TEST_CASE("bad uploads get the right status and leave nothing stored", "[case][a
   CHECK(upload(w.anna, {metadata(1000), chunk(100), metadata(1000)}) == C::INVALID_ARGUMENT);
   CHECK(upload(w.anna, {metadata(1000), chunk(65536 + 96 + 18)}) == C::INVALID_ARGUMENT);  // oversized part
   CHECK(upload(w.anna, {metadata(uint64_t{2} << 30)}) == C::INVALID_ARGUMENT);             // over 1 GiB
-  CHECK(upload(w.anna, {metadata(150), chunk(100), chunk(100)}) == C::INVALID_ARGUMENT);   // past total_size
-  CHECK(upload(w.anna, {metadata(1000), chunk(50)}) == C::INVALID_ARGUMENT);               // shorter than any stream
+  CHECK(upload(w.anna, {metadata(1000)}) == C::INVALID_ARGUMENT);                          // not a padded length
+  CHECK(upload(w.anna, {metadata(AttachmentStreamSize(0)), chunk(100), chunk(100)}) ==
+        C::INVALID_ARGUMENT);                                                               // past total_size
+  CHECK(upload(w.anna, {metadata(AttachmentStreamSize(1000)), chunk(50)}) == C::INVALID_ARGUMENT);  // shorter than any stream
+  CHECK(upload(w.anna, {metadata(AttachmentStreamSize(1000)), chunk(200)}) == C::INVALID_ARGUMENT); // shorter than total_size
   CHECK(upload(w.lawyer, {metadata(1000), chunk(200)}) == C::NOT_FOUND);                   // another organisation
   CHECK(upload(w.coordinator, {metadata(1000), chunk(200)}) == C::PERMISSION_DENIED);
   trygg::v1::UploadAttachmentRequest bad_id = metadata(1000);

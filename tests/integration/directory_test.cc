@@ -271,7 +271,7 @@ TEST_CASE("every bad input is INVALID_ARGUMENT naming the field, and nothing is 
                      d.admin_a->keys.device_id};
     SignedObject raw;
     raw.bytes = SerializeCapacityUpdate(u);
-    raw.signature = Sign(d.admin_a->keys.device.signing(), SigningContext::kListing, raw.bytes);
+    raw.signature = Sign(d.admin_a->keys.device.signing(), SigningContext::kListingCapacity, raw.bytes);
     auto status = admin.UpdateCapacitySigned(l.listing_id, raw);
     CHECK(status.code() == absl::StatusCode::kInvalidArgument);
     CHECK(std::string(status.message()).starts_with("capacity_free:"));
@@ -279,7 +279,7 @@ TEST_CASE("every bad input is INVALID_ARGUMENT naming the field, and nothing is 
     // The update names another listing than the request.
     u.capacity_free = 1;
     raw.bytes = SerializeCapacityUpdate(u);
-    raw.signature = Sign(d.admin_a->keys.device.signing(), SigningContext::kListing, raw.bytes);
+    raw.signature = Sign(d.admin_a->keys.device.signing(), SigningContext::kListingCapacity, raw.bytes);
     Id128 other;
     d.world.rng().Fill(other.span());
     status = admin.UpdateCapacitySigned(other, raw);
@@ -292,7 +292,7 @@ TEST_CASE("every bad input is INVALID_ARGUMENT naming the field, and nothing is 
     // A time in the future.
     u.updated_at_ms = d.world.clock().NowUnixMillis() + 3600'000;
     raw.bytes = SerializeCapacityUpdate(u);
-    raw.signature = Sign(d.admin_a->keys.device.signing(), SigningContext::kListing, raw.bytes);
+    raw.signature = Sign(d.admin_a->keys.device.signing(), SigningContext::kListingCapacity, raw.bytes);
     CHECK(admin.UpdateCapacitySigned(l.listing_id, raw).code() == absl::StatusCode::kInvalidArgument);
   }
   SECTION("malformed bytes and signatures") {

@@ -172,9 +172,13 @@ int Run(int argc, char** argv) {
   app.fallthrough();
   app.add_option("--keystore", flags.keystore, "Platform root key store file")->required();
   app.add_flag("--json", flags.json, "Print one JSON object on stdout");
+#if defined(TRYGG_TEST_HOOKS)
   app.footer(
       "Passphrase: prompted on the terminal, or TRYGG_PASSPHRASE.\n"
       "TRYGG_INSECURE_FAST_KDF=1 uses minimal Argon2id limits: for tests only, never for a real root.");
+#else
+  app.footer("Passphrase: prompted on the terminal, or TRYGG_PASSPHRASE.");
+#endif
 
   CLI::App* init = app.add_subcommand("init", "Create the platform root key in a new key store");
   CLI::App* show = app.add_subcommand("show", "Show the root public key and its safety number");

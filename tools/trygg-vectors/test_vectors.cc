@@ -168,7 +168,7 @@ json AttachmentVectors() {
     for (size_t i = 0; i < size; ++i) plaintext[i] = static_cast<uint8_t>(i * 31 + 7);
     std::vector<uint8_t> stream;
     AttachmentWriter writer = ValueOrDie(AttachmentWriter::Create(
-        data_key, record_id,
+        data_key, record_id, size,
         [&stream](std::span<const uint8_t> bytes) {
           stream.insert(stream.end(), bytes.begin(), bytes.end());
           return absl::OkStatus();
@@ -181,13 +181,16 @@ json AttachmentVectors() {
         {"data_key", Hex(data_key.span())},
         {"record_id", Hex(record_id.span())},
         {"plaintext", Hex(plaintext)},
+        {"padded_size", PaddedAttachmentSize(size)},
         {"stream", Hex(stream)},
         {"hash", Hex(hash.span())},
     });
   };
-  add("empty attachment: one final chunk of 0 bytes", 0);
-  add("100 bytes: one final chunk", 100);
-  add("64 KiB + 1 byte: a full message chunk and a 1-byte final chunk", 65537);
+  add("empty attachment: the 8-byte length prefix alone, one final chunk", 0);
+  add("100 bytes: prefix and content, 108 bytes, padded to 112, one final chunk", 100);
+  add("1000 bytes: 1008 padded to 1024", 1000);
+  add("64 KiB + 1 byte: 65545 padded to 67584, a full message chunk and a 2048-byte final chunk",
+      65537);
   return out;
 }
 
@@ -308,7 +311,7 @@ json WorkflowVectors() {
   withdrawal.case_id = case_id;
   withdrawal.withdrawn_at_ms = kVectorTime + 3'600'000;
   withdrawal.device_id = device_id;
-  add_signed("withdrawal of consent c1..c1", "withdrawal", SigningContext::kConsent,
+  add_signed("withdrawal of consent c1..c1 (format 2)", "withdrawal", SigningContext::kConsentWithdrawal,
              ValueOrDie(SignConsentWithdrawal(withdrawal, device)));
 
   ReferralRecord referral;

@@ -48,6 +48,8 @@ bool ConfirmOnTerminal(std::string_view question);
 
 // TRYGG_INSECURE_FAST_KDF=1 is for tests only: key stores are written with
 // libsodium's minimum Argon2id limits and opened with allow_weak_kdf_for_tests.
+// Only test builds read it (TRYGG_TEST_HOOKS, set by CMake for every build
+// type but Release and MinSizeRel); elsewhere InsecureFastKdf() is false.
 bool InsecureFastKdf();
 KdfLimits KeyStoreKdfLimits();
 KeyStoreOpenOptions KeyStoreOpenOptionsFromEnv();

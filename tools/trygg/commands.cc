@@ -13,6 +13,7 @@
 #include "trygg/client.h"
 #include "trygg/fingerprint.h"
 #include "trygg/key_store.h"
+#include "trygg/label.h"
 #include "trygg/membership.h"
 #include "trygg/org_log.h"
 #include "trygg/random.h"
@@ -120,10 +121,7 @@ absl::StatusOr<Output> DeviceInit(const Settings& settings, const CommandFlags& 
     return absl::InvalidArgumentError(
         "--org ORG_ID is required (or --admin-of-new-org for a new organisation, or --coordinator)");
   }
-  if (flags.label.size() > kMaxEnrolmentLabelBytes) {
-    return absl::InvalidArgumentError("--label is longer than " + std::to_string(kMaxEnrolmentLabelBytes) +
-                                      " bytes");
-  }
+  TRYGG_RETURN_IF_ERROR(CheckLabel(flags.label, kMaxEnrolmentLabelChars, "--label"));
   if (!settings.root_key_hex.empty()) TRYGG_RETURN_IF_ERROR(PinnedRoot(settings).status());
   if (std::filesystem::exists(settings.keystore)) {
     return absl::AlreadyExistsError("a key store already exists at " + settings.keystore.string());
@@ -245,7 +243,7 @@ absl::StatusOr<Output> EnrolList(const Settings& settings, const CommandFlags&) 
                                          {"submitted_at", FormatTime(p.submitted_at_ms)},
                                          {"safety_number", SafetyNumber(p.request.sign_key)}});
     output.text += "enrolment " + Hex(p.enrolment_id) + "\n  device:  " + Hex(p.request.device_id) + " \"" +
-                   p.request.label + "\"\n  role:    " + RoleName(p.request.requested_role) + "\n  submitted: " +
+                   EscapeForTerminal(p.request.label) + "\"\n  role:    " + RoleName(p.request.requested_role) + "\n  submitted: " +
                    FormatTime(p.submitted_at_ms) + "\n  safety number: " + SafetyNumber(p.request.sign_key) + "\n";
   }
   return output;
@@ -273,7 +271,7 @@ absl::StatusOr<Output> EnrolApprove(const Settings& settings, const CommandFlags
     }
   } else {
     std::cerr << "enrolment " << flags.id << ": device " << Hex(found->request.device_id) << " \""
-              << found->request.label << "\" asks for role " << RoleName(found->request.requested_role)
+              << EscapeForTerminal(found->request.label) << "\" asks for role " << RoleName(found->request.requested_role)
               << "\nsafety number: " << safety_number << "\n";
     if (!ConfirmOnTerminal("Is this exactly the number shown on the person's device?")) {
       return absl::FailedPreconditionError(

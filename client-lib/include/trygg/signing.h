@@ -32,14 +32,17 @@ enum class SigningContext {
   kOrgLog,      // "trygg/v1/org-log"     organisation log links
   kTransition,  // "trygg/v1/transition"  referral state transitions
   kTreeHead,    // "trygg/v1/tree-head"   audit log signed tree heads
-  kListing,     // "trygg/v1/listing"     directory listings
+  kListing,     // "trygg/v1/listing"     directory listings (not their updates)
   kSession,     // "trygg/v1/session"     session challenge responses
   kEnrolment,   // "trygg/v1/enrolment"   device enrolment requests
   kCoordinatorCert,  // "trygg/v1/coordinator-cert" root-signed coordinator certificate
   kServerCert,       // "trygg/v1/server-cert"      root-signed server certificate
-  kConsent,    // "trygg/v1/consent"    consent records and their withdrawals
+  kConsent,    // "trygg/v1/consent"    consent records
   kReferral,   // "trygg/v1/referral"   referral records
   kErasure,    // "trygg/v1/erasure"    case erasure statements
+  kConsentWithdrawal,  // "trygg/v2/consent-withdrawal"  consent withdrawals (format 2)
+  kListingCapacity,    // "trygg/v2/listing-capacity"    listing capacity updates (format 2)
+  kListingRetirement,  // "trygg/v2/listing-retirement"  listing retirements (format 2)
 };
 
 // The exact ASCII context string, without the 0x00 separator.

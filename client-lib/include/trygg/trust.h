@@ -108,7 +108,10 @@ SignedObject SignOrgLogLink(const OrgLogLink& link, const SigningKeyPair& signer
 
 // --- Enrolment requests (self-signed by the new device) --------------------
 
-inline constexpr size_t kMaxEnrolmentLabelBytes = 100;
+// A label is at most 64 characters (code points) of UTF-8, so at most 256
+// bytes, with no control or bidi control characters (trygg/label.h).
+inline constexpr size_t kMaxEnrolmentLabelChars = 64;
+inline constexpr size_t kMaxEnrolmentLabelBytes = 4 * kMaxEnrolmentLabelChars;
 
 struct EnrolmentRequest {
   Id128 org_id;
@@ -117,7 +120,8 @@ struct EnrolmentRequest {
   BoxPublicKey box_key;
   Role requested_role = Role::kCaseworker;
   int64_t created_at_ms = 0;
-  // A short label the admin recognises ("Anna's laptop"), UTF-8.
+  // A short label the admin recognises ("Anna's laptop"): CheckLabel with
+  // kMaxEnrolmentLabelChars, checked by Serialize/Sign and by Parse/Verify.
   std::string label;
 };
 

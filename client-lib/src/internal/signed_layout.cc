@@ -12,7 +12,8 @@ absl::Status Malformed(std::string_view what, std::string_view why) {
                          std::string(what) + ": " + std::string(why));
 }
 
-absl::Status ReadPreamble(ByteReader& in, const uint8_t (&magic)[4], std::string_view what) {
+absl::Status ReadPreamble(ByteReader& in, const uint8_t (&magic)[4], std::string_view what,
+                          uint8_t expected_format) {
   uint8_t got[4];
   in.Bytes(got);
   if (in.failed()) return Malformed(what, "too short");
@@ -22,7 +23,12 @@ absl::Status ReadPreamble(ByteReader& in, const uint8_t (&magic)[4], std::string
   }
   uint8_t format = in.U8();
   if (in.failed()) return Malformed(what, "too short");
-  if (format != kFormatV1) {
+  if (format < expected_format) {
+    return MakeCryptoError(absl::StatusCode::kFailedPrecondition, CryptoError::kFormatTooOld,
+                           std::string(what) + ": format " + std::to_string(format) +
+                               " is no longer accepted (now " + std::to_string(expected_format) + ")");
+  }
+  if (format != expected_format) {
     return MakeCryptoError(absl::StatusCode::kFailedPrecondition, CryptoError::kUnknownFormat,
                            std::string(what) + ": unknown format " + std::to_string(format));
   }

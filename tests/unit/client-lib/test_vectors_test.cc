@@ -71,6 +71,18 @@ Bytes Slice(const Bytes& in, size_t offset, size_t size) {
   return {in.begin() + offset, in.begin() + offset + size};
 }
 
+// Padmé as protocol.md 6 states it: keep the top floor(log2 E) + 1 bits of n,
+// E = floor(log2 n), rounding up.
+uint64_t PadmeOf(uint64_t n) {
+  if (n < 2) return n;
+  int e = 0;
+  while ((n >> (e + 1)) != 0) ++e;
+  int s = 0;
+  while ((uint64_t{1} << s) <= static_cast<uint64_t>(e)) ++s;
+  const uint64_t step = uint64_t{1} << (e - s);
+  return (n + step - 1) / step * step;
+}
+
 uint64_t BigEndian(const Bytes& in, size_t offset, size_t size) {
   uint64_t v = 0;
   for (size_t i = 0; i < size; ++i) v = (v << 8) | in.at(offset + i);
@@ -204,7 +216,7 @@ TEST_CASE("attachment vectors decrypt with raw libsodium", "[vectors]") {
     Bytes wrap_key(32);
     crypto_kdf_derive_from_key(wrap_key.data(), 32, 1, "trgattwk", data_key.data());
     const Bytes attachment_key = AeadOpen(
-        wrap_key, Slice(stream, 0, 72), Cat({Str("trygg/v1/attachment-key"), Hex(v["record_id"])}));
+        wrap_key, Slice(stream, 0, 72), Cat({Str("trygg/v2/attachment-key"), Hex(v["record_id"])}));
     crypto_secretstream_xchacha20poly1305_state state;
     REQUIRE(crypto_secretstream_xchacha20poly1305_init_pull(&state, stream.data() + 72,
                                                             attachment_key.data()) == 0);
@@ -223,7 +235,15 @@ TEST_CASE("attachment vectors decrypt with raw libsodium", "[vectors]") {
       offset += n;
     }
     REQUIRE(tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL);
-    REQUIRE(plaintext == Hex(v["plaintext"]));
+    // u64(content length) ‖ content ‖ zeros, padded to Padmé(8 + length).
+    const Bytes content = Hex(v["plaintext"]);
+    REQUIRE(plaintext.size() == v["padded_size"].get<uint64_t>());
+    REQUIRE(plaintext.size() == PadmeOf(8 + content.size()));
+    uint64_t length = 0;
+    for (size_t i = 0; i < 8; ++i) length = (length << 8) | plaintext[i];
+    REQUIRE(length == content.size());
+    REQUIRE(Slice(plaintext, 8, content.size()) == content);
+    for (size_t i = 8 + content.size(); i < plaintext.size(); ++i) REQUIRE(plaintext[i] == 0);
   }
 }
 
@@ -268,7 +288,7 @@ TEST_CASE("workflow vectors verify, parse and open with raw libsodium", "[vector
   // docs/protocol.md, section 12: magic, exact length, context per object.
   const std::map<std::string, std::tuple<std::string, size_t, std::string>> layouts = {
       {"consent", {"TCN1", 120, "trygg/v1/consent"}},
-      {"withdrawal", {"TCW1", 61, "trygg/v1/consent"}},
+      {"withdrawal", {"TCW1", 61, "trygg/v2/consent-withdrawal"}},
       {"referral", {"TRF1", 192, "trygg/v1/referral"}},
       {"transition", {"TRT1", 48, "trygg/v1/transition"}},
       {"erasure", {"TCE1", 45, "trygg/v1/erasure"}},
@@ -299,7 +319,9 @@ TEST_CASE("workflow vectors verify, parse and open with raw libsodium", "[vector
     const auto& [magic, size, context] = layouts.at(object);
     const Bytes bytes = Hex(v["bytes"]);
     REQUIRE(bytes.size() == size);
-    REQUIRE(Slice(bytes, 0, 5) == Cat({Str(magic), Bytes{0x01}}));
+    // Format 2 for the kinds that got a context of their own (withdrawals).
+    const uint8_t format = object == "withdrawal" ? 0x02 : 0x01;
+    REQUIRE(Slice(bytes, 0, 5) == Cat({Str(magic), Bytes{format}}));
     REQUIRE(v["context"].get<std::string>() == context);
     const Bytes signed_bytes = Cat({Str(context), Bytes{0x00}, bytes});
     REQUIRE(signed_bytes == Hex(v["signed"]));

@@ -30,7 +30,7 @@ Encrypted Encrypt(const SecretKey& dek, const Id128& record_id,
                   std::span<const uint8_t> plaintext, Rng& rng, size_t piece = 1000) {
   Encrypted out;
   auto writer = AttachmentWriter::Create(
-      dek, record_id,
+      dek, record_id, plaintext.size(),
       [&out](std::span<const uint8_t> bytes) {
         out.stream.insert(out.stream.end(), bytes.begin(), bytes.end());
         return absl::OkStatus();
@@ -77,10 +77,10 @@ TEST_CASE("attachments round-trip at chunk boundaries", "[attachment]") {
     INFO("size " << size);
     const std::vector<uint8_t> plaintext = Pattern(size);
     const Encrypted e = Encrypt(f.dek, f.record_id, plaintext, f.rng);
-    const size_t chunks = size / kAttachmentChunkSize + (size % kAttachmentChunkSize ? 1 : 0);
-    const size_t expected_chunks = chunks == 0 ? 1 : chunks;
-    REQUIRE(e.stream.size() ==
-            kAttachmentPreambleSize + size + expected_chunks * kAttachmentChunkOverhead);
+    const uint64_t padded = PaddedAttachmentSize(size);
+    const uint64_t chunks = (padded + kAttachmentChunkSize - 1) / kAttachmentChunkSize;
+    REQUIRE(e.stream.size() == kAttachmentPreambleSize + padded + chunks * kAttachmentChunkOverhead);
+    REQUIRE(e.stream.size() == AttachmentStreamSize(size));
     REQUIRE(e.hash == Blake2b256(e.stream));
     std::vector<uint8_t> out;
     REQUIRE(Decrypt(f.dek, f.record_id, e.hash, e.stream, &out).ok());
@@ -136,7 +136,9 @@ TEST_CASE("data after the final chunk is refused", "[attachment]") {
   AttachmentFixture f;
   std::vector<uint8_t> out;
   // After a full-size final chunk the reader knows where the stream ended.
-  Encrypted full = Encrypt(f.dek, f.record_id, Pattern(kAttachmentChunkSize), f.rng);
+  // (a chunk's worth of plaintext once the length prefix is added: Padmé keeps 64 KiB)
+  Encrypted full = Encrypt(f.dek, f.record_id, Pattern(kAttachmentChunkSize - kAttachmentLengthPrefixSize), f.rng);
+  REQUIRE(full.stream.size() == kAttachmentPreambleSize + kCipherChunk);
   full.stream.push_back(0);
   REQUIRE_CRYPTO_ERROR(Decrypt(f.dek, f.record_id, full.hash, full.stream, &out),
                        StatusCode::kDataLoss, CryptoError::kTrailingData);
@@ -173,20 +175,20 @@ TEST_CASE("wrong key, wrong record, wrong hash, flipped bits", "[attachment]") {
 TEST_CASE("a sink error stops the stream and is returned unchanged", "[attachment]") {
   AttachmentFixture f;
   auto writer = AttachmentWriter::Create(
-      f.dek, f.record_id,
+      f.dek, f.record_id, 0,
       [](std::span<const uint8_t>) { return absl::UnavailableError("disk full"); }, f.rng);
   REQUIRE(writer.status().code() == StatusCode::kUnavailable);
 
   SECTION("in the writer, mid-stream: the writer stays broken") {
     int calls = 0;
+    const std::vector<uint8_t> data = Pattern(3 * kAttachmentChunkSize + 10);
     auto failing = AttachmentWriter::Create(
-        f.dek, f.record_id,
+        f.dek, f.record_id, data.size(),
         [&calls](std::span<const uint8_t>) {
           return ++calls == 3 ? absl::UnavailableError("disk full") : absl::OkStatus();
         },
         f.rng);
     REQUIRE(failing.ok());
-    const std::vector<uint8_t> data = Pattern(3 * kAttachmentChunkSize + 10);
     absl::Status status;
     for (size_t i = 0; i < data.size() && status.ok(); i += 4096) {
       status = failing->Write(std::span(data).subspan(i, std::min<size_t>(4096, data.size() - i)));
@@ -218,7 +220,7 @@ TEST_CASE("a finished writer refuses more", "[attachment]") {
   AttachmentFixture f;
   std::vector<uint8_t> out;
   auto writer = AttachmentWriter::Create(
-      f.dek, f.record_id,
+      f.dek, f.record_id, 100,
       [&out](std::span<const uint8_t> bytes) {
         out.insert(out.end(), bytes.begin(), bytes.end());
         return absl::OkStatus();
@@ -231,6 +233,42 @@ TEST_CASE("a finished writer refuses more", "[attachment]") {
   CHECK(writer->Write(Pattern(10)).code() == StatusCode::kFailedPrecondition);
   CHECK(writer->Finish().status().code() == StatusCode::kFailedPrecondition);
   CHECK(out.size() == size);  // nothing more was emitted
+}
+
+TEST_CASE("a writer given more or fewer bytes than its size refuses to finish", "[attachment]") {
+  AttachmentFixture f;
+  auto sink = [](std::span<const uint8_t>) { return absl::OkStatus(); };
+  auto longer = AttachmentWriter::Create(f.dek, f.record_id, 10, sink, f.rng);
+  REQUIRE(longer.ok());
+  CHECK(longer->Write(Pattern(11)).code() == StatusCode::kInvalidArgument);
+  CHECK(longer->Finish().status().code() == StatusCode::kFailedPrecondition);
+  auto shorter = AttachmentWriter::Create(f.dek, f.record_id, 10, sink, f.rng);
+  REQUIRE(shorter.ok());
+  REQUIRE(shorter->Write(Pattern(9)).ok());
+  CHECK(shorter->Finish().status().code() == StatusCode::kInvalidArgument);
+  CHECK(AttachmentWriter::Create(f.dek, f.record_id, kMaxAttachmentContentSize + 1, sink, f.rng)
+            .status()
+            .code() == StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("Padmé keeps a few significant bits and adds at most 12% past 256 bytes", "[attachment]") {
+  CHECK(Padme(0) == 0);
+  CHECK(Padme(1) == 1);
+  CHECK(Padme(8) == 8);
+  CHECK(Padme(9) == 10);            // E = 3, S = 2: multiples of 2
+  CHECK(Padme(176'008) == 176'128);  // E = 17, S = 5: multiples of 4096
+  CHECK(Padme(uint64_t{1} << 30) == uint64_t{1} << 30);
+  CHECK(Padme((uint64_t{1} << 30) + 1) == (uint64_t{1} << 30) + (uint64_t{1} << 25));
+  uint64_t previous = 0;
+  for (uint64_t n = 1; n < 300'000; n += (n < 5000 ? 1 : 97)) {
+    const uint64_t p = Padme(n);
+    INFO("n " << n << " padded " << p);
+    REQUIRE(p >= n);
+    REQUIRE(p >= previous);  // monotone
+    REQUIRE(Padme(p) == p);  // a bucket pads to itself
+    if (n >= 256) REQUIRE(p - n <= n * 12 / 100);
+    previous = p;
+  }
 }
 
 long MaxRssKib() {
@@ -252,7 +290,7 @@ void StreamThrough(size_t total) {
     DeterministicRng rng{0x33};
     const SecretKey dek = GenerateDataKey(rng);
     auto writer = AttachmentWriter::Create(
-        dek, record_id, [](std::span<const uint8_t>) { return absl::OkStatus(); }, rng);
+        dek, record_id, total, [](std::span<const uint8_t>) { return absl::OkStatus(); }, rng);
     REQUIRE(writer.ok());
     for (size_t done = 0; done < total; done += piece.size()) REQUIRE(writer->Write(piece).ok());
     auto h = writer->Finish();
@@ -269,8 +307,8 @@ void StreamThrough(size_t total) {
                                          });
   REQUIRE(reader.ok());
   auto writer = AttachmentWriter::Create(
-      dek, record_id, [&reader](std::span<const uint8_t> bytes) { return reader->Write(bytes); },
-      rng);
+      dek, record_id, total,
+      [&reader](std::span<const uint8_t> bytes) { return reader->Write(bytes); }, rng);
   REQUIRE(writer.ok());
   for (size_t done = 0; done < total; done += piece.size()) REQUIRE(writer->Write(piece).ok());
   REQUIRE(writer->Finish().ok());

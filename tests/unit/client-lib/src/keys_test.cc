@@ -109,6 +109,14 @@ TEST_CASE("context strings are the documented, distinct ones", "[signing]") {
       {SigningContext::kListing, "trygg/v1/listing"},
       {SigningContext::kSession, "trygg/v1/session"},
       {SigningContext::kEnrolment, "trygg/v1/enrolment"},
+      {SigningContext::kCoordinatorCert, "trygg/v1/coordinator-cert"},
+      {SigningContext::kServerCert, "trygg/v1/server-cert"},
+      {SigningContext::kConsent, "trygg/v1/consent"},
+      {SigningContext::kReferral, "trygg/v1/referral"},
+      {SigningContext::kErasure, "trygg/v1/erasure"},
+      {SigningContext::kConsentWithdrawal, "trygg/v2/consent-withdrawal"},
+      {SigningContext::kListingCapacity, "trygg/v2/listing-capacity"},
+      {SigningContext::kListingRetirement, "trygg/v2/listing-retirement"},
   };
   std::set<std::string> seen;
   for (const auto& [context, label] : expected) {

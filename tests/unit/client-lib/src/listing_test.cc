@@ -262,7 +262,7 @@ TEST_CASE("byte layouts follow protocol.md section 13", "[directory]") {
   SECTION("capacity update") {
     std::vector<uint8_t> want;
     Append(want, "TLC1");
-    want.push_back(1);
+    want.push_back(2);  // format 2: signed trygg/v2/listing-capacity
     Append(want, listing.span());
     Append(want, org.span());
     Append(want, Be(7, 8));
@@ -275,7 +275,7 @@ TEST_CASE("byte layouts follow protocol.md section 13", "[directory]") {
   SECTION("retirement") {
     std::vector<uint8_t> want;
     Append(want, "TLR1");
-    want.push_back(1);
+    want.push_back(2);  // format 2: signed trygg/v2/listing-retirement
     Append(want, listing.span());
     Append(want, org.span());
     Append(want, Be(2, 8));

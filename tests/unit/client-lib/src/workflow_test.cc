@@ -101,7 +101,7 @@ std::vector<Kind> AllKinds() {
                    [](auto b) { return ParseConsentRecord(b).status(); },
                    [](const auto& k) { return SignConsentRecord(SampleConsent(), k); },
                    [](const auto& o, const auto& pk) { return VerifyConsentRecord(o, pk).status(); }});
-  kinds.push_back({"withdrawal", SigningContext::kConsent, kConsentWithdrawalSize,
+  kinds.push_back({"withdrawal", SigningContext::kConsentWithdrawal, kConsentWithdrawalSize,
                    SerializeConsentWithdrawal(SampleWithdrawal()),
                    [](auto b) { return ParseConsentWithdrawal(b).status(); },
                    [](const auto& k) { return SignConsentWithdrawal(SampleWithdrawal(), k); },
@@ -126,6 +126,7 @@ std::vector<Kind> AllKinds() {
 
 TEST_CASE("workflow contexts are the documented ones", "[crypto][workflow]") {
   CHECK(ContextString(SigningContext::kConsent) == "trygg/v1/consent");
+  CHECK(ContextString(SigningContext::kConsentWithdrawal) == "trygg/v2/consent-withdrawal");
   CHECK(ContextString(SigningContext::kReferral) == "trygg/v1/referral");
   CHECK(ContextString(SigningContext::kErasure) == "trygg/v1/erasure");
   CHECK(ContextString(SigningContext::kTransition) == "trygg/v1/transition");
@@ -177,7 +178,8 @@ TEST_CASE("workflow objects round-trip with their exact sizes and magics", "[cry
     INFO(kinds[k].name);
     REQUIRE(kinds[k].bytes.size() == kinds[k].size);
     CHECK(std::string(kinds[k].bytes.begin(), kinds[k].bytes.begin() + 4) == magics[k].second);
-    CHECK(kinds[k].bytes[4] == 0x01);
+    // Withdrawals are format 2: their own signing context (protocol.md 2).
+    CHECK(kinds[k].bytes[4] == (kinds[k].name == "withdrawal" ? 0x02 : 0x01));
   }
 }
 
@@ -272,8 +274,12 @@ TEST_CASE("workflow parsers refuse wrong lengths, magics and formats", "[crypto]
     magic[0] ^= 0x01;
     REQUIRE_CRYPTO_ERROR(kind.parse(magic), StatusCode::kInvalidArgument, CryptoError::kUnknownMagic);
     std::vector<uint8_t> format = kind.bytes;
-    format[4] = 2;
+    format[4] = 3;
     REQUIRE_CRYPTO_ERROR(kind.parse(format), StatusCode::kFailedPrecondition, CryptoError::kUnknownFormat);
+    if (kind.bytes[4] == 2) {
+      format[4] = 1;  // before its own context: refused, not misread
+      REQUIRE_CRYPTO_ERROR(kind.parse(format), StatusCode::kFailedPrecondition, CryptoError::kFormatTooOld);
+    }
   }
   // "TER1" is an enrolment request, not an erasure statement.
   std::vector<uint8_t> enrolment_magic = SerializeErasureStatement(SampleErasure());
