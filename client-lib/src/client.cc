@@ -142,6 +142,14 @@ absl::StatusOr<Session> Client::Login(const Id128& device_id, const SigningKeyPa
   std::vector<uint8_t> bytes(challenge.challenge().begin(), challenge.challenge().end());
   TRYGG_ASSIGN_OR_RETURN(SessionChallenge parsed, ParseSessionChallenge(bytes));
   if (parsed.device_id != device_id) return absl::DataLossError("the server's challenge names another device");
+  if (std::optional<Id128> pinned = pinned_server_instance();
+      pinned.has_value() && *pinned != parsed.server_instance_id) {
+    return absl::FailedPreconditionError(
+        "the server is another instance (" + HexEncode(parsed.server_instance_id.span()) +
+        ") than the one this device first signed in to (" + HexEncode(pinned->span()) +
+        "); nothing was signed. If the platform's operator moved it to a new database on purpose, "
+        "forget the pinned instance (ForgetServerInstance)");
+  }
   trygg::v1::CreateSessionRequest request;
   request.set_device_id(ToProto(device_id.span()));
   SignedToProto(SignedObject{bytes, Sign(device_key, SigningContext::kSession, bytes)},
@@ -158,11 +166,31 @@ absl::StatusOr<Session> Client::Login(const Id128& device_id, const SigningKeyPa
   TRYGG_ASSIGN_OR_RETURN(Session session, WhoAmI());
   if (session.device_id != device_id) return absl::DataLossError("the server opened a session for another device");
   session_ = session;
+  if (!pinned_server_instance().has_value()) {
+    {
+      std::lock_guard<std::mutex> lock(state_mu_);
+      server_instance_ = parsed.server_instance_id;
+    }
+    TRYGG_RETURN_IF_ERROR(SaveState());
+  }
   // The organisation is the server's word here (WhoAmI); every other write's
   // expectation takes it from the device's own key store.
   ExpectAuditEntries(*create_context, audit_start, session.org_id,
                      internal::Expecting("session", {audit::AuditEventKind::kSessionCreated}));
   return session;
+}
+
+std::optional<Id128> Client::pinned_server_instance() const {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  return server_instance_;
+}
+
+absl::Status Client::ForgetServerInstance() {
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    server_instance_.reset();
+  }
+  return SaveState();
 }
 
 absl::StatusOr<Session> Client::WhoAmI() {
@@ -539,6 +567,12 @@ absl::Status Client::LoadState() {
       histories_[{kind, *id}] = parsed;
     }
   }
+  if (state.contains("server_instance_id")) {
+    if (!state["server_instance_id"].is_string()) return damaged;
+    absl::StatusOr<Id128> instance = id_of(state["server_instance_id"].get<std::string>());
+    if (!instance.ok()) return damaged;
+    server_instance_ = *instance;
+  }
   if (state.contains("audit")) audit_->FromJson(state["audit"]);
   return absl::OkStatus();
 }
@@ -553,6 +587,7 @@ absl::Status Client::SaveState() const {
     heads[HexEncode(org_id.span())] = {{"seq", head.seq}, {"hash", HexEncode(head.hash.span())}};
   }
   nlohmann::json state = {{"format", kStateFormat}, {"org_log_heads", heads}, {"audit", audit_->ToJson()}};
+  if (server_instance_.has_value()) state["server_instance_id"] = HexEncode(server_instance_->span());
   for (HistoryKind kind : kHistoryKinds) state[std::string(HistoryKindKey(kind))] = nlohmann::json::object();
   for (const auto& [key, head] : histories_) {
     nlohmann::json j = {{"length", head.length}, {"hash", HexEncode(head.hash.span())}};

@@ -37,6 +37,8 @@ class TrustWorld {
 
   // A client pinned to the root, remembering heads in its own state file.
   std::unique_ptr<Client> NewClient(const std::string& state_name = "");
+  // The path of the state file NewClient(state_name) uses.
+  std::string StatePath(const std::string& state_name) const { return dir_.file(state_name + ".state.json"); }
 
   // Admits an organisation whose first admin is the returned device (logged
   // in), with organisation key generation 1.

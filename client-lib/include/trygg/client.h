@@ -177,7 +177,17 @@ class Client {
   absl::StatusOr<ServerInfo> GetServerInfo();
 
   // Signs a fresh server challenge with the device key and keeps the token.
+  // The server instance named in the first challenge this device signs is
+  // pinned in the state file; a later challenge from another instance (a
+  // server swapped for another, or one relaying another server's challenge)
+  // is refused with FAILED_PRECONDITION before anything is signed.
   absl::StatusOr<Session> Login(const Id128& device_id, const SigningKeyPair& device_key);
+  // The pinned server instance, if any.
+  std::optional<Id128> pinned_server_instance() const;
+  // Forgets the pinned instance, so the next Login pins the server it then
+  // reaches. For after the operator has moved the platform to a new
+  // database on purpose (a restored backup keeps its instance); never automatic.
+  absl::Status ForgetServerInstance();
   absl::StatusOr<Session> WhoAmI();
   absl::Status Logout();
   bool logged_in() const;
@@ -287,6 +297,7 @@ class Client {
   mutable std::mutex state_mu_;
   std::map<Id128, OrgLogHead> heads_;
   std::map<std::pair<HistoryKind, Id128>, HistoryHead> histories_;
+  std::optional<Id128> server_instance_;  // pinned at the first login
 };
 
 }  // namespace trygg
