@@ -216,9 +216,10 @@ absl::StatusOr<std::vector<ConsentView>> ReferralClient::ListConsents(const Id12
     TRYGG_ASSIGN_OR_RETURN(ConsentRecord parsed, ParseConsentRecord(signed_record.bytes));
     if (parsed.case_id != case_id) return Tampered("the server listed a consent of another case");
     const DeviceRecord* recorder = own->FindDevice(parsed.recorder_device_id);
-    if (recorder == nullptr) {
+    if (recorder == nullptr || !TrustedAt(*recorder, parsed.recorded_at_ms)) {
       return MakeCryptoError(absl::StatusCode::kDataLoss, CryptoError::kBadSignature,
-                             "consent: recorded by a device that is not in the organisation log");
+                             "consent: recorded by a device that is not in the organisation log, or after its "
+                             "revocation");
     }
     ConsentView view;
     TRYGG_ASSIGN_OR_RETURN(view.record, VerifyConsentRecord(signed_record, recorder->sign_key));
@@ -239,7 +240,8 @@ absl::StatusOr<std::vector<ConsentView>> ReferralClient::ListConsents(const Id12
       absl::StatusOr<ConsentWithdrawal> w = ParseConsentWithdrawal(statement.bytes);
       if (!w.ok()) return ConsentTampered("the server sent a withdrawal that is not a consent withdrawal");
       const DeviceRecord* withdrawer = own->FindDevice(w->device_id);
-      if (withdrawer == nullptr || w->consent_id != view.record.consent_id || w->case_id != case_id ||
+      if (withdrawer == nullptr || !TrustedAt(*withdrawer, w->withdrawn_at_ms) ||
+          w->consent_id != view.record.consent_id || w->case_id != case_id ||
           !VerifyConsentWithdrawal(statement, withdrawer->sign_key).ok()) {
         return ConsentTampered("its withdrawal is not one a device of its organisation signed for it");
       }
@@ -366,6 +368,7 @@ static absl::StatusOr<VerifiedReferral> VerifyReferralMessage(const trygg::v1::R
   TRYGG_ASSIGN_OR_RETURN(ReferralRecord parsed, ParseReferralRecord(signed_record.bytes));
   const DeviceRecord* sender = from.FindDevice(parsed.sender_device_id);
   if (sender == nullptr) return Tampered("sent by a device that is not in the sending organisation's log");
+  if (!TrustedAt(*sender, parsed.created_at_ms)) return Tampered("signed by its sender after the device was revoked");
   TRYGG_ASSIGN_OR_RETURN(out.record, VerifyReferralRecord(signed_record, sender->sign_key));
   if (out.record.from_org_id != from.org_id() || out.record.to_org_id != to.org_id()) {
     return Tampered("the server's routing differs from the signed referral");
@@ -377,8 +380,9 @@ static absl::StatusOr<VerifiedReferral> VerifyReferralMessage(const trygg::v1::R
     TRYGG_ASSIGN_OR_RETURN(SignedObject move, internal::SignedFromServer(blob));
     if (absl::StatusOr<ConsentWithdrawal> w = ParseConsentWithdrawal(move.bytes); w.ok()) {
       SignerLookup signer = FindSigner(w->device_id, {&from});
-      if (signer.device == nullptr || w->case_id != out.record.case_id ||
-          w->consent_id != out.record.consent_id || !VerifyConsentWithdrawal(move, signer.device->sign_key).ok()) {
+      if (signer.device == nullptr || !TrustedAt(*signer.device, w->withdrawn_at_ms) ||
+          w->case_id != out.record.case_id || w->consent_id != out.record.consent_id ||
+          !VerifyConsentWithdrawal(move, signer.device->sign_key).ok()) {
         return Tampered("a consent withdrawal in its history is not one the sender signed for its consent");
       }
       const ReferralStatus to_state = state == ReferralStatus::kSent ? ReferralStatus::kWithdrawn
@@ -397,6 +401,7 @@ static absl::StatusOr<VerifiedReferral> VerifyReferralMessage(const trygg::v1::R
     TRYGG_ASSIGN_OR_RETURN(ReferralTransition t, ParseReferralTransition(move.bytes));
     SignerLookup signer = FindSigner(t.actor_device_id, {&from, &to});
     if (signer.device == nullptr) return Tampered("a transition by a device of neither organisation");
+    if (!TrustedAt(*signer.device, t.at_ms)) return Tampered("a transition signed after its device was revoked");
     TRYGG_RETURN_IF_ERROR(VerifyReferralTransition(move, signer.device->sign_key).status());
     if (t.referral_id != out.record.referral_id) return Tampered("a transition of another referral in its history");
     if (t.from_state != static_cast<uint8_t>(state)) return Tampered("its transitions do not follow each other");

@@ -321,3 +321,47 @@ TEST_CASE("only the owner can re-key, and readers keep the whole history", "[adv
 }
 
 }  // namespace trygg::adversarial_revocation
+
+namespace trygg::adversarial_revocation {
+
+TEST_CASE("a referral move signed with a stolen key after its revocation is refused by readers",
+          "[adversarial][revocation]") {
+  Shelter s;
+  TestDevice& lawyer = s.world.AddDevice(s.legal, Role::kCaseworker);
+  auto case_id = s.anna_cases->CreateCase(Text("före: Namn Daria"), 1);
+  REQUIRE(case_id.ok());
+  const Id128 consent = s.Consent(*case_id, "före: samtycke");
+  ReferralClient referrals(*s.anna.client, s.anna.keys, *s.anna_cases, s.world.clock(), s.world.rng());
+  ReferralDraft draft;
+  draft.case_id = *case_id;
+  draft.listing_id = s.listing;
+  draft.to_org = s.legal.keys.org_id;
+  draft.service = static_cast<uint8_t>(ServiceCategory::kLegalAdvice);
+  draft.consent_id = consent;
+  draft.packet = Text("före: behöver juridiskt stöd");
+  auto referral_id = referrals.Refer(draft);
+  REQUIRE(referral_id.ok());
+
+  // The legal organisation revokes the lawyer's stolen laptop; the thief,
+  // with a server that stores what it is given, accepts the referral in the
+  // lawyer's name.
+  REQUIRE(RevokeDevice(*s.legal.client, s.legal.keys, lawyer.keys.device_id, s.world.clock(), s.world.rng()).ok());
+  ReferralTransition accept{*referral_id, static_cast<uint8_t>(ReferralStatus::kSent),
+                            static_cast<uint8_t>(ReferralStatus::kAccepted), 0, lawyer.keys.device_id,
+                            s.world.clock().NowUnixMillis()};
+  auto signed_accept = SignReferralTransition(accept, lawyer.keys.device.signing());
+  REQUIRE(signed_accept.ok());
+  auto hex = [](std::span<const uint8_t> b) { return "x'" + HexEncode(b) + "'"; };
+  testing::Exec(s.world.db_path(),
+                "INSERT INTO referral_transitions (referral_id, seq, actor, to_state, at, bytes, signature) VALUES (" +
+                    hex(referral_id->span()) + ", 1, " + hex(lawyer.keys.device_id.span()) + ", 2, " +
+                    std::to_string(accept.at_ms) + ", " + hex(signed_accept->bytes) + ", " +
+                    hex(signed_accept->signature.span()) + "); UPDATE referrals SET state = 2 WHERE referral_id = " +
+                    hex(referral_id->span()));
+  auto read = referrals.Get(*referral_id);
+  INFO(read.status().ToString());
+  CHECK(read.status().code() == absl::StatusCode::kDataLoss);
+  CHECK(read.status().message().find("revoked") != std::string::npos);
+}
+
+}  // namespace trygg::adversarial_revocation
