@@ -208,10 +208,28 @@ TEST_CASE("the enrolment ceremony, activation and revocation through the CLI") {
   REQUIRE_OK(ben_fp);
   CHECK(ben_fp.Json()["safety_number"] == ben_number);
 
-  // Revocation: the organisation key moves on and the device is refused.
+  // A case ben could read, before he leaves.
+  {
+    std::ofstream record(anna.home() + "/case.json");
+    record << R"({"person": {"first_name": "Maria"}})";
+  }
+  Run opened = anna.Trygg({"case", "create", "--file", anna.home() + "/case.json", "--json"});
+  REQUIRE_OK(opened);
+  const std::string case_id = opened.Json()["case_id"];
+
+  // Revocation: the organisation key moves on, the organisation's cases move
+  // to new keys, and the device is refused.
   Run revoke = anna.Trygg({"device", "revoke", ben_device, "--json"});
   REQUIRE_OK(revoke);
   CHECK(revoke.Json()["generation"] == 2);
+  CHECK(revoke.Json()["cases_checked"] == 1);
+  CHECK(revoke.Json()["cases_rekeyed"] == 1);
+  // Running the re-key again (as after an interruption) finds nothing left.
+  Run rekey = anna.Trygg({"org", "rekey", "--json"});
+  REQUIRE_OK(rekey);
+  CHECK(rekey.Json()["cases_rekeyed"] == 0);
+  Run shown = anna.Trygg({"case", "show", case_id, "--json"});
+  REQUIRE_OK(shown);
   Run refused = ben.Trygg({"status"});
   CHECK(refused.code == 1);
   CHECK(refused.err.rfind("trygg: error: authentication failed", 0) == 0);
