@@ -57,8 +57,12 @@ void TrustWorld::Restart(const std::function<void(const std::string& data_dir)>&
 }
 
 std::unique_ptr<Client> TrustWorld::NewClient(const std::string& state_name) {
+  return NewClientAt(address(), state_name);
+}
+
+std::unique_ptr<Client> TrustWorld::NewClientAt(const std::string& address, const std::string& state_name) {
   ClientOptions options;
-  options.address = address();
+  options.address = address;
   options.platform_root = root_.public_key;
   if (!state_name.empty()) options.state_file = dir_.file(state_name + ".state.json");
   options.clock = &clock_;
@@ -70,6 +74,16 @@ std::unique_ptr<Client> TrustWorld::NewClient(const std::string& state_name) {
 void TrustWorld::Reconnect(TestDevice& device) {
   device.client = NewClient(device.state_name);
   Login(device);
+}
+
+std::unique_ptr<Client> TrustWorld::ClientThrough(const TestDevice& device, const std::string& address,
+                                                  const std::string& state_name) {
+  auto client = NewClientAt(address, state_name.empty() ? device.state_name + "-via" + std::to_string(next_id_++)
+                                                         : state_name);
+  auto session = client->Login(device.keys.device_id, device.keys.device.signing());
+  INFO(session.status().ToString());
+  REQUIRE(session.ok());
+  return client;
 }
 
 void TrustWorld::Login(TestDevice& device) {

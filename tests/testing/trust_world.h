@@ -39,6 +39,8 @@ class TrustWorld {
   std::unique_ptr<Client> NewClient(const std::string& state_name = "");
   // The path of the state file NewClient(state_name) uses.
   std::string StatePath(const std::string& state_name) const { return dir_.file(state_name + ".state.json"); }
+  // The same, connected to `address` instead of the server's.
+  std::unique_ptr<Client> NewClientAt(const std::string& address, const std::string& state_name = "");
 
   // Admits an organisation whose first admin is the returned device (logged
   // in), with organisation key generation 1.
@@ -51,6 +53,12 @@ class TrustWorld {
   void Login(TestDevice& device);
   // A new client for `device` with the same state file (after Restart), logged in.
   void Reconnect(TestDevice& device);
+  // Another client for `device`, logged in, that talks to `address` (an
+  // EvilProxy in front of this server) and remembers what it verified in
+  // its own state file `state_name` (default: one of its own), so that what
+  // it saw through the proxy is compared only with what it saw before.
+  std::unique_ptr<Client> ClientThrough(const TestDevice& device, const std::string& address,
+                                        const std::string& state_name = "");
 
   // Has the platform root certify the server's signing key and uploads the
   // certificate, as trygg-admin certify-server and trygg cert upload do.
