@@ -358,6 +358,12 @@ absl::StatusOr<CaseRead> CaseClient::ReadCase(const Id128& case_id) {
       if (header.version != 1) return absl::DataLossError("the server did not send the case from version 1");
       replay.record_id = header.record_id;
       scope_id = header.scope_id;
+    } else if (header.version != replay.highest_version + 1) {
+      // The chain check accepts a re-read of the newest version (5.4); within
+      // one answer that is a version sent twice, which would show twice.
+      return MakeCryptoError(absl::StatusCode::kAborted, CryptoError::kBrokenChain,
+                             "record: the server sent version " + std::to_string(header.version) + " after version " +
+                                 std::to_string(replay.highest_version));
     }
     auto org = author_orgs.find(header.author_org);
     if (org == author_orgs.end()) {

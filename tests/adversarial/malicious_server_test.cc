@@ -219,6 +219,11 @@ TEST_CASE("malicious server: versions of a case served out of order are refused"
     INFO(read.status().ToString());
     CHECK_FALSE(read.ok());
   }
+  // A version sent twice is no new history either.
+  s.bo_proxy.SetHook(kGetCase, reorder({0, 1, 1, 2}));
+  auto twice = s.bo_cases.ReadCase(*case_id);
+  INFO(twice.status().ToString());
+  CHECK_FALSE(twice.ok());
   // The same reordering to a reader that has never seen the case.
   CaseClient fresh(*s.bo_via, s.bo.keys, s.world.clock(), s.world.rng());
   s.bo_proxy.SetHook(kGetCase, reorder({0, 2, 1}));
