@@ -898,4 +898,69 @@ TEST_CASE("flaw class: policy-only revocation — a server that keeps serving a 
   }
 }
 
+TEST_CASE("flaw class: policy-only revocation — a server that hides a case from the admin's re-key pass still "
+          "gets the revoked device nothing new",
+          "[adversarial][flaw-class][malicious-server]") {
+  Proxied p;
+  TestDevice& stolen = p.world.AddDevice(p.admin, Role::kCaseworker);
+  auto hidden = p.anna_cases.CreateCase(Text("före: Namn Irina"), 1);
+  REQUIRE(hidden.ok());
+  auto shown = p.anna_cases.CreateCase(Text("före: Namn Lena"), 1);
+  REQUIRE(shown.ok());
+  REQUIRE(RevokeDevice(*p.admin.client, p.admin.keys, stolen.keys.device_id, p.world.clock(), p.world.rng()).ok());
+
+  // The server (colluding with whoever holds the stolen device) leaves one
+  // case out of the list the admin's re-key pass works through.
+  EvilProxy admin_proxy{p.world.address()};
+  auto admin_via = p.world.ClientThrough(p.admin, admin_proxy.address());
+  admin_proxy.SetHook("/trygg.v1.CaseService/ListCases",
+                      EvilProxy::Alter<trygg::v1::ListCasesRequest, trygg::v1::ListCasesResponse>(
+                          [&hidden](const trygg::v1::ListCasesRequest&, trygg::v1::ListCasesResponse& r) {
+                            for (int i = r.cases_size() - 1; i >= 0; --i) {
+                              if (r.cases(i).case_id() == Str(hidden->span())) r.mutable_cases()->DeleteSubrange(i, 1);
+                            }
+                          }));
+  CaseClient admin_cases(*admin_via, p.admin.keys, p.world.clock(), p.world.rng());
+  auto report = admin_cases.RekeyStaleCases();
+  REQUIRE(report.ok());
+  CHECK(report->cases_checked == 1);  // the hidden case was not re-keyed
+
+  // Anna's device writes to the hidden case: it re-keys first, from what it
+  // verified itself, so the new version is under a key the stolen device
+  // never held.
+  REQUIRE(ReceiveOrgKeys(*p.anna_via, p.anna.keys).ok());
+  CaseClient anna_cases(*p.anna_via, p.anna.keys, p.world.clock(), p.world.rng());
+  REQUIRE(anna_cases.AppendVersion(*hidden, Text("efter: ny adress Parkvägen 3"), 1).ok());
+  auto read = anna_cases.ReadCase(*hidden);
+  REQUIRE(read.ok());
+  REQUIRE(read->versions.size() == 3);  // the first, the re-key, the new one
+  CHECK(read->versions.back().header.epoch == 2);
+
+  // Every grant of the case opened with every key the stolen device holds.
+  auto served = EvilProxy::Parse<trygg::v1::GetCaseResponse>(p.proxy.Recorded(kGetCase).back().response);
+  std::set<uint32_t> epochs_opened;
+  for (const auto& in : served.grants()) {
+    const std::string& bytes = in.sealed().bytes();
+    Grant grant{std::vector<uint8_t>(bytes.begin(), bytes.begin() + kGrantHeaderSize),
+                std::vector<uint8_t>(bytes.begin() + kGrantHeaderSize, bytes.end()),
+                *Signature::FromSpan(AsSpanOf(in.sealed().signature()))};
+    auto header = ParseGrantHeader(grant.header);
+    REQUIRE(header.ok());
+    auto log = p.admin.client->FetchOrgLog(p.org());
+    REQUIRE(log.ok());
+    const DeviceRecord* granter = log->FindDevice(header->granter_device);
+    REQUIRE(granter != nullptr);
+    for (const OrgKey& key : stolen.keys.org_keys) {
+      if (OpenGrant(grant,
+                    GrantExpectation{GrantKind::kScopeKey, header->scope_id, header->epoch, header->granter_device,
+                                     granter->sign_key},
+                    DeriveOrgBoxKeyPair(key))
+              .ok()) {
+        epochs_opened.insert(header->epoch);
+      }
+    }
+  }
+  CHECK(epochs_opened == std::set<uint32_t>{1});  // what it could read before, nothing after
+}
+
 }  // namespace trygg::adversarial_flaws
