@@ -63,41 +63,17 @@ absl::StatusOr<uint64_t> CaseClient::Rekey(const Id128& case_id) {
   rng_.Fill(scope_key.span());
   // Sealed to the organisation's current key, which no revoked device holds.
   TRYGG_ASSIGN_OR_RETURN(Grant grant, GrantToOwnOrg(known.scope_id, epoch, scope_key));
-  RecordDraft draft;
-  draft.case_id = case_id;
-  draft.scope_id = known.scope_id;
-  draft.epoch = epoch;
-  draft.record_id = known.record_id;
-  draft.version = known.chain.highest_version + 1;
-  draft.prev_hash = known.chain.highest_hash;
-  draft.author_org = self_.org_id;
-  draft.author_device = self_.device_id;
-  draft.content_type = known.latest_content_type;
-  SecretKey dek = GenerateDataKey(rng_);
-  TRYGG_ASSIGN_OR_RETURN(SealedRecord record, SealRecord(draft, known.latest_plaintext, {}, dek, scope_key,
-                                                         self_.device.signing(), clock_, rng_));
-  trygg::v1::AppendCaseVersionRequest request;
-  EnvelopeToProto(record, request.mutable_version());
-  GrantToProto(grant, known.scope_id, epoch, self_.org_id, request.add_grants());
-  trygg::v1::AppendCaseVersionResponse response;
-  const AuditWriteStart audit_start = client_.BeginAuditedWrite();
-  auto context = client_.NewCallContext();
-  TRYGG_RETURN_IF_ERROR(FromGrpc(trygg::v1::CaseService::NewStub(client_.channel())
-                                     ->AppendCaseVersion(context.get(), request, &response)));
-  AuditExpectation expected = internal::Expecting("case re-key", {audit::AuditEventKind::kCaseVersion},
-                                                  AuditSubject::kCase, case_id, static_cast<uint32_t>(draft.version));
-  expected.record_hash = RecordHash(record);
-  client_.ExpectAuditEntries(*context, audit_start, self_.org_id, std::move(expected));
-  const Hash256 heads[2] = {known.chain.highest_hash, RecordHash(record)};
-  TRYGG_RETURN_IF_ERROR(client_.RememberHistory(HistoryKind::kCase, case_id, heads, known.chain.highest_version));
+  // The re-key version carries the latest content, so the case as it stands
+  // opens under the new epoch. A copy: SendVersion replaces latest_plaintext.
+  const std::vector<uint8_t> latest = known.latest_plaintext;
+  TRYGG_ASSIGN_OR_RETURN(uint64_t version,
+                         SendVersion(case_id, known, epoch, scope_key, latest, known.latest_content_type, {},
+                                     GenerateDataKey(rng_), &grant, "case re-key"));
   known.epoch = epoch;
   known.epoch_keys.insert_or_assign(epoch, scope_key.Clone());
   known.scope_key = std::move(scope_key);
   known.grant_stale = false;
-  known.chain = RecordChainState{known.record_id, draft.version, RecordHash(record)};
-  known.data_keys.insert_or_assign(draft.version, std::move(dek));
-  known.attachments.insert_or_assign(draft.version, std::vector<Hash256>{});
-  return draft.version;
+  return version;
 }
 
 absl::StatusOr<RekeyReport> CaseClient::RekeyStaleCases(const std::function<void(size_t, size_t)>& progress) {
@@ -279,32 +255,41 @@ absl::StatusOr<uint64_t> CaseClient::AppendVersion(const Id128& case_id, std::sp
   // sealed under a key that a revoked device may hold.
   TRYGG_RETURN_IF_ERROR(CurrentScope(case_id).status());
   Known& known = known_.at(case_id);
-  RecordDraft draft;
-  draft.case_id = case_id;
-  draft.scope_id = known.scope_id;
-  draft.epoch = known.epoch;
-  draft.record_id = known.record_id;
-  draft.version = known.chain.highest_version + 1;
-  draft.prev_hash = known.chain.highest_hash;
-  draft.author_org = self_.org_id;
-  draft.author_device = self_.device_id;
-  draft.content_type = content_type;
   SecretKey dek = GenerateDataKey(rng_);
   std::vector<Hash256> hashes;
   for (const AttachmentInput& input : attachments) {
     TRYGG_ASSIGN_OR_RETURN(Hash256 hash, UploadAttachment(case_id, known.record_id, dek, input));
     hashes.push_back(hash);
   }
-  TRYGG_ASSIGN_OR_RETURN(SealedRecord record, SealRecord(draft, plaintext, hashes, dek, known.scope_key,
+  return SendVersion(case_id, known, known.epoch, known.scope_key, plaintext, content_type, std::move(hashes),
+                     std::move(dek), nullptr, "case version");
+}
+
+absl::StatusOr<uint64_t> CaseClient::SendVersion(const Id128& case_id, Known& known, uint32_t epoch,
+                                                 const SecretKey& scope_key, std::span<const uint8_t> plaintext,
+                                                 uint16_t content_type, std::vector<Hash256> attachment_hashes,
+                                                 SecretKey dek, const Grant* grant, std::string_view what) {
+  RecordDraft draft;
+  draft.case_id = case_id;
+  draft.scope_id = known.scope_id;
+  draft.epoch = epoch;
+  draft.record_id = known.record_id;
+  draft.version = known.chain.highest_version + 1;
+  draft.prev_hash = known.chain.highest_hash;
+  draft.author_org = self_.org_id;
+  draft.author_device = self_.device_id;
+  draft.content_type = content_type;
+  TRYGG_ASSIGN_OR_RETURN(SealedRecord record, SealRecord(draft, plaintext, attachment_hashes, dek, scope_key,
                                                          self_.device.signing(), clock_, rng_));
   trygg::v1::AppendCaseVersionRequest request;
   EnvelopeToProto(record, request.mutable_version());
+  if (grant != nullptr) GrantToProto(*grant, known.scope_id, epoch, self_.org_id, request.add_grants());
   trygg::v1::AppendCaseVersionResponse response;
   const AuditWriteStart audit_start = client_.BeginAuditedWrite();
   auto context = client_.NewCallContext();
   TRYGG_RETURN_IF_ERROR(FromGrpc(trygg::v1::CaseService::NewStub(client_.channel())
                                      ->AppendCaseVersion(context.get(), request, &response)));
-  AuditExpectation expected = internal::Expecting("case version", {audit::AuditEventKind::kCaseVersion},
+  AuditExpectation expected = internal::Expecting(std::string(what), {audit::AuditEventKind::kCaseVersion},
                                                   AuditSubject::kCase, case_id, static_cast<uint32_t>(draft.version));
   expected.record_hash = RecordHash(record);
   client_.ExpectAuditEntries(*context, audit_start, self_.org_id, std::move(expected));
@@ -313,7 +298,7 @@ absl::StatusOr<uint64_t> CaseClient::AppendVersion(const Id128& case_id, std::sp
   TRYGG_RETURN_IF_ERROR(client_.RememberHistory(HistoryKind::kCase, case_id, heads, known.chain.highest_version));
   known.chain = RecordChainState{known.record_id, draft.version, RecordHash(record)};
   known.data_keys.insert_or_assign(draft.version, std::move(dek));
-  known.attachments.insert_or_assign(draft.version, std::move(hashes));
+  known.attachments.insert_or_assign(draft.version, std::move(attachment_hashes));
   known.latest_plaintext.assign(plaintext.begin(), plaintext.end());
   known.latest_content_type = content_type;
   return draft.version;

@@ -147,6 +147,13 @@ class CaseClient {
   absl::StatusOr<Hash256> UploadAttachment(const Id128& case_id, const Id128& record_id, const SecretKey& data_key,
                                            const AttachmentInput& input);
   absl::StatusOr<Grant> GrantToOwnOrg(const Id128& scope_id, uint32_t epoch, const SecretKey& scope_key);
+  // Seals the next version of `known` at `epoch` under `scope_key`, sends it
+  // (with `grant` of that epoch, if any), queues its audit expectation,
+  // remembers the new head, and advances `known`'s chain.
+  absl::StatusOr<uint64_t> SendVersion(const Id128& case_id, Known& known, uint32_t epoch,
+                                       const SecretKey& scope_key, std::span<const uint8_t> plaintext,
+                                       uint16_t content_type, std::vector<Hash256> attachment_hashes, SecretKey dek,
+                                       const Grant* grant, std::string_view what);
 
   Client& client_;
   const KeyStoreContents& self_;
