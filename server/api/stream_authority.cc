@@ -30,13 +30,15 @@ void StreamLease::MarkLost() {
 StreamAuthority::StreamAuthority(domain::Store& store, const domain::Sessions& sessions)
     : store_(store), sessions_(sessions), thread_([this] { Run(); }) {}
 
-StreamAuthority::~StreamAuthority() {
+StreamAuthority::~StreamAuthority() { Stop(); }
+
+void StreamAuthority::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
   }
   cv_.notify_all();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 std::shared_ptr<StreamLease> StreamAuthority::Hold(absl::string_view token, std::function<void()> on_lost) {

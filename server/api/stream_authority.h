@@ -65,6 +65,9 @@ class StreamAuthority {
   StreamAuthority(domain::Store& store, const domain::Sessions& sessions);
   // Stops the monitor thread.
   ~StreamAuthority();
+  // Stops the monitor thread now (idempotent): the server calls it before it
+  // closes the store the checks read.
+  void Stop();
   StreamAuthority(const StreamAuthority&) = delete;
   StreamAuthority& operator=(const StreamAuthority&) = delete;
 

@@ -255,6 +255,8 @@ void Tryggd::Shutdown(std::chrono::milliseconds drain) {
     server_->Wait();
     server_.reset();
   }
+  // Its checks read the store: stop them before the store closes.
+  if (authenticator_ != nullptr) authenticator_->streams().Stop();
   store_.reset();
 }
 
