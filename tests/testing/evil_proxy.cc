@@ -265,12 +265,19 @@ class StreamForward final : public grpc::ServerGenericBidiReactor {
       }
     }
     if (cancel) upstream_context_.TryCancel();
-    if (write_next) StartWrite(&to_client_.front());
+    if (write_next) {
+      StartWrite(&to_client_.front());
+      return;  // the write chain still holds the upstream call
+    }
     if (finish) {
       CopyTrailingMetadata(upstream_context_, *context_);
       Finish(final_status_);
     }
     if (read_next) upstream_.StartRead(&from_server_);
+    // The hold taken when the message arrived (UpstreamReadDone): released
+    // only after the next read is started, so the upstream call cannot
+    // complete (and free itself) between the two.
+    upstream_.RemoveHold();
   }
 
   void OnCancel() override { upstream_context_.TryCancel(); }
@@ -298,22 +305,33 @@ class StreamForward final : public grpc::ServerGenericBidiReactor {
 
   void UpstreamReadDone(bool ok) {
     if (!ok) return;  // the status follows in UpstreamDone
+    // Until the next read is started (here or after the write chain to the
+    // client), the upstream call has no operation pending and could finish;
+    // a hold keeps it alive for that next StartRead.
+    upstream_.AddHold();
     std::vector<grpc::ByteBuffer> out = impl_->AfterStreamMessage(method_, std::move(from_server_));
     from_server_.Clear();
     bool write = false, read_next = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (client_gone_) return;
-      for (grpc::ByteBuffer& message : out) to_client_.push_back(std::move(message));
-      if (to_client_.empty()) {
+      if (!client_gone_) {
+        for (grpc::ByteBuffer& message : out) to_client_.push_back(std::move(message));
+      }
+      if (client_gone_) {
+        // Nothing more goes to the client; the call is being cancelled.
+      } else if (to_client_.empty()) {
         read_next = true;  // held back by the hook: keep reading
       } else if (!writing_) {
         writing_ = true;
         write = true;
       }
     }
-    if (write) StartWrite(&to_client_.front());
+    if (write) {
+      StartWrite(&to_client_.front());
+      return;  // OnWriteDone releases the hold
+    }
     if (read_next) upstream_.StartRead(&from_server_);
+    upstream_.RemoveHold();
   }
 
   void UpstreamDone(const grpc::Status& status) {
