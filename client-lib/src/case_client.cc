@@ -56,7 +56,11 @@ absl::StatusOr<bool> CaseClient::NeedsRekey(const Id128& case_id) {
 }
 
 absl::StatusOr<uint64_t> CaseClient::Rekey(const Id128& case_id) {
-  if (known_.find(case_id) == known_.end()) TRYGG_RETURN_IF_ERROR(ReadCase(case_id).status());
+  TRYGG_ASSIGN_OR_RETURN(CaseRead read, ReadCase(case_id));
+  return RekeyFrom(case_id, read.versions.back());
+}
+
+absl::StatusOr<uint64_t> CaseClient::RekeyFrom(const Id128& case_id, const CaseVersion& latest) {
   Known& known = known_.at(case_id);
   const uint32_t epoch = known.epoch + 1;
   SecretKey scope_key;
@@ -64,11 +68,10 @@ absl::StatusOr<uint64_t> CaseClient::Rekey(const Id128& case_id) {
   // Sealed to the organisation's current key, which no revoked device holds.
   TRYGG_ASSIGN_OR_RETURN(Grant grant, GrantToOwnOrg(known.scope_id, epoch, scope_key));
   // The re-key version carries the latest content, so the case as it stands
-  // opens under the new epoch. A copy: SendVersion replaces latest_plaintext.
-  const std::vector<uint8_t> latest = known.latest_plaintext;
+  // opens under the new epoch.
   TRYGG_ASSIGN_OR_RETURN(uint64_t version,
-                         SendVersion(case_id, known, epoch, scope_key, latest, known.latest_content_type, {},
-                                     GenerateDataKey(rng_), &grant, "case re-key"));
+                         SendVersion(case_id, known, epoch, scope_key, latest.plaintext, latest.header.content_type,
+                                     {}, GenerateDataKey(rng_), &grant, "case re-key"));
   known.epoch = epoch;
   known.epoch_keys.insert_or_assign(epoch, scope_key.Clone());
   known.scope_key = std::move(scope_key);
@@ -81,9 +84,11 @@ absl::StatusOr<RekeyReport> CaseClient::RekeyStaleCases(const std::function<void
   std::erase_if(cases, [this](const CaseListing& c) { return c.owner_org != self_.org_id; });
   RekeyReport report;
   for (const CaseListing& c : cases) {
-    TRYGG_ASSIGN_OR_RETURN(bool stale, NeedsRekey(c.case_id));
-    if (stale) {
-      TRYGG_RETURN_IF_ERROR(Rekey(c.case_id).status());
+    // One read per case: it both tells whether the case needs a re-key and
+    // gives the content the re-key version carries.
+    TRYGG_ASSIGN_OR_RETURN(CaseRead read, ReadCase(c.case_id));
+    if (known_.at(c.case_id).grant_stale) {
+      TRYGG_RETURN_IF_ERROR(RekeyFrom(c.case_id, read.versions.back()).status());
       ++report.cases_rekeyed;
     }
     ++report.cases_checked;
@@ -125,8 +130,6 @@ absl::StatusOr<Id128> CaseClient::CreateCase(std::span<const uint8_t> plaintext,
   known.chain = RecordChainState{known.record_id, 1, RecordHash(record)};
   known.owner_org = self_.org_id;
   known.epoch_keys.insert_or_assign(known.epoch, known.scope_key.Clone());
-  known.latest_plaintext.assign(plaintext.begin(), plaintext.end());
-  known.latest_content_type = content_type;
   const Hash256 head = known.chain.highest_hash;
   TRYGG_RETURN_IF_ERROR(client_.RememberHistory(HistoryKind::kCase, draft.case_id, std::span(&head, 1)));
   known.data_keys.insert_or_assign(1, std::move(dek));
@@ -299,8 +302,6 @@ absl::StatusOr<uint64_t> CaseClient::SendVersion(const Id128& case_id, Known& kn
   known.chain = RecordChainState{known.record_id, draft.version, RecordHash(record)};
   known.data_keys.insert_or_assign(draft.version, std::move(dek));
   known.attachments.insert_or_assign(draft.version, std::move(attachment_hashes));
-  known.latest_plaintext.assign(plaintext.begin(), plaintext.end());
-  known.latest_content_type = content_type;
   return draft.version;
 }
 
@@ -393,8 +394,6 @@ absl::StatusOr<CaseRead> CaseClient::ReadCase(const Id128& case_id) {
   known.epoch = read.versions.back().header.epoch;
   known.chain = replay;
   known.grant_stale = sealed_to.at(known.epoch) != BoxKeyId(own_org.org_box_key());
-  known.latest_plaintext = read.versions.back().plaintext;
-  known.latest_content_type = read.versions.back().header.content_type;
   known.scope_key = scope_keys.at(known.epoch).Clone();
   known.epoch_keys = std::move(scope_keys);
   known.data_keys = std::move(data_keys);

@@ -137,15 +137,15 @@ class CaseClient {
     std::map<uint32_t, SecretKey> epoch_keys;
     // The current epoch's grant is sealed to an older organisation generation.
     bool grant_stale = false;
-    // The latest version's plaintext and content type (what a re-key carries).
-    std::vector<uint8_t> latest_plaintext;
-    uint16_t latest_content_type = 0;
     // Per version read or written: its data key and attachment hashes.
     std::map<uint64_t, SecretKey> data_keys;
     std::map<uint64_t, std::vector<Hash256>> attachments;
   };
   absl::StatusOr<Hash256> UploadAttachment(const Id128& case_id, const Id128& record_id, const SecretKey& data_key,
                                            const AttachmentInput& input);
+  // Moves a case this client has just read to the next epoch, with a version
+  // carrying `latest` (the newest version read).
+  absl::StatusOr<uint64_t> RekeyFrom(const Id128& case_id, const CaseVersion& latest);
   absl::StatusOr<Grant> GrantToOwnOrg(const Id128& scope_id, uint32_t epoch, const SecretKey& scope_key);
   // Seals the next version of `known` at `epoch` under `scope_key`, sends it
   // (with `grant` of that epoch, if any), queues its audit expectation,
