@@ -195,3 +195,25 @@ TEST_CASE("an enrolment request cannot claim another organisation's device id or
 }
 
 }  // namespace trygg::adversarial_identity
+
+namespace trygg::adversarial_identity {
+
+TEST_CASE("an admin cannot replace the organisation key envelope a device already holds", "[adversarial][identity]") {
+  TrustWorld world;
+  TestDevice& admin = world.AdmitOrganisation("Skyddat boende Syd");
+  TestDevice& anna = world.AddDevice(admin, Role::kCaseworker);
+  const std::string envelopes = "SELECT * FROM key_envelopes ORDER BY device_id, generation";
+  const std::string before = testing::Snapshot(world.db_path(), envelopes);
+  // A seed of the sender's making, sealed anew for a generation anna already
+  // holds: stored over hers, it would hand her a key the sender chose.
+  OrgKey forged = GenerateOrgKey(1, world.rng());
+  GrantParams params{GrantKind::kOrgSeed, admin.keys.org_id, 1, admin.keys.device_id};
+  auto grant = SealGrant(params, forged.seed, anna.keys.device.box().public_key, admin.keys.device.signing(),
+                         world.clock(), world.rng());
+  REQUIRE(grant.ok());
+  KeyEnvelope envelope{anna.keys.device_id, 1, *grant, admin.keys.device_id};
+  CHECK(admin.client->PutKeyEnvelopes({envelope}).code() == absl::StatusCode::kAlreadyExists);
+  CHECK(testing::Snapshot(world.db_path(), envelopes) == before);
+}
+
+}  // namespace trygg::adversarial_identity
