@@ -8,10 +8,10 @@
 
 #include "internal/audit_witness.h"
 #include "internal/wire.h"
-#include "server/audit/audit_entry.h"
-#include "server/audit/hash.h"
-#include "server/audit/tree_head.h"
-#include "server/audit/verify.h"
+#include "trygg/audit/audit_entry.h"
+#include "trygg/audit/hash.h"
+#include "trygg/audit/tree_head.h"
+#include "trygg/audit/verify.h"
 #include "trygg/client.h"
 #include "trygg/signing.h"
 #include "trygg/status_macros.h"
@@ -20,12 +20,6 @@
 namespace trygg {
 namespace internal {
 namespace {
-
-uint64_t ReadBigEndian(const char* p, int bytes) {
-  uint64_t value = 0;
-  for (int i = 0; i < bytes; ++i) value = (value << 8) | static_cast<uint8_t>(p[i]);
-  return value;
-}
 
 absl::StatusOr<Id128> IdFromJson(const nlohmann::json& j) {
   if (!j.is_string()) return absl::InvalidArgumentError("not a string");
@@ -54,13 +48,14 @@ void AuditWitness::Expect(const grpc::ClientContext& context, const AuditWriteSt
   write.actor_org = org;
   write.expected = std::move(expected);
   const auto& trailers = context.GetServerTrailingMetadata();
-  const auto it = trailers.find(kAuditReceiptKey);
-  if (it != trailers.end() && it->second.size() == kAuditReceiptSize) {
-    write.first_index = ReadBigEndian(it->second.data(), 8);
-    write.count = static_cast<uint32_t>(ReadBigEndian(it->second.data() + 8, 4));
-    // An empty or absurd range, or one that wraps, is no receipt at all.
-    write.has_receipt = write.count > 0 && write.count <= kMaxReceiptEntries &&
-                        write.first_index <= std::numeric_limits<uint64_t>::max() - write.count;
+  const auto it = trailers.find(audit::kAuditReceiptKey);
+  if (it != trailers.end()) {
+    if (std::optional<audit::AuditReceipt> receipt =
+            audit::DecodeAuditReceipt(std::string_view(it->second.data(), it->second.size()))) {
+      write.first_index = receipt->first_index;
+      write.count = receipt->count;
+      write.has_receipt = true;
+    }
   }
   std::lock_guard<std::mutex> lock(mu_);
   write.seq = next_seq_++;
@@ -194,7 +189,7 @@ absl::Status AuditWitness::Parse(const nlohmann::json& json) {
       uint8_t subject = 0;
       if (!j.is_object() || !j.contains("has_receipt") || !j["has_receipt"].is_boolean() ||
           !ReadUnsigned(j, "first_index", std::numeric_limits<uint64_t>::max(), p.first_index) ||
-          !ReadUnsigned(j, "count", kMaxReceiptEntries, p.count) ||
+          !ReadUnsigned(j, "count", audit::kMaxReceiptEntries, p.count) ||
           !ReadUnsigned(j, "floor", std::numeric_limits<uint64_t>::max(), p.floor) ||
           !ReadInt64(j, "started_ms", p.started_ms) || !ReadInt64(j, "finished_ms", p.finished_ms) ||
           !ReadUnsigned(j, "kinds", std::numeric_limits<uint32_t>::max(), e.kinds) ||
@@ -331,6 +326,135 @@ absl::StatusOr<std::vector<trygg::v1::AuditEntry>> FetchEntries(trygg::v1::Audit
   return entries;
 }
 
+// The latest tree head, signed by the server's certified key.
+absl::StatusOr<audit::TreeHead> FetchSignedHead(trygg::v1::AuditService::Stub& stub, const Client& client,
+                                                const SignPublicKey& server_key) {
+  auto context = client.NewCallContext();
+  trygg::v1::GetSignedTreeHeadResponse response;
+  TRYGG_RETURN_IF_ERROR(internal::FromGrpc(stub.GetSignedTreeHead(context.get(), {}, &response)));
+  const std::string& bytes = response.tree_head().bytes();
+  absl::StatusOr<Signature> signature = Signature::FromSpan(internal::AsSpan(response.tree_head().signature()));
+  // The signature is checked over the bytes as received, before they are parsed.
+  if (!signature.ok() || !Verify(server_key, SigningContext::kTreeHead, internal::AsSpan(bytes), *signature).ok()) {
+    return Lying("the latest tree head is not signed by the server's certified key");
+  }
+  absl::StatusOr<audit::TreeHead> head = audit::DecodeTreeHead(internal::AsSpan(bytes));
+  if (!head.ok()) return Lying("the latest tree head is malformed: " + std::string(head.status().message()));
+  return *head;
+}
+
+// `head` extends the head this device verified before: no shrinking, no
+// going back in time, the same root at the same size, and a consistency
+// proof across a growth.
+absl::Status CheckExtends(trygg::v1::AuditService::Stub& stub, const Client& client, const AuditHead& previous,
+                          const audit::TreeHead& head) {
+  const std::string sizes = std::to_string(previous.tree_size) + " to " + std::to_string(head.tree_size);
+  if (head.tree_size < previous.tree_size) {
+    return Lying("the log shrank from " + sizes + " entries since this device last verified it");
+  }
+  if (head.timestamp_ms < previous.timestamp_ms) {
+    return Lying("the latest tree head is older than the one this device verified before");
+  }
+  if (head.tree_size == previous.tree_size) {
+    if (head.root_hash != ToAuditHash(previous.root_hash)) {
+      return Lying("the tree of " + std::to_string(head.tree_size) +
+                   " entries has another root than this device verified before (a fork)");
+    }
+    return absl::OkStatus();
+  }
+  if (previous.tree_size == 0) return absl::OkStatus();
+  auto context = client.NewCallContext();
+  trygg::v1::GetConsistencyProofRequest request;
+  request.set_first_size(previous.tree_size);
+  request.set_second_size(head.tree_size);
+  trygg::v1::GetConsistencyProofResponse response;
+  TRYGG_RETURN_IF_ERROR(internal::FromGrpc(stub.GetConsistencyProof(context.get(), request, &response)));
+  TRYGG_ASSIGN_OR_RETURN(std::vector<audit::Hash> path, PathFromServer(response.path()));
+  absl::Status consistent = audit::VerifyConsistency(previous.tree_size, head.tree_size,
+                                                     ToAuditHash(previous.root_hash), head.root_hash, path);
+  if (!consistent.ok()) {
+    return Lying("the log of " + sizes + " entries is not an extension of the one this device verified before: " +
+                 std::string(consistent.message()));
+  }
+  return absl::OkStatus();
+}
+
+// Each receipt (`ordered` by first index): present, newer than what the device
+// knew when the write began, inside the head, and not overlapping another
+// write's.
+absl::Status CheckReceipts(const std::vector<PendingAuditWrite>& ordered, const audit::TreeHead& head) {
+  uint64_t previous_end = 0;
+  for (const PendingAuditWrite& write : ordered) {
+    const std::string range = "entries " + std::to_string(write.first_index) + "+" + std::to_string(write.count);
+    if (!write.has_receipt) {
+      return Lying("the server confirmed a " + write.expected.what +
+                   " without an audit receipt; its entry may be missing from the log");
+    }
+    if (write.first_index < write.floor) {
+      return Lying("the receipt of a " + write.expected.what + " names " + range +
+                   ", older than the write (the log already had " + std::to_string(write.floor) + ")");
+    }
+    if (write.first_index > head.tree_size || write.count > head.tree_size - write.first_index) {
+      return Lying("the receipt of a " + write.expected.what + " names " + range +
+                   ", beyond the latest signed head of " + std::to_string(head.tree_size) + " entries");
+    }
+    if (write.first_index < previous_end) {
+      return Lying("the receipts of two writes name the same entries (" + range + ")");
+    }
+    previous_end = write.first_index + write.count;
+  }
+  return absl::OkStatus();
+}
+
+// One entry of `write` at `index`: the entry the server sent for it, naming
+// this device as actor, timed within the call, and included in `head`.
+absl::StatusOr<audit::AuditEvent> CheckWriteEntry(trygg::v1::AuditService::Stub& stub, const Client& client,
+                                                  const PendingAuditWrite& write, uint64_t index,
+                                                  const trygg::v1::AuditEntry& entry, const audit::TreeHead& head) {
+  const std::string where = "entry " + std::to_string(index) + " (" + write.expected.what + ")";
+  const absl::Span<const uint8_t> bytes = internal::AsSpan(entry.entry());
+  if (entry.index() != index) return Lying(where + ": the server sent entry " + std::to_string(entry.index()));
+  absl::StatusOr<audit::AuditEvent> event = audit::DecodeAuditEvent(bytes);
+  if (!event.ok()) return Lying(where + " is malformed: " + std::string(event.status().message()));
+  if (event->actor_device_id != write.actor_device.array() || event->actor_org_id != write.actor_org.array()) {
+    return Lying(where + " names another actor than this device");
+  }
+  if (event->time_ms < write.started_ms - kClockSkewMs || event->time_ms > write.finished_ms + kClockSkewMs) {
+    return Lying(where + " has a time outside the call that made it");
+  }
+  auto context = client.NewCallContext();
+  trygg::v1::GetInclusionProofRequest request;
+  request.set_leaf_index(index);
+  request.set_tree_size(head.tree_size);
+  trygg::v1::GetInclusionProofResponse proof;
+  TRYGG_RETURN_IF_ERROR(internal::FromGrpc(stub.GetInclusionProof(context.get(), request, &proof)));
+  TRYGG_ASSIGN_OR_RETURN(std::vector<audit::Hash> path, PathFromServer(proof.path()));
+  absl::Status included = audit::VerifyInclusion(audit::HashLeaf(bytes), index, head.tree_size, path, head.root_hash);
+  if (!included.ok()) {
+    return Lying(where + " is not in the signed tree of " + std::to_string(head.tree_size) +
+                 " entries: " + std::string(included.message()));
+  }
+  return event;
+}
+
+// This device's write: its entries are in the tree, and one of them says what
+// it did. Returns the number of entries checked.
+absl::StatusOr<uint32_t> CheckWrite(trygg::v1::AuditService::Stub& stub, const Client& client,
+                                    const PendingAuditWrite& write, const audit::TreeHead& head) {
+  TRYGG_ASSIGN_OR_RETURN(std::vector<trygg::v1::AuditEntry> entries, FetchEntries(stub, write, client));
+  bool matched = false;
+  for (uint32_t i = 0; i < write.count; ++i) {
+    TRYGG_ASSIGN_OR_RETURN(audit::AuditEvent event,
+                           CheckWriteEntry(stub, client, write, write.first_index + i, entries[i], head));
+    matched = matched || Matches(event, write.expected);
+  }
+  if (!matched) {
+    return Lying("no entry of the " + write.expected.what + " at " + std::to_string(write.first_index) +
+                 " records what this device did");
+  }
+  return write.count;
+}
+
 }  // namespace
 
 int64_t Client::NowMs() const {
@@ -366,7 +490,10 @@ absl::StatusOr<AuditTrailReport> Client::VerifyAuditTrail() {
   // Taken before the head is fetched: the server signs a head covering every
   // committed write whenever the log grew, so each of these writes, whose
   // reply came before, must lie inside it.
-  const std::vector<PendingAuditWrite> writes = audit_->pending();
+  std::vector<PendingAuditWrite> ordered = audit_->pending();
+  std::sort(ordered.begin(), ordered.end(), [](const PendingAuditWrite& a, const PendingAuditWrite& b) {
+    return a.first_index < b.first_index;
+  });
   TRYGG_ASSIGN_OR_RETURN(const ServerInfo info, GetServerInfo());
   if (!info.server_certificate.has_value()) {
     return absl::FailedPreconditionError(
@@ -374,128 +501,17 @@ absl::StatusOr<AuditTrailReport> Client::VerifyAuditTrail() {
   }
   auto stub = trygg::v1::AuditService::NewStub(channel());
 
-  // The latest head, signed by the certified key.
-  audit::TreeHead head;
-  {
-    auto context = NewCallContext();
-    trygg::v1::GetSignedTreeHeadResponse response;
-    TRYGG_RETURN_IF_ERROR(internal::FromGrpc(stub->GetSignedTreeHead(context.get(), {}, &response)));
-    const std::string& bytes = response.tree_head().bytes();
-    absl::StatusOr<Signature> signature = Signature::FromSpan(internal::AsSpan(response.tree_head().signature()));
-    if (!signature.ok() ||
-        !Verify(info.server_public_key, SigningContext::kTreeHead, internal::AsSpan(bytes), *signature).ok()) {
-      return Lying("the latest tree head is not signed by the server's certified key");
-    }
-    absl::StatusOr<audit::TreeHead> decoded = audit::DecodeTreeHead(
-        absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
-    if (!decoded.ok()) return Lying("the latest tree head is malformed: " + std::string(decoded.status().message()));
-    head = *decoded;
-  }
-
-  // Consistent with the head this device verified before.
+  TRYGG_ASSIGN_OR_RETURN(const audit::TreeHead head, FetchSignedHead(*stub, *this, info.server_public_key));
   const std::optional<AuditHead> previous = audit_->head();
-  if (previous.has_value()) {
-    const std::string sizes = std::to_string(previous->tree_size) + " to " + std::to_string(head.tree_size);
-    if (head.tree_size < previous->tree_size) {
-      return Lying("the log shrank from " + sizes + " entries since this device last verified it");
-    }
-    if (head.timestamp_ms < previous->timestamp_ms) {
-      return Lying("the latest tree head is older than the one this device verified before");
-    }
-    if (head.tree_size == previous->tree_size) {
-      if (head.root_hash != ToAuditHash(previous->root_hash)) {
-        return Lying("the tree of " + std::to_string(head.tree_size) +
-                     " entries has another root than this device verified before (a fork)");
-      }
-    } else if (previous->tree_size > 0) {
-      auto context = NewCallContext();
-      trygg::v1::GetConsistencyProofRequest request;
-      request.set_first_size(previous->tree_size);
-      request.set_second_size(head.tree_size);
-      trygg::v1::GetConsistencyProofResponse response;
-      TRYGG_RETURN_IF_ERROR(internal::FromGrpc(stub->GetConsistencyProof(context.get(), request, &response)));
-      TRYGG_ASSIGN_OR_RETURN(std::vector<audit::Hash> path, PathFromServer(response.path()));
-      absl::Status consistent = audit::VerifyConsistency(previous->tree_size, head.tree_size,
-                                                         ToAuditHash(previous->root_hash), head.root_hash, path);
-      if (!consistent.ok()) {
-        return Lying("the log of " + sizes +
-                     " entries is not an extension of the one this device verified before: " +
-                     std::string(consistent.message()));
-      }
-    }
-  }
+  if (previous.has_value()) TRYGG_RETURN_IF_ERROR(CheckExtends(*stub, *this, *previous, head));
+  TRYGG_RETURN_IF_ERROR(CheckReceipts(ordered, head));
 
-  // Each receipt: present, newer than what the device knew when the write
-  // began, inside the head, and not overlapping another write's.
-  std::vector<PendingAuditWrite> ordered = writes;
-  std::sort(ordered.begin(), ordered.end(), [](const PendingAuditWrite& a, const PendingAuditWrite& b) {
-    return a.first_index < b.first_index;
-  });
-  uint64_t previous_end = 0;
-  for (const PendingAuditWrite& write : ordered) {
-    const std::string range = "entries " + std::to_string(write.first_index) + "+" + std::to_string(write.count);
-    if (!write.has_receipt) {
-      return Lying("the server confirmed a " + write.expected.what +
-                   " without an audit receipt; its entry may be missing from the log");
-    }
-    if (write.first_index < write.floor) {
-      return Lying("the receipt of a " + write.expected.what + " names " + range +
-                   ", older than the write (the log already had " + std::to_string(write.floor) + ")");
-    }
-    if (write.first_index > head.tree_size || write.count > head.tree_size - write.first_index) {
-      return Lying("the receipt of a " + write.expected.what + " names " + range +
-                   ", beyond the latest signed head of " + std::to_string(head.tree_size) + " entries");
-    }
-    if (write.first_index < previous_end) {
-      return Lying("the receipts of two writes name the same entries (" + range + ")");
-    }
-    previous_end = write.first_index + write.count;
-  }
-
-  // This device's writes: their entries are in the tree and say what it did.
   AuditTrailReport report;
   report.previous_tree_size = previous.has_value() ? previous->tree_size : 0;
   for (const PendingAuditWrite& write : ordered) {
-    TRYGG_ASSIGN_OR_RETURN(std::vector<trygg::v1::AuditEntry> entries, FetchEntries(*stub, write, *this));
-    bool matched = false;
-    for (uint32_t i = 0; i < write.count; ++i) {
-      const uint64_t index = write.first_index + i;
-      const std::string where = "entry " + std::to_string(index) + " (" + write.expected.what + ")";
-      const trygg::v1::AuditEntry& entry = entries[i];
-      const absl::Span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(entry.entry().data()),
-                                            entry.entry().size());
-      if (entry.index() != index) return Lying(where + ": the server sent entry " + std::to_string(entry.index()));
-      absl::StatusOr<audit::AuditEvent> event = audit::DecodeAuditEvent(bytes);
-      if (!event.ok()) return Lying(where + " is malformed: " + std::string(event.status().message()));
-      if (event->actor_device_id != write.actor_device.array() || event->actor_org_id != write.actor_org.array()) {
-        return Lying(where + " names another actor than this device");
-      }
-      if (event->time_ms < write.started_ms - kClockSkewMs || event->time_ms > write.finished_ms + kClockSkewMs) {
-        return Lying(where + " has a time outside the call that made it");
-      }
-      matched = matched || Matches(*event, write.expected);
-
-      auto proof_context = NewCallContext();
-      trygg::v1::GetInclusionProofRequest proof_request;
-      proof_request.set_leaf_index(index);
-      proof_request.set_tree_size(head.tree_size);
-      trygg::v1::GetInclusionProofResponse proof;
-      TRYGG_RETURN_IF_ERROR(internal::FromGrpc(stub->GetInclusionProof(proof_context.get(), proof_request, &proof)));
-      TRYGG_ASSIGN_OR_RETURN(std::vector<audit::Hash> path, PathFromServer(proof.path()));
-      absl::Status included = audit::VerifyInclusion(audit::HashLeaf(bytes), index, head.tree_size, path,
-                                                     head.root_hash);
-      if (!included.ok()) {
-        return Lying(where + " is not in the signed tree of " + std::to_string(head.tree_size) +
-                     " entries: " + std::string(included.message()));
-      }
-      ++report.entries_verified;
-    }
-    if (!matched) {
-      return Lying("no entry of the " + write.expected.what + " at " + std::to_string(write.first_index) +
-                   " records what this device did");
-    }
+    TRYGG_ASSIGN_OR_RETURN(const uint32_t entries, CheckWrite(*stub, *this, write, head));
+    report.entries_verified += entries;
   }
-
   report.head.tree_size = head.tree_size;
   report.head.timestamp_ms = head.timestamp_ms;
   report.head.root_hash = Hash256(head.root_hash.bytes());

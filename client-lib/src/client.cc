@@ -13,7 +13,7 @@
 #include "internal/audit_witness.h"
 #include "internal/page_tokens.h"
 #include "internal/wire.h"
-#include "server/audit/audit_entry.h"
+#include "trygg/audit/audit_entry.h"
 #include "trygg/atomic_file.h"
 #include "trygg/crypto_error.h"
 #include "trygg/status_macros.h"

@@ -8,7 +8,7 @@
 
 #include "server/api/status.h"
 #include "server/api/unary.h"
-#include "server/audit/tree_head.h"
+#include "trygg/audit/tree_head.h"
 
 namespace trygg::api {
 namespace {

@@ -14,7 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
-#include "server/audit/hash.h"
+#include "trygg/audit/hash.h"
 #include "server/audit/node_store.h"
 
 namespace trygg::audit {

@@ -6,7 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "server/audit/tree_frontier.h"
+#include "trygg/audit/tree_frontier.h"
 #include "trygg/status_macros.h"
 
 namespace trygg::audit {

@@ -44,26 +44,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "server/audit/hash.h"
+#include "trygg/audit/hash.h"
+#include "trygg/audit/tree_frontier.h"  // NodeId, StoredNode, NodeExists
 
 namespace trygg::audit {
-
-// Names one complete, aligned subtree: leaves [index << level,
-// (index + 1) << level). level <= 63.
-struct NodeId {
-  uint32_t level = 0;
-  uint64_t index = 0;
-
-  friend bool operator==(const NodeId&, const NodeId&) = default;
-};
-
-struct StoredNode {
-  NodeId id;
-  Hash hash;
-};
-
-// True when node `id` exists in a tree of `size` leaves.
-bool NodeExists(NodeId id, uint64_t size);
 
 class NodeStore {
  public:

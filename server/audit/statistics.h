@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "absl/types/span.h"
-#include "server/audit/audit_entry.h"
+#include "trygg/audit/audit_entry.h"
 
 namespace trygg::audit {
 

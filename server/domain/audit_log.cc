@@ -8,7 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/audit/merkle_tree.h"
-#include "server/audit/tree_head.h"
+#include "trygg/audit/tree_head.h"
 #include "trygg/status_macros.h"
 
 namespace trygg::domain {

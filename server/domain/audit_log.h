@@ -28,8 +28,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "server/audit/audit_entry.h"
-#include "server/audit/hash.h"
+#include "trygg/audit/audit_entry.h"
+#include "trygg/audit/hash.h"
 #include "server/domain/audit_table.h"
 #include "server/domain/caller.h"
 #include "server/domain/store.h"

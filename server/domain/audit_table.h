@@ -21,9 +21,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "server/audit/hash.h"
+#include "trygg/audit/hash.h"
 #include "server/audit/node_store.h"
-#include "server/audit/tree_head.h"
+#include "trygg/audit/tree_head.h"
 #include "trygg/bytes.h"
 
 namespace trygg::domain {
@@ -34,10 +34,7 @@ struct StoredAuditEntry {
 };
 
 // A tree head as signed and stored by this server.
-struct SignedTreeHead {
-  audit::TreeHead head;
-  Signature signature;
-};
+using audit::SignedTreeHead;
 
 class AuditTable {
  public:

@@ -4,7 +4,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
-#include "server/audit/audit_entry.h"
+#include "trygg/audit/audit_entry.h"
 #include "server/domain/audit_log.h"
 #include "server/directory/hsds_export.h"
 #include "server/domain/trust_tables.h"

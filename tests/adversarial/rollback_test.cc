@@ -16,7 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "integration/audit_test_util.h"
-#include "server/audit/hash.h"
+#include "trygg/audit/hash.h"
 #include "testing/db_edit.h"
 #include "testing/trust_world.h"
 #include "trygg/case_client.h"

@@ -12,7 +12,7 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include "server/audit/audit_entry.h"
+#include "trygg/audit/audit_entry.h"
 #include "testing/db_edit.h"
 #include "testing/trust_world.h"
 #include "trygg/case_client.h"

@@ -17,8 +17,8 @@
 #include <string>
 
 #include "audit_test_util.h"
-#include "server/audit/tree_head.h"
-#include "server/audit/verify.h"
+#include "trygg/audit/tree_head.h"
+#include "trygg/audit/verify.h"
 #include "testing/temp_dir.h"
 #include "testing/trust_world.h"
 #include "trygg/key_store.h"

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "server/audit/audit_entry.h"
+#include "trygg/audit/audit_entry.h"
 #include "server/domain/audit_log.h"
 #include "server/store/sqlite/sqlite_store.h"
 #include "trygg/bytes.h"

@@ -20,7 +20,7 @@
 #include <valijson/schema_parser.hpp>
 #include <valijson/validator.hpp>
 
-#include "server/audit/audit_entry.h"
+#include "trygg/audit/audit_entry.h"
 #include "testing/temp_dir.h"
 #include "testing/db_edit.h"
 #include "testing/trust_world.h"

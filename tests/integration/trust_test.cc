@@ -13,7 +13,7 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
-#include "server/audit/audit_entry.h"
+#include "trygg/audit/audit_entry.h"
 #include "testing/db_edit.h"
 #include "testing/trust_world.h"
 #include "trygg/case_client.h"

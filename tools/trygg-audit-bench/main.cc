@@ -33,12 +33,12 @@
 #include <utility>
 #include <vector>
 
-#include "server/audit/hash.h"
+#include "trygg/audit/hash.h"
 #include "server/audit/memory_node_store.h"
 #include "server/audit/merkle_tree.h"
 #include "server/audit/node_store.h"
-#include "server/audit/tree_frontier.h"
-#include "server/audit/verify.h"
+#include "trygg/audit/tree_frontier.h"
+#include "trygg/audit/verify.h"
 
 namespace trygg::audit {
 namespace {

@@ -1,7 +1,5 @@
 #include "tools/trygg-audit/log_source.h"
 
-#include <sqlite3.h>
-
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -32,33 +30,22 @@ absl::StatusOr<std::vector<audit::Hash>> Path(
   return out;
 }
 
-absl::StatusOr<SignedHead> ParseSignedHead(const std::string& bytes, const std::string& signature) {
+absl::StatusOr<audit::SignedTreeHead> ParseSignedHead(const std::string& bytes, const std::string& signature) {
   absl::StatusOr<audit::TreeHead> head = audit::DecodeTreeHead(
       absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
   if (!head.ok()) return absl::DataLossError(absl::StrCat("bad tree head: ", head.status().message()));
   absl::StatusOr<Signature> sig = Signature::FromSpan(
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(signature.data()), signature.size()));
   if (!sig.ok()) return absl::DataLossError("tree head signature is not 64 bytes");
-  return SignedHead{*head, *sig};
+  return audit::SignedTreeHead{*head, *sig};
 }
 
 }  // namespace
 
-absl::Status VerifyHeadSignature(const SignedHead& head, const SignPublicKey& key) {
-  const audit::EncodedTreeHead bytes = audit::EncodeTreeHead(head.head);
-  absl::Status status = Verify(key, SigningContext::kTreeHead, bytes, head.signature);
-  if (!status.ok()) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("the tree head of size ", head.head.tree_size,
-                     " is not signed by server key ", HexEncode(key.span())));
-  }
-  return absl::OkStatus();
-}
-
 ServerLog::ServerLog(Client& client)
     : client_(client), audit_(trygg::v1::AuditService::NewStub(client.channel())) {}
 
-absl::StatusOr<SignedHead> ServerLog::LatestHead() {
+absl::StatusOr<audit::SignedTreeHead> ServerLog::LatestHead() {
   auto context = client_.NewCallContext();
   trygg::v1::GetSignedTreeHeadResponse response;
   TRYGG_RETURN_IF_ERROR(
@@ -126,103 +113,6 @@ absl::StatusOr<std::vector<audit::Hash>> ServerLog::ConsistencyProof(uint64_t fi
   TRYGG_RETURN_IF_ERROR(
       FromGrpc(audit_->GetConsistencyProof(context.get(), request, &response), "GetConsistencyProof"));
   return Path(response.path());
-}
-
-absl::StatusOr<std::unique_ptr<DatabaseLog>> DatabaseLog::Open(const std::string& path) {
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string message = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-    sqlite3_close_v2(db);
-    return absl::NotFoundError(absl::StrCat("cannot open ", path, ": ", message));
-  }
-  sqlite3_stmt* stmt = nullptr;
-  rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM audit_entries", -1, &stmt, nullptr);
-  sqlite3_finalize(stmt);
-  if (rc != SQLITE_OK) {
-    sqlite3_close_v2(db);
-    return absl::FailedPreconditionError(
-        absl::StrCat(path, " is not a Trygg database with an audit log"));
-  }
-  return std::unique_ptr<DatabaseLog>(new DatabaseLog(db));
-}
-
-DatabaseLog::~DatabaseLog() { sqlite3_close_v2(db_); }
-
-namespace {
-
-// Runs `sql` and calls `row` for each result row.
-template <typename RowFn>
-absl::Status Query(sqlite3* db, const char* sql, RowFn row) {
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) != SQLITE_OK) {
-    return absl::FailedPreconditionError(absl::StrCat("sqlite: ", sqlite3_errmsg(db)));
-  }
-  absl::Status status;
-  int rc;
-  while (status.ok() && (rc = sqlite3_step(stmt)) == SQLITE_ROW) status = row(stmt);
-  if (status.ok() && rc != SQLITE_DONE) {
-    status = absl::DataLossError(absl::StrCat("sqlite: ", sqlite3_errmsg(db)));
-  }
-  sqlite3_finalize(stmt);
-  return status;
-}
-
-std::vector<uint8_t> Blob(sqlite3_stmt* stmt, int col) {
-  const auto* data = static_cast<const uint8_t*>(sqlite3_column_blob(stmt, col));
-  const int size = sqlite3_column_bytes(stmt, col);
-  return data == nullptr ? std::vector<uint8_t>() : std::vector<uint8_t>(data, data + size);
-}
-
-}  // namespace
-
-absl::StatusOr<std::vector<audit::IndexedEntry>> DatabaseLog::Entries() {
-  std::vector<audit::IndexedEntry> out;
-  TRYGG_RETURN_IF_ERROR(Query(db_, "SELECT idx, entry FROM audit_entries ORDER BY idx",
-                              [&](sqlite3_stmt* stmt) {
-                                out.push_back({static_cast<uint64_t>(sqlite3_column_int64(stmt, 0)),
-                                               Blob(stmt, 1)});
-                                return absl::OkStatus();
-                              }));
-  return out;
-}
-
-absl::StatusOr<std::vector<audit::Hash>> DatabaseLog::LeafNodes() {
-  std::vector<audit::Hash> out;
-  TRYGG_RETURN_IF_ERROR(Query(
-      db_, "SELECT idx, hash FROM audit_nodes WHERE level = 0 ORDER BY idx",
-      [&](sqlite3_stmt* stmt) -> absl::Status {
-        const int64_t idx = sqlite3_column_int64(stmt, 0);
-        if (idx != static_cast<int64_t>(out.size())) {
-          return absl::DataLossError(absl::StrCat("the stored tree has no leaf ", out.size()));
-        }
-        absl::StatusOr<audit::Hash> hash = audit::Hash::FromBytes(Blob(stmt, 1));
-        if (!hash.ok()) return absl::DataLossError(absl::StrCat("stored leaf ", idx, " is malformed"));
-        out.push_back(*hash);
-        return absl::OkStatus();
-      }));
-  return out;
-}
-
-absl::StatusOr<std::vector<SignedHead>> DatabaseLog::Heads() {
-  std::vector<SignedHead> out;
-  TRYGG_RETURN_IF_ERROR(Query(
-      db_,
-      "SELECT tree_size, timestamp_ms, root_hash, signature FROM audit_tree_heads ORDER BY seq",
-      [&](sqlite3_stmt* stmt) -> absl::Status {
-        SignedHead head;
-        head.head.tree_size = static_cast<uint64_t>(sqlite3_column_int64(stmt, 0));
-        head.head.timestamp_ms = sqlite3_column_int64(stmt, 1);
-        absl::StatusOr<audit::Hash> root = audit::Hash::FromBytes(Blob(stmt, 2));
-        std::vector<uint8_t> sig = Blob(stmt, 3);
-        absl::StatusOr<Signature> signature = Signature::FromSpan(sig);
-        if (!root.ok() || !signature.ok()) return absl::DataLossError("a stored tree head is malformed");
-        head.head.root_hash = *root;
-        head.signature = *signature;
-        out.push_back(head);
-        return absl::OkStatus();
-      }));
-  return out;
 }
 
 }  // namespace trygg::audit_tool

@@ -1,14 +1,11 @@
-// Where trygg-audit reads a log from: a running tryggd over gRPC, through a
-// signed-in libtrygg Client (ServerLog), or a copy of its SQLite database
-// read directly (DatabaseLog, for offline audits of a backup or a seized
-// copy).
+// Where trygg-audit reads a running tryggd's log from: gRPC, through a
+// signed-in libtrygg Client (ServerLog). A copy of its database is read
+// through the store's own read-only reader (server/store/sqlite/audit_reader.h).
 //
-// Ownership: a ServerLog borrows its Client, which must outlive it; a
-// DatabaseLog owns its connection.
+// Ownership: a ServerLog borrows its Client, which must outlive it.
 // Thread-safety: none; one command uses one object.
-// Failure modes: network and file problems are UNAVAILABLE / NOT_FOUND /
-// FAILED_PRECONDITION with the server's or SQLite's message; a malformed
-// answer from the server is DATA_LOSS.
+// Failure modes: network problems are UNAVAILABLE etc. with the server's
+// message; a malformed answer from the server is DATA_LOSS.
 #ifndef TRYGG_TOOLS_TRYGG_AUDIT_LOG_SOURCE_H_
 #define TRYGG_TOOLS_TRYGG_AUDIT_LOG_SOURCE_H_
 
@@ -21,31 +18,21 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
-#include "server/audit/hash.h"
-#include "server/audit/log_diagnosis.h"
-#include "server/audit/tree_head.h"
+#include "trygg/audit/hash.h"
+#include "trygg/audit/log_diagnosis.h"
+#include "trygg/audit/tree_head.h"
 #include "trygg/bytes.h"
 #include "trygg/client.h"
 #include "trygg/v1/audit.grpc.pb.h"
 
-struct sqlite3;
-
 namespace trygg::audit_tool {
-
-struct SignedHead {
-  audit::TreeHead head;
-  Signature signature;
-};
-
-// OK when `signature` is the server key's tree-head signature over `head`.
-absl::Status VerifyHeadSignature(const SignedHead& head, const SignPublicKey& key);
 
 class ServerLog {
  public:
   // `client` must be logged in: every audit RPC needs a session.
   explicit ServerLog(Client& client);
 
-  absl::StatusOr<SignedHead> LatestHead();
+  absl::StatusOr<audit::SignedTreeHead> LatestHead();
   // Entries [0, size), paged; `progress` gets the count so far. A member
   // device is served only the entries naming its organisation, so whole-log
   // checks need a coordinator's session.
@@ -58,24 +45,6 @@ class ServerLog {
  private:
   Client& client_;
   std::unique_ptr<trygg::v1::AuditService::Stub> audit_;
-};
-
-// A Trygg database file opened read-only.
-class DatabaseLog {
- public:
-  static absl::StatusOr<std::unique_ptr<DatabaseLog>> Open(const std::string& path);
-  ~DatabaseLog();
-
-  absl::StatusOr<std::vector<audit::IndexedEntry>> Entries();
-  // The stored level-0 nodes (leaf hashes), in index order; a gap or a
-  // malformed hash is DATA_LOSS.
-  absl::StatusOr<std::vector<audit::Hash>> LeafNodes();
-  // Every signed head, in the order the server stored them.
-  absl::StatusOr<std::vector<SignedHead>> Heads();
-
- private:
-  explicit DatabaseLog(sqlite3* db) : db_(db) {}
-  sqlite3* db_;
 };
 
 }  // namespace trygg::audit_tool

@@ -22,13 +22,14 @@
 #include <CLI/CLI.hpp>
 
 #include "absl/strings/str_cat.h"
-#include "server/audit/audit_entry.h"
-#include "server/audit/log_diagnosis.h"
+#include "trygg/audit/audit_entry.h"
+#include "trygg/audit/log_diagnosis.h"
 #include "server/audit/memory_node_store.h"
 #include "server/audit/merkle_tree.h"
 #include "server/audit/statistics.h"
-#include "server/audit/tree_frontier.h"
-#include "server/audit/verify.h"
+#include "server/store/sqlite/audit_reader.h"
+#include "trygg/audit/tree_frontier.h"
+#include "trygg/audit/verify.h"
 #include "session.h"
 #include "settings.h"
 #include "tools/trygg-audit/log_source.h"
@@ -234,9 +235,9 @@ int Verify(const Common& c) {
   ServerLog* log = online->log.get();
   absl::StatusOr<SignPublicKey> key = ResolveKey(c, *online->session->client);
   if (!key.ok()) return Error(key.status());
-  absl::StatusOr<SignedHead> head = log->LatestHead();
+  absl::StatusOr<audit::SignedTreeHead> head = log->LatestHead();
   if (!head.ok()) return Error(head.status());
-  if (absl::Status sig = VerifyHeadSignature(*head, *key); !sig.ok()) {
+  if (absl::Status sig = audit::VerifyTreeHeadSignature(*head, *key); !sig.ok()) {
     std::cout << "TAMPERED: " << sig.message() << "\n";
     return kExitFailed;
   }
@@ -300,12 +301,12 @@ int Consistency(const Common& c) {
   absl::StatusOr<Online> online = SignIn(here, /*whole_log=*/false);
   if (!online.ok()) return Error(online.status());
   ServerLog* log = online->log.get();
-  absl::StatusOr<SignedHead> head = log->LatestHead();
+  absl::StatusOr<audit::SignedTreeHead> head = log->LatestHead();
   if (!head.ok()) return Error(head.status());
 
   const audit::TreeHead& old_head = saved->head.head;
   const audit::TreeHead& new_head = head->head;
-  absl::Status result = VerifyHeadSignature(*head, key);
+  absl::Status result = audit::VerifyTreeHeadSignature(*head, key);
   if (result.ok()) {
     if (new_head.tree_size < old_head.tree_size) {
       result = absl::DataLossError(absl::StrCat("the log shrank from ", old_head.tree_size, " to ",
@@ -359,9 +360,9 @@ int CheckIncluded(const Common& c, const std::vector<uint64_t>& indices,
   ServerLog* log = online->log.get();
   absl::StatusOr<SignPublicKey> key = ResolveKey(c, *online->session->client);
   if (!key.ok()) return Error(key.status());
-  absl::StatusOr<SignedHead> head = log->LatestHead();
+  absl::StatusOr<audit::SignedTreeHead> head = log->LatestHead();
   if (!head.ok()) return Error(head.status());
-  if (absl::Status sig = VerifyHeadSignature(*head, *key); !sig.ok()) {
+  if (absl::Status sig = audit::VerifyTreeHeadSignature(*head, *key); !sig.ok()) {
     std::cout << "TAMPERED: " << sig.message() << "\n";
     return kExitFailed;
   }
@@ -407,9 +408,9 @@ int CheckIncluded(const Common& c, const std::vector<uint64_t>& indices,
 int VerifyDb(const Common& c, const std::string& db_path) {
   absl::StatusOr<SignPublicKey> key = ParseKey(c.server_key_hex);
   if (!key.ok()) return Error(key.status());
-  absl::StatusOr<std::unique_ptr<DatabaseLog>> db = DatabaseLog::Open(db_path);
+  absl::StatusOr<std::unique_ptr<store::sqlite::AuditLogCopy>> db = store::sqlite::AuditLogCopy::Open(db_path);
   if (!db.ok()) return Error(db.status());
-  absl::StatusOr<std::vector<SignedHead>> stored_heads = (*db)->Heads();
+  absl::StatusOr<std::vector<audit::SignedTreeHead>> stored_heads = (*db)->SignedHeads();
   if (!stored_heads.ok()) return Error(stored_heads.status());
   absl::StatusOr<std::vector<audit::IndexedEntry>> entries = (*db)->Entries();
   if (!entries.ok()) return Error(entries.status());
@@ -419,8 +420,8 @@ int VerifyDb(const Common& c, const std::string& db_path) {
   std::vector<audit::TreeHead> heads;
   uint64_t largest = 0;
   for (size_t k = 0; k < stored_heads->size(); ++k) {
-    const SignedHead& h = (*stored_heads)[k];
-    if (!VerifyHeadSignature(h, *key).ok()) {
+    const audit::SignedTreeHead& h = (*stored_heads)[k];
+    if (!audit::VerifyTreeHeadSignature(h, *key).ok()) {
       head_findings.push_back({audit::LogFinding::Kind::kRootMismatch, h.head.tree_size, 0, 1,
                                absl::StrCat("stored tree head #", k + 1, " (size ", h.head.tree_size,
                                             ") is not signed by the server key: forged or altered")});
@@ -440,7 +441,7 @@ int VerifyDb(const Common& c, const std::string& db_path) {
   // The stored leaf hashes say exactly where entries changed, but only if
   // they themselves still reproduce every signed root.
   std::vector<audit::Hash> trusted;
-  absl::StatusOr<std::vector<audit::Hash>> leaves = (*db)->LeafNodes();
+  absl::StatusOr<std::vector<audit::Hash>> leaves = (*db)->LeafHashes();
   if (!leaves.ok()) {
     notes.push_back(absl::StrCat("stored Merkle tree unusable: ", leaves.status().message()));
   } else {
@@ -477,7 +478,7 @@ int Stats(const Common& c, const std::string& db_path, int64_t threshold, const 
   std::vector<audit::IndexedEntry> entries;
   std::vector<audit::TreeHead> heads;
   if (!db_path.empty()) {
-    absl::StatusOr<std::unique_ptr<DatabaseLog>> db = DatabaseLog::Open(db_path);
+    absl::StatusOr<std::unique_ptr<store::sqlite::AuditLogCopy>> db = store::sqlite::AuditLogCopy::Open(db_path);
     if (!db.ok()) return Error(db.status());
     absl::StatusOr<std::vector<audit::IndexedEntry>> read = (*db)->Entries();
     if (!read.ok()) return Error(read.status());
@@ -490,10 +491,10 @@ int Stats(const Common& c, const std::string& db_path, int64_t threshold, const 
     } else {
       absl::StatusOr<SignPublicKey> key = ParseKey(c.server_key_hex);
       if (!key.ok()) return Error(key.status());
-      absl::StatusOr<std::vector<SignedHead>> stored = (*db)->Heads();
+      absl::StatusOr<std::vector<audit::SignedTreeHead>> stored = (*db)->SignedHeads();
       if (!stored.ok()) return Error(stored.status());
-      for (const SignedHead& h : *stored) {
-        if (VerifyHeadSignature(h, *key).ok()) heads.push_back(h.head);
+      for (const audit::SignedTreeHead& h : *stored) {
+        if (audit::VerifyTreeHeadSignature(h, *key).ok()) heads.push_back(h.head);
       }
       if (heads.empty()) {
         std::cout << "TAMPERED: the database holds no tree head signed by server key " << c.server_key_hex
@@ -506,9 +507,9 @@ int Stats(const Common& c, const std::string& db_path, int64_t threshold, const 
     if (!online.ok()) return Error(online.status());
     absl::StatusOr<SignPublicKey> key = ResolveKey(c, *online->session->client);
     if (!key.ok()) return Error(key.status());
-    absl::StatusOr<SignedHead> head = online->log->LatestHead();
+    absl::StatusOr<audit::SignedTreeHead> head = online->log->LatestHead();
     if (!head.ok()) return Error(head.status());
-    if (absl::Status sig = VerifyHeadSignature(*head, *key); !sig.ok()) {
+    if (absl::Status sig = audit::VerifyTreeHeadSignature(*head, *key); !sig.ok()) {
       std::cout << "TAMPERED: " << sig.message() << "\n";
       return kExitFailed;
     }

@@ -48,10 +48,10 @@ absl::StatusOr<AuditorState> LoadState(const std::string& path) {
   AuditorState state;
   state.server = json.value("server", "");
   state.server_key = *server_key;
-  state.head = SignedHead{*head, *sig};
+  state.head = audit::SignedTreeHead{*head, *sig};
   // The file is only as trustworthy as its signature: re-check it, so an
   // edited state file cannot make a rewritten log pass.
-  TRYGG_RETURN_IF_ERROR(VerifyHeadSignature(state.head, state.server_key));
+  TRYGG_RETURN_IF_ERROR(audit::VerifyTreeHeadSignature(state.head, state.server_key));
   return state;
 }
 

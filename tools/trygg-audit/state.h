@@ -19,7 +19,7 @@ namespace trygg::audit_tool {
 struct AuditorState {
   std::string server;  // address it was fetched from, for people
   SignPublicKey server_key;
-  SignedHead head;
+  audit::SignedTreeHead head;
 };
 
 std::string DefaultStatePath();

@@ -19,7 +19,8 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
-#include "server/audit/audit_entry.h"
+#include "trygg/audit/audit_entry.h"
+#include "trygg/audit/receipt.h"
 #include "trygg/client.h"
 
 namespace grpc {
@@ -27,9 +28,6 @@ class ClientContext;
 }  // namespace grpc
 
 namespace trygg::internal {
-
-inline constexpr char kAuditReceiptKey[] = "trygg-audit-receipt-bin";
-inline constexpr size_t kAuditReceiptSize = 12;
 
 // The AuditExpectation::kinds bit set of `kinds`.
 constexpr uint32_t KindBits(std::initializer_list<audit::AuditEventKind> kinds) {
@@ -50,10 +48,6 @@ inline AuditExpectation Expecting(std::string what, std::initializer_list<audit:
   e.number = number;
   return e;
 }
-
-// A receipt naming more entries than this is malformed: a write appends a
-// handful (a consent withdrawal one per referral it ends).
-inline constexpr uint32_t kMaxReceiptEntries = 100000;
 
 // One write waiting to be checked.
 struct PendingAuditWrite {

@@ -157,6 +157,53 @@ absl::StatusOr<std::optional<domain::SignedTreeHead>> SqliteAuditTable::LatestSi
   return std::optional<domain::SignedTreeHead>(head);
 }
 
+absl::StatusOr<std::vector<audit::Hash>> SqliteAuditTable::LeafHashes() {
+  TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
+                         db_.Prepare("SELECT idx, hash FROM audit_nodes WHERE level = 0 ORDER BY idx"));
+  std::vector<audit::Hash> out;
+  for (;;) {
+    TRYGG_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    if (stmt->ColumnInt(0) != static_cast<int64_t>(out.size())) {
+      stmt->Reset();
+      return absl::DataLossError(absl::StrCat("the stored tree has no leaf ", out.size()));
+    }
+    absl::StatusOr<audit::Hash> hash = audit::Hash::FromBytes(stmt->ColumnBlob(1));
+    if (!hash.ok()) {
+      stmt->Reset();
+      return absl::DataLossError(absl::StrCat("stored leaf ", out.size(), " is malformed"));
+    }
+    out.push_back(*hash);
+  }
+  stmt->Reset();
+  return out;
+}
+
+absl::StatusOr<std::vector<audit::SignedTreeHead>> SqliteAuditTable::SignedHeads() {
+  TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
+                         db_.Prepare("SELECT tree_size, timestamp_ms, root_hash, signature "
+                                     "FROM audit_tree_heads ORDER BY seq"));
+  std::vector<audit::SignedTreeHead> out;
+  for (;;) {
+    TRYGG_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    audit::SignedTreeHead head;
+    head.head.tree_size = static_cast<uint64_t>(stmt->ColumnInt(0));
+    head.head.timestamp_ms = stmt->ColumnInt(1);
+    absl::StatusOr<audit::Hash> root = audit::Hash::FromBytes(stmt->ColumnBlob(2));
+    absl::StatusOr<Signature> signature = Signature::FromSpan(stmt->ColumnBlob(3));
+    if (!root.ok() || !signature.ok()) {
+      stmt->Reset();
+      return absl::DataLossError("a stored tree head is malformed");
+    }
+    head.head.root_hash = *root;
+    head.signature = *signature;
+    out.push_back(head);
+  }
+  stmt->Reset();
+  return out;
+}
+
 absl::Status SqliteAuditTable::StoreSignedHead(const domain::SignedTreeHead& head) {
   if (head.head.tree_size > kMaxIndex) return absl::InvalidArgumentError("tree size overflow");
   TRYGG_ASSIGN_OR_RETURN(Statement * insert,

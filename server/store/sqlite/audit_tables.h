@@ -47,6 +47,12 @@ class SqliteAuditTable final : public domain::AuditTable, public audit::NodeStor
   absl::StatusOr<std::optional<domain::SignedTreeHead>> LatestSignedHead() override;
   absl::Status StoreSignedHead(const domain::SignedTreeHead& head) override;
 
+  // For an offline audit of a database copy (audit_reader.h): every stored
+  // level-0 node in index order (a gap or a malformed hash is DATA_LOSS), and
+  // every signed head in the order it was stored.
+  absl::StatusOr<std::vector<audit::Hash>> LeafHashes();
+  absl::StatusOr<std::vector<audit::SignedTreeHead>> SignedHeads();
+
   // audit::NodeStore
   absl::StatusOr<uint64_t> Size() const override;
   absl::StatusOr<std::vector<audit::Hash>> Get(

@@ -1,4 +1,4 @@
-#include "server/audit/audit_entry.h"
+#include "trygg/audit/audit_entry.h"
 
 #include <catch2/catch.hpp>
 

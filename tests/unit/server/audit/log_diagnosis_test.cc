@@ -1,4 +1,4 @@
-#include "server/audit/log_diagnosis.h"
+#include "trygg/audit/log_diagnosis.h"
 
 #include <catch2/catch.hpp>
 
@@ -6,8 +6,8 @@
 #include <utility>
 #include <vector>
 
-#include "server/audit/audit_entry.h"
-#include "server/audit/tree_frontier.h"
+#include "trygg/audit/audit_entry.h"
+#include "trygg/audit/tree_frontier.h"
 
 namespace trygg::audit {
 namespace {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "reference_merkle.h"
-#include "server/audit/verify.h"
+#include "trygg/audit/verify.h"
 #include "test_util.h"
 #include "test_vectors.h"
 

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "server/audit/hash.h"
+#include "trygg/audit/hash.h"
 
 namespace trygg::audit::testing {
 

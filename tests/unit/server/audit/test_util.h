@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "server/audit/hash.h"
+#include "trygg/audit/hash.h"
 #include "server/audit/memory_node_store.h"
 #include "server/audit/merkle_tree.h"
 #include "server/audit/node_store.h"

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "server/audit/hash.h"
+#include "trygg/audit/hash.h"
 
 namespace trygg::audit::testing {
 

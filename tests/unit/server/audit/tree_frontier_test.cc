@@ -1,4 +1,4 @@
-#include "server/audit/tree_frontier.h"
+#include "trygg/audit/tree_frontier.h"
 
 #include <catch2/catch.hpp>
 
@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "reference_merkle.h"
-#include "server/audit/verify.h"
+#include "trygg/audit/verify.h"
 #include "test_util.h"
 #include "test_vectors.h"
 

@@ -1,10 +1,12 @@
-#include "server/audit/tree_head.h"
+#include "trygg/audit/tree_head.h"
 
 #include <catch2/catch.hpp>
 
 #include <string>
 
 #include "test_util.h"
+#include "trygg/random.h"
+#include "trygg/signing.h"
 
 namespace trygg::audit {
 namespace {
@@ -75,17 +77,28 @@ TEST_CASE("Tree head decoding is strict", "[audit][tree_head]") {
   }
 }
 
-TEST_CASE("Tree head signature input is context, 0x00, encoding",
+TEST_CASE("A tree head signature verifies under the server key and nothing else",
           "[audit][tree_head]") {
-  const TreeHead head = ExampleHead();
-  const std::vector<uint8_t> input = TreeHeadSignatureInput(head);
-  const std::string context = "trygg/v1/tree-head";
-  REQUIRE(input.size() == context.size() + 1 + kEncodedTreeHeadSize);
-  CHECK(std::string(input.begin(), input.begin() + context.size()) == context);
-  CHECK(input[context.size()] == 0x00);
-  const EncodedTreeHead encoded = EncodeTreeHead(head);
-  CHECK(std::equal(encoded.begin(), encoded.end(),
-                   input.begin() + context.size() + 1));
+  DeterministicRng rng(uint8_t{7});
+  const SigningKeyPair server = GenerateSigningKeyPair(rng);
+  const SigningKeyPair other = GenerateSigningKeyPair(rng);
+  SignedTreeHead signed_head{ExampleHead(), {}};
+  const EncodedTreeHead bytes = EncodeTreeHead(signed_head.head);
+  signed_head.signature = Sign(server, SigningContext::kTreeHead, bytes);
+  CHECK(VerifyTreeHeadSignature(signed_head, server.public_key).ok());
+
+  const absl::Status wrong_key = VerifyTreeHeadSignature(signed_head, other.public_key);
+  CHECK(wrong_key.code() == absl::StatusCode::kPermissionDenied);
+  CHECK(wrong_key.message().find("size 72623859790382856") != std::string::npos);
+
+  SignedTreeHead grown = signed_head;
+  grown.head.tree_size += 1;
+  CHECK(VerifyTreeHeadSignature(grown, server.public_key).code() == absl::StatusCode::kPermissionDenied);
+
+  // The same bytes signed in another context are not a tree head signature.
+  SignedTreeHead listing = signed_head;
+  listing.signature = Sign(server, SigningContext::kListing, bytes);
+  CHECK(VerifyTreeHeadSignature(listing, server.public_key).code() == absl::StatusCode::kPermissionDenied);
 }
 
 }  // namespace

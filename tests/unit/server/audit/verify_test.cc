@@ -1,4 +1,4 @@
-#include "server/audit/verify.h"
+#include "trygg/audit/verify.h"
 
 #include <catch2/catch.hpp>
 

@@ -14,8 +14,8 @@
 //    or roots, i.e. the entry is not in the tree, or the trees are not
 //    consistent. The message gives the computed and the expected hash.
 // Pure functions of their arguments; thread-safe.
-#ifndef TRYGG_SERVER_AUDIT_VERIFY_H_
-#define TRYGG_SERVER_AUDIT_VERIFY_H_
+#ifndef TRYGG_AUDIT_VERIFY_H_
+#define TRYGG_AUDIT_VERIFY_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -23,7 +23,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "server/audit/hash.h"
+#include "trygg/audit/hash.h"
 
 namespace trygg::audit {
 
@@ -65,4 +65,4 @@ absl::Status VerifyLogRoot(absl::Span<const Hash> leaf_hashes,
 
 }  // namespace trygg::audit
 
-#endif  // TRYGG_SERVER_AUDIT_VERIFY_H_
+#endif  // TRYGG_AUDIT_VERIFY_H_

@@ -26,8 +26,8 @@
 // unknown format or kind, reserved flag bits, or a record hash where format 2
 // allows none; it never crashes.
 // Pure functions and value types; thread-safe.
-#ifndef TRYGG_SERVER_AUDIT_AUDIT_ENTRY_H_
-#define TRYGG_SERVER_AUDIT_AUDIT_ENTRY_H_
+#ifndef TRYGG_AUDIT_AUDIT_ENTRY_H_
+#define TRYGG_AUDIT_AUDIT_ENTRY_H_
 
 #include <array>
 #include <cstddef>
@@ -130,4 +130,4 @@ absl::StatusOr<AuditEvent> DecodeAuditEvent(absl::Span<const uint8_t> bytes);
 
 }  // namespace trygg::audit
 
-#endif  // TRYGG_SERVER_AUDIT_AUDIT_ENTRY_H_
+#endif  // TRYGG_AUDIT_AUDIT_ENTRY_H_

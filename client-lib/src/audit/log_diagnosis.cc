@@ -1,4 +1,4 @@
-#include "server/audit/log_diagnosis.h"
+#include "trygg/audit/log_diagnosis.h"
 
 #include <algorithm>
 #include <array>
@@ -9,8 +9,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "server/audit/audit_entry.h"
-#include "server/audit/tree_frontier.h"
+#include "trygg/audit/audit_entry.h"
+#include "trygg/audit/tree_frontier.h"
 
 namespace trygg::audit {
 namespace {

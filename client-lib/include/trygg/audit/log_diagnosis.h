@@ -16,8 +16,8 @@
 //
 // Pure function of its inputs; thread-safe. Never fails: every problem is a
 // finding. Cost: O(n) hashes and O(n) memory for n entries.
-#ifndef TRYGG_SERVER_AUDIT_LOG_DIAGNOSIS_H_
-#define TRYGG_SERVER_AUDIT_LOG_DIAGNOSIS_H_
+#ifndef TRYGG_AUDIT_LOG_DIAGNOSIS_H_
+#define TRYGG_AUDIT_LOG_DIAGNOSIS_H_
 
 #include <cstdint>
 #include <string>
@@ -25,8 +25,8 @@
 #include <vector>
 
 #include "absl/types/span.h"
-#include "server/audit/hash.h"
-#include "server/audit/tree_head.h"
+#include "trygg/audit/hash.h"
+#include "trygg/audit/tree_head.h"
 
 namespace trygg::audit {
 
@@ -96,4 +96,4 @@ std::vector<LogFinding> FindCaseForks(absl::Span<const IndexedEntry> entries, si
 
 }  // namespace trygg::audit
 
-#endif  // TRYGG_SERVER_AUDIT_LOG_DIAGNOSIS_H_
+#endif  // TRYGG_AUDIT_LOG_DIAGNOSIS_H_

@@ -8,15 +8,15 @@
 //   offset  1  u64   tree_size      number of leaves
 //   offset  9  i64   timestamp_ms   milliseconds since the Unix epoch, UTC
 //   offset 17  32 B  root_hash      RFC 9162 root of the first tree_size leaves
-// Signature input: "trygg/v1/tree-head" || 0x00 || the 49 bytes above. The
-// context string keeps a tree head signature from being valid as any other
-// message the same key signs.
+// The server signs these 49 bytes with SigningContext::kTreeHead (signing.h),
+// so a tree head signature is never valid as any other message the same key
+// signs.
 //
 // DecodeTreeHead takes bytes from outside and returns InvalidArgument, with
 // the reason, for a wrong length or an unknown version; it never crashes.
 // Pure functions; thread-safe.
-#ifndef TRYGG_SERVER_AUDIT_TREE_HEAD_H_
-#define TRYGG_SERVER_AUDIT_TREE_HEAD_H_
+#ifndef TRYGG_AUDIT_TREE_HEAD_H_
+#define TRYGG_AUDIT_TREE_HEAD_H_
 
 #include <array>
 #include <cstddef>
@@ -26,14 +26,13 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "server/audit/hash.h"
+#include "trygg/audit/hash.h"
+#include "trygg/bytes.h"
 
 namespace trygg::audit {
 
 inline constexpr uint8_t kTreeHeadVersion = 1;
 inline constexpr size_t kEncodedTreeHeadSize = 1 + 8 + 8 + kHashSize;
-inline constexpr std::string_view kTreeHeadSignatureContext =
-    "trygg/v1/tree-head";
 
 struct TreeHead {
   uint64_t tree_size = 0;
@@ -52,10 +51,19 @@ EncodedTreeHead EncodeTreeHead(const TreeHead& head);
 // Exactly kEncodedTreeHeadSize bytes with version kTreeHeadVersion.
 absl::StatusOr<TreeHead> DecodeTreeHead(absl::Span<const uint8_t> bytes);
 
-// The message to sign or verify: kTreeHeadSignatureContext, a 0x00 byte, then
-// EncodeTreeHead(head).
-std::vector<uint8_t> TreeHeadSignatureInput(const TreeHead& head);
+// A tree head with the server key's signature over its encoding.
+struct SignedTreeHead {
+  TreeHead head;
+  Signature signature;
+
+  friend bool operator==(const SignedTreeHead&, const SignedTreeHead&) = default;
+};
+
+// OK when `signed_head.signature` is `server_key`'s kTreeHead signature over
+// EncodeTreeHead(signed_head.head); PermissionDenied naming the size and key
+// otherwise.
+absl::Status VerifyTreeHeadSignature(const SignedTreeHead& signed_head, const SignPublicKey& server_key);
 
 }  // namespace trygg::audit
 
-#endif  // TRYGG_SERVER_AUDIT_TREE_HEAD_H_
+#endif  // TRYGG_AUDIT_TREE_HEAD_H_

@@ -1,4 +1,4 @@
-#include "server/audit/tree_frontier.h"
+#include "trygg/audit/tree_frontier.h"
 
 #include <bit>
 #include <utility>
@@ -8,6 +8,12 @@
 #include "trygg/status_macros.h"
 
 namespace trygg::audit {
+
+bool NodeExists(NodeId id, uint64_t size) {
+  if (id.level >= 64) return false;
+  // (index + 1) << level <= size, written so that it cannot overflow.
+  return id.index < (size >> id.level);
+}
 
 std::vector<NodeId> TreeFrontier::PeakIds(uint64_t size) {
   std::vector<NodeId> ids;

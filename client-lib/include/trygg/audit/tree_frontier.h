@@ -7,18 +7,34 @@
 //
 // A value type; not thread-safe (copy it per thread). No failure modes other
 // than FromPeaks rejecting a peak list of the wrong length.
-#ifndef TRYGG_SERVER_AUDIT_TREE_FRONTIER_H_
-#define TRYGG_SERVER_AUDIT_TREE_FRONTIER_H_
+#ifndef TRYGG_AUDIT_TREE_FRONTIER_H_
+#define TRYGG_AUDIT_TREE_FRONTIER_H_
 
 #include <cstdint>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "server/audit/hash.h"
-#include "server/audit/node_store.h"
+#include "trygg/audit/hash.h"
 
 namespace trygg::audit {
+
+// Names one complete, aligned subtree: leaves [index << level,
+// (index + 1) << level). level <= 63.
+struct NodeId {
+  uint32_t level = 0;
+  uint64_t index = 0;
+
+  friend bool operator==(const NodeId&, const NodeId&) = default;
+};
+
+struct StoredNode {
+  NodeId id;
+  Hash hash;
+};
+
+// True when node `id` exists in a tree of `size` leaves.
+bool NodeExists(NodeId id, uint64_t size);
 
 class TreeFrontier {
  public:
@@ -58,4 +74,4 @@ Hash RootFromLeafHashes(absl::Span<const Hash> leaf_hashes);
 
 }  // namespace trygg::audit
 
-#endif  // TRYGG_SERVER_AUDIT_TREE_FRONTIER_H_
+#endif  // TRYGG_AUDIT_TREE_FRONTIER_H_

@@ -14,8 +14,8 @@
 // `Hash` is a plain value type (copyable, 32 bytes, no heap). Bytes from
 // outside become a `Hash` only through `Hash::FromBytes` / `Hash::FromHex`,
 // which return InvalidArgument on a wrong length or bad hex, never crash.
-#ifndef TRYGG_SERVER_AUDIT_HASH_H_
-#define TRYGG_SERVER_AUDIT_HASH_H_
+#ifndef TRYGG_AUDIT_HASH_H_
+#define TRYGG_AUDIT_HASH_H_
 
 #include <array>
 #include <cstddef>
@@ -76,4 +76,4 @@ Hash EmptyTreeRoot();
 
 }  // namespace trygg::audit
 
-#endif  // TRYGG_SERVER_AUDIT_HASH_H_
+#endif  // TRYGG_AUDIT_HASH_H_

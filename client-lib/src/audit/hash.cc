@@ -1,4 +1,4 @@
-#include "server/audit/hash.h"
+#include "trygg/audit/hash.h"
 
 #include <sodium.h>
 

@@ -1,9 +1,10 @@
-#include "server/audit/tree_head.h"
+#include "trygg/audit/tree_head.h"
 
 #include <algorithm>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "trygg/signing.h"
 
 namespace trygg::audit {
 namespace {
@@ -52,15 +53,13 @@ absl::StatusOr<TreeHead> DecodeTreeHead(absl::Span<const uint8_t> bytes) {
   return head;
 }
 
-std::vector<uint8_t> TreeHeadSignatureInput(const TreeHead& head) {
-  const EncodedTreeHead encoded = EncodeTreeHead(head);
-  std::vector<uint8_t> out;
-  out.reserve(kTreeHeadSignatureContext.size() + 1 + encoded.size());
-  out.insert(out.end(), kTreeHeadSignatureContext.begin(),
-             kTreeHeadSignatureContext.end());
-  out.push_back(0x00);
-  out.insert(out.end(), encoded.begin(), encoded.end());
-  return out;
+absl::Status VerifyTreeHeadSignature(const SignedTreeHead& signed_head, const SignPublicKey& server_key) {
+  const EncodedTreeHead bytes = EncodeTreeHead(signed_head.head);
+  if (!Verify(server_key, SigningContext::kTreeHead, bytes, signed_head.signature).ok()) {
+    return absl::PermissionDeniedError(absl::StrCat("the tree head of size ", signed_head.head.tree_size,
+                                                    " is not signed by server key ", HexEncode(server_key.span())));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace trygg::audit

@@ -1,10 +1,10 @@
-#include "server/audit/verify.h"
+#include "trygg/audit/verify.h"
 
 #include <bit>
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "server/audit/tree_frontier.h"
+#include "trygg/audit/tree_frontier.h"
 #include "trygg/status_macros.h"
 
 namespace trygg::audit {
