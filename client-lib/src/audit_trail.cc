@@ -257,19 +257,17 @@ using internal::PendingAuditWrite;
 
 absl::Status Lying(const std::string& message) { return absl::DataLossError("audit log: " + message); }
 
-absl::StatusOr<std::vector<audit::Hash>> PathFromServer(const google::protobuf::RepeatedPtrField<std::string>& path) {
-  std::vector<audit::Hash> out;
+absl::StatusOr<std::vector<Hash256>> PathFromServer(const google::protobuf::RepeatedPtrField<std::string>& path) {
+  std::vector<Hash256> out;
   out.reserve(path.size());
   for (const std::string& h : path) {
-    absl::StatusOr<audit::Hash> hash = audit::Hash::FromBytes(
+    absl::StatusOr<Hash256> hash = Hash256::FromSpan(
         absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(h.data()), h.size()));
     if (!hash.ok()) return Lying("the server sent a proof hash that is not 32 bytes");
     out.push_back(*hash);
   }
   return out;
 }
-
-audit::Hash ToAuditHash(const Hash256& h) { return audit::Hash(h.array()); }
 
 const audit::AuditId& SubjectOf(const audit::AuditEvent& event, AuditSubject subject) {
   static const audit::AuditId kNone{};
@@ -356,7 +354,7 @@ absl::Status CheckExtends(trygg::v1::AuditService::Stub& stub, const Client& cli
     return Lying("the latest tree head is older than the one this device verified before");
   }
   if (head.tree_size == previous.tree_size) {
-    if (head.root_hash != ToAuditHash(previous.root_hash)) {
+    if (head.root_hash != previous.root_hash) {
       return Lying("the tree of " + std::to_string(head.tree_size) +
                    " entries has another root than this device verified before (a fork)");
     }
@@ -369,9 +367,9 @@ absl::Status CheckExtends(trygg::v1::AuditService::Stub& stub, const Client& cli
   request.set_second_size(head.tree_size);
   trygg::v1::GetConsistencyProofResponse response;
   TRYGG_RETURN_IF_ERROR(internal::FromGrpc(stub.GetConsistencyProof(context.get(), request, &response)));
-  TRYGG_ASSIGN_OR_RETURN(std::vector<audit::Hash> path, PathFromServer(response.path()));
+  TRYGG_ASSIGN_OR_RETURN(std::vector<Hash256> path, PathFromServer(response.path()));
   absl::Status consistent = audit::VerifyConsistency(previous.tree_size, head.tree_size,
-                                                     ToAuditHash(previous.root_hash), head.root_hash, path);
+                                                     previous.root_hash, head.root_hash, path);
   if (!consistent.ok()) {
     return Lying("the log of " + sizes + " entries is not an extension of the one this device verified before: " +
                  std::string(consistent.message()));
@@ -428,7 +426,7 @@ absl::StatusOr<audit::AuditEvent> CheckWriteEntry(trygg::v1::AuditService::Stub&
   request.set_tree_size(head.tree_size);
   trygg::v1::GetInclusionProofResponse proof;
   TRYGG_RETURN_IF_ERROR(internal::FromGrpc(stub.GetInclusionProof(context.get(), request, &proof)));
-  TRYGG_ASSIGN_OR_RETURN(std::vector<audit::Hash> path, PathFromServer(proof.path()));
+  TRYGG_ASSIGN_OR_RETURN(std::vector<Hash256> path, PathFromServer(proof.path()));
   absl::Status included = audit::VerifyInclusion(audit::HashLeaf(bytes), index, head.tree_size, path, head.root_hash);
   if (!included.ok()) {
     return Lying(where + " is not in the signed tree of " + std::to_string(head.tree_size) +
@@ -514,7 +512,7 @@ absl::StatusOr<AuditTrailReport> Client::VerifyAuditTrail() {
   }
   report.head.tree_size = head.tree_size;
   report.head.timestamp_ms = head.timestamp_ms;
-  report.head.root_hash = Hash256(head.root_hash.bytes());
+  report.head.root_hash = head.root_hash;
   report.writes_verified = ordered.size();
   report.writes_pending = audit_->pending_count() - ordered.size();
   audit_->Advance(report.head, ordered);

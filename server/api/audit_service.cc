@@ -13,10 +13,10 @@
 namespace trygg::api {
 namespace {
 
-void SetPath(const std::vector<audit::Hash>& proof,
+void SetPath(const std::vector<Hash256>& proof,
              google::protobuf::RepeatedPtrField<std::string>* path) {
-  for (const audit::Hash& hash : proof) {
-    path->Add(std::string(reinterpret_cast<const char*>(hash.bytes().data()), hash.bytes().size()));
+  for (const Hash256& hash : proof) {
+    path->Add(std::string(reinterpret_cast<const char*>(hash.array().data()), hash.array().size()));
   }
 }
 
@@ -56,7 +56,7 @@ grpc::ServerUnaryReactor* AuditService::GetInclusionProof(
   if (absl::StatusOr<domain::Caller> caller = auth_.Authenticate(*context); !caller.ok()) {
     return Finish(context, caller.status());
   }
-  absl::StatusOr<std::vector<audit::Hash>> proof =
+  absl::StatusOr<std::vector<Hash256>> proof =
       log_->InclusionProof(request->leaf_index(), request->tree_size());
   if (proof.ok()) SetPath(*proof, response->mutable_path());
   return Finish(context, proof.status());
@@ -68,7 +68,7 @@ grpc::ServerUnaryReactor* AuditService::GetConsistencyProof(
   if (absl::StatusOr<domain::Caller> caller = auth_.Authenticate(*context); !caller.ok()) {
     return Finish(context, caller.status());
   }
-  absl::StatusOr<std::vector<audit::Hash>> proof =
+  absl::StatusOr<std::vector<Hash256>> proof =
       log_->ConsistencyProof(request->first_size(), request->second_size());
   if (proof.ok()) SetPath(*proof, response->mutable_path());
   return Finish(context, proof.status());

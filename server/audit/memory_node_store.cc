@@ -19,10 +19,10 @@ absl::StatusOr<uint64_t> MemoryNodeStore::Size() const {
   return size_;
 }
 
-absl::StatusOr<std::vector<Hash>> MemoryNodeStore::Get(
+absl::StatusOr<std::vector<Hash256>> MemoryNodeStore::Get(
     absl::Span<const NodeId> ids) const {
   absl::ReaderMutexLock lock(&mu_);
-  std::vector<Hash> out;
+  std::vector<Hash256> out;
   out.reserve(ids.size());
   for (const NodeId& id : ids) {
     if (!NodeExists(id, size_)) {

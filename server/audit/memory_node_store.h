@@ -34,7 +34,7 @@ class MemoryNodeStore final : public NodeStore {
   void Reserve(uint64_t leaves);
 
   absl::StatusOr<uint64_t> Size() const override;
-  absl::StatusOr<std::vector<Hash>> Get(
+  absl::StatusOr<std::vector<Hash256>> Get(
       absl::Span<const NodeId> ids) const override;
   absl::Status Append(uint64_t old_size, uint64_t new_size,
                       absl::Span<const StoredNode> nodes) override;
@@ -42,7 +42,7 @@ class MemoryNodeStore final : public NodeStore {
  private:
   mutable absl::Mutex mu_;
   uint64_t size_ ABSL_GUARDED_BY(mu_) = 0;
-  std::vector<std::vector<Hash>> levels_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::vector<Hash256>> levels_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace trygg::audit

@@ -41,9 +41,9 @@ class ProofPlan {
 
   // Hashes of the ranges in the order they were added, reversed when
   // `reverse`: the recursion walks top-down, proofs are listed bottom-up.
-  absl::StatusOr<std::vector<Hash>> Resolve(const NodeStore& store,
+  absl::StatusOr<std::vector<Hash256>> Resolve(const NodeStore& store,
                                             bool reverse) const {
-    std::vector<Hash> nodes;
+    std::vector<Hash256> nodes;
     if (!ids_.empty()) {
       TRYGG_ASSIGN_OR_RETURN(nodes, store.Get(ids_));
     }
@@ -52,10 +52,10 @@ class ProofPlan {
                                               nodes.size(), " hashes for ",
                                               ids_.size(), " ids"));
     }
-    std::vector<Hash> out;
+    std::vector<Hash256> out;
     out.reserve(ranges_.size());
     for (const auto& [first, last] : ranges_) {
-      Hash hash = nodes[last - 1];
+      Hash256 hash = nodes[last - 1];
       for (size_t i = last - 1; i-- > first;) hash = HashChildren(nodes[i], hash);
       out.push_back(hash);
     }
@@ -83,12 +83,12 @@ absl::Status MerkleTree::CheckSize(uint64_t tree_size) const {
 
 absl::StatusOr<uint64_t> MerkleTree::AppendEntry(
     absl::Span<const uint8_t> entry) {
-  const Hash leaf = HashLeaf(entry);
+  const Hash256 leaf = HashLeaf(entry);
   return AppendLeafHashes(absl::MakeConstSpan(&leaf, 1));
 }
 
 absl::StatusOr<uint64_t> MerkleTree::AppendLeafHashes(
-    absl::Span<const Hash> leaf_hashes) {
+    absl::Span<const Hash256> leaf_hashes) {
   TRYGG_ASSIGN_OR_RETURN(const uint64_t old_size, store_->Size());
   if (leaf_hashes.empty()) return old_size;
   if (leaf_hashes.size() > UINT64_MAX - old_size) {
@@ -96,7 +96,7 @@ absl::StatusOr<uint64_t> MerkleTree::AppendLeafHashes(
   }
   // The peaks of the current tree are exactly the left siblings the new
   // leaves can merge with, so popcount(size) lookups suffice per batch.
-  std::vector<Hash> peaks;
+  std::vector<Hash256> peaks;
   const std::vector<NodeId> peak_ids = TreeFrontier::PeakIds(old_size);
   if (!peak_ids.empty()) {
     TRYGG_ASSIGN_OR_RETURN(peaks, store_->Get(peak_ids));
@@ -107,19 +107,19 @@ absl::StatusOr<uint64_t> MerkleTree::AppendLeafHashes(
   // Each leaf completes itself plus, amortised, one parent; the carry out of
   // the existing peaks adds at most one node per level.
   completed.reserve(2 * leaf_hashes.size() + std::bit_width(old_size));
-  for (const Hash& leaf : leaf_hashes) frontier.Append(leaf, &completed);
+  for (const Hash256& leaf : leaf_hashes) frontier.Append(leaf, &completed);
   TRYGG_RETURN_IF_ERROR(store_->Append(old_size, frontier.size(), completed));
   return old_size;
 }
 
-absl::StatusOr<Hash> MerkleTree::LeafHash(uint64_t leaf_index) const {
+absl::StatusOr<Hash256> MerkleTree::LeafHash(uint64_t leaf_index) const {
   TRYGG_ASSIGN_OR_RETURN(const uint64_t size, store_->Size());
   if (leaf_index >= size) {
     return absl::OutOfRangeError(absl::StrCat(
         "leaf index ", leaf_index, " is not in a log of size ", size));
   }
   const NodeId id{0, leaf_index};
-  TRYGG_ASSIGN_OR_RETURN(std::vector<Hash> hashes,
+  TRYGG_ASSIGN_OR_RETURN(std::vector<Hash256> hashes,
                          store_->Get(absl::MakeConstSpan(&id, 1)));
   if (hashes.size() != 1) {
     return absl::InternalError("node store returned the wrong number of hashes");
@@ -127,19 +127,19 @@ absl::StatusOr<Hash> MerkleTree::LeafHash(uint64_t leaf_index) const {
   return hashes[0];
 }
 
-absl::StatusOr<Hash> MerkleTree::Root(uint64_t tree_size) const {
+absl::StatusOr<Hash256> MerkleTree::Root(uint64_t tree_size) const {
   TRYGG_RETURN_IF_ERROR(CheckSize(tree_size));
   if (tree_size == 0) return EmptyTreeRoot();
   ProofPlan plan;
   plan.AddRange(0, tree_size);
-  TRYGG_ASSIGN_OR_RETURN(std::vector<Hash> hashes,
+  TRYGG_ASSIGN_OR_RETURN(std::vector<Hash256> hashes,
                          plan.Resolve(*store_, /*reverse=*/false));
   return hashes[0];
 }
 
 // RFC 9162 2.1.3.1, PATH(m, D[n]), unrolled: each step halves the range that
 // holds leaf m and records the other half as the sibling.
-absl::StatusOr<std::vector<Hash>> MerkleTree::InclusionProof(
+absl::StatusOr<std::vector<Hash256>> MerkleTree::InclusionProof(
     uint64_t leaf_index, uint64_t tree_size) const {
   if (leaf_index >= tree_size) {
     return absl::InvalidArgumentError(
@@ -166,7 +166,7 @@ absl::StatusOr<std::vector<Hash>> MerkleTree::InclusionProof(
 // RFC 9162 2.1.4.1, SUBPROOF(m, D[n], b), unrolled the same way; `whole`
 // is the RFC's b: true while the current range is still a prefix of the old
 // tree's own root, whose hash the verifier already has.
-absl::StatusOr<std::vector<Hash>> MerkleTree::ConsistencyProof(
+absl::StatusOr<std::vector<Hash256>> MerkleTree::ConsistencyProof(
     uint64_t first_size, uint64_t second_size) const {
   if (first_size == 0) {
     return absl::InvalidArgumentError(

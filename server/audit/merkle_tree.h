@@ -48,25 +48,25 @@ class MerkleTree {
   // Appends already computed leaf hashes, in order, in one store write, and
   // returns the index of the first. An empty batch appends nothing and
   // returns the current size.
-  absl::StatusOr<uint64_t> AppendLeafHashes(absl::Span<const Hash> leaf_hashes);
+  absl::StatusOr<uint64_t> AppendLeafHashes(absl::Span<const Hash256> leaf_hashes);
 
   // The leaf hash stored at `leaf_index`.
-  absl::StatusOr<Hash> LeafHash(uint64_t leaf_index) const;
+  absl::StatusOr<Hash256> LeafHash(uint64_t leaf_index) const;
 
   // The Merkle Tree Hash of the first `tree_size` leaves (0 <= tree_size <=
   // Size()); for 0 the empty tree's root.
-  absl::StatusOr<Hash> Root(uint64_t tree_size) const;
+  absl::StatusOr<Hash256> Root(uint64_t tree_size) const;
 
   // RFC 9162 inclusion proof of leaf `leaf_index` in the tree of the first
   // `tree_size` leaves. Requires leaf_index < tree_size <= Size().
-  absl::StatusOr<std::vector<Hash>> InclusionProof(uint64_t leaf_index,
+  absl::StatusOr<std::vector<Hash256>> InclusionProof(uint64_t leaf_index,
                                                    uint64_t tree_size) const;
 
   // RFC 9162 consistency proof that the tree of the first `first_size` leaves
   // is a prefix of the tree of the first `second_size` leaves. Requires
   // 0 < first_size <= second_size <= Size(); equal sizes give an empty proof.
   // A proof from size 0 is not defined by the RFC and is InvalidArgument.
-  absl::StatusOr<std::vector<Hash>> ConsistencyProof(
+  absl::StatusOr<std::vector<Hash256>> ConsistencyProof(
       uint64_t first_size, uint64_t second_size) const;
 
  private:

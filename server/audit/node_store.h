@@ -54,7 +54,7 @@ class NodeStore {
   virtual ~NodeStore() = default;
 
   virtual absl::StatusOr<uint64_t> Size() const = 0;
-  virtual absl::StatusOr<std::vector<Hash>> Get(
+  virtual absl::StatusOr<std::vector<Hash256>> Get(
       absl::Span<const NodeId> ids) const = 0;
   virtual absl::Status Append(uint64_t old_size, uint64_t new_size,
                               absl::Span<const StoredNode> nodes) = 0;

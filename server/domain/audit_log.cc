@@ -83,7 +83,7 @@ absl::StatusOr<SignedTreeHead> AuditLog::SignInWrite(Transaction& txn) {
                                               latest->head.tree_size,
                                               " was signed; refusing to sign"));
     }
-    TRYGG_ASSIGN_OR_RETURN(const audit::Hash old_root, tree.Root(latest->head.tree_size));
+    TRYGG_ASSIGN_OR_RETURN(const Hash256 old_root, tree.Root(latest->head.tree_size));
     if (old_root != latest->head.root_hash) {
       return absl::InternalError(absl::StrCat(
           "audit log root at size ", latest->head.tree_size, " is ", old_root.ToHex(),
@@ -151,9 +151,9 @@ absl::StatusOr<SignedTreeHead> AuditLog::GetSignedTreeHeadAndWait() {
   return future.get();
 }
 
-absl::StatusOr<std::vector<audit::Hash>> AuditLog::InclusionProof(uint64_t leaf_index,
+absl::StatusOr<std::vector<Hash256>> AuditLog::InclusionProof(uint64_t leaf_index,
                                                                   uint64_t tree_size) {
-  std::vector<audit::Hash> proof;
+  std::vector<Hash256> proof;
   TRYGG_RETURN_IF_ERROR(store_->Read([&](Transaction& txn) -> absl::Status {
     audit::MerkleTree tree(&txn.audit().nodes());
     TRYGG_ASSIGN_OR_RETURN(const uint64_t size, tree.Size());
@@ -171,9 +171,9 @@ absl::StatusOr<std::vector<audit::Hash>> AuditLog::InclusionProof(uint64_t leaf_
   return proof;
 }
 
-absl::StatusOr<std::vector<audit::Hash>> AuditLog::ConsistencyProof(uint64_t first_size,
+absl::StatusOr<std::vector<Hash256>> AuditLog::ConsistencyProof(uint64_t first_size,
                                                                     uint64_t second_size) {
-  std::vector<audit::Hash> proof;
+  std::vector<Hash256> proof;
   TRYGG_RETURN_IF_ERROR(store_->Read([&](Transaction& txn) -> absl::Status {
     audit::MerkleTree tree(&txn.audit().nodes());
     TRYGG_ASSIGN_OR_RETURN(const uint64_t size, tree.Size());

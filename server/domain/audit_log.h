@@ -85,12 +85,12 @@ class AuditLog {
 
   // RFC 9162 inclusion proof of `leaf_index` in the tree of `tree_size`
   // leaves; requires leaf_index < tree_size <= the log's size.
-  absl::StatusOr<std::vector<audit::Hash>> InclusionProof(uint64_t leaf_index,
+  absl::StatusOr<std::vector<Hash256>> InclusionProof(uint64_t leaf_index,
                                                           uint64_t tree_size);
 
   // RFC 9162 consistency proof; requires 0 < first_size <= second_size <=
   // the log's size.
-  absl::StatusOr<std::vector<audit::Hash>> ConsistencyProof(uint64_t first_size,
+  absl::StatusOr<std::vector<Hash256>> ConsistencyProof(uint64_t first_size,
                                                             uint64_t second_size);
 
   // Entries from `start_index`, or from where `page_token` says (the token

@@ -344,7 +344,7 @@ void RebuildAuditTree(const std::string& db_path) {
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(db_path.c_str(), &db) == SQLITE_OK);
   sqlite3_busy_timeout(db, 10000);
-  std::vector<std::vector<audit::Hash>> levels(1);
+  std::vector<std::vector<Hash256>> levels(1);
   sqlite3_stmt* select = nullptr;
   REQUIRE(sqlite3_prepare_v2(db, "SELECT entry FROM audit_entries ORDER BY idx", -1, &select, nullptr) == SQLITE_OK);
   while (sqlite3_step(select) == SQLITE_ROW) {
@@ -353,8 +353,8 @@ void RebuildAuditTree(const std::string& db_path) {
   }
   sqlite3_finalize(select);
   while (levels.back().size() >= 2) {
-    const std::vector<audit::Hash>& below = levels.back();
-    std::vector<audit::Hash> above;
+    const std::vector<Hash256>& below = levels.back();
+    std::vector<Hash256> above;
     for (size_t i = 0; i + 1 < below.size(); i += 2) above.push_back(audit::HashChildren(below[i], below[i + 1]));
     levels.push_back(std::move(above));
   }

@@ -244,9 +244,9 @@ TEST_CASE("tryggd serves signed heads, proofs and pages to signed-in devices, an
     request.set_tree_size(n);
     trygg::v1::GetInclusionProofResponse proof;
     REQUIRE(stub->GetInclusionProof(context.get(), request, &proof).ok());
-    std::vector<audit::Hash> path;
+    std::vector<Hash256> path;
     for (const std::string& h : proof.path()) {
-      path.push_back(*audit::Hash::FromBytes(
+      path.push_back(*Hash256::FromSpan(
           absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(h.data()), h.size())));
     }
     const audit::EncodedAuditEvent entry = audit::EncodeAuditEvent(CaseVersion(13));

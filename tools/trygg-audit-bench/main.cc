@@ -81,7 +81,7 @@ void RawSha256(uint64_t count, size_t length) {
 struct SharedLog {
   SharedLog() : tree(&store) {
     store.Reserve(kLogSize);
-    std::vector<Hash> leaves;
+    std::vector<Hash256> leaves;
     leaves.reserve(kLogSize);
     std::array<uint8_t, kEntryBytes> entry = EntryTemplate();
     for (uint64_t i = 0; i < kLogSize; ++i) {
@@ -93,7 +93,7 @@ struct SharedLog {
   }
   MemoryNodeStore store;
   MerkleTree tree;
-  std::vector<Hash> leaf_hashes;
+  std::vector<Hash256> leaf_hashes;
 };
 
 SharedLog& Log() {
@@ -122,7 +122,7 @@ void BM_AppendEntries(benchmark::State& state) {
     MemoryNodeStore store;
     store.Reserve(kLogSize);
     MerkleTree tree(&store);
-    std::vector<Hash> pending;
+    std::vector<Hash256> pending;
     pending.reserve(batch);
     for (uint64_t i = 0; i < kLogSize; ++i) {
       FillEntry(i, &entry);
@@ -150,7 +150,7 @@ void BM_Sha256_AppendEquivalent(benchmark::State& state) {
 }
 
 void BM_VerifyLogFromScratch(benchmark::State& state) {
-  const Hash want = *Log().tree.Root(kLogSize);
+  const Hash256 want = *Log().tree.Root(kLogSize);
   std::array<uint8_t, kEntryBytes> entry = EntryTemplate();
   for (auto _ : state) {
     TreeFrontier frontier;
@@ -182,7 +182,7 @@ void BM_InclusionProof(benchmark::State& state) {
   size_t i = 0;
   size_t elements = 0;
   for (auto _ : state) {
-    absl::StatusOr<std::vector<Hash>> proof =
+    absl::StatusOr<std::vector<Hash256>> proof =
         tree.InclusionProof(queries[i++ % kQueries], n);
     elements += proof->size();
     benchmark::DoNotOptimize(proof);
@@ -204,9 +204,9 @@ void BM_Sha256_InclusionEquivalent(benchmark::State& state) {
 void BM_VerifyInclusion(benchmark::State& state) {
   const uint64_t n = static_cast<uint64_t>(state.range(0));
   SharedLog& log = Log();
-  const Hash root = *log.tree.Root(n);
+  const Hash256 root = *log.tree.Root(n);
   const std::vector<uint64_t> queries = Queries(n, 1);
-  std::vector<std::vector<Hash>> proofs;
+  std::vector<std::vector<Hash256>> proofs;
   for (uint64_t q : queries) proofs.push_back(*log.tree.InclusionProof(q, n));
   size_t i = 0;
   for (auto _ : state) {
@@ -228,7 +228,7 @@ void BM_ConsistencyProof(benchmark::State& state) {
   size_t i = 0;
   size_t elements = 0;
   for (auto _ : state) {
-    absl::StatusOr<std::vector<Hash>> proof =
+    absl::StatusOr<std::vector<Hash256>> proof =
         tree.ConsistencyProof(queries[i++ % kQueries] + 1, n);
     elements += proof->size();
     benchmark::DoNotOptimize(proof);
@@ -279,10 +279,10 @@ void BM_Sha256_ConsistencyEquivalent(benchmark::State& state) {
 void BM_VerifyConsistency(benchmark::State& state) {
   const uint64_t n = static_cast<uint64_t>(state.range(0));
   SharedLog& log = Log();
-  const Hash root = *log.tree.Root(n);
+  const Hash256 root = *log.tree.Root(n);
   const std::vector<uint64_t> queries = Queries(n - 1, 2);
-  std::vector<std::vector<Hash>> proofs;
-  std::vector<Hash> first_roots;
+  std::vector<std::vector<Hash256>> proofs;
+  std::vector<Hash256> first_roots;
   for (uint64_t q : queries) {
     proofs.push_back(*log.tree.ConsistencyProof(q + 1, n));
     first_roots.push_back(*log.tree.Root(q + 1));

@@ -18,11 +18,11 @@ absl::Status FromGrpc(const grpc::Status& status, const char* what) {
                       absl::StrCat(what, ": ", status.error_message()));
 }
 
-absl::StatusOr<std::vector<audit::Hash>> Path(
+absl::StatusOr<std::vector<Hash256>> Path(
     const google::protobuf::RepeatedPtrField<std::string>& path) {
-  std::vector<audit::Hash> out;
+  std::vector<Hash256> out;
   for (const std::string& h : path) {
-    absl::StatusOr<audit::Hash> hash = audit::Hash::FromBytes(
+    absl::StatusOr<Hash256> hash = Hash256::FromSpan(
         absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(h.data()), h.size()));
     if (!hash.ok()) return absl::DataLossError("the server sent a proof hash that is not 32 bytes");
     out.push_back(*hash);
@@ -92,7 +92,7 @@ absl::StatusOr<std::vector<uint8_t>> ServerLog::Entry(uint64_t index) {
   return std::vector<uint8_t>(bytes.begin(), bytes.end());
 }
 
-absl::StatusOr<std::vector<audit::Hash>> ServerLog::InclusionProof(uint64_t index, uint64_t size) {
+absl::StatusOr<std::vector<Hash256>> ServerLog::InclusionProof(uint64_t index, uint64_t size) {
   auto context = client_.NewCallContext();
   trygg::v1::GetInclusionProofRequest request;
   request.set_leaf_index(index);
@@ -103,7 +103,7 @@ absl::StatusOr<std::vector<audit::Hash>> ServerLog::InclusionProof(uint64_t inde
   return Path(response.path());
 }
 
-absl::StatusOr<std::vector<audit::Hash>> ServerLog::ConsistencyProof(uint64_t first,
+absl::StatusOr<std::vector<Hash256>> ServerLog::ConsistencyProof(uint64_t first,
                                                                      uint64_t second) {
   auto context = client_.NewCallContext();
   trygg::v1::GetConsistencyProofRequest request;

@@ -39,8 +39,8 @@ class ServerLog {
   absl::StatusOr<std::vector<audit::IndexedEntry>> Entries(
       uint64_t size, const std::function<void(uint64_t)>& progress);
   absl::StatusOr<std::vector<uint8_t>> Entry(uint64_t index);
-  absl::StatusOr<std::vector<audit::Hash>> InclusionProof(uint64_t index, uint64_t size);
-  absl::StatusOr<std::vector<audit::Hash>> ConsistencyProof(uint64_t first, uint64_t second);
+  absl::StatusOr<std::vector<Hash256>> InclusionProof(uint64_t index, uint64_t size);
+  absl::StatusOr<std::vector<Hash256>> ConsistencyProof(uint64_t first, uint64_t second);
 
  private:
   Client& client_;

@@ -189,15 +189,15 @@ std::optional<audit::LogFinding> Locate(ServerLog& log, const std::vector<audit:
                                         const audit::TreeHead& head) {
   const uint64_t n = head.tree_size;
   if (n == 0 || entries.empty()) return std::nullopt;
-  std::vector<audit::Hash> leaves;
+  std::vector<Hash256> leaves;
   for (const auto& e : entries) leaves.push_back(audit::HashLeaf(e.bytes));
   audit::MemoryNodeStore store;
   audit::MerkleTree tree(&store);
   if (!tree.AppendLeafHashes(leaves).ok()) return std::nullopt;
   auto prefix_intact = [&](uint64_t k) {
     if (k > leaves.size()) return false;
-    absl::StatusOr<audit::Hash> root = tree.Root(k);
-    absl::StatusOr<std::vector<audit::Hash>> proof = log.ConsistencyProof(k, n);
+    absl::StatusOr<Hash256> root = tree.Root(k);
+    absl::StatusOr<std::vector<Hash256>> proof = log.ConsistencyProof(k, n);
     return root.ok() && proof.ok() &&
            audit::VerifyConsistency(k, n, *root, head.root_hash, *proof).ok();
   };
@@ -209,9 +209,9 @@ std::optional<audit::LogFinding> Locate(ServerLog& log, const std::vector<audit:
   }
   if (good >= std::min<uint64_t>(n, leaves.size())) return std::nullopt;
   const uint64_t i = good;
-  auto included = [&](uint64_t index, const audit::Hash& leaf) {
+  auto included = [&](uint64_t index, const Hash256& leaf) {
     if (index >= n) return false;
-    absl::StatusOr<std::vector<audit::Hash>> proof = log.InclusionProof(index, n);
+    absl::StatusOr<std::vector<Hash256>> proof = log.InclusionProof(index, n);
     return proof.ok() && audit::VerifyInclusion(leaf, index, n, *proof, head.root_hash).ok();
   };
   audit::LogFinding finding{audit::LogFinding::Kind::kEdited, i, 0, 1, ""};
@@ -312,9 +312,9 @@ int Consistency(const Common& c) {
       result = absl::DataLossError(absl::StrCat("the log shrank from ", old_head.tree_size, " to ",
                                                 new_head.tree_size, " entries: it was rewritten"));
     } else if (old_head.tree_size > 0) {
-      absl::StatusOr<std::vector<audit::Hash>> proof =
+      absl::StatusOr<std::vector<Hash256>> proof =
           old_head.tree_size == new_head.tree_size
-              ? std::vector<audit::Hash>()
+              ? std::vector<Hash256>()
               : log->ConsistencyProof(old_head.tree_size, new_head.tree_size);
       if (!proof.ok()) return Error(proof.status());
       result = audit::VerifyConsistency(old_head.tree_size, new_head.tree_size, old_head.root_hash,
@@ -385,7 +385,7 @@ int CheckIncluded(const Common& c, const std::vector<uint64_t>& indices,
       bytes = *fetched;
     }
     if (status.ok()) {
-      absl::StatusOr<std::vector<audit::Hash>> proof = log->InclusionProof(index, n);
+      absl::StatusOr<std::vector<Hash256>> proof = log->InclusionProof(index, n);
       if (!proof.ok()) return Error(proof.status());
       status = audit::VerifyInclusion(audit::HashLeaf(bytes), index, n, *proof, head->head.root_hash);
     }
@@ -440,8 +440,8 @@ int VerifyDb(const Common& c, const std::string& db_path) {
 
   // The stored leaf hashes say exactly where entries changed, but only if
   // they themselves still reproduce every signed root.
-  std::vector<audit::Hash> trusted;
-  absl::StatusOr<std::vector<audit::Hash>> leaves = (*db)->LeafHashes();
+  std::vector<Hash256> trusted;
+  absl::StatusOr<std::vector<Hash256>> leaves = (*db)->LeafHashes();
   if (!leaves.ok()) {
     notes.push_back(absl::StrCat("stored Merkle tree unusable: ", leaves.status().message()));
   } else {

@@ -34,6 +34,11 @@ class FixedBytes {
   FixedBytes() : bytes_{} {}
   explicit FixedBytes(const std::array<uint8_t, N>& bytes) : bytes_(bytes) {}
 
+  // Exactly 2 * N hex digits (either case), otherwise InvalidArgument.
+  static absl::StatusOr<FixedBytes> FromHex(std::string_view hex);
+  // Lower-case hex, 2 * N characters.
+  std::string ToHex() const;
+
   // Copies `bytes`, which must be exactly N long.
   static absl::StatusOr<FixedBytes> FromSpan(std::span<const uint8_t> bytes) {
     if (bytes.size() != N) {
@@ -81,7 +86,9 @@ using SignPublicKey = FixedBytes<32, SignPublicKeyTag>;
 using BoxPublicKey = FixedBytes<32, BoxPublicKeyTag>;
 // Ed25519 detached signature (crypto_sign_BYTES).
 using Signature = FixedBytes<64, SignatureTag>;
-// BLAKE2b-256 digest.
+// A 32-byte digest, the one hash type: BLAKE2b-256 for content hashes and
+// ids (Blake2b256 below), SHA-256 in the audit log's Merkle tree
+// (trygg/audit/hash.h). Which one a field holds is part of its format.
 using Hash256 = FixedBytes<32, Hash256Tag>;
 // Random 128-bit identifier: case_id, scope_id, record_id, org_id, device_id.
 using Id128 = FixedBytes<16, Id128Tag>;
@@ -95,6 +102,22 @@ Hash256 Blake2b256(std::span<const uint8_t> bytes);
 std::string HexEncode(std::span<const uint8_t> bytes);
 // Accepts upper or lower case; rejects odd lengths and non-hex characters.
 absl::StatusOr<std::vector<uint8_t>> HexDecode(std::string_view hex);
+
+template <size_t N, typename Tag>
+absl::StatusOr<FixedBytes<N, Tag>> FixedBytes<N, Tag>::FromHex(std::string_view hex) {
+  if (hex.size() != 2 * N) {
+    return absl::InvalidArgumentError("expected " + std::to_string(2 * N) + " hex digits, got " +
+                                      std::to_string(hex.size()));
+  }
+  absl::StatusOr<std::vector<uint8_t>> bytes = HexDecode(hex);
+  if (!bytes.ok()) return bytes.status();
+  return FromSpan(*bytes);
+}
+
+template <size_t N, typename Tag>
+std::string FixedBytes<N, Tag>::ToHex() const {
+  return HexEncode(bytes_);
+}
 
 // Reads a string literal as bytes, e.g. for AAD built from a label.
 inline std::span<const uint8_t> AsBytes(std::string_view s) {

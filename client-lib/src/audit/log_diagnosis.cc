@@ -16,9 +16,9 @@ namespace trygg::audit {
 namespace {
 
 struct HashKey {
-  size_t operator()(const Hash& h) const {
+  size_t operator()(const Hash256& h) const {
     size_t v;
-    std::memcpy(&v, h.bytes().data(), sizeof(v));
+    std::memcpy(&v, h.array().data(), sizeof(v));
     return v;
   }
 };
@@ -48,12 +48,12 @@ std::string Range(uint64_t first, uint64_t count) {
 // removal, the trusted leaf reappearing one step on means insertion, two
 // leaves found at each other's place means reordering, an unknown leaf with
 // the alignment intact means an edit.
-void CompareWithTrusted(absl::Span<const IndexedEntry> entries, std::vector<Hash> leaves,
-                        absl::Span<const Hash> trusted, const DiagnoseOptions& options,
+void CompareWithTrusted(absl::Span<const IndexedEntry> entries, std::vector<Hash256> leaves,
+                        absl::Span<const Hash256> trusted, const DiagnoseOptions& options,
                         Findings& findings) {
-  std::unordered_map<Hash, std::vector<uint64_t>, HashKey> where;
+  std::unordered_map<Hash256, std::vector<uint64_t>, HashKey> where;
   for (uint64_t t = 0; t < trusted.size(); ++t) where[trusted[t]].push_back(t);
-  auto next_trusted_at_or_after = [&](const Hash& h, uint64_t from) -> std::optional<uint64_t> {
+  auto next_trusted_at_or_after = [&](const Hash256& h, uint64_t from) -> std::optional<uint64_t> {
     auto it = where.find(h);
     if (it == where.end()) return std::nullopt;
     auto pos = std::lower_bound(it->second.begin(), it->second.end(), from);
@@ -161,11 +161,11 @@ std::string_view LogFindingKindName(LogFinding::Kind kind) {
 
 LogDiagnosis DiagnoseLog(absl::Span<const IndexedEntry> entries,
                          absl::Span<const TreeHead> signed_heads,
-                         absl::Span<const Hash> trusted_leaves, const DiagnoseOptions& options) {
+                         absl::Span<const Hash256> trusted_leaves, const DiagnoseOptions& options) {
   LogDiagnosis diagnosis;
   Findings findings(diagnosis.findings, options.max_findings);
   diagnosis.entry_count = entries.size();
-  std::vector<Hash> leaves;
+  std::vector<Hash256> leaves;
   leaves.reserve(entries.size());
   for (const IndexedEntry& entry : entries) {
     leaves.push_back(HashLeaf(entry.bytes));
@@ -216,7 +216,7 @@ LogDiagnosis DiagnoseLog(absl::Span<const IndexedEntry> entries,
     }
   };
   check_heads_at(0);
-  for (const Hash& leaf : leaves) {
+  for (const Hash256& leaf : leaves) {
     frontier.Append(leaf);
     check_heads_at(frontier.size());
   }

@@ -27,7 +27,7 @@ std::vector<NodeId> TreeFrontier::PeakIds(uint64_t size) {
 }
 
 absl::StatusOr<TreeFrontier> TreeFrontier::FromPeaks(uint64_t size,
-                                                     std::vector<Hash> peaks) {
+                                                     std::vector<Hash256> peaks) {
   const size_t want = std::popcount(size);
   if (peaks.size() != want) {
     return absl::InvalidArgumentError(
@@ -40,11 +40,11 @@ absl::StatusOr<TreeFrontier> TreeFrontier::FromPeaks(uint64_t size,
   return frontier;
 }
 
-void TreeFrontier::Append(const Hash& leaf_hash,
+void TreeFrontier::Append(const Hash256& leaf_hash,
                           std::vector<StoredNode>* completed) {
   // 2^64 leaves cannot be reached by any real log; reaching it is our bug.
   TRYGG_CHECK(size_ != UINT64_MAX);
-  Hash hash = leaf_hash;
+  Hash256 hash = leaf_hash;
   uint64_t index = size_;
   uint32_t level = 0;
   if (completed != nullptr) completed->push_back({{level, index}, hash});
@@ -61,18 +61,18 @@ void TreeFrontier::Append(const Hash& leaf_hash,
   ++size_;
 }
 
-Hash TreeFrontier::Root() const {
+Hash256 TreeFrontier::Root() const {
   if (peaks_.empty()) return EmptyTreeRoot();
-  Hash root = peaks_.back();
+  Hash256 root = peaks_.back();
   for (size_t i = peaks_.size() - 1; i-- > 0;) {
     root = HashChildren(peaks_[i], root);
   }
   return root;
 }
 
-Hash RootFromLeafHashes(absl::Span<const Hash> leaf_hashes) {
+Hash256 RootFromLeafHashes(absl::Span<const Hash256> leaf_hashes) {
   TreeFrontier frontier;
-  for (const Hash& leaf : leaf_hashes) frontier.Append(leaf);
+  for (const Hash256& leaf : leaf_hashes) frontier.Append(leaf);
   return frontier.Root();
 }
 

@@ -30,7 +30,7 @@ EncodedTreeHead EncodeTreeHead(const TreeHead& head) {
   PutU64(head.tree_size, &out[1]);
   // Two's complement by definition in C++20, so the cast is the encoding.
   PutU64(static_cast<uint64_t>(head.timestamp_ms), &out[9]);
-  std::copy(head.root_hash.bytes().begin(), head.root_hash.bytes().end(),
+  std::copy(head.root_hash.array().begin(), head.root_hash.array().end(),
             out.begin() + 17);
   return out;
 }
@@ -49,7 +49,7 @@ absl::StatusOr<TreeHead> DecodeTreeHead(absl::Span<const uint8_t> bytes) {
   TreeHead head;
   head.tree_size = GetU64(&bytes[1]);
   head.timestamp_ms = static_cast<int64_t>(GetU64(&bytes[9]));
-  std::copy(bytes.begin() + 17, bytes.end(), head.root_hash.mutable_data());
+  std::copy(bytes.begin() + 17, bytes.end(), head.root_hash.data());
   return head;
 }
 

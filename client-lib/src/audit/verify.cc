@@ -25,8 +25,8 @@ ProofShape InclusionShape(uint64_t index, uint64_t size) {
   return {inner, border};
 }
 
-absl::Status Mismatch(const std::string& what, const Hash& computed,
-                      const Hash& expected) {
+absl::Status Mismatch(const std::string& what, const Hash256& computed,
+                      const Hash256& expected) {
   return absl::DataLossError(absl::StrCat(what, ": computed ",
                                           computed.ToHex(), ", expected ",
                                           expected.ToHex()));
@@ -52,10 +52,10 @@ size_t ConsistencyProofLength(uint64_t first_size, uint64_t second_size) {
   return seed + (shape.inner - shift) + shape.border;
 }
 
-absl::StatusOr<Hash> RootFromInclusionProof(const Hash& leaf_hash,
+absl::StatusOr<Hash256> RootFromInclusionProof(const Hash256& leaf_hash,
                                             uint64_t leaf_index,
                                             uint64_t tree_size,
-                                            absl::Span<const Hash> proof) {
+                                            absl::Span<const Hash256> proof) {
   if (tree_size == 0) {
     return absl::InvalidArgumentError(
         "inclusion proof for an empty tree: it has no leaves");
@@ -74,8 +74,8 @@ absl::StatusOr<Hash> RootFromInclusionProof(const Hash& leaf_hash,
   // RFC 9162 2.1.3.2, step by step.
   uint64_t fn = leaf_index;
   uint64_t sn = tree_size - 1;
-  Hash r = leaf_hash;
-  for (const Hash& p : proof) {
+  Hash256 r = leaf_hash;
+  for (const Hash256& p : proof) {
     if (sn == 0) {
       return absl::InvalidArgumentError("inclusion proof is too long");
     }
@@ -97,11 +97,11 @@ absl::StatusOr<Hash> RootFromInclusionProof(const Hash& leaf_hash,
   return r;
 }
 
-absl::Status VerifyInclusion(const Hash& leaf_hash, uint64_t leaf_index,
-                             uint64_t tree_size, absl::Span<const Hash> proof,
-                             const Hash& root) {
+absl::Status VerifyInclusion(const Hash256& leaf_hash, uint64_t leaf_index,
+                             uint64_t tree_size, absl::Span<const Hash256> proof,
+                             const Hash256& root) {
   TRYGG_ASSIGN_OR_RETURN(
-      const Hash computed,
+      const Hash256 computed,
       RootFromInclusionProof(leaf_hash, leaf_index, tree_size, proof));
   if (computed != root) {
     return Mismatch(absl::StrCat("inclusion proof of leaf ", leaf_index,
@@ -113,8 +113,8 @@ absl::Status VerifyInclusion(const Hash& leaf_hash, uint64_t leaf_index,
 }
 
 absl::Status VerifyConsistency(uint64_t first_size, uint64_t second_size,
-                               const Hash& first_root, const Hash& second_root,
-                               absl::Span<const Hash> proof) {
+                               const Hash256& first_root, const Hash256& second_root,
+                               absl::Span<const Hash256> proof) {
   if (first_size == 0) {
     return absl::InvalidArgumentError(
         "consistency proof from tree size 0 is not defined; accept the first "
@@ -148,7 +148,7 @@ absl::Status VerifyConsistency(uint64_t first_size, uint64_t second_size,
   // RFC 9162 2.1.4.2, step by step. Step 2 prepends the old root when the
   // old tree is a single complete subtree; an index keeps that without a copy.
   const bool prepend = std::has_single_bit(first_size);
-  auto at = [&](size_t i) -> const Hash& {
+  auto at = [&](size_t i) -> const Hash256& {
     return prepend ? (i == 0 ? first_root : proof[i - 1])
                    : proof[i];
   };
@@ -159,10 +159,10 @@ absl::Status VerifyConsistency(uint64_t first_size, uint64_t second_size,
     fn >>= 1;
     sn >>= 1;
   }
-  Hash fr = at(0);
-  Hash sr = at(0);
+  Hash256 fr = at(0);
+  Hash256 sr = at(0);
   for (size_t i = 1; i < count; ++i) {
-    const Hash& c = at(i);
+    const Hash256& c = at(i);
     if (sn == 0) {
       return absl::InvalidArgumentError("consistency proof is too long");
     }
@@ -197,14 +197,14 @@ absl::Status VerifyConsistency(uint64_t first_size, uint64_t second_size,
   return absl::OkStatus();
 }
 
-absl::Status VerifyLogRoot(absl::Span<const Hash> leaf_hashes,
-                           uint64_t tree_size, const Hash& root) {
+absl::Status VerifyLogRoot(absl::Span<const Hash256> leaf_hashes,
+                           uint64_t tree_size, const Hash256& root) {
   if (leaf_hashes.size() != tree_size) {
     return absl::InvalidArgumentError(
         absl::StrCat("the log has ", leaf_hashes.size(),
                      " entries but the tree head says ", tree_size));
   }
-  const Hash computed = RootFromLeafHashes(leaf_hashes);
+  const Hash256 computed = RootFromLeafHashes(leaf_hashes);
   if (computed != root) {
     return Mismatch(absl::StrCat("root of the ", tree_size, "-entry log"),
                     computed, root);

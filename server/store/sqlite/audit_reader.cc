@@ -44,7 +44,7 @@ absl::StatusOr<std::vector<audit::IndexedEntry>> AuditLogCopy::Entries() {
   return out;
 }
 
-absl::StatusOr<std::vector<audit::Hash>> AuditLogCopy::LeafHashes() {
+absl::StatusOr<std::vector<Hash256>> AuditLogCopy::LeafHashes() {
   return SqliteAuditTable(*db_).LeafHashes();
 }
 

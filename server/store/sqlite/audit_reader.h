@@ -34,7 +34,7 @@ class AuditLogCopy {
   // Every stored entry, in index order.
   absl::StatusOr<std::vector<audit::IndexedEntry>> Entries();
   // The stored level-0 nodes (leaf hashes), in index order.
-  absl::StatusOr<std::vector<audit::Hash>> LeafHashes();
+  absl::StatusOr<std::vector<Hash256>> LeafHashes();
   // Every signed head, in the order the server stored them.
   absl::StatusOr<std::vector<audit::SignedTreeHead>> SignedHeads();
 

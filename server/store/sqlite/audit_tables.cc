@@ -23,11 +23,11 @@ absl::StatusOr<uint64_t> SqliteAuditTable::Size() const {
   return static_cast<uint64_t>(next);
 }
 
-absl::StatusOr<std::vector<audit::Hash>> SqliteAuditTable::Get(
+absl::StatusOr<std::vector<Hash256>> SqliteAuditTable::Get(
     absl::Span<const audit::NodeId> ids) const {
   TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
                          db_.Prepare("SELECT hash FROM audit_nodes WHERE level = ?1 AND idx = ?2"));
-  std::vector<audit::Hash> out;
+  std::vector<Hash256> out;
   out.reserve(ids.size());
   for (const audit::NodeId& id : ids) {
     if (id.index > kMaxIndex) {
@@ -44,7 +44,7 @@ absl::StatusOr<std::vector<audit::Hash>> SqliteAuditTable::Get(
       return absl::NotFoundError(
           absl::StrCat("audit node (", id.level, ", ", id.index, ") is not stored"));
     }
-    absl::StatusOr<audit::Hash> hash = audit::Hash::FromBytes(bytes);
+    absl::StatusOr<Hash256> hash = Hash256::FromSpan(bytes);
     if (!hash.ok()) {
       return absl::DataLossError(absl::StrCat("audit node (", id.level, ", ", id.index,
                                               ") holds ", bytes.size(), " bytes, not a hash"));
@@ -73,7 +73,7 @@ absl::Status SqliteAuditTable::Append(uint64_t old_size, uint64_t new_size,
     insert->Reset();
     insert->Bind(1, static_cast<int64_t>(node.id.level))
         .Bind(2, static_cast<int64_t>(node.id.index))
-        .BindBlob(3, node.hash.bytes());
+        .BindBlob(3, node.hash.array());
     TRYGG_RETURN_IF_ERROR(insert->Run());
   }
   insert->Reset();
@@ -146,7 +146,7 @@ absl::StatusOr<std::optional<domain::SignedTreeHead>> SqliteAuditTable::LatestSi
   domain::SignedTreeHead head;
   head.head.tree_size = static_cast<uint64_t>(stmt->ColumnInt(0));
   head.head.timestamp_ms = stmt->ColumnInt(1);
-  absl::StatusOr<audit::Hash> root = audit::Hash::FromBytes(stmt->ColumnBlob(2));
+  absl::StatusOr<Hash256> root = Hash256::FromSpan(stmt->ColumnBlob(2));
   absl::StatusOr<Signature> signature = Signature::FromSpan(stmt->ColumnBlob(3));
   stmt->Reset();
   if (!root.ok() || !signature.ok()) {
@@ -157,10 +157,10 @@ absl::StatusOr<std::optional<domain::SignedTreeHead>> SqliteAuditTable::LatestSi
   return std::optional<domain::SignedTreeHead>(head);
 }
 
-absl::StatusOr<std::vector<audit::Hash>> SqliteAuditTable::LeafHashes() {
+absl::StatusOr<std::vector<Hash256>> SqliteAuditTable::LeafHashes() {
   TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
                          db_.Prepare("SELECT idx, hash FROM audit_nodes WHERE level = 0 ORDER BY idx"));
-  std::vector<audit::Hash> out;
+  std::vector<Hash256> out;
   for (;;) {
     TRYGG_ASSIGN_OR_RETURN(bool row, stmt->Step());
     if (!row) break;
@@ -168,7 +168,7 @@ absl::StatusOr<std::vector<audit::Hash>> SqliteAuditTable::LeafHashes() {
       stmt->Reset();
       return absl::DataLossError(absl::StrCat("the stored tree has no leaf ", out.size()));
     }
-    absl::StatusOr<audit::Hash> hash = audit::Hash::FromBytes(stmt->ColumnBlob(1));
+    absl::StatusOr<Hash256> hash = Hash256::FromSpan(stmt->ColumnBlob(1));
     if (!hash.ok()) {
       stmt->Reset();
       return absl::DataLossError(absl::StrCat("stored leaf ", out.size(), " is malformed"));
@@ -190,7 +190,7 @@ absl::StatusOr<std::vector<audit::SignedTreeHead>> SqliteAuditTable::SignedHeads
     audit::SignedTreeHead head;
     head.head.tree_size = static_cast<uint64_t>(stmt->ColumnInt(0));
     head.head.timestamp_ms = stmt->ColumnInt(1);
-    absl::StatusOr<audit::Hash> root = audit::Hash::FromBytes(stmt->ColumnBlob(2));
+    absl::StatusOr<Hash256> root = Hash256::FromSpan(stmt->ColumnBlob(2));
     absl::StatusOr<Signature> signature = Signature::FromSpan(stmt->ColumnBlob(3));
     if (!root.ok() || !signature.ok()) {
       stmt->Reset();
@@ -211,7 +211,7 @@ absl::Status SqliteAuditTable::StoreSignedHead(const domain::SignedTreeHead& hea
                                      "root_hash, signature) VALUES (?1, ?2, ?3, ?4)"));
   return insert->Bind(1, static_cast<int64_t>(head.head.tree_size))
       .Bind(2, head.head.timestamp_ms)
-      .BindBlob(3, head.head.root_hash.bytes())
+      .BindBlob(3, head.head.root_hash.array())
       .BindBlob(4, head.signature.span())
       .Run();
 }

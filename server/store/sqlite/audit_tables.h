@@ -50,12 +50,12 @@ class SqliteAuditTable final : public domain::AuditTable, public audit::NodeStor
   // For an offline audit of a database copy (audit_reader.h): every stored
   // level-0 node in index order (a gap or a malformed hash is DATA_LOSS), and
   // every signed head in the order it was stored.
-  absl::StatusOr<std::vector<audit::Hash>> LeafHashes();
+  absl::StatusOr<std::vector<Hash256>> LeafHashes();
   absl::StatusOr<std::vector<audit::SignedTreeHead>> SignedHeads();
 
   // audit::NodeStore
   absl::StatusOr<uint64_t> Size() const override;
-  absl::StatusOr<std::vector<audit::Hash>> Get(
+  absl::StatusOr<std::vector<Hash256>> Get(
       absl::Span<const audit::NodeId> ids) const override;
   absl::Status Append(uint64_t old_size, uint64_t new_size,
                       absl::Span<const audit::StoredNode> nodes) override;

@@ -1,6 +1,6 @@
-// RFC 9162 Merkle tree hashing for the audit log: the 32-byte `Hash` value
-// type and the three hash functions every other part of server/audit/ and any
-// independent auditor must agree on.
+// RFC 9162 Merkle tree hashing for the audit log: the three hash functions
+// tryggd, every device and any independent auditor must agree on. Their
+// values are trygg::Hash256 (bytes.h), the one 32-byte digest type.
 //
 //   leaf hash  = SHA-256(0x00 || entry bytes)
 //   node hash  = SHA-256(0x01 || left || right)
@@ -11,9 +11,9 @@
 // second preimage cannot be built from a tree's own nodes.
 //
 // Everything here is a pure function of its arguments and is thread-safe.
-// `Hash` is a plain value type (copyable, 32 bytes, no heap). Bytes from
-// outside become a `Hash` only through `Hash::FromBytes` / `Hash::FromHex`,
-// which return InvalidArgument on a wrong length or bad hex, never crash.
+// Bytes from outside become a Hash256 only through Hash256::FromSpan /
+// Hash256::FromHex, which return InvalidArgument on a wrong length or bad hex,
+// never crash.
 #ifndef TRYGG_AUDIT_HASH_H_
 #define TRYGG_AUDIT_HASH_H_
 
@@ -25,54 +25,27 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "trygg/bytes.h"
 
 namespace trygg::audit {
 
 inline constexpr size_t kHashSize = 32;
 
-// A SHA-256 digest: a leaf hash, an interior node hash or a tree root.
-class Hash {
- public:
-  // All-zero bytes; never the hash of anything in practice, and never
-  // produced by the functions below.
-  constexpr Hash() : bytes_{} {}
-  explicit constexpr Hash(const std::array<uint8_t, kHashSize>& bytes)
-      : bytes_(bytes) {}
-
-  // Exactly kHashSize bytes, otherwise InvalidArgument.
-  static absl::StatusOr<Hash> FromBytes(absl::Span<const uint8_t> bytes);
-  // Exactly 2 * kHashSize hex digits (either case), otherwise InvalidArgument.
-  static absl::StatusOr<Hash> FromHex(std::string_view hex);
-
-  const std::array<uint8_t, kHashSize>& bytes() const { return bytes_; }
-  absl::Span<const uint8_t> span() const { return bytes_; }
-  // Mutable access so tests and decoders can fill or corrupt a hash in place.
-  uint8_t* mutable_data() { return bytes_.data(); }
-
-  // Lower-case hex, 64 characters.
-  std::string ToHex() const;
-
-  friend bool operator==(const Hash& a, const Hash& b) = default;
-
- private:
-  std::array<uint8_t, kHashSize> bytes_;
-};
-
 // Plain SHA-256 of `data` (libsodium crypto_hash_sha256).
-Hash Sha256(absl::Span<const uint8_t> data);
+Hash256 Sha256(absl::Span<const uint8_t> data);
 
 // RFC 9162 leaf hash of one log entry's bytes: SHA-256(0x00 || entry).
-Hash HashLeaf(absl::Span<const uint8_t> entry);
-inline Hash HashLeaf(std::string_view entry) {
+Hash256 HashLeaf(absl::Span<const uint8_t> entry);
+inline Hash256 HashLeaf(std::string_view entry) {
   return HashLeaf(absl::Span<const uint8_t>(
       reinterpret_cast<const uint8_t*>(entry.data()), entry.size()));
 }
 
 // RFC 9162 interior node hash: SHA-256(0x01 || left || right).
-Hash HashChildren(const Hash& left, const Hash& right);
+Hash256 HashChildren(const Hash256& left, const Hash256& right);
 
 // Root of the tree with no leaves: SHA-256 of the empty string.
-Hash EmptyTreeRoot();
+Hash256 EmptyTreeRoot();
 
 }  // namespace trygg::audit
 

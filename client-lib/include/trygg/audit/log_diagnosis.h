@@ -61,7 +61,7 @@ std::string_view LogFindingKindName(LogFinding::Kind kind);
 struct LogDiagnosis {
   // Number of entries examined and the root they give.
   uint64_t entry_count = 0;
-  Hash root;
+  Hash256 root;
   // Largest signed size the entries reproduce (0 if none or no heads).
   uint64_t verified_size = 0;
   std::vector<LogFinding> findings;
@@ -82,7 +82,7 @@ struct DiagnoseOptions {
 // signed head are not findings by themselves: the log may have grown since.
 LogDiagnosis DiagnoseLog(absl::Span<const IndexedEntry> entries,
                          absl::Span<const TreeHead> signed_heads,
-                         absl::Span<const Hash> trusted_leaves, const DiagnoseOptions& options);
+                         absl::Span<const Hash256> trusted_leaves, const DiagnoseOptions& options);
 
 // Two records under one version of one case (FindCaseForks): the server
 // accepted both, so it showed different devices different histories of the

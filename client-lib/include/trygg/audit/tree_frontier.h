@@ -30,7 +30,7 @@ struct NodeId {
 
 struct StoredNode {
   NodeId id;
-  Hash hash;
+  Hash256 hash;
 };
 
 // True when node `id` exists in a tree of `size` leaves.
@@ -48,29 +48,29 @@ class TreeFrontier {
   // Restores the frontier of a tree of `size` leaves from the hashes of
   // PeakIds(size), in that order. InvalidArgument if the count is wrong.
   static absl::StatusOr<TreeFrontier> FromPeaks(uint64_t size,
-                                                std::vector<Hash> peaks);
+                                                std::vector<Hash256> peaks);
 
   // Appends one leaf. When `completed` is not null, appends to it every node
   // that this leaf completes: the leaf itself at level 0, then each parent
   // that now has both children, lowest level first.
-  void Append(const Hash& leaf_hash, std::vector<StoredNode>* completed);
-  void Append(const Hash& leaf_hash) { Append(leaf_hash, nullptr); }
+  void Append(const Hash256& leaf_hash, std::vector<StoredNode>* completed);
+  void Append(const Hash256& leaf_hash) { Append(leaf_hash, nullptr); }
 
   uint64_t size() const { return size_; }
 
   // The RFC 9162 Merkle Tree Hash of the leaves appended so far; the empty
   // tree's root when there are none. Costs popcount(size) - 1 hashes.
-  Hash Root() const;
+  Hash256 Root() const;
 
  private:
   uint64_t size_ = 0;
   // Highest level first, so the back is the lowest-level peak, the one the
   // next append may merge with.
-  std::vector<Hash> peaks_;
+  std::vector<Hash256> peaks_;
 };
 
 // Root of the tree whose leaf hashes are `leaf_hashes`, in order.
-Hash RootFromLeafHashes(absl::Span<const Hash> leaf_hashes);
+Hash256 RootFromLeafHashes(absl::Span<const Hash256> leaf_hashes);
 
 }  // namespace trygg::audit
 

@@ -39,7 +39,7 @@ struct TreeHead {
   // Milliseconds since 1970-01-01T00:00:00Z. Any int64 is encodable;
   // judging whether a time is plausible is the verifier's policy.
   int64_t timestamp_ms = 0;
-  Hash root_hash;
+  Hash256 root_hash;
 
   friend bool operator==(const TreeHead&, const TreeHead&) = default;
 };

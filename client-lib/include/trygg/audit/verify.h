@@ -37,16 +37,16 @@ size_t ConsistencyProofLength(uint64_t first_size, uint64_t second_size);
 
 // The root that `proof` leads to from `leaf_hash` at `leaf_index`, by RFC 9162
 // 2.1.3.2. InvalidArgument on a bad index or proof length.
-absl::StatusOr<Hash> RootFromInclusionProof(const Hash& leaf_hash,
+absl::StatusOr<Hash256> RootFromInclusionProof(const Hash256& leaf_hash,
                                             uint64_t leaf_index,
                                             uint64_t tree_size,
-                                            absl::Span<const Hash> proof);
+                                            absl::Span<const Hash256> proof);
 
 // OK when `proof` shows that `leaf_hash` is leaf `leaf_index` of the tree of
 // `tree_size` leaves whose root is `root`.
-absl::Status VerifyInclusion(const Hash& leaf_hash, uint64_t leaf_index,
-                             uint64_t tree_size, absl::Span<const Hash> proof,
-                             const Hash& root);
+absl::Status VerifyInclusion(const Hash256& leaf_hash, uint64_t leaf_index,
+                             uint64_t tree_size, absl::Span<const Hash256> proof,
+                             const Hash256& root);
 
 // OK when `proof` shows that the tree of `first_size` leaves with root
 // `first_root` is a prefix of the tree of `second_size` leaves with root
@@ -54,14 +54,14 @@ absl::Status VerifyInclusion(const Hash& leaf_hash, uint64_t leaf_index,
 // roots. first_size == 0 is InvalidArgument: the RFC defines no proof for it,
 // and a verifier that has never seen a head has nothing to check.
 absl::Status VerifyConsistency(uint64_t first_size, uint64_t second_size,
-                               const Hash& first_root, const Hash& second_root,
-                               absl::Span<const Hash> proof);
+                               const Hash256& first_root, const Hash256& second_root,
+                               absl::Span<const Hash256> proof);
 
 // OK when the log whose leaf hashes are `leaf_hashes` (the whole log, in
 // order) has `tree_size` leaves and root `root`. For recomputing a log from
 // scratch; streaming callers use TreeFrontier directly.
-absl::Status VerifyLogRoot(absl::Span<const Hash> leaf_hashes,
-                           uint64_t tree_size, const Hash& root);
+absl::Status VerifyLogRoot(absl::Span<const Hash256> leaf_hashes,
+                           uint64_t tree_size, const Hash256& root);
 
 }  // namespace trygg::audit
 

@@ -46,7 +46,7 @@ audit::AuditEvent Event(uint32_t n) {
   return e;
 }
 
-audit::Hash Leaf(uint32_t n) { return audit::HashLeaf(audit::EncodeAuditEvent(Event(n))); }
+Hash256 Leaf(uint32_t n) { return audit::HashLeaf(audit::EncodeAuditEvent(Event(n))); }
 
 struct Fixture {
   Fixture() {
@@ -124,7 +124,7 @@ TEST_CASE("A group-committed batch with failing writes keeps the tree consistent
   // Queue many writes at once so the writer commits them in shared
   // transactions; every third records two entries and then fails.
   std::vector<std::future<absl::Status>> results;
-  std::vector<audit::Hash> expected;
+  std::vector<Hash256> expected;
   for (uint32_t i = 0; i < 60; ++i) {
     auto promise = std::make_shared<std::promise<absl::Status>>();
     results.push_back(promise->get_future());
@@ -159,7 +159,7 @@ TEST_CASE("A group-committed batch with failing writes keeps the tree consistent
   audit::MerkleTree tree(&reference);
   REQUIRE(tree.AppendLeafHashes(expected).ok());
   for (uint64_t m = 1; m <= expected.size(); m += 7) {
-    absl::StatusOr<std::vector<audit::Hash>> proof = f.log->ConsistencyProof(m, expected.size());
+    absl::StatusOr<std::vector<Hash256>> proof = f.log->ConsistencyProof(m, expected.size());
     REQUIRE(proof.ok());
     CHECK(*proof == *tree.ConsistencyProof(m, expected.size()));
   }
@@ -263,7 +263,7 @@ TEST_CASE("Proofs served from SQLite verify against a signed head", "[audit][log
   absl::StatusOr<SignedTreeHead> head = f.log->GetSignedTreeHeadAndWait();
   REQUIRE(head.ok());
   for (uint32_t i = 0; i < 37; ++i) {
-    absl::StatusOr<std::vector<audit::Hash>> proof = f.log->InclusionProof(i, 37);
+    absl::StatusOr<std::vector<Hash256>> proof = f.log->InclusionProof(i, 37);
     REQUIRE(proof.ok());
     CHECK(audit::VerifyInclusion(Leaf(i), i, 37, *proof, head->head.root_hash).ok());
   }

@@ -23,7 +23,7 @@ std::vector<uint8_t> Entry(uint32_t n) {
 
 struct Log {
   std::vector<IndexedEntry> entries;
-  std::vector<Hash> leaves;
+  std::vector<Hash256> leaves;
   TreeHead head;
 };
 

@@ -22,7 +22,7 @@ using testing::ReferenceMerkle;
 using testing::TestTree;
 using testing::Unwrap;
 
-std::vector<Hash> VectorLeafHashes() { return Hashes(testing::kLeafHashesHex); }
+std::vector<Hash256> VectorLeafHashes() { return Hashes(testing::kLeafHashesHex); }
 
 // Counts what MerkleTree asks of the store, to show that proofs cost one
 // batched lookup of O(log n) nodes and never touch every leaf.
@@ -30,7 +30,7 @@ class CountingStore final : public NodeStore {
  public:
   explicit CountingStore(NodeStore* inner) : inner_(inner) {}
   absl::StatusOr<uint64_t> Size() const override { return inner_->Size(); }
-  absl::StatusOr<std::vector<Hash>> Get(
+  absl::StatusOr<std::vector<Hash256>> Get(
       absl::Span<const NodeId> ids) const override {
     ++get_calls;
     ids_read += ids.size();
@@ -53,7 +53,7 @@ class BrokenStore final : public NodeStore {
   absl::StatusOr<uint64_t> Size() const override {
     return absl::UnavailableError("disk on fire");
   }
-  absl::StatusOr<std::vector<Hash>> Get(absl::Span<const NodeId>) const override {
+  absl::StatusOr<std::vector<Hash256>> Get(absl::Span<const NodeId>) const override {
     return absl::UnavailableError("disk on fire");
   }
   absl::Status Append(uint64_t, uint64_t, absl::Span<const StoredNode>) override {
@@ -63,7 +63,7 @@ class BrokenStore final : public NodeStore {
 
 TEST_CASE("Incremental roots match the RFC 6962 vectors for sizes 0..8",
           "[audit][merkle_tree]") {
-  const std::vector<Hash> leaves = VectorLeafHashes();
+  const std::vector<Hash256> leaves = VectorLeafHashes();
   MemoryNodeStore store;
   MerkleTree tree(&store);
   CHECK(Unwrap(tree.Root(0)) == H(testing::kRootsHex[0]));
@@ -95,7 +95,7 @@ TEST_CASE("Stored subtree hashes match the published node hashes",
   };
   for (const auto& [id, hex] : nodes) {
     INFO("level " << id.level << " index " << id.index);
-    const std::vector<Hash> got = Unwrap(t.store.Get({id}));
+    const std::vector<Hash256> got = Unwrap(t.store.Get({id}));
     CHECK(got.at(0) == H(hex));
   }
 }
@@ -126,17 +126,17 @@ TEST_CASE("Consistency proofs match the published vectors",
 TEST_CASE("Incremental tree equals the recursive RFC definitions up to 300",
           "[audit][merkle_tree]") {
   constexpr uint64_t kMax = 300;
-  const std::vector<Hash> leaves = MakeLeafHashes(kMax);
+  const std::vector<Hash256> leaves = MakeLeafHashes(kMax);
   ReferenceMerkle reference(leaves);
   TestTree t(leaves);
   size_t compared = 0;
   for (uint64_t n = 0; n <= kMax; ++n) {
     REQUIRE(Unwrap(t.tree.Root(n)) == reference.Mth(0, n));
     for (uint64_t m = 0; m < n; ++m) {
-      const std::vector<Hash> proof = Unwrap(t.tree.InclusionProof(m, n));
+      const std::vector<Hash256> proof = Unwrap(t.tree.InclusionProof(m, n));
       REQUIRE(proof == reference.Path(m, 0, n));
       REQUIRE(proof.size() == InclusionProofLength(m, n));
-      const std::vector<Hash> consistency =
+      const std::vector<Hash256> consistency =
           Unwrap(t.tree.ConsistencyProof(m + 1, n));
       REQUIRE(consistency == reference.Proof(m + 1, n));
       REQUIRE(consistency.size() == ConsistencyProofLength(m + 1, n));
@@ -149,7 +149,7 @@ TEST_CASE("Incremental tree equals the recursive RFC definitions up to 300",
 TEST_CASE("Batched appends store the same tree as single appends",
           "[audit][merkle_tree]") {
   constexpr uint64_t kLeaves = 1000;
-  const std::vector<Hash> leaves = MakeLeafHashes(kLeaves);
+  const std::vector<Hash256> leaves = MakeLeafHashes(kLeaves);
   TestTree single(leaves);
   for (const size_t batch : {size_t{2}, size_t{3}, size_t{7}, size_t{64},
                              size_t{333}, size_t{kLeaves}}) {
@@ -205,7 +205,7 @@ TEST_CASE("Proofs cost one batched lookup of O(log n) nodes",
   // An append reads only the peaks it may merge with.
   counting.get_calls = 0;
   counting.ids_read = 0;
-  const Hash leaf = HashLeaf("one more");
+  const Hash256 leaf = HashLeaf("one more");
   REQUIRE(tree.AppendLeafHashes(absl::MakeConstSpan(&leaf, 1)).ok());
   CHECK(counting.get_calls == 1);
   CHECK(counting.ids_read == static_cast<size_t>(std::popcount(kLeaves)));
@@ -236,12 +236,12 @@ TEST_CASE("Requests outside the stored tree are refused with the numbers",
 
 TEST_CASE("A stale writer cannot fork the tree", "[audit][merkle_tree]") {
   TestTree t(MakeLeafHashes(5));
-  const Hash root = Unwrap(t.tree.Root(5));
+  const Hash256 root = Unwrap(t.tree.Root(5));
   // A second writer that read size 5 earlier tries to append at 5 after the
   // first writer already moved the tree to 6.
-  const Hash first = HashLeaf("first writer");
+  const Hash256 first = HashLeaf("first writer");
   REQUIRE(t.tree.AppendLeafHashes(absl::MakeConstSpan(&first, 1)).ok());
-  const Hash stale_leaf = HashLeaf("second writer");
+  const Hash256 stale_leaf = HashLeaf("second writer");
   const StoredNode stale{{0, 5}, stale_leaf};
   const absl::Status status = t.store.Append(5, 6, {stale});
   CHECK(status.code() == absl::StatusCode::kAborted);
@@ -253,7 +253,7 @@ TEST_CASE("A stale writer cannot fork the tree", "[audit][merkle_tree]") {
 TEST_CASE("Store failures are passed through", "[audit][merkle_tree]") {
   BrokenStore broken;
   MerkleTree tree(&broken);
-  const Hash leaf = HashLeaf("x");
+  const Hash256 leaf = HashLeaf("x");
   CHECK(tree.Size().status().code() == absl::StatusCode::kUnavailable);
   CHECK(tree.AppendLeafHashes(absl::MakeConstSpan(&leaf, 1)).status().code() ==
         absl::StatusCode::kUnavailable);

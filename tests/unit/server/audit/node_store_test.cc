@@ -42,8 +42,8 @@ TEST_CASE("MemoryNodeStore reports missing nodes", "[audit][store]") {
 TEST_CASE("MemoryNodeStore refuses bad appends and stays unchanged",
           "[audit][store]") {
   TestTree t(MakeLeafHashes(3));
-  const Hash root = Unwrap(t.tree.Root(3));
-  const Hash h = HashLeaf("x");
+  const Hash256 root = Unwrap(t.tree.Root(3));
+  const Hash256 h = HashLeaf("x");
   // Stale size.
   CHECK(t.store.Append(2, 3, {}).code() == absl::StatusCode::kAborted);
   // Shrinking.
@@ -78,7 +78,7 @@ TEST_CASE("Concurrent writers and readers keep one consistent tree",
     threads.emplace_back([&store, &failures, w] {
       MerkleTree tree(&store);
       for (int i = 0; i < kPerWriter; ++i) {
-        const Hash leaf = HashLeaf(std::to_string(w) + "/" + std::to_string(i));
+        const Hash256 leaf = HashLeaf(std::to_string(w) + "/" + std::to_string(i));
         // Aborted means the other writer won the race; retry on the new size.
         absl::StatusOr<uint64_t> index;
         do {
@@ -102,7 +102,7 @@ TEST_CASE("Concurrent writers and readers keep one consistent tree",
   MerkleTree tree(&store);
   const uint64_t size = Unwrap(tree.Size());
   REQUIRE(size == kWriters * kPerWriter);
-  std::vector<Hash> leaves;
+  std::vector<Hash256> leaves;
   for (uint64_t i = 0; i < size; ++i) leaves.push_back(Unwrap(tree.LeafHash(i)));
   MemoryNodeStore fresh;
   MerkleTree rebuilt(&fresh);

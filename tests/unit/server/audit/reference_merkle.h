@@ -18,28 +18,28 @@ namespace trygg::audit::testing {
 
 class ReferenceMerkle {
  public:
-  explicit ReferenceMerkle(std::vector<Hash> leaves)
+  explicit ReferenceMerkle(std::vector<Hash256> leaves)
       : leaves_(std::move(leaves)) {}
 
   // MTH(D[begin:end]).
-  Hash Mth(uint64_t begin, uint64_t end) {
+  Hash256 Mth(uint64_t begin, uint64_t end) {
     const uint64_t n = end - begin;
     if (n == 0) return EmptyTreeRoot();
     if (n == 1) return leaves_[begin];
     auto it = memo_.find({begin, end});
     if (it != memo_.end()) return it->second;
     const uint64_t k = LargestPowerOfTwoBelow(n);
-    const Hash h = HashChildren(Mth(begin, begin + k), Mth(begin + k, end));
+    const Hash256 h = HashChildren(Mth(begin, begin + k), Mth(begin + k, end));
     memo_.emplace(std::make_pair(begin, end), h);
     return h;
   }
 
   // PATH(m, D[begin:end]), m relative to begin.
-  std::vector<Hash> Path(uint64_t m, uint64_t begin, uint64_t end) {
+  std::vector<Hash256> Path(uint64_t m, uint64_t begin, uint64_t end) {
     const uint64_t n = end - begin;
     if (n == 1) return {};
     const uint64_t k = LargestPowerOfTwoBelow(n);
-    std::vector<Hash> out;
+    std::vector<Hash256> out;
     if (m < k) {
       out = Path(m, begin, begin + k);
       out.push_back(Mth(begin + k, end));
@@ -51,11 +51,11 @@ class ReferenceMerkle {
   }
 
   // PROOF(m, D[0:n]) = SUBPROOF(m, D[0:n], true).
-  std::vector<Hash> Proof(uint64_t m, uint64_t n) {
+  std::vector<Hash256> Proof(uint64_t m, uint64_t n) {
     return SubProof(m, 0, n, true);
   }
 
-  std::vector<Hash> SubProof(uint64_t m, uint64_t begin, uint64_t end,
+  std::vector<Hash256> SubProof(uint64_t m, uint64_t begin, uint64_t end,
                              bool b) {
     const uint64_t n = end - begin;
     if (m == n) {
@@ -63,7 +63,7 @@ class ReferenceMerkle {
       return {Mth(begin, end)};
     }
     const uint64_t k = LargestPowerOfTwoBelow(n);
-    std::vector<Hash> out;
+    std::vector<Hash256> out;
     if (m <= k) {
       out = SubProof(m, begin, begin + k, b);
       out.push_back(Mth(begin + k, end));
@@ -81,8 +81,8 @@ class ReferenceMerkle {
     return k;
   }
 
-  std::vector<Hash> leaves_;
-  std::map<std::pair<uint64_t, uint64_t>, Hash> memo_;
+  std::vector<Hash256> leaves_;
+  std::map<std::pair<uint64_t, uint64_t>, Hash256> memo_;
 };
 
 }  // namespace trygg::audit::testing

@@ -18,14 +18,14 @@
 
 namespace trygg::audit::testing {
 
-inline Hash H(std::string_view hex) {
-  absl::StatusOr<Hash> hash = Hash::FromHex(hex);
+inline Hash256 H(std::string_view hex) {
+  absl::StatusOr<Hash256> hash = Hash256::FromHex(hex);
   REQUIRE(hash.ok());
   return *hash;
 }
 
-inline std::vector<Hash> Hashes(const std::vector<std::string_view>& hex) {
-  std::vector<Hash> out;
+inline std::vector<Hash256> Hashes(const std::vector<std::string_view>& hex) {
+  std::vector<Hash256> out;
   for (std::string_view h : hex) out.push_back(H(h));
   return out;
 }
@@ -41,8 +41,8 @@ inline std::vector<uint8_t> Bytes(std::string_view hex) {
 }
 
 // Distinct, deterministic entries: "entry <i>".
-inline std::vector<Hash> MakeLeafHashes(uint64_t n) {
-  std::vector<Hash> out;
+inline std::vector<Hash256> MakeLeafHashes(uint64_t n) {
+  std::vector<Hash256> out;
   out.reserve(n);
   for (uint64_t i = 0; i < n; ++i) {
     out.push_back(HashLeaf("entry " + std::to_string(i)));
@@ -52,8 +52,8 @@ inline std::vector<Hash> MakeLeafHashes(uint64_t n) {
 
 // A store and a tree over it, filled by appending one leaf at a time.
 struct TestTree {
-  explicit TestTree(const std::vector<Hash>& leaves) : tree(&store) {
-    for (const Hash& leaf : leaves) {
+  explicit TestTree(const std::vector<Hash256>& leaves) : tree(&store) {
+    for (const Hash256& leaf : leaves) {
       REQUIRE(tree.AppendLeafHashes(absl::MakeConstSpan(&leaf, 1)).ok());
     }
   }

@@ -20,12 +20,12 @@ using testing::ReferenceMerkle;
 
 TEST_CASE("Frontier roots match the vectors and the reference",
           "[audit][frontier]") {
-  const std::vector<Hash> vector_leaves = Hashes(testing::kLeafHashesHex);
+  const std::vector<Hash256> vector_leaves = Hashes(testing::kLeafHashesHex);
   for (size_t n = 0; n <= vector_leaves.size(); ++n) {
     CHECK(RootFromLeafHashes(absl::MakeConstSpan(vector_leaves).first(n)) ==
           H(testing::kRootsHex[n]));
   }
-  const std::vector<Hash> leaves = MakeLeafHashes(300);
+  const std::vector<Hash256> leaves = MakeLeafHashes(300);
   ReferenceMerkle reference(leaves);
   TreeFrontier frontier;
   for (size_t n = 0; n <= leaves.size(); ++n) {
@@ -37,12 +37,12 @@ TEST_CASE("Frontier roots match the vectors and the reference",
 
 TEST_CASE("Frontier restored from peaks continues the same tree",
           "[audit][frontier]") {
-  const std::vector<Hash> leaves = MakeLeafHashes(100);
+  const std::vector<Hash256> leaves = MakeLeafHashes(100);
   for (uint64_t split : {0, 1, 2, 37, 64, 99}) {
     TreeFrontier full;
     std::vector<StoredNode> completed;
     for (uint64_t i = 0; i < split; ++i) full.Append(leaves[i], &completed);
-    std::vector<Hash> peaks;
+    std::vector<Hash256> peaks;
     for (const NodeId& id : TreeFrontier::PeakIds(split)) {
       auto it = std::find_if(completed.begin(), completed.end(),
                              [&](const StoredNode& n) { return n.id == id; });
@@ -65,23 +65,23 @@ TEST_CASE("Frontier restored from peaks continues the same tree",
 // removal, reordering or insertion of an entry changes the root.
 TEST_CASE("Tampering with any entry changes the root", "[audit][frontier]") {
   constexpr size_t kLeaves = 64;
-  const std::vector<Hash> leaves = MakeLeafHashes(kLeaves);
-  const Hash root = RootFromLeafHashes(leaves);
+  const std::vector<Hash256> leaves = MakeLeafHashes(kLeaves);
+  const Hash256 root = RootFromLeafHashes(leaves);
   REQUIRE(VerifyLogRoot(leaves, kLeaves, root).ok());
   for (size_t i = 0; i < kLeaves; ++i) {
     INFO("entry " << i);
-    std::vector<Hash> edited = leaves;
+    std::vector<Hash256> edited = leaves;
     edited[i] = HashLeaf("edited");
     CHECK(VerifyLogRoot(edited, kLeaves, root).code() ==
           absl::StatusCode::kDataLoss);
 
-    std::vector<Hash> removed = leaves;
+    std::vector<Hash256> removed = leaves;
     removed.erase(removed.begin() + i);
     CHECK(RootFromLeafHashes(removed) != root);
     CHECK(VerifyLogRoot(removed, kLeaves, root).code() ==
           absl::StatusCode::kInvalidArgument);
 
-    std::vector<Hash> inserted = leaves;
+    std::vector<Hash256> inserted = leaves;
     inserted.insert(inserted.begin() + i, HashLeaf("inserted"));
     CHECK(RootFromLeafHashes(inserted) != root);
     // Even with the leaf count forged to match, the root gives it away.
@@ -92,7 +92,7 @@ TEST_CASE("Tampering with any entry changes the root", "[audit][frontier]") {
     }
 
     if (i + 1 < kLeaves) {
-      std::vector<Hash> reordered = leaves;
+      std::vector<Hash256> reordered = leaves;
       std::swap(reordered[i], reordered[i + 1]);
       CHECK(VerifyLogRoot(reordered, kLeaves, root).code() ==
             absl::StatusCode::kDataLoss);

@@ -25,15 +25,15 @@ bool Contains(const absl::Status& status, const std::string& text) {
 // Flips each bit of each hash in `proof` in turn and requires `verify` to
 // fail every time; returns how many flips were tried.
 template <typename Verify>
-size_t RequireEveryBitFlipFails(std::vector<Hash> proof, Verify verify) {
+size_t RequireEveryBitFlipFails(std::vector<Hash256> proof, Verify verify) {
   size_t flips = 0;
   for (size_t i = 0; i < proof.size(); ++i) {
     for (size_t bit = 0; bit < 8 * kHashSize; ++bit) {
-      proof[i].mutable_data()[bit / 8] ^= static_cast<uint8_t>(1 << (bit % 8));
+      proof[i].data()[bit / 8] ^= static_cast<uint8_t>(1 << (bit % 8));
       const absl::Status status = verify(proof);
       if (status.ok()) FAIL("bit " << bit << " of proof hash " << i);
       REQUIRE(status.code() == absl::StatusCode::kDataLoss);
-      proof[i].mutable_data()[bit / 8] ^= static_cast<uint8_t>(1 << (bit % 8));
+      proof[i].data()[bit / 8] ^= static_cast<uint8_t>(1 << (bit % 8));
       ++flips;
     }
   }
@@ -42,25 +42,25 @@ size_t RequireEveryBitFlipFails(std::vector<Hash> proof, Verify verify) {
 
 TEST_CASE("Published inclusion proofs verify, and every mutation fails",
           "[audit][verify]") {
-  const std::vector<Hash> leaves = Hashes(testing::kLeafHashesHex);
+  const std::vector<Hash256> leaves = Hashes(testing::kLeafHashesHex);
   for (const testing::InclusionVector& v : testing::kInclusionVectors) {
     INFO("leaf " << v.leaf_index << " size " << v.tree_size);
-    const std::vector<Hash> proof = Hashes(v.proof_hex);
-    const Hash root = H(testing::kRootsHex[v.tree_size]);
-    const Hash leaf = leaves[v.leaf_index];
+    const std::vector<Hash256> proof = Hashes(v.proof_hex);
+    const Hash256 root = H(testing::kRootsHex[v.tree_size]);
+    const Hash256 leaf = leaves[v.leaf_index];
     REQUIRE(VerifyInclusion(leaf, v.leaf_index, v.tree_size, proof, root).ok());
 
-    RequireEveryBitFlipFails(proof, [&](const std::vector<Hash>& p) {
+    RequireEveryBitFlipFails(proof, [&](const std::vector<Hash256>& p) {
       return VerifyInclusion(leaf, v.leaf_index, v.tree_size, p, root);
     });
     // Flipping a bit of the leaf or of the root fails too.
     for (size_t bit = 0; bit < 8 * kHashSize; ++bit) {
-      Hash bad_leaf = leaf;
-      bad_leaf.mutable_data()[bit / 8] ^= static_cast<uint8_t>(1 << (bit % 8));
+      Hash256 bad_leaf = leaf;
+      bad_leaf.data()[bit / 8] ^= static_cast<uint8_t>(1 << (bit % 8));
       REQUIRE_FALSE(
           VerifyInclusion(bad_leaf, v.leaf_index, v.tree_size, proof, root).ok());
-      Hash bad_root = root;
-      bad_root.mutable_data()[bit / 8] ^= static_cast<uint8_t>(1 << (bit % 8));
+      Hash256 bad_root = root;
+      bad_root.data()[bit / 8] ^= static_cast<uint8_t>(1 << (bit % 8));
       REQUIRE_FALSE(
           VerifyInclusion(leaf, v.leaf_index, v.tree_size, proof, bad_root).ok());
     }
@@ -79,16 +79,16 @@ TEST_CASE("Published inclusion proofs verify, and every mutation fails",
     CHECK_FALSE(VerifyInclusion(leaf, v.leaf_index, v.tree_size, proof,
                                 EmptyTreeRoot())
                     .ok());
-    std::vector<Hash> longer = proof;
+    std::vector<Hash256> longer = proof;
     longer.push_back(root);
     CHECK(VerifyInclusion(leaf, v.leaf_index, v.tree_size, longer, root)
               .code() == absl::StatusCode::kInvalidArgument);
-    std::vector<Hash> front = {root};
+    std::vector<Hash256> front = {root};
     front.insert(front.end(), proof.begin(), proof.end());
     CHECK_FALSE(
         VerifyInclusion(leaf, v.leaf_index, v.tree_size, front, root).ok());
     if (!proof.empty()) {
-      std::vector<Hash> shorter(proof.begin(), proof.end() - 1);
+      std::vector<Hash256> shorter(proof.begin(), proof.end() - 1);
       CHECK(VerifyInclusion(leaf, v.leaf_index, v.tree_size, shorter, root)
                 .code() == absl::StatusCode::kInvalidArgument);
     }
@@ -99,24 +99,24 @@ TEST_CASE("Published consistency proofs verify, and every mutation fails",
           "[audit][verify]") {
   for (const testing::ConsistencyVector& v : testing::kConsistencyVectors) {
     INFO("from " << v.first_size << " to " << v.second_size);
-    const std::vector<Hash> proof = Hashes(v.proof_hex);
-    const Hash root1 = H(testing::kRootsHex[v.first_size]);
-    const Hash root2 = H(testing::kRootsHex[v.second_size]);
+    const std::vector<Hash256> proof = Hashes(v.proof_hex);
+    const Hash256 root1 = H(testing::kRootsHex[v.first_size]);
+    const Hash256 root2 = H(testing::kRootsHex[v.second_size]);
     REQUIRE(VerifyConsistency(v.first_size, v.second_size, root1, root2, proof)
                 .ok());
     if (proof.empty()) continue;
 
-    RequireEveryBitFlipFails(proof, [&](const std::vector<Hash>& p) {
+    RequireEveryBitFlipFails(proof, [&](const std::vector<Hash256>& p) {
       return VerifyConsistency(v.first_size, v.second_size, root1, root2, p);
     });
     for (size_t bit = 0; bit < 8 * kHashSize; ++bit) {
-      Hash bad1 = root1;
-      bad1.mutable_data()[bit / 8] ^= static_cast<uint8_t>(1 << (bit % 8));
+      Hash256 bad1 = root1;
+      bad1.data()[bit / 8] ^= static_cast<uint8_t>(1 << (bit % 8));
       REQUIRE_FALSE(
           VerifyConsistency(v.first_size, v.second_size, bad1, root2, proof)
               .ok());
-      Hash bad2 = root2;
-      bad2.mutable_data()[bit / 8] ^= static_cast<uint8_t>(1 << (bit % 8));
+      Hash256 bad2 = root2;
+      bad2.data()[bit / 8] ^= static_cast<uint8_t>(1 << (bit % 8));
       REQUIRE_FALSE(
           VerifyConsistency(v.first_size, v.second_size, root1, bad2, proof)
               .ok());
@@ -137,16 +137,16 @@ TEST_CASE("Published consistency proofs verify, and every mutation fails",
             .ok());
     CHECK_FALSE(
         VerifyConsistency(v.first_size, v.second_size, root1, root2, {}).ok());
-    std::vector<Hash> longer = proof;
+    std::vector<Hash256> longer = proof;
     longer.push_back(root1);
     CHECK_FALSE(
         VerifyConsistency(v.first_size, v.second_size, root1, root2, longer)
             .ok());
-    std::vector<Hash> shorter(proof.begin(), proof.end() - 1);
+    std::vector<Hash256> shorter(proof.begin(), proof.end() - 1);
     CHECK_FALSE(
         VerifyConsistency(v.first_size, v.second_size, root1, root2, shorter)
             .ok());
-    std::vector<Hash> front = {proof[0]};
+    std::vector<Hash256> front = {proof[0]};
     front.insert(front.end(), proof.begin(), proof.end());
     CHECK_FALSE(
         VerifyConsistency(v.first_size, v.second_size, root1, root2, front)
@@ -160,20 +160,20 @@ TEST_CASE("Published consistency proofs verify, and every mutation fails",
 TEST_CASE("Generated proofs verify and every bit flip fails, sizes 1..40",
           "[audit][verify]") {
   constexpr uint64_t kMax = 40;
-  const std::vector<Hash> leaves = MakeLeafHashes(kMax);
+  const std::vector<Hash256> leaves = MakeLeafHashes(kMax);
   TestTree t(leaves);
   size_t flips = 0;
   for (uint64_t n = 1; n <= kMax; ++n) {
-    const Hash root = Unwrap(t.tree.Root(n));
-    std::vector<std::vector<Hash>> proofs;
+    const Hash256 root = Unwrap(t.tree.Root(n));
+    std::vector<std::vector<Hash256>> proofs;
     for (uint64_t m = 0; m < n; ++m) {
       proofs.push_back(Unwrap(t.tree.InclusionProof(m, n)));
     }
     for (uint64_t m = 0; m < n; ++m) {
       INFO("leaf " << m << " size " << n);
-      const std::vector<Hash>& proof = proofs[m];
+      const std::vector<Hash256>& proof = proofs[m];
       REQUIRE(VerifyInclusion(leaves[m], m, n, proof, root).ok());
-      flips += RequireEveryBitFlipFails(proof, [&](const std::vector<Hash>& p) {
+      flips += RequireEveryBitFlipFails(proof, [&](const std::vector<Hash256>& p) {
         return VerifyInclusion(leaves[m], m, n, p, root);
       });
       for (uint64_t j = 0; j < n; ++j) {
@@ -194,10 +194,10 @@ TEST_CASE("Generated proofs verify and every bit flip fails, sizes 1..40",
     }
     for (uint64_t first = 1; first < n; ++first) {
       INFO("from " << first << " to " << n);
-      const Hash first_root = Unwrap(t.tree.Root(first));
-      const std::vector<Hash> proof = Unwrap(t.tree.ConsistencyProof(first, n));
+      const Hash256 first_root = Unwrap(t.tree.Root(first));
+      const std::vector<Hash256> proof = Unwrap(t.tree.ConsistencyProof(first, n));
       REQUIRE(VerifyConsistency(first, n, first_root, root, proof).ok());
-      flips += RequireEveryBitFlipFails(proof, [&](const std::vector<Hash>& p) {
+      flips += RequireEveryBitFlipFails(proof, [&](const std::vector<Hash256>& p) {
         return VerifyConsistency(first, n, first_root, root, p);
       });
       // The same proof with any other first size fails.
@@ -213,9 +213,9 @@ TEST_CASE("Generated proofs verify and every bit flip fails, sizes 1..40",
 TEST_CASE("Every generated proof verifies for sizes up to 300",
           "[audit][verify]") {
   constexpr uint64_t kMax = 300;
-  const std::vector<Hash> leaves = MakeLeafHashes(kMax);
+  const std::vector<Hash256> leaves = MakeLeafHashes(kMax);
   TestTree t(leaves);
-  std::vector<Hash> roots;
+  std::vector<Hash256> roots;
   for (uint64_t n = 0; n <= kMax; ++n) roots.push_back(Unwrap(t.tree.Root(n)));
   for (uint64_t n = 1; n <= kMax; ++n) {
     for (uint64_t m = 0; m < n; ++m) {
@@ -233,8 +233,8 @@ TEST_CASE("Every generated proof verifies for sizes up to 300",
 
 TEST_CASE("Malformed inclusion questions get precise errors",
           "[audit][verify]") {
-  const Hash leaf = HashLeaf("a");
-  const Hash root = EmptyTreeRoot();
+  const Hash256 leaf = HashLeaf("a");
+  const Hash256 root = EmptyTreeRoot();
   absl::Status s = VerifyInclusion(leaf, 0, 0, {}, root);
   CHECK(s.code() == absl::StatusCode::kInvalidArgument);
   CHECK(Contains(s, "empty tree"));
@@ -254,7 +254,7 @@ TEST_CASE("Malformed inclusion questions get precise errors",
   CHECK(Contains(s, root.ToHex()));
   // Sizes near the top of the range do not overflow anything.
   s = VerifyInclusion(leaf, UINT64_MAX - 1, UINT64_MAX,
-                      std::vector<Hash>(InclusionProofLength(UINT64_MAX - 1,
+                      std::vector<Hash256>(InclusionProofLength(UINT64_MAX - 1,
                                                              UINT64_MAX),
                                         root),
                       root);
@@ -264,8 +264,8 @@ TEST_CASE("Malformed inclusion questions get precise errors",
 
 TEST_CASE("Malformed consistency questions get precise errors",
           "[audit][verify]") {
-  const Hash a = HashLeaf("a");
-  const Hash b = HashLeaf("b");
+  const Hash256 a = HashLeaf("a");
+  const Hash256 b = HashLeaf("b");
   absl::Status s = VerifyConsistency(0, 5, EmptyTreeRoot(), a, {});
   CHECK(s.code() == absl::StatusCode::kInvalidArgument);
   CHECK(Contains(s, "tree size 0"));
@@ -291,11 +291,11 @@ TEST_CASE("Malformed consistency questions get precise errors",
   CHECK(s.code() == absl::StatusCode::kDataLoss);
   CHECK(Contains(s, "second root"));
   s = VerifyConsistency(3, 4, a, b,
-                        std::vector<Hash>(ConsistencyProofLength(3, 4), a));
+                        std::vector<Hash256>(ConsistencyProofLength(3, 4), a));
   CHECK(s.code() == absl::StatusCode::kDataLoss);
   CHECK(Contains(s, "first root"));
   s = VerifyConsistency(UINT64_MAX - 1, UINT64_MAX, a, b,
-                        std::vector<Hash>(ConsistencyProofLength(
+                        std::vector<Hash256>(ConsistencyProofLength(
                                               UINT64_MAX - 1, UINT64_MAX),
                                           a));
   CHECK(s.code() == absl::StatusCode::kDataLoss);
