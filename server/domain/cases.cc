@@ -147,6 +147,15 @@ absl::Status Cases::AppendAttachmentPart(Transaction& txn, const Caller& caller,
   return txn.cases().AppendAttachmentPart(case_id, attachment_id, row.parts, bytes);
 }
 
+absl::Status Cases::AppendAttachmentParts(Transaction& txn, const Caller& caller, const Id128& case_id,
+                                          const Id128& attachment_id,
+                                          const std::vector<std::vector<uint8_t>>& parts) const {
+  for (const std::vector<uint8_t>& part : parts) {
+    TRYGG_RETURN_IF_ERROR(AppendAttachmentPart(txn, caller, case_id, attachment_id, part));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Cases::CompleteAttachment(Transaction& txn, const Caller& caller, const Id128& case_id,
                                        const Id128& attachment_id, const Hash256& hash) const {
   TRYGG_ASSIGN_OR_RETURN(AttachmentRow row, OpenUpload(txn, caller, case_id, attachment_id));
@@ -173,6 +182,12 @@ absl::StatusOr<AttachmentRow> Cases::FindAttachment(Transaction& txn, const Call
   TRYGG_ASSIGN_OR_RETURN(std::optional<AttachmentRow> row, txn.cases().FindAttachment(case_id, hash));
   if (!row.has_value()) return absl::NotFoundError("no such attachment");
   return *row;
+}
+
+absl::StatusOr<std::vector<std::vector<uint8_t>>> Cases::AttachmentParts(Transaction& txn,
+                                                                           const AttachmentRow& attachment,
+                                                                           int64_t from_seq, int limit) const {
+  return txn.cases().GetAttachmentParts(attachment.case_id, attachment.attachment_id, from_seq, limit);
 }
 
 absl::StatusOr<CaseRow> Cases::VisibleCase(Transaction& txn, const Id128& org_id, const Id128& case_id) {
