@@ -325,6 +325,15 @@ absl::StatusOr<ReferralRow> Referrals::Transition(Transaction& txn, const Caller
   return row;
 }
 
+absl::StatusOr<ReferralWithHistory> Referrals::TransitionWithHistory(Transaction& txn, const Caller& caller,
+                                                                     const Id128& referral_id,
+                                                                     const SignedObject& transition) const {
+  ReferralWithHistory moved;
+  TRYGG_ASSIGN_OR_RETURN(moved.row, Transition(txn, caller, referral_id, transition));
+  TRYGG_ASSIGN_OR_RETURN(moved.transitions, txn.referrals().GetTransitions(referral_id));
+  return moved;
+}
+
 absl::StatusOr<ReferralView> Referrals::Get(Transaction& txn, const Caller& caller, const Id128& referral_id) const {
   TRYGG_RETURN_IF_ERROR(RequireMember(caller, "handle referrals"));
   ReferralView view;
@@ -340,6 +349,25 @@ absl::StatusOr<std::vector<ReferralRow>> Referrals::List(Transaction& txn, const
                                                          int limit) const {
   TRYGG_RETURN_IF_ERROR(RequireMember(caller, "handle referrals"));
   return txn.referrals().ListReferrals(caller.org_id, inbox, filter, after, limit);
+}
+
+absl::StatusOr<ReferralListPage> Referrals::ListPage(Transaction& txn, const Caller& caller, bool inbox,
+                                                     const ReferralFilter& filter, const ReferralCursor& after,
+                                                     int limit) const {
+  TRYGG_ASSIGN_OR_RETURN(std::vector<ReferralRow> rows, List(txn, caller, inbox, filter, after, limit + 1));
+  ReferralListPage page;
+  page.more = rows.size() > static_cast<size_t>(limit);
+  if (page.more) rows.pop_back();
+  for (ReferralRow& row : rows) {
+    ReferralWithHistory& item = page.referrals.emplace_back();
+    TRYGG_ASSIGN_OR_RETURN(item.transitions, txn.referrals().GetTransitions(row.referral_id));
+    item.row = std::move(row);
+  }
+  return page;
+}
+
+absl::Status Referrals::AuthoriseWatch(const Caller& caller) const {
+  return RequireMember(caller, "watch referrals");
 }
 
 absl::StatusOr<std::vector<ReferralRow>> Referrals::ExpireDue(Transaction& txn, int limit) const {
