@@ -102,6 +102,24 @@ absl::StatusOr<std::vector<StoredCertificate>> Trust::ListOrganisations(Transact
   return txn.trust().ListCertificates(CertificateKind::kOrganisation, after, limit);
 }
 
+absl::StatusOr<OrganisationPage> Trust::ListOrganisationPage(Transaction& txn, const Caller& caller,
+                                                            const Id128& after, int limit) const {
+  TRYGG_ASSIGN_OR_RETURN(std::vector<StoredCertificate> certs, ListOrganisations(txn, caller, after, limit + 1));
+  OrganisationPage page;
+  page.more = certs.size() > static_cast<size_t>(limit);
+  if (page.more) certs.pop_back();
+  for (StoredCertificate& cert : certs) {
+    absl::StatusOr<RootCertificate> parsed = ParseRootCertificate(cert.certificate.bytes);
+    if (!parsed.ok()) return absl::DataLossError("a stored certificate no longer parses");
+    OrganisationSummary& org = page.organisations.emplace_back();
+    org.org_id = cert.subject_id;
+    org.display_name = parsed->name;
+    org.certificate = std::move(cert.certificate);
+    TRYGG_ASSIGN_OR_RETURN(org.log_head_seq, txn.trust().OrgLogHeadSeq(org.org_id));
+  }
+  return page;
+}
+
 absl::StatusOr<uint64_t> Trust::AppendOrgLogLink(Transaction& txn, const Caller& caller, const Id128& org_id,
                                                  const SignedObject& link) const {
   TRYGG_RETURN_IF_ERROR(RequireOrgAdmin(caller, org_id, kNotOrgAdmin));
@@ -191,6 +209,19 @@ absl::StatusOr<OrgLogPage> Trust::GetOrgLog(Transaction& txn, const Caller& call
 
 absl::StatusOr<Id128> Trust::SubmitEnrolment(Transaction& txn, const SignedObject& request) const {
   TRYGG_ASSIGN_OR_RETURN(EnrolmentRequest parsed, VerifyEnrolmentRequest(request));
+  return StoreEnrolment(txn, parsed, request);
+}
+
+absl::StatusOr<Id128> Trust::SubmitEnrolment(Transaction& txn, const Id128& org_id,
+                                             const SignedObject& request) const {
+  absl::StatusOr<EnrolmentRequest> parsed = VerifyEnrolmentRequest(request);
+  if (!parsed.ok()) return absl::InvalidArgumentError("request is malformed or not signed by its own key");
+  if (parsed->org_id != org_id) return absl::InvalidArgumentError("request is for another org_id");
+  return StoreEnrolment(txn, *parsed, request);
+}
+
+absl::StatusOr<Id128> Trust::StoreEnrolment(Transaction& txn, const EnrolmentRequest& parsed,
+                                            const SignedObject& request) const {
   TrustTables& tables = txn.trust();
   TRYGG_ASSIGN_OR_RETURN(std::optional<StoredCertificate> org, tables.GetCertificate(parsed.org_id));
   if (!org.has_value() || org->kind != CertificateKind::kOrganisation) {

@@ -20,6 +20,7 @@
 #define TRYGG_SERVER_DOMAIN_TRUST_H_
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -33,6 +34,21 @@ namespace trygg::domain {
 struct OrgLogPage {
   SignedObject certificate;
   std::vector<SignedObject> links;
+  bool more = false;
+};
+
+// An admitted organisation as a listing shows it: its certificate, the name
+// the certificate gives it, and the seq of its log's last link (0: none).
+struct OrganisationSummary {
+  Id128 org_id;
+  std::string display_name;
+  SignedObject certificate;
+  uint64_t log_head_seq = 0;
+};
+
+// A page of organisations: `more` when others follow the last one.
+struct OrganisationPage {
+  std::vector<OrganisationSummary> organisations;
   bool more = false;
 };
 
@@ -52,6 +68,10 @@ class Trust {
 
   absl::StatusOr<std::vector<StoredCertificate>> ListOrganisations(Transaction& txn, const Caller& caller,
                                                                    const Id128& after, int limit) const;
+  // ListOrganisations, at most `limit` of them, each with its name and log
+  // head. DATA_LOSS if a stored certificate no longer parses.
+  absl::StatusOr<OrganisationPage> ListOrganisationPage(Transaction& txn, const Caller& caller, const Id128& after,
+                                                        int limit) const;
   // Org admins only, for their own organisation; the link must be signed by
   // the calling device. Resending the stored link at its seq returns its seq.
   absl::StatusOr<uint64_t> AppendOrgLogLink(Transaction& txn, const Caller& caller, const Id128& org_id,
@@ -61,6 +81,10 @@ class Trust {
 
   // Public. Returns the enrolment id (the same one for a resent request).
   absl::StatusOr<Id128> SubmitEnrolment(Transaction& txn, const SignedObject& request) const;
+  // SubmitEnrolment of a request sent for organisation `org_id`:
+  // INVALID_ARGUMENT when it is malformed, not signed by its own key, or
+  // for another organisation. The request's signature is checked here only.
+  absl::StatusOr<Id128> SubmitEnrolment(Transaction& txn, const Id128& org_id, const SignedObject& request) const;
   absl::StatusOr<std::vector<StoredEnrolment>> ListEnrolments(Transaction& txn, const Caller& caller,
                                                               const Id128& after, int limit) const;
 
@@ -76,6 +100,10 @@ class Trust {
                                                                  uint32_t min_generation) const;
 
  private:
+  // Stores a request whose self-signature has been verified (`parsed`).
+  absl::StatusOr<Id128> StoreEnrolment(Transaction& txn, const EnrolmentRequest& parsed,
+                                       const SignedObject& request) const;
+
   std::optional<SignPublicKey> root_;
   SignPublicKey server_key_;
   Clock& clock_;
