@@ -4,10 +4,9 @@
 // Every write finished here carries an audit receipt: the range of audit log
 // entries the write appended, as the binary trailing metadata entry
 // kAuditReceiptKey = u64be(first leaf index) || u32be(count) (docs/api.md,
-// "Audit receipts"). The range is contiguous because writes run one at a time
-// on the store's writer thread, each in its own savepoint of a group-commit
-// transaction, and the tree size is read inside that savepoint. A client checks that those entries say what it did and are
-// included under a signed tree head (libtrygg: Client::VerifyAuditTrail).
+// "Audit receipts"). The domain measures the range (AuditLog::RecordedBy);
+// a client checks that those entries say what it did and are included
+// under a signed tree head (libtrygg: Client::VerifyAuditTrail).
 #ifndef TRYGG_SERVER_API_UNARY_H_
 #define TRYGG_SERVER_API_UNARY_H_
 

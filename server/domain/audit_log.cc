@@ -67,6 +67,13 @@ absl::StatusOr<uint64_t> AuditLog::Record(Transaction& txn, const audit::AuditEv
   return txn.audit().Append(bytes);
 }
 
+absl::StatusOr<AuditRange> AuditLog::RecordedBy(Transaction& txn, const Store::WriteFn& write) {
+  TRYGG_ASSIGN_OR_RETURN(const uint64_t before, txn.audit().nodes().Size());
+  TRYGG_RETURN_IF_ERROR(write(txn));
+  TRYGG_ASSIGN_OR_RETURN(const uint64_t after, txn.audit().nodes().Size());
+  return AuditRange{before, after - before};
+}
+
 absl::StatusOr<SignedTreeHead> AuditLog::SignInWrite(Transaction& txn) {
   AuditTable& table = txn.audit();
   audit::MerkleTree tree(&table.nodes());

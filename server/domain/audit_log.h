@@ -41,6 +41,13 @@ namespace trygg::domain {
 inline constexpr int32_t kDefaultAuditPageSize = 100;
 inline constexpr int32_t kMaxAuditPageSize = 1000;
 
+// The entries one write appended to the log: `count` of them, from leaf
+// index `first` (what a write's audit receipt reports, docs/api.md).
+struct AuditRange {
+  uint64_t first = 0;
+  uint64_t count = 0;
+};
+
 struct AuditEntryPage {
   std::vector<StoredAuditEntry> entries;
   // Empty when there are no more entries (at the time of the read).
@@ -73,6 +80,12 @@ class AuditLog {
   // it from the same write as the change it records; if that write fails,
   // the entry is rolled back with it.
   static absl::StatusOr<uint64_t> Record(Transaction& txn, const audit::AuditEvent& event);
+
+  // Runs `write` inside `txn` and returns the range of entries it appended.
+  // The range is contiguous and the write's alone: writes run one at a time
+  // on the store's writer thread, each in its own savepoint, and the log's
+  // size is read inside that savepoint. A failed write returns its status.
+  static absl::StatusOr<AuditRange> RecordedBy(Transaction& txn, const Store::WriteFn& write);
 
   const SignPublicKey& public_key() const { return key_.public_key; }
 
