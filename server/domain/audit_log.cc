@@ -10,6 +10,7 @@
 #include "server/audit/merkle_tree.h"
 #include "server/audit/tree_head.h"
 #include "trygg/status_macros.h"
+#include "trygg/workflow.h"
 
 namespace trygg::domain {
 namespace {
@@ -17,7 +18,180 @@ namespace {
 constexpr std::string_view kPageTokenPrefix = "ae1.";
 constexpr size_t kPageTokenDigits = 16;
 
+// The fields every entry has: its kind, when, and who acted.
+audit::AuditEvent ActedBy(audit::AuditEventKind kind, const Id128& actor_org, const Id128& actor_device,
+                          int64_t now) {
+  audit::AuditEvent event;
+  event.kind = kind;
+  event.time_ms = now;
+  event.actor_org_id = actor_org.array();
+  event.actor_device_id = actor_device.array();
+  return event;
+}
+
+audit::AuditEvent ActedBy(audit::AuditEventKind kind, const Caller& caller, int64_t now) {
+  return ActedBy(kind, caller.org_id, caller.device_id, now);
+}
+
+audit::AuditEventKind ReferralMoveKind(ReferralState state) {
+  switch (state) {
+    case ReferralState::kAccepted: return audit::AuditEventKind::kReferralAccepted;
+    case ReferralState::kDeclined: return audit::AuditEventKind::kReferralDeclined;
+    case ReferralState::kWithdrawn: return audit::AuditEventKind::kReferralWithdrawn;
+    case ReferralState::kExpired: return audit::AuditEventKind::kReferralExpired;
+    case ReferralState::kCompleted: return audit::AuditEventKind::kReferralCompleted;
+    case ReferralState::kClosed: return audit::AuditEventKind::kReferralClosed;
+    case ReferralState::kSent: break;
+  }
+  return audit::AuditEventKind::kReferralCreated;
+}
+
+audit::AuditEvent ReferralEntry(audit::AuditEventKind kind, const Id128& actor_org, const Id128& actor_device,
+                                int64_t now, const ReferralRow& row) {
+  audit::AuditEvent event = ActedBy(kind, actor_org, actor_device, now);
+  event.case_id = row.case_id.array();
+  event.referral_id = row.referral_id.array();
+  event.listing_id = row.listing_id.array();
+  event.counterpart_org_id = (actor_org == row.from_org ? row.to_org : row.from_org).array();
+  event.service = row.service;
+  event.code = row.code;
+  event.due_ms = row.answer_by_ms;
+  if (row.basis == static_cast<uint8_t>(ReferralBasis::kVitalInterests)) event.flags |= audit::kFlagVitalInterests;
+  return event;
+}
+
+audit::AuditEvent ListingEntry(audit::AuditEventKind kind, const Caller& caller, int64_t now,
+                               const Id128& listing_id, uint8_t category, int32_t capacity_free) {
+  audit::AuditEvent event = ActedBy(kind, caller, now);
+  event.listing_id = listing_id.array();
+  event.service = category;
+  // The entry's number is unsigned.
+  event.number = capacity_free < 0 ? 0 : static_cast<uint32_t>(capacity_free);
+  return event;
+}
+
 }  // namespace
+
+audit::AuditEvent OrganisationAdmittedEvent(const Id128& org_id, const Id128& device_id, int64_t now) {
+  audit::AuditEvent event = ActedBy(audit::AuditEventKind::kOrganisationAdmitted, org_id, device_id, now);
+  event.code = static_cast<uint8_t>(CertificateKind::kOrganisation);
+  return event;
+}
+
+audit::AuditEvent CertificateUploadedEvent(const Id128& subject_id, const Id128& device_id, int64_t now,
+                                           CertificateKind kind) {
+  audit::AuditEvent event = ActedBy(audit::AuditEventKind::kCertificateUploaded, subject_id, device_id, now);
+  event.code = static_cast<uint8_t>(kind);
+  return event;
+}
+
+audit::AuditEvent DeviceAddedEvent(const Caller& caller, int64_t now, Role role) {
+  audit::AuditEvent event = ActedBy(audit::AuditEventKind::kDeviceAdded, caller, now);
+  event.code = static_cast<uint8_t>(role);
+  return event;
+}
+
+audit::AuditEvent DeviceRevokedEvent(const Caller& caller, int64_t now) {
+  return ActedBy(audit::AuditEventKind::kDeviceRevoked, caller, now);
+}
+
+audit::AuditEvent OrgKeyRotatedEvent(const Caller& caller, int64_t now, uint32_t generation) {
+  audit::AuditEvent event = ActedBy(audit::AuditEventKind::kOrgKeyRotated, caller, now);
+  event.number = generation;
+  return event;
+}
+
+audit::AuditEvent RoleChangedEvent(const Caller& caller, int64_t now, Role role) {
+  audit::AuditEvent event = ActedBy(audit::AuditEventKind::kRoleChanged, caller, now);
+  event.code = static_cast<uint8_t>(role);
+  return event;
+}
+
+audit::AuditEvent EnrolmentRequestedEvent(const Id128& org_id, const Id128& device_id, int64_t now,
+                                          Role requested_role) {
+  audit::AuditEvent event = ActedBy(audit::AuditEventKind::kEnrolmentRequested, org_id, device_id, now);
+  event.code = static_cast<uint8_t>(requested_role);
+  return event;
+}
+
+audit::AuditEvent SessionCreatedEvent(const Id128& org_id, const Id128& device_id, int64_t now, Role role) {
+  audit::AuditEvent event = ActedBy(audit::AuditEventKind::kSessionCreated, org_id, device_id, now);
+  event.code = static_cast<uint8_t>(role);
+  return event;
+}
+
+audit::AuditEvent CaseCreatedEvent(const Caller& caller, int64_t now, const Id128& case_id,
+                                   const Hash256& record_hash) {
+  audit::AuditEvent event = ActedBy(audit::AuditEventKind::kCaseCreated, caller, now);
+  event.case_id = case_id.array();
+  event.record_hash = record_hash.array();
+  return event;
+}
+
+audit::AuditEvent CaseVersionEvent(const Caller& caller, int64_t now, const Id128& case_id, uint32_t version,
+                                   const Hash256& record_hash) {
+  audit::AuditEvent event = ActedBy(audit::AuditEventKind::kCaseVersion, caller, now);
+  event.case_id = case_id.array();
+  event.number = version;
+  event.record_hash = record_hash.array();
+  return event;
+}
+
+audit::AuditEvent CaseErasedEvent(const Caller& caller, int64_t now, const Id128& case_id) {
+  audit::AuditEvent event = ActedBy(audit::AuditEventKind::kCaseErased, caller, now);
+  event.case_id = case_id.array();
+  return event;
+}
+
+audit::AuditEvent GrantEvent(const Caller& caller, int64_t now, const Id128& counterpart, uint32_t number,
+                             const Id128& case_id, const Id128& referral_id) {
+  audit::AuditEvent event = ActedBy(audit::AuditEventKind::kGrant, caller, now);
+  event.case_id = case_id.array();
+  event.referral_id = referral_id.array();
+  event.counterpart_org_id = counterpart.array();
+  event.number = number;
+  return event;
+}
+
+audit::AuditEvent ConsentRecordedEvent(const Caller& caller, int64_t now, const ConsentRow& consent) {
+  audit::AuditEvent event = ActedBy(audit::AuditEventKind::kConsentRecorded, caller, now);
+  event.case_id = consent.case_id.array();
+  event.counterpart_org_id = consent.to_org.array();
+  event.due_ms = consent.expires_at_ms;
+  event.number = consent.services;
+  return event;
+}
+
+audit::AuditEvent ConsentWithdrawnEvent(const Caller& caller, int64_t now, const ConsentRow& consent) {
+  audit::AuditEvent event = ActedBy(audit::AuditEventKind::kConsentWithdrawn, caller, now);
+  event.case_id = consent.case_id.array();
+  event.counterpart_org_id = consent.to_org.array();
+  return event;
+}
+
+audit::AuditEvent ReferralCreatedEvent(const Caller& caller, int64_t now, const ReferralRow& referral) {
+  return ReferralEntry(audit::AuditEventKind::kReferralCreated, caller.org_id, caller.device_id, now, referral);
+}
+
+audit::AuditEvent ReferralMovedEvent(const Id128& actor_org, const Id128& actor_device, int64_t now,
+                                     const ReferralRow& referral) {
+  return ReferralEntry(ReferralMoveKind(referral.state), actor_org, actor_device, now, referral);
+}
+
+audit::AuditEvent ListingPublishedEvent(const Caller& caller, int64_t now, const Id128& listing_id,
+                                        uint8_t category, int32_t capacity_free) {
+  return ListingEntry(audit::AuditEventKind::kListingPublished, caller, now, listing_id, category, capacity_free);
+}
+
+audit::AuditEvent ListingCapacityUpdatedEvent(const Caller& caller, int64_t now, const Id128& listing_id,
+                                              uint8_t category, int32_t capacity_free) {
+  return ListingEntry(audit::AuditEventKind::kListingCapacityUpdated, caller, now, listing_id, category,
+                      capacity_free);
+}
+
+audit::AuditEvent ListingRetiredEvent(const Caller& caller, int64_t now, const Id128& listing_id, uint8_t category) {
+  return ListingEntry(audit::AuditEventKind::kListingRetired, caller, now, listing_id, category, 0);
+}
 
 std::string EncodeAuditPageToken(uint64_t next_index) {
   return std::string(kPageTokenPrefix) + absl::StrCat(absl::Hex(next_index, absl::kZeroPad16));
@@ -43,20 +217,6 @@ absl::StatusOr<uint64_t> DecodeAuditPageToken(std::string_view token) {
     value = (value << 4) | static_cast<uint64_t>(digit);
   }
   return value;
-}
-
-audit::AuditEvent GrantEvent(const Caller& caller, int64_t now, const Id128& counterpart, uint32_t number,
-                             const Id128& case_id, const Id128& referral_id) {
-  audit::AuditEvent event;
-  event.kind = audit::AuditEventKind::kGrant;
-  event.time_ms = now;
-  event.actor_org_id = caller.org_id.array();
-  event.actor_device_id = caller.device_id.array();
-  event.case_id = case_id.array();
-  event.referral_id = referral_id.array();
-  event.counterpart_org_id = counterpart.array();
-  event.number = number;
-  return event;
 }
 
 AuditLog::AuditLog(Store* store, SigningKeyPair key, Clock* clock, Options options)

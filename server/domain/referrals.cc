@@ -15,37 +15,6 @@ namespace {
 
 constexpr int64_t kHourMs = 60 * 60 * 1000;
 
-audit::AuditEvent ReferralEvent(audit::AuditEventKind kind, const ReferralRow& row, const Id128& actor_org,
-                                const Id128& actor_device, int64_t now) {
-  audit::AuditEvent event;
-  event.kind = kind;
-  event.time_ms = now;
-  event.actor_org_id = actor_org.array();
-  event.actor_device_id = actor_device.array();
-  event.case_id = row.case_id.array();
-  event.referral_id = row.referral_id.array();
-  event.listing_id = row.listing_id.array();
-  event.counterpart_org_id = (actor_org == row.from_org ? row.to_org : row.from_org).array();
-  event.service = row.service;
-  event.code = row.code;
-  event.due_ms = row.answer_by_ms;
-  if (row.basis == static_cast<uint8_t>(ReferralBasis::kVitalInterests)) event.flags |= audit::kFlagVitalInterests;
-  return event;
-}
-
-audit::AuditEventKind KindFor(ReferralState state) {
-  switch (state) {
-    case ReferralState::kAccepted: return audit::AuditEventKind::kReferralAccepted;
-    case ReferralState::kDeclined: return audit::AuditEventKind::kReferralDeclined;
-    case ReferralState::kWithdrawn: return audit::AuditEventKind::kReferralWithdrawn;
-    case ReferralState::kExpired: return audit::AuditEventKind::kReferralExpired;
-    case ReferralState::kCompleted: return audit::AuditEventKind::kReferralCompleted;
-    case ReferralState::kClosed: return audit::AuditEventKind::kReferralClosed;
-    case ReferralState::kSent: break;
-  }
-  return audit::AuditEventKind::kReferralCreated;
-}
-
 // The referral, if the caller's organisation sent or received it.
 absl::StatusOr<ReferralRow> VisibleReferral(Transaction& txn, const Caller& caller, const Id128& referral_id) {
   TRYGG_ASSIGN_OR_RETURN(std::optional<ReferralRow> row, txn.referrals().GetReferral(referral_id));
@@ -88,7 +57,7 @@ absl::Status Referrals::EndForReceiver(Transaction& txn, ReferralRow& row, Refer
                                        const SignedObject& proof, int64_t now) const {
   TRYGG_RETURN_IF_ERROR(AppendMove(txn, row, to, code, actor_device, proof, now));
   if (ReceiverLosesAccess(to)) TRYGG_RETURN_IF_ERROR(txn.cases().DeleteGrants(row.scope_id, row.to_org));
-  return AuditLog::Record(txn, ReferralEvent(KindFor(to), row, actor_org, actor_device, now)).status();
+  return AuditLog::Record(txn, ReferralMovedEvent(actor_org, actor_device, now, row)).status();
 }
 
 absl::StatusOr<Id128> Referrals::RecordConsent(Transaction& txn, const Caller& caller, const SignedObject& consent,
@@ -123,16 +92,7 @@ absl::StatusOr<Id128> Referrals::RecordConsent(Transaction& txn, const Caller& c
   row.signed_consent = consent;
   row.evidence = evidence;
   TRYGG_RETURN_IF_ERROR(txn.referrals().InsertConsent(row));
-  audit::AuditEvent event;
-  event.kind = audit::AuditEventKind::kConsentRecorded;
-  event.time_ms = now;
-  event.actor_org_id = caller.org_id.array();
-  event.actor_device_id = caller.device_id.array();
-  event.case_id = row.case_id.array();
-  event.counterpart_org_id = row.to_org.array();
-  event.due_ms = row.expires_at_ms;
-  event.number = row.services;
-  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, event).status());
+  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, ConsentRecordedEvent(caller, now, row)).status());
   return row.consent_id;
 }
 
@@ -162,14 +122,7 @@ absl::StatusOr<std::vector<ReferralRow>> Referrals::WithdrawConsent(Transaction&
   }
   const int64_t now = clock_.NowUnixMillis();
   TRYGG_RETURN_IF_ERROR(txn.referrals().MarkConsentWithdrawn(consent->consent_id, caller.org_id, now, withdrawal));
-  audit::AuditEvent event;
-  event.kind = audit::AuditEventKind::kConsentWithdrawn;
-  event.time_ms = now;
-  event.actor_org_id = caller.org_id.array();
-  event.actor_device_id = caller.device_id.array();
-  event.case_id = consent->case_id.array();
-  event.counterpart_org_id = consent->to_org.array();
-  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, event).status());
+  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, ConsentWithdrawnEvent(caller, now, *consent)).status());
 
   // The access the consent gave ends: open referrals that relied on it are
   // withdrawn (or closed, once accepted) by the sending side, and their
@@ -281,10 +234,7 @@ absl::StatusOr<ReferralRow> Referrals::Create(Transaction& txn, const Caller& ca
   row.packet = in.packet;
   row.justification = in.justification;
   TRYGG_RETURN_IF_ERROR(txn.referrals().InsertReferral(row));
-  TRYGG_RETURN_IF_ERROR(
-      AuditLog::Record(txn, ReferralEvent(audit::AuditEventKind::kReferralCreated, row, caller.org_id,
-                                          caller.device_id, now))
-          .status());
+  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, ReferralCreatedEvent(caller, now, row)).status());
   // The referral scope's key, sealed to the two organisations: a grant each.
   for (const StoredGrant& grant : in.grants) {
     TRYGG_RETURN_IF_ERROR(txn.cases().InsertGrant(grant));

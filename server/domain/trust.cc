@@ -35,8 +35,6 @@ absl::StatusOr<OrgLogState> LoadOrgLog(TrustTables& tables, const SignPublicKey&
   }
 }
 
-audit::AuditId AuditIdOf(const Id128& id) { return id.array(); }
-
 // A link that breaks a rule of the log is an illegal transition of it.
 absl::Status LinkRejected(const absl::Status& status) {
   if (GetCryptoError(status) == CryptoError::kIllegalLink) {
@@ -79,14 +77,12 @@ absl::StatusOr<Id128> Trust::UploadCertificate(Transaction& txn, CertificateKind
     row.box_key = cert.box_key;
     TRYGG_RETURN_IF_ERROR(tables.InsertDevice(row));
   }
-  audit::AuditEvent event;
-  event.kind = kind == CertificateKind::kOrganisation ? audit::AuditEventKind::kOrganisationAdmitted
-                                                       : audit::AuditEventKind::kCertificateUploaded;
-  event.time_ms = clock_.NowUnixMillis();
-  event.actor_org_id = AuditIdOf(cert.subject_id);
-  event.actor_device_id = AuditIdOf(cert.device_id);
-  event.code = static_cast<uint8_t>(kind);
-  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, event).status());
+  const int64_t now = clock_.NowUnixMillis();
+  TRYGG_RETURN_IF_ERROR(
+      AuditLog::Record(txn, kind == CertificateKind::kOrganisation
+                                ? OrganisationAdmittedEvent(cert.subject_id, cert.device_id, now)
+                                : CertificateUploadedEvent(cert.subject_id, cert.device_id, now, kind))
+          .status());
   return cert.subject_id;
 }
 
@@ -153,26 +149,22 @@ absl::StatusOr<uint64_t> Trust::AppendOrgLogLink(Transaction& txn, const Caller&
   }
   TRYGG_RETURN_IF_ERROR(tables.AppendOrgLogLink(org_id, parsed.seq, link));
 
+  // The caller is an admin of `org_id` (checked first), so it is the actor.
+  const int64_t now = clock_.NowUnixMillis();
   audit::AuditEvent event;
-  event.time_ms = clock_.NowUnixMillis();
-  event.actor_org_id = AuditIdOf(org_id);
-  event.actor_device_id = AuditIdOf(caller.device_id);
   switch (parsed.action) {
     case OrgLogAction::kAddDevice:
-      event.kind = audit::AuditEventKind::kDeviceAdded;
-      event.code = static_cast<uint8_t>(parsed.role);
+      event = DeviceAddedEvent(caller, now, parsed.role);
       break;
     case OrgLogAction::kRevokeDevice:
-      event.kind = audit::AuditEventKind::kDeviceRevoked;
+      event = DeviceRevokedEvent(caller, now);
       break;
     case OrgLogAction::kRotateOrgKey:
-      event.kind = audit::AuditEventKind::kOrgKeyRotated;
-      event.number = parsed.generation;
+      event = OrgKeyRotatedEvent(caller, now, parsed.generation);
       TRYGG_RETURN_IF_ERROR(tables.PutOrgGeneration(org_id, parsed.generation, parsed.org_box_key));
       break;
     case OrgLogAction::kChangeRole:
-      event.kind = audit::AuditEventKind::kRoleChanged;
-      event.code = static_cast<uint8_t>(parsed.role);
+      event = RoleChangedEvent(caller, now, parsed.role);
       break;
   }
   TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, event).status());
@@ -242,13 +234,9 @@ absl::StatusOr<Id128> Trust::StoreEnrolment(Transaction& txn, const EnrolmentReq
   enrolment.request = request;
   enrolment.submitted_at_ms = clock_.NowUnixMillis();
   TRYGG_RETURN_IF_ERROR(tables.InsertEnrolment(enrolment));
-  audit::AuditEvent event;
-  event.kind = audit::AuditEventKind::kEnrolmentRequested;
-  event.time_ms = enrolment.submitted_at_ms;
-  event.actor_org_id = AuditIdOf(parsed.org_id);
-  event.actor_device_id = AuditIdOf(parsed.device_id);
-  event.code = static_cast<uint8_t>(parsed.requested_role);
-  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, event).status());
+  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, EnrolmentRequestedEvent(parsed.org_id, parsed.device_id,
+                                                                     enrolment.submitted_at_ms, parsed.requested_role))
+                            .status());
   return enrolment.enrolment_id;
 }
 
