@@ -2,8 +2,8 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
-#include <string_view>
 #include <vector>
 
 #include "trygg/random.h"
