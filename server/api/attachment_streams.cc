@@ -1,13 +1,12 @@
 #include "server/api/attachment_streams.h"
 
-#include <sodium.h>
-
 #include <memory>
 #include <mutex>
 #include <vector>
 
 #include "server/api/convert.h"
 #include "server/api/status.h"
+#include "trygg/stream_hash.h"
 
 namespace trygg::api {
 namespace {
@@ -31,7 +30,6 @@ class UploadReactor final : public grpc::ServerReadReactor<trygg::v1::UploadAtta
   UploadReactor(grpc::CallbackServerContext* context, domain::Store& store, const domain::Cases& cases,
                 domain::Caller caller, const Authenticator& auth, trygg::v1::UploadAttachmentResponse* response)
       : context_(context), store_(store), cases_(cases), caller_(std::move(caller)), response_(response) {
-    crypto_generichash_init(&hash_, nullptr, 0, 32);
     std::lock_guard<std::recursive_mutex> lock(mu_);
     lease_ = auth.HoldForStream(*context, [this] { LoseAuthority(); });
     Read();
@@ -57,7 +55,7 @@ class UploadReactor final : public grpc::ServerReadReactor<trygg::v1::UploadAtta
     if (chunk.empty() || chunk.size() > domain::kMaxAttachmentPartBytes) {
       return Fail(absl::InvalidArgumentError("chunk: between 1 byte and one secretstream chunk plus the preamble"));
     }
-    crypto_generichash_update(&hash_, reinterpret_cast<const unsigned char*>(chunk.data()), chunk.size());
+    hash_.Update(AsSpan(chunk));
     pending_bytes_ += chunk.size();
     pending_.emplace_back(chunk.begin(), chunk.end());
     if (pending_bytes_ >= kFlushBytes) {
@@ -126,12 +124,8 @@ class UploadReactor final : public grpc::ServerReadReactor<trygg::v1::UploadAtta
     pending_.clear();
     pending_bytes_ = 0;
     store_.Write(
-        [this, parts](domain::Transaction& txn) -> absl::Status {
-          for (const std::vector<uint8_t>& part : *parts) {
-            absl::Status status = cases_.AppendAttachmentPart(txn, caller_, case_id_, attachment_id_, part);
-            if (!status.ok()) return status;
-          }
-          return absl::OkStatus();
+        [this, parts](domain::Transaction& txn) {
+          return cases_.AppendAttachmentParts(txn, caller_, case_id_, attachment_id_, *parts);
         },
         [this, next = std::move(next)](absl::Status status) {
           std::lock_guard<std::recursive_mutex> lock(mu_);
@@ -141,8 +135,7 @@ class UploadReactor final : public grpc::ServerReadReactor<trygg::v1::UploadAtta
   }
 
   void Complete() {
-    auto hash = std::make_shared<Hash256>();
-    crypto_generichash_final(&hash_, hash->span().data(), hash->span().size());
+    auto hash = std::make_shared<Hash256>(hash_.Finish());
     store_.Write(
         [this, hash](domain::Transaction& txn) {
           return cases_.CompleteAttachment(txn, caller_, case_id_, attachment_id_, *hash);
@@ -186,7 +179,7 @@ class UploadReactor final : public grpc::ServerReadReactor<trygg::v1::UploadAtta
   std::recursive_mutex mu_;
   std::shared_ptr<StreamLease> lease_;
   trygg::v1::UploadAttachmentRequest request_;
-  crypto_generichash_state hash_;
+  StreamHasher hash_;  // of every chunk received, in order
   bool begun_ = false;
   bool reading_ = false;  // a read is outstanding: the upload waits on the client
   bool lost_ = false;     // the session stopped authenticating
@@ -199,9 +192,9 @@ class UploadReactor final : public grpc::ServerReadReactor<trygg::v1::UploadAtta
 
 class DownloadReactor final : public grpc::ServerWriteReactor<trygg::v1::DownloadAttachmentResponse> {
  public:
-  DownloadReactor(domain::Store& store, domain::AttachmentRow row, const Authenticator& auth,
-                  const grpc::CallbackServerContext& context)
-      : store_(store), row_(std::move(row)) {
+  DownloadReactor(domain::Store& store, const domain::Cases& cases, domain::AttachmentRow row,
+                  const Authenticator& auth, const grpc::CallbackServerContext& context)
+      : store_(store), cases_(cases), row_(std::move(row)) {
     response_.set_total_size(row_.stored_size);
     std::lock_guard<std::recursive_mutex> lock(mu_);
     lease_ = auth.HoldForStream(context, [this] { LoseAuthority(); });
@@ -211,7 +204,7 @@ class DownloadReactor final : public grpc::ServerWriteReactor<trygg::v1::Downloa
   void OnWriteDone(bool ok) override {
     std::lock_guard<std::recursive_mutex> lock(mu_);
     if (finished_) return;
-    if (!ok) return FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
+    if (!ok) return FinishOnce(absl::CancelledError("the client went away"));
     response_.Clear();
     Next();
   }
@@ -224,7 +217,7 @@ class DownloadReactor final : public grpc::ServerWriteReactor<trygg::v1::Downloa
  private:
   void LoseAuthority() {
     std::lock_guard<std::recursive_mutex> lock(mu_);
-    FinishOnce(ToGrpcStatus(AuthorityLost()));
+    FinishOnce(AuthorityLost());
   }
 
   void Next() {
@@ -233,27 +226,28 @@ class DownloadReactor final : public grpc::ServerWriteReactor<trygg::v1::Downloa
       batch_index_ = 0;
       absl::Status status = store_.Read([this](domain::Transaction& txn) -> absl::Status {
         absl::StatusOr<std::vector<std::vector<uint8_t>>> parts =
-            txn.cases().GetAttachmentParts(row_.case_id, row_.attachment_id, next_seq_, kReadBatch);
+            cases_.AttachmentParts(txn, row_, next_seq_, kReadBatch);
         if (!parts.ok()) return parts.status();
         batch_ = *std::move(parts);
         return absl::OkStatus();
       });
-      if (!status.ok()) return FinishOnce(ToGrpcStatus(status));
+      if (!status.ok()) return FinishOnce(status);
       // The end (or an erasure meanwhile: the reader then finds the stream short).
-      if (batch_.empty()) return FinishOnce(grpc::Status::OK);
+      if (batch_.empty()) return FinishOnce(absl::OkStatus());
       next_seq_ += static_cast<int64_t>(batch_.size());
     }
     response_.set_chunk(BytesToProto(batch_[batch_index_++]));
     StartWrite(&response_);
   }
 
-  void FinishOnce(const grpc::Status& status) {
+  void FinishOnce(const absl::Status& status) {
     if (finished_) return;
     finished_ = true;
-    Finish(status);
+    Finish(ToGrpcStatus(status));
   }
 
   domain::Store& store_;
+  const domain::Cases& cases_;
   const domain::AttachmentRow row_;
   std::recursive_mutex mu_;
   std::shared_ptr<StreamLease> lease_;
@@ -306,7 +300,7 @@ grpc::ServerWriteReactor<trygg::v1::DownloadAttachmentResponse>* StartDownload(
     return found;
   }();
   if (!row.ok()) return new Refused<grpc::ServerWriteReactor<trygg::v1::DownloadAttachmentResponse>>(row.status());
-  return new DownloadReactor(store, *std::move(row), auth, *context);
+  return new DownloadReactor(store, cases, *std::move(row), auth, *context);
 }
 
 }  // namespace trygg::api

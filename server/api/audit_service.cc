@@ -30,7 +30,7 @@ grpc::ServerUnaryReactor* AuditService::GetSignedTreeHead(
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const SignPublicKey signer = log_->public_key();
-  log_->GetSignedTreeHead([reactor, response, signer](absl::StatusOr<domain::SignedTreeHead> head) {
+  log_->GetSignedTreeHead([reactor, response, signer](absl::StatusOr<audit::SignedTreeHead> head) {
     if (!head.ok()) {
       // An inconsistent log is an operator emergency, not a client error;
       // the message holds sizes and hashes only.
@@ -82,10 +82,10 @@ grpc::ServerUnaryReactor* AuditService::ListEntries(grpc::CallbackServerContext*
   absl::StatusOr<domain::AuditEntryPage> page =
       log_->ListEntries(*caller, request->start_index(), request->page_size(), request->page_token());
   if (page.ok()) {
-    for (const domain::StoredAuditEntry& stored : page->entries) {
+    for (const audit::IndexedEntry& stored : page->entries) {
       trygg::v1::AuditEntry* entry = response->add_entries();
       entry->set_index(stored.index);
-      entry->set_entry(stored.entry.data(), stored.entry.size());
+      entry->set_entry(stored.bytes.data(), stored.bytes.size());
     }
     response->set_next_page_token(page->next_page_token);
   }

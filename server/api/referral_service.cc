@@ -147,19 +147,17 @@ grpc::ServerUnaryReactor* ReferralService::TransitionReferral(grpc::CallbackServ
   if (!referral_id.ok()) return Finish(context, referral_id.status());
   absl::StatusOr<SignedObject> transition = SignedFromProto(request->transition(), "transition");
   if (!transition.ok()) return Finish(context, transition.status());
-  auto moved = std::make_shared<domain::ReferralRow>();
-  auto history = std::make_shared<std::vector<domain::StoredTransition>>();
+  auto moved = std::make_shared<domain::ReferralWithHistory>();
   return FinishAfterWrite(
       context, store_,
-      [this, caller = *caller, referral_id = *referral_id, transition = *std::move(transition), moved,
-       history](domain::Transaction& txn) -> absl::Status {
-        TRYGG_ASSIGN_OR_RETURN(*moved, referrals_.Transition(txn, caller, referral_id, transition));
-        TRYGG_ASSIGN_OR_RETURN(*history, txn.referrals().GetTransitions(referral_id));
+      [this, caller = *caller, referral_id = *referral_id, transition = *std::move(transition),
+       moved](domain::Transaction& txn) -> absl::Status {
+        TRYGG_ASSIGN_OR_RETURN(*moved, referrals_.TransitionWithHistory(txn, caller, referral_id, transition));
         return absl::OkStatus();
       },
-      [this, moved, history, response] {
-        ReferralToProto(*moved, *history, response->mutable_referral());
-        PublishReferral(watch_, *moved);
+      [this, moved, response] {
+        ReferralToProto(moved->row, moved->transitions, response->mutable_referral());
+        PublishReferral(watch_, moved->row);
       });
 }
 
@@ -172,14 +170,12 @@ grpc::ServerUnaryReactor* ReferralService::List(grpc::CallbackServerContext* con
     TRYGG_ASSIGN_OR_RETURN(domain::ReferralCursor cursor, CursorFromToken(request.page_token()));
     TRYGG_ASSIGN_OR_RETURN(domain::ReferralFilter filter, FilterFromProto(request.states(), request.service()));
     return store_.Read([&](domain::Transaction& txn) -> absl::Status {
-      TRYGG_ASSIGN_OR_RETURN(auto rows, referrals_.List(txn, caller, inbox, filter, cursor, limit + 1));
-      const bool more = rows.size() > static_cast<size_t>(limit);
-      if (more) rows.pop_back();
-      for (const domain::ReferralRow& row : rows) {
-        TRYGG_ASSIGN_OR_RETURN(auto transitions, txn.referrals().GetTransitions(row.referral_id));
-        ReferralToProto(row, transitions, response->add_referrals());
+      TRYGG_ASSIGN_OR_RETURN(domain::ReferralListPage page,
+                             referrals_.ListPage(txn, caller, inbox, filter, cursor, limit));
+      for (const domain::ReferralWithHistory& referral : page.referrals) {
+        ReferralToProto(referral.row, referral.transitions, response->add_referrals());
       }
-      if (more) response->set_next_page_token(ReferralPageToken(rows.back()));
+      if (page.more) response->set_next_page_token(ReferralPageToken(page.referrals.back().row));
       return absl::OkStatus();
     });
   }();
@@ -201,15 +197,14 @@ grpc::ServerUnaryReactor* ReferralService::ListOutbox(grpc::CallbackServerContex
 grpc::ServerWriteReactor<trygg::v1::WatchReferralsResponse>* ReferralService::WatchReferrals(
     grpc::CallbackServerContext* context, const trygg::v1::WatchReferralsRequest*) {
   absl::StatusOr<domain::Caller> caller = auth_.Authenticate(*context);
-  if (!caller.ok() || (caller->role != Role::kCaseworker && caller->role != Role::kOrgAdmin)) {
+  absl::Status allowed = caller.ok() ? referrals_.AuthoriseWatch(*caller) : caller.status();
+  if (!allowed.ok()) {
     class Refused final : public grpc::ServerWriteReactor<trygg::v1::WatchReferralsResponse> {
      public:
-      explicit Refused(const grpc::Status& status) { Finish(status); }
+      explicit Refused(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
       void OnDone() override { delete this; }
     };
-    return new Refused(caller.ok() ? grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                                                  "only caseworkers and organisation admins watch referrals")
-                                   : ToGrpcStatus(caller.status()));
+    return new Refused(allowed);
   }
   return watch_.Open(caller->org_id, auth_, *context);
 }

@@ -2,6 +2,9 @@
 
 #include <vector>
 
+#include "absl/status/status.h"
+#include "server/api/status.h"
+
 namespace trygg::api {
 
 class ReferralWatch::Stream final : public grpc::ServerWriteReactor<trygg::v1::WatchReferralsResponse> {
@@ -14,7 +17,7 @@ class ReferralWatch::Stream final : public grpc::ServerWriteReactor<trygg::v1::W
     std::lock_guard<std::recursive_mutex> lock(mu_);
     if (finished_) return;
     if (queue_.size() >= kMaxQueued) {
-      FinishLocked(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "too many unread notices; list and re-watch"));
+      FinishLocked(absl::ResourceExhaustedError("too many unread notices; list and re-watch"));
       return;
     }
     queue_.push_back(notice);
@@ -23,15 +26,14 @@ class ReferralWatch::Stream final : public grpc::ServerWriteReactor<trygg::v1::W
 
   void End() {
     std::lock_guard<std::recursive_mutex> lock(mu_);
-    FinishLocked(grpc::Status::OK);
+    FinishLocked(absl::OkStatus());
   }
 
   // The session that opened the stream ended, expired, or its device was
   // revoked (StreamAuthority): nothing more is delivered.
   void LoseAuthority() {
     std::lock_guard<std::recursive_mutex> lock(mu_);
-    FinishLocked(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                              "the session has ended or the device was revoked; sign in again"));
+    FinishLocked(absl::UnauthenticatedError("the session has ended or the device was revoked; sign in again"));
   }
 
   void SetLease(std::shared_ptr<StreamLease> lease) { lease_ = std::move(lease); }
@@ -41,7 +43,7 @@ class ReferralWatch::Stream final : public grpc::ServerWriteReactor<trygg::v1::W
     writing_ = false;
     queue_.pop_front();
     if (!ok) {
-      FinishLocked(grpc::Status::CANCELLED);
+      FinishLocked(absl::CancelledError());
       return;
     }
     if (!queue_.empty() && !finished_) WriteNextLocked();
@@ -49,7 +51,7 @@ class ReferralWatch::Stream final : public grpc::ServerWriteReactor<trygg::v1::W
 
   void OnCancel() override {
     std::lock_guard<std::recursive_mutex> lock(mu_);
-    FinishLocked(grpc::Status::CANCELLED);
+    FinishLocked(absl::CancelledError());
   }
 
   void OnDone() override {
@@ -62,10 +64,10 @@ class ReferralWatch::Stream final : public grpc::ServerWriteReactor<trygg::v1::W
     writing_ = true;
     StartWrite(&queue_.front());
   }
-  void FinishLocked(const grpc::Status& status) {
+  void FinishLocked(const absl::Status& status) {
     if (finished_) return;
     finished_ = true;
-    Finish(status);
+    Finish(ToGrpcStatus(status));
   }
 
   ReferralWatch* watch_;

@@ -52,20 +52,15 @@ grpc::ServerUnaryReactor* TrustService::ListOrganisations(grpc::CallbackServerCo
     TRYGG_ASSIGN_OR_RETURN(int limit, PageSize(request->page_size(), kDefaultPage, kMaxPage));
     TRYGG_ASSIGN_OR_RETURN(Id128 after, IdFromPageToken(request->page_token()));
     return store_.Read([&](domain::Transaction& txn) -> absl::Status {
-      TRYGG_ASSIGN_OR_RETURN(auto certs, trust_.ListOrganisations(txn, caller, after, limit + 1));
-      const bool more = certs.size() > static_cast<size_t>(limit);
-      if (more) certs.pop_back();
-      for (const domain::StoredCertificate& cert : certs) {
-        absl::StatusOr<RootCertificate> parsed = ParseRootCertificate(cert.certificate.bytes);
-        if (!parsed.ok()) return absl::DataLossError("a stored certificate no longer parses");
-        TRYGG_ASSIGN_OR_RETURN(uint64_t head, txn.trust().OrgLogHeadSeq(cert.subject_id));
+      TRYGG_ASSIGN_OR_RETURN(domain::OrganisationPage page, trust_.ListOrganisationPage(txn, caller, after, limit));
+      for (const domain::OrganisationSummary& summary : page.organisations) {
         trygg::v1::Organisation* org = response->add_organisations();
-        org->set_org_id(BytesToProto(cert.subject_id.span()));
-        org->set_display_name(parsed->name);
-        SignedToProto(cert.certificate, {}, org->mutable_certificate());
-        org->set_log_head_seq(head);
+        org->set_org_id(BytesToProto(summary.org_id.span()));
+        org->set_display_name(summary.display_name);
+        SignedToProto(summary.certificate, {}, org->mutable_certificate());
+        org->set_log_head_seq(summary.log_head_seq);
       }
-      if (more) response->set_next_page_token(IdPageToken(certs.back().subject_id));
+      if (page.more) response->set_next_page_token(IdPageToken(page.organisations.back().org_id));
       return absl::OkStatus();
     });
   });
@@ -115,14 +110,12 @@ grpc::ServerUnaryReactor* TrustService::SubmitEnrolmentRequest(
   if (!org_id.ok()) return Finish(context, org_id.status());
   absl::StatusOr<SignedObject> signed_request = SignedFromProto(request->request(), "request");
   if (!signed_request.ok()) return Finish(context, signed_request.status());
-  absl::StatusOr<EnrolmentRequest> parsed = VerifyEnrolmentRequest(*signed_request);
-  if (!parsed.ok()) {
-    return Finish(context, absl::InvalidArgumentError("request is malformed or not signed by its own key"));
-  }
-  if (parsed->org_id != *org_id) return Finish(context, absl::InvalidArgumentError("request is for another org_id"));
+  absl::StatusOr<domain::Trust::CheckedEnrolment> checked =
+      domain::Trust::CheckEnrolmentRequest(*org_id, *signed_request);
+  if (!checked.ok()) return Finish(context, checked.status());
   return FinishAfterWrite(context, store_,
-                          [this, signed_request = *std::move(signed_request), response](domain::Transaction& txn) {
-                            absl::StatusOr<Id128> id = trust_.SubmitEnrolment(txn, signed_request);
+                          [this, checked = *std::move(checked), response](domain::Transaction& txn) {
+                            absl::StatusOr<Id128> id = trust_.SubmitEnrolment(txn, checked);
                             if (!id.ok()) return id.status();
                             response->set_enrolment_id(BytesToProto(id->span()));
                             return absl::OkStatus();

@@ -3,44 +3,27 @@
 #include <memory>
 #include <string>
 
-#include "server/audit/node_store.h"
-#include "server/domain/audit_table.h"
+#include "server/domain/audit_log.h"
+#include "trygg/audit/receipt.h"
 #include "trygg/status_macros.h"
 
 namespace trygg::api {
-namespace {
-
-struct AuditRange {
-  uint64_t first = 0;
-  uint64_t count = 0;
-};
-
-std::string EncodeReceipt(const AuditRange& range) {
-  std::string out(kAuditReceiptSize, '\0');
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(range.first >> (56 - 8 * i));
-  const auto count = static_cast<uint32_t>(range.count);
-  for (int i = 0; i < 4; ++i) out[8 + i] = static_cast<char>(count >> (24 - 8 * i));
-  return out;
-}
-
-}  // namespace
 
 grpc::ServerUnaryReactor* FinishAfterWrite(grpc::CallbackServerContext* context, domain::Store& store,
                                            domain::Store::WriteFn write, std::function<void()> on_commit) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto range = std::make_shared<AuditRange>();
+  auto receipt = std::make_shared<audit::AuditReceipt>();
   store.Write(
-      [write = std::move(write), range](domain::Transaction& txn) -> absl::Status {
-        TRYGG_ASSIGN_OR_RETURN(const uint64_t before, txn.audit().nodes().Size());
-        TRYGG_RETURN_IF_ERROR(write(txn));
-        TRYGG_ASSIGN_OR_RETURN(const uint64_t after, txn.audit().nodes().Size());
-        *range = {before, after - before};
+      [write = std::move(write), receipt](domain::Transaction& txn) -> absl::Status {
+        TRYGG_ASSIGN_OR_RETURN(*receipt, domain::AuditLog::RecordedBy(txn, write));
         return absl::OkStatus();
       },
-      [context, reactor, range, on_commit = std::move(on_commit)](absl::Status status) {
+      [context, reactor, receipt, on_commit = std::move(on_commit)](absl::Status status) {
         if (status.ok()) {
           if (on_commit) on_commit();
-          if (range->count > 0) context->AddTrailingMetadata(kAuditReceiptKey, EncodeReceipt(*range));
+          if (receipt->count > 0) {
+            context->AddTrailingMetadata(audit::kAuditReceiptKey, audit::EncodeAuditReceipt(*receipt));
+          }
         }
         reactor->Finish(ToGrpcStatus(status));
       });

@@ -3,11 +3,10 @@
 //
 // Every write finished here carries an audit receipt: the range of audit log
 // entries the write appended, as the binary trailing metadata entry
-// kAuditReceiptKey = u64be(first leaf index) || u32be(count) (docs/api.md,
-// "Audit receipts"). The range is contiguous because writes run one at a time
-// on the store's writer thread, each in its own savepoint of a group-commit
-// transaction, and the tree size is read inside that savepoint. A client checks that those entries say what it did and are
-// included under a signed tree head (libtrygg: Client::VerifyAuditTrail).
+// kAuditReceiptKey, encoded by libtrygg's one codec (trygg/audit/receipt.h;
+// docs/api.md, "Audit receipts"). The domain measures the range (AuditLog::RecordedBy);
+// a client checks that those entries say what it did and are included
+// under a signed tree head (libtrygg: Client::VerifyAuditTrail).
 #ifndef TRYGG_SERVER_API_UNARY_H_
 #define TRYGG_SERVER_API_UNARY_H_
 
@@ -21,9 +20,6 @@
 #include "server/domain/store.h"
 
 namespace trygg::api {
-
-inline constexpr char kAuditReceiptKey[] = "trygg-audit-receipt-bin";
-inline constexpr size_t kAuditReceiptSize = 12;
 
 inline grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context, const absl::Status& status) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();

@@ -29,9 +29,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "trygg/audit/audit_entry.h"
+#include "trygg/audit/receipt.h"
 #include "trygg/audit/hash.h"
 #include "server/domain/audit_table.h"
 #include "server/domain/caller.h"
+#include "server/domain/referral_tables.h"
 #include "server/domain/store.h"
 #include "trygg/random.h"
 #include "trygg/signing.h"
@@ -42,16 +44,70 @@ inline constexpr int32_t kDefaultAuditPageSize = 100;
 inline constexpr int32_t kMaxAuditPageSize = 1000;
 
 struct AuditEntryPage {
-  std::vector<StoredAuditEntry> entries;
+  std::vector<audit::IndexedEntry> entries;
   // Empty when there are no more entries (at the time of the read).
   std::string next_page_token;
 };
+
+// The one way to build each kind of audit entry (docs/audit.md, section 6
+// lists the kinds and their fields). Each takes who acted, when (`now`, the
+// server clock in Unix milliseconds) and what the entry records; fields an
+// entry of its kind does not use stay zero. Metadata only, never content.
+
+// Trust: the platform root admitted organisation `org_id`, whose first admin
+// device is `device_id`.
+audit::AuditEvent OrganisationAdmittedEvent(const Id128& org_id, const Id128& device_id, int64_t now);
+// Trust: a coordinator or server certificate (`kind`) was stored.
+audit::AuditEvent CertificateUploadedEvent(const Id128& subject_id, const Id128& device_id, int64_t now,
+                                           CertificateKind kind);
+// Organisation log links appended by `caller`, an admin of its organisation:
+// a device added with `role`, a device revoked, the organisation key rotated
+// to `generation`, a device's role changed to `role`.
+audit::AuditEvent DeviceAddedEvent(const Caller& caller, int64_t now, Role role);
+audit::AuditEvent DeviceRevokedEvent(const Caller& caller, int64_t now);
+audit::AuditEvent OrgKeyRotatedEvent(const Caller& caller, int64_t now, uint32_t generation);
+audit::AuditEvent RoleChangedEvent(const Caller& caller, int64_t now, Role role);
+// A new device asked to join organisation `org_id` in `requested_role`.
+audit::AuditEvent EnrolmentRequestedEvent(const Id128& org_id, const Id128& device_id, int64_t now,
+                                          Role requested_role);
+// Device `device_id` of `org_id`, in `role`, opened a session.
+audit::AuditEvent SessionCreatedEvent(const Id128& org_id, const Id128& device_id, int64_t now, Role role);
+
+// Cases: created with version 1 of record hash `record_hash`; `version`
+// added with `record_hash`; erased.
+audit::AuditEvent CaseCreatedEvent(const Caller& caller, int64_t now, const Id128& case_id,
+                                   const Hash256& record_hash);
+audit::AuditEvent CaseVersionEvent(const Caller& caller, int64_t now, const Id128& case_id, uint32_t version,
+                                   const Hash256& record_hash);
+audit::AuditEvent CaseErasedEvent(const Caller& caller, int64_t now, const Id128& case_id);
 
 // The entry for a key sealed by `caller` (docs/audit.md, kind `grant`): to
 // `counterpart`, an organisation, at `number` (a scope's epoch or an
 // organisation key's generation), for a case and a referral when given.
 audit::AuditEvent GrantEvent(const Caller& caller, int64_t now, const Id128& counterpart, uint32_t number,
                              const Id128& case_id = Id128(), const Id128& referral_id = Id128());
+
+// Consent: `consent` recorded by `caller` (counterpart: the organisation it
+// covers; due: its expiry; number: its services), or withdrawn by `caller`.
+audit::AuditEvent ConsentRecordedEvent(const Caller& caller, int64_t now, const ConsentRow& consent);
+audit::AuditEvent ConsentWithdrawnEvent(const Caller& caller, int64_t now, const ConsentRow& consent);
+
+// Referrals: `referral` was created by `caller`; or it moved to its current
+// state (accepted, declined, withdrawn, expired, completed or closed; the
+// kind follows referral.state), moved by device `actor_device` of
+// `actor_org` (the server's own moves name the sender and a zero device).
+// The counterpart is the referral's other organisation.
+audit::AuditEvent ReferralCreatedEvent(const Caller& caller, int64_t now, const ReferralRow& referral);
+audit::AuditEvent ReferralMovedEvent(const Id128& actor_org, const Id128& actor_device, int64_t now,
+                                     const ReferralRow& referral);
+
+// Directory: a listing published, its capacity updated (`capacity_free`; -1,
+// not counted, is recorded as 0), or retired, by `caller`.
+audit::AuditEvent ListingPublishedEvent(const Caller& caller, int64_t now, const Id128& listing_id,
+                                        uint8_t category, int32_t capacity_free);
+audit::AuditEvent ListingCapacityUpdatedEvent(const Caller& caller, int64_t now, const Id128& listing_id,
+                                              uint8_t category, int32_t capacity_free);
+audit::AuditEvent ListingRetiredEvent(const Caller& caller, int64_t now, const Id128& listing_id, uint8_t category);
 
 class AuditLog {
  public:
@@ -74,14 +130,23 @@ class AuditLog {
   // the entry is rolled back with it.
   static absl::StatusOr<uint64_t> Record(Transaction& txn, const audit::AuditEvent& event);
 
+  // Runs `write` inside `txn` and returns the range of entries it appended,
+  // as the write's audit receipt (trygg/audit/receipt.h; count 0 when it
+  // appended none). The range is contiguous and the write's alone: writes run
+  // one at a time on the store's writer thread, each in its own savepoint, and
+  // the log's size is read inside that savepoint. A failed write returns its
+  // status; one that appended more than a receipt may name is INTERNAL and
+  // rolls back.
+  static absl::StatusOr<audit::AuditReceipt> RecordedBy(Transaction& txn, const Store::WriteFn& write);
+
   const SignPublicKey& public_key() const { return key_.public_key; }
 
   // The latest signed tree head, signing a new one when the log grew or the
   // stored one is older than Options::head_reuse_ms. `done` runs once, on
   // the calling thread or on the store's writer thread; it must be quick.
-  void GetSignedTreeHead(std::function<void(absl::StatusOr<SignedTreeHead>)> done);
+  void GetSignedTreeHead(std::function<void(absl::StatusOr<audit::SignedTreeHead>)> done);
   // Blocking form, for tools and tests.
-  absl::StatusOr<SignedTreeHead> GetSignedTreeHeadAndWait();
+  absl::StatusOr<audit::SignedTreeHead> GetSignedTreeHeadAndWait();
 
   // RFC 9162 inclusion proof of `leaf_index` in the tree of `tree_size`
   // leaves; requires leaf_index < tree_size <= the log's size.
@@ -108,7 +173,7 @@ class AuditLog {
                                              int32_t page_size, std::string_view page_token);
 
  private:
-  absl::StatusOr<SignedTreeHead> SignInWrite(Transaction& txn);
+  absl::StatusOr<audit::SignedTreeHead> SignInWrite(Transaction& txn);
 
   Store* store_;
   const SigningKeyPair key_;

@@ -21,20 +21,13 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "trygg/audit/audit_entry.h"
 #include "trygg/audit/hash.h"
 #include "server/audit/node_store.h"
 #include "trygg/audit/tree_head.h"
 #include "trygg/bytes.h"
 
 namespace trygg::domain {
-
-struct StoredAuditEntry {
-  uint64_t index = 0;
-  std::vector<uint8_t> entry;
-};
-
-// A tree head as signed and stored by this server.
-using audit::SignedTreeHead;
 
 class AuditTable {
  public:
@@ -45,18 +38,18 @@ class AuditTable {
   virtual absl::StatusOr<uint64_t> Append(absl::Span<const uint8_t> entry) = 0;
 
   // Up to `limit` entries from `start`, in index order.
-  virtual absl::StatusOr<std::vector<StoredAuditEntry>> Entries(uint64_t start,
+  virtual absl::StatusOr<std::vector<audit::IndexedEntry>> Entries(uint64_t start,
                                                                 uint64_t limit) = 0;
 
   // The Merkle tree's nodes, for MerkleTree (size, roots, proofs).
   virtual audit::NodeStore& nodes() = 0;
 
   // The most recently stored signed tree head, if any.
-  virtual absl::StatusOr<std::optional<SignedTreeHead>> LatestSignedHead() = 0;
+  virtual absl::StatusOr<std::optional<audit::SignedTreeHead>> LatestSignedHead() = 0;
 
   // Records a head the server has signed. Heads are stored in the order
   // they were signed; sizes never decrease.
-  virtual absl::Status StoreSignedHead(const SignedTreeHead& head) = 0;
+  virtual absl::Status StoreSignedHead(const audit::SignedTreeHead& head) = 0;
 };
 
 }  // namespace trygg::domain

@@ -12,16 +12,6 @@ namespace {
 constexpr char kOnlyOwnerGrants[] =
     "only the organisation that opened the case may grant it or move it to a new epoch";
 
-audit::AuditEvent Event(audit::AuditEventKind kind, const Caller& caller, const Id128& case_id, int64_t now) {
-  audit::AuditEvent event;
-  event.kind = kind;
-  event.time_ms = now;
-  event.actor_org_id = caller.org_id.array();
-  event.actor_device_id = caller.device_id.array();
-  event.case_id = case_id.array();
-  return event;
-}
-
 // Grants are added, never replaced: a grant that overwrote another
 // organisation's would hand it a key of the granter's choosing, or take its
 // access away. An identical resend stores nothing new.
@@ -147,6 +137,15 @@ absl::Status Cases::AppendAttachmentPart(Transaction& txn, const Caller& caller,
   return txn.cases().AppendAttachmentPart(case_id, attachment_id, row.parts, bytes);
 }
 
+absl::Status Cases::AppendAttachmentParts(Transaction& txn, const Caller& caller, const Id128& case_id,
+                                          const Id128& attachment_id,
+                                          const std::vector<std::vector<uint8_t>>& parts) const {
+  for (const std::vector<uint8_t>& part : parts) {
+    TRYGG_RETURN_IF_ERROR(AppendAttachmentPart(txn, caller, case_id, attachment_id, part));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Cases::CompleteAttachment(Transaction& txn, const Caller& caller, const Id128& case_id,
                                        const Id128& attachment_id, const Hash256& hash) const {
   TRYGG_ASSIGN_OR_RETURN(AttachmentRow row, OpenUpload(txn, caller, case_id, attachment_id));
@@ -173,6 +172,12 @@ absl::StatusOr<AttachmentRow> Cases::FindAttachment(Transaction& txn, const Call
   TRYGG_ASSIGN_OR_RETURN(std::optional<AttachmentRow> row, txn.cases().FindAttachment(case_id, hash));
   if (!row.has_value()) return absl::NotFoundError("no such attachment");
   return *row;
+}
+
+absl::StatusOr<std::vector<std::vector<uint8_t>>> Cases::AttachmentParts(Transaction& txn,
+                                                                           const AttachmentRow& attachment,
+                                                                           int64_t from_seq, int limit) const {
+  return txn.cases().GetAttachmentParts(attachment.case_id, attachment.attachment_id, from_seq, limit);
 }
 
 absl::StatusOr<CaseRow> Cases::VisibleCase(Transaction& txn, const Id128& org_id, const Id128& case_id) {
@@ -224,9 +229,7 @@ absl::StatusOr<Id128> Cases::CreateCase(Transaction& txn, const Caller& caller, 
   // The record hash lets coordinators see two different records under one
   // version of a case (a fork shown to different devices), and the author
   // check that the entry names the record it wrote (docs/audit.md 6).
-  audit::AuditEvent created = Event(audit::AuditEventKind::kCaseCreated, caller, row.case_id, now);
-  created.record_hash = row.head_hash.array();
-  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, created).status());
+  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, CaseCreatedEvent(caller, now, row.case_id, row.head_hash)).status());
   TRYGG_RETURN_IF_ERROR(StoreGrants(txn, caller, row.case_id, grants, now));
   return row.case_id;
 }
@@ -271,10 +274,9 @@ absl::StatusOr<uint64_t> Cases::AppendVersion(Transaction& txn, const Caller& ca
   row.epoch = header.epoch;
   row.updated_at_ms = now;
   TRYGG_RETURN_IF_ERROR(txn.cases().UpdateCaseHead(row));
-  audit::AuditEvent event = Event(audit::AuditEventKind::kCaseVersion, caller, row.case_id, now);
-  event.number = static_cast<uint32_t>(header.version);
-  event.record_hash = row.head_hash.array();
-  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, event).status());
+  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, CaseVersionEvent(caller, now, row.case_id,
+                                                              static_cast<uint32_t>(header.version), row.head_hash))
+                            .status());
   TRYGG_RETURN_IF_ERROR(StoreGrants(txn, caller, row.case_id, grants, now));
   return header.version;
 }
@@ -325,7 +327,7 @@ absl::Status Cases::EraseCase(Transaction& txn, const Caller& caller, const Id12
   // The reply waits until no copy of the deleted ciphertext and grants is
   // left in the database's free space or its write-ahead log.
   txn.ScrubAfterCommit();
-  return AuditLog::Record(txn, Event(audit::AuditEventKind::kCaseErased, caller, case_id, now)).status();
+  return AuditLog::Record(txn, CaseErasedEvent(caller, now, case_id)).status();
 }
 
 }  // namespace trygg::domain

@@ -74,6 +74,11 @@ class Cases {
                                const Id128& attachment_id, uint64_t max_size) const;
   absl::Status AppendAttachmentPart(Transaction& txn, const Caller& caller, const Id128& case_id,
                                     const Id128& attachment_id, std::span<const uint8_t> bytes) const;
+  // AppendAttachmentPart for each of `parts`, in order; the first refused
+  // part refuses the batch (and the write it runs in stores none of them).
+  absl::Status AppendAttachmentParts(Transaction& txn, const Caller& caller, const Id128& case_id,
+                                     const Id128& attachment_id,
+                                     const std::vector<std::vector<uint8_t>>& parts) const;
   absl::Status CompleteAttachment(Transaction& txn, const Caller& caller, const Id128& case_id,
                                   const Id128& attachment_id, const Hash256& hash) const;
   absl::Status AbandonAttachment(Transaction& txn, const Caller& caller, const Id128& case_id,
@@ -82,6 +87,12 @@ class Cases {
   // the case; NOT_FOUND otherwise.
   absl::StatusOr<AttachmentRow> FindAttachment(Transaction& txn, const Caller& caller, const Id128& case_id,
                                                const Hash256& hash) const;
+  // Up to `limit` stored parts of `attachment` (a row FindAttachment gave
+  // this caller), from part `from_seq` (0 is the first) on; fewer at the
+  // end, none past it. Access was decided by FindAttachment: a download in
+  // progress is ended by its stream's authority, not by each read.
+  absl::StatusOr<std::vector<std::vector<uint8_t>>> AttachmentParts(Transaction& txn, const AttachmentRow& attachment,
+                                                                    int64_t from_seq, int limit) const;
 
   // The case, if `org_id` may see it now; NOT_FOUND otherwise.
   static absl::StatusOr<CaseRow> VisibleCase(Transaction& txn, const Id128& org_id, const Id128& case_id);

@@ -22,20 +22,6 @@ absl::Status BadSigned(absl::string_view field, const absl::Status& status) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", status.message()));
 }
 
-audit::AuditEvent ListingEvent(audit::AuditEventKind kind, int64_t now_ms, const Caller& caller,
-                               const Id128& listing_id, uint8_t category, int32_t capacity) {
-  audit::AuditEvent event;
-  event.kind = kind;
-  event.time_ms = now_ms;
-  event.actor_org_id = caller.org_id.array();
-  event.actor_device_id = caller.device_id.array();
-  event.listing_id = listing_id.array();
-  event.service = category;
-  // Places not counted (-1) are recorded as 0: the entry's number is unsigned.
-  event.number = capacity < 0 ? 0 : static_cast<uint32_t>(capacity);
-  return event;
-}
-
 bool SameObject(const SignedObject& a, const SignedObject& b) {
   return a.bytes == b.bytes && a.signature == b.signature;
 }
@@ -98,9 +84,8 @@ absl::StatusOr<std::pair<Id128, uint64_t>> Directory::Publish(Transaction& txn, 
   for (const std::string& tag : listing.languages) row.languages.emplace_back(tag);
   row.listing = SignedBy{signed_listing, listing.signer_device};
   TRYGG_RETURN_IF_ERROR(txn.directory().PutListing(row));
-  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, ListingEvent(audit::AuditEventKind::kListingPublished, now_ms, caller,
-                                                           listing.listing_id, listing.category,
-                                                           listing.capacity_free))
+  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, ListingPublishedEvent(caller, now_ms, listing.listing_id,
+                                                                   listing.category, listing.capacity_free))
                             .status());
   return std::make_pair(listing.listing_id, listing.revision);
 }
@@ -141,8 +126,8 @@ absl::Status Directory::UpdateCapacity(Transaction& txn, const Caller& caller, c
   TRYGG_RETURN_IF_ERROR(CheckSigner(txn, update.org_id, update.signer_device, signed_update));
   TRYGG_RETURN_IF_ERROR(txn.directory().PutCapacity(listing_id, stored->org_id, update.capacity_free, update.updated_at_ms,
                                                     SignedBy{signed_update, update.signer_device}));
-  return AuditLog::Record(txn, ListingEvent(audit::AuditEventKind::kListingCapacityUpdated, now_ms, caller,
-                                            listing_id, stored->category, update.capacity_free))
+  return AuditLog::Record(
+             txn, ListingCapacityUpdatedEvent(caller, now_ms, listing_id, stored->category, update.capacity_free))
       .status();
 }
 
@@ -175,9 +160,7 @@ absl::Status Directory::Retire(Transaction& txn, const Caller& caller, const Id1
   TRYGG_RETURN_IF_ERROR(CheckSigner(txn, retirement.org_id, retirement.signer_device, signed_retirement));
   TRYGG_RETURN_IF_ERROR(
       txn.directory().PutRetirement(listing_id, stored->org_id, SignedBy{signed_retirement, retirement.signer_device}));
-  return AuditLog::Record(txn, ListingEvent(audit::AuditEventKind::kListingRetired, now_ms, caller, listing_id,
-                                            stored->category, 0))
-      .status();
+  return AuditLog::Record(txn, ListingRetiredEvent(caller, now_ms, listing_id, stored->category)).status();
 }
 
 absl::StatusOr<ListingView> Directory::View(ListingRow row, int64_t now_ms) const {

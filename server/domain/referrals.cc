@@ -15,37 +15,6 @@ namespace {
 
 constexpr int64_t kHourMs = 60 * 60 * 1000;
 
-audit::AuditEvent ReferralEvent(audit::AuditEventKind kind, const ReferralRow& row, const Id128& actor_org,
-                                const Id128& actor_device, int64_t now) {
-  audit::AuditEvent event;
-  event.kind = kind;
-  event.time_ms = now;
-  event.actor_org_id = actor_org.array();
-  event.actor_device_id = actor_device.array();
-  event.case_id = row.case_id.array();
-  event.referral_id = row.referral_id.array();
-  event.listing_id = row.listing_id.array();
-  event.counterpart_org_id = (actor_org == row.from_org ? row.to_org : row.from_org).array();
-  event.service = row.service;
-  event.code = row.code;
-  event.due_ms = row.answer_by_ms;
-  if (row.basis == static_cast<uint8_t>(ReferralBasis::kVitalInterests)) event.flags |= audit::kFlagVitalInterests;
-  return event;
-}
-
-audit::AuditEventKind KindFor(ReferralState state) {
-  switch (state) {
-    case ReferralState::kAccepted: return audit::AuditEventKind::kReferralAccepted;
-    case ReferralState::kDeclined: return audit::AuditEventKind::kReferralDeclined;
-    case ReferralState::kWithdrawn: return audit::AuditEventKind::kReferralWithdrawn;
-    case ReferralState::kExpired: return audit::AuditEventKind::kReferralExpired;
-    case ReferralState::kCompleted: return audit::AuditEventKind::kReferralCompleted;
-    case ReferralState::kClosed: return audit::AuditEventKind::kReferralClosed;
-    case ReferralState::kSent: break;
-  }
-  return audit::AuditEventKind::kReferralCreated;
-}
-
 // The referral, if the caller's organisation sent or received it.
 absl::StatusOr<ReferralRow> VisibleReferral(Transaction& txn, const Caller& caller, const Id128& referral_id) {
   TRYGG_ASSIGN_OR_RETURN(std::optional<ReferralRow> row, txn.referrals().GetReferral(referral_id));
@@ -81,6 +50,144 @@ absl::StatusOr<Id128> RecordingOrg(Transaction& txn, const ConsentRow& consent) 
   return recorder->org_id;
 }
 
+// The steps of Referrals::Create, in the order it runs them: each refusal
+// comes before anything is stored.
+
+// A referral record the calling device signed for its organisation, on a
+// case the organisation can see.
+struct SentReferral {
+  ReferralRecord record;
+  CaseRow case_row;
+};
+
+absl::StatusOr<SentReferral> VerifySentReferral(Transaction& txn, const Caller& caller,
+                                                const SignedObject& signed_referral) {
+  absl::StatusOr<ReferralRecord> parsed = ParseReferralRecord(signed_referral.bytes);
+  if (!parsed.ok()) return absl::InvalidArgumentError(absl::StrCat("referral: ", parsed.status().message()));
+  SentReferral sent;
+  sent.record = *std::move(parsed);
+  TRYGG_ASSIGN_OR_RETURN(sent.case_row, Cases::VisibleCase(txn, caller.org_id, sent.record.case_id));
+  if (sent.record.from_org_id != caller.org_id || sent.record.sender_device_id != caller.device_id) {
+    return absl::PermissionDeniedError("the referral must be sent by the calling device for its organisation");
+  }
+  TRYGG_ASSIGN_OR_RETURN(SignPublicKey key, Cases::CallerKey(txn, caller));
+  if (!VerifyReferralRecord(signed_referral, key).ok()) {
+    return absl::InvalidArgumentError("the referral is not signed by the calling device");
+  }
+  return sent;
+}
+
+// The live listing the referral names, which must belong to its receiver
+// (another organisation) and offer its service.
+absl::StatusOr<ReferralRoute> RouteOfReferral(Transaction& txn, const ListingRoutes& routes, const Caller& caller,
+                                              const ReferralRecord& record) {
+  absl::StatusOr<ReferralRoute> route = routes.RouteFor(txn, record.listing_id);
+  if (!route.ok() || route->retired) return absl::NotFoundError("no such service listing");
+  if (route->org_id != record.to_org_id || route->category != record.service) {
+    return absl::InvalidArgumentError("the referral's receiver and service differ from the listing's");
+  }
+  if (record.to_org_id == caller.org_id) return absl::InvalidArgumentError("a referral goes to another organisation");
+  return *route;
+}
+
+// The lawful basis: a live consent the caller's organisation recorded that
+// covers the receiver and service, or vital interests with the encrypted
+// justification the record hashes.
+absl::Status CheckReferralBasis(Transaction& txn, const Caller& caller, const ReferralRecord& record,
+                                const std::vector<uint8_t>& justification, int64_t now) {
+  if (record.basis != ReferralBasis::kConsent) {
+    if (justification.empty() || Blake2b256(justification) != record.justification_hash) {
+      return absl::InvalidArgumentError("a vital-interests referral needs its encrypted justification");
+    }
+    return absl::OkStatus();
+  }
+  TRYGG_ASSIGN_OR_RETURN(std::optional<ConsentRow> consent, txn.referrals().GetConsent(record.consent_id));
+  absl::StatusOr<ConsentRecord> consent_record =
+      consent.has_value() ? ParseConsentRecord(consent->signed_consent.bytes) : absl::NotFoundError("");
+  absl::StatusOr<Id128> recording_org =
+      consent.has_value() ? RecordingOrg(txn, *consent) : absl::StatusOr<Id128>(absl::NotFoundError(""));
+  if (!consent.has_value() || consent->case_id != record.case_id || consent->withdrawn_at_ms.has_value() ||
+      !recording_org.ok() || *recording_org != caller.org_id || !consent_record.ok() ||
+      !ConsentCovers(*consent_record, record.to_org_id, record.service, now)) {
+    return absl::FailedPreconditionError(
+        "no valid consent recorded by your organisation covers this receiver and service; record consent, or "
+        "refer on the vital-interests basis with a justification");
+  }
+  return absl::OkStatus();
+}
+
+// The packet: authored by the calling device, on the referral's case, under
+// a fresh scope of its own, and the one the record hashes.
+absl::StatusOr<RecordHeader> CheckReferralPacket(Transaction& txn, const Caller& caller, const SentReferral& sent,
+                                                 const SealedRecord& packet) {
+  TRYGG_ASSIGN_OR_RETURN(RecordHeader header, Cases::CheckAuthoredEnvelope(txn, caller, packet));
+  if (header.case_id != sent.record.case_id || header.scope_id == sent.case_row.scope_id ||
+      RecordHash(packet) != sent.record.packet_hash) {
+    return absl::InvalidArgumentError("the referral packet does not belong to this referral");
+  }
+  // A scope of its own: reusing another case's or referral's scope would let
+  // its grants be overwritten, or deleted when this referral ends.
+  TRYGG_ASSIGN_OR_RETURN(bool scope_taken, txn.cases().ScopeInUse(header.scope_id));
+  if (scope_taken) return absl::InvalidArgumentError("packet: its scope_id is in use; a referral needs a fresh one");
+  return header;
+}
+
+// The referral scope's key, sealed by the caller to sender and receiver.
+absl::Status CheckReferralGrants(Transaction& txn, const Caller& caller, const ReferralRecord& record,
+                                 const RecordHeader& packet, const std::vector<StoredGrant>& grants) {
+  bool to_sender = false;
+  bool to_receiver = false;
+  for (const StoredGrant& grant : grants) {
+    TRYGG_RETURN_IF_ERROR(Cases::CheckGrant(txn, caller, grant, packet.scope_id, packet.epoch));
+    to_sender = to_sender || grant.org_id == caller.org_id;
+    to_receiver = to_receiver || grant.org_id == record.to_org_id;
+  }
+  if (!to_sender || !to_receiver) {
+    return absl::InvalidArgumentError("grants: the referral scope must be granted to sender and receiver");
+  }
+  return absl::OkStatus();
+}
+
+// The stored referral: SENT now, to be answered within the listing's
+// response time.
+ReferralRow NewReferralRow(const Caller& caller, const ReferralRecord& record, const NewReferral& in,
+                           const Id128& scope_id, const ReferralRoute& route, int64_t now) {
+  ReferralRow row;
+  row.referral_id = record.referral_id;
+  row.case_id = record.case_id;
+  row.from_org = caller.org_id;
+  row.to_org = record.to_org_id;
+  row.listing_id = record.listing_id;
+  row.consent_id = record.consent_id;
+  row.scope_id = scope_id;
+  row.service = record.service;
+  row.urgency = static_cast<uint8_t>(record.urgency);
+  row.basis = static_cast<uint8_t>(record.basis);
+  row.state = ReferralState::kSent;
+  row.created_at_ms = row.updated_at_ms = now;
+  row.answer_by_ms = now + int64_t{route.response_time_hours} * kHourMs;
+  row.sender_device = caller.device_id;
+  row.signed_referral = in.signed_referral;
+  row.packet = in.packet;
+  row.justification = in.justification;
+  return row;
+}
+
+// Stores the referral and the referral scope's key, sealed to the two
+// organisations (a grant each), each change with its audit entry.
+absl::Status StoreReferral(Transaction& txn, const Caller& caller, const ReferralRow& row,
+                           const std::vector<StoredGrant>& grants, int64_t now) {
+  TRYGG_RETURN_IF_ERROR(txn.referrals().InsertReferral(row));
+  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, ReferralCreatedEvent(caller, now, row)).status());
+  for (const StoredGrant& grant : grants) {
+    TRYGG_RETURN_IF_ERROR(txn.cases().InsertGrant(grant));
+    TRYGG_RETURN_IF_ERROR(
+        AuditLog::Record(txn, GrantEvent(caller, now, grant.org_id, grant.epoch, row.case_id, row.referral_id))
+            .status());
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status Referrals::EndForReceiver(Transaction& txn, ReferralRow& row, ReferralState to, uint8_t code,
@@ -88,7 +195,7 @@ absl::Status Referrals::EndForReceiver(Transaction& txn, ReferralRow& row, Refer
                                        const SignedObject& proof, int64_t now) const {
   TRYGG_RETURN_IF_ERROR(AppendMove(txn, row, to, code, actor_device, proof, now));
   if (ReceiverLosesAccess(to)) TRYGG_RETURN_IF_ERROR(txn.cases().DeleteGrants(row.scope_id, row.to_org));
-  return AuditLog::Record(txn, ReferralEvent(KindFor(to), row, actor_org, actor_device, now)).status();
+  return AuditLog::Record(txn, ReferralMovedEvent(actor_org, actor_device, now, row)).status();
 }
 
 absl::StatusOr<Id128> Referrals::RecordConsent(Transaction& txn, const Caller& caller, const SignedObject& consent,
@@ -123,16 +230,7 @@ absl::StatusOr<Id128> Referrals::RecordConsent(Transaction& txn, const Caller& c
   row.signed_consent = consent;
   row.evidence = evidence;
   TRYGG_RETURN_IF_ERROR(txn.referrals().InsertConsent(row));
-  audit::AuditEvent event;
-  event.kind = audit::AuditEventKind::kConsentRecorded;
-  event.time_ms = now;
-  event.actor_org_id = caller.org_id.array();
-  event.actor_device_id = caller.device_id.array();
-  event.case_id = row.case_id.array();
-  event.counterpart_org_id = row.to_org.array();
-  event.due_ms = row.expires_at_ms;
-  event.number = row.services;
-  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, event).status());
+  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, ConsentRecordedEvent(caller, now, row)).status());
   return row.consent_id;
 }
 
@@ -162,14 +260,7 @@ absl::StatusOr<std::vector<ReferralRow>> Referrals::WithdrawConsent(Transaction&
   }
   const int64_t now = clock_.NowUnixMillis();
   TRYGG_RETURN_IF_ERROR(txn.referrals().MarkConsentWithdrawn(consent->consent_id, caller.org_id, now, withdrawal));
-  audit::AuditEvent event;
-  event.kind = audit::AuditEventKind::kConsentWithdrawn;
-  event.time_ms = now;
-  event.actor_org_id = caller.org_id.array();
-  event.actor_device_id = caller.device_id.array();
-  event.case_id = consent->case_id.array();
-  event.counterpart_org_id = consent->to_org.array();
-  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, event).status());
+  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, ConsentWithdrawnEvent(caller, now, *consent)).status());
 
   // The access the consent gave ends: open referrals that relied on it are
   // withdrawn (or closed, once accepted) by the sending side, and their
@@ -201,97 +292,19 @@ absl::StatusOr<std::vector<ConsentRow>> Referrals::ListConsents(Transaction& txn
 absl::StatusOr<ReferralRow> Referrals::Create(Transaction& txn, const Caller& caller,
                                               const NewReferral& in) const {
   TRYGG_RETURN_IF_ERROR(RequireMember(caller, "handle referrals"));
-  absl::StatusOr<ReferralRecord> parsed = ParseReferralRecord(in.signed_referral.bytes);
-  if (!parsed.ok()) return absl::InvalidArgumentError(absl::StrCat("referral: ", parsed.status().message()));
-  TRYGG_ASSIGN_OR_RETURN(CaseRow case_row, Cases::VisibleCase(txn, caller.org_id, parsed->case_id));
-  if (parsed->from_org_id != caller.org_id || parsed->sender_device_id != caller.device_id) {
-    return absl::PermissionDeniedError("the referral must be sent by the calling device for its organisation");
-  }
-  TRYGG_ASSIGN_OR_RETURN(SignPublicKey key, Cases::CallerKey(txn, caller));
-  if (!VerifyReferralRecord(in.signed_referral, key).ok()) {
-    return absl::InvalidArgumentError("the referral is not signed by the calling device");
-  }
-  TRYGG_ASSIGN_OR_RETURN(std::optional<ReferralRow> existing, txn.referrals().GetReferral(parsed->referral_id));
+  TRYGG_ASSIGN_OR_RETURN(SentReferral sent, VerifySentReferral(txn, caller, in.signed_referral));
+  TRYGG_ASSIGN_OR_RETURN(std::optional<ReferralRow> existing, txn.referrals().GetReferral(sent.record.referral_id));
   if (existing.has_value()) {
     if (existing->signed_referral.bytes == in.signed_referral.bytes) return *existing;  // a resend
     return absl::AlreadyExistsError("a different referral exists under this id");
   }
-
-  absl::StatusOr<ReferralRoute> route = routes_.RouteFor(txn, parsed->listing_id);
-  if (!route.ok() || route->retired) return absl::NotFoundError("no such service listing");
-  if (route->org_id != parsed->to_org_id || route->category != parsed->service) {
-    return absl::InvalidArgumentError("the referral's receiver and service differ from the listing's");
-  }
-  if (parsed->to_org_id == caller.org_id) return absl::InvalidArgumentError("a referral goes to another organisation");
-
+  TRYGG_ASSIGN_OR_RETURN(ReferralRoute route, RouteOfReferral(txn, routes_, caller, sent.record));
   const int64_t now = clock_.NowUnixMillis();
-  if (parsed->basis == ReferralBasis::kConsent) {
-    TRYGG_ASSIGN_OR_RETURN(std::optional<ConsentRow> consent, txn.referrals().GetConsent(parsed->consent_id));
-    absl::StatusOr<ConsentRecord> record =
-        consent.has_value() ? ParseConsentRecord(consent->signed_consent.bytes) : absl::NotFoundError("");
-    absl::StatusOr<Id128> recording_org =
-        consent.has_value() ? RecordingOrg(txn, *consent) : absl::StatusOr<Id128>(absl::NotFoundError(""));
-    if (!consent.has_value() || consent->case_id != parsed->case_id || consent->withdrawn_at_ms.has_value() ||
-        !recording_org.ok() || *recording_org != caller.org_id || !record.ok() ||
-        !ConsentCovers(*record, parsed->to_org_id, parsed->service, now)) {
-      return absl::FailedPreconditionError(
-          "no valid consent recorded by your organisation covers this receiver and service; record consent, or "
-          "refer on the vital-interests basis with a justification");
-    }
-  } else if (in.justification.empty() || Blake2b256(in.justification) != parsed->justification_hash) {
-    return absl::InvalidArgumentError("a vital-interests referral needs its encrypted justification");
-  }
-
-  TRYGG_ASSIGN_OR_RETURN(RecordHeader packet, Cases::CheckAuthoredEnvelope(txn, caller, in.packet));
-  if (packet.case_id != parsed->case_id || packet.scope_id == case_row.scope_id ||
-      RecordHash(in.packet) != parsed->packet_hash) {
-    return absl::InvalidArgumentError("the referral packet does not belong to this referral");
-  }
-  // A scope of its own: reusing another case's or referral's scope would let
-  // its grants be overwritten, or deleted when this referral ends.
-  TRYGG_ASSIGN_OR_RETURN(bool scope_taken, txn.cases().ScopeInUse(packet.scope_id));
-  if (scope_taken) return absl::InvalidArgumentError("packet: its scope_id is in use; a referral needs a fresh one");
-  bool to_sender = false;
-  bool to_receiver = false;
-  for (const StoredGrant& grant : in.grants) {
-    TRYGG_RETURN_IF_ERROR(Cases::CheckGrant(txn, caller, grant, packet.scope_id, packet.epoch));
-    to_sender = to_sender || grant.org_id == caller.org_id;
-    to_receiver = to_receiver || grant.org_id == parsed->to_org_id;
-  }
-  if (!to_sender || !to_receiver) {
-    return absl::InvalidArgumentError("grants: the referral scope must be granted to sender and receiver");
-  }
-
-  ReferralRow row;
-  row.referral_id = parsed->referral_id;
-  row.case_id = parsed->case_id;
-  row.from_org = caller.org_id;
-  row.to_org = parsed->to_org_id;
-  row.listing_id = parsed->listing_id;
-  row.consent_id = parsed->consent_id;
-  row.scope_id = packet.scope_id;
-  row.service = parsed->service;
-  row.urgency = static_cast<uint8_t>(parsed->urgency);
-  row.basis = static_cast<uint8_t>(parsed->basis);
-  row.state = ReferralState::kSent;
-  row.created_at_ms = row.updated_at_ms = now;
-  row.answer_by_ms = now + int64_t{route->response_time_hours} * kHourMs;
-  row.sender_device = caller.device_id;
-  row.signed_referral = in.signed_referral;
-  row.packet = in.packet;
-  row.justification = in.justification;
-  TRYGG_RETURN_IF_ERROR(txn.referrals().InsertReferral(row));
-  TRYGG_RETURN_IF_ERROR(
-      AuditLog::Record(txn, ReferralEvent(audit::AuditEventKind::kReferralCreated, row, caller.org_id,
-                                          caller.device_id, now))
-          .status());
-  // The referral scope's key, sealed to the two organisations: a grant each.
-  for (const StoredGrant& grant : in.grants) {
-    TRYGG_RETURN_IF_ERROR(txn.cases().InsertGrant(grant));
-    TRYGG_RETURN_IF_ERROR(
-        AuditLog::Record(txn, GrantEvent(caller, now, grant.org_id, grant.epoch, row.case_id, row.referral_id))
-            .status());
-  }
+  TRYGG_RETURN_IF_ERROR(CheckReferralBasis(txn, caller, sent.record, in.justification, now));
+  TRYGG_ASSIGN_OR_RETURN(RecordHeader packet, CheckReferralPacket(txn, caller, sent, in.packet));
+  TRYGG_RETURN_IF_ERROR(CheckReferralGrants(txn, caller, sent.record, packet, in.grants));
+  const ReferralRow row = NewReferralRow(caller, sent.record, in, packet.scope_id, route, now);
+  TRYGG_RETURN_IF_ERROR(StoreReferral(txn, caller, row, in.grants, now));
   return row;
 }
 
@@ -325,6 +338,15 @@ absl::StatusOr<ReferralRow> Referrals::Transition(Transaction& txn, const Caller
   return row;
 }
 
+absl::StatusOr<ReferralWithHistory> Referrals::TransitionWithHistory(Transaction& txn, const Caller& caller,
+                                                                     const Id128& referral_id,
+                                                                     const SignedObject& transition) const {
+  ReferralWithHistory moved;
+  TRYGG_ASSIGN_OR_RETURN(moved.row, Transition(txn, caller, referral_id, transition));
+  TRYGG_ASSIGN_OR_RETURN(moved.transitions, txn.referrals().GetTransitions(referral_id));
+  return moved;
+}
+
 absl::StatusOr<ReferralView> Referrals::Get(Transaction& txn, const Caller& caller, const Id128& referral_id) const {
   TRYGG_RETURN_IF_ERROR(RequireMember(caller, "handle referrals"));
   ReferralView view;
@@ -340,6 +362,25 @@ absl::StatusOr<std::vector<ReferralRow>> Referrals::List(Transaction& txn, const
                                                          int limit) const {
   TRYGG_RETURN_IF_ERROR(RequireMember(caller, "handle referrals"));
   return txn.referrals().ListReferrals(caller.org_id, inbox, filter, after, limit);
+}
+
+absl::StatusOr<ReferralListPage> Referrals::ListPage(Transaction& txn, const Caller& caller, bool inbox,
+                                                     const ReferralFilter& filter, const ReferralCursor& after,
+                                                     int limit) const {
+  TRYGG_ASSIGN_OR_RETURN(std::vector<ReferralRow> rows, List(txn, caller, inbox, filter, after, limit + 1));
+  ReferralListPage page;
+  page.more = rows.size() > static_cast<size_t>(limit);
+  if (page.more) rows.pop_back();
+  for (ReferralRow& row : rows) {
+    ReferralWithHistory& item = page.referrals.emplace_back();
+    TRYGG_ASSIGN_OR_RETURN(item.transitions, txn.referrals().GetTransitions(row.referral_id));
+    item.row = std::move(row);
+  }
+  return page;
+}
+
+absl::Status Referrals::AuthoriseWatch(const Caller& caller) const {
+  return RequireMember(caller, "watch referrals");
 }
 
 absl::StatusOr<std::vector<ReferralRow>> Referrals::ExpireDue(Transaction& txn, int limit) const {

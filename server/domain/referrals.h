@@ -59,6 +59,18 @@ struct ReferralView {
   bool packet_visible = true;
 };
 
+// A referral with its signed history, as a move or a list returns it.
+struct ReferralWithHistory {
+  ReferralRow row;
+  std::vector<StoredTransition> transitions;
+};
+
+// A page of a list: `more` when referrals follow the last one.
+struct ReferralListPage {
+  std::vector<ReferralWithHistory> referrals;
+  bool more = false;
+};
+
 class Referrals {
  public:
   // `routes` and `clock` must outlive Referrals.
@@ -75,10 +87,21 @@ class Referrals {
   absl::StatusOr<ReferralRow> Create(Transaction& txn, const Caller& caller, const NewReferral& referral) const;
   absl::StatusOr<ReferralRow> Transition(Transaction& txn, const Caller& caller, const Id128& referral_id,
                                          const SignedObject& transition) const;
+  // Transition, returning the referral with its history after the move.
+  absl::StatusOr<ReferralWithHistory> TransitionWithHistory(Transaction& txn, const Caller& caller,
+                                                            const Id128& referral_id,
+                                                            const SignedObject& transition) const;
   absl::StatusOr<ReferralView> Get(Transaction& txn, const Caller& caller, const Id128& referral_id) const;
   absl::StatusOr<std::vector<ReferralRow>> List(Transaction& txn, const Caller& caller, bool inbox,
                                                 const ReferralFilter& filter, const ReferralCursor& after,
                                                 int limit) const;
+  // List, at most `limit` referrals, each with its history.
+  absl::StatusOr<ReferralListPage> ListPage(Transaction& txn, const Caller& caller, bool inbox,
+                                            const ReferralFilter& filter, const ReferralCursor& after,
+                                            int limit) const;
+  // Who may watch its organisation's referrals as they change: caseworkers
+  // and organisation admins (PERMISSION_DENIED otherwise). Needs no store.
+  absl::Status AuthoriseWatch(const Caller& caller) const;
   // The server's own moves: SENT referrals past their answer-by time, and
   // SENT or ACCEPTED referrals whose consent has expired, move to EXPIRED
   // (from SENT) or CLOSED (from ACCEPTED), and their receivers lose the

@@ -67,13 +67,8 @@ absl::StatusOr<IssuedSession> Sessions::CreateSession(Transaction& txn, const Id
   session.token = HexEncode(token);
   session.expires_at_ms = now + policy_.session_ttl_ms;
   TRYGG_RETURN_IF_ERROR(tables.InsertSession(Blake2b256(token), device_id, session.expires_at_ms));
-  audit::AuditEvent event;
-  event.kind = audit::AuditEventKind::kSessionCreated;
-  event.time_ms = now;
-  event.actor_org_id = device->org_id.array();
-  event.actor_device_id = device_id.array();
-  event.code = static_cast<uint8_t>(device->role);
-  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, event).status());
+  TRYGG_RETURN_IF_ERROR(
+      AuditLog::Record(txn, SessionCreatedEvent(device->org_id, device_id, now, device->role)).status());
   return session;
 }
 

@@ -35,8 +35,6 @@ absl::StatusOr<OrgLogState> LoadOrgLog(TrustTables& tables, const SignPublicKey&
   }
 }
 
-audit::AuditId AuditIdOf(const Id128& id) { return id.array(); }
-
 // A link that breaks a rule of the log is an illegal transition of it.
 absl::Status LinkRejected(const absl::Status& status) {
   if (GetCryptoError(status) == CryptoError::kIllegalLink) {
@@ -79,14 +77,12 @@ absl::StatusOr<Id128> Trust::UploadCertificate(Transaction& txn, CertificateKind
     row.box_key = cert.box_key;
     TRYGG_RETURN_IF_ERROR(tables.InsertDevice(row));
   }
-  audit::AuditEvent event;
-  event.kind = kind == CertificateKind::kOrganisation ? audit::AuditEventKind::kOrganisationAdmitted
-                                                       : audit::AuditEventKind::kCertificateUploaded;
-  event.time_ms = clock_.NowUnixMillis();
-  event.actor_org_id = AuditIdOf(cert.subject_id);
-  event.actor_device_id = AuditIdOf(cert.device_id);
-  event.code = static_cast<uint8_t>(kind);
-  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, event).status());
+  const int64_t now = clock_.NowUnixMillis();
+  TRYGG_RETURN_IF_ERROR(
+      AuditLog::Record(txn, kind == CertificateKind::kOrganisation
+                                ? OrganisationAdmittedEvent(cert.subject_id, cert.device_id, now)
+                                : CertificateUploadedEvent(cert.subject_id, cert.device_id, now, kind))
+          .status());
   return cert.subject_id;
 }
 
@@ -100,6 +96,24 @@ absl::StatusOr<std::vector<StoredCertificate>> Trust::ListOrganisations(Transact
                                                                         const Id128& after, int limit) const {
   TRYGG_RETURN_IF_ERROR(RequireMemberOrCoordinator(caller));
   return txn.trust().ListCertificates(CertificateKind::kOrganisation, after, limit);
+}
+
+absl::StatusOr<OrganisationPage> Trust::ListOrganisationPage(Transaction& txn, const Caller& caller,
+                                                            const Id128& after, int limit) const {
+  TRYGG_ASSIGN_OR_RETURN(std::vector<StoredCertificate> certs, ListOrganisations(txn, caller, after, limit + 1));
+  OrganisationPage page;
+  page.more = certs.size() > static_cast<size_t>(limit);
+  if (page.more) certs.pop_back();
+  for (StoredCertificate& cert : certs) {
+    absl::StatusOr<RootCertificate> parsed = ParseRootCertificate(cert.certificate.bytes);
+    if (!parsed.ok()) return absl::DataLossError("a stored certificate no longer parses");
+    OrganisationSummary& org = page.organisations.emplace_back();
+    org.org_id = cert.subject_id;
+    org.display_name = parsed->name;
+    org.certificate = std::move(cert.certificate);
+    TRYGG_ASSIGN_OR_RETURN(org.log_head_seq, txn.trust().OrgLogHeadSeq(org.org_id));
+  }
+  return page;
 }
 
 absl::StatusOr<uint64_t> Trust::AppendOrgLogLink(Transaction& txn, const Caller& caller, const Id128& org_id,
@@ -135,26 +149,22 @@ absl::StatusOr<uint64_t> Trust::AppendOrgLogLink(Transaction& txn, const Caller&
   }
   TRYGG_RETURN_IF_ERROR(tables.AppendOrgLogLink(org_id, parsed.seq, link));
 
+  // The caller is an admin of `org_id` (checked first), so it is the actor.
+  const int64_t now = clock_.NowUnixMillis();
   audit::AuditEvent event;
-  event.time_ms = clock_.NowUnixMillis();
-  event.actor_org_id = AuditIdOf(org_id);
-  event.actor_device_id = AuditIdOf(caller.device_id);
   switch (parsed.action) {
     case OrgLogAction::kAddDevice:
-      event.kind = audit::AuditEventKind::kDeviceAdded;
-      event.code = static_cast<uint8_t>(parsed.role);
+      event = DeviceAddedEvent(caller, now, parsed.role);
       break;
     case OrgLogAction::kRevokeDevice:
-      event.kind = audit::AuditEventKind::kDeviceRevoked;
+      event = DeviceRevokedEvent(caller, now);
       break;
     case OrgLogAction::kRotateOrgKey:
-      event.kind = audit::AuditEventKind::kOrgKeyRotated;
-      event.number = parsed.generation;
+      event = OrgKeyRotatedEvent(caller, now, parsed.generation);
       TRYGG_RETURN_IF_ERROR(tables.PutOrgGeneration(org_id, parsed.generation, parsed.org_box_key));
       break;
     case OrgLogAction::kChangeRole:
-      event.kind = audit::AuditEventKind::kRoleChanged;
-      event.code = static_cast<uint8_t>(parsed.role);
+      event = RoleChangedEvent(caller, now, parsed.role);
       break;
   }
   TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, event).status());
@@ -189,8 +199,17 @@ absl::StatusOr<OrgLogPage> Trust::GetOrgLog(Transaction& txn, const Caller& call
   return page;
 }
 
-absl::StatusOr<Id128> Trust::SubmitEnrolment(Transaction& txn, const SignedObject& request) const {
-  TRYGG_ASSIGN_OR_RETURN(EnrolmentRequest parsed, VerifyEnrolmentRequest(request));
+absl::StatusOr<Trust::CheckedEnrolment> Trust::CheckEnrolmentRequest(const Id128& org_id,
+                                                                     const SignedObject& request) {
+  absl::StatusOr<EnrolmentRequest> parsed = VerifyEnrolmentRequest(request);
+  if (!parsed.ok()) return absl::InvalidArgumentError("request is malformed or not signed by its own key");
+  if (parsed->org_id != org_id) return absl::InvalidArgumentError("request is for another org_id");
+  return CheckedEnrolment{*std::move(parsed), request};
+}
+
+absl::StatusOr<Id128> Trust::SubmitEnrolment(Transaction& txn, const CheckedEnrolment& enrolment) const {
+  const EnrolmentRequest& parsed = enrolment.parsed;
+  const SignedObject& request = enrolment.request;
   TrustTables& tables = txn.trust();
   TRYGG_ASSIGN_OR_RETURN(std::optional<StoredCertificate> org, tables.GetCertificate(parsed.org_id));
   if (!org.has_value() || org->kind != CertificateKind::kOrganisation) {
@@ -211,13 +230,9 @@ absl::StatusOr<Id128> Trust::SubmitEnrolment(Transaction& txn, const SignedObjec
   enrolment.request = request;
   enrolment.submitted_at_ms = clock_.NowUnixMillis();
   TRYGG_RETURN_IF_ERROR(tables.InsertEnrolment(enrolment));
-  audit::AuditEvent event;
-  event.kind = audit::AuditEventKind::kEnrolmentRequested;
-  event.time_ms = enrolment.submitted_at_ms;
-  event.actor_org_id = AuditIdOf(parsed.org_id);
-  event.actor_device_id = AuditIdOf(parsed.device_id);
-  event.code = static_cast<uint8_t>(parsed.requested_role);
-  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, event).status());
+  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, EnrolmentRequestedEvent(parsed.org_id, parsed.device_id,
+                                                                     enrolment.submitted_at_ms, parsed.requested_role))
+                            .status());
   return enrolment.enrolment_id;
 }
 

@@ -20,6 +20,7 @@
 #define TRYGG_SERVER_DOMAIN_TRUST_H_
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -33,6 +34,21 @@ namespace trygg::domain {
 struct OrgLogPage {
   SignedObject certificate;
   std::vector<SignedObject> links;
+  bool more = false;
+};
+
+// An admitted organisation as a listing shows it: its certificate, the name
+// the certificate gives it, and the seq of its log's last link (0: none).
+struct OrganisationSummary {
+  Id128 org_id;
+  std::string display_name;
+  SignedObject certificate;
+  uint64_t log_head_seq = 0;
+};
+
+// A page of organisations: `more` when others follow the last one.
+struct OrganisationPage {
+  std::vector<OrganisationSummary> organisations;
   bool more = false;
 };
 
@@ -52,6 +68,10 @@ class Trust {
 
   absl::StatusOr<std::vector<StoredCertificate>> ListOrganisations(Transaction& txn, const Caller& caller,
                                                                    const Id128& after, int limit) const;
+  // ListOrganisations, at most `limit` of them, each with its name and log
+  // head. DATA_LOSS if a stored certificate no longer parses.
+  absl::StatusOr<OrganisationPage> ListOrganisationPage(Transaction& txn, const Caller& caller, const Id128& after,
+                                                        int limit) const;
   // Org admins only, for their own organisation; the link must be signed by
   // the calling device. Resending the stored link at its seq returns its seq.
   absl::StatusOr<uint64_t> AppendOrgLogLink(Transaction& txn, const Caller& caller, const Id128& org_id,
@@ -59,8 +79,20 @@ class Trust {
   absl::StatusOr<OrgLogPage> GetOrgLog(Transaction& txn, const Caller& caller, const Id128& org_id,
                                        uint64_t from_seq, int limit) const;
 
-  // Public. Returns the enrolment id (the same one for a resent request).
-  absl::StatusOr<Id128> SubmitEnrolment(Transaction& txn, const SignedObject& request) const;
+  // An enrolment request whose self-signature has been checked.
+  struct CheckedEnrolment {
+    EnrolmentRequest parsed;
+    SignedObject request;
+  };
+  // Public, and pure: a request sent for organisation `org_id` is
+  // INVALID_ARGUMENT when it is malformed, not signed by its own key, or for
+  // another organisation. The api runs it before queueing the write, so a
+  // bad unauthenticated request never takes the writer thread; this is the
+  // one place the request's signature is checked.
+  static absl::StatusOr<CheckedEnrolment> CheckEnrolmentRequest(const Id128& org_id, const SignedObject& request);
+  // Stores a checked request. Returns the enrolment id (the same one for a
+  // resent request).
+  absl::StatusOr<Id128> SubmitEnrolment(Transaction& txn, const CheckedEnrolment& enrolment) const;
   absl::StatusOr<std::vector<StoredEnrolment>> ListEnrolments(Transaction& txn, const Caller& caller,
                                                               const Id128& after, int limit) const;
 

@@ -35,13 +35,7 @@ absl::StatusOr<std::unique_ptr<AuditLogCopy>> AuditLogCopy::Open(const std::stri
 }
 
 absl::StatusOr<std::vector<audit::IndexedEntry>> AuditLogCopy::Entries() {
-  SqliteAuditTable table(*db_);
-  TRYGG_ASSIGN_OR_RETURN(std::vector<domain::StoredAuditEntry> stored,
-                         table.Entries(0, std::numeric_limits<uint64_t>::max()));
-  std::vector<audit::IndexedEntry> out;
-  out.reserve(stored.size());
-  for (domain::StoredAuditEntry& e : stored) out.push_back({e.index, std::move(e.entry)});
-  return out;
+  return SqliteAuditTable(*db_).Entries(0, std::numeric_limits<uint64_t>::max());
 }
 
 absl::StatusOr<std::vector<Hash256>> AuditLogCopy::LeafHashes() {

@@ -116,9 +116,9 @@ absl::StatusOr<uint64_t> SqliteAuditTable::AppendInSavepoint(absl::Span<const ui
   return index;
 }
 
-absl::StatusOr<std::vector<domain::StoredAuditEntry>> SqliteAuditTable::Entries(uint64_t start,
+absl::StatusOr<std::vector<audit::IndexedEntry>> SqliteAuditTable::Entries(uint64_t start,
                                                                                 uint64_t limit) {
-  std::vector<domain::StoredAuditEntry> out;
+  std::vector<audit::IndexedEntry> out;
   if (start > kMaxIndex || limit == 0) return out;
   TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
                          db_.Prepare("SELECT idx, entry FROM audit_entries WHERE idx >= ?1 "
@@ -134,16 +134,16 @@ absl::StatusOr<std::vector<domain::StoredAuditEntry>> SqliteAuditTable::Entries(
   return out;
 }
 
-absl::StatusOr<std::optional<domain::SignedTreeHead>> SqliteAuditTable::LatestSignedHead() {
+absl::StatusOr<std::optional<audit::SignedTreeHead>> SqliteAuditTable::LatestSignedHead() {
   TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
                          db_.Prepare("SELECT tree_size, timestamp_ms, root_hash, signature "
                                      "FROM audit_tree_heads ORDER BY seq DESC LIMIT 1"));
   TRYGG_ASSIGN_OR_RETURN(bool row, stmt->Step());
   if (!row) {
     stmt->Reset();
-    return std::optional<domain::SignedTreeHead>();
+    return std::optional<audit::SignedTreeHead>();
   }
-  domain::SignedTreeHead head;
+  audit::SignedTreeHead head;
   head.head.tree_size = static_cast<uint64_t>(stmt->ColumnInt(0));
   head.head.timestamp_ms = stmt->ColumnInt(1);
   absl::StatusOr<Hash256> root = Hash256::FromSpan(stmt->ColumnBlob(2));
@@ -154,7 +154,7 @@ absl::StatusOr<std::optional<domain::SignedTreeHead>> SqliteAuditTable::LatestSi
   }
   head.head.root_hash = *root;
   head.signature = *signature;
-  return std::optional<domain::SignedTreeHead>(head);
+  return std::optional<audit::SignedTreeHead>(head);
 }
 
 absl::StatusOr<std::vector<Hash256>> SqliteAuditTable::LeafHashes() {
@@ -204,7 +204,7 @@ absl::StatusOr<std::vector<audit::SignedTreeHead>> SqliteAuditTable::SignedHeads
   return out;
 }
 
-absl::Status SqliteAuditTable::StoreSignedHead(const domain::SignedTreeHead& head) {
+absl::Status SqliteAuditTable::StoreSignedHead(const audit::SignedTreeHead& head) {
   if (head.head.tree_size > kMaxIndex) return absl::InvalidArgumentError("tree size overflow");
   TRYGG_ASSIGN_OR_RETURN(Statement * insert,
                          db_.Prepare("INSERT INTO audit_tree_heads (tree_size, timestamp_ms, "

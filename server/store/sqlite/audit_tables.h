@@ -41,11 +41,11 @@ class SqliteAuditTable final : public domain::AuditTable, public audit::NodeStor
 
   // domain::AuditTable
   absl::StatusOr<uint64_t> Append(absl::Span<const uint8_t> entry) override;
-  absl::StatusOr<std::vector<domain::StoredAuditEntry>> Entries(uint64_t start,
+  absl::StatusOr<std::vector<audit::IndexedEntry>> Entries(uint64_t start,
                                                                 uint64_t limit) override;
   audit::NodeStore& nodes() override { return *this; }
-  absl::StatusOr<std::optional<domain::SignedTreeHead>> LatestSignedHead() override;
-  absl::Status StoreSignedHead(const domain::SignedTreeHead& head) override;
+  absl::StatusOr<std::optional<audit::SignedTreeHead>> LatestSignedHead() override;
+  absl::Status StoreSignedHead(const audit::SignedTreeHead& head) override;
 
   // For an offline audit of a database copy (audit_reader.h): every stored
   // level-0 node in index order (a gap or a malformed hash is DATA_LOSS), and

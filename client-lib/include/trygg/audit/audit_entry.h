@@ -40,6 +40,13 @@
 
 namespace trygg::audit {
 
+// One entry of a log: its leaf index and its bytes (as stored, or as a server
+// sent them).
+struct IndexedEntry {
+  uint64_t index = 0;
+  std::vector<uint8_t> bytes;
+};
+
 inline constexpr uint8_t kAuditEntryFormat = 1;
 inline constexpr size_t kAuditEntrySize = 121;
 inline constexpr uint8_t kAuditEntryFormatWithRecord = 2;

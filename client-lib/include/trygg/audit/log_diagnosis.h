@@ -25,16 +25,11 @@
 #include <vector>
 
 #include "absl/types/span.h"
+#include "trygg/audit/audit_entry.h"
 #include "trygg/audit/hash.h"
 #include "trygg/audit/tree_head.h"
 
 namespace trygg::audit {
-
-// One stored entry: the index it is stored under and its bytes.
-struct IndexedEntry {
-  uint64_t index = 0;
-  std::vector<uint8_t> bytes;
-};
 
 struct LogFinding {
   enum class Kind {

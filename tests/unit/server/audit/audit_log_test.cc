@@ -150,7 +150,7 @@ TEST_CASE("A group-committed batch with failing writes keeps the tree consistent
   CHECK(f.Count("SELECT count(*) FROM audit_entries") == static_cast<int64_t>(expected.size()));
   CHECK(f.Count("SELECT max(idx) + 1 FROM audit_entries") == static_cast<int64_t>(expected.size()));
   // The stored tree is exactly the tree of the surviving entries.
-  absl::StatusOr<SignedTreeHead> head = f.log->GetSignedTreeHeadAndWait();
+  absl::StatusOr<audit::SignedTreeHead> head = f.log->GetSignedTreeHeadAndWait();
   REQUIRE(head.ok());
   CHECK(head->head.tree_size == expected.size());
   CHECK(head->head.root_hash == audit::RootFromLeafHashes(expected));
@@ -167,13 +167,13 @@ TEST_CASE("A group-committed batch with failing writes keeps the tree consistent
 
 TEST_CASE("Signed tree heads verify, are reused while fresh and never go back", "[audit][log]") {
   Fixture f;
-  absl::StatusOr<SignedTreeHead> empty = f.log->GetSignedTreeHeadAndWait();
+  absl::StatusOr<audit::SignedTreeHead> empty = f.log->GetSignedTreeHeadAndWait();
   REQUIRE(empty.ok());
   CHECK(empty->head.tree_size == 0);
   CHECK(empty->head.root_hash == audit::EmptyTreeRoot());
 
   for (uint32_t i = 0; i < 5; ++i) f.Record(i);
-  absl::StatusOr<SignedTreeHead> head = f.log->GetSignedTreeHeadAndWait();
+  absl::StatusOr<audit::SignedTreeHead> head = f.log->GetSignedTreeHeadAndWait();
   REQUIRE(head.ok());
   CHECK(head->head.tree_size == 5);
   CHECK(head->head.timestamp_ms == f.clock.now);
@@ -182,7 +182,7 @@ TEST_CASE("Signed tree heads verify, are reused while fresh and never go back", 
   CHECK(audit::VerifyTreeHeadSignature(*head, f.public_key).ok());
 
   f.clock.now += 1000;
-  absl::StatusOr<SignedTreeHead> again = f.log->GetSignedTreeHeadAndWait();
+  absl::StatusOr<audit::SignedTreeHead> again = f.log->GetSignedTreeHeadAndWait();
   REQUIRE(again.ok());
   CHECK(again->head == head->head);  // reused
   CHECK(f.Count("SELECT count(*) FROM audit_tree_heads") == 2);
@@ -190,7 +190,7 @@ TEST_CASE("Signed tree heads verify, are reused while fresh and never go back", 
   // The clock goes back: the next head keeps the last timestamp.
   f.Record(5);
   f.clock.now -= 3'600'000;
-  absl::StatusOr<SignedTreeHead> later = f.log->GetSignedTreeHeadAndWait();
+  absl::StatusOr<audit::SignedTreeHead> later = f.log->GetSignedTreeHeadAndWait();
   REQUIRE(later.ok());
   CHECK(later->head.tree_size == 6);
   CHECK(later->head.timestamp_ms == head->head.timestamp_ms);
@@ -216,7 +216,7 @@ TEST_CASE("The server refuses to sign a head inconsistent with the last one", "[
     f.Sql("DELETE FROM audit_nodes WHERE idx >= 2 AND level = 0; DELETE FROM audit_nodes WHERE level > 0");
     f.Sql("DELETE FROM audit_entries WHERE idx >= 2");
   }
-  absl::StatusOr<SignedTreeHead> refused = f.log->GetSignedTreeHeadAndWait();
+  absl::StatusOr<audit::SignedTreeHead> refused = f.log->GetSignedTreeHeadAndWait();
   CHECK(refused.status().code() == absl::StatusCode::kInternal);
   CHECK(std::string(refused.status().message()).find("refusing to sign") != std::string::npos);
   CHECK(f.Count("SELECT count(*) FROM audit_tree_heads") == heads);
@@ -260,7 +260,7 @@ TEST_CASE("Proof and page requests out of range are INVALID_ARGUMENT and change 
 TEST_CASE("Proofs served from SQLite verify against a signed head", "[audit][log]") {
   Fixture f;
   for (uint32_t i = 0; i < 37; ++i) f.Record(i);
-  absl::StatusOr<SignedTreeHead> head = f.log->GetSignedTreeHeadAndWait();
+  absl::StatusOr<audit::SignedTreeHead> head = f.log->GetSignedTreeHeadAndWait();
   REQUIRE(head.ok());
   for (uint32_t i = 0; i < 37; ++i) {
     absl::StatusOr<std::vector<Hash256>> proof = f.log->InclusionProof(i, 37);
@@ -292,9 +292,9 @@ TEST_CASE("ListEntries pages with opaque tokens, default 100 and at most 1000", 
   do {
     page = f.log->ListEntries(f.coordinator, 0, 500, token);
     REQUIRE(page.ok());
-    for (const StoredAuditEntry& e : page->entries) {
+    for (const audit::IndexedEntry& e : page->entries) {
       seen.push_back(e.index);
-      CHECK(e.entry.size() == audit::kAuditEntrySize);
+      CHECK(e.bytes.size() == audit::kAuditEntrySize);
     }
     token = page->next_page_token;
     ++pages;
@@ -396,7 +396,7 @@ TEST_CASE("A member device reads the entries naming its organisation, a coordina
     do {
       absl::StatusOr<AuditEntryPage> page = f.log->ListEntries(caller, 0, page_size, token);
       REQUIRE(page.ok());
-      for (const StoredAuditEntry& e : page->entries) seen.push_back(e.index);
+      for (const audit::IndexedEntry& e : page->entries) seen.push_back(e.index);
       token = page->next_page_token;
       ++pages;
     } while (!token.empty() && pages < 100);
@@ -471,7 +471,7 @@ TEST_CASE("SQLite audit log at scale", "[.bench]") {
   }
   for (auto& f : pending) REQUIRE(f.get().ok());
   const auto t1 = Clock::now();
-  absl::StatusOr<SignedTreeHead> head = log.GetSignedTreeHeadAndWait();
+  absl::StatusOr<audit::SignedTreeHead> head = log.GetSignedTreeHeadAndWait();
   REQUIRE(head.ok());
   const auto t2 = Clock::now();
   constexpr int kProofs = 2000;

@@ -82,7 +82,7 @@ TEST_CASE("A tree head signature verifies under the server key and nothing else"
   DeterministicRng rng(uint8_t{7});
   const SigningKeyPair server = GenerateSigningKeyPair(rng);
   const SigningKeyPair other = GenerateSigningKeyPair(rng);
-  SignedTreeHead signed_head{ExampleHead(), {}};
+  audit::SignedTreeHead signed_head{ExampleHead(), {}};
   const EncodedTreeHead bytes = EncodeTreeHead(signed_head.head);
   signed_head.signature = Sign(server, SigningContext::kTreeHead, bytes);
   CHECK(VerifyTreeHeadSignature(signed_head, server.public_key).ok());
@@ -91,12 +91,12 @@ TEST_CASE("A tree head signature verifies under the server key and nothing else"
   CHECK(wrong_key.code() == absl::StatusCode::kPermissionDenied);
   CHECK(wrong_key.message().find("size 72623859790382856") != std::string::npos);
 
-  SignedTreeHead grown = signed_head;
+  audit::SignedTreeHead grown = signed_head;
   grown.head.tree_size += 1;
   CHECK(VerifyTreeHeadSignature(grown, server.public_key).code() == absl::StatusCode::kPermissionDenied);
 
   // The same bytes signed in another context are not a tree head signature.
-  SignedTreeHead listing = signed_head;
+  audit::SignedTreeHead listing = signed_head;
   listing.signature = Sign(server, SigningContext::kListing, bytes);
   CHECK(VerifyTreeHeadSignature(listing, server.public_key).code() == absl::StatusCode::kPermissionDenied);
 }
