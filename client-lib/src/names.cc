@@ -27,6 +27,7 @@ constexpr std::string_view kTargetGroupNames[] = {"", "women", "men", "children"
 constexpr std::string_view kExploitationFormNames[] = {
     "", "sexual", "labour", "forced-criminality", "begging", "domestic-servitude", "organ-removal"};
 constexpr std::string_view kRoleNames[] = {"", "caseworker", "org-admin", "coordinator"};
+constexpr std::string_view kCertificateKindNames[] = {"", "organisation", "coordinator", "server"};
 
 static_assert(std::size(kReferralStateNames) == kMaxReferralState + 1);
 static_assert(std::size(kDeclineReasonNames) == kMaxDeclineReason + 1);
@@ -38,6 +39,7 @@ static_assert(std::size(kServiceCategoryNames) == kMaxServiceCategory + 1);
 static_assert(std::size(kTargetGroupNames) == kMaxTargetGroup + 1);
 static_assert(std::size(kExploitationFormNames) == kMaxExploitationForm + 1);
 static_assert(std::size(kRoleNames) == static_cast<size_t>(Role::kCoordinator) + 1);
+static_assert(std::size(kCertificateKindNames) == static_cast<size_t>(CertificateKind::kServer) + 1);
 
 std::span<const std::string_view> TableOf(NamedEnum kind) {
   switch (kind) {
@@ -51,6 +53,7 @@ std::span<const std::string_view> TableOf(NamedEnum kind) {
     case NamedEnum::kTargetGroup: return kTargetGroupNames;
     case NamedEnum::kExploitationForm: return kExploitationFormNames;
     case NamedEnum::kRole: return kRoleNames;
+    case NamedEnum::kCertificateKind: return kCertificateKindNames;
   }
   return {};
 }

@@ -1,7 +1,7 @@
 // The names people read and type for the values of Trygg's enums: referral
 // states, decline reasons, outcomes, urgencies, referral bases, consent
-// purposes, service categories, target groups, forms of exploitation and
-// device roles. One table per enum, here, and one spelling: kebab-case
+// purposes, service categories, target groups, forms of exploitation, device
+// roles and root certificate kinds. One table per enum, here, and one spelling: kebab-case
 // ("no-capacity", "legal-advice", "org-admin"), as docs/api.md says. The
 // tools print and parse them, the coordinator statistics print them, the
 // HSDS export uses them as taxonomy codes.
@@ -40,6 +40,7 @@ enum class NamedEnum : uint8_t {
   kTargetGroup,       // TargetGroup: women ... lgbtq
   kExploitationForm,  // ExploitationForm: sexual ... organ-removal
   kRole,              // Role: caseworker, org-admin, coordinator
+  kCertificateKind,   // CertificateKind: organisation, coordinator, server
 };
 
 // The name of `value`; "" for 0 and for a number out of range.

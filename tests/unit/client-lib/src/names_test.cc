@@ -16,7 +16,7 @@ namespace {
 constexpr NamedEnum kEveryEnum[] = {
     NamedEnum::kReferralState,    NamedEnum::kDeclineReason,  NamedEnum::kOutcome,         NamedEnum::kUrgency,
     NamedEnum::kReferralBasis,    NamedEnum::kConsentPurpose, NamedEnum::kServiceCategory, NamedEnum::kTargetGroup,
-    NamedEnum::kExploitationForm, NamedEnum::kRole,
+    NamedEnum::kExploitationForm, NamedEnum::kRole,           NamedEnum::kCertificateKind,
 };
 
 bool IsKebabCase(std::string_view name) {
