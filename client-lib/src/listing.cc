@@ -34,13 +34,6 @@ constexpr Subdivision kSwedishCounties[] = {
     {"SE-X", "Gävleborgs län"},        {"SE-Y", "Västernorrlands län"}, {"SE-Z", "Jämtlands län"},
 };
 
-constexpr std::string_view kCategoryNames[] = {"",         "shelter",  "legal_advice", "interpreting",
-                                               "counselling", "safe_return", "outreach", "healthcare",
-                                               "employment_training", "other"};
-constexpr std::string_view kTargetGroupNames[] = {"", "women", "men", "children", "families", "lgbtq"};
-constexpr std::string_view kExploitationNames[] = {
-    "", "sexual", "labour", "forced_criminality", "begging", "domestic_servitude", "organ_removal"};
-
 std::string ReadString(ByteReader& in, size_t length) {
   std::string s(length, '\0');
   in.Bytes(std::span<uint8_t>(reinterpret_cast<uint8_t*>(s.data()), s.size()));
@@ -225,30 +218,6 @@ absl::StatusOr<std::string> CanonicalRegionCode(std::string_view code) {
 }
 
 std::span<const Subdivision> SwedishCounties() { return kSwedishCounties; }
-
-std::string_view ServiceCategoryName(uint8_t category) {
-  return category <= kMaxServiceCategory ? kCategoryNames[category] : "";
-}
-std::string_view TargetGroupName(uint8_t group) { return group <= kMaxTargetGroup ? kTargetGroupNames[group] : ""; }
-std::string_view ExploitationFormName(uint8_t form) {
-  return form <= kMaxExploitationForm ? kExploitationNames[form] : "";
-}
-
-namespace {
-template <size_t N>
-std::optional<uint8_t> FromName(const std::string_view (&names)[N], std::string_view name) {
-  for (size_t i = 1; i < N; ++i) {
-    if (names[i] == name) return static_cast<uint8_t>(i);
-  }
-  return std::nullopt;
-}
-}  // namespace
-
-std::optional<uint8_t> ServiceCategoryFromName(std::string_view name) { return FromName(kCategoryNames, name); }
-std::optional<uint8_t> TargetGroupFromName(std::string_view name) { return FromName(kTargetGroupNames, name); }
-std::optional<uint8_t> ExploitationFormFromName(std::string_view name) {
-  return FromName(kExploitationNames, name);
-}
 
 // --- Listings ---------------------------------------------------------------
 

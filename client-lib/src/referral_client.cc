@@ -26,29 +26,6 @@ using internal::ToProto;
 
 namespace {
 
-constexpr std::array<std::string_view, 8> kStateNames = {"",          "sent",    "accepted",  "declined",
-                                                         "withdrawn", "expired", "completed", "closed"};
-constexpr std::array<std::string_view, 7> kDeclineNames = {
-    "", "no-capacity", "outside-mandate", "not-eligible", "cannot-contact", "survivor-declined", "other"};
-constexpr std::array<std::string_view, 6> kOutcomeNames = {
-    "", "service-provided", "partially-provided", "survivor-disengaged", "referred-onward", "other"};
-constexpr std::array<std::string_view, 6> kPurposeNames = {
-    "", "referral-for-services", "coordination-of-support", "safe-return-planning", "legal-proceedings", "other"};
-constexpr std::array<std::string_view, 4> kUrgencyNames = {"", "routine", "urgent", "emergency"};
-
-template <size_t N>
-std::string_view NameOf(const std::array<std::string_view, N>& names, uint8_t n) {
-  return n < N ? names[n] : std::string_view();
-}
-
-template <size_t N>
-std::optional<uint8_t> FromName(const std::array<std::string_view, N>& names, std::string_view name) {
-  for (size_t i = 1; i < N; ++i) {
-    if (names[i] == name) return static_cast<uint8_t>(i);
-  }
-  return std::nullopt;
-}
-
 void SetTime(int64_t ms, google::protobuf::Timestamp* out) {
   out->set_seconds(ms / 1000);
   out->set_nanos(static_cast<int32_t>(ms % 1000) * 1000000);
@@ -86,17 +63,6 @@ Hash256 WithdrawalHash(const SignedObject& withdrawal) { return HistoryHash(0x02
 
 
 }  // namespace
-
-std::string_view ReferralStatusName(uint8_t state) { return NameOf(kStateNames, state); }
-std::string_view DeclineReasonName(uint8_t reason) { return NameOf(kDeclineNames, reason); }
-std::string_view OutcomeName(uint8_t outcome) { return NameOf(kOutcomeNames, outcome); }
-std::string_view ConsentPurposeName(uint8_t purpose) { return NameOf(kPurposeNames, purpose); }
-std::string_view UrgencyName(uint8_t urgency) { return NameOf(kUrgencyNames, urgency); }
-std::optional<uint8_t> DeclineReasonFromName(std::string_view name) { return FromName(kDeclineNames, name); }
-std::optional<uint8_t> OutcomeFromName(std::string_view name) { return FromName(kOutcomeNames, name); }
-std::optional<uint8_t> ConsentPurposeFromName(std::string_view name) { return FromName(kPurposeNames, name); }
-std::optional<uint8_t> UrgencyFromName(std::string_view name) { return FromName(kUrgencyNames, name); }
-std::optional<uint8_t> ReferralStatusFromName(std::string_view name) { return FromName(kStateNames, name); }
 
 // Fetches (once per call) and returns the verified log of `org_id`.
 const OrgLogState* ReferralClient::OrgLog(const Id128& org_id, std::map<Id128, OrgLogState>& logs,

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "trygg/names.h"
+
 namespace trygg {
 namespace {
 
@@ -38,16 +40,8 @@ constexpr Move kMoves[] = {
 }  // namespace
 
 std::string_view ReferralStateName(ReferralState state) {
-  switch (state) {
-    case ReferralState::kSent: return "SENT";
-    case ReferralState::kAccepted: return "ACCEPTED";
-    case ReferralState::kDeclined: return "DECLINED";
-    case ReferralState::kWithdrawn: return "WITHDRAWN";
-    case ReferralState::kExpired: return "EXPIRED";
-    case ReferralState::kCompleted: return "COMPLETED";
-    case ReferralState::kClosed: return "CLOSED";
-  }
-  return "UNKNOWN";
+  const std::string_view name = FormatName(NamedEnum::kReferralState, static_cast<uint8_t>(state));
+  return name.empty() ? "unknown" : name;
 }
 
 absl::Status CheckReferralTransition(ReferralState from, ReferralState to, ReferralParty by, uint8_t code) {

@@ -9,6 +9,7 @@
 #include "internal/signed_layout.h"
 #include "internal/sodium.h"
 #include "trygg/crypto_error.h"
+#include "trygg/referral_workflow.h"
 #include "trygg/status_macros.h"
 
 namespace trygg {
@@ -31,10 +32,8 @@ constexpr uint8_t kTransitionMagic[4] = {'T', 'R', 'T', '1'};
 constexpr uint8_t kErasureMagic[4] = {'T', 'C', 'E', '1'};
 constexpr uint8_t kBlobMagic[4] = {'T', 'E', 'B', '1'};
 
-constexpr uint8_t kStateDeclined = 3;
-constexpr uint8_t kStateCompleted = 6;
-constexpr uint8_t kMaxDeclineReason = 6;
-constexpr uint8_t kMaxOutcome = 5;
+constexpr uint8_t kStateDeclined = static_cast<uint8_t>(ReferralState::kDeclined);
+constexpr uint8_t kStateCompleted = static_cast<uint8_t>(ReferralState::kCompleted);
 
 // Every layout here is fixed, so the length is checked right after magic and
 // format, before any field: a truncated or extended object is refused whatever

@@ -10,23 +10,18 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "trygg/bytes.h"
+#include "trygg/names.h"
 
 namespace trygg::audit {
 namespace {
 
-constexpr std::string_view kServiceNames[] = {
-    "unspecified", "shelter",     "legal_advice", "interpreting",       "counselling",
-    "safe_return", "outreach",    "healthcare",   "employment_training", "other"};
-constexpr std::string_view kDeclineNames[] = {
-    "unspecified",    "no_capacity",        "outside_mandate", "not_eligible",
-    "cannot_contact", "survivor_declined", "other"};
-constexpr std::string_view kOutcomeNames[] = {
-    "unspecified",         "service_provided", "partially_provided",
-    "survivor_disengaged", "referred_onward",  "other"};
-
-template <size_t N>
-std::string_view NameOf(const std::string_view (&names)[N], uint8_t code) {
-  return code < N ? names[code] : std::string_view("unknown");
+// A code as the report names it: its kebab-case name (trygg/names.h), or
+// "unspecified" / "unknown" for a number with no name.
+std::string CodeLabel(NamedEnum kind, uint8_t code) {
+  if (code == 0) return "unspecified";
+  const std::string_view name = FormatName(kind, code);
+  return name.empty() ? "unknown" : std::string(name);
 }
 
 enum class State { kSent, kAccepted, kDeclined, kWithdrawn, kExpired, kCompleted, kClosed };
@@ -45,16 +40,6 @@ struct Referral {
   bool accepted = false;
   bool declined = false;
 };
-
-std::string Hex(const AuditId& id) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (uint8_t b : id) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 15]);
-  }
-  return out;
-}
 
 // UTC calendar month "YYYY-MM" of a Unix millisecond time (H. Hinnant's
 // civil_from_days), so the report does not depend on the local time zone.
@@ -271,36 +256,11 @@ double Percentile(std::vector<double> v, double p) {
   return v[std::max<size_t>(rank, 1) - 1];
 }
 
-}  // namespace
+// --- The steps of ComputeStatistics -----------------------------------------
 
-std::string StatCell::Display() const {
-  switch (type) {
-    case Type::kText:
-    case Type::kSuppressed:
-      return text;
-    case Type::kCount:
-      return absl::StrCat(count);
-    case Type::kNumber:
-      return absl::StrFormat("%.1f", number);
-  }
-  return text;
-}
-
-std::string_view ServiceName(uint8_t service) { return NameOf(kServiceNames, service); }
-std::string_view DeclineReasonName(uint8_t code) { return NameOf(kDeclineNames, code); }
-std::string_view OutcomeName(uint8_t code) { return NameOf(kOutcomeNames, code); }
-
-StatisticsReport ComputeStatistics(absl::Span<const AuditEvent> events,
-                                   const StatisticsOptions& options) {
-  const int64_t threshold = std::max<int64_t>(1, options.threshold);
-  const CellMaker cells(threshold);
-  StatisticsReport report;
-  report.threshold = threshold;
-  report.generated_at_ms = options.now_ms;
-  report.entries_read = events.size();
-
-  // Log order is the order the server applied the changes, so the first
-  // answer seen is the answer.
+// Each referral as the entries leave it. Log order is the order the server
+// applied the changes, so the first answer seen is the answer.
+std::map<AuditId, Referral> ReplayReferrals(absl::Span<const AuditEvent> events) {
   std::map<AuditId, Referral> referrals;
   for (const AuditEvent& e : events) {
     if (e.kind == AuditEventKind::kReferralCreated) {
@@ -346,149 +306,240 @@ StatisticsReport ComputeStatistics(absl::Span<const AuditEvent> events,
         break;
     }
   }
+  return referrals;
+}
 
-  struct Tally {
-    int64_t referrals = 0;
-    int64_t accepted = 0;
-    int64_t declined = 0;
-  };
+// Referrals, and how many of them were accepted and declined.
+struct Tally {
+  int64_t referrals = 0;
+  int64_t accepted = 0;
+  int64_t declined = 0;
+};
+
+// Every count the report shows, before suppression.
+struct ReferralCounts {
   Tally total;
-  int64_t vital = 0, awaiting = 0, overdue = 0, in_progress = 0;
+  int64_t vital = 0;
+  int64_t awaiting = 0;
+  int64_t overdue = 0;
+  int64_t in_progress = 0;
   std::vector<double> answer_hours;
   std::map<std::pair<AuditId, AuditId>, Tally> by_pair;
   std::map<uint8_t, Tally> by_service;
   std::map<std::string, Tally> by_month;
   std::map<uint8_t, int64_t> declines;
   std::map<uint8_t, int64_t> outcomes;
+};
+
+ReferralCounts CountReferrals(const std::map<AuditId, Referral>& referrals, int64_t now_ms) {
+  ReferralCounts counts;
   for (const auto& [id, r] : referrals) {
-    Tally delta{1, r.accepted ? 1 : 0, r.declined ? 1 : 0};
-    for (Tally* t : {&total, &by_pair[{r.from, r.to}], &by_service[r.service],
-                     &by_month[Month(r.created_ms)]}) {
+    const Tally delta{1, r.accepted ? 1 : 0, r.declined ? 1 : 0};
+    for (Tally* t : {&counts.total, &counts.by_pair[{r.from, r.to}], &counts.by_service[r.service],
+                     &counts.by_month[Month(r.created_ms)]}) {
       t->referrals += delta.referrals;
       t->accepted += delta.accepted;
       t->declined += delta.declined;
     }
-    if (r.vital) ++vital;
+    if (r.vital) ++counts.vital;
     if (r.state == State::kSent) {
-      ++awaiting;
-      if (r.due_ms > 0 && options.now_ms > r.due_ms) ++overdue;
+      ++counts.awaiting;
+      if (r.due_ms > 0 && now_ms > r.due_ms) ++counts.overdue;
     }
-    if (r.state == State::kAccepted) ++in_progress;
-    if (r.answered_ms) answer_hours.push_back(static_cast<double>(*r.answered_ms - r.created_ms) / 3.6e6);
-    if (r.declined) ++declines[r.decline_reason];
-    if (r.outcome != 0) ++outcomes[r.outcome];
+    if (r.state == State::kAccepted) ++counts.in_progress;
+    if (r.answered_ms) counts.answer_hours.push_back(static_cast<double>(*r.answered_ms - r.created_ms) / 3.6e6);
+    if (r.declined) ++counts.declines[r.decline_reason];
+    if (r.outcome != 0) ++counts.outcomes[r.outcome];
   }
+  return counts;
+}
 
-  // The counts of every table and how they relate, then the suppression over
-  // all of them, then the cells.
-  Suppression suppress(threshold);
-  struct Row {
-    size_t referrals, accepted, declined;
-  };
-  auto make_row = [&](const Tally& t) {
-    Row row{suppress.Count(t.referrals), suppress.Count(t.accepted), suppress.Count(t.declined)};
+// The Suppression cells of one Tally.
+struct TallyCells {
+  size_t referrals, accepted, declined;
+};
+
+// The Suppression cell of every count, in the order of ReferralCounts' maps.
+struct CountCells {
+  TallyCells total;
+  size_t vital, awaiting, overdue, in_progress;
+  std::vector<TallyCells> pairs, services, months;
+  std::vector<size_t> declines, outcomes;
+};
+
+// Registers every count with `suppress`, and how a reader knows they relate
+// (the class comment of Suppression lists the relations).
+CountCells RelateCounts(const ReferralCounts& counts, Suppression& suppress) {
+  auto tally_cells = [&](const Tally& t) {
+    TallyCells row{suppress.Count(t.referrals), suppress.Count(t.accepted), suppress.Count(t.declined)};
     suppress.AtLeast(row.referrals, {row.accepted, row.declined});
     return row;
   };
-  const Row sum = make_row(total);
-  const size_t vital_cell = suppress.Count(vital), awaiting_cell = suppress.Count(awaiting),
-               overdue_cell = suppress.Count(overdue), in_progress_cell = suppress.Count(in_progress);
-  suppress.AtLeast(sum.referrals, {sum.accepted, sum.declined, awaiting_cell});
-  suppress.AtLeast(awaiting_cell, {overdue_cell});
-  suppress.AtLeast(sum.referrals, {vital_cell});
-  std::vector<Row> pair_rows, service_rows, month_rows;
-  for (const auto& [key, t] : by_pair) pair_rows.push_back(make_row(t));
-  for (const auto& [key, t] : by_service) service_rows.push_back(make_row(t));
-  for (const auto& [key, t] : by_month) month_rows.push_back(make_row(t));
-  for (const std::vector<Row>* rows : {&pair_rows, &service_rows, &month_rows}) {
+  CountCells ids;
+  ids.total = tally_cells(counts.total);
+  ids.vital = suppress.Count(counts.vital);
+  ids.awaiting = suppress.Count(counts.awaiting);
+  ids.overdue = suppress.Count(counts.overdue);
+  ids.in_progress = suppress.Count(counts.in_progress);
+  suppress.AtLeast(ids.total.referrals, {ids.total.accepted, ids.total.declined, ids.awaiting});
+  suppress.AtLeast(ids.awaiting, {ids.overdue});
+  suppress.AtLeast(ids.total.referrals, {ids.vital});
+  for (const auto& [key, t] : counts.by_pair) ids.pairs.push_back(tally_cells(t));
+  for (const auto& [key, t] : counts.by_service) ids.services.push_back(tally_cells(t));
+  for (const auto& [key, t] : counts.by_month) ids.months.push_back(tally_cells(t));
+  for (const std::vector<TallyCells>* rows : {&ids.pairs, &ids.services, &ids.months}) {
     std::vector<size_t> referrals_column, accepted_column, declined_column;
-    for (const Row& row : *rows) {
+    for (const TallyCells& row : *rows) {
       referrals_column.push_back(row.referrals);
       accepted_column.push_back(row.accepted);
       declined_column.push_back(row.declined);
     }
-    suppress.SumOf(sum.referrals, referrals_column);
-    suppress.SumOf(sum.accepted, accepted_column);
-    suppress.SumOf(sum.declined, declined_column);
+    suppress.SumOf(ids.total.referrals, referrals_column);
+    suppress.SumOf(ids.total.accepted, accepted_column);
+    suppress.SumOf(ids.total.declined, declined_column);
   }
-  std::vector<size_t> decline_cells, outcome_cells;
-  for (const auto& [code, c] : declines) decline_cells.push_back(suppress.Count(c));
-  for (const auto& [code, c] : outcomes) outcome_cells.push_back(suppress.Count(c));
-  suppress.SumOf(sum.declined, decline_cells);
+  for (const auto& [code, c] : counts.declines) ids.declines.push_back(suppress.Count(c));
+  for (const auto& [code, c] : counts.outcomes) ids.outcomes.push_back(suppress.Count(c));
+  suppress.SumOf(ids.total.declined, ids.declines);
   // An outcome is recorded only on a referral that was accepted and has
   // since ended, so those still in progress are not among them.
-  std::vector<size_t> after_acceptance = outcome_cells;
-  after_acceptance.push_back(in_progress_cell);
-  suppress.AtLeast(sum.accepted, after_acceptance);
-  suppress.Protect();
+  std::vector<size_t> after_acceptance = ids.outcomes;
+  after_acceptance.push_back(ids.in_progress);
+  suppress.AtLeast(ids.total.accepted, after_acceptance);
+  return ids;
+}
 
-  auto cell = [&](size_t c) { return suppress.hidden(c) ? CellMaker::Hidden() : cells.Count(suppress.value(c)); };
-  auto rate = [&](const Tally& t, const Row& row) {
+// Table cells after suppression: a count as shown or hidden, and rates over
+// shown counts only.
+class ShownCells {
+ public:
+  ShownCells(const Suppression& suppress, const CellMaker& cells) : suppress_(suppress), cells_(cells) {}
+
+  StatCell Count(size_t cell) const {
+    return suppress_.hidden(cell) ? CellMaker::Hidden() : cells_.Count(suppress_.value(cell));
+  }
+  // Accepted as a percentage of the answered (accepted or declined).
+  StatCell AcceptanceRate(const Tally& t, const TallyCells& row) const {
     const int64_t answered = t.accepted + t.declined;
-    return cells.Number(answered == 0 ? 0 : 100.0 * static_cast<double>(t.accepted) / answered, answered,
-                        suppress.hidden(row.accepted) || suppress.hidden(row.declined));
-  };
-  const int64_t answered = static_cast<int64_t>(answer_hours.size());
+    return cells_.Number(answered == 0 ? 0 : 100.0 * static_cast<double>(t.accepted) / answered, answered,
+                         suppress_.hidden(row.accepted) || suppress_.hidden(row.declined));
+  }
+  StatCell Number(double value, int64_t basis) const { return cells_.Number(value, basis); }
 
+ private:
+  const Suppression& suppress_;
+  CellMaker cells_;
+};
+
+StatTable SummaryTable(const ReferralCounts& counts, const CountCells& ids, const ShownCells& shown) {
   StatTable summary{"summary", "Summary", {"measure", "value"}, {}, -1};
   auto add = [&](std::string name, StatCell value) {
     summary.rows.push_back({CellMaker::Text(std::move(name)), std::move(value)});
   };
-  add("referrals", cell(sum.referrals));
-  add("vital-interests referrals", cell(vital_cell));
-  add("accepted", cell(sum.accepted));
-  add("declined", cell(sum.declined));
-  add("acceptance rate (%)", rate(total, sum));
-  add("awaiting an answer", cell(awaiting_cell));
-  add("overdue (past answer-by)", cell(overdue_cell));
-  add("accepted, in progress", cell(in_progress_cell));
-  add("time to answer, median (hours)", cells.Number(answered ? Median(answer_hours) : 0, answered));
+  const int64_t answered = static_cast<int64_t>(counts.answer_hours.size());
+  add("referrals", shown.Count(ids.total.referrals));
+  add("vital-interests referrals", shown.Count(ids.vital));
+  add("accepted", shown.Count(ids.total.accepted));
+  add("declined", shown.Count(ids.total.declined));
+  add("acceptance rate (%)", shown.AcceptanceRate(counts.total, ids.total));
+  add("awaiting an answer", shown.Count(ids.awaiting));
+  add("overdue (past answer-by)", shown.Count(ids.overdue));
+  add("accepted, in progress", shown.Count(ids.in_progress));
+  add("time to answer, median (hours)", shown.Number(answered ? Median(counts.answer_hours) : 0, answered));
   add("time to answer, 90th percentile (hours)",
-      cells.Number(answered ? Percentile(answer_hours, 90) : 0, answered));
-  report.tables.push_back(std::move(summary));
+      shown.Number(answered ? Percentile(counts.answer_hours, 90) : 0, answered));
+  return summary;
+}
 
+StatTable PairTable(const ReferralCounts& counts, const CountCells& ids, const ShownCells& shown) {
   StatTable pairs{"by_pair", "Referrals per organisation pair",
                   {"from organisation", "to organisation", "referrals", "accepted", "declined"}, {}, 2};
   size_t i = 0;
-  for (const auto& [key, t] : by_pair) {
-    const Row& row = pair_rows[i++];
-    pairs.rows.push_back({CellMaker::Text(Hex(key.first)), CellMaker::Text(Hex(key.second)),
-                          cell(row.referrals), cell(row.accepted), cell(row.declined)});
+  for (const auto& [key, t] : counts.by_pair) {
+    const TallyCells& row = ids.pairs[i++];
+    pairs.rows.push_back({CellMaker::Text(HexEncode(key.first)), CellMaker::Text(HexEncode(key.second)),
+                          shown.Count(row.referrals), shown.Count(row.accepted), shown.Count(row.declined)});
   }
-  report.tables.push_back(std::move(pairs));
+  return pairs;
+}
 
+StatTable ServiceTable(const ReferralCounts& counts, const CountCells& ids, const ShownCells& shown) {
   StatTable services{"by_service", "Referrals per service",
                      {"service", "referrals", "accepted", "declined", "acceptance rate (%)"}, {}, 1};
-  i = 0;
-  for (const auto& [service, t] : by_service) {
-    const Row& row = service_rows[i++];
-    services.rows.push_back({CellMaker::Text(std::string(ServiceName(service))), cell(row.referrals),
-                             cell(row.accepted), cell(row.declined), rate(t, row)});
+  size_t i = 0;
+  for (const auto& [service, t] : counts.by_service) {
+    const TallyCells& row = ids.services[i++];
+    services.rows.push_back({CellMaker::Text(CodeLabel(NamedEnum::kServiceCategory, service)),
+                             shown.Count(row.referrals), shown.Count(row.accepted), shown.Count(row.declined),
+                             shown.AcceptanceRate(t, row)});
   }
-  report.tables.push_back(std::move(services));
+  return services;
+}
 
+StatTable MonthTable(const ReferralCounts& counts, const CountCells& ids, const ShownCells& shown) {
   StatTable months{"by_month", "Referrals per month (UTC)", {"month", "referrals", "accepted", "declined"}, {}, 1};
-  i = 0;
-  for (const auto& [month, t] : by_month) {
-    const Row& row = month_rows[i++];
+  size_t i = 0;
+  for (const auto& [month, t] : counts.by_month) {
+    const TallyCells& row = ids.months[i++];
     months.rows.push_back(
-        {CellMaker::Text(month), cell(row.referrals), cell(row.accepted), cell(row.declined)});
+        {CellMaker::Text(month), shown.Count(row.referrals), shown.Count(row.accepted), shown.Count(row.declined)});
   }
-  report.tables.push_back(std::move(months));
+  return months;
+}
 
+StatTable DeclineReasonTable(const ReferralCounts& counts, const CountCells& ids, const ShownCells& shown) {
   StatTable reasons{"decline_reasons", "Decline reasons", {"reason", "referrals"}, {}, 1};
-  i = 0;
-  for (const auto& [code, c] : declines) {
-    reasons.rows.push_back({CellMaker::Text(std::string(DeclineReasonName(code))), cell(decline_cells[i++])});
+  size_t i = 0;
+  for (const auto& [code, c] : counts.declines) {
+    reasons.rows.push_back({CellMaker::Text(CodeLabel(NamedEnum::kDeclineReason, code)), shown.Count(ids.declines[i++])});
   }
-  report.tables.push_back(std::move(reasons));
+  return reasons;
+}
 
+StatTable OutcomeTable(const ReferralCounts& counts, const CountCells& ids, const ShownCells& shown) {
   StatTable outcome_table{"outcomes", "Outcomes", {"outcome", "referrals"}, {}, 1};
-  i = 0;
-  for (const auto& [code, c] : outcomes) {
-    outcome_table.rows.push_back({CellMaker::Text(std::string(OutcomeName(code))), cell(outcome_cells[i++])});
+  size_t i = 0;
+  for (const auto& [code, c] : counts.outcomes) {
+    outcome_table.rows.push_back({CellMaker::Text(CodeLabel(NamedEnum::kOutcome, code)), shown.Count(ids.outcomes[i++])});
   }
-  report.tables.push_back(std::move(outcome_table));
+  return outcome_table;
+}
+
+}  // namespace
+
+std::string StatCell::Display() const {
+  switch (type) {
+    case Type::kText:
+    case Type::kSuppressed:
+      return text;
+    case Type::kCount:
+      return absl::StrCat(count);
+    case Type::kNumber:
+      return absl::StrFormat("%.1f", number);
+  }
+  return text;
+}
+
+StatisticsReport ComputeStatistics(absl::Span<const AuditEvent> events,
+                                   const StatisticsOptions& options) {
+  const int64_t threshold = std::max<int64_t>(1, options.threshold);
+  StatisticsReport report;
+  report.threshold = threshold;
+  report.generated_at_ms = options.now_ms;
+  report.entries_read = events.size();
+
+  const ReferralCounts counts = CountReferrals(ReplayReferrals(events), options.now_ms);
+  Suppression suppress(threshold);
+  const CountCells ids = RelateCounts(counts, suppress);
+  suppress.Protect();
+  const ShownCells shown(suppress, CellMaker(threshold));
+
+  report.tables.push_back(SummaryTable(counts, ids, shown));
+  report.tables.push_back(PairTable(counts, ids, shown));
+  report.tables.push_back(ServiceTable(counts, ids, shown));
+  report.tables.push_back(MonthTable(counts, ids, shown));
+  report.tables.push_back(DeclineReasonTable(counts, ids, shown));
+  report.tables.push_back(OutcomeTable(counts, ids, shown));
   return report;
 }
 

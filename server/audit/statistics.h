@@ -12,6 +12,10 @@
 // declined); statistics.cc says how. Every hidden cell reads
 // kSuppressedMarker and carries no number at all, so no renderer can leak it.
 //
+// Services, decline reasons and outcomes are named as trygg/names.h names
+// them (kebab-case: "legal-advice", "no-capacity"); a code with no name reads
+// "unspecified" (0) or "unknown".
+//
 // Pure functions of their inputs; thread-safe. Entries that are not about
 // referrals are ignored; a referral whose creation is not in the entries
 // (e.g. a partial range) is ignored too.
@@ -69,11 +73,6 @@ struct StatisticsReport {
 
 StatisticsReport ComputeStatistics(absl::Span<const AuditEvent> events,
                                    const StatisticsOptions& options);
-
-// Names of the trygg.v1 enum values the entries carry, in snake_case.
-std::string_view ServiceName(uint8_t service);
-std::string_view DeclineReasonName(uint8_t code);
-std::string_view OutcomeName(uint8_t code);
 
 }  // namespace trygg::audit
 

@@ -33,10 +33,11 @@ std::string DerivedUuid(std::initializer_list<std::string_view> parts) {
 
 std::string IdKey(const Id128& id) { return HexEncode(id.span()); }
 
-std::string Title(std::string_view snake) {
-  std::string out(snake);
+// "legal-advice" (a trygg/names.h name) -> "Legal advice".
+std::string Title(std::string_view name) {
+  std::string out(name);
   for (char& c : out) {
-    if (c == '_') c = ' ';
+    if (c == '-') c = ' ';
   }
   if (!out.empty() && out[0] >= 'a' && out[0] <= 'z') out[0] = static_cast<char>(out[0] - 'a' + 'A');
   return out;

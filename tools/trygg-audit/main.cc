@@ -1,6 +1,6 @@
 // trygg-audit: checks a Trygg server's audit log and reports coordinator
 // statistics from it. Argument parsing and output only; the checks are
-// server/audit/ (verify.h, log_diagnosis.h, statistics.h). Online commands
+// server/audit/ (verify.h, log_diagnosis.h, statistics.h) and bisect.h. Online commands
 // sign in with a device's key store and the pinned platform root, read from
 // flags or trygg's config file (tools/trygg/settings.h); verify and stats
 // read every entry, so they need a coordinator's key store.
@@ -24,14 +24,13 @@
 #include "absl/strings/str_cat.h"
 #include "trygg/audit/audit_entry.h"
 #include "trygg/audit/log_diagnosis.h"
-#include "server/audit/memory_node_store.h"
-#include "server/audit/merkle_tree.h"
 #include "server/audit/statistics.h"
 #include "server/store/sqlite/audit_reader.h"
 #include "trygg/audit/tree_frontier.h"
 #include "trygg/audit/verify.h"
 #include "session.h"
 #include "settings.h"
+#include "tools/trygg-audit/bisect.h"
 #include "tools/trygg-audit/log_source.h"
 #include "tools/trygg-audit/report.h"
 #include "tools/trygg-audit/state.h"
@@ -181,54 +180,6 @@ int Report(const Common& c, const char* what, const audit::LogDiagnosis& d,
   return d.ok() ? kExitOk : kExitFailed;
 }
 
-// With only the server to ask, finds the first entry that differs from the
-// signed log by bisection over consistency proofs: the first k entries are
-// intact exactly when their recomputed root is consistent with the signed
-// root. Then inclusion proofs tell an insertion or a removal from an edit.
-std::optional<audit::LogFinding> Locate(ServerLog& log, const std::vector<audit::IndexedEntry>& entries,
-                                        const audit::TreeHead& head) {
-  const uint64_t n = head.tree_size;
-  if (n == 0 || entries.empty()) return std::nullopt;
-  std::vector<Hash256> leaves;
-  for (const auto& e : entries) leaves.push_back(audit::HashLeaf(e.bytes));
-  audit::MemoryNodeStore store;
-  audit::MerkleTree tree(&store);
-  if (!tree.AppendLeafHashes(leaves).ok()) return std::nullopt;
-  auto prefix_intact = [&](uint64_t k) {
-    if (k > leaves.size()) return false;
-    absl::StatusOr<Hash256> root = tree.Root(k);
-    absl::StatusOr<std::vector<Hash256>> proof = log.ConsistencyProof(k, n);
-    return root.ok() && proof.ok() &&
-           audit::VerifyConsistency(k, n, *root, head.root_hash, *proof).ok();
-  };
-  uint64_t good = 0;
-  uint64_t bad = std::min<uint64_t>(n, leaves.size()) + 1;
-  while (bad - good > 1) {
-    const uint64_t mid = good + (bad - good) / 2;
-    (prefix_intact(mid) ? good : bad) = mid;
-  }
-  if (good >= std::min<uint64_t>(n, leaves.size())) return std::nullopt;
-  const uint64_t i = good;
-  auto included = [&](uint64_t index, const Hash256& leaf) {
-    if (index >= n) return false;
-    absl::StatusOr<std::vector<Hash256>> proof = log.InclusionProof(index, n);
-    return proof.ok() && audit::VerifyInclusion(leaf, index, n, *proof, head.root_hash).ok();
-  };
-  audit::LogFinding finding{audit::LogFinding::Kind::kEdited, i, 0, 1, ""};
-  if (i + 1 < leaves.size() && included(i, leaves[i + 1])) {
-    finding.kind = audit::LogFinding::Kind::kInserted;
-    finding.message = absl::StrCat("an entry was inserted at index ", i,
-                                   " that the signed log does not contain");
-  } else if (included(i + 1, leaves[i])) {
-    finding.kind = audit::LogFinding::Kind::kRemoved;
-    finding.message = absl::StrCat("entry ", i, " was removed from the log");
-  } else {
-    finding.message = absl::StrCat("entry ", i,
-                                   " differs from the signed log (edited, or moved from elsewhere)");
-  }
-  return finding;
-}
-
 int Verify(const Common& c) {
   absl::StatusOr<Online> online = SignIn(c, /*whole_log=*/true);
   if (!online.ok()) return Error(online.status());
@@ -257,7 +208,7 @@ int Verify(const Common& c) {
   }
   audit::LogDiagnosis diagnosis = audit::DiagnoseLog(*entries, heads, {}, {});
   if (!diagnosis.ok()) {
-    if (std::optional<audit::LogFinding> where = Locate(*log, *entries, head->head)) {
+    if (std::optional<audit::LogFinding> where = LocateFirstDifference(*log, *entries, head->head)) {
       diagnosis.findings.insert(diagnosis.findings.begin(), *where);
     }
     return Report(c, "verify", diagnosis, head->head, notes);

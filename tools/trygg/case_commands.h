@@ -1,37 +1,37 @@
-// `trygg case|consent|refer|inbox|outbox|referral|watch`: a caseworker's
-// daily work from the command line (docs/cli.md). Each command is a few calls
-// into libtrygg's CaseClient and ReferralClient, which seal everything on this
-// device and verify everything the server sends before it is shown.
+// `trygg case create|append|show|attachment|list|erase`: a caseworker's cases
+// from the command line (docs/cli.md). Each command is a few calls into
+// libtrygg's CaseClient, which seals everything on this device and verifies
+// everything the server sends before it is shown.
 //
 //   trygg case create --file CASE.json          (a trygg.v1.CaseRecord as JSON)
-//   trygg case append CASE_ID --file CASE.json
+//   trygg case append CASE_ID --file CASE.json [--attach FILE...]
 //   trygg case show CASE_ID
+//   trygg case attachment CASE_ID VERSION INDEX --out FILE
 //   trygg case list
 //   trygg case erase CASE_ID --yes
-//   trygg consent record CASE_ID --service S... [--to-org ORG] [--purpose P]
-//                        (--expires YYYY-MM-DD | --days N) --evidence TEXT
-//   trygg consent withdraw CASE_ID CONSENT_ID
-//   trygg consent list CASE_ID
-//   trygg refer CASE_ID --listing LISTING_ID (--consent CONSENT_ID |
-//               --vital-interests TEXT) [--share SECTION...] [--note TEXT]
-//               [--urgency routine|urgent|emergency]
-//   trygg inbox|outbox [--state S...] [--service S] [--page-size N] [--page-token T]
-//   trygg referral show|accept|withdraw|close REFERRAL_ID
-//   trygg referral decline REFERRAL_ID --reason R
-//   trygg referral complete REFERRAL_ID --outcome O
-//   trygg watch [--count N] [--seconds S]
 //
-// With the global --json each prints one JSON object (watch: one per notice,
-// then a summary object).
+// Also what the consent and referral commands (consent_commands.h,
+// referral_commands.h) share with these: the clients of one command over one
+// session, and how a record's content reads.
 //
 // Ownership: the flags live in case_commands.cc; `selected` must outlive
-// parsing. Thread-safety: single-threaded. Failure modes: as commands.h.
+// parsing. A CaseWork owns its Session; its clients borrow it.
+// Thread-safety: single-threaded. Failure modes: as commands.h.
 #ifndef TRYGG_TOOLS_TRYGG_CASE_COMMANDS_H_
 #define TRYGG_TOOLS_TRYGG_CASE_COMMANDS_H_
 
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "session.h"
+#include "trygg/case_client.h"
+#include "trygg/referral_client.h"
 #include "trygg/v1/case_record.pb.h"
 
 namespace trygg::cli {
@@ -46,11 +46,23 @@ inline constexpr uint16_t kContentReferralPacket = 3;  // trygg.v1.ReferralPacke
 // A case record file: the JSON form of trygg.v1.CaseRecord (proto field
 // names); unknown fields are InvalidArgument naming the problem.
 absl::StatusOr<trygg::v1::CaseRecord> ParseCaseRecordJson(std::string_view text);
-// The packet a referral shares: the named sections of `record` and a note.
-// Sections: person, exploitation, needs, contacts, support_plan, comments.
-absl::StatusOr<trygg::v1::ReferralPacket> MakeReferralPacket(const trygg::v1::CaseRecord& record,
-                                                             const std::vector<std::string>& sections,
-                                                             const std::string& note);
+
+// A record's plaintext for a script (JSON) and a person (text): a case record
+// or referral packet as its proto JSON, anything else as text.
+nlohmann::ordered_json RecordContentJson(uint16_t content_type, const std::vector<uint8_t>& plaintext);
+std::string RecordContentText(uint16_t content_type, const std::vector<uint8_t>& plaintext);
+
+// The clients of one command, over one logged-in session.
+struct CaseWork {
+  explicit CaseWork(std::unique_ptr<Session> s);
+  std::unique_ptr<Session> session;
+  CaseClient cases;
+  ReferralClient referrals;
+};
+absl::StatusOr<std::unique_ptr<CaseWork>> BeginCaseWork(const Settings& settings);
+
+// The bytes of a string, as the libtrygg clients take plaintext.
+std::vector<uint8_t> TextBytes(std::string_view text);
 
 }  // namespace trygg::cli
 

@@ -131,33 +131,31 @@ absl::StatusOr<BoxPublicKey> ParseBoxKey(std::string_view hex, std::string_view 
 }
 
 std::string RoleName(Role role) {
-  switch (role) {
-    case Role::kCaseworker:
-      return "caseworker";
-    case Role::kOrgAdmin:
-      return "org-admin";
-    case Role::kCoordinator:
-      return "coordinator";
-  }
-  return "unknown";
+  const std::string_view name = FormatName(NamedEnum::kRole, static_cast<uint8_t>(role));
+  return name.empty() ? "unknown" : std::string(name);
 }
 
 absl::StatusOr<Role> ParseRole(std::string_view name) {
-  if (name == "caseworker") return Role::kCaseworker;
-  if (name == "org-admin") return Role::kOrgAdmin;
-  return absl::InvalidArgumentError("role must be caseworker or org-admin");
+  // A device asks for, or is given, one of the two roles of a member
+  // organisation; a coordinator is certified by the platform root instead.
+  const std::optional<uint8_t> role = ParseName(NamedEnum::kRole, name);
+  if (!role.has_value() || static_cast<Role>(*role) == Role::kCoordinator) {
+    return absl::InvalidArgumentError("role must be caseworker or org-admin");
+  }
+  return static_cast<Role>(*role);
+}
+
+absl::StatusOr<uint8_t> ParseNamed(NamedEnum kind, std::string_view name, std::string_view what) {
+  const std::optional<uint8_t> value = ParseName(kind, name);
+  if (!value.has_value()) {
+    return absl::InvalidArgumentError("unknown " + std::string(what) + " '" + std::string(name) + "'");
+  }
+  return *value;
 }
 
 std::string CertificateKindName(CertificateKind kind) {
-  switch (kind) {
-    case CertificateKind::kOrganisation:
-      return "organisation";
-    case CertificateKind::kCoordinator:
-      return "coordinator";
-    case CertificateKind::kServer:
-      return "server";
-  }
-  return "unknown";
+  const std::string_view name = FormatName(NamedEnum::kCertificateKind, static_cast<uint8_t>(kind));
+  return name.empty() ? "unknown" : std::string(name);
 }
 
 std::string EncodeCertificateFile(const RootCertificate& cert, const SignedObject& signed_cert) {
@@ -184,16 +182,11 @@ absl::StatusOr<CertificateFile> DecodeCertificateFile(std::string_view text) {
         "not a certificate file: expected JSON with string fields kind, bytes and signature");
   }
   CertificateFile file;
-  const std::string kind = in["kind"];
-  if (kind == "organisation") {
-    file.kind = CertificateKind::kOrganisation;
-  } else if (kind == "coordinator") {
-    file.kind = CertificateKind::kCoordinator;
-  } else if (kind == "server") {
-    file.kind = CertificateKind::kServer;
-  } else {
-    return absl::InvalidArgumentError("certificate kind must be organisation, coordinator or server");
+  const std::optional<uint8_t> kind = ParseName(NamedEnum::kCertificateKind, in["kind"].get<std::string>());
+  if (!kind.has_value()) {
+    return absl::InvalidArgumentError("certificate kind must be " + NameChoices(NamedEnum::kCertificateKind));
   }
+  file.kind = static_cast<CertificateKind>(*kind);
   absl::StatusOr<std::vector<uint8_t>> bytes = HexDecode(in["bytes"].get<std::string>());
   if (!bytes.ok()) return absl::InvalidArgumentError("certificate bytes are not hex");
   file.certificate.bytes = std::move(*bytes);

@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "trygg/bytes.h"
 #include "trygg/key_store.h"
+#include "trygg/names.h"
 #include "trygg/trust.h"
 
 namespace trygg::cli {
@@ -60,8 +61,13 @@ absl::StatusOr<Id128> ParseId(std::string_view hex, std::string_view what);
 absl::StatusOr<SignPublicKey> ParseSignKey(std::string_view hex, std::string_view what);
 absl::StatusOr<BoxPublicKey> ParseBoxKey(std::string_view hex, std::string_view what);
 
+// Role names as trygg/names.h spells them; ParseRole accepts only the roles
+// of a member organisation's devices (caseworker, org-admin).
 std::string RoleName(Role role);
 absl::StatusOr<Role> ParseRole(std::string_view name);
+// The value of `kind` named `name`; InvalidArgument "unknown <what> '<name>'"
+// for anything else.
+absl::StatusOr<uint8_t> ParseNamed(NamedEnum kind, std::string_view name, std::string_view what);
 std::string CertificateKindName(CertificateKind kind);
 
 // Certificate files made by trygg-admin and uploaded with `trygg

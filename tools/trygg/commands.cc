@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "cli_support.h"
+#include "session.h"
 #include "trygg/case_client.h"
 #include "trygg/client.h"
 #include "trygg/fingerprint.h"
@@ -30,57 +31,6 @@ absl::Status MakePrivateDirectories(const std::filesystem::path& dir) {
   if (error) return absl::InternalError("cannot create " + dir.string() + ": " + error.message());
   return absl::OkStatus();
 }
-
-absl::StatusOr<KeyStoreContents> OpenDeviceKeyStore(const Settings& settings, const Passphrase& passphrase) {
-  absl::StatusOr<KeyStoreContents> keys =
-      OpenKeyStore(settings.keystore, passphrase.view(), KeyStoreOpenOptionsFromEnv());
-  if (absl::IsNotFound(keys.status())) {
-    return absl::NotFoundError("no key store at " + settings.keystore.string() + "; run `trygg device init`");
-  }
-  return keys;
-}
-
-// A device's key store opened with its passphrase, and a connection that is
-// logged in with it. The session ends when this goes out of scope; the token
-// never leaves the Client.
-class DeviceSession {
- public:
-  static absl::StatusOr<std::unique_ptr<DeviceSession>> Open(const Settings& settings, bool login) {
-    TRYGG_ASSIGN_OR_RETURN(Passphrase passphrase, ReadPassphrase("Key store passphrase: ", false));
-    TRYGG_ASSIGN_OR_RETURN(KeyStoreContents keys, OpenDeviceKeyStore(settings, passphrase));
-    TRYGG_ASSIGN_OR_RETURN(std::unique_ptr<Client> client, Connect(settings));
-    auto session = std::unique_ptr<DeviceSession>(
-        new DeviceSession(settings, std::move(passphrase), std::move(keys), std::move(client)));
-    if (login) {
-      TRYGG_ASSIGN_OR_RETURN(session->session_,
-                             session->client_->Login(session->keys_.device_id, session->keys_.device.signing()));
-    }
-    return session;
-  }
-  ~DeviceSession() {
-    if (client_->logged_in()) client_->Logout().IgnoreError();
-  }
-
-  KeyStoreContents& keys() { return keys_; }
-  Client& client() { return *client_; }
-  const trygg::Session& session() const { return session_; }
-
-  // Rewrites the key store after organisation keys were added.
-  absl::Status Save() {
-    SystemRng rng;
-    return SaveKeyStore(settings_.keystore, passphrase_.view(), keys_, KeyStoreKdfLimits(), rng);
-  }
-
- private:
-  DeviceSession(const Settings& settings, Passphrase passphrase, KeyStoreContents keys, std::unique_ptr<Client> client)
-      : settings_(settings), passphrase_(std::move(passphrase)), keys_(std::move(keys)), client_(std::move(client)) {}
-
-  const Settings& settings_;
-  Passphrase passphrase_;
-  KeyStoreContents keys_;
-  std::unique_ptr<Client> client_;
-  trygg::Session session_;
-};
 
 nlohmann::ordered_json Generations(const KeyStoreContents& keys) {
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
@@ -204,17 +154,17 @@ absl::StatusOr<Output> UploadCertificate(const Settings& settings, const Command
 }
 
 absl::StatusOr<Output> EnrolRequest(const Settings& settings, const CommandFlags& flags) {
-  TRYGG_ASSIGN_OR_RETURN(auto device, DeviceSession::Open(settings, /*login=*/false));
+  TRYGG_ASSIGN_OR_RETURN(auto device, OpenSession(settings, {.login = false}));
   EnrolmentRequest request;
-  request.org_id = device->keys().org_id;
-  request.device_id = device->keys().device_id;
-  request.sign_key = device->keys().device.signing().public_key;
-  request.box_key = device->keys().device.box().public_key;
+  request.org_id = device->keys.org_id;
+  request.device_id = device->keys.device_id;
+  request.sign_key = device->keys.device.signing().public_key;
+  request.box_key = device->keys.device.box().public_key;
   TRYGG_ASSIGN_OR_RETURN(request.requested_role, ParseRole(flags.role));
   request.created_at_ms = SystemClock().NowUnixMillis();
   request.label = flags.label.empty() ? settings.label : flags.label;
-  TRYGG_ASSIGN_OR_RETURN(SignedObject signed_request, SignEnrolmentRequest(request, device->keys().device.signing()));
-  TRYGG_ASSIGN_OR_RETURN(Id128 enrolment_id, device->client().SubmitEnrolment(signed_request));
+  TRYGG_ASSIGN_OR_RETURN(SignedObject signed_request, SignEnrolmentRequest(request, device->keys.device.signing()));
+  TRYGG_ASSIGN_OR_RETURN(Id128 enrolment_id, device->client->SubmitEnrolment(signed_request));
   const std::string safety_number = SafetyNumber(request.sign_key);
   Output output;
   output.json = {{"enrolment_id", Hex(enrolment_id)},
@@ -230,8 +180,8 @@ absl::StatusOr<Output> EnrolRequest(const Settings& settings, const CommandFlags
 }
 
 absl::StatusOr<Output> EnrolList(const Settings& settings, const CommandFlags&) {
-  TRYGG_ASSIGN_OR_RETURN(auto device, DeviceSession::Open(settings, /*login=*/true));
-  TRYGG_ASSIGN_OR_RETURN(std::vector<PendingEnrolment> pending, device->client().ListEnrolments());
+  TRYGG_ASSIGN_OR_RETURN(auto device, OpenSession(settings));
+  TRYGG_ASSIGN_OR_RETURN(std::vector<PendingEnrolment> pending, device->client->ListEnrolments());
   Output output;
   output.json["enrolments"] = nlohmann::ordered_json::array();
   if (pending.empty()) output.text = "no pending enrolment requests\n";
@@ -251,8 +201,8 @@ absl::StatusOr<Output> EnrolList(const Settings& settings, const CommandFlags&) 
 
 absl::StatusOr<Output> EnrolApprove(const Settings& settings, const CommandFlags& flags) {
   TRYGG_ASSIGN_OR_RETURN(Id128 enrolment_id, ParseId(flags.id, "ENROLMENT_ID"));
-  TRYGG_ASSIGN_OR_RETURN(auto device, DeviceSession::Open(settings, /*login=*/true));
-  TRYGG_ASSIGN_OR_RETURN(std::vector<PendingEnrolment> pending, device->client().ListEnrolments());
+  TRYGG_ASSIGN_OR_RETURN(auto device, OpenSession(settings));
+  TRYGG_ASSIGN_OR_RETURN(std::vector<PendingEnrolment> pending, device->client->ListEnrolments());
   auto found = std::find_if(pending.begin(), pending.end(),
                             [&](const PendingEnrolment& p) { return p.enrolment_id == enrolment_id; });
   if (found == pending.end()) {
@@ -280,7 +230,7 @@ absl::StatusOr<Output> EnrolApprove(const Settings& settings, const CommandFlags
   }
   SystemClock clock;
   SystemRng rng;
-  TRYGG_ASSIGN_OR_RETURN(uint64_t seq, ApproveEnrolment(device->client(), device->keys(), *found, clock, rng));
+  TRYGG_ASSIGN_OR_RETURN(uint64_t seq, ApproveEnrolment(*device->client, device->keys, *found, clock, rng));
   Output output;
   output.json = {{"enrolment_id", flags.id},
                  {"device_id", Hex(found->request.device_id)},
@@ -293,32 +243,32 @@ absl::StatusOr<Output> EnrolApprove(const Settings& settings, const CommandFlags
 }
 
 absl::StatusOr<Output> KeysSync(const Settings& settings, const CommandFlags&) {
-  TRYGG_ASSIGN_OR_RETURN(auto device, DeviceSession::Open(settings, /*login=*/true));
-  TRYGG_ASSIGN_OR_RETURN(int added, ReceiveOrgKeys(device->client(), device->keys()));
-  if (added > 0) TRYGG_RETURN_IF_ERROR(device->Save());
-  TRYGG_ASSIGN_OR_RETURN(OrgLogState log, device->client().FetchOrgLog(device->keys().org_id));
+  TRYGG_ASSIGN_OR_RETURN(auto device, OpenSession(settings, {.rewrite_keys = true}));
+  TRYGG_ASSIGN_OR_RETURN(int added, ReceiveOrgKeys(*device->client, device->keys));
+  if (added > 0) TRYGG_RETURN_IF_ERROR(device->SaveKeys());
+  TRYGG_ASSIGN_OR_RETURN(OrgLogState log, device->client->FetchOrgLog(device->keys.org_id));
   Output output;
-  output.json = {{"device_id", Hex(device->keys().device_id)},
-                 {"role", RoleName(device->session().role)},
+  output.json = {{"device_id", Hex(device->keys.device_id)},
+                 {"role", RoleName(device->login.role)},
                  {"added", added},
-                 {"generations", Generations(device->keys())},
+                 {"generations", Generations(device->keys)},
                  {"current_generation", log.generation()}};
-  output.text = "device " + Hex(device->keys().device_id) + " is active as " + RoleName(device->session().role) +
+  output.text = "device " + Hex(device->keys.device_id) + " is active as " + RoleName(device->login.role) +
                 "\n  organisation key generations received now: " + std::to_string(added) +
-                "\n  generations held: " + GenerationsText(device->keys()) +
+                "\n  generations held: " + GenerationsText(device->keys) +
                 "\n  current generation: " + std::to_string(log.generation()) + "\n";
   return output;
 }
 
 namespace {
 
-absl::StatusOr<Output> RotateWith(DeviceSession& device) {
+absl::StatusOr<Output> RotateWith(Session& device) {
   SystemClock clock;
   SystemRng rng;
-  TRYGG_ASSIGN_OR_RETURN(uint32_t generation, RotateOrgKey(device.client(), device.keys(), clock, rng));
-  TRYGG_RETURN_IF_ERROR(device.Save());
+  TRYGG_ASSIGN_OR_RETURN(uint32_t generation, RotateOrgKey(*device.client, device.keys, clock, rng));
+  TRYGG_RETURN_IF_ERROR(device.SaveKeys());
   Output output;
-  output.json = {{"org_id", Hex(device.keys().org_id)}, {"generation", generation}};
+  output.json = {{"org_id", Hex(device.keys.org_id)}, {"generation", generation}};
   output.text = "organisation key is now generation " + std::to_string(generation) +
                 ", sealed to every active device\n";
   return output;
@@ -328,10 +278,10 @@ absl::StatusOr<Output> RotateWith(DeviceSession& device) {
 // older key generation to a new epoch (CaseClient::RekeyStaleCases), with
 // progress on a terminal. Resumable: whatever an interrupted run left is
 // found and done by the next.
-absl::StatusOr<RekeyReport> RekeyWith(DeviceSession& device) {
+absl::StatusOr<RekeyReport> RekeyWith(Session& device) {
   SystemClock clock;
   SystemRng rng;
-  CaseClient cases(device.client(), device.keys(), clock, rng);
+  CaseClient cases(*device.client, device.keys, clock, rng);
   const bool tty = isatty(STDERR_FILENO) != 0;
   TRYGG_ASSIGN_OR_RETURN(RekeyReport report, cases.RekeyStaleCases([tty](size_t done, size_t total) {
     if (tty) std::cerr << "\rre-keying cases: " << done << "/" << total << std::flush;
@@ -348,7 +298,7 @@ std::string RekeyText(const RekeyReport& report) {
 }  // namespace
 
 absl::StatusOr<Output> OrgRekey(const Settings& settings, const CommandFlags&) {
-  TRYGG_ASSIGN_OR_RETURN(auto device, DeviceSession::Open(settings, /*login=*/true));
+  TRYGG_ASSIGN_OR_RETURN(auto device, OpenSession(settings));
   TRYGG_ASSIGN_OR_RETURN(RekeyReport report, RekeyWith(*device));
   Output output;
   output.json = {{"cases_checked", report.cases_checked}, {"cases_rekeyed", report.cases_rekeyed}};
@@ -357,8 +307,8 @@ absl::StatusOr<Output> OrgRekey(const Settings& settings, const CommandFlags&) {
 }
 
 absl::StatusOr<Output> OrgInitKey(const Settings& settings, const CommandFlags&) {
-  TRYGG_ASSIGN_OR_RETURN(auto device, DeviceSession::Open(settings, /*login=*/true));
-  TRYGG_ASSIGN_OR_RETURN(OrgLogState log, device->client().FetchOrgLog(device->keys().org_id));
+  TRYGG_ASSIGN_OR_RETURN(auto device, OpenSession(settings, {.rewrite_keys = true}));
+  TRYGG_ASSIGN_OR_RETURN(OrgLogState log, device->client->FetchOrgLog(device->keys.org_id));
   if (log.generation() != 0) {
     return absl::FailedPreconditionError("the organisation key already exists (generation " +
                                          std::to_string(log.generation()) + "); use `trygg org rotate`");
@@ -367,18 +317,18 @@ absl::StatusOr<Output> OrgInitKey(const Settings& settings, const CommandFlags&)
 }
 
 absl::StatusOr<Output> OrgRotate(const Settings& settings, const CommandFlags&) {
-  TRYGG_ASSIGN_OR_RETURN(auto device, DeviceSession::Open(settings, /*login=*/true));
+  TRYGG_ASSIGN_OR_RETURN(auto device, OpenSession(settings, {.rewrite_keys = true}));
   return RotateWith(*device);
 }
 
 absl::StatusOr<Output> DeviceRevoke(const Settings& settings, const CommandFlags& flags) {
   TRYGG_ASSIGN_OR_RETURN(Id128 device_id, ParseId(flags.id, "DEVICE_ID"));
-  TRYGG_ASSIGN_OR_RETURN(auto device, DeviceSession::Open(settings, /*login=*/true));
+  TRYGG_ASSIGN_OR_RETURN(auto device, OpenSession(settings, {.rewrite_keys = true}));
   SystemClock clock;
   SystemRng rng;
-  TRYGG_RETURN_IF_ERROR(RevokeDevice(device->client(), device->keys(), device_id, clock, rng));
-  TRYGG_RETURN_IF_ERROR(device->Save());
-  TRYGG_ASSIGN_OR_RETURN(OrgLogState log, device->client().FetchOrgLog(device->keys().org_id));
+  TRYGG_RETURN_IF_ERROR(RevokeDevice(*device->client, device->keys, device_id, clock, rng));
+  TRYGG_RETURN_IF_ERROR(device->SaveKeys());
+  TRYGG_ASSIGN_OR_RETURN(OrgLogState log, device->client->FetchOrgLog(device->keys.org_id));
   // The revoked device still holds the old generations, and with them every
   // case scope granted under them: move those cases to new keys at once.
   absl::StatusOr<RekeyReport> report = RekeyWith(*device);
@@ -400,9 +350,9 @@ absl::StatusOr<Output> DeviceRevoke(const Settings& settings, const CommandFlags
 absl::StatusOr<Output> DeviceRole(const Settings& settings, const CommandFlags& flags) {
   TRYGG_ASSIGN_OR_RETURN(Id128 device_id, ParseId(flags.id, "DEVICE_ID"));
   TRYGG_ASSIGN_OR_RETURN(Role role, ParseRole(flags.role));
-  TRYGG_ASSIGN_OR_RETURN(auto device, DeviceSession::Open(settings, /*login=*/true));
+  TRYGG_ASSIGN_OR_RETURN(auto device, OpenSession(settings));
   SystemClock clock;
-  TRYGG_RETURN_IF_ERROR(ChangeRole(device->client(), device->keys(), device_id, role, clock));
+  TRYGG_RETURN_IF_ERROR(ChangeRole(*device->client, device->keys, device_id, role, clock));
   Output output;
   output.json = {{"device_id", flags.id}, {"role", RoleName(role)}};
   output.text = "device " + flags.id + " is now " + RoleName(role) + "\n";
@@ -410,8 +360,8 @@ absl::StatusOr<Output> DeviceRole(const Settings& settings, const CommandFlags& 
 }
 
 absl::StatusOr<Output> DeviceList(const Settings& settings, const CommandFlags&) {
-  TRYGG_ASSIGN_OR_RETURN(auto device, DeviceSession::Open(settings, /*login=*/true));
-  TRYGG_ASSIGN_OR_RETURN(OrgLogState log, device->client().FetchOrgLog(device->keys().org_id));
+  TRYGG_ASSIGN_OR_RETURN(auto device, OpenSession(settings));
+  TRYGG_ASSIGN_OR_RETURN(OrgLogState log, device->client->FetchOrgLog(device->keys.org_id));
   Output output;
   output.json = {{"org_id", Hex(log.org_id())},
                  {"org_name", log.name()},
@@ -421,7 +371,7 @@ absl::StatusOr<Output> DeviceList(const Settings& settings, const CommandFlags&)
   output.text = "organisation \"" + log.name() + "\" " + Hex(log.org_id()) + " (verified log to link " +
                 std::to_string(log.seq()) + ", key generation " + std::to_string(log.generation()) + ")\n";
   for (const auto& [id, record] : log.devices()) {
-    const bool self = id == device->keys().device_id;
+    const bool self = id == device->keys.device_id;
     output.json["devices"].push_back({{"device_id", Hex(id)},
                                       {"role", RoleName(record.role)},
                                       {"revoked", record.revoked},
@@ -449,8 +399,8 @@ absl::StatusOr<Output> ShowFingerprint(const Settings& settings, const CommandFl
     return output;
   }
   TRYGG_ASSIGN_OR_RETURN(Id128 device_id, ParseId(flags.device, "--device"));
-  TRYGG_ASSIGN_OR_RETURN(auto device, DeviceSession::Open(settings, /*login=*/true));
-  TRYGG_ASSIGN_OR_RETURN(OrgLogState log, device->client().FetchOrgLog(device->keys().org_id));
+  TRYGG_ASSIGN_OR_RETURN(auto device, OpenSession(settings));
+  TRYGG_ASSIGN_OR_RETURN(OrgLogState log, device->client->FetchOrgLog(device->keys.org_id));
   const DeviceRecord* record = log.FindDevice(device_id);
   if (record == nullptr) return absl::NotFoundError("device " + flags.device + " is not in your organisation's log");
   output.json = {{"device_id", flags.device},
@@ -462,11 +412,11 @@ absl::StatusOr<Output> ShowFingerprint(const Settings& settings, const CommandFl
 }
 
 absl::StatusOr<Output> ShowStatus(const Settings& settings, const CommandFlags&) {
-  TRYGG_ASSIGN_OR_RETURN(auto device, DeviceSession::Open(settings, /*login=*/false));
-  TRYGG_ASSIGN_OR_RETURN(trygg::ServerInfo info, device->client().GetServerInfo());
+  TRYGG_ASSIGN_OR_RETURN(auto device, OpenSession(settings, {.login = false}));
+  TRYGG_ASSIGN_OR_RETURN(trygg::ServerInfo info, device->client->GetServerInfo());
   TRYGG_ASSIGN_OR_RETURN(trygg::Session session,
-                         device->client().Login(device->keys().device_id, device->keys().device.signing()));
-  TRYGG_ASSIGN_OR_RETURN(OrgLogState log, device->client().FetchOrgLog(device->keys().org_id));
+                         device->client->Login(device->keys.device_id, device->keys.device.signing()));
+  TRYGG_ASSIGN_OR_RETURN(OrgLogState log, device->client->FetchOrgLog(device->keys.org_id));
   const bool certified = info.server_certificate.has_value();
   Output output;
   output.json = {
@@ -487,7 +437,7 @@ absl::StatusOr<Output> ShowStatus(const Settings& settings, const CommandFlags&)
         {"head_hash", HexEncode(log.head().hash.span())},
         {"generation", log.generation()},
         {"rotation_due", log.rotation_due()}}},
-      {"generations_held", Generations(device->keys())}};
+      {"generations_held", Generations(device->keys)}};
   output.text =
       "server " + settings.server + " (tryggd " + info.server_version + ")\n  server key: " +
       HexEncode(info.server_public_key.span()) + "\n  server certificate: " +
@@ -496,13 +446,13 @@ absl::StatusOr<Output> ShowStatus(const Settings& settings, const CommandFlags&)
       FormatTime(session.expires_at_ms) + "\norganisation \"" + log.name() + "\" " + Hex(session.org_id) +
       "\n  verified log head: link " + std::to_string(log.seq()) + ", key generation " +
       std::to_string(log.generation()) + (log.rotation_due() ? " (rotation due)" : "") +
-      "\n  generations held: " + GenerationsText(device->keys()) + "\n";
+      "\n  generations held: " + GenerationsText(device->keys) + "\n";
   return output;
 }
 
 absl::StatusOr<Output> CheckLogin(const Settings& settings, const CommandFlags&) {
-  TRYGG_ASSIGN_OR_RETURN(auto device, DeviceSession::Open(settings, /*login=*/true));
-  const trygg::Session& session = device->session();
+  TRYGG_ASSIGN_OR_RETURN(auto device, OpenSession(settings));
+  const trygg::Session& session = device->login;
   Output output;
   output.json = {{"device_id", Hex(session.device_id)},
                  {"org_id", Hex(session.org_id)},

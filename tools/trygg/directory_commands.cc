@@ -34,12 +34,10 @@ DirectoryClient Directory(Session& session) {
   return DirectoryClient(*session.client, session.keys, session.clock, session.rng);
 }
 
-absl::StatusOr<uint8_t> Named(std::optional<uint8_t> (*from_name)(std::string_view), const std::string& name,
-                              std::string_view what) {
+// A filter or field that may be left out (0).
+absl::StatusOr<uint8_t> Named(NamedEnum kind, const std::string& name, std::string_view what) {
   if (name.empty()) return uint8_t{0};
-  std::optional<uint8_t> value = from_name(name);
-  if (!value.has_value()) return absl::InvalidArgumentError("unknown " + std::string(what) + " '" + name + "'");
-  return *value;
+  return ParseNamed(kind, name, what);
 }
 
 template <typename Fn>
@@ -92,10 +90,10 @@ std::string ListingLine(const VerifiedListing& v) {
 
 absl::StatusOr<Output> Search(const Settings& settings, const CommandFlags&) {
   ListingQuery query;
-  TRYGG_ASSIGN_OR_RETURN(query.category, Named(ServiceCategoryFromName, g_directory_flags.category, "category"));
-  TRYGG_ASSIGN_OR_RETURN(query.target_group, Named(TargetGroupFromName, g_directory_flags.target_group, "target group"));
+  TRYGG_ASSIGN_OR_RETURN(query.category, Named(NamedEnum::kServiceCategory, g_directory_flags.category, "category"));
+  TRYGG_ASSIGN_OR_RETURN(query.target_group, Named(NamedEnum::kTargetGroup, g_directory_flags.target_group, "target group"));
   TRYGG_ASSIGN_OR_RETURN(query.exploitation_form,
-                         Named(ExploitationFormFromName, g_directory_flags.exploitation, "form of exploitation"));
+                         Named(NamedEnum::kExploitationForm, g_directory_flags.exploitation, "form of exploitation"));
   query.region = g_directory_flags.region;
   query.language = g_directory_flags.language;
   query.open_capacity_only = g_directory_flags.open;
@@ -195,7 +193,7 @@ absl::StatusOr<Listing> ParseListingFile(std::string_view text) {
   try {
     for (const auto& [key, value] : doc.items()) {
       if (key == "category") {
-        TRYGG_ASSIGN_OR_RETURN(l.category, Named(ServiceCategoryFromName, value.get<std::string>(), "category"));
+        TRYGG_ASSIGN_OR_RETURN(l.category, Named(NamedEnum::kServiceCategory, value.get<std::string>(), "category"));
       } else if (key == "regions") {
         l.regions = value.get<std::vector<std::string>>();
       } else if (key == "languages") {
@@ -203,8 +201,8 @@ absl::StatusOr<Listing> ParseListingFile(std::string_view text) {
       } else if (key == "target_groups" || key == "exploitation_forms") {
         const bool groups = key == "target_groups";
         for (const std::string& name : value.get<std::vector<std::string>>()) {
-          TRYGG_ASSIGN_OR_RETURN(uint8_t n, groups ? Named(TargetGroupFromName, name, "target group")
-                                                   : Named(ExploitationFormFromName, name, "form of exploitation"));
+          TRYGG_ASSIGN_OR_RETURN(uint8_t n, groups ? Named(NamedEnum::kTargetGroup, name, "target group")
+                                                   : Named(NamedEnum::kExploitationForm, name, "form of exploitation"));
           (groups ? l.target_groups : l.exploitation_forms) |= static_cast<uint8_t>(1u << (n - 1));
         }
       } else if (key == "capacity_free") {
@@ -234,14 +232,11 @@ void AddDirectoryCommands(CLI::App& app, Command& selected) {
     return sub;
   };
   CLI::App* search = leaf("search", "Search listings (open capacity first, then freshest)", Search);
-  search->add_option("--category", g_directory_flags.category,
-                     "shelter, legal_advice, interpreting, counselling, safe_return, outreach, healthcare, "
-                     "employment_training or other");
+  search->add_option("--category", g_directory_flags.category, NameChoices(NamedEnum::kServiceCategory));
   search->add_option("--region", g_directory_flags.region, "ISO 3166-2 code, e.g. SE-AB");
   search->add_option("--language", g_directory_flags.language, "BCP 47 tag, e.g. ro; matches every tag of that language");
-  search->add_option("--target-group", g_directory_flags.target_group, "women, men, children, families or lgbtq");
-  search->add_option("--exploitation", g_directory_flags.exploitation,
-                     "sexual, labour, forced_criminality, begging, domestic_servitude or organ_removal");
+  search->add_option("--target-group", g_directory_flags.target_group, NameChoices(NamedEnum::kTargetGroup));
+  search->add_option("--exploitation", g_directory_flags.exploitation, NameChoices(NamedEnum::kExploitationForm));
   search->add_flag("--open", g_directory_flags.open, "Only listings with free places");
   search->add_option("--page-size", g_directory_flags.page_size, "Listings per page (default 50, at most 200)");
   search->add_option("--page-token", g_directory_flags.page_token, "Continue where the previous page ended");

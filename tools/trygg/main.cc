@@ -1,7 +1,8 @@
 // trygg: device enrolment, organisation membership, the service directory,
 // cases, consent and referrals for caseworkers and organisation admins. Each
 // command is argument parsing plus a few libtrygg calls (commands.cc,
-// directory_commands.cc, case_commands.cc). Exit status: 0 ok, 1 failure (one line
+// directory_commands.cc, case_commands.cc, consent_commands.cc,
+// referral_commands.cc). Exit status: 0 ok, 1 failure (one line
 // "trygg: error: ..." on stderr), 2 usage. See docs/cli.md.
 #include <iostream>
 #include <string>
@@ -13,7 +14,9 @@
 #include "case_commands.h"
 #include "cli_support.h"
 #include "commands.h"
+#include "consent_commands.h"
 #include "directory_commands.h"
+#include "referral_commands.h"
 #include "trygg/hardening.h"
 
 namespace trygg::cli {
@@ -105,6 +108,8 @@ int Run(int argc, char** argv) {
   AddDirectoryCommands(app, command);
   AddAuditCommands(app, command);
   AddCaseCommands(app, command);
+  AddConsentCommands(app, command);
+  AddReferralCommands(app, command);
 
   try {
     app.parse(argc, argv);

@@ -1,20 +1,27 @@
-// A logged-in connection with this device's keys, for the commands that work
-// on the server's data (directory, cases, consent, referrals): open the key
-// store with its passphrase, connect with the pinned platform root, sign the
-// login challenge. The session ends (Logout) when it goes out of scope; the
-// token never leaves trygg::Client.
+// A connection with this device's keys, the one way every command of `trygg`
+// and `trygg-audit` that works on the server's data signs in: check the pinned
+// platform root and find the key store (what can be found wrong without the
+// passphrase is, before asking for it), open the key store with its
+// passphrase, connect with the pinned root, and sign the login challenge. The
+// session ends (Logout) when it goes out of scope; the token never leaves
+// trygg::Client.
 //
 // Ownership: the Session owns the key store contents (secrets in locked
 // memory), the Client, and the clock and randomness the libtrygg clients
-// borrow; keep it alive while they are used.
+// borrow; keep it alive while they are used. The passphrase is kept (wiped on
+// destruction) only when SessionOptions::rewrite_keys asks for it.
 // Thread-safety: single-threaded, like the rest of the tool.
-// Failure modes: NotFound without a key store, FailedPrecondition without a
-// pinned root key, then the status of the connect or login that failed.
+// Failure modes: FailedPrecondition without a pinned root key (or one that is
+// not 64 hex digits), NotFound without a key store, then the status of the
+// passphrase prompt, key store, connect or login that failed.
 #ifndef TRYGG_TOOLS_TRYGG_SESSION_H_
 #define TRYGG_TOOLS_TRYGG_SESSION_H_
 
+#include <filesystem>
 #include <memory>
+#include <optional>
 
+#include "cli_support.h"
 #include "settings.h"
 #include "trygg/client.h"
 #include "trygg/key_store.h"
@@ -22,21 +29,42 @@
 
 namespace trygg::cli {
 
+struct SessionOptions {
+  // False: connected but not logged in (`enrol request`, before the device is
+  // approved; `status`, which asks for the server's identity first).
+  bool login = true;
+  // True: keep the passphrase so that SaveKeys() can rewrite the key store
+  // after organisation keys were added or rotated.
+  bool rewrite_keys = false;
+};
+
 struct Session {
-  explicit Session(KeyStoreContents contents) : keys(std::move(contents)) {}
+  Session(std::filesystem::path keystore_path, KeyStoreContents contents)
+      : keystore(std::move(keystore_path)), keys(std::move(contents)) {}
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
+  // Rewrites the key store with `keys`; FailedPrecondition unless the session
+  // was opened with rewrite_keys.
+  absl::Status SaveKeys();
+
+  std::filesystem::path keystore;
+  std::optional<Passphrase> passphrase;  // with rewrite_keys only
   KeyStoreContents keys;
   std::unique_ptr<Client> client;
-  // Who the server says this device is: its organisation and role.
+  // Who the server says this device is: its organisation and role (empty
+  // unless logged in).
   trygg::Session login;
   SystemClock clock;
   SystemRng rng;
 };
 
-absl::StatusOr<std::unique_ptr<Session>> OpenSession(const Settings& settings);
+absl::StatusOr<std::unique_ptr<Session>> OpenSession(const Settings& settings, const SessionOptions& options = {});
+
+// The device's key store alone, for the commands that need no server: NotFound
+// (naming `trygg device init`) when there is none.
+absl::StatusOr<KeyStoreContents> OpenDeviceKeyStore(const Settings& settings, const Passphrase& passphrase);
 
 }  // namespace trygg::cli
 

@@ -35,6 +35,7 @@
 
 #include "absl/status/statusor.h"
 #include "trygg/bytes.h"
+#include "trygg/names.h"
 #include "trygg/org_log.h"
 #include "trygg/signing.h"
 #include "trygg/trust.h"
@@ -150,14 +151,8 @@ struct Subdivision {
 };
 std::span<const Subdivision> SwedishCounties();
 
-// Lower-case names, as the CLI and the HSDS export spell them: "shelter",
-// "legal_advice", ...; "women", ...; "sexual", "labour", ... Unknown: "".
-std::string_view ServiceCategoryName(uint8_t category);
-std::string_view TargetGroupName(uint8_t group);
-std::string_view ExploitationFormName(uint8_t form);
-std::optional<uint8_t> ServiceCategoryFromName(std::string_view name);
-std::optional<uint8_t> TargetGroupFromName(std::string_view name);
-std::optional<uint8_t> ExploitationFormFromName(std::string_view name);
+// The names of categories, target groups and forms of exploitation, as the
+// CLI and the HSDS export spell them, are in names.h.
 
 // --- Listings ---------------------------------------------------------------
 

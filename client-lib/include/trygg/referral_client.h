@@ -44,6 +44,7 @@
 #include "trygg/case_client.h"
 #include "trygg/client.h"
 #include "trygg/key_store.h"
+#include "trygg/names.h"
 #include "trygg/referral_workflow.h"
 #include "trygg/workflow.h"
 
@@ -72,19 +73,7 @@ enum class ReferralOutcome : uint8_t {
   kOther = 5,
 };
 
-// Lower-case names as the CLI and docs use them ("sent", "no-capacity",
-// "service-provided"); "" for a number out of range.
-std::string_view ReferralStatusName(uint8_t state);
-std::string_view DeclineReasonName(uint8_t reason);
-std::string_view OutcomeName(uint8_t outcome);
-std::string_view ConsentPurposeName(uint8_t purpose);
-std::string_view UrgencyName(uint8_t urgency);
-// The inverse; nullopt for an unknown name.
-std::optional<uint8_t> DeclineReasonFromName(std::string_view name);
-std::optional<uint8_t> OutcomeFromName(std::string_view name);
-std::optional<uint8_t> ConsentPurposeFromName(std::string_view name);
-std::optional<uint8_t> UrgencyFromName(std::string_view name);
-std::optional<uint8_t> ReferralStatusFromName(std::string_view name);
+// Their names, as people read and type them, are in names.h.
 
 struct ConsentTerms {
   Id128 case_id;

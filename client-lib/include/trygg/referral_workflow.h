@@ -42,6 +42,8 @@ enum class ReferralParty { kSender, kReceiver, kServer };
 inline constexpr uint8_t kMaxDeclineReason = 6;
 inline constexpr uint8_t kMaxOutcome = 5;
 
+// The state's name as trygg/names.h spells it ("sent"), for messages;
+// "unknown" for a number that is not a state.
 std::string_view ReferralStateName(ReferralState state);
 
 // Whether `by` may move a referral from `from` to `to` with `code` (a decline

@@ -127,10 +127,10 @@ TEST_CASE("Statistics from synthetic entries, with small cells suppressed", "[au
   const StatTable& services = Table(r, "by_service");
   CHECK(services.rows[0][0].text == "shelter");
   CHECK(services.rows[0][4].Display() == "x");  // 8 accepted of 12 answered: the 4 declined
-  CHECK(services.rows[1][0].text == "legal_advice");
+  CHECK(services.rows[1][0].text == "legal-advice");
   CHECK(services.rows[1][4].Display() == "-");  // no answers: no rate
 
-  CHECK(Table(r, "decline_reasons").rows[0][0].text == "no_capacity");
+  CHECK(Table(r, "decline_reasons").rows[0][0].text == "no-capacity");
   CHECK(Table(r, "outcomes").rows[0][1].Display() == "6");
 
   SECTION("threshold 1 shows every count") {
