@@ -13,10 +13,10 @@ grpc::ServerUnaryReactor* TrustService::GetServerInfo(grpc::CallbackServerContex
   return FinishWith(context, [&]() -> absl::Status {
     response->set_server_version(info_.server_version);
     response->set_schema_version(info_.schema_version);
-    response->set_server_instance_id(BytesToProto(info_.identity.instance_id));
-    response->set_server_public_key(BytesToProto(info_.server_public_key));
-    if (info_.platform_root_public_key.has_value()) {
-      response->set_platform_root_public_key(BytesToProto(*info_.platform_root_public_key));
+    response->set_server_instance_id(BytesToProto(info_.server_instance_id.span()));
+    response->set_server_public_key(BytesToProto(info_.server_public_key.span()));
+    if (info_.platform_root.has_value()) {
+      response->set_platform_root_public_key(BytesToProto(info_.platform_root->span()));
     }
     return store_.Read([&](domain::Transaction& txn) -> absl::Status {
       TRYGG_ASSIGN_OR_RETURN(std::optional<SignedObject> cert, trust_.ServerCertificate(txn));

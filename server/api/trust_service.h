@@ -6,7 +6,7 @@
 #define TRYGG_SERVER_API_TRUST_SERVICE_H_
 
 #include "server/api/authenticator.h"
-#include "server/domain/server_info.h"
+#include "trygg/server_info.h"
 #include "server/domain/store.h"
 #include "server/domain/trust.h"
 #include "trygg/v1/trust.grpc.pb.h"
@@ -16,7 +16,7 @@ namespace trygg::api {
 class TrustService final : public trygg::v1::TrustService::CallbackService {
  public:
   // All arguments must outlive the service.
-  TrustService(const domain::ServerInfo& info, domain::Store& store, const domain::Trust& trust,
+  TrustService(const ServerInfo& info, domain::Store& store, const domain::Trust& trust,
                const Authenticator& authenticator)
       : info_(info), store_(store), trust_(trust), auth_(authenticator) {}
 
@@ -49,7 +49,7 @@ class TrustService final : public trygg::v1::TrustService::CallbackService {
                                             trygg::v1::GetKeyEnvelopesResponse* response) override;
 
  private:
-  const domain::ServerInfo& info_;
+  const ServerInfo& info_;
   domain::Store& store_;
   const domain::Trust& trust_;
   const Authenticator& auth_;

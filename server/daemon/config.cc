@@ -1,7 +1,6 @@
 #include "server/daemon/config.h"
 
 #include <arpa/inet.h>
-#include <sodium.h>
 
 #include <fstream>
 #include <sstream>
@@ -148,18 +147,11 @@ absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view address) {
   return parsed;
 }
 
-absl::StatusOr<std::optional<std::array<uint8_t, 32>>> PlatformRootKey(const ServerConfig& config) {
+absl::StatusOr<std::optional<SignPublicKey>> PlatformRootKey(const ServerConfig& config) {
   if (config.platform_root_public_key.empty()) return std::nullopt;
-  const std::string& hex = config.platform_root_public_key;
-  std::array<uint8_t, 32> key{};
-  size_t decoded = 0;
-  const char* hex_end = nullptr;
-  if (hex.size() != 2 * key.size() ||
-      sodium_hex2bin(key.data(), key.size(), hex.data(), hex.size(), nullptr, &decoded, &hex_end) != 0 ||
-      decoded != key.size() || hex_end != hex.data() + hex.size()) {
-    return absl::InvalidArgumentError("platform_root_public_key must be 64 hex digits (32 bytes)");
-  }
-  return key;
+  absl::StatusOr<SignPublicKey> key = SignPublicKey::FromHex(config.platform_root_public_key);
+  if (!key.ok()) return absl::InvalidArgumentError("platform_root_public_key must be 64 hex digits (32 bytes)");
+  return *key;
 }
 
 absl::Status ValidateConfig(const ServerConfig& config) {

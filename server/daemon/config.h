@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "trygg/bytes.h"
 
 namespace trygg::server {
 
@@ -62,7 +63,7 @@ struct ListenAddress {
 absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view address);
 
 // Decodes the configured platform root key (empty if not configured).
-absl::StatusOr<std::optional<std::array<uint8_t, 32>>> PlatformRootKey(const ServerConfig& config);
+absl::StatusOr<std::optional<SignPublicKey>> PlatformRootKey(const ServerConfig& config);
 
 }  // namespace trygg::server
 

@@ -154,7 +154,8 @@ absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config
 
   d->info_.server_version = TRYGG_VERSION;
   d->info_.schema_version = d->store_->SchemaVersion();
-  TRYGG_ASSIGN_OR_RETURN(d->info_.identity, d->store_->GetServerIdentity());
+  TRYGG_ASSIGN_OR_RETURN(const domain::ServerIdentity identity, d->store_->GetServerIdentity());
+  d->info_.server_instance_id = Id128(identity.instance_id);
 
   TRYGG_ASSIGN_OR_RETURN(ServerKey server_key, LoadOrCreateServerKey(config.data_dir, d->rng_));
   d->server_public_key_ = server_key.pair.public_key;
@@ -162,18 +163,16 @@ absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config
                HexEncode(d->server_public_key_.span()));
   d->audit_log_ = std::make_unique<domain::AuditLog>(d->store_.get(), std::move(server_key.pair),
                                                      &d->clock_);
-  TRYGG_ASSIGN_OR_RETURN(d->info_.platform_root_public_key, PlatformRootKey(config));
-  if (!d->info_.platform_root_public_key.has_value()) {
+  TRYGG_ASSIGN_OR_RETURN(d->info_.platform_root, PlatformRootKey(config));
+  if (!d->info_.platform_root.has_value()) {
     spdlog::warn("no platform_root_public_key configured: organisations cannot be admitted yet");
   }
 
-  d->info_.server_public_key = d->server_public_key_.array();
-  std::optional<SignPublicKey> root;
-  if (d->info_.platform_root_public_key.has_value()) root = SignPublicKey(*d->info_.platform_root_public_key);
-  d->trust_ = std::make_unique<domain::Trust>(root, d->server_public_key_, d->clock_, d->rng_);
+  d->info_.server_public_key = d->server_public_key_;
+  d->trust_ = std::make_unique<domain::Trust>(d->info_.platform_root, d->server_public_key_, d->clock_, d->rng_);
   domain::SessionPolicy session_policy;
   session_policy.session_ttl_ms = int64_t{config.session_ttl_seconds} * 1000;
-  d->sessions_ = std::make_unique<domain::Sessions>(Id128(d->info_.identity.instance_id), session_policy,
+  d->sessions_ = std::make_unique<domain::Sessions>(d->info_.server_instance_id, session_policy,
                                                     d->clock_, d->rng_);
   d->authenticator_ = std::make_unique<api::Authenticator>(*d->store_, *d->sessions_);
 

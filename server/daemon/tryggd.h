@@ -27,7 +27,7 @@
 #include "server/domain/audit_log.h"
 #include "server/domain/cases.h"
 #include "server/domain/referrals.h"
-#include "server/domain/server_info.h"
+#include "trygg/server_info.h"
 #include "server/domain/sessions.h"
 #include "server/domain/trust.h"
 #include "server/store/sqlite/sqlite_store.h"
@@ -61,7 +61,7 @@ class Tryggd {
   SystemClock clock_;
   SignPublicKey server_public_key_;
   std::unique_ptr<domain::AuditLog> audit_log_;
-  domain::ServerInfo info_;
+  ServerInfo info_;
   SystemRng rng_;
   std::unique_ptr<domain::Trust> trust_;
   std::unique_ptr<domain::Sessions> sessions_;

@@ -207,9 +207,9 @@ absl::StatusOr<Trust::CheckedEnrolment> Trust::CheckEnrolmentRequest(const Id128
   return CheckedEnrolment{*std::move(parsed), request};
 }
 
-absl::StatusOr<Id128> Trust::SubmitEnrolment(Transaction& txn, const CheckedEnrolment& enrolment) const {
-  const EnrolmentRequest& parsed = enrolment.parsed;
-  const SignedObject& request = enrolment.request;
+absl::StatusOr<Id128> Trust::SubmitEnrolment(Transaction& txn, const CheckedEnrolment& checked) const {
+  const EnrolmentRequest& parsed = checked.parsed;
+  const SignedObject& request = checked.request;
   TrustTables& tables = txn.trust();
   TRYGG_ASSIGN_OR_RETURN(std::optional<StoredCertificate> org, tables.GetCertificate(parsed.org_id));
   if (!org.has_value() || org->kind != CertificateKind::kOrganisation) {

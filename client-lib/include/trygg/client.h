@@ -35,6 +35,7 @@
 #include "trygg/org_log.h"
 #include "trygg/random.h"
 #include "trygg/secret_bytes.h"
+#include "trygg/server_info.h"
 #include "trygg/signing.h"
 #include "trygg/trust.h"
 
@@ -64,16 +65,6 @@ struct ClientOptions {
   // are checked against (VerifyAuditTrail); must outlive the Client. Null:
   // the system clock.
   Clock* clock = nullptr;
-};
-
-struct ServerInfo {
-  std::string server_version;
-  int schema_version = 0;
-  Id128 server_instance_id;
-  SignPublicKey server_public_key;
-  std::optional<SignPublicKey> platform_root;
-  // Verified against the pinned root when present.
-  std::optional<RootCertificate> server_certificate;
 };
 
 struct Session {

@@ -150,11 +150,11 @@ std::string_view LogFindingKindName(LogFinding::Kind kind) {
     case LogFinding::Kind::kRemoved: return "removed";
     case LogFinding::Kind::kInserted: return "inserted";
     case LogFinding::Kind::kReordered: return "reordered";
-    case LogFinding::Kind::kMissingTail: return "removed_at_end";
-    case LogFinding::Kind::kIndexGap: return "index_gap";
+    case LogFinding::Kind::kMissingTail: return "removed-at-end";
+    case LogFinding::Kind::kIndexGap: return "index-gap";
     case LogFinding::Kind::kUndecodable: return "undecodable";
-    case LogFinding::Kind::kRootMismatch: return "root_mismatch";
-    case LogFinding::Kind::kCaseFork: return "case_fork";
+    case LogFinding::Kind::kRootMismatch: return "root-mismatch";
+    case LogFinding::Kind::kCaseFork: return "case-fork";
   }
   return "unknown";
 }

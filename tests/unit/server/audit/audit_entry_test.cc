@@ -130,7 +130,7 @@ TEST_CASE("Format 2 entries carry a case version's record hash", "[audit][entry]
   }
   SECTION("only case entries carry a record hash") {
     bytes[1] = static_cast<uint8_t>(AuditEventKind::kReferralCreated);
-    CHECK(std::string(DecodeAuditEvent(bytes).status().message()).find("referral_created") != std::string::npos);
+    CHECK(std::string(DecodeAuditEvent(bytes).status().message()).find("referral-created") != std::string::npos);
   }
   SECTION("the length is format 2's") {
     bytes.pop_back();

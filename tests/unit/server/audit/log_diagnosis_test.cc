@@ -187,7 +187,7 @@ TEST_CASE("Two records under one version of a case are a fork", "[audit][diagnos
   CHECK(forks[0].other_index == 1);
   CHECK(forks[0].message.find("case 01000000000000000000000000000000 has two different records for version 2") !=
         std::string::npos);
-  CHECK(LogFindingKindName(forks[0].kind) == "case_fork");
+  CHECK(LogFindingKindName(forks[0].kind) == "case-fork");
 }
 
 }  // namespace

@@ -64,8 +64,8 @@ max_receive_message_bytes = 1048576
   auto key = PlatformRootKey(config);
   REQUIRE(key.ok());
   REQUIRE(key->has_value());
-  CHECK((**key)[0] == 0x00);
-  CHECK((**key)[31] == 0xff);
+  CHECK((*key)->array()[0] == 0x00);
+  CHECK((*key)->array()[31] == 0xff);
 }
 
 TEST_CASE("ApplyConfigToml names the line and key of every mistake", "[config]") {
