@@ -215,7 +215,7 @@ TEST_CASE_METHOD(CaseWorld, "versions extend the head, one at a time", "[case]")
   }
 }
 
-TEST_CASE_METHOD(CaseWorld, "only the owner grants a case or moves its epoch; grants are never replaced",
+TEST_CASE_METHOD(CaseWorld, "only the owner grants a case or moves its epoch, and grants are never replaced",
                  "[case][authz]") {
   WorldCase c = world.OpenCase(a, anna);
   StoredGrant to_b = world.GrantTo(b, anna, c.scope_id, 1, c.scope_key);

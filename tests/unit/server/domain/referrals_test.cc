@@ -435,7 +435,7 @@ TEST_CASE_METHOD(ReferralWorld, "withdrawing consent: who may, and each refusal"
 
 // --- The state machine, party by party -----------------------------------
 
-TEST_CASE_METHOD(ReferralWorld, "the receiver accepts and completes; the grants stay", "[referral][workflow]") {
+TEST_CASE_METHOD(ReferralWorld, "the receiver accepts and completes, and the grants stay", "[referral][workflow]") {
   ReferralRow row = Send();
   auto accepted = Step(bo, row.referral_id, S::kSent, S::kAccepted);
   INFO(accepted.status().ToString());
@@ -459,7 +459,7 @@ TEST_CASE_METHOD(ReferralWorld, "the receiver accepts and completes; the grants 
   }
 }
 
-TEST_CASE_METHOD(ReferralWorld, "either side closes an accepted referral; the receiver loses the scope",
+TEST_CASE_METHOD(ReferralWorld, "either side closes an accepted referral, and the receiver loses the scope",
                  "[referral][workflow]") {
   const WorldDevice* closer = GENERATE(0, 1) == 0 ? &anna : &bo;
   ReferralRow row = Send();
@@ -492,7 +492,7 @@ TEST_CASE_METHOD(ReferralWorld, "the receiver declines with a reason and loses t
   RefusedUnchanged(world, Code::kFailedPrecondition, [&] { return Step(bo, row.referral_id, S::kSent, S::kAccepted); });
 }
 
-TEST_CASE_METHOD(ReferralWorld, "the sender withdraws a sent referral; the receiver loses the scope",
+TEST_CASE_METHOD(ReferralWorld, "the sender withdraws a sent referral, and the receiver loses the scope",
                  "[referral][workflow]") {
   ReferralRow row = Send();
   auto withdrawn = Step(anna, row.referral_id, S::kSent, S::kWithdrawn);
