@@ -5,6 +5,7 @@
 #include "server/domain/cases.h"
 
 #include <catch2/catch.hpp>
+#include <functional>
 
 #include "unit/server/domain/domain_world.h"
 
@@ -271,6 +272,35 @@ TEST_CASE_METHOD(CaseWorld, "only the owner erases, with its own signed statemen
     CHECK(world.Rows("grants") == 0);
     RefusedUnchanged(world, Code::kAlreadyExists,
                      [&] { return Create(anna, c.first, {world.GrantTo(a, anna, c.scope_id, 1, c.scope_key)}); });
+  }
+}
+
+TEST_CASE_METHOD(CaseWorld, "a caller of no known role is refused by every case function", "[case][authz]") {
+  WorldCase c = world.OpenCase(a, anna);
+  domain::Caller nobody = anna.caller();
+  nobody.role = static_cast<Role>(0);
+  const domain::Cases& cases = world.cases();
+  SealedRecord v2 = Next(anna, c, 2, c.first);
+  const std::vector<StoredGrant> grants = {world.GrantTo(b, anna, c.scope_id, 1, c.scope_key)};
+  const Id128 attachment = world.NewId(0xa7);
+  const SealedRecord fresh = Draft(anna).first;
+  const SignedObject erasure = Erasure(anna, c.case_id);
+  // Built above: the calls run on the store's writer thread.
+  const std::vector<std::function<absl::Status(Transaction&)>> calls = {
+      [&](Transaction& txn) { return cases.CreateCase(txn, nobody, fresh, {}).status(); },
+      [&](Transaction& txn) { return cases.AppendVersion(txn, nobody, v2, {}).status(); },
+      [&](Transaction& txn) { return cases.GetCase(txn, nobody, c.case_id, 0).status(); },
+      [&](Transaction& txn) { return cases.ListCases(txn, nobody, Id128(), 10).status(); },
+      [&](Transaction& txn) { return cases.PutGrants(txn, nobody, c.case_id, grants); },
+      [&](Transaction& txn) { return cases.EraseCase(txn, nobody, c.case_id, erasure); },
+      [&](Transaction& txn) {
+        return cases.BeginAttachment(txn, nobody, c.case_id, attachment, domain::kAttachmentMinStreamBytes);
+      },
+      [&](Transaction& txn) { return cases.FindAttachment(txn, nobody, c.case_id, Hash256()).status(); },
+  };
+  for (size_t i = 0; i < calls.size(); ++i) {
+    INFO("call " << i);
+    RefusedUnchanged(world, Code::kPermissionDenied, [&] { return world.Write(calls[i]); });
   }
 }
 

@@ -6,6 +6,7 @@
 #include "server/domain/referrals.h"
 
 #include <catch2/catch.hpp>
+#include <functional>
 
 #include "unit/server/domain/domain_world.h"
 
@@ -110,6 +111,34 @@ void RefusedUnchanged(DomainWorld& world, Code code, Call&& call) {
   TRYGG_CHECK_CODE(call(), code);
   CHECK(world.AuditSize() == audit_before);
   CHECK(world.Snapshot() == before);
+}
+
+TEST_CASE_METHOD(ReferralWorld, "a caller of no known role is refused by every referral function",
+                 "[referral][authz]") {
+  ReferralRow row = Send();
+  domain::Caller nobody = anna.caller();
+  nobody.role = static_cast<Role>(0);
+  const domain::Referrals& referrals = world.referrals();
+  const ReferralDraft draft = Draft(consent);
+  const SignedObject move = world.Move(anna, row.referral_id, S::kSent, S::kWithdrawn);
+  const SignedObject consent_record = SignedConsent(
+      world.ConsentDraft(anna, kase, b.org_id, kAllServicesMask, kWorldStartMs + kDayMs), anna);
+  const SignedObject withdrawal = Withdrawal(anna, consent);
+  const std::vector<std::function<absl::Status(Transaction&)>> calls = {
+      [&](Transaction& txn) { return referrals.RecordConsent(txn, nobody, consent_record, kEvidence).status(); },
+      [&](Transaction& txn) { return referrals.WithdrawConsent(txn, nobody, withdrawal).status(); },
+      [&](Transaction& txn) { return referrals.ListConsents(txn, nobody, kase.case_id).status(); },
+      [&](Transaction& txn) { return referrals.Create(txn, nobody, draft.request).status(); },
+      [&](Transaction& txn) { return referrals.Transition(txn, nobody, row.referral_id, move).status(); },
+      [&](Transaction& txn) { return referrals.Get(txn, nobody, row.referral_id).status(); },
+      [&](Transaction& txn) {
+        return referrals.List(txn, nobody, false, domain::ReferralFilter(), domain::ReferralCursor(), 10).status();
+      },
+  };
+  for (size_t i = 0; i < calls.size(); ++i) {
+    INFO("call " << i);
+    RefusedUnchanged(world, Code::kPermissionDenied, [&] { return world.Write(calls[i]); });
+  }
 }
 
 // --- Create -------------------------------------------------------------
