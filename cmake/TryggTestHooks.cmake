@@ -1,8 +1,11 @@
-# Test hooks: switches that weaken security so the test suite runs fast (today
-# one, TRYGG_INSECURE_FAST_KDF, which writes and accepts key stores with
-# libsodium's minimum Argon2id limits). They are compiled only into builds
-# meant for testing: a Release or MinSizeRel binary does not contain the
-# hook at all, so no environment can switch it on (CI checks the Release
+# Test hooks: switches that weaken security so the test suite runs fast and
+# deterministically: TRYGG_INSECURE_FAST_KDF (the tools write and accept key
+# stores with libsodium's minimum Argon2id limits) and TRYGG_TEST_CLOCK_FILE
+# (tryggd's clock is moved by an offset a test writes to a file, so tests do
+# not sleep; server/daemon/server_clock.h). Each target that reads one defines
+# TRYGG_TEST_HOOKS=1 when this rule says so. They are compiled only into
+# builds meant for testing: a Release or MinSizeRel binary does not contain
+# the hooks at all, so no environment can switch them on (CI checks the Release
 # binaries with scripts/check-test-hooks; tests/build checks this rule).
 #
 # trygg_test_hooks_enabled(<build type> <out var>): ON for Debug,

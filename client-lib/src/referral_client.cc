@@ -603,7 +603,7 @@ absl::StatusOr<ReferralPage> ReferralClient::Inbox(const ReferralQuery& query) {
 absl::StatusOr<ReferralPage> ReferralClient::Outbox(const ReferralQuery& query) { return List(query, false); }
 
 absl::Status ReferralClient::Watch(const std::function<bool(const ReferralNotice&)>& on_notice,
-                                   int64_t deadline_ms) {
+                                   int64_t deadline_ms, const std::function<void()>& on_open) {
   auto context = client_.NewCallContext();
   if (deadline_ms > 0) {
     context->set_deadline(std::chrono::system_clock::time_point(std::chrono::milliseconds(deadline_ms)));
@@ -613,6 +613,12 @@ absl::Status ReferralClient::Watch(const std::function<bool(const ReferralNotice
   auto stub = trygg::v1::ReferralService::NewStub(client_.channel());
   std::unique_ptr<grpc::ClientReader<trygg::v1::WatchReferralsResponse>> reader =
       stub->WatchReferrals(context.get(), trygg::v1::WatchReferralsRequest());
+  if (on_open) {
+    // tryggd sends the initial metadata once the stream is registered; a
+    // refused call ends instead, and the loop below reports why.
+    reader->WaitForInitialMetadata();
+    on_open();
+  }
   trygg::v1::WatchReferralsResponse in;
   bool stopped = false;
   while (reader->Read(&in)) {

@@ -91,11 +91,14 @@ grpc::ServerWriteReactor<trygg::v1::WatchReferralsResponse>* ReferralWatch::Open
     const Id128& org_id, const Authenticator& auth, const grpc::CallbackServerContext& context) {
   auto* stream = new Stream(this, org_id);
   stream->SetLease(auth.HoldForStream(context, [stream] { stream->LoseAuthority(); }));
-  // Tells the client the stream is registered: notices from now on reach it.
-  stream->StartSendInitialMetadata();
   std::lock_guard<std::mutex> lock(mu_);
   SweepLocked();
   streams_.emplace(org_id, stream);
+  // Tells the client the stream is registered: notices from now on reach it.
+  // Sent under mu_, after the registration, so no notice is lost in between
+  // and none is written before the metadata (Publish takes mu_ too). Stream
+  // does not override OnSendInitialMetadataDone, so nothing here re-enters.
+  stream->StartSendInitialMetadata();
   return stream;
 }
 

@@ -26,6 +26,7 @@
 #include "server/api/directory_service.h"
 #include "server/api/session_service.h"
 #include "server/api/trust_service.h"
+#include "server/daemon/server_clock.h"
 #include "server/daemon/server_key.h"
 #include "trygg/status_macros.h"
 #include "trygg/v1/audit.grpc.pb.h"
@@ -130,6 +131,7 @@ absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config
   TRYGG_RETURN_IF_ERROR(ValidateConfig(config));
   TRYGG_ASSIGN_OR_RETURN(ListenAddress address, ParseListenAddress(config.listen_address));
   std::unique_ptr<Tryggd> d(new Tryggd());
+  d->clock_ = MakeServerClock();
 
   std::shared_ptr<grpc::ServerCredentials> credentials;
   if (!config.tls_cert_file.empty()) {
@@ -162,33 +164,33 @@ absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config
   spdlog::info("{} server signing key {}", server_key.created ? "created" : "loaded",
                HexEncode(d->server_public_key_.span()));
   d->audit_log_ = std::make_unique<domain::AuditLog>(d->store_.get(), std::move(server_key.pair),
-                                                     &d->clock_);
+                                                     d->clock_.get());
   TRYGG_ASSIGN_OR_RETURN(d->info_.platform_root, PlatformRootKey(config));
   if (!d->info_.platform_root.has_value()) {
     spdlog::warn("no platform_root_public_key configured: organisations cannot be admitted yet");
   }
 
   d->info_.server_public_key = d->server_public_key_;
-  d->trust_ = std::make_unique<domain::Trust>(d->info_.platform_root, d->server_public_key_, d->clock_, d->rng_);
+  d->trust_ = std::make_unique<domain::Trust>(d->info_.platform_root, d->server_public_key_, *d->clock_, d->rng_);
   domain::SessionPolicy session_policy;
   session_policy.session_ttl_ms = int64_t{config.session_ttl_seconds} * 1000;
   d->sessions_ = std::make_unique<domain::Sessions>(d->info_.server_instance_id, session_policy,
-                                                    d->clock_, d->rng_);
+                                                    *d->clock_, d->rng_);
   d->authenticator_ = std::make_unique<api::Authenticator>(*d->store_, *d->sessions_);
 
   d->services_.push_back(
       std::make_unique<api::TrustService>(d->info_, *d->store_, *d->trust_, *d->authenticator_));
   d->services_.push_back(std::make_unique<api::SessionService>(*d->store_, *d->sessions_, *d->authenticator_));
-  d->cases_ = std::make_unique<domain::Cases>(d->clock_);
+  d->cases_ = std::make_unique<domain::Cases>(*d->clock_);
   d->routes_ = std::make_unique<DirectoryRoutes>();
-  d->referrals_ = std::make_unique<domain::Referrals>(*d->routes_, d->clock_);
+  d->referrals_ = std::make_unique<domain::Referrals>(*d->routes_, *d->clock_);
   d->services_.push_back(std::make_unique<api::CaseService>(*d->store_, *d->cases_, *d->referrals_,
                                                             *d->authenticator_, d->watch_));
   d->services_.push_back(
       std::make_unique<api::ReferralService>(*d->store_, *d->referrals_, *d->authenticator_, d->watch_));
   domain::DirectoryOptions directory_options;
   directory_options.capacity_stale_ms = int64_t{config.directory_capacity_stale_hours} * 3600 * 1000;
-  d->services_.push_back(std::make_unique<api::DirectoryService>(*d->store_, *d->authenticator_, d->clock_,
+  d->services_.push_back(std::make_unique<api::DirectoryService>(*d->store_, *d->authenticator_, *d->clock_,
                                                                  directory_options));
   d->services_.push_back(std::make_unique<api::AuditService>(d->audit_log_.get(), *d->authenticator_));
 

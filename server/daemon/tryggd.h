@@ -58,7 +58,9 @@ class Tryggd {
   bool tls_ = false;
   std::string listening_address_;
   std::unique_ptr<store::sqlite::SqliteStore> store_;
-  SystemClock clock_;
+  // The system clock; in test builds, possibly moved by a test
+  // (server_clock.h).
+  std::unique_ptr<Clock> clock_;
   SignPublicKey server_public_key_;
   std::unique_ptr<domain::AuditLog> audit_log_;
   ServerInfo info_;

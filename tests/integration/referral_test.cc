@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -16,6 +18,7 @@
 
 #include "testing/db_edit.h"
 #include "testing/trust_world.h"
+#include "testing/wait_for.h"
 #include "trygg/case_client.h"
 #include "trygg/crypto_error.h"
 #include "trygg/directory_client.h"
@@ -29,6 +32,7 @@ using testing::TestDevice;
 using testing::Exec;
 using testing::QueryInt;
 using testing::TrustWorld;
+using testing::WaitFor;
 using S = ReferralStatus;
 using Code = absl::StatusCode;
 
@@ -373,30 +377,41 @@ TEST_CASE("the server expires unanswered referrals and lapsed consent, and tells
   const std::string db = w.world.db_path();
 
   std::atomic<int> expired_notices{0};
+  // The watcher says when its stream is registered on the server; the test
+  // waits for that (with a deadline) before it changes anything.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = false;
+  auto opened = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    open = true;
+    cv.notify_all();
+  };
   // Its own ReferralClient: one call at a time per client (the Client is shared).
   ReferralClient watching(*w.anna_device.client, w.anna_device.keys, w.anna.cases, w.world.clock(), w.world.rng());
+  absl::Status watched;
   std::thread watcher([&] {
     const int64_t deadline = w.world.clock().NowUnixMillis() + 15000;
-    watching
-        .Watch(
-            [&](const ReferralNotice& n) {
-              if (n.referral_id == referral && n.state == S::kExpired && !n.incoming) ++expired_notices;
-              return expired_notices == 0;
-            },
-            deadline)
-        .IgnoreError();
+    watched = watching.Watch(
+        [&](const ReferralNotice& n) {
+          if (n.referral_id == referral && n.state == S::kExpired && !n.incoming) ++expired_notices;
+          return expired_notices == 0;
+        },
+        deadline, opened);
+    opened();  // also when the stream failed before it opened
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the stream is open
-
-  // Its answer-by time passes (moved into the past in the database).
-  Exec(db, "UPDATE referrals SET answer_by = 1 WHERE referral_id = x'" + Hex(referral) + "'");
-  S state = S::kSent;
-  for (int i = 0; i < 100 && state == S::kSent; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    state = StateOf(w.anna.referrals, referral);
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds(15), [&] { return open; }));
   }
-  CHECK(state == S::kExpired);
+
+  // Its answer-by time passes (moved into the past in the database); the
+  // server's expiry loop expires it and the watcher is told, which ends it.
+  Exec(db, "UPDATE referrals SET answer_by = 1 WHERE referral_id = x'" + Hex(referral) + "'");
   watcher.join();
+  INFO(watched.ToString());
+  CHECK(watched.ok());
+  CHECK(StateOf(w.anna.referrals, referral) == S::kExpired);
   CHECK(expired_notices == 1);
   // Its audit entry: the server acted (zero device) for the sending
   // organisation, with the receiver as counterpart, so both may read it.
@@ -414,12 +429,9 @@ TEST_CASE("the server expires unanswered referrals and lapsed consent, and tells
   REQUIRE(second.ok());
   REQUIRE(w.lawyer.referrals.Accept(*second).ok());
   Exec(db, "UPDATE consents SET expires_at = 1 WHERE consent_id = x'" + Hex(*d.consent_id) + "'");
-  state = S::kAccepted;
-  for (int i = 0; i < 100 && state == S::kAccepted; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    state = StateOf(w.lawyer.referrals, *second);
-  }
-  CHECK(state == S::kClosed);
+  // Nothing in this process is told of the server's move: wait for the state
+  // itself, with a deadline.
+  CHECK(WaitFor([&] { return StateOf(w.lawyer.referrals, *second) == S::kClosed; }, std::chrono::seconds(10)));
 }
 
 TEST_CASE("inbox and outbox page with opaque tokens and filter by state and service", "[referral]") {

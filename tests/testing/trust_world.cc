@@ -3,6 +3,8 @@
 #include <signal.h>
 
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <fstream>
 
 #include "trygg/membership.h"
 
@@ -23,8 +25,22 @@ TrustWorld::TrustWorld(std::vector<std::string> extra_args) : root_(GenerateSign
   args_ = {"--listen", "127.0.0.1:0", "--data-dir", dir_.path(),
            "--platform-root-key", HexEncode(root_.public_key.span())};
   args_.insert(args_.end(), extra_args.begin(), extra_args.end());
-  server_ = std::make_unique<TryggdProcess>(args_);
+  clock_file_ = dir_.file("tryggd-clock-offset-ms");
+  server_ = std::make_unique<TryggdProcess>(args_, std::chrono::seconds(20),
+                                            std::vector<std::string>{"TRYGG_TEST_CLOCK_FILE=" + clock_file_});
   REQUIRE(server_->ok());
+}
+
+void TrustWorld::AdvanceServerClock(std::chrono::milliseconds by) {
+  clock_offset_ += by;
+  // Written whole, then renamed over: tryggd never reads half a number.
+  const std::string temporary = clock_file_ + ".new";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << clock_offset_.count() << "\n";
+    REQUIRE(out.good());
+  }
+  REQUIRE(std::rename(temporary.c_str(), clock_file_.c_str()) == 0);
 }
 
 void TrustWorld::CertifyServer() {
@@ -52,7 +68,8 @@ void TrustWorld::Restart(const std::function<void(const std::string& data_dir)>&
   REQUIRE(stopped.code == 0);
   server_.reset();
   if (while_stopped) while_stopped(dir_.path());
-  server_ = std::make_unique<TryggdProcess>(args_);
+  server_ = std::make_unique<TryggdProcess>(args_, std::chrono::seconds(20),
+                                            std::vector<std::string>{"TRYGG_TEST_CLOCK_FILE=" + clock_file_});
   REQUIRE(server_->ok());
 }
 

@@ -4,6 +4,7 @@
 #ifndef TRYGG_TESTS_TESTING_TRUST_WORLD_H_
 #define TRYGG_TESTS_TESTING_TRUST_WORLD_H_
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -71,12 +72,21 @@ class TrustWorld {
   Rng& rng() { return rng_; }
   Clock& clock() { return clock_; }
 
+  // Moves tryggd's clock forward by `by` (its test hook,
+  // server/daemon/server_clock.h), at once: the next reading of the clock
+  // sees it. Lets a test pass a session's lifetime or an answer-by time
+  // without sleeping. The clients' clock does not move.
+  void AdvanceServerClock(std::chrono::milliseconds by);
+
  private:
   TempDir dir_;
   DeterministicRng rng_{0x5a};
   SystemClock clock_;
   SigningKeyPair root_;
   std::vector<std::string> args_;
+  // The file tryggd reads its clock offset from, and the offset written.
+  std::string clock_file_;
+  std::chrono::milliseconds clock_offset_{0};
   std::unique_ptr<TryggdProcess> server_;
   std::vector<std::unique_ptr<TestDevice>> devices_;
   int next_id_ = 1;

@@ -18,7 +18,8 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-pid_t Spawn(const std::vector<std::string>& args, int* out_fd, int* err_fd) {
+pid_t Spawn(const std::vector<std::string>& args, const std::vector<std::string>& extra_env, int* out_fd,
+            int* err_fd) {
   int out[2];
   int err[2];
   if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) std::abort();
@@ -33,8 +34,14 @@ pid_t Spawn(const std::vector<std::string>& args, int* out_fd, int* err_fd) {
   std::vector<std::string> owned = args;
   for (std::string& a : owned) argv.push_back(a.data());
   argv.push_back(nullptr);
+  // This process's environment, with `extra_env` ("NAME=value") added.
+  std::vector<std::string> env_owned = extra_env;
+  std::vector<char*> envp;
+  for (char** e = environ; *e != nullptr; ++e) envp.push_back(*e);
+  for (std::string& e : env_owned) envp.push_back(e.data());
+  envp.push_back(nullptr);
   pid_t pid = -1;
-  if (posix_spawn(&pid, path.c_str(), &actions, nullptr, argv.data(), environ) != 0) std::abort();
+  if (posix_spawn(&pid, path.c_str(), &actions, nullptr, argv.data(), envp.data()) != 0) std::abort();
   posix_spawn_file_actions_destroy(&actions);
   close(out[1]);
   close(err[1]);
@@ -59,6 +66,9 @@ void Drain(int fd, std::string& text, SteadyClock::time_point deadline) {
   }
 }
 
+// Polls for the child's exit, a condition, until `deadline` (then kills it):
+// waitpid has no timeout of its own, and a SIGCHLD handler would be global
+// state shared by every test in the process.
 ExitResult WaitFor(pid_t pid, SteadyClock::time_point deadline) {
   ExitResult result;
   int status = 0;
@@ -87,7 +97,7 @@ std::string TryggdPath() {
 ExitResult RunTryggd(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
   int out = -1;
   int err = -1;
-  pid_t pid = Spawn(args, &out, &err);
+  pid_t pid = Spawn(args, {}, &out, &err);
   auto deadline = SteadyClock::now() + timeout;
   std::string out_text;
   std::string err_text;
@@ -101,9 +111,11 @@ ExitResult RunTryggd(const std::vector<std::string>& args, std::chrono::millisec
   return result;
 }
 
-TryggdProcess::TryggdProcess(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
-  pid_ = Spawn(args, &stdout_fd_, &stderr_fd_);
-  // tryggd prints "tryggd listening on <address>; ..." once it accepts calls.
+TryggdProcess::TryggdProcess(const std::vector<std::string>& args, std::chrono::milliseconds timeout,
+                             const std::vector<std::string>& extra_env) {
+  pid_ = Spawn(args, extra_env, &stdout_fd_, &stderr_fd_);
+  // tryggd prints "tryggd listening on <address>; ..." once it accepts calls;
+  // readiness is that line, waited for with a deadline (poll on its stdout).
   static constexpr std::string_view kListening = "tryggd listening on ";
   auto deadline = SteadyClock::now() + timeout;
   while (SteadyClock::now() < deadline) {

@@ -30,10 +30,12 @@ ExitResult RunTryggd(const std::vector<std::string>& args,
 
 class TryggdProcess {
  public:
-  // Starts tryggd with `args` and waits until it prints its address. On
+  // Starts tryggd with `args` (and `extra_env`, "NAME=value" entries added to
+  // this process's environment) and waits until it prints its address. On
   // failure, `ok()` is false and `startup_error()` holds its output.
   explicit TryggdProcess(const std::vector<std::string>& args,
-                         std::chrono::milliseconds timeout = std::chrono::seconds(20));
+                         std::chrono::milliseconds timeout = std::chrono::seconds(20),
+                         const std::vector<std::string>& extra_env = {});
   ~TryggdProcess();
   TryggdProcess(const TryggdProcess&) = delete;
   TryggdProcess& operator=(const TryggdProcess&) = delete;

@@ -193,8 +193,12 @@ class ReferralClient {
 
   // Calls `on_notice` for each notice until it returns false, the stream
   // ends or `deadline_ms` (0: none, wall clock) passes; a deadline that
-  // passes is not an error.
-  absl::Status Watch(const std::function<bool(const ReferralNotice&)>& on_notice, int64_t deadline_ms = 0);
+  // passes is not an error. `on_open`, if given, is called once the server
+  // has registered the stream (its initial metadata arrived), so that every
+  // change committed after it reaches `on_notice`; or once the call has
+  // failed, which Watch then returns.
+  absl::Status Watch(const std::function<bool(const ReferralNotice&)>& on_notice, int64_t deadline_ms = 0,
+                     const std::function<void()>& on_open = nullptr);
 
  private:
   absl::StatusOr<ReferralPage> List(const ReferralQuery& query, bool inbox);

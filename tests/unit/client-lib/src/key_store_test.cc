@@ -293,6 +293,9 @@ TEST_CASE("key store: a process killed while changing the passphrase leaves a ke
         }
       }
     }
+    // Not a wait: this random delay is where the crash falls (the test's
+    // input), and no outcome depends on its length; whatever moment the kill
+    // lands on, the file must open with exactly one passphrase.
     usleep(static_cast<useconds_t>(500 + random() % 20'000));
     REQUIRE(kill(child, SIGKILL) == 0);
     int status = 0;

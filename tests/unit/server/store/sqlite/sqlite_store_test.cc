@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <condition_variable>
+#include <mutex>
 #include <fstream>
 #include <thread>
 
@@ -149,7 +151,11 @@ TEST_CASE("a failing write changes nothing and does not disturb its batch", "[st
   // Queue many writes at once so that they share transactions; every third
   // one inserts a row and then fails.
   constexpr int kWrites = 300;
-  std::atomic<int> done{0};
+  // Completions run on the writer thread; the test waits for all of them on
+  // a condition variable, with a deadline.
+  std::mutex mu;
+  std::condition_variable all_done;
+  int done = 0;
   std::vector<absl::Status> results(kWrites);
   for (int i = 0; i < kWrites; ++i) {
     store->Write(
@@ -159,12 +165,16 @@ TEST_CASE("a failing write changes nothing and does not disturb its batch", "[st
           if (i % 3 == 0) return absl::FailedPreconditionError("refused by the rule");
           return absl::OkStatus();
         },
-        [&results, &done, i](absl::Status status) {
+        [&results, &mu, &all_done, &done, i](absl::Status status) {
+          std::lock_guard<std::mutex> lock(mu);
           results[i] = std::move(status);
-          done.fetch_add(1);
+          if (++done == kWrites) all_done.notify_all();
         });
   }
-  while (done.load() < kWrites) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    REQUIRE(all_done.wait_for(lock, std::chrono::seconds(60), [&done] { return done == kWrites; }));
+  }
   for (int i = 0; i < kWrites; ++i) {
     INFO(i);
     CHECK(results[i].ok() == (i % 3 != 0));

@@ -429,6 +429,16 @@ TEST_CASE("A member device reads the entries naming its organisation, a coordina
   CHECK(page->next_page_token == EncodeAuditPageToken(1));
 }
 
+TEST_CASE("A caller of no known role reads no entries: PERMISSION_DENIED", "[audit][log]") {
+  Fixture f;
+  REQUIRE(f.store->WriteAndWait([&](Transaction& txn) { return AuditLog::Record(txn, Event(0)).status(); }).ok());
+  const Caller nobody{Id128(), Id128(), static_cast<Role>(0), 0};
+  absl::StatusOr<AuditEntryPage> page = f.log->ListEntries(nobody, 0, 10, "");
+  CHECK(page.status().code() == absl::StatusCode::kPermissionDenied);
+  const Caller member{Id128(), Id128(), Role::kCaseworker, 0};
+  CHECK(f.log->ListEntries(member, 0, 10, "").ok());
+}
+
 // Not run by default (`audit_log_test "[.bench]"`): the cost of the SQLite
 // tree at scale, the numbers docs/audit.md and the issue report quote. Set
 // TRYGG_AUDIT_BENCH_ENTRIES (default 1000000) and, to keep the database for
