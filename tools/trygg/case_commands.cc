@@ -221,26 +221,17 @@ absl::StatusOr<trygg::v1::CaseRecord> ParseCaseRecordJson(std::string_view text)
 }
 
 void AddCaseCommands(CLI::App& app, Command& selected) {
-  auto leaf = [&](CLI::App* parent, const std::string& name, const std::string& help, Command run) {
-    CLI::App* sub = parent->add_subcommand(name, help);
-    sub->callback([&selected, run] { selected = run; });
-    return sub;
-  };
-  auto group = [&](const std::string& name, const std::string& help) {
-    CLI::App* sub = app.add_subcommand(name, help);
-    sub->require_subcommand(1);
-    return sub;
-  };
+  CommandTree tree(app, selected);
   auto case_arg = [](CLI::App* sub) {
     sub->add_option("CASE_ID", g_case_flags.case_id, "Case id (32 hex digits)")->required();
   };
 
-  CLI::App* cases = group("case", "Cases: sealed on this device, readable only by organisations with a grant");
-  CLI::App* create = leaf(cases, "create", "Open a case with its first version", CaseCreate);
+  CLI::App* cases = tree.Group("case", "Cases: sealed on this device, readable only by organisations with a grant");
+  CLI::App* create = tree.Leaf(cases, "create", "Open a case with its first version", CaseCreate);
   create->add_option("--file", g_case_flags.file, "Case record (trygg.v1.CaseRecord JSON, docs/case-record.md)")
       ->required()
       ->check(CLI::ExistingFile);
-  CLI::App* append = leaf(cases, "append", "Add a version to a case", CaseAppend);
+  CLI::App* append = tree.Leaf(cases, "append", "Add a version to a case", CaseAppend);
   case_arg(append);
   append->add_option("--file", g_case_flags.file, "Case record (trygg.v1.CaseRecord JSON)")
       ->required()
@@ -248,14 +239,15 @@ void AddCaseCommands(CLI::App& app, Command& selected) {
   append
       ->add_option("--attach", g_case_flags.attach, "A file to attach to the new version (repeat; at most 1 GiB each)")
       ->check(CLI::ExistingFile);
-  case_arg(leaf(cases, "show", "Every version of a case, verified and decrypted", CaseShow));
-  CLI::App* attachment = leaf(cases, "attachment", "Download and decrypt an attachment of a version", CaseAttachment);
+  case_arg(tree.Leaf(cases, "show", "Every version of a case, verified and decrypted", CaseShow));
+  CLI::App* attachment = tree.Leaf(cases, "attachment", "Download and decrypt an attachment of a version",
+                                   CaseAttachment);
   case_arg(attachment);
   attachment->add_option("VERSION", g_case_flags.version, "The version (as case show lists them)")->required();
   attachment->add_option("INDEX", g_case_flags.index, "The attachment's index in that version, from 0")->required();
   attachment->add_option("--out", g_case_flags.out, "The file to write (must not exist)")->required();
-  leaf(cases, "list", "Cases your organisation may read", CaseList);
-  CLI::App* erase = leaf(cases, "erase", "Erase a case for good (crypto-shredding; owner only)", CaseErase);
+  tree.Leaf(cases, "list", "Cases your organisation may read", CaseList);
+  CLI::App* erase = tree.Leaf(cases, "erase", "Erase a case for good (crypto-shredding; owner only)", CaseErase);
   case_arg(erase);
   erase->add_flag("--yes", g_case_flags.yes, "Do not ask for confirmation");
 }

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "absl/status/statusor.h"
@@ -42,6 +43,28 @@ struct Output {
 };
 
 using Command = absl::StatusOr<Output> (*)(const Settings&, const CommandFlags&);
+
+// Builds trygg's command tree: a group requires one of its subcommands; a
+// leaf, when it is the one parsed, selects the command main() runs.
+class CommandTree {
+ public:
+  CommandTree(CLI::App& app, Command& selected) : app_(app), selected_(selected) {}
+
+  CLI::App* Group(const std::string& name, const std::string& help) {
+    CLI::App* sub = app_.add_subcommand(name, help);
+    sub->require_subcommand(1);
+    return sub;
+  }
+  CLI::App* Leaf(CLI::App* parent, const std::string& name, const std::string& help, Command run) {
+    CLI::App* sub = parent->add_subcommand(name, help);
+    sub->callback([&selected = selected_, run] { selected = run; });
+    return sub;
+  }
+
+ private:
+  CLI::App& app_;
+  Command& selected_;
+};
 
 absl::StatusOr<Output> DeviceInit(const Settings& settings, const CommandFlags& flags);
 absl::StatusOr<Output> UploadCertificate(const Settings& settings, const CommandFlags& flags);

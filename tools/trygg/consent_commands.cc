@@ -117,22 +117,13 @@ absl::StatusOr<Output> ConsentList(const Settings& settings, const CommandFlags&
 }  // namespace
 
 void AddConsentCommands(CLI::App& app, Command& selected) {
-  auto leaf = [&](CLI::App* parent, const std::string& name, const std::string& help, Command run) {
-    CLI::App* sub = parent->add_subcommand(name, help);
-    sub->callback([&selected, run] { selected = run; });
-    return sub;
-  };
-  auto group = [&](const std::string& name, const std::string& help) {
-    CLI::App* sub = app.add_subcommand(name, help);
-    sub->require_subcommand(1);
-    return sub;
-  };
+  CommandTree tree(app, selected);
   auto case_arg = [](CLI::App* sub) {
     sub->add_option("CASE_ID", g_consent_flags.case_id, "Case id (32 hex digits)")->required();
   };
 
-  CLI::App* consent = group("consent", "The survivor's consent to share, with its evidence sealed");
-  CLI::App* record = leaf(consent, "record", "Record consent for a case", ConsentRecordCommand);
+  CLI::App* consent = tree.Group("consent", "The survivor's consent to share, with its evidence sealed");
+  CLI::App* record = tree.Leaf(consent, "record", "Record consent for a case", ConsentRecordCommand);
   case_arg(record);
   record
       ->add_option("--service", g_consent_flags.services,
@@ -146,10 +137,10 @@ void AddConsentCommands(CLI::App& app, Command& selected) {
   record->add_option("--evidence", g_consent_flags.evidence, "What the survivor agreed to and how (sealed)")
       ->required();
   CLI::App* withdraw =
-      leaf(consent, "withdraw", "Withdraw a consent; ends the referrals relying on it", ConsentWithdraw);
+      tree.Leaf(consent, "withdraw", "Withdraw a consent; ends the referrals relying on it", ConsentWithdraw);
   case_arg(withdraw);
   withdraw->add_option("CONSENT_ID", g_consent_flags.consent_id, "Consent id (32 hex digits)")->required();
-  case_arg(leaf(consent, "list", "Consents of a case, verified, with their evidence", ConsentList));
+  case_arg(tree.Leaf(consent, "list", "Consents of a case, verified, with their evidence", ConsentList));
 }
 
 }  // namespace trygg::cli

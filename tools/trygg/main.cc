@@ -45,65 +45,59 @@ int Run(int argc, char** argv) {
       "Passphrase: prompted on the terminal, or TRYGG_PASSPHRASE.\n"
       "Exit status: 0 ok, 1 failure, 2 usage.");
 
-  auto leaf = [&](CLI::App* parent, const std::string& name, const std::string& help, Command run) {
-    CLI::App* sub = parent->add_subcommand(name, help);
-    sub->callback([&command, run] { command = run; });
-    return sub;
-  };
-  auto group = [&](const std::string& name, const std::string& help) {
-    CLI::App* sub = app.add_subcommand(name, help);
-    sub->require_subcommand(1);
-    return sub;
-  };
+  CommandTree tree(app, command);
 
-  CLI::App* device = group("device", "This device and the devices of your organisation");
-  CLI::App* init = leaf(device, "init", "Create this device's keys and key store", DeviceInit);
+  CLI::App* device = tree.Group("device", "This device and the devices of your organisation");
+  CLI::App* init = tree.Leaf(device, "init", "Create this device's keys and key store", DeviceInit);
   init->add_option("--org", flags.org, "Organisation id (32 hex digits) to join");
   init->add_option("--label", flags.label, "A name your admin recognises, e.g. \"Anna's laptop\"");
   init->add_flag("--admin-of-new-org", flags.admin_of_new_org,
                  "This device will be the first admin of a new organisation (random --org if absent)");
   init->add_flag("--coordinator", flags.coordinator,
                  "This device belongs to a coordinator, certified by the platform root (for trygg-audit)");
-  leaf(device, "activate", "After approval: log in and receive the organisation keys", KeysSync);
-  CLI::App* revoke = leaf(device, "revoke", "Revoke a device, rotate the organisation key and re-key the organisation's cases (admin)", DeviceRevoke);
+  tree.Leaf(device, "activate", "After approval: log in and receive the organisation keys", KeysSync);
+  CLI::App* revoke = tree.Leaf(device, "revoke", "Revoke a device, rotate the organisation key and re-key the organisation's cases (admin)",
+                               DeviceRevoke);
   revoke->add_option("DEVICE_ID", flags.id, "Device id (32 hex digits)")->required();
-  CLI::App* role = leaf(device, "role", "Change a device's role (admin)", DeviceRole);
+  CLI::App* role = tree.Leaf(device, "role", "Change a device's role (admin)", DeviceRole);
   role->add_option("DEVICE_ID", flags.id, "Device id (32 hex digits)")->required();
   role->add_option("ROLE", flags.role, "caseworker or org-admin")->required();
-  leaf(device, "list", "Devices in the verified organisation log", DeviceList);
+  tree.Leaf(device, "list", "Devices in the verified organisation log", DeviceList);
 
   CLI::App* upload =
-      leaf(&app, "upload-certificate", "Upload a certificate file made by trygg-admin", UploadCertificate);
+      tree.Leaf(&app, "upload-certificate", "Upload a certificate file made by trygg-admin", UploadCertificate);
   upload->add_option("FILE", flags.file, "Certificate file")->required()->check(CLI::ExistingFile);
 
-  CLI::App* enrol = group("enrol", "Enrolment of new devices");
-  CLI::App* request = leaf(enrol, "request", "Ask to join the organisation; shows the safety number", EnrolRequest);
+  CLI::App* enrol = tree.Group("enrol", "Enrolment of new devices");
+  CLI::App* request = tree.Leaf(enrol, "request", "Ask to join the organisation; shows the safety number",
+                                EnrolRequest);
   request->add_option("--role", flags.role, "caseworker or org-admin")
       ->default_val("caseworker")
       ->check(CLI::IsMember({"caseworker", "org-admin"}));
   request->add_option("--label", flags.label, "A name your admin recognises (default: from device init)");
-  leaf(enrol, "list", "Pending enrolment requests with their safety numbers (admin)", EnrolList);
-  CLI::App* approve = leaf(enrol, "approve", "Approve a request after comparing safety numbers (admin)", EnrolApprove);
+  tree.Leaf(enrol, "list", "Pending enrolment requests with their safety numbers (admin)", EnrolList);
+  CLI::App* approve = tree.Leaf(enrol, "approve", "Approve a request after comparing safety numbers (admin)",
+                                EnrolApprove);
   approve->add_option("ENROLMENT_ID", flags.id, "Enrolment id (32 hex digits)")->required();
   approve->add_option("--fingerprint", flags.fingerprint,
                       "The safety number read from the person's device (all 60 digits); without it, asks");
 
-  CLI::App* keys = group("keys", "Organisation keys");
-  leaf(keys, "sync", "Receive new organisation key generations sealed to this device", KeysSync);
+  CLI::App* keys = tree.Group("keys", "Organisation keys");
+  tree.Leaf(keys, "sync", "Receive new organisation key generations sealed to this device", KeysSync);
 
-  CLI::App* org = group("org", "Organisation key (admin)");
-  leaf(org, "init-key", "First admin: create organisation key generation 1", OrgInitKey);
-  leaf(org, "rotate", "Rotate the organisation key to a new generation", OrgRotate);
-  leaf(org, "rekey",
+  CLI::App* org = tree.Group("org", "Organisation key (admin)");
+  tree.Leaf(org, "init-key", "First admin: create organisation key generation 1", OrgInitKey);
+  tree.Leaf(org, "rotate", "Rotate the organisation key to a new generation", OrgRotate);
+  tree.Leaf(org, "rekey",
        "Move every case the organisation owns that is still under an older key generation to a new key "
        "(run by `device revoke`; resumes one that was cut off)",
        OrgRekey);
 
-  CLI::App* fingerprint = leaf(&app, "fingerprint", "Show a safety number", ShowFingerprint);
+  CLI::App* fingerprint = tree.Leaf(&app, "fingerprint", "Show a safety number", ShowFingerprint);
   fingerprint->add_option("--device", flags.device, "Another device of your organisation (from the verified log)");
-  leaf(&app, "status", "Server, login and organisation log status", ShowStatus);
-  leaf(&app, "login", "Check that this device can log in", CheckLogin);
-  leaf(&app, "server-info", "The server's identity and certificate (no login)", ShowServerInfo);
+  tree.Leaf(&app, "status", "Server, login and organisation log status", ShowStatus);
+  tree.Leaf(&app, "login", "Check that this device can log in", CheckLogin);
+  tree.Leaf(&app, "server-info", "The server's identity and certificate (no login)", ShowServerInfo);
 
   AddDirectoryCommands(app, command);
   AddAuditCommands(app, command);

@@ -289,16 +289,7 @@ absl::StatusOr<trygg::v1::ReferralPacket> MakeReferralPacket(const trygg::v1::Ca
 }
 
 void AddReferralCommands(CLI::App& app, Command& selected) {
-  auto leaf = [&](CLI::App* parent, const std::string& name, const std::string& help, Command run) {
-    CLI::App* sub = parent->add_subcommand(name, help);
-    sub->callback([&selected, run] { selected = run; });
-    return sub;
-  };
-  auto group = [&](const std::string& name, const std::string& help) {
-    CLI::App* sub = app.add_subcommand(name, help);
-    sub->require_subcommand(1);
-    return sub;
-  };
+  CommandTree tree(app, selected);
   auto case_arg = [](CLI::App* sub) {
     sub->add_option("CASE_ID", g_referral_flags.case_id, "Case id (32 hex digits)")->required();
   };
@@ -306,7 +297,7 @@ void AddReferralCommands(CLI::App& app, Command& selected) {
     sub->add_option("REFERRAL_ID", g_referral_flags.referral_id, "Referral id (32 hex digits)")->required();
   };
 
-  CLI::App* refer = leaf(&app, "refer", "Refer a case to another organisation's service listing", Refer);
+  CLI::App* refer = tree.Leaf(&app, "refer", "Refer a case to another organisation's service listing", Refer);
   case_arg(refer);
   refer->add_option("--listing", g_referral_flags.listing_id, "The receiving service's listing id")->required();
   refer->add_option("--consent", g_referral_flags.consent_id, "The consent that covers this receiver and service");
@@ -320,7 +311,7 @@ void AddReferralCommands(CLI::App& app, Command& selected) {
 
   for (bool inbox : {true, false}) {
     CLI::App* box =
-        leaf(&app, inbox ? "inbox" : "outbox",
+        tree.Leaf(&app, inbox ? "inbox" : "outbox",
              inbox ? "Referrals to your organisation, newest first" : "Referrals your organisation sent, newest first",
              inbox ? Inbox : Outbox);
     box->add_option("--state", g_referral_flags.states,
@@ -331,19 +322,19 @@ void AddReferralCommands(CLI::App& app, Command& selected) {
     box->add_option("--page-token", g_referral_flags.page_token, "Continue where the previous page ended");
   }
 
-  CLI::App* referral = group("referral", "One referral: show it, answer it, follow it to its outcome");
-  referral_arg(leaf(referral, "show", "A referral with its history and packet, verified", ReferralShow));
-  referral_arg(leaf(referral, "accept", "Accept a referral sent to your organisation", ReferralAccept));
-  CLI::App* decline = leaf(referral, "decline", "Decline a referral sent to your organisation", ReferralDecline);
+  CLI::App* referral = tree.Group("referral", "One referral: show it, answer it, follow it to its outcome");
+  referral_arg(tree.Leaf(referral, "show", "A referral with its history and packet, verified", ReferralShow));
+  referral_arg(tree.Leaf(referral, "accept", "Accept a referral sent to your organisation", ReferralAccept));
+  CLI::App* decline = tree.Leaf(referral, "decline", "Decline a referral sent to your organisation", ReferralDecline);
   referral_arg(decline);
   decline->add_option("--reason", g_referral_flags.reason, NameChoices(NamedEnum::kDeclineReason))->required();
-  referral_arg(leaf(referral, "withdraw", "Withdraw a referral your organisation sent", ReferralWithdraw));
-  CLI::App* complete = leaf(referral, "complete", "Record the outcome of an accepted referral", ReferralComplete);
+  referral_arg(tree.Leaf(referral, "withdraw", "Withdraw a referral your organisation sent", ReferralWithdraw));
+  CLI::App* complete = tree.Leaf(referral, "complete", "Record the outcome of an accepted referral", ReferralComplete);
   referral_arg(complete);
   complete->add_option("--outcome", g_referral_flags.outcome, NameChoices(NamedEnum::kOutcome))->required();
-  referral_arg(leaf(referral, "close", "Close an accepted referral without an outcome", ReferralClose));
+  referral_arg(tree.Leaf(referral, "close", "Close an accepted referral without an outcome", ReferralClose));
 
-  CLI::App* watch = leaf(&app, "watch", "Print a line for each new or changed referral (no personal data)", Watch);
+  CLI::App* watch = tree.Leaf(&app, "watch", "Print a line for each new or changed referral (no personal data)", Watch);
   watch->add_option("--count", g_referral_flags.count, "Stop after this many notices");
   watch->add_option("--seconds", g_referral_flags.seconds, "Stop after this many seconds");
 }

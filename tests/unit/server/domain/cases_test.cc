@@ -63,15 +63,6 @@ struct CaseWorld {
   }
 };
 
-template <typename Call>
-void RefusedUnchanged(DomainWorld& world, Code code, Call&& call) {
-  const std::string before = world.Snapshot();
-  const uint64_t audit_before = world.AuditSize();
-  TRYGG_CHECK_CODE(call(), code);
-  CHECK(world.AuditSize() == audit_before);
-  CHECK(world.Snapshot() == before);
-}
-
 TEST_CASE_METHOD(CaseWorld, "a member opens a case granted to its own organisation", "[case]") {
   const WorldDevice* author = GENERATE(0, 1) == 0 ? &anna : nullptr;
   const WorldDevice& by = author != nullptr ? *author : *a.admin;

@@ -63,15 +63,6 @@ struct DirectoryFixture {
   }
 };
 
-template <typename Call>
-void RefusedUnchanged(DomainWorld& world, Code code, Call&& call) {
-  const std::string before = world.Snapshot();
-  const uint64_t audit_before = world.AuditSize();
-  TRYGG_CHECK_CODE(call(), code);
-  CHECK(world.AuditSize() == audit_before);
-  CHECK(world.Snapshot() == before);
-}
-
 TEST_CASE_METHOD(DirectoryFixture, "publishing: only an admin of the listing's organisation", "[directory][authz]") {
   Listing listing = world.ListingDraft(a, ServiceCategory::kShelter, 48);
   const SignedObject signed_listing = Signed(listing, *a.admin);

@@ -124,27 +124,33 @@ uint64_t DomainWorld::AuditSize() {
   return *size;
 }
 
-WorldOrg& DomainWorld::AdmitOrganisation(const std::string& name) {
-  WorldDevice& admin =
-      devices_.emplace_back(WorldDevice{NewId(0x0d), NewId(0x0a), Role::kOrgAdmin, DeviceKeys::Generate(rng_)});
+WorldDevice& DomainWorld::CertifiedDevice(CertificateKind kind, Role role, uint8_t id_tag, const std::string& name,
+                                          SignedObject* certificate) {
+  WorldDevice& device =
+      devices_.emplace_back(WorldDevice{NewId(0x0d), NewId(id_tag), role, DeviceKeys::Generate(rng_)});
   RootCertificate cert;
-  cert.kind = CertificateKind::kOrganisation;
-  cert.subject_id = admin.org_id;
-  cert.device_id = admin.device_id;
+  cert.kind = kind;
+  cert.subject_id = device.org_id;
+  cert.device_id = device.device_id;
   cert.issued_at_ms = clock_.NowUnixMillis();
-  cert.sign_key = admin.signing().public_key;
-  cert.box_key = admin.keys.box().public_key;
+  cert.sign_key = device.signing().public_key;
+  cert.box_key = device.keys.box().public_key;
   cert.name = name;
   auto signed_cert = SignRootCertificate(cert, root_);
   REQUIRE(signed_cert.ok());
-  auto uploaded = Write([&](domain::Transaction& txn) {
-    return trust_->UploadCertificate(txn, CertificateKind::kOrganisation, *signed_cert);
-  });
+  auto uploaded = Write([&](domain::Transaction& txn) { return trust_->UploadCertificate(txn, kind, *signed_cert); });
   INFO(uploaded.status().ToString());
   REQUIRE(uploaded.ok());
+  if (certificate != nullptr) *certificate = *signed_cert;
+  return device;
+}
+
+WorldOrg& DomainWorld::AdmitOrganisation(const std::string& name) {
+  SignedObject certificate;
+  WorldDevice& admin = CertifiedDevice(CertificateKind::kOrganisation, Role::kOrgAdmin, 0x0a, name, &certificate);
 
   WorldOrg& org = orgs_.emplace_back(WorldOrg{admin.org_id, &admin, GenerateOrgKey(1, rng_), 0,
-                                              SignedObjectHash(*signed_cert)});
+                                              SignedObjectHash(certificate)});
   SignedObject rotate = NextLink(org, admin, OrgLogAction::kRotateOrgKey, nullptr, Role::kCaseworker, 1);
   auto seq = AppendLink(org, admin, rotate);
   INFO(seq.status().ToString());
@@ -206,23 +212,7 @@ void DomainWorld::Revoke(WorldOrg& org, const WorldDevice& device) {
 }
 
 WorldDevice& DomainWorld::AddCoordinator(const std::string& name) {
-  WorldDevice& device =
-      devices_.emplace_back(WorldDevice{NewId(0x0d), NewId(0x0c), Role::kCoordinator, DeviceKeys::Generate(rng_)});
-  RootCertificate cert;
-  cert.kind = CertificateKind::kCoordinator;
-  cert.subject_id = device.org_id;
-  cert.device_id = device.device_id;
-  cert.issued_at_ms = clock_.NowUnixMillis();
-  cert.sign_key = device.signing().public_key;
-  cert.box_key = device.keys.box().public_key;
-  cert.name = name;
-  auto signed_cert = SignRootCertificate(cert, root_);
-  REQUIRE(signed_cert.ok());
-  auto uploaded = Write([&](domain::Transaction& txn) {
-    return trust_->UploadCertificate(txn, CertificateKind::kCoordinator, *signed_cert);
-  });
-  INFO(uploaded.status().ToString());
-  REQUIRE(uploaded.ok());
+  WorldDevice& device = CertifiedDevice(CertificateKind::kCoordinator, Role::kCoordinator, 0x0c, name);
   return device;
 }
 

@@ -14,6 +14,8 @@
 #ifndef TRYGG_TESTS_UNIT_SERVER_DOMAIN_DOMAIN_WORLD_H_
 #define TRYGG_TESTS_UNIT_SERVER_DOMAIN_DOMAIN_WORLD_H_
 
+#include <catch2/catch.hpp>
+
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -203,6 +205,12 @@ class DomainWorld {
   Id128 NewId(uint8_t kind);
 
  private:
+  // A new device of a new subject (id tagged `id_tag`) with `role`, holding a
+  // root certificate of `kind` naming it `name`, uploaded to the server (and
+  // copied to `certificate` when given).
+  WorldDevice& CertifiedDevice(CertificateKind kind, Role role, uint8_t id_tag, const std::string& name,
+                               SignedObject* certificate = nullptr);
+
   testing::TempDir dir_;
   FixedClock clock_{kWorldStartMs};
   DeterministicRng rng_{0x3d};
@@ -228,6 +236,17 @@ class DomainWorld {
     INFO("status: " << trygg_check_code_status.ToString());            \
     CHECK(trygg_check_code_status.code() == (expected_code));          \
   } while (false)
+
+// `call` is refused with `code` and leaves every row, and the audit log, as
+// they were.
+template <typename Call>
+void RefusedUnchanged(DomainWorld& world, absl::StatusCode code, Call&& call) {
+  const std::string before = world.Snapshot();
+  const uint64_t audit_before = world.AuditSize();
+  TRYGG_CHECK_CODE(call(), code);
+  CHECK(world.AuditSize() == audit_before);
+  CHECK(world.Snapshot() == before);
+}
 
 }  // namespace trygg::domain_test
 

@@ -103,16 +103,6 @@ struct ReferralWorld {
   }
 };
 
-// `call` is refused with `code` and leaves every row as it was.
-template <typename Call>
-void RefusedUnchanged(DomainWorld& world, Code code, Call&& call) {
-  const std::string before = world.Snapshot();
-  const uint64_t audit_before = world.AuditSize();
-  TRYGG_CHECK_CODE(call(), code);
-  CHECK(world.AuditSize() == audit_before);
-  CHECK(world.Snapshot() == before);
-}
-
 TEST_CASE_METHOD(ReferralWorld, "a caller of no known role is refused by every referral function",
                  "[referral][authz]") {
   ReferralRow row = Send();

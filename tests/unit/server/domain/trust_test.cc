@@ -83,15 +83,6 @@ struct TrustFixture {
   }
 };
 
-template <typename Call>
-void RefusedUnchanged(DomainWorld& world, Code code, Call&& call) {
-  const std::string before = world.Snapshot();
-  const uint64_t audit_before = world.AuditSize();
-  TRYGG_CHECK_CODE(call(), code);
-  CHECK(world.AuditSize() == audit_before);
-  CHECK(world.Snapshot() == before);
-}
-
 // A caller whose role is none of the three (a corrupt registry row, say).
 Caller NoRole(const WorldDevice& device) {
   Caller caller = device.caller();
