@@ -17,6 +17,11 @@ namespace {
 
 constexpr int kMinMessageBytes = 64 * 1024;
 constexpr int kMaxMessageBytes = 64 * 1024 * 1024;
+constexpr int kMaxDrainSeconds = 3600;
+constexpr int kMinSessionTtlSeconds = 1;
+constexpr int kMaxSessionTtlSeconds = 24 * 3600;
+constexpr int kMinCapacityStaleHours = 1;
+constexpr int kMaxCapacityStaleHours = 24 * 365;
 
 absl::Status KeyError(absl::string_view source, const toml::source_region& where,
                       absl::string_view key, absl::string_view what) {
@@ -31,12 +36,16 @@ absl::Status ReadString(const toml::node& node, absl::string_view source, absl::
   return absl::OkStatus();
 }
 
+// The bounds are ValidateConfig's, checked here too so that a value out of
+// range in the file is reported at its file and line.
 absl::Status ReadInt(const toml::node& node, absl::string_view source, absl::string_view key,
-                     int& out) {
+                     int64_t min, int64_t max, int& out) {
   const auto* value = node.as_integer();
   if (value == nullptr) return KeyError(source, node.source(), key, "must be an integer");
   int64_t v = value->get();
-  if (v < 0 || v > INT32_MAX) return KeyError(source, node.source(), key, "is out of range");
+  if (v < min || v > max) {
+    return KeyError(source, node.source(), key, absl::StrCat("must be between ", min, " and ", max));
+  }
   out = static_cast<int>(v);
   return absl::OkStatus();
 }
@@ -64,16 +73,18 @@ absl::Status ApplyConfigToml(absl::string_view toml_text, absl::string_view sour
     } else if (k == "log_level") {
       TRYGG_RETURN_IF_ERROR(ReadString(node, source_name, k, config.log_level));
     } else if (k == "drain_seconds") {
-      TRYGG_RETURN_IF_ERROR(ReadInt(node, source_name, k, config.drain_seconds));
+      TRYGG_RETURN_IF_ERROR(ReadInt(node, source_name, k, 0, kMaxDrainSeconds, config.drain_seconds));
     } else if (k == "session_ttl_seconds") {
-      TRYGG_RETURN_IF_ERROR(ReadInt(node, source_name, k, config.session_ttl_seconds));
+      TRYGG_RETURN_IF_ERROR(ReadInt(node, source_name, k, kMinSessionTtlSeconds, kMaxSessionTtlSeconds,
+                                     config.session_ttl_seconds));
     } else if (k == "directory") {
       const toml::table* table = node.as_table();
       if (table == nullptr) return KeyError(source_name, node.source(), k, "must be a table");
       for (const auto& [sub_key, sub] : *table) {
         const std::string name = absl::StrCat(k, ".", std::string(sub_key.str()));
         if (name == "directory.capacity_stale_hours") {
-          TRYGG_RETURN_IF_ERROR(ReadInt(sub, source_name, name, config.directory_capacity_stale_hours));
+          TRYGG_RETURN_IF_ERROR(ReadInt(sub, source_name, name, kMinCapacityStaleHours, kMaxCapacityStaleHours,
+                                       config.directory_capacity_stale_hours));
         } else {
           return KeyError(source_name, sub.source(), name, "unknown key");
         }
@@ -88,9 +99,11 @@ absl::Status ApplyConfigToml(absl::string_view toml_text, absl::string_view sour
         } else if (name == "tls.key_file") {
           TRYGG_RETURN_IF_ERROR(ReadString(sub, source_name, name, config.tls_key_file));
         } else if (name == "limits.max_receive_message_bytes") {
-          TRYGG_RETURN_IF_ERROR(ReadInt(sub, source_name, name, config.max_receive_message_bytes));
+          TRYGG_RETURN_IF_ERROR(ReadInt(sub, source_name, name, kMinMessageBytes, kMaxMessageBytes,
+                                       config.max_receive_message_bytes));
         } else if (name == "limits.max_send_message_bytes") {
-          TRYGG_RETURN_IF_ERROR(ReadInt(sub, source_name, name, config.max_send_message_bytes));
+          TRYGG_RETURN_IF_ERROR(ReadInt(sub, source_name, name, kMinMessageBytes, kMaxMessageBytes,
+                                       config.max_send_message_bytes));
         } else {
           return KeyError(source_name, sub.source(), name, "unknown key");
         }
@@ -175,14 +188,17 @@ absl::Status ValidateConfig(const ServerConfig& config) {
                                                      " and ", kMaxMessageBytes));
     }
   }
-  if (config.drain_seconds > 3600) {
-    return absl::InvalidArgumentError("drain_seconds must be at most 3600");
+  if (config.drain_seconds < 0 || config.drain_seconds > kMaxDrainSeconds) {
+    return absl::InvalidArgumentError(absl::StrCat("drain_seconds must be between 0 and ", kMaxDrainSeconds));
   }
-  if (config.session_ttl_seconds < 1 || config.session_ttl_seconds > 24 * 3600) {
-    return absl::InvalidArgumentError("session_ttl_seconds must be between 1 and 86400");
+  if (config.session_ttl_seconds < kMinSessionTtlSeconds || config.session_ttl_seconds > kMaxSessionTtlSeconds) {
+    return absl::InvalidArgumentError(absl::StrCat("session_ttl_seconds must be between ", kMinSessionTtlSeconds,
+                                                   " and ", kMaxSessionTtlSeconds));
   }
-  if (config.directory_capacity_stale_hours < 1 || config.directory_capacity_stale_hours > 24 * 365) {
-    return absl::InvalidArgumentError("directory.capacity_stale_hours must be between 1 and 8760");
+  if (config.directory_capacity_stale_hours < kMinCapacityStaleHours ||
+      config.directory_capacity_stale_hours > kMaxCapacityStaleHours) {
+    return absl::InvalidArgumentError(absl::StrCat("directory.capacity_stale_hours must be between ",
+                                                   kMinCapacityStaleHours, " and ", kMaxCapacityStaleHours));
   }
   static constexpr const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
   for (const char* level : kLevels) {

@@ -2,7 +2,7 @@
 //
 // Exit status: 0 after a clean stop (SIGINT/SIGTERM), 2 for a usage or
 // configuration error, 1 when the server cannot start (port, data directory,
-// database, TLS files). Every failure is one line on stderr.
+// database, TLS files, server key). Every failure is one line on stderr.
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>

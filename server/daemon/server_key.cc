@@ -80,4 +80,29 @@ absl::StatusOr<ServerKey> LoadOrCreateServerKey(const std::string& data_dir, Rng
   return Create(path, rng);
 }
 
+absl::StatusOr<ServerKey> LoadCertifiedServerKey(const std::string& data_dir, const SignPublicKey& certified) {
+  const std::string path = absl::StrCat(data_dir, "/", kServerKeyFileName);
+  // A new key would make every client refuse this server, so say what to
+  // restore instead of making one.
+  const std::string remedy = absl::StrCat("; restore ", kServerKeyFileName,
+                                          " from the same backup as trygg.db (docs/operator-guide.md, \"Backups\")");
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot access server key ", path, ": ", Errno()));
+    }
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the database holds a server certificate for key ", HexEncode(certified.span()), " but ", path,
+        " is missing", remedy));
+  }
+  TRYGG_ASSIGN_OR_RETURN(ServerKey key, Load(path));
+  if (key.pair.public_key != certified) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the database holds a server certificate for key ", HexEncode(certified.span()), " but ", path,
+        " holds key ", HexEncode(key.pair.public_key.span()), remedy));
+  }
+  return key;
+}
+
 }  // namespace trygg::server

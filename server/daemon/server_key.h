@@ -36,7 +36,15 @@ struct ServerKey {
 };
 
 // Loads <data_dir>/server-signing.key, or creates it from `rng` if absent.
+// For a database that holds no server certificate yet.
 absl::StatusOr<ServerKey> LoadOrCreateServerKey(const std::string& data_dir, Rng& rng);
+
+// Loads <data_dir>/server-signing.key for a database whose server certificate
+// certifies `certified`; never creates a key. A missing key file, or one whose
+// public key is not `certified` (typically trygg.db restored without the key
+// file of the same backup), is FAILED_PRECONDITION naming both public keys in
+// hex and what to do; the directory is left as it was.
+absl::StatusOr<ServerKey> LoadCertifiedServerKey(const std::string& data_dir, const SignPublicKey& certified);
 
 }  // namespace trygg::server
 

@@ -159,7 +159,17 @@ absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config
   TRYGG_ASSIGN_OR_RETURN(const domain::ServerIdentity identity, d->store_->GetServerIdentity());
   d->info_.server_instance_id = Id128(identity.instance_id);
 
-  TRYGG_ASSIGN_OR_RETURN(ServerKey server_key, LoadOrCreateServerKey(config.data_dir, d->rng_));
+  // A database restored without its key file must not get a new key: clients
+  // would then refuse the server for presenting a key its certificate does not
+  // certify. Once certified, the key is loaded, never created.
+  std::optional<SignPublicKey> certified;
+  TRYGG_RETURN_IF_ERROR(d->store_->Read([&](domain::Transaction& txn) -> absl::Status {
+    TRYGG_ASSIGN_OR_RETURN(certified, domain::Trust::CertifiedServerKey(txn));
+    return absl::OkStatus();
+  }));
+  TRYGG_ASSIGN_OR_RETURN(ServerKey server_key, certified.has_value()
+                                                   ? LoadCertifiedServerKey(config.data_dir, *certified)
+                                                   : LoadOrCreateServerKey(config.data_dir, d->rng_));
   d->server_public_key_ = server_key.pair.public_key;
   spdlog::info("{} server signing key {}", server_key.created ? "created" : "loaded",
                HexEncode(d->server_public_key_.span()));

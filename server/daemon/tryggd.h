@@ -6,7 +6,8 @@
 // Thread-safety: Start and Shutdown are called from one thread (main).
 // Failure modes: Start returns a status whose message is the one line an
 // operator needs (port in use, data directory missing or unwritable or in use,
-// corrupt or newer database, unreadable TLS files).
+// corrupt or newer database, unreadable TLS files, a server key missing or other
+// than the one the stored server certificate certifies).
 #ifndef TRYGG_SERVER_DAEMON_TRYGGD_H_
 #define TRYGG_SERVER_DAEMON_TRYGGD_H_
 

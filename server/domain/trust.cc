@@ -86,10 +86,18 @@ absl::StatusOr<Id128> Trust::UploadCertificate(Transaction& txn, CertificateKind
   return cert.subject_id;
 }
 
-absl::StatusOr<std::optional<SignedObject>> Trust::ServerCertificate(Transaction& txn) const {
+absl::StatusOr<std::optional<SignedObject>> Trust::ServerCertificate(Transaction& txn) {
   TRYGG_ASSIGN_OR_RETURN(auto servers, txn.trust().ListCertificates(CertificateKind::kServer, Id128(), 1));
   if (servers.empty()) return std::nullopt;
   return servers.front().certificate;
+}
+
+absl::StatusOr<std::optional<SignPublicKey>> Trust::CertifiedServerKey(Transaction& txn) {
+  TRYGG_ASSIGN_OR_RETURN(std::optional<SignedObject> stored, ServerCertificate(txn));
+  if (!stored.has_value()) return std::nullopt;
+  absl::StatusOr<RootCertificate> cert = ParseRootCertificate(stored->bytes);
+  if (!cert.ok()) return absl::DataLossError("the stored server certificate no longer parses");
+  return cert->sign_key;
 }
 
 absl::StatusOr<std::vector<StoredCertificate>> Trust::ListOrganisations(Transaction& txn, const Caller& caller,

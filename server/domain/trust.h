@@ -64,7 +64,12 @@ class Trust {
   absl::StatusOr<Id128> UploadCertificate(Transaction& txn, CertificateKind kind,
                                           const SignedObject& certificate) const;
   // The server certificate, once uploaded.
-  absl::StatusOr<std::optional<SignedObject>> ServerCertificate(Transaction& txn) const;
+  static absl::StatusOr<std::optional<SignedObject>> ServerCertificate(Transaction& txn);
+  // The signing key the stored server certificate certifies (nullopt: none
+  // uploaded yet). tryggd compares it with its key file before it starts, so
+  // a database restored without its key is refused rather than re-keyed.
+  // DATA_LOSS if the stored certificate no longer parses.
+  static absl::StatusOr<std::optional<SignPublicKey>> CertifiedServerKey(Transaction& txn);
 
   absl::StatusOr<std::vector<StoredCertificate>> ListOrganisations(Transaction& txn, const Caller& caller,
                                                                    const Id128& after, int limit) const;

@@ -35,6 +35,9 @@ class TrustWorld {
   std::string db_path() const { return dir_.file("trygg.db"); }
   const SigningKeyPair& root() const { return root_; }
   TryggdProcess& server() { return *server_; }
+  // tryggd's data directory and the arguments it was started with.
+  const std::string& data_dir() const { return dir_.path(); }
+  const std::vector<std::string>& server_args() const { return args_; }
 
   // A client pinned to the root, remembering heads in its own state file.
   std::unique_ptr<Client> NewClient(const std::string& state_name = "");

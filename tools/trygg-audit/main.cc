@@ -45,7 +45,7 @@ constexpr int kExitUsage = 2;
 constexpr int kExitFailed = 3;
 
 struct Common {
-  // --server, --ca-file, --root-key and --keystore; what is not given comes
+  // --server, --tls-roots, --root-key and --keystore; what is not given comes
   // from trygg's config file, as for `trygg`.
   cli::GlobalFlags global;
   std::string server_key_hex;
@@ -533,8 +533,10 @@ int Main(int argc, char** argv) {
     cmd->add_option("--server", c.global.server,
                     std::string("tryggd address, host:port (default: trygg's config, else ") + cli::kDefaultServer +
                         ")");
-    cmd->add_option("--ca-file", c.global.tls_roots,
-                    "PEM CA bundle for TLS (default: trygg's config, else plaintext, loopback only)");
+    // --tls-roots as in trygg; --ca-file is its older name, kept for scripts.
+    cmd->add_option("--tls-roots,--ca-file", c.global.tls_roots,
+                    "PEM file of CA certificates for the server's TLS certificate (default: trygg's config, "
+                    "else plaintext, loopback only)");
     cmd->add_option("--keystore", c.global.keystore, "the device key store to sign in with (default: trygg's config)");
     cmd->add_option("--root-key", c.global.root_key,
                     "the platform root public key, 64 hex digits (default: trygg's config)");

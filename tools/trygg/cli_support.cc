@@ -262,6 +262,12 @@ std::string DescribeError(const absl::Status& status) {
     case absl::StatusCode::kPermissionDenied:
       return "permission denied: " + message;
     case absl::StatusCode::kUnavailable:
+      // What gRPC says when a plaintext client reaches a TLS port: the server
+      // drops a connection that does not start a TLS handshake.
+      if (message.find("Socket closed") != std::string::npos) {
+        return "server unavailable: " + message +
+               " (if the server listens with TLS, pass --tls-roots PEM, or set tls_roots in the config)";
+      }
       return "server unavailable: " + message;
     case absl::StatusCode::kDeadlineExceeded:
       return "the server did not answer in time: " + message;

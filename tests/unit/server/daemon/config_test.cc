@@ -77,7 +77,12 @@ TEST_CASE("ApplyConfigToml names the line and key of every mistake", "[config]")
                         Case{"\nport = 1\n", "t.toml:2: port: unknown key"},
                         Case{"[tls]\ncert = \"x\"\n", "t.toml:2: tls.cert: unknown key"},
                         Case{"tls = 1\n", "t.toml:1: tls: must be a table"},
-                        Case{"drain_seconds = -1\n", "t.toml:1: drain_seconds: is out of range"},
+                        Case{"drain_seconds = -1\n", "t.toml:1: drain_seconds: must be between 0 and 3600"},
+                        Case{"\nsession_ttl_seconds = 0\n", "t.toml:2: session_ttl_seconds: must be between 1 and 86400"},
+                        Case{"[directory]\ncapacity_stale_hours = 9000\n",
+                             "t.toml:2: directory.capacity_stale_hours: must be between 1 and 8760"},
+                        Case{"[limits]\nmax_receive_message_bytes = 10\n",
+                             "t.toml:2: limits.max_receive_message_bytes: must be between 65536 and 67108864"},
                         Case{"[limits]\nmax_send_message_bytes = \"big\"\n",
                              "t.toml:2: limits.max_send_message_bytes: must be an integer"},
                         Case{"listen = \n", "t.toml:1: malformed TOML"}}) {

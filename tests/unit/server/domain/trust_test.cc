@@ -13,6 +13,7 @@ namespace trygg::domain_test {
 namespace {
 
 using domain::Caller;
+using domain::Trust;
 using domain::StoredKeyEnvelope;
 using domain::Transaction;
 using Code = absl::StatusCode;
