@@ -61,7 +61,7 @@ struct TrustFixture {
   }
   // As the api does: the pure check of the request sent for `org_id`, then the write.
   absl::StatusOr<Id128> Submit(const SignedObject& request, const Id128& org_id) {
-    absl::StatusOr<domain::Trust::CheckedEnrolment> checked = domain::Trust::CheckEnrolmentRequest(org_id, request);
+    absl::StatusOr<Trust::CheckedEnrolment> checked = Trust::CheckEnrolmentRequest(org_id, request);
     if (!checked.ok()) return checked.status();
     return world.Write([&](Transaction& txn) { return world.trust().SubmitEnrolment(txn, *checked); });
   }
