@@ -47,7 +47,8 @@ finish() {
   rm -rf "$work"
 }
 trap finish EXIT
-trap 'echo "docs_test: FAILED: README.md block $block (as $person): $BASH_COMMAND" >&2' ERR
+failed=""
+trap '[ -n "$failed" ] || { failed=1; echo "docs_test: FAILED in README.md block $block (as $person): $BASH_COMMAND" >&2; }' ERR
 
 export TRYGG_INSECURE_FAST_KDF=1
 export TRYGG_PASSPHRASE="docs test passphrase"
@@ -62,6 +63,10 @@ trygg() {
   out="$("$TRYGG_BIN" --server "$server_address" "$@")" || status=$?
   printf '%s\n' "$out" >>"$work/printed"
   [ -z "$out" ] || printf '%s\n' "$out"
+  if [ "$status" -ne 0 ]; then
+    failed=1
+    echo "docs_test: FAILED in README.md block $block (as $person), exit $status: trygg $*" >&2
+  fi
   return "$status"
 }
 trygg-admin() {
@@ -69,6 +74,10 @@ trygg-admin() {
   out="$("$ADMIN_BIN" "$@")" || status=$?
   printf '%s\n' "$out" >>"$work/printed"
   [ -z "$out" ] || printf '%s\n' "$out"
+  if [ "$status" -ne 0 ]; then
+    failed=1
+    echo "docs_test: FAILED in README.md block $block (as $person), exit $status: trygg-admin $*" >&2
+  fi
   return "$status"
 }
 
