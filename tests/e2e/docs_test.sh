@@ -5,8 +5,8 @@
 #
 # Each block follows a marker that names who runs it:
 #   <!-- as: PERSON -->   the block runs with HOME=<work>/home/PERSON (one HOME
-#                         per person: root holder, operator, each admin and
-#                         caseworker); every block runs in one shared
+#                         per person: root holder, operator, each admin,
+#                         caseworker and coordinator); every block runs in one shared
 #                         directory, which stands for the files people hand
 #                         to each other, and in one shell, whose variables
 #                         stand for the values they read out to each other.
