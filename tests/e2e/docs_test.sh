@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # The docs test (ctest -L docs): runs the shell blocks of README.md's "A first
-# platform, by hand" in order, as written, against a throw-away tryggd on a
-# free port of 127.0.0.1, and fails when any command fails.
+# platform, by hand", then docs/cli.md's runnable examples, in order and as
+# written, against a throw-away tryggd on a free port of 127.0.0.1, and fails
+# when any command fails.
 #
 # Each block follows a marker that names who runs it:
 #   <!-- as: PERSON -->   the block runs with HOME=<work>/home/PERSON (one HOME
 #                         per person: root holder, operator, each admin,
-#                         caseworker and coordinator); every block runs in one shared
-#                         directory, which stands for the files people hand
+#                         caseworker and coordinator); every block runs in
+#                         one shared directory, which stands for the files people hand
 #                         to each other, and in one shell, whose variables
 #                         stand for the values they read out to each other.
 #   <!-- as: server -->   `scripts/run ARGS` starts tryggd with ARGS, here on
 #                         127.0.0.1:0 with a fresh data directory.
+# Then the blocks of docs/cli.md marked <!-- runnable as: PERSON --> run in
+# the same way, in the same shell, going on from where README.md left off.
 # A command line `trygg... ...` (a command prefix, then "...") stands for the
 # line a tool printed: the test runs the last printed line that begins with
 # that prefix exactly as printed. The only other differences from a person at
@@ -47,8 +50,11 @@ finish() {
   rm -rf "$work"
 }
 trap finish EXIT
+doc=""
+block=0
+person=""
 failed=""
-trap '[ -n "$failed" ] || { failed=1; echo "docs_test: FAILED in README.md block $block (as $person): $BASH_COMMAND" >&2; }' ERR
+trap '[ -n "$failed" ] || { failed=1; echo "docs_test: FAILED in $doc block $block (as $person): $BASH_COMMAND" >&2; }' ERR
 
 export TRYGG_INSECURE_FAST_KDF=1
 export TRYGG_PASSPHRASE="docs test passphrase"
@@ -65,7 +71,7 @@ trygg() {
   [ -z "$out" ] || printf '%s\n' "$out"
   if [ "$status" -ne 0 ]; then
     failed=1
-    echo "docs_test: FAILED in README.md block $block (as $person), exit $status: trygg $*" >&2
+    echo "docs_test: FAILED in $doc block $block (as $person), exit $status: trygg $*" >&2
   fi
   return "$status"
 }
@@ -76,7 +82,7 @@ trygg-admin() {
   [ -z "$out" ] || printf '%s\n' "$out"
   if [ "$status" -ne 0 ]; then
     failed=1
-    echo "docs_test: FAILED in README.md block $block (as $person), exit $status: trygg-admin $*" >&2
+    echo "docs_test: FAILED in $doc block $block (as $person), exit $status: trygg-admin $*" >&2
   fi
   return "$status"
 }
@@ -110,35 +116,47 @@ start_server() {
   echo "tryggd listening on $server_address"
 }
 
-# Each block of the section as a shell function body, with its person.
+# The blocks to run, as shell text: README.md's section (mode "section"),
+# then the blocks of docs/cli.md marked <!-- runnable as: PERSON --> (mode
+# "runnable"), which go on from where README.md left off.
+extract() {
+  local doc="$1" mode="$2"
+  awk -v doc="$doc" -v mode="$mode" '
+    function fail(why) { print "docs_test: " doc ":" NR ": " why > "/dev/stderr"; failed = 1; exit 1 }
+    mode == "section" && /^## A first platform, by hand/ { in_section = 1; next }
+    mode == "section" && in_section && /^## / { exit }
+    mode == "section" && !in_section { next }
+    mode == "section" && /^<!-- as: [a-z0-9-]+ -->$/ { person = $3; next }
+    mode == "runnable" && /^<!-- runnable as: [a-z0-9-]+ -->$/ { person = $4; next }
+    /^```sh$/ {
+      if (person == "" && mode == "runnable") next
+      if (person == "") fail("a shell block without <!-- as: PERSON -->")
+      n++; printf "begin_block %s %d %s\n", doc, n, person; in_block = 1; next
+    }
+    !in_block { if ($0 != "") person = ""; next }
+    /^```$/ { in_block = 0; person = ""; next }
+    person == "server" {
+      if ($0 !~ /^scripts\/run /) fail("a server block runs scripts/run only")
+      sub(/^scripts\/run /, "start_server "); print; next
+    }
+    /^trygg(-admin)?( [a-z][a-z-]*)+ \.\.\.( +#.*)?$/ {
+      line = $0; sub(/ \.\.\..*$/, "", line); printf "run_printed \"%s\"\n", line; next
+    }
+    { print }
+    END { if (!failed && mode == "section" && n == 0) fail("no shell blocks in the section") }
+  ' "$source_dir/$doc"
+}
 blocks="$work/blocks.sh"
-awk '
-  /^## A first platform, by hand/ { in_section = 1; next }
-  in_section && /^## / { exit }
-  !in_section { next }
-  /^<!-- as: [a-z0-9-]+ -->$/ { person = $3; next }
-  /^```sh$/ {
-    if (person == "") { print "docs_test: README.md:" NR ": a shell block without <!-- as: PERSON -->" > "/dev/stderr"; exit 1 }
-    n++; printf "begin_block %d %s\n", n, person; in_block = 1; next
-  }
-  in_block && /^```$/ { in_block = 0; person = ""; next }
-  in_block && person == "server" {
-    if ($0 !~ /^scripts\/run /) { print "docs_test: README.md:" NR ": a server block runs scripts/run only" > "/dev/stderr"; exit 1 }
-    sub(/^scripts\/run /, "start_server "); print; next
-  }
-  in_block && match($0, /^trygg(-admin)?( [a-z][a-z-]*)+ \.\.\.( +#.*)?$/) {
-    line = $0; sub(/ \.\.\..*$/, "", line); printf "run_printed \"%s\"\n", line; next
-  }
-  in_block { print }
-  END { if (n == 0) { print "docs_test: no shell blocks found in README.md" > "/dev/stderr"; exit 1 } }
-' "$source_dir/README.md" >"$blocks"
+{
+  extract README.md section
+  extract docs/cli.md runnable
+} >"$blocks"
 
-block=0
-person=""
 begin_block() {
-  block="$1"
-  person="$2"
-  echo "== README.md block $block, as $person"
+  doc="$1"
+  block="$2"
+  person="$3"
+  echo "== $doc block $block, as $person"
   if [ "$person" != server ]; then
     export HOME="$work/home/$person"
     mkdir -p "$HOME"
@@ -149,4 +167,4 @@ begin_block() {
 # The blocks run in this shell, so their variables carry from one to the next.
 # shellcheck source=/dev/null
 source "$blocks"
-echo "docs_test: all $block blocks of README.md ran without a failing command"
+echo "docs_test: every block of README.md's first platform by hand and docs/cli.md's runnable examples ran"
