@@ -138,7 +138,8 @@ TEST_CASE("the enrolment ceremony, activation and revocation through the CLI") {
   CHECK(info.Json()["certificate_verified"] == false);
   REQUIRE_OK(admin_tool({"certify-server", "--server-key", info.Json()["public_key"], "--out",
                          dir.file("server.cert.json")}));
-  REQUIRE_OK(anna.Trygg({"--server", addr, "--root-key", root_key, "upload-certificate", dir.file("server.cert.json")}));
+  REQUIRE_OK(
+      anna.Trygg({"--server", addr, "--root-key", root_key, "upload-certificate", dir.file("server.cert.json")}));
 
   Run anna_init =
       anna.Trygg({"device", "init", "--admin-of-new-org", "--server", addr, "--root-key", root_key, "--json"});

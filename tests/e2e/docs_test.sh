@@ -8,9 +8,10 @@
 #   <!-- as: PERSON -->   the block runs with HOME=<work>/home/PERSON (one HOME
 #                         per person: root holder, operator, each admin,
 #                         caseworker and coordinator); every block runs in
-#                         one shared directory, which stands for the files people hand
-#                         to each other, and in one shell, whose variables
-#                         stand for the values they read out to each other.
+#                         one shared directory, which stands for the files
+#                         people hand to each other, and in one shell, whose
+#                         variables stand for the values they read out to
+#                         each other.
 #   <!-- as: server -->   `scripts/run ARGS` starts tryggd with ARGS, here on
 #                         127.0.0.1:0 with a fresh data directory.
 # Then the blocks of docs/cli.md marked <!-- runnable as: PERSON --> run in

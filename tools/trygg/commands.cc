@@ -152,8 +152,8 @@ absl::StatusOr<Output> DeviceInit(const Settings& settings, const CommandFlags& 
                                " --admin-sign-key " + HexEncode(sign_key.span()) + " --admin-box-key " +
                                HexEncode(box_key.span()) + " --out " + cert_file;
     output.text += "Give these to the platform root holder, who compares the safety number with you and runs:\n  " +
-                   output.json["admit_org"].get<std::string>() + "\nthen you upload the certificate it writes, " + cert_file +
-                   ", and run `trygg org init-key`.\n";
+                   output.json["admit_org"].get<std::string>() + "\nthen you upload the certificate it writes, " +
+                   cert_file + ", and run `trygg org init-key`.\n";
   } else if (flags.coordinator) {
     const std::string cert_file = CertificateFileName("coordinator", org_id);
     output.json["certify_coordinator"] = "trygg-admin certify-coordinator --keystore root.keystore --name " + name +
