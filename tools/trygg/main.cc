@@ -122,8 +122,8 @@ int Run(int argc, char** argv) {
   absl::StatusOr<Settings> settings = ResolveSettings(global);
   absl::StatusOr<Output> output = settings.ok() ? command(*settings, flags) : settings.status();
   if (!output.ok()) {
-    const std::string line = DescribeError(output.status());
     const bool usage = IsUsageError(output.status());
+    const std::string line = usage ? std::string(output.status().message()) : DescribeError(output.status());
     std::cerr << "trygg: " << (usage ? "usage: " : "error: ") << line << "\n";
     if (usage) std::cerr << "Run with --help for more information.\n";
     if (global.json) {
