@@ -139,24 +139,31 @@ TEST_CASE("the enrolment ceremony, activation and revocation through the CLI") {
   REQUIRE_OK(info);
   CHECK(info.Json()["certificate_verified"] == false);
   REQUIRE_OK(admin_tool({"certify-server", "--server-key", info.Json()["public_key"], "--out",
-                         dir.file("server.json")}));
-  REQUIRE_OK(anna.Trygg({"--server", addr, "--root-key", root_key, "upload-certificate", dir.file("server.json")}));
+                         dir.file("server.cert.json")}));
+  REQUIRE_OK(
+      anna.Trygg({"--server", addr, "--root-key", root_key, "upload-certificate", dir.file("server.cert.json")}));
 
   Run anna_init =
       anna.Trygg({"device", "init", "--admin-of-new-org", "--server", addr, "--root-key", root_key, "--json"});
   REQUIRE_OK(anna_init);
   const nlohmann::json a = anna_init.Json();
   const std::string org_id = a["org_id"];
+  // The line it prints for the root holder runs as printed: it names the root
+  // key store and a certificate file of this organisation's own.
+  const std::string org_cert = "org-" + org_id.substr(0, 8) + ".cert.json";
+  const std::string admit_line = a["admit_org"];
+  CHECK(admit_line.starts_with("trygg-admin admit-org --keystore root.keystore --name NAME --org-id " + org_id));
+  CHECK(admit_line.ends_with(" --out " + org_cert));
   REQUIRE_OK(admin_tool({"admit-org", "--name", "Safe Harbour", "--org-id", org_id, "--admin-device-id",
                          a["device_id"], "--admin-sign-key", a["sign_key"], "--admin-box-key", a["box_key"],
-                         "--out", dir.file("org.json")}));
-  const nlohmann::json org_file = nlohmann::json::parse(Slurp(dir.file("org.json")));
+                         "--out", dir.file(org_cert)}));
+  const nlohmann::json org_file = nlohmann::json::parse(Slurp(dir.file(org_cert)));
   CHECK(org_file["kind"] == "organisation");
   CHECK(org_file.contains("bytes"));
   CHECK(org_file.contains("signature"));
 
   // From here on, the server and root come from anna's config file.
-  REQUIRE_OK(anna.Trygg({"upload-certificate", dir.file("org.json")}));
+  REQUIRE_OK(anna.Trygg({"upload-certificate", dir.file(org_cert)}));
   Run init_key = anna.Trygg({"org", "init-key", "--json"});
   REQUIRE_OK(init_key);
   CHECK(init_key.Json()["generation"] == 1);
@@ -310,6 +317,17 @@ TEST_CASE("every command answers --help, and usage errors exit 2") {
   CHECK(Spawn(TryggPath(), {"device", "revoke"}, dir.path()).code == 2);
   CHECK(Spawn(TryggPath(), {"enrol", "request", "--role", "boss"}, dir.path()).code == 2);
   CHECK(Spawn(AdminPath(), {"admit-org", "--keystore", "x"}, dir.path()).code == 2);
+
+  // device init refuses, before writing anything, what could never enrol.
+  const std::string keystore = dir.file(".local/share/trygg/device.keystore");
+  Run no_org = Spawn(TryggPath(), {"device", "init", "--root-key", std::string(64, 'a')}, dir.path());
+  CHECK(no_org.code == 2);
+  CHECK(no_org.err.find("--org ORG_ID is required") != std::string::npos);
+  Run no_root = Spawn(TryggPath(), {"device", "init", "--org", std::string(32, 'b')}, dir.path());
+  CHECK(no_root.code == 2);
+  CHECK(no_root.err.find("--root-key HEX is required") != std::string::npos);
+  CHECK(!std::filesystem::exists(keystore));
+  CHECK(!std::filesystem::exists(dir.file(".config/trygg/config.json")));
 }
 
 TEST_CASE("trygg refuses to run without a key store or a pinned root") {

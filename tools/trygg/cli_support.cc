@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/cord.h"
 #include "trygg/crypto_error.h"
 #include "trygg/fingerprint.h"
 #include "trygg/status_macros.h"
@@ -287,5 +288,17 @@ std::string DescribeError(const absl::Status& status) {
       return message;
   }
 }
+
+namespace {
+constexpr char kUsagePayload[] = "trygg.cli/usage";
+}  // namespace
+
+absl::Status UsageError(std::string_view message) {
+  absl::Status status = absl::InvalidArgumentError(std::string(message));
+  status.SetPayload(kUsagePayload, absl::Cord("1"));
+  return status;
+}
+
+bool IsUsageError(const absl::Status& status) { return status.GetPayload(kUsagePayload).has_value(); }
 
 }  // namespace trygg::cli

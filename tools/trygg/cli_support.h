@@ -91,6 +91,13 @@ std::string FormatTime(int64_t unix_millis);
 // libtrygg reason (wrong passphrase, rollback, ...), then the message.
 std::string DescribeError(const absl::Status& status);
 
+// A command line that cannot work as given (a missing or conflicting flag)
+// found only when the command runs, e.g. because a flag may also come from
+// the config file. main() prints it as a usage error and exits 2, like a
+// CLI11 parse error.
+absl::Status UsageError(std::string_view message);
+bool IsUsageError(const absl::Status& status);
+
 }  // namespace trygg::cli
 
 #endif  // TRYGG_TOOLS_TRYGG_CLI_SUPPORT_H_

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -53,7 +54,22 @@ std::string Digits(std::string_view text) {
   return out;
 }
 
+// For a shell command line: NAME as is when it is plain, else in single quotes.
+std::string ShellQuote(std::string_view text) {
+  const bool plain = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+  if (plain) return std::string(text);
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 }  // namespace
+
+std::string CertificateFileName(std::string_view kind, const Id128& subject_id) {
+  return std::string(kind) + "-" + Hex(subject_id).substr(0, 8) + ".cert.json";
+}
 
 absl::StatusOr<Output> DeviceInit(const Settings& settings, const CommandFlags& flags) {
   SystemRng rng;
@@ -61,18 +77,28 @@ absl::StatusOr<Output> DeviceInit(const Settings& settings, const CommandFlags& 
   // of its root certificate.
   Id128 org_id;
   if (int(!flags.org.empty()) + int(flags.coordinator) > 1 || (flags.coordinator && flags.admin_of_new_org)) {
-    return absl::InvalidArgumentError("give one of --org, --admin-of-new-org and --coordinator");
+    return UsageError("give one of --org, --admin-of-new-org and --coordinator");
+  }
+  if (!flags.cert_name.empty() && !flags.admin_of_new_org && !flags.coordinator) {
+    return UsageError("--name goes with --admin-of-new-org or --coordinator");
   }
   if (!flags.org.empty()) {
     TRYGG_ASSIGN_OR_RETURN(org_id, ParseId(flags.org, "--org"));
   } else if (flags.admin_of_new_org || flags.coordinator) {
     rng.Fill(org_id.span());
   } else {
-    return absl::InvalidArgumentError(
+    return UsageError(
         "--org ORG_ID is required (or --admin-of-new-org for a new organisation, or --coordinator)");
   }
+  // Checked before anything is written: a key store without a pinned root
+  // could not enrol, and device init does not run twice.
+  if (settings.root_key_hex.empty()) {
+    return UsageError(
+        "--root-key HEX is required: the platform root's public key, which its holder reads from "
+        "`trygg-admin show`");
+  }
   TRYGG_RETURN_IF_ERROR(CheckLabel(flags.label, kMaxEnrolmentLabelChars, "--label"));
-  if (!settings.root_key_hex.empty()) TRYGG_RETURN_IF_ERROR(PinnedRoot(settings).status());
+  TRYGG_RETURN_IF_ERROR(PinnedRoot(settings).status());
   if (std::filesystem::exists(settings.keystore)) {
     return absl::AlreadyExistsError("a key store already exists at " + settings.keystore.string());
   }
@@ -115,18 +141,29 @@ absl::StatusOr<Output> DeviceInit(const Settings& settings, const CommandFlags& 
                 "\n  device id:    " + Hex(contents.device_id) + "\n  signing key:  " +
                 HexEncode(sign_key.span()) + "\n  box key:      " + HexEncode(box_key.span()) +
                 "\n  safety number: " + SafetyNumber(sign_key) + "\n";
+  const std::string name = flags.cert_name.empty() ? "NAME" : ShellQuote(flags.cert_name);
   if (flags.admin_of_new_org) {
-    output.text += "Give these to the platform root holder, who runs:\n  trygg-admin admit-org --name NAME --org-id " +
-                   Hex(org_id) + " --admin-device-id " + Hex(contents.device_id) + " --admin-sign-key " +
-                   HexEncode(sign_key.span()) + " --admin-box-key " + HexEncode(box_key.span()) +
-                   " --out org.cert.json\nthen upload the certificate and run `trygg org init-key`.\n";
+    // Printed to be run as it stands by the root holder (key store
+    // root.keystore, as in README.md), with a certificate file name of its
+    // own for each organisation.
+    const std::string cert_file = CertificateFileName("org", org_id);
+    output.json["admit_org"] = "trygg-admin admit-org --keystore root.keystore --name " + name + " --org-id " +
+                               Hex(org_id) + " --admin-device-id " + Hex(contents.device_id) +
+                               " --admin-sign-key " + HexEncode(sign_key.span()) + " --admin-box-key " +
+                               HexEncode(box_key.span()) + " --out " + cert_file;
+    output.text += "Give these to the platform root holder, who compares the safety number with you and runs:\n  " +
+                   output.json["admit_org"].get<std::string>() + "\nthen you upload the certificate it writes, " +
+                   cert_file + ", and run `trygg org init-key`.\n";
   } else if (flags.coordinator) {
-    output.text += "Give these to the platform root holder, who compares the safety number with you and runs:\n"
-                   "  trygg-admin certify-coordinator --name NAME --coordinator-id " +
-                   Hex(org_id) + " --device-id " + Hex(contents.device_id) + " --sign-key " +
-                   HexEncode(sign_key.span()) + " --box-key " + HexEncode(box_key.span()) +
-                   " --out coordinator.cert.json\nthen upload the certificate; `trygg-audit` then reads the "
-                   "audit log with this key store.\n";
+    const std::string cert_file = CertificateFileName("coordinator", org_id);
+    output.json["certify_coordinator"] = "trygg-admin certify-coordinator --keystore root.keystore --name " + name +
+                                         " --coordinator-id " + Hex(org_id) + " --device-id " +
+                                         Hex(contents.device_id) + " --sign-key " + HexEncode(sign_key.span()) +
+                                         " --box-key " + HexEncode(box_key.span()) + " --out " + cert_file;
+    output.text += "Give these to the platform root holder, who compares the safety number with you and runs:\n  " +
+                   output.json["certify_coordinator"].get<std::string>() +
+                   "\nthen you upload the certificate it writes, " + cert_file +
+                   "; `trygg-audit` then reads the audit log with this key store.\n";
   } else {
     output.text += "Next: `trygg enrol request`, then compare the safety number with your organisation admin.\n";
   }

@@ -28,6 +28,7 @@ struct CommandFlags {
   std::string org;
   std::string label;
   bool admin_of_new_org = false;
+  std::string cert_name;  // device init: the name in the printed trygg-admin line
   bool coordinator = false;
   std::string role;
   std::string id;  // enrolment or device id argument
@@ -43,6 +44,12 @@ struct Output {
 };
 
 using Command = absl::StatusOr<Output> (*)(const Settings&, const CommandFlags&);
+
+// The one naming convention for certificate files that trygg-admin writes:
+// KIND-XXXXXXXX.cert.json with the first 8 hex digits of the subject id
+// (organisation or coordinator), so that each organisation's file has its own
+// name. The tools print it and README.md and docs/cli.md use it.
+std::string CertificateFileName(std::string_view kind, const Id128& subject_id);
 
 // Builds trygg's command tree: a group requires one of its subcommands; a
 // leaf, when it is the one parsed, selects the command main() runs.

@@ -49,10 +49,13 @@ int Run(int argc, char** argv) {
 
   CLI::App* device = tree.Group("device", "This device and the devices of your organisation");
   CLI::App* init = tree.Leaf(device, "init", "Create this device's keys and key store", DeviceInit);
-  init->add_option("--org", flags.org, "Organisation id (32 hex digits) to join");
+  init->add_option("--org", flags.org, "Organisation id (32 hex digits) to join (from your organisation admin)");
   init->add_option("--label", flags.label, "A name your admin recognises, e.g. \"Anna's laptop\"");
   init->add_flag("--admin-of-new-org", flags.admin_of_new_org,
                  "This device will be the first admin of a new organisation (random --org if absent)");
+  init->add_option("--name", flags.cert_name,
+                   "With --admin-of-new-org or --coordinator: the organisation's or coordinator's name, for the "
+                   "trygg-admin line it prints");
   init->add_flag("--coordinator", flags.coordinator,
                  "This device belongs to a coordinator, certified by the platform root (for trygg-audit)");
   tree.Leaf(device, "activate", "After approval: log in and receive the organisation keys", KeysSync);
@@ -119,13 +122,15 @@ int Run(int argc, char** argv) {
   absl::StatusOr<Settings> settings = ResolveSettings(global);
   absl::StatusOr<Output> output = settings.ok() ? command(*settings, flags) : settings.status();
   if (!output.ok()) {
-    const std::string line = DescribeError(output.status());
-    std::cerr << "trygg: error: " << line << "\n";
+    const bool usage = IsUsageError(output.status());
+    const std::string line = usage ? std::string(output.status().message()) : DescribeError(output.status());
+    std::cerr << "trygg: " << (usage ? "usage: " : "error: ") << line << "\n";
+    if (usage) std::cerr << "Run with --help for more information.\n";
     if (global.json) {
       std::cout << nlohmann::json{{"error", line}, {"code", absl::StatusCodeToString(output.status().code())}}.dump()
                 << "\n";
     }
-    return 1;
+    return usage ? 2 : 1;
   }
   if (global.json) {
     std::cout << output->json.dump() << "\n";

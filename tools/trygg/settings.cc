@@ -26,7 +26,8 @@ std::filesystem::path ConfigFile() {
 absl::StatusOr<SignPublicKey> PinnedRoot(const Settings& settings) {
   if (settings.root_key_hex.empty()) {
     return absl::FailedPreconditionError(
-        "no pinned platform root key: pass --root-key HEX (saved by `trygg device init --root-key`)");
+        "no pinned platform root key: pass --root-key HEX, the platform root's public key (its holder reads it "
+        "from `trygg-admin show`; `trygg device init --root-key` saves it)");
   }
   return ParseSignKey(settings.root_key_hex, "the platform root key");
 }
