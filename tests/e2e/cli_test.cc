@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -45,10 +46,12 @@ std::string Slurp(const std::string& path) {
 
 // Runs `program args...` with HOME=`home` and the given passphrase, in a new
 // session (no controlling terminal, so nothing can prompt), stdin /dev/null.
+// `extra_env` adds NAME=VALUE entries (e.g. TZ).
 Run Spawn(const std::string& program, const std::vector<std::string>& args, const std::string& home,
-          const std::string& passphrase = "correct horse") {
+          const std::string& passphrase = "correct horse", const std::vector<std::string>& extra_env = {}) {
   std::vector<std::string> env = {"HOME=" + home, "TRYGG_INSECURE_FAST_KDF=1", "PATH=/usr/bin:/bin"};
   if (!passphrase.empty()) env.push_back("TRYGG_PASSPHRASE=" + passphrase);
+  env.insert(env.end(), extra_env.begin(), extra_env.end());
   std::vector<std::string> argv_strings = {program};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -90,6 +93,9 @@ class Person {
   }
   Run Trygg(std::vector<std::string> args, const std::string& passphrase = "correct horse") const {
     return Spawn(TryggPath(), args, home_, passphrase);
+  }
+  Run TryggInZone(const std::string& tz, std::vector<std::string> args) const {
+    return Spawn(TryggPath(), args, home_, "correct horse", {"TZ=" + tz});
   }
   const std::string& home() const { return home_; }
 
@@ -313,7 +319,15 @@ TEST_CASE("every command answers --help, and usage errors exit 2") {
     CHECK(run.code == 0);
     CHECK(run.out.find("Usage:") != std::string::npos);
   }
-  CHECK(Spawn(TryggPath(), {"no-such-command"}, dir.path()).code == 2);
+  Run unknown = Spawn(TryggPath(), {"no-such-command"}, dir.path());
+  CHECK(unknown.code == 2);
+  CHECK(unknown.err == "unknown command 'no-such-command'; see trygg --help\n");
+  Run unknown_json = Spawn(TryggPath(), {"--json", "nonsense"}, dir.path());
+  CHECK(unknown_json.code == 2);
+  CHECK(unknown_json.err == "unknown command 'nonsense'; see trygg --help\n");
+  Run unknown_sub = Spawn(TryggPath(), {"device", "nonsense"}, dir.path());
+  CHECK(unknown_sub.code == 2);
+  CHECK(unknown_sub.err == "unknown command 'nonsense'; see trygg device --help\n");
   CHECK(Spawn(TryggPath(), {"device", "revoke"}, dir.path()).code == 2);
   CHECK(Spawn(TryggPath(), {"enrol", "request", "--role", "boss"}, dir.path()).code == 2);
   CHECK(Spawn(AdminPath(), {"admit-org", "--keystore", "x"}, dir.path()).code == 2);
@@ -328,6 +342,157 @@ TEST_CASE("every command answers --help, and usage errors exit 2") {
   CHECK(no_root.err.find("--root-key HEX is required") != std::string::npos);
   CHECK(!std::filesystem::exists(keystore));
   CHECK(!std::filesystem::exists(dir.file(".config/trygg/config.json")));
+}
+
+// Two organisations with one admin device each (an admin may also do
+// casework), for the output a person reads.
+TEST_CASE("output a person reads: names, times in the user's zone, case files in documented forms") {
+  TempDir dir;
+  const std::string root_store = dir.file("root.keystore");
+  const std::string admin_home = dir.file("root-holder");
+  std::filesystem::create_directories(admin_home);
+  auto admin_tool = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--keystore", root_store});
+    return Spawn(AdminPath(), args, admin_home, "root pass");
+  };
+  Run init = admin_tool({"init", "--json"});
+  REQUIRE_OK(init);
+  const std::string root_key = init.Json()["public_key"];
+  TempDir data;
+  TryggdProcess server({"--listen", "127.0.0.1:0", "--data-dir", data.path(), "--platform-root-key", root_key});
+  REQUIRE(server.ok());
+  const std::string addr = server.address();
+
+  Person anna(dir, "anna");  // Safe Harbour: refers
+  Person sara(dir, "sara");  // Shelter North: lists a shelter, receives
+  Run info = anna.Trygg({"--server", addr, "--root-key", root_key, "server-info", "--json"});
+  REQUIRE_OK(info);
+  REQUIRE_OK(admin_tool({"certify-server", "--server-key", info.Json()["public_key"], "--out", dir.file("server.json")}));
+  REQUIRE_OK(anna.Trygg({"--server", addr, "--root-key", root_key, "upload-certificate", dir.file("server.json")}));
+  std::string anna_device;
+  for (auto [person, name] : {std::pair{&anna, "Safe Harbour"}, std::pair{&sara, "Shelter North"}}) {
+    Run device = person->Trygg(
+        {"device", "init", "--admin-of-new-org", "--server", addr, "--root-key", root_key, "--json"});
+    REQUIRE_OK(device);
+    const nlohmann::json d = device.Json();
+    if (person == &anna) anna_device = d["device_id"];
+    const std::string cert = dir.file(std::string(name) + ".json");
+    REQUIRE_OK(admin_tool({"admit-org", "--name", name, "--org-id", d["org_id"], "--admin-device-id", d["device_id"],
+                           "--admin-sign-key", d["sign_key"], "--admin-box-key", d["box_key"], "--out", cert}));
+    REQUIRE_OK(person->Trygg({"upload-certificate", cert}));
+    REQUIRE_OK(person->Trygg({"org", "init-key"}));
+  }
+
+  // The directory names the organisation, its target groups and forms of exploitation.
+  {
+    std::ofstream listing(sara.home() + "/shelter.json");
+    listing << R"({"category": "shelter", "regions": ["SE-M"], "languages": ["ro", "sv"],
+                   "target_groups": ["women", "children"], "exploitation_forms": ["labour", "sexual"],
+                   "capacity_free": 2, "response_time_hours": 24})";
+  }
+  Run published = sara.Trygg({"directory", "publish", "--file", sara.home() + "/shelter.json", "--json"});
+  REQUIRE_OK(published);
+  const std::string listing_id = published.Json()["listing_id"];
+  Run search = anna.Trygg({"directory", "search", "--exploitation", "labour"});
+  REQUIRE_OK(search);
+  CHECK(search.out.find(listing_id) != std::string::npos);
+  CHECK(search.out.find("by Shelter North (") != std::string::npos);
+  CHECK(search.out.find("target groups: women, children") != std::string::npos);
+  CHECK(search.out.find("forms of exploitation: sexual, labour") != std::string::npos);
+  CHECK(anna.Trygg({"directory", "search", "--exploitation", "begging"}).out == "no listings match\n");
+  Run search_json = anna.Trygg({"directory", "search", "--exploitation", "labour", "--json"});
+  REQUIRE_OK(search_json);
+  CHECK(search_json.Json()["listings"][0]["org_name"] == "Shelter North");
+  // --json keeps RFC 3339 in UTC.
+  CHECK(std::regex_match(search_json.Json()["listings"][0]["capacity_updated_at"].get<std::string>(),
+                         std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")));
+  Run show = anna.Trygg({"directory", "show", listing_id});
+  REQUIRE_OK(show);
+  CHECK(show.out.find("by Shelter North (") != std::string::npos);
+  CHECK(show.out.find("target groups: women, children") != std::string::npos);
+  // Times for a person: Europe/Stockholm unless TZ says otherwise, with the zone named.
+  CHECK(std::regex_search(show.out, std::regex(R"(free as of \d{4}-\d\d-\d\d \d\d:\d\d CES?T)")));
+  Run show_utc = anna.TryggInZone("UTC", {"directory", "show", listing_id});
+  REQUIRE_OK(show_utc);
+  CHECK(std::regex_search(show_utc.out, std::regex(R"(free as of \d{4}-\d\d-\d\d \d\d:\d\d UTC)")));
+  Run show_london = anna.TryggInZone("Europe/London", {"directory", "show", listing_id});
+  REQUIRE_OK(show_london);
+  CHECK(std::regex_search(show_london.out, std::regex(R"(free as of \d{4}-\d\d-\d\d \d\d:\d\d (GMT|BST))")));
+
+  // Case files: documented forms are checked, the field is named, the value is not repeated.
+  auto case_file = [&](const std::string& name, const std::string& json) {
+    std::ofstream(anna.home() + "/" + name) << json;
+    return anna.home() + "/" + name;
+  };
+  Run bad_date = anna.Trygg(
+      {"case", "create", "--file", case_file("date.json", R"({"person": {"birthdate": "02/04/1999"}})")});
+  CHECK(bad_date.code == 1);
+  CHECK(bad_date.err.find("person.birthdate must be an ISO 8601 date YYYY-MM-DD") != std::string::npos);
+  CHECK(bad_date.err.find("02/04/1999") == std::string::npos);
+  Run bad_country = anna.Trygg({"case", "create", "--file",
+                                case_file("country.json", R"({"person": {"citizenship": ["RO", "Romania"]}})"),
+                                "--json"});
+  CHECK(bad_country.code == 1);
+  CHECK(bad_country.Json()["code"] == "INVALID_ARGUMENT");
+  CHECK(bad_country.err.find("person.citizenship[1] must be an ISO 3166-1 alpha-2 country code") !=
+        std::string::npos);
+  Run bad_plan = anna.Trygg({"case", "create", "--file",
+                             case_file("plan.json", R"({"support_plan": {"planned_end_date": "2027-02-30"}})")});
+  CHECK(bad_plan.code == 1);
+  CHECK(bad_plan.err.find("support_plan.planned_end_date") != std::string::npos);
+  Run bad_service = anna.Trygg(
+      {"case", "create", "--file", case_file("service.json", R"({"needs": [{"service": "housing"}]})")});
+  CHECK(bad_service.code == 1);
+
+  // Services in kebab-case, as everywhere else; the proto enum name still works.
+  Run opened = anna.Trygg(
+      {"case", "create", "--file",
+       case_file("case.json", R"({"person": {"first_name": "Ioana", "birthdate": "1999-04-02",
+                                  "citizenship": ["RO"], "primary_language": "ro", "mobile_phone": "+40700000000"},
+                                  "needs": [{"service": "shelter", "urgent": true},
+                                            {"service": "SERVICE_CATEGORY_LEGAL_ADVICE"}],
+                                  "case_status": "Open", "comments": ["first meeting"]})"),
+       "--json"});
+  REQUIRE_OK(opened);
+  const std::string case_id = opened.Json()["case_id"];
+  Run case_json = anna.Trygg({"case", "show", case_id, "--json"});
+  REQUIRE_OK(case_json);
+  const nlohmann::json needs = case_json.Json()["versions"][0]["content"]["needs"];
+  REQUIRE(needs.size() == 2);
+  CHECK(needs[0]["service"] == "shelter");
+  CHECK(needs[1]["service"] == "legal-advice");
+  Run case_text = anna.Trygg({"case", "show", case_id});
+  REQUIRE_OK(case_text);
+  CHECK(case_text.out.find("\"service\": \"legal-advice\"") != std::string::npos);
+  CHECK(case_text.out.find("SERVICE_CATEGORY") == std::string::npos);
+
+  // Consent list names the purpose.
+  Run consent = anna.Trygg({"consent", "record", case_id, "--service", "shelter", "--days", "30", "--evidence",
+                            "said yes with an interpreter", "--purpose", "coordination-of-support", "--json"});
+  REQUIRE_OK(consent);
+  const std::string consent_id = consent.Json()["consent_id"];
+  Run consents = anna.Trygg({"consent", "list", case_id});
+  REQUIRE_OK(consents);
+  CHECK(consents.out.find("for coordination-of-support") != std::string::npos);
+  CHECK(std::regex_search(consents.out, std::regex(R"(recorded \d{4}-\d\d-\d\d \d\d:\d\d CES?T)")));
+
+  // Referral show says who sent it and when.
+  Run referred = anna.Trygg(
+      {"refer", case_id, "--listing", listing_id, "--consent", consent_id, "--share", "needs", "--json"});
+  REQUIRE_OK(referred);
+  const std::string referral_id = referred.Json()["referral_id"];
+  Run received = sara.Trygg({"referral", "show", referral_id});
+  REQUIRE_OK(received);
+  CHECK(received.out.find("from Safe Harbour (") != std::string::npos);
+  CHECK(received.out.find(") to Shelter North (") != std::string::npos);
+  CHECK(std::regex_search(received.out,
+                          std::regex(R"(sent \d{4}-\d\d-\d\d \d\d:\d\d CES?T by device )" + anna_device +
+                                     " of Safe Harbour")));
+  Run received_json = sara.Trygg({"referral", "show", referral_id, "--json"});
+  REQUIRE_OK(received_json);
+  CHECK(received_json.Json()["sent_by_device"] == anna_device);
+  CHECK(std::regex_match(received_json.Json()["created_at"].get<std::string>(),
+                         std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")));
 }
 
 TEST_CASE("trygg refuses to run without a key store or a pinned root") {

@@ -28,6 +28,7 @@
 #include "server/store/sqlite/audit_reader.h"
 #include "trygg/audit/tree_frontier.h"
 #include "trygg/audit/verify.h"
+#include "cli_support.h"
 #include "session.h"
 #include "settings.h"
 #include "tools/trygg-audit/bisect.h"
@@ -168,7 +169,7 @@ int Report(const Common& c, const char* what, const audit::LogDiagnosis& d,
       std::cout << "OK: " << d.entry_count << " entries, root " << d.root.ToHex();
       if (head) {
         std::cout << ", match the signed tree head of size " << head->tree_size << " (signed at "
-                  << head->timestamp_ms << " ms)";
+                  << cli::FormatLocalTime(head->timestamp_ms) << ")";
       }
       std::cout << "\n";
     } else {

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "cli_support.h"
 
 namespace trygg::audit_tool {
 namespace {
@@ -15,15 +16,6 @@ namespace {
 using audit::StatCell;
 using audit::StatisticsReport;
 using audit::StatTable;
-
-std::string Utc(int64_t ms) {
-  const time_t seconds = static_cast<time_t>(ms / 1000);
-  struct tm tm;
-  gmtime_r(&seconds, &tm);
-  char buffer[32];
-  strftime(buffer, sizeof(buffer), "%Y-%m-%d %H:%M UTC", &tm);
-  return buffer;
-}
 
 std::string CsvField(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
@@ -50,12 +42,27 @@ std::string Html(const std::string& s) {
 }
 
 // The text cells of a row name it; the others are its measures.
-std::string RowKey(const StatTable& table, const std::vector<StatCell>& row) {
+std::vector<std::string> RowKeyParts(const StatTable& table, const std::vector<StatCell>& row) {
   std::vector<std::string> parts;
   for (size_t i = 0; i < row.size() && i < table.columns.size(); ++i) {
     if (row[i].type == StatCell::Type::kText) parts.push_back(row[i].text);
   }
-  return absl::StrJoin(parts, " -> ");
+  return parts;
+}
+
+std::string RowKey(const StatTable& table, const std::vector<StatCell>& row) {
+  return absl::StrJoin(RowKeyParts(table, row), " -> ");
+}
+
+// A chart label fits its column by shortening each part on its own, so an
+// organisation pair keeps its arrow: "1a2b3c4d… → 5e6f7a8b…".
+std::string ChartLabel(const StatTable& table, const std::vector<StatCell>& row) {
+  std::vector<std::string> parts = RowKeyParts(table, row);
+  const size_t room = parts.size() > 1 ? 12 : 36;
+  for (std::string& part : parts) {
+    if (part.size() > room) part = part.substr(0, room - 3) + "…";
+  }
+  return absl::StrJoin(parts, " → ");
 }
 
 std::string Footer(const StatisticsReport& report) {
@@ -81,11 +88,10 @@ std::string BarChart(const StatTable& table) {
       label_width + chart_width + 60, height, Html(table.title));
   int y = 5;
   for (const auto& row : table.rows) {
-    std::string label = RowKey(table, row);
-    if (label.size() > 40) label = label.substr(0, 18) + "…" + label.substr(label.size() - 18);
     const StatCell& cell = row[col];
-    absl::StrAppendFormat(&svg, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" class=\"l\">%s</text>",
-                          label_width - 6, y + 15, Html(label));
+    absl::StrAppendFormat(&svg,
+                          "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" class=\"l\"><title>%s</title>%s</text>",
+                          label_width - 6, y + 15, Html(RowKey(table, row)), Html(ChartLabel(table, row)));
     if (cell.type == StatCell::Type::kCount) {
       const int width = static_cast<int>(static_cast<double>(cell.count) / max * chart_width);
       absl::StrAppendFormat(&svg,
@@ -196,7 +202,7 @@ svg .b{fill:#3b6ea5}svg .s{fill:#c3c9d1}svg text{font-size:12px;fill:#1d2430}
 </style></head><body>
 <h1>Trygg referral statistics</h1>
 )";
-  absl::StrAppend(&out, "<p class=\"note\">Generated ", Html(Utc(report.generated_at_ms)),
+  absl::StrAppend(&out, "<p class=\"note\">Generated ", Html(cli::FormatLocalTime(report.generated_at_ms)),
                   " from the audit log. ", Html(Footer(report)),
                   " Organisations are shown by their id.</p>\n");
   for (const StatTable& table : report.tables) {

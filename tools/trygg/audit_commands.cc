@@ -19,7 +19,7 @@ absl::StatusOr<Output> AuditVerify(const Settings& settings, const CommandFlags&
   out.json["entries_verified"] = report.entries_verified;
   out.json["writes_pending"] = report.writes_pending;
   out.text = "audit log: signed tree head of " + std::to_string(report.head.tree_size) + " entries (" +
-             FormatTime(report.head.timestamp_ms) + ")\n";
+             FormatLocalTime(report.head.timestamp_ms) + ")\n";
   out.text += report.previous_tree_size > 0
                   ? "  consistent with the head of " + std::to_string(report.previous_tree_size) +
                         " entries this device verified before\n"

@@ -44,11 +44,15 @@ inline constexpr uint16_t kContentCaseRecord = 2;      // trygg.v1.CaseRecord
 inline constexpr uint16_t kContentReferralPacket = 3;  // trygg.v1.ReferralPacket
 
 // A case record file: the JSON form of trygg.v1.CaseRecord (proto field
-// names); unknown fields are InvalidArgument naming the problem.
+// names); a need's service is named as trygg/names.h names it ("shelter") or
+// as the proto enum value ("SERVICE_CATEGORY_SHELTER"). Unknown fields, and
+// a field not in its documented form (trygg/case_record_check.h), are
+// InvalidArgument naming the field.
 absl::StatusOr<trygg::v1::CaseRecord> ParseCaseRecordJson(std::string_view text);
 
 // A record's plaintext for a script (JSON) and a person (text): a case record
-// or referral packet as its proto JSON, anything else as text.
+// or referral packet as its proto JSON with services in kebab-case
+// ("shelter"), anything else as text.
 nlohmann::ordered_json RecordContentJson(uint16_t content_type, const std::vector<uint8_t>& plaintext);
 std::string RecordContentText(uint16_t content_type, const std::vector<uint8_t>& plaintext);
 

@@ -20,6 +20,9 @@
 namespace trygg::cli {
 namespace {
 
+// The zone of the people Trygg is built for; TZ overrides it.
+constexpr char kDefaultTimeZone[] = "Europe/Stockholm";
+
 // Reads one line from `fd` without echo when `fd` is a terminal.
 absl::StatusOr<std::string> ReadHiddenLine(int fd, std::string_view prompt) {
   (void)!write(fd, prompt.data(), prompt.size());
@@ -234,6 +237,25 @@ std::string FormatTime(int64_t unix_millis) {
   gmtime_r(&seconds, &tm);
   char buffer[32];
   std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
+
+std::string FormatLocalTime(int64_t unix_millis) {
+  // Read TZ once, before any thread could be looking at the environment
+  // concurrently with the change (the tools call this from their main thread).
+  static const bool zone_ready = [] {
+    const char* tz = std::getenv("TZ");
+    if (tz == nullptr || *tz == '\0') setenv("TZ", kDefaultTimeZone, 1);
+    tzset();
+    return true;
+  }();
+  (void)zone_ready;
+  std::time_t seconds = static_cast<std::time_t>(unix_millis / 1000);
+  if (unix_millis < 0 && unix_millis % 1000 != 0) --seconds;
+  std::tm tm{};
+  if (localtime_r(&seconds, &tm) == nullptr) return FormatTime(unix_millis);
+  char buffer[64];
+  if (std::strftime(buffer, sizeof(buffer), "%Y-%m-%d %H:%M %Z", &tm) == 0) return FormatTime(unix_millis);
   return buffer;
 }
 

@@ -84,8 +84,14 @@ absl::StatusOr<std::string> ReadTextFile(const std::filesystem::path& path);
 // Writes `text` to a new file (mode 0644); refuses to overwrite.
 absl::Status WriteNewTextFile(const std::filesystem::path& path, std::string_view text);
 
-// "2024-05-01T12:00:00Z".
+// "2024-05-01T12:00:00Z": RFC 3339 in UTC, for --json and files.
 std::string FormatTime(int64_t unix_millis);
+
+// "2024-05-01 14:00 CEST": the time a person reads, in the zone TZ names
+// (Europe/Stockholm when TZ is unset or empty), with the zone's abbreviation.
+// The C library's tz database applies the daylight-saving rules. The first
+// call sets TZ for this process when it is unset.
+std::string FormatLocalTime(int64_t unix_millis);
 
 // The one line shown after "error: ": plain words for the status code and the
 // libtrygg reason (wrong passphrase, rollback, ...), then the message.

@@ -480,7 +480,7 @@ absl::StatusOr<Output> ShowStatus(const Settings& settings, const CommandFlags&)
       HexEncode(info.server_public_key.span()) + "\n  server certificate: " +
       (certified ? "verified against the pinned platform root" : "NONE (the server's key is not certified)") +
       "\nlogged in as device " + Hex(session.device_id) + " (" + RoleName(session.role) + ") until " +
-      FormatTime(session.expires_at_ms) + "\norganisation \"" + log.name() + "\" " + Hex(session.org_id) +
+      FormatLocalTime(session.expires_at_ms) + "\norganisation \"" + log.name() + "\" " + Hex(session.org_id) +
       "\n  verified log head: link " + std::to_string(log.seq()) + ", key generation " +
       std::to_string(log.generation()) + (log.rotation_due() ? " (rotation due)" : "") +
       "\n  generations held: " + GenerationsText(device->keys) + "\n";

@@ -68,7 +68,7 @@ absl::StatusOr<Output> ConsentRecordCommand(const Settings& settings, const Comm
               {"services", ServicesJson(terms.services)},
               {"purpose", g_consent_flags.purpose},
               {"expires_at", FormatTime(terms.expires_at_ms)}};
-  out.text = "consent " + Hex(consent_id) + " recorded until " + FormatTime(terms.expires_at_ms) +
+  out.text = "consent " + Hex(consent_id) + " recorded until " + FormatLocalTime(terms.expires_at_ms) +
              " (evidence sealed on this device)\n";
   return out;
 }
@@ -105,9 +105,11 @@ absl::StatusOr<Output> ConsentList(const Settings& settings, const CommandFlags&
                     {"expires_at", FormatTime(c.record.expires_at_ms)},
                     {"status", status},
                     {"evidence", evidence}});
-    out.text += Hex(c.record.consent_id) + "  " + status + "  until " + FormatTime(c.record.expires_at_ms) + "  to " +
+    out.text += Hex(c.record.consent_id) + "  " + status + "  until " + FormatLocalTime(c.record.expires_at_ms) + "  to " +
                 (c.record.to_org_id.IsZero() ? std::string("any member") : Hex(c.record.to_org_id)) + "  " +
-                ServicesJson(c.record.services).dump() + "\n  evidence: " + evidence + "\n";
+                ServicesJson(c.record.services).dump() + "  for " +
+                std::string(ConsentPurposeName(static_cast<uint8_t>(c.record.purpose))) + "\n  recorded " +
+                FormatLocalTime(c.record.recorded_at_ms) + "\n  evidence: " + evidence + "\n";
   }
   if (consents.empty()) out.text = "no consents recorded for this case\n";
   out.json = {{"case_id", Hex(case_id)}, {"consents", std::move(rows)}};

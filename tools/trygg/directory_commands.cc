@@ -1,12 +1,16 @@
 #include "directory_commands.h"
 
 #include <fstream>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "cli_support.h"
 #include "session.h"
 #include "trygg/client.h"
 #include "trygg/directory_client.h"
 #include "trygg/key_store.h"
+#include "trygg/label.h"
 #include "trygg/random.h"
 #include "trygg/status_macros.h"
 
@@ -49,11 +53,36 @@ nlohmann::ordered_json NamesOf(uint8_t bits, uint8_t max, Fn name) {
   return out;
 }
 
-nlohmann::ordered_json ListingJson(const VerifiedListing& v) {
+// Organisation names by id, from the root-signed organisation certificates
+// (Client::ListOrganisations verifies each one). Names are a courtesy: when
+// the list cannot be read, listings are shown by organisation id alone.
+using OrgNames = std::map<std::string, std::string>;
+
+OrgNames ListOrgNames(Session& session) {
+  OrgNames names;
+  absl::StatusOr<std::vector<OrganisationSummary>> orgs = session.client->ListOrganisations();
+  if (!orgs.ok()) return names;
+  for (const OrganisationSummary& o : *orgs) names[HexEncode(o.org_id.span())] = o.display_name;
+  return names;
+}
+
+std::string OrgName(const OrgNames& names, const Listing& l) {
+  const auto it = names.find(HexEncode(l.org_id.span()));
+  return it == names.end() ? std::string() : it->second;
+}
+
+std::string JoinedNames(const nlohmann::ordered_json& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n.get<std::string>();
+  return out.empty() ? "any" : out;
+}
+
+nlohmann::ordered_json ListingJson(const VerifiedListing& v, const OrgNames& names) {
   const Listing& l = v.listing;
   return nlohmann::ordered_json{
       {"listing_id", HexEncode(l.listing_id.span())},
       {"org_id", HexEncode(l.org_id.span())},
+      {"org_name", OrgName(names, l)},
       {"revision", l.revision},
       {"category", std::string(ServiceCategoryName(l.category))},
       {"regions", l.regions},
@@ -74,18 +103,23 @@ nlohmann::ordered_json ListingJson(const VerifiedListing& v) {
 
 std::string PlacesText(const VerifiedListing& v) {
   if (v.capacity_free == kCapacityNotCounted) return "places not counted";
-  return std::to_string(v.capacity_free) + " free as of " + FormatTime(v.capacity_updated_at_ms) +
+  return std::to_string(v.capacity_free) + " free as of " + FormatLocalTime(v.capacity_updated_at_ms) +
          (v.capacity_stale ? " (STALE)" : "");
 }
 
-std::string ListingLine(const VerifiedListing& v) {
+std::string ListingLine(const VerifiedListing& v, const OrgNames& names) {
   const Listing& l = v.listing;
   std::string regions, languages;
   for (const auto& r : l.regions) regions += (regions.empty() ? "" : ",") + r;
   for (const auto& t : l.languages) languages += (languages.empty() ? "" : ",") + t;
+  const std::string org_name = OrgName(names, l);
   return HexEncode(l.listing_id.span()) + "  " + std::string(ServiceCategoryName(l.category)) + "  " + regions +
          "  [" + languages + "]  " + PlacesText(v) + "  answers within " + std::to_string(l.response_time_hours) +
-         " h\n";
+         " h\n  by " + (org_name.empty() ? "" : EscapeForTerminal(org_name) + " ") + "(" +
+         HexEncode(l.org_id.span()) + ")\n  target groups: " +
+         JoinedNames(NamesOf(l.target_groups, kMaxTargetGroup, TargetGroupName)) +
+         "; forms of exploitation: " +
+         JoinedNames(NamesOf(l.exploitation_forms, kMaxExploitationForm, ExploitationFormName)) + "\n";
 }
 
 absl::StatusOr<Output> Search(const Settings& settings, const CommandFlags&) {
@@ -101,11 +135,12 @@ absl::StatusOr<Output> Search(const Settings& settings, const CommandFlags&) {
   query.page_token = g_directory_flags.page_token;
   TRYGG_ASSIGN_OR_RETURN(auto session, OpenSession(settings));
   TRYGG_ASSIGN_OR_RETURN(ListingResults results, Directory(*session).Search(query));
+  const OrgNames names = ListOrgNames(*session);
   Output out;
   nlohmann::ordered_json listings = nlohmann::ordered_json::array();
   for (const VerifiedListing& v : results.listings) {
-    listings.push_back(ListingJson(v));
-    out.text += ListingLine(v);
+    listings.push_back(ListingJson(v, names));
+    out.text += ListingLine(v, names);
   }
   if (results.listings.empty()) out.text = "no listings match\n";
   if (!results.next_page_token.empty()) out.text += "more: --page-token " + results.next_page_token + "\n";
@@ -123,9 +158,10 @@ absl::StatusOr<Output> Show(const Settings& settings, const CommandFlags&) {
   TRYGG_ASSIGN_OR_RETURN(Id128 id, ParseId(g_directory_flags.listing_id, "listing id"));
   TRYGG_ASSIGN_OR_RETURN(auto session, OpenSession(settings));
   TRYGG_ASSIGN_OR_RETURN(VerifiedListing v, Directory(*session).Get(id));
+  const OrgNames names = ListOrgNames(*session);
   Output out;
-  out.json = ListingJson(v);
-  out.text = ListingLine(v);
+  out.json = ListingJson(v, names);
+  out.text = ListingLine(v, names);
   if (!v.listing.contact_hours.empty()) out.text += "contact hours: " + v.listing.contact_hours + "\n";
   if (!v.listing.description.empty()) out.text += v.listing.description + "\n";
   if (v.retired()) out.text += "RETIRED\n";
@@ -142,8 +178,8 @@ absl::StatusOr<Output> Publish(const Settings& settings, const CommandFlags&) {
   TRYGG_ASSIGN_OR_RETURN(auto session, OpenSession(settings));
   TRYGG_ASSIGN_OR_RETURN(VerifiedListing v, Directory(*session).Publish(std::move(listing)));
   Output out;
-  out.json = ListingJson(v);
-  out.text = "published revision " + std::to_string(v.listing.revision) + "\n" + ListingLine(v);
+  out.json = ListingJson(v, {});
+  out.text = "published revision " + std::to_string(v.listing.revision) + "\n" + ListingLine(v, {});
   return out;
 }
 
@@ -154,8 +190,8 @@ absl::StatusOr<Output> UpdateCapacity(const Settings& settings, const CommandFla
   TRYGG_RETURN_IF_ERROR(directory.UpdateCapacity(id, g_directory_flags.places));
   TRYGG_ASSIGN_OR_RETURN(VerifiedListing v, directory.Get(id));
   Output out;
-  out.json = ListingJson(v);
-  out.text = ListingLine(v);
+  out.json = ListingJson(v, {});
+  out.text = ListingLine(v, {});
   return out;
 }
 
@@ -235,8 +271,10 @@ void AddDirectoryCommands(CLI::App& app, Command& selected) {
   search->add_option("--category", g_directory_flags.category, NameChoices(NamedEnum::kServiceCategory));
   search->add_option("--region", g_directory_flags.region, "ISO 3166-2 code, e.g. SE-AB");
   search->add_option("--language", g_directory_flags.language, "BCP 47 tag, e.g. ro; matches every tag of that language");
-  search->add_option("--target-group", g_directory_flags.target_group, NameChoices(NamedEnum::kTargetGroup));
-  search->add_option("--exploitation", g_directory_flags.exploitation, NameChoices(NamedEnum::kExploitationForm));
+  search->add_option("--target-group", g_directory_flags.target_group,
+                     "Target group the listing serves: " + NameChoices(NamedEnum::kTargetGroup));
+  search->add_option("--exploitation", g_directory_flags.exploitation,
+                     "Form of exploitation the listing serves: " + NameChoices(NamedEnum::kExploitationForm));
   search->add_flag("--open", g_directory_flags.open, "Only listings with free places");
   search->add_option("--page-size", g_directory_flags.page_size, "Listings per page (default 50, at most 200)");
   search->add_option("--page-token", g_directory_flags.page_token, "Continue where the previous page ended");

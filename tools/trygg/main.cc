@@ -6,6 +6,7 @@
 // "trygg: error: ..." on stderr), 2 usage. See docs/cli.md.
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -111,6 +112,19 @@ int Run(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // With fallthrough, a word that names no command is left over and CLI11
+    // only says that a subcommand is required: name the word instead.
+    const std::vector<std::string> left = app.remaining();
+    if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && !left.empty() && !left.front().empty() &&
+        left.front()[0] != '-') {
+      std::string path = "trygg";
+      for (const CLI::App* at = &app; !at->get_subcommands().empty();) {
+        at = at->get_subcommands().front();
+        path += " " + at->get_name();
+      }
+      std::cerr << "unknown command '" << left.front() << "'; see " << path << " --help\n";
+      return 2;
+    }
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }

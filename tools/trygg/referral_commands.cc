@@ -66,7 +66,7 @@ std::string ReferralLine(const ReferralRecord& r, ReferralStatus state, uint8_t 
   if (const std::string c = CodeName(state, code); !c.empty()) line += " (" + c + ")";
   line += "  " + std::string(ServiceCategoryName(r.service)) + "  " +
           std::string(UrgencyName(static_cast<uint8_t>(r.urgency))) + "  case " + Hex(r.case_id);
-  if (state == ReferralStatus::kSent) line += "  answer by " + FormatTime(answer_by_ms);
+  if (state == ReferralStatus::kSent) line += "  answer by " + FormatLocalTime(answer_by_ms);
   if (r.basis == ReferralBasis::kVitalInterests) line += "  VITAL INTERESTS";
   return line + "\n";
 }
@@ -88,11 +88,13 @@ Output ReferralOutput(const ReferralView& v) {
   out.json["transitions"] = std::move(history);
   out.json["verified"] = true;
   out.text = ReferralLine(v.record, v.state, v.code, v.answer_by_ms);
-  out.text += v.incoming ? "from " + v.from_org_name + " (" + Hex(v.record.from_org_id) + ")"
-                         : "to " + v.to_org_name + " (" + Hex(v.record.to_org_id) + ")";
-  out.text += ", listing " + Hex(v.record.listing_id) + "\n";
+  out.json["sent_by_device"] = Hex(v.record.sender_device_id);
+  out.text += "from " + v.from_org_name + " (" + Hex(v.record.from_org_id) + ") to " + v.to_org_name + " (" +
+              Hex(v.record.to_org_id) + "), listing " + Hex(v.record.listing_id) + "\n";
+  out.text += "sent " + FormatLocalTime(v.record.created_at_ms) + " by device " + Hex(v.record.sender_device_id) +
+              " of " + v.from_org_name + "\n";
   for (const SignedTransitionView& t : v.transitions) {
-    out.text += "  " + FormatTime(t.transition.at_ms) + "  " +
+    out.text += "  " + FormatLocalTime(t.transition.at_ms) + "  " +
                 std::string(ReferralStatusName(t.transition.from_state)) + " -> " +
                 std::string(ReferralStatusName(t.transition.to_state)) + "  by device " +
                 Hex(t.transition.actor_device_id) + "\n";
@@ -151,7 +153,7 @@ absl::StatusOr<Output> Refer(const Settings& settings, const CommandFlags&) {
   TRYGG_ASSIGN_OR_RETURN(ReferralView view, work->referrals.Get(referral_id));
   Output out = ReferralOutput(view);
   out.text = "referral " + Hex(referral_id) + " sent to " + view.to_org_name + " for " +
-             std::string(ServiceCategoryName(draft.service)) + "; answer by " + FormatTime(view.answer_by_ms) + "\n";
+             std::string(ServiceCategoryName(draft.service)) + "; answer by " + FormatLocalTime(view.answer_by_ms) + "\n";
   return out;
 }
 
@@ -243,7 +245,7 @@ absl::StatusOr<Output> Watch(const Settings& settings, const CommandFlags&) {
                            .dump()
                     << std::endl;
         } else {
-          std::cout << FormatTime(n.at_ms) << "  " << (n.incoming ? "inbox " : "outbox") << "  " << Hex(n.referral_id)
+          std::cout << FormatLocalTime(n.at_ms) << "  " << (n.incoming ? "inbox " : "outbox") << "  " << Hex(n.referral_id)
                     << "  " << state << std::endl;
         }
         return g_referral_flags.count == 0 || seen < g_referral_flags.count;
