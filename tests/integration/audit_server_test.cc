@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <grpcpp/grpcpp.h>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -30,6 +31,11 @@ namespace {
 using testing::TempDir;
 using testing::TestDevice;
 using testing::TrustWorld;
+
+std::string StateFileText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
 
 constexpr char kPassphrase[] = "correct horse battery staple";
 
@@ -423,7 +429,17 @@ TEST_CASE("trygg-audit consistency fails when the log shrank or forked", "[audit
     CHECK(r.code == 3);
     nlohmann::json json = nlohmann::json::parse(r.out);
     CHECK(json["ok"] == false);
-    CHECK(json["message"].get<std::string>().find("the log shrank") != std::string::npos);
+    const std::string shrunk = json["message"].get<std::string>();
+    CHECK(shrunk.find("does not extend the saved head") != std::string::npos);
+    CHECK(shrunk.find("acknowledge-restore") != std::string::npos);
+
+    // The restored server goes on working and grows past the saved size: the
+    // verdict on the same saved head is the same, not a new kind of error.
+    w.Fill(1000, 1060);
+    ToolResult grown = w.Audit({"consistency", "--state", state, "--json"});
+    CHECK(grown.code == 3);
+    const std::string forked = nlohmann::json::parse(grown.out)["message"].get<std::string>();
+    CHECK(forked.substr(forked.find(" does not extend")) == shrunk.substr(shrunk.find(" does not extend")));
   }
   SECTION("restored, then grown with other entries: a fork") {
     w.WhileStopped([&](const std::string& db) {
@@ -436,6 +452,31 @@ TEST_CASE("trygg-audit consistency fails when the log shrank or forked", "[audit
     CHECK(r.code == 3);
     CHECK(r.out.find("does not extend the saved head") != std::string::npos);
   }
+  SECTION("a restore the coordinator knows of is acknowledged, and the old head kept as evidence") {
+    const std::string before = StateFileText(state);
+    ToolResult nothing = w.Audit({"acknowledge-restore", "--state", state});
+    INFO(Describe(nothing));
+    CHECK(nothing.code == 0);
+    CHECK(nothing.out.find("nothing to acknowledge") != std::string::npos);
+    CHECK(StateFileText(state) == before);
+
+    w.WhileStopped(restore);
+    ToolResult ack = w.Audit({"acknowledge-restore", "--state", state, "--json"});
+    INFO(Describe(ack));
+    REQUIRE(ack.code == 0);
+    nlohmann::json json = nlohmann::json::parse(ack.out);
+    CHECK(json["acknowledged"] == true);
+    const std::string evidence = json["evidence_file"].get<std::string>();
+    CHECK(StateFileText(evidence) == before);
+    CHECK((std::filesystem::status(evidence).permissions() & std::filesystem::perms::others_read) ==
+          std::filesystem::perms::none);
+    CHECK(json["saved_head"]["tree_size"] < json["superseded_head"]["tree_size"]);
+    // From the acknowledged head on, the log is watched as before.
+    w.Fill(2000, 2005);
+    ToolResult after = w.Audit({"consistency", "--state", state});
+    INFO(Describe(after));
+    CHECK(after.code == 0);
+  }
 }
 
 TEST_CASE("trygg-audit refuses a missing head, another key, a member's key store and an uncertified server",
@@ -445,6 +486,7 @@ TEST_CASE("trygg-audit refuses a missing head, another key, a member's key store
     ToolResult none = w.Audit({"consistency", "--state", w.home.file("none.json")});
     CHECK(none.code == 1);
     CHECK(none.err.find("run `trygg-audit verify` first") != std::string::npos);
+    CHECK(none.err.find("consistency --init") != std::string::npos);
 
     const std::string state = w.home.file("head.json");
     REQUIRE(w.Audit({"verify", "--state", state}).code == 0);
@@ -475,6 +517,16 @@ TEST_CASE("trygg-audit refuses a missing head, another key, a member's key store
     ToolResult included = w.Audit({"check-included", "--index", std::to_string(own.entries(0).index())}, member);
     INFO(Describe(included));
     CHECK(included.code == 0);
+
+    // A member cannot verify the whole log, but may watch it from now on.
+    const std::string member_state = w.home.file("member-head.json");
+    ToolResult init = w.Audit({"consistency", "--init", "--state", member_state}, member);
+    INFO(Describe(init));
+    CHECK(init.code == 0);
+    CHECK(w.Audit({"consistency", "--state", member_state}, member).code == 0);
+    ToolResult again = w.Audit({"consistency", "--init", "--state", member_state}, member);
+    CHECK(again.code == 1);
+    CHECK(again.err.find("a saved head is already at") != std::string::npos);
 
     ToolResult missing = w.Audit({"verify"}, w.home.file("no.keystore"));
     CHECK(missing.code == 1);

@@ -14,8 +14,10 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -35,6 +37,7 @@
 #include "tools/trygg-audit/log_source.h"
 #include "tools/trygg-audit/report.h"
 #include "tools/trygg-audit/state.h"
+#include "trygg/atomic_file.h"
 #include "trygg/status_macros.h"
 
 namespace trygg::audit_tool {
@@ -230,57 +233,105 @@ int Verify(const Common& c) {
   return Report(c, "verify", diagnosis, head->head, notes);
 }
 
-int Consistency(const Common& c) {
+// Proves that `latest` extends `saved` (both already signature-checked).
+// Whatever the server did (restored an older copy, rolled back, forked, then
+// maybe grew past the saved size), the refusal is one DATA_LOSS message that
+// names both heads, so the same log gives the same verdict on every run. A
+// proof that cannot be fetched is that error instead.
+absl::Status CheckExtendsSaved(ServerLog& log, const audit::TreeHead& saved, const audit::TreeHead& latest) {
+  absl::Status proven = absl::OkStatus();
+  if (latest.tree_size < saved.tree_size) {
+    proven = absl::DataLossError("smaller");
+  } else if (saved.tree_size > 0) {
+    absl::StatusOr<std::vector<Hash256>> proof = saved.tree_size == latest.tree_size
+                                                     ? std::vector<Hash256>()
+                                                     : log.ConsistencyProof(saved.tree_size, latest.tree_size);
+    if (!proof.ok()) return proof.status();
+    proven = audit::VerifyConsistency(saved.tree_size, latest.tree_size, saved.root_hash, latest.root_hash, *proof);
+  }
+  if (proven.ok()) return absl::OkStatus();
+  return absl::DataLossError(absl::StrCat(
+      "the signed log of size ", latest.tree_size, " does not extend the saved head of size ", saved.tree_size,
+      " (signed ", cli::FormatLocalTime(saved.timestamp_ms),
+      "): the server was restored from an older copy, rolled back or forked; keep both heads as evidence, "
+      "and only after a restore you know of, run `trygg-audit acknowledge-restore`"));
+}
+
+// The saved head, or why there is none (naming how to make one).
+absl::StatusOr<AuditorState> LoadSavedHead(const Common& c) {
   absl::StatusOr<AuditorState> saved = LoadState(c.state_path);
-  if (!saved.ok()) {
-    if (saved.status().code() == absl::StatusCode::kNotFound) {
-      return Error(absl::NotFoundError(absl::StrCat(
-          saved.status().message(), "; run `trygg-audit verify` first to verify a head")));
-    }
-    return Error(saved.status());
+  if (saved.status().code() == absl::StatusCode::kNotFound) {
+    return absl::NotFoundError(absl::StrCat(saved.status().message(),
+                                            "; run `trygg-audit verify` first to verify a head (coordinators), or "
+                                            "`trygg-audit consistency --init` to start from the latest signed head"));
   }
-  SignPublicKey key = saved->server_key;
+  if (!saved.ok()) return saved.status();
   if (!c.server_key_hex.empty()) {
-    absl::StatusOr<SignPublicKey> given = ParseKey(c.server_key_hex);
-    if (!given.ok()) return Error(given.status());
-    if (*given != key) {
-      return Error(absl::FailedPreconditionError(
-          "--server-key differs from the key of the saved head; a new key needs a new `verify`"));
+    TRYGG_ASSIGN_OR_RETURN(SignPublicKey given, ParseKey(c.server_key_hex));
+    if (given != saved->server_key) {
+      return absl::FailedPreconditionError(
+          "--server-key differs from the key of the saved head; a new key needs a new `verify`");
     }
   }
+  return saved;
+}
+
+// `consistency --init`: any device may start watching a log from its latest
+// head, signed by the key the platform root certified. It proves nothing about
+// the past (that is `verify`, which reads every entry), only that from now on
+// the log grows without rewriting.
+int StartFromLatest(const Common& c) {
+  absl::StatusOr<AuditorState> existing = LoadState(c.state_path);
+  if (existing.status().code() != absl::StatusCode::kNotFound) {
+    return Error(absl::FailedPreconditionError(absl::StrCat(
+        "a saved head is already at ", c.state_path,
+        "; `trygg-audit consistency` proves the log extends it (after a restore you know of: "
+        "`trygg-audit acknowledge-restore`)")));
+  }
+  absl::StatusOr<Online> online = SignIn(c, /*whole_log=*/false);
+  if (!online.ok()) return Error(online.status());
+  absl::StatusOr<SignPublicKey> key = ResolveKey(c, *online->session->client);
+  if (!key.ok()) return Error(key.status());
+  absl::StatusOr<audit::SignedTreeHead> head = online->log->LatestHead();
+  if (!head.ok()) return Error(head.status());
+  if (absl::Status sig = audit::VerifyTreeHeadSignature(*head, *key); !sig.ok()) {
+    std::cout << "TAMPERED: " << sig.message() << "\n";
+    return kExitFailed;
+  }
+  if (absl::Status s = SaveState(c.state_path, AuditorState{c.global.server, *key, *head}); !s.ok()) {
+    return Error(s);
+  }
+  if (c.json) {
+    std::cout << nlohmann::json({{"ok", true}, {"check", "consistency-init"}, {"saved_head", HeadJson(head->head)}})
+                     .dump(2)
+              << "\n";
+  } else {
+    std::cout << "OK: saved the latest signed head (" << head->head.tree_size << " entries, signed "
+              << cli::FormatLocalTime(head->head.timestamp_ms) << ") to " << c.state_path
+              << "; from now on `trygg-audit consistency` proves the log only grows\n";
+  }
+  return kExitOk;
+}
+
+int Consistency(const Common& c) {
+  absl::StatusOr<AuditorState> saved = LoadSavedHead(c);
+  if (!saved.ok()) return Error(saved.status());
   Common here = c;
   if (here.global.server.empty()) here.global.server = saved->server;
   absl::StatusOr<Online> online = SignIn(here, /*whole_log=*/false);
   if (!online.ok()) return Error(online.status());
-  ServerLog* log = online->log.get();
-  absl::StatusOr<audit::SignedTreeHead> head = log->LatestHead();
+  absl::StatusOr<audit::SignedTreeHead> head = online->log->LatestHead();
   if (!head.ok()) return Error(head.status());
 
   const audit::TreeHead& old_head = saved->head.head;
   const audit::TreeHead& new_head = head->head;
-  absl::Status result = audit::VerifyTreeHeadSignature(*head, key);
+  absl::Status result = audit::VerifyTreeHeadSignature(*head, saved->server_key);
   if (result.ok()) {
-    if (new_head.tree_size < old_head.tree_size) {
-      result = absl::DataLossError(absl::StrCat("the log shrank from ", old_head.tree_size, " to ",
-                                                new_head.tree_size, " entries: it was rewritten"));
-    } else if (old_head.tree_size > 0) {
-      absl::StatusOr<std::vector<Hash256>> proof =
-          old_head.tree_size == new_head.tree_size
-              ? std::vector<Hash256>()
-              : log->ConsistencyProof(old_head.tree_size, new_head.tree_size);
-      if (!proof.ok()) return Error(proof.status());
-      result = audit::VerifyConsistency(old_head.tree_size, new_head.tree_size, old_head.root_hash,
-                                        new_head.root_hash, *proof);
-      if (!result.ok()) {
-        result = absl::DataLossError(absl::StrCat(
-            "the signed log of size ", new_head.tree_size, " does not extend the saved head of size ",
-            old_head.tree_size, ": the log was forked or rewritten (", result.message(),
-            "); keep both heads as evidence"));
-      }
-    }
+    result = CheckExtendsSaved(*online->log, old_head, new_head);
+    if (!result.ok() && result.code() != absl::StatusCode::kDataLoss) return Error(result);
   }
   if (result.ok()) {
-    if (absl::Status s = SaveState(c.state_path, AuditorState{saved->server, key, *head}); !s.ok()) {
+    if (absl::Status s = SaveState(c.state_path, AuditorState{saved->server, saved->server_key, *head}); !s.ok()) {
       return Error(s);
     }
   }
@@ -299,6 +350,61 @@ int Consistency(const Common& c) {
     std::cout << "TAMPERED: " << result.message() << "\n";
   }
   return result.ok() ? kExitOk : kExitFailed;
+}
+
+// After a restore the operator announced: the saved head no longer has a
+// future on this server. The state file is kept as evidence beside itself
+// (<state>.superseded-<size>-<signed ms>.json, mode 0600, never overwritten)
+// and the latest signed head, under the same key, becomes the saved one. A log
+// that still extends the saved head has nothing to acknowledge: nothing changes.
+int AcknowledgeRestore(const Common& c) {
+  absl::StatusOr<AuditorState> saved = LoadSavedHead(c);
+  if (!saved.ok()) return Error(saved.status());
+  Common here = c;
+  if (here.global.server.empty()) here.global.server = saved->server;
+  absl::StatusOr<Online> online = SignIn(here, /*whole_log=*/false);
+  if (!online.ok()) return Error(online.status());
+  absl::StatusOr<audit::SignedTreeHead> head = online->log->LatestHead();
+  if (!head.ok()) return Error(head.status());
+  if (absl::Status sig = audit::VerifyTreeHeadSignature(*head, saved->server_key); !sig.ok()) {
+    std::cout << "TAMPERED: " << sig.message() << "\n";
+    return kExitFailed;
+  }
+  const absl::Status extends = CheckExtendsSaved(*online->log, saved->head.head, head->head);
+  if (!extends.ok() && extends.code() != absl::StatusCode::kDataLoss) return Error(extends);
+  std::string archive;
+  if (!extends.ok()) {
+    archive = absl::StrCat(c.state_path, ".superseded-", saved->head.head.tree_size, "-",
+                           saved->head.head.timestamp_ms, ".json");
+    std::ifstream in(c.state_path, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in.good() && !in.eof()) return Error(absl::FailedPreconditionError("cannot read " + c.state_path));
+    absl::Status kept = WriteFileAtomically(
+        archive, std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), IfExists::kRefuse);
+    if (!kept.ok()) return Error(kept);
+    if (absl::Status s = SaveState(c.state_path, AuditorState{saved->server, saved->server_key, *head}); !s.ok()) {
+      return Error(s);
+    }
+  }
+  if (c.json) {
+    std::cout << nlohmann::json({{"ok", true},
+                                 {"check", "acknowledge-restore"},
+                                 {"acknowledged", !extends.ok()},
+                                 {"superseded_head", HeadJson(saved->head.head)},
+                                 {"evidence_file", archive},
+                                 {"saved_head", HeadJson(extends.ok() ? saved->head.head : head->head)}})
+                     .dump(2)
+              << "\n";
+  } else if (extends.ok()) {
+    std::cout << "OK: nothing to acknowledge: the signed log of size " << head->head.tree_size
+              << " extends the saved head; run `trygg-audit consistency`\n";
+  } else {
+    std::cout << "ACKNOWLEDGED: the saved head of size " << saved->head.head.tree_size << " (signed "
+              << cli::FormatLocalTime(saved->head.head.timestamp_ms) << ") is kept as evidence in " << archive
+              << "; the saved head is now the latest signed head of size " << head->head.tree_size << " (signed "
+              << cli::FormatLocalTime(head->head.timestamp_ms) << ")\n";
+  }
+  return kExitOk;
 }
 
 int CheckIncluded(const Common& c, const std::vector<uint64_t>& indices,
@@ -561,6 +667,19 @@ int Main(int argc, char** argv) {
   add_key(consistency, "expected server key (default: the saved head's)");
   consistency->add_option("--state", c.state_path, "state file of the last verified head")->capture_default_str();
   consistency->add_flag("--json", c.json, "print the result as JSON");
+  bool init = false;
+  consistency->add_flag("--init", init,
+                        "with no saved head yet: save the latest signed head, signed by the certified server "
+                        "key, as the starting point (any device may)");
+
+  CLI::App* acknowledge = app.add_subcommand(
+      "acknowledge-restore",
+      "After a restore of the server you know of: keep the saved head as evidence beside the state file and "
+      "start again from the latest signed head");
+  add_server(acknowledge);
+  add_key(acknowledge, "expected server key (default: the saved head's)");
+  acknowledge->add_option("--state", c.state_path, "state file of the last verified head")->capture_default_str();
+  acknowledge->add_flag("--json", c.json, "print the result as JSON");
 
   std::vector<uint64_t> indices;
   std::vector<std::string> entry_hex;
@@ -610,7 +729,8 @@ int Main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
   if (*verify) return Verify(c);
-  if (*consistency) return Consistency(c);
+  if (*consistency) return init ? StartFromLatest(c) : Consistency(c);
+  if (*acknowledge) return AcknowledgeRestore(c);
   if (*included) return CheckIncluded(c, indices, entry_hex);
   if (*verify_db) return VerifyDb(c, db_path);
   if (*stats) {
