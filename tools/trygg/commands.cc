@@ -230,8 +230,9 @@ absl::StatusOr<Output> EnrolList(const Settings& settings, const CommandFlags&) 
                                          {"submitted_at", FormatTime(p.submitted_at_ms)},
                                          {"safety_number", SafetyNumber(p.request.sign_key)}});
     output.text += "enrolment " + Hex(p.enrolment_id) + "\n  device:  " + Hex(p.request.device_id) + " \"" +
-                   EscapeForTerminal(p.request.label) + "\"\n  role:    " + RoleName(p.request.requested_role) + "\n  submitted: " +
-                   FormatTime(p.submitted_at_ms) + "\n  safety number: " + SafetyNumber(p.request.sign_key) + "\n";
+                   EscapeForTerminal(p.request.label) + "\"\n  role:    " + RoleName(p.request.requested_role) +
+                   "\n  submitted: " + FormatLocalTime(p.submitted_at_ms) +
+                   "\n  safety number: " + SafetyNumber(p.request.sign_key) + "\n";
   }
   return output;
 }
