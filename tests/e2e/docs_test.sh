@@ -65,28 +65,22 @@ touch "$work/printed"
 
 # The tools, as the blocks call them. What they print is also kept in
 # $work/printed, where `...` lines are looked up.
-trygg() {
-  local out status=0
-  out="$("$TRYGG_BIN" --server "$server_address" "$@")" || status=$?
+# run_tool NAME BINARY ARGS...: runs one tool, prints and keeps its output,
+# and names the command when it fails.
+run_tool() {
+  local name=$1 binary=$2 out status=0
+  shift 2
+  out="$("$binary" "$@")" || status=$?
   printf '%s\n' "$out" >>"$work/printed"
   [ -z "$out" ] || printf '%s\n' "$out"
   if [ "$status" -ne 0 ]; then
     failed=1
-    echo "docs_test: FAILED in $doc block $block (as $person), exit $status: trygg $*" >&2
+    echo "docs_test: FAILED in $doc block $block (as $person), exit $status: $name $*" >&2
   fi
   return "$status"
 }
-trygg-admin() {
-  local out status=0
-  out="$("$ADMIN_BIN" "$@")" || status=$?
-  printf '%s\n' "$out" >>"$work/printed"
-  [ -z "$out" ] || printf '%s\n' "$out"
-  if [ "$status" -ne 0 ]; then
-    failed=1
-    echo "docs_test: FAILED in $doc block $block (as $person), exit $status: trygg-admin $*" >&2
-  fi
-  return "$status"
-}
+trygg() { run_tool trygg "$TRYGG_BIN" --server "$server_address" "$@"; }
+trygg-admin() { run_tool trygg-admin "$ADMIN_BIN" "$@"; }
 
 # run_printed PREFIX: runs the last printed line that begins with PREFIX.
 run_printed() {
