@@ -46,9 +46,11 @@ std::string Slurp(const std::string& path) {
 
 // Runs `program args...` with HOME=`home` and the given passphrase, in a new
 // session (no controlling terminal, so nothing can prompt), stdin /dev/null.
-// `extra_env` adds NAME=VALUE entries (e.g. TZ).
+// `extra_env` adds NAME=VALUE entries (e.g. TZ); a non-empty `cwd` is the
+// working directory, else the test's own.
 Run Spawn(const std::string& program, const std::vector<std::string>& args, const std::string& home,
-          const std::string& passphrase = "correct horse", const std::vector<std::string>& extra_env = {}) {
+          const std::string& passphrase = "correct horse", const std::vector<std::string>& extra_env = {},
+          const std::string& cwd = "") {
   std::vector<std::string> env = {"HOME=" + home, "TRYGG_INSECURE_FAST_KDF=1", "PATH=/usr/bin:/bin"};
   if (!passphrase.empty()) env.push_back("TRYGG_PASSPHRASE=" + passphrase);
   env.insert(env.end(), extra_env.begin(), extra_env.end());
@@ -68,6 +70,7 @@ Run Spawn(const std::string& program, const std::vector<std::string>& args, cons
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
@@ -527,6 +530,21 @@ TEST_CASE("a TLS server: trygg and trygg-audit take --tls-roots, and plaintext g
                   dir.path());
   INFO(tls.err);
   CHECK(tls.code == 0);
+
+  // device init remembers a relative --tls-roots (and --keystore) as absolute
+  // paths, so later commands work from any directory without the flags.
+  Run init = Spawn(TryggPath(),
+                   {"--server", server.address(), "--tls-roots", "cert.pem", "--keystore", "device.keystore",
+                    "device", "init", "--org", std::string(32, 'b'), "--root-key", root},
+                   dir.path(), "correct horse", {}, dir.path());
+  INFO(init.err);
+  REQUIRE(init.code == 0);
+  const nlohmann::json config = nlohmann::json::parse(Slurp(dir.file(".config/trygg/config.json")));
+  CHECK(config["tls_roots"] == std::filesystem::canonical(cert).string());
+  CHECK(config["keystore"] == std::filesystem::canonical(dir.file("device.keystore")).string());
+  Run remembered = Spawn(TryggPath(), {"server-info"}, dir.path());
+  INFO(remembered.err);
+  CHECK(remembered.code == 0);
 
   // --tls-roots as in trygg, and --ca-file, its older name: both are options
   // (exit 1 for the missing key store, not 2 for usage).

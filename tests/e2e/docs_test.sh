@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The docs test (ctest -L docs): runs the shell blocks of README.md's "A first
-# platform, by hand", then docs/cli.md's runnable examples, in order and as
-# written, against a throw-away tryggd on a free port of 127.0.0.1, and fails
-# when any command fails.
+# platform, by hand", then the runnable examples of docs/cli.md and
+# docs/operator-guide.md, in order and as written, against a throw-away tryggd
+# on a free port of 127.0.0.1, and fails when any command fails.
 #
 # Each block follows a marker that names who runs it:
 #   <!-- as: PERSON -->   the block runs with HOME=<work>/home/PERSON (one HOME
@@ -14,8 +14,15 @@
 #                         each other.
 #   <!-- as: server -->   `scripts/run ARGS` starts tryggd with ARGS, here on
 #                         127.0.0.1:0 with a fresh data directory.
-# Then the blocks of docs/cli.md marked <!-- runnable as: PERSON --> run in
-# the same way, in the same shell, going on from where README.md left off.
+# Then the blocks of docs/cli.md and docs/operator-guide.md marked
+# <!-- runnable as: PERSON --> run in the same way, in the same shell, going
+# on from where README.md left off. A block marked
+# <!-- runnable as: PERSON, with tryggd stopped --> runs after tryggd has been
+# stopped with SIGTERM, as an operator stops it before a restore; `tryggd
+# ARGS` in a block starts it again. In the operator guide's blocks,
+# /var/lib/trygg stands for the server's data directory, /backup/ for a
+# directory of the test's, and /etc/trygg/tryggd.toml for a config file with
+# the settings README.md started the server with (on 127.0.0.1:0).
 # A command line `trygg... ...` (a command prefix, then "...") stands for the
 # line a tool printed: the test runs the last printed line that begins with
 # that prefix exactly as printed. The only other differences from a person at
@@ -92,13 +99,13 @@ run_printed() {
   eval "$line"
 }
 
-# start_server ARGS: `scripts/run ARGS`, on a free loopback port. Waits for
-# tryggd's "listening on" line (no sleeping) and keeps reading its stdout.
-start_server() {
+# launch ARGS: starts tryggd with ARGS in the background and waits for its
+# "listening on" line (no sleeping), then keeps reading its stdout.
+launch() {
   [ -z "$server_pid" ] || { echo "docs_test: tryggd is already running" >&2; return 1; }
-  mkdir -m 700 "$work/data"
+  rm -f "$work/tryggd.out"
   mkfifo "$work/tryggd.out"
-  "$TRYGGD_BIN" --listen 127.0.0.1:0 --data-dir "$work/data" "$@" >"$work/tryggd.out" 2>"$work/tryggd.log" &
+  "$TRYGGD_BIN" "$@" >"$work/tryggd.out" 2>>"$work/tryggd.log" &
   server_pid=$!
   local line
   exec 3<"$work/tryggd.out"
@@ -111,31 +118,80 @@ start_server() {
   echo "tryggd listening on $server_address"
 }
 
+# start_server ARGS: `scripts/run ARGS`, on a free loopback port with a fresh
+# data directory.
+start_server() {
+  mkdir -m 700 "$work/data"
+  launch --listen 127.0.0.1:0 --data-dir "$work/data" "$@"
+}
+
+# stop_server: what the operator does before a restore (Ctrl-C, or
+# `systemctl stop tryggd`): SIGTERM, and wait until tryggd has exited.
+stop_server() {
+  [ -n "$server_pid" ] || { echo "docs_test: tryggd is not running" >&2; return 1; }
+  kill -TERM "$server_pid"
+  local status=0
+  wait "$server_pid" || status=$?
+  server_pid=""
+  server_address=""
+  [ "$status" -eq 0 ] || { echo "docs_test: tryggd exited $status on SIGTERM" >&2; return 1; }
+  echo "tryggd stopped"
+}
+
+# tryggd ARGS: the operator guide's `tryggd --config /etc/trygg/tryggd.toml`,
+# with the guide's paths mapped to this test's directories (below).
+tryggd() { launch "$@"; }
+
+# The operator guide's paths, for its runnable blocks: /var/lib/trygg is the
+# data directory README.md's server uses, /backup/ is $work/backup/, and
+# /etc/trygg/tryggd.toml is written before those blocks run, with the same
+# settings as README.md's `scripts/run`.
+mkdir -m 700 "$work/backup"
+write_operator_config() {
+  cat >"$work/tryggd.toml" <<TOML
+listen = "127.0.0.1:0"
+data_dir = "$work/data"
+platform_root_public_key = "$ROOT_KEY"
+TOML
+}
+
 # The blocks to run, as shell text: README.md's section (mode "section"),
 # then the blocks of docs/cli.md marked <!-- runnable as: PERSON --> (mode
 # "runnable"), which go on from where README.md left off.
 extract() {
   local doc="$1" mode="$2"
-  awk -v doc="$doc" -v mode="$mode" '
+  awk -v doc="$doc" -v mode="$mode" -v work="$work" '
     function fail(why) { print "docs_test: " doc ":" NR ": " why > "/dev/stderr"; failed = 1; exit 1 }
     mode == "section" && /^## A first platform, by hand/ { in_section = 1; next }
     mode == "section" && in_section && /^## / { exit }
     mode == "section" && !in_section { next }
     mode == "section" && /^<!-- as: [a-z0-9-]+ -->$/ { person = $3; next }
-    mode == "runnable" && /^<!-- runnable as: [a-z0-9-]+ -->$/ { person = $4; next }
-    /^```sh$/ {
+    mode == "runnable" && /^ *<!-- runnable as: [a-z0-9-]+(, with tryggd stopped)? -->$/ {
+      line = $0; sub(/^ *<!-- runnable as: /, "", line); sub(/ -->$/, "", line)
+      stopped = (line ~ /, with tryggd stopped$/); sub(/,.*$/, "", line); person = line; next
+    }
+    /^ *```sh$/ {
       if (person == "" && mode == "runnable") next
       if (person == "") fail("a shell block without <!-- as: PERSON -->")
-      n++; printf "begin_block %s %d %s\n", doc, n, person; in_block = 1; next
+      indent = $0; sub(/```sh$/, "", indent)
+      n++; printf "begin_block %s %d %s\n", doc, n, person; in_block = 1
+      if (stopped) print "stop_server"
+      stopped = 0; next
     }
-    !in_block { if ($0 != "") person = ""; next }
-    /^```$/ { in_block = 0; person = ""; next }
+    !in_block { if ($0 != "") { person = ""; stopped = 0 }; next }
+    $0 == indent "```" { in_block = 0; person = ""; next }
+    { if (substr($0, 1, length(indent)) != indent) fail("a line outside its block'"'"'s indentation")
+      $0 = substr($0, length(indent) + 1) }
     person == "server" {
       if ($0 !~ /^scripts\/run /) fail("a server block runs scripts/run only")
       sub(/^scripts\/run /, "start_server "); print; next
     }
     /^trygg(-admin)?( [a-z][a-z-]*)+ \.\.\.( +#.*)?$/ {
       line = $0; sub(/ \.\.\..*$/, "", line); printf "run_printed \"%s\"\n", line; next
+    }
+    doc == "docs/operator-guide.md" {
+      gsub(/\/var\/lib\/trygg/, work "/data"); gsub(/\/backup\//, work "/backup/")
+      gsub(/\/etc\/trygg\/tryggd\.toml/, work "/tryggd.toml")
     }
     { print }
     END { if (!failed && mode == "section" && n == 0) fail("no shell blocks in the section") }
@@ -145,6 +201,8 @@ blocks="$work/blocks.sh"
 {
   extract README.md section
   extract docs/cli.md runnable
+  echo write_operator_config
+  extract docs/operator-guide.md runnable
 } >"$blocks"
 
 begin_block() {
@@ -162,4 +220,4 @@ begin_block() {
 # The blocks run in this shell, so their variables carry from one to the next.
 # shellcheck source=/dev/null
 source "$blocks"
-echo "docs_test: every block of README.md's first platform by hand and docs/cli.md's runnable examples ran"
+echo "docs_test: every block of README.md's first platform by hand and the runnable examples of docs/cli.md and docs/operator-guide.md ran"

@@ -116,9 +116,13 @@ absl::StatusOr<Output> DeviceInit(const Settings& settings, const CommandFlags& 
     if (old.is_object()) config = old;
   }
   if (!settings.given.server.empty()) config["server"] = settings.given.server;
-  if (!settings.given.tls_roots.empty()) config["tls_roots"] = settings.given.tls_roots;
+  // Paths are kept absolute: a later command may run from another directory.
+  const auto absolute = [](const std::string& path) {
+    return std::filesystem::absolute(path).lexically_normal().string();
+  };
+  if (!settings.given.tls_roots.empty()) config["tls_roots"] = absolute(settings.given.tls_roots);
   if (!settings.given.root_key.empty()) config["root_key"] = settings.given.root_key;
-  if (!settings.given.keystore.empty()) config["keystore"] = settings.given.keystore;
+  if (!settings.given.keystore.empty()) config["keystore"] = absolute(settings.given.keystore);
   if (!flags.label.empty()) config["label"] = flags.label;
   TRYGG_RETURN_IF_ERROR(MakePrivateDirectories(settings.config_file.parent_path()));
   {
