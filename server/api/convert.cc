@@ -66,6 +66,9 @@ absl::StatusOr<uint64_t> SeqFromPageToken(const std::string& token, uint64_t if_
   if (token.empty()) return if_empty;
   uint64_t seq = 0;
   if (token[0] != 's' || !absl::SimpleAtoi(absl::string_view(token).substr(1), &seq)) return BadToken();
+  // SimpleAtoi also takes "+5", " 5" and "05": only the token SeqPageToken
+  // makes names a position (found by tests/fuzz/page_token_fuzz.cc).
+  if (token != SeqPageToken(seq)) return BadToken();
   return seq;
 }
 
