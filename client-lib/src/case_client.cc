@@ -305,14 +305,48 @@ absl::StatusOr<uint64_t> CaseClient::SendVersion(const Id128& case_id, Known& kn
   return draft.version;
 }
 
+namespace {
+
+// Follows GetCase's pages until the server says there are no more, and
+// returns them as one answer. Each page must go on from the version the last
+// one ended with and carry at least one version, so a server cannot keep the
+// loop going without sending the case; the chain checks in ReadCase then see
+// every version exactly as if one page had carried them all.
+absl::StatusOr<trygg::v1::GetCaseResponse> FetchCasePages(const Client& client, const Id128& case_id) {
+  trygg::v1::GetCaseResponse all;
+  uint64_t after = 0;
+  for (;;) {
+    trygg::v1::GetCaseRequest request;
+    request.set_case_id(ToProto(case_id.span()));
+    request.set_after_version(after);
+    trygg::v1::GetCaseResponse page;
+    auto context = client.NewCallContext();
+    TRYGG_RETURN_IF_ERROR(
+        FromGrpc(trygg::v1::CaseService::NewStub(client.channel())->GetCase(context.get(), request, &page)));
+    if (page.versions().empty()) {
+      if (after == 0) return absl::DataLossError("the server sent a case without versions");
+      if (page.more()) return absl::DataLossError("the server sent an empty page of a case and said more follow");
+      break;
+    }
+    TRYGG_ASSIGN_OR_RETURN(SealedRecord last, EnvelopeFromServer(*page.versions().rbegin()));
+    TRYGG_ASSIGN_OR_RETURN(RecordHeader last_header, ParseRecordHeader(last.header));
+    if (last_header.version <= after) {
+      return absl::DataLossError("the server sent a page of a case that does not go on from version " +
+                                 std::to_string(after));
+    }
+    after = last_header.version;
+    for (trygg::v1::RecordEnvelope& v : *page.mutable_versions()) *all.add_versions() = std::move(v);
+    // Grants may grow between pages (a new epoch); the last page has them all.
+    *all.mutable_grants() = std::move(*page.mutable_grants());
+    if (!page.more()) break;
+  }
+  return all;
+}
+
+}  // namespace
+
 absl::StatusOr<CaseRead> CaseClient::ReadCase(const Id128& case_id) {
-  trygg::v1::GetCaseRequest request;
-  request.set_case_id(ToProto(case_id.span()));
-  trygg::v1::GetCaseResponse response;
-  auto context = client_.NewCallContext();
-  TRYGG_RETURN_IF_ERROR(
-      FromGrpc(trygg::v1::CaseService::NewStub(client_.channel())->GetCase(context.get(), request, &response)));
-  if (response.versions().empty()) return absl::DataLossError("the server sent a case without versions");
+  TRYGG_ASSIGN_OR_RETURN(trygg::v1::GetCaseResponse response, FetchCasePages(client_, case_id));
 
   TRYGG_ASSIGN_OR_RETURN(OrgLogState own_org, client_.FetchOrgLog(self_.org_id));
   std::map<uint32_t, SecretKey> scope_keys;

@@ -56,9 +56,11 @@ grpc::ServerUnaryReactor* CaseService::GetCase(grpc::CallbackServerContext* cont
     TRYGG_ASSIGN_OR_RETURN(domain::Caller caller, auth_.Authenticate(*context));
     TRYGG_ASSIGN_OR_RETURN(Id128 case_id, IdFromProto(request->case_id(), "case_id"));
     return store_.Read([&](domain::Transaction& txn) -> absl::Status {
-      TRYGG_ASSIGN_OR_RETURN(domain::CaseView view, cases_.GetCase(txn, caller, case_id, request->after_version()));
+      TRYGG_ASSIGN_OR_RETURN(domain::CaseView view,
+                             cases_.GetCase(txn, caller, case_id, request->after_version(), page_bytes_));
       for (const SealedRecord& v : view.versions) EnvelopeToProto(v, response->add_versions());
       for (const domain::StoredGrant& g : view.grants) GrantToProto(g, response->add_grants());
+      response->set_more(view.more);
       return absl::OkStatus();
     });
   }();

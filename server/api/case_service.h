@@ -17,10 +17,20 @@ namespace trygg::api {
 
 class CaseService final : public trygg::v1::CaseService::CallbackService {
  public:
+  // A GetCase page holds about 1 MiB of versions, or half of what the server
+  // may send in one message when that is less (tryggd passes it).
+  static constexpr size_t kDefaultCasePageBytes = size_t{1} << 20;
+
   // All arguments must outlive the service.
   CaseService(domain::Store& store, const domain::Cases& cases, const domain::Referrals& referrals,
-              const Authenticator& authenticator, ReferralWatch& watch)
-      : store_(store), cases_(cases), referrals_(referrals), auth_(authenticator), watch_(watch) {}
+              const Authenticator& authenticator, ReferralWatch& watch,
+              size_t case_page_bytes = kDefaultCasePageBytes)
+      : store_(store),
+        cases_(cases),
+        referrals_(referrals),
+        auth_(authenticator),
+        watch_(watch),
+        page_bytes_(case_page_bytes) {}
 
   grpc::ServerUnaryReactor* CreateCase(grpc::CallbackServerContext* context,
                                        const trygg::v1::CreateCaseRequest* request,
@@ -59,6 +69,7 @@ class CaseService final : public trygg::v1::CaseService::CallbackService {
   const domain::Referrals& referrals_;
   const Authenticator& auth_;
   ReferralWatch& watch_;
+  const size_t page_bytes_;
 };
 
 }  // namespace trygg::api

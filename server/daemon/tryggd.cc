@@ -194,8 +194,11 @@ absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config
   d->cases_ = std::make_unique<domain::Cases>(*d->clock_);
   d->routes_ = std::make_unique<DirectoryRoutes>();
   d->referrals_ = std::make_unique<domain::Referrals>(*d->routes_, *d->clock_);
+  // Half the send limit leaves room for the grants and the envelope framing.
+  const size_t case_page_bytes =
+      std::min(api::CaseService::kDefaultCasePageBytes, static_cast<size_t>(config.max_send_message_bytes) / 2);
   d->services_.push_back(std::make_unique<api::CaseService>(*d->store_, *d->cases_, *d->referrals_,
-                                                            *d->authenticator_, d->watch_));
+                                                            *d->authenticator_, d->watch_, case_page_bytes));
   d->services_.push_back(
       std::make_unique<api::ReferralService>(*d->store_, *d->referrals_, *d->authenticator_, d->watch_));
   domain::DirectoryOptions directory_options;

@@ -40,7 +40,10 @@ inline constexpr uint64_t kAttachmentMinStreamBytes = kMinAttachmentStreamSize;
 
 struct CaseView {
   CaseRow row;
+  // One page of versions, in order (GetCase).
   std::vector<SealedRecord> versions;
+  // Versions after the last of `versions` remain.
+  bool more = false;
   // The caller's organisation's grants on the case scope, every epoch.
   std::vector<StoredGrant> grants;
 };
@@ -53,8 +56,11 @@ class Cases {
                                    const std::vector<StoredGrant>& grants) const;
   absl::StatusOr<uint64_t> AppendVersion(Transaction& txn, const Caller& caller, const SealedRecord& version,
                                          const std::vector<StoredGrant>& grants) const;
+  // The versions after `after_version` whose stored bytes add up to at most
+  // `page_bytes` (always at least one, so that a version larger than a page
+  // still reads), with `more` set when versions remain.
   absl::StatusOr<CaseView> GetCase(Transaction& txn, const Caller& caller, const Id128& case_id,
-                                   uint64_t after_version) const;
+                                   uint64_t after_version, size_t page_bytes) const;
   absl::StatusOr<std::vector<CaseRow>> ListCases(Transaction& txn, const Caller& caller, const Id128& after,
                                                  int limit) const;
   absl::Status PutGrants(Transaction& txn, const Caller& caller, const Id128& case_id,

@@ -444,6 +444,46 @@ TEST_CASE("flaw class: server-controlled membership — a device the server adds
   CHECK(honest->FindDevice(Id128(std::array<uint8_t, 16>{0xef})) == nullptr);
 }
 
+// GetCase answers in pages (proto/trygg/v1/case.proto): a server that says
+// "more" and then sends nothing, or sends the same page again, would keep a
+// reader asking for ever; the reader stops at the first such page.
+TEST_CASE("flaw class: unbounded answers — a server that pages a case without going on is caught, not followed",
+          "[adversarial][flaw-class][malicious-server]") {
+  Proxied p;
+  const Id128 case_id = p.CaseOfThree();
+  SECTION("more, then an empty page") {
+    p.OnGetCase([](const trygg::v1::GetCaseRequest&, trygg::v1::GetCaseResponse& r) { r.set_more(true); });
+    auto read = p.anna_cases.ReadCase(case_id);
+    CHECK(read.status().code() == absl::StatusCode::kDataLoss);
+    CHECK(read.status().message() == "the server sent an empty page of a case and said more follow");
+  }
+  SECTION("more, then the same page again") {
+    auto first = std::make_shared<trygg::v1::GetCaseResponse>();
+    p.OnGetCase([first](const trygg::v1::GetCaseRequest& q, trygg::v1::GetCaseResponse& r) {
+      if (q.after_version() == 0) *first = r;
+      r = *first;
+      r.set_more(true);
+    });
+    auto read = p.anna_cases.ReadCase(case_id);
+    CHECK(read.status().code() == absl::StatusCode::kDataLoss);
+    CHECK(read.status().message() == "the server sent a page of a case that does not go on from version 3");
+  }
+  SECTION("pages that overlap: version 3 twice on the second page") {
+    // The first page stops after version 2; the second carries version 3
+    // and then version 3 again, which the chain refuses.
+    p.OnGetCase([](const trygg::v1::GetCaseRequest& q, trygg::v1::GetCaseResponse& r) {
+      if (q.after_version() == 0) {
+        r.mutable_versions()->DeleteSubrange(2, 1);
+        r.set_more(true);
+      } else {
+        *r.add_versions() = r.versions(0);  // version 3 twice
+      }
+    });
+    CHECK(p.ReadFails(case_id) != kAccepted);
+  }
+  p.HonestReadStillWorks(case_id, 3);
+}
+
 TEST_CASE("flaw class: unauthenticated metadata — record header fields edited by the server are caught",
           "[adversarial][flaw-class][malicious-server]") {
   Proxied p;

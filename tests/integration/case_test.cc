@@ -100,6 +100,52 @@ TEST_CASE("a case is sealed on the device, read by its organisation, invisible t
   CHECK(db.find("rumänska") == std::string::npos);
 }
 
+// Far past the 4 MiB a gRPC message may carry: GetCase answers in pages of
+// about 1 MiB and CaseClient follows them, so the case reads and grows like a
+// small one.
+TEST_CASE("a case of 24 MiB reads and grows: GetCase answers in pages", "[case]") {
+  CaseWorld w;
+  constexpr int kVersions = 24;
+  auto content = [](int version) {
+    std::vector<uint8_t> bytes(size_t{1} << 20);
+    for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(i * 31 + version);
+    return bytes;
+  };
+  auto case_id = w.anna_cases.CreateCase(content(1), 1);
+  REQUIRE(case_id.ok());
+  for (int v = 2; v <= kVersions; ++v) REQUIRE(w.anna_cases.AppendVersion(*case_id, content(v), 1).value() == static_cast<uint64_t>(v));
+
+  auto read = w.bo_cases.ReadCase(*case_id);
+  INFO(read.status().ToString());
+  REQUIRE(read.ok());
+  REQUIRE(read->versions.size() == kVersions);
+  for (int v = 1; v <= kVersions; ++v) CHECK(read->versions[v - 1].plaintext == content(v));
+  REQUIRE(w.bo_cases.AppendVersion(*case_id, Text("Placerad 2026-12-05"), 1).value() == uint64_t{kVersions + 1});
+  auto again = w.anna_cases.ReadCase(*case_id);
+  REQUIRE(again.ok());
+  CHECK(again->versions.size() == kVersions + 1);
+
+  // On the wire: pages under the message limit, each saying whether more follow.
+  auto stub = trygg::v1::CaseService::NewStub(w.bo.client->channel());
+  uint64_t after = 0;
+  int pages = 0;
+  for (;;) {
+    trygg::v1::GetCaseRequest request;
+    request.set_case_id(std::string(case_id->array().begin(), case_id->array().end()));
+    request.set_after_version(after);
+    trygg::v1::GetCaseResponse page;
+    auto context = w.bo.client->NewCallContext();
+    REQUIRE(stub->GetCase(context.get(), request, &page).ok());
+    REQUIRE(page.versions_size() >= 1);
+    CHECK(page.ByteSizeLong() < (size_t{2} << 20));
+    after += page.versions_size();
+    ++pages;
+    if (!page.more()) break;
+  }
+  CHECK(after == uint64_t{kVersions + 1});
+  CHECK(pages >= kVersions / 2);
+}
+
 TEST_CASE("bad case writes get the right status and change nothing", "[case]") {
   CaseWorld w;
   auto case_id = w.anna_cases.CreateCase(Text(kSurvivor), 1);

@@ -40,8 +40,11 @@ struct CaseWorld {
     return world.Write(
         [&](Transaction& txn) { return world.cases().AppendVersion(txn, caller.caller(), version, grants); });
   }
-  absl::StatusOr<CaseView> Get(const WorldDevice& caller, const Id128& case_id) {
-    return world.Read([&](Transaction& txn) { return world.cases().GetCase(txn, caller.caller(), case_id, 0); });
+  absl::StatusOr<CaseView> Get(const WorldDevice& caller, const Id128& case_id, uint64_t after_version = 0,
+                               size_t page_bytes = size_t{1} << 20) {
+    return world.Read([&](Transaction& txn) {
+      return world.cases().GetCase(txn, caller.caller(), case_id, after_version, page_bytes);
+    });
   }
   absl::Status PutGrants(const WorldDevice& caller, const Id128& case_id, const std::vector<StoredGrant>& grants) {
     return world.Write([&](Transaction& txn) { return world.cases().PutGrants(txn, caller.caller(), case_id, grants); });
@@ -207,6 +210,57 @@ TEST_CASE_METHOD(CaseWorld, "versions extend the head, one at a time", "[case]")
   }
 }
 
+// The version number in a stored envelope's header.
+uint64_t VersionOf(const SealedRecord& record) { return ParseRecordHeader(record.header).value().version; }
+
+TEST_CASE_METHOD(CaseWorld, "a case is read in pages of a byte budget, from any version on", "[case]") {
+  WorldCase c = world.OpenCase(a, anna);
+  SealedRecord prev = c.first;
+  for (uint64_t v = 2; v <= 40; ++v) {
+    SealedRecord next = Next(anna, c, v, prev);
+    REQUIRE(Append(anna, next).ok());
+    prev = next;
+  }
+  const size_t one = c.first.header.size() + c.first.wrapped_dek.size() + c.first.body.size() + 64;
+
+  // Pages of about three versions: every version once, in order, and `more`
+  // until the last page.
+  std::vector<uint64_t> seen;
+  uint64_t after = 0;
+  int pages = 0;
+  for (;;) {
+    auto page = Get(anna, c.case_id, after, 3 * one);
+    REQUIRE(page.ok());
+    REQUIRE(!page->versions.empty());
+    CHECK(page->versions.size() <= 3);
+    CHECK(page->grants.size() == 1);
+    for (const SealedRecord& v : page->versions) seen.push_back(VersionOf(v));
+    after = seen.back();
+    ++pages;
+    if (!page->more) break;
+  }
+  CHECK(pages == 14);
+  REQUIRE(seen.size() == 40);
+  for (size_t i = 0; i < seen.size(); ++i) CHECK(seen[i] == i + 1);
+
+  // A page smaller than one version still carries one, so no case sticks.
+  auto tiny = Get(anna, c.case_id, 7, 1);
+  REQUIRE(tiny.ok());
+  REQUIRE(tiny->versions.size() == 1);
+  CHECK(VersionOf(tiny->versions[0]) == 8);
+  CHECK(tiny->more);
+  // A large page holds all, without `more`.
+  auto all = Get(anna, c.case_id, 0, size_t{1} << 30);
+  REQUIRE(all.ok());
+  CHECK(all->versions.size() == 40);
+  CHECK(!all->more);
+  // After the last version: nothing, and no more.
+  auto past = Get(anna, c.case_id, 40);
+  REQUIRE(past.ok());
+  CHECK(past->versions.empty());
+  CHECK(!past->more);
+}
+
 TEST_CASE_METHOD(CaseWorld, "only the owner grants a case or moves its epoch, and grants are never replaced",
                  "[case][authz]") {
   WorldCase c = world.OpenCase(a, anna);
@@ -280,7 +334,7 @@ TEST_CASE_METHOD(CaseWorld, "a caller of no known role is refused by every case 
   const std::vector<std::function<absl::Status(Transaction&)>> calls = {
       [&](Transaction& txn) { return cases.CreateCase(txn, nobody, fresh, {}).status(); },
       [&](Transaction& txn) { return cases.AppendVersion(txn, nobody, v2, {}).status(); },
-      [&](Transaction& txn) { return cases.GetCase(txn, nobody, c.case_id, 0).status(); },
+      [&](Transaction& txn) { return cases.GetCase(txn, nobody, c.case_id, 0, 1 << 20).status(); },
       [&](Transaction& txn) { return cases.ListCases(txn, nobody, Id128(), 10).status(); },
       [&](Transaction& txn) { return cases.PutGrants(txn, nobody, c.case_id, grants); },
       [&](Transaction& txn) { return cases.EraseCase(txn, nobody, c.case_id, erasure); },
