@@ -62,10 +62,15 @@ void TrustWorld::CertifyServer() {
   REQUIRE(uploaded.ok());
 }
 
-void TrustWorld::Restart(const std::function<void(const std::string& data_dir)>& while_stopped) {
-  const ExitResult stopped = server_->Stop(SIGTERM);
-  REQUIRE(stopped.exited);
-  REQUIRE(stopped.code == 0);
+void TrustWorld::Restart(const std::function<void(const std::string& data_dir)>& while_stopped, int signal) {
+  const ExitResult stopped = server_->Stop(signal);
+  if (signal == SIGTERM) {
+    REQUIRE(stopped.exited);
+    REQUIRE(stopped.code == 0);
+  } else {
+    REQUIRE_FALSE(stopped.exited);
+    REQUIRE(stopped.code == signal);
+  }
   server_.reset();
   if (while_stopped) while_stopped(dir_.path());
   server_ = std::make_unique<TryggdProcess>(args_, std::chrono::seconds(20),

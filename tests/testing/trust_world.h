@@ -4,6 +4,8 @@
 #ifndef TRYGG_TESTS_TESTING_TRUST_WORLD_H_
 #define TRYGG_TESTS_TESTING_TRUST_WORLD_H_
 
+#include <signal.h>
+
 #include <chrono>
 #include <functional>
 #include <map>
@@ -67,10 +69,10 @@ class TrustWorld {
   // Has the platform root certify the server's signing key and uploads the
   // certificate, as trygg-admin certify-server and trygg cert upload do.
   void CertifyServer();
-  // Stops tryggd (SIGTERM), runs `while_stopped` with the data directory, and
-  // starts it again on the same data directory (a new port: clients made
-  // before no longer reach it).
-  void Restart(const std::function<void(const std::string& data_dir)>& while_stopped = {});
+  // Stops tryggd (SIGTERM, and it must exit cleanly; or SIGKILL, a crash),
+  // runs `while_stopped` with the data directory, and starts it again on the
+  // same data directory (a new port: clients made before no longer reach it).
+  void Restart(const std::function<void(const std::string& data_dir)>& while_stopped = {}, int signal = SIGTERM);
 
   Rng& rng() { return rng_; }
   Clock& clock() { return clock_; }
