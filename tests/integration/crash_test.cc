@@ -9,6 +9,9 @@
 // against the head it verified before the kill (the log only grew), and at the
 // end `trygg-audit verify-db` passes the whole database and no temporary file
 // is left in the data directory.
+#include <signal.h>
+#include <sys/resource.h>
+
 #include <catch2/catch.hpp>
 #include <algorithm>
 #include <condition_variable>
@@ -288,6 +291,87 @@ TEST_CASE("tryggd killed 30 times under a write load loses no acknowledged write
       CHECK((name == "trygg.db" || name == "trygg.db-wal" || name == "trygg.db-shm"));
     }
   }
+}
+
+}  // namespace
+}  // namespace trygg
+
+namespace trygg {
+namespace {
+
+// The file-size limit of a running tryggd: past it a write fails with EFBIG,
+// as a full disk fails with ENOSPC, without needing a small file system (the
+// test ignores SIGXFSZ, and tryggd inherits that, so the write just fails).
+// Only the soft limit moves, so that raising it again needs no privilege.
+void LimitFileSize(pid_t pid, rlim_t bytes) {
+  struct rlimit limit;
+  REQUIRE(prlimit(pid, RLIMIT_FSIZE, nullptr, &limit) == 0);
+  limit.rlim_cur = std::min(bytes, limit.rlim_max);
+  REQUIRE(prlimit(pid, RLIMIT_FSIZE, &limit, nullptr) == 0);
+}
+
+uint64_t FileSize(const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  return ec ? 0 : size;
+}
+
+TEST_CASE("a full disk fails writes with UNAVAILABLE, changes nothing, and writes resume when space returns",
+          "[crash]") {
+  signal(SIGXFSZ, SIG_IGN);
+  TrustWorld world;
+  world.CertifyServer();
+  TestDevice& admin = world.AdmitOrganisation("Skyddat boende Mitt");
+  TestDevice& anna = world.AddDevice(admin, Role::kCaseworker);
+  CaseClient cases(*anna.client, anna.keys, world.clock(), world.rng());
+  auto case_id = cases.CreateCase(Text("Ärende före full disk"), 1);
+  REQUIRE(case_id.ok());
+
+  const std::string db = world.db_path();
+  const rlim_t room = std::max(FileSize(db), FileSize(db + "-wal")) + 256 * 1024;
+  LimitFileSize(world.server().pid(), room);
+  const std::vector<uint8_t> big(64 * 1024, 0x42);
+  uint64_t acknowledged = 1;
+  absl::Status failed;
+  for (int i = 0; i < 100; ++i) {
+    auto version = cases.AppendVersion(*case_id, big, 1);
+    if (!version.ok()) {
+      failed = version.status();
+      break;
+    }
+    acknowledged = *version;
+  }
+  INFO(failed.ToString());
+  REQUIRE_FALSE(failed.ok());
+  CHECK(failed.code() == absl::StatusCode::kUnavailable);
+  CHECK(acknowledged > 1);
+
+  // Reads still work, and show exactly the acknowledged versions.
+  CaseClient reader(*anna.client, anna.keys, world.clock(), world.rng());
+  auto read = reader.ReadCase(*case_id);
+  INFO(read.status().ToString());
+  REQUIRE(read.ok());
+  CHECK(read->versions.size() == acknowledged);
+
+  // Space returns: writes go on from where they stopped, and the log holds.
+  LimitFileSize(world.server().pid(), RLIM_INFINITY);
+  auto next = reader.AppendVersion(*case_id, Text("efter full disk"), 1);
+  INFO(next.status().ToString());
+  REQUIRE(next.ok());
+  CHECK(*next == acknowledged + 1);
+  auto trail = anna.client->VerifyAuditTrail();
+  INFO(trail.status().ToString());
+  CHECK(trail.ok());
+  auto info = anna.client->GetServerInfo();
+  REQUIRE(info.ok());
+  const testing::ExitResult stopped = world.server().Stop(SIGTERM);
+  REQUIRE(stopped.exited);
+  // One clear line in the log, naming what failed and nothing of the case.
+  CHECK(stopped.stderr_text.find("unavailable: sqlite: disk I/O error [COMMIT]") != std::string::npos);
+  audit_testing::ToolResult verified = audit_testing::RunAudit(
+      {"verify-db", "--db", db, "--server-key", HexEncode(info->server_public_key.span())});
+  INFO(verified.out << verified.err);
+  CHECK(verified.code == 0);
 }
 
 }  // namespace
