@@ -215,7 +215,8 @@ TEST_CASE("metrics are off unless asked for, and a bad metrics address is refuse
     CHECK(server.Stop(SIGTERM).code == 0);
   }
   {
-    auto exit = testing::RunTryggd({"--listen", "127.0.0.1:0", "--data-dir", dir.path(), "--metrics-listen", "[::1]:0"});
+    auto exit =
+        testing::RunTryggd({"--listen", "127.0.0.1:0", "--data-dir", dir.path(), "--metrics-listen", "[::1]:0"});
     CHECK(exit.exited);
     CHECK(exit.code == 2);
     CHECK(exit.stderr_text.find("metrics_listen [::1]:0") != std::string::npos);
