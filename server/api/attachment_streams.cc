@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "server/api/convert.h"
+#include "server/api/request_id.h"
 #include "server/api/status.h"
 #include "trygg/stream_hash.h"
 
@@ -98,6 +99,7 @@ class UploadReactor final : public grpc::ServerReadReactor<trygg::v1::UploadAtta
       return Fail(absl::InvalidArgumentError("the first message must carry the metadata"));
     }
     const auto& metadata = request_.metadata();
+    if (absl::Status id = AcceptRequestId(*context_, metadata.request_id()); !id.ok()) return Fail(id);
     absl::StatusOr<Id128> case_id = IdFromProto(metadata.case_id(), "metadata.case_id");
     if (!case_id.ok()) return Fail(case_id.status());
     absl::StatusOr<Id128> attachment_id = IdFromProto(metadata.attachment_id(), "metadata.attachment_id");

@@ -4,6 +4,7 @@
 #include "server/api/case_convert.h"
 #include "server/api/convert.h"
 #include "server/api/referral_service.h"
+#include "server/api/request_id.h"
 #include "server/api/unary.h"
 #include "absl/strings/str_cat.h"
 #include "trygg/status_macros.h"
@@ -14,6 +15,7 @@ namespace trygg::api {
 grpc::ServerUnaryReactor* CaseService::CreateCase(grpc::CallbackServerContext* context,
                                                   const trygg::v1::CreateCaseRequest* request,
                                                   trygg::v1::CreateCaseResponse* response) {
+  if (absl::Status id = AcceptRequestId(*context, request->request_id()); !id.ok()) return Finish(context, id);
   absl::StatusOr<domain::Caller> caller = auth_.Authenticate(*context);
   if (!caller.ok()) return Finish(context, caller.status());
   absl::StatusOr<SealedRecord> first = EnvelopeFromProto(request->first_version(), "first_version");
@@ -33,6 +35,7 @@ grpc::ServerUnaryReactor* CaseService::CreateCase(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* CaseService::AppendCaseVersion(grpc::CallbackServerContext* context,
                                                          const trygg::v1::AppendCaseVersionRequest* request,
                                                          trygg::v1::AppendCaseVersionResponse* response) {
+  if (absl::Status id = AcceptRequestId(*context, request->request_id()); !id.ok()) return Finish(context, id);
   absl::StatusOr<domain::Caller> caller = auth_.Authenticate(*context);
   if (!caller.ok()) return Finish(context, caller.status());
   absl::StatusOr<SealedRecord> version = EnvelopeFromProto(request->version(), "version");
@@ -95,6 +98,7 @@ grpc::ServerUnaryReactor* CaseService::ListCases(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* CaseService::PutGrants(grpc::CallbackServerContext* context,
                                                  const trygg::v1::PutGrantsRequest* request,
                                                  trygg::v1::PutGrantsResponse*) {
+  if (absl::Status id = AcceptRequestId(*context, request->request_id()); !id.ok()) return Finish(context, id);
   absl::StatusOr<domain::Caller> caller = auth_.Authenticate(*context);
   if (!caller.ok()) return Finish(context, caller.status());
   absl::StatusOr<Id128> case_id = IdFromProto(request->case_id(), "case_id");
@@ -111,6 +115,7 @@ grpc::ServerUnaryReactor* CaseService::PutGrants(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* CaseService::EraseCase(grpc::CallbackServerContext* context,
                                                  const trygg::v1::EraseCaseRequest* request,
                                                  trygg::v1::EraseCaseResponse*) {
+  if (absl::Status id = AcceptRequestId(*context, request->request_id()); !id.ok()) return Finish(context, id);
   absl::StatusOr<domain::Caller> caller = auth_.Authenticate(*context);
   if (!caller.ok()) return Finish(context, caller.status());
   absl::StatusOr<Id128> case_id = IdFromProto(request->case_id(), "case_id");
@@ -137,6 +142,7 @@ grpc::ServerWriteReactor<trygg::v1::DownloadAttachmentResponse>* CaseService::Do
 grpc::ServerUnaryReactor* CaseService::RecordConsent(grpc::CallbackServerContext* context,
                                                      const trygg::v1::RecordConsentRequest* request,
                                                      trygg::v1::RecordConsentResponse* response) {
+  if (absl::Status id = AcceptRequestId(*context, request->request_id()); !id.ok()) return Finish(context, id);
   absl::StatusOr<domain::Caller> caller = auth_.Authenticate(*context);
   if (!caller.ok()) return Finish(context, caller.status());
   absl::StatusOr<SignedObject> consent = SignedFromProto(request->consent().signed_(), "consent.signed");
@@ -154,6 +160,7 @@ grpc::ServerUnaryReactor* CaseService::RecordConsent(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* CaseService::WithdrawConsent(grpc::CallbackServerContext* context,
                                                        const trygg::v1::WithdrawConsentRequest* request,
                                                        trygg::v1::WithdrawConsentResponse*) {
+  if (absl::Status id = AcceptRequestId(*context, request->request_id()); !id.ok()) return Finish(context, id);
   absl::StatusOr<domain::Caller> caller = auth_.Authenticate(*context);
   if (!caller.ok()) return Finish(context, caller.status());
   absl::StatusOr<SignedObject> statement = SignedFromProto(request->statement(), "statement");

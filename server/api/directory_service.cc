@@ -1,6 +1,7 @@
 #include "server/api/directory_service.h"
 
 #include "server/api/convert.h"
+#include "server/api/request_id.h"
 #include "server/api/unary.h"
 #include "trygg/status_macros.h"
 
@@ -45,6 +46,7 @@ void ListingToProto(const domain::ListingView& view, trygg::v1::Listing* out) {
 grpc::ServerUnaryReactor* DirectoryService::PublishListing(grpc::CallbackServerContext* context,
                                                            const trygg::v1::PublishListingRequest* request,
                                                            trygg::v1::PublishListingResponse* response) {
+  if (absl::Status id = AcceptRequestId(*context, request->request_id()); !id.ok()) return Finish(context, id);
   absl::StatusOr<domain::Caller> caller = auth_.Authenticate(*context);
   if (!caller.ok()) return Finish(context, caller.status());
   absl::StatusOr<SignedObject> listing = SignedFromProto(request->listing().signed_(), "listing.signed");
@@ -62,6 +64,7 @@ grpc::ServerUnaryReactor* DirectoryService::PublishListing(grpc::CallbackServerC
 grpc::ServerUnaryReactor* DirectoryService::UpdateCapacity(grpc::CallbackServerContext* context,
                                                            const trygg::v1::UpdateCapacityRequest* request,
                                                            trygg::v1::UpdateCapacityResponse*) {
+  if (absl::Status id = AcceptRequestId(*context, request->request_id()); !id.ok()) return Finish(context, id);
   absl::StatusOr<domain::Caller> caller = auth_.Authenticate(*context);
   if (!caller.ok()) return Finish(context, caller.status());
   absl::StatusOr<Id128> listing_id = IdFromProto(request->listing_id(), "listing_id");
@@ -78,6 +81,7 @@ grpc::ServerUnaryReactor* DirectoryService::UpdateCapacity(grpc::CallbackServerC
 grpc::ServerUnaryReactor* DirectoryService::RetireListing(grpc::CallbackServerContext* context,
                                                           const trygg::v1::RetireListingRequest* request,
                                                           trygg::v1::RetireListingResponse*) {
+  if (absl::Status id = AcceptRequestId(*context, request->request_id()); !id.ok()) return Finish(context, id);
   absl::StatusOr<domain::Caller> caller = auth_.Authenticate(*context);
   if (!caller.ok()) return Finish(context, caller.status());
   absl::StatusOr<Id128> listing_id = IdFromProto(request->listing_id(), "listing_id");

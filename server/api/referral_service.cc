@@ -5,6 +5,7 @@
 #include "absl/strings/str_split.h"
 #include "server/api/case_convert.h"
 #include "server/api/convert.h"
+#include "server/api/request_id.h"
 #include "server/api/unary.h"
 #include "trygg/status_macros.h"
 
@@ -92,6 +93,7 @@ void PublishReferral(ReferralWatch& watch, const domain::ReferralRow& row) {
 grpc::ServerUnaryReactor* ReferralService::CreateReferral(grpc::CallbackServerContext* context,
                                                           const trygg::v1::CreateReferralRequest* request,
                                                           trygg::v1::CreateReferralResponse* response) {
+  if (absl::Status id = AcceptRequestId(*context, request->request_id()); !id.ok()) return Finish(context, id);
   absl::StatusOr<domain::Caller> caller = auth_.Authenticate(*context);
   if (!caller.ok()) return Finish(context, caller.status());
   domain::NewReferral in;
@@ -141,6 +143,7 @@ grpc::ServerUnaryReactor* ReferralService::GetReferral(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* ReferralService::TransitionReferral(grpc::CallbackServerContext* context,
                                                               const trygg::v1::TransitionReferralRequest* request,
                                                               trygg::v1::TransitionReferralResponse* response) {
+  if (absl::Status id = AcceptRequestId(*context, request->request_id()); !id.ok()) return Finish(context, id);
   absl::StatusOr<domain::Caller> caller = auth_.Authenticate(*context);
   if (!caller.ok()) return Finish(context, caller.status());
   absl::StatusOr<Id128> referral_id = IdFromProto(request->referral_id(), "referral_id");

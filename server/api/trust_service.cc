@@ -1,6 +1,7 @@
 #include "server/api/trust_service.h"
 
 #include "server/api/convert.h"
+#include "server/api/request_id.h"
 #include "server/api/unary.h"
 #include "trygg/grant.h"
 #include "trygg/status_macros.h"
@@ -69,6 +70,7 @@ grpc::ServerUnaryReactor* TrustService::ListOrganisations(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* TrustService::AppendOrgLogLink(grpc::CallbackServerContext* context,
                                                          const trygg::v1::AppendOrgLogLinkRequest* request,
                                                          trygg::v1::AppendOrgLogLinkResponse* response) {
+  if (absl::Status id = AcceptRequestId(*context, request->request_id()); !id.ok()) return Finish(context, id);
   absl::StatusOr<domain::Caller> caller = auth_.Authenticate(*context);
   if (!caller.ok()) return Finish(context, caller.status());
   absl::StatusOr<Id128> org_id = IdFromProto(request->org_id(), "org_id");
@@ -148,6 +150,7 @@ grpc::ServerUnaryReactor* TrustService::ListEnrolmentRequests(grpc::CallbackServ
 grpc::ServerUnaryReactor* TrustService::PutKeyEnvelopes(grpc::CallbackServerContext* context,
                                                         const trygg::v1::PutKeyEnvelopesRequest* request,
                                                         trygg::v1::PutKeyEnvelopesResponse*) {
+  if (absl::Status id = AcceptRequestId(*context, request->request_id()); !id.ok()) return Finish(context, id);
   absl::StatusOr<domain::Caller> caller = auth_.Authenticate(*context);
   if (!caller.ok()) return Finish(context, caller.status());
   constexpr int kMaxEnvelopes = 1000;

@@ -72,6 +72,10 @@ absl::Status ApplyConfigToml(absl::string_view toml_text, absl::string_view sour
       TRYGG_RETURN_IF_ERROR(ReadString(node, source_name, k, config.platform_root_public_key));
     } else if (k == "log_level") {
       TRYGG_RETURN_IF_ERROR(ReadString(node, source_name, k, config.log_level));
+    } else if (k == "log_format") {
+      TRYGG_RETURN_IF_ERROR(ReadString(node, source_name, k, config.log_format));
+    } else if (k == "metrics_listen") {
+      TRYGG_RETURN_IF_ERROR(ReadString(node, source_name, k, config.metrics_listen));
     } else if (k == "drain_seconds") {
       TRYGG_RETURN_IF_ERROR(ReadInt(node, source_name, k, 0, kMaxDrainSeconds, config.drain_seconds));
     } else if (k == "session_ttl_seconds") {
@@ -199,6 +203,19 @@ absl::Status ValidateConfig(const ServerConfig& config) {
       config.directory_capacity_stale_hours > kMaxCapacityStaleHours) {
     return absl::InvalidArgumentError(absl::StrCat("directory.capacity_stale_hours must be between ",
                                                    kMinCapacityStaleHours, " and ", kMaxCapacityStaleHours));
+  }
+  if (!config.metrics_listen.empty()) {
+    absl::StatusOr<ListenAddress> metrics = ParseListenAddress(config.metrics_listen);
+    if (!metrics.ok()) return absl::InvalidArgumentError(absl::StrCat("metrics_listen: ", metrics.status().message()));
+    in6_addr v6;
+    if (inet_pton(AF_INET6, metrics->host.c_str(), &v6) == 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "metrics_listen ", config.metrics_listen,
+          ": the metrics HTTP server (Debian's prometheus-cpp) has no IPv6; use an IPv4 address or localhost"));
+    }
+  }
+  if (config.log_format != "text" && config.log_format != "json") {
+    return absl::InvalidArgumentError(absl::StrCat("log_format '", config.log_format, "' is not text or json"));
   }
   static constexpr const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
   for (const char* level : kLevels) {

@@ -31,6 +31,12 @@ struct ServerConfig {
   std::string tls_key_file;
   // trace, debug, info, warn, error or off.
   std::string log_level = "info";
+  // text (one line per event, for people) or json (one JSON object per line,
+  // for log collectors).
+  std::string log_format = "text";
+  // host:port (IPv4 or localhost) serving Prometheus metrics over HTTP at
+  // /metrics; empty means off. Port 0 picks a free port (printed at start).
+  std::string metrics_listen;
   // Largest request and response messages, in bytes.
   int max_receive_message_bytes = 4 * 1024 * 1024;
   int max_send_message_bytes = 4 * 1024 * 1024;
@@ -50,7 +56,7 @@ absl::Status ApplyConfigToml(absl::string_view toml_text, absl::string_view sour
 absl::Status ApplyConfigFile(const std::string& path, ServerConfig& config);
 
 // Checks values and their combination (TLS on non-loopback, key format,
-// limits, log level).
+// limits, log level and format, metrics address).
 absl::Status ValidateConfig(const ServerConfig& config);
 
 struct ListenAddress {

@@ -1,13 +1,22 @@
 #include "server/daemon/logging.h"
 
 #include <grpc/support/log.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
 #include <cstring>
+#include <ctime>
+
+#include <nlohmann/json.hpp>
 
 namespace trygg::server {
 namespace {
+
+// Set once by InitLogging before other threads exist; read-only afterwards.
+std::shared_ptr<spdlog::logger> call_logger;
+bool json_format = false;
 
 // gRPC's INFO lines are chatter about its internals; they are debug for us.
 void ForwardGrpcLog(gpr_log_func_args* args) {
@@ -23,17 +32,92 @@ void ForwardGrpcLog(gpr_log_func_args* args) {
   }
 }
 
+// A JSON string literal for `text`; bytes that are not UTF-8 become U+FFFD.
+std::string JsonString(std::string_view text) {
+  return nlohmann::json(std::string(text)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+class JsonFormatter final : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    const auto since_epoch = msg.time.time_since_epoch();
+    const std::time_t seconds = std::chrono::duration_cast<std::chrono::seconds>(since_epoch).count();
+    const int millis =
+        static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch).count() % 1000);
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    char time_text[96];
+    std::snprintf(time_text, sizeof(time_text), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
+                  utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, millis);
+    const std::string_view level_name(spdlog::level::to_string_view(msg.level).data(),
+                                      spdlog::level::to_string_view(msg.level).size());
+    const std::string_view payload(msg.payload.data(), msg.payload.size());
+    std::string line = "{\"time\":\"";
+    line += time_text;
+    line += "\",\"level\":";
+    line += JsonString(level_name);
+    if (std::string_view(msg.logger_name.data(), msg.logger_name.size()) == kCallLoggerName) {
+      // LogCall built these members with nlohmann::json: already escaped.
+      line += ",\"event\":\"rpc\",";
+      line.append(payload.data(), payload.size());
+    } else {
+      line += ",\"event\":\"log\",\"message\":";
+      line += JsonString(payload);
+    }
+    line += "}\n";
+    dest.append(line.data(), line.data() + line.size());
+  }
+
+  std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonFormatter>(); }
+};
+
 }  // namespace
 
-void InitLogging(const std::string& level) {
-  auto logger = spdlog::stderr_logger_mt("tryggd");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %-5l %v", spdlog::pattern_time_type::utc);
-  logger->set_level(spdlog::level::from_str(level));
-  logger->flush_on(spdlog::level::trace);
+std::unique_ptr<spdlog::formatter> MakeJsonFormatter() { return std::make_unique<JsonFormatter>(); }
+
+void InitLogging(const std::string& level, const std::string& format) {
+  json_format = format == "json";
+  // One sink for both loggers: one formatter, one lock, whole lines.
+  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  auto logger = std::make_shared<spdlog::logger>("tryggd", sink);
+  call_logger = std::make_shared<spdlog::logger>(kCallLoggerName, sink);
+  if (json_format) {
+    sink->set_formatter(MakeJsonFormatter());
+  } else {
+    sink->set_formatter(
+        std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ %-5l %v", spdlog::pattern_time_type::utc));
+  }
+  for (const auto& l : {logger, call_logger}) {
+    l->set_level(spdlog::level::from_str(level));
+    l->flush_on(spdlog::level::trace);
+  }
   spdlog::set_default_logger(logger);
   gpr_set_log_verbosity(level == "trace" || level == "debug" ? GPR_LOG_SEVERITY_DEBUG
                                                              : GPR_LOG_SEVERITY_ERROR);
   gpr_set_log_function(ForwardGrpcLog);
+}
+
+void LogCall(const CallEvent& event) {
+  const std::shared_ptr<spdlog::logger>& logger = call_logger != nullptr ? call_logger : spdlog::default_logger();
+  if (!logger->should_log(spdlog::level::info)) return;
+  // Milliseconds with microsecond resolution: enough to see a slow fsync.
+  const double duration_ms = static_cast<double>(static_cast<int64_t>(event.duration_ms * 1000)) / 1000;
+  if (json_format) {
+    nlohmann::ordered_json fields;
+    fields["method"] = std::string(event.method);
+    fields["status"] = std::string(event.status);
+    fields["duration_ms"] = duration_ms;
+    if (!event.request_id.empty()) fields["request_id"] = std::string(event.request_id);
+    std::string members = fields.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    // "{...}" without its braces: the formatter adds time, level and event.
+    members = members.substr(1, members.size() - 2);
+    logger->info("{}", members);
+  } else if (event.request_id.empty()) {
+    logger->info("rpc method={} status={} duration_ms={:.3f}", event.method, event.status, duration_ms);
+  } else {
+    logger->info("rpc method={} status={} duration_ms={:.3f} request_id={}", event.method, event.status,
+                 duration_ms, event.request_id);
+  }
 }
 
 }  // namespace trygg::server

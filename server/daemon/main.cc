@@ -62,6 +62,11 @@ int main(int argc, char** argv) {
   auto* level = app.add_option("--log-level", flags.log_level,
                                "trace, debug, info, warn, error or off")
                     ->capture_default_str();
+  auto* log_format = app.add_option("--log-format", flags.log_format,
+                                    "text, or json for one JSON object per line")
+                         ->capture_default_str();
+  auto* metrics_listen = app.add_option("--metrics-listen", flags.metrics_listen,
+                                        "host:port serving Prometheus metrics at /metrics (default: off)");
   auto* max_recv = app.add_option("--max-receive-message-bytes", flags.max_receive_message_bytes,
                                   "largest accepted request message")
                        ->capture_default_str();
@@ -101,6 +106,8 @@ int main(int argc, char** argv) {
   if (*cert) config.tls_cert_file = flags.tls_cert_file;
   if (*key) config.tls_key_file = flags.tls_key_file;
   if (*level) config.log_level = flags.log_level;
+  if (*log_format) config.log_format = flags.log_format;
+  if (*metrics_listen) config.metrics_listen = flags.metrics_listen;
   if (*max_recv) config.max_receive_message_bytes = flags.max_receive_message_bytes;
   if (*max_send) config.max_send_message_bytes = flags.max_send_message_bytes;
   if (*drain) config.drain_seconds = flags.drain_seconds;
@@ -111,7 +118,7 @@ int main(int argc, char** argv) {
   if (!valid.ok()) return Fail(kExitUsage, std::string(valid.message()));
 
   HardenProcess();
-  trygg::server::InitLogging(config.log_level);
+  trygg::server::InitLogging(config.log_level, config.log_format);
 
   // Block the stop signals in every thread (gRPC's included) before any is
   // started; main waits for them with sigwait.
@@ -122,8 +129,18 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   auto server = trygg::server::Tryggd::Start(config);
-  if (!server.ok()) return Fail(kExitStartFailure, std::string(server.status().message()));
+  if (!server.ok()) {
+    // A log collector reading JSON sees the reason as a log line too.
+    if (config.log_format == "json") spdlog::critical("cannot start: {}", std::string(server.status().message()));
+    return Fail(kExitStartFailure, std::string(server.status().message()));
+  }
 
+  if (!(*server)->metrics_address().empty()) {
+    spdlog::info("serving metrics on http://{}/metrics", (*server)->metrics_address());
+    // Before the "listening" line, which tells a supervisor (and the tests)
+    // that everything is up.
+    std::printf("tryggd metrics on http://%s/metrics\n", (*server)->metrics_address().c_str());
+  }
   spdlog::info("listening on {} ({})", (*server)->listening_address(),
                (*server)->tls() ? "TLS" : "plaintext, loopback only");
   std::printf("tryggd listening on %s; stop with Ctrl-C or: kill -TERM %d\n",

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
@@ -26,6 +27,7 @@
 #include "server/api/directory_service.h"
 #include "server/api/session_service.h"
 #include "server/api/trust_service.h"
+#include "server/daemon/call_observer.h"
 #include "server/daemon/server_clock.h"
 #include "server/daemon/server_key.h"
 #include "trygg/status_macros.h"
@@ -125,6 +127,28 @@ class DirectoryRoutes final : public domain::ListingRoutes {
   }
 };
 
+// The store's group commits, reported to the metrics.
+class StoreBatchMetrics final : public store::sqlite::WriterObserver {
+ public:
+  explicit StoreBatchMetrics(metrics::ServerMetrics& metrics) : metrics_(metrics) {}
+  void BatchDone(size_t writes, std::chrono::nanoseconds batch_duration, std::chrono::nanoseconds commit_duration,
+                 bool committed) override {
+    metrics_.RecordBatch(writes, batch_duration, commit_duration, committed);
+  }
+
+ private:
+  metrics::ServerMetrics& metrics_;
+};
+
+// A file's size in bytes; 0 when it does not exist (no WAL after a clean
+// checkpoint), nullopt when it cannot be read.
+std::optional<double> FileBytes(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0) return static_cast<double>(st.st_size);
+  if (errno == ENOENT) return 0.0;
+  return std::nullopt;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config) {
@@ -148,9 +172,16 @@ absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config
 
   TRYGG_ASSIGN_OR_RETURN(d->lock_fd_, LockDataDir(config.data_dir));
   TRYGG_RETURN_IF_ERROR(CheckCanBind(address, config.listen_address));
+  if (!config.metrics_listen.empty()) {
+    TRYGG_ASSIGN_OR_RETURN(d->metrics_, metrics::ServerMetrics::Serve(config.metrics_listen));
+    TRYGG_ASSIGN_OR_RETURN(ListenAddress metrics_address, ParseListenAddress(config.metrics_listen));
+    d->metrics_address_ = absl::StrCat(metrics_address.host, ":", d->metrics_->port());
+    d->store_observer_ = std::make_unique<StoreBatchMetrics>(*d->metrics_);
+  }
 
   store::sqlite::SqliteStore::Options store_options;
   store_options.path = config.data_dir + "/trygg.db";
+  store_options.observer = d->store_observer_.get();
   TRYGG_ASSIGN_OR_RETURN(d->store_, store::sqlite::SqliteStore::Open(store_options));
   spdlog::info("database {} at schema version {}", store_options.path, d->store_->SchemaVersion());
 
@@ -207,6 +238,42 @@ absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config
                                                                  directory_options));
   d->services_.push_back(std::make_unique<api::AuditService>(d->audit_log_.get(), *d->authenticator_));
 
+  if (d->metrics_ != nullptr) {
+    // Read at each scrape. Counts and sizes only: nothing names a person,
+    // an organisation, a device or a case.
+    Tryggd* raw = d.get();
+    const std::string db_path = store_options.path;
+    d->metrics_->AddScrapeGauge("trygg_store_write_queue_depth",
+                                "Writes queued for the store's writer thread and not yet taken into a batch",
+                                [raw]() -> std::optional<double> {
+                                  return static_cast<double>(raw->store_->QueuedWrites());
+                                });
+    d->metrics_->AddScrapeGauge("trygg_store_database_bytes", "Size of trygg.db in bytes",
+                                [db_path] { return FileBytes(db_path); });
+    d->metrics_->AddScrapeGauge("trygg_store_wal_bytes", "Size of the write-ahead log trygg.db-wal in bytes",
+                                [db_path] { return FileBytes(db_path + "-wal"); });
+    d->metrics_->AddScrapeGauge("trygg_audit_tree_size", "Entries in the audit log (leaves of its Merkle tree)",
+                                [raw]() -> std::optional<double> {
+                                  uint64_t size = 0;
+                                  absl::Status read = raw->store_->Read([&](domain::Transaction& txn) -> absl::Status {
+                                    TRYGG_ASSIGN_OR_RETURN(size, domain::AuditLog::Size(txn));
+                                    return absl::OkStatus();
+                                  });
+                                  if (!read.ok()) return std::nullopt;
+                                  return static_cast<double>(size);
+                                });
+    d->metrics_->AddScrapeGauge("trygg_sessions", "Sessions that have neither expired nor ended",
+                                [raw]() -> std::optional<double> {
+                                  int64_t live = 0;
+                                  absl::Status read = raw->store_->Read([&](domain::Transaction& txn) -> absl::Status {
+                                    TRYGG_ASSIGN_OR_RETURN(live, raw->sessions_->CountLive(txn));
+                                    return absl::OkStatus();
+                                  });
+                                  if (!read.ok()) return std::nullopt;
+                                  return static_cast<double>(live);
+                                });
+  }
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -217,6 +284,9 @@ absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config
   builder.SetMaxReceiveMessageSize(config.max_receive_message_bytes);
   builder.SetMaxSendMessageSize(config.max_send_message_bytes);
   for (auto& service : d->services_) builder.RegisterService(service.get());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<CallObserverFactory>(d->metrics_.get()));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   d->server_ = builder.BuildAndStart();
   if (d->server_ == nullptr || selected_port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen_address));
@@ -271,6 +341,8 @@ void Tryggd::Shutdown(std::chrono::milliseconds drain) {
   }
   // Its checks read the store: stop them before the store closes.
   if (authenticator_ != nullptr) authenticator_->streams().Stop();
+  // So do the scrape-time gauges.
+  if (metrics_ != nullptr) metrics_->StopServing();
   store_.reset();
 }
 

@@ -1,8 +1,9 @@
 // Tryggd assembles the running server: it checks the data directory, opens
 // the store, builds the gRPC server with every service, health checking and
-// reflection, and stops it cleanly.
+// reflection, logs every call (call_observer.h), serves metrics when
+// configured (server/metrics), and stops it cleanly.
 //
-// Ownership: Tryggd owns the store and the gRPC server.
+// Ownership: Tryggd owns the store, the metrics and the gRPC server.
 // Thread-safety: Start and Shutdown are called from one thread (main).
 // Failure modes: Start returns a status whose message is the one line an
 // operator needs (port in use, data directory missing or unwritable or in use,
@@ -31,6 +32,7 @@
 #include "trygg/server_info.h"
 #include "server/domain/sessions.h"
 #include "server/domain/trust.h"
+#include "server/metrics/server_metrics.h"
 #include "server/store/sqlite/sqlite_store.h"
 
 namespace trygg::server {
@@ -43,6 +45,8 @@ class Tryggd {
   // The address actually bound (with the chosen port when 0 was asked for).
   const std::string& listening_address() const { return listening_address_; }
   bool tls() const { return tls_; }
+  // host:port serving /metrics (with the chosen port), or empty when off.
+  const std::string& metrics_address() const { return metrics_address_; }
   // The public half of <data_dir>/server-signing.key: it signs audit tree
   // heads and is what the platform root certifies.
   const SignPublicKey& server_public_key() const { return server_public_key_; }
@@ -58,6 +62,11 @@ class Tryggd {
   int lock_fd_ = -1;
   bool tls_ = false;
   std::string listening_address_;
+  std::string metrics_address_;
+  // Declared before the store: its writer thread reports to them until the
+  // store is closed.
+  std::unique_ptr<metrics::ServerMetrics> metrics_;
+  std::unique_ptr<store::sqlite::WriterObserver> store_observer_;
   std::unique_ptr<store::sqlite::SqliteStore> store_;
   // The system clock; in test builds, possibly moved by a test
   // (server_clock.h).

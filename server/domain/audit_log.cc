@@ -227,6 +227,8 @@ absl::StatusOr<uint64_t> AuditLog::Record(Transaction& txn, const audit::AuditEv
   return txn.audit().Append(bytes);
 }
 
+absl::StatusOr<uint64_t> AuditLog::Size(Transaction& txn) { return txn.audit().nodes().Size(); }
+
 absl::StatusOr<audit::AuditReceipt> AuditLog::RecordedBy(Transaction& txn, const Store::WriteFn& write) {
   TRYGG_ASSIGN_OR_RETURN(const uint64_t before, txn.audit().nodes().Size());
   TRYGG_RETURN_IF_ERROR(write(txn));

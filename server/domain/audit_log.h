@@ -139,6 +139,9 @@ class AuditLog {
   // rolls back.
   static absl::StatusOr<audit::AuditReceipt> RecordedBy(Transaction& txn, const Store::WriteFn& write);
 
+  // The number of entries in the log (its Merkle tree's size), for metrics.
+  static absl::StatusOr<uint64_t> Size(Transaction& txn);
+
   const SignPublicKey& public_key() const { return key_.public_key; }
 
   // The latest signed tree head, signing a new one when the log grew or the

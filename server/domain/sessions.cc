@@ -91,4 +91,8 @@ absl::Status Sessions::EndSession(Transaction& txn, absl::string_view token) con
   return txn.trust().DeleteSession(hash);
 }
 
+absl::StatusOr<int64_t> Sessions::CountLive(Transaction& txn) const {
+  return txn.trust().CountSessions(clock_.NowUnixMillis());
+}
+
 }  // namespace trygg::domain

@@ -57,6 +57,10 @@ class Sessions {
 
   absl::Status EndSession(Transaction& txn, absl::string_view token) const;
 
+  // How many sessions have not expired or ended, for metrics. Says nothing
+  // of whose they are.
+  absl::StatusOr<int64_t> CountLive(Transaction& txn) const;
+
  private:
   Id128 server_instance_id_;
   SessionPolicy policy_;

@@ -108,6 +108,8 @@ class TrustTables {
   virtual absl::StatusOr<std::optional<std::pair<Id128, int64_t>>> GetSession(const Hash256& token_hash) = 0;
   virtual absl::Status DeleteSession(const Hash256& token_hash) = 0;
   virtual absl::Status DeleteSessionsOfDevice(const Id128& device_id) = 0;
+  // Sessions that expire after `now_ms`.
+  virtual absl::StatusOr<int64_t> CountSessions(int64_t now_ms) = 0;
   // The organisation public key of each key generation, as its log announced.
   virtual absl::Status PutOrgGeneration(const Id128& org_id, uint32_t generation, const BoxPublicKey& key) = 0;
   // The newest generation and its key, if the organisation has rotated once.

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,15 +19,17 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
+// The child's stderr goes to `err_file` if it is open (a file the child can
+// fill without anyone reading it), else to a pipe returned in `err_fd`.
 pid_t Spawn(const std::vector<std::string>& args, const std::vector<std::string>& extra_env, int* out_fd,
-            int* err_fd) {
+            int* err_fd, int err_file = -1) {
   int out[2];
-  int err[2];
-  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) std::abort();
+  int err[2] = {-1, -1};
+  if (pipe2(out, O_CLOEXEC) != 0 || (err_file < 0 && pipe2(err, O_CLOEXEC) != 0)) std::abort();
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+  posix_spawn_file_actions_adddup2(&actions, err_file >= 0 ? err_file : err[1], 2);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   std::string path = TryggdPath();
   std::vector<char*> argv;
@@ -44,7 +47,7 @@ pid_t Spawn(const std::vector<std::string>& args, const std::vector<std::string>
   if (posix_spawn(&pid, path.c_str(), &actions, nullptr, argv.data(), envp.data()) != 0) std::abort();
   posix_spawn_file_actions_destroy(&actions);
   close(out[1]);
-  close(err[1]);
+  if (err[1] >= 0) close(err[1]);
   *out_fd = out[0];
   *err_fd = err[0];
   return pid;
@@ -113,7 +116,11 @@ ExitResult RunTryggd(const std::vector<std::string>& args, std::chrono::millisec
 
 TryggdProcess::TryggdProcess(const std::vector<std::string>& args, std::chrono::milliseconds timeout,
                              const std::vector<std::string>& extra_env) {
-  pid_ = Spawn(args, extra_env, &stdout_fd_, &stderr_fd_);
+  // A running server logs every call; a pipe nobody reads until Stop would
+  // fill up and block it, so its stderr goes to an in-memory file.
+  stderr_file_ = memfd_create("tryggd-stderr", MFD_CLOEXEC);
+  if (stderr_file_ < 0) std::abort();
+  pid_ = Spawn(args, extra_env, &stdout_fd_, &stderr_fd_, stderr_file_);
   // tryggd prints "tryggd listening on <address>; ..." once it accepts calls;
   // readiness is that line, waited for with a deadline (poll on its stdout).
   static constexpr std::string_view kListening = "tryggd listening on ";
@@ -144,12 +151,26 @@ ExitResult TryggdProcess::Stop(int signal, std::chrono::milliseconds timeout) {
   Drain(stderr_fd_, err_text, deadline);
   result = WaitFor(pid_, deadline);
   result.stdout_text = stdout_text_;
-  result.stderr_text = err_text;
+  result.stderr_text = err_text + stderr_text();
   close(stdout_fd_);
-  close(stderr_fd_);
-  stdout_fd_ = stderr_fd_ = -1;
+  if (stderr_fd_ >= 0) close(stderr_fd_);
+  if (stderr_file_ >= 0) close(stderr_file_);
+  stdout_fd_ = stderr_fd_ = stderr_file_ = -1;
   pid_ = -1;
   return result;
+}
+
+std::string TryggdProcess::stderr_text() const {
+  std::string text;
+  if (stderr_file_ < 0) return text;
+  char buf[65536];
+  for (off_t at = 0;;) {
+    ssize_t n = pread(stderr_file_, buf, sizeof(buf), at);
+    if (n <= 0) break;
+    text.append(buf, static_cast<size_t>(n));
+    at += n;
+  }
+  return text;
 }
 
 TryggdProcess::~TryggdProcess() {

@@ -44,6 +44,11 @@ class TryggdProcess {
   const std::string& address() const { return address_; }
   const std::string& startup_error() const { return startup_error_; }
   pid_t pid() const { return pid_; }
+  // What it has printed on stdout so far (at least its start-up lines).
+  const std::string& stdout_text() const { return stdout_text_; }
+  // What it has written to stderr (its log) so far; empty after Stop, which
+  // returns it.
+  std::string stderr_text() const;
 
   // Sends `signal` and waits for the exit (SIGKILL after `timeout`).
   ExitResult Stop(int signal, std::chrono::milliseconds timeout = std::chrono::seconds(20));
@@ -52,6 +57,7 @@ class TryggdProcess {
   pid_t pid_ = -1;
   int stdout_fd_ = -1;
   int stderr_fd_ = -1;
+  int stderr_file_ = -1;
   std::string stdout_text_;
   std::string address_;
   std::string startup_error_;

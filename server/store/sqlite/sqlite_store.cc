@@ -68,6 +68,7 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const Options& op
 
 absl::Status SqliteStore::Initialise(const Options& options) {
   max_batch_ = std::max(1, options.max_batch);
+  observer_ = options.observer;
   TRYGG_ASSIGN_OR_RETURN(writer_, Connection::Open(options.path, Connection::Mode::kReadWriteCreate));
 
   // The first statement that reads the file is where a corrupt or foreign
@@ -171,6 +172,11 @@ void SqliteStore::Write(WriteFn write, DoneFn done) {
   done(absl::UnavailableError("the store is shutting down"));
 }
 
+size_t SqliteStore::QueuedWrites() {
+  std::lock_guard<std::mutex> lock(queue_mu_);
+  return queue_.size();
+}
+
 absl::Status SqliteStore::Read(const ReadFn& read) {
   std::unique_ptr<Connection> db;
   {
@@ -227,6 +233,8 @@ void SqliteStore::CommitBatch(std::vector<PendingWrite>& batch) {
   std::vector<absl::Status> results;
   results.reserve(batch.size());
   bool scrub = false;
+  const auto batch_start = std::chrono::steady_clock::now();
+  auto commit_start = batch_start;
   absl::Status txn = writer_->Exec("BEGIN IMMEDIATE");
   if (txn.ok()) {
     for (PendingWrite& pending : batch) {
@@ -242,8 +250,13 @@ void SqliteStore::CommitBatch(std::vector<PendingWrite>& batch) {
       }
       results.push_back(std::move(status));
     }
+    commit_start = std::chrono::steady_clock::now();
     txn = writer_->Exec("COMMIT");
     if (!txn.ok()) writer_->Exec("ROLLBACK").IgnoreError();
+  }
+  if (observer_ != nullptr) {
+    const auto end = std::chrono::steady_clock::now();
+    observer_->BatchDone(batch.size(), end - batch_start, end - commit_start, txn.ok());
   }
   if (txn.ok() && (scrub || scrub_pending_)) scrub_pending_ = !ScrubWal();
   for (size_t i = 0; i < batch.size(); ++i) {

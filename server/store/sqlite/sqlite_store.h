@@ -12,10 +12,15 @@
 // Failure modes: Open refuses a file that is corrupt, not a Trygg database, or
 // whose schema is newer than this binary, with a message an operator can act
 // on. A failed commit fails every write of its batch (nothing is stored).
+//
+// Observability: an optional WriterObserver hears about every batch (for
+// metrics); QueuedWrites() is the writer queue's depth at the moment.
 #ifndef TRYGG_SERVER_STORE_SQLITE_SQLITE_STORE_H_
 #define TRYGG_SERVER_STORE_SQLITE_SQLITE_STORE_H_
 
+#include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -32,6 +37,19 @@
 
 namespace trygg::store::sqlite {
 
+// Told about each batch the writer thread commits, for metrics. Counts and
+// durations only: nothing of what the writes wrote.
+class WriterObserver {
+ public:
+  virtual ~WriterObserver() = default;
+  // Runs on the writer thread after each batch: how many writes it held, how
+  // long the whole batch took (BEGIN to COMMIT, the writes included), how long
+  // the COMMIT alone took (the fsync), and whether it committed. Must be
+  // quick and must not call the store.
+  virtual void BatchDone(size_t writes, std::chrono::nanoseconds batch_duration,
+                         std::chrono::nanoseconds commit_duration, bool committed) = 0;
+};
+
 class SqliteStore final : public domain::Store {
  public:
   struct Options {
@@ -41,6 +59,8 @@ class SqliteStore final : public domain::Store {
     int readers = 4;
     // Most writes committed in one transaction.
     int max_batch = 256;
+    // Told about each committed batch; must outlive the store. May be null.
+    WriterObserver* observer = nullptr;
   };
 
   static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(const Options& options);
@@ -54,6 +74,9 @@ class SqliteStore final : public domain::Store {
   void Write(WriteFn write, DoneFn done) override;
   // Runs `read` on a pooled read-only connection inside a snapshot.
   absl::Status Read(const ReadFn& read) override;
+
+  // Writes queued and not yet taken by the writer thread.
+  size_t QueuedWrites();
 
  private:
   struct PendingWrite {
@@ -73,6 +96,7 @@ class SqliteStore final : public domain::Store {
   // An erasure's WAL scrub could not complete; retried after the next commit.
   bool scrub_pending_ = false;
   int max_batch_ = 256;
+  WriterObserver* observer_ = nullptr;
   std::unique_ptr<Connection> writer_;
 
   std::mutex queue_mu_;

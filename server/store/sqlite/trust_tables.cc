@@ -294,6 +294,14 @@ absl::StatusOr<std::optional<std::pair<uint32_t, BoxPublicKey>>> SqliteTrustTabl
   return std::make_pair(static_cast<uint32_t>(stmt->ColumnInt(0)), key);
 }
 
+absl::StatusOr<int64_t> SqliteTrustTables::CountSessions(int64_t now_ms) {
+  TRYGG_ASSIGN_OR_RETURN(Statement * stmt, db_.Prepare("SELECT count(*) FROM sessions WHERE expires_at > ?1"));
+  stmt->Bind(1, now_ms);
+  TRYGG_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return absl::InternalError("sqlite: count(*) returned no row");
+  return stmt->ColumnInt(0);
+}
+
 absl::Status SqliteTrustTables::DeleteExpired(int64_t now_ms) {
   TRYGG_ASSIGN_OR_RETURN(Statement * challenges, db_.Prepare("DELETE FROM challenges WHERE expires_at <= ?1"));
   TRYGG_RETURN_IF_ERROR(challenges->Bind(1, now_ms).Run());

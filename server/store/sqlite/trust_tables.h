@@ -48,6 +48,7 @@ class SqliteTrustTables final : public domain::TrustTables {
   absl::Status PutOrgGeneration(const Id128& org_id, uint32_t generation, const BoxPublicKey& key) override;
   absl::StatusOr<std::optional<std::pair<uint32_t, BoxPublicKey>>> CurrentOrgGeneration(
       const Id128& org_id) override;
+  absl::StatusOr<int64_t> CountSessions(int64_t now_ms) override;
   absl::Status DeleteExpired(int64_t now_ms) override;
 
  private:

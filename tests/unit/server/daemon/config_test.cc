@@ -42,6 +42,8 @@ listen = "[::1]:6000"
 data_dir = "/var/lib/trygg"
 platform_root_public_key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 log_level = "debug"
+log_format = "json"
+metrics_listen = "127.0.0.1:9464"
 drain_seconds = 3
 
 [tls]
@@ -55,6 +57,8 @@ max_receive_message_bytes = 1048576
   CHECK(config.listen_address == "[::1]:6000");
   CHECK(config.data_dir == "/var/lib/trygg");
   CHECK(config.log_level == "debug");
+  CHECK(config.log_format == "json");
+  CHECK(config.metrics_listen == "127.0.0.1:9464");
   CHECK(config.drain_seconds == 3);
   CHECK(config.tls_cert_file == "/etc/trygg/cert.pem");
   CHECK(config.tls_key_file == "/etc/trygg/key.pem");
@@ -85,6 +89,8 @@ TEST_CASE("ApplyConfigToml names the line and key of every mistake", "[config]")
                              "t.toml:2: limits.max_receive_message_bytes: must be between 65536 and 67108864"},
                         Case{"[limits]\nmax_send_message_bytes = \"big\"\n",
                              "t.toml:2: limits.max_send_message_bytes: must be an integer"},
+                        Case{"log_format = 1\n", "t.toml:1: log_format: must be a string"},
+                        Case{"\nmetrics_listen = 9464\n", "t.toml:2: metrics_listen: must be a string"},
                         Case{"listen = \n", "t.toml:1: malformed TOML"}}) {
     INFO(c.toml);
     ServerConfig config;
@@ -117,6 +123,32 @@ TEST_CASE("ValidateConfig refuses unsafe or impossible combinations", "[config]"
   CHECK_FALSE(invalid([](ServerConfig& c) { c.drain_seconds = 100000; }).ok());
   CHECK_FALSE(invalid([](ServerConfig& c) { c.platform_root_public_key = std::string(64, 'g'); }).ok());
   CHECK_FALSE(invalid([](ServerConfig& c) { c.platform_root_public_key = std::string(62, 'a'); }).ok());
+}
+
+TEST_CASE("ValidateConfig checks the log format and the metrics address", "[config]") {
+  auto check = [](auto mutate) {
+    ServerConfig config;
+    mutate(config);
+    return ValidateConfig(config);
+  };
+  CHECK(ServerConfig().log_format == "text");
+  CHECK(ServerConfig().metrics_listen.empty());  // off by default
+  CHECK(check([](ServerConfig& c) { c.log_format = "json"; }).ok());
+  absl::Status format = check([](ServerConfig& c) { c.log_format = "JSON"; });
+  CHECK(format.code() == absl::StatusCode::kInvalidArgument);
+  CHECK(format.message() == "log_format 'JSON' is not text or json");
+  // Any IPv4 address may serve metrics (they hold no personal data); the
+  // operator keeps them on an internal network.
+  for (const char* good : {"127.0.0.1:9464", "0.0.0.0:9464", "10.1.2.3:0", "localhost:9464"}) {
+    INFO(good);
+    CHECK(check([&](ServerConfig& c) { c.metrics_listen = good; }).ok());
+  }
+  for (const char* bad : {"9464", "127.0.0.1:", "127.0.0.1:70000", "[::1]:9464", "[::]:9464", ":9464"}) {
+    INFO(bad);
+    absl::Status status = check([&](ServerConfig& c) { c.metrics_listen = bad; });
+    CHECK(status.code() == absl::StatusCode::kInvalidArgument);
+    CHECK(status.message().find("metrics_listen") != absl::string_view::npos);
+  }
 }
 
 }  // namespace

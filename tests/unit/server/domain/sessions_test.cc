@@ -172,6 +172,28 @@ TEST_CASE_METHOD(SessionsFixture, "an ended session, a revoked device and a forg
   }
 }
 
+TEST_CASE_METHOD(SessionsFixture, "CountLive counts sessions until they end or expire", "[session]") {
+  auto live = [&] {
+    auto count = world.Read([&](Transaction& txn) { return world.sessions().CountLive(txn); });
+    REQUIRE(count.ok());
+    return *count;
+  };
+  const int64_t before = live();
+  auto first = Login(worker);
+  REQUIRE(first.ok());
+  world.clock().Advance(1000);
+  auto second = Login(worker);
+  REQUIRE(second.ok());
+  CHECK(live() == before + 2);
+  REQUIRE(world.Write([&](Transaction& txn) { return world.sessions().EndSession(txn, first->token); }).ok());
+  CHECK(live() == before + 1);
+  // The second one expires 1 s after the first would have.
+  world.clock().Advance(kSessionTtl - 1000);
+  CHECK(live() == before + 1);
+  world.clock().Advance(1000);
+  CHECK(live() == 0);
+}
+
 TEST_CASE_METHOD(SessionsFixture, "every kind of caller gets a session with its own role", "[session]") {
   WorldDevice& coordinator = world.AddCoordinator("Samordnare");
   for (const WorldDevice* device : std::vector<const WorldDevice*>{org.admin, &worker, &coordinator}) {

@@ -236,4 +236,91 @@ TEST_CASE("a duplicate key is ALREADY_EXISTS", "[store]") {
 }
 
 }  // namespace
+// What a WriterObserver hears: one call per batch with its size.
+class RecordingObserver final : public WriterObserver {
+ public:
+  void BatchDone(size_t writes, std::chrono::nanoseconds batch_duration, std::chrono::nanoseconds commit_duration,
+                 bool committed) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    batches_.push_back(writes);
+    durations_ok_ = durations_ok_ && batch_duration.count() >= 0 && commit_duration <= batch_duration;
+    all_committed_ = all_committed_ && committed;
+    cv_.notify_all();
+  }
+  // Waits until `total` writes have been reported; their batch sizes.
+  std::vector<size_t> WaitForWrites(size_t total) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(30), [&] { return Sum() >= total; });
+    return batches_;
+  }
+  bool durations_ok() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return durations_ok_;
+  }
+  bool all_committed() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return all_committed_;
+  }
+
+ private:
+  size_t Sum() const {
+    size_t sum = 0;
+    for (size_t n : batches_) sum += n;
+    return sum;
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<size_t> batches_;
+  bool durations_ok_ = true;
+  bool all_committed_ = true;
+};
+
+TEST_CASE("the writer reports each batch to its observer, and the queue depth is visible", "[store]") {
+  TempDir dir;
+  RecordingObserver observer;
+  SqliteStore::Options options;
+  options.path = dir.file("trygg.db");
+  options.observer = &observer;
+  auto opened = SqliteStore::Open(options);
+  REQUIRE(opened.ok());
+  SqliteStore& store = **opened;
+  REQUIRE(CreateTestTable(store).ok());
+  REQUIRE(observer.WaitForWrites(1) == std::vector<size_t>{1});
+
+  // Hold the writer inside one write while more are queued behind it.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool holding = false;
+  bool release = false;
+  store.Write(
+      [&](domain::Transaction& txn) {
+        std::unique_lock<std::mutex> lock(mu);
+        holding = true;
+        cv.notify_all();
+        cv.wait(lock, [&] { return release; });
+        return Insert(txn, 0, "first");
+      },
+      [](absl::Status) {});
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return holding; }));
+  }
+  constexpr int kQueued = 5;
+  for (int i = 1; i <= kQueued; ++i) {
+    store.Write([i](domain::Transaction& txn) { return Insert(txn, i, "queued"); }, [](absl::Status) {});
+  }
+  CHECK(store.QueuedWrites() == kQueued);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  // The held write alone, then the five queued behind it in one batch.
+  CHECK(observer.WaitForWrites(1 + 1 + kQueued) == std::vector<size_t>{1, 1, kQueued});
+  CHECK(store.QueuedWrites() == 0);
+  CHECK(observer.durations_ok());
+  CHECK(observer.all_committed());
+  CHECK(Count(store) == 1 + kQueued);
+}
+
 }  // namespace trygg::store::sqlite
