@@ -111,4 +111,14 @@ set(CPACK_COMPONENT_SDK_DESCRIPTION
 set(CPACK_DEBIAN_SDK_PACKAGE_DEPENDS
   "libabsl-dev, libprotobuf-dev, libgrpc++-dev, libsodium-dev, pkg-config")
 
+# The server's config goes to ${CMAKE_INSTALL_FULL_SYSCONFDIR}, which is /etc
+# only for the prefix /usr: a package from another prefix would put it where
+# the conffile entry and the unit do not look.
+if(TRYGG_BUILD_SERVER AND NOT CMAKE_INSTALL_PREFIX STREQUAL "/usr")
+  file(WRITE ${PROJECT_BINARY_DIR}/packaging/check-prefix.cmake
+    "message(FATAL_ERROR \"the tryggd package needs a build configured with -DCMAKE_INSTALL_PREFIX=/usr \"\n"
+    "  \"(this one has ${CMAKE_INSTALL_PREFIX})\")\n")
+  set(CPACK_PRE_BUILD_SCRIPTS ${PROJECT_BINARY_DIR}/packaging/check-prefix.cmake)
+endif()
+
 include(CPack)

@@ -26,12 +26,15 @@ fail() { echo "install_test: $*" >&2; exit 1; }
 prefix="$work/prefix"
 echo "== cmake --install --component sdk --prefix <tmp>"
 cmake --install "$build" --component sdk --prefix "$prefix" >/dev/null
-libdir="$prefix/lib"
-[ -d "$libdir" ] || fail "no $libdir"
+# lib, or lib/<multiarch triplet> in a build configured for the prefix /usr.
+libdir="$(dirname "$(find "$prefix" -name libtrygg.a | head -n 1)")"
+[ -f "$libdir/libtrygg.a" ] || fail "libtrygg.a is not installed"
 for f in include/trygg/client.h include/trygg/key_store.h include/trygg/v1/case_record.pb.h \
-         include/trygg/v1/common.pb.h lib/libtrygg.a lib/cmake/Trygg/TryggConfig.cmake \
-         lib/cmake/Trygg/TryggConfigVersion.cmake lib/pkgconfig/trygg.pc; do
+         include/trygg/v1/common.pb.h; do
   [ -f "$prefix/$f" ] || fail "$f is not installed"
+done
+for f in cmake/Trygg/TryggConfig.cmake cmake/Trygg/TryggConfigVersion.cmake pkgconfig/trygg.pc; do
+  [ -f "$libdir/$f" ] || fail "${libdir#"$prefix"/}/$f is not installed"
 done
 [ ! -e "$prefix/include/trygg/internal" ] || fail "an internal header is installed"
 [ -z "$(find "$prefix" -name '*.grpc.pb.h')" ] || fail "a gRPC stub header is installed"
