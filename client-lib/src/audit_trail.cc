@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Client::VerifyAuditTrail and the AuditWitness it keeps (internal/audit_witness.h).
 #include <grpcpp/grpcpp.h>
 

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 #include "trygg/case_record_check.h"
 
 #include <algorithm>

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 #include "trygg/org_log.h"
 
 #include "trygg/crypto_error.h"

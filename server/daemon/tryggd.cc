@@ -30,6 +30,7 @@
 #include "server/daemon/call_observer.h"
 #include "server/daemon/server_clock.h"
 #include "server/daemon/server_key.h"
+#include "server/daemon/systemd_notify.h"
 #include "trygg/status_macros.h"
 #include "trygg/v1/audit.grpc.pb.h"
 #include "trygg/v1/directory.grpc.pb.h"
@@ -292,6 +293,7 @@ absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen_address));
   }
   d->server_->GetHealthCheckService()->SetServingStatus(true);
+  NotifySystemdReady();  // listening and serving health: systemd's Type=notify start is done
   d->expiry_thread_ = std::thread([raw = d.get()] { raw->ExpiryLoop(); });
 
   const bool bracket = address.host.find(':') != std::string::npos;

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Writing a small file so that a crash leaves either the old file or the
 // complete new one, never a mixture: key stores, the server's signing key,
 // and the state files in which devices and auditors remember what they

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Attachments: streaming encryption of large files (scans, photos).
 //
 // Purpose: an attachment is encrypted with crypto_secretstream_xchacha20poly1305

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Fixed-size byte values and hex helpers shared by every libtrygg module.
 //
 // Purpose: public keys, signatures, hashes and ids are distinct types of a fixed

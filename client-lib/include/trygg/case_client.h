@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // CaseClient: a caseworker's cases, end to end encrypted. It seals each
 // version on the device (record envelopes, protocol.md section 5), grants the
 // case's scope key to the organisation's current key, and on reading verifies

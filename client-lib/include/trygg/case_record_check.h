@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The formats that a case record's fields must have (docs/case-record.md),
 // from the HTCDS 2.0 field standard (../shared/standards/htcds/): dates ISO
 // 8601 YYYY-MM-DD (prs_Birthdate, spl_PlannedEndDate), countries ISO 3166-1

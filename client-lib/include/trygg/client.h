@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // trygg::Client: the typed connection to a tryggd server. It sends and
 // receives the signed objects that the rest of libtrygg makes and checks, and
 // it trusts the server for nothing but availability: every organisation log it

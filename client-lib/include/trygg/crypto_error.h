@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Machine-readable reasons for libtrygg crypto failures.
 //
 // Purpose: every verification or decryption failure is an absl::Status with a

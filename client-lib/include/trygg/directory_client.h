@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // DirectoryClient: the service directory from a device. Org admins publish,
 // update the capacity of and retire their organisation's listings, each
 // signed here with the device key (trygg/listing.h); anyone logged in

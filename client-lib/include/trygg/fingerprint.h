@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Safety numbers: human-comparable fingerprints of public keys.
 //
 // Purpose: an admin compares a new device's safety number with the device in

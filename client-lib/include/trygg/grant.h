@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Grants: a 32-byte key delivered to one recipient's X25519 key.
 //
 // Purpose: a grant hands a scope key CK_e to an organisation (its current

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Process hardening for programs that hold key material.
 //
 // Purpose: core dumps would write sodium-locked secrets to disk. Tools call

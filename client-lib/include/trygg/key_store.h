@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The device's local key store file.
 //
 // Purpose: holds the device's secret seeds, its ids, and every organisation key

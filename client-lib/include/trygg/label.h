@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Labels people read: what text another party may put in front of an admin,
 // and how to print text that came from someone else on a terminal.
 //

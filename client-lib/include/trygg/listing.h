@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Directory listings: what one organisation offers (DESIGN.md, "Service
 // directory"), as three small signed structures (docs/protocol.md, section
 // 13), all signed with context "trygg/v1/listing" by an active admin device of

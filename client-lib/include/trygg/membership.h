@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Membership: the multi-step operations of organisation admins and devices
 // over a logged-in Client — approving an enrolment, revoking a device,
 // rotating the organisation key, changing a role, and receiving the

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The names people read and type for the values of Trygg's enums: referral
 // states, decline reasons, outcomes, urgencies, referral bases, consent
 // purposes, service categories, target groups, forms of exploitation, device

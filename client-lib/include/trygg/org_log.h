@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // OrgLogState: an organisation's devices, roles and key generation, obtained
 // by verifying its log link by link from the root-signed certificate. The
 // server runs it before storing a link; every client runs it over the whole

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Injected randomness and time.
 //
 // Purpose: every libtrygg operation that needs random bytes takes an Rng, and

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Record envelopes: one signed, encrypted version of a case record.
 //
 // Purpose: implements DESIGN.md "Records".

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // ReferralClient: consent and referrals for a caseworker's device, end to end
 // encrypted (DESIGN.md "Referral workflow"; docs/protocol.md section 12).
 //

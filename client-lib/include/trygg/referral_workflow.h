@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The referral state machine of DESIGN.md, "Referral workflow", in one place,
 // shared by the server (which enforces it before storing a move) and every
 // client (which checks each signed move it reads against it):

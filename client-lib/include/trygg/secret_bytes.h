@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Secret key material in locked, guarded memory.
 //
 // Purpose: SecretBytes<N> holds N secret bytes in memory from sodium_malloc,

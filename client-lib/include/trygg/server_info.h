@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // ServerInfo: what a tryggd says about itself (TrustService.GetServerInfo),
 // the one type for both sides. tryggd fills it at start; a client receives
 // it, and trusts server_public_key only through a server_certificate signed

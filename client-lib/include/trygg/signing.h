@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Ed25519 signatures with a context string, and the key pair types.
 //
 // Purpose: every Trygg signature is Ed25519 (crypto_sign_detached) over

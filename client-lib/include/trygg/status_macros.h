@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Error-propagation macros shared by libtrygg and tryggd.
 //
 // Abseil 20220623 (Debian 12) ships absl::Status but neither status macros nor

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // StreamHasher: BLAKE2b-256 of a byte stream that arrives in pieces.
 //
 // Purpose: a hash over data too large, or too slow in coming, to hold at once

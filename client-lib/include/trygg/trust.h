@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The signed objects of "Keys and trust": root certificates, organisation log
 // links, enrolment requests and session challenges. Each is a fixed binary
 // layout (docs/protocol.md, "Trust") carried as a SignedObject: the exact

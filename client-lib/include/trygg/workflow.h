@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The signed objects of the referral workflow: consent records and their
 // withdrawals, referral records, referral state transitions and case erasure
 // statements, plus the small encrypted blobs that carry consent evidence and

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // AuditWitness: a device's own memory of the server's audit log. It keeps the
 // last tree head the device verified and the writes it has made since, each
 // with the range of entries the server's receipt named and what those entries

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Private: big-endian encoding helpers for Trygg's fixed binary layouts.
 #ifndef TRYGG_SRC_INTERNAL_BYTE_CODEC_H_
 #define TRYGG_SRC_INTERNAL_BYTE_CODEC_H_

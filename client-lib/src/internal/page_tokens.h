@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The page tokens of one paged listing, as a client follows them.
 //
 // Purpose: every "list everything" loop in libtrygg asks for the next page

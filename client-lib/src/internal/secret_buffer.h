@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Private: a variable-size buffer in locked, wiped memory (for plaintexts of
 // key material whose size is only known at run time).
 #ifndef TRYGG_SRC_INTERNAL_SECRET_BUFFER_H_

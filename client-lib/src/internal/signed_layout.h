@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Private: what every signed object layout shares (docs/protocol.md): the
 // preamble of a four-byte magic and a format byte, the error a parser reports
 // for bytes that do not fit the layout, and reading fixed-size fields.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Private: libsodium initialisation and small AEAD/KDF wrappers shared by the
 // libtrygg sources. Not part of the public API.
 #ifndef TRYGG_SRC_INTERNAL_SODIUM_H_

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Wire forms shared by libtrygg's typed clients: statuses, ids, timestamps,
 // signed objects, record envelopes and grants to and from their protobuf
 // messages, and the two grant steps every scope needs (seal to an

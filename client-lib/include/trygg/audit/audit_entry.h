@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // AuditEvent: what one audit log entry says, and its fixed binary encoding,
 // the exact bytes that become a Merkle leaf (docs/audit.md, "Entry encoding").
 //

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // RFC 9162 Merkle tree hashing for the audit log: the three hash functions
 // tryggd, every device and any independent auditor must agree on. Their
 // values are trygg::Hash256 (bytes.h), the one 32-byte digest type.

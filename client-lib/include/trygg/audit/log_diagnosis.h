@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // DiagnoseLog: recomputes an audit log from its entries and, when the log
 // does not match what the auditor trusts, says what was done to it and where:
 // an entry edited, removed, inserted or moved (reordered), entries missing at

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The audit receipt: the range of audit log entries one successful write
 // appended, which tryggd sends in the reply's trailing metadata and the
 // writing device later checks against the log (docs/api.md, "Audit receipts").

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // TreeFrontier: the right edge of an RFC 9162 Merkle tree, i.e. the hashes of
 // its maximal complete subtrees (one per set bit of the size, at most 64).
 // It is enough to append more leaves and to compute the root, so it turns a

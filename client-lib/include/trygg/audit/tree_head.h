@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The audit log's tree head and its fixed binary encoding: the exact bytes the
 // server signs with its certified Ed25519 key and every verifier re-derives.
 // Signing and signature checking happen elsewhere; this file only defines and

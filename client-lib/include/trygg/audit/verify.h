@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Verification of the audit log's Merkle proofs, independent of any store:
 // what a client or an auditor runs on data it received from the server.
 // Implements RFC 9162 sections 2.1.3.2 (inclusion) and 2.1.4.2 (consistency)
