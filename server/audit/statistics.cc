@@ -668,8 +668,10 @@ StatTable SummaryTable(const ReferralCounts& counts, const CountCells& ids, cons
   add("accepted, in progress", shown.Count(ids.in_progress));
   add("completed", shown.Count(ids.completed));
   add("closed", shown.Count(ids.closed));
-  add("time to answer, median (hours)", shown.AnswerTime(counts.total.answer_hours, 50, false));
-  add("time to answer, 90th percentile (hours)", shown.AnswerTime(counts.total.answer_hours, 90, false));
+  // Like a row's: no time over all referrals when their number is hidden.
+  const bool total_hidden = shown.AnyHidden({t[kReferrals]});
+  add("time to answer, median (hours)", shown.AnswerTime(counts.total.answer_hours, 50, total_hidden));
+  add("time to answer, 90th percentile (hours)", shown.AnswerTime(counts.total.answer_hours, 90, total_hidden));
   return summary;
 }
 

@@ -434,6 +434,12 @@ void CheckNothingDerivable(const StatisticsReport& r, const StatisticsReport& al
     if (sr.rows[row][1].type == StatCell::Type::kText) continue;  // "-"
     summary[sr.rows[row][0].text] = add(sr.rows[row][1], sa.rows[row][1]);
   }
+  // No time over all referrals when their number is hidden.
+  if (sr.rows[0][1].type == StatCell::Type::kSuppressed) {
+    for (const auto& row : sr.rows) {
+      if (row[0].text.rfind("time to answer", 0) == 0) CHECK(row[1].type != StatCell::Type::kNumber);
+    }
+  }
   const int R = summary.at("referrals"), A = summary.at("accepted"), D = summary.at("declined"),
             Wd = summary.at("withdrawn"), E = summary.at("expired"), W = summary.at("awaiting an answer"),
             O = summary.at("overdue (past answer-by)"), P = summary.at("accepted, in progress"),
