@@ -179,10 +179,21 @@ class Suppression {
   }
 
   void Protect() {
+    base_slack_.assign(relations_.size(), 0);
+    for (size_t rel = 0; rel < relations_.size(); ++rel) {
+      for (const auto& [c, coef] : relations_[rel].terms) base_slack_[rel] += coef * cells_[c].value;
+    }
+    // Hiding only ever adds freedom, so a count that has a witness keeps it:
+    // each is searched for until found, not again in every round.
+    std::vector<bool> witnessed(cells_.size(), false);
     for (bool hid_more = true; hid_more;) {
       hid_more = false;
       for (size_t c = 0; c < cells_.size(); ++c) {
-        if (!cells_[c].small || HasWitness(c)) continue;
+        if (!cells_[c].small || witnessed[c]) continue;
+        if (HasWitness(c)) {
+          witnessed[c] = true;
+          continue;
+        }
         std::optional<size_t> next;
         for (const auto& [rel, coef] : cells_[c].relations) {
           for (const auto& [other, other_coef] : relations_[rel].terms) Consider(other, next);
@@ -234,15 +245,17 @@ class Suppression {
     return 0;
   }
 
-  // The relation's sum with `changes` applied.
+  // The relation's sum with `changes` applied: its sum over the real counts
+  // plus what the changed cells move it by (a few steps, not every term of
+  // a column of thousands).
   int64_t Slack(size_t rel, const Changes& changes) const {
-    int64_t sum = 0;
-    for (const auto& [c, coef] : relations_[rel].terms) sum += coef * (cells_[c].value + Changed(changes, c));
+    int64_t sum = base_slack_[rel];
+    for (const auto& [c, delta] : changes) {
+      for (const auto& [r, coef] : cells_[c].relations) {
+        if (r == rel) sum += coef * delta;
+      }
+    }
     return sum;
-  }
-  bool Holds(size_t rel, const Changes& changes) const {
-    const int64_t slack = Slack(rel, changes);
-    return relations_[rel].equal ? slack == 0 : slack >= 0;
   }
 
   bool HasWitness(size_t c) const {
@@ -256,25 +269,48 @@ class Suppression {
   }
 
   // Depth first: find a relation the changes break and move one more hidden
-  // cell of it by one in the direction that mends it.
+  // cell of it by one in the direction that mends it. Cells whose move also
+  // mends other broken relations are tried first (a pair's cell that fixes
+  // both the column and its receiver's row), so a witness is usually found
+  // on the first path.
   bool Repair(Changes& changes, int& budget) const {
-    std::optional<size_t> broken;
-    for (size_t i = 0; i < changes.size() && !broken; ++i) {
+    std::vector<std::pair<size_t, int64_t>> broken;  // relation, its slack
+    for (size_t i = 0; i < changes.size(); ++i) {
       for (const auto& [rel, coef] : cells_[changes[i].first].relations) {
-        if (!Holds(rel, changes)) {
-          broken = rel;
-          break;
+        const int64_t slack = Slack(rel, changes);
+        const bool holds = relations_[rel].equal ? slack == 0 : slack >= 0;
+        if (!holds && std::find_if(broken.begin(), broken.end(), [&](const auto& b) { return b.first == rel; }) ==
+                          broken.end()) {
+          broken.push_back({rel, slack});
         }
       }
     }
-    if (!broken) return true;
+    if (broken.empty()) return true;
     if (static_cast<int>(changes.size()) >= kMaxSteps || --budget < 0) return false;
-    const int64_t slack = Slack(*broken, changes);
-    for (const auto& [cell, coef] : relations_[*broken].terms) {
+    const auto [rel, slack] = broken.front();
+    std::vector<std::tuple<int, size_t, int64_t>> moves;  // -score, cell, delta
+    for (const auto& [cell, coef] : relations_[rel].terms) {
       if (!cells_[cell].hidden || Changed(changes, cell) != 0) continue;
       // Moves the sum towards 0: down when it is over (== only), up when under.
       const int64_t delta = slack > 0 ? -coef : coef;
       if (cells_[cell].value + delta < 1) continue;
+      // Score: broken relations the move mends, less holding ones it breaks
+      // (a row with no room, whose repair would lead the search astray).
+      int score = 0;
+      for (const auto& [other, other_coef] : cells_[cell].relations) {
+        const auto b = std::find_if(broken.begin(), broken.end(), [&](const auto& x) { return x.first == other; });
+        if (b != broken.end()) {
+          if (b->second > 0 ? other_coef * delta < 0 : other_coef * delta > 0) ++score;
+          continue;
+        }
+        const int64_t after = Slack(other, changes) + other_coef * delta;
+        if (relations_[other].equal ? after != 0 : after < 0) --score;
+      }
+      moves.push_back({-score, cell, delta});
+    }
+    std::stable_sort(moves.begin(), moves.end(),
+                     [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
+    for (const auto& [score, cell, delta] : moves) {
       changes.push_back({cell, delta});
       if (Repair(changes, budget)) return true;
       changes.pop_back();
@@ -286,6 +322,7 @@ class Suppression {
   int64_t threshold_;
   std::vector<Cell> cells_;
   std::vector<Relation> relations_;
+  std::vector<int64_t> base_slack_;  // each relation's sum over the real counts
 };
 
 double Median(std::vector<double> v) {
