@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/time.h"
 #include "trygg/bytes.h"
 #include "trygg/names.h"
 
@@ -35,26 +36,61 @@ struct Referral {
   int64_t due_ms = 0;
   std::optional<int64_t> answered_ms;
   State state = State::kSent;
+  State first_move = State::kSent;  // out of kSent: accepted, declined, withdrawn or expired
   uint8_t decline_reason = 0;
   uint8_t outcome = 0;
   bool accepted = false;
   bool declined = false;
 };
 
-// UTC calendar month "YYYY-MM" of a Unix millisecond time (H. Hinnant's
-// civil_from_days), so the report does not depend on the local time zone.
-std::string Month(int64_t ms) {
-  int64_t days = ms / 86'400'000;
-  if (ms % 86'400'000 < 0) --days;
-  days += 719468;
-  const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-  const int64_t doe = days - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  const int64_t month = mp < 10 ? mp + 3 : mp - 9;
-  const int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-  return absl::StrFormat("%04d-%02d", year, month);
+// Calendar month "YYYY-MM" of a Unix millisecond time in `zone` (the
+// caller's choice, not the process's local zone).
+std::string Month(int64_t ms, const absl::TimeZone& zone) {
+  return absl::FormatTime("%Y-%m", absl::FromUnixMillis(ms), zone);
+}
+
+// An untrusted name made safe to carry: invalid UTF-8 becomes U+FFFD, and
+// control characters (C0, DEL, C1) and the bidirectional embedding, override
+// and isolate characters (which could make one name read as another) become
+// spaces. Runs of spaces collapse and the ends are trimmed.
+std::string CleanName(std::string_view in) {
+  std::string out;
+  size_t i = 0;
+  auto space = [&] {
+    if (!out.empty() && out.back() != ' ') out += ' ';
+  };
+  while (i < in.size()) {
+    const auto b = static_cast<unsigned char>(in[i]);
+    size_t len = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xE ? 3 : (b >> 3) == 0x1E ? 4 : 0;
+    uint32_t cp = len == 1 ? b : len == 2 ? (b & 0x1F) : len == 3 ? (b & 0x0F) : (b & 0x07);
+    bool valid = len != 0 && i + len <= in.size();
+    for (size_t k = 1; valid && k < len; ++k) {
+      const auto c = static_cast<unsigned char>(in[i + k]);
+      if ((c & 0xC0) != 0x80) valid = false;
+      cp = (cp << 6) | (c & 0x3F);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are invalid too.
+    if (valid && ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+                  (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)) {
+      valid = false;
+    }
+    if (!valid) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+      continue;
+    }
+    const bool control = cp < 0x20 || (cp >= 0x7F && cp < 0xA0);
+    const bool bidi = (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200E ||
+                      cp == 0x200F || cp == 0x061C;
+    if (control || bidi || cp == ' ') {
+      space();
+    } else {
+      out.append(in.substr(i, len));
+    }
+    i += len;
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
 }
 
 // Every hidden cell reads the same (kSuppressedMarker), whether it is small
@@ -132,12 +168,32 @@ class Suppression {
   void SumOf(size_t total, const std::vector<size_t>& parts) { Relate(total, parts, true); }
   // whole >= sum of parts.
   void AtLeast(size_t whole, const std::vector<size_t>& parts) { Relate(whole, parts, false); }
+  // sum of left = sum of right: two groups of cells that count the same
+  // referrals split two ways.
+  void Balance(const std::vector<size_t>& left, const std::vector<size_t>& right) {
+    Relation r{{}, true};
+    for (size_t c : left) r.terms.push_back({c, 1});
+    for (size_t c : right) r.terms.push_back({c, -1});
+    for (const auto& [c, coef] : r.terms) cells_[c].relations.push_back({relations_.size(), coef});
+    relations_.push_back(std::move(r));
+  }
 
   void Protect() {
+    base_slack_.assign(relations_.size(), 0);
+    for (size_t rel = 0; rel < relations_.size(); ++rel) {
+      for (const auto& [c, coef] : relations_[rel].terms) base_slack_[rel] += coef * cells_[c].value;
+    }
+    // Hiding only ever adds freedom, so a count that has a witness keeps it:
+    // each is searched for until found, not again in every round.
+    std::vector<bool> witnessed(cells_.size(), false);
     for (bool hid_more = true; hid_more;) {
       hid_more = false;
       for (size_t c = 0; c < cells_.size(); ++c) {
-        if (!cells_[c].small || HasWitness(c)) continue;
+        if (!cells_[c].small || witnessed[c]) continue;
+        if (HasWitness(c)) {
+          witnessed[c] = true;
+          continue;
+        }
         std::optional<size_t> next;
         for (const auto& [rel, coef] : cells_[c].relations) {
           for (const auto& [other, other_coef] : relations_[rel].terms) Consider(other, next);
@@ -189,15 +245,17 @@ class Suppression {
     return 0;
   }
 
-  // The relation's sum with `changes` applied.
+  // The relation's sum with `changes` applied: its sum over the real counts
+  // plus what the changed cells move it by (a few steps, not every term of
+  // a column of thousands).
   int64_t Slack(size_t rel, const Changes& changes) const {
-    int64_t sum = 0;
-    for (const auto& [c, coef] : relations_[rel].terms) sum += coef * (cells_[c].value + Changed(changes, c));
+    int64_t sum = base_slack_[rel];
+    for (const auto& [c, delta] : changes) {
+      for (const auto& [r, coef] : cells_[c].relations) {
+        if (r == rel) sum += coef * delta;
+      }
+    }
     return sum;
-  }
-  bool Holds(size_t rel, const Changes& changes) const {
-    const int64_t slack = Slack(rel, changes);
-    return relations_[rel].equal ? slack == 0 : slack >= 0;
   }
 
   bool HasWitness(size_t c) const {
@@ -211,25 +269,48 @@ class Suppression {
   }
 
   // Depth first: find a relation the changes break and move one more hidden
-  // cell of it by one in the direction that mends it.
+  // cell of it by one in the direction that mends it. Cells whose move also
+  // mends other broken relations are tried first (a pair's cell that fixes
+  // both the column and its receiver's row), so a witness is usually found
+  // on the first path.
   bool Repair(Changes& changes, int& budget) const {
-    std::optional<size_t> broken;
-    for (size_t i = 0; i < changes.size() && !broken; ++i) {
+    std::vector<std::pair<size_t, int64_t>> broken;  // relation, its slack
+    for (size_t i = 0; i < changes.size(); ++i) {
       for (const auto& [rel, coef] : cells_[changes[i].first].relations) {
-        if (!Holds(rel, changes)) {
-          broken = rel;
-          break;
+        const int64_t slack = Slack(rel, changes);
+        const bool holds = relations_[rel].equal ? slack == 0 : slack >= 0;
+        if (!holds && std::find_if(broken.begin(), broken.end(), [&](const auto& b) { return b.first == rel; }) ==
+                          broken.end()) {
+          broken.push_back({rel, slack});
         }
       }
     }
-    if (!broken) return true;
+    if (broken.empty()) return true;
     if (static_cast<int>(changes.size()) >= kMaxSteps || --budget < 0) return false;
-    const int64_t slack = Slack(*broken, changes);
-    for (const auto& [cell, coef] : relations_[*broken].terms) {
+    const auto [rel, slack] = broken.front();
+    std::vector<std::tuple<int, size_t, int64_t>> moves;  // -score, cell, delta
+    for (const auto& [cell, coef] : relations_[rel].terms) {
       if (!cells_[cell].hidden || Changed(changes, cell) != 0) continue;
       // Moves the sum towards 0: down when it is over (== only), up when under.
       const int64_t delta = slack > 0 ? -coef : coef;
       if (cells_[cell].value + delta < 1) continue;
+      // Score: broken relations the move mends, less holding ones it breaks
+      // (a row with no room, whose repair would lead the search astray).
+      int score = 0;
+      for (const auto& [other, other_coef] : cells_[cell].relations) {
+        const auto b = std::find_if(broken.begin(), broken.end(), [&](const auto& x) { return x.first == other; });
+        if (b != broken.end()) {
+          if (b->second > 0 ? other_coef * delta < 0 : other_coef * delta > 0) ++score;
+          continue;
+        }
+        const int64_t after = Slack(other, changes) + other_coef * delta;
+        if (relations_[other].equal ? after != 0 : after < 0) --score;
+      }
+      moves.push_back({-score, cell, delta});
+    }
+    std::stable_sort(moves.begin(), moves.end(),
+                     [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
+    for (const auto& [score, cell, delta] : moves) {
       changes.push_back({cell, delta});
       if (Repair(changes, budget)) return true;
       changes.pop_back();
@@ -241,6 +322,7 @@ class Suppression {
   int64_t threshold_;
   std::vector<Cell> cells_;
   std::vector<Relation> relations_;
+  std::vector<int64_t> base_slack_;  // each relation's sum over the real counts
 };
 
 double Median(std::vector<double> v) {
@@ -276,141 +358,301 @@ std::map<AuditId, Referral> ReplayReferrals(absl::Span<const AuditEvent> events)
     auto it = referrals.find(e.referral_id);
     if (it == referrals.end()) continue;
     Referral& r = it->second;
+    State next = r.state;
     switch (e.kind) {
       case AuditEventKind::kReferralAccepted:
         if (!r.answered_ms) r.answered_ms = e.time_ms;
         r.accepted = true;
-        r.state = State::kAccepted;
+        next = State::kAccepted;
         break;
       case AuditEventKind::kReferralDeclined:
         if (!r.answered_ms) r.answered_ms = e.time_ms;
         r.declined = true;
         r.decline_reason = e.code;
-        r.state = State::kDeclined;
+        next = State::kDeclined;
         break;
       case AuditEventKind::kReferralWithdrawn:
-        r.state = State::kWithdrawn;
+        next = State::kWithdrawn;
         break;
       case AuditEventKind::kReferralExpired:
-        r.state = State::kExpired;
+        next = State::kExpired;
         break;
       case AuditEventKind::kReferralCompleted:
-        r.state = State::kCompleted;
+        next = State::kCompleted;
         r.outcome = e.code;
         break;
       case AuditEventKind::kReferralClosed:
-        r.state = State::kClosed;
+        next = State::kClosed;
         if (e.code != 0) r.outcome = e.code;
         break;
       default:
-        break;
+        continue;
     }
+    if (r.state == State::kSent && r.first_move == State::kSent) r.first_move = next;
+    r.state = next;
   }
   return referrals;
 }
 
-// Referrals, and how many of them were accepted and declined.
+// The category an organisation is known by in the directory: the service
+// category of most of the listings it published (ties: the lower number);
+// 0 when it published none.
+std::map<AuditId, uint8_t> ListedCategories(absl::Span<const AuditEvent> events) {
+  std::map<AuditId, std::map<uint8_t, int64_t>> listed;
+  for (const AuditEvent& e : events) {
+    if (e.kind == AuditEventKind::kListingPublished && e.service != 0) ++listed[e.actor_org_id][e.service];
+  }
+  std::map<AuditId, uint8_t> category;
+  for (const auto& [org, counts] : listed) {
+    uint8_t best = 0;
+    int64_t most = 0;
+    for (const auto& [service, n] : counts) {
+      if (n > most) best = service, most = n;
+    }
+    category[org] = best;
+  }
+  return category;
+}
+
+// The counts a row of a table can show. Within one row they count disjoint
+// sets of its referrals (overdue ones are among those awaiting an answer),
+// so a row's referrals are at least the sum of its other measures.
+enum Measure { kReferrals, kAccepted, kDeclined, kWithdrawn, kExpired, kOverdue, kMeasures };
+constexpr const char* kMeasureColumn[kMeasures] = {"referrals", "accepted", "declined",
+                                                   "withdrawn", "expired",  "overdue"};
+
 struct Tally {
-  int64_t referrals = 0;
-  int64_t accepted = 0;
-  int64_t declined = 0;
+  std::array<int64_t, kMeasures> n{};
+  std::vector<double> answer_hours;
+};
+
+// One row of a grouped table: what names it and its counts.
+struct Group {
+  std::vector<StatCell> key;
+  AuditId from{}, to{};      // by_pair, by_receiver (to)
+  uint8_t service = 0;       // by_service, flow
+  uint8_t category = 0;      // flow
+  Tally tally;
+};
+
+// A table of rows keyed by something (sorted by `std::string` bytes).
+struct GroupTable {
+  std::string id, title;
+  std::vector<std::string> key_columns;
+  std::vector<Measure> measures;
+  bool rate = false;   // acceptance rate column
+  bool times = false;  // time to answer p50 / p90 columns
+  std::vector<int> trend_columns;
+  std::map<std::string, Group> rows;
 };
 
 // Every count the report shows, before suppression.
 struct ReferralCounts {
   Tally total;
-  int64_t vital = 0;
-  int64_t awaiting = 0;
-  int64_t overdue = 0;
-  int64_t in_progress = 0;
-  std::vector<double> answer_hours;
-  std::map<std::pair<AuditId, AuditId>, Tally> by_pair;
-  std::map<uint8_t, Tally> by_service;
-  std::map<std::string, Tally> by_month;
+  int64_t vital = 0, awaiting = 0, in_progress = 0, completed = 0, closed = 0;
   std::map<uint8_t, int64_t> declines;
   std::map<uint8_t, int64_t> outcomes;
+  GroupTable pairs, services, receivers, months, flow;
 };
 
-ReferralCounts CountReferrals(const std::map<AuditId, Referral>& referrals, int64_t now_ms) {
+std::string KeyBytes(const AuditId& id) { return std::string(id.begin(), id.end()); }
+
+// An organisation as the report names it (see statistics.h).
+class OrgLabels {
+ public:
+  explicit OrgLabels(const std::map<AuditId, std::string>& names) {
+    std::map<std::string, int> uses;
+    for (const auto& [id, name] : names) {
+      std::string clean = CleanName(name);
+      if (clean.empty()) continue;
+      ++uses[clean];
+      names_[id] = std::move(clean);
+    }
+    for (auto& [id, name] : names_) {
+      if (uses[name] > 1) name = absl::StrCat(name, " (", Short(id), ")");
+    }
+  }
+  StatCell Cell(const AuditId& id) const {
+    const auto it = names_.find(id);
+    StatCell cell;
+    cell.text = it == names_.end() ? Short(id) : it->second;
+    cell.id = HexEncode(id);
+    return cell;
+  }
+
+ private:
+  static std::string Short(const AuditId& id) { return HexEncode(id).substr(0, 8); }
+  std::map<AuditId, std::string> names_;
+};
+
+void Add(Tally& t, const Tally& delta) {
+  for (int m = 0; m < kMeasures; ++m) t.n[m] += delta.n[m];
+  t.answer_hours.insert(t.answer_hours.end(), delta.answer_hours.begin(), delta.answer_hours.end());
+}
+
+StatCell TextCell(std::string text) {
+  StatCell cell;
+  cell.text = std::move(text);
+  return cell;
+}
+
+ReferralCounts CountReferrals(const std::map<AuditId, Referral>& referrals, const std::map<AuditId, uint8_t>& listed,
+                              const StatisticsOptions& options) {
   ReferralCounts counts;
+  counts.pairs = {"by_pair", "Referrals per organisation pair", {"from organisation", "to organisation"},
+                  {kReferrals, kAccepted, kDeclined}, false, false, {}, {}};
+  counts.services = {"by_service", "Referrals per service", {"service"},
+                     {kReferrals, kAccepted, kDeclined, kWithdrawn, kExpired, kOverdue}, true, true, {}, {}};
+  counts.receivers = {"by_receiver", "Referrals per receiving organisation", {"organisation"},
+                      {kReferrals, kAccepted, kDeclined, kWithdrawn, kExpired, kOverdue}, true, true, {}, {}};
+  counts.months = {"by_month", "Referrals per month", {"month"},
+                   {kReferrals, kAccepted, kDeclined, kWithdrawn, kExpired}, false, false, {1, 2, 3, 4, 5}, {}};
+  counts.flow = {"flow", "Flow from requesting category to service", {"requesting category", "service"},
+                 {kReferrals}, false, false, {}, {}};
+  const OrgLabels orgs(options.org_names);
   for (const auto& [id, r] : referrals) {
-    const Tally delta{1, r.accepted ? 1 : 0, r.declined ? 1 : 0};
-    for (Tally* t : {&counts.total, &counts.by_pair[{r.from, r.to}], &counts.by_service[r.service],
-                     &counts.by_month[Month(r.created_ms)]}) {
-      t->referrals += delta.referrals;
-      t->accepted += delta.accepted;
-      t->declined += delta.declined;
+    if (options.from_ms && r.created_ms < *options.from_ms) continue;
+    if (options.to_ms && r.created_ms >= *options.to_ms) continue;
+    Tally delta;
+    delta.n[kReferrals] = 1;
+    delta.n[kAccepted] = r.first_move == State::kAccepted;
+    delta.n[kDeclined] = r.first_move == State::kDeclined;
+    delta.n[kWithdrawn] = r.first_move == State::kWithdrawn;
+    delta.n[kExpired] = r.first_move == State::kExpired;
+    delta.n[kOverdue] = r.state == State::kSent && r.due_ms > 0 && options.now_ms > r.due_ms;
+    if (r.answered_ms) delta.answer_hours.push_back(static_cast<double>(*r.answered_ms - r.created_ms) / 3.6e6);
+
+    const auto category_it = listed.find(r.from);
+    const uint8_t category = category_it == listed.end() ? 0 : category_it->second;
+    const std::string month = Month(r.created_ms, options.zone);
+    Group& pair = counts.pairs.rows[KeyBytes(r.from) + KeyBytes(r.to)];
+    Group& service = counts.services.rows[std::string(1, static_cast<char>(r.service))];
+    Group& receiver = counts.receivers.rows[KeyBytes(r.to)];
+    Group& by_month = counts.months.rows[month];
+    Group& flow = counts.flow.rows[std::string{static_cast<char>(category), static_cast<char>(r.service)}];
+    if (pair.key.empty()) {
+      pair.key = {orgs.Cell(r.from), orgs.Cell(r.to)};
+      pair.from = r.from;
+      pair.to = r.to;
     }
+    if (service.key.empty()) service.key = {TextCell(CodeLabel(NamedEnum::kServiceCategory, r.service))};
+    service.service = r.service;
+    if (receiver.key.empty()) receiver.key = {orgs.Cell(r.to)};
+    receiver.to = r.to;
+    if (by_month.key.empty()) by_month.key = {TextCell(month)};
+    if (flow.key.empty()) {
+      flow.key = {TextCell(category == 0 ? "no listing" : CodeLabel(NamedEnum::kServiceCategory, category)),
+                  TextCell(CodeLabel(NamedEnum::kServiceCategory, r.service))};
+    }
+    flow.service = r.service;
+    flow.category = category;
+    pair.category = category;
+    for (Group* g : {&pair, &service, &receiver, &by_month, &flow}) Add(g->tally, delta);
+    Add(counts.total, delta);
+
     if (r.vital) ++counts.vital;
-    if (r.state == State::kSent) {
-      ++counts.awaiting;
-      if (r.due_ms > 0 && now_ms > r.due_ms) ++counts.overdue;
-    }
+    if (r.state == State::kSent) ++counts.awaiting;
     if (r.state == State::kAccepted) ++counts.in_progress;
-    if (r.answered_ms) counts.answer_hours.push_back(static_cast<double>(*r.answered_ms - r.created_ms) / 3.6e6);
-    if (r.declined) ++counts.declines[r.decline_reason];
+    if (r.state == State::kCompleted) ++counts.completed;
+    if (r.state == State::kClosed) ++counts.closed;
+    if (r.first_move == State::kDeclined) ++counts.declines[r.decline_reason];
     if (r.outcome != 0) ++counts.outcomes[r.outcome];
   }
   return counts;
 }
 
-// The Suppression cells of one Tally.
-struct TallyCells {
-  size_t referrals, accepted, declined;
-};
+// The Suppression cells of one row, for the measures its table shows.
+using RowCells = std::array<std::optional<size_t>, kMeasures>;
 
-// The Suppression cell of every count, in the order of ReferralCounts' maps.
+// The Suppression cell of every count.
 struct CountCells {
-  TallyCells total;
-  size_t vital, awaiting, overdue, in_progress;
-  std::vector<TallyCells> pairs, services, months;
+  RowCells total;
+  size_t vital, awaiting, in_progress, completed, closed;
+  std::map<std::string, RowCells> pairs, services, receivers, months, flow;
   std::vector<size_t> declines, outcomes;
 };
 
 // Registers every count with `suppress`, and how a reader knows they relate
-// (the class comment of Suppression lists the relations).
+// (docs/audit.md, "Coordinator statistics", lists the relations):
+// - the summary: referrals = accepted + declined + withdrawn + expired +
+//   awaiting (the first move out of "sent"), accepted = in progress +
+//   completed + closed, accepted >= in progress + outcomes, awaiting >=
+//   overdue, referrals >= vital interests, declined = the decline reasons;
+// - every row: referrals >= the sum of its other counts;
+// - every column of a grouped table adds up to the summary's count;
+// - the pairs with one receiver add up to that receiver's row;
+// - the flow rows of one service add up to that service's referrals, and
+//   those of one requesting category to the pairs whose sender is of that
+//   category (the directory says which organisation lists what).
 CountCells RelateCounts(const ReferralCounts& counts, Suppression& suppress) {
-  auto tally_cells = [&](const Tally& t) {
-    TallyCells row{suppress.Count(t.referrals), suppress.Count(t.accepted), suppress.Count(t.declined)};
-    suppress.AtLeast(row.referrals, {row.accepted, row.declined});
-    return row;
-  };
   CountCells ids;
-  ids.total = tally_cells(counts.total);
+  for (int m = 0; m < kMeasures; ++m) ids.total[m] = suppress.Count(counts.total.n[m]);
   ids.vital = suppress.Count(counts.vital);
   ids.awaiting = suppress.Count(counts.awaiting);
-  ids.overdue = suppress.Count(counts.overdue);
   ids.in_progress = suppress.Count(counts.in_progress);
-  suppress.AtLeast(ids.total.referrals, {ids.total.accepted, ids.total.declined, ids.awaiting});
-  suppress.AtLeast(ids.awaiting, {ids.overdue});
-  suppress.AtLeast(ids.total.referrals, {ids.vital});
-  for (const auto& [key, t] : counts.by_pair) ids.pairs.push_back(tally_cells(t));
-  for (const auto& [key, t] : counts.by_service) ids.services.push_back(tally_cells(t));
-  for (const auto& [key, t] : counts.by_month) ids.months.push_back(tally_cells(t));
-  for (const std::vector<TallyCells>* rows : {&ids.pairs, &ids.services, &ids.months}) {
-    std::vector<size_t> referrals_column, accepted_column, declined_column;
-    for (const TallyCells& row : *rows) {
-      referrals_column.push_back(row.referrals);
-      accepted_column.push_back(row.accepted);
-      declined_column.push_back(row.declined);
+  ids.completed = suppress.Count(counts.completed);
+  ids.closed = suppress.Count(counts.closed);
+  const auto& t = ids.total;
+  suppress.SumOf(*t[kReferrals], {*t[kAccepted], *t[kDeclined], *t[kWithdrawn], *t[kExpired], ids.awaiting});
+  suppress.SumOf(*t[kAccepted], {ids.in_progress, ids.completed, ids.closed});
+  suppress.AtLeast(ids.awaiting, {*t[kOverdue]});
+  suppress.AtLeast(*t[kReferrals], {ids.vital});
+
+  auto register_table = [&](const GroupTable& table, std::map<std::string, RowCells>& cells) {
+    std::array<std::vector<size_t>, kMeasures> columns;
+    for (const auto& [key, group] : table.rows) {
+      RowCells row;
+      std::vector<size_t> others;
+      for (Measure m : table.measures) {
+        row[m] = suppress.Count(group.tally.n[m]);
+        columns[m].push_back(*row[m]);
+        if (m != kReferrals) others.push_back(*row[m]);
+      }
+      if (!others.empty()) suppress.AtLeast(*row[kReferrals], others);
+      cells[key] = row;
     }
-    suppress.SumOf(ids.total.referrals, referrals_column);
-    suppress.SumOf(ids.total.accepted, accepted_column);
-    suppress.SumOf(ids.total.declined, declined_column);
+    for (Measure m : table.measures) suppress.SumOf(*ids.total[m], columns[m]);
+  };
+  register_table(counts.pairs, ids.pairs);
+  register_table(counts.services, ids.services);
+  register_table(counts.receivers, ids.receivers);
+  register_table(counts.months, ids.months);
+  register_table(counts.flow, ids.flow);
+
+  for (const auto& [key, receiver] : counts.receivers.rows) {
+    for (Measure m : counts.pairs.measures) {
+      std::vector<size_t> parts;
+      for (const auto& [pair_key, pair] : counts.pairs.rows) {
+        if (pair.to == receiver.to) parts.push_back(*ids.pairs[pair_key][m]);
+      }
+      suppress.SumOf(*ids.receivers[key][m], parts);
+    }
   }
+  for (const auto& [key, service] : counts.services.rows) {
+    std::vector<size_t> parts;
+    for (const auto& [flow_key, flow] : counts.flow.rows) {
+      if (flow.service == service.service) parts.push_back(*ids.flow[flow_key][kReferrals]);
+    }
+    suppress.SumOf(*ids.services[key][kReferrals], parts);
+  }
+  std::map<uint8_t, std::pair<std::vector<size_t>, std::vector<size_t>>> by_category;
+  for (const auto& [key, flow] : counts.flow.rows) by_category[flow.category].first.push_back(*ids.flow[key][kReferrals]);
+  for (const auto& [key, pair] : counts.pairs.rows) by_category[pair.category].second.push_back(*ids.pairs[key][kReferrals]);
+  for (const auto& [category, sides] : by_category) suppress.Balance(sides.first, sides.second);
+
   for (const auto& [code, c] : counts.declines) ids.declines.push_back(suppress.Count(c));
   for (const auto& [code, c] : counts.outcomes) ids.outcomes.push_back(suppress.Count(c));
-  suppress.SumOf(ids.total.declined, ids.declines);
+  suppress.SumOf(*t[kDeclined], ids.declines);
   // An outcome is recorded only on a referral that was accepted and has
   // since ended, so those still in progress are not among them.
   std::vector<size_t> after_acceptance = ids.outcomes;
   after_acceptance.push_back(ids.in_progress);
-  suppress.AtLeast(ids.total.accepted, after_acceptance);
+  suppress.AtLeast(*t[kAccepted], after_acceptance);
   return ids;
 }
 
-// Table cells after suppression: a count as shown or hidden, and rates over
-// shown counts only.
+// Table cells after suppression: a count as shown or hidden, and rates and
+// times over shown counts only.
 class ShownCells {
  public:
   ShownCells(const Suppression& suppress, const CellMaker& cells) : suppress_(suppress), cells_(cells) {}
@@ -418,11 +660,25 @@ class ShownCells {
   StatCell Count(size_t cell) const {
     return suppress_.hidden(cell) ? CellMaker::Hidden() : cells_.Count(suppress_.value(cell));
   }
+  bool AnyHidden(const RowCells& row) const {
+    for (const std::optional<size_t>& cell : row) {
+      if (cell && suppress_.hidden(*cell)) return true;
+    }
+    return false;
+  }
   // Accepted as a percentage of the answered (accepted or declined).
-  StatCell AcceptanceRate(const Tally& t, const TallyCells& row) const {
-    const int64_t answered = t.accepted + t.declined;
-    return cells_.Number(answered == 0 ? 0 : 100.0 * static_cast<double>(t.accepted) / answered, answered,
-                         suppress_.hidden(row.accepted) || suppress_.hidden(row.declined));
+  StatCell AcceptanceRate(const Tally& t, const RowCells& row) const {
+    const int64_t answered = t.n[kAccepted] + t.n[kDeclined];
+    return cells_.Number(answered == 0 ? 0 : 100.0 * static_cast<double>(t.n[kAccepted]) / answered, answered,
+                         suppress_.hidden(*row[kAccepted]) || suppress_.hidden(*row[kDeclined]));
+  }
+  // A median or 90th percentile of the answer times; hidden over fewer than
+  // `threshold` answers, and in a row with any hidden count: a time over a
+  // group whose size is hidden describes that hidden group.
+  StatCell AnswerTime(const std::vector<double>& hours, double percentile, bool row_hidden) const {
+    const int64_t basis = static_cast<int64_t>(hours.size());
+    if (basis == 0) return cells_.Number(0, 0);
+    return cells_.Number(percentile == 50 ? Median(hours) : Percentile(hours, percentile), basis, row_hidden);
   }
   StatCell Number(double value, int64_t basis) const { return cells_.Number(value, basis); }
 
@@ -432,77 +688,62 @@ class ShownCells {
 };
 
 StatTable SummaryTable(const ReferralCounts& counts, const CountCells& ids, const ShownCells& shown) {
-  StatTable summary{"summary", "Summary", {"measure", "value"}, {}, -1};
+  StatTable summary{"summary", "Summary", {"measure", "value"}, {}, -1, {}, 1};
   auto add = [&](std::string name, StatCell value) {
     summary.rows.push_back({CellMaker::Text(std::move(name)), std::move(value)});
   };
-  const int64_t answered = static_cast<int64_t>(counts.answer_hours.size());
-  add("referrals", shown.Count(ids.total.referrals));
+  const auto& t = ids.total;
+  add("referrals", shown.Count(*t[kReferrals]));
   add("vital-interests referrals", shown.Count(ids.vital));
-  add("accepted", shown.Count(ids.total.accepted));
-  add("declined", shown.Count(ids.total.declined));
+  add("accepted", shown.Count(*t[kAccepted]));
+  add("declined", shown.Count(*t[kDeclined]));
   add("acceptance rate (%)", shown.AcceptanceRate(counts.total, ids.total));
+  add("withdrawn", shown.Count(*t[kWithdrawn]));
+  add("expired", shown.Count(*t[kExpired]));
   add("awaiting an answer", shown.Count(ids.awaiting));
-  add("overdue (past answer-by)", shown.Count(ids.overdue));
+  add("overdue (past answer-by)", shown.Count(*t[kOverdue]));
   add("accepted, in progress", shown.Count(ids.in_progress));
-  add("time to answer, median (hours)", shown.Number(answered ? Median(counts.answer_hours) : 0, answered));
-  add("time to answer, 90th percentile (hours)",
-      shown.Number(answered ? Percentile(counts.answer_hours, 90) : 0, answered));
+  add("completed", shown.Count(ids.completed));
+  add("closed", shown.Count(ids.closed));
+  // Like a row's: no time over all referrals when their number is hidden.
+  const bool total_hidden = shown.AnyHidden({t[kReferrals]});
+  add("time to answer, median (hours)", shown.AnswerTime(counts.total.answer_hours, 50, total_hidden));
+  add("time to answer, 90th percentile (hours)", shown.AnswerTime(counts.total.answer_hours, 90, total_hidden));
   return summary;
 }
 
-StatTable PairTable(const ReferralCounts& counts, const CountCells& ids, const ShownCells& shown) {
-  StatTable pairs{"by_pair", "Referrals per organisation pair",
-                  {"from organisation", "to organisation", "referrals", "accepted", "declined"}, {}, 2};
-  size_t i = 0;
-  for (const auto& [key, t] : counts.by_pair) {
-    const TallyCells& row = ids.pairs[i++];
-    pairs.rows.push_back({CellMaker::Text(HexEncode(key.first)), CellMaker::Text(HexEncode(key.second)),
-                          shown.Count(row.referrals), shown.Count(row.accepted), shown.Count(row.declined)});
+StatTable GroupedTable(const GroupTable& table, const std::map<std::string, RowCells>& ids, const ShownCells& shown) {
+  StatTable out{table.id, table.title, table.key_columns, {}, static_cast<int>(table.key_columns.size()),
+                table.trend_columns, static_cast<int>(table.key_columns.size())};
+  for (Measure m : table.measures) out.columns.push_back(kMeasureColumn[m]);
+  if (table.rate) out.columns.push_back("acceptance rate (%)");
+  if (table.times) {
+    out.columns.push_back("time to answer, median (hours)");
+    out.columns.push_back("time to answer, 90th percentile (hours)");
   }
-  return pairs;
+  for (const auto& [key, group] : table.rows) {
+    const RowCells& row = ids.at(key);
+    std::vector<StatCell> cells = group.key;
+    for (Measure m : table.measures) cells.push_back(shown.Count(*row[m]));
+    if (table.rate) cells.push_back(shown.AcceptanceRate(group.tally, row));
+    if (table.times) {
+      const bool hidden = shown.AnyHidden(row);
+      cells.push_back(shown.AnswerTime(group.tally.answer_hours, 50, hidden));
+      cells.push_back(shown.AnswerTime(group.tally.answer_hours, 90, hidden));
+    }
+    out.rows.push_back(std::move(cells));
+  }
+  return out;
 }
 
-StatTable ServiceTable(const ReferralCounts& counts, const CountCells& ids, const ShownCells& shown) {
-  StatTable services{"by_service", "Referrals per service",
-                     {"service", "referrals", "accepted", "declined", "acceptance rate (%)"}, {}, 1};
+StatTable CodeTable(std::string id, std::string title, std::string column, NamedEnum kind,
+                    const std::map<uint8_t, int64_t>& counts, const std::vector<size_t>& ids, const ShownCells& shown) {
+  StatTable table{std::move(id), std::move(title), {std::move(column), "referrals"}, {}, 1, {}, 1};
   size_t i = 0;
-  for (const auto& [service, t] : counts.by_service) {
-    const TallyCells& row = ids.services[i++];
-    services.rows.push_back({CellMaker::Text(CodeLabel(NamedEnum::kServiceCategory, service)),
-                             shown.Count(row.referrals), shown.Count(row.accepted), shown.Count(row.declined),
-                             shown.AcceptanceRate(t, row)});
+  for (const auto& [code, c] : counts) {
+    table.rows.push_back({CellMaker::Text(CodeLabel(kind, code)), shown.Count(ids[i++])});
   }
-  return services;
-}
-
-StatTable MonthTable(const ReferralCounts& counts, const CountCells& ids, const ShownCells& shown) {
-  StatTable months{"by_month", "Referrals per month (UTC)", {"month", "referrals", "accepted", "declined"}, {}, 1};
-  size_t i = 0;
-  for (const auto& [month, t] : counts.by_month) {
-    const TallyCells& row = ids.months[i++];
-    months.rows.push_back(
-        {CellMaker::Text(month), shown.Count(row.referrals), shown.Count(row.accepted), shown.Count(row.declined)});
-  }
-  return months;
-}
-
-StatTable DeclineReasonTable(const ReferralCounts& counts, const CountCells& ids, const ShownCells& shown) {
-  StatTable reasons{"decline_reasons", "Decline reasons", {"reason", "referrals"}, {}, 1};
-  size_t i = 0;
-  for (const auto& [code, c] : counts.declines) {
-    reasons.rows.push_back({CellMaker::Text(CodeLabel(NamedEnum::kDeclineReason, code)), shown.Count(ids.declines[i++])});
-  }
-  return reasons;
-}
-
-StatTable OutcomeTable(const ReferralCounts& counts, const CountCells& ids, const ShownCells& shown) {
-  StatTable outcome_table{"outcomes", "Outcomes", {"outcome", "referrals"}, {}, 1};
-  size_t i = 0;
-  for (const auto& [code, c] : counts.outcomes) {
-    outcome_table.rows.push_back({CellMaker::Text(CodeLabel(NamedEnum::kOutcome, code)), shown.Count(ids.outcomes[i++])});
-  }
-  return outcome_table;
+  return table;
 }
 
 }  // namespace
@@ -527,19 +768,26 @@ StatisticsReport ComputeStatistics(absl::Span<const AuditEvent> events,
   report.threshold = threshold;
   report.generated_at_ms = options.now_ms;
   report.entries_read = events.size();
+  report.from_ms = options.from_ms;
+  report.to_ms = options.to_ms;
+  report.zone_name = options.zone.name();
 
-  const ReferralCounts counts = CountReferrals(ReplayReferrals(events), options.now_ms);
+  const ReferralCounts counts = CountReferrals(ReplayReferrals(events), ListedCategories(events), options);
   Suppression suppress(threshold);
   const CountCells ids = RelateCounts(counts, suppress);
   suppress.Protect();
   const ShownCells shown(suppress, CellMaker(threshold));
 
   report.tables.push_back(SummaryTable(counts, ids, shown));
-  report.tables.push_back(PairTable(counts, ids, shown));
-  report.tables.push_back(ServiceTable(counts, ids, shown));
-  report.tables.push_back(MonthTable(counts, ids, shown));
-  report.tables.push_back(DeclineReasonTable(counts, ids, shown));
-  report.tables.push_back(OutcomeTable(counts, ids, shown));
+  report.tables.push_back(GroupedTable(counts.pairs, ids.pairs, shown));
+  report.tables.push_back(GroupedTable(counts.receivers, ids.receivers, shown));
+  report.tables.push_back(GroupedTable(counts.services, ids.services, shown));
+  report.tables.push_back(GroupedTable(counts.flow, ids.flow, shown));
+  report.tables.push_back(GroupedTable(counts.months, ids.months, shown));
+  report.tables.push_back(CodeTable("decline_reasons", "Decline reasons", "reason", NamedEnum::kDeclineReason,
+                                    counts.declines, ids.declines, shown));
+  report.tables.push_back(
+      CodeTable("outcomes", "Outcomes", "outcome", NamedEnum::kOutcome, counts.outcomes, ids.outcomes, shown));
   return report;
 }
 

@@ -15,6 +15,7 @@
 #include <grpcpp/grpcpp.h>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <string>
 
 #include "audit_test_util.h"
@@ -119,8 +120,10 @@ struct AuditWorld {
     return RunAudit(args, Env());
   }
   std::vector<std::string> Env() const {
+    // TZ empty: the tools' default zone, Europe/Stockholm, whatever the
+    // machine's.
     return {std::string("TRYGG_PASSPHRASE=") + kPassphrase, "TRYGG_INSECURE_FAST_KDF=1", "HOME=" + home.path(),
-            "XDG_CONFIG_HOME=" + home.path()};
+            "XDG_CONFIG_HOME=" + home.path(), "TZ="};
   }
 
   TempDir home;
@@ -343,6 +346,13 @@ TEST_CASE("trygg-audit verifies a live log, follows it and finds an edited entry
   CHECK(beyond.code == 3);
   CHECK(beyond.out.find("beyond the signed log of size") != std::string::npos);
 
+  // Times for a person are in the reader's zone with the zone named, never
+  // raw milliseconds (issue 18, item 8).
+  ToolResult text = w.Audit({"verify", "--state", w.home.file("state/text-head.json")});
+  INFO(Describe(text));
+  CHECK(std::regex_search(text.out, std::regex(R"(\(signed at 20\d\d-\d\d-\d\d \d\d:\d\d (CET|CEST)\))")));
+  CHECK_FALSE(std::regex_search(text.out, std::regex(R"(\b\d{13}\b)")));
+
   ToolResult stats = w.Audit({"stats", "--format", "json"});
   INFO(Describe(stats));
   CHECK(stats.code == 0);
@@ -375,6 +385,61 @@ TEST_CASE("trygg-audit verifies a live log, follows it and finds an edited entry
   // The state file still holds the last good head, and the stored tree
   // still extends it.
   CHECK(w.Audit({"consistency", "--state", state}).code == 0);
+}
+
+TEST_CASE("trygg-audit stats names organisations by their root-signed certificates, escaped for each format",
+          "[audit][server][stats]") {
+  AuditWorld w;
+  // Names are whatever an organisation asked the root to certify: a
+  // formula and markup among them.
+  TestDevice& formula = w.world.AdmitOrganisation("=HYPERLINK(\"http://evil\")");
+  TestDevice& markup = w.world.AdmitOrganisation("<b>Kvinnojouren</b> Malmö");
+  const audit::AuditId from = formula.keys.org_id.array(), to = markup.keys.org_id.array();
+  audit::AuditId unknown{};
+  unknown[0] = 0xee;
+  w.WhileStopped(
+      [&](const std::string& db) {
+        LogBuilder builder(db);
+        for (uint8_t i = 0; i < 6; ++i) {
+          audit::AuditEvent e;
+          e.kind = audit::AuditEventKind::kReferralCreated;
+          e.time_ms = 1767225600000;
+          e.actor_org_id = from;
+          e.counterpart_org_id = i < 5 ? to : unknown;
+          e.referral_id[0] = 0x77;
+          e.referral_id[1] = i;
+          e.service = 1;
+          builder.Record(e);
+        }
+      },
+      {&formula, &markup});
+
+  ToolResult csv = w.Audit({"stats", "--format", "csv", "--threshold", "1"});
+  INFO(Describe(csv));
+  REQUIRE(csv.code == 0);
+  CHECK(csv.out.find("by_pair,\"'=HYPERLINK(\"\"http://evil\"\") -> <b>Kvinnojouren</b> Malmö\",referrals,5\n") !=
+        std::string::npos);
+  // An organisation with no certificate reads as the start of its id.
+  CHECK(csv.out.find("by_pair,\"'=HYPERLINK(\"\"http://evil\"\") -> ee000000\",referrals,1\n") != std::string::npos);
+
+  const std::string html_path = w.home.file("report.html");
+  ToolResult html = w.Audit({"stats", "--format", "html", "--threshold", "1", "-o", html_path});
+  REQUIRE(html.code == 0);
+  const std::string page = StateFileText(html_path);
+  CHECK(page.find("<bdi>&lt;b&gt;Kvinnojouren&lt;/b&gt; Malmö</bdi>") != std::string::npos);
+  CHECK(page.find("<b>Kvinnojouren") == std::string::npos);
+
+  ToolResult json = w.Audit({"stats", "--format", "json", "--threshold", "1"});
+  REQUIRE(json.code == 0);
+  bool named = false;
+  const nlohmann::json report = nlohmann::json::parse(json.out);
+  for (const auto& t : report["tables"]) {
+    if (t["id"] != "by_receiver") continue;
+    for (const auto& row : t["rows"]) {
+      if (row[0]["org_id"] == HexEncode(to)) named = row[0]["name"] == "<b>Kvinnojouren</b> Malmö";
+    }
+  }
+  CHECK(named);
 }
 
 TEST_CASE("trygg-audit verify names an entry removed or inserted behind a live server", "[audit][server]") {

@@ -3,6 +3,9 @@
 // HTML report is one self-contained file.
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <map>
+#include <regex>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -68,7 +71,7 @@ TEST_CASE("stats renders table, CSV, JSON and HTML with suppression", "[audit][s
   FillReferrals(db);
   const std::string now = std::to_string(kJan2026 + 40 * kDay);
 
-  ToolResult table = RunAudit({"stats", "--db", db, "--now-ms", now});
+  ToolResult table = RunAudit({"stats", "--db", db, "--now-ms", now, "--lang", "en"});
   INFO(Describe(table));
   REQUIRE(table.code == 0);
   CHECK(table.out.find("Referrals per organisation pair") != std::string::npos);
@@ -145,6 +148,142 @@ TEST_CASE("stats refuses bad arguments with usage errors", "[audit][stats]") {
   ToolResult no_root = RunAudit({"stats"}, empty_home);
   CHECK(no_root.code == 1);
   CHECK(no_root.err.find("no pinned platform root key") != std::string::npos);
+}
+
+// The summary of a JSON report, measure -> value.
+std::map<std::string, nlohmann::json> JsonSummary(const std::string& out) {
+  std::map<std::string, nlohmann::json> summary;
+  const nlohmann::json report = nlohmann::json::parse(out);
+  for (const auto& t : report["tables"]) {
+    if (t["id"] != "summary") continue;
+    for (const auto& row : t["rows"]) summary[row[0].get<std::string>()] = row[1];
+  }
+  return summary;
+}
+
+TEST_CASE("stats --from and --to count the referrals created on those days in Europe/Stockholm",
+          "[audit][stats]") {
+  TempDir dir;
+  const std::string db = dir.file("trygg.db");
+  FillReferrals(db);
+  auto referrals = [&](std::vector<std::string> period) {
+    std::vector<std::string> args = {"stats", "--db", db, "--format", "json", "--threshold", "1"};
+    args.insert(args.end(), period.begin(), period.end());
+    ToolResult r = RunAudit(args, {"TZ=UTC"});  // the period's zone does not follow TZ
+    INFO(Describe(r));
+    REQUIRE(r.code == 0);
+    return JsonSummary(r.out)["referrals"];
+  };
+  // Shelter referrals at 00:00 UTC = 01:00 in Stockholm on 1 to 10 January,
+  // and two more on 1 January.
+  CHECK(referrals({}) == 12);
+  CHECK(referrals({"--from", "2026-01-05", "--to", "2026-01-06"}) == 2);
+  CHECK(referrals({"--to", "2026-01-04"}) == 6);
+  CHECK(referrals({"--from", "2026-01-10"}) == 1);
+  CHECK(referrals({"--from", "2026-01-11"}) == 0);
+  CHECK(referrals({"--from", "2026-01-03", "--to", "2026-01-03"}) == 1);
+  // Midnight in Stockholm is 23:00 UTC the day before: a referral at
+  // 2026-01-05T00:00Z belongs to 5 January, not 4 January.
+  CHECK(referrals({"--from", "2026-01-04", "--to", "2026-01-04"}) == 1);
+
+  ToolResult json = RunAudit({"stats", "--db", db, "--format", "json", "--from", "2026-01-05", "--to", "2026-01-06"});
+  nlohmann::json parsed = nlohmann::json::parse(json.out);
+  CHECK(parsed["from"] == "2026-01-05");
+  CHECK(parsed["to"] == "2026-01-06");
+  CHECK(parsed["from_ms"] == kJan2026 + 4 * kDay - kHour);  // 00:00 CET
+  CHECK(parsed["to_ms_exclusive"] == kJan2026 + 6 * kDay - kHour);
+  CHECK(parsed["time_zone"] == "Europe/Stockholm");
+}
+
+TEST_CASE("stats refuses a bad period with a usage error", "[audit][stats]") {
+  TempDir dir;
+  const std::string db = dir.file("trygg.db");
+  FillReferrals(db);
+  for (const std::vector<std::string>& period :
+       std::vector<std::vector<std::string>>{{"--from", "2026-13-01"},
+                                             {"--from", "2026-02-30"},
+                                             {"--to", "01/02/2026"},
+                                             {"--to", "2026-1-5"},
+                                             {"--from", "yesterday"},
+                                             {"--from", "2026-02-01", "--to", "2026-01-31"}}) {
+    std::vector<std::string> args = {"stats", "--db", db};
+    args.insert(args.end(), period.begin(), period.end());
+    ToolResult r = RunAudit(args);
+    INFO(Describe(r));
+    CHECK(r.code == 2);
+    CHECK(r.out.empty());
+    CHECK((r.err.find("must be a date YYYY-MM-DD") != std::string::npos ||
+           r.err.find("is after --to") != std::string::npos));
+  }
+  CHECK(RunAudit({"stats", "--db", db, "--lang", "de"}).code == 2);
+  CHECK(RunAudit({"stats", "--db", db, "--from", "2026-02-28", "--to", "2026-02-28"}).code == 0);
+}
+
+TEST_CASE("stats speaks Swedish by default and English on request, with times in the reader's zone",
+          "[audit][stats]") {
+  TempDir dir;
+  const std::string db = dir.file("trygg.db");
+  FillReferrals(db);
+  // 2026-02-10T00:00Z: 01:00 in Stockholm, the default zone (issue 18, item 8:
+  // no raw milliseconds, and the zone named).
+  const std::string now = std::to_string(kJan2026 + 40 * kDay);
+  const std::string sv_path = dir.file("sv.html"), en_path = dir.file("en.html");
+  REQUIRE(RunAudit({"stats", "--db", db, "--now-ms", now, "--format", "html", "-o", sv_path}, {"TZ="}).code == 0);
+  REQUIRE(RunAudit({"stats", "--db", db, "--now-ms", now, "--format", "html", "--lang", "en", "-o", en_path},
+                   {"TZ=Asia/Tokyo"})
+              .code == 0);
+  const std::string sv = ReadFile(sv_path), en = ReadFile(en_path);
+  CHECK(sv.find("<html lang=\"sv\">") != std::string::npos);
+  CHECK(sv.find("Skapad 2026-02-10 01:00 CET") != std::string::npos);
+  CHECK(sv.find(now) == std::string::npos);
+  CHECK(en.find("<html lang=\"en\">") != std::string::npos);
+  CHECK(en.find("Generated 2026-02-10 09:00 JST") != std::string::npos);
+  // The months stay Stockholm's whatever the reader's zone.
+  CHECK(en.find("Months in the time zone Europe/Stockholm") != std::string::npos);
+  // The pair chart's label: two short ids and an arrow, not one run of hex.
+  CHECK(en.find(">01000000 → 02000000</text>") != std::string::npos);
+  CHECK(en.find(">01000000 → 03000000</text>") != std::string::npos);
+
+  ToolResult table = RunAudit({"stats", "--db", db, "--now-ms", now});
+  CHECK(table.out.find("Remisser per organisationspar") != std::string::npos);
+  ToolResult english = RunAudit({"stats", "--db", db, "--now-ms", now, "--lang", "en"});
+  CHECK(english.out.find("Referrals per organisation pair") != std::string::npos);
+  // CSV keys stay English in every language, so scripts read one format.
+  ToolResult csv = RunAudit({"stats", "--db", db, "--now-ms", now, "--format", "csv", "--lang", "sv"});
+  CHECK(csv.out.find("summary,referrals,value,12\n") != std::string::npos);
+}
+
+// The long options a text names.
+std::set<std::string> Flags(const std::string& text) {
+  std::set<std::string> flags;
+  const std::regex flag(R"((^|[^a-z-])(--[a-z][a-z-]*))");
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), flag); it != std::sregex_iterator(); ++it) {
+    flags.insert((*it)[2]);
+  }
+  return flags;
+}
+
+TEST_CASE("docs/audit.md documents every stats flag, and stats has every flag its synopsis names",
+          "[audit][stats][docs]") {
+  ToolResult help = RunAudit({"stats", "--help"});
+  REQUIRE(help.code == 0);
+  const std::string doc = ReadFile(std::string(std::getenv("TRYGG_SOURCE_DIR")) + "/docs/audit.md");
+  REQUIRE(!doc.empty());
+  std::set<std::string> in_help = Flags(help.out);
+  in_help.erase("--help");
+  CHECK(in_help.count("--from") == 1);
+  const std::set<std::string> in_doc = Flags(doc);
+  for (const std::string& flag : in_help) {
+    INFO("in trygg-audit stats --help but not in docs/audit.md: " << flag);
+    CHECK(in_doc.count(flag) == 1);
+  }
+  const size_t begin = doc.find("- `trygg-audit stats [");
+  REQUIRE(begin != std::string::npos);
+  const std::string synopsis = doc.substr(begin, doc.find("`:", begin) - begin);
+  for (const std::string& flag : Flags(synopsis)) {
+    INFO("in docs/audit.md's stats synopsis but not in trygg-audit stats --help: " << flag);
+    CHECK(in_help.count(flag) == 1);
+  }
 }
 
 TEST_CASE("stats --db checks the entries against the stored heads when given the server key",

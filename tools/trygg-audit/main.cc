@@ -10,6 +10,8 @@
 // output says what and at which index).
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -24,9 +26,12 @@
 #include <CLI/CLI.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "trygg/audit/audit_entry.h"
 #include "trygg/audit/log_diagnosis.h"
 #include "server/audit/statistics.h"
+#include "server/audit/statistics_report.h"
 #include "server/store/sqlite/audit_reader.h"
 #include "trygg/audit/tree_frontier.h"
 #include "trygg/audit/verify.h"
@@ -35,7 +40,6 @@
 #include "settings.h"
 #include "tools/trygg-audit/bisect.h"
 #include "tools/trygg-audit/log_source.h"
-#include "tools/trygg-audit/report.h"
 #include "tools/trygg-audit/state.h"
 #include "trygg/atomic_file.h"
 #include "trygg/status_macros.h"
@@ -529,8 +533,63 @@ int VerifyDb(const Common& c, const std::string& db_path) {
   return Report(c, "verify-db", diagnosis, latest, notes);
 }
 
-int Stats(const Common& c, const std::string& db_path, int64_t threshold, const std::string& format,
-          const std::string& output, int64_t now_ms) {
+// What `stats` is asked for besides where the entries come from.
+struct StatsRequest {
+  int64_t threshold = 5;
+  std::string format = "table";
+  std::string output;
+  int64_t now_ms = 0;
+  std::string from_date, to_date;  // YYYY-MM-DD, Europe/Stockholm, both inclusive
+  std::string lang = "sv";
+};
+
+// The zone a coordinator's dates and months are in, whatever TZ says: the
+// platform is Swedish, and two coordinators must get the same report.
+constexpr char kReportZone[] = "Europe/Stockholm";
+
+// A calendar date YYYY-MM-DD that exists; anything else is a usage error.
+absl::StatusOr<absl::CivilDay> ParseDate(const std::string& flag, const std::string& text) {
+  const bool shaped = text.size() == 10 && text[4] == '-' && text[7] == '-' &&
+                      std::all_of(text.begin(), text.end(), [](char ch) { return ch == '-' || std::isdigit(static_cast<unsigned char>(ch)); });
+  if (shaped) {
+    const int year = std::stoi(text.substr(0, 4)), month = std::stoi(text.substr(5, 2)),
+              day = std::stoi(text.substr(8, 2));
+    const absl::CivilDay parsed(year, month, day);
+    // CivilDay normalises 2026-02-30 to 2026-03-02: such a date does not exist.
+    if (parsed.year() == year && parsed.month() == month && parsed.day() == day) return parsed;
+  }
+  return cli::UsageError(absl::StrCat(flag, " must be a date YYYY-MM-DD (in ", kReportZone, "), not \"", text, "\""));
+}
+
+// The period of --from and --to as Unix ms: from the start of the first day
+// to the start of the day after the last, in kReportZone (so a day is 23 or
+// 25 hours when the clocks change).
+absl::Status ResolvePeriod(const StatsRequest& request, const absl::TimeZone& zone, audit::StatisticsOptions& options) {
+  std::optional<absl::CivilDay> from, to;
+  if (!request.from_date.empty()) {
+    TRYGG_ASSIGN_OR_RETURN(from, ParseDate("--from", request.from_date));
+    options.from_ms = absl::ToUnixMillis(absl::FromCivil(*from, zone));
+  }
+  if (!request.to_date.empty()) {
+    TRYGG_ASSIGN_OR_RETURN(to, ParseDate("--to", request.to_date));
+    options.to_ms = absl::ToUnixMillis(absl::FromCivil(*to + 1, zone));
+  }
+  if (from && to && *from > *to) {
+    return cli::UsageError(absl::StrCat("--from ", request.from_date, " is after --to ", request.to_date));
+  }
+  return absl::OkStatus();
+}
+
+int Stats(const Common& c, const std::string& db_path, const StatsRequest& request) {
+  audit::StatisticsOptions options;
+  if (!absl::LoadTimeZone(kReportZone, &options.zone)) {
+    return Error(absl::FailedPreconditionError(
+        absl::StrCat("cannot load the time zone ", kReportZone, " (is the tzdata package installed?)")));
+  }
+  if (absl::Status period = ResolvePeriod(request, options.zone, options); !period.ok()) {
+    std::fprintf(stderr, "trygg-audit stats: %s\n", std::string(period.message()).c_str());
+    return kExitUsage;
+  }
   // Statistics over a log that does not verify would be statistics about
   // someone's edits: the entries are checked against signed heads first.
   std::vector<audit::IndexedEntry> entries;
@@ -576,6 +635,16 @@ int Stats(const Common& c, const std::string& db_path, int64_t threshold, const 
     if (!read.ok()) return Error(read.status());
     entries = std::move(*read);
     heads.push_back(head->head);
+    // Names come from the organisation certificates, each verified against
+    // the pinned platform root by libtrygg. They are a courtesy: without
+    // them the report names organisations by id.
+    absl::StatusOr<std::vector<OrganisationSummary>> orgs = online->session->client->ListOrganisations();
+    if (orgs.ok()) {
+      for (const OrganisationSummary& o : *orgs) options.org_names[o.org_id.array()] = o.display_name;
+    } else {
+      std::fprintf(stderr, "trygg-audit: organisations are shown by id: cannot read their certificates: %s\n",
+                   std::string(orgs.status().message()).c_str());
+    }
   }
   if (!heads.empty() && !audit::DiagnoseLog(entries, heads, {}, {}).ok()) {
     std::cout << "TAMPERED: the entries do not match the signed tree heads; run `trygg-audit "
@@ -608,14 +677,20 @@ int Stats(const Common& c, const std::string& db_path, int64_t threshold, const 
     std::fprintf(stderr, "trygg-audit: skipped %llu entries this version cannot read\n",
                  static_cast<unsigned long long>(skipped));
   }
-  audit::StatisticsOptions options;
-  options.threshold = threshold;
-  options.now_ms = now_ms != 0 ? now_ms : NowMs();
+  options.threshold = request.threshold;
+  options.now_ms = request.now_ms != 0 ? request.now_ms : NowMs();
   const audit::StatisticsReport report = audit::ComputeStatistics(events, options);
-  std::string text = format == "csv"    ? RenderCsv(report)
-                     : format == "json" ? RenderJson(report)
-                     : format == "html" ? RenderHtml(report)
-                                        : RenderText(report);
+  audit::ReportOptions render;
+  render.language = request.lang == "en" ? audit::ReportLanguage::kEnglish : audit::ReportLanguage::kSwedish;
+  render.generated_at = cli::FormatLocalTime(options.now_ms);
+  render.from_date = request.from_date;
+  render.to_date = request.to_date;
+  const std::string& format = request.format;
+  std::string text = format == "csv"    ? audit::RenderCsv(report)
+                     : format == "json" ? audit::RenderJson(report, render)
+                     : format == "html" ? audit::RenderHtml(report, render)
+                                        : audit::RenderText(report, render);
+  const std::string& output = request.output;
   if (output.empty() || output == "-") {
     std::cout << text;
   } else {
@@ -703,24 +778,32 @@ int Main(int argc, char** argv) {
   add_key(verify_db, "the server's Ed25519 public key, 64 hex digits")->required();
   verify_db->add_flag("--json", c.json, "print the result as JSON");
 
-  int64_t threshold = 5;
-  std::string format = "table";
-  std::string output;
-  int64_t now_ms = 0;
+  StatsRequest request;
   CLI::App* stats = app.add_subcommand(
       "stats", "Coordinator statistics from the entries, with small counts suppressed");
   stats->add_option("--db", db_path, "read a trygg.db copy instead of a server")->check(CLI::ExistingFile);
   add_server(stats);
   add_key(stats, "the server's public key (default online: the key the platform root certified; with --db: "
                  "verify against the stored heads signed by this key)");
-  stats->add_option("--threshold", threshold, "suppress counts below this")
+  stats->add_option("--threshold", request.threshold, "suppress counts below this")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}));
-  stats->add_option("--format", format, "table, csv, json or html")
+  stats->add_option("--format", request.format, "table, csv, json or html")
       ->capture_default_str()
       ->check(CLI::IsMember({"table", "csv", "json", "html"}));
-  stats->add_option("--output,-o", output, "write to this file (default: standard output)");
-  stats->add_option("--now-ms", now_ms, "the time overdue is judged at, Unix ms (default: now)");
+  stats->add_option("--output,-o", request.output, "write to this file (default: standard output)");
+  stats->add_option("--now-ms", request.now_ms, "the time overdue is judged at, Unix ms (default: now)");
+  stats->add_option("--from", request.from_date,
+                    "count referrals created on or after this day, YYYY-MM-DD in Europe/Stockholm (default: "
+                    "from the start of the log)");
+  stats->add_option("--to", request.to_date,
+                    "count referrals created on or before this day, YYYY-MM-DD in Europe/Stockholm, inclusive "
+                    "(default: up to now)");
+  stats->add_option("--lang", request.lang,
+                    "language of the table and HTML report: sv (Swedish) or en (English); CSV and JSON keys "
+                    "stay English")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"sv", "en"}));
 
   try {
     app.parse(argc, argv);
@@ -738,7 +821,7 @@ int Main(int argc, char** argv) {
       std::fprintf(stderr, "trygg-audit stats: give --db or --server, not both\n");
       return kExitUsage;
     }
-    return Stats(c, db_path, threshold, format, output, now_ms);
+    return Stats(c, db_path, request);
   }
   return kExitUsage;
 }

@@ -2,12 +2,17 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <optional>
 #include <random>
 #include <string>
 #include <vector>
+
+#include "absl/time/time.h"
+#include "trygg/bytes.h"
+#include "trygg/names.h"
 
 namespace trygg::audit {
 namespace {
@@ -40,6 +45,15 @@ struct Synthetic {
     e.flags = vital ? kFlagVitalInterests : 0;
     events.push_back(e);
     return e.referral_id;
+  }
+  // A directory listing of `category` published by `org`.
+  void List(AuditId org, uint8_t category) {
+    AuditEvent e;
+    e.kind = AuditEventKind::kListingPublished;
+    e.actor_org_id = org;
+    e.listing_id = Id(150, next++);
+    e.service = category;
+    events.push_back(e);
   }
   void Answer(AuditId referral, AuditEventKind kind, int64_t at, uint8_t code = 0) {
     AuditEvent e;
@@ -126,9 +140,10 @@ TEST_CASE("Statistics from synthetic entries, with small cells suppressed", "[au
 
   const StatTable& services = Table(r, "by_service");
   CHECK(services.rows[0][0].text == "shelter");
-  CHECK(services.rows[0][4].Display() == "x");  // 8 accepted of 12 answered: the 4 declined
+  REQUIRE(services.columns[7] == "acceptance rate (%)");
+  CHECK(services.rows[0][7].Display() == "x");  // 8 accepted of 12 answered: the 4 declined
   CHECK(services.rows[1][0].text == "legal-advice");
-  CHECK(services.rows[1][4].Display() == "-");  // no answers: no rate
+  CHECK(services.rows[1][7].Display() == "-");  // no answers: no rate
 
   CHECK(Table(r, "decline_reasons").rows[0][0].text == "no-capacity");
   CHECK(Table(r, "outcomes").rows[0][1].Display() == "6");
@@ -151,6 +166,135 @@ TEST_CASE("Statistics from synthetic entries, with small cells suppressed", "[au
   }
 }
 
+TEST_CASE("Withdrawn, expired, completed and closed referrals, and answer times per group", "[audit][stats]") {
+  Synthetic s;
+  const AuditId a = Id(1), b = Id(2), c = Id(3);
+  s.List(a, 4);  // a is known as counselling in the directory
+  s.List(a, 4);
+  s.List(a, 1);
+  // a -> b: 10 shelter referrals, answered after i + 1 hours: 6 accepted (3
+  // completed, 1 closed, 2 in progress), 4 declined.
+  for (int i = 0; i < 10; ++i) {
+    AuditId r = s.Refer(a, b, 1, kJan2026 + i * kHour);
+    const int64_t answer = kJan2026 + i * kHour + (i + 1) * kHour;
+    if (i < 6) {
+      s.Answer(r, AuditEventKind::kReferralAccepted, answer);
+      if (i < 3) s.Answer(r, AuditEventKind::kReferralCompleted, answer + kDay, 1);
+      if (i == 3) s.Answer(r, AuditEventKind::kReferralClosed, answer + kDay);
+    } else {
+      s.Answer(r, AuditEventKind::kReferralDeclined, answer, 2);
+    }
+  }
+  // c -> b: 7 legal-advice referrals: 5 withdrawn, 2 expired.
+  for (int i = 0; i < 7; ++i) {
+    AuditId r = s.Refer(c, b, 2, kJan2026, kJan2026 + kDay);
+    s.Answer(r, i < 5 ? AuditEventKind::kReferralWithdrawn : AuditEventKind::kReferralExpired, kJan2026 + kDay);
+  }
+  StatisticsOptions options;
+  options.threshold = 1;
+  options.now_ms = kJan2026 + 40 * kDay;
+  const StatisticsReport r = ComputeStatistics(s.events, options);
+  CHECK(Summary(r, "referrals") == "17");
+  CHECK(Summary(r, "withdrawn") == "5");
+  CHECK(Summary(r, "expired") == "2");
+  CHECK(Summary(r, "completed") == "3");
+  CHECK(Summary(r, "closed") == "1");
+  CHECK(Summary(r, "accepted, in progress") == "2");
+  CHECK(Summary(r, "awaiting an answer") == "0");
+
+  const StatTable& receivers = Table(r, "by_receiver");
+  REQUIRE(receivers.rows.size() == 1);
+  CHECK(receivers.columns == std::vector<std::string>{"organisation", "referrals", "accepted", "declined", "withdrawn",
+                                                      "expired", "overdue", "acceptance rate (%)",
+                                                      "time to answer, median (hours)",
+                                                      "time to answer, 90th percentile (hours)"});
+  // Answer times 1..10 h: median 5.5, nearest-rank p90 the 9th.
+  CHECK(receivers.rows[0][8].Display() == "5.5");
+  CHECK(receivers.rows[0][9].Display() == "9.0");
+  CHECK(receivers.rows[0][4].Display() == "5");
+  const StatTable& services = Table(r, "by_service");
+  REQUIRE(services.rows.size() == 2);
+  CHECK(services.rows[1][0].text == "legal-advice");
+  CHECK(services.rows[1][4].Display() == "5");   // withdrawn
+  CHECK(services.rows[1][5].Display() == "2");   // expired
+  CHECK(services.rows[1][8].Display() == "-");   // never answered: no time
+  const StatTable& flow = Table(r, "flow");
+  REQUIRE(flow.rows.size() == 2);
+  CHECK(flow.rows[0][0].text == "no listing");  // c lists nothing
+  CHECK(flow.rows[0][1].text == "legal-advice");
+  CHECK(flow.rows[0][2].Display() == "7");
+  CHECK(flow.rows[1][0].text == "counselling");  // what a lists most
+  CHECK(flow.rows[1][1].text == "shelter");
+  CHECK(flow.rows[1][2].Display() == "10");
+
+  SECTION("a time over a group with a hidden count is hidden") {
+    options.threshold = 5;
+    const StatisticsReport hidden = ComputeStatistics(s.events, options);
+    const StatTable& t = Table(hidden, "by_service");
+    // Shelter: 10 answered, but its 4 declined are hidden, and with them its times.
+    CHECK(t.rows[0][3].Display() == "x");
+    CHECK(t.rows[0][7].Display() == "x");
+    CHECK(t.rows[0][8].Display() == "x");
+  }
+}
+
+TEST_CASE("The period counts referrals created in it, in the caller's time zone", "[audit][stats]") {
+  Synthetic s;
+  absl::TimeZone stockholm;
+  REQUIRE(absl::LoadTimeZone("Europe/Stockholm", &stockholm));
+  // 2026-01-31 23:30 UTC is 2026-02-01 00:30 in Stockholm.
+  const int64_t late_january_utc = kJan2026 + 30 * kDay + 23 * kHour + 30 * 60'000;
+  s.Refer(Id(1), Id(2), 1, kJan2026 + kDay);
+  s.Refer(Id(1), Id(2), 1, late_january_utc);
+  s.Refer(Id(1), Id(2), 1, kJan2026 + 40 * kDay);
+  StatisticsOptions options;
+  options.threshold = 1;
+  options.zone = stockholm;
+  const StatisticsReport whole = ComputeStatistics(s.events, options);
+  CHECK(Summary(whole, "referrals") == "3");
+  const StatTable& months = Table(whole, "by_month");
+  REQUIRE(months.rows.size() == 2);
+  CHECK(months.rows[0][0].text == "2026-01");
+  CHECK(months.rows[0][1].Display() == "1");
+  CHECK(months.rows[1][0].text == "2026-02");
+  CHECK(months.rows[1][1].Display() == "2");
+  CHECK(whole.zone_name == "Europe/Stockholm");
+
+  options.from_ms = late_january_utc;
+  options.to_ms = late_january_utc + 1;
+  const StatisticsReport one = ComputeStatistics(s.events, options);
+  CHECK(Summary(one, "referrals") == "1");
+  options.to_ms = late_january_utc;  // the end is not in the period
+  CHECK(Summary(ComputeStatistics(s.events, options), "referrals") == "0");
+}
+
+TEST_CASE("Organisations read by their certified names, else by a short id", "[audit][stats]") {
+  Synthetic s;
+  const AuditId a = Id(0xab, 0xcd), b = Id(2), c = Id(3), d = Id(4);
+  s.Refer(a, b, 1, kJan2026);
+  s.Refer(c, d, 1, kJan2026);
+  s.Refer(b, d, 1, kJan2026);
+  StatisticsOptions options;
+  options.threshold = 1;
+  options.org_names[b] = "Kvinnojouren\n Malm\xc3\xb6\xe2\x80\xae";  // a newline and a right-to-left override
+  options.org_names[c] = "Samma";
+  options.org_names[d] = "Samma";
+  options.org_names[Id(9)] = "\xff\xfe";  // invalid UTF-8, and not in the log
+  const StatisticsReport r = ComputeStatistics(s.events, options);
+  const StatTable& pairs = Table(r, "by_pair");
+  REQUIRE(pairs.rows.size() == 3);
+  std::map<std::string, std::string> by_id;
+  for (const auto& row : pairs.rows) {
+    by_id[row[0].id] = row[0].text;
+    by_id[row[1].id] = row[1].text;
+  }
+  CHECK(by_id[HexEncode(a)] == "abcd0000");
+  CHECK(by_id[HexEncode(b)] == "Kvinnojouren Malm\xc3\xb6");
+  // One name for two organisations: each gets its short id.
+  CHECK(by_id[HexEncode(c)] == "Samma (03000000)");
+  CHECK(by_id[HexEncode(d)] == "Samma (04000000)");
+}
+
 // An attacker with exact integer reasoning, independent of the library's
 // suppression: every count of a report is a variable, fixed where shown and
 // at least 1 where hidden (zeros are shown), tied by the relations a reader
@@ -167,6 +311,13 @@ class Attacker {
   void Relate(int whole, const std::vector<int>& parts, bool equal) {
     Linear l{{{whole, 1}}, equal};
     for (int p : parts) l.terms.push_back({p, -1});
+    lins_.push_back(std::move(l));
+  }
+  // sum(left) == sum(right).
+  void Balance(const std::vector<int>& left, const std::vector<int>& right) {
+    Linear l{{}, true};
+    for (int p : left) l.terms.push_back({p, 1});
+    for (int p : right) l.terms.push_back({p, -1});
     lins_.push_back(std::move(l));
   }
   // Whether `var` can take a value in [lo, hi]; nullopt when the search ran
@@ -192,13 +343,16 @@ class Attacker {
     for (bool changed = true; changed;) {
       changed = false;
       for (const Linear& l : lins_) {
+        // The sum's bounds once, then each term's rest without it (a
+        // variable appears at most once in a relation).
+        int64_t sum_min = 0, sum_max = 0;
+        for (const auto& [y, d] : l.terms) {
+          sum_min += d > 0 ? v[y].lo : -v[y].hi;
+          sum_max += d > 0 ? v[y].hi : -v[y].lo;
+        }
         for (const auto& [x, c] : l.terms) {
-          int64_t rest_min = 0, rest_max = 0;
-          for (const auto& [y, d] : l.terms) {
-            if (y == x) continue;
-            rest_min += d > 0 ? v[y].lo : -v[y].hi;
-            rest_max += d > 0 ? v[y].hi : -v[y].lo;
-          }
+          const int64_t rest_min = sum_min - (c > 0 ? v[x].lo : -v[x].hi);
+          const int64_t rest_max = sum_max - (c > 0 ? v[x].hi : -v[x].lo);
           // c*x + rest (==|>=) 0, c = +1 or -1.
           int64_t lo = v[x].lo, hi = v[x].hi;
           if (c > 0) {
@@ -210,6 +364,8 @@ class Attacker {
           }
           if (lo > hi) return false;
           if (lo != v[x].lo || hi != v[x].hi) {
+            sum_min += c > 0 ? lo - v[x].lo : v[x].hi - hi;
+            sum_max += c > 0 ? hi - v[x].hi : v[x].lo - lo;
             v[x] = {lo, hi};
             changed = true;
           }
@@ -246,11 +402,19 @@ struct Disclosures {
   int undecided = 0;   // searches that ran out of budget
 };
 
+// The counts of one row of a grouped table, by column name.
+struct RowVars {
+  std::map<std::string, int> count;
+  const std::vector<StatCell>* cells = nullptr;
+};
+
 // With every count known (`all`, threshold 1), checks that no hidden count
 // from 1 to threshold - 1 in `r` can be worked out exactly: given everything
-// `r` shows, some other value stays possible for it.
+// `r` shows, some other value stays possible for it. `categories`: each
+// sending organisation's directory category (by full hex id), which a reader
+// knows from the directory; the flow table is tied to the pairs by it.
 void CheckNothingDerivable(const StatisticsReport& r, const StatisticsReport& all, int64_t threshold,
-                           Disclosures& tally) {
+                           const std::map<std::string, std::string>& categories, Disclosures& tally) {
   Attacker attacker;
   std::vector<std::pair<int, int64_t>> small;  // hidden small counts and their true values
   const int64_t cap = 2 * Table(all, "summary").rows[0][1].count + threshold;
@@ -264,40 +428,103 @@ void CheckNothingDerivable(const StatisticsReport& r, const StatisticsReport& al
   std::map<std::string, int> summary;
   const StatTable& sr = Table(r, "summary");
   const StatTable& sa = Table(all, "summary");
+  REQUIRE(sr.rows.size() == sa.rows.size());
   for (size_t row = 0; row < sr.rows.size(); ++row) {
     if (sr.rows[row][1].type == StatCell::Type::kNumber || sa.rows[row][1].type == StatCell::Type::kNumber) continue;
     if (sr.rows[row][1].type == StatCell::Type::kText) continue;  // "-"
     summary[sr.rows[row][0].text] = add(sr.rows[row][1], sa.rows[row][1]);
   }
+  // No time over all referrals when their number is hidden.
+  if (sr.rows[0][1].type == StatCell::Type::kSuppressed) {
+    for (const auto& row : sr.rows) {
+      if (row[0].text.rfind("time to answer", 0) == 0) CHECK(row[1].type != StatCell::Type::kNumber);
+    }
+  }
   const int R = summary.at("referrals"), A = summary.at("accepted"), D = summary.at("declined"),
-            W = summary.at("awaiting an answer"), O = summary.at("overdue (past answer-by)"),
-            P = summary.at("accepted, in progress"), V = summary.at("vital-interests referrals");
-  attacker.Relate(R, {A, D, W}, false);
+            Wd = summary.at("withdrawn"), E = summary.at("expired"), W = summary.at("awaiting an answer"),
+            O = summary.at("overdue (past answer-by)"), P = summary.at("accepted, in progress"),
+            C = summary.at("completed"), Cl = summary.at("closed"), V = summary.at("vital-interests referrals");
+  // The referral workflow: the first move out of "sent" is one of four, and
+  // an accepted referral is in progress, completed or closed.
+  attacker.Relate(R, {A, D, Wd, E, W}, true);
+  attacker.Relate(A, {P, C, Cl}, true);
   attacker.Relate(W, {O}, false);
   attacker.Relate(R, {V}, false);
-  for (const auto& [table, first] : std::vector<std::pair<std::string, size_t>>{{"by_pair", 2}, {"by_service", 1},
-                                                                               {"by_month", 1}}) {
+  const std::map<std::string, int> totals = {{"referrals", R}, {"accepted", A},  {"declined", D},
+                                             {"withdrawn", Wd}, {"expired", E}, {"overdue", O}};
+
+  // Every grouped table: each row's referrals bound its other counts, and
+  // each column adds up to the summary.
+  std::map<std::string, std::vector<RowVars>> grouped;
+  for (const std::string table : {"by_pair", "by_receiver", "by_service", "by_month", "flow"}) {
     const StatTable& t = Table(r, table);
     const StatTable& truth = Table(all, table);
     REQUIRE(t.rows.size() == truth.rows.size());
-    std::vector<int> columns[3];
+    REQUIRE(t.columns == truth.columns);
+    std::map<std::string, std::vector<int>> columns;
     for (size_t row = 0; row < t.rows.size(); ++row) {
-      int cells[3];
-      for (size_t k = 0; k < 3; ++k) {
-        cells[k] = add(t.rows[row][first + k], truth.rows[row][first + k]);
-        columns[k].push_back(cells[k]);
+      RowVars vars;
+      vars.cells = &t.rows[row];
+      bool any_hidden = false;
+      for (size_t col = 0; col < t.columns.size(); ++col) {
+        if (!totals.count(t.columns[col])) continue;
+        const int v = add(t.rows[row][col], truth.rows[row][col]);
+        vars.count[t.columns[col]] = v;
+        columns[t.columns[col]].push_back(v);
+        any_hidden = any_hidden || t.rows[row][col].type == StatCell::Type::kSuppressed;
       }
-      attacker.Relate(cells[0], {cells[1], cells[2]}, false);
-      // A shown rate gives accepted / answered: it must come with both shown.
-      if (table == "by_service" && t.rows[row][4].type == StatCell::Type::kNumber) {
-        CHECK(t.rows[row][2].type == StatCell::Type::kCount);
-        CHECK(t.rows[row][3].type == StatCell::Type::kCount);
+      std::vector<int> others;
+      for (const auto& [name, v] : vars.count) {
+        if (name != "referrals") others.push_back(v);
       }
+      attacker.Relate(vars.count.at("referrals"), others, false);
+      // A time over a group with a hidden count is hidden too; a shown
+      // rate gives accepted / answered, so it comes with both shown.
+      for (size_t col = 0; col < t.columns.size(); ++col) {
+        INFO(table << " row " << row << " column " << t.columns[col]);
+        if (t.rows[row][col].type != StatCell::Type::kNumber) continue;
+        if (t.columns[col] == "acceptance rate (%)") {
+          for (const std::string part : {"accepted", "declined"}) {
+            const size_t at = std::find(t.columns.begin(), t.columns.end(), part) - t.columns.begin();
+            REQUIRE(at < t.columns.size());
+            CHECK(t.rows[row][at].type == StatCell::Type::kCount);
+          }
+        } else {
+          CHECK_FALSE(any_hidden);
+        }
+      }
+      grouped[table].push_back(std::move(vars));
     }
-    attacker.Relate(R, columns[0], true);
-    attacker.Relate(A, columns[1], true);
-    attacker.Relate(D, columns[2], true);
+    for (const auto& [name, vars] : columns) attacker.Relate(totals.at(name), vars, true);
   }
+  // The pairs into one organisation add up to its row as a receiver.
+  for (const RowVars& receiver : grouped["by_receiver"]) {
+    for (const std::string measure : {"referrals", "accepted", "declined"}) {
+      std::vector<int> parts;
+      for (const RowVars& pair : grouped["by_pair"]) {
+        if ((*pair.cells)[1].id == (*receiver.cells)[0].id) parts.push_back(pair.count.at(measure));
+      }
+      CHECK_FALSE(parts.empty());
+      attacker.Relate(receiver.count.at(measure), parts, true);
+    }
+  }
+  // The flow into one service adds up to the service's referrals, and the
+  // flow out of one requesting category to the pairs sent from it.
+  for (const RowVars& service : grouped["by_service"]) {
+    std::vector<int> parts;
+    for (const RowVars& flow : grouped["flow"]) {
+      if ((*flow.cells)[1].text == (*service.cells)[0].text) parts.push_back(flow.count.at("referrals"));
+    }
+    attacker.Relate(service.count.at("referrals"), parts, true);
+  }
+  std::map<std::string, std::pair<std::vector<int>, std::vector<int>>> by_category;
+  for (const RowVars& flow : grouped["flow"]) by_category[(*flow.cells)[0].text].first.push_back(flow.count.at("referrals"));
+  for (const RowVars& pair : grouped["by_pair"]) {
+    const auto it = categories.find((*pair.cells)[0].id);
+    by_category[it == categories.end() ? "no listing" : it->second].second.push_back(pair.count.at("referrals"));
+  }
+  for (const auto& [category, sides] : by_category) attacker.Balance(sides.first, sides.second);
+
   std::vector<int> reasons, outcomes;
   for (size_t row = 0; row < Table(r, "decline_reasons").rows.size(); ++row) {
     reasons.push_back(add(Table(r, "decline_reasons").rows[row][1], Table(all, "decline_reasons").rows[row][1]));
@@ -325,9 +552,28 @@ void CheckNothingDerivable(const StatisticsReport& r, const StatisticsReport& al
   }
 }
 
+// Each organisation's directory category as a reader knows it, worked out
+// here the way the statistics document it: the category of most of its
+// listings (ties: the lower number).
+std::map<std::string, std::string> ListedCategories(const std::vector<AuditEvent>& log) {
+  std::map<std::string, std::map<uint8_t, int>> listed;
+  for (const AuditEvent& e : log) {
+    if (e.kind == AuditEventKind::kListingPublished) ++listed[HexEncode(e.actor_org_id)][e.service];
+  }
+  std::map<std::string, std::string> out;
+  for (const auto& [org, counts] : listed) {
+    int most = 0;
+    for (const auto& [service, n] : counts) {
+      if (n > most) most = n, out[org] = std::string(FormatName(NamedEnum::kServiceCategory, service));
+    }
+  }
+  return out;
+}
+
 // Reports of `log` at thresholds 3 and 5, each attacked with the counts it
 // hides known from the same report at threshold 1.
 void AttackAtThresholds(const std::vector<AuditEvent>& log, int64_t now, Disclosures& tally) {
+  const std::map<std::string, std::string> categories = ListedCategories(log);
   for (int64_t threshold : {3, 5}) {
     StatisticsOptions options;
     options.threshold = threshold;
@@ -335,15 +581,21 @@ void AttackAtThresholds(const std::vector<AuditEvent>& log, int64_t now, Disclos
     StatisticsOptions everything = options;
     everything.threshold = 1;
     INFO("threshold " << threshold);
-    CheckNothingDerivable(ComputeStatistics(log, options), ComputeStatistics(log, everything), threshold, tally);
+    CheckNothingDerivable(ComputeStatistics(log, options), ComputeStatistics(log, everything), threshold, categories,
+                          tally);
   }
 }
 
 // A random log of a few organisations, services and months, with counts
-// around the threshold, and every way a referral can go.
+// around the threshold, every way a referral can go, and directory listings
+// that give some senders a category.
 std::vector<AuditEvent> RandomLog(std::mt19937& random, int64_t now) {
   Synthetic s;
   const int orgs = 2 + static_cast<int>(random() % 3);
+  for (int org = 1; org <= orgs; ++org) {
+    const uint8_t category = static_cast<uint8_t>(random() % 3);  // 0: lists nothing
+    if (category != 0) s.List(Id(static_cast<uint8_t>(org)), category);
+  }
   const int referrals = static_cast<int>(random() % 30);
   for (int i = 0; i < referrals; ++i) {
     const AuditId from = Id(static_cast<uint8_t>(1 + random() % orgs));
@@ -351,18 +603,19 @@ std::vector<AuditEvent> RandomLog(std::mt19937& random, int64_t now) {
     const int64_t at = kJan2026 + static_cast<int64_t>(random() % 3) * 31 * kDay;
     const int64_t due = random() % 2 ? at + kDay : now + kDay;
     AuditId r = s.Refer(from, to, static_cast<uint8_t>(1 + random() % 3), at, due, random() % 5 == 0);
+    const int64_t answer = at + static_cast<int64_t>(1 + random() % 48) * kHour;
     switch (random() % 8) {
       case 0: case 1: break;  // awaiting (overdue when due has passed)
-      case 2: s.Answer(r, AuditEventKind::kReferralDeclined, at + kHour, static_cast<uint8_t>(1 + random() % 3)); break;
+      case 2: s.Answer(r, AuditEventKind::kReferralDeclined, answer, static_cast<uint8_t>(1 + random() % 3)); break;
       case 3: s.Answer(r, AuditEventKind::kReferralWithdrawn, at + kHour); break;
       case 4: s.Answer(r, AuditEventKind::kReferralExpired, at + kDay); break;
       default:
-        s.Answer(r, AuditEventKind::kReferralAccepted, at + kHour);
+        s.Answer(r, AuditEventKind::kReferralAccepted, answer);
         switch (random() % 4) {
           case 0: break;  // in progress
-          case 1: s.Answer(r, AuditEventKind::kReferralClosed, at + 2 * kDay); break;
-          case 2: s.Answer(r, AuditEventKind::kReferralClosed, at + 2 * kDay, static_cast<uint8_t>(1 + random() % 3)); break;
-          default: s.Answer(r, AuditEventKind::kReferralCompleted, at + 2 * kDay, static_cast<uint8_t>(1 + random() % 3));
+          case 1: s.Answer(r, AuditEventKind::kReferralClosed, at + 3 * kDay); break;
+          case 2: s.Answer(r, AuditEventKind::kReferralClosed, at + 3 * kDay, static_cast<uint8_t>(1 + random() % 3)); break;
+          default: s.Answer(r, AuditEventKind::kReferralCompleted, at + 3 * kDay, static_cast<uint8_t>(1 + random() % 3));
         }
     }
   }
