@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 # Install rules and Debian packages (docs/operator-guide.md, "Package";
 # docs/architecture.md, "Build options").
 #

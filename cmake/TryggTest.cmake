@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 # trygg_add_test(<name> SOURCES <files...> LIBS <targets...> LABEL <area>)
 # Builds one Catch2 v2 executable and registers each of its test cases with
 # ctest under the label of its area (crypto, store, daemon, audit, ...), so

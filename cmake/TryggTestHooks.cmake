@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 # Test hooks: switches that weaken security so the test suite runs fast and
 # deterministically: TRYGG_INSECURE_FAST_KDF (the tools write and accept key
 # stores with libsodium's minimum Argon2id limits) and TRYGG_TEST_CLOCK_FILE

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The main of every Catch2 test executable. Tests find the source tree (test
 // vectors) and the build tree (tryggd and the tools) through TRYGG_SOURCE_DIR
 // and TRYGG_BUILD_DIR; when they are not set, the directories of the build

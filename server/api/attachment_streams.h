@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The two streaming RPCs of CaseService: UploadAttachment (client stream) and
 // DownloadAttachment (server stream). Attachments are ciphertext streams made
 // on the device (protocol.md section 6); the server stores them in parts as

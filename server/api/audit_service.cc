@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 #include "server/api/audit_service.h"
 
 #include <spdlog/spdlog.h>

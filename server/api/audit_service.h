@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // AuditService handlers: translate the gRPC audit API to domain::AuditLog and
 // back, nothing else. The proofs and pages are read on gRPC's callback
 // thread from a store reader; signing a new head completes on the store's

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Authenticator: the bearer token of a call (metadata
 // `authorization: Bearer <token>`) to the domain's Caller. Never logs or
 // echoes the token.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Wire forms of record envelopes and grants, shared by the case and referral
 // handlers. Each conversion checks sizes and fails with INVALID_ARGUMENT
 // naming the field; bytes pass through exactly as the device made them.

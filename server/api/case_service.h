@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // CaseService handlers: translate gRPC to domain::Cases calls and back.
 // Rules live in server/domain/cases.cc. Envelopes and grants pass through as
 // the exact bytes the device made; the server never re-serialises them.

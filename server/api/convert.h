@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Conversions between wire messages and domain values, with the checks every
 // handler needs: sizes of ids, keys and signatures, and page tokens. Each
 // failure is INVALID_ARGUMENT naming the field.

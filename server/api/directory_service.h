@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // DirectoryService handlers: translate gRPC to domain::Directory calls and
 // back, nothing else. Rules live in server/domain/directory.cc.
 //

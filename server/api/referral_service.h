@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // ReferralService handlers and the consent RPCs' conversions: translate gRPC
 // to domain::Referrals calls and back, and tell WatchReferrals streams of
 // every committed change. Rules live in server/domain/referrals.cc.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // ReferralWatch: the live WatchReferrals streams. Each stream belongs to one
 // organisation; after a referral write commits, the handler publishes a
 // notice (ids and state only, no personal data) to the streams of the sending

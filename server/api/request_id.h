@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // A client's request_id: an optional label it gives a write so that it can
 // find the call in the server's log. The server validates it, logs it with
 // the call, and returns it unchanged in the trailing metadata entry

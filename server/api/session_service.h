@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // SessionService handlers: challenge, session, end, who-am-i. Rules live in
 // server/domain/sessions.cc. Tokens are never logged.
 //

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The one place where domain errors become gRPC statuses.
 //
 // absl::StatusCode and grpc::StatusCode share their numbering (both follow

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // StreamAuthority: an open stream (WatchReferrals, UploadAttachment,
 // DownloadAttachment) keeps the authority it was opened with only while the
 // session that opened it is live. A stream checks its session once, when it

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 #include "server/api/trust_service.h"
 
 #include "server/api/convert.h"

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // TrustService handlers: translate gRPC to domain::Trust calls and back,
 // nothing else. Rules live in server/domain/trust.cc.
 //

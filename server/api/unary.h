@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Finishing unary callback-API calls: at once, or after a store write has
 // committed (so a reply never reports data that is not yet durable).
 //

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 #include "server/audit/memory_node_store.h"
 
 #include <array>

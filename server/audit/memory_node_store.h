@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // MemoryNodeStore: a NodeStore held in memory, for tests, the benchmark and
 // auditors that rebuild a tree from a downloaded log. Meets the whole NodeStore
 // contract (node_store.h), including atomic, size-conditional appends and

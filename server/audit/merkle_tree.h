@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // MerkleTree: the audit log's RFC 9162 Merkle tree over a NodeStore.
 //
 // Appending a leaf stores the O(log n) subtree hashes it completes; the root

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // NodeStore: where the audit Merkle tree keeps the hashes of its complete
 // subtrees. MerkleTree (merkle_tree.h) is written against this interface only,
 // so the same tree code runs over memory (MemoryNodeStore in

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Coordinator statistics computed from audit entries alone: referrals per
 // organisation pair, per service, per receiving organisation and per month;
 // acceptance and decline reasons; withdrawn, expired, completed and closed

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Renders coordinator statistics (statistics.h) for people and programs: an
 // aligned text table, CSV (one tidy table: table,key,measure,value), JSON, or
 // one self-contained HTML page (inline CSS and SVG charts, no script and no

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 #include "server/daemon/call_observer.h"
 
 #include <google/protobuf/descriptor.h>

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // CallObserver: a gRPC server interceptor that sees every call tryggd serves
 // (its own services, health checking and reflection) and, when the call ends,
 // logs one `rpc` event (method, status, duration, request_id; logging.h) and

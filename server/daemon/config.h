@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // tryggd's configuration: defaults, an optional TOML file and command-line
 // flags (flags win), validated before anything is opened or bound.
 //

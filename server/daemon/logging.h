@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // tryggd's log: one line per event on stderr, UTC timestamps, levels, either
 // as text for people or as one JSON object per line for log collectors
 // (docs/operator-guide.md, "Logs"). Log calls take only metadata (ids, codes,

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // tryggd: the Trygg referral server.
 //
 // Exit status: 0 after a clean stop (SIGINT/SIGTERM), 2 for a usage or

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The clock tryggd runs on.
 //
 // Purpose: every rule takes its time from one injected Clock (trygg/random.h).

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The server's Ed25519 signing key: it signs audit tree heads (and, with
 // issue 4, session challenges), and its public half is what the platform
 // root certifies with a server certificate.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 #include "server/daemon/systemd_notify.h"
 
 #include <systemd/sd-daemon.h>

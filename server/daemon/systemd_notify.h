@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Readiness for systemd (docs/operator-guide.md, "Package").
 //
 // Purpose: the packaged unit (packaging/tryggd.service) is Type=notify, so

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Tryggd assembles the running server: it checks the data directory, opens
 // the store, builds the gRPC server with every service, health checking and
 // reflection, logs every call (call_observer.h), serves metrics when

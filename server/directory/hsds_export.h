@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The directory as Open Referral HSDS 3 JSON (DESIGN.md, "Service
 // directory"; ../shared/standards/README.md, "Notes for the directory
 // export"). One document:

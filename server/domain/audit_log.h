@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // AuditLog: the rules of the audit log. Every state change records one
 // metadata-only entry (audit/audit_entry.h) in the same transaction as the
 // change; the log serves signed tree heads, proofs and pages of entries.

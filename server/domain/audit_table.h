@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // AuditTable: the audit log's storage as the domain sees it inside one
 // Transaction (store.h). Appending an entry here commits or rolls back with
 // the state change it records, so the log can neither miss a change nor

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Who is calling: the authenticated device behind a bearer token, as the
 // domain sees it. Every authorisation decision takes a Caller.
 #ifndef TRYGG_SERVER_DOMAIN_CALLER_H_

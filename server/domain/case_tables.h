@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The cases area's view of the store: cases, their record versions (stored
 // exactly as sealed on the device), scopes and the grants of scope keys to
 // organisations. Declared by the domain, implemented in

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The rules for cases on the server: who may create a case, add a version,
 // read it, share it and erase it. The server cannot read a case; it checks
 // what it can without keys (the author's signature, the version chain, that

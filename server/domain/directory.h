@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The rules of the service directory (DESIGN.md, "Service directory"): who
 // may publish, update and retire a listing, what a listing may say, how
 // searches filter and order, and when capacity is stale.

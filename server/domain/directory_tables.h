@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The directory's view of the store: listings with their signed bytes and the
 // columns searches filter and order on. Declared by the domain, implemented in
 // server/store/sqlite/directory_tables.cc, reached as Transaction::directory().

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The referral area's view of the store: consent records and referrals with
 // their signed transitions. Declared by the domain, implemented in
 // server/store/sqlite/referral_tables.cc, reached as Transaction::referrals().

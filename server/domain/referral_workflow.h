@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The referral state machine, as the server's domain names it. It lives in
 // libtrygg (trygg/referral_workflow.h) so that the server and every client
 // check moves against the same table.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The rules for consent and referrals on the server (DESIGN.md, "Referral
 // workflow"): a referral needs a valid consent covering its receiver and
 // service, or the vital-interests basis with an encrypted justification

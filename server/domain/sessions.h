@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Sessions: a device proves possession of its signing key by signing a fresh,
 // single-use server challenge (bound to this server's instance id and a time
 // window) and receives a short-lived bearer token. Only a hash of the token

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The persistence the domain needs, declared by the domain and implemented by
 // server/store/ (SQLite by default). The domain depends on this interface
 // only; it never sees SQL.

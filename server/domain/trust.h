@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The rules of "Keys and trust" on the server: which certificates, log links,
 // enrolment requests and sealed organisation keys it accepts, and who may read
 // them. The server is not trusted for keys (clients verify every chain

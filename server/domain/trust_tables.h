@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The trust area's view of the store: certificates, organisation logs, the
 // device registry derived from them, enrolment requests, sealed organisation
 // keys, session challenges and sessions. Declared by the domain, implemented

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // ServerMetrics: tryggd's Prometheus metrics and the HTTP endpoint that serves
 // them (GET /metrics, text exposition format). The daemon reports calls,
 // streams and store batches to it and registers gauges that are read at each

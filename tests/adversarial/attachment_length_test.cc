@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Attachment length hiding (issue 11): the server sees only the Padmé bucket
 // of an attachment's size, and a reader accepts exactly one padding per
 // stream. The server side runs against a real tryggd; the padding side feeds

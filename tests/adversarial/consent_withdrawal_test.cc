@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Issue 11, "a server cannot invent, edit or hide a consent withdrawal": a
 // device takes a withdrawal, and its time, only from the signed withdrawal
 // statement (docs/protocol.md 12.2), signed by a device of the organisation

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Enrolment labels (issue 11): the label of an enrolment request is written by
 // whoever holds the new device and read by the admin who approves it. A
 // hostile device signs its own request by hand (libtrygg's signer refuses to)

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Erasure leaves nothing to recover. A case with versions, an attachment,
 // consent evidence and a referral packet is erased; then the server's whole
 // database file and its write-ahead log are searched, byte for byte, for

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The classic flaws of end-to-end-encrypted cloud storage, one named test
 // each, against the real libtrygg client and a real tryggd. The server is
 // played by an EvilProxy (tests/testing/evil_proxy.h) between the client and

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // A malicious member organisation that holds a grant of another
 // organisation's case. It seals its own grants and versions with the
 // library's code and sends them through raw CaseService stubs. Who reads a

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // A malicious member organisation against platform-wide device identities:
 // the admin of one organisation signs organisation log links and enrolment
 // requests with the library's own signing code, naming devices and keys of

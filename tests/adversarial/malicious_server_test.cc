@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // A malicious server that controls what each client receives, played by
 // EvilProxy (tests/testing/evil_proxy.h) in front of a real tryggd: it
 // replays old answers, serves old snapshots, drops answers, reorders what it

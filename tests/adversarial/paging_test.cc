@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Paging (issue 11): a malicious server controls every next_page_token. Each
 // test runs a small gRPC server of its own on 127.0.0.1 that answers the
 // listing RPCs with tokens of its choosing, and points a real libtrygg Client

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Revocation that revokes. A revoked device keeps its key store: every
 // organisation key generation it ever received. With a full copy of the
 // database taken after its revocation (a stolen backup, a malicious

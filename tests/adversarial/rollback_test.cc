@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Issue 11, "a server cannot roll back or fork a case or a referral history":
 // the server plays older snapshots, or a different branch to each device, by
 // restoring a copy of its data directory or editing its SQLite file between

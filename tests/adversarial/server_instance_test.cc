@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // A device signs session challenges only for the server instance it first
 // signed in to. A challenge names the instance that issued it (a random id
 // made with the database), so a signature is useless elsewhere; pinning

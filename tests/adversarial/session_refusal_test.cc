@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Session creation tells a prober nothing. Whether a device id is unknown,
 // revoked, or known with a bad signature, and whatever is wrong with the
 // challenge, CreateSession answers the same UNAUTHENTICATED with the same

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // One signing context per kind of object (issue 11): consent records and
 // withdrawals, and listings, capacity updates and retirements, used to share a
 // context. A member who can get one kind signed tries to pass the signature

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Streams outlive their authority no longer: a revoked device, or one whose
 // session ended or expired, holds its WatchReferrals, UploadAttachment or
 // DownloadAttachment stream open and keeps listening or sending. tryggd

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: Apache-2.0
+
 # cmake -P tests/build/test_hooks_rule.cmake: the rule that decides whether a
 # build contains the test hooks (cmake/TryggTestHooks.cmake), for every build
 # type. Fails with the first build type that gets the wrong answer.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Drives `trygg-admin` and `trygg` as their users would: the platform root
 // admits an organisation, its first admin creates the organisation key, a
 // second device enrols with the fingerprint ceremony and is activated, then

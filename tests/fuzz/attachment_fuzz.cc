@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Attachment streams (trygg/attachment.h) as a device downloads them from a
 // server it does not trust, split into chunks wherever the network splits
 // them.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The audit log as a device or auditor checks it (trygg/audit/*.h): audit
 // entries, tree heads, audit receipts, and inclusion and consistency proofs.
 //

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // tryggd's TOML configuration file (server/daemon/config.h): an operator's
 // typing errors and a hostile file alike must end in a clear error naming
 // the file, never a crash, and a file that is accepted must give a config

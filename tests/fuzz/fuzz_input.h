@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Splits one fuzzer input into the values a target needs.
 //
 // Purpose: libFuzzer hands a target one byte string; a target that builds a

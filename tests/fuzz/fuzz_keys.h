@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Fixed keys for fuzz targets: a target signs what the fuzzer made with these,
 // so that the parsing and checking behind a signature check is reached too
 // (a fuzzer cannot forge Ed25519). Derived from constant seeds, so every run

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Grants and key envelopes (trygg/grant.h): a scope key sealed to an
 // organisation, or an organisation key seed sealed to a device (a key
 // envelope), as a device receives them.

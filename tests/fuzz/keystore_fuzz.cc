@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The key-store file (trygg/key_store.h), as a device opens a file that an
 // attacker with access to the disk may have rewritten.
 //

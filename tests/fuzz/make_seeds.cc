@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Writes the seed corpus of every fuzz target into DIR/<target>/: the
 // objects of docs/test-vectors/ (records, grants, key stores, attachments)
 // and well-formed objects of every other kind, made the way the unit tests

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Organisation logs (trygg/org_log.h): OrgLogState::Apply over sequences of
 // links, as a device verifies an organisation's log from its root-signed
 // certificate on.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Page tokens: the server parses whatever a caller sends back as a
 // page_token (audit entries, directory search, lists by id and by sequence),
 // and a client follows whatever tokens a server sends (internal/page_tokens.h).

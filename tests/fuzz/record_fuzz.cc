@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Record envelopes and headers (trygg/record.h), as a device receives them
 // from a server it does not trust: the wire message, the header parser, and
 // OpenRecord's checks behind the signature.

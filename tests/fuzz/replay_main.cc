@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The replay driver: in a build without libFuzzer, runs every file of the
 // given directories (and files) through the target's LLVMFuzzerTestOneInput,
 // so the seed corpus and every input a fuzzer once crashed on are checked on

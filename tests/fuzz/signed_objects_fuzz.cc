@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The signed objects of the directory and the workflow (trygg/listing.h,
 // trygg/workflow.h): listings, capacity updates and retirements (with their
 // language tags and region codes), consent records and withdrawals, referral

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The client state file (docs/protocol.md section 14): the organisation log
 // heads, case and history heads and the audit-trail witness JSON that a device
 // keeps beside its key store. Anyone with the disk may have rewritten it, and

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The trust objects a device or the server parses from others (trygg/trust.h):
 // root certificates, organisation log links, enrolment requests and session
 // challenges.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // libtrygg's own audit checks against a real tryggd: a device proves that the
 // entries its writes produced are in the signed log and say what it did, and
 // that the log only ever grew since the last head it verified. A database

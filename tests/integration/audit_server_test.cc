@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The audit RPCs of the real tryggd and `trygg-audit verify`, `consistency`,
 // `check-included` and `stats` against it, signed in as a root-certified
 // coordinator: a log filled through the real store verifies from scratch,

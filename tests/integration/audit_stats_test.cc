@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // `trygg-audit stats` on a database filled with synthetic referral entries:
 // every format shows the same numbers, small cells are suppressed, and the
 // HTML report is one self-contained file.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Tampering with a real database behind the server's back: entries are
 // appended through the real store and signed, then edited, removed,
 // reordered or inserted with raw SQL, and `trygg-audit verify-db` must fail

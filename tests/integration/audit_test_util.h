@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Helpers for the audit integration tests: fill a real Trygg database with
 // audit entries through the real store and AuditLog, change it behind the
 // server's back with raw SQL, and run the built trygg-audit binary.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Cases end to end: the client library seals on the device, a real tryggd
 // stores ciphertext in a real SQLite file, and only organisations holding a
 // grant can see a case. Tampering with the stored versions is caught by the

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Kill under load (issue 12, "Crash safety"): four devices of two
 // organisations write case versions with attachments, new cases, consents,
 // referrals and their acceptance, and capacity updates, while the test kills

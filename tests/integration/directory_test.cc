@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The service directory end to end: the client library against a real tryggd
 // with a real SQLite file. Publishing, capacity updates and retirement by org
 // admins; every filter combination, the order and paging of searches; stale

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // tryggd --log-format json end to end: a real flow with real secrets (a
 // bearer token, sealed case records and grants, the plaintext they seal),
 // then every line of the log must be a JSON object, the calls that sent a

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // tryggd's Prometheus endpoint (--metrics-listen; server/metrics) end to end:
 // a real tryggd on loopback with a real SQLite file, scraped over HTTP before
 // and after real calls. The figures must move by what the calls did, and no

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // docs/operator-guide.md against what tryggd accepts, both ways: every flag in
 // the guide's flag table is one `tryggd --help` lists and every flag it lists
 // is in the guide; every config key in the table is one the parser

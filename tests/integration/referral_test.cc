@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Consent and referrals end to end: the client library seals and signs on the
 // device, a real tryggd enforces the workflow on a real SQLite file, and the
 // receiving organisation reads only what the sender chose for it, only while

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Backups and restores as docs/operator-guide.md ("Backups") describes them,
 // against the real tryggd: a database restored without the server key of the
 // same backup is refused at start (and nothing in the data directory

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Keys and trust end to end: the client library against a real tryggd with a
 // real SQLite file — admission, enrolment, sessions, revocation and key
 // rotation, every bad input, and a server whose database is edited behind the

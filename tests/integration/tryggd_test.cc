@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Starts the real tryggd binary on loopback with a fresh data directory and
 // checks what an operator and a client see: health, reflection, the API
 // surface, a clean stop, and every start-up failure's exit code and message.

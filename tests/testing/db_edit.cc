@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 #include "testing/db_edit.h"
 
 #include <sqlite3.h>

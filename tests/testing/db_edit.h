@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Reading and editing a test server's SQLite file behind its back, as a
 // malicious operator or a database thief would. Each call opens its own
 // connection (with a busy timeout, since the server holds the file open) and

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // EvilProxy: a malicious server for tests. A gRPC server on 127.0.0.1:0 that
 // forwards every call to a real tryggd, byte for byte, and lets a test drop,
 // replay, reorder, substitute and fork what the clients behind it receive.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 #include "testing/http_get.h"
 
 #include <arpa/inet.h>

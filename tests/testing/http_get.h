@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // A minimal blocking HTTP/1.0 GET over loopback TCP, for tests that scrape
 // tryggd's /metrics endpoint. No TLS, no redirects, no chunked encoding: an
 // HTTP/1.0 request makes the server close the connection after the body.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // A fresh directory under $TMPDIR (or /tmp) for one test, removed with its
 // contents when the object goes out of scope.
 #ifndef TRYGG_TESTS_TESTING_TEMP_DIR_H_

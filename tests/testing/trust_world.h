@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // A small platform for integration tests: a platform root, a real tryggd
 // pinned to it, and organisations with devices whose keys live in memory.
 // Built through the client library exactly as the tools do it.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Runs the real tryggd binary as a child process for integration tests: starts
 // it on a loopback port chosen by the kernel (port 0), reads the address it
 // prints, and stops it with a signal, reporting how it exited.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Waiting on a condition with a deadline, for tests: never sleep for a fixed
 // time and hope.
 //

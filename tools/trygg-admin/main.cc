@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // trygg-admin: creates and uses the platform root key, offline.
 //
 //   trygg-admin init --keystore PATH

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // trygg-audit-bench: how much the audit Merkle tree costs beyond the SHA-256
 // it cannot avoid. Every workload is paired with a baseline that runs raw
 // libsodium SHA-256 over exactly the same number of inputs of the same

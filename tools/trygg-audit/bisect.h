@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Where a log that fails verification first differs from the log the server
 // signed, when the server is the only other party to ask: bisection over
 // consistency proofs finds the first entry that differs (the first k entries

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Where trygg-audit reads a running tryggd's log from: gRPC, through a
 // signed-in libtrygg Client (ServerLog). A copy of its database is read
 // through the store's own read-only reader (server/store/sqlite/audit_reader.h).

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // trygg-audit: checks a Trygg server's audit log and reports coordinator
 // statistics from it. Argument parsing and output only; the checks are
 // server/audit/ (verify.h, log_diagnosis.h, statistics.h) and bisect.h. Online commands

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The auditor's memory: the last tree head trygg-audit verified, with the
 // server key it was verified under, kept as a small JSON file
 // (default ~/.local/state/trygg/audit-head.json) so the next run can prove

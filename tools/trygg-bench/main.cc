@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // trygg-bench: load against a real tryggd, reported as ratios to the floor
 // measured in the same run (DESIGN.md, "Performance reference").
 //

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // trygg-crypto-bench: what libtrygg's envelopes cost over the raw libsodium
 // calls they are made of.
 //

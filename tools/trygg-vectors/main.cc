@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // trygg-vectors: writes Trygg's deterministic test vectors.
 //
 //   trygg-vectors --out docs/test-vectors

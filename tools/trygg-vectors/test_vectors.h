@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Generates Trygg's published test vectors (docs/test-vectors/*.json).
 //
 // Purpose: one deterministic function per vector file, shared by the

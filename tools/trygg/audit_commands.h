@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // `trygg audit verify`: this device proves to itself that the server's audit
 // log holds the writes it made and only grew since it last checked
 // (Client::VerifyAuditTrail). Write commands queue their audit receipts in

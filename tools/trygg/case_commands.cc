@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 #include "case_commands.h"
 
 #include <google/protobuf/util/json_util.h>

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // `trygg case create|append|show|attachment|list|erase`: a caseworker's cases
 // from the command line (docs/cli.md). Each command is a few calls into
 // libtrygg's CaseClient, which seals everything on this device and verifies

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Shared plumbing of the two command-line tools (`trygg` and `trygg-admin`):
 // reading a passphrase, choosing key-store KDF limits, parsing hex arguments,
 // the certificate file format, and turning an absl::Status into the one line

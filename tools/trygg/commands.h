@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The commands of `trygg`, one function each: argument values in, a result to
 // print out. Each is a few calls into libtrygg (client.h, membership.h); the
 // command line itself is defined in main.cc.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // `trygg consent record|withdraw|list`: the survivor's consent to share, from
 // the command line (docs/cli.md). Each command is a few calls into libtrygg's
 // ReferralClient, which signs the consent and seals its evidence under the

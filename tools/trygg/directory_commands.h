@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // `trygg directory ...`: the service directory from the command line
 // (docs/directory.md). Each command is a few calls into libtrygg's
 // DirectoryClient, which signs what an admin publishes and verifies every

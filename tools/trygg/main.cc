@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // trygg: device enrolment, organisation membership, the service directory,
 // cases, consent and referrals for caseworkers and organisation admins. Each
 // command is argument parsing plus a few libtrygg calls (commands.cc,

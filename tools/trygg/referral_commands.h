@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // `trygg refer|inbox|outbox|referral|watch`: referrals between organisations,
 // from the command line (docs/cli.md). Each command is a few calls into
 // libtrygg's ReferralClient, which seals the packet on this device, signs

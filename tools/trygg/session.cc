@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 #include "session.h"
 
 #include "trygg/status_macros.h"

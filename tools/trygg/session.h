@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // A connection with this device's keys, the one way every command of `trygg`
 // and `trygg-audit` that works on the server's data signs in: check the pinned
 // platform root and find the key store (what can be found wrong without the

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Where the command-line tools find the server, the pinned platform root and
 // this device's key store: flags first, then ~/.config/trygg/config.json
 // (written by `trygg device init`; $XDG_CONFIG_HOME/trygg when set), then

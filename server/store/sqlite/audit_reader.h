@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // AuditLogCopy: a copy of a Trygg database (a backup, a seized file) opened
 // read-only to audit its log offline (`trygg-audit verify-db`). The store's own
 // code reads it: the connection wrapper and the audit tables tryggd writes

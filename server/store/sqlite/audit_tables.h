@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // SqliteAuditTable: the audit log in SQLite (migration 2), implementing the
 // domain's AuditTable and the Merkle tree's NodeStore over the connection of
 // the transaction it belongs to.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // SqliteCaseTables: domain::CaseTables over one SQLite connection, inside the
 // transaction SqliteStore opened. See migration 5 for the tables.
 //

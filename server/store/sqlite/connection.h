@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Thin RAII wrappers over the SQLite C API: a Connection and its prepared
 // Statements. Used only inside server/store/sqlite/.
 //

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // SqliteDirectoryTables: domain::DirectoryTables over one SQLite connection,
 // inside the transaction SqliteStore opened. See migration 4 for the tables.
 //

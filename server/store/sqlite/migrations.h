@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The numbered schema migrations of the SQLite store. A migration is applied
 // once, in its own transaction, and the database's `PRAGMA user_version`
 // records the highest applied. Never edit a released migration: add one.

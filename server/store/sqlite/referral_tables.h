@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // SqliteReferralTables: domain::ReferralTables over one SQLite connection,
 // inside the transaction SqliteStore opened. See migration 6 for the tables.
 //

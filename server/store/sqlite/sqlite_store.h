@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // SqliteStore: the embedded default implementation of domain::Store.
 //
 // One database file in WAL mode with synchronous=FULL and foreign keys on.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // SqliteTransaction: domain::Transaction over one SQLite connection, inside a
 // savepoint (writes) or a snapshot (reads) opened by SqliteStore. Each area's
 // table accessors are built on db().

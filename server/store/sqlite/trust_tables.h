@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // SqliteTrustTables: domain::TrustTables over one SQLite connection, inside
 // the transaction SqliteStore opened. See migration 3 for the tables.
 //

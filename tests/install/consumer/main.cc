@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // A consumer of the installed SDK: signs and verifies with libtrygg, builds a
 // case record from the installed generated header, and, given a server
 // address, asks a tryggd for its identity (no login needed). Prints one line

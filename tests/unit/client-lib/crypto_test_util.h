@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Helpers shared by the libtrygg crypto tests.
 #ifndef TRYGG_TESTS_UNIT_CLIENT_LIB_CRYPTO_TEST_UTIL_H_
 #define TRYGG_TESTS_UNIT_CLIENT_LIB_CRYPTO_TEST_UTIL_H_

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Checks docs/test-vectors/*.json two ways:
 //  1. regenerating them (tools/trygg-vectors) gives the committed bytes exactly;
 //  2. every committed vector decrypts and verifies using only raw libsodium calls

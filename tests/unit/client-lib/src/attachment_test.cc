@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 #include "trygg/attachment.h"
 
 #include <sys/resource.h>

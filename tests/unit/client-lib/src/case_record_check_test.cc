@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The HTCDS field forms of a case record (trygg/case_record_check.h): what is
 // accepted, what is refused, and that a refusal names the field and the form
 // but never the value.

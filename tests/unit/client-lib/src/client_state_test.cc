@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The client state file (docs/protocol.md section 14): what a device has seen
 // of cases, referral histories and consent withdrawals survives a new Client on
 // the same file, a shorter or different history is refused without changing

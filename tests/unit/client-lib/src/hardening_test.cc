@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 #include "trygg/hardening.h"
 
 #include <sys/prctl.h>

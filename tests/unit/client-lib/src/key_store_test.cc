@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 #include "trygg/key_store.h"
 
 #include <signal.h>

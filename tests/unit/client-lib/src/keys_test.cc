@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 #include "trygg/keys.h"
 
 #include <sodium.h>

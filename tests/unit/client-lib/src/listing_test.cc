@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Directory listings: the byte layout, code validation (BCP 47, ISO 3166-2),
 // field validation naming the field, and verification against an
 // organisation log.

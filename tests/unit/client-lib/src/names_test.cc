@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The one name table per enum (trygg/names.h): every value has a kebab-case
 // name, names parse back to their value, and nothing else parses.
 #include "trygg/names.h"

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The organisation log: every rule of OrgLogState, on real signatures.
 #include "trygg/org_log.h"
 

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 #include "trygg/record.h"
 
 #include <sodium.h>

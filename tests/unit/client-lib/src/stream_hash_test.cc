@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 #include "trygg/stream_hash.h"
 
 #include <sodium.h>

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The signed objects of the referral workflow: exact layouts, every range
 // check, every bit, every context; and the encrypted blobs.
 #include "trygg/workflow.h"

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The request_id rule (server/api/request_id.h): empty or at most 128
 // printable ASCII characters; anything else is INVALID_ARGUMENT.
 #include "server/api/request_id.h"

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 #include "server/audit/merkle_tree.h"
 
 #include <catch2/catch.hpp>

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 #include "server/audit/node_store.h"
 
 #include <catch2/catch.hpp>

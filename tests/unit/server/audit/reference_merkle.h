@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Test-only reference for RFC 9162 Merkle trees: the recursive definitions of
 // MTH, PATH and PROOF/SUBPROOF (sections 2.1.1, 2.1.3.1, 2.1.4.1) written as
 // literally as possible over an in-memory list of leaf hashes, so the

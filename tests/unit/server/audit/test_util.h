@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Small helpers shared by the audit tests: hex parsing that fails the test on
 // bad input, deterministic leaves, and trees built by appending.
 #ifndef TRYGG_TESTS_UNIT_SERVER_AUDIT_TEST_UTIL_H_

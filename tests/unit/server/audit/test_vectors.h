@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Known-answer vectors for RFC 6962 / RFC 9162 Merkle trees (SHA-256), shared
 // by the audit tests. They are the vectors Certificate Transparency
 // implementations test against:

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 #include "trygg/audit/tree_head.h"
 
 #include <catch2/catch.hpp>

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 #include "trygg/audit/verify.h"
 
 #include <catch2/catch.hpp>

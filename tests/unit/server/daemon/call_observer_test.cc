@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Which method names the call log and the metrics use (server/daemon/
 // call_observer.h): the server's own, health checking and reflection; any
 // other name a client sends is "unknown", so it cannot put its own text into

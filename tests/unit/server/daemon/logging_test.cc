@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The JSON log formatter (server/daemon/logging.h): every line is one JSON
 // object with time, level and event, whatever the message holds, and `rpc`
 // events carry their fields as members.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // AuditLog over the real SQLite store: entries commit with the write that
 // records them, savepoints that roll back leave the tree consistent, heads
 // are signed and never inconsistent with an earlier one, and every bad

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Cases (server/domain/cases.cc) in process: who may create, read, version,
 // grant and erase a case, for every kind of caller; a denial is NOT_FOUND
 // whatever the id; grants are added, never replaced; every refusal changes

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The service directory (server/domain/directory.cc) in process: who may
 // publish, update and retire a listing (every kind of caller), what a listing
 // may say, revisions, search filters and order, stale capacity (by moving the

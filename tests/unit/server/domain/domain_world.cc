@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 #include "unit/server/domain/domain_world.h"
 
 #include <sqlite3.h>

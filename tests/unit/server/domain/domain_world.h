@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // DomainWorld: a small platform for the domain's in-process unit tests. It
 // runs the real rules (server/domain/) against the real SqliteStore on a
 // temporary file, with a FixedClock and a DeterministicRng, and builds every

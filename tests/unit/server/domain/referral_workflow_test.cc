@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 #include "server/domain/referral_workflow.h"
 
 #include <catch2/catch.hpp>

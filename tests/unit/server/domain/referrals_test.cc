@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Consent and referrals (server/domain/referrals.cc) in process: the state
 // machine with every party (sender, receiver, a third organisation, a
 // coordinator, the server), consent coverage, expiry and withdrawal, and the

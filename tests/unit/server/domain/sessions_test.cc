@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Sessions (server/domain/sessions.cc) in process: a challenge is single use,
 // bound to this server and to one device, and expires; a session expires, ends
 // and dies with its device's revocation. Time passes by advancing the

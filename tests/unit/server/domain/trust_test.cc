@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Trust (server/domain/trust.cc) in process: which certificates, log links,
 // enrolment requests and key envelopes the server accepts, who may read and
 // write them (every kind of caller), and that each refusal has its code and

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The audit-receipt codec both tryggd and the client use (trygg/audit/receipt.h).
 #include "trygg/audit/receipt.h"
 

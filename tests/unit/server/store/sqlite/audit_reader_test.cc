@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // AuditLogCopy: trygg-audit's read-only view of a database copy reads what the
 // store wrote, refuses what is not a Trygg database of a known schema, and
 // never changes the file.
