@@ -2,6 +2,8 @@
 
 #include "trygg/case_client.h"
 
+#include <optional>
+
 #include <grpcpp/grpcpp.h>
 
 #include "internal/audit_witness.h"
@@ -309,57 +311,26 @@ absl::StatusOr<uint64_t> CaseClient::SendVersion(const Id128& case_id, Known& kn
 
 namespace {
 
-// Follows GetCase's pages until the server says there are no more, and
-// returns them as one answer. Each page must go on from the version the last
-// one ended with and carry at least one version, so a server cannot keep the
-// loop going without sending the case; the chain checks in ReadCase then see
-// every version exactly as if one page had carried them all.
-absl::StatusOr<trygg::v1::GetCaseResponse> FetchCasePages(const Client& client, const Id128& case_id) {
-  trygg::v1::GetCaseResponse all;
-  uint64_t after = 0;
-  for (;;) {
-    trygg::v1::GetCaseRequest request;
-    request.set_case_id(ToProto(case_id.span()));
-    request.set_after_version(after);
-    trygg::v1::GetCaseResponse page;
-    auto context = client.NewCallContext();
-    TRYGG_RETURN_IF_ERROR(
-        FromGrpc(trygg::v1::CaseService::NewStub(client.channel())->GetCase(context.get(), request, &page)));
-    if (page.versions().empty()) {
-      if (after == 0) return absl::DataLossError("the server sent a case without versions");
-      if (page.more()) return absl::DataLossError("the server sent an empty page of a case and said more follow");
-      break;
-    }
-    TRYGG_ASSIGN_OR_RETURN(SealedRecord last, EnvelopeFromServer(*page.versions().rbegin()));
-    TRYGG_ASSIGN_OR_RETURN(RecordHeader last_header, ParseRecordHeader(last.header));
-    if (last_header.version <= after) {
-      return absl::DataLossError("the server sent a page of a case that does not go on from version " +
-                                 std::to_string(after));
-    }
-    after = last_header.version;
-    for (trygg::v1::RecordEnvelope& v : *page.mutable_versions()) *all.add_versions() = std::move(v);
-    // Grants may grow between pages (a new epoch); the last page has them all.
-    *all.mutable_grants() = std::move(*page.mutable_grants());
-    if (!page.more()) break;
-  }
-  return all;
+// One page of GetCase: the versions after `after`, as many as the server puts
+// in one answer, and whether more follow.
+absl::StatusOr<trygg::v1::GetCaseResponse> FetchCasePage(const Client& client, const Id128& case_id,
+                                                          uint64_t after) {
+  trygg::v1::GetCaseRequest request;
+  request.set_case_id(ToProto(case_id.span()));
+  request.set_after_version(after);
+  trygg::v1::GetCaseResponse page;
+  auto context = client.NewCallContext();
+  TRYGG_RETURN_IF_ERROR(
+      FromGrpc(trygg::v1::CaseService::NewStub(client.channel())->GetCase(context.get(), request, &page)));
+  return page;
 }
 
 }  // namespace
 
 absl::StatusOr<CaseRead> CaseClient::ReadCase(const Id128& case_id) {
-  TRYGG_ASSIGN_OR_RETURN(trygg::v1::GetCaseResponse response, FetchCasePages(client_, case_id));
-
-  TRYGG_ASSIGN_OR_RETURN(OrgLogState own_org, client_.FetchOrgLog(self_.org_id));
+  std::optional<OrgLogState> own_org;  // fetched once the server has answered
   std::map<uint32_t, SecretKey> scope_keys;
   std::map<uint32_t, KeyId> sealed_to;  // the organisation key each epoch's grant is sealed to
-  for (const trygg::v1::Grant& in : response.grants()) {
-    TRYGG_ASSIGN_OR_RETURN(Grant grant, GrantFromServer(in));
-    TRYGG_ASSIGN_OR_RETURN(GrantHeader header, ParseGrantHeader(grant.header));
-    TRYGG_ASSIGN_OR_RETURN(SecretKey key, internal::OpenScopeGrant(grant, self_, own_org));
-    scope_keys.insert_or_assign(header.epoch, std::move(key));
-    sealed_to.insert_or_assign(header.epoch, header.recipient_key_id);
-  }
 
   std::map<Id128, OrgLogState> author_orgs;
   std::map<uint64_t, SecretKey> data_keys;
@@ -371,54 +342,83 @@ absl::StatusOr<CaseRead> CaseClient::ReadCase(const Id128& case_id) {
   // this device saw before is checked against those (RememberHistory).
   RecordChainState replay{{}, 0, {}};
   std::vector<Hash256> version_hashes;
-  version_hashes.reserve(response.versions().size());
   Id128 scope_id;
-  for (const trygg::v1::RecordEnvelope& in : response.versions()) {
-    TRYGG_ASSIGN_OR_RETURN(SealedRecord record, EnvelopeFromServer(in));
-    TRYGG_ASSIGN_OR_RETURN(RecordHeader header, ParseRecordHeader(record.header));
-    if (replay.highest_version == 0) {
-      if (header.version != 1) return absl::DataLossError("the server did not send the case from version 1");
-      replay.record_id = header.record_id;
-      scope_id = header.scope_id;
-    } else if (header.version != replay.highest_version + 1) {
-      // The chain check accepts a re-read of the newest version (5.4); within
-      // one answer that is a version sent twice, which would show twice.
-      return MakeCryptoError(absl::StatusCode::kAborted, CryptoError::kBrokenChain,
-                             "record: the server sent version " + std::to_string(header.version) + " after version " +
-                                 std::to_string(replay.highest_version));
+  // GetCase answers in pages (proto/trygg/v1/case.proto). Each page is
+  // verified and opened before the next is asked for, so a server that says
+  // "more" for ever must keep sending real, signed, chained versions: it can
+  // make the read no longer than the case it holds.
+  for (bool more = true; more;) {
+    const uint64_t after = replay.highest_version;
+    TRYGG_ASSIGN_OR_RETURN(trygg::v1::GetCaseResponse page, FetchCasePage(client_, case_id, after));
+    if (page.versions().empty()) {
+      if (after == 0) return absl::DataLossError("the server sent a case without versions");
+      if (page.more()) return absl::DataLossError("the server sent an empty page of a case and said more follow");
+      break;
     }
-    auto org = author_orgs.find(header.author_org);
-    if (org == author_orgs.end()) {
-      TRYGG_ASSIGN_OR_RETURN(OrgLogState state, client_.FetchOrgLog(header.author_org));
-      org = author_orgs.emplace(header.author_org, std::move(state)).first;
+    more = page.more();
+    if (!own_org.has_value()) {
+      TRYGG_ASSIGN_OR_RETURN(OrgLogState fetched, client_.FetchOrgLog(self_.org_id));
+      own_org = std::move(fetched);
     }
-    const DeviceRecord* author = org->second.FindDevice(header.author_device);
-    if (author == nullptr) {
-      return MakeCryptoError(absl::StatusCode::kPermissionDenied, CryptoError::kBadSignature,
-                             "record: its author is not in its organisation's log");
+    for (const trygg::v1::Grant& in : page.grants()) {
+      TRYGG_ASSIGN_OR_RETURN(Grant grant, GrantFromServer(in));
+      TRYGG_ASSIGN_OR_RETURN(GrantHeader header, ParseGrantHeader(grant.header));
+      if (scope_keys.contains(header.epoch)) continue;  // opened from an earlier page
+      TRYGG_ASSIGN_OR_RETURN(SecretKey key, internal::OpenScopeGrant(grant, self_, *own_org));
+      scope_keys.insert_or_assign(header.epoch, std::move(key));
+      sealed_to.insert_or_assign(header.epoch, header.recipient_key_id);
     }
-    if (!TrustedAt(*author, header.created_at_ms)) {
-      return MakeCryptoError(absl::StatusCode::kPermissionDenied, CryptoError::kBadSignature,
-                             "record: version " + std::to_string(header.version) +
-                                 " was signed by its author after the device was revoked");
+    for (const trygg::v1::RecordEnvelope& in : page.versions()) {
+      TRYGG_ASSIGN_OR_RETURN(SealedRecord record, EnvelopeFromServer(in));
+      TRYGG_ASSIGN_OR_RETURN(RecordHeader header, ParseRecordHeader(record.header));
+      if (after != 0 && replay.highest_version == after && header.version != after + 1) {
+        return absl::DataLossError("the server sent a page of a case that does not go on from version " +
+                                   std::to_string(after));
+      }
+      if (replay.highest_version == 0) {
+        if (header.version != 1) return absl::DataLossError("the server did not send the case from version 1");
+        replay.record_id = header.record_id;
+        scope_id = header.scope_id;
+      } else if (header.version != replay.highest_version + 1) {
+        // The chain check accepts a re-read of the newest version (5.4); within
+        // one answer that is a version sent twice, which would show twice.
+        return MakeCryptoError(absl::StatusCode::kAborted, CryptoError::kBrokenChain,
+                               "record: the server sent version " + std::to_string(header.version) + " after version " +
+                                   std::to_string(replay.highest_version));
+      }
+      auto org = author_orgs.find(header.author_org);
+      if (org == author_orgs.end()) {
+        TRYGG_ASSIGN_OR_RETURN(OrgLogState state, client_.FetchOrgLog(header.author_org));
+        org = author_orgs.emplace(header.author_org, std::move(state)).first;
+      }
+      const DeviceRecord* author = org->second.FindDevice(header.author_device);
+      if (author == nullptr) {
+        return MakeCryptoError(absl::StatusCode::kPermissionDenied, CryptoError::kBadSignature,
+                               "record: its author is not in its organisation's log");
+      }
+      if (!TrustedAt(*author, header.created_at_ms)) {
+        return MakeCryptoError(absl::StatusCode::kPermissionDenied, CryptoError::kBadSignature,
+                               "record: version " + std::to_string(header.version) +
+                                   " was signed by its author after the device was revoked");
+      }
+      // The server moves a case only ever to its next epoch: a version at an
+      // older epoch than the one before it was not accepted by an honest server
+      // (for instance one signed with a revoked device's old scope key).
+      if (!read.versions.empty() && header.epoch < read.versions.back().header.epoch) {
+        return MakeCryptoError(absl::StatusCode::kDataLoss, CryptoError::kBrokenChain,
+                               "record: version " + std::to_string(header.version) + " goes back to an older epoch");
+      }
+      auto key = scope_keys.find(header.epoch);
+      if (key == scope_keys.end()) {
+        return absl::FailedPreconditionError("no grant for the epoch of version " + std::to_string(header.version));
+      }
+      RecordExpectation expected{case_id, scope_id, header.epoch, kRecordFormatV1};
+      TRYGG_ASSIGN_OR_RETURN(OpenedRecord opened, OpenRecord(record, expected, author->sign_key, key->second, replay));
+      version_hashes.push_back(opened.record_hash);
+      data_keys.insert_or_assign(header.version, std::move(opened.data_key));
+      attachments.insert_or_assign(header.version, record.attachment_hashes);
+      read.versions.push_back(CaseVersion{opened.header, std::move(opened.plaintext), record.attachment_hashes});
     }
-    // The server moves a case only ever to its next epoch: a version at an
-    // older epoch than the one before it was not accepted by an honest server
-    // (for instance one signed with a revoked device's old scope key).
-    if (!read.versions.empty() && header.epoch < read.versions.back().header.epoch) {
-      return MakeCryptoError(absl::StatusCode::kDataLoss, CryptoError::kBrokenChain,
-                             "record: version " + std::to_string(header.version) + " goes back to an older epoch");
-    }
-    auto key = scope_keys.find(header.epoch);
-    if (key == scope_keys.end()) {
-      return absl::FailedPreconditionError("no grant for the epoch of version " + std::to_string(header.version));
-    }
-    RecordExpectation expected{case_id, scope_id, header.epoch, kRecordFormatV1};
-    TRYGG_ASSIGN_OR_RETURN(OpenedRecord opened, OpenRecord(record, expected, author->sign_key, key->second, replay));
-    version_hashes.push_back(opened.record_hash);
-    data_keys.insert_or_assign(header.version, std::move(opened.data_key));
-    attachments.insert_or_assign(header.version, record.attachment_hashes);
-    read.versions.push_back(CaseVersion{opened.header, std::move(opened.plaintext), record.attachment_hashes});
   }
   // What this device saw before, in this run or an earlier one, must be part
   // of what it has now: DATA_LOSS (rollback or fork) otherwise.
@@ -429,7 +429,7 @@ absl::StatusOr<CaseRead> CaseClient::ReadCase(const Id128& case_id) {
   known.owner_org = read.versions.front().header.author_org;
   known.epoch = read.versions.back().header.epoch;
   known.chain = replay;
-  known.grant_stale = sealed_to.at(known.epoch) != BoxKeyId(own_org.org_box_key());
+  known.grant_stale = sealed_to.at(known.epoch) != BoxKeyId(own_org->org_box_key());
   known.scope_key = scope_keys.at(known.epoch).Clone();
   known.epoch_keys = std::move(scope_keys);
   known.data_keys = std::move(data_keys);

@@ -9,15 +9,18 @@
 namespace trygg::api {
 
 absl::Status CheckRequestId(absl::string_view request_id) {
-  // The id goes into a log line and a metadata header: printable ASCII keeps
-  // both readable and leaves no room for control characters or line breaks.
+  // The id goes into a log line and a metadata header. Letters, digits and
+  // - . _ : / leave no room for control characters or line breaks, nor for a
+  // space or '=' that would forge another field of a text log line.
   if (request_id.size() > kMaxRequestIdLength) {
     return absl::InvalidArgumentError(absl::StrCat("request_id is ", request_id.size(), " characters; at most ",
                                                    kMaxRequestIdLength, " are allowed"));
   }
   for (char c : request_id) {
-    if (c < 0x20 || c > 0x7e) {
-      return absl::InvalidArgumentError("request_id may hold printable ASCII characters (0x20..0x7e) only");
+    const bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                         c == '.' || c == '_' || c == ':' || c == '/';
+    if (!allowed) {
+      return absl::InvalidArgumentError("request_id may hold ASCII letters, digits and - . _ : / only");
     }
   }
   return absl::OkStatus();

@@ -170,6 +170,14 @@ class Suppression {
   void SumOf(size_t total, const std::vector<size_t>& parts) { Relate(total, parts, true); }
   // whole >= sum of parts.
   void AtLeast(size_t whole, const std::vector<size_t>& parts) { Relate(whole, parts, false); }
+  // sum of greater >= sum of smaller.
+  void NoLess(const std::vector<size_t>& greater, const std::vector<size_t>& smaller) {
+    Relation r{{}, false};
+    for (size_t c : greater) r.terms.push_back({c, 1});
+    for (size_t c : smaller) r.terms.push_back({c, -1});
+    for (const auto& [c, coef] : r.terms) cells_[c].relations.push_back({relations_.size(), coef});
+    relations_.push_back(std::move(r));
+  }
   // sum of left = sum of right: two groups of cells that count the same
   // referrals split two ways.
   void Balance(const std::vector<size_t>& left, const std::vector<size_t>& right) {
@@ -578,7 +586,8 @@ struct CountCells {
 // (docs/audit.md, "Coordinator statistics", lists the relations):
 // - the summary: referrals = accepted + declined + withdrawn + expired +
 //   awaiting (the first move out of "sent"), accepted = in progress +
-//   completed + closed, accepted >= in progress + outcomes, awaiting >=
+//   completed + closed, accepted >= in progress + outcomes, completed <=
+//   outcomes <= completed + closed, awaiting >=
 //   overdue, referrals >= vital interests, declined = the decline reasons;
 // - every row: referrals >= the sum of its other counts;
 // - every column of a grouped table adds up to the summary's count;
@@ -650,6 +659,12 @@ CountCells RelateCounts(const ReferralCounts& counts, Suppression& suppress) {
   std::vector<size_t> after_acceptance = ids.outcomes;
   after_acceptance.push_back(ids.in_progress);
   suppress.AtLeast(*t[kAccepted], after_acceptance);
+  // A referral is completed only with its outcome, and a closed one may name
+  // one: completed <= the outcomes <= completed + closed. Without the lower
+  // bound a reader who sees completed = 12 and one outcome of 10 knows the
+  // hidden other is 2 (found by review).
+  suppress.NoLess(ids.outcomes, {ids.completed});
+  suppress.NoLess({ids.completed, ids.closed}, ids.outcomes);
   return ids;
 }
 

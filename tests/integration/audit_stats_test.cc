@@ -207,6 +207,8 @@ TEST_CASE("stats refuses a bad period with a usage error", "[audit][stats]") {
                                              {"--to", "01/02/2026"},
                                              {"--to", "2026-1-5"},
                                              {"--from", "yesterday"},
+                                             {"--from=----------"},
+                                             {"--to", "2026-0--101"},
                                              {"--from", "2026-02-01", "--to", "2026-01-31"}}) {
     std::vector<std::string> args = {"stats", "--db", db};
     args.insert(args.end(), period.begin(), period.end());

@@ -551,8 +551,10 @@ constexpr char kReportZone[] = "Europe/Stockholm";
 
 // A calendar date YYYY-MM-DD that exists; anything else is a usage error.
 absl::StatusOr<absl::CivilDay> ParseDate(const std::string& flag, const std::string& text) {
-  const bool shaped = text.size() == 10 && text[4] == '-' && text[7] == '-' &&
-                      std::all_of(text.begin(), text.end(), [](char ch) { return ch == '-' || std::isdigit(static_cast<unsigned char>(ch)); });
+  bool shaped = text.size() == 10;
+  for (size_t i = 0; shaped && i < text.size(); ++i) {
+    shaped = (i == 4 || i == 7) ? text[i] == '-' : std::isdigit(static_cast<unsigned char>(text[i])) != 0;
+  }
   if (shaped) {
     const int year = std::stoi(text.substr(0, 4)), month = std::stoi(text.substr(5, 2)),
               day = std::stoi(text.substr(8, 2));
