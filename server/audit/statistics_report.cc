@@ -290,8 +290,13 @@ std::string TrendChart(const StatTable& table, int column, ReportLanguage langua
 }  // namespace
 
 std::string CsvField(std::string_view field) {
-  std::string s(field);
-  if (!s.empty() && std::string_view("=+-@\t\r").find(s[0]) != std::string_view::npos) s.insert(0, "'");
+  // A leading = + - @ tab or CR would start a spreadsheet formula. (Built by
+  // appending: GCC 12 at -O3 warns falsely about inserting at the front.)
+  const bool formula = !field.empty() && std::string_view("=+-@\t\r").find(field[0]) != std::string_view::npos;
+  std::string s;
+  s.reserve(field.size() + 1);
+  if (formula) s.push_back('\'');
+  s.append(field);
   if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
   std::string out = "\"";
   for (char c : s) {
