@@ -289,7 +289,7 @@ class Suppression {
       for (const auto& [rel, coef] : cells_[changes[i].first].relations) {
         const int64_t slack = Slack(rel, changes);
         const bool holds = relations_[rel].equal ? slack == 0 : slack >= 0;
-        if (!holds && std::find_if(broken.begin(), broken.end(), [&](const auto& b) { return b.first == rel; }) ==
+        if (!holds && std::find_if(broken.begin(), broken.end(), [r = rel](const auto& b) { return b.first == r; }) ==
                           broken.end()) {
           broken.push_back({rel, slack});
         }
@@ -308,7 +308,7 @@ class Suppression {
       // (a row with no room, whose repair would lead the search astray).
       int score = 0;
       for (const auto& [other, other_coef] : cells_[cell].relations) {
-        const auto b = std::find_if(broken.begin(), broken.end(), [&](const auto& x) { return x.first == other; });
+        const auto b = std::find_if(broken.begin(), broken.end(), [o = other](const auto& x) { return x.first == o; });
         if (b != broken.end()) {
           if (b->second > 0 ? other_coef * delta < 0 : other_coef * delta > 0) ++score;
           continue;

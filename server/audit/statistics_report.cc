@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/substitute.h"
 #include "absl/strings/str_join.h"
 
 namespace trygg::audit {
@@ -91,7 +92,7 @@ struct Words {
   const char* months_in;
   const char* none;
   const char* trend;
-  const char* footer;  // %d entries, marker, threshold - 1, threshold
+  const char* footer;  // absl::Substitute: $0 entries, $1 marker, $2 threshold - 1, $3 threshold
 };
 
 constexpr Words kSwedishWords = {
@@ -103,8 +104,8 @@ constexpr Words kSwedishWords = {
     "Månader i tidszonen",
     "Inga.",
     "Utveckling per månad",
-    "%d granskningsposter lästa. \"%s\" markerar en siffra som inte visas för att skydda människorna "
-    "bakom den: ett antal från 1 till %d, en andel eller tid över färre än %d remisser eller över en "
+    "$0 granskningsposter lästa. \"$1\" markerar en siffra som inte visas för att skydda människorna "
+    "bakom den: ett antal från 1 till $2, en andel eller tid över färre än $3 remisser eller över en "
     "grupp med en dold siffra, eller en siffra som döljs tillsammans med en sådan så att den inte kan "
     "räknas ut från de andra. Organisationer visas med namnet i deras rotsignerade certifikat, annars "
     "med början av deras id.",
@@ -118,8 +119,8 @@ constexpr Words kEnglishWords = {
     "Months in the time zone",
     "None.",
     "Month over month",
-    "%d audit entries read. \"%s\" marks a number not shown to protect the people behind it: a count "
-    "from 1 to %d, a rate or time over fewer than %d referrals or over a group with a hidden count, or "
+    "$0 audit entries read. \"$1\" marks a number not shown to protect the people behind it: a count "
+    "from 1 to $2, a rate or time over fewer than $3 referrals or over a group with a hidden count, or "
     "a number hidden with one of those so that it cannot be worked out from the others. Organisations "
     "are shown by the name in their root-signed certificate, else by the start of their id.",
 };
@@ -142,8 +143,10 @@ std::string CellText(ReportLanguage language, const StatCell& cell) {
 }
 
 std::string Footer(const StatisticsReport& report, ReportLanguage language) {
-  return absl::StrFormat(WordsFor(language).footer, report.entries_read, std::string(kSuppressedMarker),
-                         report.threshold - 1, report.threshold);
+  // Substitute, not StrFormat: the format is chosen at run time by language.
+  return absl::Substitute(absl::string_view(WordsFor(language).footer), absl::StrCat(report.entries_read),
+                          std::string(kSuppressedMarker), absl::StrCat(report.threshold - 1),
+                          absl::StrCat(report.threshold));
 }
 
 std::string PeriodText(const StatisticsReport& report, const ReportOptions& options) {
