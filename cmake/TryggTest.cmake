@@ -18,7 +18,12 @@ target_compile_definitions(trygg_catch_main PRIVATE
   TRYGG_DEFAULT_BUILD_DIR="${PROJECT_BINARY_DIR}")
 
 function(trygg_add_test name)
-  cmake_parse_arguments(ARG "" "LABEL" "SOURCES;LIBS;LABELS" ${ARGN})
+  # RUN_SERIAL: ctest runs the test alone, for tests that measure latency.
+  cmake_parse_arguments(ARG "RUN_SERIAL" "LABEL" "SOURCES;LIBS;LABELS" ${ARGN})
+  set(serial FALSE)
+  if(ARG_RUN_SERIAL)
+    set(serial TRUE)
+  endif()
   if(NOT ARG_LABEL)
     list(GET ARG_LABELS 0 ARG_LABEL)
   endif()
@@ -28,5 +33,5 @@ function(trygg_add_test name)
   # --warn NoTests: a ctest entry whose name no longer selects its test case
   # (a ';' in the name splits it) fails instead of passing with no test run.
   catch_discover_tests(${name} TEST_PREFIX "${name}:" EXTRA_ARGS --warn NoTests
-    PROPERTIES LABELS "${ARG_LABEL}")
+    PROPERTIES LABELS "${ARG_LABEL}" RUN_SERIAL ${serial})
 endfunction()

@@ -31,8 +31,14 @@ const absl::Status& AuthorityLost() {
 class UploadReactor final : public grpc::ServerReadReactor<trygg::v1::UploadAttachmentRequest> {
  public:
   UploadReactor(grpc::CallbackServerContext* context, domain::Store& store, const domain::Cases& cases,
-                domain::Caller caller, const Authenticator& auth, trygg::v1::UploadAttachmentResponse* response)
-      : context_(context), store_(store), cases_(cases), caller_(std::move(caller)), response_(response) {
+                domain::Caller caller, StreamSlot slot, const Authenticator& auth,
+                trygg::v1::UploadAttachmentResponse* response)
+      : context_(context),
+        store_(store),
+        cases_(cases),
+        caller_(std::move(caller)),
+        slot_(std::move(slot)),
+        response_(response) {
     std::lock_guard<std::recursive_mutex> lock(mu_);
     lease_ = auth.HoldForStream(*context, [this] { LoseAuthority(); });
     Read();
@@ -179,6 +185,7 @@ class UploadReactor final : public grpc::ServerReadReactor<trygg::v1::UploadAtta
   domain::Store& store_;
   const domain::Cases& cases_;
   const domain::Caller caller_;
+  const StreamSlot slot_;  // given back when OnDone deletes the reactor
   trygg::v1::UploadAttachmentResponse* response_;
   std::recursive_mutex mu_;
   std::shared_ptr<StreamLease> lease_;
@@ -196,9 +203,9 @@ class UploadReactor final : public grpc::ServerReadReactor<trygg::v1::UploadAtta
 
 class DownloadReactor final : public grpc::ServerWriteReactor<trygg::v1::DownloadAttachmentResponse> {
  public:
-  DownloadReactor(domain::Store& store, const domain::Cases& cases, domain::AttachmentRow row,
+  DownloadReactor(domain::Store& store, const domain::Cases& cases, domain::AttachmentRow row, StreamSlot slot,
                   const Authenticator& auth, const grpc::CallbackServerContext& context)
-      : store_(store), cases_(cases), row_(std::move(row)) {
+      : store_(store), cases_(cases), row_(std::move(row)), slot_(std::move(slot)) {
     response_.set_total_size(row_.stored_size);
     std::lock_guard<std::recursive_mutex> lock(mu_);
     lease_ = auth.HoldForStream(context, [this] { LoseAuthority(); });
@@ -253,6 +260,7 @@ class DownloadReactor final : public grpc::ServerWriteReactor<trygg::v1::Downloa
   domain::Store& store_;
   const domain::Cases& cases_;
   const domain::AttachmentRow row_;
+  const StreamSlot slot_;  // given back when OnDone deletes the reactor
   std::recursive_mutex mu_;
   std::shared_ptr<StreamLease> lease_;
   bool finished_ = false;
@@ -277,18 +285,23 @@ grpc::ServerReadReactor<trygg::v1::UploadAttachmentRequest>* StartUpload(grpc::C
                                                                          const Authenticator& auth,
                                                                          trygg::v1::UploadAttachmentResponse* response) {
   absl::StatusOr<domain::Caller> caller = auth.Authenticate(*context);
-  if (!caller.ok()) {
-    return new Refused<grpc::ServerReadReactor<trygg::v1::UploadAttachmentRequest>>(caller.status());
+  absl::StatusOr<StreamSlot> slot = caller.ok() ? auth.TakeStreamSlot(*caller) : caller.status();
+  if (!slot.ok()) {
+    return new Refused<grpc::ServerReadReactor<trygg::v1::UploadAttachmentRequest>>(slot.status());
   }
-  return new UploadReactor(context, store, cases, *std::move(caller), auth, response);
+  return new UploadReactor(context, store, cases, *std::move(caller), *std::move(slot), auth, response);
 }
 
 grpc::ServerWriteReactor<trygg::v1::DownloadAttachmentResponse>* StartDownload(
     grpc::CallbackServerContext* context, domain::Store& store, const domain::Cases& cases,
     const Authenticator& auth, const trygg::v1::DownloadAttachmentRequest& request) {
+  StreamSlot slot;
   absl::StatusOr<domain::AttachmentRow> row = [&]() -> absl::StatusOr<domain::AttachmentRow> {
     absl::StatusOr<domain::Caller> caller = auth.Authenticate(*context);
     if (!caller.ok()) return caller.status();
+    absl::StatusOr<StreamSlot> taken = auth.TakeStreamSlot(*caller);
+    if (!taken.ok()) return taken.status();
+    slot = *std::move(taken);
     absl::StatusOr<Id128> case_id = IdFromProto(request.case_id(), "case_id");
     if (!case_id.ok()) return case_id.status();
     absl::StatusOr<Hash256> hash = Hash256::FromSpan(AsSpan(request.ciphertext_hash()));
@@ -304,7 +317,7 @@ grpc::ServerWriteReactor<trygg::v1::DownloadAttachmentResponse>* StartDownload(
     return found;
   }();
   if (!row.ok()) return new Refused<grpc::ServerWriteReactor<trygg::v1::DownloadAttachmentResponse>>(row.status());
-  return new DownloadReactor(store, cases, *std::move(row), auth, *context);
+  return new DownloadReactor(store, cases, *std::move(row), std::move(slot), auth, *context);
 }
 
 }  // namespace trygg::api

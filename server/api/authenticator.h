@@ -22,6 +22,7 @@
 #include <grpcpp/server_context.h>
 
 #include "absl/status/statusor.h"
+#include "server/api/limits.h"
 #include "server/api/stream_authority.h"
 #include "server/domain/caller.h"
 #include "server/domain/sessions.h"
@@ -31,9 +32,14 @@ namespace trygg::api {
 
 class Authenticator {
  public:
-  // Both must outlive the Authenticator.
-  Authenticator(domain::Store& store, const domain::Sessions& sessions)
-      : store_(store), sessions_(sessions), streams_(std::make_unique<StreamAuthority>(store, sessions)) {}
+  // `store`, `sessions` and `clock` must outlive the Authenticator.
+  Authenticator(domain::Store& store, const domain::Sessions& sessions, Clock& clock,
+                const CallerLimits& limits = CallerLimits())
+      : store_(store),
+        sessions_(sessions),
+        streams_(std::make_unique<StreamAuthority>(store, sessions)),
+        unauthenticated_(std::make_unique<PeerRateLimiter>(limits.unauthenticated, clock)),
+        slots_(std::make_unique<StreamSlots>(limits.max_streams_per_device)) {}
 
   absl::StatusOr<domain::Caller> Authenticate(const grpc::CallbackServerContext& context) const;
   // As Authenticate, but a call without any authorization metadata is nullopt.
@@ -50,10 +56,27 @@ class Authenticator {
                                              std::function<void()> on_lost) const;
   StreamAuthority& streams() const { return *streams_; }
 
+  // For the calls anyone may make before signing in: OK, or
+  // RESOURCE_EXHAUSTED when the caller's address has made too many of them
+  // lately. The handler asks first, before it reads or queues anything.
+  absl::Status AdmitUnauthenticated(const grpc::CallbackServerContext& context) const {
+    return unauthenticated_->Admit(context.peer());
+  }
+  const PeerRateLimiter& unauthenticated_limiter() const { return *unauthenticated_; }
+
+  // A place for one more open stream of `caller`'s device, held by the
+  // stream for its life; RESOURCE_EXHAUSTED past the per-device cap.
+  absl::StatusOr<StreamSlot> TakeStreamSlot(const domain::Caller& caller) const {
+    return slots_->Take(caller.device_id);
+  }
+  const StreamSlots& stream_slots() const { return *slots_; }
+
  private:
   domain::Store& store_;
   const domain::Sessions& sessions_;
   std::unique_ptr<StreamAuthority> streams_;
+  std::unique_ptr<PeerRateLimiter> unauthenticated_;
+  std::unique_ptr<StreamSlots> slots_;
 };
 
 }  // namespace trygg::api

@@ -203,6 +203,8 @@ grpc::ServerWriteReactor<trygg::v1::WatchReferralsResponse>* ReferralService::Wa
     grpc::CallbackServerContext* context, const trygg::v1::WatchReferralsRequest*) {
   absl::StatusOr<domain::Caller> caller = auth_.Authenticate(*context);
   absl::Status allowed = caller.ok() ? referrals_.AuthoriseWatch(*caller) : caller.status();
+  absl::StatusOr<StreamSlot> slot = allowed.ok() ? auth_.TakeStreamSlot(*caller) : allowed;
+  if (!slot.ok()) allowed = slot.status();
   if (!allowed.ok()) {
     class Refused final : public grpc::ServerWriteReactor<trygg::v1::WatchReferralsResponse> {
      public:
@@ -211,7 +213,7 @@ grpc::ServerWriteReactor<trygg::v1::WatchReferralsResponse>* ReferralService::Wa
     };
     return new Refused(allowed);
   }
-  return watch_.Open(caller->org_id, auth_, *context);
+  return watch_.Open(caller->org_id, *std::move(slot), auth_, *context);
 }
 
 }  // namespace trygg::api

@@ -39,6 +39,7 @@ class ReferralWatch::Stream final : public grpc::ServerWriteReactor<trygg::v1::W
   }
 
   void SetLease(std::shared_ptr<StreamLease> lease) { lease_ = std::move(lease); }
+  void SetSlot(StreamSlot slot) { slot_ = std::move(slot); }
 
   void OnWriteDone(bool ok) override {
     std::lock_guard<std::recursive_mutex> lock(mu_);
@@ -58,6 +59,9 @@ class ReferralWatch::Stream final : public grpc::ServerWriteReactor<trygg::v1::W
 
   void OnDone() override {
     if (lease_ != nullptr) lease_->Release();
+    // Given back now, not when the next Sweep deletes the stream: the device
+    // may open its next stream at once.
+    slot_ = StreamSlot();
     watch_->Retire(this);
   }
 
@@ -75,6 +79,7 @@ class ReferralWatch::Stream final : public grpc::ServerWriteReactor<trygg::v1::W
   ReferralWatch* watch_;
   Id128 org_id_;
   std::shared_ptr<StreamLease> lease_;  // set once, before gRPC sees the stream
+  StreamSlot slot_;                     // likewise
   // Recursive: gRPC may run OnWriteDone or OnCancel inside Finish or StartWrite.
   std::recursive_mutex mu_;
   std::deque<trygg::v1::WatchReferralsResponse> queue_;  // front is being written
@@ -90,8 +95,9 @@ ReferralWatch::~ReferralWatch() {
 }
 
 grpc::ServerWriteReactor<trygg::v1::WatchReferralsResponse>* ReferralWatch::Open(
-    const Id128& org_id, const Authenticator& auth, const grpc::CallbackServerContext& context) {
+    const Id128& org_id, StreamSlot slot, const Authenticator& auth, const grpc::CallbackServerContext& context) {
   auto* stream = new Stream(this, org_id);
+  stream->SetSlot(std::move(slot));
   stream->SetLease(auth.HoldForStream(context, [stream] { stream->LoseAuthority(); }));
   std::lock_guard<std::mutex> lock(mu_);
   SweepLocked();

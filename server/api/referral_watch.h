@@ -39,9 +39,11 @@ class ReferralWatch {
   // Finishes every open stream (at shutdown).
   ~ReferralWatch();
 
-  // A new stream for `org_id`, registered until it is done, and ended with
-  // UNAUTHENTICATED when the session of `context` stops authenticating.
-  grpc::ServerWriteReactor<trygg::v1::WatchReferralsResponse>* Open(const Id128& org_id, const Authenticator& auth,
+  // A new stream for `org_id`, registered until it is done, holding `slot`
+  // (its device's stream count) until then, and ended with UNAUTHENTICATED
+  // when the session of `context` stops authenticating.
+  grpc::ServerWriteReactor<trygg::v1::WatchReferralsResponse>* Open(const Id128& org_id, StreamSlot slot,
+                                                                    const Authenticator& auth,
                                                                     const grpc::CallbackServerContext& context);
 
   // Sends `notice` to every stream of `org_id`.

@@ -10,6 +10,7 @@ namespace trygg::api {
 grpc::ServerUnaryReactor* SessionService::GetChallenge(grpc::CallbackServerContext* context,
                                                        const trygg::v1::GetChallengeRequest* request,
                                                        trygg::v1::GetChallengeResponse* response) {
+  if (absl::Status admitted = auth_.AdmitUnauthenticated(*context); !admitted.ok()) return Finish(context, admitted);
   absl::StatusOr<Id128> device_id = IdFromProto(request->device_id(), "device_id");
   if (!device_id.ok()) return Finish(context, device_id.status());
   return FinishAfterWrite(context, store_, [this, device_id = *device_id, response](domain::Transaction& txn) {
@@ -26,6 +27,7 @@ grpc::ServerUnaryReactor* SessionService::GetChallenge(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* SessionService::CreateSession(grpc::CallbackServerContext* context,
                                                         const trygg::v1::CreateSessionRequest* request,
                                                         trygg::v1::CreateSessionResponse* response) {
+  if (absl::Status admitted = auth_.AdmitUnauthenticated(*context); !admitted.ok()) return Finish(context, admitted);
   absl::StatusOr<Id128> device_id = IdFromProto(request->device_id(), "device_id");
   if (!device_id.ok()) return Finish(context, device_id.status());
   absl::StatusOr<SignedObject> signed_challenge = SignedFromProto(request->signed_challenge(), "signed_challenge");

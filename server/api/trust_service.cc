@@ -32,6 +32,7 @@ grpc::ServerUnaryReactor* TrustService::GetServerInfo(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* TrustService::UploadCertificate(grpc::CallbackServerContext* context,
                                                           const trygg::v1::UploadCertificateRequest* request,
                                                           trygg::v1::UploadCertificateResponse* response) {
+  if (absl::Status admitted = auth_.AdmitUnauthenticated(*context); !admitted.ok()) return Finish(context, admitted);
   auto kind = static_cast<CertificateKind>(request->kind());
   if (request->kind() < trygg::v1::CERTIFICATE_KIND_ORGANISATION ||
       request->kind() > trygg::v1::CERTIFICATE_KIND_SERVER) {
@@ -110,6 +111,7 @@ grpc::ServerUnaryReactor* TrustService::GetOrgLog(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* TrustService::SubmitEnrolmentRequest(
     grpc::CallbackServerContext* context, const trygg::v1::SubmitEnrolmentRequestRequest* request,
     trygg::v1::SubmitEnrolmentRequestResponse* response) {
+  if (absl::Status admitted = auth_.AdmitUnauthenticated(*context); !admitted.ok()) return Finish(context, admitted);
   absl::StatusOr<Id128> org_id = IdFromProto(request->org_id(), "org_id");
   if (!org_id.ok()) return Finish(context, org_id.status());
   absl::StatusOr<SignedObject> signed_request = SignedFromProto(request->request(), "request");
@@ -196,6 +198,8 @@ grpc::ServerUnaryReactor* TrustService::GetKeyEnvelopes(grpc::CallbackServerCont
     TRYGG_ASSIGN_OR_RETURN(std::optional<domain::Caller> caller, auth_.AuthenticateIfPresent(*context));
     std::optional<Id128> enrolment_id;
     if (!caller.has_value()) {
+      // A device waiting for its approval polls this without a session.
+      TRYGG_RETURN_IF_ERROR(auth_.AdmitUnauthenticated(*context));
       TRYGG_ASSIGN_OR_RETURN(enrolment_id, IdFromProto(request->enrolment_id(), "enrolment_id"));
     }
     return store_.Read([&](domain::Transaction& txn) -> absl::Status {

@@ -52,6 +52,38 @@ absl::Status ReadInt(const toml::node& node, absl::string_view source, absl::str
   return absl::OkStatus();
 }
 
+// The integer keys of [limits], with their bounds: the parser and
+// ValidateConfig both read this one table.
+struct LimitKey {
+  const char* name;
+  int64_t min;
+  int64_t max;
+  int ServerConfig::*field;
+};
+constexpr LimitKey kLimitKeys[] = {
+    {"limits.max_receive_message_bytes", kMinMessageBytes, kMaxMessageBytes, &ServerConfig::max_receive_message_bytes},
+    {"limits.max_send_message_bytes", kMinMessageBytes, kMaxMessageBytes, &ServerConfig::max_send_message_bytes},
+    {"limits.unauthenticated_calls_per_second", 0, 100000, &ServerConfig::unauthenticated_calls_per_second},
+    {"limits.unauthenticated_burst", 1, 1000000, &ServerConfig::unauthenticated_burst},
+    {"limits.rate_limited_addresses", 16, 10000000, &ServerConfig::rate_limited_addresses},
+    {"limits.max_streams_per_device", 1, 10000, &ServerConfig::max_streams_per_device},
+    {"limits.max_concurrent_streams_per_connection", 1, 100000,
+     &ServerConfig::max_concurrent_streams_per_connection},
+    {"limits.max_queued_writes", 1, 10000000, &ServerConfig::max_queued_writes},
+    {"limits.memory_quota_mib", 64, 1024 * 1024, &ServerConfig::memory_quota_mib},
+    {"limits.max_threads", 4, 10000, &ServerConfig::max_threads},
+    {"limits.keepalive_seconds", 10, 24 * 3600, &ServerConfig::keepalive_seconds},
+    {"limits.keepalive_timeout_seconds", 1, 3600, &ServerConfig::keepalive_timeout_seconds},
+    {"limits.idle_connection_seconds", 10, 7 * 24 * 3600, &ServerConfig::idle_connection_seconds},
+};
+
+const LimitKey* FindLimitKey(absl::string_view name) {
+  for (const LimitKey& key : kLimitKeys) {
+    if (name == key.name) return &key;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 absl::Status ApplyConfigToml(absl::string_view toml_text, absl::string_view source_name,
@@ -104,12 +136,8 @@ absl::Status ApplyConfigToml(absl::string_view toml_text, absl::string_view sour
           TRYGG_RETURN_IF_ERROR(ReadString(sub, source_name, name, config.tls_cert_file));
         } else if (name == "tls.key_file") {
           TRYGG_RETURN_IF_ERROR(ReadString(sub, source_name, name, config.tls_key_file));
-        } else if (name == "limits.max_receive_message_bytes") {
-          TRYGG_RETURN_IF_ERROR(ReadInt(sub, source_name, name, kMinMessageBytes, kMaxMessageBytes,
-                                       config.max_receive_message_bytes));
-        } else if (name == "limits.max_send_message_bytes") {
-          TRYGG_RETURN_IF_ERROR(ReadInt(sub, source_name, name, kMinMessageBytes, kMaxMessageBytes,
-                                       config.max_send_message_bytes));
+        } else if (const LimitKey* limit = FindLimitKey(name); limit != nullptr) {
+          TRYGG_RETURN_IF_ERROR(ReadInt(sub, source_name, name, limit->min, limit->max, config.*limit->field));
         } else {
           return KeyError(source_name, sub.source(), name, "unknown key");
         }
@@ -186,12 +214,10 @@ absl::Status ValidateConfig(const ServerConfig& config) {
   }
   if (config.data_dir.empty()) return absl::InvalidArgumentError("data_dir must not be empty");
   TRYGG_RETURN_IF_ERROR(PlatformRootKey(config).status());
-  for (const auto& [name, value] : {std::pair<const char*, int>{"limits.max_receive_message_bytes",
-                                                                config.max_receive_message_bytes},
-                                    {"limits.max_send_message_bytes", config.max_send_message_bytes}}) {
-    if (value < kMinMessageBytes || value > kMaxMessageBytes) {
-      return absl::InvalidArgumentError(absl::StrCat(name, " must be between ", kMinMessageBytes,
-                                                     " and ", kMaxMessageBytes));
+  for (const LimitKey& key : kLimitKeys) {
+    const int value = config.*key.field;
+    if (value < key.min || value > key.max) {
+      return absl::InvalidArgumentError(absl::StrCat(key.name, " must be between ", key.min, " and ", key.max));
     }
   }
   if (config.drain_seconds < 0 || config.drain_seconds > kMaxDrainSeconds) {

@@ -49,6 +49,30 @@ struct ServerConfig {
   // Directory capacity stated longer ago than this is shown as stale
   // (TOML `directory.capacity_stale_hours`).
   int directory_capacity_stale_hours = 24;
+
+  // [limits]: what one caller, and all callers together, may cost the server
+  // (docs/operator-guide.md, "Limits"). Bounds are in config.cc's kLimitKeys.
+  // Calls anyone may make before signing in, per address (IPv6 per /64):
+  // refill per second (0: no limit), burst, and how many addresses are
+  // tracked at once.
+  int unauthenticated_calls_per_second = 20;
+  int unauthenticated_burst = 60;
+  int rate_limited_addresses = 65536;
+  // Open streams (watch, upload, download) per device.
+  int max_streams_per_device = 16;
+  // HTTP/2 streams (calls in progress) per connection.
+  int max_concurrent_streams_per_connection = 100;
+  // Writes waiting for the store's writer thread; past it RESOURCE_EXHAUSTED.
+  int max_queued_writes = 10000;
+  // gRPC's resource quota: buffer memory in MiB, and threads.
+  int memory_quota_mib = 1024;
+  int max_threads = 64;
+  // The server pings a connection quiet for keepalive_seconds and closes it
+  // when no answer comes within keepalive_timeout_seconds; a connection with
+  // no call in progress for idle_connection_seconds is closed.
+  int keepalive_seconds = 60;
+  int keepalive_timeout_seconds = 20;
+  int idle_connection_seconds = 600;
 };
 
 // Reads a TOML configuration over `config`'s values. Unknown keys are errors,

@@ -7,9 +7,12 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <mutex>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -19,6 +22,44 @@ namespace {
 // Set once by InitLogging before other threads exist; read-only afterwards.
 std::shared_ptr<spdlog::logger> call_logger;
 bool json_format = false;
+
+// Calls refused by a limit (RESOURCE_EXHAUSTED) come in floods, and a line
+// for each would let a flood fill the disk through the log. The first in each
+// window is logged as any call; the rest are counted, and the count is logged
+// with the next call after the window.
+constexpr auto kExhaustedWindow = std::chrono::seconds(10);
+std::mutex exhausted_mu;
+std::chrono::steady_clock::time_point exhausted_window_start;
+uint64_t exhausted_unlogged = 0;
+
+// Whether `event` gets its own line; may log the count of those that did not.
+bool ShouldLogCall(const CallEvent& event, spdlog::logger& logger) {
+  const bool exhausted = event.status == "RESOURCE_EXHAUSTED";
+  const auto now = std::chrono::steady_clock::now();
+  uint64_t unlogged = 0;
+  bool log = true;
+  {
+    std::lock_guard<std::mutex> lock(exhausted_mu);
+    const bool window_over = now - exhausted_window_start >= kExhaustedWindow;
+    if (window_over) {
+      unlogged = std::exchange(exhausted_unlogged, 0);
+      if (exhausted) exhausted_window_start = now;
+    } else if (exhausted) {
+      ++exhausted_unlogged;
+      log = false;
+    }
+  }
+  if (unlogged > 0) {
+    if (json_format) {
+      logger.info("\"refused_unlogged\":{},\"status\":\"RESOURCE_EXHAUSTED\"", unlogged);
+    } else {
+      logger.info("rpc status=RESOURCE_EXHAUSTED refused_unlogged={} (calls refused by a limit, one line each "
+                  "10 s; trygg_rate_limited_total has them all)",
+                  unlogged);
+    }
+  }
+  return log;
+}
 
 // gRPC's INFO lines are chatter about its internals; they are debug for us.
 void ForwardGrpcLog(gpr_log_func_args* args) {
@@ -102,6 +143,7 @@ void InitLogging(const std::string& level, const std::string& format) {
 void LogCall(const CallEvent& event) {
   const std::shared_ptr<spdlog::logger>& logger = call_logger != nullptr ? call_logger : spdlog::default_logger();
   if (!logger->should_log(spdlog::level::info)) return;
+  if (!ShouldLogCall(event, *logger)) return;
   // Milliseconds with microsecond resolution: enough to see a slow fsync.
   const double duration_ms = static_cast<double>(static_cast<int64_t>(event.duration_ms * 1000)) / 1000;
   if (json_format) {

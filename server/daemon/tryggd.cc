@@ -17,6 +17,7 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 #include <spdlog/spdlog.h>
@@ -185,6 +186,7 @@ absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config
   store::sqlite::SqliteStore::Options store_options;
   store_options.path = config.data_dir + "/trygg.db";
   store_options.observer = d->store_observer_.get();
+  store_options.max_queued_writes = static_cast<size_t>(config.max_queued_writes);
   TRYGG_ASSIGN_OR_RETURN(d->store_, store::sqlite::SqliteStore::Open(store_options));
   spdlog::info("database {} at schema version {}", store_options.path, d->store_->SchemaVersion());
 
@@ -220,7 +222,12 @@ absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config
   session_policy.session_ttl_ms = int64_t{config.session_ttl_seconds} * 1000;
   d->sessions_ = std::make_unique<domain::Sessions>(d->info_.server_instance_id, session_policy,
                                                     *d->clock_, d->rng_);
-  d->authenticator_ = std::make_unique<api::Authenticator>(*d->store_, *d->sessions_);
+  api::CallerLimits caller_limits;
+  caller_limits.unauthenticated.per_second = config.unauthenticated_calls_per_second;
+  caller_limits.unauthenticated.burst = config.unauthenticated_burst;
+  caller_limits.unauthenticated.max_peers = static_cast<size_t>(config.rate_limited_addresses);
+  caller_limits.max_streams_per_device = config.max_streams_per_device;
+  d->authenticator_ = std::make_unique<api::Authenticator>(*d->store_, *d->sessions_, *d->clock_, caller_limits);
 
   d->services_.push_back(
       std::make_unique<api::TrustService>(d->info_, *d->store_, *d->trust_, *d->authenticator_));
@@ -265,6 +272,26 @@ absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config
                                   if (!read.ok()) return std::nullopt;
                                   return static_cast<double>(size);
                                 });
+    d->metrics_->AddScrapeCounter("trygg_rate_limited_total",
+                                  "Calls before sign-in refused because their address made too many lately",
+                                  [raw]() -> std::optional<double> {
+                                    return static_cast<double>(raw->authenticator_->unauthenticated_limiter().refused());
+                                  });
+    d->metrics_->AddScrapeCounter("trygg_streams_refused_total",
+                                  "Streams refused because their device already held its most open streams",
+                                  [raw]() -> std::optional<double> {
+                                    return static_cast<double>(raw->authenticator_->stream_slots().refused());
+                                  });
+    d->metrics_->AddScrapeGauge("trygg_device_streams",
+                                "Streams (watch, upload, download) open now, counted against their devices' cap",
+                                [raw]() -> std::optional<double> {
+                                  return static_cast<double>(raw->authenticator_->stream_slots().held());
+                                });
+    d->metrics_->AddScrapeCounter("trygg_store_writes_refused_total",
+                                  "Writes refused at once because the writer queue was full",
+                                  [raw]() -> std::optional<double> {
+                                    return static_cast<double>(raw->store_->RefusedWrites());
+                                  });
     d->metrics_->AddScrapeGauge("trygg_sessions", "Sessions that have neither expired nor ended",
                                 [raw]() -> std::optional<double> {
                                   int64_t live = 0;
@@ -286,6 +313,19 @@ absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(config.max_receive_message_bytes);
   builder.SetMaxSendMessageSize(config.max_send_message_bytes);
+  // What all callers together may cost: gRPC's buffer memory and threads,
+  // calls in progress per connection, and connections that went quiet.
+  grpc::ResourceQuota quota("tryggd");
+  quota.Resize(static_cast<size_t>(config.memory_quota_mib) * 1024 * 1024);
+  quota.SetMaxThreads(config.max_threads);
+  builder.SetResourceQuota(quota);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, config.max_concurrent_streams_per_connection);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, config.keepalive_seconds * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, config.keepalive_timeout_seconds * 1000);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, config.idle_connection_seconds * 1000);
+  // A client may ping a quiet connection as often as every 10 s (less often
+  // than that and gRPC would end it with "too_many_pings"), no more.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10 * 1000);
   for (auto& service : d->services_) builder.RegisterService(service.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<CallObserverFactory>(d->metrics_.get()));

@@ -66,9 +66,10 @@ absl::Status CheckMetricsBind(const std::string& host, int port, const std::stri
 // a row count is never stale and costs nothing between scrapes.
 class ScrapeGauges final : public prometheus::Collectable {
  public:
-  void Add(std::string name, std::string help, std::function<std::optional<double>()> read) {
+  void Add(std::string name, std::string help, prometheus::MetricType type,
+           std::function<std::optional<double>()> read) {
     std::lock_guard<std::mutex> lock(mu_);
-    gauges_.push_back({std::move(name), std::move(help), std::move(read)});
+    gauges_.push_back({std::move(name), std::move(help), type, std::move(read)});
   }
 
   std::vector<prometheus::MetricFamily> Collect() const override {
@@ -80,9 +81,13 @@ class ScrapeGauges final : public prometheus::Collectable {
       prometheus::MetricFamily family;
       family.name = gauge.name;
       family.help = gauge.help;
-      family.type = prometheus::MetricType::Gauge;
+      family.type = gauge.type;
       prometheus::ClientMetric metric;
-      metric.gauge.value = *value;
+      if (gauge.type == prometheus::MetricType::Counter) {
+        metric.counter.value = *value;
+      } else {
+        metric.gauge.value = *value;
+      }
       family.metric.push_back(std::move(metric));
       families.push_back(std::move(family));
     }
@@ -93,6 +98,7 @@ class ScrapeGauges final : public prometheus::Collectable {
   struct Gauge {
     std::string name;
     std::string help;
+    prometheus::MetricType type;
     std::function<std::optional<double>()> read;
   };
   mutable std::mutex mu_;
@@ -213,7 +219,12 @@ void ServerMetrics::RecordBatch(size_t writes, std::chrono::nanoseconds batch_du
 
 void ServerMetrics::AddScrapeGauge(std::string name, std::string help,
                                    std::function<std::optional<double>()> read) {
-  impl_->scrape_gauges->Add(std::move(name), std::move(help), std::move(read));
+  impl_->scrape_gauges->Add(std::move(name), std::move(help), prometheus::MetricType::Gauge, std::move(read));
+}
+
+void ServerMetrics::AddScrapeCounter(std::string name, std::string help,
+                                     std::function<std::optional<double>()> read) {
+  impl_->scrape_gauges->Add(std::move(name), std::move(help), prometheus::MetricType::Counter, std::move(read));
 }
 
 void ServerMetrics::StopServing() {

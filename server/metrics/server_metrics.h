@@ -57,6 +57,8 @@ class ServerMetrics {
   // cannot be read now (the gauge is then left out). `read` runs on the HTTP
   // server's thread.
   void AddScrapeGauge(std::string name, std::string help, std::function<std::optional<double>()> read);
+  // The same for a counter kept elsewhere (a count that only grows).
+  void AddScrapeCounter(std::string name, std::string help, std::function<std::optional<double>()> read);
 
   // Stops serving (idempotent): after it returns no gauge reader runs again.
   // Recording stays valid until destruction.

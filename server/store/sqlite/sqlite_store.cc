@@ -70,6 +70,7 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const Options& op
 
 absl::Status SqliteStore::Initialise(const Options& options) {
   max_batch_ = std::max(1, options.max_batch);
+  max_queued_writes_ = options.max_queued_writes;
   observer_ = options.observer;
   TRYGG_ASSIGN_OR_RETURN(writer_, Connection::Open(options.path, Connection::Mode::kReadWriteCreate));
 
@@ -163,20 +164,31 @@ absl::StatusOr<domain::ServerIdentity> SqliteStore::GetServerIdentity() {
 }
 
 void SqliteStore::Write(WriteFn write, DoneFn done) {
+  absl::Status refused;
   {
     std::lock_guard<std::mutex> lock(queue_mu_);
-    if (!stopping_) {
+    if (stopping_) {
+      refused = absl::UnavailableError("the store is shutting down");
+    } else if (max_queued_writes_ > 0 && queue_.size() >= max_queued_writes_) {
+      ++refused_writes_;
+      refused = absl::ResourceExhaustedError("the server is busy (its write queue is full); try again shortly");
+    } else {
       queue_.push_back({std::move(write), std::move(done)});
       queue_cv_.notify_one();
       return;
     }
   }
-  done(absl::UnavailableError("the store is shutting down"));
+  done(refused);
 }
 
 size_t SqliteStore::QueuedWrites() {
   std::lock_guard<std::mutex> lock(queue_mu_);
   return queue_.size();
+}
+
+uint64_t SqliteStore::RefusedWrites() {
+  std::lock_guard<std::mutex> lock(queue_mu_);
+  return refused_writes_;
 }
 
 absl::Status SqliteStore::Read(const ReadFn& read) {

@@ -61,6 +61,10 @@ class SqliteStore final : public domain::Store {
     int readers = 4;
     // Most writes committed in one transaction.
     int max_batch = 256;
+    // Most writes waiting for the writer thread; past it Write refuses at
+    // once with RESOURCE_EXHAUSTED instead of letting the queue, and every
+    // caller's wait, grow without limit. 0: no bound.
+    size_t max_queued_writes = 10000;
     // Told about each committed batch; must outlive the store. May be null.
     WriterObserver* observer = nullptr;
   };
@@ -79,6 +83,8 @@ class SqliteStore final : public domain::Store {
 
   // Writes queued and not yet taken by the writer thread.
   size_t QueuedWrites();
+  // Writes refused so far because the queue was full.
+  uint64_t RefusedWrites();
 
  private:
   struct PendingWrite {
@@ -98,12 +104,14 @@ class SqliteStore final : public domain::Store {
   // An erasure's WAL scrub could not complete; retried after the next commit.
   bool scrub_pending_ = false;
   int max_batch_ = 256;
+  size_t max_queued_writes_ = 0;
   WriterObserver* observer_ = nullptr;
   std::unique_ptr<Connection> writer_;
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
   std::deque<PendingWrite> queue_;
+  uint64_t refused_writes_ = 0;
   bool stopping_ = false;
   std::thread writer_thread_;
 

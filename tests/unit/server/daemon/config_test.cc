@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "absl/strings/str_cat.h"
+
 namespace trygg::server {
 namespace {
 
@@ -72,6 +74,56 @@ max_receive_message_bytes = 1048576
   REQUIRE(key->has_value());
   CHECK((*key)->array()[0] == 0x00);
   CHECK((*key)->array()[31] == 0xff);
+}
+
+TEST_CASE("ApplyConfigToml reads every [limits] key, and each is bounded both ways", "[config]") {
+  ServerConfig config;
+  const std::string toml = R"(
+[limits]
+unauthenticated_calls_per_second = 5
+unauthenticated_burst = 7
+rate_limited_addresses = 1000
+max_streams_per_device = 4
+max_concurrent_streams_per_connection = 50
+max_queued_writes = 2000
+memory_quota_mib = 256
+max_threads = 16
+keepalive_seconds = 30
+keepalive_timeout_seconds = 5
+idle_connection_seconds = 120
+)";
+  REQUIRE(ApplyConfigToml(toml, "t.toml", config).ok());
+  CHECK(config.unauthenticated_calls_per_second == 5);
+  CHECK(config.unauthenticated_burst == 7);
+  CHECK(config.rate_limited_addresses == 1000);
+  CHECK(config.max_streams_per_device == 4);
+  CHECK(config.max_concurrent_streams_per_connection == 50);
+  CHECK(config.max_queued_writes == 2000);
+  CHECK(config.memory_quota_mib == 256);
+  CHECK(config.max_threads == 16);
+  CHECK(config.keepalive_seconds == 30);
+  CHECK(config.keepalive_timeout_seconds == 5);
+  CHECK(config.idle_connection_seconds == 120);
+  CHECK(ValidateConfig(config).ok());
+
+  // 0 turns the rate limit off; nothing else may be 0.
+  CHECK(ApplyConfigToml("[limits]\nunauthenticated_calls_per_second = 0\n", "t.toml", config).ok());
+  for (const char* key : {"unauthenticated_burst", "rate_limited_addresses", "max_streams_per_device",
+                          "max_concurrent_streams_per_connection", "max_queued_writes", "memory_quota_mib",
+                          "max_threads", "keepalive_seconds", "keepalive_timeout_seconds",
+                          "idle_connection_seconds"}) {
+    INFO(key);
+    ServerConfig fresh;
+    absl::Status status = ApplyConfigToml(absl::StrCat("[limits]\n", key, " = 0\n"), "t.toml", fresh);
+    CHECK(status.code() == absl::StatusCode::kInvalidArgument);
+    CHECK_THAT(std::string(status.message()), Catch::StartsWith(absl::StrCat("t.toml:2: limits.", key, ": must be between")));
+    CHECK(fresh.max_queued_writes == ServerConfig().max_queued_writes);  // nothing taken from a refused file
+    status = ApplyConfigToml(absl::StrCat("[limits]\n", key, " = 100000000000\n"), "t.toml", fresh);
+    CHECK(status.code() == absl::StatusCode::kInvalidArgument);
+  }
+  ServerConfig bad;
+  bad.max_streams_per_device = 0;
+  CHECK(ValidateConfig(bad).message() == "limits.max_streams_per_device must be between 1 and 10000");
 }
 
 TEST_CASE("ApplyConfigToml names the line and key of every mistake", "[config]") {

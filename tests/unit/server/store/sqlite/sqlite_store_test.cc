@@ -7,6 +7,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <condition_variable>
+#include <optional>
 #include <mutex>
 #include <fstream>
 #include <thread>
@@ -323,6 +324,75 @@ TEST_CASE("the writer reports each batch to its observer, and the queue depth is
   CHECK(observer.durations_ok());
   CHECK(observer.all_committed());
   CHECK(Count(store) == 1 + kQueued);
+}
+
+TEST_CASE("past max_queued_writes a write is refused at once with RESOURCE_EXHAUSTED and never runs", "[store]") {
+  TempDir dir;
+  SqliteStore::Options options;
+  options.path = dir.file("trygg.db");
+  options.max_queued_writes = 3;
+  auto opened = SqliteStore::Open(options);
+  REQUIRE(opened.ok());
+  SqliteStore& store = **opened;
+  REQUIRE(CreateTestTable(store).ok());
+
+  // The writer holds one write (taken off the queue) while three fill it.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool holding = false;
+  bool release = false;
+  store.Write(
+      [&](domain::Transaction& txn) {
+        std::unique_lock<std::mutex> lock(mu);
+        holding = true;
+        cv.notify_all();
+        cv.wait(lock, [&] { return release; });
+        return Insert(txn, 0, "held");
+      },
+      [](absl::Status) {});
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return holding; }));
+  }
+  int queued_done = 0;
+  for (int i = 1; i <= 3; ++i) {
+    store.Write([i](domain::Transaction& txn) { return Insert(txn, i, "queued"); },
+                [&](absl::Status status) {
+                  CHECK(status.ok());
+                  std::lock_guard<std::mutex> lock(mu);
+                  ++queued_done;
+                  cv.notify_all();
+                });
+  }
+  REQUIRE(store.QueuedWrites() == 3);
+
+  // The fourth is answered on this thread, before Write returns.
+  bool ran = false;
+  std::optional<absl::Status> answer;
+  store.Write(
+      [&ran](domain::Transaction& txn) {
+        ran = true;
+        return Insert(txn, 4, "refused");
+      },
+      [&answer](absl::Status status) { answer = status; });
+  REQUIRE(answer.has_value());
+  CHECK(answer->code() == absl::StatusCode::kResourceExhausted);
+  CHECK(store.RefusedWrites() == 1);
+  CHECK(store.QueuedWrites() == 3);
+
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return queued_done == 3; }));
+  }
+  // Once the queue has drained, writes are taken again; the refused one never ran.
+  REQUIRE(store.WriteAndWait([](domain::Transaction& txn) { return Insert(txn, 5, "later"); }).ok());
+  CHECK_FALSE(ran);
+  CHECK(Count(store) == 5);  // held, three queued, later
 }
 
 }  // namespace trygg::store::sqlite
