@@ -32,8 +32,15 @@ std::string PeerKey(std::string_view peer) {
     address = address.substr(0, address.find('%'));
     in6_addr parsed;
     if (inet_pton(AF_INET6, std::string(address).c_str(), &parsed) != 1) return std::string(address);
-    std::fill(parsed.s6_addr + 8, parsed.s6_addr + 16, 0);
     char text[INET6_ADDRSTRLEN];
+    // On a dual-stack listener ([::]:port) IPv4 callers arrive as
+    // ::ffff:a.b.c.d, whose first 64 bits are the same for every one of
+    // them: they are keyed by their IPv4 address, as on an IPv4 listener.
+    if (IN6_IS_ADDR_V4MAPPED(&parsed)) {
+      inet_ntop(AF_INET, parsed.s6_addr + 12, text, sizeof(text));
+      return std::string(text);
+    }
+    std::fill(parsed.s6_addr + 8, parsed.s6_addr + 16, 0);
     inet_ntop(AF_INET6, &parsed, text, sizeof(text));
     return absl::StrCat(text, "/64");
   }

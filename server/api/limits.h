@@ -13,8 +13,9 @@
 //   UploadAttachment, DownloadAttachment) per device, so one device cannot
 //   hold hundreds of idle streams and the memory behind them.
 //
-// Addresses: IPv4 by address; IPv6 by its /64, since one host usually owns a
-// whole /64 and rotating through it must gain nothing; anything else (a Unix
+// Addresses: IPv4 by address (also when it arrives IPv4-mapped on a
+// dual-stack listener); IPv6 by its /64, since one host usually owns a whole
+// /64 and rotating through it must gain nothing; anything else (a Unix
 // socket) as one key.
 // Memory: at most `max_peers` buckets. A bucket that has refilled completely
 // carries no information, so such buckets are dropped when the table is full;

@@ -31,13 +31,17 @@ int AdmitN(PeerRateLimiter& limiter, const std::string& peer, int n) {
   return admitted;
 }
 
-TEST_CASE("PeerKey keys IPv4 by address and IPv6 by its /64, ignoring ports and zones", "[limits]") {
+TEST_CASE("PeerKey keys IPv4 by address, mapped or not, and IPv6 by its /64, ignoring ports and zones", "[limits]") {
   CHECK(PeerKey("ipv4:192.0.2.1:5000") == "192.0.2.1");
   CHECK(PeerKey("ipv4:192.0.2.1:6000") == "192.0.2.1");
   CHECK(PeerKey("ipv6:[2001:db8:1:2:aaaa:bbbb:cccc:dddd]:5000") == "2001:db8:1:2::/64");
   CHECK(PeerKey("ipv6:[2001:db8:1:2::1]:443") == PeerKey("ipv6:[2001:db8:1:2:ffff::9]:80"));
   CHECK(PeerKey("ipv6:[2001:db8:1:3::1]:443") != PeerKey("ipv6:[2001:db8:1:2::1]:443"));
   CHECK(PeerKey("ipv6:[fe80::1%25eth0]:5000") == "fe80::/64");
+  // IPv4 callers on a dual-stack listener keep one bucket each, not one for all.
+  CHECK(PeerKey("ipv6:[::ffff:192.0.2.1]:5000") == "192.0.2.1");
+  CHECK(PeerKey("ipv6:[::ffff:192.0.2.1]:5000") != PeerKey("ipv6:[::ffff:192.0.2.2]:5000"));
+  CHECK(PeerKey("ipv6:[::ffff:192.0.2.1]:5000") == PeerKey("ipv4:192.0.2.1:6000"));
   CHECK(PeerKey("unix:/run/trygg.sock") == "unix");
 }
 
