@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 
 namespace trygg::api {
 namespace {
@@ -26,12 +27,16 @@ std::string PeerKey(std::string_view peer) {
     return std::string(address.substr(0, address.rfind(':')));
   }
   if (peer.rfind("ipv6:", 0) == 0) {
-    std::string_view address = peer.substr(5);
+    // gRPC 1.51 writes "ipv6:%5B2001:db8::1%5D:5000" (brackets and a zone's
+    // "%" percent-encoded); older versions wrote the brackets as they are.
+    const std::string_view encoded = peer.substr(5);
+    std::string address = absl::StrReplaceAll(absl::string_view(encoded.data(), encoded.size()),
+                                              {{"%5B", "["}, {"%5D", "]"}, {"%25", "%"}});
     if (!address.empty() && address.front() == '[') address = address.substr(1, address.find(']') - 1);
-    // gRPC percent-encodes a zone ("%25eth0"); the zone does not matter here.
-    address = address.substr(0, address.find('%'));
+    address = address.substr(0, address.find('%'));  // the zone does not matter here
     in6_addr parsed;
-    if (inet_pton(AF_INET6, std::string(address).c_str(), &parsed) != 1) return std::string(address);
+    // What does not parse shares one key: an attacker must not pick keys.
+    if (inet_pton(AF_INET6, address.c_str(), &parsed) != 1) return "ipv6:unparsed";
     char text[INET6_ADDRSTRLEN];
     // On a dual-stack listener ([::]:port) IPv4 callers arrive as
     // ::ffff:a.b.c.d, whose first 64 bits are the same for every one of

@@ -4,9 +4,9 @@
 // write is queued (issue 12; docs/operator-guide.md, "Limits"):
 //
 // - PeerRateLimiter: a token bucket per network address for the calls anyone
-//   may make before signing in (GetChallenge, CreateSession,
-//   SubmitEnrolmentRequest, UploadCertificate, and GetKeyEnvelopes without a
-//   session). A scanner, a flood or a misbehaving laptop gets at most
+//   may make before signing in (GetServerInfo, GetChallenge, CreateSession,
+//   SubmitEnrolmentRequest, UploadCertificate, GetKeyEnvelopes without a
+//   session, and any call whose token does not authenticate). A scanner, a flood or a misbehaving laptop gets at most
 //   `per_second` of them per address, with bursts up to `burst`; past that
 //   the call is RESOURCE_EXHAUSTED and costs neither a write nor a read.
 // - StreamSlots: at most `max_per_device` open streams (WatchReferrals,

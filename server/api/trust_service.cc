@@ -13,6 +13,7 @@ namespace trygg::api {
 grpc::ServerUnaryReactor* TrustService::GetServerInfo(grpc::CallbackServerContext* context,
                                                       const trygg::v1::GetServerInfoRequest*,
                                                       trygg::v1::GetServerInfoResponse* response) {
+  if (absl::Status admitted = auth_.AdmitUnauthenticated(*context); !admitted.ok()) return Finish(context, admitted);
   return FinishWith(context, [&]() -> absl::Status {
     response->set_server_version(info_.server_version);
     response->set_schema_version(info_.schema_version);

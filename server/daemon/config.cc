@@ -65,7 +65,7 @@ constexpr LimitKey kLimitKeys[] = {
     {"limits.max_send_message_bytes", kMinMessageBytes, kMaxMessageBytes, &ServerConfig::max_send_message_bytes},
     {"limits.unauthenticated_calls_per_second", 0, 100000, &ServerConfig::unauthenticated_calls_per_second},
     {"limits.unauthenticated_burst", 1, 1000000, &ServerConfig::unauthenticated_burst},
-    {"limits.rate_limited_addresses", 16, 10000000, &ServerConfig::rate_limited_addresses},
+    {"limits.rate_limited_addresses", 16, 1000000, &ServerConfig::rate_limited_addresses},
     {"limits.max_streams_per_device", 1, 10000, &ServerConfig::max_streams_per_device},
     {"limits.max_concurrent_streams_per_connection", 1, 100000,
      &ServerConfig::max_concurrent_streams_per_connection},
@@ -219,6 +219,12 @@ absl::Status ValidateConfig(const ServerConfig& config) {
     if (value < key.min || value > key.max) {
       return absl::InvalidArgumentError(absl::StrCat(key.name, " must be between ", key.min, " and ", key.max));
     }
+  }
+  // A client talks over one connection: one holding its streams must still
+  // have room for its other calls.
+  if (config.max_concurrent_streams_per_connection <= config.max_streams_per_device) {
+    return absl::InvalidArgumentError(
+        "limits.max_concurrent_streams_per_connection must be above limits.max_streams_per_device");
   }
   if (config.drain_seconds < 0 || config.drain_seconds > kMaxDrainSeconds) {
     return absl::InvalidArgumentError(absl::StrCat("drain_seconds must be between 0 and ", kMaxDrainSeconds));

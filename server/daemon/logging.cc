@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <map>
 #include <mutex>
 #include <utility>
 
@@ -25,39 +26,55 @@ bool json_format = false;
 
 // Calls refused by a limit (RESOURCE_EXHAUSTED) come in floods, and a line
 // for each would let a flood fill the disk through the log. The first in each
-// window is logged as any call; the rest are counted, and the count is logged
-// with the next call after the window.
+// window is logged as any call; the rest are counted per method (a method
+// name this server serves, or "unknown": never text a caller chose), and the
+// counts are logged with the next call after the window.
 constexpr auto kExhaustedWindow = std::chrono::seconds(10);
 std::mutex exhausted_mu;
 std::chrono::steady_clock::time_point exhausted_window_start;
-uint64_t exhausted_unlogged = 0;
+std::map<std::string, uint64_t, std::less<>> exhausted_unlogged;
 
-// Whether `event` gets its own line; may log the count of those that did not.
+void LogUnlogged(const std::map<std::string, uint64_t, std::less<>>& unlogged, spdlog::logger& logger) {
+  uint64_t total = 0;
+  for (const auto& [method, n] : unlogged) total += n;
+  if (json_format) {
+    nlohmann::ordered_json fields;
+    fields["status"] = "RESOURCE_EXHAUSTED";
+    fields["refused_unlogged"] = total;
+    fields["unlogged_by_method"] = unlogged;
+    std::string members = fields.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    logger.info("{}", members.substr(1, members.size() - 2));
+    return;
+  }
+  std::string methods;
+  for (const auto& [method, n] : unlogged) {
+    if (!methods.empty()) methods += ',';
+    methods += method + ":" + std::to_string(n);
+  }
+  logger.info("rpc status=RESOURCE_EXHAUSTED refused_unlogged={} methods={} (refusals by a limit are logged one "
+              "line per 10 s)",
+              total, methods);
+}
+
+// Whether `event` gets its own line; may log the counts of those that did not.
 bool ShouldLogCall(const CallEvent& event, spdlog::logger& logger) {
   const bool exhausted = event.status == "RESOURCE_EXHAUSTED";
   const auto now = std::chrono::steady_clock::now();
-  uint64_t unlogged = 0;
+  std::map<std::string, uint64_t, std::less<>> unlogged;
   bool log = true;
   {
     std::lock_guard<std::mutex> lock(exhausted_mu);
-    const bool window_over = now - exhausted_window_start >= kExhaustedWindow;
-    if (window_over) {
-      unlogged = std::exchange(exhausted_unlogged, 0);
+    if (now - exhausted_window_start >= kExhaustedWindow) {
+      unlogged.swap(exhausted_unlogged);
       if (exhausted) exhausted_window_start = now;
     } else if (exhausted) {
-      ++exhausted_unlogged;
+      auto it = exhausted_unlogged.find(event.method);
+      if (it == exhausted_unlogged.end()) it = exhausted_unlogged.emplace(std::string(event.method), 0).first;
+      ++it->second;
       log = false;
     }
   }
-  if (unlogged > 0) {
-    if (json_format) {
-      logger.info("\"refused_unlogged\":{},\"status\":\"RESOURCE_EXHAUSTED\"", unlogged);
-    } else {
-      logger.info("rpc status=RESOURCE_EXHAUSTED refused_unlogged={} (calls refused by a limit, one line each "
-                  "10 s; trygg_rate_limited_total has them all)",
-                  unlogged);
-    }
-  }
+  if (!unlogged.empty()) LogUnlogged(unlogged, logger);
   return log;
 }
 

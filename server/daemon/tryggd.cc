@@ -323,8 +323,8 @@ absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, config.keepalive_seconds * 1000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, config.keepalive_timeout_seconds * 1000);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, config.idle_connection_seconds * 1000);
-  // A client may ping a quiet connection as often as every 10 s (less often
-  // than that and gRPC would end it with "too_many_pings"), no more.
+  // A client may ping a quiet connection every 10 s; one that pings more
+  // often is ended by gRPC with "too_many_pings".
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10 * 1000);
   for (auto& service : d->services_) builder.RegisterService(service.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;

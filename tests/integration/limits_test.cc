@@ -442,6 +442,8 @@ TEST_CASE("hundreds of idle streams from one device: past the cap each is RESOUR
   CHECK(health.ok());
   CHECK(health_ms < 100);
   auto admins = OpenWatches(*w.shelter_admin.client, cq, 1);
+  REQUIRE(testing::WaitFor([&] { return Metric(w.world.server(), "trygg_device_streams") == kStreamsPerDevice + 1; },
+                           std::chrono::seconds(30)));
 
   // The held streams end only when cancelled: they were open, not refused.
   for (auto& stream : streams) stream->context->TryCancel();

@@ -38,6 +38,14 @@ TEST_CASE("PeerKey keys IPv4 by address, mapped or not, and IPv6 by its /64, ign
   CHECK(PeerKey("ipv6:[2001:db8:1:2::1]:443") == PeerKey("ipv6:[2001:db8:1:2:ffff::9]:80"));
   CHECK(PeerKey("ipv6:[2001:db8:1:3::1]:443") != PeerKey("ipv6:[2001:db8:1:2::1]:443"));
   CHECK(PeerKey("ipv6:[fe80::1%25eth0]:5000") == "fe80::/64");
+  // The form gRPC 1.51 writes: brackets and the zone's % percent-encoded.
+  CHECK(PeerKey("ipv6:%5B::1%5D:52040") == "::/64");
+  CHECK(PeerKey("ipv6:%5B2001:db8:1:2::1%5D:443") == "2001:db8:1:2::/64");
+  CHECK(PeerKey("ipv6:%5B2001:db8:1:2::1%5D:443") != PeerKey("ipv6:%5B2001:db8:1:3::1%5D:443"));
+  CHECK(PeerKey("ipv6:%5Bfe80::1%25eth0%5D:5000") == "fe80::/64");
+  CHECK(PeerKey("ipv6:%5B::ffff:192.0.2.1%5D:5000") == "192.0.2.1");
+  // Nothing unparsed becomes a key of its own choosing.
+  CHECK(PeerKey("ipv6:garbage-1") == PeerKey("ipv6:garbage-2"));
   // IPv4 callers on a dual-stack listener keep one bucket each, not one for all.
   CHECK(PeerKey("ipv6:[::ffff:192.0.2.1]:5000") == "192.0.2.1");
   CHECK(PeerKey("ipv6:[::ffff:192.0.2.1]:5000") != PeerKey("ipv6:[::ffff:192.0.2.2]:5000"));

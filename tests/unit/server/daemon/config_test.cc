@@ -124,6 +124,13 @@ idle_connection_seconds = 120
   ServerConfig bad;
   bad.max_streams_per_device = 0;
   CHECK(ValidateConfig(bad).message() == "limits.max_streams_per_device must be between 1 and 10000");
+  // A device's streams must leave room on its one connection for other calls.
+  ServerConfig crowded;
+  crowded.max_streams_per_device = 100;
+  crowded.max_concurrent_streams_per_connection = 100;
+  CHECK(ValidateConfig(crowded).code() == absl::StatusCode::kInvalidArgument);
+  crowded.max_concurrent_streams_per_connection = 101;
+  CHECK(ValidateConfig(crowded).ok());
 }
 
 TEST_CASE("ApplyConfigToml names the line and key of every mistake", "[config]") {
