@@ -13,7 +13,7 @@
 namespace trygg::store::sqlite {
 
 absl::Status CopyDatabase(const std::string& source, const std::string& destination,
-                          const std::function<void(const CopyProgress&)>& progress) {
+                          const std::function<void(const CopyProgress&)>& progress, int pages_per_step) {
   absl::StatusOr<std::unique_ptr<Connection>> src = Connection::Open(source, Connection::Mode::kReadOnly);
   if (!src.ok()) return absl::FailedPreconditionError(src.status().message());
   // A checkpoint or WAL recovery by tryggd can hold a lock for a moment.
@@ -31,7 +31,7 @@ absl::Status CopyDatabase(const std::string& source, const std::string& destinat
   if (backup == nullptr) return dst->Error(sqlite3_errcode(dst->raw()), "sqlite3_backup_init");
   int rc = SQLITE_OK;
   while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
-    rc = sqlite3_backup_step(backup, kPagesPerStep);
+    rc = sqlite3_backup_step(backup, pages_per_step);
     if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) sqlite3_sleep(10);
     const int64_t total = sqlite3_backup_pagecount(backup);
     if (progress) progress(CopyProgress{total - sqlite3_backup_remaining(backup), total});

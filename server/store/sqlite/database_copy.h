@@ -38,8 +38,10 @@ struct CopyProgress {
   int64_t pages_total = 0;
 };
 
+// `pages_per_step`: tests make it small to write between steps.
 absl::Status CopyDatabase(const std::string& source, const std::string& destination,
-                          const std::function<void(const CopyProgress&)>& progress);
+                          const std::function<void(const CopyProgress&)>& progress,
+                          int pages_per_step = kPagesPerStep);
 
 }  // namespace trygg::store::sqlite
 
