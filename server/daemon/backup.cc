@@ -170,8 +170,9 @@ absl::StatusOr<CheckedCopy> CheckCopy(store::sqlite::AuditLogCopy& db, const Sig
         "); `trygg-audit verify-db --server-key KEY FILE` lists them all"));
   }
   CheckedCopy copy;
-  if (checked.latest.has_value()) copy.head = *checked.latest;
-  copy.entries = checked.diagnosis.entry_count;
+  copy.tree_size = checked.diagnosis.entry_count;
+  copy.root_hash = checked.diagnosis.root;
+  copy.signed_head = checked.latest;
   copy.server_key = server_key;
   return copy;
 }
@@ -324,7 +325,10 @@ absl::StatusOr<BackupSummary> Backup(const BackupOptions& options, Rng& rng) {
 
 absl::StatusOr<RestoreSummary> Restore(const RestoreOptions& options) {
   if (!PathExists(options.from)) return absl::InvalidArgumentError(absl::StrCat("no backup ", options.from));
-  const std::string key_from = SealedKeyPathFor(options.from);
+  const std::string key_from = options.sealed_key.empty() ? SealedKeyPathFor(options.from) : options.sealed_key;
+  if (!options.sealed_key.empty() && options.passphrase_file.empty()) {
+    return absl::InvalidArgumentError("--sealed-key needs --passphrase-file");
+  }
   std::optional<Passphrase> passphrase;
   if (!options.passphrase_file.empty()) {
     if (!PathExists(key_from)) {
@@ -426,6 +430,7 @@ absl::StatusOr<RestoreSummary> Restore(const RestoreOptions& options) {
   if (restored_key.has_value() && !(existing_key.has_value() && !replaces_key)) {
     TRYGG_RETURN_IF_ERROR(WriteFileAtomically(key_path, restored_key->seed.span(), IfExists::kRefuse));
     summary.key_restored = true;
+    summary.key_from = key_from;
   }
   restored_key.reset();
   if (rename(temp.path().c_str(), db_path.c_str()) != 0) {

@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "trygg/audit/hash.h"
 #include "trygg/audit/tree_head.h"
 #include "trygg/bytes.h"
 #include "trygg/random.h"
@@ -60,9 +61,13 @@ struct BackupOptions {
 
 // What a checked copy holds.
 struct CheckedCopy {
-  audit::TreeHead head;       // the latest signed head it holds
-  uint64_t entries = 0;       // audit entries (may exceed head.tree_size)
-  SignPublicKey server_key;   // the key its heads verify under
+  // The audit log it holds: its size (entries) and Merkle root.
+  uint64_t tree_size = 0;
+  Hash256 root_hash;
+  // The latest tree head the server signed and stored in it, if any; the
+  // log may have grown past it (heads are signed when a client asks).
+  std::optional<audit::TreeHead> signed_head;
+  SignPublicKey server_key;  // the key its signed heads verify under
 };
 
 struct BackupSummary {
@@ -77,9 +82,11 @@ absl::StatusOr<BackupSummary> Backup(const BackupOptions& options, Rng& rng);
 struct RestoreOptions {
   std::string from;
   std::string data_dir;
-  // Restore the sealed key <from>.key, opened with the passphrase in this
-  // file. Without it the data directory's own server-signing.key is kept.
+  // Restore the sealed key (`sealed_key`, by default <from>.key), opened
+  // with the passphrase in this file. Without it the data directory's own
+  // server-signing.key is kept.
   std::string passphrase_file;
+  std::string sealed_key;
   // Replace an existing database (and key); the old files are kept beside,
   // renamed to <name>.before-restore-<UTC time>.
   bool force = false;
@@ -87,6 +94,7 @@ struct RestoreOptions {
 
 struct RestoreSummary {
   std::string database_path;
+  std::string key_from;  // the sealed key restored, if any
   bool key_restored = false;
   std::vector<std::string> kept_aside;  // old files, renamed
   CheckedCopy copy;

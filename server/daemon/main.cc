@@ -50,17 +50,26 @@ int FailCommand(const absl::Status& status, bool json) {
 }
 
 nlohmann::json CopyJson(const trygg::server::CheckedCopy& copy) {
-  return {{"tree_size", copy.head.tree_size},
-          {"root_hash", copy.head.root_hash.ToHex()},
-          {"signed_at_ms", copy.head.timestamp_ms},
-          {"entries", copy.entries},
+  nlohmann::json signed_head = nullptr;
+  if (copy.signed_head.has_value()) {
+    signed_head = {{"tree_size", copy.signed_head->tree_size},
+                   {"root_hash", copy.signed_head->root_hash.ToHex()},
+                   {"signed_at_ms", copy.signed_head->timestamp_ms}};
+  }
+  return {{"tree_size", copy.tree_size},
+          {"root_hash", copy.root_hash.ToHex()},
+          {"signed_head", signed_head},
           {"server_key", trygg::HexEncode(copy.server_key.span())}};
 }
 
 std::string DescribeCopy(const trygg::server::CheckedCopy& copy) {
-  return "signed head of size " + std::to_string(copy.head.tree_size) + ", root " + copy.head.root_hash.ToHex() +
-         ", " + std::to_string(copy.entries) + " audit entries; the audit log verifies under server key " +
-         trygg::HexEncode(copy.server_key.span());
+  std::string text = "an audit log of " + std::to_string(copy.tree_size) + " entries, root " +
+                     copy.root_hash.ToHex() + ", that verifies under server key " +
+                     trygg::HexEncode(copy.server_key.span());
+  if (copy.signed_head.has_value()) {
+    text.append(" (the latest signed head in it: size " + std::to_string(copy.signed_head->tree_size) + ")");
+  }
+  return text;
 }
 
 // Progress of a long copy on stderr: after two seconds, once a second.
@@ -91,11 +100,11 @@ int RunBackup(trygg::server::BackupOptions options, bool json) {
                                  {"sealed_key", done->key_path.empty() ? nlohmann::json(nullptr)
                                                                        : nlohmann::json(done->key_path)},
                                  {"bytes", done->bytes},
-                                 {"head", CopyJson(done->copy)}})
+                                 {"audit_log", CopyJson(done->copy)}})
                      .dump(2)
               << "\n";
   } else {
-    std::printf("backed up to %s (%llu bytes): %s\n", done->path.c_str(),
+    std::printf("backed up to %s (%llu bytes), %s\n", done->path.c_str(),
                 static_cast<unsigned long long>(done->bytes), DescribeCopy(done->copy).c_str());
     if (!done->key_path.empty()) {
       std::printf("the server signing key is sealed under the passphrase in %s\n", done->key_path.c_str());
@@ -112,17 +121,17 @@ int RunRestore(const trygg::server::RestoreOptions& options, bool json) {
                                  {"database", done->database_path},
                                  {"key_restored", done->key_restored},
                                  {"kept_aside", done->kept_aside},
-                                 {"head", CopyJson(done->copy)}})
+                                 {"audit_log", CopyJson(done->copy)}})
                      .dump(2)
               << "\n";
   } else {
-    std::printf("restored %s from %s: %s\n", done->database_path.c_str(), options.from.c_str(),
+    std::printf("restored %s from %s, %s\n", done->database_path.c_str(), options.from.c_str(),
                 DescribeCopy(done->copy).c_str());
-    if (done->key_restored) std::printf("restored the server signing key from %s.key\n", options.from.c_str());
+    if (done->key_restored) std::printf("restored the server signing key from %s\n", done->key_from.c_str());
     for (const std::string& aside : done->kept_aside) std::printf("kept the old file as %s\n", aside.c_str());
-    std::printf("devices and auditors will see a log of size %llu, smaller than the head they last verified: "
-                "announce the restore (docs/operator-guide.md, \"Restoring\")\n",
-                static_cast<unsigned long long>(done->copy.head.tree_size));
+    std::printf("devices and auditors whose last verified head is larger than %llu entries will see the log "
+                "shrink: announce the restore (docs/operator-guide.md, \"Restoring\")\n",
+                static_cast<unsigned long long>(done->copy.tree_size));
   }
   return 0;
 }
@@ -186,7 +195,8 @@ int main(int argc, char** argv) {
   trygg::server::BackupOptions backup;
   bool json = false;
   CLI::App* backup_cmd = app.add_subcommand(
-      "backup",
+      "backup", "copy the database consistently while tryggd runs");
+  backup_cmd->footer(
       "Copy the database of a data directory into one file, consistently, while tryggd runs (SQLite's online\n"
       "backup API; tryggd is not stopped or locked). The copy is written with mode 0600 to a temporary name and\n"
       "renamed to --out only after it passed SQLite's integrity check and the checks of `trygg-audit verify-db`.\n"
@@ -203,16 +213,20 @@ int main(int argc, char** argv) {
 
   trygg::server::RestoreOptions restore;
   CLI::App* restore_cmd = app.add_subcommand(
-      "restore",
+      "restore", "put a backup in place, with tryggd stopped");
+  restore_cmd->footer(
       "Put a backup in place as a data directory's database, with tryggd stopped. The backup is copied into the\n"
       "directory and checked there (SQLite's integrity check and the checks of `trygg-audit verify-db`) before\n"
       "anything changes. Refuses a directory where tryggd runs, or that holds a database unless --force (the old\n"
       "files are then kept beside, renamed *.before-restore-<time>). With --passphrase-file, also restores the\n"
-      "sealed server signing key FROM.key; otherwise the directory's own server-signing.key is kept.");
+      "sealed server signing key (FROM.key, or --sealed-key); otherwise the directory's own server-signing.key\n"
+      "is kept. Devices and auditors then see a log shorter than the head they verified: announce the restore.");
   restore_cmd->add_option("--from", restore.from, "the backup file (from `tryggd backup`)")->required();
   restore_cmd->add_option("-d,--data-dir", restore.data_dir, "the data directory to restore into")->required();
-  restore_cmd->add_option("--passphrase-file", restore.passphrase_file,
-                          "file whose first line is the passphrase of FROM.key");
+  auto* restore_passphrase = restore_cmd->add_option("--passphrase-file", restore.passphrase_file,
+                                                     "file whose first line is the passphrase of the sealed key");
+  restore_cmd->add_option("--sealed-key", restore.sealed_key, "the sealed server signing key (default: FROM.key)")
+      ->needs(restore_passphrase);
   restore_cmd->add_flag("--force", restore.force, "replace an existing database, keeping it beside");
   restore_cmd->add_flag("--json", json, "print the result (or the error) as JSON on stdout");
   app.require_subcommand(0, 1);
