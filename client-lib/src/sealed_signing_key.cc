@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "absl/strings/str_cat.h"
 #include "internal/byte_codec.h"
 #include "internal/sodium.h"
 #include "trygg/crypto_error.h"
@@ -23,7 +24,7 @@ static_assert(kSealedSigningKeySize ==
               kHeaderSize + internal::kAeadNonceSize + 32 + internal::kAeadTagSize + kChecksumSize);
 
 absl::Status SealedKeyError(absl::StatusCode code, CryptoError reason, std::string_view message) {
-  return MakeCryptoError(code, reason, std::string("sealed signing key: ") + std::string(message));
+  return MakeCryptoError(code, reason, std::string("sealed signing key: ").append(message));
 }
 
 absl::Status Corrupt(std::string_view message) {
@@ -62,11 +63,11 @@ absl::StatusOr<Header> ReadHeader(std::span<const uint8_t> sealed) {
   header.public_key = SignPublicKey::FromSpan(public_key).value();
   if (version != kFormatVersion) {
     return SealedKeyError(absl::StatusCode::kFailedPrecondition, CryptoError::kUnknownFormat,
-                          "unknown format version " + std::to_string(version));
+                          absl::StrCat("unknown format version ", version));
   }
   if (alg != crypto_pwhash_ALG_ARGON2ID13) {
     return SealedKeyError(absl::StatusCode::kFailedPrecondition, CryptoError::kUnknownSuite,
-                          "unknown password hash algorithm " + std::to_string(alg));
+                          absl::StrCat("unknown password hash algorithm ", alg));
   }
   if (header.limits.opslimit > internal::kMaxPwhashOpslimit ||
       header.limits.memlimit > internal::kMaxPwhashMemlimit ||
@@ -104,8 +105,8 @@ absl::StatusOr<std::vector<uint8_t>> SealSigningKey(std::span<const uint8_t, 32>
 
   SecretKey file_key;
   if (!internal::DerivePassphraseKey(passphrase, salt, limits.opslimit, limits.memlimit, file_key)) {
-    return absl::ResourceExhaustedError("sealed signing key: Argon2id could not allocate " +
-                                        std::to_string(limits.memlimit) + " bytes");
+    return absl::ResourceExhaustedError(
+        absl::StrCat("sealed signing key: Argon2id could not allocate ", limits.memlimit, " bytes"));
   }
   const std::vector<uint8_t> header(file.begin(), file.end());
   w.Bytes(internal::AeadSeal(file_key.span(), seed, header, rng));
@@ -133,8 +134,8 @@ absl::StatusOr<OpenedSigningKey> OpenSealedSigningKey(std::span<const uint8_t> s
   SecretKey file_key;
   if (!internal::DerivePassphraseKey(passphrase, header.salt, header.limits.opslimit, header.limits.memlimit,
                                      file_key)) {
-    return absl::ResourceExhaustedError("sealed signing key: Argon2id could not allocate " +
-                                        std::to_string(header.limits.memlimit) + " bytes");
+    return absl::ResourceExhaustedError(
+        absl::StrCat("sealed signing key: Argon2id could not allocate ", header.limits.memlimit, " bytes"));
   }
   OpenedSigningKey opened;
   const std::span<const uint8_t> body = sealed.first(sealed.size() - kChecksumSize);

@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "absl/strings/str_cat.h"
 #include "server/daemon/backup.h"
 #include "server/daemon/config.h"
 #include "server/daemon/logging.h"
@@ -63,11 +64,10 @@ nlohmann::json CopyJson(const trygg::server::CheckedCopy& copy) {
 }
 
 std::string DescribeCopy(const trygg::server::CheckedCopy& copy) {
-  std::string text = "an audit log of " + std::to_string(copy.tree_size) + " entries, root " +
-                     copy.root_hash.ToHex() + ", that verifies under server key " +
-                     trygg::HexEncode(copy.server_key.span());
+  std::string text = absl::StrCat("an audit log of ", copy.tree_size, " entries, root ", copy.root_hash.ToHex(),
+                                  ", that verifies under server key ", trygg::HexEncode(copy.server_key.span()));
   if (copy.signed_head.has_value()) {
-    text.append(" (the latest signed head in it: size " + std::to_string(copy.signed_head->tree_size) + ")");
+    absl::StrAppend(&text, " (the latest signed head in it: size ", copy.signed_head->tree_size, ")");
   }
   return text;
 }
