@@ -2,7 +2,8 @@
 
 # Test hooks: switches that weaken security so the test suite runs fast and
 # deterministically: TRYGG_INSECURE_FAST_KDF (the tools write and accept key
-# stores with libsodium's minimum Argon2id limits) and TRYGG_TEST_CLOCK_FILE
+# stores, and `tryggd backup`/`restore` a sealed server key, with libsodium's
+# minimum Argon2id limits) and TRYGG_TEST_CLOCK_FILE
 # (tryggd's clock is moved by an offset a test writes to a file, so tests do
 # not sleep; server/daemon/server_clock.h). Each target that reads one defines
 # TRYGG_TEST_HOOKS=1 when this rule says so. They are compiled only into

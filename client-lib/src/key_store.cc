@@ -31,10 +31,8 @@ constexpr size_t kOrgKeyEntrySize = 4 + 32;
 // Far more generations than an organisation will ever rotate through; bounds
 // the allocation made for a file's payload.
 constexpr uint32_t kMaxOrgKeys = 100000;
-// Upper bounds on limits a file may ask for, so a planted file cannot make
-// opening exhaust memory or hang: SENSITIVE is 4 passes / 1 GiB.
-constexpr uint64_t kMaxOpslimit = 16;
-constexpr uint64_t kMaxMemlimit = uint64_t{4} << 30;
+constexpr uint64_t kMaxOpslimit = internal::kMaxPwhashOpslimit;
+constexpr uint64_t kMaxMemlimit = internal::kMaxPwhashMemlimit;
 constexpr size_t kMaxFileSize = 38 + 24 + 100 + 36 * size_t{kMaxOrgKeys} + 16 + 32;
 
 absl::Status StoreError(absl::StatusCode code, CryptoError reason,
@@ -58,9 +56,8 @@ absl::StatusOr<SecretKey> DeriveFileKey(std::string_view passphrase,
                                         std::span<const uint8_t> salt,
                                         const KdfLimits& limits) {
   SecretKey key;
-  if (crypto_pwhash(key.data(), key.size(), passphrase.data(), passphrase.size(),
-                    salt.data(), limits.opslimit, static_cast<size_t>(limits.memlimit),
-                    crypto_pwhash_ALG_ARGON2ID13) != 0) {
+  if (!internal::DerivePassphraseKey(passphrase, salt.first<kSaltSize>(), limits.opslimit,
+                                     limits.memlimit, key)) {
     return absl::ResourceExhaustedError(
         "key store: Argon2id could not allocate " + std::to_string(limits.memlimit) +
         " bytes");

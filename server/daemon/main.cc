@@ -1,22 +1,30 @@
 // SPDX-License-Identifier: Apache-2.0
 
-// tryggd: the Trygg referral server.
+// tryggd: the Trygg referral server, and its offline subcommands `tryggd
+// backup` and `tryggd restore` (server/daemon/backup.h).
 //
-// Exit status: 0 after a clean stop (SIGINT/SIGTERM), 2 for a usage or
-// configuration error, 1 when the server cannot start (port, data directory,
-// database, TLS files, server key). Every failure is one line on stderr.
+// Exit status: 0 after a clean stop (SIGINT/SIGTERM) or a done subcommand, 2
+// for a usage or configuration error, 1 when the server cannot start (port,
+// data directory, database, TLS files, server key) or a subcommand cannot do
+// its work (a running server, an existing file, a wrong passphrase), 3 when a
+// database or backup fails its checks (damaged, or its audit log does not
+// verify). Every failure is one line on stderr.
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "absl/strings/str_cat.h"
+#include "server/daemon/backup.h"
 #include "server/daemon/config.h"
 #include "server/daemon/logging.h"
 #include "server/daemon/tryggd.h"
@@ -25,10 +33,107 @@ namespace {
 
 constexpr int kExitStartFailure = 1;
 constexpr int kExitUsage = 2;
+constexpr int kExitCheckFailed = 3;
 
 int Fail(int code, const std::string& message) {
   std::fprintf(stderr, "tryggd: error: %s\n", message.c_str());
   return code;
+}
+
+// A subcommand's failure: one line on stderr, and with --json the same as
+// {"ok": false, "error": ...} on stdout for a script.
+int FailCommand(const absl::Status& status, bool json) {
+  if (json) std::cout << nlohmann::json({{"ok", false}, {"error", std::string(status.message())}}).dump(2) << "\n";
+  const int code = status.code() == absl::StatusCode::kDataLoss          ? kExitCheckFailed
+                   : status.code() == absl::StatusCode::kInvalidArgument ? kExitUsage
+                                                                         : kExitStartFailure;
+  return Fail(code, std::string(status.message()));
+}
+
+nlohmann::json CopyJson(const trygg::server::CheckedCopy& copy) {
+  nlohmann::json signed_head = nullptr;
+  if (copy.signed_head.has_value()) {
+    signed_head = {{"tree_size", copy.signed_head->tree_size},
+                   {"root_hash", copy.signed_head->root_hash.ToHex()},
+                   {"signed_at_ms", copy.signed_head->timestamp_ms}};
+  }
+  return {{"tree_size", copy.tree_size},
+          {"root_hash", copy.root_hash.ToHex()},
+          {"signed_head", signed_head},
+          {"server_key", trygg::HexEncode(copy.server_key.span())}};
+}
+
+std::string DescribeCopy(const trygg::server::CheckedCopy& copy) {
+  std::string text = absl::StrCat("an audit log of ", copy.tree_size, " entries, root ", copy.root_hash.ToHex(),
+                                  ", that verifies under server key ", trygg::HexEncode(copy.server_key.span()));
+  if (copy.signed_head.has_value()) {
+    absl::StrAppend(&text, " (the latest signed head in it: size ", copy.signed_head->tree_size, ")");
+  }
+  return text;
+}
+
+// Progress of a long copy on stderr: after two seconds, once a second.
+class CopyProgressReport {
+ public:
+  void operator()(int64_t copied, int64_t total) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - start_ < std::chrono::seconds(2) || now - last_ < std::chrono::seconds(1)) return;
+    last_ = now;
+    std::fprintf(stderr, "tryggd backup: %lld of %lld pages copied\n", static_cast<long long>(copied),
+                 static_cast<long long>(total));
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_;
+};
+
+int RunBackup(trygg::server::BackupOptions options, bool json) {
+  CopyProgressReport report;
+  options.progress = [&report](int64_t copied, int64_t total) { report(copied, total); };
+  trygg::SystemRng rng;
+  absl::StatusOr<trygg::server::BackupSummary> done = trygg::server::Backup(options, rng);
+  if (!done.ok()) return FailCommand(done.status(), json);
+  if (json) {
+    std::cout << nlohmann::json({{"ok", true},
+                                 {"backup", done->path},
+                                 {"sealed_key", done->key_path.empty() ? nlohmann::json(nullptr)
+                                                                       : nlohmann::json(done->key_path)},
+                                 {"bytes", done->bytes},
+                                 {"audit_log", CopyJson(done->copy)}})
+                     .dump(2)
+              << "\n";
+  } else {
+    std::printf("backed up to %s (%llu bytes), %s\n", done->path.c_str(),
+                static_cast<unsigned long long>(done->bytes), DescribeCopy(done->copy).c_str());
+    if (!done->key_path.empty()) {
+      std::printf("the server signing key is sealed under the passphrase in %s\n", done->key_path.c_str());
+    }
+  }
+  return 0;
+}
+
+int RunRestore(const trygg::server::RestoreOptions& options, bool json) {
+  absl::StatusOr<trygg::server::RestoreSummary> done = trygg::server::Restore(options);
+  if (!done.ok()) return FailCommand(done.status(), json);
+  if (json) {
+    std::cout << nlohmann::json({{"ok", true},
+                                 {"database", done->database_path},
+                                 {"key_restored", done->key_restored},
+                                 {"kept_aside", done->kept_aside},
+                                 {"audit_log", CopyJson(done->copy)}})
+                     .dump(2)
+              << "\n";
+  } else {
+    std::printf("restored %s from %s, %s\n", done->database_path.c_str(), options.from.c_str(),
+                DescribeCopy(done->copy).c_str());
+    if (done->key_restored) std::printf("restored the server signing key from %s\n", done->key_from.c_str());
+    for (const std::string& aside : done->kept_aside) std::printf("kept the old file as %s\n", aside.c_str());
+    std::printf("devices and auditors whose last verified head is larger than %llu entries will see the log "
+                "shrink: announce the restore (docs/operator-guide.md, \"Restoring\")\n",
+                static_cast<unsigned long long>(done->copy.tree_size));
+  }
+  return 0;
 }
 
 // The server will hold its signing key and session secrets in memory: no core
@@ -86,6 +191,46 @@ int main(int argc, char** argv) {
                           ->capture_default_str();
   bool print_version = false;
   app.add_flag("--version", print_version, "print the version and exit");
+
+  trygg::server::BackupOptions backup;
+  bool json = false;
+  CLI::App* backup_cmd = app.add_subcommand(
+      "backup", "copy the database consistently while tryggd runs");
+  backup_cmd->footer(
+      "Copy the database of a data directory into one file, consistently, while tryggd runs (SQLite's online\n"
+      "backup API; tryggd is not stopped or locked). The copy is written with mode 0600 to a temporary name and\n"
+      "renamed to --out only after it passed SQLite's integrity check and the checks of `trygg-audit verify-db`.\n"
+      "With --with-signing-key the server signing key is sealed under the passphrase (Argon2id, XChaCha20-Poly1305)\n"
+      "into OUT.key; without it the backup holds no key. Never replaces an existing file.");
+  backup_cmd->add_option("-d,--data-dir", backup.data_dir, "the data directory of the (running) server")->required();
+  backup_cmd->add_option("-o,--out", backup.out, "the backup file to write (must not exist)")->required();
+  auto* with_key = backup_cmd->add_flag("--with-signing-key", backup.with_signing_key,
+                                        "also write OUT.key: the server signing key sealed under a passphrase");
+  backup_cmd->add_option("--passphrase-file", backup.passphrase_file,
+                         "file whose first line is the passphrase that seals the key")
+      ->needs(with_key);
+  backup_cmd->add_flag("--json", json, "print the result (or the error) as JSON on stdout");
+
+  trygg::server::RestoreOptions restore;
+  CLI::App* restore_cmd = app.add_subcommand(
+      "restore", "put a backup in place, with tryggd stopped");
+  restore_cmd->footer(
+      "Put a backup in place as a data directory's database, with tryggd stopped. The backup is copied into the\n"
+      "directory and checked there (SQLite's integrity check and the checks of `trygg-audit verify-db`) before\n"
+      "anything changes. Refuses a directory where tryggd runs, or that holds a database unless --force (the old\n"
+      "files are then kept beside, renamed *.before-restore-<time>). With --passphrase-file, also restores the\n"
+      "sealed server signing key (FROM.key, or --sealed-key); otherwise the directory's own server-signing.key\n"
+      "is kept. Devices and auditors then see a log shorter than the head they verified: announce the restore.");
+  restore_cmd->add_option("--from", restore.from, "the backup file (from `tryggd backup`)")->required();
+  restore_cmd->add_option("-d,--data-dir", restore.data_dir, "the data directory to restore into")->required();
+  auto* restore_passphrase = restore_cmd->add_option("--passphrase-file", restore.passphrase_file,
+                                                     "file whose first line is the passphrase of the sealed key");
+  restore_cmd->add_option("--sealed-key", restore.sealed_key, "the sealed server signing key (default: FROM.key)")
+      ->needs(restore_passphrase);
+  restore_cmd->add_flag("--force", restore.force, "replace an existing database, keeping it beside");
+  restore_cmd->add_flag("--json", json, "print the result (or the error) as JSON on stdout");
+  app.require_subcommand(0, 1);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -95,6 +240,11 @@ int main(int argc, char** argv) {
   if (print_version) {
     std::printf("tryggd %s\n", TRYGG_VERSION);
     return 0;
+  }
+  if (backup_cmd->parsed() || restore_cmd->parsed()) {
+    // The seed and the passphrase pass through this process.
+    HardenProcess();
+    return backup_cmd->parsed() ? RunBackup(backup, json) : RunRestore(restore, json);
   }
 
   trygg::server::ServerConfig config;

@@ -107,4 +107,14 @@ absl::StatusOr<ServerKey> LoadCertifiedServerKey(const std::string& data_dir, co
   return key;
 }
 
+absl::StatusOr<ServerKey> LoadExistingServerKey(const std::string& data_dir) {
+  const std::string path = absl::StrCat(data_dir, "/", kServerKeyFileName);
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return absl::NotFoundError(absl::StrCat("server key ", path, " does not exist"));
+    return absl::FailedPreconditionError(absl::StrCat("cannot access server key ", path, ": ", Errno()));
+  }
+  return Load(path);
+}
+
 }  // namespace trygg::server

@@ -48,6 +48,11 @@ absl::StatusOr<ServerKey> LoadOrCreateServerKey(const std::string& data_dir, Rng
 // hex and what to do; the directory is left as it was.
 absl::StatusOr<ServerKey> LoadCertifiedServerKey(const std::string& data_dir, const SignPublicKey& certified);
 
+// Loads <data_dir>/server-signing.key and never creates one: for `tryggd
+// backup`, which needs the key (or its public half) of a running server.
+// A missing file is NOT_FOUND; otherwise as above.
+absl::StatusOr<ServerKey> LoadExistingServerKey(const std::string& data_dir);
+
 }  // namespace trygg::server
 
 #endif  // TRYGG_SERVER_DAEMON_SERVER_KEY_H_

@@ -19,10 +19,12 @@
 # on from where README.md left off. A block marked
 # <!-- runnable as: PERSON, with tryggd stopped --> runs after tryggd has been
 # stopped with SIGTERM, as an operator stops it before a restore; `tryggd
-# ARGS` in a block starts it again. In the operator guide's blocks,
-# /var/lib/trygg stands for the server's data directory, /backup/ for a
-# directory of the test's, and /etc/trygg/tryggd.toml for a config file with
-# the settings README.md started the server with (on 127.0.0.1:0).
+# ARGS` in a block starts it again (`tryggd backup` and `tryggd restore` just
+# run). In the operator guide's blocks, /var/lib/trygg stands for the
+# server's data directory, /backup/ for a directory of the test's,
+# /etc/trygg/tryggd.toml for a config file with the settings README.md
+# started the server with (on 127.0.0.1:0), and /etc/trygg/backup-passphrase
+# for a passphrase file the test writes.
 # A command line `trygg... ...` (a command prefix, then "...") stands for the
 # line a tool printed: the test runs the last printed line that begins with
 # that prefix exactly as printed. The only other differences from a person at
@@ -139,13 +141,21 @@ stop_server() {
 }
 
 # tryggd ARGS: the operator guide's `tryggd --config /etc/trygg/tryggd.toml`,
-# with the guide's paths mapped to this test's directories (below).
-tryggd() { launch "$@"; }
+# with the guide's paths mapped to this test's directories (below), starts the
+# server; `tryggd backup ...` and `tryggd restore ...` run to completion, as
+# the tools do.
+tryggd() {
+  case "${1:-}" in
+    backup | restore) run_tool tryggd "$TRYGGD_BIN" "$@" ;;
+    *) launch "$@" ;;
+  esac
+}
 
 # The operator guide's paths, for its runnable blocks: /var/lib/trygg is the
-# data directory README.md's server uses, /backup/ is $work/backup/, and
+# data directory README.md's server uses, /backup/ is $work/backup/,
 # /etc/trygg/tryggd.toml is written before those blocks run, with the same
-# settings as README.md's `scripts/run`.
+# settings as README.md's `scripts/run`, and /etc/trygg/backup-passphrase is
+# $work/backup-passphrase, which seals the server key in backups.
 mkdir -m 700 "$work/backup"
 write_operator_config() {
   cat >"$work/tryggd.toml" <<TOML
@@ -153,6 +163,7 @@ listen = "127.0.0.1:0"
 data_dir = "$work/data"
 platform_root_public_key = "$ROOT_KEY"
 TOML
+  (umask 077 && echo "docs test backup passphrase" >"$work/backup-passphrase")
 }
 
 # The blocks to run, as shell text: README.md's section (mode "section"),
@@ -192,6 +203,7 @@ extract() {
     doc == "docs/operator-guide.md" {
       gsub(/\/var\/lib\/trygg/, work "/data"); gsub(/\/backup\//, work "/backup/")
       gsub(/\/etc\/trygg\/tryggd\.toml/, work "/tryggd.toml")
+      gsub(/\/etc\/trygg\/backup-passphrase/, work "/backup-passphrase")
     }
     { print }
     END { if (!failed && mode == "section" && n == 0) fail("no shell blocks in the section") }

@@ -2,7 +2,8 @@
 
 // docs/operator-guide.md against what tryggd accepts, both ways: every flag in
 // the guide's flag table is one `tryggd --help` lists and every flag it lists
-// is in the guide; every config key in the table is one the parser
+// is in the guide; the same for `tryggd backup` and `tryggd restore` and the
+// guide's section "Backups"; every config key in the table is one the parser
 // (server/daemon/config.cc) reads and every key it reads is in the table; the
 // guide's example configuration file parses.
 #include <catch2/catch.hpp>
@@ -73,8 +74,8 @@ std::set<std::string> GuideFlags(const std::string& guide) {
   for (const std::string& row : FlagTableRows(guide)) {
     for (const std::string& flag : Matches(Column(row, 0), kFlag)) flags.insert(flag);
   }
-  // Flags shown in prose as `tryggd --flag`.
-  for (const std::string& span : Matches(guide, std::regex("`tryggd ([^`]*)`"))) {
+  // Flags shown in prose as `tryggd --flag` (a subcommand's are its own).
+  for (const std::string& span : Matches(guide, std::regex("`tryggd (?!backup|restore)([^`]*)`"))) {
     for (const std::string& flag : Matches(span, kFlag)) flags.insert(flag);
   }
   return flags;
@@ -98,9 +99,10 @@ bool ParserKnows(const std::string& key) {
   return status.message().find("unknown key") == absl::string_view::npos;
 }
 
-TEST_CASE("every tryggd flag in the operator guide is in tryggd --help, and back", "[docs]") {
-  const std::string guide = SourceFile("docs/operator-guide.md");
-  const testing::ExitResult help = testing::RunTryggd({"--help"});
+// The options a `tryggd ARGS --help` lists, each of its names.
+std::set<std::string> HelpFlags(std::vector<std::string> args) {
+  args.push_back("--help");
+  const testing::ExitResult help = testing::RunTryggd(args);
   REQUIRE(help.exited);
   REQUIRE(help.code == 0);
   std::set<std::string> listed;
@@ -110,6 +112,12 @@ TEST_CASE("every tryggd flag in the operator guide is in tryggd --help, and back
     std::istringstream names(option[1].str());
     for (std::string name; std::getline(names, name, ',');) listed.insert(name);
   }
+  return listed;
+}
+
+TEST_CASE("every tryggd flag in the operator guide is in tryggd --help, and back", "[docs]") {
+  const std::string guide = SourceFile("docs/operator-guide.md");
+  const std::set<std::string> listed = HelpFlags({});
   REQUIRE(listed.count("--config") == 1);  // the help's format is understood
   const std::set<std::string> documented = GuideFlags(guide);
   for (const std::string& flag : documented) {
@@ -119,6 +127,37 @@ TEST_CASE("every tryggd flag in the operator guide is in tryggd --help, and back
   for (const std::string& flag : listed) {
     INFO("in tryggd --help but not in docs/operator-guide.md's flag table: " << flag);
     CHECK(documented.count(flag) == 1);
+  }
+}
+
+TEST_CASE("every flag of tryggd backup and restore in the operator guide is in its --help, and back", "[docs]") {
+  const std::string guide = SourceFile("docs/operator-guide.md");
+  const size_t start = guide.find("## Backups\n");
+  REQUIRE(start != std::string::npos);
+  const std::string section = guide.substr(start, guide.find("\n## ", start + 1) - start);
+  for (const std::string subcommand : {"backup", "restore"}) {
+    INFO("tryggd " << subcommand);
+    std::set<std::string> listed = HelpFlags({subcommand});
+    REQUIRE(listed.count("--data-dir") == 1);  // the help's format is understood
+    // The commands the guide runs, with their continuation lines.
+    std::string commands;
+    bool continued = false;
+    for (const std::string& line : Lines(section)) {
+      if (continued || line.rfind("tryggd " + subcommand + " ", 0) == 0) commands += line + "\n";
+      continued = (continued || line.rfind("tryggd " + subcommand + " ", 0) == 0) && !line.empty() &&
+                  line.back() == '\\';
+    }
+    REQUIRE(commands.find("--data-dir") != std::string::npos);  // the guide runs it
+    for (const std::string& flag : Matches(commands, kFlag)) {
+      INFO("in the guide's `tryggd " << subcommand << "` but not in its --help: " << flag);
+      CHECK(listed.count(flag) == 1);
+    }
+    const std::set<std::string> mentioned = Matches(section, kFlag);
+    for (const std::string& flag : listed) {
+      if (flag == "-h" || flag == "--help" || flag.rfind("--", 0) != 0) continue;
+      INFO("in tryggd " << subcommand << " --help but not in the guide's section \"Backups\": " << flag);
+      CHECK(mentioned.count(flag) == 1);
+    }
   }
 }
 

@@ -479,60 +479,8 @@ int VerifyDb(const Common& c, const std::string& db_path) {
   absl::StatusOr<std::vector<audit::IndexedEntry>> entries = (*db)->Entries();
   if (!entries.ok()) return Error(entries.status());
 
-  std::vector<std::string> notes;
-  std::vector<audit::LogFinding> head_findings;
-  std::vector<audit::TreeHead> heads;
-  uint64_t largest = 0;
-  for (size_t k = 0; k < stored_heads->size(); ++k) {
-    const audit::SignedTreeHead& h = (*stored_heads)[k];
-    if (!audit::VerifyTreeHeadSignature(h, *key).ok()) {
-      head_findings.push_back({audit::LogFinding::Kind::kRootMismatch, h.head.tree_size, 0, 1,
-                               absl::StrCat("stored tree head #", k + 1, " (size ", h.head.tree_size,
-                                            ") is not signed by the server key: forged or altered")});
-      continue;
-    }
-    if (h.head.tree_size < largest) {
-      head_findings.push_back({audit::LogFinding::Kind::kRootMismatch, h.head.tree_size, 0, 1,
-                               absl::StrCat("signed tree head #", k + 1, " has size ", h.head.tree_size,
-                                            " after a head of size ", largest, ": the log was rolled back")});
-    }
-    largest = std::max(largest, h.head.tree_size);
-    heads.push_back(h.head);
-  }
-  if (heads.empty()) notes.push_back("the database holds no valid signed tree head; only the entries "
-                                     "against its own Merkle tree could be checked");
-
-  // The stored leaf hashes say exactly where entries changed, but only if
-  // they themselves still reproduce every signed root.
-  std::vector<Hash256> trusted;
-  absl::StatusOr<std::vector<Hash256>> leaves = (*db)->LeafHashes();
-  if (!leaves.ok()) {
-    notes.push_back(absl::StrCat("stored Merkle tree unusable: ", leaves.status().message()));
-  } else {
-    bool leaves_ok = true;
-    for (const audit::TreeHead& h : heads) {
-      if (h.tree_size > leaves->size() ||
-          audit::RootFromLeafHashes(absl::MakeConstSpan(leaves->data(), h.tree_size)) != h.root_hash) {
-        leaves_ok = false;
-      }
-    }
-    if (leaves_ok) {
-      trusted = std::move(*leaves);
-    } else {
-      head_findings.push_back({audit::LogFinding::Kind::kRootMismatch, 0, 0, 1,
-                               "the stored Merkle tree does not reproduce the signed roots: its "
-                               "nodes were rewritten along with the entries"});
-    }
-  }
-  audit::DiagnoseOptions options;
-  options.leaves_cover_whole_log = !trusted.empty() || (leaves.ok() && leaves->empty() && !heads.empty());
-  audit::LogDiagnosis diagnosis = audit::DiagnoseLog(*entries, heads, trusted, options);
-  diagnosis.findings.insert(diagnosis.findings.begin(), head_findings.begin(), head_findings.end());
-  const std::vector<audit::LogFinding> forks = audit::FindCaseForks(*entries);
-  diagnosis.findings.insert(diagnosis.findings.end(), forks.begin(), forks.end());
-  std::optional<audit::TreeHead> latest;
-  if (!heads.empty()) latest = heads.back();
-  return Report(c, "verify-db", diagnosis, latest, notes);
+  const audit::StoredLogDiagnosis checked = audit::DiagnoseStoredLog(*entries, *stored_heads, (*db)->LeafHashes(), *key);
+  return Report(c, "verify-db", checked.diagnosis, checked.latest, checked.notes);
 }
 
 // What `stats` is asked for besides where the entries come from.

@@ -19,8 +19,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   CLI::App app{
-      "Writes Trygg's test vectors (records, grants, attachments, key store, "
-      "fingerprints) as JSON,\nfrom fixed seeds: the output is identical on every run. "
+      "Writes Trygg's test vectors (records, grants, attachments, key store, sealed server key, "
+      "fingerprints, workflow) as JSON,\nfrom fixed seeds: the output is identical on every run. "
       "See docs/protocol.md."};
   std::string out_dir = "docs/test-vectors";
   app.add_option("--out", out_dir, "directory to write the *.json files into")

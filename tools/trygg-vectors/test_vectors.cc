@@ -12,6 +12,7 @@
 #include "trygg/keys.h"
 #include "trygg/random.h"
 #include "trygg/record.h"
+#include "trygg/sealed_signing_key.h"
 #include "trygg/signing.h"
 #include "trygg/status_macros.h"
 #include "trygg/workflow.h"
@@ -227,6 +228,26 @@ json KeyStoreVectors() {
   return out;
 }
 
+json SealedSigningKeyVectors() {
+  DeterministicRng rng(0x07);
+  SecretKey seed;
+  rng.Fill(seed.span());
+  const std::string passphrase = "en lång lösenfras för serverns nyckel";
+  const std::vector<uint8_t> file =
+      ValueOrDie(SealSigningKey(seed.span(), passphrase, MinimumKdfLimitsForTests(), rng));
+  json out = json::array();
+  out.push_back({
+      {"description",
+       "a server signing key sealed by `tryggd backup --with-signing-key`; Argon2id MIN limits "
+       "(test only; OpenSealedSigningKey refuses them by default)"},
+      {"passphrase", passphrase},
+      {"file", Hex(file)},
+      {"seed", Hex(seed.span())},
+      {"sign_pk", Hex(SigningKeyPairFromSeed(seed.span()).public_key.span())},
+  });
+  return out;
+}
+
 json FingerprintVectors() {
   DeterministicRng rng(0x05);
   json out = json::array();
@@ -380,6 +401,7 @@ std::vector<VectorFile> AllVectorFiles() {
       file("grants.json", GrantVectors()),
       file("attachments.json", AttachmentVectors()),
       file("keystore.json", KeyStoreVectors()),
+      file("sealed_signing_key.json", SealedSigningKeyVectors()),
       file("fingerprints.json", FingerprintVectors()),
       file("workflow.json", WorkflowVectors()),
   };

@@ -23,6 +23,7 @@ nlohmann::json RecordVectors();
 nlohmann::json GrantVectors();
 nlohmann::json AttachmentVectors();
 nlohmann::json KeyStoreVectors();
+nlohmann::json SealedSigningKeyVectors();
 nlohmann::json FingerprintVectors();
 nlohmann::json WorkflowVectors();
 

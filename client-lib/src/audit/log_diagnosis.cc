@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "trygg/audit/audit_entry.h"
 #include "trygg/audit/tree_frontier.h"
+#include "trygg/audit/tree_head.h"
 
 namespace trygg::audit {
 namespace {
@@ -257,6 +258,67 @@ std::vector<LogFinding> FindCaseForks(absl::Span<const IndexedEntry> entries, si
                               "): the server accepted both and showed devices different histories of the case"),
                  it->second.index);
   }
+  return out;
+}
+
+StoredLogDiagnosis DiagnoseStoredLog(absl::Span<const IndexedEntry> entries,
+                                     absl::Span<const SignedTreeHead> stored_heads,
+                                     const absl::StatusOr<std::vector<Hash256>>& stored_leaves,
+                                     const SignPublicKey& server_key) {
+  StoredLogDiagnosis out;
+  std::vector<LogFinding> head_findings;
+  std::vector<TreeHead> heads;
+  uint64_t largest = 0;
+  for (size_t k = 0; k < stored_heads.size(); ++k) {
+    const SignedTreeHead& h = stored_heads[k];
+    if (!VerifyTreeHeadSignature(h, server_key).ok()) {
+      head_findings.push_back({LogFinding::Kind::kRootMismatch, h.head.tree_size, 0, 1,
+                               absl::StrCat("stored tree head #", k + 1, " (size ", h.head.tree_size,
+                                            ") is not signed by the server key: forged or altered")});
+      continue;
+    }
+    if (h.head.tree_size < largest) {
+      head_findings.push_back({LogFinding::Kind::kRootMismatch, h.head.tree_size, 0, 1,
+                               absl::StrCat("signed tree head #", k + 1, " has size ", h.head.tree_size,
+                                            " after a head of size ", largest, ": the log was rolled back")});
+    }
+    largest = std::max(largest, h.head.tree_size);
+    heads.push_back(h.head);
+  }
+  if (heads.empty()) {
+    out.notes.push_back("the database holds no valid signed tree head; only the entries "
+                        "against its own Merkle tree could be checked");
+  }
+
+  // The stored leaf hashes say exactly where entries changed, but only if
+  // they themselves still reproduce every signed root.
+  std::vector<Hash256> trusted;
+  if (!stored_leaves.ok()) {
+    out.notes.push_back(absl::StrCat("stored Merkle tree unusable: ", stored_leaves.status().message()));
+  } else {
+    bool leaves_ok = true;
+    for (const TreeHead& h : heads) {
+      if (h.tree_size > stored_leaves->size() ||
+          RootFromLeafHashes(absl::MakeConstSpan(stored_leaves->data(), h.tree_size)) != h.root_hash) {
+        leaves_ok = false;
+      }
+    }
+    if (leaves_ok) {
+      trusted = *stored_leaves;
+    } else {
+      head_findings.push_back({LogFinding::Kind::kRootMismatch, 0, 0, 1,
+                               "the stored Merkle tree does not reproduce the signed roots: its "
+                               "nodes were rewritten along with the entries"});
+    }
+  }
+  DiagnoseOptions options;
+  options.leaves_cover_whole_log =
+      !trusted.empty() || (stored_leaves.ok() && stored_leaves->empty() && !heads.empty());
+  out.diagnosis = DiagnoseLog(entries, heads, trusted, options);
+  out.diagnosis.findings.insert(out.diagnosis.findings.begin(), head_findings.begin(), head_findings.end());
+  const std::vector<LogFinding> forks = FindCaseForks(entries);
+  out.diagnosis.findings.insert(out.diagnosis.findings.end(), forks.begin(), forks.end());
+  if (!heads.empty()) out.latest = heads.back();
   return out;
 }
 

@@ -20,6 +20,14 @@ void EnsureSodiumInitialized() {
   (void)initialised;
 }
 
+bool DerivePassphraseKey(std::string_view passphrase,
+                         std::span<const uint8_t, crypto_pwhash_SALTBYTES> salt,
+                         uint64_t opslimit, uint64_t memlimit, SecretKey& key) {
+  EnsureSodiumInitialized();
+  return crypto_pwhash(key.data(), key.size(), passphrase.data(), passphrase.size(), salt.data(),
+                       opslimit, static_cast<size_t>(memlimit), crypto_pwhash_ALG_ARGON2ID13) == 0;
+}
+
 std::vector<uint8_t> AeadSeal(std::span<const uint8_t, 32> key,
                               std::span<const uint8_t> plaintext,
                               std::span<const uint8_t> ad, Rng& rng) {

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "trygg/random.h"
@@ -33,6 +34,19 @@ std::vector<uint8_t> AeadSeal(std::span<const uint8_t, 32> key,
 [[nodiscard]] bool AeadOpen(std::span<const uint8_t, 32> key,
                             std::span<const uint8_t> sealed,
                             std::span<const uint8_t> ad, std::span<uint8_t> out);
+
+// Argon2id limits a stored file (a key store, a sealed server key) may ask
+// for: from crypto_pwhash_*_MIN up to these bounds, so a planted file cannot
+// make opening exhaust memory or hang (SENSITIVE is 4 passes / 1 GiB).
+inline constexpr uint64_t kMaxPwhashOpslimit = 16;
+inline constexpr uint64_t kMaxPwhashMemlimit = uint64_t{4} << 30;
+
+// Argon2id13(passphrase, salt, opslimit, memlimit) into `key`, the key of a
+// file sealed under a passphrase. False when Argon2id cannot allocate
+// `memlimit` bytes.
+[[nodiscard]] bool DerivePassphraseKey(std::string_view passphrase,
+                                       std::span<const uint8_t, crypto_pwhash_SALTBYTES> salt,
+                                       uint64_t opslimit, uint64_t memlimit, SecretKey& key);
 
 // crypto_kdf_derive_from_key(32 bytes, subkey_id, context, master).
 SecretKey DeriveSubkey(std::span<const uint8_t, 32> master, uint64_t subkey_id,

@@ -10,6 +10,8 @@
 #include "server/store/sqlite/audit_tables.h"
 #include "server/store/sqlite/connection.h"
 #include "server/store/sqlite/migrations.h"
+#include "server/store/sqlite/trust_tables.h"
+#include "trygg/trust.h"
 #include "trygg/status_macros.h"
 
 namespace trygg::store::sqlite {
@@ -46,6 +48,37 @@ absl::StatusOr<std::vector<Hash256>> AuditLogCopy::LeafHashes() {
 
 absl::StatusOr<std::vector<audit::SignedTreeHead>> AuditLogCopy::SignedHeads() {
   return SqliteAuditTable(*db_).SignedHeads();
+}
+
+absl::Status AuditLogCopy::IntegrityCheck() {
+  TRYGG_ASSIGN_OR_RETURN(Statement * check, db_->Prepare("PRAGMA integrity_check(10)"));
+  std::string complaints;
+  for (;;) {
+    absl::StatusOr<bool> row = check->Step();
+    if (!row.ok()) {
+      check->Reset();
+      return absl::DataLossError(absl::StrCat("integrity_check failed: ", row.status().message()));
+    }
+    if (!*row) break;
+    const std::string line = check->ColumnText(0);
+    if (line == "ok") continue;
+    if (!complaints.empty()) complaints.append("; ");
+    complaints.append(line);
+  }
+  check->Reset();
+  if (!complaints.empty()) return absl::DataLossError(absl::StrCat("integrity_check: ", complaints));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<SignPublicKey>> AuditLogCopy::CertifiedServerKey() {
+  SqliteTrustTables trust(*db_);
+  TRYGG_ASSIGN_OR_RETURN(std::vector<domain::StoredCertificate> servers,
+                         trust.ListCertificates(CertificateKind::kServer, Id128(), 1));
+  db_->ResetStatements();
+  if (servers.empty()) return std::nullopt;
+  absl::StatusOr<RootCertificate> cert = ParseRootCertificate(servers.front().certificate.bytes);
+  if (!cert.ok()) return absl::DataLossError("the stored server certificate no longer parses");
+  return cert->sign_key;
 }
 
 }  // namespace trygg::store::sqlite

@@ -285,6 +285,29 @@ TEST_CASE("key store vectors open with raw libsodium", "[vectors]") {
   }
 }
 
+TEST_CASE("sealed signing key vectors open with raw libsodium", "[vectors]") {
+  REQUIRE(sodium_init() >= 0);
+  for (const json& v : LoadVectors("sealed_signing_key.json")) {
+    // docs/protocol.md, 7.1: header 70 (with the public key), nonce, sealed seed, checksum.
+    const Bytes file = Hex(v["file"]);
+    REQUIRE(file.size() == 174);
+    REQUIRE(Slice(file, 0, 4) == Str("TRGS"));
+    REQUIRE(file[4] == 1);
+    REQUIRE(file[5] == crypto_pwhash_ALG_ARGON2ID13);
+    REQUIRE(Slice(file, 142, 32) == H(Slice(file, 0, 142)));
+    REQUIRE(Slice(file, 38, 32) == Hex(v["sign_pk"]));
+    const std::string passphrase = v["passphrase"].get<std::string>();
+    Bytes key(32);
+    REQUIRE(crypto_pwhash(key.data(), 32, passphrase.data(), passphrase.size(), file.data() + 22,
+                          BigEndian(file, 6, 8), BigEndian(file, 14, 8), crypto_pwhash_ALG_ARGON2ID13) == 0);
+    const Bytes seed = AeadOpen(key, Slice(file, 70, 72), Slice(file, 0, 70));
+    REQUIRE(seed == Hex(v["seed"]));
+    Bytes pk(32), sk(64);
+    crypto_sign_seed_keypair(pk.data(), sk.data(), seed.data());
+    REQUIRE(pk == Hex(v["sign_pk"]));
+  }
+}
+
 TEST_CASE("workflow vectors verify, parse and open with raw libsodium", "[vectors][workflow]") {
   REQUIRE(sodium_init() >= 0);
   // docs/protocol.md, section 12: magic, exact length, context per object.

@@ -26,7 +26,11 @@
 #include <string_view>
 #include <vector>
 
+#include <optional>
+
+#include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "trygg/bytes.h"
 #include "trygg/audit/audit_entry.h"
 #include "trygg/audit/hash.h"
 #include "trygg/audit/tree_head.h"
@@ -90,6 +94,27 @@ LogDiagnosis DiagnoseLog(absl::Span<const IndexedEntry> entries,
 // not decode are skipped (DiagnoseLog reports them). Pure function;
 // thread-safe. Cost: O(n) time and memory in the case entries.
 std::vector<LogFinding> FindCaseForks(absl::Span<const IndexedEntry> entries, size_t max_findings = 50);
+
+// The checks `trygg-audit verify-db` makes of a copy of a server's database,
+// and `tryggd backup` and `tryggd restore` make of a backup before they
+// accept it: one function, so the three can never disagree.
+//  - every stored head must carry `server_key`'s signature (an unsigned or
+//    forged one is a finding) and the signed sizes must never shrink;
+//  - the stored leaf hashes are trusted only if they reproduce every signed
+//    root (then they name exact indexes); `stored_leaves` is the store's read
+//    of them, whose error becomes a note;
+//  - then DiagnoseLog and FindCaseForks over `entries`.
+// `latest` is the last validly signed head in storage order. Pure function;
+// thread-safe.
+struct StoredLogDiagnosis {
+  LogDiagnosis diagnosis;
+  std::optional<TreeHead> latest;
+  std::vector<std::string> notes;
+};
+StoredLogDiagnosis DiagnoseStoredLog(absl::Span<const IndexedEntry> entries,
+                                     absl::Span<const SignedTreeHead> stored_heads,
+                                     const absl::StatusOr<std::vector<Hash256>>& stored_leaves,
+                                     const SignPublicKey& server_key);
 
 }  // namespace trygg::audit
 

@@ -122,5 +122,42 @@ TEST_CASE("AuditLogCopy refuses what is not a Trygg database of a known schema",
   }
 }
 
+TEST_CASE("AuditLogCopy's integrity check passes a sound copy and names a damaged one", "[store][audit_reader]") {
+  TempDir dir;
+  const std::string path = StoreWithLog(dir);
+  {
+    auto copy = AuditLogCopy::Open(path);
+    REQUIRE(copy.ok());
+    CHECK((*copy)->IntegrityCheck().ok());
+    // A database with no server certificate yet certifies no key.
+    auto certified = (*copy)->CertifiedServerKey();
+    REQUIRE(certified.ok());
+    CHECK_FALSE(certified->has_value());
+  }
+  // Scramble the b-tree page header of the Merkle tree's root page: SQLite
+  // still opens the file; integrity_check finds it.
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  auto query = [db](const char* sql) {
+    sqlite3_stmt* stmt = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+    const int64_t value = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return value;
+  };
+  const int64_t page_size = query("PRAGMA page_size");
+  const int64_t root_page = query("SELECT rootpage FROM sqlite_schema WHERE name = 'audit_nodes'");
+  sqlite3_close(db);
+  std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+  file.seekp(static_cast<std::streamoff>((root_page - 1) * page_size));
+  file.write(std::string(12, '\x5a').data(), 12);
+  file.close();
+  auto copy = AuditLogCopy::Open(path);
+  REQUIRE(copy.ok());
+  const absl::Status checked = (*copy)->IntegrityCheck();
+  CHECK(checked.code() == absl::StatusCode::kDataLoss);
+}
+
 }  // namespace
 }  // namespace trygg::store::sqlite
