@@ -289,7 +289,7 @@ TEST_CASE("a flood of calls before sign-in is refused past its budget, and other
   const int64_t bytes_before = DatabaseBytes(w.world);
   const int64_t enrolments_before = testing::QueryInt(w.world.db_path(), "SELECT count(*) FROM enrolments");
 
-  constexpr int kFlooders = 3;
+  constexpr int kFlooders = 2;
   std::atomic<bool> stop{false};
   std::atomic<int> refused_so_far{0};
   std::vector<FloodCount> counts(kFlooders);
@@ -364,10 +364,10 @@ TEST_CASE("a flood of calls before sign-in is refused past its budget, and other
   CHECK(exhausted_lines <= 2 + static_cast<size_t>(flood_seconds / 10));
   // An accept is several calls and the client's own signature checks; on a
   // slow machine (a sanitizer build, a loaded CI runner) it may take longer
-  // than 100 ms without any flood, so the bound is 100 ms or twice the quiet
-  // accepts of this run, whichever is more (medians of three each).
+  // than 100 ms without any flood, so the bound is 100 ms or three times the
+  // quiet accepts of this run, whichever is more (medians of three each).
   CHECK(health_ms < 100);
-  CHECK(accept_ms < std::max(100.0, 2 * quiet_accept_ms));
+  CHECK(accept_ms < std::max(100.0, 3 * quiet_accept_ms));
 
   // The log grew by the accept and at most the admitted enrolments; the
   // database by at most what the admitted calls stored.

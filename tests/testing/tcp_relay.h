@@ -6,6 +6,9 @@
 // unchanged both ways. Lets one test play callers from two addresses against
 // a real tryggd on loopback (the per-address rate limit).
 //
+// Its threads run at a lower priority (nice 10), as the network between a
+// remote caller and the server would not share the server's CPU.
+//
 // Ownership: owns its listener, its connections and one thread per
 // connection. Destroying it closes them all and joins the threads.
 // Thread-safety: construct and destroy on one thread; port() from any.
