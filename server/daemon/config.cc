@@ -25,6 +25,26 @@ constexpr int kMaxSessionTtlSeconds = 24 * 3600;
 constexpr int kMinCapacityStaleHours = 1;
 constexpr int kMaxCapacityStaleHours = 24 * 365;
 
+// Bounds of the [limits] on stored costs: below the minimums honest use
+// breaks (a device could not enrol over a weekend, an upload over a slow
+// link would be cut off); above the maximums the limit protects nothing.
+struct CostLimit {
+  const char* name;
+  int ServerConfig::*field;
+  int min;
+  int max;
+};
+constexpr CostLimit kCostLimits[] = {
+    {"limits.max_pending_enrolments_per_org", &ServerConfig::max_pending_enrolments_per_org, 1, 10'000},
+    {"limits.enrolment_ttl_hours", &ServerConfig::enrolment_ttl_hours, 1, 24 * 90},
+    {"limits.max_live_challenges", &ServerConfig::max_live_challenges, 10, 1'000'000},
+    {"limits.orphan_upload_timeout_minutes", &ServerConfig::orphan_upload_timeout_minutes, 1, 7 * 24 * 60},
+    {"limits.max_grants_per_call", &ServerConfig::max_grants_per_call, 1, 10'000},
+    {"limits.max_key_envelopes_per_call", &ServerConfig::max_key_envelopes_per_call, 1, 100'000},
+};
+constexpr int64_t kMinAttachmentQuotaBytes = int64_t{1} << 20;
+constexpr int64_t kMaxAttachmentQuotaBytes = int64_t{1} << 50;
+
 absl::Status KeyError(absl::string_view source, const toml::source_region& where,
                       absl::string_view key, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(source, ":", static_cast<int>(where.begin.line), ": ", key, ": ", what));
@@ -50,6 +70,25 @@ absl::Status ReadInt(const toml::node& node, absl::string_view source, absl::str
   }
   out = static_cast<int>(v);
   return absl::OkStatus();
+}
+
+absl::Status ReadInt64(const toml::node& node, absl::string_view source, absl::string_view key, int64_t min,
+                       int64_t max, int64_t& out) {
+  const auto* value = node.as_integer();
+  if (value == nullptr) return KeyError(source, node.source(), key, "must be an integer");
+  if (value->get() < min || value->get() > max) {
+    return KeyError(source, node.source(), key, absl::StrCat("must be between ", min, " and ", max));
+  }
+  out = value->get();
+  return absl::OkStatus();
+}
+
+absl::Status ReadCostLimit(const toml::node& node, absl::string_view source, const std::string& name,
+                           ServerConfig& config) {
+  for (const CostLimit& limit : kCostLimits) {
+    if (name == limit.name) return ReadInt(node, source, name, limit.min, limit.max, config.*limit.field);
+  }
+  return KeyError(source, node.source(), name, "unknown key");
 }
 
 }  // namespace
@@ -110,6 +149,13 @@ absl::Status ApplyConfigToml(absl::string_view toml_text, absl::string_view sour
         } else if (name == "limits.max_send_message_bytes") {
           TRYGG_RETURN_IF_ERROR(ReadInt(sub, source_name, name, kMinMessageBytes, kMaxMessageBytes,
                                        config.max_send_message_bytes));
+        } else if (name == "limits.attachment_quota_bytes_per_org") {
+          TRYGG_RETURN_IF_ERROR(ReadInt64(sub, source_name, name, kMinAttachmentQuotaBytes, kMaxAttachmentQuotaBytes,
+                                         config.attachment_quota_bytes_per_org));
+        } else if (name == "limits.max_pending_enrolments_per_org" || name == "limits.enrolment_ttl_hours" ||
+                   name == "limits.max_live_challenges" || name == "limits.orphan_upload_timeout_minutes" ||
+                   name == "limits.max_grants_per_call" || name == "limits.max_key_envelopes_per_call") {
+          TRYGG_RETURN_IF_ERROR(ReadCostLimit(sub, source_name, name, config));
         } else {
           return KeyError(source_name, sub.source(), name, "unknown key");
         }
@@ -205,6 +251,17 @@ absl::Status ValidateConfig(const ServerConfig& config) {
       config.directory_capacity_stale_hours > kMaxCapacityStaleHours) {
     return absl::InvalidArgumentError(absl::StrCat("directory.capacity_stale_hours must be between ",
                                                    kMinCapacityStaleHours, " and ", kMaxCapacityStaleHours));
+  }
+  for (const CostLimit& limit : kCostLimits) {
+    const int value = config.*limit.field;
+    if (value < limit.min || value > limit.max) {
+      return absl::InvalidArgumentError(absl::StrCat(limit.name, " must be between ", limit.min, " and ", limit.max));
+    }
+  }
+  if (config.attachment_quota_bytes_per_org < kMinAttachmentQuotaBytes ||
+      config.attachment_quota_bytes_per_org > kMaxAttachmentQuotaBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("limits.attachment_quota_bytes_per_org must be between ",
+                                                   kMinAttachmentQuotaBytes, " and ", kMaxAttachmentQuotaBytes));
   }
   if (!config.metrics_listen.empty()) {
     absl::StatusOr<ListenAddress> metrics = ParseListenAddress(config.metrics_listen);

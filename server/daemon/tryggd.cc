@@ -12,8 +12,10 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <sstream>
+#include <string_view>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -215,9 +217,15 @@ absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config
   }
 
   d->info_.server_public_key = d->server_public_key_;
-  d->trust_ = std::make_unique<domain::Trust>(d->info_.platform_root, d->server_public_key_, *d->clock_, d->rng_);
+  domain::TrustLimits trust_limits;
+  trust_limits.max_pending_enrolments = config.max_pending_enrolments_per_org;
+  trust_limits.enrolment_ttl_ms = int64_t{config.enrolment_ttl_hours} * 3600 * 1000;
+  trust_limits.max_key_envelopes_per_call = config.max_key_envelopes_per_call;
+  d->trust_ = std::make_unique<domain::Trust>(d->info_.platform_root, d->server_public_key_, *d->clock_, d->rng_,
+                                              trust_limits);
   domain::SessionPolicy session_policy;
   session_policy.session_ttl_ms = int64_t{config.session_ttl_seconds} * 1000;
+  session_policy.max_live_challenges = config.max_live_challenges;
   d->sessions_ = std::make_unique<domain::Sessions>(d->info_.server_instance_id, session_policy,
                                                     *d->clock_, d->rng_);
   d->authenticator_ = std::make_unique<api::Authenticator>(*d->store_, *d->sessions_);
@@ -225,7 +233,11 @@ absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config
   d->services_.push_back(
       std::make_unique<api::TrustService>(d->info_, *d->store_, *d->trust_, *d->authenticator_));
   d->services_.push_back(std::make_unique<api::SessionService>(*d->store_, *d->sessions_, *d->authenticator_));
-  d->cases_ = std::make_unique<domain::Cases>(*d->clock_);
+  domain::CaseLimits case_limits;
+  case_limits.max_grants_per_call = config.max_grants_per_call;
+  case_limits.attachment_quota_bytes_per_org = static_cast<uint64_t>(config.attachment_quota_bytes_per_org);
+  case_limits.orphan_upload_timeout_ms = int64_t{config.orphan_upload_timeout_minutes} * 60 * 1000;
+  d->cases_ = std::make_unique<domain::Cases>(*d->clock_, case_limits);
   d->routes_ = std::make_unique<DirectoryRoutes>();
   d->referrals_ = std::make_unique<domain::Referrals>(*d->routes_, *d->clock_);
   // Half the send limit leaves room for the grants and the envelope framing.
@@ -322,7 +334,39 @@ void Tryggd::ExpiryLoop() {
       // The senders (and receivers) are told through their watch streams.
       for (const domain::ReferralRow& row : expired) api::PublishReferral(watch_, row);
     }
+    DeleteExpiredRows(kBatch);
     lock.lock();
+  }
+}
+
+void Tryggd::DeleteExpiredRows(int batch) {
+  // Each batch is its own write, so other writes interleave with a large
+  // clean-up; a batch that came back full means more may be waiting. Counts
+  // only in the log: which organisation or device is not said.
+  auto delete_in_batches = [this, batch](std::string_view what,
+                                         const std::function<absl::StatusOr<int>(domain::Transaction&)>& rule) {
+    int total = 0;
+    for (int deleted = batch; deleted >= batch;) {
+      absl::Status status = store_->WriteAndWait([&](domain::Transaction& txn) -> absl::Status {
+        TRYGG_ASSIGN_OR_RETURN(deleted, rule(txn));
+        return absl::OkStatus();
+      });
+      if (!status.ok()) {
+        spdlog::error("deleting {} failed: {}", what, std::string(status.message()));
+        return;
+      }
+      total += deleted;
+    }
+    if (total > 0) spdlog::info("deleted {} {}", total, what);
+  };
+  delete_in_batches("expired enrolment requests",
+                    [this, batch](domain::Transaction& txn) { return trust_->DeleteExpiredEnrolments(txn, batch); });
+  delete_in_batches("rows of orphaned uploads",
+                    [this, batch](domain::Transaction& txn) { return cases_->DeleteOrphanedUploads(txn, batch); });
+  absl::Status challenges = store_->WriteAndWait(
+      [this](domain::Transaction& txn) { return sessions_->DeleteExpired(txn); });
+  if (!challenges.ok()) {
+    spdlog::error("deleting expired challenges and sessions failed: {}", std::string(challenges.message()));
   }
 }
 

@@ -60,6 +60,9 @@ class Tryggd {
  private:
   Tryggd() = default;
   void ExpiryLoop();
+  // Expired enrolment requests, orphaned uploads, and expired challenges and
+  // sessions, each deleted in writes of at most `batch` rows.
+  void DeleteExpiredRows(int batch);
 
   int lock_fd_ = -1;
   bool tls_ = false;
