@@ -12,10 +12,8 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <functional>
 #include <optional>
 #include <sstream>
-#include <string_view>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -340,34 +338,32 @@ void Tryggd::ExpiryLoop() {
 }
 
 void Tryggd::DeleteExpiredRows(int batch) {
-  // Each batch is its own write, so other writes interleave with a large
-  // clean-up; a batch that came back full means more may be waiting. Counts
-  // only in the log: which organisation or device is not said.
-  auto delete_in_batches = [this, batch](std::string_view what,
-                                         const std::function<absl::StatusOr<int>(domain::Transaction&)>& rule) {
-    int total = 0;
-    for (int deleted = batch; deleted >= batch;) {
-      absl::Status status = store_->WriteAndWait([&](domain::Transaction& txn) -> absl::Status {
-        TRYGG_ASSIGN_OR_RETURN(deleted, rule(txn));
-        return absl::OkStatus();
-      });
-      if (!status.ok()) {
-        spdlog::error("deleting {} failed: {}", what, std::string(status.message()));
-        return;
-      }
-      total += deleted;
+  // One write per round, each rule deleting at most `batch` rows, so other
+  // writes interleave with a large clean-up (an orphaned 1 GiB upload has
+  // some 16,000 parts); a rule that came back full may have more waiting.
+  // Counts only in the log: whose rows they were is not said.
+  int enrolments = 0;
+  int upload_rows = 0;
+  for (bool more = true; more;) {
+    int round_enrolments = 0;
+    int round_upload_rows = 0;
+    absl::Status status = store_->WriteAndWait([&](domain::Transaction& txn) -> absl::Status {
+      TRYGG_ASSIGN_OR_RETURN(round_enrolments, trust_->DeleteExpiredEnrolments(txn, batch));
+      TRYGG_ASSIGN_OR_RETURN(round_upload_rows, cases_->DeleteOrphanedUploads(txn, batch));
+      // Bounded by SessionPolicy::max_live_challenges and the sessions' TTL.
+      return sessions_->DeleteExpired(txn);
+    });
+    if (!status.ok()) {
+      spdlog::error("deleting expired enrolment requests, orphaned uploads and challenges failed: {}",
+                    std::string(status.message()));
+      return;
     }
-    if (total > 0) spdlog::info("deleted {} {}", total, what);
-  };
-  delete_in_batches("expired enrolment requests",
-                    [this, batch](domain::Transaction& txn) { return trust_->DeleteExpiredEnrolments(txn, batch); });
-  delete_in_batches("rows of orphaned uploads",
-                    [this, batch](domain::Transaction& txn) { return cases_->DeleteOrphanedUploads(txn, batch); });
-  absl::Status challenges = store_->WriteAndWait(
-      [this](domain::Transaction& txn) { return sessions_->DeleteExpired(txn); });
-  if (!challenges.ok()) {
-    spdlog::error("deleting expired challenges and sessions failed: {}", std::string(challenges.message()));
+    enrolments += round_enrolments;
+    upload_rows += round_upload_rows;
+    more = round_enrolments >= batch || round_upload_rows >= batch;
   }
+  if (enrolments > 0) spdlog::info("deleted {} expired enrolment requests", enrolments);
+  if (upload_rows > 0) spdlog::info("deleted {} rows of orphaned uploads", upload_rows);
 }
 
 void Tryggd::Shutdown(std::chrono::milliseconds drain) {

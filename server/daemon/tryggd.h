@@ -60,8 +60,8 @@ class Tryggd {
  private:
   Tryggd() = default;
   void ExpiryLoop();
-  // Expired enrolment requests, orphaned uploads, and expired challenges and
-  // sessions, each deleted in writes of at most `batch` rows.
+  // Deletes expired enrolment requests, orphaned uploads and expired
+  // challenges and sessions, in writes of at most `batch` rows of each kind.
   void DeleteExpiredRows(int batch);
 
   int lock_fd_ = -1;

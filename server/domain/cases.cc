@@ -109,7 +109,9 @@ absl::Status Cases::BeginAttachment(Transaction& txn, const Caller& caller, cons
     return absl::InvalidArgumentError("metadata.total_size: not the length of a padded attachment stream");
   }
   // Ids are never reused, not even for a retry (which takes a fresh id): two
-  // uploads under one id could otherwise interleave their parts.
+  // uploads under one id could otherwise interleave their parts. (An orphaned
+  // upload's id is free again once the expiry loop deleted it: its stream is
+  // long gone, and only its own device could name it.)
   TRYGG_ASSIGN_OR_RETURN(std::optional<AttachmentRow> existing, txn.cases().GetAttachment(case_id, attachment_id));
   if (existing.has_value()) return absl::AlreadyExistsError("an attachment or upload with this id exists");
   // The whole announced size is reserved now, so that no part of the upload
