@@ -25,6 +25,9 @@ constexpr int kMaxSessionTtlSeconds = 24 * 3600;
 constexpr int kMinCapacityStaleHours = 1;
 constexpr int kMaxCapacityStaleHours = 24 * 365;
 
+constexpr int64_t kMinAttachmentQuotaBytes = int64_t{1} << 20;
+constexpr int64_t kMaxAttachmentQuotaBytes = int64_t{1} << 50;
+
 absl::Status KeyError(absl::string_view source, const toml::source_region& where,
                       absl::string_view key, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(source, ":", static_cast<int>(where.begin.line), ": ", key, ": ", what));
@@ -52,6 +55,17 @@ absl::Status ReadInt(const toml::node& node, absl::string_view source, absl::str
   return absl::OkStatus();
 }
 
+absl::Status ReadInt64(const toml::node& node, absl::string_view source, absl::string_view key, int64_t min,
+                       int64_t max, int64_t& out) {
+  const auto* value = node.as_integer();
+  if (value == nullptr) return KeyError(source, node.source(), key, "must be an integer");
+  if (value->get() < min || value->get() > max) {
+    return KeyError(source, node.source(), key, absl::StrCat("must be between ", min, " and ", max));
+  }
+  out = value->get();
+  return absl::OkStatus();
+}
+
 // The integer keys of [limits], with their bounds: the parser and
 // ValidateConfig both read this one table.
 struct LimitKey {
@@ -75,6 +89,15 @@ constexpr LimitKey kLimitKeys[] = {
     {"limits.keepalive_seconds", 10, 24 * 3600, &ServerConfig::keepalive_seconds},
     {"limits.keepalive_timeout_seconds", 1, 3600, &ServerConfig::keepalive_timeout_seconds},
     {"limits.idle_connection_seconds", 10, 7 * 24 * 3600, &ServerConfig::idle_connection_seconds},
+    // Stored costs: below the minimums honest use breaks (a device could not
+    // enrol over a weekend, an upload over a slow link would be cut off);
+    // above the maximums the limit protects nothing.
+    {"limits.max_pending_enrolments_per_org", 1, 10'000, &ServerConfig::max_pending_enrolments_per_org},
+    {"limits.enrolment_ttl_hours", 1, 24 * 90, &ServerConfig::enrolment_ttl_hours},
+    {"limits.max_live_challenges", 10, 1'000'000, &ServerConfig::max_live_challenges},
+    {"limits.orphan_upload_timeout_minutes", 1, 7 * 24 * 60, &ServerConfig::orphan_upload_timeout_minutes},
+    {"limits.max_grants_per_call", 1, 10'000, &ServerConfig::max_grants_per_call},
+    {"limits.max_key_envelopes_per_call", 1, 100'000, &ServerConfig::max_key_envelopes_per_call},
 };
 
 const LimitKey* FindLimitKey(absl::string_view name) {
@@ -138,6 +161,9 @@ absl::Status ApplyConfigToml(absl::string_view toml_text, absl::string_view sour
           TRYGG_RETURN_IF_ERROR(ReadString(sub, source_name, name, config.tls_key_file));
         } else if (const LimitKey* limit = FindLimitKey(name); limit != nullptr) {
           TRYGG_RETURN_IF_ERROR(ReadInt(sub, source_name, name, limit->min, limit->max, config.*limit->field));
+        } else if (name == "limits.attachment_quota_bytes_per_org") {
+          TRYGG_RETURN_IF_ERROR(ReadInt64(sub, source_name, name, kMinAttachmentQuotaBytes, kMaxAttachmentQuotaBytes,
+                                         config.attachment_quota_bytes_per_org));
         } else {
           return KeyError(source_name, sub.source(), name, "unknown key");
         }
@@ -237,6 +263,11 @@ absl::Status ValidateConfig(const ServerConfig& config) {
       config.directory_capacity_stale_hours > kMaxCapacityStaleHours) {
     return absl::InvalidArgumentError(absl::StrCat("directory.capacity_stale_hours must be between ",
                                                    kMinCapacityStaleHours, " and ", kMaxCapacityStaleHours));
+  }
+  if (config.attachment_quota_bytes_per_org < kMinAttachmentQuotaBytes ||
+      config.attachment_quota_bytes_per_org > kMaxAttachmentQuotaBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("limits.attachment_quota_bytes_per_org must be between ",
+                                                   kMinAttachmentQuotaBytes, " and ", kMaxAttachmentQuotaBytes));
   }
   if (!config.metrics_listen.empty()) {
     absl::StatusOr<ListenAddress> metrics = ParseListenAddress(config.metrics_listen);

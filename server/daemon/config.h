@@ -73,6 +73,16 @@ struct ServerConfig {
   int keepalive_seconds = 60;
   int keepalive_timeout_seconds = 20;
   int idle_connection_seconds = 600;
+  // What unauthenticated requests, one organisation and one call may make
+  // the server store; each goes into the domain's TrustLimits, SessionPolicy
+  // or CaseLimits.
+  int max_pending_enrolments_per_org = 20;
+  int enrolment_ttl_hours = 72;
+  int max_live_challenges = 10'000;
+  int64_t attachment_quota_bytes_per_org = int64_t{10} << 30;
+  int orphan_upload_timeout_minutes = 60;
+  int max_grants_per_call = 256;
+  int max_key_envelopes_per_call = 1000;
 };
 
 // Reads a TOML configuration over `config`'s values. Unknown keys are errors,

@@ -217,9 +217,15 @@ absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config
   }
 
   d->info_.server_public_key = d->server_public_key_;
-  d->trust_ = std::make_unique<domain::Trust>(d->info_.platform_root, d->server_public_key_, *d->clock_, d->rng_);
+  domain::TrustLimits trust_limits;
+  trust_limits.max_pending_enrolments = config.max_pending_enrolments_per_org;
+  trust_limits.enrolment_ttl_ms = int64_t{config.enrolment_ttl_hours} * 3600 * 1000;
+  trust_limits.max_key_envelopes_per_call = config.max_key_envelopes_per_call;
+  d->trust_ = std::make_unique<domain::Trust>(d->info_.platform_root, d->server_public_key_, *d->clock_, d->rng_,
+                                              trust_limits);
   domain::SessionPolicy session_policy;
   session_policy.session_ttl_ms = int64_t{config.session_ttl_seconds} * 1000;
+  session_policy.max_live_challenges = config.max_live_challenges;
   d->sessions_ = std::make_unique<domain::Sessions>(d->info_.server_instance_id, session_policy,
                                                     *d->clock_, d->rng_);
   api::CallerLimits caller_limits;
@@ -232,7 +238,11 @@ absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config
   d->services_.push_back(
       std::make_unique<api::TrustService>(d->info_, *d->store_, *d->trust_, *d->authenticator_));
   d->services_.push_back(std::make_unique<api::SessionService>(*d->store_, *d->sessions_, *d->authenticator_));
-  d->cases_ = std::make_unique<domain::Cases>(*d->clock_);
+  domain::CaseLimits case_limits;
+  case_limits.max_grants_per_call = config.max_grants_per_call;
+  case_limits.attachment_quota_bytes_per_org = static_cast<uint64_t>(config.attachment_quota_bytes_per_org);
+  case_limits.orphan_upload_timeout_ms = int64_t{config.orphan_upload_timeout_minutes} * 60 * 1000;
+  d->cases_ = std::make_unique<domain::Cases>(*d->clock_, case_limits);
   d->routes_ = std::make_unique<DirectoryRoutes>();
   d->referrals_ = std::make_unique<domain::Referrals>(*d->routes_, *d->clock_);
   // Half the send limit leaves room for the grants and the envelope framing.
@@ -362,8 +372,38 @@ void Tryggd::ExpiryLoop() {
       // The senders (and receivers) are told through their watch streams.
       for (const domain::ReferralRow& row : expired) api::PublishReferral(watch_, row);
     }
+    DeleteExpiredRows(kBatch);
     lock.lock();
   }
+}
+
+void Tryggd::DeleteExpiredRows(int batch) {
+  // One write per round, each rule deleting at most `batch` rows, so other
+  // writes interleave with a large clean-up (an orphaned 1 GiB upload has
+  // some 16,000 parts); a rule that came back full may have more waiting.
+  // Counts only in the log: whose rows they were is not said.
+  int enrolments = 0;
+  int upload_rows = 0;
+  for (bool more = true; more;) {
+    int round_enrolments = 0;
+    int round_upload_rows = 0;
+    absl::Status status = store_->WriteAndWait([&](domain::Transaction& txn) -> absl::Status {
+      TRYGG_ASSIGN_OR_RETURN(round_enrolments, trust_->DeleteExpiredEnrolments(txn, batch));
+      TRYGG_ASSIGN_OR_RETURN(round_upload_rows, cases_->DeleteOrphanedUploads(txn, batch));
+      // Bounded by SessionPolicy::max_live_challenges and the sessions' TTL.
+      return sessions_->DeleteExpired(txn);
+    });
+    if (!status.ok()) {
+      spdlog::error("deleting expired enrolment requests, orphaned uploads and challenges failed: {}",
+                    std::string(status.message()));
+      return;
+    }
+    enrolments += round_enrolments;
+    upload_rows += round_upload_rows;
+    more = round_enrolments >= batch || round_upload_rows >= batch;
+  }
+  if (enrolments > 0) spdlog::info("deleted {} expired enrolment requests", enrolments);
+  if (upload_rows > 0) spdlog::info("deleted {} rows of orphaned uploads", upload_rows);
 }
 
 void Tryggd::Shutdown(std::chrono::milliseconds drain) {

@@ -60,6 +60,9 @@ class Tryggd {
  private:
   Tryggd() = default;
   void ExpiryLoop();
+  // Deletes expired enrolment requests, orphaned uploads and expired
+  // challenges and sessions, in writes of at most `batch` rows of each kind.
+  void DeleteExpiredRows(int batch);
 
   int lock_fd_ = -1;
   bool tls_ = false;

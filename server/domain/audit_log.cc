@@ -87,9 +87,14 @@ audit::AuditEvent CertificateUploadedEvent(const Id128& subject_id, const Id128&
   return event;
 }
 
-audit::AuditEvent DeviceAddedEvent(const Caller& caller, int64_t now, Role role) {
+audit::AuditEvent DeviceAddedEvent(const Caller& caller, int64_t now, Role role,
+                                   const std::optional<EnrolmentRequested>& requested) {
   audit::AuditEvent event = ActedBy(audit::AuditEventKind::kDeviceAdded, caller, now);
   event.code = static_cast<uint8_t>(role);
+  if (requested.has_value()) {
+    event.number = static_cast<uint32_t>(requested->role);
+    event.due_ms = requested->submitted_at_ms;
+  }
   return event;
 }
 
@@ -106,13 +111,6 @@ audit::AuditEvent OrgKeyRotatedEvent(const Caller& caller, int64_t now, uint32_t
 audit::AuditEvent RoleChangedEvent(const Caller& caller, int64_t now, Role role) {
   audit::AuditEvent event = ActedBy(audit::AuditEventKind::kRoleChanged, caller, now);
   event.code = static_cast<uint8_t>(role);
-  return event;
-}
-
-audit::AuditEvent EnrolmentRequestedEvent(const Id128& org_id, const Id128& device_id, int64_t now,
-                                          Role requested_role) {
-  audit::AuditEvent event = ActedBy(audit::AuditEventKind::kEnrolmentRequested, org_id, device_id, now);
-  event.code = static_cast<uint8_t>(requested_role);
   return event;
 }
 

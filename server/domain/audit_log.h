@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,16 +63,23 @@ audit::AuditEvent OrganisationAdmittedEvent(const Id128& org_id, const Id128& de
 // Trust: a coordinator or server certificate (`kind`) was stored.
 audit::AuditEvent CertificateUploadedEvent(const Id128& subject_id, const Id128& device_id, int64_t now,
                                            CertificateKind kind);
+// What an approved enrolment request asked for, and when it came: a request
+// appends no entry of its own (Trust::SubmitEnrolment), so the entry of the
+// link that approves it carries this.
+struct EnrolmentRequested {
+  Role role = Role::kCaseworker;
+  int64_t submitted_at_ms = 0;
+};
 // Organisation log links appended by `caller`, an admin of its organisation:
-// a device added with `role`, a device revoked, the organisation key rotated
-// to `generation`, a device's role changed to `role`.
-audit::AuditEvent DeviceAddedEvent(const Caller& caller, int64_t now, Role role);
+// a device added with `role` (approving `requested` when the device had a
+// pending enrolment request: number = its role, due_ms = its submission
+// time), a device revoked, the organisation key rotated to `generation`, a
+// device's role changed to `role`.
+audit::AuditEvent DeviceAddedEvent(const Caller& caller, int64_t now, Role role,
+                                   const std::optional<EnrolmentRequested>& requested = std::nullopt);
 audit::AuditEvent DeviceRevokedEvent(const Caller& caller, int64_t now);
 audit::AuditEvent OrgKeyRotatedEvent(const Caller& caller, int64_t now, uint32_t generation);
 audit::AuditEvent RoleChangedEvent(const Caller& caller, int64_t now, Role role);
-// A new device asked to join organisation `org_id` in `requested_role`.
-audit::AuditEvent EnrolmentRequestedEvent(const Id128& org_id, const Id128& device_id, int64_t now,
-                                          Role requested_role);
 // Device `device_id` of `org_id`, in `role`, opened a session.
 audit::AuditEvent SessionCreatedEvent(const Id128& org_id, const Id128& device_id, int64_t now, Role role);
 

@@ -57,6 +57,10 @@ struct AttachmentRow {
   int64_t parts = 0;
   std::optional<Hash256> hash;  // set once complete: BLAKE2b-256 of the stream
   int64_t created_at_ms = 0;
+  // When the upload last stored a part (created_at_ms before its first):
+  // an unfinished upload idle for longer than CaseLimits::
+  // orphan_upload_timeout_ms was cut off and is deleted.
+  int64_t touched_at_ms = 0;
 };
 
 class CaseTables {
@@ -94,10 +98,18 @@ class CaseTables {
                                                                      const Id128& attachment_id) = 0;
   // The complete attachment of `case_id` whose stream hashes to `hash`.
   virtual absl::StatusOr<std::optional<AttachmentRow>> FindAttachment(const Id128& case_id, const Hash256& hash) = 0;
+  // Stores part `seq` and sets the upload's touched_at to `now_ms`.
   virtual absl::Status AppendAttachmentPart(const Id128& case_id, const Id128& attachment_id, int64_t seq,
-                                            std::span<const uint8_t> bytes) = 0;
+                                            std::span<const uint8_t> bytes, int64_t now_ms) = 0;
   virtual absl::Status CompleteAttachment(const Id128& case_id, const Id128& attachment_id, const Hash256& hash) = 0;
   virtual absl::Status DeleteAttachment(const Id128& case_id, const Id128& attachment_id) = 0;
+  // The announced total_size of every attachment and upload, complete or
+  // not, made by a device of `org_id`.
+  virtual absl::StatusOr<uint64_t> AttachmentBytesOfOrg(const Id128& org_id) = 0;
+  // Deletes up to `limit` rows of unfinished uploads last touched before
+  // `touched_before_ms`: their parts first, then uploads left without parts.
+  // Returns how many rows (parts and uploads) it deleted.
+  virtual absl::StatusOr<int> DeleteUnfinishedAttachmentsBefore(int64_t touched_before_ms, int limit) = 0;
   // Parts from `from_seq` on, in order, at most `limit`.
   virtual absl::StatusOr<std::vector<std::vector<uint8_t>>> GetAttachmentParts(const Id128& case_id,
                                                                                const Id128& attachment_id,

@@ -2,6 +2,7 @@
 
 #include "server/domain/cases.h"
 
+#include "absl/strings/str_cat.h"
 #include "server/domain/audit_log.h"
 #include "server/domain/referral_tables.h"
 #include "server/domain/trust_tables.h"
@@ -108,9 +109,19 @@ absl::Status Cases::BeginAttachment(Transaction& txn, const Caller& caller, cons
     return absl::InvalidArgumentError("metadata.total_size: not the length of a padded attachment stream");
   }
   // Ids are never reused, not even for a retry (which takes a fresh id): two
-  // uploads under one id could otherwise interleave their parts.
+  // uploads under one id could otherwise interleave their parts. (An orphaned
+  // upload's id is free again once the expiry loop deleted it: its stream is
+  // long gone, and only its own device could name it.)
   TRYGG_ASSIGN_OR_RETURN(std::optional<AttachmentRow> existing, txn.cases().GetAttachment(case_id, attachment_id));
   if (existing.has_value()) return absl::AlreadyExistsError("an attachment or upload with this id exists");
+  // The whole announced size is reserved now, so that no part of the upload
+  // can take the organisation past its quota later.
+  TRYGG_ASSIGN_OR_RETURN(uint64_t used, txn.cases().AttachmentBytesOfOrg(caller.org_id));
+  if (used > limits_.attachment_quota_bytes_per_org || max_size > limits_.attachment_quota_bytes_per_org - used) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the organisation's attachments would pass its quota of ", limits_.attachment_quota_bytes_per_org,
+                     " bytes (", used, " in use); erase cases it no longer needs or ask the operator"));
+  }
   AttachmentRow row;
   row.case_id = case_id;
   row.attachment_id = attachment_id;
@@ -142,7 +153,7 @@ absl::Status Cases::AppendAttachmentPart(Transaction& txn, const Caller& caller,
   if (row.stored_size + bytes.size() > row.total_size) {
     return absl::InvalidArgumentError("chunk: the upload is longer than metadata.total_size");
   }
-  return txn.cases().AppendAttachmentPart(case_id, attachment_id, row.parts, bytes);
+  return txn.cases().AppendAttachmentPart(case_id, attachment_id, row.parts, bytes, clock_.NowUnixMillis());
 }
 
 absl::Status Cases::AppendAttachmentParts(Transaction& txn, const Caller& caller, const Id128& case_id,
@@ -173,6 +184,22 @@ absl::Status Cases::AbandonAttachment(Transaction& txn, const Caller& caller, co
   return txn.cases().DeleteAttachment(case_id, attachment_id);
 }
 
+absl::StatusOr<int> Cases::DeleteOrphanedUploads(Transaction& txn, int limit) const {
+  return txn.cases().DeleteUnfinishedAttachmentsBefore(clock_.NowUnixMillis() - limits_.orphan_upload_timeout_ms,
+                                                       limit);
+}
+
+absl::Status Cases::CheckGrantCount(const std::vector<StoredGrant>& grants) const {
+  // The request, not the server's state, is too large: the same call never
+  // succeeds, so INVALID_ARGUMENT (the client splits it, PutGrants takes the
+  // rest), not a RESOURCE_EXHAUSTED that invites a retry.
+  if (grants.size() > static_cast<size_t>(limits_.max_grants_per_call)) {
+    return absl::InvalidArgumentError(absl::StrCat("grants: at most ", limits_.max_grants_per_call,
+                                                   " per call; send the rest with PutGrants"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<AttachmentRow> Cases::FindAttachment(Transaction& txn, const Caller& caller, const Id128& case_id,
                                                     const Hash256& hash) const {
   TRYGG_RETURN_IF_ERROR(RequireMember(caller, "handle cases"));
@@ -200,6 +227,7 @@ absl::StatusOr<CaseRow> Cases::VisibleCase(Transaction& txn, const Id128& org_id
 absl::StatusOr<Id128> Cases::CreateCase(Transaction& txn, const Caller& caller, const SealedRecord& first,
                                         const std::vector<StoredGrant>& grants) const {
   TRYGG_RETURN_IF_ERROR(RequireMember(caller, "handle cases"));
+  TRYGG_RETURN_IF_ERROR(CheckGrantCount(grants));
   TRYGG_ASSIGN_OR_RETURN(RecordHeader header, CheckAuthoredEnvelope(txn, caller, first));
   if (header.version != 1 || !header.prev_hash.IsZero()) {
     return absl::InvalidArgumentError("a case starts at version 1 with a zero prev_hash");
@@ -245,6 +273,7 @@ absl::StatusOr<Id128> Cases::CreateCase(Transaction& txn, const Caller& caller, 
 absl::StatusOr<uint64_t> Cases::AppendVersion(Transaction& txn, const Caller& caller, const SealedRecord& version,
                                               const std::vector<StoredGrant>& grants) const {
   TRYGG_RETURN_IF_ERROR(RequireMember(caller, "handle cases"));
+  TRYGG_RETURN_IF_ERROR(CheckGrantCount(grants));
   absl::StatusOr<RecordHeader> parsed = ParseRecordHeader(version.header);
   if (!parsed.ok()) return absl::InvalidArgumentError("version.header is not a record header");
   TRYGG_ASSIGN_OR_RETURN(CaseRow row, VisibleCase(txn, caller.org_id, parsed->case_id));
@@ -330,6 +359,7 @@ absl::Status Cases::PutGrants(Transaction& txn, const Caller& caller, const Id12
   TRYGG_ASSIGN_OR_RETURN(CaseRow row, VisibleCase(txn, caller.org_id, case_id));
   if (row.owner_org != caller.org_id) return absl::PermissionDeniedError(kOnlyOwnerGrants);
   if (grants.empty()) return absl::InvalidArgumentError("grants is empty");
+  TRYGG_RETURN_IF_ERROR(CheckGrantCount(grants));
   for (const StoredGrant& grant : grants) {
     TRYGG_RETURN_IF_ERROR(CheckGrant(txn, caller, grant, row.scope_id, row.epoch));
   }

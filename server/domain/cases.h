@@ -14,7 +14,9 @@
 // the caller's role, a signature not by the calling device, or erasure by an
 // organisation that does not own the case; NOT_FOUND no such case for this
 // caller; ALREADY_EXISTS a different case under the id; FAILED_PRECONDITION a
-// version that does not extend the head.
+// version that does not extend the head; INVALID_ARGUMENT also for more grants
+// in one call than CaseLimits::max_grants_per_call; RESOURCE_EXHAUSTED an
+// upload that would take the organisation past its attachment quota.
 #ifndef TRYGG_SERVER_DOMAIN_CASES_H_
 #define TRYGG_SERVER_DOMAIN_CASES_H_
 
@@ -40,6 +42,22 @@ inline constexpr size_t kMaxAttachmentPartBytes = 96 + 65536 + 17;
 // The smallest: the preamble and one final chunk of an empty attachment.
 inline constexpr uint64_t kAttachmentMinStreamBytes = kMinAttachmentStreamSize;
 
+// What one organisation, and one call, may cost the server (tryggd.toml
+// [limits], operator-guide.md).
+struct CaseLimits {
+  // Grants in one CreateCase, AppendVersion or PutGrants call: each costs a
+  // signature check and a row, and an honest case is shared with a handful
+  // of organisations.
+  int max_grants_per_call = 256;
+  // The announced sizes of all attachments and unfinished uploads made by
+  // the organisation's devices together. Reserved when an upload begins, so
+  // its parts can never take the organisation past it.
+  uint64_t attachment_quota_bytes_per_org = uint64_t{10} << 30;
+  // An unfinished upload that stored no part for this long was cut off (by
+  // its client, or by a restart of tryggd) and is deleted.
+  int64_t orphan_upload_timeout_ms = int64_t{60} * 60 * 1000;
+};
+
 struct CaseView {
   CaseRow row;
   // One page of versions, in order (GetCase).
@@ -52,7 +70,7 @@ struct CaseView {
 
 class Cases {
  public:
-  explicit Cases(Clock& clock) : clock_(clock) {}
+  explicit Cases(Clock& clock, CaseLimits limits = CaseLimits()) : clock_(clock), limits_(limits) {}
 
   absl::StatusOr<Id128> CreateCase(Transaction& txn, const Caller& caller, const SealedRecord& first_version,
                                    const std::vector<StoredGrant>& grants) const;
@@ -77,7 +95,9 @@ class Cases {
   // that the id was never used (a retry takes a fresh one); each part
   // must follow the last and stay within `max_size`; Complete records the
   // stream's hash, by which readers of a version that signs it find it.
-  // Abandon deletes an unfinished upload of the calling device.
+  // Abandon deletes an unfinished upload of the calling device. Begin is
+  // RESOURCE_EXHAUSTED, storing nothing, when `max_size` would take the
+  // caller's organisation past CaseLimits::attachment_quota_bytes_per_org.
   absl::Status BeginAttachment(Transaction& txn, const Caller& caller, const Id128& case_id,
                                const Id128& attachment_id, uint64_t max_size) const;
   absl::Status AppendAttachmentPart(Transaction& txn, const Caller& caller, const Id128& case_id,
@@ -91,6 +111,11 @@ class Cases {
                                   const Id128& attachment_id, const Hash256& hash) const;
   absl::Status AbandonAttachment(Transaction& txn, const Caller& caller, const Id128& case_id,
                                  const Id128& attachment_id) const;
+  // Deletes up to `limit` rows (parts, then uploads) of unfinished uploads
+  // idle for longer than CaseLimits::orphan_upload_timeout_ms; returns how
+  // many. For the server's expiry loop, which calls it until it returns
+  // fewer than `limit`.
+  absl::StatusOr<int> DeleteOrphanedUploads(Transaction& txn, int limit) const;
   // The complete attachment with this hash, for an organisation that may see
   // the case; NOT_FOUND otherwise.
   absl::StatusOr<AttachmentRow> FindAttachment(Transaction& txn, const Caller& caller, const Id128& case_id,
@@ -116,7 +141,10 @@ class Cases {
                                  const Id128& scope_id, uint32_t epoch);
 
  private:
+  absl::Status CheckGrantCount(const std::vector<StoredGrant>& grants) const;
+
   Clock& clock_;
+  const CaseLimits limits_;
 };
 
 }  // namespace trygg::domain

@@ -137,6 +137,12 @@ absl::StatusOr<RecordHeader> CheckReferralPacket(Transaction& txn, const Caller&
 // The referral scope's key, sealed by the caller to sender and receiver.
 absl::Status CheckReferralGrants(Transaction& txn, const Caller& caller, const ReferralRecord& record,
                                  const RecordHeader& packet, const std::vector<StoredGrant>& grants) {
+  // Exactly two organisations hold a referral's scope, so a longer list is
+  // malformed; refused before any signature is checked (issue 12's per-call
+  // bound on grants, here fixed by the rule itself).
+  if (grants.size() > 2) {
+    return absl::InvalidArgumentError("grants: a referral's scope goes to its sender and receiver, one grant each");
+  }
   bool to_sender = false;
   bool to_receiver = false;
   for (const StoredGrant& grant : grants) {

@@ -33,8 +33,18 @@ absl::StatusOr<std::vector<uint8_t>> Sessions::IssueChallenge(Transaction& txn, 
   challenge.issued_at_ms = now;
   challenge.expires_at_ms = now + policy_.challenge_ttl_ms;
   TRYGG_RETURN_IF_ERROR(txn.trust().DeleteExpired(now));
+  TRYGG_ASSIGN_OR_RETURN(int64_t live, txn.trust().CountChallenges(now));
+  if (live >= policy_.max_live_challenges) {
+    // The whole write rolls back, the deletion above with it: a refusal
+    // changes nothing.
+    return absl::ResourceExhaustedError("the server has too many outstanding session challenges; retry in a minute");
+  }
   TRYGG_RETURN_IF_ERROR(txn.trust().InsertChallenge(challenge.nonce, device_id, challenge.expires_at_ms));
   return SerializeSessionChallenge(challenge);
+}
+
+absl::Status Sessions::DeleteExpired(Transaction& txn) const {
+  return txn.trust().DeleteExpired(clock_.NowUnixMillis());
 }
 
 absl::StatusOr<IssuedSession> Sessions::CreateSession(Transaction& txn, const Id128& device_id,

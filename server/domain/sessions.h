@@ -9,7 +9,9 @@
 // Thread-safety: immutable after construction.
 // Failure modes: UNAUTHENTICATED for everything about a bad, replayed,
 // expired or revoked credential (the message says which, but never whether a
-// device id exists); INVALID_ARGUMENT for malformed input.
+// device id exists); INVALID_ARGUMENT for malformed input;
+// RESOURCE_EXHAUSTED for a challenge while SessionPolicy::max_live_challenges
+// are outstanding.
 #ifndef TRYGG_SERVER_DOMAIN_SESSIONS_H_
 #define TRYGG_SERVER_DOMAIN_SESSIONS_H_
 
@@ -28,6 +30,10 @@ namespace trygg::domain {
 struct SessionPolicy {
   int64_t challenge_ttl_ms = 2 * 60 * 1000;
   int64_t session_ttl_ms = 30 * 60 * 1000;
+  // Unexpired challenges, for all devices together: anyone may ask for one,
+  // so this bounds what a flood can store (each expires after
+  // challenge_ttl_ms, and honest devices use theirs within seconds).
+  int64_t max_live_challenges = 10'000;
 };
 
 struct IssuedSession {
@@ -42,7 +48,8 @@ class Sessions {
       : server_instance_id_(server_instance_id), policy_(policy), clock_(clock), rng_(rng) {}
 
   // A challenge for any well-formed device id: whether the device exists is
-  // not revealed here.
+  // not revealed here. RESOURCE_EXHAUSTED, storing nothing, while
+  // SessionPolicy::max_live_challenges challenges are live.
   absl::StatusOr<std::vector<uint8_t>> IssueChallenge(Transaction& txn, const Id128& device_id) const;
 
   absl::StatusOr<IssuedSession> CreateSession(Transaction& txn, const Id128& device_id,
@@ -58,6 +65,11 @@ class Sessions {
   static absl::StatusOr<Hash256> TokenHash(absl::string_view token);
 
   absl::Status EndSession(Transaction& txn, absl::string_view token) const;
+
+  // Deletes expired challenges and sessions, so that a flood of challenges
+  // that stops leaves nothing behind even if no one asks for another. For
+  // the server's expiry loop; bounded by max_live_challenges.
+  absl::Status DeleteExpired(Transaction& txn) const;
 
   // How many sessions have not expired or ended, for metrics. Says nothing
   // of whose they are.

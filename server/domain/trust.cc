@@ -163,9 +163,21 @@ absl::StatusOr<uint64_t> Trust::AppendOrgLogLink(Transaction& txn, const Caller&
   const int64_t now = clock_.NowUnixMillis();
   audit::AuditEvent event;
   switch (parsed.action) {
-    case OrgLogAction::kAddDevice:
-      event = DeviceAddedEvent(caller, now, parsed.role);
+    case OrgLogAction::kAddDevice: {
+      // The request itself was not logged (SubmitEnrolment): this entry
+      // records what it asked for and when, read before the device row
+      // below makes it no longer pending.
+      TRYGG_ASSIGN_OR_RETURN(std::optional<StoredEnrolment> enrolment,
+                             tables.GetPendingEnrolmentOfDevice(org_id, parsed.device_id));
+      std::optional<EnrolmentRequested> requested;
+      if (enrolment.has_value()) {
+        absl::StatusOr<EnrolmentRequest> request = ParseEnrolmentRequest(enrolment->request.bytes);
+        if (!request.ok()) return absl::DataLossError("a stored enrolment request no longer parses");
+        requested = EnrolmentRequested{request->requested_role, enrolment->submitted_at_ms};
+      }
+      event = DeviceAddedEvent(caller, now, parsed.role, requested);
       break;
+    }
     case OrgLogAction::kRevokeDevice:
       event = DeviceRevokedEvent(caller, now);
       break;
@@ -227,22 +239,31 @@ absl::StatusOr<Id128> Trust::SubmitEnrolment(Transaction& txn, const CheckedEnro
   }
   TRYGG_ASSIGN_OR_RETURN(bool in_use, tables.DeviceIdentityInUse(parsed.device_id, parsed.sign_key, parsed.box_key));
   if (in_use) return absl::AlreadyExistsError("this device id or key is already enrolled");
-  TRYGG_ASSIGN_OR_RETURN(auto pending, tables.ListPendingEnrolments(parsed.org_id, Id128(), 10000));
-  for (const StoredEnrolment& e : pending) {
-    if (e.device_id != parsed.device_id) continue;
-    if (e.request.bytes == request.bytes) return e.enrolment_id;  // a resend
+  TRYGG_ASSIGN_OR_RETURN(std::optional<StoredEnrolment> same_device,
+                         tables.GetPendingEnrolmentOfDevice(parsed.org_id, parsed.device_id));
+  if (same_device.has_value()) {
+    if (same_device->request.bytes == request.bytes) return same_device->enrolment_id;  // a resend
     return absl::AlreadyExistsError("another enrolment request is pending for this device id");
+  }
+  const int64_t now = clock_.NowUnixMillis();
+  // Requests past their time count for nothing, even before the expiry loop
+  // has deleted them.
+  TRYGG_ASSIGN_OR_RETURN(int64_t pending,
+                         tables.CountPendingEnrolments(parsed.org_id, now - limits_.enrolment_ttl_ms));
+  if (pending >= limits_.max_pending_enrolments) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the organisation already has ", pending,
+                     " enrolment requests waiting for an admin; ask the admin to approve or let them expire, "
+                     "then submit again"));
   }
   StoredEnrolment enrolment;
   rng_.Fill(enrolment.enrolment_id.span());
   enrolment.org_id = parsed.org_id;
   enrolment.device_id = parsed.device_id;
   enrolment.request = request;
-  enrolment.submitted_at_ms = clock_.NowUnixMillis();
+  enrolment.submitted_at_ms = now;
   TRYGG_RETURN_IF_ERROR(tables.InsertEnrolment(enrolment));
-  TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, EnrolmentRequestedEvent(parsed.org_id, parsed.device_id,
-                                                                     enrolment.submitted_at_ms, parsed.requested_role))
-                            .status());
+  // No audit entry here (trust.h): the approving link's entry records it.
   return enrolment.enrolment_id;
 }
 
@@ -252,9 +273,20 @@ absl::StatusOr<std::vector<StoredEnrolment>> Trust::ListEnrolments(Transaction& 
   return txn.trust().ListPendingEnrolments(caller.org_id, after, limit);
 }
 
+absl::StatusOr<int> Trust::DeleteExpiredEnrolments(Transaction& txn, int limit) const {
+  return txn.trust().DeletePendingEnrolmentsBefore(clock_.NowUnixMillis() - limits_.enrolment_ttl_ms, limit);
+}
+
 absl::Status Trust::PutKeyEnvelopes(Transaction& txn, const Caller& caller,
                                     const std::vector<StoredKeyEnvelope>& envelopes) const {
   TRYGG_RETURN_IF_ERROR(RequireOrgAdmin(caller, caller.org_id, kNotOrgAdmin));
+  // A request, not the server's state, is too large: the same call will
+  // never succeed, so INVALID_ARGUMENT (a client splits it), not a
+  // retryable RESOURCE_EXHAUSTED.
+  if (envelopes.size() > static_cast<size_t>(limits_.max_key_envelopes_per_call)) {
+    return absl::InvalidArgumentError(absl::StrCat("at most ", limits_.max_key_envelopes_per_call,
+                                                   " key envelopes per call; send the rest in another call"));
+  }
   TrustTables& tables = txn.trust();
   TRYGG_ASSIGN_OR_RETURN(std::optional<DeviceRow> signer, tables.GetDevice(caller.device_id));
   if (!signer.has_value()) return absl::PermissionDeniedError("unknown calling device");

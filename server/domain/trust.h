@@ -17,7 +17,10 @@
 // a signature not by the pinned root or the right device; NOT_FOUND unknown
 // organisation or enrolment; ALREADY_EXISTS a different object under the same
 // id; ABORTED a log link that does not extend the current head;
-// FAILED_PRECONDITION a link that breaks a rule of the log, or no root key.
+// FAILED_PRECONDITION a link that breaks a rule of the log, or no root key;
+// RESOURCE_EXHAUSTED an organisation with TrustLimits::max_pending_enrolments
+// requests already waiting; INVALID_ARGUMENT also for more key envelopes in
+// one call than TrustLimits::max_key_envelopes_per_call.
 #ifndef TRYGG_SERVER_DOMAIN_TRUST_H_
 #define TRYGG_SERVER_DOMAIN_TRUST_H_
 
@@ -54,13 +57,28 @@ struct OrganisationPage {
   bool more = false;
 };
 
+// What one organisation's unauthenticated enrolment requests, and one
+// admin's call, may cost the server (tryggd.toml [limits], operator-guide.md).
+struct TrustLimits {
+  // Requests waiting for an admin, per organisation: anyone may submit one,
+  // so without a bound a stranger could fill the table and the admin's list.
+  int max_pending_enrolments = 20;
+  // A request not approved within this time is deleted (Trust::
+  // DeleteExpiredEnrolments); the device submits a new one.
+  int64_t enrolment_ttl_ms = int64_t{72} * 60 * 60 * 1000;
+  // Key envelopes in one PutKeyEnvelopes call (one per device of the
+  // organisation at a key rotation).
+  int max_key_envelopes_per_call = 1000;
+};
+
 class Trust {
  public:
   // `root` is the pinned platform root key (nullopt: not configured);
   // `server_key` the server's own signing key, which a server certificate
   // must certify. Clock and Rng must outlive Trust.
-  Trust(std::optional<SignPublicKey> root, SignPublicKey server_key, Clock& clock, Rng& rng)
-      : root_(root), server_key_(server_key), clock_(clock), rng_(rng) {}
+  Trust(std::optional<SignPublicKey> root, SignPublicKey server_key, Clock& clock, Rng& rng,
+        TrustLimits limits = TrustLimits())
+      : root_(root), server_key_(server_key), clock_(clock), rng_(rng), limits_(limits) {}
 
   // Public: the root's signature is the authority. Returns the subject id.
   absl::StatusOr<Id128> UploadCertificate(Transaction& txn, CertificateKind kind,
@@ -98,13 +116,24 @@ class Trust {
   // one place the request's signature is checked.
   static absl::StatusOr<CheckedEnrolment> CheckEnrolmentRequest(const Id128& org_id, const SignedObject& request);
   // Stores a checked request. Returns the enrolment id (the same one for a
-  // resent request).
+  // resent request). It appends no audit entry: anyone may submit, and the
+  // log must not grow at a stranger's wish. The device_added entry of the
+  // link that approves it records the requested role and when it was
+  // submitted (docs/audit.md). RESOURCE_EXHAUSTED, changing nothing, when the
+  // organisation already has TrustLimits::max_pending_enrolments live
+  // requests.
   absl::StatusOr<Id128> SubmitEnrolment(Transaction& txn, const CheckedEnrolment& enrolment) const;
   absl::StatusOr<std::vector<StoredEnrolment>> ListEnrolments(Transaction& txn, const Caller& caller,
                                                               const Id128& after, int limit) const;
+  // Deletes up to `limit` pending requests older than
+  // TrustLimits::enrolment_ttl_ms, of any organisation; returns how many.
+  // Approved ones stay: their device reads its key envelopes by enrolment id.
+  // For the server's expiry loop, which calls it until it returns < limit.
+  absl::StatusOr<int> DeleteExpiredEnrolments(Transaction& txn, int limit) const;
 
   // Org admins: organisation seeds sealed to active devices of their own
-  // organisation, each signed by the calling device.
+  // organisation, each signed by the calling device; at most
+  // TrustLimits::max_key_envelopes_per_call of them.
   absl::Status PutKeyEnvelopes(Transaction& txn, const Caller& caller,
                                const std::vector<StoredKeyEnvelope>& envelopes) const;
   // The calling device's envelopes, or, before it has a session, those of
@@ -119,6 +148,7 @@ class Trust {
   SignPublicKey server_key_;
   Clock& clock_;
   Rng& rng_;
+  const TrustLimits limits_;
 };
 
 }  // namespace trygg::domain

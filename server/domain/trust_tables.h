@@ -92,6 +92,14 @@ class TrustTables {
   virtual absl::StatusOr<std::vector<StoredEnrolment>> ListPendingEnrolments(const Id128& org_id,
                                                                              const Id128& after,
                                                                              int limit) = 0;
+  // The pending request of `device_id` for `org_id`, if there is one.
+  virtual absl::StatusOr<std::optional<StoredEnrolment>> GetPendingEnrolmentOfDevice(const Id128& org_id,
+                                                                                     const Id128& device_id) = 0;
+  // Pending requests of `org_id` submitted at or after `submitted_since_ms`.
+  virtual absl::StatusOr<int64_t> CountPendingEnrolments(const Id128& org_id, int64_t submitted_since_ms) = 0;
+  // Deletes up to `limit` pending requests (of any organisation) submitted
+  // before `submitted_before_ms`; returns how many it deleted.
+  virtual absl::StatusOr<int> DeletePendingEnrolmentsBefore(int64_t submitted_before_ms, int limit) = 0;
 
   // A plain insert: one envelope per device and generation, never replaced.
   virtual absl::Status InsertKeyEnvelope(const StoredKeyEnvelope& envelope) = 0;
@@ -103,6 +111,8 @@ class TrustTables {
   // Deletes the challenge; true if it existed for this device and had not expired.
   virtual absl::StatusOr<bool> TakeChallenge(const std::array<uint8_t, 32>& nonce, const Id128& device_id,
                                              int64_t now_ms) = 0;
+  // Challenges that expire after `now_ms`.
+  virtual absl::StatusOr<int64_t> CountChallenges(int64_t now_ms) = 0;
 
   virtual absl::Status InsertSession(const Hash256& token_hash, const Id128& device_id,
                                      int64_t expires_at_ms) = 0;

@@ -128,7 +128,9 @@ TEST_CASE("an organisation admits, enrols, rotates and revokes through the clien
     kinds[event->kind]++;
   }
   CHECK(kinds[audit::AuditEventKind::kOrganisationAdmitted] == 1);
-  CHECK(kinds[audit::AuditEventKind::kEnrolmentRequested] == 2);
+  // A request appends nothing until approved (issue 12); its approval's
+  // device_added entry records the requested role and submission time.
+  CHECK(kinds[audit::AuditEventKind::kEnrolmentRequested] == 0);
   CHECK(kinds[audit::AuditEventKind::kDeviceAdded] == 2);
   CHECK(kinds[audit::AuditEventKind::kOrgKeyRotated] == 2);
   CHECK(kinds[audit::AuditEventKind::kDeviceRevoked] == 1);

@@ -178,7 +178,7 @@ absl::StatusOr<std::vector<domain::CaseRow>> SqliteCaseTables::ListCasesForOrg(c
 namespace {
 
 constexpr char kAttachmentColumns[] =
-    "case_id, attachment_id, uploader, total_size, stored_size, parts, hash, created_at";
+    "case_id, attachment_id, uploader, total_size, stored_size, parts, hash, created_at, touched_at";
 
 absl::StatusOr<domain::AttachmentRow> AttachmentOf(const Statement& stmt) {
   domain::AttachmentRow row;
@@ -192,6 +192,7 @@ absl::StatusOr<domain::AttachmentRow> AttachmentOf(const Statement& stmt) {
     TRYGG_ASSIGN_OR_RETURN(row.hash, stmt.ColumnFixed<Hash256>(6));
   }
   row.created_at_ms = stmt.ColumnInt(7);
+  row.touched_at_ms = stmt.ColumnInt(8);
   return row;
 }
 
@@ -210,7 +211,7 @@ absl::StatusOr<bool> SqliteCaseTables::ScopeInUse(const Id128& scope_id) {
 absl::Status SqliteCaseTables::InsertAttachment(const domain::AttachmentRow& row) {
   TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
                          db_.Prepare(absl::StrCat("INSERT INTO attachments (", kAttachmentColumns,
-                                                  ") VALUES (?1, ?2, ?3, ?4, 0, 0, NULL, ?5)")));
+                                                  ") VALUES (?1, ?2, ?3, ?4, 0, 0, NULL, ?5, ?5)")));
   return stmt->BindBlob(1, row.case_id.span())
       .BindBlob(2, row.attachment_id.span())
       .BindBlob(3, row.uploader_device.span())
@@ -242,18 +243,19 @@ absl::StatusOr<std::optional<domain::AttachmentRow>> SqliteCaseTables::FindAttac
 }
 
 absl::Status SqliteCaseTables::AppendAttachmentPart(const Id128& case_id, const Id128& attachment_id, int64_t seq,
-                                                    std::span<const uint8_t> bytes) {
+                                                    std::span<const uint8_t> bytes, int64_t now_ms) {
   TRYGG_ASSIGN_OR_RETURN(Statement * part,
                          db_.Prepare("INSERT INTO attachment_parts (case_id, attachment_id, seq, bytes) "
                                      "VALUES (?1, ?2, ?3, ?4)"));
   TRYGG_RETURN_IF_ERROR(
       part->BindBlob(1, case_id.span()).BindBlob(2, attachment_id.span()).Bind(3, seq).BindBlob(4, bytes).Run());
   TRYGG_ASSIGN_OR_RETURN(Statement * row,
-                         db_.Prepare("UPDATE attachments SET stored_size = stored_size + ?3, parts = parts + 1 "
-                                     "WHERE case_id = ?1 AND attachment_id = ?2"));
+                         db_.Prepare("UPDATE attachments SET stored_size = stored_size + ?3, parts = parts + 1, "
+                                     "touched_at = ?4 WHERE case_id = ?1 AND attachment_id = ?2"));
   return row->BindBlob(1, case_id.span())
       .BindBlob(2, attachment_id.span())
       .Bind(3, static_cast<int64_t>(bytes.size()))
+      .Bind(4, now_ms)
       .Run();
 }
 
@@ -271,6 +273,53 @@ absl::Status SqliteCaseTables::DeleteAttachment(const Id128& case_id, const Id12
   TRYGG_ASSIGN_OR_RETURN(Statement * row,
                          db_.Prepare("DELETE FROM attachments WHERE case_id = ?1 AND attachment_id = ?2"));
   return row->BindBlob(1, case_id.span()).BindBlob(2, attachment_id.span()).Run();
+}
+
+absl::StatusOr<uint64_t> SqliteCaseTables::AttachmentBytesOfOrg(const Id128& org_id) {
+  TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
+                         db_.Prepare("SELECT coalesce(sum(a.total_size), 0) FROM attachments a "
+                                     "JOIN devices d ON d.device_id = a.uploader WHERE d.org_id = ?1"));
+  stmt->BindBlob(1, org_id.span());
+  TRYGG_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return absl::InternalError("sqlite: sum() returned no row");
+  return static_cast<uint64_t>(stmt->ColumnInt(0));
+}
+
+namespace {
+
+// Steps a statement with RETURNING to its end; the number of rows it returned.
+absl::StatusOr<int> CountReturned(Statement& stmt) {
+  int rows = 0;
+  for (;;) {
+    TRYGG_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return rows;
+    ++rows;
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<int> SqliteCaseTables::DeleteUnfinishedAttachmentsBefore(int64_t touched_before_ms, int limit) {
+  // Parts in bounded batches: one orphan of 1 GiB has some 16,000 of them,
+  // and one write must not hold the writer thread for all of them.
+  TRYGG_ASSIGN_OR_RETURN(
+      Statement * parts,
+      db_.Prepare("DELETE FROM attachment_parts WHERE (case_id, attachment_id, seq) IN ("
+                  "SELECT p.case_id, p.attachment_id, p.seq FROM attachments a JOIN attachment_parts p "
+                  "ON p.case_id = a.case_id AND p.attachment_id = a.attachment_id "
+                  "WHERE a.hash IS NULL AND a.touched_at < ?1 LIMIT ?2) RETURNING 1"));
+  parts->Bind(1, touched_before_ms).Bind(2, limit);
+  TRYGG_ASSIGN_OR_RETURN(int deleted, CountReturned(*parts));
+  if (deleted >= limit) return deleted;
+  TRYGG_ASSIGN_OR_RETURN(
+      Statement * uploads,
+      db_.Prepare("DELETE FROM attachments WHERE (case_id, attachment_id) IN ("
+                  "SELECT a.case_id, a.attachment_id FROM attachments a WHERE a.hash IS NULL AND a.touched_at < ?1 "
+                  "AND NOT EXISTS (SELECT 1 FROM attachment_parts p "
+                  "WHERE p.case_id = a.case_id AND p.attachment_id = a.attachment_id) LIMIT ?2) RETURNING 1"));
+  uploads->Bind(1, touched_before_ms).Bind(2, limit - deleted);
+  TRYGG_ASSIGN_OR_RETURN(int rows, CountReturned(*uploads));
+  return deleted + rows;
 }
 
 absl::StatusOr<std::vector<std::vector<uint8_t>>> SqliteCaseTables::GetAttachmentParts(const Id128& case_id,

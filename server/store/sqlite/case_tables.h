@@ -36,9 +36,11 @@ class SqliteCaseTables final : public domain::CaseTables {
   absl::StatusOr<std::optional<domain::AttachmentRow>> FindAttachment(const Id128& case_id,
                                                                       const Hash256& hash) override;
   absl::Status AppendAttachmentPart(const Id128& case_id, const Id128& attachment_id, int64_t seq,
-                                    std::span<const uint8_t> bytes) override;
+                                    std::span<const uint8_t> bytes, int64_t now_ms) override;
   absl::Status CompleteAttachment(const Id128& case_id, const Id128& attachment_id, const Hash256& hash) override;
   absl::Status DeleteAttachment(const Id128& case_id, const Id128& attachment_id) override;
+  absl::StatusOr<uint64_t> AttachmentBytesOfOrg(const Id128& org_id) override;
+  absl::StatusOr<int> DeleteUnfinishedAttachmentsBefore(int64_t touched_before_ms, int limit) override;
   absl::StatusOr<std::vector<std::vector<uint8_t>>> GetAttachmentParts(const Id128& case_id,
                                                                        const Id128& attachment_id, int64_t from_seq,
                                                                        int limit) override;

@@ -289,6 +289,17 @@ CREATE TABLE attachment_parts (
      R"sql(
 CREATE UNIQUE INDEX devices_by_box_key ON devices (box_key);
 )sql"},
+    {10, "limits: uploads record when they last stored a part; expiry finds idle uploads and old enrolments; "
+         "an organisation's attachment bytes are summed through its devices",
+     R"sql(
+-- 0 for uploads made before this migration: none of them can still be
+-- running (streams do not survive a restart), so all are orphans.
+ALTER TABLE attachments ADD COLUMN touched_at INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX attachments_unfinished ON attachments (touched_at) WHERE hash IS NULL;
+CREATE INDEX enrolments_by_submitted ON enrolments (submitted_at);
+CREATE INDEX devices_by_org ON devices (org_id);
+CREATE INDEX attachments_by_uploader ON attachments (uploader);
+)sql"},
 };
 
 }  // namespace

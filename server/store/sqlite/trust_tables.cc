@@ -197,6 +197,47 @@ absl::StatusOr<std::vector<domain::StoredEnrolment>> SqliteTrustTables::ListPend
   }
 }
 
+// A request is pending while its device is not in the registry.
+constexpr char kPending[] = "NOT EXISTS (SELECT 1 FROM devices d WHERE d.device_id = e.device_id)";
+
+absl::StatusOr<std::optional<domain::StoredEnrolment>> SqliteTrustTables::GetPendingEnrolmentOfDevice(
+    const Id128& org_id, const Id128& device_id) {
+  TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
+                         db_.Prepare(absl::StrCat("SELECT ", kEnrolmentColumns,
+                                                  " FROM enrolments e WHERE org_id = ?1 AND device_id = ?2 AND ",
+                                                  kPending, " LIMIT 1")));
+  stmt->BindBlob(1, org_id.span()).BindBlob(2, device_id.span());
+  TRYGG_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return std::nullopt;
+  return EnrolmentRow(*stmt);
+}
+
+absl::StatusOr<int64_t> SqliteTrustTables::CountPendingEnrolments(const Id128& org_id, int64_t submitted_since_ms) {
+  TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
+                         db_.Prepare(absl::StrCat("SELECT count(*) FROM enrolments e WHERE org_id = ?1 AND "
+                                                  "submitted_at >= ?2 AND ",
+                                                  kPending)));
+  stmt->BindBlob(1, org_id.span()).Bind(2, submitted_since_ms);
+  TRYGG_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return absl::InternalError("sqlite: count(*) returned no row");
+  return stmt->ColumnInt(0);
+}
+
+absl::StatusOr<int> SqliteTrustTables::DeletePendingEnrolmentsBefore(int64_t submitted_before_ms, int limit) {
+  TRYGG_ASSIGN_OR_RETURN(
+      Statement * stmt,
+      db_.Prepare(absl::StrCat("DELETE FROM enrolments WHERE enrolment_id IN (SELECT enrolment_id FROM enrolments e "
+                               "WHERE submitted_at < ?1 AND ",
+                               kPending, " LIMIT ?2) RETURNING 1")));
+  stmt->Bind(1, submitted_before_ms).Bind(2, limit);
+  int deleted = 0;
+  for (;;) {
+    TRYGG_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) return deleted;
+    ++deleted;
+  }
+}
+
 absl::Status SqliteTrustTables::InsertKeyEnvelope(const domain::StoredKeyEnvelope& envelope) {
   TRYGG_ASSIGN_OR_RETURN(
       Statement * stmt,
@@ -248,6 +289,14 @@ absl::StatusOr<bool> SqliteTrustTables::TakeChallenge(const std::array<uint8_t, 
   TRYGG_ASSIGN_OR_RETURN(bool row, stmt->Step());
   if (row) TRYGG_RETURN_IF_ERROR(stmt->Run());
   return row;
+}
+
+absl::StatusOr<int64_t> SqliteTrustTables::CountChallenges(int64_t now_ms) {
+  TRYGG_ASSIGN_OR_RETURN(Statement * stmt, db_.Prepare("SELECT count(*) FROM challenges WHERE expires_at > ?1"));
+  stmt->Bind(1, now_ms);
+  TRYGG_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return absl::InternalError("sqlite: count(*) returned no row");
+  return stmt->ColumnInt(0);
 }
 
 absl::Status SqliteTrustTables::InsertSession(const Hash256& token_hash, const Id128& device_id,

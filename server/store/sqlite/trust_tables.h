@@ -36,6 +36,10 @@ class SqliteTrustTables final : public domain::TrustTables {
   absl::StatusOr<std::vector<domain::StoredEnrolment>> ListPendingEnrolments(const Id128& org_id,
                                                                              const Id128& after,
                                                                              int limit) override;
+  absl::StatusOr<std::optional<domain::StoredEnrolment>> GetPendingEnrolmentOfDevice(const Id128& org_id,
+                                                                                     const Id128& device_id) override;
+  absl::StatusOr<int64_t> CountPendingEnrolments(const Id128& org_id, int64_t submitted_since_ms) override;
+  absl::StatusOr<int> DeletePendingEnrolmentsBefore(int64_t submitted_before_ms, int limit) override;
   absl::Status InsertKeyEnvelope(const domain::StoredKeyEnvelope& envelope) override;
   absl::StatusOr<std::vector<domain::StoredKeyEnvelope>> GetKeyEnvelopes(const Id128& device_id,
                                                                          uint32_t min_generation) override;
@@ -43,6 +47,7 @@ class SqliteTrustTables final : public domain::TrustTables {
                                int64_t expires_at_ms) override;
   absl::StatusOr<bool> TakeChallenge(const std::array<uint8_t, 32>& nonce, const Id128& device_id,
                                      int64_t now_ms) override;
+  absl::StatusOr<int64_t> CountChallenges(int64_t now_ms) override;
   absl::Status InsertSession(const Hash256& token_hash, const Id128& device_id, int64_t expires_at_ms) override;
   absl::StatusOr<std::optional<std::pair<Id128, int64_t>>> GetSession(const Hash256& token_hash) override;
   absl::Status DeleteSession(const Hash256& token_hash) override;

@@ -58,11 +58,13 @@ inline constexpr size_t kAuditEntryWithRecordSize = kAuditEntrySize + 32;
 enum class AuditEventKind : uint8_t {
   kOrganisationAdmitted = 1,     // platform root admitted an organisation
   kCertificateUploaded = 2,      // coordinator or server certificate stored
-  kDeviceAdded = 3,              // org log link: device added (code = role)
+  kDeviceAdded = 3,              // org log link: device added (code = role; approving an
+                                 // enrolment request: number = its role, due_ms = its time)
   kDeviceRevoked = 4,            // org log link: device revoked
   kOrgKeyRotated = 5,            // org log link: key rotated (number = generation)
   kRoleChanged = 6,              // org log link: role changed (code = new role)
-  kEnrolmentRequested = 7,       // a new device asked to join an organisation
+  kEnrolmentRequested = 7,       // a new device asked to join an organisation; no longer
+                                 // appended (device_added records it), still decoded
   kSessionCreated = 8,           // a device opened a session
   kCaseCreated = 9,              // record_hash = version 1's
   kCaseVersion = 10,             // number = version, record_hash = that version's
@@ -111,7 +113,8 @@ struct AuditEvent {
   // trygg.v1.DeclineReason, Outcome or Role number, by kind; 0 otherwise.
   uint8_t code = 0;
   uint8_t flags = 0;
-  // A deadline, Unix milliseconds (a referral's answer-by); 0 when none.
+  // A time by kind, Unix milliseconds: a referral's answer-by, a consent's
+  // expiry, an approved enrolment request's submission; 0 when none.
   int64_t due_ms = 0;
   // A count by kind: case version, key generation, listing capacity.
   uint32_t number = 0;

@@ -161,6 +161,53 @@ TEST_CASE("ApplyConfigToml names the line and key of every mistake", "[config]")
   }
 }
 
+// Issue 12's [limits] on stored costs: read, bounded, and kept apart from
+// the other [limits] keys only by name.
+TEST_CASE("ApplyConfigToml reads the [limits] on enrolments, challenges, uploads and grants", "[config][limits]") {
+  ServerConfig config;
+  const std::string toml = R"([limits]
+max_pending_enrolments_per_org = 5
+enrolment_ttl_hours = 24
+max_live_challenges = 500
+attachment_quota_bytes_per_org = 21474836480
+orphan_upload_timeout_minutes = 30
+max_grants_per_call = 64
+max_key_envelopes_per_call = 200
+)";
+  REQUIRE(ApplyConfigToml(toml, "t.toml", config).ok());
+  CHECK(config.max_pending_enrolments_per_org == 5);
+  CHECK(config.enrolment_ttl_hours == 24);
+  CHECK(config.max_live_challenges == 500);
+  CHECK(config.attachment_quota_bytes_per_org == int64_t{20} << 30);
+  CHECK(config.orphan_upload_timeout_minutes == 30);
+  CHECK(config.max_grants_per_call == 64);
+  CHECK(config.max_key_envelopes_per_call == 200);
+  CHECK(ValidateConfig(config).ok());
+
+  for (const auto& [text, message] : {std::pair<const char*, const char*>{
+                                          "[limits]\nmax_pending_enrolments_per_org = 0\n",
+                                          "t.toml:2: limits.max_pending_enrolments_per_org: must be between 1 and 10000"},
+                                      {"[limits]\nattachment_quota_bytes_per_org = 1024\n",
+                                       "t.toml:2: limits.attachment_quota_bytes_per_org: must be between 1048576 and "
+                                       "1125899906842624"},
+                                      {"[limits]\nmax_grants_per_call = \"many\"\n",
+                                       "t.toml:2: limits.max_grants_per_call: must be an integer"},
+                                      {"[limits]\nmax_pending_enrolments = 3\n",
+                                       "t.toml:2: limits.max_pending_enrolments: unknown key"}}) {
+    INFO(text);
+    ServerConfig bad;
+    absl::Status status = ApplyConfigToml(text, "t.toml", bad);
+    CHECK(status.code() == absl::StatusCode::kInvalidArgument);
+    CHECK_THAT(std::string(status.message()), Catch::StartsWith(message));
+  }
+  ServerConfig out_of_range;
+  out_of_range.enrolment_ttl_hours = 0;
+  CHECK(ValidateConfig(out_of_range).code() == absl::StatusCode::kInvalidArgument);
+  out_of_range = ServerConfig();
+  out_of_range.attachment_quota_bytes_per_org = 0;
+  CHECK(ValidateConfig(out_of_range).code() == absl::StatusCode::kInvalidArgument);
+}
+
 TEST_CASE("ValidateConfig refuses unsafe or impossible combinations", "[config]") {
   auto invalid = [](auto mutate) {
     ServerConfig config;

@@ -422,5 +422,139 @@ TEST_CASE_METHOD(CaseWorld, "an unfinished upload is abandoned only by its own d
   CHECK(world.Snapshot() != before);
 }
 
+// Issue 12: more grants in one call than the limit is a request that never
+// succeeds as sent, so INVALID_ARGUMENT, and it changes nothing.
+TEST_CASE_METHOD(CaseWorld, "more grants in one call than the limit are INVALID_ARGUMENT", "[case][limits]") {
+  domain::CaseLimits limits;
+  limits.max_grants_per_call = 1;
+  const domain::Cases cases(world.clock(), limits);
+  WorldCase c = Draft(anna);
+  const std::vector<StoredGrant> two = {world.GrantTo(a, anna, c.scope_id, 1, c.scope_key),
+                                        world.GrantTo(b, anna, c.scope_id, 1, c.scope_key)};
+  RefusedUnchanged(world, Code::kInvalidArgument, [&] {
+    return world.Write([&](Transaction& txn) { return cases.CreateCase(txn, anna.caller(), c.first, two); });
+  });
+  REQUIRE(world.Write([&](Transaction& txn) { return cases.CreateCase(txn, anna.caller(), c.first, {two[0]}); }).ok());
+  RefusedUnchanged(world, Code::kInvalidArgument, [&] {
+    return world.Write([&](Transaction& txn) { return cases.PutGrants(txn, anna.caller(), c.case_id, two); });
+  });
+  const SealedRecord v2 = Next(anna, c, 2, c.first);
+  RefusedUnchanged(world, Code::kInvalidArgument, [&] {
+    return world.Write([&](Transaction& txn) { return cases.AppendVersion(txn, anna.caller(), v2, two); });
+  });
+  CHECK(world.Write([&](Transaction& txn) { return cases.PutGrants(txn, anna.caller(), c.case_id, {two[1]}); }).ok());
+}
+
+TEST_CASE_METHOD(CaseWorld, "an upload that would pass the organisation's quota is RESOURCE_EXHAUSTED",
+                 "[case][attachment][limits]") {
+  const uint64_t size = domain::kAttachmentMinStreamBytes;
+  domain::CaseLimits limits;
+  limits.attachment_quota_bytes_per_org = 2 * size;
+  const domain::Cases cases(world.clock(), limits);
+  WorldCase c = world.OpenCase(a, anna);
+  WorldDevice& colleague = world.AddDevice(a, Role::kCaseworker);
+  auto begin = [&](const WorldDevice& caller, const Id128& case_id, const Id128& id) {
+    return world.Write(
+        [&](Transaction& txn) { return cases.BeginAttachment(txn, caller.caller(), case_id, id, size); });
+  };
+  const Id128 first = world.NewId(0xa1);
+  REQUIRE(begin(anna, c.case_id, first).ok());
+  // Unfinished uploads count at their announced size, whoever of the
+  // organisation made them.
+  REQUIRE(begin(colleague, c.case_id, world.NewId(0xa2)).ok());
+  const Id128 third = world.NewId(0xa3);
+  RefusedUnchanged(world, Code::kResourceExhausted, [&] { return begin(anna, c.case_id, third); });
+
+  SECTION("another organisation has its own quota") {
+    WorldCase theirs = world.OpenCase(b, bo);
+    CHECK(begin(bo, theirs.case_id, world.NewId(0xb1)).ok());
+  }
+  SECTION("an abandoned upload frees its place") {
+    REQUIRE(world.Write([&](Transaction& txn) {
+                   return cases.AbandonAttachment(txn, anna.caller(), c.case_id, first);
+                 }).ok());
+    CHECK(begin(anna, c.case_id, world.NewId(0xa4)).ok());
+  }
+  SECTION("an upload larger than the whole quota") {
+    domain::CaseLimits tiny;
+    tiny.attachment_quota_bytes_per_org = size - 1;
+    const domain::Cases strict(world.clock(), tiny);
+    const Id128 theirs = world.OpenCase(b, bo).case_id;
+    const Id128 id = world.NewId(0xb2);
+    RefusedUnchanged(world, Code::kResourceExhausted, [&] {
+      return world.Write(
+          [&](Transaction& txn) { return strict.BeginAttachment(txn, bo.caller(), theirs, id, size); });
+    });
+  }
+}
+
+// An upload cut off by its client, or by a restart of tryggd, leaves its
+// parts behind; the expiry loop deletes them once the upload has been idle
+// for the timeout. Time passes on the FixedClock.
+TEST_CASE_METHOD(CaseWorld, "orphaned uploads are deleted after the timeout, in batches", "[case][attachment][limits]") {
+  const uint64_t size = domain::kAttachmentMinStreamBytes;
+  domain::CaseLimits limits;
+  limits.orphan_upload_timeout_ms = kHourMs;
+  const domain::Cases cases(world.clock(), limits);
+  WorldCase c = world.OpenCase(a, anna);
+  auto begin = [&](const Id128& id) {
+    return world.Write([&](Transaction& txn) { return cases.BeginAttachment(txn, anna.caller(), c.case_id, id, size); });
+  };
+  auto part = [&](const Id128& id, size_t bytes) {
+    return world.Write([&](Transaction& txn) {
+      return cases.AppendAttachmentPart(txn, anna.caller(), c.case_id, id, std::vector<uint8_t>(bytes, 0x42));
+    });
+  };
+  auto sweep = [&](int limit) {
+    auto deleted = world.Write([&](Transaction& txn) { return cases.DeleteOrphanedUploads(txn, limit); });
+    REQUIRE(deleted.ok());
+    return *deleted;
+  };
+  // A complete attachment, an upload that keeps storing parts, and one that
+  // was cut off after two parts.
+  const Id128 complete = world.NewId(0xc1);
+  const std::vector<uint8_t> stream(size, 0x42);
+  REQUIRE(begin(complete).ok());
+  REQUIRE(part(complete, size).ok());
+  REQUIRE(world.Write([&](Transaction& txn) {
+                 return cases.CompleteAttachment(txn, anna.caller(), c.case_id, complete, Blake2b256(stream));
+               }).ok());
+  const Id128 slow = world.NewId(0xc2);
+  const Id128 cut_off = world.NewId(0xc3);
+  REQUIRE(begin(slow).ok());
+  REQUIRE(begin(cut_off).ok());
+  REQUIRE(part(cut_off, 10).ok());
+  REQUIRE(part(cut_off, 10).ok());
+  REQUIRE(world.Rows("attachments") == 3);
+  REQUIRE(world.Rows("attachment_parts") == 3);
+
+  world.clock().Advance(kHourMs - 1);
+  REQUIRE(part(slow, 10).ok());
+  CHECK(sweep(500) == 0);
+
+  const uint64_t audit_before = world.AuditSize();
+  world.clock().Advance(2);
+  // Two parts, then the upload row: one row per write with a batch of 1.
+  CHECK(sweep(1) == 1);
+  CHECK(sweep(1) == 1);
+  CHECK(sweep(1) == 1);
+  CHECK(sweep(1) == 0);
+  CHECK(world.Rows("attachments") == 2);
+  CHECK(world.Rows("attachment_parts") == 2);
+  CHECK(world.AuditSize() == audit_before);
+  auto gone = world.Read([&](Transaction& txn) { return txn.cases().GetAttachment(c.case_id, cut_off); });
+  REQUIRE(gone.ok());
+  CHECK_FALSE(gone->has_value());
+  // The cut-off upload's id answers NOT_FOUND, as any unknown upload does.
+  TRYGG_CHECK_CODE(part(cut_off, 10), Code::kNotFound);
+
+  // The slow upload goes once it too has been idle for the timeout; the
+  // complete attachment never does.
+  world.clock().Advance(kHourMs);
+  CHECK(sweep(500) == 2);
+  CHECK(world.Rows("attachments") == 1);
+  CHECK(world.Rows("attachment_parts") == 1);
+}
+
 }  // namespace
 }  // namespace trygg::domain_test

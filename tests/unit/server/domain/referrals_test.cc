@@ -262,6 +262,11 @@ TEST_CASE_METHOD(ReferralWorld, "each broken rule of Create has its code and cha
     draft.request.grants.pop_back();
     RefusedUnchanged(world, Code::kInvalidArgument, [&] { return Create(anna, draft.request); });
   }
+  SECTION("more grants than its two organisations (issue 12: grants per call are bounded)") {
+    ReferralDraft draft = Draft(consent);
+    draft.request.grants.push_back(draft.request.grants.front());
+    RefusedUnchanged(world, Code::kInvalidArgument, [&] { return Create(anna, draft.request); });
+  }
   SECTION("the case's own scope for the packet") {
     ReferralDraft draft = Draft(consent);
     SealedRecord packet =

@@ -221,5 +221,31 @@ TEST_CASE_METHOD(SessionsFixture, "a challenge is issued for any well-formed id,
   CHECK(parsed->expires_at_ms == kWorldStartMs + kChallengeTtl);
 }
 
+// Issue 12: anyone may ask for a challenge, so live challenges are bounded,
+// and the expiry loop deletes expired ones even when no one asks again.
+TEST_CASE_METHOD(SessionsFixture, "live challenges are bounded, and expired ones count for nothing and are deleted",
+                 "[session][limits]") {
+  domain::SessionPolicy policy;
+  policy.max_live_challenges = 2;
+  const domain::Sessions sessions(world.instance_id(), policy, world.clock(), world.rng());
+  auto issue = [&](const Id128& device_id) {
+    return world.Write([&](Transaction& txn) { return sessions.IssueChallenge(txn, device_id); });
+  };
+  REQUIRE(issue(worker.device_id).ok());
+  world.clock().Advance(1000);
+  REQUIRE(issue(world.NewId(0x51)).ok());
+  RefusedUnchanged(world, absl::StatusCode::kResourceExhausted, [&] { return issue(worker.device_id); });
+
+  // The first expires: its place is free again.
+  world.clock().Advance(kChallengeTtl - 1000);
+  CHECK(issue(world.NewId(0x52)).ok());
+  CHECK(world.Rows("challenges") == 2);
+
+  // A flood that stops leaves nothing behind once the loop has run.
+  world.clock().Advance(kChallengeTtl);
+  CHECK(world.Write([&](Transaction& txn) { return sessions.DeleteExpired(txn); }).ok());
+  CHECK(world.Rows("challenges") == 0);
+}
+
 }  // namespace
 }  // namespace trygg::domain_test

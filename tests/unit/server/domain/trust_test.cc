@@ -8,7 +8,10 @@
 
 #include <catch2/catch.hpp>
 
+#include "server/domain/audit_table.h"
+#include "trygg/audit/audit_entry.h"
 #include "trygg/grant.h"
+#include "trygg/status_macros.h"
 #include "unit/server/domain/domain_world.h"
 
 namespace trygg::domain_test {
@@ -83,6 +86,30 @@ struct TrustFixture {
   }
   absl::Status PutEnvelopes(const Caller& caller, const std::vector<StoredKeyEnvelope>& envelopes) {
     return world.Write([&](Transaction& txn) { return world.trust().PutKeyEnvelopes(txn, caller, envelopes); });
+  }
+  // The world's rules with other limits: same store, clock and keys.
+  Trust Limited(const domain::TrustLimits& limits) {
+    return Trust(world.root().public_key, world.server_key().public_key, world.clock(), world.rng(), limits);
+  }
+  absl::StatusOr<Id128> SubmitTo(const Trust& trust, const SignedObject& request) {
+    absl::StatusOr<Trust::CheckedEnrolment> checked = Trust::CheckEnrolmentRequest(a.org_id, request);
+    if (!checked.ok()) return checked.status();
+    return world.Write([&](Transaction& txn) { return trust.SubmitEnrolment(txn, *checked); });
+  }
+  absl::StatusOr<int> DeleteExpired(const Trust& trust, int limit) {
+    return world.Write([&](Transaction& txn) { return trust.DeleteExpiredEnrolments(txn, limit); });
+  }
+  audit::AuditEvent LastAuditEvent() {
+    const uint64_t size = world.AuditSize();
+    auto bytes = world.Read([&](Transaction& txn) -> absl::StatusOr<std::vector<uint8_t>> {
+      TRYGG_ASSIGN_OR_RETURN(auto entries, txn.audit().Entries(size - 1, 1));
+      if (entries.size() != 1) return absl::InternalError("no last entry");
+      return entries.front().bytes;
+    });
+    REQUIRE(bytes.ok());
+    auto event = audit::DecodeAuditEvent(*bytes);
+    REQUIRE(event.ok());
+    return *event;
   }
 };
 
@@ -294,6 +321,148 @@ TEST_CASE_METHOD(TrustFixture, "enrolment: public to submit, the organisation's 
     TRYGG_CHECK_CODE(list(anna.caller()), Code::kPermissionDenied);
     TRYGG_CHECK_CODE(list(coordinator.caller()), Code::kPermissionDenied);
   }
+}
+
+// Issue 12: an unauthenticated request must not grow the audit log. The
+// request is recorded only when an admin approves it, by the device_added
+// entry of the approving link.
+TEST_CASE_METHOD(TrustFixture, "a submitted enrolment appends no audit entry, and its approval records the request",
+                 "[trust][limits]") {
+  WorldDevice& laptop = world.Stranger(a.org_id, Role::kCaseworker);
+  const int64_t submitted_at = world.clock().NowUnixMillis();
+  const uint64_t audit_before = world.AuditSize();
+  REQUIRE(Submit(Enrolment(laptop, Role::kOrgAdmin), a.org_id).ok());
+  CHECK(world.AuditSize() == audit_before);
+  CHECK(world.Rows("enrolments") == 1);
+
+  world.clock().Advance(kHourMs);
+  // The admin grants a lesser role than was asked for.
+  REQUIRE(world.AppendLink(a, *a.admin, world.NextLink(a, *a.admin, OrgLogAction::kAddDevice, &laptop,
+                                                       Role::kCaseworker))
+              .ok());
+  CHECK(world.AuditSize() == audit_before + 1);
+  const audit::AuditEvent added = LastAuditEvent();
+  CHECK(added.kind == audit::AuditEventKind::kDeviceAdded);
+  CHECK(added.actor_device_id == a.admin->device_id.array());
+  CHECK(added.code == static_cast<uint8_t>(Role::kCaseworker));
+  CHECK(added.number == static_cast<uint32_t>(Role::kOrgAdmin));
+  CHECK(added.due_ms == submitted_at);
+  CHECK(added.time_ms == submitted_at + kHourMs);
+
+  SECTION("a device added without a request: number and due_ms stay zero") {
+    WorldDevice& direct = world.Stranger(a.org_id, Role::kCaseworker);
+    REQUIRE(world.AppendLink(a, *a.admin, world.NextLink(a, *a.admin, OrgLogAction::kAddDevice, &direct,
+                                                         Role::kCaseworker))
+                .ok());
+    const audit::AuditEvent plain = LastAuditEvent();
+    CHECK(plain.kind == audit::AuditEventKind::kDeviceAdded);
+    CHECK(plain.number == 0);
+    CHECK(plain.due_ms == 0);
+  }
+}
+
+TEST_CASE_METHOD(TrustFixture, "an organisation has at most max_pending_enrolments requests waiting",
+                 "[trust][limits]") {
+  domain::TrustLimits limits;
+  limits.max_pending_enrolments = 2;
+  limits.enrolment_ttl_ms = 10 * kHourMs;
+  const Trust trust = Limited(limits);
+  WorldDevice& first_device = world.Stranger(a.org_id, Role::kCaseworker);
+  const SignedObject first = Enrolment(first_device);
+  auto first_id = SubmitTo(trust, first);
+  REQUIRE(first_id.ok());
+  REQUIRE(SubmitTo(trust, Enrolment(world.Stranger(a.org_id, Role::kCaseworker))).ok());
+  const SignedObject third = Enrolment(world.Stranger(a.org_id, Role::kCaseworker));
+
+  SECTION("past it: RESOURCE_EXHAUSTED, and nothing changes") {
+    RefusedUnchanged(world, Code::kResourceExhausted, [&] { return SubmitTo(trust, third); });
+  }
+  SECTION("a resend of a waiting request is still answered with its id") {
+    auto again = SubmitTo(trust, first);
+    REQUIRE(again.ok());
+    CHECK(*again == *first_id);
+  }
+  SECTION("another organisation is not affected") {
+    absl::StatusOr<Trust::CheckedEnrolment> for_b =
+        Trust::CheckEnrolmentRequest(b.org_id, Enrolment(world.Stranger(b.org_id, Role::kCaseworker)));
+    REQUIRE(for_b.ok());
+    CHECK(world.Write([&](Transaction& txn) { return trust.SubmitEnrolment(txn, *for_b); }).ok());
+  }
+  SECTION("an approved request no longer waits, and frees its place") {
+    REQUIRE(world.AppendLink(a, *a.admin, world.NextLink(a, *a.admin, OrgLogAction::kAddDevice, &first_device,
+                                                         Role::kCaseworker))
+                .ok());
+    CHECK(SubmitTo(trust, third).ok());
+  }
+  SECTION("expired requests count for nothing, even before they are deleted") {
+    world.clock().Advance(10 * kHourMs + 1);
+    CHECK(SubmitTo(trust, third).ok());
+  }
+}
+
+TEST_CASE_METHOD(TrustFixture, "pending enrolments expire and are deleted in batches, and approved ones stay",
+                 "[trust][limits]") {
+  domain::TrustLimits limits;
+  limits.enrolment_ttl_ms = 72 * kHourMs;
+  const Trust trust = Limited(limits);
+  WorldDevice& approved = world.Stranger(a.org_id, Role::kCaseworker);
+  auto approved_id = SubmitTo(trust, Enrolment(approved));
+  REQUIRE(approved_id.ok());
+  REQUIRE(SubmitTo(trust, Enrolment(world.Stranger(a.org_id, Role::kCaseworker))).ok());
+  REQUIRE(SubmitTo(trust, Enrolment(world.Stranger(a.org_id, Role::kCaseworker))).ok());
+  REQUIRE(world.AppendLink(a, *a.admin, world.NextLink(a, *a.admin, OrgLogAction::kAddDevice, &approved,
+                                                       Role::kCaseworker))
+              .ok());
+  world.clock().Advance(kHourMs);
+  const SignedObject young = Enrolment(world.Stranger(a.org_id, Role::kCaseworker));
+  REQUIRE(SubmitTo(trust, young).ok());
+  REQUIRE(world.Rows("enrolments") == 4);
+
+  // One millisecond before the two older pending requests expire: nothing.
+  world.clock().Advance(71 * kHourMs);
+  auto none = DeleteExpired(trust, 500);
+  REQUIRE(none.ok());
+  CHECK(*none == 0);
+  CHECK(world.Rows("enrolments") == 4);
+
+  const uint64_t audit_before = world.AuditSize();
+  world.clock().Advance(1);
+  auto first_batch = DeleteExpired(trust, 1);
+  REQUIRE(first_batch.ok());
+  CHECK(*first_batch == 1);
+  auto second_batch = DeleteExpired(trust, 1);
+  REQUIRE(second_batch.ok());
+  CHECK(*second_batch == 1);
+  auto done = DeleteExpired(trust, 1);
+  REQUIRE(done.ok());
+  CHECK(*done == 0);
+  // The approved request stays (its device fetches its key envelopes by its
+  // id), and so does the younger pending one; the log records no deletion.
+  CHECK(world.Rows("enrolments") == 2);
+  CHECK(world.AuditSize() == audit_before);
+  auto kept = world.Read([&](Transaction& txn) { return txn.trust().GetEnrolment(*approved_id); });
+  REQUIRE(kept.ok());
+  CHECK(kept->has_value());
+  auto pending = world.Read(
+      [&](Transaction& txn) { return trust.ListEnrolments(txn, a.admin->caller(), Id128(), 100); });
+  REQUIRE(pending.ok());
+  REQUIRE(pending->size() == 1);
+  CHECK(pending->front().request.bytes == young.bytes);
+}
+
+TEST_CASE_METHOD(TrustFixture, "more key envelopes in one call than the limit are INVALID_ARGUMENT",
+                 "[trust][limits]") {
+  domain::TrustLimits limits;
+  limits.max_key_envelopes_per_call = 1;
+  const Trust trust = Limited(limits);
+  WorldDevice& bo = world.AddDevice(a, Role::kCaseworker);
+  const std::vector<StoredKeyEnvelope> two = {Envelope(a, *a.admin, anna), Envelope(a, *a.admin, bo)};
+  auto put = [&](const std::vector<StoredKeyEnvelope>& envelopes) {
+    return world.Write([&](Transaction& txn) { return trust.PutKeyEnvelopes(txn, a.admin->caller(), envelopes); });
+  };
+  RefusedUnchanged(world, Code::kInvalidArgument, [&] { return put(two); });
+  CHECK(put({two[0]}).ok());
+  CHECK(put({two[1]}).ok());
 }
 
 // The signature is checked once, by the pure Trust::CheckEnrolmentRequest the
