@@ -146,17 +146,33 @@ class CellMaker {
 // >= vital interests). Zeros are always shown, so a reader also knows every
 // hidden cell is at least 1.
 //
-// Small counts (1 to threshold - 1) are hidden first. Then each hidden small
-// count must have a witness: another assignment of whole numbers to the
-// hidden cells, at least 1 each, that satisfies every relation and gives the
-// count another value, so that a reader cannot tell which is the real one.
-// The witness is looked for near the real counts: change the count by one,
-// then repair each relation that breaks by moving another hidden cell of it
-// by one, depth first, a few steps deep. When no witness turns up, the
-// smallest shown non-zero cell of a relation the count is in is hidden too,
-// and the counts are checked again until all have witnesses. Not finding a
-// witness only ever hides more. A reader may still narrow a hidden count down
-// ("1 or 2"); what it cannot do is work one out exactly.
+// Small counts (1 to threshold - 1) are hidden first (primary suppression).
+// Then, in two passes (secondary suppression):
+//
+// 1. Lines. A sum (or balance) with exactly one hidden cell gives that cell
+//    away, so the smallest shown non-zero cell of it is hidden too, and so on
+//    until every sum has no hidden cell or at least two. This is the classic
+//    rule for tables of totals, run over every relation at once so that the
+//    hierarchy (pairs into receivers into the summary) is covered.
+// 2. Witnesses. Two hidden cells in every sum is not enough on its own: the
+//    bounds (a row's referrals >= its answers, every hidden cell >= 1) can
+//    still pin a count. So each hidden small count must have a witness:
+//    another assignment of whole numbers to the hidden cells, at least 1
+//    each, that satisfies every relation and gives the count another value,
+//    so that a reader cannot tell which is the real one. The witness is
+//    looked for near the real counts: change the count by one, then repair
+//    each relation that breaks by moving another hidden cell of it by one,
+//    depth first, a few steps deep. When no witness turns up, the smallest
+//    shown non-zero cell nearest to the count (in a relation it is in, else
+//    one relation further, and so on) is hidden too, pass 1 runs again, and
+//    the count is checked again. Not finding a witness only ever hides more.
+//
+// A reader may still narrow a hidden count down ("1 or 2"); what it cannot do
+// is work one out exactly. Measured on a platform-sized log (docs/audit.md):
+// the first version searched for witnesses alone, scanned every cell of a
+// column of thousands at each step of the search, gave up after hundreds of
+// counts and hid everything, in minutes; pass 1 makes witnesses short, and
+// the search moves only hidden cells of the broken relation with the fewest.
 class Suppression {
  public:
   explicit Suppression(int64_t threshold) : threshold_(threshold) {}
@@ -167,52 +183,47 @@ class Suppression {
     return cells_.size() - 1;
   }
   // total = sum of parts.
-  void SumOf(size_t total, const std::vector<size_t>& parts) { Relate(total, parts, true); }
+  void SumOf(size_t total, const std::vector<size_t>& parts) { Relate({total}, parts, true); }
   // whole >= sum of parts.
-  void AtLeast(size_t whole, const std::vector<size_t>& parts) { Relate(whole, parts, false); }
+  void AtLeast(size_t whole, const std::vector<size_t>& parts) { Relate({whole}, parts, false); }
   // sum of greater >= sum of smaller.
   void NoLess(const std::vector<size_t>& greater, const std::vector<size_t>& smaller) {
-    Relation r{{}, false};
-    for (size_t c : greater) r.terms.push_back({c, 1});
-    for (size_t c : smaller) r.terms.push_back({c, -1});
-    for (const auto& [c, coef] : r.terms) cells_[c].relations.push_back({relations_.size(), coef});
-    relations_.push_back(std::move(r));
+    Relate(greater, smaller, false);
   }
   // sum of left = sum of right: two groups of cells that count the same
   // referrals split two ways.
-  void Balance(const std::vector<size_t>& left, const std::vector<size_t>& right) {
-    Relation r{{}, true};
-    for (size_t c : left) r.terms.push_back({c, 1});
-    for (size_t c : right) r.terms.push_back({c, -1});
-    for (const auto& [c, coef] : r.terms) cells_[c].relations.push_back({relations_.size(), coef});
-    relations_.push_back(std::move(r));
-  }
+  void Balance(const std::vector<size_t>& left, const std::vector<size_t>& right) { Relate(left, right, true); }
 
   void Protect() {
-    base_slack_.assign(relations_.size(), 0);
+    slack_.assign(relations_.size(), 0);
     for (size_t rel = 0; rel < relations_.size(); ++rel) {
-      for (const auto& [c, coef] : relations_[rel].terms) base_slack_[rel] += coef * cells_[c].value;
+      for (const auto& [c, coef] : relations_[rel].terms) slack_[rel] += coef * cells_[c].value;
     }
+    moved_.assign(cells_.size(), 0);
+    std::vector<size_t> weak;  // equalities that may give a hidden cell away
+    for (size_t rel = 0; rel < relations_.size(); ++rel) {
+      if (Weak(rel)) weak.push_back(rel);
+    }
+    CompleteLines(weak);
     // Hiding only ever adds freedom, so a count that has a witness keeps it:
     // each is searched for until found, not again in every round.
-    std::vector<bool> witnessed(cells_.size(), false);
+    std::vector<bool> settled(cells_.size(), false);
     for (bool hid_more = true; hid_more;) {
       hid_more = false;
       for (size_t c = 0; c < cells_.size(); ++c) {
-        if (!cells_[c].small || witnessed[c]) continue;
+        if (!cells_[c].small || settled[c]) continue;
         if (HasWitness(c)) {
-          witnessed[c] = true;
+          settled[c] = true;
           continue;
         }
-        std::optional<size_t> next;
-        for (const auto& [rel, coef] : cells_[c].relations) {
-          for (const auto& [other, other_coef] : relations_[rel].terms) Consider(other, next);
+        std::optional<size_t> next = Unblocking();
+        if (!next) next = Nearest(c);
+        if (!next) {  // every count it is tied to is hidden already
+          settled[c] = true;
+          continue;
         }
-        if (!next) {  // nothing near it left to hide: hide every count
-          for (Cell& cell : cells_) cell.hidden = cell.hidden || cell.value > 0;
-          return;
-        }
-        cells_[*next].hidden = true;
+        Hide(*next, weak);
+        CompleteLines(weak);
         hid_more = true;
       }
     }
@@ -222,85 +233,194 @@ class Suppression {
   int64_t value(size_t cell) const { return cells_[cell].value; }
 
  private:
-  static constexpr int kMaxSteps = 8;          // cells changed in one witness
+  static constexpr int kMaxSteps = 12;         // cells changed in one witness
   static constexpr int kSearchBudget = 20'000;  // nodes per count
+  using Term = std::pair<size_t, int>;          // a cell and its coefficient, +1 or -1
   struct Cell {
     int64_t value;
     bool hidden;
     bool small;
-    std::vector<std::pair<size_t, int>> relations;  // relation, +1 as whole or -1 as part
+    std::vector<Term> relations;  // relation, the cell's coefficient in it
   };
   // sum of coef * value over the terms: == 0, or >= 0.
   struct Relation {
-    std::vector<std::pair<size_t, int>> terms;
+    std::vector<Term> terms;
     bool equal;
+    std::vector<Term> hidden;  // the hidden terms, in the order they were hidden
+    int64_t hidden_sum = 0;    // of their values
   };
-  using Changes = std::vector<std::pair<size_t, int64_t>>;  // cell, its change
 
-  void Relate(size_t whole, const std::vector<size_t>& parts, bool equal) {
-    Relation r{{{whole, 1}}, equal};
-    for (size_t p : parts) r.terms.push_back({p, -1});
-    for (const auto& [c, coef] : r.terms) cells_[c].relations.push_back({relations_.size(), coef});
+  void Relate(const std::vector<size_t>& plus, const std::vector<size_t>& minus, bool equal) {
+    Relation r{{}, equal, {}};
+    for (size_t c : plus) r.terms.push_back({c, 1});
+    for (size_t c : minus) r.terms.push_back({c, -1});
+    for (const auto& [c, coef] : r.terms) {
+      cells_[c].relations.push_back({relations_.size(), coef});
+      if (cells_[c].hidden) {
+        r.hidden.push_back({c, coef});
+        r.hidden_sum += cells_[c].value;
+      }
+    }
     relations_.push_back(std::move(r));
+  }
+
+  // An equality gives its hidden cells away when it has just one, or when
+  // they are all 1s: a reader knows their sum from the shown cells, and
+  // that each is at least 1.
+  bool Weak(size_t rel) const {
+    const Relation& r = relations_[rel];
+    const auto h = static_cast<int64_t>(r.hidden.size());
+    return r.equal && (h == 1 || (h > 1 && r.hidden_sum == h));
+  }
+
+  // Hides `c`; an equality it leaves weak goes on `weak`.
+  void Hide(size_t c, std::vector<size_t>& weak) {
+    cells_[c].hidden = true;
+    for (const auto& [rel, coef] : cells_[c].relations) {
+      relations_[rel].hidden.push_back({c, coef});
+      relations_[rel].hidden_sum += cells_[c].value;
+      if (Weak(rel)) weak.push_back(rel);
+    }
+  }
+
+  // Pass 1: until no equality is weak, hide the smallest shown cell of 2 or
+  // more of one that is (two hidden cells of which one is at least 2 can
+  // trade a referral), else its smallest shown non-zero cell. (A non-zero
+  // one exists: the hidden ones add up to at least 1, so the rest of the
+  // sum is not all zeros.)
+  void CompleteLines(std::vector<size_t>& weak) {
+    while (!weak.empty()) {
+      const size_t rel = weak.back();
+      weak.pop_back();
+      if (!Weak(rel)) continue;
+      std::optional<size_t> two_or_more, next;
+      for (const auto& [c, coef] : relations_[rel].terms) {
+        if (cells_[c].value >= 2) Consider(c, two_or_more);
+        Consider(c, next);
+      }
+      if (two_or_more) next = two_or_more;
+      if (next) Hide(*next, weak);
+    }
   }
 
   void Consider(size_t c, std::optional<size_t>& best) const {
     if (!cells_[c].hidden && cells_[c].value > 0 && (!best || cells_[c].value < cells_[*best].value)) best = c;
   }
 
-  int64_t Changed(const Changes& changes, size_t c) const {
-    for (const auto& [cell, delta] : changes) {
-      if (cell == c) return delta;
-    }
-    return 0;
-  }
-
-  // The relation's sum with `changes` applied: its sum over the real counts
-  // plus what the changed cells move it by (a few steps, not every term of
-  // a column of thousands).
-  int64_t Slack(size_t rel, const Changes& changes) const {
-    int64_t sum = base_slack_[rel];
-    for (const auto& [c, delta] : changes) {
-      for (const auto& [r, coef] : cells_[c].relations) {
-        if (r == rel) sum += coef * delta;
+  // The cell to hide next after a failed search: in the relation the search
+  // got stuck at most often, the smallest shown cell that could move the
+  // way that relation had to go (down only from 2 up). Hiding it gives the
+  // search the move it lacked. None when no relation was stuck, or none of
+  // its shown cells can move.
+  std::optional<size_t> Unblocking() const {
+    std::optional<size_t> best;
+    int most = 0;
+    for (const auto& [stuck, times] : dead_ends_) {
+      const auto& [rel, direction] = stuck;
+      std::optional<size_t> here;
+      for (const auto& [c, coef] : relations_[rel].terms) {
+        // This cell moves by coef * direction to move the sum by direction.
+        if (cells_[c].value + coef * direction >= 1) Consider(c, here);
+      }
+      if (here && (times > most || (times == most && cells_[*here].value < cells_[*best].value))) {
+        best = here;
+        most = times;
       }
     }
-    return sum;
+    return best;
   }
 
-  bool HasWitness(size_t c) const {
+  // The cell to hide next for `c`, which has no witness: the smallest shown
+  // non-zero cell of the relation of `c` with the fewest hidden cells (the
+  // one most likely to block every move of `c`: a row whose shown referrals
+  // and accepted bound its hidden declined to 1); when every relation of `c`
+  // is hidden or zero, the smallest one of a relation one of their hidden
+  // cells is in, and so on outwards. None: every cell tied to `c` is hidden
+  // or zero.
+  std::optional<size_t> Nearest(size_t c) const {
+    std::optional<size_t> best;
+    size_t fewest = 0;
+    for (const auto& [rel, coef] : cells_[c].relations) {
+      std::optional<size_t> here;
+      for (const auto& [other, other_coef] : relations_[rel].terms) Consider(other, here);
+      const size_t hidden = relations_[rel].hidden.size();
+      if (here && (!best || hidden < fewest || (hidden == fewest && cells_[*here].value < cells_[*best].value))) {
+        best = here;
+        fewest = hidden;
+      }
+    }
+    if (best) return best;
+    std::vector<bool> seen_cell(cells_.size(), false), seen_relation(relations_.size(), false);
+    std::vector<size_t> layer{c};
+    seen_cell[c] = true;
+    while (!layer.empty()) {
+      std::vector<size_t> next_layer;
+      for (size_t cell : layer) {
+        for (const auto& [rel, coef] : cells_[cell].relations) {
+          if (seen_relation[rel]) continue;
+          seen_relation[rel] = true;
+          for (const auto& [other, other_coef] : relations_[rel].terms) {
+            Consider(other, best);
+            if (cells_[other].hidden && !seen_cell[other]) {
+              seen_cell[other] = true;
+              next_layer.push_back(other);
+            }
+          }
+        }
+      }
+      if (best) return best;
+      layer = std::move(next_layer);
+    }
+    return std::nullopt;
+  }
+
+  // Moves `c` by `delta` in the search: every relation it is in moves by
+  // coef * delta (slack_ is kept current, so a step of the search costs the
+  // relations of the cells it moves, not a column of thousands).
+  void Move(size_t c, int64_t delta) {
+    moved_[c] += delta;
+    for (const auto& [rel, coef] : cells_[c].relations) slack_[rel] += coef * delta;
+  }
+  bool Holds(size_t rel) const { return relations_[rel].equal ? slack_[rel] == 0 : slack_[rel] >= 0; }
+
+  // Whether `c` has a witness. Where the search found none, dead_ends_ says
+  // which relations it could not mend, and how often.
+  bool HasWitness(size_t c) {
+    dead_ends_.clear();
     for (const int64_t delta : {int64_t{1}, int64_t{-1}}) {
       if (cells_[c].value + delta < 1) continue;
-      Changes changes{{c, delta}};
+      std::vector<size_t> moved{c};
       int budget = kSearchBudget;
-      if (Repair(changes, budget)) return true;
+      Move(c, delta);
+      const bool found = Repair(moved, budget);
+      for (size_t m : moved) Move(m, -moved_[m]);
+      if (found) return true;
     }
     return false;
   }
 
-  // Depth first: find a relation the changes break and move one more hidden
+  // Depth first: find the broken relation with the fewest hidden cells (a
+  // receiver's pairs, not a column of thousands) and move one more hidden
   // cell of it by one in the direction that mends it. Cells whose move also
   // mends other broken relations are tried first (a pair's cell that fixes
   // both the column and its receiver's row), so a witness is usually found
-  // on the first path.
-  bool Repair(Changes& changes, int& budget) const {
-    std::vector<std::pair<size_t, int64_t>> broken;  // relation, its slack
-    for (size_t i = 0; i < changes.size(); ++i) {
-      for (const auto& [rel, coef] : cells_[changes[i].first].relations) {
-        const int64_t slack = Slack(rel, changes);
-        const bool holds = relations_[rel].equal ? slack == 0 : slack >= 0;
-        if (!holds && std::find_if(broken.begin(), broken.end(), [r = rel](const auto& b) { return b.first == r; }) ==
-                          broken.end()) {
-          broken.push_back({rel, slack});
-        }
+  // on the first path. On success `moved` holds the witness's cells.
+  bool Repair(std::vector<size_t>& moved, int& budget) {
+    std::vector<size_t> broken;
+    for (size_t m : moved) {
+      for (const auto& [rel, coef] : cells_[m].relations) {
+        if (!Holds(rel) && std::find(broken.begin(), broken.end(), rel) == broken.end()) broken.push_back(rel);
       }
     }
     if (broken.empty()) return true;
-    if (static_cast<int>(changes.size()) >= kMaxSteps || --budget < 0) return false;
-    const auto [rel, slack] = broken.front();
+    if (static_cast<int>(moved.size()) >= kMaxSteps || --budget < 0) return false;
+    const size_t rel = *std::min_element(broken.begin(), broken.end(), [this](size_t a, size_t b) {
+      return relations_[a].hidden.size() < relations_[b].hidden.size();
+    });
+    const int64_t slack = slack_[rel];
     std::vector<std::tuple<int, size_t, int64_t>> moves;  // -score, cell, delta
-    for (const auto& [cell, coef] : relations_[rel].terms) {
-      if (!cells_[cell].hidden || Changed(changes, cell) != 0) continue;
+    for (const auto& [cell, coef] : relations_[rel].hidden) {
+      if (moved_[cell] != 0) continue;
       // Moves the sum towards 0: down when it is over (== only), up when under.
       const int64_t delta = slack > 0 ? -coef : coef;
       if (cells_[cell].value + delta < 1) continue;
@@ -308,22 +428,25 @@ class Suppression {
       // (a row with no room, whose repair would lead the search astray).
       int score = 0;
       for (const auto& [other, other_coef] : cells_[cell].relations) {
-        const auto b = std::find_if(broken.begin(), broken.end(), [o = other](const auto& x) { return x.first == o; });
-        if (b != broken.end()) {
-          if (b->second > 0 ? other_coef * delta < 0 : other_coef * delta > 0) ++score;
-          continue;
+        const int64_t after = slack_[other] + other_coef * delta;
+        const bool holds_after = relations_[other].equal ? after == 0 : after >= 0;
+        if (!Holds(other)) {
+          score += std::abs(after) < std::abs(slack_[other]) || holds_after;
+        } else if (!holds_after) {
+          --score;
         }
-        const int64_t after = Slack(other, changes) + other_coef * delta;
-        if (relations_[other].equal ? after != 0 : after < 0) --score;
       }
       moves.push_back({-score, cell, delta});
     }
+    if (moves.empty()) ++dead_ends_[{rel, slack > 0 ? -1 : 1}];
     std::stable_sort(moves.begin(), moves.end(),
                      [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
     for (const auto& [score, cell, delta] : moves) {
-      changes.push_back({cell, delta});
-      if (Repair(changes, budget)) return true;
-      changes.pop_back();
+      Move(cell, delta);
+      moved.push_back(cell);
+      if (Repair(moved, budget)) return true;
+      moved.pop_back();
+      Move(cell, -delta);
       if (budget < 0) return false;
     }
     return false;
@@ -332,7 +455,13 @@ class Suppression {
   int64_t threshold_;
   std::vector<Cell> cells_;
   std::vector<Relation> relations_;
-  std::vector<int64_t> base_slack_;  // each relation's sum over the real counts
+  // In the search: each relation's sum with the moves so far, and each
+  // cell's move.
+  std::vector<int64_t> slack_;
+  std::vector<int64_t> moved_;
+  // Relations the last failed search could not mend (no hidden cell of
+  // them could move), with the direction the sum had to go: times met.
+  std::map<std::pair<size_t, int>, int> dead_ends_;
 };
 
 double Median(std::vector<double> v) {
@@ -341,11 +470,31 @@ double Median(std::vector<double> v) {
   return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-// Nearest-rank percentile: the smallest value with at least p% at or below.
-double Percentile(std::vector<double> v, double p) {
+// The 1-based ranks a percentile of n values is read from: nearest rank
+// (the smallest value with at least p% at or below it) for 90, the middle
+// one or two for 50. Integer arithmetic: 0.9 * 40 is not 36 in binary.
+std::pair<int64_t, int64_t> PercentileRanks(int64_t n, int percentile) {
+  if (percentile == 50) return n % 2 == 1 ? std::pair{(n + 1) / 2, (n + 1) / 2} : std::pair{n / 2, n / 2 + 1};
+  const int64_t rank = std::max<int64_t>(1, (percentile * n + 99) / 100);
+  return {rank, rank};
+}
+
+double Percentile(std::vector<double> v, int percentile) {
+  if (percentile == 50) return Median(std::move(v));
   std::sort(v.begin(), v.end());
-  size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
-  return v[std::max<size_t>(rank, 1) - 1];
+  return v[PercentileRanks(static_cast<int64_t>(v.size()), percentile).first - 1];
+}
+
+// Whether a percentile of n answer times may be shown: only with at least
+// `threshold` answers at or below it and at least `threshold` at or above
+// it. A percentile is the time of one answer (or the mean of two), and an
+// end of a few answers is one survivor's case: the 90th percentile of 5 to
+// 9 answers is the slowest or the second slowest of them. At threshold 5 a
+// median needs 9 answers and a 90th percentile 40 (docs/audit.md).
+bool PercentileShown(int64_t n, int percentile, int64_t threshold) {
+  if (n == 0) return false;
+  const auto [low, high] = PercentileRanks(n, percentile);
+  return low >= threshold && n - high + 1 >= threshold;
 }
 
 // --- The steps of ComputeStatistics -----------------------------------------
@@ -406,12 +555,19 @@ std::map<AuditId, Referral> ReplayReferrals(absl::Span<const AuditEvent> events)
 
 // The category an organisation is known by in the directory: the service
 // category of most of the listings it published (ties: the lower number);
-// 0 when it published none.
+// 0 when it published none. Organisation certificates carry no category, so
+// this is the only place the log says what an organisation does. A listing
+// counts once, by its last category: one republished every day would
+// otherwise outweigh the rest.
 std::map<AuditId, uint8_t> ListedCategories(absl::Span<const AuditEvent> events) {
-  std::map<AuditId, std::map<uint8_t, int64_t>> listed;
+  std::map<AuditId, std::pair<AuditId, uint8_t>> listings;  // listing: organisation, category
   for (const AuditEvent& e : events) {
-    if (e.kind == AuditEventKind::kListingPublished && e.service != 0) ++listed[e.actor_org_id][e.service];
+    if (e.kind == AuditEventKind::kListingPublished && e.service != 0) {
+      listings[e.listing_id] = {e.actor_org_id, e.service};
+    }
   }
+  std::map<AuditId, std::map<uint8_t, int64_t>> listed;
+  for (const auto& [listing, org_category] : listings) ++listed[org_category.first][org_category.second];
   std::map<AuditId, uint8_t> category;
   for (const auto& [org, counts] : listed) {
     uint8_t best = 0;
@@ -672,7 +828,8 @@ CountCells RelateCounts(const ReferralCounts& counts, Suppression& suppress) {
 // times over shown counts only.
 class ShownCells {
  public:
-  ShownCells(const Suppression& suppress, const CellMaker& cells) : suppress_(suppress), cells_(cells) {}
+  ShownCells(const Suppression& suppress, const CellMaker& cells, int64_t threshold)
+      : suppress_(suppress), cells_(cells), threshold_(threshold) {}
 
   StatCell Count(size_t cell) const {
     return suppress_.hidden(cell) ? CellMaker::Hidden() : cells_.Count(suppress_.value(cell));
@@ -689,19 +846,22 @@ class ShownCells {
     return cells_.Number(answered == 0 ? 0 : 100.0 * static_cast<double>(t.n[kAccepted]) / answered, answered,
                          suppress_.hidden(*row[kAccepted]) || suppress_.hidden(*row[kDeclined]));
   }
-  // A median or 90th percentile of the answer times; hidden over fewer than
-  // `threshold` answers, and in a row with any hidden count: a time over a
-  // group whose size is hidden describes that hidden group.
-  StatCell AnswerTime(const std::vector<double>& hours, double percentile, bool row_hidden) const {
-    const int64_t basis = static_cast<int64_t>(hours.size());
-    if (basis == 0) return cells_.Number(0, 0);
-    return cells_.Number(percentile == 50 ? Median(hours) : Percentile(hours, percentile), basis, row_hidden);
+  // A median or 90th percentile of the answer times: hidden without enough
+  // answers around it (PercentileShown), and when `counts_hidden` (a count
+  // of the group it describes is hidden: a time over a group whose size is
+  // hidden describes that hidden group).
+  StatCell AnswerTime(const std::vector<double>& hours, int percentile, bool counts_hidden) const {
+    const int64_t n = static_cast<int64_t>(hours.size());
+    if (n == 0) return cells_.Number(0, 0);
+    if (counts_hidden || !PercentileShown(n, percentile, threshold_)) return CellMaker::Hidden();
+    return cells_.Number(Percentile(hours, percentile), n);
   }
   StatCell Number(double value, int64_t basis) const { return cells_.Number(value, basis); }
 
  private:
   const Suppression& suppress_;
   CellMaker cells_;
+  int64_t threshold_;
 };
 
 StatTable SummaryTable(const ReferralCounts& counts, const CountCells& ids, const ShownCells& shown) {
@@ -722,8 +882,9 @@ StatTable SummaryTable(const ReferralCounts& counts, const CountCells& ids, cons
   add("accepted, in progress", shown.Count(ids.in_progress));
   add("completed", shown.Count(ids.completed));
   add("closed", shown.Count(ids.closed));
-  // Like a row's: no time over all referrals when their number is hidden.
-  const bool total_hidden = shown.AnyHidden({t[kReferrals]});
+  // Like a row's: no time over all referrals when a count it is computed
+  // from (the referrals, and the answers: accepted and declined) is hidden.
+  const bool total_hidden = shown.AnyHidden({t[kReferrals], t[kAccepted], t[kDeclined]});
   add("time to answer, median (hours)", shown.AnswerTime(counts.total.answer_hours, 50, total_hidden));
   add("time to answer, 90th percentile (hours)", shown.AnswerTime(counts.total.answer_hours, 90, total_hidden));
   return summary;
@@ -793,7 +954,7 @@ StatisticsReport ComputeStatistics(absl::Span<const AuditEvent> events,
   Suppression suppress(threshold);
   const CountCells ids = RelateCounts(counts, suppress);
   suppress.Protect();
-  const ShownCells shown(suppress, CellMaker(threshold));
+  const ShownCells shown(suppress, CellMaker(threshold), threshold);
 
   report.tables.push_back(SummaryTable(counts, ids, shown));
   report.tables.push_back(GroupedTable(counts.pairs, ids.pairs, shown));

@@ -7,7 +7,8 @@
 // per receiving organisation; referrals awaiting an answer, overdue and in
 // progress; outcomes; vital-interests referrals; and the flow from the
 // requesting organisation's category (the service category it lists in the
-// directory most) to the service requested.
+// directory most, each listing once: organisation certificates carry no
+// category) to the service requested.
 //
 // Organisations read by the names the caller passes (which must come from
 // verified root-signed certificates), else by the first 8 hex digits of their
@@ -17,11 +18,13 @@
 //
 // Small cells are suppressed here, once, so every output format shows the
 // same thing. A count c with 0 < c < threshold is hidden (primary
-// suppression), and so is a rate or duration computed from fewer than
-// `threshold` referrals. Then more cells are hidden until no hidden small
-// count can be worked out exactly from the cells shown and the relations a
-// reader knows between them (sums, and bounds such as referrals >= accepted +
-// declined); statistics.cc says how. Every hidden cell reads
+// suppression), and so is a rate computed from fewer than `threshold`
+// referrals, and a time to answer without `threshold` answers at or below it
+// and as many at or above it (a median needs 2 * threshold - 1 answers, a
+// 90th percentile 10 * (threshold - 1)). Then more cells are hidden until no
+// hidden small count can be worked out exactly from the cells shown and the
+// relations a reader knows between them (sums, and bounds such as referrals
+// >= accepted + declined); statistics.cc says how. Every hidden cell reads
 // kSuppressedMarker and carries no number at all, so no renderer can leak it.
 //
 // Services, decline reasons and outcomes are named as trygg/names.h names

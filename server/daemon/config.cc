@@ -41,6 +41,13 @@ absl::Status ReadString(const toml::node& node, absl::string_view source, absl::
   return absl::OkStatus();
 }
 
+absl::Status ReadBool(const toml::node& node, absl::string_view source, absl::string_view key, bool& out) {
+  const auto* value = node.as_boolean();
+  if (value == nullptr) return KeyError(source, node.source(), key, "must be true or false");
+  out = value->get();
+  return absl::OkStatus();
+}
+
 // The bounds are ValidateConfig's, checked here too so that a value out of
 // range in the file is reported at its file and line.
 absl::Status ReadInt(const toml::node& node, absl::string_view source, absl::string_view key,
@@ -133,6 +140,8 @@ absl::Status ApplyConfigToml(absl::string_view toml_text, absl::string_view sour
       TRYGG_RETURN_IF_ERROR(ReadString(node, source_name, k, config.log_format));
     } else if (k == "metrics_listen") {
       TRYGG_RETURN_IF_ERROR(ReadString(node, source_name, k, config.metrics_listen));
+    } else if (k == "metrics_allow_remote") {
+      TRYGG_RETURN_IF_ERROR(ReadBool(node, source_name, k, config.metrics_allow_remote));
     } else if (k == "drain_seconds") {
       TRYGG_RETURN_IF_ERROR(ReadInt(node, source_name, k, 0, kMaxDrainSeconds, config.drain_seconds));
     } else if (k == "session_ttl_seconds") {
@@ -277,6 +286,14 @@ absl::Status ValidateConfig(const ServerConfig& config) {
       return absl::InvalidArgumentError(absl::StrCat(
           "metrics_listen ", config.metrics_listen,
           ": the metrics HTTP server (Debian's prometheus-cpp) has no IPv6; use an IPv4 address or localhost"));
+    }
+    // Review finding H3: the endpoint has neither TLS nor authentication, and
+    // its counts are still operational data (load, errors, traffic by hour).
+    if (!metrics->loopback && !config.metrics_allow_remote) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "refusing to serve metrics on non-loopback address ", config.metrics_listen,
+          " (no TLS, no authentication); use 127.0.0.1, or set metrics_allow_remote = true "
+          "(--metrics-allow-remote) to let that network read them"));
     }
   }
   if (config.log_format != "text" && config.log_format != "json") {

@@ -39,6 +39,10 @@ struct ServerConfig {
   // host:port (IPv4 or localhost) serving Prometheus metrics over HTTP at
   // /metrics; empty means off. Port 0 picks a free port (printed at start).
   std::string metrics_listen;
+  // The metrics endpoint has no TLS and no authentication, so a
+  // metrics_listen that is not loopback is refused unless this is set: the
+  // operator says on purpose that a network may read them.
+  bool metrics_allow_remote = false;
   // Largest request and response messages, in bytes.
   int max_receive_message_bytes = 4 * 1024 * 1024;
   int max_send_message_bytes = 4 * 1024 * 1024;
@@ -92,7 +96,8 @@ absl::Status ApplyConfigToml(absl::string_view toml_text, absl::string_view sour
 absl::Status ApplyConfigFile(const std::string& path, ServerConfig& config);
 
 // Checks values and their combination (TLS on non-loopback, key format,
-// limits, log level and format, metrics address).
+// limits, log level and format, metrics address: loopback unless
+// metrics_allow_remote).
 absl::Status ValidateConfig(const ServerConfig& config);
 
 struct ListenAddress {

@@ -174,6 +174,9 @@ int main(int argc, char** argv) {
                          ->capture_default_str();
   auto* metrics_listen = app.add_option("--metrics-listen", flags.metrics_listen,
                                         "host:port serving Prometheus metrics at /metrics (default: off)");
+  bool metrics_allow_remote = false;
+  auto* allow_remote = app.add_flag("--metrics-allow-remote", metrics_allow_remote,
+                                    "let --metrics-listen be a non-loopback address (no TLS, no authentication)");
   auto* max_recv = app.add_option("--max-receive-message-bytes", flags.max_receive_message_bytes,
                                   "largest accepted request message")
                        ->capture_default_str();
@@ -260,6 +263,7 @@ int main(int argc, char** argv) {
   if (*level) config.log_level = flags.log_level;
   if (*log_format) config.log_format = flags.log_format;
   if (*metrics_listen) config.metrics_listen = flags.metrics_listen;
+  if (*allow_remote) config.metrics_allow_remote = metrics_allow_remote;
   if (*max_recv) config.max_receive_message_bytes = flags.max_receive_message_bytes;
   if (*max_send) config.max_send_message_bytes = flags.max_send_message_bytes;
   if (*drain) config.drain_seconds = flags.drain_seconds;

@@ -3,9 +3,7 @@
 #include "server/daemon/tryggd.h"
 
 #include <fcntl.h>
-#include <netdb.h>
 #include <sys/file.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,6 +32,7 @@
 #include "server/daemon/server_clock.h"
 #include "server/daemon/server_key.h"
 #include "server/daemon/systemd_notify.h"
+#include "server/net/bind_probe.h"
 #include "trygg/status_macros.h"
 #include "trygg/v1/audit.grpc.pb.h"
 #include "trygg/v1/directory.grpc.pb.h"
@@ -91,35 +90,15 @@ absl::StatusOr<std::string> ReadPemFile(const std::string& path, const char* wha
   return pem;
 }
 
-// gRPC reports a failed bind only as "no address added"; binding first with
-// the same options gives the operator the real reason.
+// gRPC reports a failed bind only as "no address added"; the probe gives
+// the operator the real reason.
 absl::Status CheckCanBind(const ListenAddress& address, const std::string& original) {
-  if (address.port == 0) return absl::OkStatus();
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* results = nullptr;
-  const std::string port = std::to_string(address.port);
-  int rc = getaddrinfo(address.host.c_str(), port.c_str(), &hints, &results);
-  if (rc != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot resolve listen address ", original, ": ", gai_strerror(rc)));
+  absl::Status probe = net::ProbeBind(address.host, address.port, net::AddressFamily::kAny);
+  if (probe.ok()) return probe;
+  if (absl::IsInvalidArgument(probe)) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot resolve listen address ", original, ": ", probe.message()));
   }
-  absl::Status status;
-  for (addrinfo* ai = results; ai != nullptr && status.ok(); ai = ai->ai_next) {
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) continue;
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-      status = absl::UnavailableError(
-          absl::StrCat("cannot listen on ", original, ": ", std::strerror(errno)));
-    }
-    close(fd);
-  }
-  freeaddrinfo(results);
-  return status;
+  return absl::UnavailableError(absl::StrCat("cannot listen on ", original, ": ", probe.message()));
 }
 
 // Referrals find their receiving service through the directory.

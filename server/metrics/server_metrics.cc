@@ -2,13 +2,6 @@
 
 #include "server/metrics/server_metrics.h"
 
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <exception>
 #include <map>
 #include <mutex>
@@ -24,41 +17,12 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "server/net/bind_probe.h"
 
 namespace trygg::metrics {
 namespace {
 
 double Seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
-
-// civetweb says only "possible problem binding to port"; binding first gives
-// the operator the real reason (in use, permission, no such address).
-absl::Status CheckMetricsBind(const std::string& host, int port, const std::string& original) {
-  addrinfo hints{};
-  hints.ai_family = AF_INET;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* results = nullptr;
-  const std::string port_text = std::to_string(port);
-  int rc = getaddrinfo(host.c_str(), port_text.c_str(), &hints, &results);
-  if (rc != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot resolve metrics address ", original, " as IPv4: ", gai_strerror(rc)));
-  }
-  absl::Status status;
-  for (addrinfo* ai = results; ai != nullptr && status.ok(); ai = ai->ai_next) {
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) continue;
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-      status = absl::UnavailableError(
-          absl::StrCat("cannot serve metrics on ", original, ": ", std::strerror(errno)));
-    }
-    close(fd);
-  }
-  freeaddrinfo(results);
-  return status;
-}
 
 }  // namespace
 
@@ -169,9 +133,13 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::Serve(const std::s
     return absl::InvalidArgumentError(absl::StrCat("metrics address '", address, "' is not host:port"));
   }
   const std::string host = address.substr(0, colon);
-  if (port != 0) {
-    absl::Status bindable = CheckMetricsBind(host, port, address);
-    if (!bindable.ok()) return bindable;
+  // civetweb says only "possible problem binding to port"; the probe gives
+  // the operator the real reason.
+  if (absl::Status probe = net::ProbeBind(host, port, net::AddressFamily::kIpv4); !probe.ok()) {
+    return absl::IsInvalidArgument(probe)
+               ? absl::InvalidArgumentError(
+                     absl::StrCat("cannot resolve metrics address ", address, " as IPv4: ", probe.message()))
+               : absl::UnavailableError(absl::StrCat("cannot serve metrics on ", address, ": ", probe.message()));
   }
   auto impl = std::make_unique<Impl>();
   try {

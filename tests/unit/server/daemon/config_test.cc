@@ -245,11 +245,25 @@ TEST_CASE("ValidateConfig checks the log format and the metrics address", "[conf
   absl::Status format = check([](ServerConfig& c) { c.log_format = "JSON"; });
   CHECK(format.code() == absl::StatusCode::kInvalidArgument);
   CHECK(format.message() == "log_format 'JSON' is not text or json");
-  // Any IPv4 address may serve metrics (they hold no personal data); the
-  // operator keeps them on an internal network.
-  for (const char* good : {"127.0.0.1:9464", "0.0.0.0:9464", "10.1.2.3:0", "localhost:9464"}) {
+  // Loopback serves metrics as it is; another address only when the
+  // operator allows it (review finding H3: no TLS, no authentication).
+  CHECK_FALSE(ServerConfig().metrics_allow_remote);
+  for (const char* good : {"127.0.0.1:9464", "127.1.2.3:0", "localhost:9464"}) {
     INFO(good);
     CHECK(check([&](ServerConfig& c) { c.metrics_listen = good; }).ok());
+  }
+  for (const char* remote : {"0.0.0.0:9464", "10.1.2.3:0", "192.168.1.10:9464"}) {
+    INFO(remote);
+    absl::Status refused = check([&](ServerConfig& c) { c.metrics_listen = remote; });
+    CHECK(refused.code() == absl::StatusCode::kInvalidArgument);
+    CHECK(refused.message() ==
+          absl::StrCat("refusing to serve metrics on non-loopback address ", remote,
+                       " (no TLS, no authentication); use 127.0.0.1, or set metrics_allow_remote = true "
+                       "(--metrics-allow-remote) to let that network read them"));
+    CHECK(check([&](ServerConfig& c) {
+            c.metrics_listen = remote;
+            c.metrics_allow_remote = true;
+          }).ok());
   }
   for (const char* bad : {"9464", "127.0.0.1:", "127.0.0.1:70000", "[::1]:9464", "[::]:9464", ":9464"}) {
     INFO(bad);
@@ -257,6 +271,16 @@ TEST_CASE("ValidateConfig checks the log format and the metrics address", "[conf
     CHECK(status.code() == absl::StatusCode::kInvalidArgument);
     CHECK(status.message().find("metrics_listen") != absl::string_view::npos);
   }
+}
+
+TEST_CASE("metrics_allow_remote is read from the file as a boolean", "[config]") {
+  ServerConfig config;
+  REQUIRE(ApplyConfigToml("metrics_listen = \"0.0.0.0:9464\"\nmetrics_allow_remote = true\n", "t.toml", config).ok());
+  CHECK(config.metrics_allow_remote);
+  CHECK(ValidateConfig(config).ok());
+  absl::Status status = ApplyConfigToml("\nmetrics_allow_remote = \"yes\"\n", "t.toml", config);
+  CHECK(status.code() == absl::StatusCode::kInvalidArgument);
+  CHECK(status.message() == "t.toml:2: metrics_allow_remote: must be true or false");
 }
 
 }  // namespace
