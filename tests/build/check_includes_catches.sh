@@ -5,7 +5,7 @@ set -euo pipefail
 script=${1:?path to scripts/check-includes}
 tree=$(mktemp -d)
 trap 'rm -rf "$tree"' EXIT
-mkdir -p "$tree"/{client-lib/include/trygg,client-lib/src,server/{audit,domain,directory,store/sqlite,api,daemon,metrics},tools/trygg}
+mkdir -p "$tree"/{client-lib/include/trygg,client-lib/src,server/{audit,domain,directory,store/sqlite,api,daemon,metrics,net},tools/trygg}
 echo '#include "trygg/bytes.h"' >"$tree/client-lib/src/ok.cc"
 "$script" "$tree" >/dev/null
 
@@ -30,6 +30,7 @@ expect_refused server/store/sqlite/bad.cc '#include "server/api/unary.h"'
 expect_refused server/daemon/bad.cc '#include "internal/sodium.h"'
 expect_refused server/metrics/bad.cc '#include "server/store/sqlite/sqlite_store.h"'
 expect_refused server/metrics/bad2.cc '#include <grpcpp/grpcpp.h>'
+expect_refused server/net/bad.cc '#include "server/daemon/config.h"'
 expect_refused server/domain/bad3.cc '#include <prometheus/counter.h>'
 expect_refused server/store/sqlite/bad2.cc '#include "server/metrics/server_metrics.h"'
 expect_refused tools/trygg/bad.cc '#include "server/domain/caller.h"'

@@ -104,7 +104,9 @@ TEST_CASE("stats renders table, CSV, JSON and HTML with suppression", "[audit][s
   CHECK(summary["overdue (past answer-by)"] == "x");
   CHECK(summary["vital-interests referrals"] == "x");
   CHECK(summary["acceptance rate (%)"] == "x");
-  CHECK(summary["time to answer, median (hours)"] == 2.0);
+  // A median over 10 answers could show, but 3 of them (the declined) are
+  // hidden, and a time over a group whose size is hidden describes it.
+  CHECK(summary["time to answer, median (hours)"] == "x");
 
   ToolResult csv = RunAudit({"stats", "--db", db, "--now-ms", now, "--format", "csv"});
   REQUIRE(csv.code == 0);
