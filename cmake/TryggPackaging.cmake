@@ -4,7 +4,7 @@
 # docs/architecture.md, "Build options").
 #
 # Three install components, one .deb each (cpack -G DEB in the build dir):
-#   sdk     libtrygg-dev  libtrygg.so/.a, the public headers, the case record's
+#   sdk     libtrygg-dev  libtrygg.so/.a, libtrygg_c.so/.a, the public headers, the case record's
 #                         generated headers, TryggConfig.cmake, trygg.pc
 #   server  tryggd        tryggd, /etc/trygg/tryggd.toml (a conffile), the
 #                         systemd unit; the trygg user and /var/lib/trygg come
@@ -16,7 +16,7 @@ include(CMakePackageConfigHelpers)
 
 # --- sdk: libtrygg -----------------------------------------------------------
 set(TRYGG_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/Trygg)
-install(TARGETS trygg_sdk trygg_sdk_static EXPORT TryggTargets
+install(TARGETS trygg_sdk trygg_sdk_static trygg_c trygg_c_static EXPORT TryggTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT sdk NAMELINK_COMPONENT sdk
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT sdk)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/client-lib/include/trygg
