@@ -46,6 +46,11 @@ string(REGEX REPLACE "/$" "" TRYGG_PC_PREFIX_FROM_PCDIR "${TRYGG_PC_PREFIX_FROM_
 configure_file(${PROJECT_SOURCE_DIR}/cmake/trygg.pc.in ${PROJECT_BINARY_DIR}/trygg.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/trygg.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT sdk)
+# The Python binding (ctypes over libtrygg_c), where Debian's python3 looks
+# (/usr/lib/python3/dist-packages); with another prefix, PYTHONPATH names it.
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/bindings/python/trygg
+  DESTINATION lib/python3/dist-packages COMPONENT sdk
+  PATTERN __pycache__ EXCLUDE)
 install(FILES ${PROJECT_SOURCE_DIR}/LICENSE ${PROJECT_SOURCE_DIR}/NOTICE
   DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/libtrygg-dev COMPONENT sdk)
 set(TRYGG_COMPONENTS sdk)
