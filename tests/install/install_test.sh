@@ -4,8 +4,10 @@
 # internal is), builds tests/install/consumer against that prefix with
 # find_package(Trygg 0.1 CONFIG REQUIRED) linking Trygg::trygg and
 # Trygg::trygg_static, compiles and links a file with
-# `pkg-config --cflags --libs trygg`, and runs the consumers, the shared one
-# against a throw-away tryggd on 127.0.0.1.
+# `pkg-config --cflags --libs trygg` (C++ and C), builds examples/ against the
+# prefix and runs them with the installed Python package on a throw-away
+# platform (run_examples.py), and runs the consumers, the shared one against a
+# throw-away tryggd on 127.0.0.1.
 #
 #   tests/install/install_test.sh <build dir>
 set -euo pipefail
@@ -99,6 +101,18 @@ C
 cc -std=c99 -Wall -Werror -pedantic -o "$work/pc_c" "$work/pc_c.c" \
   $(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs trygg) -Wl,-rpath,"$libdir"
 "$work/pc_c" || fail "the C pkg-config build does not run"
+
+echo "== examples/: each built against the prefix, then run on a throw-away platform"
+for example in cpp:cpp-refer-and-watch c:c-inbox-and-accept; do
+  cmake -S "$source_dir/examples/${example#*:}" -B "$work/examples/${example%%:*}" -G Ninja \
+    -DCMAKE_PREFIX_PATH="$prefix" >"$work/example.log" 2>&1 &&
+    cmake --build "$work/examples/${example%%:*}" >>"$work/example.log" 2>&1 ||
+    { cat "$work/example.log"; fail "examples/${example#*:} does not build against the prefix"; }
+done
+python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read())' "$source_dir/examples/python/partner_app.py"
+mkdir "$work/run"
+python3 "$source_dir/tests/install/run_examples.py" "$build" "$prefix" "$libdir" "$work/examples" "$work/run" ||
+  fail "the examples did not run"
 
 echo "== the shared consumer against a throw-away tryggd"
 mkdir -m 700 "$work/data"
