@@ -467,8 +467,9 @@ AuditWriteStart Client::BeginAuditedWrite() const { return AuditWriteStart{audit
 
 void Client::ExpectAuditEntries(const grpc::ClientContext& context, const AuditWriteStart& start,
                                 const Id128& actor_org, AuditExpectation expected) {
-  if (!session_.has_value()) return;
-  audit_->Expect(context, start, NowMs(), session_->device_id, actor_org, std::move(expected));
+  const std::optional<Session> session = current_session();
+  if (!session.has_value()) return;
+  audit_->Expect(context, start, NowMs(), session->device_id, actor_org, std::move(expected));
   // Best effort: a receipt not yet on disk is still checked by this Client;
   // only a crash before the next successful save would forget it.
   (void)SaveState();

@@ -31,17 +31,19 @@ absl::StatusOr<Grant> CaseClient::GrantToOwnOrg(const Id128& scope_id, uint32_t 
 }
 
 absl::StatusOr<CaseScope> CaseClient::CurrentScope(const Id128& case_id) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   if (known_.find(case_id) == known_.end()) TRYGG_RETURN_IF_ERROR(ReadCase(case_id).status());
   if (known_.at(case_id).grant_stale && known_.at(case_id).owner_org == self_.org_id) {
     TRYGG_RETURN_IF_ERROR(Rekey(case_id).status());
   }
   const Known& known = known_.at(case_id);
-  return CaseScope{known.scope_id, known.epoch, &known.scope_key};
+  return CaseScope{known.scope_id, known.epoch, known.scope_key.Clone()};
 }
 
 absl::StatusOr<std::vector<uint8_t>> CaseClient::OpenScopeBlob(const Id128& case_id, BlobKind kind,
                                                                const Id128& object_id,
                                                                std::span<const uint8_t> blob) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   if (known_.find(case_id) == known_.end()) TRYGG_RETURN_IF_ERROR(ReadCase(case_id).status());
   absl::Status last = absl::FailedPreconditionError("no scope key of this case is held");
   // Newest first: most content is sealed under the current epoch.
@@ -55,11 +57,13 @@ absl::StatusOr<std::vector<uint8_t>> CaseClient::OpenScopeBlob(const Id128& case
 }
 
 absl::StatusOr<bool> CaseClient::NeedsRekey(const Id128& case_id) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   TRYGG_RETURN_IF_ERROR(ReadCase(case_id).status());
   return known_.at(case_id).grant_stale;
 }
 
 absl::StatusOr<uint64_t> CaseClient::Rekey(const Id128& case_id) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   TRYGG_ASSIGN_OR_RETURN(CaseRead read, ReadCase(case_id));
   return RekeyFrom(case_id, read.versions.back());
 }
@@ -84,6 +88,7 @@ absl::StatusOr<uint64_t> CaseClient::RekeyFrom(const Id128& case_id, const CaseV
 }
 
 absl::StatusOr<RekeyReport> CaseClient::RekeyStaleCases(const std::function<void(size_t, size_t)>& progress) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   TRYGG_ASSIGN_OR_RETURN(std::vector<CaseListing> cases, ListCases());
   std::erase_if(cases, [this](const CaseListing& c) { return c.owner_org != self_.org_id; });
   RekeyReport report;
@@ -102,6 +107,7 @@ absl::StatusOr<RekeyReport> CaseClient::RekeyStaleCases(const std::function<void
 }
 
 absl::StatusOr<Id128> CaseClient::CreateCase(std::span<const uint8_t> plaintext, uint16_t content_type) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Known known;
   known.scope_id = RandomId(rng_);
   known.record_id = RandomId(rng_);
@@ -217,6 +223,7 @@ absl::StatusOr<Hash256> CaseClient::UploadAttachment(const Id128& case_id, const
 
 absl::Status CaseClient::DownloadAttachment(const Id128& case_id, uint64_t version, size_t index,
                                             const ByteSink& plaintext_sink) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   auto known = known_.find(case_id);
   if (known == known_.end() || known->second.data_keys.count(version) == 0) {
     TRYGG_RETURN_IF_ERROR(ReadCase(case_id).status());
@@ -258,6 +265,7 @@ absl::Status CaseClient::DownloadAttachment(const Id128& case_id, uint64_t versi
 absl::StatusOr<uint64_t> CaseClient::AppendVersion(const Id128& case_id, std::span<const uint8_t> plaintext,
                                                    uint16_t content_type,
                                                    const std::vector<AttachmentInput>& attachments) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   // CurrentScope re-keys first if the case needs it: a new version is never
   // sealed under a key that a revoked device may hold.
   TRYGG_RETURN_IF_ERROR(CurrentScope(case_id).status());
@@ -328,6 +336,7 @@ absl::StatusOr<trygg::v1::GetCaseResponse> FetchCasePage(const Client& client, c
 }  // namespace
 
 absl::StatusOr<CaseRead> CaseClient::ReadCase(const Id128& case_id) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   std::optional<OrgLogState> own_org;  // fetched once the server has answered
   std::map<uint32_t, SecretKey> scope_keys;
   std::map<uint32_t, KeyId> sealed_to;  // the organisation key each epoch's grant is sealed to
@@ -438,6 +447,7 @@ absl::StatusOr<CaseRead> CaseClient::ReadCase(const Id128& case_id) {
 }
 
 absl::StatusOr<std::vector<CaseListing>> CaseClient::ListCases() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   std::vector<CaseListing> cases;
   trygg::v1::ListCasesRequest request;
   request.set_page_size(500);
@@ -465,6 +475,7 @@ absl::StatusOr<std::vector<CaseListing>> CaseClient::ListCases() {
 }
 
 absl::Status CaseClient::EraseCase(const Id128& case_id) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   ErasureStatement statement{case_id, clock_.NowUnixMillis(), self_.device_id};
   TRYGG_ASSIGN_OR_RETURN(SignedObject signed_statement, SignErasureStatement(statement, self_.device.signing()));
   trygg::v1::EraseCaseRequest request;

@@ -81,7 +81,15 @@ Client::Client(ClientOptions options, std::unique_ptr<Stubs> stubs)
 
 Client::~Client() = default;
 
-bool Client::logged_in() const { return logged_in_; }
+bool Client::logged_in() const {
+  std::lock_guard<std::mutex> lock(session_mu_);
+  return logged_in_;
+}
+
+std::optional<Session> Client::current_session() const {
+  std::lock_guard<std::mutex> lock(session_mu_);
+  return session_;
+}
 
 namespace {
 
@@ -95,11 +103,14 @@ std::unique_ptr<grpc::ClientContext> MakeContext(const SecretBytes<32>* token) {
 
 }  // namespace
 
-#define TRYGG_CONTEXT() MakeContext(logged_in_ ? &token_ : nullptr)
+#define TRYGG_CONTEXT() NewCallContext()
 
 std::shared_ptr<grpc::Channel> Client::channel() const { return stubs_->channel; }
 
 std::unique_ptr<grpc::ClientContext> Client::NewCallContext() const {
+  // The token is read under the lock: a Login on another thread may be
+  // replacing it.
+  std::lock_guard<std::mutex> lock(session_mu_);
   return MakeContext(logged_in_ ? &token_ : nullptr);
 }
 
@@ -131,7 +142,19 @@ absl::StatusOr<ServerInfo> Client::GetServerInfo() {
 }
 
 absl::StatusOr<Session> Client::Login(const Id128& device_id, const SigningKeyPair& device_key) {
-  logged_in_ = false;
+  absl::StatusOr<Session> session = SignIn(device_id, device_key);
+  if (!session.ok()) {
+    // A failed login leaves the client logged out, whatever it was before.
+    std::lock_guard<std::mutex> lock(session_mu_);
+    logged_in_ = false;
+    session_.reset();
+  }
+  return session;
+}
+
+// Calls on other threads keep the session they had until the new token is
+// in place.
+absl::StatusOr<Session> Client::SignIn(const Id128& device_id, const SigningKeyPair& device_key) {
   trygg::v1::GetChallengeRequest challenge_request;
   challenge_request.set_device_id(ToProto(device_id.span()));
   trygg::v1::GetChallengeResponse challenge;
@@ -162,12 +185,18 @@ absl::StatusOr<Session> Client::Login(const Id128& device_id, const SigningKeyPa
   TRYGG_RETURN_IF_ERROR(FromGrpc(stubs_->session->CreateSession(create_context.get(), request, &response)));
   absl::StatusOr<std::vector<uint8_t>> token = HexDecode(response.token());
   if (!token.ok() || token->size() != token_.size()) return absl::DataLossError("server sent a malformed token");
-  std::copy(token->begin(), token->end(), token_.data());
+  {
+    std::lock_guard<std::mutex> lock(session_mu_);
+    std::copy(token->begin(), token->end(), token_.data());
+    logged_in_ = true;
+  }
   sodium_memzero(token->data(), token->size());
-  logged_in_ = true;
   TRYGG_ASSIGN_OR_RETURN(Session session, WhoAmI());
   if (session.device_id != device_id) return absl::DataLossError("the server opened a session for another device");
-  session_ = session;
+  {
+    std::lock_guard<std::mutex> lock(session_mu_);
+    session_ = session;
+  }
   if (!pinned_server_instance().has_value()) {
     {
       std::lock_guard<std::mutex> lock(state_mu_);
@@ -208,10 +237,11 @@ absl::StatusOr<Session> Client::WhoAmI() {
 }
 
 absl::Status Client::Logout() {
-  if (!logged_in_) return absl::OkStatus();
+  if (!logged_in()) return absl::OkStatus();
   auto context = TRYGG_CONTEXT();
   trygg::v1::EndSessionResponse response;
   absl::Status status = FromGrpc(stubs_->session->EndSession(context.get(), {}, &response));
+  std::lock_guard<std::mutex> lock(session_mu_);
   logged_in_ = false;
   session_.reset();
   return status;
@@ -369,11 +399,11 @@ absl::Status Client::PutKeyEnvelopes(const std::vector<KeyEnvelope>& envelopes) 
   TRYGG_RETURN_IF_ERROR(FromGrpc(stubs_->trust->PutKeyEnvelopes(context.get(), request, &response)));
   // One grant entry per envelope, each sealing a generation of this
   // device's own organisation key.
-  if (session_.has_value() && !envelopes.empty()) {
+  if (const std::optional<Session> session = current_session(); session.has_value() && !envelopes.empty()) {
     AuditExpectation expected = internal::Expecting("organisation key envelopes", {audit::AuditEventKind::kGrant});
-    expected.counterpart_org = session_->org_id;
+    expected.counterpart_org = session->org_id;
     expected.number = envelopes.front().generation;
-    ExpectAuditEntries(*context, audit_start, session_->org_id, std::move(expected));
+    ExpectAuditEntries(*context, audit_start, session->org_id, std::move(expected));
   }
   return absl::OkStatus();
 }

@@ -116,7 +116,7 @@ absl::StatusOr<Id128> ReferralClient::RecordConsent(const ConsentTerms& terms) {
   record.expires_at_ms = terms.expires_at_ms;
   record.recorder_device_id = self_.device_id;
   TRYGG_ASSIGN_OR_RETURN(std::vector<uint8_t> evidence,
-                         SealBlob(BlobKind::kConsentEvidence, record.consent_id, terms.evidence, *scope.key, rng_));
+                         SealBlob(BlobKind::kConsentEvidence, record.consent_id, terms.evidence, scope.key, rng_));
   record.evidence_hash = Blake2b256(evidence);
   TRYGG_ASSIGN_OR_RETURN(SignedObject signed_record, SignConsentRecord(record, self_.device.signing()));
 

@@ -53,7 +53,7 @@ struct SharedCase {
     // The owner shares the case with the holder: the one legitimate grant.
     trygg::v1::PutGrantsRequest request;
     request.set_case_id(ToProto(case_id.span()));
-    AddGrant(owner, holder.keys.org_id, epoch, *scope->key, request.add_grants());
+    AddGrant(owner, holder.keys.org_id, epoch, scope->key, request.add_grants());
     REQUIRE(PutGrants(owner, request).ok());
   }
 

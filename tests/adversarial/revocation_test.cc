@@ -204,7 +204,7 @@ TEST_CASE("a version signed with a stolen key after its revocation is refused by
   CaseClient stolen_cases(*s.stolen.client, s.stolen.keys, s.world.clock(), s.world.rng());
   auto scope = stolen_cases.CurrentScope(*case_id);
   REQUIRE(scope.ok());
-  SecretKey kept = scope->key->Clone();  // the thief keeps the scope key it could read
+  SecretKey kept = scope->key.Clone();  // the thief keeps the scope key it could read
   const uint32_t old_epoch = scope->epoch;
   const int64_t before_revocation = s.world.clock().NowUnixMillis();
   s.Revoke();

@@ -13,7 +13,13 @@
 // Ownership: borrows the Client (logged in) and the device's key store
 // contents; both must outlive the CaseClient. Plaintext is returned in
 // ordinary memory to the caller, which owns it.
-// Thread-safety: none; one call at a time.
+// Thread-safety: safe to call from several threads. Calls on one CaseClient
+// run one at a time (each holds the client for its duration, including
+// DownloadAttachment's sink and RekeyStaleCases' progress callbacks, which
+// must not wait for another thread's call on the same CaseClient). For cases
+// worked on in parallel, give each thread a CaseClient of its own over the
+// same Client (a pool); they share the Client's verified state. The Clock and
+// Rng given must be safe to share (SystemClock and SystemRng are).
 // Failure modes: server statuses as Client returns them (NOT_FOUND for a case
 // the organisation may not see); verification failures carry a CryptoError;
 // FailedPrecondition when this device lacks the organisation key needed.
@@ -23,6 +29,7 @@
 #include <functional>
 #include <istream>
 #include <map>
+#include <mutex>
 #include <span>
 #include <vector>
 
@@ -56,12 +63,12 @@ struct CaseRead {
   std::vector<CaseVersion> versions;
 };
 
-// A case's current scope as this client last read it. `key` points into the
-// CaseClient and stays valid until the next call on it.
+// A case's current scope as this client last read it, with a copy of its
+// key (in locked memory, wiped when the CaseScope dies).
 struct CaseScope {
   Id128 scope_id;
   uint32_t epoch = 0;
-  const SecretKey* key = nullptr;
+  SecretKey key;
 };
 
 struct CaseListing {
@@ -161,6 +168,10 @@ class CaseClient {
   const KeyStoreContents& self_;
   Clock& clock_;
   Rng& rng_;
+  // Held for each public call: what this client knows of its cases (known_)
+  // changes as a call reads and writes, so calls run one at a time.
+  // Recursive: a call may make another (AppendVersion reads the case first).
+  std::recursive_mutex mu_;
   std::map<Id128, Known> known_;
 };
 

@@ -14,8 +14,11 @@
 // Ownership: a Client owns its channel and its session token (kept as raw
 // bytes in locked memory and never logged; gRPC's copy of the call metadata
 // is outside libtrygg's control).
-// Thread-safety: a Client may be used from several threads once logged in;
-// Login and Logout must not race other calls.
+// Thread-safety: a Client may be used from several threads. Login and
+// Logout may run while other calls do: those go with the old session until
+// the new token is in place (the token is read and replaced under a lock);
+// after Logout, or a Login that failed, calls go without a session.
+// ThreadSanitizer checks this (tests/integration/thread_safety_test.cc).
 // Failure modes: server errors come back as absl::Status with the gRPC code
 // and message; verification failures carry a CryptoError (crypto_error.h).
 #ifndef TRYGG_CLIENT_H_
@@ -281,6 +284,11 @@ class Client {
 
   ClientOptions options_;
   std::unique_ptr<Stubs> stubs_;
+  absl::StatusOr<Session> SignIn(const Id128& device_id, const SigningKeyPair& device_key);
+  // The session's own state, read by every call and replaced by Login and
+  // Logout on whichever thread runs them.
+  std::optional<Session> current_session() const;
+  mutable std::mutex session_mu_;
   SecretBytes<32> token_;
   bool logged_in_ = false;
   std::optional<Session> session_;

@@ -12,7 +12,10 @@
 //
 // Ownership: borrows the Client (logged in), the device's key store contents
 // and the clock and generator; all must outlive the DirectoryClient.
-// Thread-safety: none; one call at a time.
+// Thread-safety: safe to call from several threads; a DirectoryClient keeps
+// no state of its own, so calls run in parallel over the (thread-safe)
+// Client. The Clock and Rng given must be safe to share (SystemClock and
+// SystemRng are).
 // Failure modes: server statuses as the Client returns them (INVALID_ARGUMENT
 // naming the field, PERMISSION_DENIED, NOT_FOUND, ABORTED for a revision
 // race); local validation failures as InvalidArgument naming the field;

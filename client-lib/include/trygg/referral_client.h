@@ -27,7 +27,11 @@
 // Ownership: borrows the Client (logged in), the key store contents and the
 // CaseClient (for the case's scope key); all must outlive the ReferralClient.
 // Plaintext is returned in ordinary memory to the caller, which owns it.
-// Thread-safety: none; one call at a time (Watch blocks its caller).
+// Thread-safety: safe to call from several threads, Watch included (it
+// blocks only its caller). A ReferralClient keeps no state of its own: calls
+// run in parallel, each as safe as the Client and the CaseClient it was given
+// (calls that touch a case take the CaseClient in turn). The Clock and Rng
+// given must be safe to share (SystemClock and SystemRng are).
 // Failure modes: server statuses as the Client returns them (NOT_FOUND for a
 // referral or case the organisation may not see, FAILED_PRECONDITION for an
 // illegal transition or missing consent); verification failures carry a
