@@ -134,6 +134,36 @@ nlohmann::json AuditWitness::ToJson() const {
   return out;
 }
 
+void AuditWitness::MergeFrom(const nlohmann::json& json) {
+  AuditWitness theirs;
+  if (!theirs.Parse(json).ok()) return;  // a damaged part is replaced, as before
+  std::lock_guard<std::mutex> lock(mu_);
+  if (theirs.head_.has_value()) {
+    if (!head_.has_value() || theirs.head_->tree_size > head_->tree_size) {
+      head_ = theirs.head_;
+    } else if (theirs.head_->tree_size == head_->tree_size && theirs.head_->root_hash != head_->root_hash) {
+      damaged_ = absl::DataLossError("audit log: two sessions of this device verified different logs of " +
+                                     std::to_string(head_->tree_size) +
+                                     " entries: the server showed them two histories; keep the state file as "
+                                     "evidence");
+    }
+  }
+  // A write is the same write when its receipt and expectation are; one the
+  // other session already verified comes back and is verified once more.
+  const auto same = [](const PendingAuditWrite& a, const PendingAuditWrite& b) {
+    return a.has_receipt == b.has_receipt && a.first_index == b.first_index && a.count == b.count &&
+           a.started_ms == b.started_ms && a.finished_ms == b.finished_ms && a.actor_device == b.actor_device &&
+           a.expected.what == b.expected.what && a.expected.subject_id == b.expected.subject_id;
+  };
+  for (PendingAuditWrite& write : theirs.pending_) {
+    if (std::any_of(pending_.begin(), pending_.end(), [&](const PendingAuditWrite& p) { return same(p, write); })) {
+      continue;
+    }
+    write.seq = next_seq_++;
+    pending_.push_back(std::move(write));
+  }
+}
+
 void AuditWitness::FromJson(const nlohmann::json& json) {
   const absl::Status parsed = Parse(json);
   if (!parsed.ok()) {
@@ -480,7 +510,7 @@ size_t Client::pending_audit_writes() const { return audit_->pending_count(); }
 absl::Status Client::ForgetAuditState() {
   std::lock_guard<std::mutex> verifying(audit_->verify_mu());
   audit_->Forget();
-  return SaveState();
+  return SaveState(StateSave::kReplace);
 }
 
 std::optional<AuditHead> Client::audit_head() const { return audit_->head(); }

@@ -6,7 +6,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <sys/file.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <utility>
 
 #include <grpcpp/grpcpp.h>
 #include <nlohmann/json.hpp>
@@ -221,7 +227,7 @@ absl::Status Client::ForgetServerInstance() {
     std::lock_guard<std::mutex> lock(state_mu_);
     server_instance_.reset();
   }
-  return SaveState();
+  return SaveState(StateSave::kReplace);
 }
 
 absl::StatusOr<Session> Client::WhoAmI() {
@@ -544,12 +550,21 @@ std::optional<HistoryHead> Client::remembered_history(HistoryKind kind, const Id
   return it->second;
 }
 
-absl::Status Client::LoadState() {
-  if (options_.state_file.empty()) return absl::OkStatus();
-  std::ifstream in(options_.state_file);
-  if (!in) return absl::OkStatus();  // first use on this device
-  const absl::Status damaged =
-      absl::DataLossError("client state file " + options_.state_file.string() + " is damaged");
+namespace {
+
+// What a state file holds, parsed.
+struct SavedState {
+  std::map<Id128, OrgLogHead> heads;
+  std::map<std::pair<HistoryKind, Id128>, HistoryHead> histories;
+  std::optional<Id128> server_instance;
+  nlohmann::json audit;  // null when absent
+};
+
+// The state file at `path`, or nullopt when there is none yet.
+absl::StatusOr<std::optional<SavedState>> ReadSavedState(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;  // first use on this device
+  const absl::Status damaged = absl::DataLossError("client state file " + path.string() + " is damaged");
   nlohmann::json state = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
   if (state.is_discarded() || !state.is_object() || !state.contains("org_log_heads") ||
       !state["org_log_heads"].is_object()) {
@@ -558,7 +573,7 @@ absl::Status Client::LoadState() {
   if (state.contains("format")) {
     if (!state["format"].is_number_unsigned() || state["format"].get<uint64_t>() < 2) return damaged;
     if (state["format"].get<uint64_t>() > kStateFormat) {
-      return absl::FailedPreconditionError("client state file " + options_.state_file.string() +
+      return absl::FailedPreconditionError("client state file " + path.string() +
                                            " was written by a newer libtrygg (format " +
                                            std::to_string(state["format"].get<uint64_t>()) + ")");
     }
@@ -572,13 +587,14 @@ absl::Status Client::LoadState() {
     TRYGG_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, HexDecode(hex));
     return Id128::FromSpan(bytes);
   };
+  SavedState saved;
   for (const auto& [org_hex, head] : state["org_log_heads"].items()) {
     absl::StatusOr<Id128> org_id = id_of(org_hex);
     absl::StatusOr<Hash256> head_hash = hash_of(head);
     if (!org_id.ok() || !head_hash.ok() || !head.contains("seq") || !head["seq"].is_number_unsigned()) {
       return damaged;
     }
-    heads_[*org_id] = OrgLogHead{head["seq"].get<uint64_t>(), *head_hash};
+    saved.heads[*org_id] = OrgLogHead{head["seq"].get<uint64_t>(), *head_hash};
   }
   for (HistoryKind kind : kHistoryKinds) {
     const std::string key(HistoryKindKey(kind));
@@ -596,24 +612,105 @@ absl::Status Client::LoadState() {
         if (!head["ended_by_server"].is_boolean()) return damaged;
         parsed.ended_by_server = head["ended_by_server"].get<bool>();
       }
-      histories_[{kind, *id}] = parsed;
+      saved.histories[{kind, *id}] = parsed;
     }
   }
   if (state.contains("server_instance_id")) {
     if (!state["server_instance_id"].is_string()) return damaged;
     absl::StatusOr<Id128> instance = id_of(state["server_instance_id"].get<std::string>());
     if (!instance.ok()) return damaged;
-    server_instance_ = *instance;
+    saved.server_instance = *instance;
   }
-  if (state.contains("audit")) audit_->FromJson(state["audit"]);
+  if (state.contains("audit")) saved.audit = state["audit"];
+  return saved;
+}
+
+// An exclusive lock on <state file>.lock, held while a Client reads what
+// other sessions saved and writes the file: two Clients of one device (the
+// CLI beside trygg-app, a partner app's threads with a session each) then
+// never write over each other's heads.
+class StateFileLock {
+ public:
+  static absl::StatusOr<StateFileLock> Take(const std::filesystem::path& state_file) {
+    const std::string path = state_file.string() + ".lock";
+    const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return absl::UnavailableError("cannot open " + path + ": " + std::strerror(errno));
+    while (flock(fd, LOCK_EX) != 0) {
+      if (errno == EINTR) continue;
+      const int error = errno;
+      close(fd);
+      return absl::UnavailableError("cannot lock " + path + ": " + std::strerror(error));
+    }
+    return StateFileLock(fd);
+  }
+  StateFileLock(StateFileLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  StateFileLock& operator=(StateFileLock&&) = delete;
+  ~StateFileLock() {
+    if (fd_ >= 0) close(fd_);  // closing the last descriptor releases the lock
+  }
+
+ private:
+  explicit StateFileLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+absl::Status SessionsDisagree(const std::string& what) {
+  return absl::DataLossError("two sessions of this device were shown different " + what +
+                             ": the server forked its history between them; keep the state file as evidence");
+}
+
+}  // namespace
+
+absl::Status Client::LoadState() {
+  if (options_.state_file.empty()) return absl::OkStatus();
+  TRYGG_ASSIGN_OR_RETURN(std::optional<SavedState> saved, ReadSavedState(options_.state_file));
+  if (!saved.has_value()) return absl::OkStatus();
+  heads_ = std::move(saved->heads);
+  histories_ = std::move(saved->histories);
+  server_instance_ = saved->server_instance;
+  if (!saved->audit.is_null()) audit_->FromJson(saved->audit);
   return absl::OkStatus();
 }
 
-absl::Status Client::SaveState() const {
+absl::Status Client::MergeSavedStateLocked() {
+  absl::StatusOr<std::optional<SavedState>> read = ReadSavedState(options_.state_file);
+  // A newer format is not this library's to rewrite; a damaged file is
+  // replaced by what this session knows, as before.
+  if (read.status().code() == absl::StatusCode::kFailedPrecondition) return read.status();
+  if (!read.ok() || !read->has_value()) return absl::OkStatus();
+  SavedState& saved = **read;
+  for (const auto& [org_id, theirs] : saved.heads) {
+    auto mine = heads_.find(org_id);
+    if (mine == heads_.end() || theirs.seq > mine->second.seq) {
+      heads_[org_id] = theirs;
+    } else if (theirs.seq == mine->second.seq && theirs.hash != mine->second.hash) {
+      return SessionsDisagree("organisation logs of " + HexEncode(org_id.span()) + " at seq " +
+                              std::to_string(theirs.seq));
+    }
+  }
+  for (const auto& [key, theirs] : saved.histories) {
+    auto mine = histories_.find(key);
+    if (mine == histories_.end() || theirs.length > mine->second.length) {
+      histories_[key] = theirs;
+    } else if (theirs.length == mine->second.length && theirs.hash != mine->second.hash) {
+      return SessionsDisagree("histories of " + HistoryName(key.first, key.second) + " at length " +
+                              std::to_string(theirs.length));
+    }
+  }
+  if (!server_instance_.has_value()) server_instance_ = saved.server_instance;
+  if (!saved.audit.is_null()) audit_->MergeFrom(saved.audit);
+  return absl::OkStatus();
+}
+
+absl::Status Client::SaveState(StateSave how) {
   if (options_.state_file.empty()) return absl::OkStatus();
   // One save at a time: heads_, histories_ and the audit witness are read
   // under it.
   std::lock_guard<std::mutex> lock(state_mu_);
+  // And one save at a time among every session of this device: what another
+  // saved since is folded in first, so a save never forgets it.
+  TRYGG_ASSIGN_OR_RETURN(StateFileLock file_lock, StateFileLock::Take(options_.state_file));
+  if (how == StateSave::kMerge) TRYGG_RETURN_IF_ERROR(MergeSavedStateLocked());
   nlohmann::json heads = nlohmann::json::object();
   for (const auto& [org_id, head] : heads_) {
     heads[HexEncode(org_id.span())] = {{"seq", head.seq}, {"hash", HexEncode(head.hash.span())}};

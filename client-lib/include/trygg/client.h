@@ -279,7 +279,12 @@ class Client {
   struct Stubs;
   Client(ClientOptions options, std::unique_ptr<Stubs> stubs);
   absl::Status LoadState();
-  absl::Status SaveState() const;
+  // kMerge folds in what other sessions of this device saved since (under the
+  // state file's lock) before writing; kReplace (the Forget calls) writes
+  // this session's state as it is.
+  enum class StateSave { kMerge, kReplace };
+  absl::Status SaveState(StateSave how = StateSave::kMerge);
+  absl::Status MergeSavedStateLocked();  // state_mu_ and the file lock held
   int64_t NowMs() const;
 
   ClientOptions options_;

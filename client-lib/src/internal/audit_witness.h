@@ -95,6 +95,11 @@ class AuditWitness {
   // VerifyAuditTrail instead of failing: the org log heads beside it stay
   // usable, and ForgetAuditState clears it.
   void FromJson(const nlohmann::json& json);
+  // Folds in the audit part another session of this device saved: the larger
+  // verified head, and each queued write this one does not hold. Two heads of
+  // one size with different roots mark the witness damaged (a fork shown to
+  // two sessions).
+  void MergeFrom(const nlohmann::json& json);
   absl::Status damaged() const;
 
   // Held for the whole of a verification (and by Forget), so that two

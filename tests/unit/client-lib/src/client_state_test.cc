@@ -6,6 +6,7 @@
 // what is remembered, and the format is versioned. No server is needed: a
 // Client connects lazily, and RememberHistory never calls the server.
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -152,6 +153,41 @@ TEST_CASE("the state file format is versioned: format 1 loads, a newer or damage
     options.state_file = state;
     CHECK(Client::Connect(options).status().code() == absl::StatusCode::kDataLoss);
   }
+}
+
+TEST_CASE("two sessions of one device keep each other's heads in the state file, and a fork between them is "
+          "reported",
+          "[case]") {
+  testing::TempDir dir;
+  const std::string state = dir.file("device.state.json");
+  // Both open before either saves: each knows only what it sees itself.
+  auto a = Open(state);
+  auto b = Open(state);
+  const Hash256 one[1] = {H(1)};
+  const Hash256 two[2] = {H(1), H(2)};
+  REQUIRE(a->RememberHistory(HistoryKind::kCase, I(1), one).ok());
+  REQUIRE(b->RememberHistory(HistoryKind::kCase, I(2), one).ok());
+  REQUIRE(a->RememberHistory(HistoryKind::kReferral, I(3), two).ok());
+  // b saw case 1 at length 1 through a's save; it grows it to 2.
+  REQUIRE(b->RememberHistory(HistoryKind::kCase, I(1), two).ok());
+  const nlohmann::json saved = nlohmann::json::parse(Read(state));
+  CHECK(saved["cases"][HexEncode(I(1).span())]["length"] == 2);
+  CHECK(saved["cases"].contains(HexEncode(I(2).span())));
+  CHECK(saved["referrals"][HexEncode(I(3).span())]["length"] == 2);
+  // a, saving again, keeps b's longer history rather than its own shorter one.
+  REQUIRE(a->RememberHistory(HistoryKind::kReferral, I(4), one).ok());
+  CHECK(nlohmann::json::parse(Read(state))["cases"][HexEncode(I(1).span())]["length"] == 2);
+  CHECK(a->remembered_history(HistoryKind::kCase, I(1))->length == 2);
+
+  // The server shows the two sessions two different second versions of case 5.
+  const Hash256 other[2] = {H(1), H(9)};
+  REQUIRE(a->RememberHistory(HistoryKind::kCase, I(5), two).ok());
+  const std::string before = Read(state);
+  const absl::Status forked = b->RememberHistory(HistoryKind::kCase, I(5), other);
+  CHECK(forked.code() == absl::StatusCode::kDataLoss);
+  CHECK(forked.message().find("two sessions of this device") != absl::string_view::npos);
+  CHECK(Read(state) == before);  // the first history seen stays as evidence
+  CHECK(std::filesystem::exists(state + ".lock"));
 }
 
 }  // namespace
