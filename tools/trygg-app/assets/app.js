@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: Apache-2.0
+// trygg-app's only script (served from the binary; the CSP allows no other).
+// It polls /events for the notices of the WatchReferrals stream that the app
+// keeps open, shows a notification when a referral arrives or changes, and
+// refreshes the lists on pages marked data-live. Polling is not activity:
+// the idle lock still locks an app left open.
+(function () {
+  "use strict";
+  var seq = null;
+  var body = document.body;
+  var box = document.getElementById("notices");
+
+  function say(text, referral) {
+    var p = document.createElement("p");
+    p.className = "notice";
+    var a = document.createElement("a");
+    a.href = "/referral?id=" + encodeURIComponent(referral);
+    a.textContent = text;
+    p.appendChild(a);
+    box.appendChild(p);
+  }
+
+  function refreshMain() {
+    fetch(window.location.pathname + window.location.search, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (html === null) return;
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var fresh = doc.getElementById("main");
+        var main = document.getElementById("main");
+        if (fresh && main) main.replaceChildren.apply(main, Array.prototype.slice.call(fresh.childNodes));
+      });
+  }
+
+  function poll() {
+    fetch("/events?after=" + (seq === null ? 0 : seq), { credentials: "same-origin" })
+      .then(function (r) {
+        if (r.status !== 200) return null;
+        return r.json();
+      })
+      .then(function (data) {
+        if (data === null) return;
+        if (data.locked) {
+          window.location.assign("/unlock");
+          return;
+        }
+        if (seq !== null && data.notices.length > 0) {
+          data.notices.forEach(function (n) {
+            var text = n.incoming && n.state === "sent" ? body.dataset.newReferral : body.dataset.changedReferral;
+            say(text, n.referral);
+          });
+          if (body.dataset.live === "1") refreshMain();
+        }
+        seq = data.seq;
+      })
+      .catch(function () {})
+      .finally(function () { window.setTimeout(poll, 1000); });
+  }
+
+  if (box && window.location.pathname !== "/unlock") poll();
+})();
