@@ -43,11 +43,11 @@ TEXT = {
     "sv": {"wrong": "Fel lösenfras", "overview": "Översikt", "fix": "Rätta följande", "in_force": "gäller",
            "new": "Ny", "accepted": "Accepterad", "completed": "Avslutad", "outcome": "Insatsen gavs",
            "notice": "En ny remiss har kommit", "unlock": "Lås upp", "birth_error": "Födelsedatum ska vara",
-           "found": "insatser hittades", "preview": "Exakt vad mottagaren kommer att se"},
+           "found": "insatser hittades", "preview": "Exakt vad mottagaren kommer att se", "withdrawn": "återkallat"},
     "en": {"wrong": "Wrong passphrase", "overview": "Overview", "fix": "Please correct", "in_force": "in force",
            "new": "New", "accepted": "Accepted", "completed": "Completed", "outcome": "Service provided",
            "notice": "A new referral has arrived", "unlock": "Unlock", "birth_error": "Date of birth must be",
-           "found": "services found", "preview": "Exactly what the receiver will see"},
+           "found": "services found", "preview": "Exactly what the receiver will see", "withdrawn": "withdrawn"},
 }
 
 
@@ -367,6 +367,19 @@ def test_flow(world, lang, lina_url, sara_url, lina, sara, shots):
     check(True, "and its outcome")
     lina.get(base + "/")
     shot(lina, shots, f"app-overview-{lang}")
+    other = "en" if lang == "sv" else "sv"
+    lina.find_element(By.ID, "language").click()
+    WebDriverWait(lina, WAIT).until(EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), TEXT[other]["overview"]))
+    check(lina.find_element(By.TAG_NAME, "html").get_attribute("lang") == other,
+          "the language button switches the pages to the other language")
+    lina.find_element(By.ID, "language").click()
+    WebDriverWait(lina, WAIT).until(EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), t["overview"]))
+
+    # The survivor withdraws her consent.
+    lina.get(case_url)
+    lina.find_element(By.CSS_SELECTOR, "#consents button.withdraw").click()
+    WebDriverWait(lina, WAIT).until(EC.text_to_be_present_in_element((By.ID, "consents"), t["withdrawn"]))
+    check(not lina.find_elements(By.CSS_SELECTOR, "#consents button.withdraw"), "the consent is withdrawn")
 
     # The lock button wipes the session: the next page asks for the passphrase.
     lina.find_element(By.ID, "lock").click()

@@ -4,6 +4,7 @@
 
 #include <sodium.h>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
@@ -30,7 +31,7 @@ HttpGuard::HttpGuard()
     : launch_token_(RandomToken()), session_token_(RandomToken()), csrf_token_(RandomToken()) {}
 
 std::string HttpGuard::LaunchUrl() const {
-  return "http://127.0.0.1:" + std::to_string(port_) + "/open?token=" + launch_token_;
+  return absl::StrCat("http://127.0.0.1:", port_, "/open?token=", launch_token_);
 }
 
 std::optional<std::string> HttpGuard::ExchangeLaunchToken(const std::string& token) {
@@ -46,14 +47,14 @@ const char* HttpGuard::ContentSecurityPolicy() {
          "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 }
 
+std::string HttpGuard::SessionCookieName() const { return absl::StrCat("trygg_app_", port_); }
+
 bool HttpGuard::HostIsOurs(const std::string& host) const {
-  const std::string port = ":" + std::to_string(port_);
-  return host == "127.0.0.1" + port || host == "localhost" + port;
+  return host == absl::StrCat("127.0.0.1:", port_) || host == absl::StrCat("localhost:", port_);
 }
 
 bool HttpGuard::OriginIsOurs(const std::string& origin) const {
-  const std::string port = ":" + std::to_string(port_);
-  return origin == "http://127.0.0.1" + port || origin == "http://localhost" + port;
+  return origin == absl::StrCat("http://127.0.0.1:", port_) || origin == absl::StrCat("http://localhost:", port_);
 }
 
 bool HttpGuard::HasSessionCookie(const std::string& cookie_header) const {
@@ -69,8 +70,8 @@ bool HttpGuard::HasSessionCookie(const std::string& cookie_header) const {
 
 std::optional<Refusal> HttpGuard::Check(const RequestFacts& request) const {
   if (!HostIsOurs(request.host)) {
-    return Refusal{421, "trygg-app answers only to its own address, http://127.0.0.1:" + std::to_string(port_) +
-                            "/ (refused Host)"};
+    return Refusal{421, absl::StrCat("trygg-app answers only to its own address, http://127.0.0.1:", port_,
+                                     "/ (refused Host)")};
   }
   if (request.path == "/open" && request.method == "GET") return std::nullopt;
   if (!HasSessionCookie(request.cookie)) {

@@ -67,7 +67,7 @@ class HttpGuard {
   const std::string& csrf_token() const { return csrf_token_; }
   // Cookies are shared by every port of a host, so two apps on one computer
   // (two caseworkers, scripts/demo --app) name theirs by port.
-  std::string SessionCookieName() const { return "trygg_app_" + std::to_string(port_); }
+  std::string SessionCookieName() const;
   // The headers every response carries.
   static const char* ContentSecurityPolicy();
 
