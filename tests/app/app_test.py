@@ -74,6 +74,7 @@ class World:
         self.env = dict(os.environ, TRYGG_INSECURE_FAST_KDF="1", TRYGG_PASSPHRASE=PASSPHRASE, TZ="UTC")
         self.procs = []
         self.apps = {}
+        self.safety = {}
 
     def run(self, args, who=None):
         env = dict(self.env)
@@ -119,11 +120,16 @@ class World:
         return init["org_id"]
 
     def enrol(self, person, admin, org):
+        req = self.request_enrolment(person, org)
+        self.as_(admin, "enrol", "approve", req["enrolment_id"], "--fingerprint", req["safety_number"])
+        self.as_(person, "device", "activate")
+
+    def request_enrolment(self, person, org):
         self.as_(person, "device", "init", "--org", org, "--server", self.addr, "--root-key", self.root_key,
                  "--label", person)
         req = json.loads(self.as_(person, "enrol", "request", "--json"))
-        self.as_(admin, "enrol", "approve", req["enrolment_id"], "--fingerprint", req["safety_number"])
-        self.as_(person, "device", "activate")
+        self.safety[person] = req["safety_number"]
+        return req
 
     def start_app(self, who, lang, idle_seconds=600):
         env = dict(self.env, HOME=os.path.join(self.work, who), XDG_CONFIG_HOME="")
@@ -258,6 +264,15 @@ def test_flow(world, lang, lina_url, sara_url, lina, sara, shots):
     check(len(lina.execute_script("return Array.from(document.scripts).filter(s => !s.src)")) == 0,
           "the overview in the browser has no inline script")
 
+    # The device page: this device's safety number, large and as a QR code.
+    lina.get(lina_url.split("/open")[0] + "/device")
+    WebDriverWait(lina, WAIT).until(EC.presence_of_element_located((By.ID, "safety-number")))
+    check(lina.find_element(By.ID, "safety-number").text == world.safety["lina"],
+          "the device page shows the safety number the admin compared at enrolment")
+    WebDriverWait(lina, WAIT).until(lambda d: d.execute_script(
+        "const i = document.querySelector('img.qr'); return i.complete && i.naturalWidth > 0"))
+    check(True, "and its QR code, made by the app")
+
     sara.get(sara_url)
     sara.find_element(By.ID, "passphrase").send_keys(PASSPHRASE)
     sara.find_element(By.ID, "unlock").click()
@@ -389,6 +404,28 @@ def test_flow(world, lang, lina_url, sara_url, lina, sara, shots):
     check(True, "the lock button locks the app")
 
 
+def test_admin_device_page(world, lang, profile, shelter, shots):
+    """A device waiting for approval shows on its admin's device page."""
+    req = world.request_enrolment("nils", shelter)
+    url = world.start_app("shelter-admin", lang)
+    d = browser(profile)
+    try:
+        d.get(url)
+        d.find_element(By.ID, "passphrase").send_keys(PASSPHRASE)
+        d.find_element(By.ID, "unlock").click()
+        wait_text(d, "Skyddat boende Syd")
+        d.get(url.split("/open")[0] + "/device")
+        WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "enrolments")))
+        pending = d.find_element(By.ID, "safety-" + req["enrolment_id"]).text
+        check(pending == req["safety_number"], "the admin's device page shows the waiting device's safety number")
+        WebDriverWait(d, WAIT).until(lambda drv: drv.execute_script(
+            "return Array.from(document.querySelectorAll('img.qr')).every(i => i.complete && i.naturalWidth > 0)"))
+        check(True, "with a QR code for each")
+        shot(d, shots, f"app-device-{lang}")
+    finally:
+        d.quit()
+
+
 def test_idle_lock(world, lang, profile):
     # One app per key store at a time: Sara's first one ends.
     world.apps["sara"].send_signal(signal.SIGTERM)
@@ -444,6 +481,7 @@ def main():
         for d in drivers:
             d.quit()
         drivers.clear()
+        test_admin_device_page(world, a.lang, os.path.join(work, "chrome-admin"), shelter, a.screenshots)
         test_idle_lock(world, a.lang, os.path.join(work, "chrome-idle"))
         print(f"PASS ({a.lang}) in {time.monotonic() - started:.1f} s")
         return 0

@@ -13,7 +13,9 @@
 #include "absl/time/time.h"
 #include "app_data.h"
 #include "trygg/case_record_check.h"
+#include "qr_svg.h"
 #include "trygg/consent_expiry.h"
+#include "trygg/fingerprint.h"
 #include "trygg/names.h"
 #include "trygg/status_macros.h"
 #include "trygg/v1/case_record.pb.h"
@@ -105,7 +107,7 @@ std::string Page(const Ctx& c, std::string_view title_key, const std::string& bo
   h += "<a class=\"skip\" href=\"#main\">" + c.T("nav.skip") + "</a><header><p class=\"brand\">Trygg</p>";
   if (unlocked) {
     h += "<nav aria-label=\"" + c.T("nav.label") + "\"><ul>";
-    for (const char* item : {"overview", "inbox", "outbox", "cases", "case_new", "directory"}) {
+    for (const char* item : {"overview", "inbox", "outbox", "cases", "case_new", "directory", "device"}) {
       std::string href = std::string("/") + item;
       if (href == "/overview") href = "/";
       if (href == "/case_new") href = "/case/new";
@@ -514,6 +516,8 @@ class Pages {
   void ReferForm(const Ctx& c, const httplib::Request& req, httplib::Response& res, bool preview);
   void ReferralPage(const Ctx& c, const httplib::Request& req, httplib::Response& res);
   void Move(const Ctx& c, const httplib::Request& req, httplib::Response& res, ReferralStatus to);
+  void Device(const Ctx& c, const httplib::Request& req, httplib::Response& res);
+  void DeviceQr(const Ctx& c, const httplib::Request& req, httplib::Response& res);
 
   HttpGuard& guard_;
   Vault& vault_;
@@ -953,6 +957,74 @@ void Pages::Move(const Ctx& c, const httplib::Request& req, httplib::Response& r
   res.set_redirect("/referral?id=" + id_hex, 303);
 }
 
+std::string SafetyNumberBlock(const Ctx& c, const std::string& number, const std::string& qr_query,
+                              const std::string& id) {
+  return "<p class=\"safety\" id=\"" + id + "\">" + Esc(number) + "</p><p><img class=\"qr\" src=\"/device/qr.svg" +
+         qr_query + "\" alt=\"" + c.T("device.qr_alt") + "\" width=\"240\" height=\"240\"></p>";
+}
+
+// This device and, for an admin, the devices waiting to be approved: each
+// with its safety number large and as a QR code, for the in-person check of
+// the enrolment ceremony (docs/cli.md, `enrol approve --fingerprint`).
+void Pages::Device(const Ctx& c, const httplib::Request& req, httplib::Response& res) {
+  std::string body;
+  if (!Run(c, req, res, [&](OpenDevice& d) -> absl::Status {
+        const std::string number = SafetyNumber(d.keys.device.signing().public_key);
+        body += "<section><h2>" + c.T("device.this") + "</h2><dl>" +
+                Row(c, "device.id", "<code>" + d.keys.device_id.ToHex() + "</code>") +
+                Row(c, "device.org", Esc(d.org_name)) +
+                Row(c, "device.role", EnumLabel(c, "role", NamedEnum::kRole, static_cast<uint8_t>(d.login.role))) +
+                "</dl><h3>" + c.T("device.safety_number") + "</h3>" +
+                SafetyNumberBlock(c, number, "", "safety-number") + "<p>" + c.T("device.compare") + "</p></section>";
+        body += "<section><h2>" + c.T("device.root") + "</h2><p class=\"safety-small\" id=\"root-safety-number\">" +
+                Esc(SafetyNumber(d.client->options().platform_root)) + "</p></section>";
+        if (d.login.role == Role::kOrgAdmin) {
+          TRYGG_ASSIGN_OR_RETURN(std::vector<PendingEnrolment> pending, d.client->ListEnrolments());
+          body += "<section id=\"enrolments\"><h2>" + c.T("device.pending") + "</h2>";
+          if (pending.empty()) body += "<p>" + c.T("device.none_pending") + "</p>";
+          for (const PendingEnrolment& p : pending) {
+            body += "<article class=\"enrolment\"><h3>" + Esc(p.request.label) + "</h3><dl>" +
+                    Row(c, "device.id", "<code>" + p.request.device_id.ToHex() + "</code>") +
+                    Row(c, "device.role", EnumLabel(c, "role", NamedEnum::kRole,
+                                                    static_cast<uint8_t>(p.request.requested_role))) +
+                    Row(c, "device.submitted", Esc(FormatStockholm(p.submitted_at_ms))) + "</dl>" +
+                    SafetyNumberBlock(c, SafetyNumber(p.request.sign_key), "?enrolment=" + p.enrolment_id.ToHex(),
+                                      "safety-" + p.enrolment_id.ToHex()) +
+                    "<p>" + c.T("device.approve_cli", {"<code>trygg enrol approve " + p.enrolment_id.ToHex() +
+                                                           " --fingerprint ...</code>"}) +
+                    "</p></article>";
+          }
+          body += "</section>";
+        }
+        return absl::OkStatus();
+      })) {
+    return;
+  }
+  Send(c, req, res, "nav.device", body);
+}
+
+void Pages::DeviceQr(const Ctx& c, const httplib::Request& req, httplib::Response& res) {
+  std::string svg;
+  if (!Run(c, req, res, [&](OpenDevice& d) -> absl::Status {
+        std::string number;
+        if (req.has_param("enrolment")) {
+          TRYGG_ASSIGN_OR_RETURN(Id128 id, IdParam(req, "enrolment"));
+          TRYGG_ASSIGN_OR_RETURN(std::vector<PendingEnrolment> pending, d.client->ListEnrolments());
+          for (const PendingEnrolment& p : pending) {
+            if (p.enrolment_id == id) number = SafetyNumber(p.request.sign_key);
+          }
+          if (number.empty()) return absl::NotFoundError("no such enrolment request");
+        } else {
+          number = SafetyNumber(d.keys.device.signing().public_key);
+        }
+        TRYGG_ASSIGN_OR_RETURN(svg, QrSvg(number));
+        return absl::OkStatus();
+      })) {
+    return;
+  }
+  res.set_content(svg, "image/svg+xml");
+}
+
 void Pages::Get(httplib::Server& s, const char* path, Handler h, bool needs_unlock) {
   s.Get(path, [this, h, needs_unlock](const httplib::Request& req, httplib::Response& res) {
     const Ctx c = ContextOf(req);
@@ -1251,6 +1323,9 @@ void Pages::Register(httplib::Server& s) {
     }
     res.set_redirect("/referral?id=" + referral_hex, 303);
   });
+  Get(s, "/device", [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) { Device(c, req, res); });
+  Get(s, "/device/qr.svg",
+      [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) { DeviceQr(c, req, res); });
   Get(s, "/referral",
       [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) { ReferralPage(c, req, res); });
   Post(s, "/referral/accept", [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) {
