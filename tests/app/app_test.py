@@ -325,6 +325,20 @@ def test_flow(world, lang, lina_url, sara_url, lina, sara, shots):
           "consent is recorded until the end of its last day (midnight after it, Swedish time)")
     shot(lina, shots, f"app-case-{lang}")
 
+    # An attachment: encrypted on Lina's computer as it is uploaded, and the
+    # same bytes come back.
+    scan = os.path.join(world.work, "pass-scan.txt")
+    with open(scan, "w") as f:
+        f.write("PASS ROU POPESCU IOANA 1999-04-02\n" * 5000)
+    lina.find_element(By.ID, "file").send_keys(scan)
+    lina.find_element(By.ID, "attach").click()
+    WebDriverWait(lina, WAIT).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#attachments a.attachment")))
+    href = lina.find_element(By.CSS_SELECTOR, "#attachments a.attachment").get_attribute("href")
+    downloaded = lina.execute_async_script(
+        "const done = arguments[1]; fetch(arguments[0]).then(r => r.text()).then(done, e => done(String(e)))", href)
+    with open(scan) as f:
+        check(downloaded == f.read(), "an attachment uploads with progress and downloads with the same bytes")
+
     # Directory search, then refer with a preview.
     lina.get(case_url.replace("/case?id=", "/directory?case="))
     Select(lina.find_element(By.ID, "service")).select_by_value("shelter")

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -694,6 +695,19 @@ void Pages::CaseView(const Ctx& c, const httplib::Request& req, httplib::Respons
                   "</li>";
         }
         body += "</ol></section>";
+        body += "<section id=\"attachments\"><h2>" + c.T("attach.title") + "</h2><ul>";
+        for (const CaseVersion& v : read.versions) {
+          for (size_t i = 0; i < v.attachment_hashes.size(); ++i) {
+            body += "<li><a class=\"attachment\" href=\"/case/attachment?id=" + id +
+                    "&amp;version=" + std::to_string(v.header.version) + "&amp;index=" + std::to_string(i) + "\">" +
+                    c.T("attach.item", {std::to_string(i + 1), std::to_string(v.header.version)}) + "</a></li>";
+          }
+        }
+        body += "</ul><form method=\"post\" action=\"/case/attach\" enctype=\"multipart/form-data\" id=\"attach-form\">" +
+                c.Csrf() + "<input type=\"hidden\" name=\"id\" value=\"" + id + "\"><p><label for=\"file\">" +
+                c.T("attach.file") + "</label><input type=\"file\" id=\"file\" name=\"file\" required></p>" +
+                "<p><progress id=\"upload-progress\" max=\"100\" value=\"0\" hidden></progress></p>" +
+                "<p><button type=\"submit\" id=\"attach\">" + c.T("attach.upload") + "</button></p></form></section>";
         TRYGG_ASSIGN_OR_RETURN(std::vector<ConsentView> consents, d.referrals->ListConsents(case_id));
         body += "<section id=\"consents\"><h2>" + c.T("consent.title") + "</h2>";
         const int64_t now = d.clock.NowUnixMillis();
@@ -1035,8 +1049,10 @@ void Pages::Get(httplib::Server& s, const char* path, Handler h, bool needs_unlo
 
 void Pages::Post(httplib::Server& s, const char* path, Handler h, bool needs_unlock) {
   s.Post(path, [this, h, needs_unlock](const httplib::Request& req, httplib::Response& res) {
+    // A file upload carries its fields in the multipart body.
+    const std::string csrf = req.is_multipart_form_data() ? req.get_file_value("csrf").content : Param(req, "csrf");
     RequestFacts facts{"POST", req.path, req.get_header_value("Host"), req.get_header_value("Origin"),
-                       req.get_header_value("Cookie"), Param(req, "csrf")};
+                       req.get_header_value("Cookie"), csrf};
     if (std::optional<Refusal> refusal = guard_.Check(facts)) {
       res.status = refusal->http_status;
       res.set_content(refusal->message + "\n", "text/plain; charset=utf-8");
@@ -1247,6 +1263,55 @@ void Pages::Register(httplib::Server& s) {
       return;
     }
     res.set_redirect("/case?id=" + id_hex, 303);
+  });
+  // An attachment is a new version of the case: the same record, with the
+  // file encrypted on this device in 64 KiB chunks (protocol.md section 6).
+  Post(s, "/case/attach", [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) {
+    std::string id_hex;
+    if (!Run(c, req, res, [&](OpenDevice& d) -> absl::Status {
+          TRYGG_ASSIGN_OR_RETURN(Id128 case_id, Id128::FromHex(req.get_file_value("id").content));
+          id_hex = case_id.ToHex();
+          if (!req.has_file("file") || req.get_file_value("file").content.empty()) {
+            return absl::InvalidArgumentError(Text(c.lang, "attach.empty"));
+          }
+          const std::string& content = req.get_file_value("file").content;
+          TRYGG_ASSIGN_OR_RETURN(CaseRead read, d.cases->ReadCase(case_id));
+          const CaseVersion& latest = read.versions.back();
+          std::istringstream in(content);
+          return d.cases->AppendVersion(case_id, latest.plaintext, latest.header.content_type,
+                                        {AttachmentInput{&in, content.size()}})
+              .status();
+        })) {
+      return;
+    }
+    res.set_redirect("/case?id=" + id_hex + "#attachments", 303);
+  });
+  Get(s, "/case/attachment", [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) {
+    std::string content;
+    std::string name;
+    if (!Run(c, req, res, [&](OpenDevice& d) -> absl::Status {
+          TRYGG_ASSIGN_OR_RETURN(Id128 case_id, IdParam(req, "id"));
+          uint64_t version = 0;
+          size_t index = 0;
+          try {
+            version = std::stoull(Param(req, "version"));
+            index = std::stoul(Param(req, "index"));
+          } catch (...) {
+            return absl::InvalidArgumentError("version and index must be numbers");
+          }
+          // ReadCase first: it checks the version and remembers the case's head.
+          TRYGG_ASSIGN_OR_RETURN(CaseRead read, d.cases->ReadCase(case_id));
+          name = "trygg-" + case_id.ToHex().substr(0, 8) + "-v" + std::to_string(version) + "-" +
+                 std::to_string(index + 1);
+          return d.cases->DownloadAttachment(case_id, version, index, [&content](std::span<const uint8_t> chunk) {
+            content.append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+            return absl::OkStatus();
+          });
+        })) {
+      return;
+    }
+    res.set_header("Content-Disposition", "attachment; filename=\"" + name + "\"");
+    res.set_content(content, "application/octet-stream");
   });
   Post(s, "/consent", [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) {
     std::string id_hex;

@@ -57,5 +57,34 @@
       .finally(function () { window.setTimeout(poll, 1000); });
   }
 
+  // Attachments upload with a progress bar; without this script the form
+  // still posts as a plain form.
+  var attach = document.getElementById("attach-form");
+  if (attach) {
+    attach.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var bar = document.getElementById("upload-progress");
+      bar.hidden = false;
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", attach.action);
+      xhr.upload.onprogress = function (e) {
+        if (e.lengthComputable) bar.value = Math.round((100 * e.loaded) / e.total);
+      };
+      xhr.onload = function () {
+        if (xhr.status < 400) {
+          window.location.assign(xhr.responseURL);
+          return;
+        }
+        // The error page: show its message in place of this page's.
+        bar.hidden = true;
+        var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
+        var fresh = doc.getElementById("main");
+        var main = document.getElementById("main");
+        if (fresh && main) main.replaceChildren.apply(main, Array.prototype.slice.call(fresh.childNodes));
+      };
+      xhr.send(new FormData(attach));
+    });
+  }
+
   if (box && window.location.pathname !== "/unlock") poll();
 })();
