@@ -43,11 +43,11 @@ TEXT = {
     "sv": {"wrong": "Fel lösenfras", "overview": "Översikt", "fix": "Rätta följande", "in_force": "gäller",
            "new": "Ny", "accepted": "Accepterad", "completed": "Avslutad", "outcome": "Insatsen gavs",
            "notice": "En ny remiss har kommit", "unlock": "Lås upp", "birth_error": "Födelsedatum ska vara",
-           "found": "insatser hittades", "preview": "Exakt vad mottagaren kommer att se", "withdrawn": "återkallat"},
+           "found": "insatser hittades", "preview": "Exakt vad mottagaren kommer att se", "withdrawn": "återkallat", "declined": "Avböjd", "no_capacity": "Ingen plats"},
     "en": {"wrong": "Wrong passphrase", "overview": "Overview", "fix": "Please correct", "in_force": "in force",
            "new": "New", "accepted": "Accepted", "completed": "Completed", "outcome": "Service provided",
            "notice": "A new referral has arrived", "unlock": "Unlock", "birth_error": "Date of birth must be",
-           "found": "services found", "preview": "Exactly what the receiver will see", "withdrawn": "withdrawn"},
+           "found": "services found", "preview": "Exactly what the receiver will see", "withdrawn": "withdrawn", "declined": "Declined", "no_capacity": "No capacity"},
 }
 
 
@@ -365,6 +365,7 @@ def test_flow(world, lang, lina_url, sara_url, lina, sara, shots):
     lina.find_element(By.ID, "send").click()
     WebDriverWait(lina, WAIT).until(EC.text_to_be_present_in_element((By.ID, "referral-state"), t["new"]))
     check(True, "the referral is sent")
+    first = lina.current_url.split("id=")[1]
 
     # Sara's inbox: the live notification, then accept and complete.
     WebDriverWait(sara, WAIT).until(EC.text_to_be_present_in_element((By.ID, "notices"), t["notice"]))
@@ -384,14 +385,35 @@ def test_flow(world, lang, lina_url, sara_url, lina, sara, shots):
     WebDriverWait(sara, WAIT).until(EC.text_to_be_present_in_element((By.ID, "referral-state"), t["completed"]))
     check(True, "Sara completes it with an outcome")
 
-    # Lina's outbox, live as well.
+    # A second referral, which Sara declines with a reason.
+    lina.get(case_url.replace("/case?id=", "/directory?case=") + "&service=shelter&region=&language=&target=")
+    WebDriverWait(lina, WAIT).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#results a.button")))
+    lina.find_element(By.CSS_SELECTOR, "#results a.button").click()
+    WebDriverWait(lina, WAIT).until(EC.presence_of_element_located((By.ID, "share-needs")))
+    lina.find_element(By.ID, "share-needs").click()
+    lina.find_element(By.ID, "preview-button").click()
+    WebDriverWait(lina, WAIT).until(EC.presence_of_element_located((By.ID, "send")))
+    lina.find_element(By.ID, "send").click()
+    WebDriverWait(lina, WAIT).until(EC.text_to_be_present_in_element((By.ID, "referral-state"), t["new"]))
+    second = lina.current_url.split("id=")[1]
+    sara.get(sara_url.split("/open")[0] + "/referral?id=" + second)
+    Select(sara.find_element(By.ID, "reason")).select_by_value("no-capacity")
+    sara.find_element(By.ID, "decline").click()
+    WebDriverWait(sara, WAIT).until(EC.text_to_be_present_in_element((By.ID, "referral-state"), t["declined"]))
+    check(t["no_capacity"] in sara.find_element(By.ID, "main").text, "Sara declines a second referral with a reason")
+    status, _, _ = raw(int(urllib.parse.urlparse(sara_url).port), "GET", "/", {"Host": "x"})
+    check(status == 421, "(the refusals still hold while unlocked)")
+
+    # Lina's outbox.
     lina.get(base + "/outbox")
-    WebDriverWait(lina, WAIT).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "tr[data-referral]"),
-                                                                     t["completed"]))
-    check("Skyddat boende Syd" in lina.find_element(By.CSS_SELECTOR, "tr[data-referral]").text,
+    row = f"tr[data-referral='{first}']"
+    WebDriverWait(lina, WAIT).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, row), t["completed"]))
+    check("Skyddat boende Syd" in lina.find_element(By.CSS_SELECTOR, row).text,
           "Lina's outbox shows the referral completed")
+    check(t["declined"] in lina.find_element(By.CSS_SELECTOR, f"tr[data-referral='{second}']").text,
+          "and the second one declined")
     shot(lina, shots, f"app-outbox-{lang}")
-    lina.find_element(By.CSS_SELECTOR, "tr[data-referral] a").click()
+    lina.find_element(By.CSS_SELECTOR, row + " a").click()
     WebDriverWait(lina, WAIT).until(EC.text_to_be_present_in_element((By.ID, "referral-outcome"), t["outcome"]))
     check(True, "and its outcome")
     lina.get(base + "/")
