@@ -295,6 +295,15 @@ def test_flow(world, lang, lina_url, sara_url, lina, sara, shots):
     lina.find_element(By.ID, "need_details").send_keys("Skyddat boende i dag, med sin son")
     lina.find_element(By.ID, "need_urgent").click()
     shot(lina, shots, f"app-new-case-{lang}")
+    check(lina.execute_script("return Array.from(document.querySelectorAll("
+                              "'input:not([type=hidden]), select, textarea')).every(e => e.labels.length > 0)"),
+          "every field of the case form has a label")
+    # 200 % zoom on a 1280 px screen is a 640 px wide viewport: nothing may
+    # need sideways scrolling.
+    lina.set_window_size(640, 1000)
+    narrow = lina.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    lina.set_window_size(1280, 1000)
+    check(narrow, "the case form fits a 640 px wide window (200 % zoom) without sideways scrolling")
     lina.find_element(By.ID, "save").click()
     wait_text(lina, t["birth_error"])
     check(lina.find_element(By.ID, "first_name").get_attribute("value") == "Ioana",
