@@ -528,6 +528,16 @@ def main():
         drivers.clear()
         test_admin_device_page(world, a.lang, os.path.join(work, "chrome-admin"), shelter, a.screenshots)
         test_idle_lock(world, a.lang, os.path.join(work, "chrome-idle"))
+        # Every app stops cleanly on SIGTERM (under the sanitizers too: an
+        # ASan or UBSan report ends the process with an error).
+        for who, proc in world.apps.items():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=WAIT)
+            with open(os.path.join(work, who + ".app.log"), errors="replace") as f:
+                log = f.read()
+            check(proc.returncode in (0, -signal.SIGTERM) and "Sanitizer" not in log and "runtime error" not in log,
+                  f"{who}'s app exits cleanly")
         print(f"PASS ({a.lang}) in {time.monotonic() - started:.1f} s")
         return 0
     except Exception as e:  # report, with the app's logs, then fail

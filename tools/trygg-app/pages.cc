@@ -249,7 +249,6 @@ absl::StatusOr<v1::ReferralPacket> BuildPacket(const Ctx& c, const v1::CaseRecor
 
 // ---- Forms -------------------------------------------------------------------
 
-using Params = std::multimap<std::string, std::string>;
 
 std::string Param(const httplib::Request& req, const char* name) {
   return req.has_param(name) ? req.get_param_value(name) : "";

@@ -9,7 +9,12 @@
 // only while a request is answered.
 //
 // While unlocked, a thread keeps a WatchReferrals stream open and collects
-// the notices (ids and states only) that the pages poll for.
+// the notices (ids and states only) that the pages poll for. It reopens the
+// stream every second, because ReferralClient::Watch cannot be cancelled from
+// another thread and Lock must not wait longer than that; a change committed
+// in the moment between two streams has no notice (the live pages refresh
+// their lists every 20 s as well). A Watch that another thread can cancel
+// would remove the gap.
 //
 // Ownership: owns everything it opens. Thread-safety: thread-safe; page
 // requests run one at a time (With holds a mutex), the watcher on its own

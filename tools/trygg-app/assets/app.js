@@ -87,4 +87,8 @@
   }
 
   if (box && window.location.pathname !== "/unlock") poll();
+  // The app reopens its WatchReferrals stream every second (so that Lock
+  // never waits on it); a change in the moment between two streams has no
+  // notice, so live lists also refresh every 20 seconds.
+  if (body.dataset.live === "1") window.setInterval(refreshMain, 20000);
 })();
