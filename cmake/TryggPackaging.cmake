@@ -4,7 +4,7 @@
 # docs/architecture.md, "Build options").
 #
 # Three install components, one .deb each (cpack -G DEB in the build dir):
-#   sdk     libtrygg-dev  libtrygg.so/.a, the public headers, the case record's
+#   sdk     libtrygg-dev  libtrygg.so/.a, libtrygg_c.so/.a, the public headers, the case record's
 #                         generated headers, TryggConfig.cmake, trygg.pc
 #   server  tryggd        tryggd, /etc/trygg/tryggd.toml (a conffile), the
 #                         systemd unit; the trygg user and /var/lib/trygg come
@@ -16,7 +16,7 @@ include(CMakePackageConfigHelpers)
 
 # --- sdk: libtrygg -----------------------------------------------------------
 set(TRYGG_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/Trygg)
-install(TARGETS trygg_sdk trygg_sdk_static EXPORT TryggTargets
+install(TARGETS trygg_sdk trygg_sdk_static trygg_c trygg_c_static EXPORT TryggTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT sdk NAMELINK_COMPONENT sdk
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT sdk)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/client-lib/include/trygg
@@ -46,6 +46,11 @@ string(REGEX REPLACE "/$" "" TRYGG_PC_PREFIX_FROM_PCDIR "${TRYGG_PC_PREFIX_FROM_
 configure_file(${PROJECT_SOURCE_DIR}/cmake/trygg.pc.in ${PROJECT_BINARY_DIR}/trygg.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/trygg.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT sdk)
+# The Python binding (ctypes over libtrygg_c), where Debian's python3 looks
+# (/usr/lib/python3/dist-packages); with another prefix, PYTHONPATH names it.
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/bindings/python/trygg
+  DESTINATION lib/python3/dist-packages COMPONENT sdk
+  PATTERN __pycache__ EXCLUDE)
 install(FILES ${PROJECT_SOURCE_DIR}/LICENSE ${PROJECT_SOURCE_DIR}/NOTICE
   DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/libtrygg-dev COMPONENT sdk)
 set(TRYGG_COMPONENTS sdk)

@@ -28,6 +28,7 @@ std::string_view ContextString(SigningContext context) {
     case SigningContext::kConsentWithdrawal: return "trygg/v2/consent-withdrawal";
     case SigningContext::kListingCapacity: return "trygg/v2/listing-capacity";
     case SigningContext::kListingRetirement: return "trygg/v2/listing-retirement";
+    case SigningContext::kRestoreNotice: return "trygg/v1/restore-notice";
   }
   TRYGG_CHECK(false && "unknown SigningContext");
   return {};

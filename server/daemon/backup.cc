@@ -9,12 +9,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <memory>
 #include <string_view>
 #include <utility>
+
+#include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "server/daemon/server_key.h"
@@ -184,14 +187,58 @@ absl::StatusOr<std::unique_ptr<store::sqlite::AuditLogCopy>> OpenCopy(const std:
   return db;
 }
 
-// "20261205T091500Z": when a restore moved an old file aside.
-std::string UtcStamp() {
-  std::time_t now = std::time(nullptr);
+// "20261205T091500.123Z": when a restore ran, naming the files it moved
+// aside and its notice. Milliseconds, so two restores in one second do not
+// name the same files.
+std::string UtcStamp(int64_t ms) {
+  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
-  gmtime_r(&now, &tm);
+  gmtime_r(&seconds, &tm);
   char text[32];
-  std::strftime(text, sizeof text, "%Y%m%dT%H%M%SZ", &tm);
-  return text;
+  std::strftime(text, sizeof text, "%Y%m%dT%H%M%S", &tm);
+  return absl::StrCat(text, ".", absl::Dec(ms % 1000, absl::kZeroPad3), "Z");
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The latest head stored in the database at `path` (the one a restore
+// replaces) that verifies under `server_key`; none when the database cannot
+// be read, which is often why it is being replaced.
+std::optional<audit::TreeHead> LatestHeadUnder(const std::string& path, const SignPublicKey& server_key) {
+  absl::StatusOr<std::unique_ptr<store::sqlite::AuditLogCopy>> db = store::sqlite::AuditLogCopy::Open(path);
+  if (!db.ok()) return std::nullopt;
+  absl::StatusOr<std::vector<audit::SignedTreeHead>> heads = (*db)->SignedHeads();
+  if (!heads.ok()) return std::nullopt;
+  std::optional<audit::TreeHead> latest;
+  for (const audit::SignedTreeHead& head : *heads) {
+    if (!audit::VerifyTreeHeadSignature(head, server_key).ok()) continue;
+    if (!latest.has_value() || head.head.tree_size > latest->tree_size) latest = head.head;
+  }
+  return latest;
+}
+
+// The notice file (docs/audit.md, section 10): `notice` and `signature` are
+// what a verifier reads; the other fields say the same for people.
+std::string RestoreNoticeJson(const audit::SignedRestoreNotice& signed_notice, const SignPublicKey& server_key) {
+  const audit::RestoreNotice& n = signed_notice.notice;
+  nlohmann::ordered_json json = {
+      {"kind", "trygg-restore-notice"},
+      {"server_key", HexEncode(server_key.span())},
+      {"notice", HexEncode(audit::EncodeRestoreNotice(n))},
+      {"signature", HexEncode(signed_notice.signature.span())},
+      {"restored", {{"tree_size", n.restored_tree_size}, {"root_hash", HexEncode(n.restored_root_hash.span())}}},
+      {"restored_at_ms", n.restored_at_ms},
+      {"superseded", nullptr},
+  };
+  if (n.superseded.has_value()) {
+    json["superseded"] = {{"tree_size", n.superseded->tree_size},
+                          {"timestamp_ms", n.superseded->timestamp_ms},
+                          {"root_hash", HexEncode(n.superseded->root_hash.span())}};
+  }
+  return json.dump(2) + "\n";
 }
 
 // tryggd's lock on a data directory (tryggd.cc takes the same one for its
@@ -378,10 +425,12 @@ absl::StatusOr<RestoreSummary> Restore(const RestoreOptions& options) {
   // one the directory keeps. It must be the certified key, or tryggd would
   // refuse to start, and it is the key the heads must verify under.
   std::optional<SignPublicKey> existing_key;
+  std::optional<ServerKey> existing_pair;  // signs the restore notice when no key is restored
   if (PathExists(key_path)) {
     absl::StatusOr<ServerKey> loaded = LoadExistingServerKey(options.data_dir);
     if (!loaded.ok()) return loaded.status();
     existing_key = loaded->pair.public_key;
+    existing_pair.emplace(std::move(*loaded));
   }
   std::optional<SignPublicKey> serving = restored_key.has_value() ? restored_key->public_key : existing_key;
   const std::string key_source = restored_key.has_value() ? key_from : key_path;
@@ -404,14 +453,33 @@ absl::StatusOr<RestoreSummary> Restore(const RestoreOptions& options) {
   RestoreSummary summary;
   TRYGG_ASSIGN_OR_RETURN(summary.copy, CheckCopy(*db, *serving, absl::StrCat("the backup ", options.from)));
   db.reset();
+  {
+    audit::RestoreNotice notice;
+    notice.restored_tree_size = summary.copy.tree_size;
+    notice.restored_root_hash = summary.copy.root_hash;
+    notice.restored_at_ms = NowMs();
+    if (had_database) notice.superseded = LatestHeadUnder(db_path, *serving);
+    summary.notice = restored_key.has_value()
+                         ? audit::SignRestoreNotice(SigningKeyPairFromSeed(restored_key->seed.span()), notice)
+                         : audit::SignRestoreNotice(existing_pair->pair, notice);
+  }
+  existing_pair.reset();
   TRYGG_RETURN_IF_ERROR(FsyncPath(temp.path(), /*directory=*/false));
 
   // Every check passed: from here on the data directory changes. The old
   // database's WAL holds committed writes, so it goes aside with it; a WAL
   // without its database is stale and would be applied to the restored one.
-  const std::string stamp = UtcStamp();
+  const std::string stamp = UtcStamp(summary.notice.notice.restored_at_ms);
+  const auto aside_of = [&](const std::string& path) { return absl::StrCat(path, ".before-restore-", stamp); };
+  summary.notice_path = absl::StrCat(options.data_dir, "/restore-notice-", stamp, ".json");
+  for (const std::string& taken : {aside_of(db_path), aside_of(db_path + "-wal"), aside_of(db_path + "-shm"),
+                                   aside_of(key_path), summary.notice_path}) {
+    if (PathExists(taken)) {
+      return absl::FailedPreconditionError(absl::StrCat(taken, " exists; run the restore again"));
+    }
+  }
   auto keep_aside = [&](const std::string& path) -> absl::Status {
-    const std::string aside = absl::StrCat(path, ".before-restore-", stamp);
+    const std::string aside = aside_of(path);
     if (rename(path.c_str(), aside.c_str()) != 0) {
       return absl::InternalError(absl::StrCat("cannot rename ", path, " to ", aside, ": ", SystemError()));
     }
@@ -438,8 +506,18 @@ absl::StatusOr<RestoreSummary> Restore(const RestoreOptions& options) {
   }
   temp.Release();
   TRYGG_RETURN_IF_ERROR(FsyncPath(options.data_dir, /*directory=*/true));
-  lock.KeepFile();
   summary.database_path = db_path;
+  const std::string notice_json = RestoreNoticeJson(summary.notice, *serving);
+  if (absl::Status written = WriteFileAtomically(
+          summary.notice_path, std::span(reinterpret_cast<const uint8_t*>(notice_json.data()), notice_json.size()),
+          IfExists::kRefuse);
+      !written.ok()) {
+    return absl::InternalError(absl::StrCat("the backup is restored into ", db_path,
+                                            ", but its restore notice could not be written: ", written.message(),
+                                            "; run the restore again with --force to sign a new one"));
+  }
+  TRYGG_RETURN_IF_ERROR(FsyncPath(options.data_dir, /*directory=*/true));
+  lock.KeepFile();
   return summary;
 }
 

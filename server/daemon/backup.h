@@ -16,7 +16,11 @@
 // it), copies the backup into a temp file there, checks that copy as above,
 // opens the sealed key if a passphrase is given, and only then moves any old
 // files aside (--force), writes the key and renames the database into place.
-// Every refusal leaves the data directory as it was.
+// Every refusal leaves the data directory as it was. Last, it signs a restore
+// notice with the server key (the restored log's size and root, the time, and
+// the replaced database's latest signed head if it had one) and writes it
+// beside the database: what `trygg-audit` checks to tell this restore from a
+// silent rollback.
 //
 // Ownership: the passphrase is read from a file into memory that is wiped;
 // the seed and the key derived from the passphrase live in SecretKey
@@ -39,6 +43,7 @@
 
 #include "absl/status/statusor.h"
 #include "trygg/audit/hash.h"
+#include "trygg/audit/restore_notice.h"
 #include "trygg/audit/tree_head.h"
 #include "trygg/bytes.h"
 #include "trygg/random.h"
@@ -98,6 +103,11 @@ struct RestoreSummary {
   bool key_restored = false;
   std::vector<std::string> kept_aside;  // old files, renamed
   CheckedCopy copy;
+  // The restore notice signed with the server key (trygg/audit/restore_notice.h)
+  // and the file it was written to: <data_dir>/restore-notice-<UTC time>.json,
+  // mode 0644, for the operator to publish to devices and coordinators.
+  audit::SignedRestoreNotice notice;
+  std::string notice_path;
 };
 
 absl::StatusOr<RestoreSummary> Restore(const RestoreOptions& options);

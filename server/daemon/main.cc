@@ -121,7 +121,8 @@ int RunRestore(const trygg::server::RestoreOptions& options, bool json) {
                                  {"database", done->database_path},
                                  {"key_restored", done->key_restored},
                                  {"kept_aside", done->kept_aside},
-                                 {"audit_log", CopyJson(done->copy)}})
+                                 {"audit_log", CopyJson(done->copy)},
+                                 {"restore_notice", done->notice_path}})
                      .dump(2)
               << "\n";
   } else {
@@ -129,8 +130,10 @@ int RunRestore(const trygg::server::RestoreOptions& options, bool json) {
                 DescribeCopy(done->copy).c_str());
     if (done->key_restored) std::printf("restored the server signing key from %s\n", done->key_from.c_str());
     for (const std::string& aside : done->kept_aside) std::printf("kept the old file as %s\n", aside.c_str());
+    std::printf("signed the restore notice %s\n", done->notice_path.c_str());
     std::printf("devices and auditors whose last verified head is larger than %llu entries will see the log "
-                "shrink: announce the restore (docs/operator-guide.md, \"Restoring\")\n",
+                "shrink: announce the restore and publish the notice (docs/operator-guide.md, "
+                "\"Restoring\")\n",
                 static_cast<unsigned long long>(done->copy.tree_size));
   }
   return 0;

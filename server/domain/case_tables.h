@@ -75,6 +75,17 @@ class CaseTables {
   // Versions above `after_version`, in order, at most `limit`.
   virtual absl::StatusOr<std::vector<SealedRecord>> GetVersions(const Id128& case_id, uint64_t after_version,
                                                                 int limit) = 0;
+  // Versions above `after_version`, in order, as many as fit in `max_bytes`
+  // of stored size (header, wrapped DEK, body, signature and attachment
+  // hashes), but at least one; `more` when versions past them remain. Sizes
+  // are read before contents, so a page never holds more than `max_bytes`
+  // plus one version in memory.
+  struct VersionPage {
+    std::vector<SealedRecord> versions;
+    bool more = false;
+  };
+  virtual absl::StatusOr<VersionPage> GetVersionPage(const Id128& case_id, uint64_t after_version,
+                                                     size_t max_bytes) = 0;
 
   // Stores the grant for (scope, epoch, org): a plain insert, never a
   // replacement of another grant (a clash is ALREADY_EXISTS).

@@ -42,12 +42,6 @@ bool SameEnvelope(const SealedRecord& a, const SealedRecord& b) {
   return a.header == b.header && a.signature == b.signature && a.wrapped_dek == b.wrapped_dek && a.body == b.body;
 }
 
-// The bytes a version takes in a GetCase answer, near enough for paging.
-size_t StoredSize(const SealedRecord& v) {
-  return v.header.size() + v.wrapped_dek.size() + v.body.size() + v.signature.size() +
-         v.attachment_hashes.size() * Hash256::size();
-}
-
 }  // namespace
 
 absl::StatusOr<SignPublicKey> Cases::CallerKey(Transaction& txn, const Caller& caller) {
@@ -323,26 +317,12 @@ absl::StatusOr<CaseView> Cases::GetCase(Transaction& txn, const Caller& caller, 
   TRYGG_RETURN_IF_ERROR(RequireMember(caller, "handle cases"));
   CaseView view;
   TRYGG_ASSIGN_OR_RETURN(view.row, VisibleCase(txn, caller.org_id, case_id));
-  // Read in small batches and stop at the page's byte budget, so that a
-  // case of thousands of large versions never sits in memory at once.
-  constexpr int kBatch = 16;
-  size_t bytes = 0;
-  uint64_t after = after_version;
-  for (;;) {
-    TRYGG_ASSIGN_OR_RETURN(std::vector<SealedRecord> batch, txn.cases().GetVersions(case_id, after, kBatch));
-    for (SealedRecord& version : batch) {
-      const size_t size = StoredSize(version);
-      if (!view.versions.empty() && bytes + size > page_bytes) {
-        view.more = true;
-        break;
-      }
-      bytes += size;
-      TRYGG_ASSIGN_OR_RETURN(RecordHeader header, ParseRecordHeader(version.header));
-      after = header.version;
-      view.versions.push_back(std::move(version));
-    }
-    if (view.more || batch.size() < static_cast<size_t>(kBatch)) break;
-  }
+  // Sizes are read before contents (CaseTables::GetVersionPage), so a case of
+  // thousands of large versions never sits in memory at once: at most the
+  // page's budget plus one version.
+  TRYGG_ASSIGN_OR_RETURN(CaseTables::VersionPage page, txn.cases().GetVersionPage(case_id, after_version, page_bytes));
+  view.versions = std::move(page.versions);
+  view.more = page.more;
   TRYGG_ASSIGN_OR_RETURN(view.grants, txn.cases().GetGrants(view.row.scope_id, caller.org_id));
   return view;
 }

@@ -43,7 +43,8 @@ const std::vector<SigningContext>& AllContexts() {
       SigningContext::kCoordinatorCert, SigningContext::kServerCert,
       SigningContext::kConsent,         SigningContext::kReferral,
       SigningContext::kErasure,         SigningContext::kConsentWithdrawal,
-      SigningContext::kListingCapacity, SigningContext::kListingRetirement};
+      SigningContext::kListingCapacity, SigningContext::kListingRetirement,
+      SigningContext::kRestoreNotice};
   return all;
 }
 

@@ -4,8 +4,9 @@
 // entries, tree heads, audit receipts, and inclusion and consistency proofs.
 //
 // The first byte picks a mode:
-//   0: DecodeAuditEvent, DecodeTreeHead and DecodeAuditReceipt on the raw
-//      bytes; what each accepts encodes back to exactly the input;
+//   0: DecodeAuditEvent, DecodeTreeHead, DecodeAuditReceipt and
+//      DecodeRestoreNotice on the raw bytes; what each accepts encodes back
+//      to exactly the input;
 //   1: proof verification on made-up sizes, roots and proofs (never crashes,
 //      never loops for long);
 //   2: a real tree of 1..200 leaves from the input (the server's MerkleTree),
@@ -22,6 +23,7 @@
 #include "trygg/audit/audit_entry.h"
 #include "trygg/audit/hash.h"
 #include "trygg/audit/receipt.h"
+#include "trygg/audit/restore_notice.h"
 #include "trygg/audit/tree_head.h"
 #include "trygg/audit/verify.h"
 
@@ -39,6 +41,11 @@ void Decoders(FuzzInput& in) {
   absl::StatusOr<audit::TreeHead> head = audit::DecodeTreeHead(absl::MakeConstSpan(input));
   if (head.ok()) {
     const audit::EncodedTreeHead again = audit::EncodeTreeHead(*head);
+    TRYGG_FUZZ_CHECK(std::vector<uint8_t>(again.begin(), again.end()) == input);
+  }
+  absl::StatusOr<audit::RestoreNotice> notice = audit::DecodeRestoreNotice(absl::MakeConstSpan(input));
+  if (notice.ok()) {
+    const audit::EncodedRestoreNotice again = audit::EncodeRestoreNotice(*notice);
     TRYGG_FUZZ_CHECK(std::vector<uint8_t>(again.begin(), again.end()) == input);
   }
   const std::string text(input.begin(), input.end());

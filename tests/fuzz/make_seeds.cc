@@ -24,6 +24,7 @@
 #include "server/domain/directory.h"
 #include "trygg/audit/audit_entry.h"
 #include "trygg/audit/receipt.h"
+#include "trygg/audit/restore_notice.h"
 #include "trygg/audit/tree_head.h"
 #include "trygg/bytes.h"
 #include "trygg/grant.h"
@@ -172,6 +173,9 @@ void Audit() {
   const audit::EncodedTreeHead head = audit::EncodeTreeHead({7, 1'700'000'000'000, Hash256()});
   Write("audit", "tree-head", Cat({B({0}), Bytes(head.begin(), head.end())}));
   Write("audit", "receipt", Cat({B({0}), Text(audit::EncodeAuditReceipt({41, 3}))}));
+  const audit::EncodedRestoreNotice notice =
+      audit::EncodeRestoreNotice({7, Hash256(), 1'700'000'000'000, audit::TreeHead{9, 1'600'000'000'000, Hash256()}});
+  Write("audit", "restore-notice", Cat({B({0}), Bytes(notice.begin(), notice.end())}));
   Write("audit", "made-up", Cat({B({1}), Bytes(8 + 8 + 64, 1), B({2}), Bytes(64, 9)}));
   Write("audit", "tree-7", Cat({B({2, 6}), Bytes(14, 1), B({0, 0, 0, 6, 0, 0, 0, 2, 0, 0, 0, 3, 5})}));
   Write("audit", "tree-100", Cat({B({2, 99}), Bytes(200, 2), B({0, 0, 0, 77, 0, 0, 0, 20, 0, 0, 0, 31, 9})}));
@@ -192,6 +196,11 @@ void KeyStores(const std::filesystem::path& source) {
     Write("keystore", "file-" + std::to_string(n++), Cat({B({0, 1}), Hex(v["file"])}));
   }
   Write("keystore", "roundtrip", Cat({B({1}), Bytes(4, 3), B({7}), Bytes(32, 0x0A), B({2, 0, 0, 0, 1, 0, 0, 0, 2})}));
+  n = 0;
+  for (const auto& v : Vectors(source, "sealed_signing_key.json")) {
+    Write("keystore", "sealed-key-" + std::to_string(n++), Cat({B({2, 1}), Hex(v["file"])}));
+  }
+  Write("keystore", "sealed-key-roundtrip", Cat({B({3}), Bytes(4, 9), B({5}), Bytes(32, 0x0B)}));
 }
 
 void PageTokens() {

@@ -4,8 +4,10 @@
 # internal is), builds tests/install/consumer against that prefix with
 # find_package(Trygg 0.1 CONFIG REQUIRED) linking Trygg::trygg and
 # Trygg::trygg_static, compiles and links a file with
-# `pkg-config --cflags --libs trygg`, and runs the consumers, the shared one
-# against a throw-away tryggd on 127.0.0.1.
+# `pkg-config --cflags --libs trygg` (C++ and C), builds examples/ against the
+# prefix and runs them with the installed Python package on a throw-away
+# platform (run_examples.py), and runs the consumers, the shared one against a
+# throw-away tryggd on 127.0.0.1.
 #
 #   tests/install/install_test.sh <build dir>
 set -euo pipefail
@@ -30,7 +32,7 @@ cmake --install "$build" --component sdk --prefix "$prefix" >/dev/null
 libdir="$(dirname "$(find "$prefix" -name libtrygg.a | head -n 1)")"
 [ -f "$libdir/libtrygg.a" ] || fail "libtrygg.a is not installed"
 for f in include/trygg/client.h include/trygg/key_store.h include/trygg/v1/case_record.pb.h \
-         include/trygg/v1/common.pb.h; do
+         include/trygg/v1/common.pb.h include/trygg/trygg.h include/trygg/device.h; do
   [ -f "$prefix/$f" ] || fail "$f is not installed"
 done
 for f in cmake/Trygg/TryggConfig.cmake cmake/Trygg/TryggConfigVersion.cmake pkgconfig/trygg.pc; do
@@ -44,6 +46,14 @@ soname="$(objdump -p "$real" | awk '$1 == "SONAME" { print $2 }')"
 [ -n "$soname" ] || fail "libtrygg.so has no SONAME"
 [ -e "$libdir/$soname" ] || fail "no $soname beside libtrygg.so"
 echo "libtrygg: $(basename "$real"), SONAME $soname"
+real_c="$(readlink -f "$libdir/libtrygg_c.so")"
+soname_c="$(objdump -p "$real_c" | awk '$1 == "SONAME" { print $2 }')"
+[ -n "$soname_c" ] && [ -e "$libdir/$soname_c" ] || fail "libtrygg_c.so has no SONAME beside it"
+[ -f "$libdir/libtrygg_c.a" ] || fail "libtrygg_c.a is not installed"
+# The C library exports its C interface and nothing else.
+others="$(nm -D --defined-only "$real_c" | awk '$2 == "T" && $3 !~ /^trygg_/' | head -n 3)"
+[ -z "$others" ] || fail "libtrygg_c.so exports more than trygg_*: $others"
+echo "libtrygg_c: $(basename "$real_c"), SONAME $soname_c"
 
 echo "== a separate CMake project: find_package(Trygg 0.1 CONFIG REQUIRED)"
 cmake -S "$source_dir/tests/install/consumer" -B "$work/consumer" -G Ninja \
@@ -69,6 +79,40 @@ c++ -std=c++20 -o "$work/pc" "$work/pc.cc" \
   $(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs trygg) -Wl,-rpath,"$libdir"
 "$work/pc" || fail "the pkg-config build does not run"
 echo "pkg-config build: ok"
+
+echo "== a C file: cc ... \$(pkg-config --cflags --libs trygg)"
+cat >"$work/pc_c.c" <<'C'
+#include <stdio.h>
+#include <string.h>
+#include "trygg/trygg.h"
+int main(void) {
+  trygg_session* session = NULL;
+  trygg_code code;
+  if (trygg_abi_version() != TRYGG_ABI_VERSION) return 1;
+  code = trygg_session_open("/nonexistent/device.keystore", "pw", 2, "127.0.0.1:1",
+                            "0000000000000000000000000000000000000000000000000000000000000000", NULL,
+                            TRYGG_OPEN_LOGIN, &session);
+  if (code != TRYGG_NOT_FOUND || session != NULL || strlen(trygg_last_error()) == 0) return 2;
+  printf("libtrygg %s, C ABI %d: %s\n", trygg_version(), trygg_abi_version(), trygg_last_error());
+  return 0;
+}
+C
+# shellcheck disable=SC2046
+cc -std=c99 -Wall -Werror -pedantic -o "$work/pc_c" "$work/pc_c.c" \
+  $(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs trygg) -Wl,-rpath,"$libdir"
+"$work/pc_c" || fail "the C pkg-config build does not run"
+
+echo "== examples/: each built against the prefix, then run on a throw-away platform"
+for example in cpp:cpp-refer-and-watch c:c-inbox-and-accept; do
+  cmake -S "$source_dir/examples/${example#*:}" -B "$work/examples/${example%%:*}" -G Ninja \
+    -DCMAKE_PREFIX_PATH="$prefix" >"$work/example.log" 2>&1 &&
+    cmake --build "$work/examples/${example%%:*}" >>"$work/example.log" 2>&1 ||
+    { cat "$work/example.log"; fail "examples/${example#*:} does not build against the prefix"; }
+done
+python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read())' "$source_dir/examples/python/partner_app.py"
+mkdir "$work/run"
+python3 "$source_dir/tests/install/run_examples.py" "$build" "$prefix" "$libdir" "$work/examples" "$work/run" ||
+  fail "the examples did not run"
 
 echo "== the shared consumer against a throw-away tryggd"
 mkdir -m 700 "$work/data"

@@ -24,6 +24,8 @@
 #include "trygg/audit/tree_head.h"
 #include "trygg/audit/verify.h"
 #include "testing/temp_dir.h"
+#include "testing/tryggd_process.h"
+#include "trygg/audit/restore_notice.h"
 #include "testing/trust_world.h"
 #include "trygg/key_store.h"
 #include "trygg/v1/audit.grpc.pb.h"
@@ -31,6 +33,8 @@
 namespace trygg::audit_testing {
 namespace {
 
+using testing::ExitResult;
+using testing::RunTryggd;
 using testing::TempDir;
 using testing::TestDevice;
 using testing::TrustWorld;
@@ -88,6 +92,18 @@ struct AuditWorld {
         },
         others);
     return first;
+  }
+
+  // The setting of a restore: ten entries, a copy of the database then
+  // (taken with tryggd stopped; returned), thirty more, and their verified
+  // head saved to `state`.
+  std::string BackUpThenVerify(const std::string& state) {
+    Fill(0, 10);
+    const std::string backup = home.file("backup.db");
+    WhileStopped([&](const std::string& db) { std::filesystem::copy_file(db, backup); });
+    Fill(10, 40);
+    REQUIRE(Audit({"verify", "--state", state}).code == 0);
+    return backup;
   }
 
   trygg::v1::GetSignedTreeHeadResponse Head() {
@@ -476,13 +492,8 @@ TEST_CASE("trygg-audit verify names an entry removed or inserted behind a live s
 
 TEST_CASE("trygg-audit consistency fails when the log shrank or forked", "[audit][server]") {
   AuditWorld w;
-  w.Fill(0, 10);
-  // A copy of the database as it is now, taken with tryggd stopped.
-  const std::string backup = w.home.file("backup.db");
-  w.WhileStopped([&](const std::string& db) { std::filesystem::copy_file(db, backup); });
   const std::string state = w.home.file("head.json");
-  w.Fill(10, 40);
-  REQUIRE(w.Audit({"verify", "--state", state}).code == 0);
+  const std::string backup = w.BackUpThenVerify(state);
 
   auto restore = [&](const std::string& db) {
     std::filesystem::copy_file(backup, db, std::filesystem::copy_options::overwrite_existing);
@@ -543,6 +554,115 @@ TEST_CASE("trygg-audit consistency fails when the log shrank or forked", "[audit
     ToolResult after = w.Audit({"consistency", "--state", state});
     INFO(Describe(after));
     CHECK(after.code == 0);
+  }
+}
+
+TEST_CASE("trygg-audit reports a restore the operator signed a notice for as a restore, and nothing else",
+          "[audit][server][restore]") {
+  AuditWorld w;
+  const std::string state = w.home.file("head.json");
+  const std::string backup = w.BackUpThenVerify(state);
+
+  // The real `tryggd restore`, which signs the notice with the server's key.
+  auto restore = [&]() {
+    std::string notice;
+    w.WhileStopped([&](const std::string& db) {
+      const ExitResult r = RunTryggd({"restore", "--from", backup, "--data-dir",
+                                      std::filesystem::path(db).parent_path().string(), "--force", "--json"});
+      INFO(r.stdout_text << r.stderr_text);
+      REQUIRE(r.code == 0);
+      notice = nlohmann::json::parse(r.stdout_text)["restore_notice"].get<std::string>();
+    });
+    return notice;
+  };
+  const std::string notice = restore();
+  const std::string before = StateFileText(state);
+  const nlohmann::json notice_json = nlohmann::json::parse(StateFileText(notice));
+  CHECK(notice_json["kind"] == "trygg-restore-notice");
+  CHECK(notice_json["server_key"] == w.ServerKeyHex());
+  // It names the head the restore abandoned: the one the coordinator saved.
+  CHECK(notice_json["superseded"]["tree_size"].get<uint64_t>() >= 40);
+
+  // A notice with one field changed, re-encoded as the tool would read it.
+  auto altered = [&](const std::string& name, const std::function<void(audit::SignedRestoreNotice&)>& change) {
+    audit::SignedRestoreNotice n{*audit::DecodeRestoreNotice(*HexDecode(notice_json["notice"].get<std::string>())),
+                                 *Signature::FromSpan(*HexDecode(notice_json["signature"].get<std::string>()))};
+    change(n);
+    nlohmann::json json = notice_json;
+    json["notice"] = HexEncode(audit::EncodeRestoreNotice(n.notice));
+    json["signature"] = HexEncode(n.signature.span());
+    const std::string path = w.home.file(name);
+    std::ofstream(path) << json.dump();
+    return path;
+  };
+
+  SECTION("without the notice, the same rollback is still tampering") {
+    ToolResult r = w.Audit({"consistency", "--state", state});
+    INFO(Describe(r));
+    CHECK(r.code == 3);
+    CHECK(r.out.find("TAMPERED") != std::string::npos);
+  }
+  SECTION("with it: reported as the restore, and the saved head kept until acknowledged") {
+    ToolResult r = w.Audit({"consistency", "--state", state, "--restore-notice", notice, "--json"});
+    INFO(Describe(r));
+    CHECK(r.code == 4);
+    const nlohmann::json json = nlohmann::json::parse(r.out);
+    CHECK(json["ok"] == false);
+    CHECK(json["restored"] == true);
+    // tryggd appends to the restored log as it starts and signs devices in.
+    CHECK(json["restore_notice"]["restored_tree_size"] <= json["latest_head"]["tree_size"]);
+    CHECK(json["restore_notice"]["superseded_head"] == json["saved_head"]);
+    CHECK(StateFileText(state) == before);
+
+    ToolResult ack = w.Audit({"acknowledge-restore", "--state", state, "--restore-notice", notice, "--json"});
+    INFO(Describe(ack));
+    REQUIRE(ack.code == 0);
+    const nlohmann::json acked = nlohmann::json::parse(ack.out);
+    CHECK(acked["acknowledged"] == true);
+    CHECK(StateFileText(acked["notice_file"].get<std::string>()) == StateFileText(notice));
+    CHECK(StateFileText(acked["evidence_file"].get<std::string>()) == before);
+    w.Fill(2000, 2005);
+    CHECK(w.Audit({"consistency", "--state", state}).code == 0);
+
+    // The next rollback is not covered by this notice: the head saved since
+    // was signed after it. Only the next restore's own notice explains it.
+    const std::string second = restore();
+    ToolResult old = w.Audit({"consistency", "--state", state, "--restore-notice", notice});
+    INFO(Describe(old));
+    CHECK(old.code == 3);
+    CHECK(old.out.find("not before the restore") != std::string::npos);
+    CHECK(w.Audit({"consistency", "--state", state, "--restore-notice", second}).code == 4);
+  }
+  SECTION("a notice that is altered, under another key, or admits less than was saved changes nothing") {
+    DeterministicRng rng(0x4e);
+    const SigningKeyPair other = GenerateSigningKeyPair(rng);
+    const std::string bigger = altered("bigger.json", [](audit::SignedRestoreNotice& n) { n.notice.restored_tree_size += 1; });
+    const std::string foreign = altered("foreign.json", [&](audit::SignedRestoreNotice& n) { n = audit::SignRestoreNotice(other, n.notice); });
+    // Signed with the real server key (a lying operator): a notice that
+    // claims to have abandoned less than the coordinator saw.
+    std::array<uint8_t, 32> seed{};
+    std::ifstream(std::filesystem::path(w.world.db_path()).parent_path() / "server-signing.key", std::ios::binary)
+        .read(reinterpret_cast<char*>(seed.data()), seed.size());
+    const SigningKeyPair server = SigningKeyPairFromSeed(seed);
+    const std::string less = altered("less.json", [&](audit::SignedRestoreNotice& n) {
+      n.notice.superseded->tree_size = 5;
+      n = audit::SignRestoreNotice(server, n.notice);
+    });
+    const std::string garbage = w.home.file("garbage.json");
+    std::ofstream(garbage) << "{\"notice\": \"zz\", \"signature\": 7}";
+    for (const std::string& bad : {bigger, foreign, less, garbage}) {
+      ToolResult r = w.Audit({"consistency", "--state", state, "--restore-notice", bad});
+      INFO(bad << "\n" << Describe(r));
+      CHECK(r.code == 3);
+      CHECK(r.out.find("does not explain it") != std::string::npos);
+      ToolResult ack = w.Audit({"acknowledge-restore", "--state", state, "--restore-notice", bad});
+      INFO(Describe(ack));
+      CHECK(ack.code == 3);
+      CHECK(StateFileText(state) == before);
+    }
+    for (const auto& file : std::filesystem::directory_iterator(w.home.path())) {
+      CHECK(file.path().string().find("superseded") == std::string::npos);
+    }
   }
 }
 

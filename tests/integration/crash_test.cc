@@ -11,14 +11,19 @@
 // against the head it verified before the kill (the log only grew), and at the
 // end `trygg-audit verify-db` passes the whole database and no temporary file
 // is left in the data directory.
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 
 #include <catch2/catch.hpp>
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <random>
@@ -375,6 +380,60 @@ TEST_CASE("a full disk fails writes with UNAVAILABLE, changes nothing, and write
       {"verify-db", "--db", db, "--server-key", HexEncode(info->server_public_key.span())});
   INFO(verified.out << verified.err);
   CHECK(verified.code == 0);
+}
+
+// Every file in `dir` with its bytes.
+std::map<std::string, std::string> FilesIn(const std::string& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    files[entry.path().filename().string()] = {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  }
+  return files;
+}
+
+// A data directory on a read-only file system (a disk remounted read-only
+// after errors, a mistaken mount): tryggd refuses to start with one clear
+// line, before SQLite could open the database read-only and serve reads
+// while every write fails, and the directory is left byte for byte as it was.
+// The read-only mount is a bind mount in a mount namespace of this test
+// process's own (unshare(CLONE_NEWNS), as `unshare -m`), seen by the tryggd it
+// starts and by nothing else on the machine. A mount cannot turn read-only
+// while a running tryggd holds its files open for writing (the kernel answers
+// EBUSY), so a running server meets a read-only disk only as failing writes:
+// the full-disk test above.
+TEST_CASE("a read-only data directory is refused at start with a clear error and left unchanged", "[crash]") {
+  const int unshared = unshare(CLONE_NEWNS);
+  const int unshare_error = errno;
+  INFO("needs the privilege of `unshare -m` (CAP_SYS_ADMIN): " << std::strerror(unshare_error));
+  REQUIRE(unshared == 0);
+  REQUIRE(mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0);
+  TrustWorld world;
+  world.CertifyServer();
+  TestDevice& admin = world.AdmitOrganisation("Skyddat boende Norr");
+  TestDevice& anna = world.AddDevice(admin, Role::kCaseworker);
+  auto case_id = CaseClient(*anna.client, anna.keys, world.clock(), world.rng()).CreateCase(Text("Ärende"), 1);
+  REQUIRE(case_id.ok());
+
+  world.Restart([&](const std::string& dir) {
+    const std::map<std::string, std::string> before = FilesIn(dir);
+    REQUIRE(mount(dir.c_str(), dir.c_str(), nullptr, MS_BIND, nullptr) == 0);
+    REQUIRE(mount(nullptr, dir.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) == 0);
+    const testing::ExitResult refused = testing::RunTryggd({"--listen", "127.0.0.1:0", "--data-dir", dir});
+    REQUIRE(umount2(dir.c_str(), 0) == 0);
+    INFO(refused.stdout_text << refused.stderr_text);
+    CHECK(refused.exited);
+    CHECK(refused.code == 1);
+    CHECK(refused.stderr_text == "tryggd: error: data directory " + dir + " is not writable: Read-only file system\n");
+    CHECK(FilesIn(dir) == before);
+  });
+  // Writable again: the same data serves reads and writes.
+  world.Reconnect(anna);
+  CaseClient cases(*anna.client, anna.keys, world.clock(), world.rng());
+  auto next = cases.AppendVersion(*case_id, Text("efter skrivskyddet"), 1);
+  INFO(next.status().ToString());
+  REQUIRE(next.ok());
+  CHECK(*next == 2);
 }
 
 }  // namespace

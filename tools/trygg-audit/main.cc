@@ -44,6 +44,7 @@
 #include "tools/trygg-audit/log_source.h"
 #include "tools/trygg-audit/state.h"
 #include "trygg/atomic_file.h"
+#include "trygg/audit/restore_notice.h"
 #include "trygg/status_macros.h"
 
 namespace trygg::audit_tool {
@@ -53,6 +54,11 @@ constexpr int kExitOk = 0;
 constexpr int kExitError = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitFailed = 3;
+// The log does not extend the saved head, and the operator's signed restore
+// notice explains why: a restore, not silent tampering.
+constexpr int kExitRestored = 4;
+// A notice file is a few hundred bytes; anything much larger is not one.
+constexpr size_t kMaxNoticeFileBytes = 64 * 1024;
 
 struct Common {
   // --server, --tls-roots, --root-key and --keystore; what is not given comes
@@ -60,6 +66,8 @@ struct Common {
   cli::GlobalFlags global;
   std::string server_key_hex;
   std::string state_path = DefaultStatePath();
+  // The operator's restore notice file (`tryggd restore` writes it).
+  std::string restore_notice;
   bool json = false;
 };
 
@@ -263,6 +271,67 @@ absl::Status CheckExtendsSaved(ServerLog& log, const audit::TreeHead& saved, con
       "and only after a restore you know of, run `trygg-audit acknowledge-restore`"));
 }
 
+// A restore notice file as `tryggd restore` writes it: its `notice` and
+// `signature` (hex) are what count, checked under the saved head's key; its
+// other fields are for people and are not read.
+absl::StatusOr<audit::SignedRestoreNotice> LoadRestoreNotice(const std::string& path, const SignPublicKey& key,
+                                                             std::string* file_bytes) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read the restore notice ", path));
+  std::string bytes(kMaxNoticeFileBytes + 1, '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  bytes.resize(static_cast<size_t>(in.gcount()));
+  const auto refuse = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(path, " is not a Trygg restore notice: ", why));
+  };
+  if (bytes.size() > kMaxNoticeFileBytes) return refuse("too large");
+  const nlohmann::json json = nlohmann::json::parse(bytes, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_object() || !json.contains("notice") || !json.contains("signature") || !json["notice"].is_string() ||
+      !json["signature"].is_string()) {
+    return refuse("no `notice` and `signature`");
+  }
+  absl::StatusOr<std::vector<uint8_t>> notice_bytes = HexDecode(json["notice"].get<std::string>());
+  absl::StatusOr<std::vector<uint8_t>> signature_bytes = HexDecode(json["signature"].get<std::string>());
+  if (!notice_bytes.ok() || !signature_bytes.ok()) return refuse("`notice` and `signature` must be hex");
+  absl::StatusOr<Signature> signature = Signature::FromSpan(*signature_bytes);
+  if (!signature.ok()) return refuse(signature.status().message());
+  absl::StatusOr<audit::RestoreNotice> notice = audit::DecodeRestoreNotice(*notice_bytes);
+  if (!notice.ok()) return refuse(notice.status().message());
+  audit::SignedRestoreNotice signed_notice{*notice, *signature};
+  TRYGG_RETURN_IF_ERROR(audit::VerifyRestoreNoticeSignature(signed_notice, key));
+  if (file_bytes != nullptr) *file_bytes = std::move(bytes);
+  return signed_notice;
+}
+
+// Whether the signed notice explains why `latest` does not extend `saved`:
+// OK, or why not (audit::CheckRestoreExplains), or the error fetching the
+// proof from the restored log to `latest`.
+absl::Status CheckNoticeExplains(ServerLog& log, const audit::RestoreNotice& notice, const audit::TreeHead& saved,
+                                 const audit::TreeHead& latest) {
+  std::vector<Hash256> proof;
+  if (notice.restored_tree_size > 0 && notice.restored_tree_size < latest.tree_size) {
+    TRYGG_ASSIGN_OR_RETURN(proof, log.ConsistencyProof(notice.restored_tree_size, latest.tree_size));
+  }
+  return audit::CheckRestoreExplains(notice, saved, latest, proof);
+}
+
+nlohmann::json NoticeJson(const audit::RestoreNotice& notice) {
+  nlohmann::json json = {{"restored_tree_size", notice.restored_tree_size},
+                         {"restored_root_hash", HexEncode(notice.restored_root_hash.span())},
+                         {"restored_at_ms", notice.restored_at_ms},
+                         {"superseded_head", nullptr}};
+  if (notice.superseded.has_value()) json["superseded_head"] = HeadJson(*notice.superseded);
+  return json;
+}
+
+std::string DescribeNotice(const audit::RestoreNotice& notice) {
+  return absl::StrCat("the operator's signed notice says the log was restored ",
+                      cli::FormatLocalTime(notice.restored_at_ms), " to ", notice.restored_tree_size, " entries",
+                      notice.superseded.has_value()
+                          ? absl::StrCat(", abandoning a log of ", notice.superseded->tree_size, " entries")
+                          : std::string());
+}
+
 // The saved head, or why there is none (naming how to make one).
 absl::StatusOr<AuditorState> LoadSavedHead(const Common& c) {
   absl::StatusOr<AuditorState> saved = LoadState(c.state_path);
@@ -332,30 +401,62 @@ int Consistency(const Common& c) {
   const audit::TreeHead& old_head = saved->head.head;
   const audit::TreeHead& new_head = head->head;
   absl::Status result = audit::VerifyTreeHeadSignature(*head, saved->server_key);
+  bool extends = false;
   if (result.ok()) {
     result = CheckExtendsSaved(*online->log, old_head, new_head);
     if (!result.ok() && result.code() != absl::StatusCode::kDataLoss) return Error(result);
+    extends = result.ok();
   }
-  if (result.ok()) {
+  // A log that does not extend the saved head is a restore only when the
+  // operator's signed notice explains it; then the saved head is kept until
+  // `acknowledge-restore`.
+  std::optional<audit::SignedRestoreNotice> notice;
+  if (!extends && result.code() == absl::StatusCode::kDataLoss && !c.restore_notice.empty()) {
+    absl::StatusOr<audit::SignedRestoreNotice> loaded = LoadRestoreNotice(c.restore_notice, saved->server_key, nullptr);
+    absl::Status explained = loaded.status();
+    if (loaded.ok()) explained = CheckNoticeExplains(*online->log, loaded->notice, old_head, new_head);
+    if (explained.ok()) {
+      notice = *loaded;
+    } else if (explained.code() == absl::StatusCode::kNotFound || explained.code() == absl::StatusCode::kUnavailable) {
+      return Error(explained);
+    } else {
+      result = absl::DataLossError(
+          absl::StrCat(result.message(), "; the restore notice given does not explain it: ", explained.message()));
+    }
+  }
+  if (extends) {
     if (absl::Status s = SaveState(c.state_path, AuditorState{saved->server, saved->server_key, *head}); !s.ok()) {
       return Error(s);
     }
   }
+  const std::string restored_message =
+      notice.has_value()
+          ? absl::StrCat(DescribeNotice(notice->notice), "; the saved head of size ", old_head.tree_size, " (signed ",
+                         cli::FormatLocalTime(old_head.timestamp_ms),
+                         ") was signed before it and is superseded, and the signed log of size ", new_head.tree_size,
+                         " extends the restored one; entries after the restored size that you saw are gone from "
+                         "the server. Keep the notice and the state file as evidence; once the restore is "
+                         "confirmed, run `trygg-audit acknowledge-restore --restore-notice ",
+                         c.restore_notice, "`")
+          : std::string();
   if (c.json) {
-    std::cout << nlohmann::json({{"ok", result.ok()},
-                                 {"check", "consistency"},
-                                 {"saved_head", HeadJson(old_head)},
-                                 {"latest_head", HeadJson(new_head)},
-                                 {"message", std::string(result.message())}})
-                     .dump(2)
-              << "\n";
-  } else if (result.ok()) {
+    nlohmann::json json = {{"ok", extends},
+                           {"check", "consistency"},
+                           {"saved_head", HeadJson(old_head)},
+                           {"latest_head", HeadJson(new_head)},
+                           {"restored", notice.has_value()},
+                           {"message", notice.has_value() ? restored_message : std::string(result.message())}};
+    if (notice.has_value()) json["restore_notice"] = NoticeJson(notice->notice);
+    std::cout << json.dump(2) << "\n";
+  } else if (extends) {
     std::cout << "OK: the log grew from " << old_head.tree_size << " to " << new_head.tree_size
               << " entries and its first " << old_head.tree_size << " are unchanged\n";
+  } else if (notice.has_value()) {
+    std::cout << "RESTORED: " << restored_message << "\n";
   } else {
     std::cout << "TAMPERED: " << result.message() << "\n";
   }
-  return result.ok() ? kExitOk : kExitFailed;
+  return extends ? kExitOk : notice.has_value() ? kExitRestored : kExitFailed;
 }
 
 // After a restore the operator announced: the saved head no longer has a
@@ -378,7 +479,27 @@ int AcknowledgeRestore(const Common& c) {
   }
   const absl::Status extends = CheckExtendsSaved(*online->log, saved->head.head, head->head);
   if (!extends.ok() && extends.code() != absl::StatusCode::kDataLoss) return Error(extends);
+  // With a notice, it must be the operator's, under the saved head's key, and
+  // explain this very rollback; a notice that does not changes nothing.
+  std::optional<audit::SignedRestoreNotice> notice;
+  std::string notice_bytes;
+  if (!extends.ok() && !c.restore_notice.empty()) {
+    absl::StatusOr<audit::SignedRestoreNotice> loaded =
+        LoadRestoreNotice(c.restore_notice, saved->server_key, &notice_bytes);
+    absl::Status explained = loaded.status();
+    if (loaded.ok()) explained = CheckNoticeExplains(*online->log, loaded->notice, saved->head.head, head->head);
+    if (explained.code() == absl::StatusCode::kNotFound || explained.code() == absl::StatusCode::kUnavailable) {
+      return Error(explained);
+    }
+    if (!explained.ok()) {
+      std::cout << "TAMPERED: " << extends.message() << "; the restore notice given does not explain it: "
+                << explained.message() << "; nothing was acknowledged\n";
+      return kExitFailed;
+    }
+    notice = *loaded;
+  }
   std::string archive;
+  std::string notice_archive;
   if (!extends.ok()) {
     archive = absl::StrCat(c.state_path, ".superseded-", saved->head.head.tree_size, "-",
                            saved->head.head.timestamp_ms, ".json");
@@ -388,6 +509,14 @@ int AcknowledgeRestore(const Common& c) {
     absl::Status kept = WriteFileAtomically(
         archive, std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), IfExists::kRefuse);
     if (!kept.ok()) return Error(kept);
+    if (notice.has_value()) {
+      notice_archive = absl::StrCat(c.state_path, ".superseded-", saved->head.head.tree_size, "-",
+                                    saved->head.head.timestamp_ms, ".restore-notice.json");
+      absl::Status kept_notice = WriteFileAtomically(
+          notice_archive, std::span(reinterpret_cast<const uint8_t*>(notice_bytes.data()), notice_bytes.size()),
+          IfExists::kRefuse);
+      if (!kept_notice.ok()) return Error(kept_notice);
+    }
     if (absl::Status s = SaveState(c.state_path, AuditorState{saved->server, saved->server_key, *head}); !s.ok()) {
       return Error(s);
     }
@@ -398,6 +527,8 @@ int AcknowledgeRestore(const Common& c) {
                                  {"acknowledged", !extends.ok()},
                                  {"superseded_head", HeadJson(saved->head.head)},
                                  {"evidence_file", archive},
+                                 {"restore_notice", notice.has_value() ? NoticeJson(notice->notice) : nullptr},
+                                 {"notice_file", notice_archive},
                                  {"saved_head", HeadJson(extends.ok() ? saved->head.head : head->head)}})
                      .dump(2)
               << "\n";
@@ -405,6 +536,13 @@ int AcknowledgeRestore(const Common& c) {
     std::cout << "OK: nothing to acknowledge: the signed log of size " << head->head.tree_size
               << " extends the saved head; run `trygg-audit consistency`\n";
   } else {
+    if (notice.has_value()) {
+      std::cout << "RESTORED: " << DescribeNotice(notice->notice) << "; kept as evidence in " << notice_archive
+                << "\n";
+    } else {
+      std::cout << "NOTE: no restore notice given (--restore-notice): this takes the operator's word for the "
+                   "restore\n";
+    }
     std::cout << "ACKNOWLEDGED: the saved head of size " << saved->head.head.tree_size << " (signed "
               << cli::FormatLocalTime(saved->head.head.timestamp_ms) << ") is kept as evidence in " << archive
               << "; the saved head is now the latest signed head of size " << head->head.tree_size << " (signed "
@@ -657,7 +795,8 @@ int Stats(const Common& c, const std::string& db_path, const StatsRequest& reque
 int Main(int argc, char** argv) {
   CLI::App app{"trygg-audit: verify a Trygg server's tamper-evident audit log and report "
                "coordinator statistics from it.\nExit status: 0 verified, 1 could not check, "
-               "2 usage error, 3 verification failed (tampering or fork)."};
+               "2 usage error, 3 verification failed (tampering or fork), 4 the log was restored, as the operator's signed "
+               "restore notice explains (`consistency --restore-notice`)."};
   app.require_subcommand(1);
   Common c;
   // The online commands sign in with a device's key store (a coordinator's
@@ -694,6 +833,9 @@ int Main(int argc, char** argv) {
   add_key(consistency, "expected server key (default: the saved head's)");
   consistency->add_option("--state", c.state_path, "state file of the last verified head")->capture_default_str();
   consistency->add_flag("--json", c.json, "print the result as JSON");
+  consistency->add_option("--restore-notice", c.restore_notice,
+                          "the operator's signed restore notice (from `tryggd restore`): a log that no longer "
+                          "extends the saved head is reported as that restore (exit 4) when the notice explains it");
   bool init = false;
   consistency->add_flag("--init", init,
                         "with no saved head yet: save the latest signed head, signed by the certified server "
@@ -707,6 +849,9 @@ int Main(int argc, char** argv) {
   add_key(acknowledge, "expected server key (default: the saved head's)");
   acknowledge->add_option("--state", c.state_path, "state file of the last verified head")->capture_default_str();
   acknowledge->add_flag("--json", c.json, "print the result as JSON");
+  acknowledge->add_option("--restore-notice", c.restore_notice,
+                          "the operator's signed restore notice: acknowledge only the restore it explains, and keep "
+                          "it as evidence (without it, the operator's word is taken)");
 
   std::vector<uint64_t> indices;
   std::vector<std::string> entry_hex;

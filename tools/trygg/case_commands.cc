@@ -2,14 +2,11 @@
 
 #include "case_commands.h"
 
-#include <google/protobuf/util/json_util.h>
-
 #include <filesystem>
 #include <fstream>
 #include <optional>
 
 #include "cli_support.h"
-#include "trygg/case_record_check.h"
 #include "trygg/names.h"
 #include "trygg/status_macros.h"
 
@@ -28,67 +25,10 @@ struct CaseFlags {
 };
 CaseFlags g_case_flags;
 
-// The proto's JSON form, with each need's service named as trygg/names.h
-// names it ("shelter"), as everywhere else a person reads one.
-nlohmann::ordered_json CaseJson(const google::protobuf::Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  options.always_print_enums_as_ints = true;
-  std::string text;
-  if (!google::protobuf::util::MessageToJsonString(message, &text, options).ok()) return nlohmann::ordered_json::object();
-  nlohmann::ordered_json out = nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (out.is_discarded()) return nlohmann::ordered_json::object();
-  auto name_services = [](nlohmann::ordered_json& record) {
-    if (!record.is_object() || !record.contains("needs") || !record["needs"].is_array()) return;
-    for (nlohmann::ordered_json& need : record["needs"]) {
-      if (!need.is_object() || !need.contains("service") || !need["service"].is_number_integer()) continue;
-      const int64_t number = need["service"].get<int64_t>();
-      const std::string_view name =
-          number > 0 && number <= 255 ? ServiceCategoryName(static_cast<uint8_t>(number)) : std::string_view();
-      need["service"] = name.empty() ? "unknown (" + std::to_string(number) + ")" : std::string(name);
-    }
-  };
-  name_services(out);
-  if (out.contains("shared")) name_services(out["shared"]);
-  return out;
-}
-
-// Each need's service in a case file may be named as trygg/names.h names it
-// ("legal-advice") or as the proto enum value ("SERVICE_CATEGORY_LEGAL_ADVICE");
-// the kebab-case names become their numbers before the proto parser reads
-// the file.
-std::string WithServiceNumbers(std::string_view text) {
-  nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object() || !doc.contains("needs") || !doc["needs"].is_array()) {
-    return std::string(text);  // the proto parser reports what is wrong
-  }
-  for (nlohmann::json& need : doc["needs"]) {
-    if (!need.is_object() || !need.contains("service") || !need["service"].is_string()) continue;
-    if (const std::optional<uint8_t> number = ServiceCategoryFromName(need["service"].get<std::string>())) {
-      need["service"] = *number;
-    }
-  }
-  return doc.dump();
-}
-
-// Every field with a documented form (docs/case-record.md), checked by
-// libtrygg's HTCDS rules.
-absl::Status CheckCaseRecordFields(const trygg::v1::CaseRecord& record) {
-  const trygg::v1::Person& p = record.person();
-  TRYGG_RETURN_IF_ERROR(CheckFieldFormat(FieldFormat::kDate, "person.birthdate", p.birthdate()));
-  for (int i = 0; i < p.citizenship_size(); ++i) {
-    TRYGG_RETURN_IF_ERROR(CheckFieldFormat(FieldFormat::kCountryCode,
-                                           "person.citizenship[" + std::to_string(i) + "]", p.citizenship(i)));
-  }
-  TRYGG_RETURN_IF_ERROR(CheckFieldFormat(FieldFormat::kLanguageTag, "person.primary_language", p.primary_language()));
-  TRYGG_RETURN_IF_ERROR(
-      CheckFieldFormat(FieldFormat::kLanguageTag, "person.secondary_language", p.secondary_language()));
-  TRYGG_RETURN_IF_ERROR(CheckFieldFormat(FieldFormat::kPhoneNumber, "person.mobile_phone", p.mobile_phone()));
-  TRYGG_RETURN_IF_ERROR(CheckFieldFormat(FieldFormat::kEmail, "person.email", p.email()));
-  TRYGG_RETURN_IF_ERROR(CheckFieldFormat(FieldFormat::kCountryCode, "person.mailing_country", p.mailing_country()));
-  TRYGG_RETURN_IF_ERROR(CheckFieldFormat(FieldFormat::kDate, "support_plan.planned_end_date",
-                                         record.support_plan().planned_end_date()));
-  return absl::OkStatus();
+// A record's JSON from libtrygg, as a value the tool prints.
+nlohmann::ordered_json ParsedJson(const std::string& json) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::parse(json, nullptr, /*allow_exceptions=*/false);
+  return out.is_discarded() ? nlohmann::ordered_json::object() : out;
 }
 
 }  // namespace
@@ -97,10 +37,10 @@ nlohmann::ordered_json RecordContentJson(uint16_t content_type, const std::vecto
   const std::string bytes(plaintext.begin(), plaintext.end());
   if (content_type == kContentCaseRecord) {
     trygg::v1::CaseRecord record;
-    if (record.ParseFromString(bytes)) return CaseJson(record);
+    if (record.ParseFromString(bytes)) return ParsedJson(CaseRecordToJson(record));
   } else if (content_type == kContentReferralPacket) {
     trygg::v1::ReferralPacket packet;
-    if (packet.ParseFromString(bytes)) return CaseJson(packet);
+    if (packet.ParseFromString(bytes)) return ParsedJson(ReferralPacketToJson(packet));
   }
   return bytes;  // text, or a content type this tool does not know
 }
@@ -109,10 +49,10 @@ std::string RecordContentText(uint16_t content_type, const std::vector<uint8_t>&
   const std::string bytes(plaintext.begin(), plaintext.end());
   if (content_type == kContentCaseRecord) {
     trygg::v1::CaseRecord record;
-    if (record.ParseFromString(bytes)) return CaseJson(record).dump(2) + "\n";
+    if (record.ParseFromString(bytes)) return ParsedJson(CaseRecordToJson(record)).dump(2) + "\n";
   } else if (content_type == kContentReferralPacket) {
     trygg::v1::ReferralPacket packet;
-    if (packet.ParseFromString(bytes)) return CaseJson(packet).dump(2) + "\n";
+    if (packet.ParseFromString(bytes)) return ParsedJson(ReferralPacketToJson(packet)).dump(2) + "\n";
   }
   return bytes + "\n";
 }
@@ -121,7 +61,7 @@ namespace {
 
 absl::StatusOr<std::vector<uint8_t>> CaseFileBytes() {
   TRYGG_ASSIGN_OR_RETURN(std::string text, ReadTextFile(g_case_flags.file));
-  TRYGG_ASSIGN_OR_RETURN(trygg::v1::CaseRecord record, ParseCaseRecordJson(text));
+  TRYGG_ASSIGN_OR_RETURN(trygg::v1::CaseRecord record, CaseRecordFromJson(text));
   return TextBytes(record.SerializeAsString());
 }
 
@@ -266,21 +206,6 @@ absl::StatusOr<std::unique_ptr<CaseWork>> BeginCaseWork(const Settings& settings
 }
 
 std::vector<uint8_t> TextBytes(std::string_view text) { return {text.begin(), text.end()}; }
-
-absl::StatusOr<trygg::v1::CaseRecord> ParseCaseRecordJson(std::string_view text) {
-  trygg::v1::CaseRecord record;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  auto status = google::protobuf::util::JsonStringToMessage(WithServiceNumbers(text), &record, options);
-  if (!status.ok()) {
-    return absl::InvalidArgumentError("the case file is not a trygg.v1.CaseRecord in JSON: " +
-                                      std::string(status.message()));
-  }
-  if (absl::Status fields = CheckCaseRecordFields(record); !fields.ok()) {
-    return absl::InvalidArgumentError("the case file: " + std::string(fields.message()));
-  }
-  return record;
-}
 
 void AddCaseCommands(CLI::App& app, Command& selected) {
   CommandTree tree(app, selected);

@@ -33,24 +33,13 @@
 #include "commands.h"
 #include "session.h"
 #include "trygg/case_client.h"
+#include "trygg/case_record.h"
 #include "trygg/referral_client.h"
 #include "trygg/v1/case_record.pb.h"
 
 namespace trygg::cli {
 
 void AddCaseCommands(CLI::App& app, Command& selected);
-
-// Record content types (RecordHeader.content_type) the tools write.
-inline constexpr uint16_t kContentText = 1;            // UTF-8 text
-inline constexpr uint16_t kContentCaseRecord = 2;      // trygg.v1.CaseRecord
-inline constexpr uint16_t kContentReferralPacket = 3;  // trygg.v1.ReferralPacket
-
-// A case record file: the JSON form of trygg.v1.CaseRecord (proto field
-// names); a need's service is named as trygg/names.h names it ("shelter") or
-// as the proto enum value ("SERVICE_CATEGORY_SHELTER"). Unknown fields, and
-// a field not in its documented form (trygg/case_record_check.h), are
-// InvalidArgument naming the field.
-absl::StatusOr<trygg::v1::CaseRecord> ParseCaseRecordJson(std::string_view text);
 
 // A record's plaintext for a script (JSON) and a person (text): a case record
 // or referral packet as its proto JSON with services in kebab-case

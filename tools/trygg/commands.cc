@@ -15,6 +15,7 @@
 #include "session.h"
 #include "trygg/case_client.h"
 #include "trygg/client.h"
+#include "trygg/device.h"
 #include "trygg/fingerprint.h"
 #include "trygg/key_store.h"
 #include "trygg/label.h"
@@ -46,14 +47,6 @@ std::string GenerationsText(const KeyStoreContents& keys) {
   std::string text;
   for (const OrgKey& key : keys.org_keys) text += (text.empty() ? "" : ", ") + std::to_string(key.generation);
   return text;
-}
-
-std::string Digits(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    if (c >= '0' && c <= '9') out.push_back(c);
-  }
-  return out;
 }
 
 // For a shell command line: NAME as is when it is plain, else in single quotes.
@@ -105,10 +98,8 @@ absl::StatusOr<Output> DeviceInit(const Settings& settings, const CommandFlags& 
     return absl::AlreadyExistsError("a key store already exists at " + settings.keystore.string());
   }
   TRYGG_ASSIGN_OR_RETURN(Passphrase passphrase, ReadPassphrase("New key store passphrase: ", /*confirm=*/true));
-  KeyStoreContents contents{org_id, Id128(), DeviceKeys::Generate(rng), {}};
-  rng.Fill(contents.device_id.span());
-  TRYGG_RETURN_IF_ERROR(MakePrivateDirectories(settings.keystore.parent_path()));
-  TRYGG_RETURN_IF_ERROR(CreateKeyStore(settings.keystore, passphrase.view(), contents, KeyStoreKdfLimits(), rng));
+  TRYGG_ASSIGN_OR_RETURN(KeyStoreContents contents,
+                         InitDevice(settings.keystore, passphrase.view(), org_id, KeyStoreKdfLimits(), rng));
 
   // Remember what was given, so later commands need no flags.
   nlohmann::ordered_json config = nlohmann::ordered_json::object();
@@ -197,18 +188,13 @@ absl::StatusOr<Output> UploadCertificate(const Settings& settings, const Command
 }
 
 absl::StatusOr<Output> EnrolRequest(const Settings& settings, const CommandFlags& flags) {
+  TRYGG_ASSIGN_OR_RETURN(Role role, ParseRole(flags.role));
   TRYGG_ASSIGN_OR_RETURN(auto device, OpenSession(settings, {.login = false}));
-  EnrolmentRequest request;
-  request.org_id = device->keys.org_id;
-  request.device_id = device->keys.device_id;
-  request.sign_key = device->keys.device.signing().public_key;
-  request.box_key = device->keys.device.box().public_key;
-  TRYGG_ASSIGN_OR_RETURN(request.requested_role, ParseRole(flags.role));
-  request.created_at_ms = SystemClock().NowUnixMillis();
-  request.label = flags.label.empty() ? settings.label : flags.label;
-  TRYGG_ASSIGN_OR_RETURN(SignedObject signed_request, SignEnrolmentRequest(request, device->keys.device.signing()));
-  TRYGG_ASSIGN_OR_RETURN(Id128 enrolment_id, device->client->SubmitEnrolment(signed_request));
-  const std::string safety_number = SafetyNumber(request.sign_key);
+  TRYGG_ASSIGN_OR_RETURN(EnrolmentTicket ticket,
+                         RequestEnrolment(*device->device, role, flags.label.empty() ? settings.label : flags.label));
+  const EnrolmentRequest& request = ticket.request;
+  const Id128& enrolment_id = ticket.enrolment_id;
+  const std::string& safety_number = ticket.safety_number;
   Output output;
   output.json = {{"enrolment_id", Hex(enrolment_id)},
                  {"org_id", Hex(request.org_id)},
@@ -255,14 +241,11 @@ absl::StatusOr<Output> EnrolApprove(const Settings& settings, const CommandFlags
   const std::string safety_number = SafetyNumber(found->request.sign_key);
   // The ceremony: the admin vouches that this key is the person's device.
   if (!flags.fingerprint.empty()) {
-    if (Digits(flags.fingerprint).size() != Digits(safety_number).size()) {
+    absl::Status match = CheckSafetyNumber(flags.fingerprint, found->request.sign_key);
+    if (absl::IsInvalidArgument(match)) {
       return absl::InvalidArgumentError("--fingerprint must be the full 60-digit safety number");
     }
-    if (Digits(flags.fingerprint) != Digits(safety_number)) {
-      return absl::PermissionDeniedError(
-          "the safety number does not match this enrolment request; do not approve it, and ask the person to "
-          "enrol again");
-    }
+    TRYGG_RETURN_IF_ERROR(match);
   } else {
     std::cerr << "enrolment " << flags.id << ": device " << Hex(found->request.device_id) << " \""
               << EscapeForTerminal(found->request.label) << "\" asks for role " << RoleName(found->request.requested_role)
@@ -288,8 +271,7 @@ absl::StatusOr<Output> EnrolApprove(const Settings& settings, const CommandFlags
 
 absl::StatusOr<Output> KeysSync(const Settings& settings, const CommandFlags&) {
   TRYGG_ASSIGN_OR_RETURN(auto device, OpenSession(settings, {.rewrite_keys = true}));
-  TRYGG_ASSIGN_OR_RETURN(int added, ReceiveOrgKeys(*device->client, device->keys));
-  if (added > 0) TRYGG_RETURN_IF_ERROR(device->SaveKeys());
+  TRYGG_ASSIGN_OR_RETURN(int added, ActivateDevice(*device->device));
   TRYGG_ASSIGN_OR_RETURN(OrgLogState log, device->client->FetchOrgLog(device->keys.org_id));
   Output output;
   output.json = {{"device_id", Hex(device->keys.device_id)},

@@ -13,6 +13,7 @@
 #include "trygg/directory_client.h"
 #include "trygg/key_store.h"
 #include "trygg/label.h"
+#include "trygg/listing_file.h"
 #include "trygg/random.h"
 #include "trygg/status_macros.h"
 
@@ -223,43 +224,6 @@ absl::StatusOr<Output> Export(const Settings& settings, const CommandFlags&) {
 }
 
 }  // namespace
-
-absl::StatusOr<Listing> ParseListingFile(std::string_view text) {
-  const nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) return absl::InvalidArgumentError("the listing file is not a JSON object");
-  Listing l;
-  try {
-    for (const auto& [key, value] : doc.items()) {
-      if (key == "category") {
-        TRYGG_ASSIGN_OR_RETURN(l.category, Named(NamedEnum::kServiceCategory, value.get<std::string>(), "category"));
-      } else if (key == "regions") {
-        l.regions = value.get<std::vector<std::string>>();
-      } else if (key == "languages") {
-        l.languages = value.get<std::vector<std::string>>();
-      } else if (key == "target_groups" || key == "exploitation_forms") {
-        const bool groups = key == "target_groups";
-        for (const std::string& name : value.get<std::vector<std::string>>()) {
-          TRYGG_ASSIGN_OR_RETURN(uint8_t n, groups ? Named(NamedEnum::kTargetGroup, name, "target group")
-                                                   : Named(NamedEnum::kExploitationForm, name, "form of exploitation"));
-          (groups ? l.target_groups : l.exploitation_forms) |= static_cast<uint8_t>(1u << (n - 1));
-        }
-      } else if (key == "capacity_free") {
-        l.capacity_free = value.get<int32_t>();
-      } else if (key == "response_time_hours") {
-        l.response_time_hours = value.get<uint32_t>();
-      } else if (key == "contact_hours") {
-        l.contact_hours = value.get<std::string>();
-      } else if (key == "description") {
-        l.description = value.get<std::string>();
-      } else {
-        return absl::InvalidArgumentError("the listing file has an unknown key '" + key + "'");
-      }
-    }
-  } catch (const nlohmann::json::exception& e) {
-    return absl::InvalidArgumentError(std::string("the listing file has a value of the wrong type: ") + e.what());
-  }
-  return l;
-}
 
 void AddDirectoryCommands(CLI::App& app, Command& selected) {
   CLI::App* directory = app.add_subcommand("directory", "The service directory: find services, keep your listings");

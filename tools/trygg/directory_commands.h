@@ -35,14 +35,6 @@ namespace trygg::cli {
 // it like any other Command.
 void AddDirectoryCommands(CLI::App& app, Command& selected);
 
-// The listing file `publish` reads (docs/directory.md, "Listing files"):
-// {"category": "shelter", "regions": ["SE-AB"], "languages": ["ro", "sv"],
-//  "target_groups": ["women", "children"], "exploitation_forms": ["sexual"],
-//  "capacity_free": 2, "response_time_hours": 24,
-//  "contact_hours": "Mon-Fri 08-17", "description": "..."}
-// Unknown keys and names are InvalidArgument naming them.
-absl::StatusOr<Listing> ParseListingFile(std::string_view text);
-
 }  // namespace trygg::cli
 
 #endif  // TRYGG_TOOLS_TRYGG_DIRECTORY_COMMANDS_H_

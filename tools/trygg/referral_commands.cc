@@ -8,6 +8,7 @@
 #include "cli_support.h"
 #include "trygg/directory_client.h"
 #include "trygg/names.h"
+#include "trygg/referral_packet.h"
 #include "trygg/status_macros.h"
 
 namespace trygg::cli {
@@ -117,40 +118,25 @@ Output ReferralOutput(const ReferralView& v) {
 }
 
 absl::StatusOr<Output> Refer(const Settings& settings, const CommandFlags&) {
-  ReferralDraft draft;
-  TRYGG_ASSIGN_OR_RETURN(draft.case_id, ParseId(g_referral_flags.case_id, "case id"));
-  TRYGG_ASSIGN_OR_RETURN(draft.listing_id, ParseId(g_referral_flags.listing_id, "--listing"));
+  ReferralRequest request;
+  TRYGG_ASSIGN_OR_RETURN(request.case_id, ParseId(g_referral_flags.case_id, "case id"));
+  TRYGG_ASSIGN_OR_RETURN(request.listing_id, ParseId(g_referral_flags.listing_id, "--listing"));
   if (g_referral_flags.consent_id.empty() == g_referral_flags.vital_interests.empty()) {
     return absl::InvalidArgumentError("give one of --consent CONSENT_ID and --vital-interests JUSTIFICATION");
   }
   if (!g_referral_flags.consent_id.empty()) {
     TRYGG_ASSIGN_OR_RETURN(Id128 consent_id, ParseId(g_referral_flags.consent_id, "--consent"));
-    draft.consent_id = consent_id;
-  } else {
-    draft.justification = TextBytes(g_referral_flags.vital_interests);
+    request.consent_id = consent_id;
   }
+  request.vital_interests = g_referral_flags.vital_interests;
+  request.share = g_referral_flags.share;
+  request.note = g_referral_flags.note;
   TRYGG_ASSIGN_OR_RETURN(uint8_t urgency, ParseNamed(NamedEnum::kUrgency, g_referral_flags.urgency, "urgency"));
-  draft.urgency = static_cast<ReferralUrgency>(urgency);
+  request.urgency = static_cast<ReferralUrgency>(urgency);
 
   TRYGG_ASSIGN_OR_RETURN(auto work, BeginCaseWork(settings));
   DirectoryClient directory(*work->session->client, work->session->keys, work->session->clock, work->session->rng);
-  TRYGG_ASSIGN_OR_RETURN(VerifiedListing listing, directory.Get(draft.listing_id));
-  if (listing.retired()) return absl::FailedPreconditionError("the listing is retired");
-  draft.to_org = listing.listing.org_id;
-  draft.service = listing.listing.category;
-
-  // The packet: only the chosen sections of the latest case record.
-  TRYGG_ASSIGN_OR_RETURN(CaseRead read, work->cases.ReadCase(draft.case_id));
-  trygg::v1::CaseRecord latest;
-  for (const CaseVersion& v : read.versions) {
-    if (v.header.content_type == kContentCaseRecord) {
-      latest.ParseFromString(std::string(v.plaintext.begin(), v.plaintext.end()));
-    }
-  }
-  TRYGG_ASSIGN_OR_RETURN(trygg::v1::ReferralPacket packet,
-                         MakeReferralPacket(latest, g_referral_flags.share, g_referral_flags.note));
-  draft.packet = TextBytes(packet.SerializeAsString());
-  draft.content_type = kContentReferralPacket;
+  TRYGG_ASSIGN_OR_RETURN(ReferralDraft draft, PrepareReferral(work->cases, directory, request));
   TRYGG_ASSIGN_OR_RETURN(Id128 referral_id, work->referrals.Refer(draft));
   TRYGG_ASSIGN_OR_RETURN(ReferralView view, work->referrals.Get(referral_id));
   Output out = ReferralOutput(view);
@@ -260,37 +246,6 @@ absl::StatusOr<Output> Watch(const Settings& settings, const CommandFlags&) {
 }
 
 }  // namespace
-
-absl::StatusOr<trygg::v1::ReferralPacket> MakeReferralPacket(const trygg::v1::CaseRecord& record,
-                                                             const std::vector<std::string>& sections,
-                                                             const std::string& note) {
-  trygg::v1::ReferralPacket packet;
-  trygg::v1::CaseRecord* shared = packet.mutable_shared();
-  for (const std::string& section : sections) {
-    if (section == "person") {
-      *shared->mutable_person() = record.person();
-    } else if (section == "exploitation") {
-      *shared->mutable_exploitation() = record.exploitation();
-    } else if (section == "needs") {
-      *shared->mutable_needs() = record.needs();
-    } else if (section == "contacts") {
-      *shared->mutable_contacts() = record.contacts();
-    } else if (section == "support_plan") {
-      *shared->mutable_support_plan() = record.support_plan();
-    } else if (section == "comments") {
-      *shared->mutable_comments() = record.comments();
-    } else {
-      return absl::InvalidArgumentError("--share: unknown section '" + section +
-                                        "' (person, exploitation, needs, contacts, support_plan, comments)");
-    }
-    packet.add_sections(section);
-  }
-  packet.set_note(note);
-  if (sections.empty() && note.empty()) {
-    return absl::InvalidArgumentError("a referral shares something: name --share sections or write a --note");
-  }
-  return packet;
-}
 
 void AddReferralCommands(CLI::App& app, Command& selected) {
   CommandTree tree(app, selected);

@@ -30,17 +30,10 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.h"
-#include "trygg/v1/case_record.pb.h"
 
 namespace trygg::cli {
 
 void AddReferralCommands(CLI::App& app, Command& selected);
-
-// The packet a referral shares: the named sections of `record` and a note.
-// Sections: person, exploitation, needs, contacts, support_plan, comments.
-absl::StatusOr<trygg::v1::ReferralPacket> MakeReferralPacket(const trygg::v1::CaseRecord& record,
-                                                             const std::vector<std::string>& sections,
-                                                             const std::string& note);
 
 }  // namespace trygg::cli
 

@@ -13,17 +13,6 @@ absl::Status NoKeyStore(const Settings& settings) {
 
 }  // namespace
 
-Session::~Session() {
-  if (client != nullptr && client->logged_in()) client->Logout().IgnoreError();
-}
-
-absl::Status Session::SaveKeys() {
-  if (!passphrase.has_value()) {
-    return absl::FailedPreconditionError("the session was not opened to rewrite the key store");
-  }
-  return SaveKeyStore(keystore, passphrase->view(), keys, KeyStoreKdfLimits(), rng);
-}
-
 absl::StatusOr<KeyStoreContents> OpenDeviceKeyStore(const Settings& settings, const Passphrase& passphrase) {
   absl::StatusOr<KeyStoreContents> keys =
       OpenKeyStore(settings.keystore, passphrase.view(), KeyStoreOpenOptionsFromEnv());
@@ -38,14 +27,17 @@ absl::StatusOr<std::unique_ptr<Session>> OpenSession(const Settings& settings, c
   TRYGG_RETURN_IF_ERROR(PinnedRoot(settings).status());
   if (!std::filesystem::exists(settings.keystore)) return NoKeyStore(settings);
   TRYGG_ASSIGN_OR_RETURN(Passphrase passphrase, ReadPassphrase("Key store passphrase: ", false));
-  TRYGG_ASSIGN_OR_RETURN(KeyStoreContents keys, OpenDeviceKeyStore(settings, passphrase));
-  auto session = std::make_unique<Session>(settings.keystore, std::move(keys));
-  if (options.rewrite_keys) session->passphrase.emplace(std::move(passphrase));
-  TRYGG_ASSIGN_OR_RETURN(session->client, Connect(settings));
-  if (options.login) {
-    TRYGG_ASSIGN_OR_RETURN(session->login,
-                           session->client->Login(session->keys.device_id, session->keys.device.signing()));
-  }
+  DeviceSessionOptions device;
+  TRYGG_ASSIGN_OR_RETURN(device.client, ConnectOptions(settings));
+  device.login = options.login;
+  device.keep_passphrase = options.rewrite_keys;
+  device.key_store = KeyStoreOpenOptionsFromEnv();
+  device.save_limits = KeyStoreKdfLimits();
+  absl::StatusOr<std::unique_ptr<DeviceSession>> opened =
+      DeviceSession::Open(settings.keystore, passphrase.view(), device);
+  if (absl::IsNotFound(opened.status()) && !std::filesystem::exists(settings.keystore)) return NoKeyStore(settings);
+  if (!opened.ok()) return opened.status();
+  auto session = std::make_unique<Session>(std::move(*opened));
   return session;
 }
 

@@ -3,15 +3,14 @@
 // A connection with this device's keys, the one way every command of `trygg`
 // and `trygg-audit` that works on the server's data signs in: check the pinned
 // platform root and find the key store (what can be found wrong without the
-// passphrase is, before asking for it), open the key store with its
-// passphrase, connect with the pinned root, and sign the login challenge. The
-// session ends (Logout) when it goes out of scope; the token never leaves
-// trygg::Client.
+// passphrase is, before asking for it), read the passphrase, then
+// libtrygg's DeviceSession (trygg/device.h) opens the key store, connects with
+// the pinned root and signs the login challenge. The session ends (Logout)
+// when it goes out of scope; the token never leaves trygg::Client.
 //
-// Ownership: the Session owns the key store contents (secrets in locked
-// memory), the Client, and the clock and randomness the libtrygg clients
-// borrow; keep it alive while they are used. The passphrase is kept (wiped on
-// destruction) only when SessionOptions::rewrite_keys asks for it.
+// Ownership: the Session owns its DeviceSession; the other members are views
+// of it, for the commands' brevity. Keep it alive while the libtrygg clients
+// made over it are used.
 // Thread-safety: single-threaded, like the rest of the tool.
 // Failure modes: FailedPrecondition without a pinned root key (or one that is
 // not 64 hex digits), NotFound without a key store, then the status of the
@@ -26,6 +25,7 @@
 #include "cli_support.h"
 #include "settings.h"
 #include "trygg/client.h"
+#include "trygg/device.h"
 #include "trygg/key_store.h"
 #include "trygg/random.h"
 
@@ -41,25 +41,28 @@ struct SessionOptions {
 };
 
 struct Session {
-  Session(std::filesystem::path keystore_path, KeyStoreContents contents)
-      : keystore(std::move(keystore_path)), keys(std::move(contents)) {}
-  ~Session();
+  explicit Session(std::unique_ptr<DeviceSession> opened)
+      : device(std::move(opened)),
+        keys(device->keys()),
+        client(&device->client()),
+        login(device->login()),
+        clock(device->clock()),
+        rng(device->rng()) {}
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
   // Rewrites the key store with `keys`; FailedPrecondition unless the session
   // was opened with rewrite_keys.
-  absl::Status SaveKeys();
+  absl::Status SaveKeys() { return device->SaveKeys(); }
 
-  std::filesystem::path keystore;
-  std::optional<Passphrase> passphrase;  // with rewrite_keys only
-  KeyStoreContents keys;
-  std::unique_ptr<Client> client;
+  std::unique_ptr<DeviceSession> device;
+  KeyStoreContents& keys;
+  Client* const client;
   // Who the server says this device is: its organisation and role (empty
   // unless logged in).
-  trygg::Session login;
-  SystemClock clock;
-  SystemRng rng;
+  const trygg::Session& login;
+  Clock& clock;
+  Rng& rng;
 };
 
 absl::StatusOr<std::unique_ptr<Session>> OpenSession(const Settings& settings, const SessionOptions& options = {});

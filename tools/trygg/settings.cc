@@ -34,7 +34,7 @@ absl::StatusOr<SignPublicKey> PinnedRoot(const Settings& settings) {
   return ParseSignKey(settings.root_key_hex, "the platform root key");
 }
 
-absl::StatusOr<std::unique_ptr<Client>> Connect(const Settings& settings) {
+absl::StatusOr<ClientOptions> ConnectOptions(const Settings& settings) {
   ClientOptions options;
   options.address = settings.server;
   TRYGG_ASSIGN_OR_RETURN(options.platform_root, PinnedRoot(settings));
@@ -43,6 +43,11 @@ absl::StatusOr<std::unique_ptr<Client>> Connect(const Settings& settings) {
   }
   // The organisation log heads this device has verified, beside its key store.
   options.state_file = settings.keystore.string() + ".heads";
+  return options;
+}
+
+absl::StatusOr<std::unique_ptr<Client>> Connect(const Settings& settings) {
+  TRYGG_ASSIGN_OR_RETURN(ClientOptions options, ConnectOptions(settings));
   return Client::Connect(options);
 }
 

@@ -48,6 +48,10 @@ absl::StatusOr<Settings> ResolveSettings(const GlobalFlags& flags);
 // The platform root key every chain is verified against.
 absl::StatusOr<SignPublicKey> PinnedRoot(const Settings& settings);
 
+// Where the server is and how to trust it: the address, TLS roots, pinned
+// root, and the organisation log heads verified beside the key store.
+absl::StatusOr<ClientOptions> ConnectOptions(const Settings& settings);
+
 // A client pinned to the root, remembering the organisation log heads it
 // verified beside the key store; not logged in.
 absl::StatusOr<std::unique_ptr<Client>> Connect(const Settings& settings);

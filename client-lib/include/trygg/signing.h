@@ -45,6 +45,7 @@ enum class SigningContext {
   kConsentWithdrawal,  // "trygg/v2/consent-withdrawal"  consent withdrawals (format 2)
   kListingCapacity,    // "trygg/v2/listing-capacity"    listing capacity updates (format 2)
   kListingRetirement,  // "trygg/v2/listing-retirement"  listing retirements (format 2)
+  kRestoreNotice,      // "trygg/v1/restore-notice"      the operator's signed restore notices
 };
 
 // The exact ASCII context string, without the 0x00 separator.

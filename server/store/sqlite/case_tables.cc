@@ -92,6 +92,27 @@ absl::Status SqliteCaseTables::InsertVersion(const Id128& case_id, uint64_t vers
       .Run();
 }
 
+namespace {
+
+// The version on the statement's current row, its columns from `first` on:
+// header, wrapped_dek, body, signature, attachment_hashes.
+absl::StatusOr<SealedRecord> ReadVersion(Statement& stmt, int first) {
+  SealedRecord record;
+  record.header = stmt.ColumnBlob(first);
+  record.wrapped_dek = stmt.ColumnBlob(first + 1);
+  record.body = stmt.ColumnBlob(first + 2);
+  TRYGG_ASSIGN_OR_RETURN(record.signature, stmt.ColumnFixed<Signature>(first + 3));
+  std::vector<uint8_t> hashes = stmt.ColumnBlob(first + 4);
+  if (hashes.size() % 32 != 0) return absl::DataLossError("stored attachment hashes are malformed");
+  for (size_t i = 0; i < hashes.size(); i += 32) {
+    TRYGG_ASSIGN_OR_RETURN(Hash256 h, Hash256::FromSpan(std::span(hashes).subspan(i, 32)));
+    record.attachment_hashes.push_back(h);
+  }
+  return record;
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<SealedRecord>> SqliteCaseTables::GetVersions(const Id128& case_id,
                                                                         uint64_t after_version, int limit) {
   TRYGG_ASSIGN_OR_RETURN(Statement * stmt,
@@ -102,19 +123,38 @@ absl::StatusOr<std::vector<SealedRecord>> SqliteCaseTables::GetVersions(const Id
   for (;;) {
     TRYGG_ASSIGN_OR_RETURN(bool row, stmt->Step());
     if (!row) return versions;
-    SealedRecord record;
-    record.header = stmt->ColumnBlob(0);
-    record.wrapped_dek = stmt->ColumnBlob(1);
-    record.body = stmt->ColumnBlob(2);
-    TRYGG_ASSIGN_OR_RETURN(record.signature, stmt->ColumnFixed<Signature>(3));
-    std::vector<uint8_t> hashes = stmt->ColumnBlob(4);
-    if (hashes.size() % 32 != 0) return absl::DataLossError("stored attachment hashes are malformed");
-    for (size_t i = 0; i < hashes.size(); i += 32) {
-      TRYGG_ASSIGN_OR_RETURN(Hash256 h, Hash256::FromSpan(std::span(hashes).subspan(i, 32)));
-      record.attachment_hashes.push_back(h);
-    }
+    TRYGG_ASSIGN_OR_RETURN(SealedRecord record, ReadVersion(*stmt, 0));
     versions.push_back(std::move(record));
   }
+}
+
+absl::StatusOr<domain::CaseTables::VersionPage> SqliteCaseTables::GetVersionPage(const Id128& case_id,
+                                                                                uint64_t after_version,
+                                                                                size_t max_bytes) {
+  // length() of a blob is read from the record header without loading the
+  // blob, so a version past the budget is never read into memory.
+  TRYGG_ASSIGN_OR_RETURN(
+      Statement * stmt,
+      db_.Prepare("SELECT length(header) + length(wrapped_dek) + length(body) + length(signature) + "
+                  "length(attachment_hashes), header, wrapped_dek, body, signature, attachment_hashes FROM "
+                  "case_versions WHERE case_id = ?1 AND version > ?2 ORDER BY version"));
+  stmt->BindBlob(1, case_id.span()).Bind(2, static_cast<int64_t>(after_version));
+  VersionPage page;
+  size_t bytes = 0;
+  for (;;) {
+    TRYGG_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    const size_t size = static_cast<size_t>(stmt->ColumnInt(0));
+    if (!page.versions.empty() && bytes + size > max_bytes) {
+      page.more = true;
+      break;
+    }
+    bytes += size;
+    TRYGG_ASSIGN_OR_RETURN(SealedRecord record, ReadVersion(*stmt, 1));
+    page.versions.push_back(std::move(record));
+  }
+  stmt->Reset();
+  return page;
 }
 
 absl::Status SqliteCaseTables::InsertGrant(const domain::StoredGrant& g) {

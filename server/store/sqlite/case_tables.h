@@ -23,6 +23,8 @@ class SqliteCaseTables final : public domain::CaseTables {
   absl::Status InsertVersion(const Id128& case_id, uint64_t version, const SealedRecord& record) override;
   absl::StatusOr<std::vector<SealedRecord>> GetVersions(const Id128& case_id, uint64_t after_version,
                                                         int limit) override;
+  absl::StatusOr<VersionPage> GetVersionPage(const Id128& case_id, uint64_t after_version,
+                                             size_t max_bytes) override;
   absl::Status InsertGrant(const domain::StoredGrant& grant) override;
   absl::StatusOr<std::vector<domain::StoredGrant>> GetGrants(const Id128& scope_id, const Id128& org_id) override;
   absl::StatusOr<bool> ScopeInUse(const Id128& scope_id) override;

@@ -119,6 +119,7 @@ TEST_CASE("context strings are the documented, distinct ones", "[signing]") {
       {SigningContext::kConsentWithdrawal, "trygg/v2/consent-withdrawal"},
       {SigningContext::kListingCapacity, "trygg/v2/listing-capacity"},
       {SigningContext::kListingRetirement, "trygg/v2/listing-retirement"},
+      {SigningContext::kRestoreNotice, "trygg/v1/restore-notice"},
   };
   std::set<std::string> seen;
   for (const auto& [context, label] : expected) {
