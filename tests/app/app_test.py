@@ -185,6 +185,14 @@ def raw(port, method, path, headers, body=None):
     return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data
 
 
+def open_and_unlock(d, url, org_name):
+    """Opens the launch URL, unlocks with the passphrase, waits for the overview."""
+    d.get(url)
+    d.find_element(By.ID, "passphrase").send_keys(PASSPHRASE)
+    d.find_element(By.ID, "unlock").click()
+    wait_text(d, org_name)
+
+
 def wait_text(d, text, css="main"):
     WebDriverWait(d, WAIT).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
 
@@ -273,10 +281,7 @@ def test_flow(world, lang, lina_url, sara_url, lina, sara, shots):
         "const i = document.querySelector('img.qr'); return i.complete && i.naturalWidth > 0"))
     check(True, "and its QR code, made by the app")
 
-    sara.get(sara_url)
-    sara.find_element(By.ID, "passphrase").send_keys(PASSPHRASE)
-    sara.find_element(By.ID, "unlock").click()
-    wait_text(sara, "Skyddat boende Syd")
+    open_and_unlock(sara, sara_url, "Skyddat boende Syd")
     sara.get(sara_url.split("/open")[0] + "/inbox")
     WebDriverWait(sara, WAIT).until(EC.presence_of_element_located((By.CSS_SELECTOR, "body[data-live='1']")))
 
@@ -455,10 +460,7 @@ def test_admin_device_page(world, lang, profile, shelter, shots):
     url = world.start_app("shelter-admin", lang)
     d = browser(profile)
     try:
-        d.get(url)
-        d.find_element(By.ID, "passphrase").send_keys(PASSPHRASE)
-        d.find_element(By.ID, "unlock").click()
-        wait_text(d, "Skyddat boende Syd")
+        open_and_unlock(d, url, "Skyddat boende Syd")
         d.get(url.split("/open")[0] + "/device")
         WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "enrolments")))
         pending = d.find_element(By.ID, "safety-" + req["enrolment_id"]).text
@@ -478,10 +480,7 @@ def test_idle_lock(world, lang, profile):
     url = world.start_app("sara", lang, idle_seconds=5)
     d = browser(profile)
     try:
-        d.get(url)
-        d.find_element(By.ID, "passphrase").send_keys(PASSPHRASE)
-        d.find_element(By.ID, "unlock").click()
-        wait_text(d, "Skyddat boende Syd")
+        open_and_unlock(d, url, "Skyddat boende Syd")
         # The open page polls /events; polling is not use, so the app locks
         # itself and the page follows to the unlock form.
         WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "passphrase")))

@@ -13,23 +13,19 @@
 
 #include "absl/time/time.h"
 #include "app_data.h"
+#include "trygg/case_record.h"
 #include "trygg/case_record_check.h"
 #include "qr_svg.h"
 #include "trygg/consent_expiry.h"
 #include "trygg/fingerprint.h"
 #include "trygg/names.h"
+#include "trygg/referral_packet.h"
 #include "trygg/status_macros.h"
 #include "trygg/v1/case_record.pb.h"
 
 namespace trygg::app {
 namespace {
 
-// Content types of the records trygg writes (tools/trygg/case_commands.h).
-constexpr uint16_t kContentCaseRecord = 2;
-constexpr uint16_t kContentReferralPacket = 3;
-
-// The sections of a case record a referral can share, as the CLI names them.
-const char* const kSections[] = {"person", "exploitation", "needs", "contacts", "support_plan"};
 
 // ---- HTML ----------------------------------------------------------------
 
@@ -199,6 +195,8 @@ std::string RenderSection(const Ctx& c, std::string_view section, const v1::Case
     }
   } else if (section == "support_plan" && r.has_support_plan()) {
     d += Row(c, "field.objectives", Esc(r.support_plan().objectives()));
+  } else if (section == "comments") {
+    for (const std::string& comment : r.comments()) d += Row(c, "field.comment", Esc(comment));
   }
   if (d.empty()) return "";
   return "<section><h3>" + c.T(std::string("section.") + std::string(section)) + "</h3><dl>" + d + "</dl></section>";
@@ -206,11 +204,10 @@ std::string RenderSection(const Ctx& c, std::string_view section, const v1::Case
 
 std::string RenderRecord(const Ctx& c, const v1::CaseRecord& r) {
   std::string out;
-  for (const char* s : kSections) out += RenderSection(c, s, r);
+  for (const std::string& s : ReferralPacketSections()) out += RenderSection(c, s, r);
   if (!r.case_status().empty()) {
     out += "<dl>" + Row(c, "field.case_status", Esc(PicklistLabel(c.lang, "cas_Status", r.case_status()))) + "</dl>";
   }
-  for (const std::string& comment : r.comments()) out += "<dl>" + Row(c, "field.comment", Esc(comment)) + "</dl>";
   return out;
 }
 
@@ -218,33 +215,6 @@ std::string CaseName(const v1::CaseRecord& r) {
   std::string name = r.person().first_name();
   if (!r.person().second_name().empty()) name += " " + r.person().second_name();
   return name;
-}
-
-// The referral packet: only the chosen sections of the latest case record
-// and the note. The preview renders this very packet, and sending builds it
-// again from the same form fields, so what the sender saw is what is sealed.
-absl::StatusOr<v1::ReferralPacket> BuildPacket(const Ctx& c, const v1::CaseRecord& record,
-                                               const std::vector<std::string>& sections, const std::string& note) {
-  for (const std::string& s : sections) {
-    if (std::find(std::begin(kSections), std::end(kSections), s) == std::end(kSections)) {
-      return absl::InvalidArgumentError("unknown section " + s);
-    }
-  }
-  if (sections.empty() && note.empty()) return absl::InvalidArgumentError(Text(c.lang, "refer.nothing"));
-  v1::ReferralPacket packet;
-  for (const char* s : kSections) {
-    if (std::find(sections.begin(), sections.end(), s) == sections.end()) continue;
-    packet.add_sections(s);
-    const std::string_view name(s);
-    v1::CaseRecord* shared = packet.mutable_shared();
-    if (name == "person") *shared->mutable_person() = record.person();
-    if (name == "exploitation") *shared->mutable_exploitation() = record.exploitation();
-    if (name == "needs") *shared->mutable_needs() = record.needs();
-    if (name == "contacts") *shared->mutable_contacts() = record.contacts();
-    if (name == "support_plan") *shared->mutable_support_plan() = record.support_plan();
-  }
-  packet.set_note(note);
-  return packet;
 }
 
 // ---- Forms -------------------------------------------------------------------
@@ -423,6 +393,11 @@ std::vector<std::string> CheckCaseForm(const Ctx& c, const CaseForm& f, v1::Case
   }
   out.set_case_status(get("case_status"));
   if (!get("comment").empty()) out.add_comments(get("comment"));
+  // libtrygg's own check of every field, the one the CLI and partner apps
+  // run: the form's checks above say the same in the caseworker's language.
+  if (absl::Status checked = CheckCaseRecordFields(out); !checked.ok()) {
+    errors.push_back(Esc(std::string(checked.message())));
+  }
   return errors;
 }
 
@@ -598,13 +573,8 @@ void Pages::Box(const Ctx& c, const httplib::Request& req, httplib::Response& re
 }
 
 absl::StatusOr<v1::CaseRecord> LatestRecord(const CaseRead& read) {
-  for (auto it = read.versions.rbegin(); it != read.versions.rend(); ++it) {
-    if (it->header.content_type != kContentCaseRecord) continue;
-    v1::CaseRecord r;
-    if (!r.ParseFromArray(it->plaintext.data(), static_cast<int>(it->plaintext.size()))) {
-      return absl::DataLossError("a case version is not a readable case record");
-    }
-    return r;
+  for (const CaseVersion& v : read.versions) {
+    if (v.header.content_type == kContentCaseRecord) return LatestCaseRecord(read);
   }
   return absl::NotFoundError("the case has no case record");
 }
@@ -834,7 +804,9 @@ void Pages::ReferForm(const Ctx& c, const httplib::Request& req, httplib::Respon
         const std::string urgency = Param(req, "urgency").empty() ? "routine" : Param(req, "urgency");
         if (preview) {
           if (!UrgencyFromName(urgency)) return absl::InvalidArgumentError("unknown urgency");
-          TRYGG_ASSIGN_OR_RETURN(v1::ReferralPacket packet, BuildPacket(c, record, sections, note));
+          // The preview renders the very packet libtrygg will seal: sending
+          // builds it again from the same fields with the same function.
+          TRYGG_ASSIGN_OR_RETURN(v1::ReferralPacket packet, MakeReferralPacket(record, sections, note));
           body += "<section id=\"preview\" class=\"preview\"><h2>" + c.T("refer.preview") + "</h2>" +
                   RenderRecord(c, packet.shared()) + "<dl>" + Row(c, "refer.note", Esc(note)) +
                   Row(c, "refer.urgency", c.T("urgency." + urgency)) + "</dl></section>";
@@ -871,9 +843,9 @@ void Pages::ReferForm(const Ctx& c, const httplib::Request& req, httplib::Respon
           return absl::OkStatus();
         }
         body += "<fieldset><legend>" + c.T("refer.sections") + "</legend>";
-        for (const char* s : kSections) {
-          body += "<label class=\"check\" for=\"share-" + std::string(s) + "\"><input type=\"checkbox\" id=\"share-" +
-                  s + "\" name=\"share\" value=\"" + s + "\"> " + c.T(std::string("section.") + s) + "</label>";
+        for (const std::string& s : ReferralPacketSections()) {
+          body += "<label class=\"check\" for=\"share-" + s + "\"><input type=\"checkbox\" id=\"share-" + s +
+                  "\" name=\"share\" value=\"" + s + "\"> " + c.T("section." + s) + "</label>";
         }
         body += "</fieldset>" + TextArea(c, "note", "refer.note", "");
         body += EnumSelect(c, "urgency", "refer.urgency", "urgency", NamedEnum::kUrgency, "routine", false);
@@ -909,10 +881,7 @@ void Pages::ReferralPage(const Ctx& c, const httplib::Request& req, httplib::Res
                 Row(c, "referral.sent", Esc(FormatStockholm(v.record.created_at_ms))) +
                 Row(c, "col.answer_by", Esc(FormatStockholm(v.answer_by_ms))) + "</dl>";
         if (v.packet) {
-          v1::ReferralPacket packet;
-          if (!packet.ParseFromArray(v.packet->data(), static_cast<int>(v.packet->size()))) {
-            return absl::DataLossError("the referral packet is not readable");
-          }
+          TRYGG_ASSIGN_OR_RETURN(v1::ReferralPacket packet, ReadReferralPacket(*v.packet));
           body += "<section id=\"packet\"><h2>" + c.T("referral.packet") + "</h2>" + RenderRecord(c, packet.shared()) +
                   "<dl>" + Row(c, "refer.note", Esc(packet.note())) + "</dl></section>";
         }
@@ -1361,24 +1330,17 @@ void Pages::Register(httplib::Server& s) {
   Post(s, "/refer/send", [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) {
     std::string referral_hex;
     if (!Run(c, req, res, [&](OpenDevice& d) -> absl::Status {
-          ReferralDraft draft;
-          TRYGG_ASSIGN_OR_RETURN(draft.case_id, IdParam(req, "case"));
-          TRYGG_ASSIGN_OR_RETURN(draft.listing_id, IdParam(req, "listing"));
+          ReferralRequest request;
+          TRYGG_ASSIGN_OR_RETURN(request.case_id, IdParam(req, "case"));
+          TRYGG_ASSIGN_OR_RETURN(request.listing_id, IdParam(req, "listing"));
           TRYGG_ASSIGN_OR_RETURN(Id128 consent_id, IdParam(req, "consent"));
-          draft.consent_id = consent_id;
+          request.consent_id = consent_id;
           std::optional<uint8_t> urgency = UrgencyFromName(Param(req, "urgency"));
           if (!urgency) return absl::InvalidArgumentError("unknown urgency");
-          draft.urgency = static_cast<ReferralUrgency>(*urgency);
-          TRYGG_ASSIGN_OR_RETURN(VerifiedListing listing, d.directory->Get(draft.listing_id));
-          draft.to_org = listing.listing.org_id;
-          draft.service = listing.listing.category;
-          TRYGG_ASSIGN_OR_RETURN(CaseRead read, d.cases->ReadCase(draft.case_id));
-          TRYGG_ASSIGN_OR_RETURN(v1::CaseRecord record, LatestRecord(read));
-          TRYGG_ASSIGN_OR_RETURN(v1::ReferralPacket packet,
-                                 BuildPacket(c, record, ParamAll(req, "share"), Param(req, "note")));
-          const std::string bytes = packet.SerializeAsString();
-          draft.packet.assign(bytes.begin(), bytes.end());
-          draft.content_type = kContentReferralPacket;
+          request.urgency = static_cast<ReferralUrgency>(*urgency);
+          request.share = ParamAll(req, "share");
+          request.note = Param(req, "note");
+          TRYGG_ASSIGN_OR_RETURN(ReferralDraft draft, PrepareReferral(*d.cases, *d.directory, request));
           TRYGG_ASSIGN_OR_RETURN(Id128 referral_id, d.referrals->Refer(draft));
           referral_hex = referral_id.ToHex();
           return absl::OkStatus();

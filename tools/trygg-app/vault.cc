@@ -38,19 +38,16 @@ bool Vault::unlocked() const {
 absl::Status Vault::Unlock(std::string_view passphrase) {
   std::unique_lock<std::mutex> lock(mutex_);
   if (device_ != nullptr) return absl::OkStatus();
-  KeyStoreOpenOptions open_options;
-  open_options.allow_weak_kdf_for_tests = config_.allow_weak_kdf_for_tests;
-  TRYGG_ASSIGN_OR_RETURN(KeyStoreContents keys, OpenKeyStore(config_.keystore, passphrase, open_options));
-  auto device = std::make_unique<OpenDevice>(std::move(keys));
-  ClientOptions options;
-  options.address = config_.server;
-  options.tls_root_certificates = config_.tls_roots_pem;
-  options.platform_root = config_.platform_root;
-  // The same state file as the CLI's (tools/trygg/settings.cc), so a server
-  // that rolls back what the CLI saw is caught by the app too.
-  options.state_file = config_.keystore.string() + ".heads";
-  TRYGG_ASSIGN_OR_RETURN(device->client, Client::Connect(options));
-  TRYGG_ASSIGN_OR_RETURN(device->login, device->client->Login(device->keys.device_id, device->keys.device.signing()));
+  DeviceSessionOptions options;
+  options.client.address = config_.server;
+  options.client.tls_root_certificates = config_.tls_roots_pem;
+  options.client.platform_root = config_.platform_root;
+  // The state file is "<key store>.heads", the CLI's too, so a server that
+  // rolls back what the CLI saw is caught by the app as well.
+  options.key_store.allow_weak_kdf_for_tests = config_.allow_weak_kdf_for_tests;
+  TRYGG_ASSIGN_OR_RETURN(std::unique_ptr<DeviceSession> session,
+                         DeviceSession::Open(config_.keystore, passphrase, options));
+  auto device = std::make_unique<OpenDevice>(std::move(session));
   TRYGG_ASSIGN_OR_RETURN(OrgLogState own_log, device->client->FetchOrgLog(device->login.org_id));
   device->org_name = own_log.name();
   device->cases = std::make_unique<CaseClient>(*device->client, device->keys, device->clock, device->rng);
@@ -60,7 +57,7 @@ absl::Status Vault::Unlock(std::string_view passphrase) {
   device_ = std::move(device);
   last_activity_ms_ = NowMs();
   watch_stop_ = std::make_shared<std::atomic<bool>>(false);
-  watcher_ = std::thread([this, client = device_->client.get(), keys = &device_->keys, stop = watch_stop_] {
+  watcher_ = std::thread([this, client = device_->client, keys = &device_->keys, stop = watch_stop_] {
     Watch(client, keys, *stop);
   });
   wake_.notify_all();
@@ -84,9 +81,9 @@ void Vault::LockLocked(std::unique_lock<std::mutex>& lock) {
   // of ours while it streams.
   lock.unlock();
   if (watcher.joinable()) watcher.join();
-  if (device->client->logged_in()) device->client->Logout().IgnoreError();
-  // Destroying the device wipes the key store's secrets (SecretBytes) and
-  // the case scope keys the CaseClient cached.
+  // Destroying the device logs out (DeviceSession) and wipes the key
+  // store's secrets (SecretBytes) and the case scope keys the CaseClient
+  // cached.
   device.reset();
   {
     std::lock_guard<std::mutex> notices_lock(notices_mutex_);

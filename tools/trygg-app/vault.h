@@ -39,6 +39,7 @@
 #include "absl/status/status.h"
 #include "trygg/case_client.h"
 #include "trygg/client.h"
+#include "trygg/device.h"
 #include "trygg/directory_client.h"
 #include "trygg/key_store.h"
 #include "trygg/random.h"
@@ -56,14 +57,23 @@ struct VaultConfig {
 };
 
 // An open device: valid between Unlock and Lock, used under With's lock.
+// The session (libtrygg's DeviceSession) owns the keys, the Client, the
+// clock and the randomness; the typed clients borrow them.
 struct OpenDevice {
-  explicit OpenDevice(KeyStoreContents contents) : keys(std::move(contents)) {}
-  KeyStoreContents keys;
-  std::unique_ptr<Client> client;
+  explicit OpenDevice(std::unique_ptr<DeviceSession> opened)
+      : session(std::move(opened)),
+        keys(session->keys()),
+        client(&session->client()),
+        login(session->login()),
+        clock(session->clock()),
+        rng(session->rng()) {}
+  std::unique_ptr<DeviceSession> session;
+  const KeyStoreContents& keys;
+  Client* client;
   trygg::Session login;
+  Clock& clock;
+  Rng& rng;
   std::string org_name;
-  SystemClock clock;
-  SystemRng rng;
   std::unique_ptr<CaseClient> cases;
   std::unique_ptr<ReferralClient> referrals;
   std::unique_ptr<DirectoryClient> directory;
