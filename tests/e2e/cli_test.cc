@@ -480,6 +480,16 @@ TEST_CASE("output a person reads: names, times in the user's zone, case files in
   REQUIRE_OK(consents);
   CHECK(consents.out.find("for coordination-of-support") != std::string::npos);
   CHECK(std::regex_search(consents.out, std::regex(R"(recorded \d{4}-\d\d-\d\d \d\d:\d\d CES?T)")));
+  // --expires names the last day: the consent ends at midnight after it in
+  // Swedish time (23:00 UTC in winter), not at UTC midnight at its start.
+  Run dated = anna.Trygg({"consent", "record", case_id, "--service", "shelter", "--expires", "2030-01-15",
+                          "--evidence", "said yes", "--json"});
+  REQUIRE_OK(dated);
+  CHECK(dated.Json()["expires_at"] == "2030-01-15T23:00:00Z");
+  Run bad_expiry = anna.Trygg({"consent", "record", case_id, "--service", "shelter", "--expires", "2030-02-30",
+                               "--evidence", "said yes"});
+  CHECK(bad_expiry.code == 1);
+  CHECK(bad_expiry.err.find("consent expiry must be a date YYYY-MM-DD") != std::string::npos);
 
   // Referral show says who sent it and when.
   Run referred = anna.Trygg(

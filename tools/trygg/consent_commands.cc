@@ -2,10 +2,10 @@
 
 #include "consent_commands.h"
 
-#include <ctime>
 
 #include "case_commands.h"
 #include "cli_support.h"
+#include "trygg/consent_expiry.h"
 #include "trygg/names.h"
 #include "trygg/status_macros.h"
 
@@ -24,13 +24,6 @@ struct ConsentFlags {
   std::string evidence;
 };
 ConsentFlags g_consent_flags;
-
-absl::StatusOr<int64_t> ParseDate(const std::string& date) {
-  std::tm tm{};
-  const char* end = strptime(date.c_str(), "%Y-%m-%d", &tm);
-  if (end == nullptr || *end != '\0') return absl::InvalidArgumentError("--expires: expected YYYY-MM-DD");
-  return int64_t{timegm(&tm)} * 1000;
-}
 
 nlohmann::ordered_json ServicesJson(uint16_t services) {
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
@@ -58,7 +51,7 @@ absl::StatusOr<Output> ConsentRecordCommand(const Settings& settings, const Comm
   terms.evidence = TextBytes(g_consent_flags.evidence);
   TRYGG_ASSIGN_OR_RETURN(auto work, BeginCaseWork(settings));
   if (!g_consent_flags.expires.empty()) {
-    TRYGG_ASSIGN_OR_RETURN(terms.expires_at_ms, ParseDate(g_consent_flags.expires));
+    TRYGG_ASSIGN_OR_RETURN(terms.expires_at_ms, ConsentExpiryFromDate(g_consent_flags.expires));
   } else {
     terms.expires_at_ms = work->session->clock.NowUnixMillis() + int64_t{g_consent_flags.days} * 24 * 3600 * 1000;
   }
@@ -136,7 +129,7 @@ void AddConsentCommands(CLI::App& app, Command& selected) {
   record->add_option("--to-org", g_consent_flags.to_org, "Only this organisation (default: any member organisation)");
   record->add_option("--purpose", g_consent_flags.purpose, NameChoices(NamedEnum::kConsentPurpose))
       ->default_val("referral-for-services");
-  record->add_option("--expires", g_consent_flags.expires, "Last day (YYYY-MM-DD, UTC midnight)");
+  record->add_option("--expires", g_consent_flags.expires, "Last day (YYYY-MM-DD); the consent ends at midnight after it, Swedish time");
   record->add_option("--days", g_consent_flags.days, "Valid for this many days from now");
   record->add_option("--evidence", g_consent_flags.evidence, "What the survivor agreed to and how (sealed)")
       ->required();

@@ -1,0 +1,563 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""trygg-app end to end, in a real headless Chromium (ctest label `app`).
+
+A throw-away tryggd and a platform made with the real CLI (trygg-admin,
+trygg): a legal-advice service whose caseworker Lina refers a survivor, and a
+shelter whose caseworker Sara receives her. Each caseworker runs her own
+trygg-app and her own browser. The suite checks the security envelope first
+(launch token, Host, Origin, CSRF, CSP, no inline script), then walks the
+referral through the pages in one language: unlock, a case through the form
+(validation first), consent, directory search, refer with preview, the live
+notification in Sara's inbox, accept, complete, and the outcome in Lina's
+outbox; then the lock button and the idle lock.
+
+  app_test.py --build BUILD_DIR --lang sv|en [--screenshots DIR] [--keep]
+
+Waits are on conditions with deadlines (WebDriverWait), never on sleeps.
+"""
+import argparse
+import datetime
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+PASSPHRASE = "app test passphrase"
+WAIT = 30  # seconds: a deadline for a condition, not a pause
+
+TEXT = {
+    "sv": {"wrong": "Fel lösenfras", "overview": "Översikt", "fix": "Rätta följande", "in_force": "gäller",
+           "new": "Ny", "accepted": "Accepterad", "completed": "Avslutad", "outcome": "Insatsen gavs",
+           "notice": "En ny remiss har kommit", "unlock": "Lås upp", "birth_error": "Födelsedatum ska vara",
+           "found": "insatser hittades", "preview": "Exakt vad mottagaren kommer att se", "withdrawn": "återkallat", "declined": "Avböjd", "no_capacity": "Ingen plats"},
+    "en": {"wrong": "Wrong passphrase", "overview": "Overview", "fix": "Please correct", "in_force": "in force",
+           "new": "New", "accepted": "Accepted", "completed": "Completed", "outcome": "Service provided",
+           "notice": "A new referral has arrived", "unlock": "Unlock", "birth_error": "Date of birth must be",
+           "found": "services found", "preview": "Exactly what the receiver will see", "withdrawn": "withdrawn", "declined": "Declined", "no_capacity": "No capacity"},
+}
+
+
+class Failure(Exception):
+    pass
+
+
+def check(condition, what):
+    if not condition:
+        raise Failure(what)
+    print("ok:", what, flush=True)
+
+
+class World:
+    """A tryggd and the people of two organisations, made with the CLI."""
+
+    def __init__(self, build, work):
+        self.build = build
+        self.work = work
+        self.tryggd = os.path.join(build, "server/daemon/tryggd")
+        self.trygg = os.path.join(build, "tools/trygg/trygg")
+        self.admin = os.path.join(build, "tools/trygg-admin/trygg-admin")
+        self.app = os.path.join(build, "tools/trygg-app/trygg-app")
+        self.env = dict(os.environ, TRYGG_INSECURE_FAST_KDF="1", TRYGG_PASSPHRASE=PASSPHRASE, TZ="UTC")
+        self.procs = []
+        self.apps = {}
+        self.safety = {}
+
+    def run(self, args, who=None):
+        env = dict(self.env)
+        if who:
+            home = os.path.join(self.work, who)
+            os.makedirs(home, exist_ok=True)
+            env.update(HOME=home, XDG_CONFIG_HOME="")
+        out = subprocess.run(args, env=env, capture_output=True, text=True)
+        if out.returncode != 0:
+            raise Failure(f"{' '.join(args[:3])}... failed: {out.stderr}")
+        return out.stdout
+
+    def as_(self, who, *args):
+        return self.run([self.trygg, *args], who)
+
+    def root(self, *args):
+        return self.run([self.admin, "--keystore", os.path.join(self.work, "root.keystore"), *args])
+
+    def start(self):
+        self.root_key = json.loads(self.root("init", "--json"))["public_key"]
+        data = os.path.join(self.work, "data")
+        os.mkdir(data, 0o700)
+        out = open(os.path.join(self.work, "tryggd.out"), "w+")
+        self.server = subprocess.Popen(
+            [self.tryggd, "--listen", "127.0.0.1:0", "--data-dir", data, "--platform-root-key", self.root_key],
+            stdout=out, stderr=open(os.path.join(self.work, "tryggd.log"), "w"), env=self.env)
+        self.procs.append(self.server)
+        self.addr = wait_for_line(out, r"^tryggd listening on ([^;]*);", self.server)
+        sk = json.loads(self.as_("operator", "--server", self.addr, "--root-key", self.root_key, "server-info",
+                                 "--json"))["public_key"]
+        cert = os.path.join(self.work, "server.cert.json")
+        self.root("certify-server", "--server-key", sk, "--out", cert)
+        self.as_("operator", "--server", self.addr, "--root-key", self.root_key, "upload-certificate", cert)
+
+    def admit(self, name, admin):
+        init = json.loads(self.as_(admin, "device", "init", "--admin-of-new-org", "--server", self.addr,
+                                   "--root-key", self.root_key, "--label", admin, "--json"))
+        cert = os.path.join(self.work, admin + ".cert.json")
+        self.root("admit-org", "--name", name, "--org-id", init["org_id"], "--admin-device-id", init["device_id"],
+                  "--admin-sign-key", init["sign_key"], "--admin-box-key", init["box_key"], "--out", cert)
+        self.as_(admin, "upload-certificate", cert)
+        self.as_(admin, "org", "init-key")
+        return init["org_id"]
+
+    def enrol(self, person, admin, org):
+        req = self.request_enrolment(person, org)
+        self.as_(admin, "enrol", "approve", req["enrolment_id"], "--fingerprint", req["safety_number"])
+        self.as_(person, "device", "activate")
+
+    def request_enrolment(self, person, org):
+        self.as_(person, "device", "init", "--org", org, "--server", self.addr, "--root-key", self.root_key,
+                 "--label", person)
+        req = json.loads(self.as_(person, "enrol", "request", "--json"))
+        self.safety[person] = req["safety_number"]
+        return req
+
+    def start_app(self, who, lang, idle_seconds=600):
+        env = dict(self.env, HOME=os.path.join(self.work, who), XDG_CONFIG_HOME="")
+        del env["TRYGG_PASSPHRASE"]  # the app asks in its page, never the environment
+        out = open(os.path.join(self.work, who + ".app.out"), "w+")
+        proc = subprocess.Popen([self.app, "--json", "--lang", lang, "--idle-lock-seconds", str(idle_seconds)],
+                                stdout=out, stderr=open(os.path.join(self.work, who + ".app.log"), "w"), env=env)
+        self.procs.append(proc)
+        self.apps[who] = proc
+        line = wait_for_line(out, r"^(\{.*\})$", proc)
+        return json.loads(line)["url"]
+
+    def stop(self):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+
+
+def wait_for_line(f, pattern, proc):
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        f.seek(0)
+        for line in f.read().splitlines():
+            m = re.match(pattern, line)
+            if m:
+                return m.group(1)
+        if proc.poll() is not None:
+            raise Failure(f"process exited with {proc.returncode} before printing {pattern}")
+        time.sleep(0.05)  # polling a file a child writes; the condition is the line
+    raise Failure(f"no line {pattern} within {WAIT} s")
+
+
+def browser(profile):
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000",
+              "--no-first-run", "--disable-extensions", "--disable-background-networking",
+              "--user-data-dir=" + profile):
+        opts.add_argument(a)
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+
+
+def raw(port, method, path, headers, body=None):
+    """A request that no browser would send, for the refusals."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=WAIT)
+    c.request(method, path, body=body, headers=headers)
+    r = c.getresponse()
+    data = r.read().decode("utf-8", "replace")
+    return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data
+
+
+def open_and_unlock(d, url, org_name):
+    """Opens the launch URL, unlocks with the passphrase, waits for the overview."""
+    d.get(url)
+    d.find_element(By.ID, "passphrase").send_keys(PASSPHRASE)
+    d.find_element(By.ID, "unlock").click()
+    wait_text(d, org_name)
+
+
+def wait_text(d, text, css="main"):
+    WebDriverWait(d, WAIT).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
+
+
+def shot(d, directory, name):
+    if directory:
+        d.save_screenshot(os.path.join(directory, name + ".png"))
+
+
+def test_security(world, url, lina):
+    port = int(urllib.parse.urlparse(url).port)
+    token = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["token"][0]
+    host = f"127.0.0.1:{port}"
+
+    status, _, _ = raw(port, "GET", "/", {"Host": host})
+    check(status == 403, "a request without the session cookie is refused (403)")
+    status, _, _ = raw(port, "GET", "/open?token=" + "0" * 64, {"Host": host})
+    check(status == 403, "a wrong launch token is refused (403)")
+    status, _, _ = raw(port, "GET", "/open?token=" + token, {"Host": f"attacker.example:{port}"})
+    check(status == 421, "the launch URL under another Host (DNS rebinding) is refused (421)")
+
+    lina.get(url)
+    WebDriverWait(lina, WAIT).until(EC.presence_of_element_located((By.ID, "passphrase")))
+    cookie_name = f"trygg_app_{port}"
+    cookie = next(c for c in lina.get_cookies() if c["name"] == cookie_name)
+    check(cookie["httpOnly"] and cookie.get("sameSite") == "Strict", "the session cookie is HttpOnly and SameSite=Strict")
+    jar = f"{cookie_name}={cookie['value']}"
+
+    status, _, _ = raw(port, "GET", "/open?token=" + token, {"Host": host})
+    check(status == 403, "the launch URL works once: a second use is refused (403)")
+    status, _, body = raw(port, "GET", "/unlock", {"Host": f"attacker.example:{port}", "Cookie": jar})
+    check(status == 421 and "passphrase" not in body, "a request with the cookie but the wrong Host is refused (421)")
+
+    status, headers, body = raw(port, "GET", "/unlock", {"Host": host, "Cookie": jar})
+    check(status == 200, "the unlock page answers its own browser")
+    csp = headers.get("content-security-policy", "")
+    check("script-src 'self'" in csp and "default-src 'none'" in csp and "unsafe-inline" not in csp
+          and "frame-ancestors 'none'" in csp, "the page is served with a strict Content-Security-Policy")
+    check(headers.get("referrer-policy") == "same-origin", "no referrer (the launch URL) leaves the app for another site")
+    scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", body, re.S)
+    check(scripts and all("src=" in attrs and not inner.strip() for attrs, inner in scripts),
+          "the page's only scripts are external files from the app")
+    check(not re.search(r"\son[a-z]+\s*=", body) and "javascript:" not in body, "no inline event handlers")
+    check(all(s.startswith("/static/") for s in re.findall(r'(?:src|href)="([^"]+)"', body) if "//" in s or s.startswith("/static")),
+          "no asset comes from another site")
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', body).group(1)
+
+    form = urllib.parse.urlencode({"csrf": csrf, "passphrase": PASSPHRASE})
+    ctype = "application/x-www-form-urlencoded"
+    status, _, _ = raw(port, "POST", "/unlock", {"Host": host, "Cookie": jar, "Origin": "http://attacker.example",
+                                                 "Content-Type": ctype}, form)
+    check(status == 403, "a cross-origin POST (with the cookie and the CSRF token) is refused (403)")
+    status, _, _ = raw(port, "POST", "/unlock", {"Host": host, "Cookie": jar, "Content-Type": ctype}, form)
+    check(status == 403, "a POST without Origin is refused (403)")
+    status, _, _ = raw(port, "POST", "/unlock",
+                       {"Host": host, "Cookie": jar, "Origin": f"http://{host}", "Content-Type": ctype},
+                       urllib.parse.urlencode({"csrf": "0" * 64, "passphrase": PASSPHRASE}))
+    check(status == 403, "a POST with a wrong CSRF token is refused (403)")
+    status, _, _ = raw(port, "POST", "/unlock", {"Host": f"attacker.example:{port}", "Cookie": jar,
+                                                 "Origin": f"http://attacker.example:{port}", "Content-Type": ctype}, form)
+    check(status == 421, "a POST under another Host is refused (421)")
+    status, headers, _ = raw(port, "GET", "/", {"Host": host, "Cookie": jar})
+    check(status == 302 and headers.get("location") == "/unlock", "after the refused POSTs the app is still locked")
+
+
+def test_flow(world, lang, lina_url, sara_url, lina, sara, shots):
+    t = TEXT[lang]
+    # Unlock: a wrong passphrase first.
+    lina.find_element(By.ID, "passphrase").send_keys("not the passphrase")
+    lina.find_element(By.ID, "unlock").click()
+    wait_text(lina, t["wrong"])
+    check(True, "a wrong passphrase is refused with a message")
+    lina.find_element(By.ID, "passphrase").send_keys(PASSPHRASE)
+    lina.find_element(By.ID, "unlock").click()
+    wait_text(lina, "Juridisk rådgivning Malmö")
+    check(lina.find_element(By.TAG_NAME, "h1").text == t["overview"], "Lina unlocks her app once and sees the overview")
+    check(len(lina.execute_script("return Array.from(document.scripts).filter(s => !s.src)")) == 0,
+          "the overview in the browser has no inline script")
+
+    # The device page: this device's safety number, large and as a QR code.
+    lina.get(lina_url.split("/open")[0] + "/device")
+    WebDriverWait(lina, WAIT).until(EC.presence_of_element_located((By.ID, "safety-number")))
+    check(lina.find_element(By.ID, "safety-number").text == world.safety["lina"],
+          "the device page shows the safety number the admin compared at enrolment")
+    WebDriverWait(lina, WAIT).until(lambda d: d.execute_script(
+        "const i = document.querySelector('img.qr'); return i.complete && i.naturalWidth > 0"))
+    check(True, "and its QR code, made by the app")
+
+    open_and_unlock(sara, sara_url, "Skyddat boende Syd")
+    sara.get(sara_url.split("/open")[0] + "/inbox")
+    WebDriverWait(sara, WAIT).until(EC.presence_of_element_located((By.CSS_SELECTOR, "body[data-live='1']")))
+
+    # A new case: a wrong date is refused before anything is sealed.
+    base = lina_url.split("/open")[0]
+    lina.get(base + "/case/new")
+    lina.find_element(By.ID, "first_name").send_keys("Ioana")
+    lina.find_element(By.ID, "second_name").send_keys("Popescu")
+    lina.find_element(By.ID, "birthdate").send_keys("02/04/1999")
+    Select(lina.find_element(By.ID, "gender")).select_by_value("Feminine")
+    lina.find_element(By.ID, "citizenship").send_keys("RO")
+    lina.find_element(By.ID, "primary_language").send_keys("ro")
+    Select(lina.find_element(By.ID, "trafficking_status")).select_by_value("ActualVictimOfTrafficking")
+    lina.find_element(By.CSS_SELECTOR, "input[name=type_of_exploitation][value=ForcedLabour]").click()
+    Select(lina.find_element(By.ID, "need_service")).select_by_value("shelter")
+    lina.find_element(By.ID, "need_details").send_keys("Skyddat boende i dag, med sin son")
+    lina.find_element(By.ID, "need_urgent").click()
+    shot(lina, shots, f"app-new-case-{lang}")
+    check(lina.execute_script("return Array.from(document.querySelectorAll("
+                              "'input:not([type=hidden]), select, textarea')).every(e => e.labels.length > 0)"),
+          "every field of the case form has a label")
+    # 200 % zoom on a 1280 px screen is a 640 px wide viewport: nothing may
+    # need sideways scrolling.
+    lina.set_window_size(640, 1000)
+    narrow = lina.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    lina.set_window_size(1280, 1000)
+    check(narrow, "the case form fits a 640 px wide window (200 % zoom) without sideways scrolling")
+    lina.find_element(By.ID, "save").click()
+    wait_text(lina, t["birth_error"])
+    check(lina.find_element(By.ID, "first_name").get_attribute("value") == "Ioana",
+          "a wrong date of birth is refused with the field named, and the form keeps what was typed")
+    field = lina.find_element(By.ID, "birthdate")
+    field.clear()
+    field.send_keys("1999-04-02")
+    lina.find_element(By.ID, "save").click()
+    WebDriverWait(lina, WAIT).until(EC.text_to_be_present_in_element((By.ID, "case-name"), "Ioana Popescu"))
+    check("/case?id=" in lina.current_url, "the case is sealed and shown with its name")
+    case_url = lina.current_url
+
+    # Find it by name.
+    lina.get(base + "/cases?q=ioana")
+    check("Ioana Popescu" in lina.find_element(By.ID, "main").text, "the case is found by name")
+    lina.get(case_url)
+
+    # Consent for shelter until a date.
+    until = (datetime.date.today() + datetime.timedelta(days=90)).isoformat()
+    lina.find_element(By.ID, "consent-shelter").click()
+    lina.execute_script("document.getElementById('expires').value = arguments[0]", until)
+    lina.find_element(By.ID, "evidence").send_keys("Muntligt samtycke med tolk")
+    lina.find_element(By.ID, "record-consent").click()
+    WebDriverWait(lina, WAIT).until(EC.text_to_be_present_in_element((By.ID, "consents"), t["in_force"]))
+    consent_text = lina.find_element(By.ID, "consents").text
+    day_after = (datetime.date.today() + datetime.timedelta(days=91)).isoformat()
+    check(until in consent_text and day_after + " 00:00" in consent_text,
+          "consent is recorded until the end of its last day (midnight after it, Swedish time)")
+    shot(lina, shots, f"app-case-{lang}")
+
+    # An attachment: encrypted on Lina's computer as it is uploaded, and the
+    # same bytes come back.
+    scan = os.path.join(world.work, "pass-scan.txt")
+    with open(scan, "w") as f:
+        f.write("PASS ROU POPESCU IOANA 1999-04-02\n" * 5000)
+    lina.find_element(By.ID, "file").send_keys(scan)
+    lina.find_element(By.ID, "attach").click()
+    WebDriverWait(lina, WAIT).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#attachments a.attachment")))
+    href = lina.find_element(By.CSS_SELECTOR, "#attachments a.attachment").get_attribute("href")
+    downloaded = lina.execute_async_script(
+        "const done = arguments[1]; fetch(arguments[0]).then(r => r.text()).then(done, e => done(String(e)))", href)
+    with open(scan) as f:
+        check(downloaded == f.read(), "an attachment uploads with progress and downloads with the same bytes")
+
+    # Directory search, then refer with a preview.
+    lina.get(case_url.replace("/case?id=", "/directory?case="))
+    Select(lina.find_element(By.ID, "service")).select_by_value("shelter")
+    lina.find_element(By.ID, "region").send_keys("SE-M")
+    lina.find_element(By.ID, "search").click()
+    wait_text(lina, t["found"])
+    results = lina.find_element(By.ID, "results").text
+    check("Skyddat boende Syd" in results and "Dygnet runt" in results,
+          "the directory search shows the organisation's name and contact hours")
+    shot(lina, shots, f"app-directory-{lang}")
+    lina.find_element(By.CSS_SELECTOR, "#results a.button").click()
+    WebDriverWait(lina, WAIT).until(EC.presence_of_element_located((By.ID, "share-person")))
+    lina.find_element(By.ID, "share-person").click()
+    lina.find_element(By.ID, "share-needs").click()
+    lina.find_element(By.ID, "note").send_keys("Behöver plats i dag")
+    Select(lina.find_element(By.ID, "urgency")).select_by_value("urgent")
+    lina.find_element(By.ID, "preview-button").click()
+    WebDriverWait(lina, WAIT).until(EC.presence_of_element_located((By.ID, "preview")))
+    preview = lina.find_element(By.ID, "preview").text
+    check(t["preview"] in preview and "Ioana" in preview and "Behöver plats i dag" in preview
+          and "ForcedLabour" not in preview and not any(x in preview for x in ("Tvångsarbete", "Forced labour")),
+          "the preview shows exactly the shared sections and the note, and not the unshared exploitation")
+    shot(lina, shots, f"app-refer-preview-{lang}")
+    lina.find_element(By.ID, "send").click()
+    WebDriverWait(lina, WAIT).until(EC.text_to_be_present_in_element((By.ID, "referral-state"), t["new"]))
+    check(True, "the referral is sent")
+    first = lina.current_url.split("id=")[1]
+
+    # Sara's inbox: the live notification, then accept and complete.
+    WebDriverWait(sara, WAIT).until(EC.text_to_be_present_in_element((By.ID, "notices"), t["notice"]))
+    WebDriverWait(sara, WAIT).until(EC.presence_of_element_located((By.CSS_SELECTOR, "tr[data-referral]")))
+    row = sara.find_element(By.CSS_SELECTOR, "tr[data-referral]").text
+    check("Juridisk rådgivning Malmö" in row and t["new"] in row,
+          "Sara's inbox shows the live notification and the new referral without a reload")
+    shot(sara, shots, f"app-inbox-{lang}")
+    sara.find_element(By.CSS_SELECTOR, "#notices a").click()
+    WebDriverWait(sara, WAIT).until(EC.presence_of_element_located((By.ID, "packet")))
+    check("Ioana" in sara.find_element(By.ID, "packet").text, "Sara reads the packet")
+    sara.find_element(By.ID, "accept").click()
+    WebDriverWait(sara, WAIT).until(EC.text_to_be_present_in_element((By.ID, "referral-state"), t["accepted"]))
+    check(True, "Sara accepts")
+    Select(sara.find_element(By.ID, "outcome")).select_by_value("service-provided")
+    sara.find_element(By.ID, "complete").click()
+    WebDriverWait(sara, WAIT).until(EC.text_to_be_present_in_element((By.ID, "referral-state"), t["completed"]))
+    check(True, "Sara completes it with an outcome")
+
+    # A second referral, which Sara declines with a reason.
+    lina.get(case_url.replace("/case?id=", "/directory?case=") + "&service=shelter&region=&language=&target=")
+    WebDriverWait(lina, WAIT).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#results a.button")))
+    lina.find_element(By.CSS_SELECTOR, "#results a.button").click()
+    WebDriverWait(lina, WAIT).until(EC.presence_of_element_located((By.ID, "share-needs")))
+    lina.find_element(By.ID, "share-needs").click()
+    lina.find_element(By.ID, "preview-button").click()
+    WebDriverWait(lina, WAIT).until(EC.presence_of_element_located((By.ID, "send")))
+    lina.find_element(By.ID, "send").click()
+    WebDriverWait(lina, WAIT).until(EC.text_to_be_present_in_element((By.ID, "referral-state"), t["new"]))
+    second = lina.current_url.split("id=")[1]
+    sara.get(sara_url.split("/open")[0] + "/referral?id=" + second)
+    Select(sara.find_element(By.ID, "reason")).select_by_value("no-capacity")
+    sara.find_element(By.ID, "decline").click()
+    WebDriverWait(sara, WAIT).until(EC.text_to_be_present_in_element((By.ID, "referral-state"), t["declined"]))
+    check(t["no_capacity"] in sara.find_element(By.ID, "main").text, "Sara declines a second referral with a reason")
+    status, _, _ = raw(int(urllib.parse.urlparse(sara_url).port), "GET", "/", {"Host": "x"})
+    check(status == 421, "(the refusals still hold while unlocked)")
+
+    # Lina's outbox.
+    lina.get(base + "/outbox")
+    row = f"tr[data-referral='{first}']"
+    WebDriverWait(lina, WAIT).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, row), t["completed"]))
+    check("Skyddat boende Syd" in lina.find_element(By.CSS_SELECTOR, row).text,
+          "Lina's outbox shows the referral completed")
+    check(t["declined"] in lina.find_element(By.CSS_SELECTOR, f"tr[data-referral='{second}']").text,
+          "and the second one declined")
+    shot(lina, shots, f"app-outbox-{lang}")
+    lina.find_element(By.CSS_SELECTOR, row + " a").click()
+    WebDriverWait(lina, WAIT).until(EC.text_to_be_present_in_element((By.ID, "referral-outcome"), t["outcome"]))
+    check(True, "and its outcome")
+    lina.get(base + "/")
+    shot(lina, shots, f"app-overview-{lang}")
+    other = "en" if lang == "sv" else "sv"
+    lina.find_element(By.ID, "language").click()
+    WebDriverWait(lina, WAIT).until(EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), TEXT[other]["overview"]))
+    check(lina.find_element(By.TAG_NAME, "html").get_attribute("lang") == other,
+          "the language button switches the pages to the other language")
+    lina.find_element(By.ID, "language").click()
+    WebDriverWait(lina, WAIT).until(EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), t["overview"]))
+
+    # The survivor withdraws her consent.
+    lina.get(case_url)
+    lina.find_element(By.CSS_SELECTOR, "#consents button.withdraw").click()
+    WebDriverWait(lina, WAIT).until(EC.text_to_be_present_in_element((By.ID, "consents"), t["withdrawn"]))
+    check(not lina.find_elements(By.CSS_SELECTOR, "#consents button.withdraw"), "the consent is withdrawn")
+
+    # The lock button wipes the session: the next page asks for the passphrase.
+    lina.find_element(By.ID, "lock").click()
+    WebDriverWait(lina, WAIT).until(EC.presence_of_element_located((By.ID, "passphrase")))
+    lina.get(base + "/outbox")
+    WebDriverWait(lina, WAIT).until(EC.presence_of_element_located((By.ID, "passphrase")))
+    check(True, "the lock button locks the app")
+
+
+def test_admin_device_page(world, lang, profile, shelter, shots):
+    """A device waiting for approval shows on its admin's device page."""
+    req = world.request_enrolment("nils", shelter)
+    url = world.start_app("shelter-admin", lang)
+    d = browser(profile)
+    try:
+        open_and_unlock(d, url, "Skyddat boende Syd")
+        d.get(url.split("/open")[0] + "/device")
+        WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "enrolments")))
+        pending = d.find_element(By.ID, "safety-" + req["enrolment_id"]).text
+        check(pending == req["safety_number"], "the admin's device page shows the waiting device's safety number")
+        WebDriverWait(d, WAIT).until(lambda drv: drv.execute_script(
+            "return Array.from(document.querySelectorAll('img.qr')).every(i => i.complete && i.naturalWidth > 0)"))
+        check(True, "with a QR code for each")
+        shot(d, shots, f"app-device-{lang}")
+    finally:
+        d.quit()
+
+
+def test_idle_lock(world, lang, profile):
+    # One app per key store at a time: Sara's first one ends.
+    world.apps["sara"].send_signal(signal.SIGTERM)
+    world.apps["sara"].wait(timeout=WAIT)
+    url = world.start_app("sara", lang, idle_seconds=5)
+    d = browser(profile)
+    try:
+        open_and_unlock(d, url, "Skyddat boende Syd")
+        # The open page polls /events; polling is not use, so the app locks
+        # itself and the page follows to the unlock form.
+        WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "passphrase")))
+        check(True, "the app locks itself after the idle time, and the open page shows the unlock form")
+    finally:
+        d.quit()
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--build", required=True)
+    p.add_argument("--lang", choices=("sv", "en"), required=True)
+    p.add_argument("--screenshots")
+    p.add_argument("--keep", action="store_true")
+    a = p.parse_args()
+    work = tempfile.mkdtemp(prefix="trygg-app-test.")
+    world = World(os.path.abspath(a.build), work)
+    drivers = []
+    started = time.monotonic()
+    try:
+        world.start()
+        legal = world.admit("Juridisk rådgivning Malmö", "legal-admin")
+        shelter = world.admit("Skyddat boende Syd", "shelter-admin")
+        world.enrol("lina", "legal-admin", legal)
+        world.enrol("sara", "shelter-admin", shelter)
+        listing = os.path.join(work, "shelter.json")
+        with open(listing, "w") as f:
+            json.dump({"category": "shelter", "regions": ["SE-M"], "languages": ["sv", "ro"],
+                       "target_groups": ["women", "children"], "capacity_free": 2, "response_time_hours": 24,
+                       "contact_hours": "Dygnet runt", "description": "Skyddat boende för kvinnor och barn."}, f)
+        world.as_("shelter-admin", "directory", "publish", "--file", listing)
+        print(f"world ready in {time.monotonic() - started:.1f} s", flush=True)
+
+        lina_url = world.start_app("lina", a.lang)
+        sara_url = world.start_app("sara", a.lang)
+        lina = browser(os.path.join(work, "chrome-lina"))
+        drivers.append(lina)
+        sara = browser(os.path.join(work, "chrome-sara"))
+        drivers.append(sara)
+        test_security(world, lina_url, lina)
+        test_flow(world, a.lang, lina_url, sara_url, lina, sara, a.screenshots)
+        for d in drivers:
+            d.quit()
+        drivers.clear()
+        test_admin_device_page(world, a.lang, os.path.join(work, "chrome-admin"), shelter, a.screenshots)
+        test_idle_lock(world, a.lang, os.path.join(work, "chrome-idle"))
+        # Every app stops cleanly on SIGTERM (under the sanitizers too: an
+        # ASan or UBSan report ends the process with an error).
+        for who, proc in world.apps.items():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=WAIT)
+            with open(os.path.join(work, who + ".app.log"), errors="replace") as f:
+                log = f.read()
+            check(proc.returncode in (0, -signal.SIGTERM) and "Sanitizer" not in log and "runtime error" not in log,
+                  f"{who}'s app exits cleanly")
+        print(f"PASS ({a.lang}) in {time.monotonic() - started:.1f} s")
+        return 0
+    except Exception as e:  # report, with the app's logs, then fail
+        print(f"FAIL ({a.lang}): {type(e).__name__}: {e}", file=sys.stderr)
+        for name in sorted(os.listdir(work)):
+            if name.endswith((".log", ".out")):
+                with open(os.path.join(work, name), errors="replace") as f:
+                    print(f"--- {name}\n{f.read()[-3000:]}", file=sys.stderr)
+        for d in drivers:
+            try:
+                print(f"--- page {d.current_url}\n{d.find_element(By.TAG_NAME, 'body').text[:3000]}", file=sys.stderr)
+            except Exception:
+                pass
+        return 1
+    finally:
+        for d in drivers:
+            d.quit()
+        world.stop()
+        if not a.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

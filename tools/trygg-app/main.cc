@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// trygg-app: the caseworker's app (docs/caseworker-guide.md). A local process
+// that holds this device's keys and shows Trygg's pages in the browser on
+// this computer, through a web server on 127.0.0.1 only. It finds the server,
+// the pinned platform root and the key store as `trygg` does (flags, then
+// ~/.config/trygg/config.json, then defaults), so a device set up with the
+// CLI opens in the app.
+#include <httplib.h>
+#include <sodium.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "http_guard.h"
+#include "pages.h"
+#include "trygg/bytes.h"
+#include "trygg/hardening.h"
+#include "vault.h"
+
+namespace {
+
+std::filesystem::path Home() {
+  const char* home = std::getenv("HOME");
+  return home != nullptr ? std::filesystem::path(home) : std::filesystem::path(".");
+}
+
+std::filesystem::path ConfigFile() {
+  const char* xdg = std::getenv("XDG_CONFIG_HOME");
+  std::filesystem::path base = (xdg != nullptr && *xdg != '\0') ? std::filesystem::path(xdg) : Home() / ".config";
+  return base / "trygg" / "config.json";
+}
+
+bool InsecureFastKdf() {
+#if defined(TRYGG_TEST_HOOKS)
+  const char* env = std::getenv("TRYGG_INSECURE_FAST_KDF");
+  return env != nullptr && std::string_view(env) == "1";
+#else
+  return false;
+#endif
+}
+
+httplib::Server* g_server = nullptr;
+void StopOnSignal(int) {
+  if (g_server != nullptr) g_server->stop();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (sodium_init() < 0) {
+    std::fprintf(stderr, "trygg-app: libsodium failed to initialise\n");
+    return 1;
+  }
+  CLI::App app{
+      "trygg-app: Trygg for caseworkers in the browser on this computer (Swedish and English). It serves its pages on "
+      "127.0.0.1 only, at an address with a one-time token that it prints (or opens with --open)."};
+  std::string server, root_key, keystore, tls_roots, lang = "sv";
+  int port = 0;
+  int idle_seconds = 600;
+  bool open_browser = false, json = false;
+  app.add_option("--server", server, "tryggd address host:port (default: the config file's, else 127.0.0.1:50051)");
+  app.add_option("--root-key", root_key, "Pinned platform root public key, 64 hex digits (default: the config file's)");
+  app.add_option("--keystore", keystore, "This device's key store (default: ~/.local/share/trygg/device.keystore)");
+  app.add_option("--tls-roots", tls_roots, "PEM file of the roots tryggd's certificate is checked against");
+  app.add_option("--port", port, "Local port to listen on, on 127.0.0.1 (default: a free one)")->check(CLI::Range(0, 65535));
+  app.add_option("--idle-lock-seconds", idle_seconds, "Lock and wipe the keys after this long without use (default 600)")
+      ->check(CLI::Range(5, 24 * 3600));
+  app.add_option("--lang", lang, "Language of the pages until the caseworker changes it: sv (default) or en")
+      ->check(CLI::IsMember({"sv", "en"}));
+  app.add_flag("--open", open_browser, "Open the address in the default browser (xdg-open)");
+  app.add_flag("--json", json, "Print the address as JSON {\"url\": ...} on one line");
+  CLI11_PARSE(app, argc, argv);
+
+  // Before any secret is in memory: a core dump would write the keys to disk.
+  if (absl::Status hardened = trygg::DisableCoreDumps(); !hardened.ok()) {
+    std::fprintf(stderr, "trygg-app: %s\n", std::string(hardened.message()).c_str());
+    return 1;
+  }
+
+  nlohmann::json config = nlohmann::json::object();
+  if (std::filesystem::exists(ConfigFile())) {
+    std::ifstream in(ConfigFile());
+    std::stringstream text;
+    text << in.rdbuf();
+    config = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+    if (!config.is_object()) {
+      std::fprintf(stderr, "trygg-app: %s is not a JSON object\n", ConfigFile().c_str());
+      return 2;
+    }
+  }
+  auto pick = [&config](const std::string& flag, const char* key, const std::string& fallback) {
+    if (!flag.empty()) return flag;
+    if (config.contains(key) && config[key].is_string()) return config[key].get<std::string>();
+    return fallback;
+  };
+  trygg::app::VaultConfig vault_config;
+  vault_config.server = pick(server, "server", "127.0.0.1:50051");
+  vault_config.keystore = pick(keystore, "keystore", (Home() / ".local/share/trygg/device.keystore").string());
+  const std::string root_hex = pick(root_key, "root_key", "");
+  absl::StatusOr<trygg::SignPublicKey> root = trygg::SignPublicKey::FromHex(root_hex);
+  if (!root.ok()) {
+    std::fprintf(stderr, "trygg-app: no pinned platform root key (64 hex digits); pass --root-key or run `trygg device init`\n");
+    return 2;
+  }
+  vault_config.platform_root = *root;
+  const std::string tls_file = pick(tls_roots, "tls_roots", "");
+  if (!tls_file.empty()) {
+    std::ifstream in(tls_file);
+    if (!in) {
+      std::fprintf(stderr, "trygg-app: cannot read %s\n", tls_file.c_str());
+      return 2;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    vault_config.tls_roots_pem = text.str();
+  }
+  if (!std::filesystem::exists(vault_config.keystore)) {
+    std::fprintf(stderr, "trygg-app: no key store at %s; run `trygg device init` first\n",
+                 vault_config.keystore.c_str());
+    return 2;
+  }
+  vault_config.idle_lock_ms = int64_t{idle_seconds} * 1000;
+  vault_config.allow_weak_kdf_for_tests = InsecureFastKdf();
+
+  trygg::app::HttpGuard guard;
+  trygg::app::Vault vault(vault_config);
+  httplib::Server http;
+  trygg::app::RegisterPages(http, guard, vault,
+                            lang == "en" ? trygg::app::Language::kEnglish : trygg::app::Language::kSwedish);
+  // Loopback only: the pages show decrypted case data.
+  int bound = port == 0 ? http.bind_to_any_port("127.0.0.1") : (http.bind_to_port("127.0.0.1", port) ? port : -1);
+  if (bound <= 0) {
+    std::fprintf(stderr, "trygg-app: cannot listen on 127.0.0.1:%d\n", port);
+    return 1;
+  }
+  guard.set_port(bound);
+  g_server = &http;
+  std::signal(SIGINT, StopOnSignal);
+  std::signal(SIGTERM, StopOnSignal);
+
+  const std::string url = guard.LaunchUrl();
+  if (json) {
+    std::cout << nlohmann::json{{"url", url}, {"port", bound}}.dump() << std::endl;
+  } else {
+    std::cout << "trygg-app: open " << url << "\n  (öppna adressen i webbläsaren; den fungerar en gång)" << std::endl;
+  }
+  if (open_browser) {
+    // The token is in the URL on xdg-open's command line for a moment; it is
+    // good for one browser only, and the page takes it before anyone else can.
+    const pid_t child = fork();
+    if (child == 0) {
+      execlp("xdg-open", "xdg-open", url.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+  }
+  http.listen_after_bind();
+  vault.Lock();
+  return 0;
+}

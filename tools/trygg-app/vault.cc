@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: Apache-2.0
+
+#include "vault.h"
+
+#include <chrono>
+
+#include "trygg/status_macros.h"
+
+namespace trygg::app {
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Vault::Vault(VaultConfig config) : config_(std::move(config)) {
+  idle_thread_ = std::thread([this] { IdleLoop(); });
+}
+
+Vault::~Vault() {
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    shutting_down_ = true;
+    LockLocked(lock);
+  }
+  wake_.notify_all();
+  idle_thread_.join();
+}
+
+bool Vault::unlocked() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return device_ != nullptr;
+}
+
+absl::Status Vault::Unlock(std::string_view passphrase) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (device_ != nullptr) return absl::OkStatus();
+  DeviceSessionOptions options;
+  options.client.address = config_.server;
+  options.client.tls_root_certificates = config_.tls_roots_pem;
+  options.client.platform_root = config_.platform_root;
+  // The state file is "<key store>.heads", the CLI's too, so a server that
+  // rolls back what the CLI saw is caught by the app as well.
+  options.key_store.allow_weak_kdf_for_tests = config_.allow_weak_kdf_for_tests;
+  TRYGG_ASSIGN_OR_RETURN(std::unique_ptr<DeviceSession> session,
+                         DeviceSession::Open(config_.keystore, passphrase, options));
+  auto device = std::make_unique<OpenDevice>(std::move(session));
+  TRYGG_ASSIGN_OR_RETURN(OrgLogState own_log, device->client->FetchOrgLog(device->login.org_id));
+  device->org_name = own_log.name();
+  device->cases = std::make_unique<CaseClient>(*device->client, device->keys, device->clock, device->rng);
+  device->referrals =
+      std::make_unique<ReferralClient>(*device->client, device->keys, *device->cases, device->clock, device->rng);
+  device->directory = std::make_unique<DirectoryClient>(*device->client, device->keys, device->clock, device->rng);
+  device_ = std::move(device);
+  last_activity_ms_ = NowMs();
+  watch_stop_ = std::make_shared<std::atomic<bool>>(false);
+  watcher_ = std::thread([this, client = device_->client, keys = &device_->keys, stop = watch_stop_] {
+    Watch(client, keys, *stop);
+  });
+  wake_.notify_all();
+  return absl::OkStatus();
+}
+
+void Vault::Lock() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  LockLocked(lock);
+}
+
+void Vault::LockLocked(std::unique_lock<std::mutex>& lock) {
+  if (device_ == nullptr) return;
+  // Taken out under the lock, so a concurrent Lock (button and idle timer)
+  // finds nothing to do and a page request finds the app locked.
+  std::unique_ptr<OpenDevice> device = std::move(device_);
+  std::thread watcher = std::move(watcher_);
+  watch_stop_->store(true);
+  wake_.notify_all();
+  // The watcher checks watch_stop_ at least once a second and takes no lock
+  // of ours while it streams.
+  lock.unlock();
+  if (watcher.joinable()) watcher.join();
+  // Destroying the device logs out (DeviceSession) and wipes the key
+  // store's secrets (SecretBytes) and the case scope keys the CaseClient
+  // cached.
+  device.reset();
+  {
+    std::lock_guard<std::mutex> notices_lock(notices_mutex_);
+    notices_.clear();
+    watch_error_.clear();
+  }
+  lock.lock();
+}
+
+absl::Status Vault::With(const std::function<absl::Status(OpenDevice&)>& fn) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (device_ == nullptr) return absl::FailedPreconditionError("locked");
+  last_activity_ms_ = NowMs();
+  absl::Status status = fn(*device_);
+  last_activity_ms_ = NowMs();
+  return status;
+}
+
+std::vector<Notice> Vault::NoticesAfter(uint64_t after_seq, uint64_t& newest) const {
+  std::lock_guard<std::mutex> lock(notices_mutex_);
+  std::vector<Notice> out;
+  for (const Notice& n : notices_) {
+    if (n.seq > after_seq) out.push_back(n);
+  }
+  newest = next_seq_ - 1;
+  return out;
+}
+
+std::string Vault::watch_error() const {
+  std::lock_guard<std::mutex> lock(notices_mutex_);
+  return watch_error_;
+}
+
+void Vault::Watch(Client* client, const KeyStoreContents* keys, const std::atomic<bool>& stop) {
+  // Its own typed clients: ReferralClient is one call at a time, and the
+  // pages use theirs meanwhile. Notices carry ids and states only.
+  SystemClock clock;
+  SystemRng rng;
+  CaseClient cases(*client, *keys, clock, rng);
+  ReferralClient referrals(*client, *keys, cases, clock, rng);
+  while (!stop.load()) {
+    absl::Status status = referrals.Watch(
+        [this](const ReferralNotice& notice) {
+          std::lock_guard<std::mutex> lock(notices_mutex_);
+          notices_.push_back(Notice{next_seq_++, notice});
+          if (notices_.size() > 1000) notices_.erase(notices_.begin());
+          return true;
+        },
+        NowMs() + 1000);
+    {
+      std::lock_guard<std::mutex> lock(notices_mutex_);
+      watch_error_ = status.ok() ? "" : std::string(status.message());
+    }
+    if (!status.ok()) {
+      // The server is away: try again in a second, or stop at once on Lock.
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait_for(lock, std::chrono::seconds(1), [&stop] { return stop.load(); });
+    }
+  }
+}
+
+void Vault::IdleLoop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!shutting_down_) {
+    wake_.wait_for(lock, std::chrono::milliseconds(250));
+    if (device_ != nullptr && NowMs() - last_activity_ms_ >= config_.idle_lock_ms) LockLocked(lock);
+  }
+}
+
+}  // namespace trygg::app

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// The caseworker's unlocked device inside trygg-app: the key store opened
+// once with the passphrase, a logged-in libtrygg Client and the typed clients
+// the pages use. Lock() (the lock button, or the idle timer after
+// `idle_lock_ms` without a page request) logs out and destroys all of it:
+// the key store's secrets live in sodium-locked memory and are wiped when
+// KeyStoreContents is destroyed; the decrypted records the pages read exist
+// only while a request is answered.
+//
+// While unlocked, a thread keeps a WatchReferrals stream open and collects
+// the notices (ids and states only) that the pages poll for. It reopens the
+// stream every second, because ReferralClient::Watch cannot be cancelled from
+// another thread and Lock must not wait longer than that; a change committed
+// in the moment between two streams has no notice (the live pages refresh
+// their lists every 20 s as well). A Watch that another thread can cancel
+// would remove the gap.
+//
+// Ownership: owns everything it opens. Thread-safety: thread-safe; page
+// requests run one at a time (With holds a mutex), the watcher on its own
+// typed clients over the shared Client (thread-safe once logged in).
+// Failure modes: Unlock returns the status of the key store (PermissionDenied
+// for a wrong passphrase), connection or login; With returns
+// FailedPrecondition when locked.
+#ifndef TRYGG_TOOLS_TRYGG_APP_VAULT_H_
+#define TRYGG_TOOLS_TRYGG_APP_VAULT_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "trygg/case_client.h"
+#include "trygg/client.h"
+#include "trygg/device.h"
+#include "trygg/directory_client.h"
+#include "trygg/key_store.h"
+#include "trygg/random.h"
+#include "trygg/referral_client.h"
+
+namespace trygg::app {
+
+struct VaultConfig {
+  std::string server;          // host:port of tryggd
+  std::string tls_roots_pem;   // "" for plaintext loopback
+  SignPublicKey platform_root;
+  std::filesystem::path keystore;
+  int64_t idle_lock_ms = 10 * 60 * 1000;
+  bool allow_weak_kdf_for_tests = false;
+};
+
+// An open device: valid between Unlock and Lock, used under With's lock.
+// The session (libtrygg's DeviceSession) owns the keys, the Client, the
+// clock and the randomness; the typed clients borrow them.
+struct OpenDevice {
+  explicit OpenDevice(std::unique_ptr<DeviceSession> opened)
+      : session(std::move(opened)),
+        keys(session->keys()),
+        client(&session->client()),
+        login(session->login()),
+        clock(session->clock()),
+        rng(session->rng()) {}
+  std::unique_ptr<DeviceSession> session;
+  const KeyStoreContents& keys;
+  Client* client;
+  trygg::Session login;
+  Clock& clock;
+  Rng& rng;
+  std::string org_name;
+  std::unique_ptr<CaseClient> cases;
+  std::unique_ptr<ReferralClient> referrals;
+  std::unique_ptr<DirectoryClient> directory;
+};
+
+struct Notice {
+  uint64_t seq = 0;
+  ReferralNotice notice;
+};
+
+class Vault {
+ public:
+  explicit Vault(VaultConfig config);
+  ~Vault();
+  Vault(const Vault&) = delete;
+  Vault& operator=(const Vault&) = delete;
+
+  absl::Status Unlock(std::string_view passphrase);
+  void Lock();
+  bool unlocked() const;
+
+  // Runs `fn` on the open device, one request at a time, and counts as
+  // activity for the idle lock. FailedPrecondition when locked.
+  absl::Status With(const std::function<absl::Status(OpenDevice&)>& fn);
+
+  // Notices after `after_seq`, and the newest seq.
+  std::vector<Notice> NoticesAfter(uint64_t after_seq, uint64_t& newest) const;
+  // The last error of the watch stream, "" when it is open.
+  std::string watch_error() const;
+
+ private:
+  void Watch(Client* client, const KeyStoreContents* keys, const std::atomic<bool>& stop);
+  void IdleLoop();
+  void LockLocked(std::unique_lock<std::mutex>& lock);
+
+  const VaultConfig config_;
+  mutable std::mutex mutex_;  // guards device_, watcher_, last_activity_ms_, shutting_down_
+  std::condition_variable wake_;
+  std::unique_ptr<OpenDevice> device_;
+  int64_t last_activity_ms_ = 0;
+  std::shared_ptr<std::atomic<bool>> watch_stop_;  // one per unlock
+  bool shutting_down_ = false;
+  std::thread watcher_;
+  std::thread idle_thread_;
+
+  mutable std::mutex notices_mutex_;
+  std::vector<Notice> notices_;
+  uint64_t next_seq_ = 1;
+  std::string watch_error_;
+};
+
+}  // namespace trygg::app
+
+#endif  // TRYGG_TOOLS_TRYGG_APP_VAULT_H_
