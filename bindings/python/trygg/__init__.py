@@ -300,11 +300,14 @@ class Session:
 
     def watch(self, on_notice, timeout_ms=0):
         """Calls on_notice(dict) for {"event": "open"} and then each referral
-        notice until it returns False or timeout_ms passes. An exception in
-        on_notice stops the watch and is raised here."""
+        notice until it returns False or timeout_ms passes (returning False
+        for the open event does not stop it). An exception in on_notice is
+        raised here once the watch ends, at the next notice at the latest."""
         failure = []
 
         def trampoline(_user, notice):
+            if failure:
+                return 0
             try:
                 keep = on_notice(json.loads(notice.decode("utf-8")))
                 return 0 if keep is False else 1
