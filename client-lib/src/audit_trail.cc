@@ -85,14 +85,28 @@ void AuditWitness::Advance(const AuditHead& head, const std::vector<PendingAudit
   std::erase_if(pending_, [&](const PendingAuditWrite& p) {
     return std::any_of(verified.begin(), verified.end(), [&](const PendingAuditWrite& v) { return v.seq == p.seq; });
   });
+  verified_.insert(verified_.end(), verified.begin(), verified.end());
 }
 
 void AuditWitness::Forget() {
   std::lock_guard<std::mutex> lock(mu_);
   head_.reset();
   pending_.clear();
+  verified_.clear();
   damaged_ = absl::OkStatus();
 }
+
+namespace {
+
+// Two queued writes are the same write when their receipt and expectation
+// are (the seq is a process's own handle).
+bool SameWrite(const PendingAuditWrite& a, const PendingAuditWrite& b) {
+  return a.has_receipt == b.has_receipt && a.first_index == b.first_index && a.count == b.count &&
+         a.started_ms == b.started_ms && a.finished_ms == b.finished_ms && a.actor_device == b.actor_device &&
+         a.expected.what == b.expected.what && a.expected.subject_id == b.expected.subject_id;
+}
+
+}  // namespace
 
 absl::Status AuditWitness::damaged() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -148,17 +162,15 @@ void AuditWitness::MergeFrom(const nlohmann::json& json) {
                                      "evidence");
     }
   }
-  // A write is the same write when its receipt and expectation are; one the
-  // other session already verified comes back and is verified once more.
-  const auto same = [](const PendingAuditWrite& a, const PendingAuditWrite& b) {
-    return a.has_receipt == b.has_receipt && a.first_index == b.first_index && a.count == b.count &&
-           a.started_ms == b.started_ms && a.finished_ms == b.finished_ms && a.actor_device == b.actor_device &&
-           a.expected.what == b.expected.what && a.expected.subject_id == b.expected.subject_id;
+  // A write this session holds, or has verified, is not taken again; one
+  // the other session verified comes back and is verified once more here.
+  const auto known = [&](const PendingAuditWrite& write) {
+    const auto same = [&](const PendingAuditWrite& p) { return SameWrite(p, write); };
+    return std::any_of(pending_.begin(), pending_.end(), same) ||
+           std::any_of(verified_.begin(), verified_.end(), same);
   };
   for (PendingAuditWrite& write : theirs.pending_) {
-    if (std::any_of(pending_.begin(), pending_.end(), [&](const PendingAuditWrite& p) { return same(p, write); })) {
-      continue;
-    }
+    if (known(write)) continue;
     write.seq = next_seq_++;
     pending_.push_back(std::move(write));
   }

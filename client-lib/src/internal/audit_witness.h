@@ -114,6 +114,10 @@ class AuditWitness {
   absl::Status damaged_;
   std::optional<AuditHead> head_;
   std::vector<PendingAuditWrite> pending_;
+  // The writes this witness verified (since the last Forget), so that a save
+  // folding in another session's older copy of the queue does not queue them
+  // again.
+  std::vector<PendingAuditWrite> verified_;
   uint64_t next_seq_ = 1;
 };
 
