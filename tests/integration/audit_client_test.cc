@@ -103,6 +103,29 @@ void RequireDataLoss(const absl::StatusOr<AuditTrailReport>& report, const std::
   REQUIRE_THAT(std::string(report.status().message()), Catch::Contains(says));
 }
 
+TEST_CASE("two sessions of one device keep each other's queued writes in the state file", "[audit][client]") {
+  AuditWorld w;
+  w.world.CertifyServer();
+  REQUIRE(Verify(w.anna).ok());
+  REQUIRE(w.anna.client->pending_audit_writes() == 0);
+  // A second session of Anna's device on the same state file (trygg-app
+  // beside the CLI): its sign-in and its case are queued to be proven.
+  std::unique_ptr<Client> second = w.world.ClientThrough(w.anna, w.world.address(), w.anna.state_name);
+  CaseClient second_cases(*second, w.anna.keys, w.world.clock(), w.world.rng());
+  REQUIRE(second_cases.CreateCase(Text("Namn: Elena"), 1).ok());
+  const size_t second_pending = second->pending_audit_writes();
+  REQUIRE(second_pending >= 2);
+  // The first session writes and saves after it: the second's writes stay.
+  w.AppendVersion();
+  // A session opened now finds both sessions' writes, and its own sign-in.
+  std::unique_ptr<Client> third = w.world.ClientThrough(w.anna, w.world.address(), w.anna.state_name);
+  CHECK(third->pending_audit_writes() == second_pending + 1 + 1);
+  auto report = third->VerifyAuditTrail();
+  INFO(report.status().ToString());
+  REQUIRE(report.ok());
+  CHECK(report->writes_verified == second_pending + 2);
+}
+
 TEST_CASE("a device proves its writes are in the audit log, and that the log only grew", "[audit][client]") {
   AuditWorld w;
   // Her session and the case so far; before the server key is certified,
