@@ -150,8 +150,9 @@ grpc::ServerUnaryReactor* CaseService::RecordConsent(grpc::CallbackServerContext
   absl::StatusOr<SignedObject> consent = SignedFromProto(request->consent().signed_(), "consent.signed");
   if (!consent.ok()) return Finish(context, consent.status());
   std::vector<uint8_t> evidence(request->consent().evidence().begin(), request->consent().evidence().end());
+  const domain::Caller checked = domain::PrecheckSignature(*caller, domain::SignedKind::kConsentRecord, *consent);
   return FinishAfterWrite(context, store_,
-                          [this, caller = *caller, consent = *std::move(consent), evidence = std::move(evidence),
+                          [this, caller = checked, consent = *std::move(consent), evidence = std::move(evidence),
                            response](domain::Transaction& txn) -> absl::Status {
                             TRYGG_ASSIGN_OR_RETURN(Id128 id, referrals_.RecordConsent(txn, caller, consent, evidence));
                             response->set_consent_id(BytesToProto(id.span()));

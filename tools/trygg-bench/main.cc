@@ -351,13 +351,14 @@ class FloorClient {
 // ---- The run ------------------------------------------------------------------
 
 // What one worker owns: libtrygg's case and referral clients are not
-// thread-safe (Client is), so each caller has its own, and its own case to
-// append versions to.
+// thread-safe (Client is), so each caller has its own, its own case to
+// append versions to, and a case of one version to read.
 struct Worker {
   SystemRng rng;
   std::unique_ptr<CaseClient> cases;
   std::unique_ptr<ReferralClient> referrals;
   Id128 own_case;
+  Id128 read_case;
 };
 
 // Per workload and N: one entry per round.
@@ -416,6 +417,7 @@ absl::Status Run(const Options& options) {
     w.cases = std::make_unique<CaseClient>(*sender.client, sender.keys, platform.clock(), w.rng);
     w.referrals = std::make_unique<ReferralClient>(*sender.client, sender.keys, *w.cases, platform.clock(), w.rng);
     TRYGG_ASSIGN_OR_RETURN(w.own_case, w.cases->CreateCase(survivor_bytes, 1));
+    TRYGG_ASSIGN_OR_RETURN(w.read_case, w.cases->CreateCase(survivor_bytes, 1));
   }
   const Id128 case_id = workers[0].own_case;
   ConsentTerms terms;
@@ -583,7 +585,7 @@ absl::Status Run(const Options& options) {
         {"read_case", false,
          [&](int w, size_t) {
            trygg::v1::GetCaseRequest request;
-           request.set_case_id(ToProto(workers[static_cast<size_t>(w)].own_case));
+           request.set_case_id(ToProto(workers[static_cast<size_t>(w)].read_case));
            trygg::v1::GetCaseResponse response;
            auto context = sender.client->NewCallContext();
            return FromGrpc(case_stub->GetCase(context.get(), request, &response), "GetCase");
