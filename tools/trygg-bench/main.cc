@@ -25,7 +25,7 @@
 // p50, p90 and p99 (medians over the rounds).
 //
 //   trygg-bench [--tryggd PATH] [--floor PATH] [--in-flight N ...] [--calls C]
-//               [--runs R] [--preload N] [--no-reads] [--json]
+//               [--runs R] [--preload N ...] [--no-reads] [--json]
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -290,7 +290,7 @@ struct Options {
   std::vector<int> in_flight = {16, 64};
   size_t calls = 2000;
   int runs = 3;
-  size_t preload = 0;
+  std::vector<size_t> preload = {0};
   bool reads = true;
   bool json = false;
 };
@@ -595,67 +595,75 @@ absl::Status Run(const Options& options) {
     for (Workload& r : reads) workloads.push_back(std::move(r));
   }
 
-  if (options.preload > 0) {
-    // History first: referrals with their audit entries, through the same
-    // API and store as every other write.
-    std::fprintf(stderr, "trygg-bench: preloading %zu referrals\n", options.preload);
-    const auto t0 = Clock::now();
-    std::vector<Id128> preloaded;
-    constexpr size_t kChunk = 20000;
-    for (size_t done = 0; done < options.preload; done += kChunk) {
-      TRYGG_RETURN_IF_ERROR(make_referrals(std::min(kChunk, options.preload - done), preloaded));
-      std::fprintf(stderr, "trygg-bench: %zu preloaded\n", std::min(done + kChunk, options.preload));
-    }
-    std::fprintf(stderr, "trygg-bench: preload took %.0f s\n",
-                 std::chrono::duration<double>(Clock::now() - t0).count());
-  }
-
-  // measured[workload][in_flight]
-  std::map<std::string, std::map<int, Measured>> measured;
-  for (int round = 1; round <= options.runs; ++round) {
-    for (int n : options.in_flight) {
-      std::fprintf(stderr, "trygg-bench: round %d/%d, %d in flight\n", round, options.runs, n);
-      for (const Workload& workload : workloads) {
-        if (workload.before) TRYGG_RETURN_IF_ERROR(workload.before());
-        absl::StatusOr<LoopResult> result = RunCounted(workload.call, n, options.calls);
-        if (!result.ok()) {
-          return absl::Status(result.status().code(),
-                              absl::StrCat(workload.name, ": ", result.status().message()));
-        }
-        measured[workload.name][n].Add(*result);
-      }
-    }
-  }
-
-  // Medians over the rounds; ratios of medians at the same N.
+  // Rounds at each history level: before the rounds of a level, referrals
+  // (with their audit entries) are made through the same API and store as
+  // every other write until that many are preloaded.
   nlohmann::ordered_json out = nlohmann::ordered_json::object();
   out["runs"] = options.runs;
   out["calls_per_loop"] = options.calls;
-  out["preload"] = options.preload;
   out["results"] = nlohmann::ordered_json::array();
-  std::printf("%-22s %5s %10s %8s %8s %8s %8s %8s\n", "workload", "N", "calls/s", "x floor", "x empty", "p50 ms",
-              "p90 ms", "p99 ms");
-  for (int n : options.in_flight) {
-    const double floor_rate = Median(measured["floor"][n].rates);
-    const double empty_rate = Median(measured["empty"][n].rates);
-    for (const Workload& workload : workloads) {
-      const Measured& m = measured[workload.name][n];
-      const double rate = Median(m.rates);
-      const double to_floor = floor_rate > 0 ? rate / floor_rate : 0;
-      const double to_empty = empty_rate > 0 ? rate / empty_rate : 0;
-      std::printf("%-22s %5d %10.0f %8.2f %8.2f %8.2f %8.2f %8.2f\n", workload.name, n, rate, to_floor, to_empty,
-                  Median(m.p50), Median(m.p90), Median(m.p99));
-      out["results"].push_back({{"workload", workload.name},
-                                {"in_flight", n},
-                                {"signed_write", workload.signed_write},
-                                {"calls_per_second", rate},
-                                {"ratio_to_floor", to_floor},
-                                {"ratio_to_empty", to_empty},
-                                {"p50_ms", Median(m.p50)},
-                                {"p90_ms", Median(m.p90)},
-                                {"p99_ms", Median(m.p99)},
-                                {"calls_per_second_runs", m.rates}});
+  std::vector<size_t> levels = options.preload;
+  std::sort(levels.begin(), levels.end());
+  size_t preloaded = 0;
+  for (size_t level : levels) {
+    if (level > preloaded) {
+      std::fprintf(stderr, "trygg-bench: preloading to %zu referrals\n", level);
+      const auto t0 = Clock::now();
+      std::vector<Id128> made;
+      constexpr size_t kChunk = 20000;
+      while (preloaded < level) {
+        const size_t n = std::min(kChunk, level - preloaded);
+        TRYGG_RETURN_IF_ERROR(make_referrals(n, made));
+        preloaded += n;
+        std::fprintf(stderr, "trygg-bench: %zu preloaded\n", preloaded);
+      }
+      std::fprintf(stderr, "trygg-bench: preloading took %.0f s\n",
+                   std::chrono::duration<double>(Clock::now() - t0).count());
     }
+
+    // measured[workload][in_flight]
+    std::map<std::string, std::map<int, Measured>> measured;
+    for (int round = 1; round <= options.runs; ++round) {
+      for (int n : options.in_flight) {
+        std::fprintf(stderr, "trygg-bench: preload %zu, round %d/%d, %d in flight\n", level, round, options.runs, n);
+        for (const Workload& workload : workloads) {
+          if (workload.before) TRYGG_RETURN_IF_ERROR(workload.before());
+          absl::StatusOr<LoopResult> result = RunCounted(workload.call, n, options.calls);
+          if (!result.ok()) {
+            return absl::Status(result.status().code(), absl::StrCat(workload.name, ": ", result.status().message()));
+          }
+          measured[workload.name][n].Add(*result);
+        }
+      }
+    }
+
+    // Medians over the rounds; ratios of medians at the same N.
+    std::printf("preload %zu\n%-22s %5s %10s %8s %8s %8s %8s %8s\n", level, "workload", "N", "calls/s", "x floor",
+                "x empty", "p50 ms", "p90 ms", "p99 ms");
+    for (int n : options.in_flight) {
+      const double floor_rate = Median(measured["floor"][n].rates);
+      const double empty_rate = Median(measured["empty"][n].rates);
+      for (const Workload& workload : workloads) {
+        const Measured& m = measured[workload.name][n];
+        const double rate = Median(m.rates);
+        const double to_floor = floor_rate > 0 ? rate / floor_rate : 0;
+        const double to_empty = empty_rate > 0 ? rate / empty_rate : 0;
+        std::printf("%-22s %5d %10.0f %8.2f %8.2f %8.2f %8.2f %8.2f\n", workload.name, n, rate, to_floor, to_empty,
+                    Median(m.p50), Median(m.p90), Median(m.p99));
+        out["results"].push_back({{"workload", workload.name},
+                                  {"in_flight", n},
+                                  {"preload", level},
+                                  {"signed_write", workload.signed_write},
+                                  {"calls_per_second", rate},
+                                  {"ratio_to_floor", to_floor},
+                                  {"ratio_to_empty", to_empty},
+                                  {"p50_ms", Median(m.p50)},
+                                  {"p90_ms", Median(m.p90)},
+                                  {"p99_ms", Median(m.p99)},
+                                  {"calls_per_second_runs", m.rates}});
+      }
+    }
+    std::fflush(stdout);
   }
   if (options.json) std::cout << out.dump() << "\n";
   return absl::OkStatus();
@@ -688,7 +696,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 10000000));
   app.add_option("--runs", options.runs, "Rounds; medians are over them (default 3)")->check(CLI::Range(1, 100));
   app.add_option("--preload", options.preload,
-                 "Referrals (with their audit entries) made through the API before the first round (default 0)")
+                 "History levels: before the rounds at each, referrals (with their audit entries) are made through "
+                 "the API until that many are stored; repeat for a curve, e.g. --preload 10000 --preload 100000 "
+                 "(default 0)")
       ->check(CLI::Range(0, 100000000));
   app.add_flag("--no-reads", no_reads, "Leave out the read workloads");
   app.add_flag("--json", options.json, "Also print the results as one JSON object on stdout");
