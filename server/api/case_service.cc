@@ -24,8 +24,9 @@ grpc::ServerUnaryReactor* CaseService::CreateCase(grpc::CallbackServerContext* c
   if (!first.ok()) return Finish(context, first.status());
   absl::StatusOr<std::vector<domain::StoredGrant>> grants = GrantsFromProto(request->grants());
   if (!grants.ok()) return Finish(context, grants.status());
+  const domain::Caller checked = PrecheckEnvelope(*caller, *first, *grants);
   return FinishAfterWrite(context, store_,
-                          [this, caller = *caller, first = *std::move(first), grants = *std::move(grants),
+                          [this, caller = checked, first = *std::move(first), grants = *std::move(grants),
                            response](domain::Transaction& txn) {
                             absl::StatusOr<Id128> id = cases_.CreateCase(txn, caller, first, grants);
                             if (!id.ok()) return id.status();
@@ -44,8 +45,9 @@ grpc::ServerUnaryReactor* CaseService::AppendCaseVersion(grpc::CallbackServerCon
   if (!version.ok()) return Finish(context, version.status());
   absl::StatusOr<std::vector<domain::StoredGrant>> grants = GrantsFromProto(request->grants());
   if (!grants.ok()) return Finish(context, grants.status());
+  const domain::Caller checked = PrecheckEnvelope(*caller, *version, *grants);
   return FinishAfterWrite(context, store_,
-                          [this, caller = *caller, version = *std::move(version), grants = *std::move(grants),
+                          [this, caller = checked, version = *std::move(version), grants = *std::move(grants),
                            response](domain::Transaction& txn) {
                             absl::StatusOr<uint64_t> v = cases_.AppendVersion(txn, caller, version, grants);
                             if (!v.ok()) return v.status();

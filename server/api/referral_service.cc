@@ -108,8 +108,9 @@ grpc::ServerUnaryReactor* ReferralService::CreateReferral(grpc::CallbackServerCo
     return absl::OkStatus();
   }();
   if (!parsed.ok()) return Finish(context, parsed);
-  const domain::Caller checked =
-      domain::PrecheckSignature(*caller, domain::SignedKind::kReferralRecord, in.signed_referral);
+  const domain::Caller checked = PrecheckEnvelope(
+      domain::PrecheckSignature(*caller, domain::SignedKind::kReferralRecord, in.signed_referral), in.packet,
+      in.grants);
   auto created = std::make_shared<domain::ReferralRow>();
   return FinishAfterWrite(
       context, store_,

@@ -35,12 +35,20 @@ struct Caller {
 // write, so the Ed25519 work stays off the writer thread; the rule inside the
 // write uses the result only for the same object and key
 // (prechecked_signatures.h).
-inline Caller PrecheckSignature(Caller caller, SignedKind kind, const SignedObject& object) {
+// `check(prechecked, key)` adds what it checks to the caller's set.
+template <typename Check>
+Caller WithPrechecked(Caller caller, Check&& check) {
   auto checked = caller.prechecked != nullptr ? std::make_shared<PrecheckedSignatures>(*caller.prechecked)
                                               : std::make_shared<PrecheckedSignatures>();
-  checked->Check(kind, caller.sign_key, object);
+  check(*checked, caller.sign_key);
   caller.prechecked = std::move(checked);
   return caller;
+}
+
+inline Caller PrecheckSignature(Caller caller, SignedKind kind, const SignedObject& object) {
+  return WithPrechecked(std::move(caller), [&](PrecheckedSignatures& checked, const SignPublicKey& key) {
+    checked.Check(kind, key, object);
+  });
 }
 
 // The role checks that rules start with. PERMISSION_DENIED names what the

@@ -24,6 +24,8 @@
 #include <vector>
 
 #include "trygg/bytes.h"
+#include "trygg/grant.h"
+#include "trygg/record.h"
 #include "trygg/trust.h"
 
 namespace trygg::domain {
@@ -44,6 +46,13 @@ class PrecheckedSignatures {
   // nullopt when none was checked.
   std::optional<bool> Find(SignedKind kind, const SignPublicKey& key, const SignedObject& object) const;
 
+  // The same for a sealed record (a case version, a referral's packet) and
+  // for a grant, each compared field by field.
+  void CheckRecord(const SignPublicKey& key, const SealedRecord& record);
+  std::optional<bool> FindRecord(const SignPublicKey& key, const SealedRecord& record) const;
+  void CheckGrant(const SignPublicKey& key, const Grant& grant);
+  std::optional<bool> FindGrant(const SignPublicKey& key, const Grant& grant) const;
+
  private:
   struct Checked {
     SignedKind kind;
@@ -51,7 +60,19 @@ class PrecheckedSignatures {
     SignedObject object;
     bool valid;
   };
+  struct CheckedRecord {
+    SignPublicKey key;
+    SealedRecord record;
+    bool valid;
+  };
+  struct CheckedGrant {
+    SignPublicKey key;
+    Grant grant;
+    bool valid;
+  };
   std::vector<Checked> checked_;
+  std::vector<CheckedRecord> records_;
+  std::vector<CheckedGrant> grants_;
 };
 
 // Whether `object` is validly signed under `key` as a `kind`: the result in
@@ -59,6 +80,9 @@ class PrecheckedSignatures {
 // fresh check.
 bool SignatureValid(const PrecheckedSignatures* prechecked, SignedKind kind, const SignPublicKey& key,
                     const SignedObject& object);
+bool RecordSignatureValid(const PrecheckedSignatures* prechecked, const SignPublicKey& key,
+                          const SealedRecord& record);
+bool GrantSignatureValid(const PrecheckedSignatures* prechecked, const SignPublicKey& key, const Grant& grant);
 
 }  // namespace trygg::domain
 
