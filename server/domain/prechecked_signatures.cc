@@ -31,6 +31,24 @@ bool SameGrant(const Grant& a, const Grant& b) {
   return a.signature == b.signature && a.header == b.header && a.sealed == b.sealed;
 }
 
+// The remembered result of the first entry under `key` that `same` accepts.
+template <typename Entry, typename Same>
+std::optional<bool> FindChecked(const std::vector<Entry>& entries, const SignPublicKey& key, Same same) {
+  for (const Entry& entry : entries) {
+    if (entry.key == key && same(entry)) return entry.valid;
+  }
+  return std::nullopt;
+}
+
+// The remembered result if `prechecked` holds one, else `verify()`.
+template <typename Find, typename Verify>
+bool Decide(const PrecheckedSignatures* prechecked, Find find, Verify verify) {
+  if (prechecked != nullptr) {
+    if (std::optional<bool> found = find(*prechecked); found.has_value()) return *found;
+  }
+  return verify();
+}
+
 }  // namespace
 
 void PrecheckedSignatures::Check(SignedKind kind, const SignPublicKey& key, const SignedObject& object) {
@@ -39,12 +57,9 @@ void PrecheckedSignatures::Check(SignedKind kind, const SignPublicKey& key, cons
 
 std::optional<bool> PrecheckedSignatures::Find(SignedKind kind, const SignPublicKey& key,
                                                const SignedObject& object) const {
-  for (const Checked& c : checked_) {
-    if (c.kind == kind && c.key == key && c.object.signature == object.signature && c.object.bytes == object.bytes) {
-      return c.valid;
-    }
-  }
-  return std::nullopt;
+  return FindChecked(checked_, key, [&](const Checked& c) {
+    return c.kind == kind && c.object.signature == object.signature && c.object.bytes == object.bytes;
+  });
 }
 
 void PrecheckedSignatures::CheckRecord(const SignPublicKey& key, const SealedRecord& record) {
@@ -52,10 +67,7 @@ void PrecheckedSignatures::CheckRecord(const SignPublicKey& key, const SealedRec
 }
 
 std::optional<bool> PrecheckedSignatures::FindRecord(const SignPublicKey& key, const SealedRecord& record) const {
-  for (const CheckedRecord& c : records_) {
-    if (c.key == key && SameRecord(c.record, record)) return c.valid;
-  }
-  return std::nullopt;
+  return FindChecked(records_, key, [&](const CheckedRecord& c) { return SameRecord(c.record, record); });
 }
 
 void PrecheckedSignatures::CheckGrant(const SignPublicKey& key, const Grant& grant) {
@@ -63,33 +75,27 @@ void PrecheckedSignatures::CheckGrant(const SignPublicKey& key, const Grant& gra
 }
 
 std::optional<bool> PrecheckedSignatures::FindGrant(const SignPublicKey& key, const Grant& grant) const {
-  for (const CheckedGrant& c : grants_) {
-    if (c.key == key && SameGrant(c.grant, grant)) return c.valid;
-  }
-  return std::nullopt;
+  return FindChecked(grants_, key, [&](const CheckedGrant& c) { return SameGrant(c.grant, grant); });
 }
 
 bool SignatureValid(const PrecheckedSignatures* prechecked, SignedKind kind, const SignPublicKey& key,
                     const SignedObject& object) {
-  if (prechecked != nullptr) {
-    if (std::optional<bool> found = prechecked->Find(kind, key, object); found.has_value()) return *found;
-  }
-  return Verify(kind, key, object);
+  return Decide(
+      prechecked, [&](const PrecheckedSignatures& p) { return p.Find(kind, key, object); },
+      [&] { return Verify(kind, key, object); });
 }
 
 bool RecordSignatureValid(const PrecheckedSignatures* prechecked, const SignPublicKey& key,
                           const SealedRecord& record) {
-  if (prechecked != nullptr) {
-    if (std::optional<bool> found = prechecked->FindRecord(key, record); found.has_value()) return *found;
-  }
-  return VerifyRecordSignature(record, key).ok();
+  return Decide(
+      prechecked, [&](const PrecheckedSignatures& p) { return p.FindRecord(key, record); },
+      [&] { return VerifyRecordSignature(record, key).ok(); });
 }
 
 bool GrantSignatureValid(const PrecheckedSignatures* prechecked, const SignPublicKey& key, const Grant& grant) {
-  if (prechecked != nullptr) {
-    if (std::optional<bool> found = prechecked->FindGrant(key, grant); found.has_value()) return *found;
-  }
-  return VerifyGrantSignature(grant, key).ok();
+  return Decide(
+      prechecked, [&](const PrecheckedSignatures& p) { return p.FindGrant(key, grant); },
+      [&] { return VerifyGrantSignature(grant, key).ok(); });
 }
 
 }  // namespace trygg::domain
