@@ -10,7 +10,8 @@
 // Ownership: each reactor deletes itself when gRPC is done with it; the store
 // and Cases must outlive the server.
 // Thread-safety: one read or write outstanding per reactor; store callbacks
-// run on the writer thread and only continue the stream from there.
+// run on the store's completion thread and only continue the stream from
+// there.
 // Failure modes: UNAUTHENTICATED, PERMISSION_DENIED, NOT_FOUND as for the case;
 // INVALID_ARGUMENT for a first message without metadata, a part too large or
 // past metadata.total_size, an upload shorter than any attachment stream; an

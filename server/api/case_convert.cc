@@ -71,4 +71,12 @@ void GrantToProto(const domain::StoredGrant& grant, trygg::v1::Grant* out) {
 }
 
 
+domain::Caller PrecheckEnvelope(domain::Caller caller, const SealedRecord& record,
+                                const std::vector<domain::StoredGrant>& grants) {
+  return domain::WithPrechecked(std::move(caller), [&](domain::PrecheckedSignatures& checked, const SignPublicKey& key) {
+    checked.CheckRecord(key, record);
+    for (const domain::StoredGrant& grant : grants) checked.CheckGrant(key, grant.grant);
+  });
+}
+
 }  // namespace trygg::api

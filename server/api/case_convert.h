@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "server/domain/caller.h"
 #include "server/domain/case_tables.h"
 #include "trygg/v1/case.pb.h"
 
@@ -20,6 +21,11 @@ void EnvelopeToProto(const SealedRecord& record, trygg::v1::RecordEnvelope* out)
 absl::StatusOr<std::vector<domain::StoredGrant>> GrantsFromProto(
     const google::protobuf::RepeatedPtrField<trygg::v1::Grant>& in);
 void GrantToProto(const domain::StoredGrant& grant, trygg::v1::Grant* out);
+
+// `caller` with the signatures of `record` and of `grants` checked now under
+// its session's key, before the write is queued (prechecked_signatures.h).
+domain::Caller PrecheckEnvelope(domain::Caller caller, const SealedRecord& record,
+                                const std::vector<domain::StoredGrant>& grants);
 
 }  // namespace trygg::api
 

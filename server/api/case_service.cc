@@ -24,8 +24,9 @@ grpc::ServerUnaryReactor* CaseService::CreateCase(grpc::CallbackServerContext* c
   if (!first.ok()) return Finish(context, first.status());
   absl::StatusOr<std::vector<domain::StoredGrant>> grants = GrantsFromProto(request->grants());
   if (!grants.ok()) return Finish(context, grants.status());
+  const domain::Caller checked = PrecheckEnvelope(*caller, *first, *grants);
   return FinishAfterWrite(context, store_,
-                          [this, caller = *caller, first = *std::move(first), grants = *std::move(grants),
+                          [this, caller = checked, first = *std::move(first), grants = *std::move(grants),
                            response](domain::Transaction& txn) {
                             absl::StatusOr<Id128> id = cases_.CreateCase(txn, caller, first, grants);
                             if (!id.ok()) return id.status();
@@ -44,8 +45,9 @@ grpc::ServerUnaryReactor* CaseService::AppendCaseVersion(grpc::CallbackServerCon
   if (!version.ok()) return Finish(context, version.status());
   absl::StatusOr<std::vector<domain::StoredGrant>> grants = GrantsFromProto(request->grants());
   if (!grants.ok()) return Finish(context, grants.status());
+  const domain::Caller checked = PrecheckEnvelope(*caller, *version, *grants);
   return FinishAfterWrite(context, store_,
-                          [this, caller = *caller, version = *std::move(version), grants = *std::move(grants),
+                          [this, caller = checked, version = *std::move(version), grants = *std::move(grants),
                            response](domain::Transaction& txn) {
                             absl::StatusOr<uint64_t> v = cases_.AppendVersion(txn, caller, version, grants);
                             if (!v.ok()) return v.status();
@@ -150,8 +152,9 @@ grpc::ServerUnaryReactor* CaseService::RecordConsent(grpc::CallbackServerContext
   absl::StatusOr<SignedObject> consent = SignedFromProto(request->consent().signed_(), "consent.signed");
   if (!consent.ok()) return Finish(context, consent.status());
   std::vector<uint8_t> evidence(request->consent().evidence().begin(), request->consent().evidence().end());
+  const domain::Caller checked = domain::PrecheckSignature(*caller, domain::SignedKind::kConsentRecord, *consent);
   return FinishAfterWrite(context, store_,
-                          [this, caller = *caller, consent = *std::move(consent), evidence = std::move(evidence),
+                          [this, caller = checked, consent = *std::move(consent), evidence = std::move(evidence),
                            response](domain::Transaction& txn) -> absl::Status {
                             TRYGG_ASSIGN_OR_RETURN(Id128 id, referrals_.RecordConsent(txn, caller, consent, evidence));
                             response->set_consent_id(BytesToProto(id.span()));

@@ -53,8 +53,9 @@ grpc::ServerUnaryReactor* DirectoryService::PublishListing(grpc::CallbackServerC
   if (!caller.ok()) return Finish(context, caller.status());
   absl::StatusOr<SignedObject> listing = SignedFromProto(request->listing().signed_(), "listing.signed");
   if (!listing.ok()) return Finish(context, listing.status());
+  const domain::Caller checked = domain::PrecheckSignature(*caller, domain::SignedKind::kDirectoryObject, *listing);
   return FinishAfterWrite(context, store_,
-                          [this, caller = *caller, listing = *std::move(listing), response](domain::Transaction& txn) {
+                          [this, caller = checked, listing = *std::move(listing), response](domain::Transaction& txn) {
                             auto published = directory_.Publish(txn, caller, listing);
                             if (!published.ok()) return published.status();
                             response->set_listing_id(BytesToProto(published->first.span()));
@@ -73,8 +74,9 @@ grpc::ServerUnaryReactor* DirectoryService::UpdateCapacity(grpc::CallbackServerC
   if (!listing_id.ok()) return Finish(context, listing_id.status());
   absl::StatusOr<SignedObject> update = SignedFromProto(request->signed_(), "signed");
   if (!update.ok()) return Finish(context, update.status());
+  const domain::Caller checked = domain::PrecheckSignature(*caller, domain::SignedKind::kDirectoryObject, *update);
   return FinishAfterWrite(context, store_,
-                          [this, caller = *caller, listing_id = *listing_id,
+                          [this, caller = checked, listing_id = *listing_id,
                            update = *std::move(update)](domain::Transaction& txn) {
                             return directory_.UpdateCapacity(txn, caller, listing_id, update);
                           });
@@ -90,8 +92,10 @@ grpc::ServerUnaryReactor* DirectoryService::RetireListing(grpc::CallbackServerCo
   if (!listing_id.ok()) return Finish(context, listing_id.status());
   absl::StatusOr<SignedObject> retirement = SignedFromProto(request->signed_(), "signed");
   if (!retirement.ok()) return Finish(context, retirement.status());
+  const domain::Caller checked =
+      domain::PrecheckSignature(*caller, domain::SignedKind::kDirectoryObject, *retirement);
   return FinishAfterWrite(context, store_,
-                          [this, caller = *caller, listing_id = *listing_id,
+                          [this, caller = checked, listing_id = *listing_id,
                            retirement = *std::move(retirement)](domain::Transaction& txn) {
                             return directory_.Retire(txn, caller, listing_id, retirement);
                           });

@@ -108,10 +108,13 @@ grpc::ServerUnaryReactor* ReferralService::CreateReferral(grpc::CallbackServerCo
     return absl::OkStatus();
   }();
   if (!parsed.ok()) return Finish(context, parsed);
+  const domain::Caller checked = PrecheckEnvelope(
+      domain::PrecheckSignature(*caller, domain::SignedKind::kReferralRecord, in.signed_referral), in.packet,
+      in.grants);
   auto created = std::make_shared<domain::ReferralRow>();
   return FinishAfterWrite(
       context, store_,
-      [this, caller = *caller, in = std::move(in), created](domain::Transaction& txn) -> absl::Status {
+      [this, caller = checked, in = std::move(in), created](domain::Transaction& txn) -> absl::Status {
         TRYGG_ASSIGN_OR_RETURN(*created, referrals_.Create(txn, caller, in));
         return absl::OkStatus();
       },
@@ -152,10 +155,12 @@ grpc::ServerUnaryReactor* ReferralService::TransitionReferral(grpc::CallbackServ
   if (!referral_id.ok()) return Finish(context, referral_id.status());
   absl::StatusOr<SignedObject> transition = SignedFromProto(request->transition(), "transition");
   if (!transition.ok()) return Finish(context, transition.status());
+  const domain::Caller checked =
+      domain::PrecheckSignature(*caller, domain::SignedKind::kReferralTransition, *transition);
   auto moved = std::make_shared<domain::ReferralWithHistory>();
   return FinishAfterWrite(
       context, store_,
-      [this, caller = *caller, referral_id = *referral_id, transition = *std::move(transition),
+      [this, caller = checked, referral_id = *referral_id, transition = *std::move(transition),
        moved](domain::Transaction& txn) -> absl::Status {
         TRYGG_ASSIGN_OR_RETURN(*moved, referrals_.TransitionWithHistory(txn, caller, referral_id, transition));
         return absl::OkStatus();

@@ -38,8 +38,9 @@ grpc::ServerUnaryReactor* FinishWith(grpc::CallbackServerContext* context, Body 
 
 // Runs `write` on the store's writer thread; `write` may fill the response,
 // which gRPC keeps alive until Finish. After a successful commit,
-// `on_commit` (if any) runs on the writer thread, the audit receipt is
-// attached, and the call finishes.
+// `on_commit` (if any) runs on the store's completion thread (not the
+// writer's: replying and publishing watch notices never hold up the next
+// batch), the audit receipt is attached, and the call finishes.
 grpc::ServerUnaryReactor* FinishAfterWrite(grpc::CallbackServerContext* context, domain::Store& store,
                                            domain::Store::WriteFn write,
                                            std::function<void()> on_commit = nullptr);

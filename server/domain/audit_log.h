@@ -156,7 +156,7 @@ class AuditLog {
 
   // The latest signed tree head, signing a new one when the log grew or the
   // stored one is older than Options::head_reuse_ms. `done` runs once, on
-  // the calling thread or on the store's writer thread; it must be quick.
+  // the calling thread or on the store's completion thread; it must be quick.
   void GetSignedTreeHead(std::function<void(absl::StatusOr<audit::SignedTreeHead>)> done);
   // Blocking form, for tools and tests.
   absl::StatusOr<audit::SignedTreeHead> GetSignedTreeHeadAndWait();

@@ -58,8 +58,7 @@ absl::StatusOr<RecordHeader> Cases::CheckAuthoredEnvelope(Transaction& txn, cons
     return absl::PermissionDeniedError("the envelope's author is not the calling device");
   }
   TRYGG_ASSIGN_OR_RETURN(SignPublicKey key, CallerKey(txn, caller));
-  absl::Status signature = VerifyRecordSignature(record, key);
-  if (!signature.ok()) {
+  if (!RecordSignatureValid(caller.prechecked.get(), key, record)) {
     return absl::InvalidArgumentError("the envelope is malformed or not signed by the calling device");
   }
   return header;
@@ -83,7 +82,7 @@ absl::Status Cases::CheckGrant(Transaction& txn, const Caller& caller, const Sto
     return absl::InvalidArgumentError("grants: a grant is not sealed to the organisation's current key");
   }
   TRYGG_ASSIGN_OR_RETURN(SignPublicKey key, CallerKey(txn, caller));
-  if (!VerifyGrantSignature(grant.grant, key).ok()) {
+  if (!GrantSignatureValid(caller.prechecked.get(), key, grant.grant)) {
     return absl::InvalidArgumentError("grants: a grant is not signed by the calling device");
   }
   return absl::OkStatus();

@@ -30,14 +30,13 @@ bool SameObject(const SignedObject& a, const SignedObject& b) {
 
 }  // namespace
 
-absl::Status Directory::CheckSigner(Transaction& txn, const Id128& org_id, const Id128& signer,
-                                    const SignedObject& object) const {
+absl::Status Directory::CheckSigner(Transaction& txn, const Caller& caller, const Id128& org_id,
+                                    const Id128& signer, const SignedObject& object) const {
   TRYGG_ASSIGN_OR_RETURN(std::optional<DeviceRow> device, txn.trust().GetDevice(signer));
   if (!device.has_value() || device->revoked || device->org_id != org_id || device->role != Role::kOrgAdmin) {
     return absl::PermissionDeniedError("the signer is not an active admin device of the listing's organisation");
   }
-  absl::Status verified = VerifyListingSignature(object, device->sign_key);
-  if (!verified.ok()) return absl::PermissionDeniedError("the signature does not verify under the signer's key");
+  if (!SignatureValid(caller.prechecked.get(), SignedKind::kDirectoryObject, device->sign_key, object)) return absl::PermissionDeniedError("the signature does not verify under the signer's key");
   return absl::OkStatus();
 }
 
@@ -53,7 +52,7 @@ absl::StatusOr<std::pair<Id128, uint64_t>> Directory::Publish(Transaction& txn, 
   if (listing.created_at_ms > now_ms + options_.max_future_skew_ms) {
     return absl::InvalidArgumentError("capacity_updated_at: the listing's time is in the future");
   }
-  TRYGG_RETURN_IF_ERROR(CheckSigner(txn, listing.org_id, listing.signer_device, signed_listing));
+  TRYGG_RETURN_IF_ERROR(CheckSigner(txn, caller, listing.org_id, listing.signer_device, signed_listing));
 
   TRYGG_ASSIGN_OR_RETURN(std::optional<ListingRow> stored, txn.directory().GetListing(listing.listing_id));
   if (stored.has_value()) {
@@ -125,7 +124,7 @@ absl::Status Directory::UpdateCapacity(Transaction& txn, const Caller& caller, c
   if (update.updated_at_ms <= stored->capacity_at_ms) {
     return absl::AbortedError("capacity_updated_at: a capacity stated at the same time or later is stored");
   }
-  TRYGG_RETURN_IF_ERROR(CheckSigner(txn, update.org_id, update.signer_device, signed_update));
+  TRYGG_RETURN_IF_ERROR(CheckSigner(txn, caller, update.org_id, update.signer_device, signed_update));
   TRYGG_RETURN_IF_ERROR(txn.directory().PutCapacity(listing_id, stored->org_id, update.capacity_free, update.updated_at_ms,
                                                     SignedBy{signed_update, update.signer_device}));
   return AuditLog::Record(
@@ -159,7 +158,7 @@ absl::Status Directory::Retire(Transaction& txn, const Caller& caller, const Id1
   if (retirement.retired_at_ms > now_ms + options_.max_future_skew_ms) {
     return absl::InvalidArgumentError("retired_at: the retirement's time is in the future");
   }
-  TRYGG_RETURN_IF_ERROR(CheckSigner(txn, retirement.org_id, retirement.signer_device, signed_retirement));
+  TRYGG_RETURN_IF_ERROR(CheckSigner(txn, caller, retirement.org_id, retirement.signer_device, signed_retirement));
   TRYGG_RETURN_IF_ERROR(
       txn.directory().PutRetirement(listing_id, stored->org_id, SignedBy{signed_retirement, retirement.signer_device}));
   return AuditLog::Record(txn, ListingRetiredEvent(caller, now_ms, listing_id, stored->category)).status();

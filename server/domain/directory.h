@@ -113,7 +113,9 @@ class Directory {
 
  private:
   absl::StatusOr<ListingView> View(ListingRow row, int64_t now_ms) const;
-  absl::Status CheckSigner(Transaction& txn, const Id128& org_id, const Id128& signer,
+  // `signer` is an active admin device of `org_id` and signed `object`
+  // (with the result `caller` brings from before the write, if any).
+  absl::Status CheckSigner(Transaction& txn, const Caller& caller, const Id128& org_id, const Id128& signer,
                            const SignedObject& object) const;
 
   Clock& clock_;

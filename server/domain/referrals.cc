@@ -73,7 +73,7 @@ absl::StatusOr<SentReferral> VerifySentReferral(Transaction& txn, const Caller& 
     return absl::PermissionDeniedError("the referral must be sent by the calling device for its organisation");
   }
   TRYGG_ASSIGN_OR_RETURN(SignPublicKey key, Cases::CallerKey(txn, caller));
-  if (!VerifyReferralRecord(signed_referral, key).ok()) {
+  if (!SignatureValid(caller.prechecked.get(), SignedKind::kReferralRecord, key, signed_referral)) {
     return absl::InvalidArgumentError("the referral is not signed by the calling device");
   }
   return sent;
@@ -213,7 +213,8 @@ absl::StatusOr<Id128> Referrals::RecordConsent(Transaction& txn, const Caller& c
   if (!parsed.ok()) return absl::InvalidArgumentError("consent is not a consent record");
   TRYGG_RETURN_IF_ERROR(Cases::VisibleCase(txn, caller.org_id, parsed->case_id).status());
   TRYGG_ASSIGN_OR_RETURN(SignPublicKey key, Cases::CallerKey(txn, caller));
-  if (parsed->recorder_device_id != caller.device_id || !VerifyConsentRecord(consent, key).ok()) {
+  if (parsed->recorder_device_id != caller.device_id ||
+      !SignatureValid(caller.prechecked.get(), SignedKind::kConsentRecord, key, consent)) {
     return absl::InvalidArgumentError("consent is not signed by the calling device");
   }
   if (Blake2b256(evidence) != parsed->evidence_hash) {
@@ -324,7 +325,7 @@ absl::StatusOr<ReferralRow> Referrals::Transition(Transaction& txn, const Caller
   if (!parsed.ok()) return absl::InvalidArgumentError("transition is not a referral transition");
   TRYGG_ASSIGN_OR_RETURN(SignPublicKey key, Cases::CallerKey(txn, caller));
   if (parsed->referral_id != referral_id || parsed->actor_device_id != caller.device_id ||
-      !VerifyReferralTransition(transition, key).ok()) {
+      !SignatureValid(caller.prechecked.get(), SignedKind::kReferralTransition, key, transition)) {
     return absl::InvalidArgumentError("transition is not for this referral or not signed by the calling device");
   }
   TRYGG_ASSIGN_OR_RETURN(std::vector<StoredTransition> history, txn.referrals().GetTransitions(referral_id));

@@ -95,7 +95,7 @@ absl::StatusOr<Caller> Sessions::AuthenticateTokenHash(Transaction& txn, const H
   if (session->second <= clock_.NowUnixMillis()) return absl::UnauthenticatedError("the session has expired");
   TRYGG_ASSIGN_OR_RETURN(std::optional<DeviceRow> device, txn.trust().GetDevice(session->first));
   if (!device.has_value() || device->revoked) return absl::UnauthenticatedError("the device has been revoked");
-  return Caller{device->device_id, device->org_id, device->role, session->second};
+  return Caller{device->device_id, device->org_id, device->role, session->second, device->sign_key, nullptr};
 }
 
 absl::Status Sessions::EndSession(Transaction& txn, absl::string_view token) const {

@@ -81,8 +81,8 @@ class Store {
 
   // Queues `write`; runs it in its own savepoint of a group-committed
   // transaction on the writer thread, then calls `done` with the durable
-  // result (on the writer thread: `done` must be quick and must not wait for
-  // another write). A store that cannot take the write now (full queue,
+  // result, on the store's completion thread, in commit order (`done` should
+  // be quick: the calls after it wait for it; the writer does not). A store that cannot take the write now (full queue,
   // shutting down) calls `done` at once, on the calling thread, with
   // RESOURCE_EXHAUSTED or UNAVAILABLE, and `write` never runs.
   virtual void Write(WriteFn write, DoneFn done) = 0;

@@ -15,9 +15,8 @@ namespace {
 constexpr std::string_view kNotOrgAdmin = "only an admin device of the organisation may do this";
 
 // Rebuilds an organisation's verified state from its stored certificate and
-// links. Logs are short (one link per enrolment, revocation or rotation), so
-// replaying them keeps the server free of cached state that a rolled-back
-// savepoint could leave stale.
+// links: every link's signature again, so AppendOrgLogLink asks OrgLogCache
+// first.
 absl::StatusOr<OrgLogState> LoadOrgLog(TrustTables& tables, const SignPublicKey& root, const Id128& org_id) {
   TRYGG_ASSIGN_OR_RETURN(std::optional<StoredCertificate> cert, tables.GetCertificate(org_id));
   if (!cert.has_value() || cert->kind != CertificateKind::kOrganisation) {
@@ -46,6 +45,20 @@ absl::Status LinkRejected(const absl::Status& status) {
 }
 
 }  // namespace
+
+std::optional<OrgLogState> OrgLogCache::Find(const Id128& org_id, const OrgLogHead& head) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = states_.find(org_id);
+  if (it == states_.end()) return std::nullopt;
+  const OrgLogHead cached = it->second.head();
+  if (cached.seq != head.seq || cached.hash != head.hash) return std::nullopt;
+  return it->second;
+}
+
+void OrgLogCache::Put(const Id128& org_id, const OrgLogState& state) {
+  std::lock_guard<std::mutex> lock(mu_);
+  states_.insert_or_assign(org_id, state);
+}
 
 absl::StatusOr<Id128> Trust::UploadCertificate(Transaction& txn, CertificateKind kind,
                                                const SignedObject& certificate) const {
@@ -146,8 +159,17 @@ absl::StatusOr<uint64_t> Trust::AppendOrgLogLink(Transaction& txn, const Caller&
     return absl::AbortedError(absl::StrCat("the log's head is at ", head, ", the link is for ", parsed.seq,
                                            "; re-read the log and retry"));
   }
-  TRYGG_ASSIGN_OR_RETURN(OrgLogState state, LoadOrgLog(tables, *root_, org_id));
-  TRYGG_RETURN_IF_ERROR(LinkRejected(state.Apply(link)));
+  // The stored head, to find the verified state it ends in (OrgLogCache).
+  std::optional<OrgLogState> state;
+  if (head > 0) {
+    TRYGG_ASSIGN_OR_RETURN(std::vector<SignedObject> last, tables.GetOrgLog(org_id, head, 1));
+    if (!last.empty()) state = org_logs_->Find(org_id, OrgLogHead{head, SignedObjectHash(last[0])});
+  }
+  if (!state.has_value()) {
+    TRYGG_ASSIGN_OR_RETURN(OrgLogState loaded, LoadOrgLog(tables, *root_, org_id));
+    state.emplace(std::move(loaded));
+  }
+  TRYGG_RETURN_IF_ERROR(LinkRejected(state->Apply(link)));
   // The log checks that ids are unused within this organisation; the
   // registry is platform-wide, so an id or key of any other organisation's
   // device is refused too (else one organisation's admin could reach
@@ -192,7 +214,7 @@ absl::StatusOr<uint64_t> Trust::AppendOrgLogLink(Transaction& txn, const Caller&
   TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, event).status());
 
   if (parsed.action != OrgLogAction::kRotateOrgKey) {
-    const DeviceRecord* device = state.FindDevice(parsed.device_id);
+    const DeviceRecord* device = state->FindDevice(parsed.device_id);
     TRYGG_CHECK(device != nullptr);
     if (parsed.action == OrgLogAction::kAddDevice) {
       DeviceRow row{device->device_id, org_id, device->role, device->sign_key, device->box_key, device->revoked};
@@ -203,6 +225,8 @@ absl::StatusOr<uint64_t> Trust::AppendOrgLogLink(Transaction& txn, const Caller&
     // A revoked device is refused at once: its sessions end with this commit.
     if (device->revoked) TRYGG_RETURN_IF_ERROR(tables.DeleteSessionsOfDevice(device->device_id));
   }
+  // Used only once this link is the stored head (OrgLogCache).
+  org_logs_->Put(org_id, *state);
   return parsed.seq;
 }
 

@@ -24,6 +24,9 @@
 #ifndef TRYGG_SERVER_DOMAIN_TRUST_H_
 #define TRYGG_SERVER_DOMAIN_TRUST_H_
 
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,6 +35,7 @@
 #include "server/domain/caller.h"
 #include "server/domain/store.h"
 #include "server/domain/trust_tables.h"
+#include "trygg/org_log.h"
 #include "trygg/random.h"
 
 namespace trygg::domain {
@@ -69,6 +73,26 @@ struct TrustLimits {
   // Key envelopes in one PutKeyEnvelopes call (one per device of the
   // organisation at a key rotation).
   int max_key_envelopes_per_call = 1000;
+};
+
+// The verified state of each organisation's log as of its last link, so an
+// append verifies its one new link instead of replaying the whole log.
+// An entry is used only when its head (seq and link hash) is the head the
+// store holds now, read in the same transaction: a state put by a write whose
+// savepoint or batch later rolled back names a head that is not stored and is
+// never used, and a link hash fixes the whole chain before it (each link
+// signs its predecessor's hash). The cache lives in memory only, so a
+// restored database starts with an empty one.
+//
+// Thread-safety: all methods are thread-safe.
+class OrgLogCache {
+ public:
+  std::optional<OrgLogState> Find(const Id128& org_id, const OrgLogHead& head) const;
+  void Put(const Id128& org_id, const OrgLogState& state);
+
+ private:
+  mutable std::mutex mu_;
+  std::map<Id128, OrgLogState> states_;
 };
 
 class Trust {
@@ -149,6 +173,7 @@ class Trust {
   Clock& clock_;
   Rng& rng_;
   const TrustLimits limits_;
+  std::shared_ptr<OrgLogCache> org_logs_ = std::make_shared<OrgLogCache>();
 };
 
 }  // namespace trygg::domain

@@ -1,35 +1,45 @@
 // SPDX-License-Identifier: Apache-2.0
 
 // trygg-bench: load against a real tryggd, reported as ratios to the floor
-// measured in the same run (DESIGN.md, "Performance reference").
+// measured in the same run (DESIGN.md, "Performance reference";
+// docs/benchmarks.md).
 //
-// It starts a throw-away tryggd on a loopback port with a fresh data
-// directory, sets up a platform through libtrygg exactly as the tools do (a
-// platform root, two member organisations, a listing per worker, a case, a
-// consent and a stock of referrals), then runs closed loops of N concurrent
-// callers (N = each --in-flight) for:
-//   empty     grpc.health.v1.Health/Check: the empty-call floor
-//   capacity  a signed capacity update: the device signs, the server verifies
-//             the signer against the organisation log, commits it with its
-//             audit entry (synchronous=FULL, group commit) and replies
-//   accept    a referral transition SENT -> ACCEPTED, signed by the receiver:
-//             verified, checked against the workflow, committed with its
-//             audit entry and the receiver's grant changes
-// Each is reported in calls per second and as a ratio to `empty` at the same
-// N, as the median over --runs rounds (the workloads interleave within a
-// round, so a burst of load elsewhere hits them alike).
+// It starts a throw-away tryggd and the reference server trygg-bench-floor
+// (floor_server.cc) on loopback ports with fresh data directories, sets up a
+// platform through libtrygg exactly as the tools do (a platform root, two
+// member organisations, a listing and a case per worker, a consent), then, in
+// each round and at each N (--in-flight), runs exactly --calls calls of each
+// workload with N concurrent callers in a closed loop:
+//   empty, floor            the empty call (Health/Check) and the floor's
+//                           minimal durable signed write
+//   capacity_update, case_create, case_version (4 KiB), consent_record,
+//   referral_create, referral_accept, referral_complete, referral_decline
+//                           the signed writes, each one call of libtrygg or
+//                           of the generated stub
+//   read_inbox, read_outbox, read_directory_search, read_case
+//                           reads (--no-reads leaves them out)
+// A counted loop never runs out of stock: the referrals a loop uses up are
+// made before it (by `referral_create`, or unmeasured for `decline`).
+// Reported per workload and N: calls per second (median over --runs rounds),
+// its ratio to the floor and to the empty call at the same N, and latency
+// p50, p90 and p99 (medians over the rounds).
 //
-//   trygg-bench [--tryggd PATH] [--in-flight N ...] [--seconds S] [--runs R]
-//               [--referrals N] [--json]
+//   trygg-bench [--tryggd PATH] [--floor PATH] [--in-flight N ...] [--calls C]
+//               [--runs R] [--preload N ...] [--no-reads] [--json]
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -41,8 +51,11 @@
 
 #include <CLI/CLI.hpp>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/client_unary_call.h>
+#include <grpcpp/impl/rpc_method.h>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "trygg/case_client.h"
 #include "trygg/client.h"
@@ -53,6 +66,8 @@
 #include "trygg/referral_client.h"
 #include "trygg/status_macros.h"
 #include "trygg/trust.h"
+#include "trygg/v1/case.grpc.pb.h"
+#include "trygg/v1/directory.grpc.pb.h"
 #include "trygg/v1/referral.grpc.pb.h"
 #include "trygg/workflow.h"
 
@@ -63,21 +78,24 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// ---- A throw-away tryggd ------------------------------------------------------
+// ---- A throw-away server (tryggd or the floor) ------------------------------------------------------
 
 class Server {
  public:
   ~Server() { Stop(); }
 
-  absl::Status Start(const std::string& binary, const SignPublicKey& root) {
+  // Starts `binary` with `args` (after the binary's name) plus
+  // `--data-dir <fresh directory>`, and waits for its "<banner> listening on
+  // <address>" line.
+  absl::Status Start(const std::string& binary, std::vector<std::string> args, std::string_view banner) {
     char pattern[] = "/tmp/trygg-bench-XXXXXX";
     if (mkdtemp(pattern) == nullptr) return absl::InternalError("cannot create a temporary directory");
     dir_ = pattern;
     int out[2];
     if (pipe(out) != 0) return absl::InternalError("pipe failed");
-    const std::string root_hex = HexEncode(root.span());
-    std::vector<std::string> args = {binary,          "--listen", "127.0.0.1:0", "--data-dir", dir_,
-                                     "--platform-root-key", root_hex, "--log-level", "warn"};
+    args.insert(args.begin(), binary);
+    args.push_back("--data-dir");
+    args.push_back(dir_);
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -91,12 +109,12 @@ class Server {
     if (rc != 0) {
       close(out[0]);
       pid_ = -1;
-      return absl::NotFoundError("cannot start " + binary + " (pass --tryggd PATH)");
+      return absl::NotFoundError("cannot start " + binary);
     }
-    // tryggd prints "tryggd listening on <address>; ..." once it accepts calls.
+    // It prints "<banner> listening on <address>; ..." once it accepts calls.
     std::string text;
     char buffer[512];
-    constexpr std::string_view kListening = "tryggd listening on ";
+    const std::string kListening = std::string(banner) + " listening on ";
     const auto deadline = Clock::now() + std::chrono::seconds(20);
     while (Clock::now() < deadline) {
       const ssize_t n = read(out[0], buffer, sizeof buffer);
@@ -110,10 +128,10 @@ class Server {
       address_ = text.substr(begin, end - begin);
       break;
     }
-    // Kept open until Stop: tryggd must not meet a closed pipe (SIGPIPE). It
+    // Kept open until Stop: the server must not meet a closed pipe (SIGPIPE). It
     // writes little to stdout after this line; its warnings go to stderr.
     stdout_fd_ = out[0];
-    if (address_.empty()) return absl::UnavailableError("tryggd did not start: " + text);
+    if (address_.empty()) return absl::UnavailableError(binary + " did not start: " + text);
     return absl::OkStatus();
   }
 
@@ -199,44 +217,58 @@ class Platform {
   SigningKeyPair root_;
 };
 
-// ---- Closed loops -------------------------------------------------------------
+// ---- Counted loops ------------------------------------------------------------
 
-// One call of a workload by worker `w`; false when the workload is used up.
-using Call = std::function<absl::StatusOr<bool>(int w)>;
+// Call number `i` (0 <= i < count) of a workload, made by worker `w`.
+using Call = std::function<absl::Status(int w, size_t i)>;
 
 struct LoopResult {
-  uint64_t calls = 0;
   double seconds = 0;
+  size_t calls = 0;
+  std::vector<double> latencies_ms;  // one per call, sorted
   double rate() const { return seconds > 0 ? static_cast<double>(calls) / seconds : 0; }
+  double Percentile(double p) const {
+    if (latencies_ms.empty()) return 0;
+    const size_t rank = static_cast<size_t>(std::ceil(p * static_cast<double>(latencies_ms.size())));
+    return latencies_ms[std::min(latencies_ms.size(), std::max<size_t>(rank, 1)) - 1];
+  }
 };
 
-absl::StatusOr<LoopResult> RunLoop(const Call& call, int workers, double seconds) {
-  std::atomic<uint64_t> calls{0};
-  std::atomic<bool> stop{false};
+// Exactly `count` calls by `workers` concurrent callers, each taking the next
+// call number as it finishes one (a closed loop). A fixed count, not a fixed
+// time: a workload that uses up stock (referrals to accept) has exactly what
+// it needs made before the loop, so it never runs out in the middle.
+absl::StatusOr<LoopResult> RunCounted(const Call& call, int workers, size_t count) {
+  std::atomic<size_t> next{0};
   std::mutex mu;
   absl::Status first_error;
+  std::vector<std::vector<double>> latencies(static_cast<size_t>(workers));
   const auto start = Clock::now();
-  const auto deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   std::vector<std::thread> threads;
   for (int w = 0; w < workers; ++w) {
     threads.emplace_back([&, w] {
-      while (!stop.load(std::memory_order_relaxed) && Clock::now() < deadline) {
-        absl::StatusOr<bool> more = call(w);
-        if (!more.ok()) {
+      std::vector<double>& mine = latencies[static_cast<size_t>(w)];
+      for (size_t i = next.fetch_add(1); i < count; i = next.fetch_add(1)) {
+        const auto t0 = Clock::now();
+        absl::Status status = call(w, i);
+        mine.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+        if (!status.ok()) {
           std::lock_guard<std::mutex> lock(mu);
-          if (first_error.ok()) first_error = more.status();
-          stop = true;
+          if (first_error.ok()) first_error = status;
+          next = count;
           return;
         }
-        if (!*more) return;
-        calls.fetch_add(1, std::memory_order_relaxed);
       }
     });
   }
   for (std::thread& t : threads) t.join();
-  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  LoopResult result;
+  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   if (!first_error.ok()) return first_error;
-  return LoopResult{calls.load(), elapsed};
+  for (std::vector<double>& v : latencies) result.latencies_ms.insert(result.latencies_ms.end(), v.begin(), v.end());
+  std::sort(result.latencies_ms.begin(), result.latencies_ms.end());
+  result.calls = result.latencies_ms.size();
+  return result;
 }
 
 absl::Status FromGrpc(const grpc::Status& status, const char* what) {
@@ -250,33 +282,114 @@ double Median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
+std::string ToProto(const Id128& id) { return std::string(id.span().begin(), id.span().end()); }
+
 struct Options {
   std::string tryggd;
+  std::string floor;
   std::vector<int> in_flight = {16, 64};
-  double seconds = 2;
+  size_t calls = 2000;
   int runs = 3;
-  int referrals = 0;  // per accept loop; 0: as many as the loop can use
+  std::vector<size_t> preload = {0};
+  bool reads = true;
   bool json = false;
 };
 
-std::string DefaultTryggd() {
-  // Beside the build tree's tools/trygg-bench: ../../server/daemon/tryggd.
+// A sibling of this binary in the build tree: ../../<relative>.
+std::string BuiltBeside(const std::string& relative, const std::string& fallback) {
   std::error_code ec;
   const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (!ec) {
-    const std::filesystem::path built = self.parent_path().parent_path().parent_path() / "server/daemon/tryggd";
+    const std::filesystem::path built = self.parent_path().parent_path().parent_path() / relative;
     if (std::filesystem::exists(built)) return built.string();
   }
-  return "tryggd";
+  return fallback;
 }
 
+// ---- The floor's one call -----------------------------------------------------
+
+// The minimal durable signed write, made as the generated stubs make every
+// other call here (a blocking unary call on a channel of the same kind): sign
+// a transition-sized message, send signature || message, wait for the commit.
+class FloorClient {
+ public:
+  FloorClient() { crypto_sign_keypair(public_key_.data(), secret_key_.data()); }
+  ~FloorClient() { sodium_memzero(secret_key_.data(), secret_key_.size()); }
+
+  std::string PublicKeyHex() const { return HexEncode(public_key_); }
+  void Connect(const std::string& address) {
+    channel_ = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+    method_ = std::make_unique<grpc::internal::RpcMethod>("/trygg.bench.Floor/Write",
+                                                          grpc::internal::RpcMethod::NORMAL_RPC, channel_);
+  }
+
+  absl::Status Write(size_t i) const {
+    // About the size of a signed referral transition.
+    std::array<uint8_t, 96> message{};
+    std::memcpy(message.data(), &i, sizeof i);
+    randombytes_buf(message.data() + sizeof i, 16);
+    std::array<uint8_t, crypto_sign_BYTES> signature;
+    crypto_sign_detached(signature.data(), nullptr, message.data(), message.size(), secret_key_.data());
+    std::array<grpc::Slice, 2> slices = {grpc::Slice(signature.data(), signature.size()),
+                                         grpc::Slice(message.data(), message.size())};
+    grpc::ByteBuffer request(slices.data(), slices.size());
+    grpc::ByteBuffer response;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return FromGrpc(grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
+                        channel_.get(), *method_, &context, request, &response),
+                    "floor write");
+  }
+
+ private:
+  std::array<uint8_t, crypto_sign_PUBLICKEYBYTES> public_key_{};
+  std::array<uint8_t, crypto_sign_SECRETKEYBYTES> secret_key_{};
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<grpc::internal::RpcMethod> method_;
+};
+
+// ---- The run ------------------------------------------------------------------
+
+// What one worker owns: libtrygg's case and referral clients are not
+// thread-safe (Client is), so each caller has its own, its own case to
+// append versions to, and a case of one version to read.
+struct Worker {
+  SystemRng rng;
+  std::unique_ptr<CaseClient> cases;
+  std::unique_ptr<ReferralClient> referrals;
+  Id128 own_case;
+  Id128 read_case;
+};
+
+// Per workload and N: one entry per round.
+struct Measured {
+  std::vector<double> rates, p50, p90, p99;
+  void Add(const LoopResult& r) {
+    rates.push_back(r.rate());
+    p50.push_back(r.Percentile(0.50));
+    p90.push_back(r.Percentile(0.90));
+    p99.push_back(r.Percentile(0.99));
+  }
+};
+
 absl::Status Run(const Options& options) {
+  if (sodium_init() < 0) return absl::InternalError("libsodium failed to initialise");
   Platform platform("");
   Server server;
-  TRYGG_RETURN_IF_ERROR(server.Start(options.tryggd, platform.root().public_key));
+  TRYGG_RETURN_IF_ERROR(server.Start(
+      options.tryggd,
+      {"--listen", "127.0.0.1:0", "--platform-root-key", HexEncode(platform.root().public_key.span()), "--log-level",
+       "warn"},
+      "tryggd"));
   platform.set_address(server.address());
+  FloorClient floor;
+  Server floor_server;
+  TRYGG_RETURN_IF_ERROR(floor_server.Start(options.floor, {"--listen", "127.0.0.1:0", "--key", floor.PublicKeyHex()},
+                                           "trygg-bench-floor"));
+  floor.Connect(floor_server.address());
   const int max_workers = *std::max_element(options.in_flight.begin(), options.in_flight.end());
-  std::fprintf(stderr, "trygg-bench: tryggd on %s; setting up\n", server.address().c_str());
+  std::fprintf(stderr, "trygg-bench: tryggd on %s, floor on %s; setting up\n", server.address().c_str(),
+               floor_server.address().c_str());
 
   TRYGG_ASSIGN_OR_RETURN(Member sender, platform.Admit("Skyddat boende (bench)"));
   TRYGG_ASSIGN_OR_RETURN(Member receiver, platform.Admit("Juridisk rådgivning (bench)"));
@@ -295,158 +408,262 @@ absl::Status Run(const Options& options) {
     listings.push_back(std::move(published));
   }
 
-  // A case with a consent to the receiver, and referrals to accept.
-  CaseClient cases(*sender.client, sender.keys, platform.clock(), platform.rng());
-  ReferralClient referrals(*sender.client, sender.keys, cases, platform.clock(), platform.rng());
+  // The sender's workers, each with its own case; the first case carries the
+  // consent every referral is made on.
+  std::vector<Worker> workers(static_cast<size_t>(max_workers));
   const std::string survivor = "bench case";
-  TRYGG_ASSIGN_OR_RETURN(Id128 case_id,
-                         cases.CreateCase(std::span(reinterpret_cast<const uint8_t*>(survivor.data()), survivor.size()), 1));
+  const std::span<const uint8_t> survivor_bytes(reinterpret_cast<const uint8_t*>(survivor.data()), survivor.size());
+  for (Worker& w : workers) {
+    w.cases = std::make_unique<CaseClient>(*sender.client, sender.keys, platform.clock(), w.rng);
+    w.referrals = std::make_unique<ReferralClient>(*sender.client, sender.keys, *w.cases, platform.clock(), w.rng);
+    TRYGG_ASSIGN_OR_RETURN(w.own_case, w.cases->CreateCase(survivor_bytes, 1));
+    TRYGG_ASSIGN_OR_RETURN(w.read_case, w.cases->CreateCase(survivor_bytes, 1));
+  }
+  const Id128 case_id = workers[0].own_case;
   ConsentTerms terms;
   terms.case_id = case_id;
   terms.to_org = receiver.keys.org_id;
   terms.services = ServiceBit(static_cast<uint8_t>(ServiceCategory::kLegalAdvice));
   terms.expires_at_ms = platform.clock().NowUnixMillis() + 7LL * 24 * 3600 * 1000;
   terms.evidence = {'b', 'e', 'n', 'c', 'h'};
-  TRYGG_ASSIGN_OR_RETURN(Id128 consent_id, referrals.RecordConsent(terms));
+  TRYGG_ASSIGN_OR_RETURN(Id128 consent_id, workers[0].referrals->RecordConsent(terms));
+  ReferralDraft draft;
+  draft.case_id = case_id;
+  draft.listing_id = listings[0].listing.listing_id;
+  draft.to_org = receiver.keys.org_id;
+  draft.service = static_cast<uint8_t>(ServiceCategory::kLegalAdvice);
+  draft.consent_id = consent_id;
+  draft.packet = {'b', 'e', 'n', 'c', 'h'};
 
   auto channel = receiver.client->channel();
   auto health = grpc::health::v1::Health::NewStub(channel);
   auto referral_stub = trygg::v1::ReferralService::NewStub(channel);
+  auto case_stub = trygg::v1::CaseService::NewStub(sender.client->channel());
+  auto directory_stub = trygg::v1::DirectoryService::NewStub(channel);
   std::vector<int64_t> last_update_ms(static_cast<size_t>(max_workers), 0);
   std::vector<uint32_t> capacity(static_cast<size_t>(max_workers), 0);
 
-  const Call empty = [&](int) -> absl::StatusOr<bool> {
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    grpc::health::v1::HealthCheckRequest request;
-    grpc::health::v1::HealthCheckResponse response;
-    TRYGG_RETURN_IF_ERROR(FromGrpc(health->Check(&context, request, &response), "Health/Check"));
-    return true;
-  };
-  const Call capacity_update = [&](int w) -> absl::StatusOr<bool> {
-    const VerifiedListing& listing = listings[static_cast<size_t>(w)];
-    CapacityUpdate update;
-    update.listing_id = listing.listing.listing_id;
-    update.org_id = receiver.keys.org_id;
-    update.revision = listing.listing.revision;
-    update.capacity_free = static_cast<int32_t>(++capacity[static_cast<size_t>(w)] % 20);
-    // Strictly later than this listing's last update, as the server requires.
-    int64_t& last = last_update_ms[static_cast<size_t>(w)];
-    last = std::max(platform.clock().NowUnixMillis(), last + 1);
-    update.updated_at_ms = last;
-    update.signer_device = receiver.keys.device_id;
-    TRYGG_ASSIGN_OR_RETURN(SignedObject signed_update, SignCapacityUpdate(update, receiver.keys.device.signing()));
-    TRYGG_RETURN_IF_ERROR(directory.UpdateCapacitySigned(update.listing_id, signed_update));
-    return true;
-  };
+  // Referrals in flight between workloads: `create` fills `sent`, `accept`
+  // accepts them, `complete` completes them; `decline` gets its own.
+  std::vector<Id128> sent, to_decline;
 
-  // Referrals are used up by accepting them; each round makes what it needs.
-  std::vector<Id128> stock;
-  std::atomic<size_t> next{0};
-  const Call accept = [&](int) -> absl::StatusOr<bool> {
-    const size_t i = next.fetch_add(1);
-    if (i >= stock.size()) return false;
-    ReferralTransition move{stock[i],
-                            static_cast<uint8_t>(ReferralStatus::kSent),
-                            static_cast<uint8_t>(ReferralStatus::kAccepted),
-                            0,
-                            receiver.keys.device_id,
-                            platform.clock().NowUnixMillis()};
-    TRYGG_ASSIGN_OR_RETURN(SignedObject signed_move, SignReferralTransition(move, receiver.keys.device.signing()));
+  // Makes `n` referrals with all workers (not measured).
+  auto make_referrals = [&](size_t n, std::vector<Id128>& into) -> absl::Status {
+    into.assign(n, Id128());
+    return RunCounted(
+               [&](int w, size_t i) -> absl::Status {
+                 TRYGG_ASSIGN_OR_RETURN(into[i], workers[static_cast<size_t>(w)].referrals->Refer(draft));
+                 return absl::OkStatus();
+               },
+               max_workers, n)
+        .status();
+  };
+  auto move = [&](const Id128& referral_id, ReferralStatus from, ReferralStatus to, uint8_t code) -> absl::Status {
+    ReferralTransition t{referral_id, static_cast<uint8_t>(from), static_cast<uint8_t>(to), code,
+                         receiver.keys.device_id, platform.clock().NowUnixMillis()};
+    TRYGG_ASSIGN_OR_RETURN(SignedObject signed_move, SignReferralTransition(t, receiver.keys.device.signing()));
     trygg::v1::TransitionReferralRequest request;
-    request.set_referral_id(std::string(stock[i].span().begin(), stock[i].span().end()));
+    request.set_referral_id(ToProto(referral_id));
     request.mutable_transition()->set_bytes(std::string(signed_move.bytes.begin(), signed_move.bytes.end()));
     request.mutable_transition()->set_signature(
         std::string(signed_move.signature.span().begin(), signed_move.signature.span().end()));
-    request.mutable_transition()->set_signer_id(
-        std::string(receiver.keys.device_id.span().begin(), receiver.keys.device_id.span().end()));
+    request.mutable_transition()->set_signer_id(ToProto(receiver.keys.device_id));
     trygg::v1::TransitionReferralResponse response;
     auto context = receiver.client->NewCallContext();
-    TRYGG_RETURN_IF_ERROR(FromGrpc(referral_stub->TransitionReferral(context.get(), request, &response),
-                                   "TransitionReferral"));
-    return true;
-  };
-  const double rate_guess = 2000;  // referrals per second a round may accept; refilled as measured
-  // Made by a few threads, each with its own case and referral clients over
-  // the sender's one session (Client is thread-safe; those clients are not).
-  auto refill = [&](size_t wanted) -> absl::Status {
-    stock.assign(wanted, Id128());
-    next = 0;
-    std::atomic<size_t> made{0};
-    std::mutex mu;
-    absl::Status error;
-    std::vector<std::thread> makers;
-    for (int t = 0; t < 4; ++t) {
-      makers.emplace_back([&] {
-        SystemRng rng;
-        CaseClient own_cases(*sender.client, sender.keys, platform.clock(), rng);
-        ReferralClient own_referrals(*sender.client, sender.keys, own_cases, platform.clock(), rng);
-        ReferralDraft draft;
-        draft.case_id = case_id;
-        draft.listing_id = listings[0].listing.listing_id;
-        draft.to_org = receiver.keys.org_id;
-        draft.service = static_cast<uint8_t>(ServiceCategory::kLegalAdvice);
-        draft.consent_id = consent_id;
-        draft.packet = {'b', 'e', 'n', 'c', 'h'};
-        for (size_t i = made.fetch_add(1); i < wanted; i = made.fetch_add(1)) {
-          absl::StatusOr<Id128> id = own_referrals.Refer(draft);
-          if (!id.ok()) {
-            std::lock_guard<std::mutex> lock(mu);
-            if (error.ok()) error = id.status();
-            return;
-          }
-          stock[i] = *id;
-        }
-      });
-    }
-    for (std::thread& t : makers) t.join();
-    return error;
+    return FromGrpc(referral_stub->TransitionReferral(context.get(), request, &response), "TransitionReferral");
   };
 
-  // rates[workload][in_flight] = one rate per round.
-  std::map<std::string, std::map<int, std::vector<double>>> rates;
-  std::map<int, double> accept_rate_seen;
-  for (int round = 1; round <= options.runs; ++round) {
-    for (int n : options.in_flight) {
-      std::fprintf(stderr, "trygg-bench: round %d/%d, %d in flight\n", round, options.runs, n);
-      TRYGG_ASSIGN_OR_RETURN(LoopResult e, RunLoop(empty, n, options.seconds));
-      rates["empty"][n].push_back(e.rate());
-      TRYGG_ASSIGN_OR_RETURN(LoopResult c, RunLoop(capacity_update, n, options.seconds));
-      rates["capacity"][n].push_back(c.rate());
-      // Enough referrals for the loop at the rate seen so far (plus margin),
-      // unless --referrals fixes the number.
-      const double expect = accept_rate_seen.count(n) ? accept_rate_seen[n] : rate_guess;
-      const size_t wanted = options.referrals > 0 ? static_cast<size_t>(options.referrals)
-                                                  : static_cast<size_t>(expect * options.seconds * 1.3) + 100;
-      TRYGG_RETURN_IF_ERROR(refill(wanted));
-      TRYGG_ASSIGN_OR_RETURN(LoopResult a, RunLoop(accept, n, options.seconds));
-      if (next.load() >= stock.size() && options.referrals == 0) {
-        std::fprintf(stderr, "trygg-bench: note: the stock of %zu referrals ran out before %.1f s\n", stock.size(),
-                     options.seconds);
-      }
-      rates["accept"][n].push_back(a.rate());
-      accept_rate_seen[n] = a.rate();
-    }
+  struct Workload {
+    const char* name;
+    bool signed_write;
+    Call call;
+    std::function<absl::Status()> before;  // unmeasured preparation, or empty
+  };
+  const std::vector<uint8_t> record_4k(4096, 'x');
+  std::vector<Workload> workloads = {
+      {"empty", false,
+       [&](int, size_t) -> absl::Status {
+         grpc::ClientContext context;
+         context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+         grpc::health::v1::HealthCheckRequest request;
+         grpc::health::v1::HealthCheckResponse response;
+         return FromGrpc(health->Check(&context, request, &response), "Health/Check");
+       },
+       {}},
+      {"floor", false, [&](int, size_t i) { return floor.Write(i); }, {}},
+      {"capacity_update", true,
+       [&](int w, size_t) -> absl::Status {
+         const VerifiedListing& listing = listings[static_cast<size_t>(w)];
+         CapacityUpdate update;
+         update.listing_id = listing.listing.listing_id;
+         update.org_id = receiver.keys.org_id;
+         update.revision = listing.listing.revision;
+         update.capacity_free = static_cast<int32_t>(++capacity[static_cast<size_t>(w)] % 20);
+         // Strictly later than this listing's last update, as the server requires.
+         int64_t& last = last_update_ms[static_cast<size_t>(w)];
+         last = std::max(platform.clock().NowUnixMillis(), last + 1);
+         update.updated_at_ms = last;
+         update.signer_device = receiver.keys.device_id;
+         TRYGG_ASSIGN_OR_RETURN(SignedObject signed_update, SignCapacityUpdate(update, receiver.keys.device.signing()));
+         return directory.UpdateCapacitySigned(update.listing_id, signed_update);
+       },
+       {}},
+      {"case_create", true,
+       [&](int w, size_t) -> absl::Status {
+         return workers[static_cast<size_t>(w)].cases->CreateCase(survivor_bytes, 1).status();
+       },
+       {}},
+      {"case_version", true,
+       [&](int w, size_t) -> absl::Status {
+         Worker& worker = workers[static_cast<size_t>(w)];
+         return worker.cases->AppendVersion(worker.own_case, record_4k, 1).status();
+       },
+       {}},
+      {"consent_record", true,
+       [&](int w, size_t) -> absl::Status {
+         return workers[static_cast<size_t>(w)].referrals->RecordConsent(terms).status();
+       },
+       {}},
+      {"referral_create", true,
+       [&](int w, size_t i) -> absl::Status {
+         TRYGG_ASSIGN_OR_RETURN(sent[i], workers[static_cast<size_t>(w)].referrals->Refer(draft));
+         return absl::OkStatus();
+       },
+       [&] {
+         sent.assign(options.calls, Id128());
+         return absl::OkStatus();
+       }},
+      {"referral_accept", true,
+       [&](int, size_t i) { return move(sent[i], ReferralStatus::kSent, ReferralStatus::kAccepted, 0); }, {}},
+      {"referral_complete", true,
+       [&](int, size_t i) {
+         return move(sent[i], ReferralStatus::kAccepted, ReferralStatus::kCompleted,
+                     static_cast<uint8_t>(ReferralOutcome::kServiceProvided));
+       },
+       {}},
+      {"referral_decline", true,
+       [&](int, size_t i) {
+         return move(to_decline[i], ReferralStatus::kSent, ReferralStatus::kDeclined,
+                     static_cast<uint8_t>(DeclineReason::kNoCapacity));
+       },
+       [&] { return make_referrals(options.calls, to_decline); }},
+  };
+  if (options.reads) {
+    // Reads at scale: a page of the inbox and the outbox, a directory search
+    // and a case read, each one call.
+    std::vector<Workload> reads = {
+        {"read_inbox", false,
+         [&](int, size_t) {
+           trygg::v1::ListInboxRequest request;
+           request.set_page_size(50);
+           trygg::v1::ListInboxResponse response;
+           auto context = receiver.client->NewCallContext();
+           return FromGrpc(referral_stub->ListInbox(context.get(), request, &response), "ListInbox");
+         },
+         {}},
+        {"read_outbox", false,
+         [&](int, size_t) {
+           trygg::v1::ListOutboxRequest request;
+           request.set_page_size(50);
+           trygg::v1::ListOutboxResponse response;
+           auto context = sender.client->NewCallContext();
+           return FromGrpc(trygg::v1::ReferralService::NewStub(sender.client->channel())
+                               ->ListOutbox(context.get(), request, &response),
+                           "ListOutbox");
+         },
+         {}},
+        {"read_directory_search", false,
+         [&](int, size_t) {
+           trygg::v1::SearchListingsRequest request;
+           request.set_region("SE-M");
+           request.set_page_size(50);
+           trygg::v1::SearchListingsResponse response;
+           auto context = receiver.client->NewCallContext();
+           return FromGrpc(directory_stub->SearchListings(context.get(), request, &response), "SearchListings");
+         },
+         {}},
+        {"read_case", false,
+         [&](int w, size_t) {
+           trygg::v1::GetCaseRequest request;
+           request.set_case_id(ToProto(workers[static_cast<size_t>(w)].read_case));
+           trygg::v1::GetCaseResponse response;
+           auto context = sender.client->NewCallContext();
+           return FromGrpc(case_stub->GetCase(context.get(), request, &response), "GetCase");
+         },
+         {}},
+    };
+    for (Workload& r : reads) workloads.push_back(std::move(r));
   }
 
-  // The median of each, and its ratio to the empty-call floor at the same N.
+  // Rounds at each history level: before the rounds of a level, referrals
+  // (with their audit entries) are made through the same API and store as
+  // every other write until that many are preloaded.
   nlohmann::ordered_json out = nlohmann::ordered_json::object();
   out["runs"] = options.runs;
-  out["seconds_per_loop"] = options.seconds;
+  out["calls_per_loop"] = options.calls;
   out["results"] = nlohmann::ordered_json::array();
-  std::printf("%-10s %10s %14s %12s\n", "workload", "in flight", "calls/s (med)", "x empty");
-  for (int n : options.in_flight) {
-    const double floor = Median(rates["empty"][n]);
-    for (const char* name : {"empty", "capacity", "accept"}) {
-      const double rate = Median(rates[name][n]);
-      const double ratio = floor > 0 ? rate / floor : 0;
-      std::printf("%-10s %10d %14.0f %12.2f\n", name, n, rate, ratio);
-      out["results"].push_back({{"workload", name},
-                                {"in_flight", n},
-                                {"calls_per_second_median", rate},
-                                {"ratio_to_empty", ratio},
-                                {"calls_per_second_runs", rates[name][n]}});
+  std::vector<size_t> levels = options.preload;
+  std::sort(levels.begin(), levels.end());
+  size_t preloaded = 0;
+  for (size_t level : levels) {
+    if (level > preloaded) {
+      std::fprintf(stderr, "trygg-bench: preloading to %zu referrals\n", level);
+      const auto t0 = Clock::now();
+      std::vector<Id128> made;
+      constexpr size_t kChunk = 20000;
+      while (preloaded < level) {
+        const size_t n = std::min(kChunk, level - preloaded);
+        TRYGG_RETURN_IF_ERROR(make_referrals(n, made));
+        preloaded += n;
+        std::fprintf(stderr, "trygg-bench: %zu preloaded\n", preloaded);
+      }
+      std::fprintf(stderr, "trygg-bench: preloading took %.0f s\n",
+                   std::chrono::duration<double>(Clock::now() - t0).count());
     }
+
+    // measured[workload][in_flight]
+    std::map<std::string, std::map<int, Measured>> measured;
+    for (int round = 1; round <= options.runs; ++round) {
+      for (int n : options.in_flight) {
+        std::fprintf(stderr, "trygg-bench: preload %zu, round %d/%d, %d in flight\n", level, round, options.runs, n);
+        for (const Workload& workload : workloads) {
+          if (workload.before) TRYGG_RETURN_IF_ERROR(workload.before());
+          absl::StatusOr<LoopResult> result = RunCounted(workload.call, n, options.calls);
+          if (!result.ok()) {
+            return absl::Status(result.status().code(), absl::StrCat(workload.name, ": ", result.status().message()));
+          }
+          measured[workload.name][n].Add(*result);
+        }
+      }
+    }
+
+    // Medians over the rounds; ratios of medians at the same N.
+    std::printf("preload %zu\n%-22s %5s %10s %8s %8s %8s %8s %8s\n", level, "workload", "N", "calls/s", "x floor",
+                "x empty", "p50 ms", "p90 ms", "p99 ms");
+    for (int n : options.in_flight) {
+      const double floor_rate = Median(measured["floor"][n].rates);
+      const double empty_rate = Median(measured["empty"][n].rates);
+      for (const Workload& workload : workloads) {
+        const Measured& m = measured[workload.name][n];
+        const double rate = Median(m.rates);
+        const double to_floor = floor_rate > 0 ? rate / floor_rate : 0;
+        const double to_empty = empty_rate > 0 ? rate / empty_rate : 0;
+        std::printf("%-22s %5d %10.0f %8.2f %8.2f %8.2f %8.2f %8.2f\n", workload.name, n, rate, to_floor, to_empty,
+                    Median(m.p50), Median(m.p90), Median(m.p99));
+        out["results"].push_back({{"workload", workload.name},
+                                  {"in_flight", n},
+                                  {"preload", level},
+                                  {"signed_write", workload.signed_write},
+                                  {"calls_per_second", rate},
+                                  {"ratio_to_floor", to_floor},
+                                  {"ratio_to_empty", to_empty},
+                                  {"p50_ms", Median(m.p50)},
+                                  {"p90_ms", Median(m.p90)},
+                                  {"p99_ms", Median(m.p99)},
+                                  {"calls_per_second_runs", m.rates}});
+      }
+    }
+    std::fflush(stdout);
   }
   if (options.json) std::cout << out.dump() << "\n";
   return absl::OkStatus();
@@ -462,20 +679,31 @@ int main(int argc, char** argv) {
     return 1;
   }
   Options options;
-  options.tryggd = trygg::bench::DefaultTryggd();
+  options.tryggd = trygg::bench::BuiltBeside("server/daemon/tryggd", "tryggd");
+  options.floor = trygg::bench::BuiltBeside("tools/trygg-bench/trygg-bench-floor", "trygg-bench-floor");
+  bool no_reads = false;
   CLI::App app{
-      "trygg-bench: load against a throw-away tryggd on loopback (empty call, signed capacity update, referral "
-      "accept), reported as calls per second and as a ratio to the empty-call floor measured in the same run"};
+      "trygg-bench: load against a throw-away tryggd on loopback: every signed write (capacity update, case create, "
+      "case version, consent, referral create, accept, complete, decline) and the reads, as calls per second, "
+      "latency p50/p90/p99, and ratios to the floor (a minimal durable signed write, trygg-bench-floor) and to the "
+      "empty call, measured in the same run"};
   app.add_option("--tryggd", options.tryggd, "tryggd binary to start (default: the one in this build tree)");
+  app.add_option("--floor", options.floor,
+                 "trygg-bench-floor binary to start (default: the one in this build tree)");
   app.add_option("--in-flight", options.in_flight, "Concurrent callers; repeat for several (default 16 64)")
       ->check(CLI::Range(1, 512));
-  app.add_option("--seconds", options.seconds, "Length of each measured loop (default 2)")->check(CLI::Range(0.2, 600.0));
-  app.add_option("--runs", options.runs, "Rounds; medians are over them (default 3)")->check(CLI::Range(1, 100));
-  app.add_option("--referrals", options.referrals,
-                 "Referrals made for each accept loop (default: enough for --seconds at the rate seen)")
+  app.add_option("--calls", options.calls, "Calls in each measured loop (default 2000)")
       ->check(CLI::Range(1, 10000000));
+  app.add_option("--runs", options.runs, "Rounds; medians are over them (default 3)")->check(CLI::Range(1, 100));
+  app.add_option("--preload", options.preload,
+                 "History levels: before the rounds at each, referrals (with their audit entries) are made through "
+                 "the API until that many are stored; repeat for a curve, e.g. --preload 10000 --preload 100000 "
+                 "(default 0)")
+      ->check(CLI::Range(0, 100000000));
+  app.add_flag("--no-reads", no_reads, "Leave out the read workloads");
   app.add_flag("--json", options.json, "Also print the results as one JSON object on stdout");
   CLI11_PARSE(app, argc, argv);
+  options.reads = !no_reads;
   absl::Status status = trygg::bench::Run(options);
   if (!status.ok()) {
     std::fprintf(stderr, "trygg-bench: error: %s\n", std::string(status.message()).c_str());

@@ -300,6 +300,10 @@ CREATE INDEX enrolments_by_submitted ON enrolments (submitted_at);
 CREATE INDEX devices_by_org ON devices (org_id);
 CREATE INDEX attachments_by_uploader ON attachments (uploader);
 )sql"},
+    {11, "cases: erasing a case finds its referrals through an index, not a scan of every referral",
+     R"sql(
+CREATE INDEX referrals_by_case ON referrals (case_id);
+)sql"},
 };
 
 }  // namespace

@@ -64,6 +64,7 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const Options& op
   if (sodium_init() < 0) return absl::InternalError("libsodium failed to initialise");
   std::unique_ptr<SqliteStore> store(new SqliteStore());
   TRYGG_RETURN_IF_ERROR(store->Initialise(options));
+  store->completion_thread_ = std::thread([s = store.get()] { s->CompletionLoop(); });
   store->writer_thread_ = std::thread([s = store.get()] { s->WriterLoop(); });
   return store;
 }
@@ -129,6 +130,12 @@ SqliteStore::~SqliteStore() {
   }
   queue_cv_.notify_all();
   if (writer_thread_.joinable()) writer_thread_.join();
+  {
+    std::lock_guard<std::mutex> lock(done_mu_);
+    done_stopping_ = true;
+  }
+  done_cv_.notify_all();
+  if (completion_thread_.joinable()) completion_thread_.join();
   idle_readers_.clear();
   if (writer_ != nullptr) {
     // Folds the WAL back into the main file so a backup of the .db alone is
@@ -232,6 +239,19 @@ void SqliteStore::WriterLoop() {
   }
 }
 
+void SqliteStore::CompletionLoop() {
+  for (;;) {
+    std::deque<std::pair<DoneFn, absl::Status>> ready;
+    {
+      std::unique_lock<std::mutex> lock(done_mu_);
+      done_cv_.wait(lock, [this] { return done_stopping_ || !done_queue_.empty(); });
+      if (done_queue_.empty()) return;  // stopping, and every callback has run
+      ready.swap(done_queue_);
+    }
+    for (auto& [done, status] : ready) done(std::move(status));
+  }
+}
+
 bool SqliteStore::ScrubWal() {
   // The WAL still holds the pages an erasure changed, as they were before.
   // TRUNCATE copies every frame into the database (where secure_delete has
@@ -273,9 +293,13 @@ void SqliteStore::CommitBatch(std::vector<PendingWrite>& batch) {
     observer_->BatchDone(batch.size(), end - batch_start, end - commit_start, txn.ok());
   }
   if (txn.ok() && (scrub || scrub_pending_)) scrub_pending_ = !ScrubWal();
-  for (size_t i = 0; i < batch.size(); ++i) {
-    batch[i].done(txn.ok() ? std::move(results[i]) : txn);
+  {
+    std::lock_guard<std::mutex> lock(done_mu_);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      done_queue_.emplace_back(std::move(batch[i].done), txn.ok() ? std::move(results[i]) : txn);
+    }
   }
+  done_cv_.notify_one();
 }
 
 }  // namespace trygg::store::sqlite

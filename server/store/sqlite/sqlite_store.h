@@ -6,8 +6,10 @@
 // Writes go through a single writer thread that commits queued writes
 // together (group commit): each write runs in its own SAVEPOINT of a shared
 // transaction, so a failing write changes nothing while the others in the
-// batch commit, and the batch costs one fsync. Reads use a pool of read-only
-// connections, each in its own snapshot transaction.
+// batch commit, and the batch costs one fsync. The writes' `done` callbacks
+// (replying, publishing watch notices) run on a completion thread, in commit
+// order, so the writer goes on to the next batch at once. Reads use a pool of
+// read-only connections, each in its own snapshot transaction.
 //
 // Thread-safety: all public methods are thread-safe.
 // Ownership: Write/Read callbacks get a Connection valid only for the call.
@@ -95,6 +97,8 @@ class SqliteStore final : public domain::Store {
   SqliteStore() = default;
   absl::Status Initialise(const Options& options);
   void WriterLoop();
+  // Runs the `done` callbacks of committed batches, in order.
+  void CompletionLoop();
   void CommitBatch(std::vector<PendingWrite>& batch);
   // Checkpoints and truncates the WAL; false if a reader kept it from
   // completing.
@@ -114,6 +118,13 @@ class SqliteStore final : public domain::Store {
   uint64_t refused_writes_ = 0;
   bool stopping_ = false;
   std::thread writer_thread_;
+
+  // Committed writes' callbacks with their results, for the completion thread.
+  std::mutex done_mu_;
+  std::condition_variable done_cv_;
+  std::deque<std::pair<DoneFn, absl::Status>> done_queue_;
+  bool done_stopping_ = false;
+  std::thread completion_thread_;
 
   std::mutex readers_mu_;
   std::condition_variable readers_cv_;

@@ -215,6 +215,51 @@ TEST_CASE_METHOD(CaseWorld, "versions extend the head, one at a time", "[case]")
 // The version number in a stored envelope's header.
 uint64_t VersionOf(const SealedRecord& record) { return ParseRecordHeader(record.header).value().version; }
 
+// What CreateCase and AppendCaseVersion do (server/api): the record's and
+// the grants' signatures are checked under the session's key before the
+// write is queued; the rule inside trusts that only for the same record and
+// the key the store holds.
+TEST_CASE_METHOD(CaseWorld, "a version's signature checked before its write decides as a check inside it",
+                 "[case][signature]") {
+  WorldCase c = world.OpenCase(a, anna);
+  const SealedRecord v2 = Next(anna, c, 2, c.first);
+  auto append = [&](const domain::Caller& caller, const SealedRecord& version) {
+    return world.Write([&](Transaction& txn) { return world.cases().AppendVersion(txn, caller, version, {}); });
+  };
+  auto prechecked = [](const WorldDevice& device, const SignPublicKey& session_key, const SealedRecord& record) {
+    domain::Caller caller = device.caller();
+    caller.sign_key = session_key;
+    return domain::WithPrechecked(caller, [&](domain::PrecheckedSignatures& checked, const SignPublicKey& key) {
+      checked.CheckRecord(key, record);
+    });
+  };
+  SECTION("a good signature checked before appends the version") {
+    auto appended = append(prechecked(anna, anna.signing().public_key, v2), v2);
+    REQUIRE(appended.ok());
+    CHECK(*appended == 2);
+  }
+  SECTION("a bad signature checked before is refused with the same code and changes nothing") {
+    SealedRecord forged = v2;
+    forged.signature = Next(anna, c, 2, c.first).signature;
+    RefusedUnchanged(world, Code::kInvalidArgument,
+                     [&] { return append(prechecked(anna, anna.signing().public_key, forged), forged); });
+    RefusedUnchanged(world, Code::kInvalidArgument, [&] { return Append(anna, forged); });
+  }
+  SECTION("a result checked under another key than the stored one is not trusted") {
+    WorldDevice impostor{anna.device_id, anna.org_id, anna.role, DeviceKeys::Generate(world.rng())};
+    const SealedRecord by_impostor = Next(impostor, c, 2, c.first);
+    const domain::Caller caller = prechecked(anna, impostor.signing().public_key, by_impostor);
+    REQUIRE(caller.prechecked->FindRecord(impostor.signing().public_key, by_impostor) == std::optional<bool>(true));
+    RefusedUnchanged(world, Code::kInvalidArgument, [&] { return append(caller, by_impostor); });
+  }
+  SECTION("a result for another record is not used for this one") {
+    SealedRecord forged = v2;
+    forged.signature = Next(anna, c, 2, c.first).signature;
+    const domain::Caller caller = prechecked(anna, anna.signing().public_key, v2);  // the good one, checked
+    RefusedUnchanged(world, Code::kInvalidArgument, [&] { return append(caller, forged); });
+  }
+}
+
 TEST_CASE_METHOD(CaseWorld, "a case is read in pages of a byte budget, from any version on", "[case]") {
   WorldCase c = world.OpenCase(a, anna);
   SealedRecord prev = c.first;

@@ -63,7 +63,9 @@ struct WorldDevice {
   DeviceKeys keys;
   // The domain's view of this device when it calls (as the authenticator
   // would build it from a live session).
-  domain::Caller caller() const { return domain::Caller{device_id, org_id, role, kWorldStartMs + 30 * 60 * 1000}; }
+  domain::Caller caller() const {
+    return domain::Caller{device_id, org_id, role, kWorldStartMs + 30 * 60 * 1000, keys.signing().public_key};
+  }
   const SigningKeyPair& signing() const { return keys.signing(); }
 };
 

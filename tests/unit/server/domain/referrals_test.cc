@@ -601,6 +601,54 @@ TEST_CASE_METHOD(ReferralWorld, "a transition must be the caller's, for this ref
 
 // --- The server's moves: expiry ------------------------------------------
 
+// What TransitionReferral does (server/api): the session's key checks the
+// signature on the handler's thread, and the rule inside the write trusts
+// that result only for the same bytes, signature and stored key.
+TEST_CASE_METHOD(ReferralWorld, "a transition signature checked before its write decides as a check inside it",
+                 "[referral][workflow][signature]") {
+  const ReferralRow row = Send();
+  const ReferralRow other = Send();
+  auto prechecked = [](const WorldDevice& device, const SignPublicKey& session_key, const SignedObject& move) {
+    domain::Caller caller = device.caller();
+    caller.sign_key = session_key;
+    return domain::PrecheckSignature(caller, domain::SignedKind::kReferralTransition, move);
+  };
+  auto transition = [&](const domain::Caller& caller, const SignedObject& move) {
+    return world.Write(
+        [&](Transaction& txn) { return world.referrals().Transition(txn, caller, row.referral_id, move); });
+  };
+  const SignedObject accept = world.Move(bo, row.referral_id, S::kSent, S::kAccepted);
+  SECTION("a good signature checked before moves the referral") {
+    auto moved = transition(prechecked(bo, bo.signing().public_key, accept), accept);
+    REQUIRE(moved.ok());
+    CHECK(moved->state == S::kAccepted);
+  }
+  SECTION("a bad signature checked before is refused with the same code and changes nothing") {
+    SignedObject forged = accept;
+    forged.signature = world.Move(bo, other.referral_id, S::kSent, S::kAccepted).signature;
+    RefusedUnchanged(world, Code::kInvalidArgument,
+                     [&] { return transition(prechecked(bo, bo.signing().public_key, forged), forged); });
+    RefusedUnchanged(world, Code::kInvalidArgument, [&] { return Transition(bo, row.referral_id, forged); });
+  }
+  SECTION("a result checked under another key than the stored one is not trusted") {
+    // An impostor signs bo's move with its own key, and the check before the
+    // write is made under that key (as if the session named it): it verifies
+    // there, but the store holds bo's key, so the write checks afresh.
+    WorldDevice impostor{bo.device_id, bo.org_id, bo.role, DeviceKeys::Generate(world.rng())};
+    const SignedObject by_impostor = world.Move(impostor, row.referral_id, S::kSent, S::kAccepted);
+    const domain::Caller caller = prechecked(bo, impostor.signing().public_key, by_impostor);
+    REQUIRE(caller.prechecked->Find(domain::SignedKind::kReferralTransition, impostor.signing().public_key,
+                                    by_impostor) == std::optional<bool>(true));
+    RefusedUnchanged(world, Code::kInvalidArgument, [&] { return transition(caller, by_impostor); });
+  }
+  SECTION("a result for other bytes is not used for these") {
+    SignedObject forged = accept;
+    forged.signature = world.Move(bo, other.referral_id, S::kSent, S::kAccepted).signature;
+    const domain::Caller caller = prechecked(bo, bo.signing().public_key, accept);  // the good one, checked
+    RefusedUnchanged(world, Code::kInvalidArgument, [&] { return transition(caller, forged); });
+  }
+}
+
 TEST_CASE_METHOD(ReferralWorld, "an unanswered referral expires at its answer-by time", "[referral][expiry]") {
   ReferralRow row = Send();
   world.clock().Advance(int64_t{kResponseHours} * kHourMs - 1);

@@ -280,6 +280,51 @@ TEST_CASE_METHOD(TrustFixture, "log links that break the log's rules", "[trust]"
   }
 }
 
+// AppendOrgLogLink keeps each organisation's verified log state in memory
+// (OrgLogCache). A state cached by an append whose write then rolled back
+// must never be used: not at a head the store does not hold (another seq),
+// nor at the same seq with another link there.
+TEST_CASE_METHOD(TrustFixture, "a cached log state from a rolled-back append is never used", "[trust]") {
+  WorldDevice& first = world.Stranger(a.org_id, Role::kCaseworker);
+  WorldDevice& second = world.Stranger(a.org_id, Role::kCaseworker);
+  const Trust other = Limited(domain::TrustLimits());  // its own cache, the same store
+  // Adds `first` as the next link, then fails, so the write rolls back.
+  auto append_then_fail = [&](const Trust& trust) {
+    const SignedObject link = world.NextLink(a, *a.admin, OrgLogAction::kAddDevice, &first);
+    const absl::Status status = world.store().WriteAndWait([&](Transaction& txn) -> absl::Status {
+      absl::StatusOr<uint64_t> seq = trust.AppendOrgLogLink(txn, a.admin->caller(), a.org_id, link);
+      if (!seq.ok()) return seq.status();
+      return absl::InternalError("a later step of the same write failed");
+    });
+    REQUIRE(status.code() == Code::kInternal);
+  };
+  auto first_registered = [&] {
+    auto row = world.Read([&](Transaction& txn) { return txn.trust().GetDevice(first.device_id); });
+    REQUIRE(row.ok());
+    return row->has_value();
+  };
+  SECTION("a later append at the same seq starts from the stored head") {
+    append_then_fail(world.trust());
+    CHECK_FALSE(first_registered());
+    REQUIRE(world.AppendLink(a, *a.admin, world.NextLink(a, *a.admin, OrgLogAction::kAddDevice, &second)).ok());
+    // Had the rolled-back state been used, `first` would be in the log already.
+    REQUIRE(world.AppendLink(a, *a.admin, world.NextLink(a, *a.admin, OrgLogAction::kAddDevice, &first)).ok());
+    CHECK(first_registered());
+  }
+  SECTION("a cached state at the stored seq but for another link there is not used") {
+    append_then_fail(other);  // `other` caches the state with `first` at the next seq
+    REQUIRE(world.AppendLink(a, *a.admin, world.NextLink(a, *a.admin, OrgLogAction::kAddDevice, &second)).ok());
+    // The stored head now has that seq, with `second`'s link: `other` must
+    // rebuild from the store, where `first` is not yet a device.
+    const SignedObject add_first = world.NextLink(a, *a.admin, OrgLogAction::kAddDevice, &first);
+    auto seq = world.Write(
+        [&](Transaction& txn) { return other.AppendOrgLogLink(txn, a.admin->caller(), a.org_id, add_first); });
+    INFO(seq.status().ToString());
+    REQUIRE(seq.ok());
+    CHECK(first_registered());
+  }
+}
+
 TEST_CASE_METHOD(TrustFixture, "enrolment: public to submit, the organisation's admin to list", "[trust][authz]") {
   WorldDevice& laptop = world.Stranger(a.org_id, Role::kCaseworker);
   const SignedObject request = Enrolment(laptop);

@@ -90,6 +90,31 @@ TEST_CASE("a new database gets every migration, WAL, FULL sync and an identity",
   CHECK(again->created_at_ms == identity.created_at_ms);
 }
 
+// What a write does must not cost more as history grows: no statement of
+// the store scans a table that grows with use. Erasing a case reaches its
+// referrals through referrals_by_case (migration 11).
+TEST_CASE("erasing a case finds its referrals through an index", "[store]") {
+  TempDir dir;
+  auto store = OpenOrDie(dir.file("trygg.db"));
+  for (const char* sql : {"DELETE FROM grants WHERE scope_id IN (SELECT scope_id FROM referrals WHERE case_id = ?1)",
+                          "UPDATE referrals SET packet_body = x'' WHERE case_id = ?1"}) {
+    std::string plan;
+    REQUIRE(store->Read([&](domain::Transaction& txn) -> absl::Status {
+                   auto stmt = Db(txn).Prepare(std::string("EXPLAIN QUERY PLAN ") + sql);
+                   if (!stmt.ok()) return stmt.status();
+                   for (;;) {
+                     auto row = (*stmt)->Step();
+                     if (!row.ok()) return row.status();
+                     if (!*row) break;
+                     plan += (*stmt)->ColumnText(3) + "\n";
+                   }
+                   return absl::OkStatus();
+                 }).ok());
+    INFO(sql << "\n" << plan);
+    CHECK(plan.find("referrals USING INDEX referrals_by_case") != std::string::npos);
+  }
+}
+
 TEST_CASE("migrations are numbered from 1 without gaps", "[store]") {
   int expected = 1;
   for (const Migration& m : Migrations()) CHECK(m.version == expected++);
@@ -324,6 +349,65 @@ TEST_CASE("the writer reports each batch to its observer, and the queue depth is
   CHECK(observer.durations_ok());
   CHECK(observer.all_committed());
   CHECK(Count(store) == 1 + kQueued);
+}
+
+// Replies and watch notices run in the writes' `done` callbacks; they run on
+// the completion thread, so a slow one never holds up the next commit.
+TEST_CASE("a write's done callback runs off the writer thread: the next batch commits while it runs", "[store]") {
+  TempDir dir;
+  RecordingObserver observer;
+  SqliteStore::Options options;
+  options.path = dir.file("trygg.db");
+  options.observer = &observer;
+  auto opened = SqliteStore::Open(options);
+  REQUIRE(opened.ok());
+  SqliteStore& store = **opened;
+  REQUIRE(CreateTestTable(store).ok());
+  REQUIRE(observer.WaitForWrites(1) == std::vector<size_t>{1});
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool first_done_running = false;
+  bool second_committed = false;
+  bool second_done = false;
+  absl::Status first_status = absl::UnknownError("not run");
+  absl::Status second_status = absl::UnknownError("not run");
+  // The first write's callback waits until the second write has committed:
+  // on the writer thread it would keep that commit from happening.
+  store.Write([](domain::Transaction& txn) { return Insert(txn, 1, "first"); },
+              [&](absl::Status status) {
+                std::unique_lock<std::mutex> lock(mu);
+                first_status = status;
+                first_done_running = true;
+                cv.notify_all();
+                cv.wait_for(lock, std::chrono::seconds(30), [&] { return second_committed; });
+              });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return first_done_running; }));
+  }
+  store.Write([](domain::Transaction& txn) { return Insert(txn, 2, "second"); },
+              [&](absl::Status status) {
+                std::lock_guard<std::mutex> lock(mu);
+                second_status = status;
+                second_done = true;
+                cv.notify_all();
+              });
+  // The second batch commits while the first callback still runs.
+  CHECK(observer.WaitForWrites(3) == std::vector<size_t>{1, 1, 1});
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    second_committed = true;
+    CHECK_FALSE(second_done);  // callbacks run in commit order
+  }
+  cv.notify_all();
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return second_done; }));
+  }
+  CHECK(first_status.ok());
+  CHECK(second_status.ok());
+  CHECK(Count(store) == 2);
 }
 
 TEST_CASE("past max_queued_writes a write is refused at once with RESOURCE_EXHAUSTED and never runs", "[store]") {
