@@ -257,6 +257,55 @@ def test_security(world, url, lina):
     status, headers, _ = raw(port, "GET", "/", {"Host": host, "Cookie": jar})
     check(status == 302 and headers.get("location") == "/unlock", "after the refused POSTs the app is still locked")
 
+    # Another user of the computer whose server got the cookie (cookies are
+    # not kept apart by port) replays it with a forged Origin and the token.
+    if os.geteuid() == 0:
+        replay = ("import http.client,sys\n"
+                  "c = http.client.HTTPConnection('127.0.0.1', int(sys.argv[1]), timeout=30)\n"
+                  "c.request('POST', '/unlock', body=sys.argv[3], headers={'Host': sys.argv[2], 'Cookie': sys.argv[4],"
+                  " 'Origin': 'http://' + sys.argv[2], 'Content-Type': 'application/x-www-form-urlencoded'})\n"
+                  "print(c.getresponse().status)\n")
+        for method in ("GET", "POST"):
+            args = [sys.executable, "-c", replay if method == "POST" else replay.replace("'POST'", "'GET'"),
+                    str(port), host, form, jar]
+            out = subprocess.run(args, user=65534, group=65534, capture_output=True, text=True, timeout=WAIT)
+            check(out.stdout.strip() == "403",
+                  f"a {method} from another user's socket, with the cookie, Origin and CSRF token, is refused (403)")
+        with open(os.path.join(world.work, "lina.app.log"), errors="replace") as f:
+            log = f.read()
+        check("refused a connection from uid 65534" in log and cookie["value"] not in log and csrf not in log,
+              "the refusal is logged with the uid and without the cookie or token")
+        status, headers, _ = raw(port, "GET", "/", {"Host": host, "Cookie": jar})
+        check(status == 302 and headers.get("location") == "/unlock", "and the app is still locked")
+    else:
+        print("skip: another user's socket needs root to make (the unit test covers the parser)", flush=True)
+
+    # Guessing the passphrase is slow: after three wrong ones in a row, even
+    # the right one is refused (429) until the wait is over.
+    def unlock(passphrase):
+        return raw(port, "POST", "/unlock", {"Host": host, "Cookie": jar, "Origin": f"http://{host}",
+                                             "Content-Type": ctype},
+                   urllib.parse.urlencode({"csrf": csrf, "passphrase": passphrase}))
+    for i in range(3):
+        status, _, _ = unlock(f"guess {i}")
+        check(status == 403, f"wrong passphrase {i + 1} is refused (403)")
+    status, headers, _ = unlock(PASSPHRASE)
+    check(status == 429 and int(headers.get("retry-after", "0")) >= 1,
+          "the next attempt, even with the right passphrase, must wait (429, Retry-After)")
+    status, headers, _ = raw(port, "GET", "/", {"Host": host, "Cookie": jar})
+    check(status == 302 and headers.get("location") == "/unlock", "and it left the app locked")
+    deadline = time.monotonic() + WAIT
+    while True:
+        status, _, _ = unlock(PASSPHRASE)
+        if status != 429 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)  # polling the throttle; the condition is the answer
+    check(status == 303, "once the wait is over the right passphrase unlocks")
+    status, _, _ = raw(port, "POST", "/lock", {"Host": host, "Cookie": jar, "Origin": f"http://{host}",
+                                               "Content-Type": ctype}, urllib.parse.urlencode({"csrf": csrf}))
+    status, headers, _ = raw(port, "GET", "/", {"Host": host, "Cookie": jar})
+    check(status == 302 and headers.get("location") == "/unlock", "(locked again for the walk through the pages)")
+
 
 def test_flow(world, lang, lina_url, sara_url, lina, sara, shots):
     t = TEXT[lang]

@@ -3,6 +3,7 @@
 #include "http_guard.h"
 
 #include <sodium.h>
+#include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -66,6 +67,12 @@ bool HttpGuard::HasSessionCookie(const std::string& cookie_header) const {
     }
   }
   return false;
+}
+
+std::optional<Refusal> HttpGuard::CheckPeer(std::optional<uid_t> peer_uid) const {
+  if (peer_uid && *peer_uid == geteuid()) return std::nullopt;
+  return Refusal{403, "refused: the connection does not come from this computer user's own programs / "
+                      "nekad: anslutningen kommer inte från den här datoranvändarens egna program"};
 }
 
 std::optional<Refusal> HttpGuard::Check(const RequestFacts& request) const {

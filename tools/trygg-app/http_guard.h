@@ -3,7 +3,11 @@
 // The security envelope of trygg-app's local web server (docs/threat-model.md,
 // "The caseworker app"). The app listens on 127.0.0.1 only, and a web page
 // from anywhere else that the caseworker's browser has open must not be able
-// to drive it. Every request must therefore:
+// to drive it, nor must another user of the computer. Every request must
+// therefore:
+//   - come from a socket of this app's own user (local_peer.h): cookies are
+//     not kept apart by port, so another user's server on 127.0.0.1 may hold
+//     the session cookie and replay it (403);
 //   - name this app's own address in Host (127.0.0.1:PORT or localhost:PORT):
 //     a DNS-rebinding page reaches the port under its own host name and is
 //     refused (421 Misdirected Request);
@@ -25,6 +29,8 @@
 // request; the message names what was wrong, never a token.
 #ifndef TRYGG_TOOLS_TRYGG_APP_HTTP_GUARD_H_
 #define TRYGG_TOOLS_TRYGG_APP_HTTP_GUARD_H_
+
+#include <sys/types.h>
 
 #include <atomic>
 #include <optional>
@@ -60,6 +66,11 @@ class HttpGuard {
   // token returns the Set-Cookie value; a second use, or a wrong token, is
   // refused (nullopt).
   std::optional<std::string> ExchangeLaunchToken(const std::string& token);
+
+  // The first check of every request: the client's socket must belong to
+  // this app's own user (geteuid); `peer_uid` is LoopbackPeerUid's answer,
+  // nullopt when no socket was found (refused too).
+  std::optional<Refusal> CheckPeer(std::optional<uid_t> peer_uid) const;
 
   // nullopt: allowed. `path` "/open" is checked for Host only.
   std::optional<Refusal> Check(const RequestFacts& request) const;

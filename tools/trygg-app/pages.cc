@@ -4,7 +4,12 @@
 
 #include <httplib.h>
 
+#include <sodium.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -13,6 +18,7 @@
 
 #include "absl/time/time.h"
 #include "app_data.h"
+#include "local_peer.h"
 #include "trygg/case_record.h"
 #include "trygg/case_record_check.h"
 #include "qr_svg.h"
@@ -494,10 +500,20 @@ class Pages {
   void Device(const Ctx& c, const httplib::Request& req, httplib::Response& res);
   void DeviceQr(const Ctx& c, const httplib::Request& req, httplib::Response& res);
 
+  void UnlockPage(const Ctx& c, const httplib::Request& req, httplib::Response& res, const std::string& error_html,
+                  int status) const;
+
   HttpGuard& guard_;
   Vault& vault_;
   const Language default_language_;
+  UnlockThrottle throttle_;
 };
+
+// Wipes a copy of a secret the request carried (the passphrase).
+void Wipe(std::string& secret) {
+  if (!secret.empty()) sodium_memzero(secret.data(), secret.size());
+  secret.clear();
+}
 
 std::string ReferralRows(const Ctx& c, const std::vector<ReferralSummary>& rows, bool inbox) {
   if (rows.empty()) return "<p>" + c.T("box.empty") + "</p>";
@@ -1007,6 +1023,19 @@ void Pages::DeviceQr(const Ctx& c, const httplib::Request& req, httplib::Respons
   res.set_content(svg, "image/svg+xml");
 }
 
+void Pages::UnlockPage(const Ctx& c, const httplib::Request& req, httplib::Response& res,
+                       const std::string& error_html, int status) const {
+  std::string body;
+  if (!error_html.empty()) body += "<div class=\"error\" role=\"alert\"><p>" + error_html + "</p></div>";
+  body += "<form method=\"post\" action=\"/unlock\">" + c.Csrf() + "<p><label for=\"passphrase\">" +
+          c.T("unlock.passphrase") +
+          "</label><input type=\"password\" id=\"passphrase\" name=\"passphrase\" autocomplete=\"current-password\" "
+          "required autofocus></p><p><button type=\"submit\" id=\"unlock\">" +
+          c.T("unlock.button") + "</button></p></form>";
+  if (error_html.empty()) body += "<p>" + c.T("unlock.explain") + "</p>";
+  Send(c, req, res, "unlock.title", body, false, status);
+}
+
 void Pages::Get(httplib::Server& s, const char* path, Handler h, bool needs_unlock) {
   s.Get(path, [this, h, needs_unlock](const httplib::Request& req, httplib::Response& res) {
     const Ctx c = ContextOf(req);
@@ -1043,6 +1072,19 @@ void Pages::Register(httplib::Server& s) {
   // Host and the session cookie for every request, before routing; the POST
   // handlers check Origin and CSRF once the form is read.
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    // First: the client's socket must be this user's own (local_peer.h).
+    const std::string our_addr = req.local_addr.empty() ? "127.0.0.1" : req.local_addr;
+    const int our_port = req.local_port > 0 ? req.local_port : guard_.port();
+    const std::optional<uid_t> peer = LoopbackPeerUid(req.remote_addr, req.remote_port, our_addr, our_port);
+    if (std::optional<Refusal> refusal = guard_.CheckPeer(peer)) {
+      std::fprintf(stderr, "trygg-app: refused a connection from %s (client port %d)\n",
+                   peer ? ("uid " + std::to_string(*peer)).c_str() : "a socket not found in /proc/net/tcp",
+                   req.remote_port);
+      res.status = refusal->http_status;
+      res.set_header("Connection", "close");
+      res.set_content(refusal->message + "\n", "text/plain; charset=utf-8");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     RequestFacts facts{req.method == "POST" ? "GET" : req.method, req.path, req.get_header_value("Host"), "",
                        req.get_header_value("Cookie"), ""};
     if (std::optional<Refusal> refusal = guard_.Check(facts)) {
@@ -1077,28 +1119,37 @@ void Pages::Register(httplib::Server& s) {
       s, "/unlock",
       [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) {
         if (vault_.unlocked()) return res.set_redirect("/");
-        Send(c, req, res, "unlock.title",
-             "<form method=\"post\" action=\"/unlock\">" + c.Csrf() + "<p><label for=\"passphrase\">" +
-                 c.T("unlock.passphrase") +
-                 "</label><input type=\"password\" id=\"passphrase\" name=\"passphrase\" autocomplete=\"current-password\" "
-                 "required autofocus></p><p><button type=\"submit\" id=\"unlock\">" +
-                 c.T("unlock.button") + "</button></p></form><p>" + c.T("unlock.explain") + "</p>");
+        UnlockPage(c, req, res, "", 200);
       },
       false);
   Post(
       s, "/unlock",
       [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) {
-        absl::Status status = vault_.Unlock(Param(req, "passphrase"));
+        if (vault_.unlocked()) return res.set_redirect("/", 303);
+        std::string passphrase = Param(req, "passphrase");
+        // httplib's own copies (the body and the parsed field) are wiped
+        // as well once the attempt is over; the socket buffers it read
+        // through are not ours to wipe.
+        auto wipe_request = [&req, &passphrase] {
+          Wipe(passphrase);
+          auto& mutable_req = const_cast<httplib::Request&>(req);
+          for (auto& [name, value] : mutable_req.params) {
+            if (name == "passphrase") Wipe(value);
+          }
+          Wipe(mutable_req.body);
+        };
+        if (std::optional<std::chrono::milliseconds> wait = throttle_.Begin(UnlockThrottle::Clock::now())) {
+          wipe_request();
+          const long long seconds = (wait->count() + 999) / 1000;
+          res.set_header("Retry-After", std::to_string(seconds));
+          return UnlockPage(c, req, res, Esc(Text(c.lang, "unlock.wait", {std::to_string(seconds)})), 429);
+        }
+        absl::Status status = vault_.Unlock(passphrase);
+        wipe_request();
+        throttle_.End(status.ok(), absl::IsPermissionDenied(status), UnlockThrottle::Clock::now());
         if (status.ok()) return res.set_redirect("/", 303);
-        const std::string message =
-            absl::IsPermissionDenied(status) ? c.T("unlock.wrong") : ErrorBox(c, status);
-        Send(c, req, res, "unlock.title",
-             "<div class=\"error\" role=\"alert\"><p>" + message + "</p></div><form method=\"post\" action=\"/unlock\">" +
-                 c.Csrf() + "<p><label for=\"passphrase\">" + c.T("unlock.passphrase") +
-                 "</label><input type=\"password\" id=\"passphrase\" name=\"passphrase\" required autofocus></p><p><button "
-                 "type=\"submit\" id=\"unlock\">" +
-                 c.T("unlock.button") + "</button></p></form>",
-             false, HttpStatusOf(status));
+        UnlockPage(c, req, res, absl::IsPermissionDenied(status) ? c.T("unlock.wrong") : ErrorBox(c, status),
+                   HttpStatusOf(status));
       },
       false);
   Post(
