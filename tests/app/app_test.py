@@ -522,18 +522,31 @@ def test_admin_device_page(world, lang, profile, shelter, shots):
         d.quit()
 
 
+REFRESH_SECONDS = 20  # assets/app.js: live pages refresh their lists this often
+
+
 def test_idle_lock(world, lang, profile):
     # One app per key store at a time: Sara's first one ends.
     world.apps["sara"].send_signal(signal.SIGTERM)
     world.apps["sara"].wait(timeout=WAIT)
-    url = world.start_app("sara", lang, idle_seconds=5)
+    # An idle time longer than the refresh interval, so the overview left
+    # open refreshes itself at least once before the app must lock.
+    idle = REFRESH_SECONDS + 2
+    url = world.start_app("sara", lang, idle_seconds=idle)
     d = browser(profile)
     try:
         open_and_unlock(d, url, "Skyddat boende Syd")
-        # The open page polls /events; polling is not use, so the app locks
-        # itself and the page follows to the unlock form.
-        WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "passphrase")))
-        check(True, "the app locks itself after the idle time, and the open page shows the unlock form")
+        unlocked = time.monotonic()
+        check(d.find_elements(By.CSS_SELECTOR, "body[data-live='1']"), "(the overview, a live page, stays open)")
+        # The open page polls /events and refreshes its lists; neither is
+        # use, so the app locks itself and the page follows to the unlock
+        # form. Had the refresh counted, the lock would come only at
+        # REFRESH_SECONDS + idle, after this deadline.
+        WebDriverWait(d, idle + 12).until(EC.presence_of_element_located((By.ID, "passphrase")))
+        took = time.monotonic() - unlocked
+        check(idle <= took + 1 < REFRESH_SECONDS + idle,
+              f"the app locks itself after the idle time ({took:.0f} s, idle {idle} s) although the open overview "
+              "refreshed itself, and the page shows the unlock form")
     finally:
         d.quit()
 

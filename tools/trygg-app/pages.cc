@@ -476,10 +476,20 @@ class Pages {
   void Fail(const Ctx& c, const httplib::Request& req, httplib::Response& res, const absl::Status& status) const {
     Send(c, req, res, "error.title", ErrorBox(c, status), false, HttpStatusOf(status));
   }
+  // The caseworker's use holds off the idle lock: a POST, or a page the
+  // browser navigates to. app.js's background refreshes (fetch, so
+  // Sec-Fetch-Mode "cors", and its X-Requested-With marker) and images do
+  // not; a browser that sends no Sec-Fetch-Mode counts by the marker alone.
+  static Vault::Activity ActivityOf(const httplib::Request& req) {
+    if (req.method == "POST") return Vault::Activity::kUse;
+    if (req.has_header("X-Requested-With")) return Vault::Activity::kBackground;
+    const std::string mode = req.get_header_value("Sec-Fetch-Mode");
+    return mode.empty() || mode == "navigate" ? Vault::Activity::kUse : Vault::Activity::kBackground;
+  }
   // Runs `fn` on the open device; a failure becomes the error page.
   bool Run(const Ctx& c, const httplib::Request& req, httplib::Response& res,
            const std::function<absl::Status(OpenDevice&)>& fn) {
-    absl::Status status = vault_.With(fn);
+    absl::Status status = vault_.With(fn, ActivityOf(req));
     if (status.ok()) return true;
     if (absl::IsFailedPrecondition(status) && status.message() == "locked") {
       res.set_redirect("/unlock");

@@ -93,12 +93,13 @@ void Vault::LockLocked(std::unique_lock<std::mutex>& lock) {
   lock.lock();
 }
 
-absl::Status Vault::With(const std::function<absl::Status(OpenDevice&)>& fn) {
+absl::Status Vault::With(const std::function<absl::Status(OpenDevice&)>& fn, Activity activity) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (device_ == nullptr) return absl::FailedPreconditionError("locked");
-  last_activity_ms_ = NowMs();
+  const bool use = activity == Activity::kUse;
+  if (use) last_activity_ms_ = NowMs();
   absl::Status status = fn(*device_);
-  last_activity_ms_ = NowMs();
+  if (use) last_activity_ms_ = NowMs();
   return status;
 }
 

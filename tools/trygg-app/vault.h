@@ -3,7 +3,8 @@
 // The caseworker's unlocked device inside trygg-app: the key store opened
 // once with the passphrase, a logged-in libtrygg Client and the typed clients
 // the pages use. Lock() (the lock button, or the idle timer after
-// `idle_lock_ms` without a page request) logs out and destroys all of it:
+// `idle_lock_ms` without the caseworker's use: a POST or a page she opened,
+// not the open page refreshing itself or polling) logs out and destroys all of it:
 // the key store's secrets live in sodium-locked memory and are wiped when
 // KeyStoreContents is destroyed; the decrypted records the pages read exist
 // only while a request is answered.
@@ -95,9 +96,13 @@ class Vault {
   void Lock();
   bool unlocked() const;
 
-  // Runs `fn` on the open device, one request at a time, and counts as
+  // Whether a request is the caseworker's use, which holds off the idle
+  // lock, or the page refreshing itself in the background, which does not.
+  enum class Activity { kUse, kBackground };
+
+  // Runs `fn` on the open device, one request at a time; kUse counts as
   // activity for the idle lock. FailedPrecondition when locked.
-  absl::Status With(const std::function<absl::Status(OpenDevice&)>& fn);
+  absl::Status With(const std::function<absl::Status(OpenDevice&)>& fn, Activity activity = Activity::kUse);
 
   // Notices after `after_seq`, and the newest seq.
   std::vector<Notice> NoticesAfter(uint64_t after_seq, uint64_t& newest) const;
