@@ -185,6 +185,22 @@ def raw(port, method, path, headers, body=None):
     return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data
 
 
+def headers_only(port, method, path, headers, body_start=b""):
+    """Sends a request's headers and at most the start of its body, then reads
+    the status line: an answer proves the app did not wait for the body."""
+    import socket
+    with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as s:
+        s.sendall((f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) +
+                   "\r\n").encode() + body_start)
+        data = b""
+        while b"\r\n" not in data:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    return int(data.split(b" ")[1]) if data.startswith(b"HTTP/1.1 ") else 0
+
+
 def open_and_unlock(d, url, org_name):
     """Opens the launch URL, unlocks with the passphrase, waits for the overview."""
     d.get(url)
@@ -256,6 +272,27 @@ def test_security(world, url, lina):
     check(status == 421, "a POST under another Host is refused (421)")
     status, headers, _ = raw(port, "GET", "/", {"Host": host, "Cookie": jar})
     check(status == 302 and headers.get("location") == "/unlock", "after the refused POSTs the app is still locked")
+
+    # Bodies: a cross-origin upload is refused from its headers, before any of
+    # its 200 MB body is read; one too large for the app (more than the
+    # 64 MiB attachment limit and its framing) is refused from its
+    # Content-Length (413) even from the app's own origin; a body of unknown
+    # length is refused (411).
+    boundary = "----trygg"
+    multipart = {"Host": host, "Cookie": jar, "Content-Type": f"multipart/form-data; boundary={boundary}"}
+    start = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{boundary}\r\n"
+             f"Content-Disposition: form-data; name=\"file\"; filename=\"x\"\r\n\r\n").encode() + b"x" * 1024
+    status = headers_only(port, "POST", "/case/attach",
+                          dict(multipart, Origin="http://attacker.example", **{"Content-Length": str(200 << 20)}), start)
+    check(status == 403, "a cross-origin 200 MB upload is refused (403) before its body is read")
+    status = headers_only(port, "POST", "/case/attach",
+                          dict(multipart, Origin=f"http://{host}", **{"Content-Length": str((65 << 20) + 1)}), start)
+    check(status == 413, "an upload larger than the app's limit is refused (413) before its body is read")
+    status = headers_only(port, "POST", "/unlock", {"Host": host, "Cookie": jar, "Origin": f"http://{host}",
+                                                    "Content-Type": ctype, "Transfer-Encoding": "chunked"})
+    check(status == 411, "a POST of unknown length is refused (411)")
+    status, headers, _ = raw(port, "GET", "/", {"Host": host, "Cookie": jar})
+    check(status == 302 and headers.get("location") == "/unlock", "and nothing changed: the app is still locked")
 
     # Another user of the computer whose server got the cookie (cookies are
     # not kept apart by port) replays it with a forged Origin and the token.

@@ -15,7 +15,8 @@
 //     one-time launch URL holds (403). The launch token is random per launch
 //     and is exchanged once for the cookie (HttpOnly, SameSite=Strict);
 // and every POST must in addition carry an Origin equal to the app's own
-// origin and the form's CSRF token (403).
+// origin, checked from the headers before any of the body is read, and the
+// form's CSRF token (403).
 // Every response carries a strict Content-Security-Policy (scripts and styles
 // from the app only, no inline script, nothing from third parties), no
 // caching, no referrer to other sites (the launch URL must not leak; a
@@ -72,8 +73,10 @@ class HttpGuard {
   // nullopt when no socket was found (refused too).
   std::optional<Refusal> CheckPeer(std::optional<uid_t> peer_uid) const;
 
-  // nullopt: allowed. `path` "/open" is checked for Host only.
-  std::optional<Refusal> Check(const RequestFacts& request) const;
+  // nullopt: allowed. `path` "/open" is checked for Host only. With
+  // check_csrf false (before the body is read: the token is in the form),
+  // everything but the CSRF token.
+  std::optional<Refusal> Check(const RequestFacts& request, bool check_csrf = true) const;
 
   const std::string& csrf_token() const { return csrf_token_; }
   // Cookies are shared by every port of a host, so two apps on one computer

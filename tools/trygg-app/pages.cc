@@ -525,6 +525,23 @@ void Wipe(std::string& secret) {
   secret.clear();
 }
 
+// Wipes what httplib kept of an upload once it is sealed: the body and the
+// multipart parts (the plaintext of the file).
+void WipeRequest(const httplib::Request& req) {
+  auto& mutable_req = const_cast<httplib::Request&>(req);
+  Wipe(mutable_req.body);
+  for (auto& [name, part] : mutable_req.files) Wipe(part.content);
+}
+
+// An istream over a string the request already holds.
+class MemoryBuf : public std::streambuf {
+ public:
+  explicit MemoryBuf(const std::string& bytes) {
+    char* begin = const_cast<char*>(bytes.data());
+    setg(begin, begin, begin + bytes.size());
+  }
+};
+
 std::string ReferralRows(const Ctx& c, const std::vector<ReferralSummary>& rows, bool inbox) {
   if (rows.empty()) return "<p>" + c.T("box.empty") + "</p>";
   std::string h = "<table><thead><tr><th scope=\"col\">" + c.T("col.state") + "</th><th scope=\"col\">" +
@@ -1079,6 +1096,8 @@ void Pages::Register(httplib::Server& s) {
                          {"Cache-Control", "no-store"},
                          {"Cross-Origin-Opener-Policy", "same-origin"},
                          {"Cross-Origin-Resource-Policy", "same-origin"}});
+  // A backstop behind the pre-routing check of Content-Length below.
+  s.set_payload_max_length(kMaxRequestBytes);
   // Host and the session cookie for every request, before routing; the POST
   // handlers check Origin and CSRF once the form is read.
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
@@ -1095,12 +1114,41 @@ void Pages::Register(httplib::Server& s) {
       res.set_content(refusal->message + "\n", "text/plain; charset=utf-8");
       return httplib::Server::HandlerResponse::Handled;
     }
-    RequestFacts facts{req.method == "POST" ? "GET" : req.method, req.path, req.get_header_value("Host"), "",
+    // Host, cookie and, for a POST, Origin: all headers, so a request from
+    // another site is refused before httplib reads any of its body. The
+    // connection closes with the refusal (the unread body is not a request).
+    RequestFacts facts{req.method, req.path, req.get_header_value("Host"), req.get_header_value("Origin"),
                        req.get_header_value("Cookie"), ""};
-    if (std::optional<Refusal> refusal = guard_.Check(facts)) {
+    if (std::optional<Refusal> refusal = guard_.Check(facts, /*check_csrf=*/false)) {
       res.status = refusal->http_status;
+      res.set_header("Connection", "close");
       res.set_content(refusal->message + "\n", "text/plain; charset=utf-8");
       return httplib::Server::HandlerResponse::Handled;
+    }
+    if (req.method == "POST") {
+      // The app's own forms always send Content-Length; a body of unknown
+      // or too large a size is refused before it is read.
+      const std::string length_text = req.get_header_value("Content-Length");
+      const bool chunked = req.has_header("Transfer-Encoding");
+      size_t length = 0;
+      bool length_ok = !length_text.empty() && length_text.size() <= 12 &&
+                       length_text.find_first_not_of("0123456789") == std::string::npos;
+      if (length_ok) length = static_cast<size_t>(std::stoull(length_text));
+      if (chunked || !length_ok) {
+        res.status = 411;
+        res.set_header("Connection", "close");
+        res.set_content("refused: a POST must say its length (Content-Length)\n", "text/plain; charset=utf-8");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      if (length > kMaxRequestBytes) {
+        const Ctx c = ContextOf(req);
+        res.set_header("Connection", "close");
+        Send(c, req, res, "error.title",
+             "<div class=\"error\" role=\"alert\"><p>" +
+                 c.T("attach.too_large", {std::to_string(kMaxUploadBytes >> 20)}) + "</p></div>",
+             false, 413);
+        return httplib::Server::HandlerResponse::Handled;
+      }
     }
     return httplib::Server::HandlerResponse::Unhandled;
   });
@@ -1304,15 +1352,22 @@ void Pages::Register(httplib::Server& s) {
             return absl::InvalidArgumentError(Text(c.lang, "attach.empty"));
           }
           const std::string& content = req.get_file_value("file").content;
+          if (content.size() > kMaxUploadBytes) {
+            return absl::InvalidArgumentError(Text(c.lang, "attach.too_large", {std::to_string(kMaxUploadBytes >> 20)}));
+          }
           TRYGG_ASSIGN_OR_RETURN(CaseRead read, d.cases->ReadCase(case_id));
           const CaseVersion& latest = read.versions.back();
-          std::istringstream in(content);
+          // Read in place: no second copy of the plaintext.
+          MemoryBuf buffer(content);
+          std::istream in(&buffer);
           return d.cases->AppendVersion(case_id, latest.plaintext, latest.header.content_type,
                                         {AttachmentInput{&in, content.size()}})
               .status();
         })) {
+      WipeRequest(req);
       return;
     }
+    WipeRequest(req);
     res.set_redirect("/case?id=" + id_hex + "#attachments", 303);
   });
   Get(s, "/case/attachment", [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) {
