@@ -43,11 +43,13 @@ TEXT = {
     "sv": {"wrong": "Fel lösenfras", "overview": "Översikt", "fix": "Rätta följande", "in_force": "gäller",
            "new": "Ny", "accepted": "Accepterad", "completed": "Avslutad", "outcome": "Insatsen gavs",
            "notice": "En ny remiss har kommit", "unlock": "Lås upp", "birth_error": "Födelsedatum ska vara",
-           "found": "insatser hittades", "preview": "Exakt vad mottagaren kommer att se", "withdrawn": "återkallat", "declined": "Avböjd", "no_capacity": "Ingen plats"},
+           "found": "insatser hittades", "preview": "Exakt vad mottagaren kommer att se", "withdrawn": "återkallat", "declined": "Avböjd", "no_capacity": "Ingen plats",
+           "changed": "Ärendet har fått en ny version sedan förhandsgranskningen"},
     "en": {"wrong": "Wrong passphrase", "overview": "Overview", "fix": "Please correct", "in_force": "in force",
            "new": "New", "accepted": "Accepted", "completed": "Completed", "outcome": "Service provided",
            "notice": "A new referral has arrived", "unlock": "Unlock", "birth_error": "Date of birth must be",
-           "found": "services found", "preview": "Exactly what the receiver will see", "withdrawn": "withdrawn", "declined": "Declined", "no_capacity": "No capacity"},
+           "found": "services found", "preview": "Exactly what the receiver will see", "withdrawn": "withdrawn", "declined": "Declined", "no_capacity": "No capacity",
+           "changed": "The case has a new version since the preview"},
 }
 
 
@@ -485,14 +487,40 @@ def test_flow(world, lang, lina_url, sara_url, lina, sara, shots):
     WebDriverWait(sara, WAIT).until(EC.text_to_be_present_in_element((By.ID, "referral-state"), t["completed"]))
     check(True, "Sara completes it with an outcome")
 
-    # A second referral, which Sara declines with a reason.
-    lina.get(case_url.replace("/case?id=", "/directory?case=") + "&service=shelter&region=&language=&target=")
-    WebDriverWait(lina, WAIT).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#results a.button")))
-    lina.find_element(By.CSS_SELECTOR, "#results a.button").click()
-    WebDriverWait(lina, WAIT).until(EC.presence_of_element_located((By.ID, "share-needs")))
-    lina.find_element(By.ID, "share-needs").click()
-    lina.find_element(By.ID, "preview-button").click()
-    WebDriverWait(lina, WAIT).until(EC.presence_of_element_located((By.ID, "send")))
+    # A second referral, which Sara declines with a reason. The case gets a
+    # new version between preview and send (here an attachment, as from
+    # another tab): the send is refused and nothing is sent.
+    def preview_second():
+        lina.get(case_url.replace("/case?id=", "/directory?case=") + "&service=shelter&region=&language=&target=")
+        WebDriverWait(lina, WAIT).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#results a.button")))
+        lina.find_element(By.CSS_SELECTOR, "#results a.button").click()
+        WebDriverWait(lina, WAIT).until(EC.presence_of_element_located((By.ID, "share-needs")))
+        lina.find_element(By.ID, "share-needs").click()
+        lina.find_element(By.ID, "preview-button").click()
+        WebDriverWait(lina, WAIT).until(EC.presence_of_element_located((By.ID, "send")))
+
+    preview_second()
+    lport = int(urllib.parse.urlparse(lina_url).port)
+    lhost = f"127.0.0.1:{lport}"
+    ljar = "; ".join(f"{c['name']}={c['value']}" for c in lina.get_cookies())
+    lcsrf = lina.find_element(By.CSS_SELECTOR, "#main input[name=csrf]").get_attribute("value")
+    case_hex = case_url.split("id=")[1].split("&")[0]
+    boundary = "----trygg"
+    parts = "".join(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                    for k, v in (("csrf", lcsrf), ("id", case_hex)))
+    parts += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"late.txt\"\r\n"
+              f"Content-Type: text/plain\r\n\r\nadded after the preview\r\n--{boundary}--\r\n")
+    status, _, _ = raw(lport, "POST", "/case/attach", {"Host": lhost, "Cookie": ljar, "Origin": f"http://{lhost}",
+                                                       "Content-Type": f"multipart/form-data; boundary={boundary}"},
+                       parts.encode())
+    check(status == 303, "(a new version of the case after the preview)")
+    lina.find_element(By.ID, "send").click()
+    wait_text(lina, t["changed"])
+    lina.get(base + "/outbox")
+    WebDriverWait(lina, WAIT).until(EC.presence_of_element_located((By.CSS_SELECTOR, "tr[data-referral]")))
+    check(len(lina.find_elements(By.CSS_SELECTOR, "tr[data-referral]")) == 1,
+          "a send after the case changed since the preview is refused with a message, and nothing is sent")
+    preview_second()
     lina.find_element(By.ID, "send").click()
     WebDriverWait(lina, WAIT).until(EC.text_to_be_present_in_element((By.ID, "referral-state"), t["new"]))
     second = lina.current_url.split("id=")[1]

@@ -853,7 +853,10 @@ void Pages::ReferForm(const Ctx& c, const httplib::Request& req, httplib::Respon
           body += "<section id=\"preview\" class=\"preview\"><h2>" + c.T("refer.preview") + "</h2>" +
                   RenderRecord(c, packet.shared()) + "<dl>" + Row(c, "refer.note", Esc(note)) +
                   Row(c, "refer.urgency", c.T("urgency." + urgency)) + "</dl></section>";
-          body += "<form method=\"post\" action=\"/refer/send\">" + c.Csrf();
+          // The version previewed: sending refuses if the case has moved on.
+          body += "<form method=\"post\" action=\"/refer/send\">" + c.Csrf() +
+                  "<input type=\"hidden\" name=\"head\" value=\"" +
+                  std::to_string(read.versions.back().header.version) + "\">";
           for (const char* k : {"case", "listing", "note", "urgency", "consent"}) {
             body += "<input type=\"hidden\" name=\"" + std::string(k) + "\" value=\"" + Esc(Param(req, k)) + "\">";
           }
@@ -1456,7 +1459,24 @@ void Pages::Register(httplib::Server& s) {
           request.urgency = static_cast<ReferralUrgency>(*urgency);
           request.share = ParamAll(req, "share");
           request.note = Param(req, "note");
+          // Only what the caseworker saw: the case must still be at the
+          // version the preview showed, and the packet is built from that
+          // very read (not from whatever PrepareReferral reads next).
+          const std::string head_text = Param(req, "head");
+          if (head_text.empty() || head_text.size() > 19 ||
+              head_text.find_first_not_of("0123456789") != std::string::npos) {
+            return absl::InvalidArgumentError("head must be the previewed version number");
+          }
+          const uint64_t previewed = std::stoull(head_text);
+          TRYGG_ASSIGN_OR_RETURN(CaseRead read, d.cases->ReadCase(request.case_id));
+          if (read.versions.empty() || read.versions.back().header.version != previewed) {
+            return absl::FailedPreconditionError(Text(c.lang, "refer.changed"));
+          }
+          TRYGG_ASSIGN_OR_RETURN(v1::CaseRecord record, LatestRecord(read));
+          TRYGG_ASSIGN_OR_RETURN(v1::ReferralPacket packet, MakeReferralPacket(record, request.share, request.note));
           TRYGG_ASSIGN_OR_RETURN(ReferralDraft draft, PrepareReferral(*d.cases, *d.directory, request));
+          const std::string packet_bytes = packet.SerializeAsString();
+          draft.packet.assign(packet_bytes.begin(), packet_bytes.end());
           TRYGG_ASSIGN_OR_RETURN(Id128 referral_id, d.referrals->Refer(draft));
           referral_hex = referral_id.ToHex();
           return absl::OkStatus();
