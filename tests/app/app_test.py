@@ -498,6 +498,8 @@ def test_flow(world, lang, lina_url, sara_url, lina, sara, shots):
         lina.find_element(By.ID, "share-needs").click()
         lina.find_element(By.ID, "preview-button").click()
         WebDriverWait(lina, WAIT).until(EC.presence_of_element_located((By.ID, "send")))
+        return {k: lina.find_element(By.CSS_SELECTOR, f"form input[name={k}]").get_attribute("value")
+                for k in ("case", "listing", "consent")}
 
     preview_second()
     lport = int(urllib.parse.urlparse(lina_url).port)
@@ -520,7 +522,7 @@ def test_flow(world, lang, lina_url, sara_url, lina, sara, shots):
     WebDriverWait(lina, WAIT).until(EC.presence_of_element_located((By.CSS_SELECTOR, "tr[data-referral]")))
     check(len(lina.find_elements(By.CSS_SELECTOR, "tr[data-referral]")) == 1,
           "a send after the case changed since the preview is refused with a message, and nothing is sent")
-    preview_second()
+    ids = preview_second()
     lina.find_element(By.ID, "send").click()
     WebDriverWait(lina, WAIT).until(EC.text_to_be_present_in_element((By.ID, "referral-state"), t["new"]))
     second = lina.current_url.split("id=")[1]
@@ -529,6 +531,21 @@ def test_flow(world, lang, lina_url, sara_url, lina, sara, shots):
     sara.find_element(By.ID, "decline").click()
     WebDriverWait(sara, WAIT).until(EC.text_to_be_present_in_element((By.ID, "referral-state"), t["declined"]))
     check(t["no_capacity"] in sara.find_element(By.ID, "main").text, "Sara declines a second referral with a reason")
+
+    # A packet that does not read (a note that is not UTF-8, as another
+    # organisation's software could send): the page shows the error in the
+    # packet's place and keeps the answer forms.
+    out = world.as_("lina", "refer", ids["case"], "--listing", ids["listing"], "--consent", ids["consent"],
+                    "--note", os.fsdecode(b"\xff\xfe not UTF-8"))
+    third = re.search(r"referral ([0-9a-f]{32}) sent", out).group(1)
+    sara.get(sara_url.split("/open")[0] + "/referral?id=" + third)
+    WebDriverWait(sara, WAIT).until(EC.presence_of_element_located((By.ID, "packet-error")))
+    check(sara.find_elements(By.ID, "accept") and sara.find_elements(By.ID, "decline"),
+          "a referral whose packet does not read shows the error in its place and keeps accept and decline")
+    Select(sara.find_element(By.ID, "reason")).select_by_value("no-capacity")
+    sara.find_element(By.ID, "decline").click()
+    WebDriverWait(sara, WAIT).until(EC.text_to_be_present_in_element((By.ID, "referral-state"), t["declined"]))
+    check(True, "and Sara can decline it")
     status, _, _ = raw(int(urllib.parse.urlparse(sara_url).port), "GET", "/", {"Host": "x"})
     check(status == 421, "(the refusals still hold while unlocked)")
 

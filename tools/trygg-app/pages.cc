@@ -927,9 +927,18 @@ void Pages::ReferralPage(const Ctx& c, const httplib::Request& req, httplib::Res
                 Row(c, "referral.sent", Esc(FormatStockholm(v.record.created_at_ms))) +
                 Row(c, "col.answer_by", Esc(FormatStockholm(v.answer_by_ms))) + "</dl>";
         if (v.packet) {
-          TRYGG_ASSIGN_OR_RETURN(v1::ReferralPacket packet, ReadReferralPacket(*v.packet));
-          body += "<section id=\"packet\"><h2>" + c.T("referral.packet") + "</h2>" + RenderRecord(c, packet.shared()) +
-                  "<dl>" + Row(c, "refer.note", Esc(packet.note())) + "</dl></section>";
+          // A packet that does not read (the sender's software, or another
+          // organisation's, wrote it wrong) is shown as an error in its place;
+          // the referral's state and the answer forms stay usable.
+          absl::StatusOr<v1::ReferralPacket> packet = ReadReferralPacket(*v.packet);
+          body += "<section id=\"packet\"><h2>" + c.T("referral.packet") + "</h2>";
+          if (packet.ok()) {
+            body += RenderRecord(c, packet->shared()) + "<dl>" + Row(c, "refer.note", Esc(packet->note())) + "</dl>";
+          } else {
+            body += "<div class=\"error\" role=\"alert\" id=\"packet-error\"><p>" + c.T("referral.packet_unreadable") +
+                    "</p><p lang=\"en\">" + Esc(std::string(packet.status().message())) + "</p></div>";
+          }
+          body += "</section>";
         }
         auto action = [&](const char* path, const std::string& fields, const char* button_id, const char* key) {
           return "<form method=\"post\" action=\"" + std::string(path) + "\">" + c.Csrf() +
