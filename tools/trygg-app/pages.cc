@@ -85,8 +85,10 @@ std::string FormatStockholm(int64_t unix_millis, const char* format = "%Y-%m-%d 
 struct Ctx {
   Language lang = Language::kSwedish;
   const HttpGuard* guard = nullptr;
+  // The catalogue's text escaped for HTML; `args` are HTML already (each
+  // escaped once by the caller), so "A & B" shows as "A & B".
   std::string T(std::string_view key, const std::vector<std::string>& args = {}) const {
-    return Esc(Text(lang, key, args));
+    return TextEscaped(lang, key, args, &Esc);
   }
   std::string Csrf() const {
     return "<input type=\"hidden\" name=\"csrf\" value=\"" + Esc(guard->csrf_token()) + "\">";
@@ -338,7 +340,7 @@ CaseForm FormFromRecord(const v1::CaseRecord& r) {
 std::vector<std::string> CheckCaseForm(const Ctx& c, const CaseForm& f, v1::CaseRecord& out) {
   std::vector<std::string> errors;
   auto get = [&f](const char* k) { return f.text.at(k); };
-  if (get("first_name").empty()) errors.push_back(c.T("invalid.required", {Text(c.lang, "field.first_name")}));
+  if (get("first_name").empty()) errors.push_back(c.T("invalid.required", {Esc(Text(c.lang, "field.first_name"))}));
   struct Formatted {
     const char* name;
     FieldFormat format;
@@ -357,23 +359,23 @@ std::vector<std::string> CheckCaseForm(const Ctx& c, const CaseForm& f, v1::Case
     const std::vector<std::string> values = PicklistValues(field);
     return v.empty() || std::find(values.begin(), values.end(), v) != values.end();
   };
-  if (!in_picklist("prs_Gender", get("gender"))) errors.push_back(c.T("invalid.choice", {Text(c.lang, "field.gender")}));
+  if (!in_picklist("prs_Gender", get("gender"))) errors.push_back(c.T("invalid.choice", {Esc(Text(c.lang, "field.gender"))}));
   if (!in_picklist("vic_TraffickingStatus", get("trafficking_status"))) {
-    errors.push_back(c.T("invalid.choice", {Text(c.lang, "field.trafficking_status")}));
+    errors.push_back(c.T("invalid.choice", {Esc(Text(c.lang, "field.trafficking_status"))}));
   }
   if (!in_picklist("cas_Status", get("case_status"))) {
-    errors.push_back(c.T("invalid.choice", {Text(c.lang, "field.case_status")}));
+    errors.push_back(c.T("invalid.choice", {Esc(Text(c.lang, "field.case_status"))}));
   }
   for (const std::string& t : f.exploitation_types) {
     if (!in_picklist("vic_TypeOfExploitation", t) || t.empty()) {
-      errors.push_back(c.T("invalid.choice", {Text(c.lang, "field.type_of_exploitation")}));
+      errors.push_back(c.T("invalid.choice", {Esc(Text(c.lang, "field.type_of_exploitation"))}));
       break;
     }
   }
   std::optional<uint8_t> service;
   if (!get("need_service").empty()) {
     service = ServiceCategoryFromName(get("need_service"));
-    if (!service) errors.push_back(c.T("invalid.choice", {Text(c.lang, "field.need")}));
+    if (!service) errors.push_back(c.T("invalid.choice", {Esc(Text(c.lang, "field.need"))}));
   }
   if (!errors.empty()) return errors;
 
@@ -1212,7 +1214,7 @@ void Pages::Register(httplib::Server& s) {
           wipe_request();
           const long long seconds = (wait->count() + 999) / 1000;
           res.set_header("Retry-After", std::to_string(seconds));
-          return UnlockPage(c, req, res, Esc(Text(c.lang, "unlock.wait", {std::to_string(seconds)})), 429);
+          return UnlockPage(c, req, res, c.T("unlock.wait", {std::to_string(seconds)}), 429);
         }
         absl::Status status = vault_.Unlock(passphrase);
         wipe_request();
