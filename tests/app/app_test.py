@@ -44,12 +44,12 @@ TEXT = {
            "new": "Ny", "accepted": "Accepterad", "completed": "Avslutad", "outcome": "Insatsen gavs",
            "notice": "En ny remiss har kommit", "unlock": "Lås upp", "birth_error": "Födelsedatum ska vara",
            "found": "insatser hittades", "preview": "Exakt vad mottagaren kommer att se", "withdrawn": "återkallat", "declined": "Avböjd", "no_capacity": "Ingen plats",
-           "changed": "Ärendet har fått en ny version sedan förhandsgranskningen"},
+           "changed": "Ärendet har fått en ny version sedan förhandsgranskningen", "too_large": "Filen är större än 64 MiB"},
     "en": {"wrong": "Wrong passphrase", "overview": "Overview", "fix": "Please correct", "in_force": "in force",
            "new": "New", "accepted": "Accepted", "completed": "Completed", "outcome": "Service provided",
            "notice": "A new referral has arrived", "unlock": "Unlock", "birth_error": "Date of birth must be",
            "found": "services found", "preview": "Exactly what the receiver will see", "withdrawn": "withdrawn", "declined": "Declined", "no_capacity": "No capacity",
-           "changed": "The case has a new version since the preview"},
+           "changed": "The case has a new version since the preview", "too_large": "The file is larger than 64 MiB"},
 }
 
 
@@ -431,6 +431,15 @@ def test_flow(world, lang, lina_url, sara_url, lina, sara, shots):
 
     # An attachment: encrypted on Lina's computer as it is uploaded, and the
     # same bytes come back.
+    # A file over the app's 64 MiB limit is refused in the page, not uploaded.
+    big = os.path.join(world.work, "too-big.bin")
+    with open(big, "wb") as f:
+        f.truncate((64 << 20) + 1)
+    lina.find_element(By.ID, "file").send_keys(big)
+    lina.find_element(By.ID, "attach").click()
+    WebDriverWait(lina, WAIT).until(EC.text_to_be_present_in_element((By.ID, "attach-error"), t["too_large"]))
+    check(not lina.find_elements(By.CSS_SELECTOR, "#attachments a.attachment"),
+          "a file over the 64 MiB limit is refused with a message, and nothing is attached")
     scan = os.path.join(world.work, "pass-scan.txt")
     with open(scan, "w") as f:
         f.write("PASS ROU POPESCU IOANA 1999-04-02\n" * 5000)

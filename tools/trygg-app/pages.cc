@@ -717,7 +717,11 @@ void Pages::CaseView(const Ctx& c, const httplib::Request& req, httplib::Respons
                     c.T("attach.item", {std::to_string(i + 1), std::to_string(v.header.version)}) + "</a></li>";
           }
         }
-        body += "</ul><form method=\"post\" action=\"/case/attach\" enctype=\"multipart/form-data\" id=\"attach-form\">" +
+        // app.js refuses a file over the limit before uploading it (the
+        // server refuses it from its length either way).
+        body += "</ul><form method=\"post\" action=\"/case/attach\" enctype=\"multipart/form-data\" id=\"attach-form\" "
+                "data-max-bytes=\"" + std::to_string(kMaxUploadBytes) + "\" data-too-large=\"" +
+                c.T("attach.too_large", {std::to_string(kMaxUploadBytes >> 20)}) + "\">" +
                 c.Csrf() + "<input type=\"hidden\" name=\"id\" value=\"" + id + "\"><p><label for=\"file\">" +
                 c.T("attach.file") + "</label><input type=\"file\" id=\"file\" name=\"file\" required></p>" +
                 "<p><progress id=\"upload-progress\" max=\"100\" value=\"0\" hidden></progress></p>" +

@@ -68,6 +68,22 @@
   if (attach) {
     attach.addEventListener("submit", function (event) {
       event.preventDefault();
+      // Over the app's limit: say so here instead of uploading it to be
+      // refused (the server refuses it from its length either way).
+      var input = document.getElementById("file");
+      var max = Number(attach.dataset.maxBytes);
+      if (input && input.files.length > 0 && max > 0 && input.files[0].size > max) {
+        var error = document.getElementById("attach-error");
+        if (!error) {
+          error = document.createElement("div");
+          error.id = "attach-error";
+          error.className = "error";
+          error.setAttribute("role", "alert");
+          attach.insertBefore(error, attach.firstChild);
+        }
+        error.textContent = attach.dataset.tooLarge;
+        return;
+      }
       var bar = document.getElementById("upload-progress");
       bar.hidden = false;
       var xhr = new XMLHttpRequest();
