@@ -3,6 +3,7 @@
 #include "http_guard.h"
 
 #include <sodium.h>
+#include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -68,7 +69,13 @@ bool HttpGuard::HasSessionCookie(const std::string& cookie_header) const {
   return false;
 }
 
-std::optional<Refusal> HttpGuard::Check(const RequestFacts& request) const {
+std::optional<Refusal> HttpGuard::CheckPeer(std::optional<uid_t> peer_uid) const {
+  if (peer_uid && *peer_uid == geteuid()) return std::nullopt;
+  return Refusal{403, "refused: the connection does not come from this computer user's own programs / "
+                      "nekad: anslutningen kommer inte från den här datoranvändarens egna program"};
+}
+
+std::optional<Refusal> HttpGuard::Check(const RequestFacts& request, bool check_csrf) const {
   if (!HostIsOurs(request.host)) {
     return Refusal{421, absl::StrCat("trygg-app answers only to its own address, http://127.0.0.1:", port_,
                                      "/ (refused Host)")};
@@ -83,7 +90,7 @@ std::optional<Refusal> HttpGuard::Check(const RequestFacts& request) const {
   // A cross-site form or fetch carries its own origin (or none, from some
   // privacy settings); either way it is not ours.
   if (!OriginIsOurs(request.origin)) return Refusal{403, "refused: the request did not come from trygg-app's own page"};
-  if (!TokensEqual(request.csrf, csrf_token_)) return Refusal{403, "refused: the form's CSRF token is missing or wrong"};
+  if (check_csrf && !TokensEqual(request.csrf, csrf_token_)) return Refusal{403, "refused: the form's CSRF token is missing or wrong"};
   return std::nullopt;
 }
 

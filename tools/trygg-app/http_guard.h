@@ -3,7 +3,11 @@
 // The security envelope of trygg-app's local web server (docs/threat-model.md,
 // "The caseworker app"). The app listens on 127.0.0.1 only, and a web page
 // from anywhere else that the caseworker's browser has open must not be able
-// to drive it. Every request must therefore:
+// to drive it, nor must another user of the computer. Every request must
+// therefore:
+//   - come from a socket of this app's own user (local_peer.h): cookies are
+//     not kept apart by port, so another user's server on 127.0.0.1 may hold
+//     the session cookie and replay it (403);
 //   - name this app's own address in Host (127.0.0.1:PORT or localhost:PORT):
 //     a DNS-rebinding page reaches the port under its own host name and is
 //     refused (421 Misdirected Request);
@@ -11,7 +15,8 @@
 //     one-time launch URL holds (403). The launch token is random per launch
 //     and is exchanged once for the cookie (HttpOnly, SameSite=Strict);
 // and every POST must in addition carry an Origin equal to the app's own
-// origin and the form's CSRF token (403).
+// origin, checked from the headers before any of the body is read, and the
+// form's CSRF token (403).
 // Every response carries a strict Content-Security-Policy (scripts and styles
 // from the app only, no inline script, nothing from third parties), no
 // caching, no referrer to other sites (the launch URL must not leak; a
@@ -25,6 +30,8 @@
 // request; the message names what was wrong, never a token.
 #ifndef TRYGG_TOOLS_TRYGG_APP_HTTP_GUARD_H_
 #define TRYGG_TOOLS_TRYGG_APP_HTTP_GUARD_H_
+
+#include <sys/types.h>
 
 #include <atomic>
 #include <optional>
@@ -61,8 +68,15 @@ class HttpGuard {
   // refused (nullopt).
   std::optional<std::string> ExchangeLaunchToken(const std::string& token);
 
-  // nullopt: allowed. `path` "/open" is checked for Host only.
-  std::optional<Refusal> Check(const RequestFacts& request) const;
+  // The first check of every request: the client's socket must belong to
+  // this app's own user (geteuid); `peer_uid` is LoopbackPeerUid's answer,
+  // nullopt when no socket was found (refused too).
+  std::optional<Refusal> CheckPeer(std::optional<uid_t> peer_uid) const;
+
+  // nullopt: allowed. `path` "/open" is checked for Host only. With
+  // check_csrf false (before the body is read: the token is in the form),
+  // everything but the CSRF token.
+  std::optional<Refusal> Check(const RequestFacts& request, bool check_csrf = true) const;
 
   const std::string& csrf_token() const { return csrf_token_; }
   // Cookies are shared by every port of a host, so two apps on one computer

@@ -14,40 +14,20 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "cli_support.h"
 #include "http_guard.h"
 #include "pages.h"
+#include "settings.h"
 #include "trygg/bytes.h"
 #include "trygg/hardening.h"
 #include "vault.h"
 
 namespace {
-
-std::filesystem::path Home() {
-  const char* home = std::getenv("HOME");
-  return home != nullptr ? std::filesystem::path(home) : std::filesystem::path(".");
-}
-
-std::filesystem::path ConfigFile() {
-  const char* xdg = std::getenv("XDG_CONFIG_HOME");
-  std::filesystem::path base = (xdg != nullptr && *xdg != '\0') ? std::filesystem::path(xdg) : Home() / ".config";
-  return base / "trygg" / "config.json";
-}
-
-bool InsecureFastKdf() {
-#if defined(TRYGG_TEST_HOOKS)
-  const char* env = std::getenv("TRYGG_INSECURE_FAST_KDF");
-  return env != nullptr && std::string_view(env) == "1";
-#else
-  return false;
-#endif
-}
 
 httplib::Server* g_server = nullptr;
 void StopOnSignal(int) {
@@ -87,42 +67,30 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  nlohmann::json config = nlohmann::json::object();
-  if (std::filesystem::exists(ConfigFile())) {
-    std::ifstream in(ConfigFile());
-    std::stringstream text;
-    text << in.rdbuf();
-    config = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
-    if (!config.is_object()) {
-      std::fprintf(stderr, "trygg-app: %s is not a JSON object\n", ConfigFile().c_str());
-      return 2;
-    }
+  // The same resolution as the CLI's (tools/trygg/settings.h): flags, then
+  // the config file, then defaults.
+  absl::StatusOr<trygg::cli::Settings> settings =
+      trygg::cli::ResolveSettings(trygg::cli::GlobalFlags{server, tls_roots, root_key, keystore, false});
+  if (!settings.ok()) {
+    std::fprintf(stderr, "trygg-app: %s\n", std::string(settings.status().message()).c_str());
+    return 2;
   }
-  auto pick = [&config](const std::string& flag, const char* key, const std::string& fallback) {
-    if (!flag.empty()) return flag;
-    if (config.contains(key) && config[key].is_string()) return config[key].get<std::string>();
-    return fallback;
-  };
   trygg::app::VaultConfig vault_config;
-  vault_config.server = pick(server, "server", "127.0.0.1:50051");
-  vault_config.keystore = pick(keystore, "keystore", (Home() / ".local/share/trygg/device.keystore").string());
-  const std::string root_hex = pick(root_key, "root_key", "");
-  absl::StatusOr<trygg::SignPublicKey> root = trygg::SignPublicKey::FromHex(root_hex);
+  vault_config.server = settings->server;
+  vault_config.keystore = settings->keystore;
+  absl::StatusOr<trygg::SignPublicKey> root = trygg::cli::PinnedRoot(*settings);
   if (!root.ok()) {
     std::fprintf(stderr, "trygg-app: no pinned platform root key (64 hex digits); pass --root-key or run `trygg device init`\n");
     return 2;
   }
   vault_config.platform_root = *root;
-  const std::string tls_file = pick(tls_roots, "tls_roots", "");
-  if (!tls_file.empty()) {
-    std::ifstream in(tls_file);
-    if (!in) {
-      std::fprintf(stderr, "trygg-app: cannot read %s\n", tls_file.c_str());
+  if (!settings->tls_roots_file.empty()) {
+    absl::StatusOr<std::string> pem = trygg::cli::ReadTextFile(settings->tls_roots_file);
+    if (!pem.ok()) {
+      std::fprintf(stderr, "trygg-app: %s\n", std::string(pem.status().message()).c_str());
       return 2;
     }
-    std::stringstream text;
-    text << in.rdbuf();
-    vault_config.tls_roots_pem = text.str();
+    vault_config.tls_roots_pem = *pem;
   }
   if (!std::filesystem::exists(vault_config.keystore)) {
     std::fprintf(stderr, "trygg-app: no key store at %s; run `trygg device init` first\n",
@@ -130,7 +98,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   vault_config.idle_lock_ms = int64_t{idle_seconds} * 1000;
-  vault_config.allow_weak_kdf_for_tests = InsecureFastKdf();
+  vault_config.allow_weak_kdf_for_tests = trygg::cli::InsecureFastKdf();
 
   trygg::app::HttpGuard guard;
   trygg::app::Vault vault(vault_config);

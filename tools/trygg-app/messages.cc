@@ -13,6 +13,11 @@ namespace trygg::app {
 const char* LanguageCode(Language language) { return language == Language::kEnglish ? "en" : "sv"; }
 
 std::string Text(Language language, std::string_view key, const std::vector<std::string>& args) {
+  return TextEscaped(language, key, args, nullptr);
+}
+
+std::string TextEscaped(Language language, std::string_view key, const std::vector<std::string>& args,
+                        std::string (*escape)(std::string_view)) {
   const data::Message* found = nullptr;
   for (size_t i = 0; i < data::kMessageCount; ++i) {
     if (key == data::kMessages[i].key) {
@@ -27,15 +32,21 @@ std::string Text(Language language, std::string_view key, const std::vector<std:
   }
   const std::string_view text = language == Language::kEnglish ? found->en : found->sv;
   std::string out;
+  size_t literal = 0;  // start of the catalogue text not yet copied
+  auto flush = [&](size_t end) {
+    const std::string_view piece = text.substr(literal, end - literal);
+    out += escape != nullptr ? escape(piece) : std::string(piece);
+  };
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '{' && i + 2 < text.size() && text[i + 2] == '}' && text[i + 1] >= '0' && text[i + 1] <= '9') {
+      flush(i);
       const size_t n = static_cast<size_t>(text[i + 1] - '0');
       if (n < args.size()) out += args[n];
       i += 2;
-    } else {
-      out += text[i];
+      literal = i + 1;
     }
   }
+  flush(text.size());
   return out;
 }
 

@@ -24,6 +24,12 @@ const char* LanguageCode(Language language);
 // caller escapes them for HTML).
 std::string Text(Language language, std::string_view key, const std::vector<std::string>& args = {});
 
+// The same, with the catalogue's own text passed through `escape` (HTML
+// escaping) and `args` inserted as given: they are HTML already, each
+// escaped once by the caller.
+std::string TextEscaped(Language language, std::string_view key, const std::vector<std::string>& args,
+                        std::string (*escape)(std::string_view));
+
 // A picklist value's label in `language`; the value itself when the field
 // has no such value (an older record).
 std::string PicklistLabel(Language language, std::string_view field, std::string_view value);

@@ -4,7 +4,12 @@
 
 #include <httplib.h>
 
+#include <sodium.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -13,6 +18,7 @@
 
 #include "absl/time/time.h"
 #include "app_data.h"
+#include "local_peer.h"
 #include "trygg/case_record.h"
 #include "trygg/case_record_check.h"
 #include "qr_svg.h"
@@ -79,8 +85,10 @@ std::string FormatStockholm(int64_t unix_millis, const char* format = "%Y-%m-%d 
 struct Ctx {
   Language lang = Language::kSwedish;
   const HttpGuard* guard = nullptr;
+  // The catalogue's text escaped for HTML; `args` are HTML already (each
+  // escaped once by the caller), so "A & B" shows as "A & B".
   std::string T(std::string_view key, const std::vector<std::string>& args = {}) const {
-    return Esc(Text(lang, key, args));
+    return TextEscaped(lang, key, args, &Esc);
   }
   std::string Csrf() const {
     return "<input type=\"hidden\" name=\"csrf\" value=\"" + Esc(guard->csrf_token()) + "\">";
@@ -332,7 +340,7 @@ CaseForm FormFromRecord(const v1::CaseRecord& r) {
 std::vector<std::string> CheckCaseForm(const Ctx& c, const CaseForm& f, v1::CaseRecord& out) {
   std::vector<std::string> errors;
   auto get = [&f](const char* k) { return f.text.at(k); };
-  if (get("first_name").empty()) errors.push_back(c.T("invalid.required", {Text(c.lang, "field.first_name")}));
+  if (get("first_name").empty()) errors.push_back(c.T("invalid.required", {Esc(Text(c.lang, "field.first_name"))}));
   struct Formatted {
     const char* name;
     FieldFormat format;
@@ -351,23 +359,23 @@ std::vector<std::string> CheckCaseForm(const Ctx& c, const CaseForm& f, v1::Case
     const std::vector<std::string> values = PicklistValues(field);
     return v.empty() || std::find(values.begin(), values.end(), v) != values.end();
   };
-  if (!in_picklist("prs_Gender", get("gender"))) errors.push_back(c.T("invalid.choice", {Text(c.lang, "field.gender")}));
+  if (!in_picklist("prs_Gender", get("gender"))) errors.push_back(c.T("invalid.choice", {Esc(Text(c.lang, "field.gender"))}));
   if (!in_picklist("vic_TraffickingStatus", get("trafficking_status"))) {
-    errors.push_back(c.T("invalid.choice", {Text(c.lang, "field.trafficking_status")}));
+    errors.push_back(c.T("invalid.choice", {Esc(Text(c.lang, "field.trafficking_status"))}));
   }
   if (!in_picklist("cas_Status", get("case_status"))) {
-    errors.push_back(c.T("invalid.choice", {Text(c.lang, "field.case_status")}));
+    errors.push_back(c.T("invalid.choice", {Esc(Text(c.lang, "field.case_status"))}));
   }
   for (const std::string& t : f.exploitation_types) {
     if (!in_picklist("vic_TypeOfExploitation", t) || t.empty()) {
-      errors.push_back(c.T("invalid.choice", {Text(c.lang, "field.type_of_exploitation")}));
+      errors.push_back(c.T("invalid.choice", {Esc(Text(c.lang, "field.type_of_exploitation"))}));
       break;
     }
   }
   std::optional<uint8_t> service;
   if (!get("need_service").empty()) {
     service = ServiceCategoryFromName(get("need_service"));
-    if (!service) errors.push_back(c.T("invalid.choice", {Text(c.lang, "field.need")}));
+    if (!service) errors.push_back(c.T("invalid.choice", {Esc(Text(c.lang, "field.need"))}));
   }
   if (!errors.empty()) return errors;
 
@@ -470,10 +478,20 @@ class Pages {
   void Fail(const Ctx& c, const httplib::Request& req, httplib::Response& res, const absl::Status& status) const {
     Send(c, req, res, "error.title", ErrorBox(c, status), false, HttpStatusOf(status));
   }
+  // The caseworker's use holds off the idle lock: a POST, or a page the
+  // browser navigates to. app.js's background refreshes (fetch, so
+  // Sec-Fetch-Mode "cors", and its X-Requested-With marker) and images do
+  // not; a browser that sends no Sec-Fetch-Mode counts by the marker alone.
+  static Vault::Activity ActivityOf(const httplib::Request& req) {
+    if (req.method == "POST") return Vault::Activity::kUse;
+    if (req.has_header("X-Requested-With")) return Vault::Activity::kBackground;
+    const std::string mode = req.get_header_value("Sec-Fetch-Mode");
+    return mode.empty() || mode == "navigate" ? Vault::Activity::kUse : Vault::Activity::kBackground;
+  }
   // Runs `fn` on the open device; a failure becomes the error page.
   bool Run(const Ctx& c, const httplib::Request& req, httplib::Response& res,
            const std::function<absl::Status(OpenDevice&)>& fn) {
-    absl::Status status = vault_.With(fn);
+    absl::Status status = vault_.With(fn, ActivityOf(req));
     if (status.ok()) return true;
     if (absl::IsFailedPrecondition(status) && status.message() == "locked") {
       res.set_redirect("/unlock");
@@ -494,9 +512,36 @@ class Pages {
   void Device(const Ctx& c, const httplib::Request& req, httplib::Response& res);
   void DeviceQr(const Ctx& c, const httplib::Request& req, httplib::Response& res);
 
+  void UnlockPage(const Ctx& c, const httplib::Request& req, httplib::Response& res, const std::string& error_html,
+                  int status) const;
+
   HttpGuard& guard_;
   Vault& vault_;
   const Language default_language_;
+  UnlockThrottle throttle_;
+};
+
+// Wipes a copy of a secret the request carried (the passphrase).
+void Wipe(std::string& secret) {
+  if (!secret.empty()) sodium_memzero(secret.data(), secret.size());
+  secret.clear();
+}
+
+// Wipes what httplib kept of an upload once it is sealed: the body and the
+// multipart parts (the plaintext of the file).
+void WipeRequest(const httplib::Request& req) {
+  auto& mutable_req = const_cast<httplib::Request&>(req);
+  Wipe(mutable_req.body);
+  for (auto& [name, part] : mutable_req.files) Wipe(part.content);
+}
+
+// An istream over a string the request already holds.
+class MemoryBuf : public std::streambuf {
+ public:
+  explicit MemoryBuf(const std::string& bytes) {
+    char* begin = const_cast<char*>(bytes.data());
+    setg(begin, begin, begin + bytes.size());
+  }
 };
 
 std::string ReferralRows(const Ctx& c, const std::vector<ReferralSummary>& rows, bool inbox) {
@@ -672,7 +717,11 @@ void Pages::CaseView(const Ctx& c, const httplib::Request& req, httplib::Respons
                     c.T("attach.item", {std::to_string(i + 1), std::to_string(v.header.version)}) + "</a></li>";
           }
         }
-        body += "</ul><form method=\"post\" action=\"/case/attach\" enctype=\"multipart/form-data\" id=\"attach-form\">" +
+        // app.js refuses a file over the limit before uploading it (the
+        // server refuses it from its length either way).
+        body += "</ul><form method=\"post\" action=\"/case/attach\" enctype=\"multipart/form-data\" id=\"attach-form\" "
+                "data-max-bytes=\"" + std::to_string(kMaxUploadBytes) + "\" data-too-large=\"" +
+                c.T("attach.too_large", {std::to_string(kMaxUploadBytes >> 20)}) + "\">" +
                 c.Csrf() + "<input type=\"hidden\" name=\"id\" value=\"" + id + "\"><p><label for=\"file\">" +
                 c.T("attach.file") + "</label><input type=\"file\" id=\"file\" name=\"file\" required></p>" +
                 "<p><progress id=\"upload-progress\" max=\"100\" value=\"0\" hidden></progress></p>" +
@@ -810,7 +859,10 @@ void Pages::ReferForm(const Ctx& c, const httplib::Request& req, httplib::Respon
           body += "<section id=\"preview\" class=\"preview\"><h2>" + c.T("refer.preview") + "</h2>" +
                   RenderRecord(c, packet.shared()) + "<dl>" + Row(c, "refer.note", Esc(note)) +
                   Row(c, "refer.urgency", c.T("urgency." + urgency)) + "</dl></section>";
-          body += "<form method=\"post\" action=\"/refer/send\">" + c.Csrf();
+          // The version previewed: sending refuses if the case has moved on.
+          body += "<form method=\"post\" action=\"/refer/send\">" + c.Csrf() +
+                  "<input type=\"hidden\" name=\"head\" value=\"" +
+                  std::to_string(read.versions.back().header.version) + "\">";
           for (const char* k : {"case", "listing", "note", "urgency", "consent"}) {
             body += "<input type=\"hidden\" name=\"" + std::string(k) + "\" value=\"" + Esc(Param(req, k)) + "\">";
           }
@@ -881,9 +933,18 @@ void Pages::ReferralPage(const Ctx& c, const httplib::Request& req, httplib::Res
                 Row(c, "referral.sent", Esc(FormatStockholm(v.record.created_at_ms))) +
                 Row(c, "col.answer_by", Esc(FormatStockholm(v.answer_by_ms))) + "</dl>";
         if (v.packet) {
-          TRYGG_ASSIGN_OR_RETURN(v1::ReferralPacket packet, ReadReferralPacket(*v.packet));
-          body += "<section id=\"packet\"><h2>" + c.T("referral.packet") + "</h2>" + RenderRecord(c, packet.shared()) +
-                  "<dl>" + Row(c, "refer.note", Esc(packet.note())) + "</dl></section>";
+          // A packet that does not read (the sender's software, or another
+          // organisation's, wrote it wrong) is shown as an error in its place;
+          // the referral's state and the answer forms stay usable.
+          absl::StatusOr<v1::ReferralPacket> packet = ReadReferralPacket(*v.packet);
+          body += "<section id=\"packet\"><h2>" + c.T("referral.packet") + "</h2>";
+          if (packet.ok()) {
+            body += RenderRecord(c, packet->shared()) + "<dl>" + Row(c, "refer.note", Esc(packet->note())) + "</dl>";
+          } else {
+            body += "<div class=\"error\" role=\"alert\" id=\"packet-error\"><p>" + c.T("referral.packet_unreadable") +
+                    "</p><p lang=\"en\">" + Esc(std::string(packet.status().message())) + "</p></div>";
+          }
+          body += "</section>";
         }
         auto action = [&](const char* path, const std::string& fields, const char* button_id, const char* key) {
           return "<form method=\"post\" action=\"" + std::string(path) + "\">" + c.Csrf() +
@@ -1007,6 +1068,19 @@ void Pages::DeviceQr(const Ctx& c, const httplib::Request& req, httplib::Respons
   res.set_content(svg, "image/svg+xml");
 }
 
+void Pages::UnlockPage(const Ctx& c, const httplib::Request& req, httplib::Response& res,
+                       const std::string& error_html, int status) const {
+  std::string body;
+  if (!error_html.empty()) body += "<div class=\"error\" role=\"alert\"><p>" + error_html + "</p></div>";
+  body += "<form method=\"post\" action=\"/unlock\">" + c.Csrf() + "<p><label for=\"passphrase\">" +
+          c.T("unlock.passphrase") +
+          "</label><input type=\"password\" id=\"passphrase\" name=\"passphrase\" autocomplete=\"current-password\" "
+          "required autofocus></p><p><button type=\"submit\" id=\"unlock\">" +
+          c.T("unlock.button") + "</button></p></form>";
+  if (error_html.empty()) body += "<p>" + c.T("unlock.explain") + "</p>";
+  Send(c, req, res, "unlock.title", body, false, status);
+}
+
 void Pages::Get(httplib::Server& s, const char* path, Handler h, bool needs_unlock) {
   s.Get(path, [this, h, needs_unlock](const httplib::Request& req, httplib::Response& res) {
     const Ctx c = ContextOf(req);
@@ -1040,15 +1114,59 @@ void Pages::Register(httplib::Server& s) {
                          {"Cache-Control", "no-store"},
                          {"Cross-Origin-Opener-Policy", "same-origin"},
                          {"Cross-Origin-Resource-Policy", "same-origin"}});
+  // A backstop behind the pre-routing check of Content-Length below.
+  s.set_payload_max_length(kMaxRequestBytes);
   // Host and the session cookie for every request, before routing; the POST
   // handlers check Origin and CSRF once the form is read.
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    RequestFacts facts{req.method == "POST" ? "GET" : req.method, req.path, req.get_header_value("Host"), "",
-                       req.get_header_value("Cookie"), ""};
-    if (std::optional<Refusal> refusal = guard_.Check(facts)) {
+    // First: the client's socket must be this user's own (local_peer.h).
+    const std::string our_addr = req.local_addr.empty() ? "127.0.0.1" : req.local_addr;
+    const int our_port = req.local_port > 0 ? req.local_port : guard_.port();
+    const std::optional<uid_t> peer = LoopbackPeerUid(req.remote_addr, req.remote_port, our_addr, our_port);
+    if (std::optional<Refusal> refusal = guard_.CheckPeer(peer)) {
+      std::fprintf(stderr, "trygg-app: refused a connection from %s (client port %d)\n",
+                   peer ? ("uid " + std::to_string(*peer)).c_str() : "a socket not found in /proc/net/tcp",
+                   req.remote_port);
       res.status = refusal->http_status;
+      res.set_header("Connection", "close");
       res.set_content(refusal->message + "\n", "text/plain; charset=utf-8");
       return httplib::Server::HandlerResponse::Handled;
+    }
+    // Host, cookie and, for a POST, Origin: all headers, so a request from
+    // another site is refused before httplib reads any of its body. The
+    // connection closes with the refusal (the unread body is not a request).
+    RequestFacts facts{req.method, req.path, req.get_header_value("Host"), req.get_header_value("Origin"),
+                       req.get_header_value("Cookie"), ""};
+    if (std::optional<Refusal> refusal = guard_.Check(facts, /*check_csrf=*/false)) {
+      res.status = refusal->http_status;
+      res.set_header("Connection", "close");
+      res.set_content(refusal->message + "\n", "text/plain; charset=utf-8");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (req.method == "POST") {
+      // The app's own forms always send Content-Length; a body of unknown
+      // or too large a size is refused before it is read.
+      const std::string length_text = req.get_header_value("Content-Length");
+      const bool chunked = req.has_header("Transfer-Encoding");
+      size_t length = 0;
+      bool length_ok = !length_text.empty() && length_text.size() <= 12 &&
+                       length_text.find_first_not_of("0123456789") == std::string::npos;
+      if (length_ok) length = static_cast<size_t>(std::stoull(length_text));
+      if (chunked || !length_ok) {
+        res.status = 411;
+        res.set_header("Connection", "close");
+        res.set_content("refused: a POST must say its length (Content-Length)\n", "text/plain; charset=utf-8");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      if (length > kMaxRequestBytes) {
+        const Ctx c = ContextOf(req);
+        res.set_header("Connection", "close");
+        Send(c, req, res, "error.title",
+             "<div class=\"error\" role=\"alert\"><p>" +
+                 c.T("attach.too_large", {std::to_string(kMaxUploadBytes >> 20)}) + "</p></div>",
+             false, 413);
+        return httplib::Server::HandlerResponse::Handled;
+      }
     }
     return httplib::Server::HandlerResponse::Unhandled;
   });
@@ -1077,28 +1195,37 @@ void Pages::Register(httplib::Server& s) {
       s, "/unlock",
       [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) {
         if (vault_.unlocked()) return res.set_redirect("/");
-        Send(c, req, res, "unlock.title",
-             "<form method=\"post\" action=\"/unlock\">" + c.Csrf() + "<p><label for=\"passphrase\">" +
-                 c.T("unlock.passphrase") +
-                 "</label><input type=\"password\" id=\"passphrase\" name=\"passphrase\" autocomplete=\"current-password\" "
-                 "required autofocus></p><p><button type=\"submit\" id=\"unlock\">" +
-                 c.T("unlock.button") + "</button></p></form><p>" + c.T("unlock.explain") + "</p>");
+        UnlockPage(c, req, res, "", 200);
       },
       false);
   Post(
       s, "/unlock",
       [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) {
-        absl::Status status = vault_.Unlock(Param(req, "passphrase"));
+        if (vault_.unlocked()) return res.set_redirect("/", 303);
+        std::string passphrase = Param(req, "passphrase");
+        // httplib's own copies (the body and the parsed field) are wiped
+        // as well once the attempt is over; the socket buffers it read
+        // through are not ours to wipe.
+        auto wipe_request = [&req, &passphrase] {
+          Wipe(passphrase);
+          auto& mutable_req = const_cast<httplib::Request&>(req);
+          for (auto& [name, value] : mutable_req.params) {
+            if (name == "passphrase") Wipe(value);
+          }
+          Wipe(mutable_req.body);
+        };
+        if (std::optional<std::chrono::milliseconds> wait = throttle_.Begin(UnlockThrottle::Clock::now())) {
+          wipe_request();
+          const long long seconds = (wait->count() + 999) / 1000;
+          res.set_header("Retry-After", std::to_string(seconds));
+          return UnlockPage(c, req, res, c.T("unlock.wait", {std::to_string(seconds)}), 429);
+        }
+        absl::Status status = vault_.Unlock(passphrase);
+        wipe_request();
+        throttle_.End(status.ok(), absl::IsPermissionDenied(status), UnlockThrottle::Clock::now());
         if (status.ok()) return res.set_redirect("/", 303);
-        const std::string message =
-            absl::IsPermissionDenied(status) ? c.T("unlock.wrong") : ErrorBox(c, status);
-        Send(c, req, res, "unlock.title",
-             "<div class=\"error\" role=\"alert\"><p>" + message + "</p></div><form method=\"post\" action=\"/unlock\">" +
-                 c.Csrf() + "<p><label for=\"passphrase\">" + c.T("unlock.passphrase") +
-                 "</label><input type=\"password\" id=\"passphrase\" name=\"passphrase\" required autofocus></p><p><button "
-                 "type=\"submit\" id=\"unlock\">" +
-                 c.T("unlock.button") + "</button></p></form>",
-             false, HttpStatusOf(status));
+        UnlockPage(c, req, res, absl::IsPermissionDenied(status) ? c.T("unlock.wrong") : ErrorBox(c, status),
+                   HttpStatusOf(status));
       },
       false);
   Post(
@@ -1243,15 +1370,22 @@ void Pages::Register(httplib::Server& s) {
             return absl::InvalidArgumentError(Text(c.lang, "attach.empty"));
           }
           const std::string& content = req.get_file_value("file").content;
+          if (content.size() > kMaxUploadBytes) {
+            return absl::InvalidArgumentError(Text(c.lang, "attach.too_large", {std::to_string(kMaxUploadBytes >> 20)}));
+          }
           TRYGG_ASSIGN_OR_RETURN(CaseRead read, d.cases->ReadCase(case_id));
           const CaseVersion& latest = read.versions.back();
-          std::istringstream in(content);
+          // Read in place: no second copy of the plaintext.
+          MemoryBuf buffer(content);
+          std::istream in(&buffer);
           return d.cases->AppendVersion(case_id, latest.plaintext, latest.header.content_type,
                                         {AttachmentInput{&in, content.size()}})
               .status();
         })) {
+      WipeRequest(req);
       return;
     }
+    WipeRequest(req);
     res.set_redirect("/case?id=" + id_hex + "#attachments", 303);
   });
   Get(s, "/case/attachment", [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) {
@@ -1340,7 +1474,24 @@ void Pages::Register(httplib::Server& s) {
           request.urgency = static_cast<ReferralUrgency>(*urgency);
           request.share = ParamAll(req, "share");
           request.note = Param(req, "note");
+          // Only what the caseworker saw: the case must still be at the
+          // version the preview showed, and the packet is built from that
+          // very read (not from whatever PrepareReferral reads next).
+          const std::string head_text = Param(req, "head");
+          if (head_text.empty() || head_text.size() > 19 ||
+              head_text.find_first_not_of("0123456789") != std::string::npos) {
+            return absl::InvalidArgumentError("head must be the previewed version number");
+          }
+          const uint64_t previewed = std::stoull(head_text);
+          TRYGG_ASSIGN_OR_RETURN(CaseRead read, d.cases->ReadCase(request.case_id));
+          if (read.versions.empty() || read.versions.back().header.version != previewed) {
+            return absl::FailedPreconditionError(Text(c.lang, "refer.changed"));
+          }
+          TRYGG_ASSIGN_OR_RETURN(v1::CaseRecord record, LatestRecord(read));
+          TRYGG_ASSIGN_OR_RETURN(v1::ReferralPacket packet, MakeReferralPacket(record, request.share, request.note));
           TRYGG_ASSIGN_OR_RETURN(ReferralDraft draft, PrepareReferral(*d.cases, *d.directory, request));
+          const std::string packet_bytes = packet.SerializeAsString();
+          draft.packet.assign(packet_bytes.begin(), packet_bytes.end());
           TRYGG_ASSIGN_OR_RETURN(Id128 referral_id, d.referrals->Refer(draft));
           referral_hex = referral_id.ToHex();
           return absl::OkStatus();

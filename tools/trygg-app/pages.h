@@ -15,6 +15,8 @@
 #ifndef TRYGG_TOOLS_TRYGG_APP_PAGES_H_
 #define TRYGG_TOOLS_TRYGG_APP_PAGES_H_
 
+#include <cstddef>
+
 #include "http_guard.h"
 #include "messages.h"
 #include "vault.h"
@@ -24,6 +26,12 @@ class Server;
 }
 
 namespace trygg::app {
+
+// The largest file the app uploads as an attachment (the command line takes
+// up to 1 GiB), and the largest request body it reads at all: the file and
+// its multipart framing. A larger request is refused (413) from its headers.
+inline constexpr size_t kMaxUploadBytes = size_t{64} << 20;
+inline constexpr size_t kMaxRequestBytes = kMaxUploadBytes + (size_t{1} << 20);
 
 // Registers every route, the security checks and the default headers.
 void RegisterPages(httplib::Server& server, HttpGuard& guard, Vault& vault, Language default_language);

@@ -9,8 +9,16 @@
 namespace trygg::app {
 namespace {
 
+// Wall-clock time, for the Watch deadline the library takes in Unix ms.
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// For the idle lock: a monotonic clock, which a change of the system time
+// (by hand, NTP) neither fires early nor holds off.
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -55,7 +63,7 @@ absl::Status Vault::Unlock(std::string_view passphrase) {
       std::make_unique<ReferralClient>(*device->client, device->keys, *device->cases, device->clock, device->rng);
   device->directory = std::make_unique<DirectoryClient>(*device->client, device->keys, device->clock, device->rng);
   device_ = std::move(device);
-  last_activity_ms_ = NowMs();
+  last_activity_ms_ = SteadyMs();
   watch_stop_ = std::make_shared<std::atomic<bool>>(false);
   watcher_ = std::thread([this, client = device_->client, keys = &device_->keys, stop = watch_stop_] {
     Watch(client, keys, *stop);
@@ -81,9 +89,18 @@ void Vault::LockLocked(std::unique_lock<std::mutex>& lock) {
   // of ours while it streams.
   lock.unlock();
   if (watcher.joinable()) watcher.join();
-  // Destroying the device logs out (DeviceSession) and wipes the key
-  // store's secrets (SecretBytes) and the case scope keys the CaseClient
-  // cached.
+  // Wipe first, then log out: Logout is an RPC that may take its whole
+  // deadline when the server is away, and the keys must not wait for it.
+  // The typed clients go first (the CaseClient's cached scope keys), then
+  // the organisation keys and the device keys are replaced, which frees
+  // and wipes their locked memory (SecretBytes).
+  device->directory.reset();
+  device->referrals.reset();
+  device->cases.reset();
+  KeyStoreContents& keys = device->session->keys();
+  keys.org_keys.clear();
+  keys.device = DeviceKeys::FromSeeds(SecretKey(), SecretKey());
+  // Destroying the device logs out (DeviceSession).
   device.reset();
   {
     std::lock_guard<std::mutex> notices_lock(notices_mutex_);
@@ -93,12 +110,13 @@ void Vault::LockLocked(std::unique_lock<std::mutex>& lock) {
   lock.lock();
 }
 
-absl::Status Vault::With(const std::function<absl::Status(OpenDevice&)>& fn) {
+absl::Status Vault::With(const std::function<absl::Status(OpenDevice&)>& fn, Activity activity) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (device_ == nullptr) return absl::FailedPreconditionError("locked");
-  last_activity_ms_ = NowMs();
+  const bool use = activity == Activity::kUse;
+  if (use) last_activity_ms_ = SteadyMs();
   absl::Status status = fn(*device_);
-  last_activity_ms_ = NowMs();
+  if (use) last_activity_ms_ = SteadyMs();
   return status;
 }
 
@@ -149,7 +167,7 @@ void Vault::IdleLoop() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (!shutting_down_) {
     wake_.wait_for(lock, std::chrono::milliseconds(250));
-    if (device_ != nullptr && NowMs() - last_activity_ms_ >= config_.idle_lock_ms) LockLocked(lock);
+    if (device_ != nullptr && SteadyMs() - last_activity_ms_ >= config_.idle_lock_ms) LockLocked(lock);
   }
 }
 

@@ -2,11 +2,12 @@
 
 // The caseworker's unlocked device inside trygg-app: the key store opened
 // once with the passphrase, a logged-in libtrygg Client and the typed clients
-// the pages use. Lock() (the lock button, or the idle timer after
-// `idle_lock_ms` without a page request) logs out and destroys all of it:
-// the key store's secrets live in sodium-locked memory and are wiped when
-// KeyStoreContents is destroyed; the decrypted records the pages read exist
-// only while a request is answered.
+// the pages use. Lock() (the lock button, or the idle timer, on a steady
+// clock, after `idle_lock_ms` without the caseworker's use: a POST or a page
+// she opened, not the open page refreshing itself or polling) first wipes
+// the keys and the cached scope keys (sodium-locked memory), then logs out
+// and destroys the rest; the decrypted records the pages read exist only
+// while a request is answered.
 //
 // While unlocked, a thread keeps a WatchReferrals stream open and collects
 // the notices (ids and states only) that the pages poll for. It reopens the
@@ -42,6 +43,7 @@
 #include "trygg/device.h"
 #include "trygg/directory_client.h"
 #include "trygg/key_store.h"
+#include "trygg/keys.h"
 #include "trygg/random.h"
 #include "trygg/referral_client.h"
 
@@ -95,9 +97,13 @@ class Vault {
   void Lock();
   bool unlocked() const;
 
-  // Runs `fn` on the open device, one request at a time, and counts as
+  // Whether a request is the caseworker's use, which holds off the idle
+  // lock, or the page refreshing itself in the background, which does not.
+  enum class Activity { kUse, kBackground };
+
+  // Runs `fn` on the open device, one request at a time; kUse counts as
   // activity for the idle lock. FailedPrecondition when locked.
-  absl::Status With(const std::function<absl::Status(OpenDevice&)>& fn);
+  absl::Status With(const std::function<absl::Status(OpenDevice&)>& fn, Activity activity = Activity::kUse);
 
   // Notices after `after_seq`, and the newest seq.
   std::vector<Notice> NoticesAfter(uint64_t after_seq, uint64_t& newest) const;
@@ -113,7 +119,7 @@ class Vault {
   mutable std::mutex mutex_;  // guards device_, watcher_, last_activity_ms_, shutting_down_
   std::condition_variable wake_;
   std::unique_ptr<OpenDevice> device_;
-  int64_t last_activity_ms_ = 0;
+  int64_t last_activity_ms_ = 0;  // steady_clock
   std::shared_ptr<std::atomic<bool>> watch_stop_;  // one per unlock
   bool shutting_down_ = false;
   std::thread watcher_;

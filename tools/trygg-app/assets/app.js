@@ -2,8 +2,8 @@
 // trygg-app's only script (served from the binary; the CSP allows no other).
 // It polls /events for the notices of the WatchReferrals stream that the app
 // keeps open, shows a notification when a referral arrives or changes, and
-// refreshes the lists on pages marked data-live. Polling is not activity:
-// the idle lock still locks an app left open.
+// refreshes the lists on pages marked data-live. Neither polling nor the
+// refreshes are activity: the idle lock still locks an app left open.
 (function () {
   "use strict";
   var seq = null;
@@ -21,7 +21,12 @@
   }
 
   function refreshMain() {
-    fetch(window.location.pathname + window.location.search, { credentials: "same-origin" })
+    // The marker tells the app this is no use by the caseworker: a refresh
+    // must not hold off the idle lock.
+    fetch(window.location.pathname + window.location.search, {
+      credentials: "same-origin",
+      headers: { "X-Requested-With": "trygg-refresh" }
+    })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (html) {
         if (html === null) return;
@@ -63,6 +68,22 @@
   if (attach) {
     attach.addEventListener("submit", function (event) {
       event.preventDefault();
+      // Over the app's limit: say so here instead of uploading it to be
+      // refused (the server refuses it from its length either way).
+      var input = document.getElementById("file");
+      var max = Number(attach.dataset.maxBytes);
+      if (input && input.files.length > 0 && max > 0 && input.files[0].size > max) {
+        var error = document.getElementById("attach-error");
+        if (!error) {
+          error = document.createElement("div");
+          error.id = "attach-error";
+          error.className = "error";
+          error.setAttribute("role", "alert");
+          attach.insertBefore(error, attach.firstChild);
+        }
+        error.textContent = attach.dataset.tooLarge;
+        return;
+      }
       var bar = document.getElementById("upload-progress");
       bar.hidden = false;
       var xhr = new XMLHttpRequest();
