@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 
+#include <atomic>
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
@@ -29,16 +30,47 @@
 #include "trygg/referral_packet.h"
 #include "trygg/status_macros.h"
 
+namespace trygg {
+namespace c_api {
+
+// What a session holds. Each call holds a shared_ptr to it for as long as it
+// runs, so that trygg_session_close on another thread (or in a watch
+// callback) never frees it under a running call: close only marks it closed,
+// cancels a running watch, and drops the handle's reference; the last
+// reference to go logs out and wipes.
+struct SessionCore {
+  std::mutex mu;  // one call at a time
+  std::atomic<bool> closed{false};
+  WatchCancel watch_cancel;  // cancelled by close
+  std::unique_ptr<DeviceSession> device;
+  std::unique_ptr<CaseClient> cases;
+  std::unique_ptr<ReferralClient> referrals;
+  std::unique_ptr<DirectoryClient> directory;
+
+  ~SessionCore() {
+    // The clients borrow the device session: they go first.
+    directory.reset();
+    referrals.reset();
+    cases.reset();
+    device.reset();
+  }
+};
+
+}  // namespace c_api
+}  // namespace trygg
+
+// The handle: a small shell that outlives trygg_session_close, so that a call
+// on a closed handle finds it closed (FAILED_PRECONDITION) instead of freed
+// memory. It holds no secret; closed shells are kept by KeepClosedShell.
 struct trygg_session {
-  std::mutex mu;
-  std::unique_ptr<trygg::DeviceSession> device;
-  std::unique_ptr<trygg::CaseClient> cases;
-  std::unique_ptr<trygg::ReferralClient> referrals;
-  std::unique_ptr<trygg::DirectoryClient> directory;
+  std::mutex mu;  // guards core
+  std::shared_ptr<trygg::c_api::SessionCore> core;  // null once closed
 };
 
 namespace trygg {
 namespace {
+
+using c_api::SessionCore;
 
 thread_local std::string t_error;
 thread_local std::string t_reason;
@@ -231,15 +263,52 @@ trygg_code Run(char** out_json, Body body) {
   }
 }
 
-// The same on a session, holding its lock.
+// The sessions this thread is inside a call of (a trygg_watch callback runs
+// inside its watch): a call on one of them from the same thread would wait
+// for itself.
+thread_local std::vector<const SessionCore*> t_inside;
+
+absl::Status ClosedError() {
+  return absl::FailedPreconditionError("the session is closed (trygg_session_close was called)");
+}
+
+// The same on a session: holds a reference to its core for the whole call
+// and its lock while `body` runs. Refuses a closed session and a call from
+// inside a call on the same session (a watch callback calling into its own
+// session) with FAILED_PRECONDITION.
 template <typename Body>
 trygg_code OnSession(trygg_session* session, char** out_json, Body body) {
-  if (session == nullptr || session->device == nullptr) {
-    if (out_json != nullptr) *out_json = nullptr;
-    return Fail(absl::InvalidArgumentError("the session is NULL"));
+  if (out_json != nullptr) *out_json = nullptr;
+  if (session == nullptr) return Fail(absl::InvalidArgumentError("the session is NULL"));
+  std::shared_ptr<SessionCore> core;
+  {
+    std::lock_guard<std::mutex> lock(session->mu);
+    core = session->core;
   }
-  std::lock_guard<std::mutex> lock(session->mu);
-  return Run(out_json, [&]() { return body(*session); });
+  if (core == nullptr) return Fail(ClosedError());
+  for (const SessionCore* inside : t_inside) {
+    if (inside == core.get()) {
+      return Fail(absl::FailedPreconditionError(
+          "this thread is already inside a call on this session (a trygg_watch callback called into its own "
+          "session); use another session, or make the call from another thread"));
+    }
+  }
+  std::lock_guard<std::mutex> lock(core->mu);
+  if (core->closed.load()) return Fail(ClosedError());
+  t_inside.push_back(core.get());
+  struct Leave {
+    ~Leave() { t_inside.pop_back(); }
+  } leave;
+  return Run(out_json, [&]() { return body(*core); });
+}
+
+// Closed handles, kept so that a later call on one is refused rather than
+// reading freed memory (and reachable, so leak checkers do not report them).
+void KeepClosedShell(trygg_session* shell) {
+  static std::mutex* const mu = new std::mutex;
+  static std::vector<trygg_session*>* const shells = new std::vector<trygg_session*>;
+  std::lock_guard<std::mutex> lock(*mu);
+  shells->push_back(shell);
 }
 
 // ---- Views as JSON ----------------------------------------------------------------
@@ -389,7 +458,7 @@ trygg_code trygg_session_open(const char* key_store_path, const char* passphrase
                               trygg_session** out_session) {
   if (out_session == nullptr) return Fail(absl::InvalidArgumentError("out_session is NULL"));
   *out_session = nullptr;
-  auto session = std::make_unique<trygg_session>();
+  auto session = std::make_shared<SessionCore>();
   const trygg_code code = Run(nullptr, [&]() -> absl::StatusOr<std::string> {
     TRYGG_ASSIGN_OR_RETURN(std::string_view path, Required(key_store_path, "the key store path"));
     if (passphrase == nullptr || passphrase_len == 0) return Missing("the passphrase");
@@ -411,29 +480,46 @@ trygg_code trygg_session_open(const char* key_store_path, const char* passphrase
     session->directory = std::make_unique<DirectoryClient>(d.client(), d.keys(), d.clock(), d.rng());
     return std::string();
   });
-  if (code == TRYGG_OK) *out_session = session.release();
+  if (code != TRYGG_OK) return code;
+  try {
+    auto shell = std::make_unique<trygg_session>();
+    shell->core = std::move(session);
+    *out_session = shell.release();
+  } catch (const std::exception&) {
+    return Fail(absl::ResourceExhaustedError("out of memory"));
+  }
   return code;
 }
 
 void trygg_session_close(trygg_session* session) {
   if (session == nullptr) return;
-  // The clients borrow the device session: they go first.
-  session->directory.reset();
-  session->referrals.reset();
-  session->cases.reset();
-  session->device.reset();
-  delete session;
+  std::shared_ptr<SessionCore> core;
+  {
+    std::lock_guard<std::mutex> lock(session->mu);
+    core = std::move(session->core);
+    session->core = nullptr;
+  }
+  if (core == nullptr) return;  // closed before
+  core->closed.store(true);
+  core->watch_cancel.Cancel();
+  try {
+    KeepClosedShell(session);
+  } catch (...) {
+    // Out of memory: the shell is leaked instead, never freed under a caller.
+  }
+  // The core goes (logging out, wiping its secrets) here, or when the last
+  // call still running on it returns.
 }
 
 trygg_code trygg_session_login(trygg_session* session) {
-  return OnSession(session, nullptr, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, nullptr, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     TRYGG_RETURN_IF_ERROR(s.device->LogIn());
     return std::string();
   });
 }
 
 trygg_code trygg_session_info(trygg_session* session, char** out_json) {
-  return OnSession(session, out_json, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     const DeviceSession& d = *s.device;
     std::vector<std::string> generations;
     for (const OrgKey& key : d.keys().org_keys) generations.push_back(Num(key.generation));
@@ -449,7 +535,7 @@ trygg_code trygg_session_info(trygg_session* session, char** out_json) {
 }
 
 trygg_code trygg_enrol_request(trygg_session* session, const char* role, const char* label, char** out_json) {
-  return OnSession(session, out_json, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     TRYGG_ASSIGN_OR_RETURN(uint8_t r, NameArg(NamedEnum::kRole, role, "role"));
     TRYGG_ASSIGN_OR_RETURN(EnrolmentTicket ticket,
                            RequestEnrolment(*s.device, static_cast<Role>(r), label == nullptr ? "" : label));
@@ -462,14 +548,14 @@ trygg_code trygg_enrol_request(trygg_session* session, const char* role, const c
 }
 
 trygg_code trygg_activate(trygg_session* session, char** out_json) {
-  return OnSession(session, out_json, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     TRYGG_ASSIGN_OR_RETURN(int added, ActivateDevice(*s.device));
     return Obj().Add("added", Num(added)).Done();
   });
 }
 
 trygg_code trygg_case_create(trygg_session* session, const char* record_json, char** out_json) {
-  return OnSession(session, out_json, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     TRYGG_ASSIGN_OR_RETURN(std::vector<uint8_t> plaintext, RecordArg(record_json));
     TRYGG_ASSIGN_OR_RETURN(Id128 case_id, s.cases->CreateCase(plaintext, kContentCaseRecord));
     sodium_memzero(plaintext.data(), plaintext.size());
@@ -479,7 +565,7 @@ trygg_code trygg_case_create(trygg_session* session, const char* record_json, ch
 
 trygg_code trygg_case_append(trygg_session* session, const char* case_id, const char* record_json,
                              char** out_json) {
-  return OnSession(session, out_json, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     TRYGG_ASSIGN_OR_RETURN(Id128 id, IdArg(case_id, "the case id"));
     TRYGG_ASSIGN_OR_RETURN(std::vector<uint8_t> plaintext, RecordArg(record_json));
     TRYGG_ASSIGN_OR_RETURN(uint64_t version, s.cases->AppendVersion(id, plaintext, kContentCaseRecord, {}));
@@ -489,7 +575,7 @@ trygg_code trygg_case_append(trygg_session* session, const char* case_id, const 
 }
 
 trygg_code trygg_case_read(trygg_session* session, const char* case_id, char** out_json) {
-  return OnSession(session, out_json, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     TRYGG_ASSIGN_OR_RETURN(Id128 id, IdArg(case_id, "the case id"));
     TRYGG_ASSIGN_OR_RETURN(CaseRead read, s.cases->ReadCase(id));
     std::vector<std::string> versions;
@@ -519,7 +605,7 @@ trygg_code trygg_case_read(trygg_session* session, const char* case_id, char** o
 }
 
 trygg_code trygg_case_list(trygg_session* session, char** out_json) {
-  return OnSession(session, out_json, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     TRYGG_ASSIGN_OR_RETURN(std::vector<CaseListing> cases, s.cases->ListCases());
     std::vector<std::string> rows;
     for (const CaseListing& c : cases) {
@@ -537,7 +623,7 @@ trygg_code trygg_case_list(trygg_session* session, char** out_json) {
 trygg_code trygg_consent_record(trygg_session* session, const char* case_id, const char* to_org,
                                 const char* services, int64_t expires_at_ms, const char* evidence,
                                 char** out_json) {
-  return OnSession(session, out_json, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     ConsentTerms terms;
     TRYGG_ASSIGN_OR_RETURN(terms.case_id, IdArg(case_id, "the case id"));
     if (to_org != nullptr && *to_org != '\0') {
@@ -561,7 +647,7 @@ trygg_code trygg_consent_record(trygg_session* session, const char* case_id, con
 
 trygg_code trygg_directory_search(trygg_session* session, const char* category, const char* region,
                                   const char* language, int open_capacity_only, char** out_json) {
-  return OnSession(session, out_json, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     ListingQuery query;
     if (category != nullptr && *category != '\0') {
       TRYGG_ASSIGN_OR_RETURN(query.category, NameArg(NamedEnum::kServiceCategory, category, "category"));
@@ -583,7 +669,7 @@ trygg_code trygg_directory_search(trygg_session* session, const char* category, 
 trygg_code trygg_refer(trygg_session* session, const char* case_id, const char* listing_id, const char* consent_id,
                        const char* vital_interests, const char* const* share, size_t share_count, const char* note,
                        const char* urgency, char** out_json) {
-  return OnSession(session, out_json, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     ReferralRequest request;
     TRYGG_ASSIGN_OR_RETURN(request.case_id, IdArg(case_id, "the case id"));
     TRYGG_ASSIGN_OR_RETURN(request.listing_id, IdArg(listing_id, "the listing id"));
@@ -611,7 +697,7 @@ trygg_code trygg_refer(trygg_session* session, const char* case_id, const char* 
 }
 
 trygg_code trygg_inbox(trygg_session* session, const char* state, const char* page_token, char** out_json) {
-  return OnSession(session, out_json, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     TRYGG_ASSIGN_OR_RETURN(ReferralQuery query, Query(state, page_token));
     TRYGG_ASSIGN_OR_RETURN(ReferralPage page, s.referrals->Inbox(query));
     return PageJson(page);
@@ -619,7 +705,7 @@ trygg_code trygg_inbox(trygg_session* session, const char* state, const char* pa
 }
 
 trygg_code trygg_outbox(trygg_session* session, const char* state, const char* page_token, char** out_json) {
-  return OnSession(session, out_json, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     TRYGG_ASSIGN_OR_RETURN(ReferralQuery query, Query(state, page_token));
     TRYGG_ASSIGN_OR_RETURN(ReferralPage page, s.referrals->Outbox(query));
     return PageJson(page);
@@ -627,7 +713,7 @@ trygg_code trygg_outbox(trygg_session* session, const char* state, const char* p
 }
 
 trygg_code trygg_referral_get(trygg_session* session, const char* referral_id, char** out_json) {
-  return OnSession(session, out_json, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     TRYGG_ASSIGN_OR_RETURN(Id128 id, IdArg(referral_id, "the referral id"));
     TRYGG_ASSIGN_OR_RETURN(ReferralView view, s.referrals->Get(id));
     return ReferralJson(view);
@@ -635,7 +721,7 @@ trygg_code trygg_referral_get(trygg_session* session, const char* referral_id, c
 }
 
 trygg_code trygg_referral_accept(trygg_session* session, const char* referral_id, char** out_json) {
-  return OnSession(session, out_json, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     TRYGG_ASSIGN_OR_RETURN(Id128 id, IdArg(referral_id, "the referral id"));
     TRYGG_ASSIGN_OR_RETURN(ReferralView view, s.referrals->Accept(id));
     return ReferralJson(view);
@@ -644,7 +730,7 @@ trygg_code trygg_referral_accept(trygg_session* session, const char* referral_id
 
 trygg_code trygg_referral_decline(trygg_session* session, const char* referral_id, const char* reason,
                                   char** out_json) {
-  return OnSession(session, out_json, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     TRYGG_ASSIGN_OR_RETURN(Id128 id, IdArg(referral_id, "the referral id"));
     TRYGG_ASSIGN_OR_RETURN(uint8_t code, NameArg(NamedEnum::kDeclineReason, reason, "decline reason"));
     TRYGG_ASSIGN_OR_RETURN(ReferralView view, s.referrals->Decline(id, static_cast<DeclineReason>(code)));
@@ -654,7 +740,7 @@ trygg_code trygg_referral_decline(trygg_session* session, const char* referral_i
 
 trygg_code trygg_referral_complete(trygg_session* session, const char* referral_id, const char* outcome,
                                    char** out_json) {
-  return OnSession(session, out_json, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     TRYGG_ASSIGN_OR_RETURN(Id128 id, IdArg(referral_id, "the referral id"));
     TRYGG_ASSIGN_OR_RETURN(uint8_t code, NameArg(NamedEnum::kOutcome, outcome, "outcome"));
     TRYGG_ASSIGN_OR_RETURN(ReferralView view, s.referrals->Complete(id, static_cast<ReferralOutcome>(code)));
@@ -663,11 +749,11 @@ trygg_code trygg_referral_complete(trygg_session* session, const char* referral_
 }
 
 trygg_code trygg_watch(trygg_session* session, int64_t timeout_ms, trygg_watch_fn on_notice, void* user_data) {
-  return OnSession(session, nullptr, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, nullptr, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     if (on_notice == nullptr) return Missing("the notice callback");
     if (timeout_ms < 0) return absl::InvalidArgumentError("timeout_ms must be 0 (no limit) or more");
     const int64_t deadline = timeout_ms == 0 ? 0 : s.device->clock().NowUnixMillis() + timeout_ms;
-    TRYGG_RETURN_IF_ERROR(s.referrals->Watch(
+    const absl::Status watched = s.referrals->Watch(
         [&](const ReferralNotice& n) {
           const std::string notice = Obj()
                                          .Add("event", Str("referral"))
@@ -684,7 +770,12 @@ trygg_code trygg_watch(trygg_session* session, int64_t timeout_ms, trygg_watch_f
           // on reaches the callback.
           const std::string open = Obj().Add("event", Str("open")).Done();
           on_notice(user_data, open.c_str());
-        }));
+        },
+        &s.watch_cancel);
+    if (absl::IsCancelled(watched) && s.closed.load()) {
+      return absl::CancelledError("the session was closed while trygg_watch ran (trygg_session_close)");
+    }
+    TRYGG_RETURN_IF_ERROR(watched);
     return std::string();
   });
 }

@@ -27,8 +27,14 @@
  * Thread-safety: every function may be called from any thread. Calls on one
  * trygg_session are serialised by the session (one at a time; trygg_watch
  * holds its session until it returns, so watch on a session of its own).
- * Different sessions run in parallel. trygg_session_close must not race
- * other calls on the same session.
+ * Different sessions run in parallel. trygg_session_close may race other
+ * calls on the same session, and may be called from a watch callback: it
+ * cancels a running trygg_watch (which returns TRYGG_CANCELLED), calls
+ * already running finish, and every later call on the handle returns
+ * TRYGG_FAILED_PRECONDITION ("the session is closed"). A call on a session
+ * from inside a call on the same session on the same thread (a trygg_watch
+ * callback calling into its own session) returns TRYGG_FAILED_PRECONDITION
+ * instead of waiting for itself.
  *
  * ABI: TRYGG_ABI_VERSION is the version of this interface, and
  * trygg_abi_version() that of the loaded library; a program checks that they
@@ -119,7 +125,12 @@ TRYGG_C_API trygg_code trygg_session_open(const char* key_store_path, const char
                                           unsigned flags, trygg_session** out_session);
 
 /* Logs out and releases everything the session holds; its secrets are wiped.
- * NULL is ignored. */
+ * Safe while other threads call on the session: a running trygg_watch on it
+ * ends with TRYGG_CANCELLED, the session is released when the last call
+ * running on it returns, and later calls on the handle are refused with
+ * TRYGG_FAILED_PRECONDITION (a second close does nothing), never touching
+ * freed memory: the handle keeps a few dozen bytes (no secret) for the life of the
+ * process so that this holds. NULL is ignored. */
 TRYGG_C_API void trygg_session_close(trygg_session* session);
 
 /* Signs in a session opened without TRYGG_OPEN_LOGIN. */
@@ -228,8 +239,12 @@ TRYGG_C_API trygg_code trygg_referral_complete(trygg_session* session, const cha
 typedef int (*trygg_watch_fn)(void* user_data, const char* notice_json);
 
 /* Follows changes to this organisation's referrals until `on_notice` returns
- * 0 or `timeout_ms` passes (0: no limit), then returns TRYGG_OK. Runs the
- * callback on the calling thread; holds the session until it returns. */
+ * 0 or `timeout_ms` passes (0: no limit), then returns TRYGG_OK; returns
+ * TRYGG_CANCELLED when the session is closed meanwhile (by another thread or
+ * by the callback). Runs the callback on the calling thread; holds the
+ * session until it returns. The callback may call other sessions and
+ * trygg_session_close, but a call on the watched session from the callback
+ * is refused with TRYGG_FAILED_PRECONDITION. */
 TRYGG_C_API trygg_code trygg_watch(trygg_session* session, int64_t timeout_ms, trygg_watch_fn on_notice,
                                    void* user_data);
 
