@@ -41,7 +41,16 @@ namespace c_api {
 struct SessionCore {
   std::mutex mu;  // one call at a time
   std::atomic<bool> closed{false};
-  WatchCancel watch_cancel;  // cancelled by close
+  std::mutex watch_mu;              // guards watching (and orders it with closed)
+  WatchCancel* watching = nullptr;  // the running trygg_watch's, if one runs
+
+  // Cancels the running watch, if any; with `close`, marks the core closed
+  // first (under watch_mu, so a watch about to start sees it).
+  void CancelWatch(bool close) {
+    std::lock_guard<std::mutex> lock(watch_mu);
+    if (close) closed.store(true);
+    if (watching != nullptr) watching->Cancel();
+  }
   std::unique_ptr<DeviceSession> device;
   std::unique_ptr<CaseClient> cases;
   std::unique_ptr<ReferralClient> referrals;
@@ -500,8 +509,7 @@ void trygg_session_close(trygg_session* session) {
     session->core = nullptr;
   }
   if (core == nullptr) return;  // closed before
-  core->closed.store(true);
-  core->watch_cancel.Cancel();
+  core->CancelWatch(/*close=*/true);
   try {
     KeepClosedShell(session);
   } catch (...) {
@@ -753,6 +761,19 @@ trygg_code trygg_watch(trygg_session* session, int64_t timeout_ms, trygg_watch_f
     if (on_notice == nullptr) return Missing("the notice callback");
     if (timeout_ms < 0) return absl::InvalidArgumentError("timeout_ms must be 0 (no limit) or more");
     const int64_t deadline = timeout_ms == 0 ? 0 : s.device->clock().NowUnixMillis() + timeout_ms;
+    WatchCancel cancel;
+    {
+      std::lock_guard<std::mutex> lock(s.watch_mu);
+      if (s.closed.load()) return ClosedError();
+      s.watching = &cancel;
+    }
+    struct Unregister {
+      SessionCore& s;
+      ~Unregister() {
+        std::lock_guard<std::mutex> lock(s.watch_mu);
+        s.watching = nullptr;
+      }
+    } unregister{s};
     const absl::Status watched = s.referrals->Watch(
         [&](const ReferralNotice& n) {
           const std::string notice = Obj()
@@ -771,13 +792,24 @@ trygg_code trygg_watch(trygg_session* session, int64_t timeout_ms, trygg_watch_f
           const std::string open = Obj().Add("event", Str("open")).Done();
           on_notice(user_data, open.c_str());
         },
-        &s.watch_cancel);
-    if (absl::IsCancelled(watched) && s.closed.load()) {
-      return absl::CancelledError("the session was closed while trygg_watch ran (trygg_session_close)");
+        &cancel);
+    if (absl::IsCancelled(watched) && cancel.cancelled()) {
+      return absl::CancelledError(s.closed.load() ? "the session was closed while trygg_watch ran (trygg_session_close)"
+                                                  : "the watch was cancelled (trygg_watch_cancel)");
     }
     TRYGG_RETURN_IF_ERROR(watched);
     return std::string();
   });
+}
+
+void trygg_watch_cancel(trygg_session* session) {
+  if (session == nullptr) return;
+  std::shared_ptr<SessionCore> core;
+  {
+    std::lock_guard<std::mutex> lock(session->mu);
+    core = session->core;
+  }
+  if (core != nullptr) core->CancelWatch(/*close=*/false);
 }
 
 }  // extern "C"

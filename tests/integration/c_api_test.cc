@@ -303,8 +303,20 @@ TEST_CASE("the C interface runs the partner flows between two organisations") {
     CHECK(reentry.out == nullptr);
     CHECK(reentry.message.find("its own session") != std::string::npos);
 
+    // trygg_watch_cancel from the callback ends the watch; the session stays open.
     own = open_anna();
     reentry.session = own;
+    const trygg_watch_fn cancel_own = [](void* user, const char*) -> int {
+      trygg_watch_cancel(static_cast<Reentry*>(user)->session);
+      return 1;
+    };
+    CHECK(trygg_watch(own, 0, cancel_own, &reentry) == TRYGG_CANCELLED);
+    CHECK(std::string(trygg_last_error()).find("trygg_watch_cancel") != std::string::npos);
+    CHECK(Ok(trygg_case_list(own, &out), out)["cases"].size() == 1);
+    trygg_watch_cancel(own);  // no watch runs: nothing happens
+    trygg_watch_cancel(nullptr);
+    CHECK(Ok(trygg_case_list(own, &out), out)["cases"].size() == 1);
+
     const trygg_watch_fn close_own = [](void* user, const char*) -> int {
       trygg_session_close(static_cast<Reentry*>(user)->session);
       return 1;

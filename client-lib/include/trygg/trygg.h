@@ -248,6 +248,12 @@ typedef int (*trygg_watch_fn)(void* user_data, const char* notice_json);
 TRYGG_C_API trygg_code trygg_watch(trygg_session* session, int64_t timeout_ms, trygg_watch_fn on_notice,
                                    void* user_data);
 
+/* Ends the trygg_watch running on `session`, from its callback or from
+ * another thread: that watch returns TRYGG_CANCELLED (a watch started later
+ * is not affected). Does nothing when none runs, or for NULL or a closed
+ * session; does not wait for the watch to return. */
+TRYGG_C_API void trygg_watch_cancel(trygg_session* session);
+
 #ifdef __cplusplus
 }  /* extern "C" */
 #endif
