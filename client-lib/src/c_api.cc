@@ -198,8 +198,29 @@ absl::Status Missing(std::string_view what) {
   return absl::InvalidArgumentError(std::string(what) + " is required");
 }
 
+// Whether `text` is valid UTF-8 (shortest forms, no surrogates).
+bool IsUtf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const size_t at = i;
+    if (NextCodePoint(text, i) == 0xfffd && !(i == at + 3 && text.substr(at, 3) == "\xef\xbf\xbd")) return false;
+  }
+  return true;
+}
+
+// Every text argument is UTF-8 (the header's convention): refused, naming
+// the argument, before anything is sealed; proto3 strings that are not would
+// only fail on the receiver's side. NULL is let through (optional ones).
+absl::Status Utf8Arg(const char* text, std::string_view what) {
+  if (text != nullptr && !IsUtf8(text)) {
+    return absl::InvalidArgumentError(std::string(what) + " is not valid UTF-8");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string_view> Required(const char* text, std::string_view what) {
   if (text == nullptr || *text == '\0') return Missing(what);
+  TRYGG_RETURN_IF_ERROR(Utf8Arg(text, what));
   return std::string_view(text);
 }
 
@@ -409,6 +430,7 @@ absl::StatusOr<ReferralQuery> Query(const char* state, const char* page_token) {
     TRYGG_ASSIGN_OR_RETURN(uint8_t s, NameArg(NamedEnum::kReferralState, state, "state"));
     query.states.push_back(static_cast<ReferralStatus>(s));
   }
+  TRYGG_RETURN_IF_ERROR(Utf8Arg(page_token, "the page token"));
   if (page_token != nullptr) query.page_token = page_token;
   return query;
 }
@@ -478,6 +500,7 @@ trygg_code trygg_session_open(const char* key_store_path, const char* passphrase
     absl::StatusOr<SignPublicKey> root = SignPublicKey::FromHex(root_hex);
     if (!root.ok()) return absl::InvalidArgumentError("the platform root key must be 64 hex digits");
     options.client.platform_root = *root;
+    TRYGG_RETURN_IF_ERROR(Utf8Arg(tls_roots_pem, "the TLS roots"));
     if (tls_roots_pem != nullptr) options.client.tls_root_certificates = tls_roots_pem;
     options.login = (flags & TRYGG_OPEN_LOGIN) != 0;
     options.keep_passphrase = (flags & TRYGG_OPEN_KEEP_PASSPHRASE) != 0;
@@ -545,6 +568,7 @@ trygg_code trygg_session_info(trygg_session* session, char** out_json) {
 trygg_code trygg_enrol_request(trygg_session* session, const char* role, const char* label, char** out_json) {
   return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     TRYGG_ASSIGN_OR_RETURN(uint8_t r, NameArg(NamedEnum::kRole, role, "role"));
+    TRYGG_RETURN_IF_ERROR(Utf8Arg(label, "the label"));
     TRYGG_ASSIGN_OR_RETURN(EnrolmentTicket ticket,
                            RequestEnrolment(*s.device, static_cast<Role>(r), label == nullptr ? "" : label));
     return Obj()
@@ -660,6 +684,8 @@ trygg_code trygg_directory_search(trygg_session* session, const char* category, 
     if (category != nullptr && *category != '\0') {
       TRYGG_ASSIGN_OR_RETURN(query.category, NameArg(NamedEnum::kServiceCategory, category, "category"));
     }
+    TRYGG_RETURN_IF_ERROR(Utf8Arg(region, "the region"));
+    TRYGG_RETURN_IF_ERROR(Utf8Arg(language, "the language"));
     if (region != nullptr) query.region = region;
     if (language != nullptr) query.language = language;
     query.open_capacity_only = open_capacity_only != 0;
@@ -685,12 +711,15 @@ trygg_code trygg_refer(trygg_session* session, const char* case_id, const char* 
       TRYGG_ASSIGN_OR_RETURN(Id128 consent, IdArg(consent_id, "the consent id"));
       request.consent_id = consent;
     }
+    TRYGG_RETURN_IF_ERROR(Utf8Arg(vital_interests, "the vital-interests justification"));
     if (vital_interests != nullptr) request.vital_interests = vital_interests;
     if (share_count > 0 && share == nullptr) return Missing("the section names");
     for (size_t i = 0; i < share_count; ++i) {
       if (share[i] == nullptr) return Missing("a section name");
+      TRYGG_RETURN_IF_ERROR(Utf8Arg(share[i], "a section name"));
       request.share.push_back(share[i]);
     }
+    TRYGG_RETURN_IF_ERROR(Utf8Arg(note, "the note"));
     if (note != nullptr) request.note = note;
     if (urgency != nullptr && *urgency != '\0') {
       TRYGG_ASSIGN_OR_RETURN(uint8_t u, NameArg(NamedEnum::kUrgency, urgency, "urgency"));

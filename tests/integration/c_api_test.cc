@@ -161,6 +161,24 @@ TEST_CASE("the C interface runs the partner flows between two organisations") {
             out, TRYGG_INVALID_ARGUMENT, "one of");
     Refused(trygg_referral_decline(lawyer, referral_id.c_str(), "bored", &out), out, TRYGG_INVALID_ARGUMENT, "bored");
     Refused(trygg_directory_search(anna, "spa", nullptr, nullptr, 0, &out), out, TRYGG_INVALID_ARGUMENT, "spa");
+    // Text that is not UTF-8 is refused at the boundary, naming the argument
+    // (proto3 would only refuse it on the receiver's side).
+    Refused(trygg_refer(anna, case_id.c_str(), listing_id.c_str(), consent_id.c_str(), nullptr, share, 1,
+                        "bad \xff note", nullptr, &out),
+            out, TRYGG_INVALID_ARGUMENT, "the note is not valid UTF-8");
+    Refused(trygg_refer(anna, case_id.c_str(), listing_id.c_str(), nullptr, "overlong \xc0\xaf", share, 1, nullptr,
+                        nullptr, &out),
+            out, TRYGG_INVALID_ARGUMENT, "the vital-interests justification is not valid UTF-8");
+    Refused(trygg_consent_record(anna, case_id.c_str(), nullptr, "legal-advice", in_a_month, "surrogate \xed\xa0\x80",
+                                 &out),
+            out, TRYGG_INVALID_ARGUMENT, "the evidence of consent is not valid UTF-8");
+    Refused(trygg_case_create(anna, "{\"comments\": [\"cut \xe2\x82\"]}", &out), out, TRYGG_INVALID_ARGUMENT,
+            "the case record is not valid UTF-8");
+    Refused(trygg_enrol_request(anna, "caseworker", "label \xfe", &out), out, TRYGG_INVALID_ARGUMENT,
+            "the label is not valid UTF-8");
+    Refused(trygg_directory_search(anna, nullptr, "SE-\x80", nullptr, 0, &out), out, TRYGG_INVALID_ARGUMENT,
+            "the region is not valid UTF-8");
+    out = reinterpret_cast<char*>(1);
     // The sender cannot answer its own referral.
     CHECK(trygg_referral_accept(anna, referral_id.c_str(), &out) != TRYGG_OK);
     CHECK(out == nullptr);

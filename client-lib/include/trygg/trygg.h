@@ -7,7 +7,12 @@
  * through each flow.
  *
  * Conventions, for every function:
- *  - Text is UTF-8 and NUL-terminated. Ids are 32 lower-case hex digits.
+ *  - Text is UTF-8 and NUL-terminated; every text argument (paths, notes,
+ *    justifications, evidence, records, names, ids) that is not valid UTF-8
+ *    (overlong forms, surrogates, cut sequences) is refused with
+ *    TRYGG_INVALID_ARGUMENT naming the argument ("the note is not valid
+ *    UTF-8"), before anything is sealed or sent. Passphrases are bytes and
+ *    are not checked. Ids are 32 lower-case hex digits.
  *    Names of services, states, reasons and outcomes are the kebab-case names
  *    of docs/api.md ("legal-advice", "accepted", "no-capacity").
  *  - Results that are more than a code come back as JSON text in a buffer the
