@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cctype>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -83,6 +84,26 @@ using c_api::SessionCore;
 
 thread_local std::string t_error;
 thread_local std::string t_reason;
+
+// ---- Wiping -------------------------------------------------------------------
+
+// Wipes a buffer that held survivor data (decrypted content, a record's
+// JSON) when the scope ends, on the error paths too. Best effort: copies an
+// allocator left behind while a string grew are not reached.
+void Wipe(std::string& text) { sodium_memzero(text.data(), text.size()); }
+void Wipe(std::vector<uint8_t>& bytes) { sodium_memzero(bytes.data(), bytes.size()); }
+
+template <typename Buffer>
+class WipeAtExit {
+ public:
+  explicit WipeAtExit(Buffer& buffer) : buffer_(buffer) {}
+  ~WipeAtExit() { Wipe(buffer_); }
+  WipeAtExit(const WipeAtExit&) = delete;
+  WipeAtExit& operator=(const WipeAtExit&) = delete;
+
+ private:
+  Buffer& buffer_;
+};
 
 // ---- JSON text --------------------------------------------------------------
 
@@ -176,6 +197,13 @@ std::string IdJson(const Id128& id) { return Str(HexEncode(id.span())); }
 // A JSON object, members in the order added; values are JSON text.
 class Obj {
  public:
+  Obj() = default;
+  Obj(Obj&&) = default;
+  Obj& operator=(Obj&&) = default;
+  Obj(const Obj&) = delete;
+  Obj& operator=(const Obj&) = delete;
+  ~Obj() { Wipe(text_); }
+
   Obj& Add(std::string_view key, const std::string& value) {
     text_ += (text_.size() > 1 ? "," : "") + Str(key) + ":" + value;
     return *this;
@@ -264,9 +292,17 @@ trygg_code Succeed() {
   return TRYGG_OK;
 }
 
+// Result buffers carry their size in a header before the text, so that
+// trygg_free wipes the whole allocation (not only up to the first NUL).
+constexpr size_t kBufferHeader = alignof(std::max_align_t) > sizeof(size_t) ? alignof(std::max_align_t)
+                                                                              : sizeof(size_t);
+
 char* CopyOut(const std::string& text) {
-  char* buffer = static_cast<char*>(std::malloc(text.size() + 1));
-  if (buffer == nullptr) return nullptr;
+  const size_t size = kBufferHeader + text.size() + 1;
+  char* block = static_cast<char*>(std::malloc(size));
+  if (block == nullptr) return nullptr;
+  std::memcpy(block, &size, sizeof(size));
+  char* buffer = block + kBufferHeader;
   std::memcpy(buffer, text.data(), text.size());
   buffer[text.size()] = '\0';
   return buffer;
@@ -280,10 +316,10 @@ trygg_code Run(char** out_json, Body body) {
   try {
     absl::StatusOr<std::string> result = body();
     if (!result.ok()) return Fail(result.status());
+    WipeAtExit<std::string> wipe(*result);
     if (out_json != nullptr) {
       *out_json = CopyOut(*result);
       if (*out_json == nullptr) return Fail(absl::ResourceExhaustedError("out of memory"));
-      sodium_memzero(result->data(), result->size());
     }
     return Succeed();
   } catch (const std::exception& e) {
@@ -388,7 +424,16 @@ Obj ReferralFields(const ReferralRecord& r, ReferralStatus state, uint8_t code, 
   return out;
 }
 
-std::string ReferralJson(const ReferralView& v) {
+// The referral as JSON; the view's decrypted packet and justification are
+// wiped once written.
+std::string ReferralJson(ReferralView& v) {
+  struct WipeView {
+    ReferralView& v;
+    ~WipeView() {
+      if (v.packet.has_value()) Wipe(*v.packet);
+      if (v.justification.has_value()) Wipe(*v.justification);
+    }
+  } wipe_view{v};
   Obj out = ReferralFields(v.record, v.state, v.code, v.updated_at_ms, v.answer_by_ms, v.from_org_name,
                            v.to_org_name);
   out.Add("incoming", Bool(v.incoming)).Add("sent_by_device", IdJson(v.record.sender_device_id));
@@ -405,11 +450,20 @@ std::string ReferralJson(const ReferralView& v) {
   out.Add("transitions", Arr(transitions));
   if (v.packet.has_value()) {
     absl::StatusOr<trygg::v1::ReferralPacket> packet = ReadReferralPacket(*v.packet);
-    out.Add("packet", packet.ok() ? ReferralPacketToJson(*packet)
-                                  : Obj().Add("text", Str(std::string(v.packet->begin(), v.packet->end()))).Done());
+    std::string text =
+        packet.ok() ? ReferralPacketToJson(*packet)
+                    : Obj().Add("text", Str(std::string_view(reinterpret_cast<const char*>(v.packet->data()),
+                                                             v.packet->size())))
+                          .Done();
+    WipeAtExit<std::string> wipe(text);
+    if (packet.ok()) packet->Clear();
+    out.Add("packet", text);
   }
   if (v.justification.has_value()) {
-    out.Add("vital_interests_justification", Str(std::string(v.justification->begin(), v.justification->end())));
+    std::string text = Str(std::string_view(reinterpret_cast<const char*>(v.justification->data()),
+                                            v.justification->size()));
+    WipeAtExit<std::string> wipe(text);
+    out.Add("vital_interests_justification", text);
   }
   return out.Done();
 }
@@ -440,7 +494,10 @@ std::vector<uint8_t> Bytes(std::string_view text) { return {text.begin(), text.e
 absl::StatusOr<std::vector<uint8_t>> RecordArg(const char* record_json) {
   TRYGG_ASSIGN_OR_RETURN(std::string_view json, Required(record_json, "the case record"));
   TRYGG_ASSIGN_OR_RETURN(trygg::v1::CaseRecord record, CaseRecordFromJson(json));
-  return Bytes(record.SerializeAsString());
+  std::string serialized = record.SerializeAsString();
+  WipeAtExit<std::string> wipe(serialized);
+  record.Clear();
+  return Bytes(serialized);
 }
 
 }  // namespace
@@ -460,8 +517,11 @@ const char* trygg_last_error_reason(void) { return t_reason.c_str(); }
 
 void trygg_free(char* buffer) {
   if (buffer == nullptr) return;
-  sodium_memzero(buffer, std::strlen(buffer));
-  std::free(buffer);
+  char* block = buffer - kBufferHeader;
+  size_t size = 0;
+  std::memcpy(&size, block, sizeof(size));
+  sodium_memzero(block, size);
+  std::free(block);
 }
 
 trygg_code trygg_device_init(const char* key_store_path, const char* passphrase, size_t passphrase_len,
@@ -489,6 +549,11 @@ trygg_code trygg_session_open(const char* key_store_path, const char* passphrase
                               trygg_session** out_session) {
   if (out_session == nullptr) return Fail(absl::InvalidArgumentError("out_session is NULL"));
   *out_session = nullptr;
+  constexpr unsigned kKnownFlags = TRYGG_OPEN_LOGIN | TRYGG_OPEN_KEEP_PASSPHRASE;
+  if ((flags & ~kKnownFlags) != 0) {
+    return Fail(absl::InvalidArgumentError("unknown flags of trygg_session_open (known: TRYGG_OPEN_LOGIN, "
+                                           "TRYGG_OPEN_KEEP_PASSPHRASE)"));
+  }
   auto session = std::make_shared<SessionCore>();
   const trygg_code code = Run(nullptr, [&]() -> absl::StatusOr<std::string> {
     TRYGG_ASSIGN_OR_RETURN(std::string_view path, Required(key_store_path, "the key store path"));
@@ -589,8 +654,8 @@ trygg_code trygg_activate(trygg_session* session, char** out_json) {
 trygg_code trygg_case_create(trygg_session* session, const char* record_json, char** out_json) {
   return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     TRYGG_ASSIGN_OR_RETURN(std::vector<uint8_t> plaintext, RecordArg(record_json));
+    WipeAtExit<std::vector<uint8_t>> wipe(plaintext);
     TRYGG_ASSIGN_OR_RETURN(Id128 case_id, s.cases->CreateCase(plaintext, kContentCaseRecord));
-    sodium_memzero(plaintext.data(), plaintext.size());
     return Obj().Add("case_id", IdJson(case_id)).Add("version", Num(1)).Done();
   });
 }
@@ -600,8 +665,8 @@ trygg_code trygg_case_append(trygg_session* session, const char* case_id, const 
   return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     TRYGG_ASSIGN_OR_RETURN(Id128 id, IdArg(case_id, "the case id"));
     TRYGG_ASSIGN_OR_RETURN(std::vector<uint8_t> plaintext, RecordArg(record_json));
+    WipeAtExit<std::vector<uint8_t>> wipe(plaintext);
     TRYGG_ASSIGN_OR_RETURN(uint64_t version, s.cases->AppendVersion(id, plaintext, kContentCaseRecord, {}));
-    sodium_memzero(plaintext.data(), plaintext.size());
     return Obj().Add("case_id", IdJson(id)).Add("version", Num(static_cast<int64_t>(version))).Done();
   });
 }
@@ -611,6 +676,14 @@ trygg_code trygg_case_read(trygg_session* session, const char* case_id, char** o
     TRYGG_ASSIGN_OR_RETURN(Id128 id, IdArg(case_id, "the case id"));
     TRYGG_ASSIGN_OR_RETURN(CaseRead read, s.cases->ReadCase(id));
     std::vector<std::string> versions;
+    struct WipeRead {
+      CaseRead& read;
+      std::vector<std::string>& versions;
+      ~WipeRead() {
+        for (CaseVersion& v : read.versions) Wipe(v.plaintext);
+        for (std::string& v : versions) Wipe(v);
+      }
+    } wipe_read{read, versions};
     for (const CaseVersion& v : read.versions) {
       Obj version;
       version.Add("version", Num(static_cast<int64_t>(v.header.version)))
@@ -620,19 +693,23 @@ trygg_code trygg_case_read(trygg_session* session, const char* case_id, char** o
           .Add("content_type", Num(v.header.content_type))
           .Add("attachments", Num(static_cast<int64_t>(v.attachment_hashes.size())));
       trygg::v1::CaseRecord record;
+      std::string content;
+      WipeAtExit<std::string> wipe_content(content);
       if (v.header.content_type == kContentCaseRecord &&
           record.ParseFromArray(v.plaintext.data(), static_cast<int>(v.plaintext.size()))) {
-        version.Add("record", CaseRecordToJson(record));
+        content = CaseRecordToJson(record);
+        version.Add("record", content);
       } else {
-        version.Add("text", Str(std::string(v.plaintext.begin(), v.plaintext.end())));
+        content = Str(std::string_view(reinterpret_cast<const char*>(v.plaintext.data()), v.plaintext.size()));
+        version.Add("text", content);
       }
       versions.push_back(version.Done());
     }
-    return Obj()
-        .Add("case_id", IdJson(id))
-        .Add("versions", Arr(versions))
-        .Add("latest", CaseRecordToJson(LatestCaseRecord(read)))
-        .Done();
+    std::string all = Arr(versions);
+    WipeAtExit<std::string> wipe_all(all);
+    std::string latest = CaseRecordToJson(LatestCaseRecord(read));
+    WipeAtExit<std::string> wipe_latest(latest);
+    return Obj().Add("case_id", IdJson(id)).Add("versions", all).Add("latest", latest).Done();
   });
 }
 
@@ -672,6 +749,7 @@ trygg_code trygg_consent_record(trygg_session* session, const char* case_id, con
     terms.expires_at_ms = expires_at_ms;
     TRYGG_ASSIGN_OR_RETURN(std::string_view text, Required(evidence, "the evidence of consent"));
     terms.evidence = Bytes(text);
+    WipeAtExit<std::vector<uint8_t>> wipe(terms.evidence);
     TRYGG_ASSIGN_OR_RETURN(Id128 consent_id, s.referrals->RecordConsent(terms));
     return Obj().Add("consent_id", IdJson(consent_id)).Done();
   });
@@ -725,9 +803,12 @@ trygg_code trygg_refer(trygg_session* session, const char* case_id, const char* 
       TRYGG_ASSIGN_OR_RETURN(uint8_t u, NameArg(NamedEnum::kUrgency, urgency, "urgency"));
       request.urgency = static_cast<ReferralUrgency>(u);
     }
+    WipeAtExit<std::string> wipe_note(request.note);
+    WipeAtExit<std::string> wipe_justification(request.vital_interests);
     TRYGG_ASSIGN_OR_RETURN(ReferralDraft draft, PrepareReferral(*s.cases, *s.directory, request));
+    WipeAtExit<std::vector<uint8_t>> wipe_packet(draft.packet);
+    WipeAtExit<std::vector<uint8_t>> wipe_draft_justification(draft.justification);
     TRYGG_ASSIGN_OR_RETURN(Id128 referral_id, s.referrals->Refer(draft));
-    sodium_memzero(draft.packet.data(), draft.packet.size());
     TRYGG_ASSIGN_OR_RETURN(ReferralView view, s.referrals->Get(referral_id));
     return ReferralJson(view);
   });

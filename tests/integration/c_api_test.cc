@@ -194,6 +194,11 @@ TEST_CASE("the C interface runs the partner flows between two organisations") {
     CHECK(std::string(trygg_last_error_reason()) == "wrong-passphrase");
     CHECK(trygg_session_open(c.dir.file("nobody.keystore").c_str(), "x", 1, c.world.address().c_str(),
                              c.root_hex.c_str(), nullptr, 0, &wrong) == TRYGG_NOT_FOUND);
+    // Flags it does not know are refused, before the key store is opened.
+    CHECK(trygg_session_open(path.c_str(), kPassphrase, std::strlen(kPassphrase), c.world.address().c_str(),
+                             c.root_hex.c_str(), nullptr, TRYGG_OPEN_LOGIN | 4u, &wrong) == TRYGG_INVALID_ARGUMENT);
+    CHECK(wrong == nullptr);
+    CHECK(std::string(trygg_last_error()).find("unknown flags") != std::string::npos);
     CHECK(trygg_device_init(path.c_str(), "x", 1, Hex(shelter_admin.keys.org_id).c_str(), &out) ==
           TRYGG_ALREADY_EXISTS);
     // A success clears the last error.

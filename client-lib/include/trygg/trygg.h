@@ -99,8 +99,11 @@ TRYGG_C_API const char* trygg_version(void);
 TRYGG_C_API const char* trygg_last_error(void);
 TRYGG_C_API const char* trygg_last_error_reason(void);
 
-/* Releases a buffer a trygg_ function returned (NULL is ignored). Results
- * may hold personal data: the buffer is wiped before it is freed. */
+/* Releases a buffer a trygg_ function returned (NULL is ignored; any other
+ * pointer is undefined behaviour). Results may hold personal data: the whole
+ * allocation is wiped before it is freed, not only up to the first NUL.
+ * libtrygg also wipes its own intermediate copies of decrypted content and
+ * of records (on failures too), as far as it reaches them. */
 TRYGG_C_API void trygg_free(char* buffer);
 
 /* ---- The device ------------------------------------------------------- */
@@ -124,7 +127,8 @@ typedef struct trygg_session trygg_session;
  * in. The organisation log heads this device verified are kept beside the
  * key store in "<key_store_path>.heads". *out_session is the caller's, to
  * close with trygg_session_close. NOT_FOUND without a key store; reason
- * "wrong-passphrase" for a wrong passphrase. */
+ * "wrong-passphrase" for a wrong passphrase; INVALID_ARGUMENT for a flag bit
+ * this library does not know (nothing is opened). */
 TRYGG_C_API trygg_code trygg_session_open(const char* key_store_path, const char* passphrase, size_t passphrase_len,
                                           const char* server, const char* root_key, const char* tls_roots_pem,
                                           unsigned flags, trygg_session** out_session);
