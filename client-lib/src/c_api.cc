@@ -205,7 +205,10 @@ class Obj {
   ~Obj() { Wipe(text_); }
 
   Obj& Add(std::string_view key, const std::string& value) {
-    text_ += (text_.size() > 1 ? "," : "") + Str(key) + ":" + value;
+    if (text_.size() > 1) text_.push_back(',');
+    text_ += Str(key);
+    text_.push_back(':');
+    text_ += value;
     return *this;
   }
   std::string Done() const { return text_ + "}"; }
