@@ -8,7 +8,9 @@
 
 #include <sodium.h>
 
+#include <atomic>
 #include <cctype>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -29,19 +31,79 @@
 #include "trygg/referral_packet.h"
 #include "trygg/status_macros.h"
 
+namespace trygg {
+namespace c_api {
+
+// What a session holds. Each call holds a shared_ptr to it for as long as it
+// runs, so that trygg_session_close on another thread (or in a watch
+// callback) never frees it under a running call: close only marks it closed,
+// cancels a running watch, and drops the handle's reference; the last
+// reference to go logs out and wipes.
+struct SessionCore {
+  std::mutex mu;  // one call at a time
+  std::atomic<bool> closed{false};
+  std::mutex watch_mu;              // guards watching (and orders it with closed)
+  WatchCancel* watching = nullptr;  // the running trygg_watch's, if one runs
+
+  // Cancels the running watch, if any; with `close`, marks the core closed
+  // first (under watch_mu, so a watch about to start sees it).
+  void CancelWatch(bool close) {
+    std::lock_guard<std::mutex> lock(watch_mu);
+    if (close) closed.store(true);
+    if (watching != nullptr) watching->Cancel();
+  }
+  std::unique_ptr<DeviceSession> device;
+  std::unique_ptr<CaseClient> cases;
+  std::unique_ptr<ReferralClient> referrals;
+  std::unique_ptr<DirectoryClient> directory;
+
+  ~SessionCore() {
+    // The clients borrow the device session: they go first.
+    directory.reset();
+    referrals.reset();
+    cases.reset();
+    device.reset();
+  }
+};
+
+}  // namespace c_api
+}  // namespace trygg
+
+// The handle: a small shell that outlives trygg_session_close, so that a call
+// on a closed handle finds it closed (FAILED_PRECONDITION) instead of freed
+// memory. It holds no secret; closed shells are kept by KeepClosedShell.
 struct trygg_session {
-  std::mutex mu;
-  std::unique_ptr<trygg::DeviceSession> device;
-  std::unique_ptr<trygg::CaseClient> cases;
-  std::unique_ptr<trygg::ReferralClient> referrals;
-  std::unique_ptr<trygg::DirectoryClient> directory;
+  std::mutex mu;  // guards core
+  std::shared_ptr<trygg::c_api::SessionCore> core;  // null once closed
 };
 
 namespace trygg {
 namespace {
 
+using c_api::SessionCore;
+
 thread_local std::string t_error;
 thread_local std::string t_reason;
+
+// ---- Wiping -------------------------------------------------------------------
+
+// Wipes a buffer that held survivor data (decrypted content, a record's
+// JSON) when the scope ends, on the error paths too. Best effort: copies an
+// allocator left behind while a string grew are not reached.
+void Wipe(std::string& text) { sodium_memzero(text.data(), text.size()); }
+void Wipe(std::vector<uint8_t>& bytes) { sodium_memzero(bytes.data(), bytes.size()); }
+
+template <typename Buffer>
+class WipeAtExit {
+ public:
+  explicit WipeAtExit(Buffer& buffer) : buffer_(buffer) {}
+  ~WipeAtExit() { Wipe(buffer_); }
+  WipeAtExit(const WipeAtExit&) = delete;
+  WipeAtExit& operator=(const WipeAtExit&) = delete;
+
+ private:
+  Buffer& buffer_;
+};
 
 // ---- JSON text --------------------------------------------------------------
 
@@ -135,8 +197,18 @@ std::string IdJson(const Id128& id) { return Str(HexEncode(id.span())); }
 // A JSON object, members in the order added; values are JSON text.
 class Obj {
  public:
+  Obj() = default;
+  Obj(Obj&&) = default;
+  Obj& operator=(Obj&&) = default;
+  Obj(const Obj&) = delete;
+  Obj& operator=(const Obj&) = delete;
+  ~Obj() { Wipe(text_); }
+
   Obj& Add(std::string_view key, const std::string& value) {
-    text_ += (text_.size() > 1 ? "," : "") + Str(key) + ":" + value;
+    if (text_.size() > 1) text_.push_back(',');
+    text_ += Str(key);
+    text_.push_back(':');
+    text_ += value;
     return *this;
   }
   std::string Done() const { return text_ + "}"; }
@@ -157,8 +229,29 @@ absl::Status Missing(std::string_view what) {
   return absl::InvalidArgumentError(std::string(what) + " is required");
 }
 
+// Whether `text` is valid UTF-8 (shortest forms, no surrogates).
+bool IsUtf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const size_t at = i;
+    if (NextCodePoint(text, i) == 0xfffd && !(i == at + 3 && text.substr(at, 3) == "\xef\xbf\xbd")) return false;
+  }
+  return true;
+}
+
+// Every text argument is UTF-8 (the header's convention): refused, naming
+// the argument, before anything is sealed; proto3 strings that are not would
+// only fail on the receiver's side. NULL is let through (optional ones).
+absl::Status Utf8Arg(const char* text, std::string_view what) {
+  if (text != nullptr && !IsUtf8(text)) {
+    return absl::InvalidArgumentError(std::string(what) + " is not valid UTF-8");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string_view> Required(const char* text, std::string_view what) {
   if (text == nullptr || *text == '\0') return Missing(what);
+  TRYGG_RETURN_IF_ERROR(Utf8Arg(text, what));
   return std::string_view(text);
 }
 
@@ -202,9 +295,17 @@ trygg_code Succeed() {
   return TRYGG_OK;
 }
 
+// Result buffers carry their size in a header before the text, so that
+// trygg_free wipes the whole allocation (not only up to the first NUL).
+constexpr size_t kBufferHeader = alignof(std::max_align_t) > sizeof(size_t) ? alignof(std::max_align_t)
+                                                                              : sizeof(size_t);
+
 char* CopyOut(const std::string& text) {
-  char* buffer = static_cast<char*>(std::malloc(text.size() + 1));
-  if (buffer == nullptr) return nullptr;
+  const size_t size = kBufferHeader + text.size() + 1;
+  char* block = static_cast<char*>(std::malloc(size));
+  if (block == nullptr) return nullptr;
+  std::memcpy(block, &size, sizeof(size));
+  char* buffer = block + kBufferHeader;
   std::memcpy(buffer, text.data(), text.size());
   buffer[text.size()] = '\0';
   return buffer;
@@ -218,10 +319,10 @@ trygg_code Run(char** out_json, Body body) {
   try {
     absl::StatusOr<std::string> result = body();
     if (!result.ok()) return Fail(result.status());
+    WipeAtExit<std::string> wipe(*result);
     if (out_json != nullptr) {
       *out_json = CopyOut(*result);
       if (*out_json == nullptr) return Fail(absl::ResourceExhaustedError("out of memory"));
-      sodium_memzero(result->data(), result->size());
     }
     return Succeed();
   } catch (const std::exception& e) {
@@ -231,15 +332,52 @@ trygg_code Run(char** out_json, Body body) {
   }
 }
 
-// The same on a session, holding its lock.
+// The sessions this thread is inside a call of (a trygg_watch callback runs
+// inside its watch): a call on one of them from the same thread would wait
+// for itself.
+thread_local std::vector<const SessionCore*> t_inside;
+
+absl::Status ClosedError() {
+  return absl::FailedPreconditionError("the session is closed (trygg_session_close was called)");
+}
+
+// The same on a session: holds a reference to its core for the whole call
+// and its lock while `body` runs. Refuses a closed session and a call from
+// inside a call on the same session (a watch callback calling into its own
+// session) with FAILED_PRECONDITION.
 template <typename Body>
 trygg_code OnSession(trygg_session* session, char** out_json, Body body) {
-  if (session == nullptr || session->device == nullptr) {
-    if (out_json != nullptr) *out_json = nullptr;
-    return Fail(absl::InvalidArgumentError("the session is NULL"));
+  if (out_json != nullptr) *out_json = nullptr;
+  if (session == nullptr) return Fail(absl::InvalidArgumentError("the session is NULL"));
+  std::shared_ptr<SessionCore> core;
+  {
+    std::lock_guard<std::mutex> lock(session->mu);
+    core = session->core;
   }
-  std::lock_guard<std::mutex> lock(session->mu);
-  return Run(out_json, [&]() { return body(*session); });
+  if (core == nullptr) return Fail(ClosedError());
+  for (const SessionCore* inside : t_inside) {
+    if (inside == core.get()) {
+      return Fail(absl::FailedPreconditionError(
+          "this thread is already inside a call on this session (a trygg_watch callback called into its own "
+          "session); use another session, or make the call from another thread"));
+    }
+  }
+  std::lock_guard<std::mutex> lock(core->mu);
+  if (core->closed.load()) return Fail(ClosedError());
+  t_inside.push_back(core.get());
+  struct Leave {
+    ~Leave() { t_inside.pop_back(); }
+  } leave;
+  return Run(out_json, [&]() { return body(*core); });
+}
+
+// Closed handles, kept so that a later call on one is refused rather than
+// reading freed memory (and reachable, so leak checkers do not report them).
+void KeepClosedShell(trygg_session* shell) {
+  static std::mutex* const mu = new std::mutex;
+  static std::vector<trygg_session*>* const shells = new std::vector<trygg_session*>;
+  std::lock_guard<std::mutex> lock(*mu);
+  shells->push_back(shell);
 }
 
 // ---- Views as JSON ----------------------------------------------------------------
@@ -289,7 +427,16 @@ Obj ReferralFields(const ReferralRecord& r, ReferralStatus state, uint8_t code, 
   return out;
 }
 
-std::string ReferralJson(const ReferralView& v) {
+// The referral as JSON; the view's decrypted packet and justification are
+// wiped once written.
+std::string ReferralJson(ReferralView& v) {
+  struct WipeView {
+    ReferralView& v;
+    ~WipeView() {
+      if (v.packet.has_value()) Wipe(*v.packet);
+      if (v.justification.has_value()) Wipe(*v.justification);
+    }
+  } wipe_view{v};
   Obj out = ReferralFields(v.record, v.state, v.code, v.updated_at_ms, v.answer_by_ms, v.from_org_name,
                            v.to_org_name);
   out.Add("incoming", Bool(v.incoming)).Add("sent_by_device", IdJson(v.record.sender_device_id));
@@ -306,11 +453,20 @@ std::string ReferralJson(const ReferralView& v) {
   out.Add("transitions", Arr(transitions));
   if (v.packet.has_value()) {
     absl::StatusOr<trygg::v1::ReferralPacket> packet = ReadReferralPacket(*v.packet);
-    out.Add("packet", packet.ok() ? ReferralPacketToJson(*packet)
-                                  : Obj().Add("text", Str(std::string(v.packet->begin(), v.packet->end()))).Done());
+    std::string text =
+        packet.ok() ? ReferralPacketToJson(*packet)
+                    : Obj().Add("text", Str(std::string_view(reinterpret_cast<const char*>(v.packet->data()),
+                                                             v.packet->size())))
+                          .Done();
+    WipeAtExit<std::string> wipe(text);
+    if (packet.ok()) packet->Clear();
+    out.Add("packet", text);
   }
   if (v.justification.has_value()) {
-    out.Add("vital_interests_justification", Str(std::string(v.justification->begin(), v.justification->end())));
+    std::string text = Str(std::string_view(reinterpret_cast<const char*>(v.justification->data()),
+                                            v.justification->size()));
+    WipeAtExit<std::string> wipe(text);
+    out.Add("vital_interests_justification", text);
   }
   return out.Done();
 }
@@ -331,6 +487,7 @@ absl::StatusOr<ReferralQuery> Query(const char* state, const char* page_token) {
     TRYGG_ASSIGN_OR_RETURN(uint8_t s, NameArg(NamedEnum::kReferralState, state, "state"));
     query.states.push_back(static_cast<ReferralStatus>(s));
   }
+  TRYGG_RETURN_IF_ERROR(Utf8Arg(page_token, "the page token"));
   if (page_token != nullptr) query.page_token = page_token;
   return query;
 }
@@ -340,7 +497,10 @@ std::vector<uint8_t> Bytes(std::string_view text) { return {text.begin(), text.e
 absl::StatusOr<std::vector<uint8_t>> RecordArg(const char* record_json) {
   TRYGG_ASSIGN_OR_RETURN(std::string_view json, Required(record_json, "the case record"));
   TRYGG_ASSIGN_OR_RETURN(trygg::v1::CaseRecord record, CaseRecordFromJson(json));
-  return Bytes(record.SerializeAsString());
+  std::string serialized = record.SerializeAsString();
+  WipeAtExit<std::string> wipe(serialized);
+  record.Clear();
+  return Bytes(serialized);
 }
 
 }  // namespace
@@ -360,8 +520,11 @@ const char* trygg_last_error_reason(void) { return t_reason.c_str(); }
 
 void trygg_free(char* buffer) {
   if (buffer == nullptr) return;
-  sodium_memzero(buffer, std::strlen(buffer));
-  std::free(buffer);
+  char* block = buffer - kBufferHeader;
+  size_t size = 0;
+  std::memcpy(&size, block, sizeof(size));
+  sodium_memzero(block, size);
+  std::free(block);
 }
 
 trygg_code trygg_device_init(const char* key_store_path, const char* passphrase, size_t passphrase_len,
@@ -389,7 +552,12 @@ trygg_code trygg_session_open(const char* key_store_path, const char* passphrase
                               trygg_session** out_session) {
   if (out_session == nullptr) return Fail(absl::InvalidArgumentError("out_session is NULL"));
   *out_session = nullptr;
-  auto session = std::make_unique<trygg_session>();
+  constexpr unsigned kKnownFlags = TRYGG_OPEN_LOGIN | TRYGG_OPEN_KEEP_PASSPHRASE;
+  if ((flags & ~kKnownFlags) != 0) {
+    return Fail(absl::InvalidArgumentError("unknown flags of trygg_session_open (known: TRYGG_OPEN_LOGIN, "
+                                           "TRYGG_OPEN_KEEP_PASSPHRASE)"));
+  }
+  auto session = std::make_shared<SessionCore>();
   const trygg_code code = Run(nullptr, [&]() -> absl::StatusOr<std::string> {
     TRYGG_ASSIGN_OR_RETURN(std::string_view path, Required(key_store_path, "the key store path"));
     if (passphrase == nullptr || passphrase_len == 0) return Missing("the passphrase");
@@ -400,6 +568,7 @@ trygg_code trygg_session_open(const char* key_store_path, const char* passphrase
     absl::StatusOr<SignPublicKey> root = SignPublicKey::FromHex(root_hex);
     if (!root.ok()) return absl::InvalidArgumentError("the platform root key must be 64 hex digits");
     options.client.platform_root = *root;
+    TRYGG_RETURN_IF_ERROR(Utf8Arg(tls_roots_pem, "the TLS roots"));
     if (tls_roots_pem != nullptr) options.client.tls_root_certificates = tls_roots_pem;
     options.login = (flags & TRYGG_OPEN_LOGIN) != 0;
     options.keep_passphrase = (flags & TRYGG_OPEN_KEEP_PASSPHRASE) != 0;
@@ -411,29 +580,45 @@ trygg_code trygg_session_open(const char* key_store_path, const char* passphrase
     session->directory = std::make_unique<DirectoryClient>(d.client(), d.keys(), d.clock(), d.rng());
     return std::string();
   });
-  if (code == TRYGG_OK) *out_session = session.release();
+  if (code != TRYGG_OK) return code;
+  try {
+    auto shell = std::make_unique<trygg_session>();
+    shell->core = std::move(session);
+    *out_session = shell.release();
+  } catch (const std::exception&) {
+    return Fail(absl::ResourceExhaustedError("out of memory"));
+  }
   return code;
 }
 
 void trygg_session_close(trygg_session* session) {
   if (session == nullptr) return;
-  // The clients borrow the device session: they go first.
-  session->directory.reset();
-  session->referrals.reset();
-  session->cases.reset();
-  session->device.reset();
-  delete session;
+  std::shared_ptr<SessionCore> core;
+  {
+    std::lock_guard<std::mutex> lock(session->mu);
+    core = std::move(session->core);
+    session->core = nullptr;
+  }
+  if (core == nullptr) return;  // closed before
+  core->CancelWatch(/*close=*/true);
+  try {
+    KeepClosedShell(session);
+  } catch (...) {
+    // Out of memory: the shell is leaked instead, never freed under a caller.
+  }
+  // The core goes (logging out, wiping its secrets) here, or when the last
+  // call still running on it returns.
 }
 
 trygg_code trygg_session_login(trygg_session* session) {
-  return OnSession(session, nullptr, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, nullptr, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     TRYGG_RETURN_IF_ERROR(s.device->LogIn());
     return std::string();
   });
 }
 
 trygg_code trygg_session_info(trygg_session* session, char** out_json) {
-  return OnSession(session, out_json, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     const DeviceSession& d = *s.device;
     std::vector<std::string> generations;
     for (const OrgKey& key : d.keys().org_keys) generations.push_back(Num(key.generation));
@@ -449,8 +634,9 @@ trygg_code trygg_session_info(trygg_session* session, char** out_json) {
 }
 
 trygg_code trygg_enrol_request(trygg_session* session, const char* role, const char* label, char** out_json) {
-  return OnSession(session, out_json, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     TRYGG_ASSIGN_OR_RETURN(uint8_t r, NameArg(NamedEnum::kRole, role, "role"));
+    TRYGG_RETURN_IF_ERROR(Utf8Arg(label, "the label"));
     TRYGG_ASSIGN_OR_RETURN(EnrolmentTicket ticket,
                            RequestEnrolment(*s.device, static_cast<Role>(r), label == nullptr ? "" : label));
     return Obj()
@@ -462,37 +648,45 @@ trygg_code trygg_enrol_request(trygg_session* session, const char* role, const c
 }
 
 trygg_code trygg_activate(trygg_session* session, char** out_json) {
-  return OnSession(session, out_json, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     TRYGG_ASSIGN_OR_RETURN(int added, ActivateDevice(*s.device));
     return Obj().Add("added", Num(added)).Done();
   });
 }
 
 trygg_code trygg_case_create(trygg_session* session, const char* record_json, char** out_json) {
-  return OnSession(session, out_json, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     TRYGG_ASSIGN_OR_RETURN(std::vector<uint8_t> plaintext, RecordArg(record_json));
+    WipeAtExit<std::vector<uint8_t>> wipe(plaintext);
     TRYGG_ASSIGN_OR_RETURN(Id128 case_id, s.cases->CreateCase(plaintext, kContentCaseRecord));
-    sodium_memzero(plaintext.data(), plaintext.size());
     return Obj().Add("case_id", IdJson(case_id)).Add("version", Num(1)).Done();
   });
 }
 
 trygg_code trygg_case_append(trygg_session* session, const char* case_id, const char* record_json,
                              char** out_json) {
-  return OnSession(session, out_json, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     TRYGG_ASSIGN_OR_RETURN(Id128 id, IdArg(case_id, "the case id"));
     TRYGG_ASSIGN_OR_RETURN(std::vector<uint8_t> plaintext, RecordArg(record_json));
+    WipeAtExit<std::vector<uint8_t>> wipe(plaintext);
     TRYGG_ASSIGN_OR_RETURN(uint64_t version, s.cases->AppendVersion(id, plaintext, kContentCaseRecord, {}));
-    sodium_memzero(plaintext.data(), plaintext.size());
     return Obj().Add("case_id", IdJson(id)).Add("version", Num(static_cast<int64_t>(version))).Done();
   });
 }
 
 trygg_code trygg_case_read(trygg_session* session, const char* case_id, char** out_json) {
-  return OnSession(session, out_json, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     TRYGG_ASSIGN_OR_RETURN(Id128 id, IdArg(case_id, "the case id"));
     TRYGG_ASSIGN_OR_RETURN(CaseRead read, s.cases->ReadCase(id));
     std::vector<std::string> versions;
+    struct WipeRead {
+      CaseRead& read;
+      std::vector<std::string>& versions;
+      ~WipeRead() {
+        for (CaseVersion& v : read.versions) Wipe(v.plaintext);
+        for (std::string& v : versions) Wipe(v);
+      }
+    } wipe_read{read, versions};
     for (const CaseVersion& v : read.versions) {
       Obj version;
       version.Add("version", Num(static_cast<int64_t>(v.header.version)))
@@ -502,24 +696,28 @@ trygg_code trygg_case_read(trygg_session* session, const char* case_id, char** o
           .Add("content_type", Num(v.header.content_type))
           .Add("attachments", Num(static_cast<int64_t>(v.attachment_hashes.size())));
       trygg::v1::CaseRecord record;
+      std::string content;
+      WipeAtExit<std::string> wipe_content(content);
       if (v.header.content_type == kContentCaseRecord &&
           record.ParseFromArray(v.plaintext.data(), static_cast<int>(v.plaintext.size()))) {
-        version.Add("record", CaseRecordToJson(record));
+        content = CaseRecordToJson(record);
+        version.Add("record", content);
       } else {
-        version.Add("text", Str(std::string(v.plaintext.begin(), v.plaintext.end())));
+        content = Str(std::string_view(reinterpret_cast<const char*>(v.plaintext.data()), v.plaintext.size()));
+        version.Add("text", content);
       }
       versions.push_back(version.Done());
     }
-    return Obj()
-        .Add("case_id", IdJson(id))
-        .Add("versions", Arr(versions))
-        .Add("latest", CaseRecordToJson(LatestCaseRecord(read)))
-        .Done();
+    std::string all = Arr(versions);
+    WipeAtExit<std::string> wipe_all(all);
+    std::string latest = CaseRecordToJson(LatestCaseRecord(read));
+    WipeAtExit<std::string> wipe_latest(latest);
+    return Obj().Add("case_id", IdJson(id)).Add("versions", all).Add("latest", latest).Done();
   });
 }
 
 trygg_code trygg_case_list(trygg_session* session, char** out_json) {
-  return OnSession(session, out_json, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     TRYGG_ASSIGN_OR_RETURN(std::vector<CaseListing> cases, s.cases->ListCases());
     std::vector<std::string> rows;
     for (const CaseListing& c : cases) {
@@ -537,7 +735,7 @@ trygg_code trygg_case_list(trygg_session* session, char** out_json) {
 trygg_code trygg_consent_record(trygg_session* session, const char* case_id, const char* to_org,
                                 const char* services, int64_t expires_at_ms, const char* evidence,
                                 char** out_json) {
-  return OnSession(session, out_json, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     ConsentTerms terms;
     TRYGG_ASSIGN_OR_RETURN(terms.case_id, IdArg(case_id, "the case id"));
     if (to_org != nullptr && *to_org != '\0') {
@@ -554,6 +752,7 @@ trygg_code trygg_consent_record(trygg_session* session, const char* case_id, con
     terms.expires_at_ms = expires_at_ms;
     TRYGG_ASSIGN_OR_RETURN(std::string_view text, Required(evidence, "the evidence of consent"));
     terms.evidence = Bytes(text);
+    WipeAtExit<std::vector<uint8_t>> wipe(terms.evidence);
     TRYGG_ASSIGN_OR_RETURN(Id128 consent_id, s.referrals->RecordConsent(terms));
     return Obj().Add("consent_id", IdJson(consent_id)).Done();
   });
@@ -561,11 +760,13 @@ trygg_code trygg_consent_record(trygg_session* session, const char* case_id, con
 
 trygg_code trygg_directory_search(trygg_session* session, const char* category, const char* region,
                                   const char* language, int open_capacity_only, char** out_json) {
-  return OnSession(session, out_json, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     ListingQuery query;
     if (category != nullptr && *category != '\0') {
       TRYGG_ASSIGN_OR_RETURN(query.category, NameArg(NamedEnum::kServiceCategory, category, "category"));
     }
+    TRYGG_RETURN_IF_ERROR(Utf8Arg(region, "the region"));
+    TRYGG_RETURN_IF_ERROR(Utf8Arg(language, "the language"));
     if (region != nullptr) query.region = region;
     if (language != nullptr) query.language = language;
     query.open_capacity_only = open_capacity_only != 0;
@@ -583,7 +784,7 @@ trygg_code trygg_directory_search(trygg_session* session, const char* category, 
 trygg_code trygg_refer(trygg_session* session, const char* case_id, const char* listing_id, const char* consent_id,
                        const char* vital_interests, const char* const* share, size_t share_count, const char* note,
                        const char* urgency, char** out_json) {
-  return OnSession(session, out_json, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     ReferralRequest request;
     TRYGG_ASSIGN_OR_RETURN(request.case_id, IdArg(case_id, "the case id"));
     TRYGG_ASSIGN_OR_RETURN(request.listing_id, IdArg(listing_id, "the listing id"));
@@ -591,27 +792,33 @@ trygg_code trygg_refer(trygg_session* session, const char* case_id, const char* 
       TRYGG_ASSIGN_OR_RETURN(Id128 consent, IdArg(consent_id, "the consent id"));
       request.consent_id = consent;
     }
+    TRYGG_RETURN_IF_ERROR(Utf8Arg(vital_interests, "the vital-interests justification"));
     if (vital_interests != nullptr) request.vital_interests = vital_interests;
     if (share_count > 0 && share == nullptr) return Missing("the section names");
     for (size_t i = 0; i < share_count; ++i) {
       if (share[i] == nullptr) return Missing("a section name");
+      TRYGG_RETURN_IF_ERROR(Utf8Arg(share[i], "a section name"));
       request.share.push_back(share[i]);
     }
+    TRYGG_RETURN_IF_ERROR(Utf8Arg(note, "the note"));
     if (note != nullptr) request.note = note;
     if (urgency != nullptr && *urgency != '\0') {
       TRYGG_ASSIGN_OR_RETURN(uint8_t u, NameArg(NamedEnum::kUrgency, urgency, "urgency"));
       request.urgency = static_cast<ReferralUrgency>(u);
     }
+    WipeAtExit<std::string> wipe_note(request.note);
+    WipeAtExit<std::string> wipe_justification(request.vital_interests);
     TRYGG_ASSIGN_OR_RETURN(ReferralDraft draft, PrepareReferral(*s.cases, *s.directory, request));
+    WipeAtExit<std::vector<uint8_t>> wipe_packet(draft.packet);
+    WipeAtExit<std::vector<uint8_t>> wipe_draft_justification(draft.justification);
     TRYGG_ASSIGN_OR_RETURN(Id128 referral_id, s.referrals->Refer(draft));
-    sodium_memzero(draft.packet.data(), draft.packet.size());
     TRYGG_ASSIGN_OR_RETURN(ReferralView view, s.referrals->Get(referral_id));
     return ReferralJson(view);
   });
 }
 
 trygg_code trygg_inbox(trygg_session* session, const char* state, const char* page_token, char** out_json) {
-  return OnSession(session, out_json, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     TRYGG_ASSIGN_OR_RETURN(ReferralQuery query, Query(state, page_token));
     TRYGG_ASSIGN_OR_RETURN(ReferralPage page, s.referrals->Inbox(query));
     return PageJson(page);
@@ -619,7 +826,7 @@ trygg_code trygg_inbox(trygg_session* session, const char* state, const char* pa
 }
 
 trygg_code trygg_outbox(trygg_session* session, const char* state, const char* page_token, char** out_json) {
-  return OnSession(session, out_json, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     TRYGG_ASSIGN_OR_RETURN(ReferralQuery query, Query(state, page_token));
     TRYGG_ASSIGN_OR_RETURN(ReferralPage page, s.referrals->Outbox(query));
     return PageJson(page);
@@ -627,7 +834,7 @@ trygg_code trygg_outbox(trygg_session* session, const char* state, const char* p
 }
 
 trygg_code trygg_referral_get(trygg_session* session, const char* referral_id, char** out_json) {
-  return OnSession(session, out_json, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     TRYGG_ASSIGN_OR_RETURN(Id128 id, IdArg(referral_id, "the referral id"));
     TRYGG_ASSIGN_OR_RETURN(ReferralView view, s.referrals->Get(id));
     return ReferralJson(view);
@@ -635,7 +842,7 @@ trygg_code trygg_referral_get(trygg_session* session, const char* referral_id, c
 }
 
 trygg_code trygg_referral_accept(trygg_session* session, const char* referral_id, char** out_json) {
-  return OnSession(session, out_json, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     TRYGG_ASSIGN_OR_RETURN(Id128 id, IdArg(referral_id, "the referral id"));
     TRYGG_ASSIGN_OR_RETURN(ReferralView view, s.referrals->Accept(id));
     return ReferralJson(view);
@@ -644,7 +851,7 @@ trygg_code trygg_referral_accept(trygg_session* session, const char* referral_id
 
 trygg_code trygg_referral_decline(trygg_session* session, const char* referral_id, const char* reason,
                                   char** out_json) {
-  return OnSession(session, out_json, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     TRYGG_ASSIGN_OR_RETURN(Id128 id, IdArg(referral_id, "the referral id"));
     TRYGG_ASSIGN_OR_RETURN(uint8_t code, NameArg(NamedEnum::kDeclineReason, reason, "decline reason"));
     TRYGG_ASSIGN_OR_RETURN(ReferralView view, s.referrals->Decline(id, static_cast<DeclineReason>(code)));
@@ -654,7 +861,7 @@ trygg_code trygg_referral_decline(trygg_session* session, const char* referral_i
 
 trygg_code trygg_referral_complete(trygg_session* session, const char* referral_id, const char* outcome,
                                    char** out_json) {
-  return OnSession(session, out_json, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     TRYGG_ASSIGN_OR_RETURN(Id128 id, IdArg(referral_id, "the referral id"));
     TRYGG_ASSIGN_OR_RETURN(uint8_t code, NameArg(NamedEnum::kOutcome, outcome, "outcome"));
     TRYGG_ASSIGN_OR_RETURN(ReferralView view, s.referrals->Complete(id, static_cast<ReferralOutcome>(code)));
@@ -663,11 +870,24 @@ trygg_code trygg_referral_complete(trygg_session* session, const char* referral_
 }
 
 trygg_code trygg_watch(trygg_session* session, int64_t timeout_ms, trygg_watch_fn on_notice, void* user_data) {
-  return OnSession(session, nullptr, [&](trygg_session& s) -> absl::StatusOr<std::string> {
+  return OnSession(session, nullptr, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     if (on_notice == nullptr) return Missing("the notice callback");
     if (timeout_ms < 0) return absl::InvalidArgumentError("timeout_ms must be 0 (no limit) or more");
     const int64_t deadline = timeout_ms == 0 ? 0 : s.device->clock().NowUnixMillis() + timeout_ms;
-    TRYGG_RETURN_IF_ERROR(s.referrals->Watch(
+    WatchCancel cancel;
+    {
+      std::lock_guard<std::mutex> lock(s.watch_mu);
+      if (s.closed.load()) return ClosedError();
+      s.watching = &cancel;
+    }
+    struct Unregister {
+      SessionCore& s;
+      ~Unregister() {
+        std::lock_guard<std::mutex> lock(s.watch_mu);
+        s.watching = nullptr;
+      }
+    } unregister{s};
+    const absl::Status watched = s.referrals->Watch(
         [&](const ReferralNotice& n) {
           const std::string notice = Obj()
                                          .Add("event", Str("referral"))
@@ -684,9 +904,25 @@ trygg_code trygg_watch(trygg_session* session, int64_t timeout_ms, trygg_watch_f
           // on reaches the callback.
           const std::string open = Obj().Add("event", Str("open")).Done();
           on_notice(user_data, open.c_str());
-        }));
+        },
+        &cancel);
+    if (absl::IsCancelled(watched) && cancel.cancelled()) {
+      return absl::CancelledError(s.closed.load() ? "the session was closed while trygg_watch ran (trygg_session_close)"
+                                                  : "the watch was cancelled (trygg_watch_cancel)");
+    }
+    TRYGG_RETURN_IF_ERROR(watched);
     return std::string();
   });
+}
+
+void trygg_watch_cancel(trygg_session* session) {
+  if (session == nullptr) return;
+  std::shared_ptr<SessionCore> core;
+  {
+    std::lock_guard<std::mutex> lock(session->mu);
+    core = session->core;
+  }
+  if (core != nullptr) core->CancelWatch(/*close=*/false);
 }
 
 }  // extern "C"

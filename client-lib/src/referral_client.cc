@@ -604,14 +604,42 @@ absl::StatusOr<ReferralPage> ReferralClient::List(const ReferralQuery& query, bo
 absl::StatusOr<ReferralPage> ReferralClient::Inbox(const ReferralQuery& query) { return List(query, true); }
 absl::StatusOr<ReferralPage> ReferralClient::Outbox(const ReferralQuery& query) { return List(query, false); }
 
+void WatchCancel::Cancel() {
+  std::lock_guard<std::mutex> lock(mu_);
+  cancelled_ = true;
+  if (stop_) stop_();
+}
+
+bool WatchCancel::cancelled() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return cancelled_;
+}
+
 absl::Status ReferralClient::Watch(const std::function<bool(const ReferralNotice&)>& on_notice,
-                                   int64_t deadline_ms, const std::function<void()>& on_open) {
+                                   int64_t deadline_ms, const std::function<void()>& on_open, WatchCancel* cancel) {
   auto context = client_.NewCallContext();
   if (deadline_ms > 0) {
     context->set_deadline(std::chrono::system_clock::time_point(std::chrono::milliseconds(deadline_ms)));
   } else {
     context->set_deadline(std::chrono::system_clock::time_point::max());
   }
+  // Registered before the call starts (TryCancel before the call is honoured
+  // when it starts), unregistered before the context goes.
+  if (cancel != nullptr) {
+    std::lock_guard<std::mutex> lock(cancel->mu_);
+    if (cancel->cancelled_) return absl::CancelledError("the watch was cancelled");
+    grpc::ClientContext* raw = context.get();
+    cancel->stop_ = [raw] { raw->TryCancel(); };
+  }
+  struct Unregister {
+    WatchCancel* cancel;
+    ~Unregister() {
+      if (cancel == nullptr) return;
+      std::lock_guard<std::mutex> lock(cancel->mu_);
+      cancel->stop_ = nullptr;
+    }
+  } unregister{cancel};
+  const auto cancelled = [cancel] { return cancel != nullptr && cancel->cancelled(); };
   auto stub = trygg::v1::ReferralService::NewStub(client_.channel());
   std::unique_ptr<grpc::ClientReader<trygg::v1::WatchReferralsResponse>> reader =
       stub->WatchReferrals(context.get(), trygg::v1::WatchReferralsRequest());
@@ -638,6 +666,7 @@ absl::Status ReferralClient::Watch(const std::function<bool(const ReferralNotice
     }
   }
   grpc::Status status = reader->Finish();
+  if (!stopped && cancelled()) return absl::CancelledError("the watch was cancelled");
   if (stopped || status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) return absl::OkStatus();
   return FromGrpc(status);
 }

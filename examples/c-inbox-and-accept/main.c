@@ -8,9 +8,11 @@
  *   TRYGG_APP_PASSPHRASE=... inbox-and-accept KEY_STORE HOST:PORT ROOT_KEY
  *
  * The device must be enrolled and activated. A real app asks the person for
- * the passphrase; the variable is for demos. Prints the JSON of each
- * accepted referral, one per line; exits 0 when at least one was accepted,
- * 2 when the inbox was empty, 1 on an error. */
+ * the passphrase; the variable is for demos. Prints the id and state of
+ * each accepted referral, {"referral_id": ..., "state": ...} one per line,
+ * and nothing of its packet (survivor data stays out of terminals and
+ * logs); exits 0 when at least one was accepted, 2 when the inbox was
+ * empty, 1 on an error. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,12 +69,14 @@ int main(int argc, char** argv) {
 
   code = trygg_inbox(session, "sent", NULL, &inbox);
   if (code != TRYGG_OK) {
+    fail("listing the inbox", code); /* before closing: trygg_last_error is of the last call */
     trygg_session_close(session);
-    return fail("listing the inbox", code);
+    return 1;
   }
   /* Each referral in the list starts with its "referral_id". */
   for (cursor = strstr(inbox, "\"referral_id\""); cursor != NULL; cursor = strstr(cursor + 1, "\"referral_id\"")) {
     char id[33];
+    char state[32];
     char* referral = NULL;
     char* answer = NULL;
     if (!field(cursor, "referral_id", id, sizeof id)) continue;
@@ -87,7 +91,8 @@ int main(int argc, char** argv) {
       fail("accepting", code);
       continue;
     }
-    printf("%s\n", answer);
+    if (!field(answer, "state", state, sizeof state)) strcpy(state, "unknown");
+    printf("{\"referral_id\":\"%s\",\"state\":\"%s\"}\n", id, state);
     trygg_free(answer);
     ++accepted;
   }

@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -159,6 +161,24 @@ TEST_CASE("the C interface runs the partner flows between two organisations") {
             out, TRYGG_INVALID_ARGUMENT, "one of");
     Refused(trygg_referral_decline(lawyer, referral_id.c_str(), "bored", &out), out, TRYGG_INVALID_ARGUMENT, "bored");
     Refused(trygg_directory_search(anna, "spa", nullptr, nullptr, 0, &out), out, TRYGG_INVALID_ARGUMENT, "spa");
+    // Text that is not UTF-8 is refused at the boundary, naming the argument
+    // (proto3 would only refuse it on the receiver's side).
+    Refused(trygg_refer(anna, case_id.c_str(), listing_id.c_str(), consent_id.c_str(), nullptr, share, 1,
+                        "bad \xff note", nullptr, &out),
+            out, TRYGG_INVALID_ARGUMENT, "the note is not valid UTF-8");
+    Refused(trygg_refer(anna, case_id.c_str(), listing_id.c_str(), nullptr, "overlong \xc0\xaf", share, 1, nullptr,
+                        nullptr, &out),
+            out, TRYGG_INVALID_ARGUMENT, "the vital-interests justification is not valid UTF-8");
+    Refused(trygg_consent_record(anna, case_id.c_str(), nullptr, "legal-advice", in_a_month, "surrogate \xed\xa0\x80",
+                                 &out),
+            out, TRYGG_INVALID_ARGUMENT, "the evidence of consent is not valid UTF-8");
+    Refused(trygg_case_create(anna, "{\"comments\": [\"cut \xe2\x82\"]}", &out), out, TRYGG_INVALID_ARGUMENT,
+            "the case record is not valid UTF-8");
+    Refused(trygg_enrol_request(anna, "caseworker", "label \xfe", &out), out, TRYGG_INVALID_ARGUMENT,
+            "the label is not valid UTF-8");
+    Refused(trygg_directory_search(anna, nullptr, "SE-\x80", nullptr, 0, &out), out, TRYGG_INVALID_ARGUMENT,
+            "the region is not valid UTF-8");
+    out = reinterpret_cast<char*>(1);
     // The sender cannot answer its own referral.
     CHECK(trygg_referral_accept(anna, referral_id.c_str(), &out) != TRYGG_OK);
     CHECK(out == nullptr);
@@ -174,6 +194,11 @@ TEST_CASE("the C interface runs the partner flows between two organisations") {
     CHECK(std::string(trygg_last_error_reason()) == "wrong-passphrase");
     CHECK(trygg_session_open(c.dir.file("nobody.keystore").c_str(), "x", 1, c.world.address().c_str(),
                              c.root_hex.c_str(), nullptr, 0, &wrong) == TRYGG_NOT_FOUND);
+    // Flags it does not know are refused, before the key store is opened.
+    CHECK(trygg_session_open(path.c_str(), kPassphrase, std::strlen(kPassphrase), c.world.address().c_str(),
+                             c.root_hex.c_str(), nullptr, TRYGG_OPEN_LOGIN | 4u, &wrong) == TRYGG_INVALID_ARGUMENT);
+    CHECK(wrong == nullptr);
+    CHECK(std::string(trygg_last_error()).find("unknown flags") != std::string::npos);
     CHECK(trygg_device_init(path.c_str(), "x", 1, Hex(shelter_admin.keys.org_id).c_str(), &out) ==
           TRYGG_ALREADY_EXISTS);
     // A success clears the last error.
@@ -257,6 +282,132 @@ TEST_CASE("the C interface runs the partner flows between two organisations") {
         Ok(trygg_referral_decline(lawyer, vital["referral_id"].get<std::string>().c_str(), "no-capacity", &out), out);
     CHECK(declined["state"] == "declined");
     CHECK(declined["decline_reason"] == "no-capacity");
+  }
+  // A malformed record is refused without quoting it.
+  {
+    out = reinterpret_cast<char*>(1);
+    CHECK(trygg_case_create(anna, R"({"person": {"first_name": "Ioana Popescu" "second_name": "Secretescu"}})",
+                            &out) == TRYGG_INVALID_ARGUMENT);
+    CHECK(out == nullptr);
+    CHECK(std::string(trygg_last_error()).find("trygg.v1.CaseRecord") != std::string::npos);
+    CHECK(std::string(trygg_last_error()).find("Popescu") == std::string::npos);
+    CHECK(std::string(trygg_last_error()).find("Secretescu") == std::string::npos);
+    CHECK(trygg_case_create(anna, R"({"person": {"birthdate": 19900101}})", &out) == TRYGG_INVALID_ARGUMENT);
+    CHECK(std::string(trygg_last_error()).find("19900101") == std::string::npos);
+    CHECK(std::string(trygg_last_error()).find("person.birthdate") != std::string::npos);
+  }
+  const std::string anna_path = c.dir.file("anna.keystore");
+  const auto open_anna = [&] {
+    trygg_session* s = nullptr;
+    INFO(trygg_last_error());
+    REQUIRE(trygg_session_open(anna_path.c_str(), kPassphrase, std::strlen(kPassphrase), c.world.address().c_str(),
+                               c.root_hex.c_str(), nullptr, TRYGG_OPEN_LOGIN, &s) == TRYGG_OK);
+    return s;
+  };
+  // A watch callback calling into its own session is refused (it would wait
+  // for itself); closing its own session from the callback ends the watch.
+  {
+    trygg_session* own = open_anna();
+    struct Reentry {
+      trygg_session* session;
+      trygg_code code = TRYGG_OK;
+      std::string message;
+      char* out = reinterpret_cast<char*>(1);
+    } reentry{own, TRYGG_OK, {}, reinterpret_cast<char*>(1)};
+    const trygg_watch_fn call_own = [](void* user, const char*) -> int {
+      auto* r = static_cast<Reentry*>(user);
+      r->code = trygg_case_list(r->session, &r->out);
+      r->message = trygg_last_error();
+      trygg_session_close(r->session);  // ends the watch
+      return 0;
+    };
+    CHECK(trygg_watch(own, 0, call_own, &reentry) == TRYGG_CANCELLED);
+    CHECK(reentry.code == TRYGG_FAILED_PRECONDITION);
+    CHECK(reentry.out == nullptr);
+    CHECK(reentry.message.find("its own session") != std::string::npos);
+
+    // trygg_watch_cancel from the callback ends the watch; the session stays open.
+    own = open_anna();
+    reentry.session = own;
+    const trygg_watch_fn cancel_own = [](void* user, const char*) -> int {
+      trygg_watch_cancel(static_cast<Reentry*>(user)->session);
+      return 1;
+    };
+    CHECK(trygg_watch(own, 0, cancel_own, &reentry) == TRYGG_CANCELLED);
+    CHECK(std::string(trygg_last_error()).find("trygg_watch_cancel") != std::string::npos);
+    CHECK(Ok(trygg_case_list(own, &out), out)["cases"].size() == 1);
+    trygg_watch_cancel(own);  // no watch runs: nothing happens
+    trygg_watch_cancel(nullptr);
+    CHECK(Ok(trygg_case_list(own, &out), out)["cases"].size() == 1);
+
+    const trygg_watch_fn close_own = [](void* user, const char*) -> int {
+      trygg_session_close(static_cast<Reentry*>(user)->session);
+      return 1;
+    };
+    CHECK(trygg_watch(own, 0, close_own, &reentry) == TRYGG_CANCELLED);
+    CHECK(std::string(trygg_last_error()).find("closed") != std::string::npos);
+    out = reinterpret_cast<char*>(1);
+    Refused(trygg_case_list(own, &out), out, TRYGG_FAILED_PRECONDITION, "closed");
+    trygg_session_close(own);  // a second close does nothing
+  }
+  // Closing a session while another thread watches on it: the watch ends
+  // with CANCELLED, nothing is freed under it, later calls are refused.
+  {
+    trygg_session* shared = open_anna();
+    struct Opened {
+      std::mutex mu;
+      std::condition_variable cv;
+      bool open = false;
+    } opened;
+    const trygg_watch_fn on_open = [](void* user, const char* json) -> int {
+      auto* o = static_cast<Opened*>(user);
+      if (nlohmann::json::parse(json)["event"] == "open") {
+        std::lock_guard<std::mutex> lock(o->mu);
+        o->open = true;
+        o->cv.notify_all();
+      }
+      return 1;
+    };
+    trygg_code watched = TRYGG_OK;
+    std::string watch_error;
+    std::thread watcher([&] {
+      watched = trygg_watch(shared, 0, on_open, &opened);
+      watch_error = trygg_last_error();
+    });
+    {
+      std::unique_lock<std::mutex> lock(opened.mu);
+      opened.cv.wait(lock, [&] { return opened.open; });
+    }
+    trygg_session_close(shared);
+    watcher.join();
+    CHECK(watched == TRYGG_CANCELLED);
+    CHECK(watch_error.find("closed") != std::string::npos);
+    out = reinterpret_cast<char*>(1);
+    Refused(trygg_case_list(shared, &out), out, TRYGG_FAILED_PRECONDITION, "closed");
+    CHECK(trygg_session_login(shared) == TRYGG_FAILED_PRECONDITION);
+    CHECK(trygg_watch(shared, 1000, on_open, &opened) == TRYGG_FAILED_PRECONDITION);
+    trygg_session_close(shared);
+  }
+  // Closing from several threads at once while calls run.
+  {
+    trygg_session* busy = open_anna();
+    std::atomic<int> refused{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 3; ++i) {
+      threads.emplace_back([&] {
+        for (int k = 0; k < 5; ++k) {
+          char* page = nullptr;
+          const trygg_code code = trygg_case_list(busy, &page);
+          if (code == TRYGG_FAILED_PRECONDITION) ++refused;
+          trygg_free(page);
+        }
+      });
+    }
+    threads.emplace_back([&] { trygg_session_close(busy); });
+    threads.emplace_back([&] { trygg_session_close(busy); });
+    for (std::thread& t : threads) t.join();
+    out = reinterpret_cast<char*>(1);
+    Refused(trygg_case_list(busy, &out), out, TRYGG_FAILED_PRECONDITION, "closed");
   }
   trygg_session_close(anna);
   trygg_session_close(lawyer);

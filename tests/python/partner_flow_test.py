@@ -129,11 +129,49 @@ class PartnerFlowTest(unittest.TestCase):
             self.assertNotEqual(own.exception.code, 0)
             self.assertEqual(len(session.outbox()["referrals"]), 1)
             self.assertEqual(len(session.case_list()), 1)
+
+            # A malformed record is refused without quoting it.
+            with self.assertRaises(trygg.TryggError) as malformed:
+                session.case_create('{"person": {"first_name": "Ioana Popescu" "second_name": "Secretescu"}}')
+            self.assertEqual(malformed.exception.code_name, "INVALID_ARGUMENT")
+            self.assertNotIn("Popescu", str(malformed.exception))
+            self.assertNotIn("Secretescu", str(malformed.exception))
+
+            # A watch callback calling into its own session is refused, and
+            # the watch ends at once (at the open event, without a timeout).
+            with self.assertRaises(trygg.TryggError) as reentry:
+                session.watch(lambda notice: session.case_list())
+            self.assertEqual(reentry.exception.code_name, "FAILED_PRECONDITION")
+            self.assertIn("its own session", reentry.exception.message)
+            self.assertEqual(len(session.case_list()), 1)
         finally:
             session.close()
         with self.assertRaises(trygg.TryggError) as closed:
             session.inbox()
-        self.assertEqual(closed.exception.code_name, "INVALID_ARGUMENT")
+        self.assertEqual(closed.exception.code_name, "FAILED_PRECONDITION")
+
+        # Closing a session shared with a thread that watches on it: the
+        # watch ends with CANCELLED, no crash, later calls are refused.
+        shared = self.open()
+        opened = threading.Event()
+        watch_error = []
+
+        def watch():
+            try:
+                shared.watch(lambda notice: opened.set() if notice["event"] == "open" else True)
+            except trygg.TryggError as e:
+                watch_error.append(e)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        opened.wait()
+        shared.close()  # cancels the watch and returns once it has
+        watcher.join()
+        self.assertEqual([e.code_name for e in watch_error], ["CANCELLED"])
+        with self.assertRaises(trygg.TryggError) as after:
+            shared.case_list()
+        self.assertEqual(after.exception.code_name, "FAILED_PRECONDITION")
+        shared.close()  # a second close does nothing
         with self.assertRaises(trygg.TryggError) as wrong:
             self.open(bytearray(b"not the passphrase"))
         self.assertEqual(wrong.exception.reason, "wrong-passphrase")

@@ -23,7 +23,12 @@ too, but Python keeps immutable copies of it that cannot be wiped.
 
 Threads: a Session may be shared between threads; libtrygg runs one call of
 a session at a time (the GIL is released during each call). watch() holds
-its session until it returns, so watch on a session of its own.
+its session until it returns, so watch on a session of its own. close() may
+be called while other threads use the session: it cancels a running watch
+(which raises TryggError CANCELLED) and waits for the calls of other threads
+to return; every later call raises TryggError FAILED_PRECONDITION. A
+watch callback that calls into its own session gets TryggError
+FAILED_PRECONDITION (it would wait for itself), which ends the watch.
 
 The library is found in $TRYGG_LIBRARY when set, else as libtrygg_c.so.1 on
 the loader's path (the SDK's lib directory, LD_LIBRARY_PATH, ld.so.conf).
@@ -106,6 +111,7 @@ def _load():
             "trygg_referral_decline": (ctypes.c_int, [session_p, text, text, out]),
             "trygg_referral_complete": (ctypes.c_int, [session_p, text, text, out]),
             "trygg_watch": (ctypes.c_int, [session_p, ctypes.c_int64, _WATCH_FN, ctypes.c_void_p]),
+            "trygg_watch_cancel": (None, [session_p]),
         }
         for name, (restype, argtypes) in signatures.items():
             fn = getattr(lib, name)
@@ -188,6 +194,10 @@ class Session:
     def __init__(self, handle):
         self._lib = _load()
         self._handle = ctypes.c_void_p(handle)
+        self._state = threading.Condition()
+        self._closed = False
+        self._active = []  # the thread of each call running now
+        self._watching = threading.local()
 
     @classmethod
     def open(cls, key_store, passphrase, server, root_key, tls_roots_pem=None, login=True, keep_passphrase=False):
@@ -207,10 +217,25 @@ class Session:
         return cls(handle.value)
 
     def close(self):
-        """Logs out and wipes the session's secrets; the session is unusable after."""
-        if self._handle:
-            self._lib.trygg_session_close(self._handle)
-            self._handle = ctypes.c_void_p()
+        """Logs out and wipes the session's secrets; the session is unusable after.
+
+        Safe while other threads use the session: a running watch ends (it
+        raises TryggError CANCELLED), and close() returns once the calls of
+        other threads have. From a watch callback it returns at once.
+        """
+        state = getattr(self, "_state", None)
+        if state is None:  # __init__ did not finish
+            return
+        with state:
+            if self._closed:
+                return
+            self._closed = True
+        # libtrygg keeps the handle valid after close (later calls on it are
+        # refused), so a call racing this one never touches freed memory.
+        self._lib.trygg_session_close(self._handle)
+        me = threading.get_ident()
+        with state:
+            state.wait_for(lambda: all(t == me for t in self._active))
 
     def __enter__(self):
         return self
@@ -224,14 +249,34 @@ class Session:
         except Exception:  # noqa: BLE001 - interpreter shutdown
             pass
 
+    def _enter(self):
+        with self._state:
+            if self._closed:
+                raise TryggError(9, "the session is closed")
+            if getattr(self._watching, "active", False):
+                raise TryggError(9, "a watch callback called into its own session; use another session, or "
+                                    "make the call from another thread")
+            self._active.append(threading.get_ident())
+
+    def _leave(self):
+        with self._state:
+            self._active.remove(threading.get_ident())
+            self._state.notify_all()
+
     def _call(self, name, *args):
-        if not self._handle:
-            raise TryggError(3, "the session is closed")
-        return _result(self._lib, getattr(self._lib, name), self._handle, *args)
+        self._enter()
+        try:
+            return _result(self._lib, getattr(self._lib, name), self._handle, *args)
+        finally:
+            self._leave()
 
     # -- the device --------------------------------------------------------
     def login(self):
-        _check(self._lib, self._lib.trygg_session_login(self._handle))
+        self._enter()
+        try:
+            _check(self._lib, self._lib.trygg_session_login(self._handle))
+        finally:
+            self._leave()
 
     def info(self):
         return self._call("trygg_session_info")
@@ -301,24 +346,33 @@ class Session:
     def watch(self, on_notice, timeout_ms=0):
         """Calls on_notice(dict) for {"event": "open"} and then each referral
         notice until it returns False or timeout_ms passes (returning False
-        for the open event does not stop it). An exception in on_notice is
-        raised here once the watch ends, at the next notice at the latest."""
+        for the open event does not stop it). An exception in on_notice ends
+        the watch at once and is raised here. Raises TryggError CANCELLED
+        when the session is closed meanwhile. on_notice must not call into
+        this session (that raises TryggError FAILED_PRECONDITION)."""
         failure = []
+        lib, handle = self._lib, self._handle
 
         def trampoline(_user, notice):
             if failure:
                 return 0
+            self._watching.active = True
             try:
                 keep = on_notice(json.loads(notice.decode("utf-8")))
                 return 0 if keep is False else 1
             except BaseException as e:  # noqa: BLE001 - re-raised below
                 failure.append(e)
+                lib.trygg_watch_cancel(handle)  # ends the watch, the open event included
                 return 0
+            finally:
+                self._watching.active = False
 
         callback = _WATCH_FN(trampoline)
-        if not self._handle:
-            raise TryggError(3, "the session is closed")
-        code = self._lib.trygg_watch(self._handle, int(timeout_ms), callback, None)
+        self._enter()
+        try:
+            code = lib.trygg_watch(handle, int(timeout_ms), callback, None)
+        finally:
+            self._leave()
         if failure:
             raise failure[0]
-        _check(self._lib, code)
+        _check(lib, code)

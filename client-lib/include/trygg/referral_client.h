@@ -41,6 +41,7 @@
 #define TRYGG_REFERRAL_CLIENT_H_
 
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -168,6 +169,23 @@ struct ReferralNotice {
   int64_t at_ms = 0;
 };
 
+// Ends a running ReferralClient::Watch from another thread (or from its own
+// callback): Cancel() makes the Watch given this object stop reading and
+// return CANCELLED, and a Watch started after Cancel() returns CANCELLED at
+// once. Cancel is sticky, idempotent and safe from any thread. Must outlive
+// the Watch calls it is given to.
+class WatchCancel {
+ public:
+  void Cancel();
+  bool cancelled() const;
+
+ private:
+  friend class ReferralClient;
+  mutable std::mutex mu_;
+  bool cancelled_ = false;
+  std::function<void()> stop_;  // the running Watch's, while it runs
+};
+
 class ReferralClient {
  public:
   ReferralClient(Client& client, const KeyStoreContents& self, CaseClient& cases, Clock& clock, Rng& rng)
@@ -202,9 +220,10 @@ class ReferralClient {
   // passes is not an error. `on_open`, if given, is called once the server
   // has registered the stream (its initial metadata arrived), so that every
   // change committed after it reaches `on_notice`; or once the call has
-  // failed, which Watch then returns.
+  // failed, which Watch then returns. With `cancel`, WatchCancel::Cancel
+  // ends it early with CANCELLED (one cancel may serve one Watch at a time).
   absl::Status Watch(const std::function<bool(const ReferralNotice&)>& on_notice, int64_t deadline_ms = 0,
-                     const std::function<void()>& on_open = nullptr);
+                     const std::function<void()>& on_open = nullptr, WatchCancel* cancel = nullptr);
 
  private:
   absl::StatusOr<ReferralPage> List(const ReferralQuery& query, bool inbox);

@@ -7,7 +7,12 @@
  * through each flow.
  *
  * Conventions, for every function:
- *  - Text is UTF-8 and NUL-terminated. Ids are 32 lower-case hex digits.
+ *  - Text is UTF-8 and NUL-terminated; every text argument (paths, notes,
+ *    justifications, evidence, records, names, ids) that is not valid UTF-8
+ *    (overlong forms, surrogates, cut sequences) is refused with
+ *    TRYGG_INVALID_ARGUMENT naming the argument ("the note is not valid
+ *    UTF-8"), before anything is sealed or sent. Passphrases are bytes and
+ *    are not checked. Ids are 32 lower-case hex digits.
  *    Names of services, states, reasons and outcomes are the kebab-case names
  *    of docs/api.md ("legal-advice", "accepted", "no-capacity").
  *  - Results that are more than a code come back as JSON text in a buffer the
@@ -27,8 +32,14 @@
  * Thread-safety: every function may be called from any thread. Calls on one
  * trygg_session are serialised by the session (one at a time; trygg_watch
  * holds its session until it returns, so watch on a session of its own).
- * Different sessions run in parallel. trygg_session_close must not race
- * other calls on the same session.
+ * Different sessions run in parallel. trygg_session_close may race other
+ * calls on the same session, and may be called from a watch callback: it
+ * cancels a running trygg_watch (which returns TRYGG_CANCELLED), calls
+ * already running finish, and every later call on the handle returns
+ * TRYGG_FAILED_PRECONDITION ("the session is closed"). A call on a session
+ * from inside a call on the same session on the same thread (a trygg_watch
+ * callback calling into its own session) returns TRYGG_FAILED_PRECONDITION
+ * instead of waiting for itself.
  *
  * ABI: TRYGG_ABI_VERSION is the version of this interface, and
  * trygg_abi_version() that of the loaded library; a program checks that they
@@ -88,8 +99,11 @@ TRYGG_C_API const char* trygg_version(void);
 TRYGG_C_API const char* trygg_last_error(void);
 TRYGG_C_API const char* trygg_last_error_reason(void);
 
-/* Releases a buffer a trygg_ function returned (NULL is ignored). Results
- * may hold personal data: the buffer is wiped before it is freed. */
+/* Releases a buffer a trygg_ function returned (NULL is ignored; any other
+ * pointer is undefined behaviour). Results may hold personal data: the whole
+ * allocation is wiped before it is freed, not only up to the first NUL.
+ * libtrygg also wipes its own intermediate copies of decrypted content and
+ * of records (on failures too), as far as it reaches them. */
 TRYGG_C_API void trygg_free(char* buffer);
 
 /* ---- The device ------------------------------------------------------- */
@@ -113,13 +127,19 @@ typedef struct trygg_session trygg_session;
  * in. The organisation log heads this device verified are kept beside the
  * key store in "<key_store_path>.heads". *out_session is the caller's, to
  * close with trygg_session_close. NOT_FOUND without a key store; reason
- * "wrong-passphrase" for a wrong passphrase. */
+ * "wrong-passphrase" for a wrong passphrase; INVALID_ARGUMENT for a flag bit
+ * this library does not know (nothing is opened). */
 TRYGG_C_API trygg_code trygg_session_open(const char* key_store_path, const char* passphrase, size_t passphrase_len,
                                           const char* server, const char* root_key, const char* tls_roots_pem,
                                           unsigned flags, trygg_session** out_session);
 
 /* Logs out and releases everything the session holds; its secrets are wiped.
- * NULL is ignored. */
+ * Safe while other threads call on the session: a running trygg_watch on it
+ * ends with TRYGG_CANCELLED, the session is released when the last call
+ * running on it returns, and later calls on the handle are refused with
+ * TRYGG_FAILED_PRECONDITION (a second close does nothing), never touching
+ * freed memory: the handle keeps a few dozen bytes (no secret) for the life of the
+ * process so that this holds. NULL is ignored. */
 TRYGG_C_API void trygg_session_close(trygg_session* session);
 
 /* Signs in a session opened without TRYGG_OPEN_LOGIN. */
@@ -228,10 +248,20 @@ TRYGG_C_API trygg_code trygg_referral_complete(trygg_session* session, const cha
 typedef int (*trygg_watch_fn)(void* user_data, const char* notice_json);
 
 /* Follows changes to this organisation's referrals until `on_notice` returns
- * 0 or `timeout_ms` passes (0: no limit), then returns TRYGG_OK. Runs the
- * callback on the calling thread; holds the session until it returns. */
+ * 0 or `timeout_ms` passes (0: no limit), then returns TRYGG_OK; returns
+ * TRYGG_CANCELLED when the session is closed meanwhile (by another thread or
+ * by the callback). Runs the callback on the calling thread; holds the
+ * session until it returns. The callback may call other sessions and
+ * trygg_session_close, but a call on the watched session from the callback
+ * is refused with TRYGG_FAILED_PRECONDITION. */
 TRYGG_C_API trygg_code trygg_watch(trygg_session* session, int64_t timeout_ms, trygg_watch_fn on_notice,
                                    void* user_data);
+
+/* Ends the trygg_watch running on `session`, from its callback or from
+ * another thread: that watch returns TRYGG_CANCELLED (a watch started later
+ * is not affected). Does nothing when none runs, or for NULL or a closed
+ * session; does not wait for the watch to return. */
+TRYGG_C_API void trygg_watch_cancel(trygg_session* session);
 
 #ifdef __cplusplus
 }  /* extern "C" */

@@ -68,6 +68,43 @@ TEST_CASE("case record JSON refuses what is not a case record, naming the field"
   CHECK(absl::IsInvalidArgument(CaseRecordFromJson(R"({"comments": ["unterminated)").status()));
 }
 
+TEST_CASE("a referral packet's note must be UTF-8, as proto3 requires") {
+  absl::StatusOr<trygg::v1::CaseRecord> record = CaseRecordFromJson(kRecordJson);
+  REQUIRE(record.ok());
+  for (const char* note : {"\xff", "cut \xe2\x82", "overlong \xc0\xaf", "surrogate \xed\xa0\x80"}) {
+    absl::StatusOr<trygg::v1::ReferralPacket> packet = MakeReferralPacket(*record, {"needs"}, note);
+    CHECK(absl::IsInvalidArgument(packet.status()));
+    CHECK(packet.status().message().find("the note is not valid UTF-8") != std::string::npos);
+  }
+  CHECK(MakeReferralPacket(*record, {"needs"}, "Ring f\xc3\xb6re bes\xc3\xb6k \xf0\x9f\x93\x9e").ok());
+}
+
+TEST_CASE("a case record that does not parse is refused without quoting what it holds") {
+  // Protobuf's own messages quote the text around the mistake; none of it
+  // may reach the Status (and from there trygg_last_error or a log).
+  const char* const records[] = {
+      R"({"person": {"first_name": "Ioana Popescu" "second_name": "Secretescu"}})",
+      R"({"person": {"birthdate": 19900101, "first_name": "Ioana Popescu"}})",
+      R"({"person": {"Ioana Popescu": 1}})",  // a key is quoted only when it looks like a field name
+      R"({"comments": ["Ioana Popescu)",
+      R"({"needs": [{"service": "Ioana Popescu"}]})",
+  };
+  for (const char* json : records) {
+    CAPTURE(json);
+    absl::StatusOr<trygg::v1::CaseRecord> record = CaseRecordFromJson(json);
+    REQUIRE(absl::IsInvalidArgument(record.status()));
+    const std::string message(record.status().message());
+    CHECK(message.find("Ioana") == std::string::npos);
+    CHECK(message.find("Popescu") == std::string::npos);
+    CHECK(message.find("19900101") == std::string::npos);
+    CHECK(message.find("Secret") == std::string::npos);
+    CHECK(message.find("trygg.v1.CaseRecord") != std::string::npos);
+  }
+  // A field path of the record's own fields is kept.
+  CHECK(CaseRecordFromJson(R"({"person": {"birthdate": 19900101}})").status().message().find("person.birthdate") !=
+        std::string::npos);
+}
+
 TEST_CASE("a referral packet shares only the chosen sections") {
   absl::StatusOr<trygg::v1::CaseRecord> record = CaseRecordFromJson(kRecordJson);
   REQUIRE(record.ok());
