@@ -511,7 +511,10 @@ TEST_CASE("the WAL stays bounded under a sustained write and read load", "[crash
   INFO((failures.empty() ? "" : failures.front()));
   REQUIRE(failures.empty());
   INFO(writes << " writes, " << reads << " case reads; largest WAL " << largest_wal << " bytes");
-  CHECK(writes > 1000);
+  // Enough writes for the WAL to have cycled many times (each is several
+  // pages); a sanitizer build on a loaded runner manages about 900 in 60 s,
+  // a plain one over 2,000, so the bar is a load, not a speed.
+  CHECK(writes > 400);
   CHECK(largest_wal.load() < kWalBound);
 }
 
