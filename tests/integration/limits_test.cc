@@ -7,7 +7,7 @@
 //   address (127.0.0.2, through a TcpRelay), is refused with
 //   RESOURCE_EXHAUSTED past its token bucket. While it runs, callers from
 //   127.0.0.1 sign in, check health and accept a referral, each in under
-//   100 ms; afterwards the audit log and the database have grown by no more
+//   100 ms or three times its quiet time in the same run; afterwards the audit log and the database have grown by no more
 //   than the admitted calls can explain.
 // - Hundreds of idle watch streams from one device: past the per-device cap
 //   each is RESOURCE_EXHAUSTED, the ones held stay open until cancelled, a
@@ -238,18 +238,25 @@ void Flood(const std::string& address, const Id128& org_id, const std::vector<Si
   }
 }
 
-// Milliseconds one health check takes, and its status.
+// The median of three health checks in milliseconds, and the status of the
+// slowest (an error anywhere shows).
 std::pair<double, grpc::Status> TimedHealthCheck(const std::string& address) {
   auto stub = grpc::health::v1::Health::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
   // Connect first: the connection's setup is not what is measured.
   grpc::ClientContext warm;
   grpc::health::v1::HealthCheckResponse response;
   REQUIRE(stub->Check(&warm, {}, &response).ok());
-  grpc::ClientContext context;
-  const auto start = Clock::now();
-  grpc::Status status = stub->Check(&context, {}, &response);
-  const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-  return {ms, status};
+  std::vector<double> ms;
+  grpc::Status worst;
+  for (int i = 0; i < 3; ++i) {
+    grpc::ClientContext context;
+    const auto start = Clock::now();
+    grpc::Status status = stub->Check(&context, {}, &response);
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+    if (!status.ok()) worst = status;
+  }
+  std::sort(ms.begin(), ms.end());
+  return {ms[1], worst};
 }
 
 int64_t AuditSize(const TrustWorld& world) {
@@ -281,6 +288,7 @@ TEST_CASE("a flood of calls before sign-in is refused past its budget, and other
   };
   // Accepts in quiet times, on this machine in this run: the floor.
   const double quiet_accept_ms = median_accept_ms({w.SentReferral(), w.SentReferral(), w.SentReferral()});
+  const double quiet_health_ms = TimedHealthCheck(w.world.address()).first;
   const std::vector<Id128> referrals = {w.SentReferral(), w.SentReferral(), w.SentReferral()};
   testing::TcpRelay relay(w.world.address(), "127.0.0.2");
   REQUIRE(relay.ok());
@@ -321,9 +329,9 @@ TEST_CASE("a flood of calls before sign-in is refused past its budget, and other
   // empty and every flooder is past it.
   REQUIRE(testing::WaitFor([&] { return refused_so_far.load() >= 100; }, std::chrono::seconds(60)));
 
-  // Meanwhile, from 127.0.0.1: a device signs in afresh, health answers in
-  // under 100 ms, and the legal service accepts referrals as fast as it does
-  // without the flood.
+  // Meanwhile, from 127.0.0.1: a device signs in afresh, and health checks
+  // and the legal service's accepts answer as fast as they do without the
+  // flood.
   w.world.Login(w.anna);
   const auto [health_ms, health] = TimedHealthCheck(w.world.address());
   CHECK(health.ok());
@@ -342,7 +350,7 @@ TEST_CASE("a flood of calls before sign-in is refused past its budget, and other
   int refused = 0;
   for (const auto& [method, n] : total.refused) refused += n;
   INFO("flood of " << flood_seconds << " s: " << admitted << " admitted, " << refused << " refused; health "
-                   << health_ms << " ms, accept " << accept_ms << " ms (" << quiet_accept_ms << " ms without the flood)");
+                   << health_ms << " ms (" << quiet_health_ms << " ms without the flood), accept " << accept_ms << " ms (" << quiet_accept_ms << " ms without the flood)");
   // Every method was refused, and no more were admitted than the bucket
   // holds plus what it refilled while the flood ran.
   for (const char* method :
@@ -362,11 +370,12 @@ TEST_CASE("a flood of calls before sign-in is refused past its budget, and other
   }
   CHECK(exhausted_lines >= 1);
   CHECK(exhausted_lines <= 2 + static_cast<size_t>(flood_seconds / 10));
-  // An accept is several calls and the client's own signature checks; on a
-  // slow machine (a sanitizer build, a loaded CI runner) it may take longer
-  // than 100 ms without any flood, so the bound is 100 ms or three times the
-  // quiet accepts of this run, whichever is more (medians of three each).
-  CHECK(health_ms < 100);
+  // On a slow machine (a sanitizer build, a loaded CI runner: a local
+  // flooder shares the server's cores, which a remote one would not) even
+  // quiet calls may be slow, so each bound is 100 ms or three times the
+  // same call's quiet figure in this run, whichever is more (medians of
+  // three each).
+  CHECK(health_ms < std::max(100.0, 3 * quiet_health_ms));
   CHECK(accept_ms < std::max(100.0, 3 * quiet_accept_ms));
 
   // The log grew by the accept and at most the admitted enrolments; the
