@@ -10,6 +10,7 @@
 
 #include "internal/audit_witness.h"
 #include "internal/wire.h"
+#include "src/internal/client_state.pb.h"
 #include "trygg/audit/audit_entry.h"
 #include "trygg/audit/hash.h"
 #include "trygg/audit/tree_head.h"
@@ -21,16 +22,6 @@
 
 namespace trygg {
 namespace internal {
-namespace {
-
-absl::StatusOr<Id128> IdFromJson(const nlohmann::json& j) {
-  if (!j.is_string()) return absl::InvalidArgumentError("not a string");
-  TRYGG_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, HexDecode(j.get<std::string>()));
-  return Id128::FromSpan(bytes);
-}
-
-}  // namespace
-
 uint64_t AuditWitness::KnownSize() const {
   std::lock_guard<std::mutex> lock(mu_);
   uint64_t known = head_.has_value() ? head_->tree_size : 0;
@@ -113,44 +104,42 @@ absl::Status AuditWitness::damaged() const {
   return damaged_;
 }
 
-nlohmann::json AuditWitness::ToJson() const {
+void AuditWitness::ToSaved(SavedAudit& out) const {
   std::lock_guard<std::mutex> lock(mu_);
-  nlohmann::json out = nlohmann::json::object();
+  out.Clear();
   if (head_.has_value()) {
-    out["head"] = {{"tree_size", head_->tree_size},
-                   {"timestamp_ms", head_->timestamp_ms},
-                   {"root_hash", HexEncode(head_->root_hash.span())}};
+    SavedAuditHead& h = *out.mutable_head();
+    h.set_tree_size(head_->tree_size);
+    h.set_timestamp_ms(head_->timestamp_ms);
+    h.set_root_hash(HexEncode(head_->root_hash.span()));
   }
-  nlohmann::json pending = nlohmann::json::array();
   for (const PendingAuditWrite& p : pending_) {
     const AuditExpectation& e = p.expected;
-    nlohmann::json j = {{"has_receipt", p.has_receipt},
-                        {"first_index", p.first_index},
-                        {"count", p.count},
-                        {"floor", p.floor},
-                        {"started_ms", p.started_ms},
-                        {"finished_ms", p.finished_ms},
-                        {"actor_device", HexEncode(p.actor_device.span())},
-                        {"actor_org", HexEncode(p.actor_org.span())},
-                        {"what", e.what},
-                        {"kinds", e.kinds},
-                        {"subject", static_cast<int>(e.subject)},
-                        {"subject_id", HexEncode(e.subject_id.span())}};
-    if (e.number.has_value()) j["number"] = *e.number;
-    if (e.code.has_value()) j["code"] = *e.code;
-    if (e.counterpart_org.has_value()) j["counterpart_org"] = HexEncode(e.counterpart_org->span());
-    if (e.service.has_value()) j["service"] = *e.service;
-    if (e.flags.has_value()) j["flags"] = *e.flags;
-    if (e.record_hash.has_value()) j["record_hash"] = HexEncode(e.record_hash->span());
-    pending.push_back(std::move(j));
+    SavedAuditWrite& w = *out.add_pending();
+    w.set_has_receipt(p.has_receipt);
+    w.set_first_index(p.first_index);
+    w.set_count(p.count);
+    w.set_floor(p.floor);
+    w.set_started_ms(p.started_ms);
+    w.set_finished_ms(p.finished_ms);
+    w.set_actor_device(HexEncode(p.actor_device.span()));
+    w.set_actor_org(HexEncode(p.actor_org.span()));
+    w.set_what(e.what);
+    w.set_kinds(e.kinds);
+    w.set_subject(static_cast<uint32_t>(e.subject));
+    w.set_subject_id(HexEncode(e.subject_id.span()));
+    if (e.number.has_value()) w.set_number(*e.number);
+    if (e.code.has_value()) w.set_code(*e.code);
+    if (e.counterpart_org.has_value()) w.set_counterpart_org(HexEncode(e.counterpart_org->span()));
+    if (e.service.has_value()) w.set_service(*e.service);
+    if (e.flags.has_value()) w.set_flags(*e.flags);
+    if (e.record_hash.has_value()) w.set_record_hash(HexEncode(e.record_hash->span()));
   }
-  out["pending"] = std::move(pending);
-  return out;
 }
 
-void AuditWitness::MergeFrom(const nlohmann::json& json) {
+void AuditWitness::MergeFrom(const SavedAudit& saved) {
   AuditWitness theirs;
-  if (!theirs.Parse(json).ok()) return;  // a damaged part is replaced, as before
+  if (!theirs.Parse(saved).ok()) return;  // a damaged part is replaced, as before
   std::lock_guard<std::mutex> lock(mu_);
   if (theirs.head_.has_value()) {
     if (!head_.has_value() || theirs.head_->tree_size > head_->tree_size) {
@@ -176,8 +165,18 @@ void AuditWitness::MergeFrom(const nlohmann::json& json) {
   }
 }
 
-void AuditWitness::FromJson(const nlohmann::json& json) {
-  const absl::Status parsed = Parse(json);
+namespace {
+
+absl::Status DamagedAuditState() {
+  return absl::DataLossError(
+      "audit log: the audit part of the client state file is damaged; after finding out why, "
+      "`trygg audit forget --yes` (ForgetAuditState) starts afresh");
+}
+
+}  // namespace
+
+void AuditWitness::Load(const SavedAudit* saved) {
+  const absl::Status parsed = saved != nullptr ? Parse(*saved) : DamagedAuditState();
   if (!parsed.ok()) {
     std::lock_guard<std::mutex> lock(mu_);
     damaged_ = parsed;
@@ -186,104 +185,77 @@ void AuditWitness::FromJson(const nlohmann::json& json) {
 
 namespace {
 
-// An unsigned JSON number no larger than `max`.
-template <typename T>
-bool ReadUnsigned(const nlohmann::json& j, const char* key, T max, T& out) {
-  if (!j.contains(key) || !j[key].is_number_unsigned()) return false;
-  const uint64_t value = j[key].get<uint64_t>();
-  if (value > static_cast<uint64_t>(max)) return false;
-  out = static_cast<T>(value);
+// An id or a hash: hex of exactly its size.
+template <typename Fixed>
+bool ReadHex(const std::string& hex, Fixed& out) {
+  absl::StatusOr<Fixed> fixed = Fixed::FromHex(hex);
+  if (!fixed.ok()) return false;
+  out = *fixed;
   return true;
 }
 
-bool ReadInt64(const nlohmann::json& j, const char* key, int64_t& out) {
-  if (!j.contains(key) || !j[key].is_number_integer()) return false;
-  out = j[key].get<int64_t>();
+// An optional number no larger than `max`.
+template <typename T>
+bool ReadAtMost(bool present, uint32_t value, T max, std::optional<T>& out) {
+  if (!present) return true;
+  if (value > max) return false;
+  out = static_cast<T>(value);
   return true;
 }
 
 }  // namespace
 
-absl::Status AuditWitness::Parse(const nlohmann::json& json) {
-  const absl::Status damaged = absl::DataLossError(
-      "audit log: the audit part of the client state file is damaged; after finding out why, "
-      "`trygg audit forget --yes` (ForgetAuditState) starts afresh");
-  if (!json.is_object()) return damaged;
+absl::Status AuditWitness::Parse(const SavedAudit& saved) {
+  const absl::Status damaged = DamagedAuditState();
   std::optional<AuditHead> head;
-  if (json.contains("head")) {
-    const nlohmann::json& h = json["head"];
+  if (saved.has_head()) {
+    const SavedAuditHead& h = saved.head();
     AuditHead parsed;
-    if (!h.is_object() || !ReadUnsigned(h, "tree_size", std::numeric_limits<uint64_t>::max(), parsed.tree_size) ||
-        !ReadInt64(h, "timestamp_ms", parsed.timestamp_ms) || !h.contains("root_hash") || !h["root_hash"].is_string()) {
+    if (!h.has_tree_size() || !h.has_timestamp_ms() || !h.has_root_hash() ||
+        !ReadHex(h.root_hash(), parsed.root_hash)) {
       return damaged;
     }
-    absl::StatusOr<std::vector<uint8_t>> root = HexDecode(h["root_hash"].get<std::string>());
-    if (!root.ok()) return damaged;
-    absl::StatusOr<Hash256> root_hash = Hash256::FromSpan(*root);
-    if (!root_hash.ok()) return damaged;
-    parsed.root_hash = *root_hash;
+    parsed.tree_size = h.tree_size();
+    parsed.timestamp_ms = h.timestamp_ms();
     head = parsed;
   }
   std::vector<PendingAuditWrite> pending;
-  if (json.contains("pending")) {
-    if (!json["pending"].is_array()) return damaged;
-    for (const nlohmann::json& j : json["pending"]) {
-      PendingAuditWrite p;
-      AuditExpectation& e = p.expected;
-      uint8_t subject = 0;
-      if (!j.is_object() || !j.contains("has_receipt") || !j["has_receipt"].is_boolean() ||
-          !ReadUnsigned(j, "first_index", std::numeric_limits<uint64_t>::max(), p.first_index) ||
-          !ReadUnsigned(j, "count", audit::kMaxReceiptEntries, p.count) ||
-          !ReadUnsigned(j, "floor", std::numeric_limits<uint64_t>::max(), p.floor) ||
-          !ReadInt64(j, "started_ms", p.started_ms) || !ReadInt64(j, "finished_ms", p.finished_ms) ||
-          !ReadUnsigned(j, "kinds", std::numeric_limits<uint32_t>::max(), e.kinds) ||
-          !ReadUnsigned(j, "subject", static_cast<uint8_t>(AuditSubject::kListing), subject) ||
-          !j.contains("what") || !j["what"].is_string()) {
-        return damaged;
-      }
-      p.has_receipt = j["has_receipt"].get<bool>();
-      e.what = j["what"].get<std::string>();
-      e.subject = static_cast<AuditSubject>(subject);
-      absl::StatusOr<Id128> device = IdFromJson(j.value("actor_device", nlohmann::json()));
-      absl::StatusOr<Id128> org = IdFromJson(j.value("actor_org", nlohmann::json()));
-      absl::StatusOr<Id128> subject_id = IdFromJson(j.value("subject_id", nlohmann::json()));
-      if (!device.ok() || !org.ok() || !subject_id.ok()) return damaged;
-      p.actor_device = *device;
-      p.actor_org = *org;
-      e.subject_id = *subject_id;
-      uint32_t number = 0;
-      uint8_t byte = 0;
-      if (j.contains("number")) {
-        if (!ReadUnsigned(j, "number", std::numeric_limits<uint32_t>::max(), number)) return damaged;
-        e.number = number;
-      }
-      if (j.contains("code")) {
-        if (!ReadUnsigned(j, "code", uint8_t{255}, byte)) return damaged;
-        e.code = byte;
-      }
-      if (j.contains("service")) {
-        if (!ReadUnsigned(j, "service", uint8_t{255}, byte)) return damaged;
-        e.service = byte;
-      }
-      if (j.contains("flags")) {
-        if (!ReadUnsigned(j, "flags", uint8_t{255}, byte)) return damaged;
-        e.flags = byte;
-      }
-      if (j.contains("record_hash")) {
-        if (!j["record_hash"].is_string()) return damaged;
-        absl::StatusOr<std::vector<uint8_t>> bytes = HexDecode(j["record_hash"].get<std::string>());
-        if (!bytes.ok()) return damaged;
-        absl::StatusOr<Hash256> hash = Hash256::FromSpan(*bytes);
-        if (!hash.ok()) return damaged;
-        e.record_hash = *hash;
-      }
-      if (j.contains("counterpart_org")) {
-        absl::StatusOr<Id128> counterpart = IdFromJson(j["counterpart_org"]);
-        if (!counterpart.ok()) return damaged;
-        e.counterpart_org = *counterpart;
-      }
-      pending.push_back(std::move(p));
+  for (const SavedAuditWrite& w : saved.pending()) {
+    PendingAuditWrite p;
+    AuditExpectation& e = p.expected;
+    if (!w.has_has_receipt() || !w.has_first_index() || !w.has_count() || w.count() > audit::kMaxReceiptEntries ||
+        !w.has_floor() || !w.has_started_ms() || !w.has_finished_ms() || !w.has_kinds() || !w.has_subject() ||
+        w.subject() > static_cast<uint32_t>(AuditSubject::kListing) || !w.has_what() ||
+        !ReadHex(w.actor_device(), p.actor_device) || !ReadHex(w.actor_org(), p.actor_org) ||
+        !ReadHex(w.subject_id(), e.subject_id)) {
+      return damaged;
     }
+    p.has_receipt = w.has_receipt();
+    p.first_index = w.first_index();
+    p.count = w.count();
+    p.floor = w.floor();
+    p.started_ms = w.started_ms();
+    p.finished_ms = w.finished_ms();
+    e.what = w.what();
+    e.kinds = w.kinds();
+    e.subject = static_cast<AuditSubject>(w.subject());
+    if (!ReadAtMost(w.has_number(), w.number(), std::numeric_limits<uint32_t>::max(), e.number) ||
+        !ReadAtMost(w.has_code(), w.code(), uint8_t{255}, e.code) ||
+        !ReadAtMost(w.has_service(), w.service(), uint8_t{255}, e.service) ||
+        !ReadAtMost(w.has_flags(), w.flags(), uint8_t{255}, e.flags)) {
+      return damaged;
+    }
+    if (w.has_record_hash()) {
+      Hash256 hash;
+      if (!ReadHex(w.record_hash(), hash)) return damaged;
+      e.record_hash = hash;
+    }
+    if (w.has_counterpart_org()) {
+      Id128 counterpart;
+      if (!ReadHex(w.counterpart_org(), counterpart)) return damaged;
+      e.counterpart_org = counterpart;
+    }
+    pending.push_back(std::move(p));
   }
   std::lock_guard<std::mutex> lock(mu_);
   head_ = head;

@@ -12,15 +12,20 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <utility>
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/type_resolver_util.h>
 #include <grpcpp/grpcpp.h>
-#include <nlohmann/json.hpp>
 #include <sodium.h>
 
 #include "internal/audit_witness.h"
 #include "internal/page_tokens.h"
 #include "internal/wire.h"
+#include "src/internal/client_state.pb.h"
 #include "trygg/audit/audit_entry.h"
 #include "trygg/atomic_file.h"
 #include "trygg/crypto_error.h"
@@ -443,17 +448,12 @@ absl::StatusOr<std::vector<KeyEnvelope>> Client::GetKeyEnvelopes(std::optional<I
 namespace {
 
 // The state file's format (docs/protocol.md section 14). Format 1 had no
-// "format" field and no histories; it is read as it is.
-constexpr uint64_t kStateFormat = 2;
-
-constexpr std::string_view HistoryKindKey(HistoryKind kind) {
-  switch (kind) {
-    case HistoryKind::kCase: return "cases";
-    case HistoryKind::kReferral: return "referrals";
-    case HistoryKind::kConsentWithdrawal: return "consent_withdrawals";
-  }
-  return "";
-}
+// "format" field and no histories; format 2 wrote 64-bit numbers as JSON
+// numbers, which protobuf's JSON mapping (format 3) writes as strings and
+// reads either way. Both are read as they are. Format 3 is a new number, not
+// a new shape, so that a libtrygg that reads format 2 only refuses the file
+// as newer instead of replacing it as damaged.
+constexpr uint64_t kStateFormat = 3;
 
 constexpr HistoryKind kHistoryKinds[] = {HistoryKind::kCase, HistoryKind::kReferral,
                                          HistoryKind::kConsentWithdrawal};
@@ -557,72 +557,123 @@ struct SavedState {
   std::map<Id128, OrgLogHead> heads;
   std::map<std::pair<HistoryKind, Id128>, HistoryHead> histories;
   std::optional<Id128> server_instance;
-  nlohmann::json audit;  // null when absent
+  std::optional<internal::SavedAudit> audit;  // absent when the file has none
+  bool audit_unreadable = false;              // there, but not even JSON of the right shape
 };
+
+const google::protobuf::Map<std::string, internal::SavedHistoryHead>& SavedHistories(
+    const internal::ClientStateFile& file, HistoryKind kind) {
+  switch (kind) {
+    case HistoryKind::kCase: return file.cases();
+    case HistoryKind::kReferral: return file.referrals();
+    case HistoryKind::kConsentWithdrawal: break;
+  }
+  return file.consent_withdrawals();
+}
+
+google::protobuf::Map<std::string, internal::SavedHistoryHead>& MutableSavedHistories(
+    internal::ClientStateFile& file, HistoryKind kind) {
+  switch (kind) {
+    case HistoryKind::kCase: return *file.mutable_cases();
+    case HistoryKind::kReferral: return *file.mutable_referrals();
+    case HistoryKind::kConsentWithdrawal: break;
+  }
+  return *file.mutable_consent_withdrawals();
+}
+
+// Unknown fields are skipped, as they always were: a field a later format
+// adds comes with a higher "format", which is refused before this matters.
+google::protobuf::util::JsonParseOptions StateJsonOptions() {
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  return options;
+}
 
 // The state file at `path`, or nullopt when there is none yet.
 absl::StatusOr<std::optional<SavedState>> ReadSavedState(const std::filesystem::path& path) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;  // first use on this device
+  std::stringstream read;
+  read << in.rdbuf();
+  const std::string text = read.str();
   const absl::Status damaged = absl::DataLossError("client state file " + path.string() + " is damaged");
-  nlohmann::json state = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (state.is_discarded() || !state.is_object() || !state.contains("org_log_heads") ||
-      !state["org_log_heads"].is_object()) {
+  // First the shape and the format alone, so that a newer format is refused
+  // as newer whatever else it holds.
+  internal::ClientStateShape shape;
+  if (!google::protobuf::util::JsonStringToMessage(text, &shape, StateJsonOptions()).ok() ||
+      shape.org_log_heads().kind_case() != google::protobuf::Value::kStructValue) {
     return damaged;
   }
-  if (state.contains("format")) {
-    if (!state["format"].is_number_unsigned() || state["format"].get<uint64_t>() < 2) return damaged;
-    if (state["format"].get<uint64_t>() > kStateFormat) {
+  if (shape.has_format()) {
+    if (shape.format() < 2) return damaged;
+    if (shape.format() > kStateFormat) {
       return absl::FailedPreconditionError("client state file " + path.string() +
                                            " was written by a newer libtrygg (format " +
-                                           std::to_string(state["format"].get<uint64_t>()) + ")");
+                                           std::to_string(shape.format()) + ")");
     }
   }
-  auto hash_of = [](const nlohmann::json& j) -> absl::StatusOr<Hash256> {
-    if (!j.is_object() || !j.contains("hash") || !j["hash"].is_string()) return absl::InvalidArgumentError("");
-    TRYGG_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, HexDecode(j["hash"].get<std::string>()));
-    return Hash256::FromSpan(bytes);
-  };
-  auto id_of = [](const std::string& hex) -> absl::StatusOr<Id128> {
-    TRYGG_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, HexDecode(hex));
-    return Id128::FromSpan(bytes);
-  };
+  internal::ClientStateFile file;
+  bool audit_unreadable = false;
+  if (!google::protobuf::util::JsonStringToMessage(text, &file, StateJsonOptions()).ok()) {
+    // Perhaps only the audit part: then the heads stay usable.
+    internal::ClientStateHeads heads;
+    if (!google::protobuf::util::JsonStringToMessage(text, &heads, StateJsonOptions()).ok()) return damaged;
+    // The same fields under the same numbers: its encoding is a ClientStateFile's.
+    file.Clear();
+    TRYGG_CHECK(file.ParseFromString(heads.SerializeAsString()));
+    audit_unreadable = true;
+  }
   SavedState saved;
-  for (const auto& [org_hex, head] : state["org_log_heads"].items()) {
-    absl::StatusOr<Id128> org_id = id_of(org_hex);
-    absl::StatusOr<Hash256> head_hash = hash_of(head);
-    if (!org_id.ok() || !head_hash.ok() || !head.contains("seq") || !head["seq"].is_number_unsigned()) {
-      return damaged;
-    }
-    saved.heads[*org_id] = OrgLogHead{head["seq"].get<uint64_t>(), *head_hash};
+  for (const auto& [org_hex, head] : file.org_log_heads()) {
+    absl::StatusOr<Id128> org_id = Id128::FromHex(org_hex);
+    absl::StatusOr<Hash256> head_hash = Hash256::FromHex(head.hash());
+    if (!org_id.ok() || !head_hash.ok() || !head.has_seq()) return damaged;
+    saved.heads[*org_id] = OrgLogHead{head.seq(), *head_hash};
   }
   for (HistoryKind kind : kHistoryKinds) {
-    const std::string key(HistoryKindKey(kind));
-    if (!state.contains(key)) continue;
-    if (!state[key].is_object()) return damaged;
-    for (const auto& [id_hex, head] : state[key].items()) {
-      absl::StatusOr<Id128> id = id_of(id_hex);
-      absl::StatusOr<Hash256> hash = hash_of(head);
-      if (!id.ok() || !hash.ok() || !head.contains("length") || !head["length"].is_number_unsigned() ||
-          head["length"].get<uint64_t>() == 0) {
-        return damaged;
-      }
-      HistoryHead parsed{head["length"].get<uint64_t>(), *hash, false};
-      if (head.contains("ended_by_server")) {
-        if (!head["ended_by_server"].is_boolean()) return damaged;
-        parsed.ended_by_server = head["ended_by_server"].get<bool>();
-      }
-      saved.histories[{kind, *id}] = parsed;
+    for (const auto& [id_hex, head] : SavedHistories(file, kind)) {
+      absl::StatusOr<Id128> id = Id128::FromHex(id_hex);
+      absl::StatusOr<Hash256> hash = Hash256::FromHex(head.hash());
+      if (!id.ok() || !hash.ok() || !head.has_length() || head.length() == 0) return damaged;
+      saved.histories[{kind, *id}] = HistoryHead{head.length(), *hash, head.ended_by_server()};
     }
   }
-  if (state.contains("server_instance_id")) {
-    if (!state["server_instance_id"].is_string()) return damaged;
-    absl::StatusOr<Id128> instance = id_of(state["server_instance_id"].get<std::string>());
+  if (file.has_server_instance_id()) {
+    absl::StatusOr<Id128> instance = Id128::FromHex(file.server_instance_id());
     if (!instance.ok()) return damaged;
     saved.server_instance = *instance;
   }
-  if (state.contains("audit")) saved.audit = state["audit"];
+  if (file.has_audit()) saved.audit = file.audit();
+  saved.audit_unreadable = audit_unreadable;
   return saved;
+}
+
+// `file` as indented JSON, map entries in key order (a file that is kept as
+// evidence reads the same each time).
+absl::StatusOr<std::string> StateFileText(const internal::ClientStateFile& file) {
+  std::string binary;
+  {
+    google::protobuf::io::StringOutputStream stream(&binary);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    if (!file.SerializeToCodedStream(&coded)) return absl::InternalError("cannot encode the client state");
+  }
+  static constexpr char kTypeUrlPrefix[] = "type.googleapis.com";
+  static google::protobuf::util::TypeResolver* const resolver = google::protobuf::util::NewTypeResolverForDescriptorPool(
+      kTypeUrlPrefix, google::protobuf::DescriptorPool::generated_pool());
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;  // empty maps and lists are written, as before
+  std::string text;
+  if (!google::protobuf::util::BinaryToJsonString(resolver,
+                                                  std::string(kTypeUrlPrefix) + "/" +
+                                                      file.GetDescriptor()->full_name(),
+                                                  binary, &text, options)
+           .ok()) {
+    return absl::InternalError("cannot write the client state as JSON");
+  }
+  return text;
 }
 
 // An exclusive lock on <state file>.lock, held while a Client reads what
@@ -668,7 +719,11 @@ absl::Status Client::LoadState() {
   heads_ = std::move(saved->heads);
   histories_ = std::move(saved->histories);
   server_instance_ = saved->server_instance;
-  if (!saved->audit.is_null()) audit_->FromJson(saved->audit);
+  if (saved->audit_unreadable) {
+    audit_->Load(nullptr);
+  } else if (saved->audit.has_value()) {
+    audit_->Load(&*saved->audit);
+  }
   return absl::OkStatus();
 }
 
@@ -698,7 +753,7 @@ absl::Status Client::MergeSavedStateLocked() {
     }
   }
   if (!server_instance_.has_value()) server_instance_ = saved.server_instance;
-  if (!saved.audit.is_null()) audit_->MergeFrom(saved.audit);
+  if (saved.audit.has_value()) audit_->MergeFrom(*saved.audit);
   return absl::OkStatus();
 }
 
@@ -711,19 +766,23 @@ absl::Status Client::SaveState(StateSave how) {
   // saved since is folded in first, so a save never forgets it.
   TRYGG_ASSIGN_OR_RETURN(StateFileLock file_lock, StateFileLock::Take(options_.state_file));
   if (how == StateSave::kMerge) TRYGG_RETURN_IF_ERROR(MergeSavedStateLocked());
-  nlohmann::json heads = nlohmann::json::object();
+  internal::ClientStateFile file;
+  file.set_format(kStateFormat);
+  if (server_instance_.has_value()) file.set_server_instance_id(HexEncode(server_instance_->span()));
   for (const auto& [org_id, head] : heads_) {
-    heads[HexEncode(org_id.span())] = {{"seq", head.seq}, {"hash", HexEncode(head.hash.span())}};
+    internal::SavedOrgLogHead& saved = (*file.mutable_org_log_heads())[HexEncode(org_id.span())];
+    saved.set_seq(head.seq);
+    saved.set_hash(HexEncode(head.hash.span()));
   }
-  nlohmann::json state = {{"format", kStateFormat}, {"org_log_heads", heads}, {"audit", audit_->ToJson()}};
-  if (server_instance_.has_value()) state["server_instance_id"] = HexEncode(server_instance_->span());
-  for (HistoryKind kind : kHistoryKinds) state[std::string(HistoryKindKey(kind))] = nlohmann::json::object();
+  audit_->ToSaved(*file.mutable_audit());
   for (const auto& [key, head] : histories_) {
-    nlohmann::json j = {{"length", head.length}, {"hash", HexEncode(head.hash.span())}};
-    if (head.ended_by_server) j["ended_by_server"] = true;
-    state[std::string(HistoryKindKey(key.first))][HexEncode(key.second.span())] = std::move(j);
+    internal::SavedHistoryHead& saved = MutableSavedHistories(file, key.first)[HexEncode(key.second.span())];
+    saved.set_length(head.length);
+    saved.set_hash(HexEncode(head.hash.span()));
+    if (head.ended_by_server) saved.set_ended_by_server(true);
   }
-  const std::string text = state.dump(2) + "\n";
+  TRYGG_ASSIGN_OR_RETURN(std::string text, StateFileText(file));
+  text += "\n";
   // Written atomically so a crash never loses what this device has seen.
   return WriteFileAtomically(options_.state_file,
                              std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()),

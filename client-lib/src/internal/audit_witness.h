@@ -8,7 +8,8 @@
 //
 // Ownership: owned by one Client. Thread-safety: every method locks; a
 // verification works on a snapshot, so writes may continue meanwhile.
-// Failure modes: FromJson returns DATA_LOSS for a damaged state entry.
+// Failure modes: a damaged audit part of the state file is not an error of
+// Load but a DATA_LOSS that damaged() reports until Forget.
 #ifndef TRYGG_CLIENT_LIB_INTERNAL_AUDIT_WITNESS_H_
 #define TRYGG_CLIENT_LIB_INTERNAL_AUDIT_WITNESS_H_
 
@@ -17,8 +18,6 @@
 #include <optional>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
 #include "trygg/audit/audit_entry.h"
@@ -30,6 +29,8 @@ class ClientContext;
 }  // namespace grpc
 
 namespace trygg::internal {
+
+class SavedAudit;  // internal/client_state.proto
 
 // The AuditExpectation::kinds bit set of `kinds`.
 constexpr uint32_t KindBits(std::initializer_list<audit::AuditEventKind> kinds) {
@@ -90,16 +91,18 @@ class AuditWitness {
   // Drops the head, every queued write and a damage mark.
   void Forget();
 
-  nlohmann::json ToJson() const;
-  // On a damaged audit part of the state file, remembers the error for
-  // VerifyAuditTrail instead of failing: the org log heads beside it stay
-  // usable, and ForgetAuditState clears it.
-  void FromJson(const nlohmann::json& json);
+  // The audit part of the state file.
+  void ToSaved(SavedAudit& out) const;
+  // Loads the audit part of the state file. On a damaged one (`saved` that
+  // fails the checks, or nullptr when the part did not parse at all) it
+  // remembers the error for VerifyAuditTrail instead of failing: the org log
+  // heads beside it stay usable, and ForgetAuditState clears it.
+  void Load(const SavedAudit* saved);
   // Folds in the audit part another session of this device saved: the larger
   // verified head, and each queued write this one does not hold. Two heads of
   // one size with different roots mark the witness damaged (a fork shown to
-  // two sessions).
-  void MergeFrom(const nlohmann::json& json);
+  // two sessions). A damaged part is ignored (this session's replaces it).
+  void MergeFrom(const SavedAudit& saved);
   absl::Status damaged() const;
 
   // Held for the whole of a verification (and by Forget), so that two
@@ -107,7 +110,7 @@ class AuditWitness {
   std::mutex& verify_mu() { return verify_mu_; }
 
  private:
-  absl::Status Parse(const nlohmann::json& json);
+  absl::Status Parse(const SavedAudit& saved);
 
   std::mutex verify_mu_;
   mutable std::mutex mu_;
