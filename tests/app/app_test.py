@@ -37,6 +37,9 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 PASSPHRASE = "app test passphrase"
+# The caseworker's own names for the case: on her device only, never sent.
+FIRST_ALIAS = "Klient Ö-7"
+ALIAS = "Åsa Ängström"
 WAIT = 30  # seconds: a deadline for a condition, not a pause
 
 TEXT = {
@@ -44,12 +47,14 @@ TEXT = {
            "new": "Ny", "accepted": "Accepterad", "completed": "Avslutad", "outcome": "Insatsen gavs",
            "notice": "En ny remiss har kommit", "unlock": "Lås upp", "birth_error": "Födelsedatum ska vara",
            "found": "insatser hittades", "preview": "Exakt vad mottagaren kommer att se", "withdrawn": "återkallat", "declined": "Avböjd", "no_capacity": "Ingen plats",
-           "changed": "Ärendet har fått en ny version sedan förhandsgranskningen", "too_large": "Filen är större än 64 MiB"},
+           "changed": "Ärendet har fått en ny version sedan förhandsgranskningen", "too_large": "Filen är större än 64 MiB",
+           "no_cases": "Inga ärenden hittades"},
     "en": {"wrong": "Wrong passphrase", "overview": "Overview", "fix": "Please correct", "in_force": "in force",
            "new": "New", "accepted": "Accepted", "completed": "Completed", "outcome": "Service provided",
            "notice": "A new referral has arrived", "unlock": "Unlock", "birth_error": "Date of birth must be",
            "found": "services found", "preview": "Exactly what the receiver will see", "withdrawn": "withdrawn", "declined": "Declined", "no_capacity": "No capacity",
-           "changed": "The case has a new version since the preview", "too_large": "The file is larger than 64 MiB"},
+           "changed": "The case has a new version since the preview", "too_large": "The file is larger than 64 MiB",
+           "no_cases": "No cases found"},
 }
 
 
@@ -378,6 +383,7 @@ def test_flow(world, lang, lina_url, sara_url, lina, sara, shots):
     # A new case: a wrong date is refused before anything is sealed.
     base = lina_url.split("/open")[0]
     lina.get(base + "/case/new")
+    lina.find_element(By.ID, "alias").send_keys(FIRST_ALIAS)
     lina.find_element(By.ID, "first_name").send_keys("Ioana")
     lina.find_element(By.ID, "second_name").send_keys("Popescu")
     lina.find_element(By.ID, "birthdate").send_keys("02/04/1999")
@@ -415,6 +421,7 @@ def test_flow(world, lang, lina_url, sara_url, lina, sara, shots):
     lina.get(base + "/cases?q=ioana")
     check("Ioana Popescu" in lina.find_element(By.ID, "main").text, "the case is found by name")
     lina.get(case_url)
+    test_alias(world, lang, base, case_url, lina, shots)
 
     # Consent for shelter until a date.
     until = (datetime.date.today() + datetime.timedelta(days=90)).isoformat()
@@ -565,6 +572,8 @@ def test_flow(world, lang, lina_url, sara_url, lina, sara, shots):
     WebDriverWait(lina, WAIT).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, row), t["completed"]))
     check("Skyddat boende Syd" in lina.find_element(By.CSS_SELECTOR, row).text,
           "Lina's outbox shows the referral completed")
+    check(ALIAS in lina.find_element(By.CSS_SELECTOR, row + " td.alias").text,
+          "with her alias for the case, which only her device knows")
     check(t["declined"] in lina.find_element(By.CSS_SELECTOR, f"tr[data-referral='{second}']").text,
           "and the second one declined")
     shot(lina, shots, f"app-outbox-{lang}")
@@ -595,13 +604,89 @@ def test_flow(world, lang, lina_url, sara_url, lina, sara, shots):
     check(True, "the lock button locks the app")
 
 
+def test_alias(world, lang, base, case_url, lina, shots):
+    """The alias given in the new-case form, renamed in the case view, shown
+    in the list and found by a search in other letter case (å, ä, ö too)."""
+    t = TEXT[lang]
+    check(lina.find_element(By.ID, "case-alias").text == FIRST_ALIAS, "the alias given with the new case is shown")
+    field = lina.find_element(By.ID, "alias")
+    field.clear()
+    field.send_keys("x" * 201)
+    lina.find_element(By.ID, "alias-save").click()
+    wait_text(lina, "at most 200 bytes")
+    lina.get(case_url)
+    check(lina.find_element(By.ID, "case-alias").text == FIRST_ALIAS,
+          "an alias that is too long is refused with a message and the alias is unchanged")
+    field = lina.find_element(By.ID, "alias")
+    field.clear()
+    field.send_keys(ALIAS)
+    lina.find_element(By.ID, "alias-save").click()
+    WebDriverWait(lina, WAIT).until(EC.text_to_be_present_in_element((By.ID, "case-alias"), ALIAS))
+    check(True, "the caseworker renames the case's alias in the case view")
+    lina.get(base + "/cases")
+    WebDriverWait(lina, WAIT).until(EC.presence_of_element_located((By.ID, "case-list")))
+    check(ALIAS in lina.find_element(By.ID, "case-list").text, "the case list shows the alias")
+    lina.find_element(By.ID, "q").send_keys("ÅSA ängs")
+    lina.find_element(By.CSS_SELECTOR, "form[role=search] button").click()
+    WebDriverWait(lina, WAIT).until(EC.presence_of_element_located((By.ID, "case-list")))
+    rows = lina.find_elements(By.CSS_SELECTOR, "#case-list tr[data-case]")
+    check(len(rows) == 1 and ALIAS in rows[0].text and "Ioana Popescu" in rows[0].text,
+          "a search for part of the alias in other letter case (ÅSA ängs) finds the case")
+    shot(lina, shots, f"app-alias-search-{lang}")
+    lina.get(base + "/cases?q=" + urllib.parse.quote("asa ang"))
+    check(not lina.find_elements(By.CSS_SELECTOR, "#case-list tr[data-case]") and t["no_cases"] in
+          lina.find_element(By.ID, "main").text, "å and ä are letters of their own: \"asa ang\" finds nothing")
+    lina.get(case_url)
+
+
+def check_alias_stays_local(world):
+    """The alias is in no file of tryggd's (database, WAL, logs), and the
+    device's alias file beside its key store holds it only encrypted."""
+    needles = [a.encode() for a in (ALIAS, FIRST_ALIAS, "Ängström")]
+    searched = 0
+    control = False
+    for root, _, files in os.walk(os.path.join(world.work, "data")):
+        for name in files:
+            with open(os.path.join(root, name), "rb") as f:
+                data = f.read()
+            searched += 1
+            check(not any(n in data for n in needles), f"tryggd's {name} does not contain the alias")
+            # A control: the search sees what the database holds in the clear.
+            control = control or "Juridisk rådgivning Malmö".encode() in data
+    check(searched > 0 and control, "(a control: the search finds an organisation's name in tryggd's files)")
+    for name in ("tryggd.log", "tryggd.out", "lina.app.log", "lina.app.out"):
+        with open(os.path.join(world.work, name), "rb") as f:
+            data = f.read()
+        check(not any(n in data for n in needles), f"{name} does not contain the alias")
+    files = [os.path.join(r, n) for r, _, ns in os.walk(os.path.join(world.work, "lina")) for n in ns
+             if n.endswith(".aliases")]
+    check(len(files) == 1, "Lina's device keeps one alias file, beside its key store")
+    with open(files[0], "rb") as f:
+        data = f.read()
+    check(data.startswith(b"TRYGGALI\x01") and not any(n in data for n in needles) and len(data) == 1105,
+          "which holds the alias only encrypted, padded to 1 KiB (docs/threat-model.md)")
+    check(os.stat(files[0]).st_mode & 0o077 == 0, "and only its owner may read it")
+
+
 def test_admin_device_page(world, lang, profile, shelter, shots):
     """A device waiting for approval shows on its admin's device page."""
     req = world.request_enrolment("nils", shelter)
+    # The admin's alias file is damaged: the app says so and leaves it alone.
+    lina_aliases = [os.path.join(r, n) for r, _, ns in os.walk(os.path.join(world.work, "lina")) for n in ns
+                    if n.endswith(".aliases")][0]
+    damaged = os.path.join(world.work, "shelter-admin", os.path.relpath(lina_aliases, os.path.join(world.work, "lina")))
+    garbage = b"TRYGGALI\x01" + b"\x00" * 100
+    with open(damaged, "wb") as f:
+        f.write(garbage)
     url = world.start_app("shelter-admin", lang)
     d = browser(profile)
     try:
         open_and_unlock(d, url, "Skyddat boende Syd")
+        d.get(url.split("/open")[0] + "/cases")
+        WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "alias-error")))
+        with open(damaged, "rb") as f:
+            check(f.read() == garbage and "damaged" in d.find_element(By.ID, "alias-error").text,
+                  "a damaged alias file is a clear error in the page, and the file is left as it was")
         d.get(url.split("/open")[0] + "/device")
         WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "enrolments")))
         pending = d.find_element(By.ID, "safety-" + req["enrolment_id"]).text
@@ -680,6 +765,7 @@ def main():
         for d in drivers:
             d.quit()
         drivers.clear()
+        check_alias_stays_local(world)
         test_admin_device_page(world, a.lang, os.path.join(work, "chrome-admin"), shelter, a.screenshots)
         test_idle_lock(world, a.lang, os.path.join(work, "chrome-idle"))
         # Every app stops cleanly on SIGTERM (under the sanitizers too: an

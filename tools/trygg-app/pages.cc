@@ -16,9 +16,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/time/time.h"
 #include "app_data.h"
 #include "local_peer.h"
+#include "trygg/alias_index.h"
 #include "trygg/case_record.h"
 #include "trygg/case_record_check.h"
 #include "qr_svg.h"
@@ -154,6 +156,13 @@ std::string ErrorBox(const Ctx& c, const absl::Status& status) {
   // translated summary.
   return "<div class=\"error\" role=\"alert\"><p>" + c.T("error.summary") + "</p><p lang=\"en\">" +
          Esc(std::string(status.message())) + "</p></div>";
+}
+
+// The alias index did not open: said on every page that uses it, with what
+// to do; the file is left as it is.
+std::string AliasErrorBox(const Ctx& c, const absl::Status& status) {
+  return "<div class=\"error\" role=\"alert\" id=\"alias-error\"><p>" + c.T("alias.unavailable") +
+         "</p><p lang=\"en\">" + Esc(std::string(status.message())) + "</p></div>";
 }
 
 // ---- Case records ----------------------------------------------------------
@@ -302,7 +311,7 @@ struct CaseForm {
   std::vector<std::string> exploitation_types;
 };
 
-const char* const kCaseTextFields[] = {"first_name",  "second_name", "birthdate",          "gender",
+const char* const kCaseTextFields[] = {"alias", "first_name",  "second_name", "birthdate",          "gender",
                                        "citizenship", "primary_language", "mobile_phone",  "email",
                                        "trafficking_status", "need_service", "need_details", "need_urgent",
                                        "case_status", "comment"};
@@ -420,6 +429,10 @@ std::string CaseFormHtml(const Ctx& c, const std::string& action, const CaseForm
   auto t = [&f](const char* k) { return f.text.count(k) ? f.text.at(k) : std::string(); };
   h += "<form method=\"post\" action=\"" + action + "\" novalidate>" + c.Csrf();
   if (!case_id.empty()) h += "<input type=\"hidden\" name=\"id\" value=\"" + Esc(case_id) + "\">";
+  if (case_id.empty()) {
+    // The caseworker's own name for the case: kept on this device only.
+    h += TextInput(c, "alias", "alias.label", t("alias"), "text", "alias.hint");
+  }
   h += "<fieldset><legend>" + c.T("section.person") + "</legend>";
   h += TextInput(c, "first_name", "field.first_name", t("first_name"), "text", "", true);
   h += TextInput(c, "second_name", "field.second_name", t("second_name"));
@@ -544,15 +557,18 @@ class MemoryBuf : public std::streambuf {
   }
 };
 
-std::string ReferralRows(const Ctx& c, const std::vector<ReferralSummary>& rows, bool inbox) {
+std::string ReferralRows(const Ctx& c, const std::vector<ReferralSummary>& rows, bool inbox,
+                         const AliasIndex& aliases) {
   if (rows.empty()) return "<p>" + c.T("box.empty") + "</p>";
-  std::string h = "<table><thead><tr><th scope=\"col\">" + c.T("col.state") + "</th><th scope=\"col\">" +
+  std::string h = "<table><thead><tr><th scope=\"col\">" + c.T("col.alias") + "</th><th scope=\"col\">" +
+                  c.T("col.state") + "</th><th scope=\"col\">" +
                   c.T("col.service") + "</th><th scope=\"col\">" + c.T("col.urgency") + "</th><th scope=\"col\">" +
                   c.T(inbox ? "col.from" : "col.to") + "</th><th scope=\"col\">" + c.T("col.answer_by") +
                   "</th><th scope=\"col\">" + c.T("col.open") + "</th></tr></thead><tbody>";
   for (const ReferralSummary& r : rows) {
     const std::string id = r.record.referral_id.ToHex();
-    h += "<tr data-referral=\"" + id + "\"><td class=\"state state-" + std::string(ReferralStatusName(static_cast<uint8_t>(r.state))) +
+    h += "<tr data-referral=\"" + id + "\"><td class=\"alias\">" + Esc(aliases.Get(r.record.case_id)) +
+         "</td><td class=\"state state-" + std::string(ReferralStatusName(static_cast<uint8_t>(r.state))) +
          "\">" + EnumLabel(c, "state", NamedEnum::kReferralState, static_cast<uint8_t>(r.state)) + "</td><td>" +
          EnumLabel(c, "service", NamedEnum::kServiceCategory, r.record.service) + "</td><td>" +
          EnumLabel(c, "urgency", NamedEnum::kUrgency, static_cast<uint8_t>(r.record.urgency)) + "</td><td>" +
@@ -609,7 +625,7 @@ void Pages::Box(const Ctx& c, const httplib::Request& req, httplib::Response& re
   std::string body;
   if (!Run(c, req, res, [&](OpenDevice& d) -> absl::Status {
         TRYGG_ASSIGN_OR_RETURN(std::vector<ReferralSummary> rows, AllReferrals(d, inbox));
-        body = ReferralRows(c, rows, inbox);
+        body = ReferralRows(c, rows, inbox, *d.aliases);
         return absl::OkStatus();
       })) {
     return;
@@ -630,7 +646,9 @@ void Pages::Cases(const Ctx& c, const httplib::Request& req, httplib::Response& 
                      c.T("cases.find") + "</label><input type=\"search\" id=\"q\" name=\"q\" value=\"" + Esc(query) +
                      "\"> <button type=\"submit\">" + c.T("form.search") + "</button></p></form>";
   if (!Run(c, req, res, [&](OpenDevice& d) -> absl::Status {
+        if (!d.aliases_status.ok()) body += AliasErrorBox(c, d.aliases_status);
         TRYGG_ASSIGN_OR_RETURN(std::vector<CaseListing> cases, d.cases->ListCases());
+        const std::string folded_query = FoldAliasForSearch(query);
         std::sort(cases.begin(), cases.end(),
                   [](const CaseListing& a, const CaseListing& b) { return a.updated_at_ms > b.updated_at_ms; });
         std::string rows;
@@ -639,21 +657,23 @@ void Pages::Cases(const Ctx& c, const httplib::Request& req, httplib::Response& 
           TRYGG_ASSIGN_OR_RETURN(CaseRead read, d.cases->ReadCase(listing.case_id));
           absl::StatusOr<v1::CaseRecord> record = LatestRecord(read);
           const std::string name = record.ok() ? CaseName(*record) : "";
-          if (!query.empty()) {
-            auto lower = [](std::string s) {
-              std::transform(s.begin(), s.end(), s.begin(), [](unsigned char ch) { return std::tolower(ch); });
-              return s;
-            };
-            if (lower(name).find(lower(query)) == std::string::npos) continue;
+          const std::string alias = d.aliases->Get(listing.case_id);
+          // By the caseworker's alias or the name in the record, either
+          // case-insensitively (alias_index.h: Swedish letters included).
+          if (!query.empty() && FoldAliasForSearch(alias).find(folded_query) == std::string::npos &&
+              FoldAliasForSearch(name).find(folded_query) == std::string::npos) {
+            continue;
           }
-          rows += "<tr><td><a href=\"/case?id=" + listing.case_id.ToHex() + "\">" + Esc(name) + "</a></td><td>" +
+          rows += "<tr data-case=\"" + listing.case_id.ToHex() + "\"><td class=\"alias\">" + Esc(alias) +
+                  "</td><td><a href=\"/case?id=" + listing.case_id.ToHex() + "\">" + Esc(name) + "</a></td><td>" +
                   std::to_string(listing.head_version) + "</td><td>" + Esc(FormatStockholm(listing.updated_at_ms)) +
                   "</td></tr>";
         }
         if (rows.empty()) {
           body += "<p>" + c.T("cases.none") + "</p>";
         } else {
-          body += "<table><thead><tr><th scope=\"col\">" + c.T("col.name") + "</th><th scope=\"col\">" +
+          body += "<table id=\"case-list\"><thead><tr><th scope=\"col\">" + c.T("col.alias") +
+                  "</th><th scope=\"col\">" + c.T("col.name") + "</th><th scope=\"col\">" +
                   c.T("col.versions") + "</th><th scope=\"col\">" + c.T("col.updated") + "</th></tr></thead><tbody>" +
                   rows + "</tbody></table>";
         }
@@ -697,7 +717,16 @@ void Pages::CaseView(const Ctx& c, const httplib::Request& req, httplib::Respons
         TRYGG_ASSIGN_OR_RETURN(v1::CaseRecord record, LatestRecord(read));
         const std::string id = case_id.ToHex();
         std::map<Id128, std::string> names;
-        body += "<h2 id=\"case-name\">" + Esc(CaseName(record)) + "</h2>" + RenderRecord(c, record);
+        const std::string alias = d.aliases->Get(case_id);
+        body += "<h2 id=\"case-name\">" + Esc(CaseName(record)) + "</h2>";
+        body += "<section id=\"alias-section\"><h3>" + c.T("alias.title") + "</h3>";
+        if (!d.aliases_status.ok()) body += AliasErrorBox(c, d.aliases_status);
+        body += "<p id=\"case-alias\">" + (alias.empty() ? c.T("alias.none") : Esc(alias)) + "</p>";
+        body += "<form method=\"post\" action=\"/case/alias\">" + c.Csrf() +
+                "<input type=\"hidden\" name=\"id\" value=\"" + id + "\">" +
+                TextInput(c, "alias", "alias.label", alias, "text", "alias.hint") +
+                "<p><button type=\"submit\" id=\"alias-save\">" + c.T("alias.save") + "</button></p></form></section>";
+        body += RenderRecord(c, record);
         body += "<p><a href=\"/case/edit?id=" + id + "\">" + c.T("case.edit") + "</a> · <a href=\"/directory?case=" +
                 id + "\">" + c.T("case.refer") + "</a></p>";
         body += "<section><h2>" + c.T("case.versions") + "</h2><ol>";
@@ -1288,21 +1317,43 @@ void Pages::Register(httplib::Server& s) {
     const CaseForm form = FormFromRequest(req);
     v1::CaseRecord record;
     std::vector<std::string> errors = CheckCaseForm(c, form, record);
+    const std::string alias(absl::StripAsciiWhitespace(form.text.at("alias")));
+    if (absl::Status checked = CheckAlias(alias); !checked.ok()) {
+      errors.push_back(c.T("alias.invalid") + " " + Esc(std::string(checked.message())));
+    }
     if (!errors.empty()) {
       return Send(c, req, res, "case.new_title", CaseFormHtml(c, "/case/new", form, "", errors), false, 400);
     }
     Id128 case_id;
     if (!Run(c, req, res, [&](OpenDevice& d) -> absl::Status {
+          // A file that did not open refuses before anything is sealed.
+          if (!alias.empty()) TRYGG_RETURN_IF_ERROR(d.aliases_status);
           const std::string bytes = record.SerializeAsString();
           TRYGG_ASSIGN_OR_RETURN(case_id, d.cases->CreateCase(
                                               std::span<const uint8_t>(
                                                   reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
                                               kContentCaseRecord));
+          if (!alias.empty()) TRYGG_RETURN_IF_ERROR(d.SetAlias(case_id, alias));
           return absl::OkStatus();
         })) {
       return;
     }
     res.set_redirect("/case?id=" + case_id.ToHex(), 303);
+  });
+  // The caseworker's own name for a case, on this device only: never sent.
+  Post(s, "/case/alias", [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) {
+    std::string id_hex;
+    if (!Run(c, req, res, [&](OpenDevice& d) -> absl::Status {
+          TRYGG_ASSIGN_OR_RETURN(Id128 case_id, IdParam(req, "id"));
+          // Only a case this organisation can read gets a name.
+          TRYGG_RETURN_IF_ERROR(d.cases->ReadCase(case_id).status());
+          id_hex = case_id.ToHex();
+          const std::string alias(absl::StripAsciiWhitespace(Param(req, "alias")));
+          return d.SetAlias(case_id, alias);
+        })) {
+      return;
+    }
+    res.set_redirect("/case?id=" + id_hex, 303);
   });
   Get(s, "/case/edit", [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) {
     std::string body;

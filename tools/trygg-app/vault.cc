@@ -3,6 +3,7 @@
 #include "vault.h"
 
 #include <chrono>
+#include <cstdio>
 
 #include "trygg/status_macros.h"
 
@@ -23,6 +24,18 @@ int64_t SteadyMs() {
 }
 
 }  // namespace
+
+absl::Status OpenDevice::SetAlias(const Id128& case_id, std::string_view alias) {
+  TRYGG_RETURN_IF_ERROR(aliases_status);
+  TRYGG_RETURN_IF_ERROR(CheckAlias(alias));
+  // On a copy, so a failed save leaves the index as the file has it.
+  absl::StatusOr<AliasIndex> before = AliasIndex::Load(aliases_path, keys);
+  TRYGG_RETURN_IF_ERROR(before.status());
+  TRYGG_RETURN_IF_ERROR(before->Set(case_id, alias));
+  TRYGG_RETURN_IF_ERROR(before->Save(aliases_path, rng));
+  *aliases = std::move(*before);
+  return absl::OkStatus();
+}
 
 Vault::Vault(VaultConfig config) : config_(std::move(config)) {
   idle_thread_ = std::thread([this] { IdleLoop(); });
@@ -62,6 +75,17 @@ absl::Status Vault::Unlock(std::string_view passphrase) {
   device->referrals =
       std::make_unique<ReferralClient>(*device->client, device->keys, *device->cases, device->clock, device->rng);
   device->directory = std::make_unique<DirectoryClient>(*device->client, device->keys, device->clock, device->rng);
+  device->aliases_path = AliasIndexPathFor(config_.keystore);
+  absl::StatusOr<AliasIndex> aliases = AliasIndex::Load(device->aliases_path, device->keys);
+  if (aliases.ok()) {
+    device->aliases = std::make_unique<AliasIndex>(std::move(*aliases));
+  } else {
+    // Never replaced: the pages show this error and refuse new aliases.
+    device->aliases_status = aliases.status();
+    device->aliases = std::make_unique<AliasIndex>(AliasIndex::Empty(device->keys));
+    std::fprintf(stderr, "trygg-app: the alias index did not open: %s\n",
+                 std::string(aliases.status().message()).c_str());
+  }
   device_ = std::move(device);
   last_activity_ms_ = SteadyMs();
   watch_stop_ = std::make_shared<std::atomic<bool>>(false);
@@ -91,9 +115,11 @@ void Vault::LockLocked(std::unique_lock<std::mutex>& lock) {
   if (watcher.joinable()) watcher.join();
   // Wipe first, then log out: Logout is an RPC that may take its whole
   // deadline when the server is away, and the keys must not wait for it.
-  // The typed clients go first (the CaseClient's cached scope keys), then
+  // The alias index (its key and the names) and the typed clients go first (the CaseClient's cached scope keys), then
   // the organisation keys and the device keys are replaced, which frees
   // and wipes their locked memory (SecretBytes).
+  device->aliases->Wipe();
+  device->aliases.reset();
   device->directory.reset();
   device->referrals.reset();
   device->cases.reset();

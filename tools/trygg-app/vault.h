@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "trygg/alias_index.h"
 #include "trygg/case_client.h"
 #include "trygg/client.h"
 #include "trygg/device.h"
@@ -79,6 +80,16 @@ struct OpenDevice {
   std::unique_ptr<CaseClient> cases;
   std::unique_ptr<ReferralClient> referrals;
   std::unique_ptr<DirectoryClient> directory;
+  // The caseworker's names for her cases ("<key store>.aliases"), opened
+  // with the device's keys at unlock and wiped at lock. When the file does
+  // not open, `aliases_status` says why, the index is empty and nothing is
+  // written over the file.
+  std::filesystem::path aliases_path;
+  std::unique_ptr<AliasIndex> aliases;
+  absl::Status aliases_status;
+  // Sets (or with "" removes) an alias and saves the file; refused, and
+  // nothing changed, when the file did not open.
+  absl::Status SetAlias(const Id128& case_id, std::string_view alias);
 };
 
 struct Notice {
