@@ -48,13 +48,17 @@ TEXT = {
            "notice": "En ny remiss har kommit", "unlock": "Lås upp", "birth_error": "Födelsedatum ska vara",
            "found": "insatser hittades", "preview": "Exakt vad mottagaren kommer att se", "withdrawn": "återkallat", "declined": "Avböjd", "no_capacity": "Ingen plats",
            "changed": "Ärendet har fått en ny version sedan förhandsgranskningen", "too_large": "Filen är större än 64 MiB",
-           "no_cases": "Inga ärenden hittades"},
+           "no_cases": "Inga ärenden hittades", "dev_denied": "Nekades", "dev_invalid": "Uppgiften är felaktig",
+           "dev_approved": "Enheten är godkänd", "dev_revoked_done": "Enheten är återkallad", "dev_active": "Aktiv",
+           "dev_revoked": "Återkallad"},
     "en": {"wrong": "Wrong passphrase", "overview": "Overview", "fix": "Please correct", "in_force": "in force",
            "new": "New", "accepted": "Accepted", "completed": "Completed", "outcome": "Service provided",
            "notice": "A new referral has arrived", "unlock": "Unlock", "birth_error": "Date of birth must be",
            "found": "services found", "preview": "Exactly what the receiver will see", "withdrawn": "withdrawn", "declined": "Declined", "no_capacity": "No capacity",
            "changed": "The case has a new version since the preview", "too_large": "The file is larger than 64 MiB",
-           "no_cases": "No cases found"},
+           "no_cases": "No cases found", "dev_denied": "Refused", "dev_invalid": "The input is not valid",
+           "dev_approved": "The device is approved", "dev_revoked_done": "The device is revoked", "dev_active": "Active",
+           "dev_revoked": "Revoked"},
 }
 
 
@@ -82,6 +86,7 @@ class World:
         self.procs = []
         self.apps = {}
         self.safety = {}
+        self.device_ids = {}
 
     def run(self, args, who=None):
         env = dict(self.env)
@@ -136,6 +141,7 @@ class World:
                  "--label", person)
         req = json.loads(self.as_(person, "enrol", "request", "--json"))
         self.safety[person] = req["safety_number"]
+        self.device_ids[person] = req["device_id"]
         return req
 
     def start_app(self, who, lang, idle_seconds=600):
@@ -695,8 +701,109 @@ def test_admin_device_page(world, lang, profile, shelter, shots):
             "return Array.from(document.querySelectorAll('img.qr')).every(i => i.complete && i.naturalWidth > 0)"))
         check(True, "with a QR code for each")
         shot(d, shots, f"app-device-{lang}")
+        test_approve_and_revoke(world, lang, url, d, req, profile, shots)
     finally:
         d.quit()
+
+
+def test_approve_and_revoke(world, lang, url, d, req, profile, shots):
+    """The admin approves Nils's device in the app after typing its safety
+    number, and later revokes it; refusals change nothing."""
+    t = TEXT[lang]
+    base = url.split("/open")[0]
+    eid = req["enrolment_id"]
+
+    def approve(number):
+        d.get(base + "/device")
+        WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "fingerprint-" + eid)))
+        d.find_element(By.ID, "fingerprint-" + eid).send_keys(number)
+        d.find_element(By.ID, "approve-" + eid).click()
+
+    def still_pending():
+        d.get(base + "/device")
+        WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "enrolments")))
+        return bool(d.find_elements(By.ID, "safety-" + eid))
+
+    approve(world.safety["sara"])  # a real safety number, of another device
+    WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "device-error")))
+    check(t["dev_denied"] in d.find_element(By.ID, "device-error").text and still_pending(),
+          "approving with another device's safety number is refused, and the request still waits")
+    approve("1234 5678")
+    WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "device-error")))
+    check(t["dev_invalid"] in d.find_element(By.ID, "device-error").text and still_pending(),
+          "a number that is not all 60 digits is refused, and the request still waits")
+    d.get(base + "/device")
+    WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "fingerprint-" + eid)))
+    check(d.execute_script("return Array.from(document.querySelectorAll("
+                           "'input:not([type=hidden]), select, textarea')).every(e => e.labels.length > 0)"),
+          "every field of the admin's device page has a label")
+    d.find_element(By.ID, "fingerprint-" + eid).send_keys(req["safety_number"])
+    d.execute_script("document.getElementById(arguments[0]).closest('article').scrollIntoView()", "fingerprint-" + eid)
+    shot(d, shots, f"app-device-approve-{lang}")
+    approve(req["safety_number"].replace(" ", ""))
+    WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "device-done")))
+    nils = world.device_ids["nils"]
+    row = f"tr[data-device='{nils}']"
+    check(t["dev_approved"] in d.find_element(By.ID, "device-done").text and not d.find_elements(By.ID, "safety-" + eid)
+          and t["dev_active"] in d.find_element(By.CSS_SELECTOR, row + " .device-state").text,
+          "the admin approves after typing the number shown on the new device, and it is listed as active")
+    world.as_("nils", "device", "activate")
+    world.as_("nils", "device", "list")
+    check(True, "the approved device activates and signs in")
+
+    # Nils, a caseworker, has no admin controls, and a forged POST is refused.
+    nils_url = world.start_app("nils", lang)
+    n = browser(profile + "-nils")
+    try:
+        open_and_unlock(n, nils_url, "Skyddat boende Syd")
+        n.get(nils_url.split("/open")[0] + "/device")
+        WebDriverWait(n, WAIT).until(EC.presence_of_element_located((By.ID, "safety-number")))
+        check(not n.find_elements(By.CSS_SELECTOR, "form.approve, form.revoke, #devices"),
+              "a caseworker's device page has no approve or revoke forms")
+        nport = int(urllib.parse.urlparse(nils_url).port)
+        nhost = f"127.0.0.1:{nport}"
+        jar = "; ".join(f"{c['name']}={c['value']}" for c in n.get_cookies())
+        csrf = n.find_element(By.CSS_SELECTOR, "input[name=csrf]").get_attribute("value")
+        headers = {"Host": nhost, "Cookie": jar, "Origin": f"http://{nhost}",
+                   "Content-Type": "application/x-www-form-urlencoded"}
+        status, _, body = raw(nport, "POST", "/device/revoke", headers, urllib.parse.urlencode(
+            {"csrf": csrf, "device": world.device_ids["sara"], "passphrase": PASSPHRASE}))
+        check(status == 403 and "only an organisation admin" in body, "a caseworker's revoke is refused (403)")
+        status, _, body = raw(nport, "POST", "/device/approve", headers, urllib.parse.urlencode(
+            {"csrf": csrf, "enrolment": "0" * 32, "fingerprint": "0" * 60}))
+        check(status == 403 and "only an organisation admin" in body, "a caseworker's approval is refused (403)")
+    finally:
+        n.quit()
+    world.apps["nils"].send_signal(signal.SIGTERM)
+    world.apps["nils"].wait(timeout=WAIT)
+    d.get(base + "/device")
+    sara_row = f"tr[data-device='{world.device_ids['sara']}'] .device-state"
+    WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.CSS_SELECTOR, sara_row)))
+    check(t["dev_active"] in d.find_element(By.CSS_SELECTOR, sara_row).text, "and Sara's device is still active")
+
+    # Revoke: the passphrase confirms; a wrong one changes nothing.
+    def revoke(passphrase):
+        d.get(base + "/device")
+        WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "revoke-passphrase-" + nils)))
+        d.find_element(By.ID, "revoke-passphrase-" + nils).send_keys(passphrase)
+        d.find_element(By.ID, "revoke-" + nils).click()
+
+    revoke("not the passphrase")
+    WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "device-error")))
+    check(t["dev_denied"] in d.find_element(By.ID, "device-error").text, "a revocation with a wrong passphrase is refused")
+    world.as_("nils", "device", "list")
+    check(True, "and Nils can still sign in")
+    revoke(PASSPHRASE)
+    WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "device-done")))
+    check(t["dev_revoked_done"] in d.find_element(By.ID, "device-done").text and
+          t["dev_revoked"] in d.find_element(By.CSS_SELECTOR, row + " .device-state").text and
+          not d.find_elements(By.ID, "revoke-" + nils), "the admin revokes Nils's device in the app")
+    try:
+        world.as_("nils", "device", "list")
+        refused = ""
+    except Failure as e:
+        refused = str(e)
+    check(refused != "", "the revoked device can no longer sign in")
 
 
 REFRESH_SECONDS = 20  # assets/app.js: live pages refresh their lists this often

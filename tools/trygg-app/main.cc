@@ -99,6 +99,7 @@ int main(int argc, char** argv) {
   }
   vault_config.idle_lock_ms = int64_t{idle_seconds} * 1000;
   vault_config.allow_weak_kdf_for_tests = trygg::cli::InsecureFastKdf();
+  vault_config.save_limits = trygg::cli::KeyStoreKdfLimits();
 
   trygg::app::HttpGuard guard;
   trygg::app::Vault vault(vault_config);

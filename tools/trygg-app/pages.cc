@@ -27,6 +27,7 @@
 #include "trygg/consent_expiry.h"
 #include "trygg/fingerprint.h"
 #include "trygg/names.h"
+#include "trygg/org_log.h"
 #include "trygg/referral_packet.h"
 #include "trygg/status_macros.h"
 #include "trygg/v1/case_record.pb.h"
@@ -1035,11 +1036,57 @@ std::string SafetyNumberBlock(const Ctx& c, const std::string& number, const std
          qr_query + "\" alt=\"" + c.T("device.qr_alt") + "\" width=\"240\" height=\"240\"></p>";
 }
 
+// The admin types the number the new device shows (as `trygg enrol approve
+// --fingerprint`): reading it off her own screen is not a comparison.
+std::string ApproveForm(const Ctx& c, const std::string& enrolment_hex) {
+  const std::string field = "fingerprint-" + enrolment_hex;
+  return "<form method=\"post\" action=\"/device/approve\" class=\"approve\">" + c.Csrf() +
+         "<input type=\"hidden\" name=\"enrolment\" value=\"" + enrolment_hex + "\"><p><label for=\"" + field +
+         "\">" + c.T("device.type_number") + "</label><span class=\"hint\" id=\"" + field + "-hint\">" +
+         c.T("device.type_number_hint") + "</span><input type=\"text\" inputmode=\"numeric\" autocomplete=\"off\" id=\"" +
+         field + "\" name=\"fingerprint\" aria-describedby=\"" + field + "-hint\" required></p><p><button type=\"submit\" "
+         "id=\"approve-" + enrolment_hex + "\">" + c.T("device.approve") + "</button></p></form>";
+}
+
+// Revoking rewrites the key store (the organisation key rotates), so the
+// admin confirms with the passphrase.
+std::string RevokeForm(const Ctx& c, const std::string& device_hex) {
+  const std::string field = "revoke-passphrase-" + device_hex;
+  return "<form method=\"post\" action=\"/device/revoke\" class=\"revoke\">" + c.Csrf() +
+         "<input type=\"hidden\" name=\"device\" value=\"" + device_hex + "\"><p><label for=\"" + field + "\">" +
+         c.T("device.revoke_passphrase") + "</label><input type=\"password\" autocomplete=\"current-password\" id=\"" +
+         field + "\" name=\"passphrase\" required></p><p><button type=\"submit\" id=\"revoke-" + device_hex + "\">" +
+         c.T("device.revoke_button") + "</button></p></form>";
+}
+
+// What a refused device action means to the admin, in her language, then
+// the library's reason.
+std::string DeviceErrorBox(const Ctx& c, const absl::Status& status) {
+  std::string key = "error.summary";
+  switch (status.code()) {
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kUnauthenticated: key = "device.error.denied"; break;
+    case absl::StatusCode::kInvalidArgument: key = "device.error.invalid"; break;
+    case absl::StatusCode::kNotFound: key = "device.error.not_found"; break;
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kAborted: key = "device.error.conflict"; break;
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded: key = "device.error.unavailable"; break;
+    default: break;
+  }
+  return "<div class=\"error\" role=\"alert\" id=\"device-error\"><p>" + c.T(key) + "</p><p lang=\"en\">" +
+         Esc(std::string(status.message())) + "</p></div><p><a href=\"/device\">" + c.T("device.back") + "</a></p>";
+}
+
 // This device and, for an admin, the devices waiting to be approved: each
 // with its safety number large and as a QR code, for the in-person check of
 // the enrolment ceremony (docs/cli.md, `enrol approve --fingerprint`).
 void Pages::Device(const Ctx& c, const httplib::Request& req, httplib::Response& res) {
   std::string body;
+  const std::string done = Param(req, "done");
+  if (done == "approved" || done == "revoked") {
+    body += "<p class=\"done\" role=\"status\" id=\"device-done\">" + c.T("device.done_" + done) + "</p>";
+  }
   if (!Run(c, req, res, [&](OpenDevice& d) -> absl::Status {
         const std::string number = SafetyNumber(d.keys.device.signing().public_key);
         body += "<section><h2>" + c.T("device.this") + "</h2><dl>" +
@@ -1062,11 +1109,27 @@ void Pages::Device(const Ctx& c, const httplib::Request& req, httplib::Response&
                     Row(c, "device.submitted", Esc(FormatStockholm(p.submitted_at_ms))) + "</dl>" +
                     SafetyNumberBlock(c, SafetyNumber(p.request.sign_key), "?enrolment=" + p.enrolment_id.ToHex(),
                                       "safety-" + p.enrolment_id.ToHex()) +
-                    "<p>" + c.T("device.approve_cli", {"<code>trygg enrol approve " + p.enrolment_id.ToHex() +
-                                                           " --fingerprint ...</code>"}) +
-                    "</p></article>";
+                    ApproveForm(c, p.enrolment_id.ToHex()) + "</article>";
           }
           body += "</section>";
+          TRYGG_ASSIGN_OR_RETURN(OrgLogState log, d.client->FetchOrgLog(d.login.org_id));
+          body += "<section id=\"devices\"><h2>" + c.T("device.members") + "</h2><table><thead><tr><th scope=\"col\">" +
+                  c.T("device.id") + "</th><th scope=\"col\">" + c.T("device.role") + "</th><th scope=\"col\">" +
+                  c.T("device.state") + "</th><th scope=\"col\">" + c.T("device.safety_number") +
+                  "</th><th scope=\"col\">" + c.T("device.revoke") + "</th></tr></thead><tbody>";
+          for (const auto& [id, record] : log.devices()) {
+            const std::string hex = id.ToHex();
+            const bool self = id == d.keys.device_id;
+            body += "<tr data-device=\"" + hex + "\"><td><code>" + hex + "</code>" +
+                    (self ? " " + c.T("device.self") : "") + "</td><td>" +
+                    EnumLabel(c, "role", NamedEnum::kRole, static_cast<uint8_t>(record.role)) +
+                    "</td><td class=\"device-state\">" +
+                    (record.revoked ? c.T("device.revoked", {Esc(FormatStockholm(record.revoked_at_ms))})
+                                    : c.T("device.active")) +
+                    "</td><td class=\"safety-small\">" + Esc(SafetyNumber(record.sign_key)) + "</td><td>" +
+                    (record.revoked || self ? "" : RevokeForm(c, hex)) + "</td></tr>";
+          }
+          body += "</tbody></table></section>";
         }
         return absl::OkStatus();
       })) {
@@ -1552,6 +1615,31 @@ void Pages::Register(httplib::Server& s) {
     res.set_redirect("/referral?id=" + referral_hex, 303);
   });
   Get(s, "/device", [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) { Device(c, req, res); });
+  Post(s, "/device/approve", [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) {
+    absl::Status status = vault_.With([&](OpenDevice& d) -> absl::Status {
+      TRYGG_ASSIGN_OR_RETURN(Id128 id, IdParam(req, "enrolment"));
+      return d.ApproveEnrolment(id, Param(req, "fingerprint"));
+    });
+    if (absl::IsFailedPrecondition(status) && status.message() == "locked") return res.set_redirect("/unlock", 303);
+    if (!status.ok()) return Send(c, req, res, "nav.device", DeviceErrorBox(c, status), false, HttpStatusOf(status));
+    res.set_redirect("/device?done=approved", 303);
+  });
+  Post(s, "/device/revoke", [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) {
+    std::string passphrase = Param(req, "passphrase");
+    absl::Status status = vault_.With([&](OpenDevice& d) -> absl::Status {
+      TRYGG_ASSIGN_OR_RETURN(Id128 id, IdParam(req, "device"));
+      return d.RevokeDevice(id, passphrase).status();
+    });
+    // As for the unlock: our copy, httplib's body and its parsed field.
+    Wipe(passphrase);
+    for (auto& [name, value] : const_cast<httplib::Request&>(req).params) {
+      if (name == "passphrase") Wipe(value);
+    }
+    WipeRequest(req);
+    if (absl::IsFailedPrecondition(status) && status.message() == "locked") return res.set_redirect("/unlock", 303);
+    if (!status.ok()) return Send(c, req, res, "nav.device", DeviceErrorBox(c, status), false, HttpStatusOf(status));
+    res.set_redirect("/device?done=revoked", 303);
+  });
   Get(s, "/device/qr.svg",
       [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) { DeviceQr(c, req, res); });
   Get(s, "/referral",

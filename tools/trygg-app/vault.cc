@@ -2,9 +2,12 @@
 
 #include "vault.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
+#include "trygg/fingerprint.h"
+#include "trygg/membership.h"
 #include "trygg/status_macros.h"
 
 namespace trygg::app {
@@ -35,6 +38,63 @@ absl::Status OpenDevice::SetAlias(const Id128& case_id, std::string_view alias) 
   TRYGG_RETURN_IF_ERROR(before->Save(aliases_path, rng));
   *aliases = std::move(*before);
   return absl::OkStatus();
+}
+
+absl::Status OpenDevice::ApproveEnrolment(const Id128& enrolment_id, std::string_view typed) {
+  if (login.role != Role::kOrgAdmin) {
+    return absl::PermissionDeniedError("only an organisation admin approves devices");
+  }
+  TRYGG_ASSIGN_OR_RETURN(std::vector<PendingEnrolment> pending, client->ListEnrolments());
+  auto found = std::find_if(pending.begin(), pending.end(),
+                            [&](const PendingEnrolment& p) { return p.enrolment_id == enrolment_id; });
+  if (found == pending.end()) return absl::NotFoundError("no pending enrolment request with this id");
+  // The ceremony: the admin vouches that this key is the person's device.
+  absl::Status match = CheckSafetyNumber(typed, found->request.sign_key);
+  if (absl::IsInvalidArgument(match)) {
+    return absl::InvalidArgumentError("the safety number must be all 60 digits");
+  }
+  if (!match.ok()) {
+    return absl::PermissionDeniedError(
+        "the safety number does not match this request: do not approve; ask the person to enrol again");
+  }
+  return trygg::ApproveEnrolment(*client, keys, *found, clock, rng).status();
+}
+
+absl::StatusOr<RekeyReport> OpenDevice::RevokeDevice(const Id128& device_id, std::string_view passphrase) {
+  if (login.role != Role::kOrgAdmin) {
+    return absl::PermissionDeniedError("only an organisation admin revokes devices");
+  }
+  if (device_id == keys.device_id) {
+    return absl::InvalidArgumentError("this device cannot revoke itself; another admin's device does");
+  }
+  TRYGG_ASSIGN_OR_RETURN(OrgLogState log, client->FetchOrgLog(keys.org_id));
+  if (log.ActiveDevice(device_id) == nullptr) {
+    return absl::NotFoundError("no active device with this id in the organisation");
+  }
+  // The key store is rewritten with the new organisation key: check the
+  // passphrase first, so a wrong one changes nothing.
+  absl::StatusOr<KeyStoreContents> check = OpenKeyStore(session->key_store_path(), passphrase, open_options);
+  if (!check.ok()) {
+    if (absl::IsPermissionDenied(check.status())) {
+      return absl::PermissionDeniedError("wrong passphrase: nothing was revoked");
+    }
+    return check.status();
+  }
+  KeyStoreContents& own = session->keys();
+  TRYGG_RETURN_IF_ERROR(trygg::RevokeDevice(*client, own, device_id, clock, rng));
+  absl::Status saved = SaveKeyStore(session->key_store_path(), passphrase, own, save_limits, rng);
+  if (!saved.ok()) {
+    return absl::Status(saved.code(), "the device is revoked, but the key store was not saved (" +
+                                          std::string(saved.message()) +
+                                          "); do not lock the app, and run `trygg org rekey` after fixing this");
+  }
+  absl::StatusOr<RekeyReport> report = cases->RekeyStaleCases();
+  if (!report.ok()) {
+    return absl::Status(report.status().code(),
+                        "the device is revoked and the organisation key rotated, but re-keying the cases stopped (" +
+                            std::string(report.status().message()) + "); finish with `trygg org rekey`");
+  }
+  return report;
 }
 
 Vault::Vault(VaultConfig config) : config_(std::move(config)) {
@@ -75,6 +135,8 @@ absl::Status Vault::Unlock(std::string_view passphrase) {
   device->referrals =
       std::make_unique<ReferralClient>(*device->client, device->keys, *device->cases, device->clock, device->rng);
   device->directory = std::make_unique<DirectoryClient>(*device->client, device->keys, device->clock, device->rng);
+  device->save_limits = config_.save_limits;
+  device->open_options = options.key_store;
   device->aliases_path = AliasIndexPathFor(config_.keystore);
   absl::StatusOr<AliasIndex> aliases = AliasIndex::Load(device->aliases_path, device->keys);
   if (aliases.ok()) {

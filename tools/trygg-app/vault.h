@@ -57,6 +57,9 @@ struct VaultConfig {
   std::filesystem::path keystore;
   int64_t idle_lock_ms = 10 * 60 * 1000;
   bool allow_weak_kdf_for_tests = false;
+  // The limits a rewritten key store gets (after a revocation rotates the
+  // organisation key).
+  KdfLimits save_limits = ModerateKdfLimits();
 };
 
 // An open device: valid between Unlock and Lock, used under With's lock.
@@ -90,6 +93,25 @@ struct OpenDevice {
   // Sets (or with "" removes) an alias and saves the file; refused, and
   // nothing changed, when the file did not open.
   absl::Status SetAlias(const Id128& case_id, std::string_view alias);
+
+  // An admin's part of the enrolment ceremony, as `trygg enrol approve
+  // --fingerprint`: `typed` must be the full safety number of the pending
+  // request's key (CheckSafetyNumber: InvalidArgument when it is not 60
+  // digits, PermissionDenied when it does not match); then libtrygg's
+  // ApproveEnrolment. PermissionDenied for a device that is not an admin,
+  // NotFound for no such pending request. Nothing changes on a refusal.
+  absl::Status ApproveEnrolment(const Id128& enrolment_id, std::string_view typed);
+  // As `trygg device revoke`: revokes an active device of this organisation
+  // (not this one), which rotates the organisation key; rewrites the key
+  // store with the new generation under `passphrase`, which is checked
+  // against the key store first (PermissionDenied, nothing changed, when
+  // wrong); then re-keys the organisation's cases. PermissionDenied for a
+  // device that is not an admin, NotFound for no such active device,
+  // InvalidArgument for this device itself.
+  absl::StatusOr<RekeyReport> RevokeDevice(const Id128& device_id, std::string_view passphrase);
+
+  KdfLimits save_limits;
+  KeyStoreOpenOptions open_options;
 };
 
 struct Notice {
