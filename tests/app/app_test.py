@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import urllib.parse
 
 from selenium import webdriver
@@ -50,7 +51,9 @@ TEXT = {
            "changed": "Ärendet har fått en ny version sedan förhandsgranskningen", "too_large": "Filen är större än 64 MiB",
            "no_cases": "Inga ärenden hittades", "dev_denied": "Nekades", "dev_invalid": "Uppgiften är felaktig",
            "dev_approved": "Enheten är godkänd", "dev_revoked_done": "Enheten är återkallad", "dev_active": "Aktiv",
-           "dev_revoked": "Återkallad"},
+           "dev_revoked": "Återkallad",
+           "mismatch": "Lösenfraserna är inte likadana", "bad_org": "Organisationens id ska vara",
+           "not_approved": "Enheten är inte godkänd ännu"},
     "en": {"wrong": "Wrong passphrase", "overview": "Overview", "fix": "Please correct", "in_force": "in force",
            "new": "New", "accepted": "Accepted", "completed": "Completed", "outcome": "Service provided",
            "notice": "A new referral has arrived", "unlock": "Unlock", "birth_error": "Date of birth must be",
@@ -58,7 +61,9 @@ TEXT = {
            "changed": "The case has a new version since the preview", "too_large": "The file is larger than 64 MiB",
            "no_cases": "No cases found", "dev_denied": "Refused", "dev_invalid": "The input is not valid",
            "dev_approved": "The device is approved", "dev_revoked_done": "The device is revoked", "dev_active": "Active",
-           "dev_revoked": "Revoked"},
+           "dev_revoked": "Revoked",
+           "mismatch": "The passphrases are not the same", "bad_org": "The organisation id must be",
+           "not_approved": "The device is not approved yet"},
 }
 
 
@@ -144,11 +149,11 @@ class World:
         self.device_ids[person] = req["device_id"]
         return req
 
-    def start_app(self, who, lang, idle_seconds=600):
+    def start_app(self, who, lang, idle_seconds=600, extra=()):
         env = dict(self.env, HOME=os.path.join(self.work, who), XDG_CONFIG_HOME="")
         del env["TRYGG_PASSPHRASE"]  # the app asks in its page, never the environment
         out = open(os.path.join(self.work, who + ".app.out"), "w+")
-        proc = subprocess.Popen([self.app, "--json", "--lang", lang, "--idle-lock-seconds", str(idle_seconds)],
+        proc = subprocess.Popen([self.app, "--json", "--lang", lang, "--idle-lock-seconds", str(idle_seconds), *extra],
                                 stdout=out, stderr=open(os.path.join(self.work, who + ".app.log"), "w"), env=env)
         self.procs.append(proc)
         self.apps[who] = proc
@@ -806,6 +811,75 @@ def test_approve_and_revoke(world, lang, url, d, req, profile, shots):
     check(refused != "", "the revoked device can no longer sign in")
 
 
+def test_new_device(world, lang, shelter, profile, shots):
+    """A new device's enrolment from the app: keys, the request, the safety
+    number large and as a QR code; the admin approves it (here with the CLI,
+    comparing the number the page shows); then activation and unlock."""
+    t = TEXT[lang]
+    home = os.path.join(world.work, "olle")
+    os.makedirs(home, exist_ok=True)
+    url = world.start_app("olle", lang, extra=["--server", world.addr, "--root-key", world.root_key])
+    d = browser(profile)
+    try:
+        d.get(url)
+        WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "enrol-request")))
+        check(True, "an app on a computer without a key store opens the new device's enrolment")
+        check(d.execute_script("return Array.from(document.querySelectorAll("
+                               "'input:not([type=hidden]), select, textarea')).every(e => e.labels.length > 0)"),
+              "every field of the enrolment form has a label")
+
+        def fill(org, first, second):
+            d.find_element(By.ID, "org").clear()
+            d.find_element(By.ID, "org").send_keys(org)
+            d.find_element(By.ID, "label").clear()
+            d.find_element(By.ID, "label").send_keys("olle")
+            d.find_element(By.ID, "new-passphrase").send_keys(first)
+            d.find_element(By.ID, "new-passphrase2").send_keys(second)
+            old = d.find_element(By.TAG_NAME, "html")
+            d.find_element(By.ID, "enrol-request").click()
+            WebDriverWait(d, WAIT).until(EC.staleness_of(old))
+            WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#enrol-error, #enrol-safety")))
+
+        keystores = lambda: [n for _, _, ns in os.walk(home) for n in ns if n.endswith(".keystore")]
+        fill(shelter, PASSPHRASE, PASSPHRASE + "x")
+        check(t["mismatch"] in d.find_element(By.ID, "enrol-error").text and not keystores(),
+              "two different passphrases are refused and no key store is made")
+        fill("not an id", PASSPHRASE, PASSPHRASE)
+        check(t["bad_org"] in d.find_element(By.ID, "enrol-error").text and not keystores(),
+              "an organisation id that is not 32 hex digits is refused and no key store is made")
+        fill(shelter, PASSPHRASE, PASSPHRASE)
+        WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "enrol-safety")))
+        number = d.find_element(By.ID, "enrol-safety").text
+        eid = d.find_element(By.ID, "enrol-id").text
+        check(re.fullmatch(r"(\d{5}\s+){11}\d{5}", number) is not None and len(keystores()) == 1,
+              "the app makes the key store and shows the request's safety number")
+        WebDriverWait(d, WAIT).until(lambda drv: drv.execute_script(
+            "const i = document.querySelector('img.qr'); return i.complete && i.naturalWidth > 0"))
+        check(True, "and its QR code")
+        shot(d, shots, f"app-enrol-{lang}")
+        d.find_element(By.ID, "activate-passphrase").send_keys(PASSPHRASE)
+        old = d.find_element(By.TAG_NAME, "html")
+        d.find_element(By.ID, "activate").click()
+        WebDriverWait(d, WAIT).until(EC.staleness_of(old))
+        WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "enrol-error")))
+        check(t["not_approved"] in d.find_element(By.ID, "enrol-error").text,
+              "activating before the admin approved is refused with a message")
+        listed = json.loads(world.as_("shelter-admin", "enrol", "list", "--json"))["enrolments"]
+        mine = [e for e in listed if e["enrolment_id"] == eid]
+        check(len(mine) == 1 and mine[0]["safety_number"] == number,
+              "the admin's list has the request with the same safety number")
+        world.as_("shelter-admin", "enrol", "approve", eid, "--fingerprint", number)
+        d.find_element(By.ID, "activate-passphrase").send_keys(PASSPHRASE)
+        d.find_element(By.ID, "activate").click()
+        WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "passphrase")))
+        d.find_element(By.ID, "passphrase").send_keys(PASSPHRASE)
+        d.find_element(By.ID, "unlock").click()
+        wait_text(d, "Skyddat boende Syd")
+        check(True, "after approval the app activates the device, and it unlocks and signs in")
+    finally:
+        d.quit()
+
+
 REFRESH_SECONDS = 20  # assets/app.js: live pages refresh their lists this often
 
 
@@ -874,6 +948,7 @@ def main():
         drivers.clear()
         check_alias_stays_local(world)
         test_admin_device_page(world, a.lang, os.path.join(work, "chrome-admin"), shelter, a.screenshots)
+        test_new_device(world, a.lang, shelter, os.path.join(work, "chrome-olle"), a.screenshots)
         test_idle_lock(world, a.lang, os.path.join(work, "chrome-idle"))
         # Every app stops cleanly on SIGTERM (under the sanitizers too: an
         # ASan or UBSan report ends the process with an error).
@@ -889,6 +964,7 @@ def main():
         return 0
     except Exception as e:  # report, with the app's logs, then fail
         print(f"FAIL ({a.lang}): {type(e).__name__}: {e}", file=sys.stderr)
+        traceback.print_exc()
         for name in sorted(os.listdir(work)):
             if name.endswith((".log", ".out")):
                 with open(os.path.join(work, name), errors="replace") as f:

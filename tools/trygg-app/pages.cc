@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -25,6 +26,7 @@
 #include "trygg/case_record_check.h"
 #include "qr_svg.h"
 #include "trygg/consent_expiry.h"
+#include "trygg/crypto_error.h"
 #include "trygg/fingerprint.h"
 #include "trygg/names.h"
 #include "trygg/org_log.h"
@@ -528,6 +530,14 @@ class Pages {
 
   void UnlockPage(const Ctx& c, const httplib::Request& req, httplib::Response& res, const std::string& error_html,
                   int status) const;
+  void EnrolPage(const Ctx& c, const httplib::Request& req, httplib::Response& res, const std::string& error_html,
+                 int status);
+  void RegisterEnrolment(httplib::Server& s);
+  // The request this app submitted, shown until the device is activated:
+  // public values only (the enrolment id and the key's safety number).
+  std::mutex enrol_mutex_;
+  std::string enrol_id_;
+  std::string enrol_safety_;
 
   HttpGuard& guard_;
   Vault& vault_;
@@ -1173,6 +1183,177 @@ void Pages::UnlockPage(const Ctx& c, const httplib::Request& req, httplib::Respo
   Send(c, req, res, "unlock.title", body, false, status);
 }
 
+// A new device, from the app: the key store and the request to join (step
+// 1), the safety number large and as a QR code for the admin to compare in
+// person, then activation once approved (step 2). docs/caseworker-guide.md.
+void Pages::EnrolPage(const Ctx& c, const httplib::Request& req, httplib::Response& res, const std::string& error_html,
+                      int status) {
+  std::string body;
+  if (!error_html.empty()) body += "<div class=\"error\" role=\"alert\" id=\"enrol-error\">" + error_html + "</div>";
+  std::string id, number;
+  {
+    std::lock_guard<std::mutex> lock(enrol_mutex_);
+    id = enrol_id_;
+    number = enrol_safety_;
+  }
+  if (number.empty()) {
+    body += "<p>" + c.T("enrol.explain") + "</p><form method=\"post\" action=\"/enrol\">" + c.Csrf();
+    body += TextInput(c, "org", "enrol.org", Param(req, "org"), "text", "enrol.org_hint", true);
+    body += TextInput(c, "label", "enrol.label", Param(req, "label"), "text", "enrol.label_hint", true);
+    const std::string role = Param(req, "role");
+    body += "<p><label for=\"role\">" + c.T("device.role") + "</label><select id=\"role\" name=\"role\">";
+    for (const char* r : {"caseworker", "org-admin"}) {
+      body += "<option value=\"" + std::string(r) + "\"" + (role == r ? " selected" : "") + ">" + c.T(std::string("role.") + r) +
+              "</option>";
+    }
+    body += "</select></p>";
+    body += "<p><label for=\"new-passphrase\">" + c.T("enrol.passphrase") + "</label><span class=\"hint\" "
+            "id=\"new-passphrase-hint\">" + c.T("enrol.passphrase_hint") + "</span><input type=\"password\" "
+            "id=\"new-passphrase\" name=\"passphrase\" autocomplete=\"new-password\" "
+            "aria-describedby=\"new-passphrase-hint\" required></p>";
+    body += "<p><label for=\"new-passphrase2\">" + c.T("enrol.passphrase2") + "</label><input type=\"password\" "
+            "id=\"new-passphrase2\" name=\"passphrase2\" autocomplete=\"new-password\" required></p>";
+    body += "<p><button type=\"submit\" id=\"enrol-request\">" + c.T("enrol.request") + "</button></p></form>";
+  } else {
+    body += "<p>" + c.T("enrol.show_admin") + "</p><p class=\"safety\" id=\"enrol-safety\">" + Esc(number) +
+            "</p><p><img class=\"qr\" src=\"/enrol/qr.svg\" alt=\"" + c.T("device.qr_alt") +
+            "\" width=\"240\" height=\"240\"></p><p>" + c.T("enrol.request_id", {"<code id=\"enrol-id\">" + id + "</code>"}) +
+            "</p><h2>" + c.T("enrol.then") + "</h2><form method=\"post\" action=\"/enrol/activate\">" + c.Csrf() +
+            "<p><label for=\"activate-passphrase\">" + c.T("unlock.passphrase") + "</label><input type=\"password\" "
+            "id=\"activate-passphrase\" name=\"passphrase\" autocomplete=\"current-password\" required></p><p>"
+            "<button type=\"submit\" id=\"activate\">" + c.T("enrol.activate") + "</button></p></form>";
+  }
+  Send(c, req, res, "enrol.title", body, false, status);
+}
+
+void Pages::RegisterEnrolment(httplib::Server& s) {
+  Get(
+      s, "/enrol",
+      [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) {
+        if (vault_.unlocked()) return res.set_redirect("/device");
+        EnrolPage(c, req, res, "", 200);
+      },
+      false);
+  Get(
+      s, "/enrol/qr.svg",
+      [this](const Ctx&, const httplib::Request&, httplib::Response& res) {
+        std::string number;
+        {
+          std::lock_guard<std::mutex> lock(enrol_mutex_);
+          number = enrol_safety_;
+        }
+        absl::StatusOr<std::string> svg = number.empty() ? absl::NotFoundError("no request") : QrSvg(number);
+        if (!svg.ok()) {
+          res.status = 404;
+          return;
+        }
+        res.set_content(*svg, "image/svg+xml");
+      },
+      false);
+  Post(
+      s, "/enrol",
+      [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) {
+        if (vault_.unlocked()) return res.set_redirect("/device", 303);
+        std::string passphrase = Param(req, "passphrase");
+        std::string again = Param(req, "passphrase2");
+        auto wipe_request = [&req, &passphrase, &again] {
+          Wipe(passphrase);
+          Wipe(again);
+          auto& mutable_req = const_cast<httplib::Request&>(req);
+          for (auto& [name, value] : mutable_req.params) {
+            if (name == "passphrase" || name == "passphrase2") Wipe(value);
+          }
+          Wipe(mutable_req.body);
+        };
+        std::string error;
+        absl::StatusOr<Id128> org = Id128::FromHex(std::string(absl::StripAsciiWhitespace(Param(req, "org"))));
+        const std::string role_name = Param(req, "role");
+        const std::string label(absl::StripAsciiWhitespace(Param(req, "label")));
+        if (!org.ok()) {
+          error = c.T("enrol.bad_org");
+        } else if (role_name != "caseworker" && role_name != "org-admin") {
+          error = c.T("enrol.bad_role");
+        } else if (passphrase.size() < 12) {
+          error = c.T("enrol.short_passphrase");
+        } else if (sodium_memcmp(passphrase.data(), again.data(), std::min(passphrase.size(), again.size())) != 0 ||
+                   passphrase.size() != again.size()) {
+          error = c.T("enrol.mismatch");
+        }
+        if (!error.empty()) {
+          wipe_request();
+          return EnrolPage(c, req, res, "<p>" + error + "</p>", 400);
+        }
+        if (std::optional<std::chrono::milliseconds> wait = throttle_.Begin(UnlockThrottle::Clock::now())) {
+          wipe_request();
+          res.set_header("Retry-After", std::to_string((wait->count() + 999) / 1000));
+          return EnrolPage(c, req, res, "<p>" + c.T("unlock.wait", {std::to_string((wait->count() + 999) / 1000)}) + "</p>",
+                           429);
+        }
+        absl::StatusOr<EnrolmentTicket> ticket = vault_.Enrol(
+            passphrase, *org, role_name == "org-admin" ? Role::kOrgAdmin : Role::kCaseworker, label);
+        wipe_request();
+        throttle_.End(ticket.ok(), absl::IsPermissionDenied(ticket.status()), UnlockThrottle::Clock::now());
+        if (!ticket.ok()) {
+          return EnrolPage(c, req, res,
+                           absl::IsPermissionDenied(ticket.status()) ? "<p>" + c.T("unlock.wrong") + "</p>"
+                                                                     : ErrorBox(c, ticket.status()),
+                           HttpStatusOf(ticket.status()));
+        }
+        {
+          std::lock_guard<std::mutex> lock(enrol_mutex_);
+          enrol_id_ = ticket->enrolment_id.ToHex();
+          enrol_safety_ = ticket->safety_number;
+        }
+        res.set_redirect("/enrol", 303);
+      },
+      false);
+  Post(
+      s, "/enrol/activate",
+      [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) {
+        if (vault_.unlocked()) return res.set_redirect("/device", 303);
+        std::string passphrase = Param(req, "passphrase");
+        auto wipe_request = [&req, &passphrase] {
+          Wipe(passphrase);
+          auto& mutable_req = const_cast<httplib::Request&>(req);
+          for (auto& [name, value] : mutable_req.params) {
+            if (name == "passphrase") Wipe(value);
+          }
+          Wipe(mutable_req.body);
+        };
+        if (std::optional<std::chrono::milliseconds> wait = throttle_.Begin(UnlockThrottle::Clock::now())) {
+          wipe_request();
+          res.set_header("Retry-After", std::to_string((wait->count() + 999) / 1000));
+          return EnrolPage(c, req, res, "<p>" + c.T("unlock.wait", {std::to_string((wait->count() + 999) / 1000)}) + "</p>",
+                           429);
+        }
+        absl::StatusOr<int> added = vault_.Activate(passphrase);
+        wipe_request();
+        // Only a wrong passphrase counts towards the throttle: "not approved
+        // yet" from the server is not a guess.
+        const bool wrong = !added.ok() && GetCryptoError(added.status()) == CryptoError::kWrongPassphrase;
+        throttle_.End(added.ok(), wrong, UnlockThrottle::Clock::now());
+        if (!added.ok()) {
+          std::string error;
+          if (wrong) {
+            error = "<p>" + c.T("unlock.wrong") + "</p>";
+          } else if (absl::IsPermissionDenied(added.status()) || absl::IsUnauthenticated(added.status())) {
+            error = "<p>" + c.T("enrol.not_approved") + "</p><p lang=\"en\">" + Esc(std::string(added.status().message())) +
+                    "</p>";
+          } else {
+            error = ErrorBox(c, added.status());
+          }
+          return EnrolPage(c, req, res, error, HttpStatusOf(added.status()));
+        }
+        {
+          std::lock_guard<std::mutex> lock(enrol_mutex_);
+          enrol_id_.clear();
+          enrol_safety_.clear();
+        }
+        res.set_redirect("/unlock", 303);
+      },
+      false);
+}
+
 void Pages::Get(httplib::Server& s, const char* path, Handler h, bool needs_unlock) {
   s.Get(path, [this, h, needs_unlock](const httplib::Request& req, httplib::Response& res) {
     const Ctx c = ContextOf(req);
@@ -1283,10 +1464,13 @@ void Pages::Register(httplib::Server& s) {
     });
   }
 
+  RegisterEnrolment(s);
   Get(
       s, "/unlock",
       [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) {
         if (vault_.unlocked()) return res.set_redirect("/");
+        // A new computer: the enrolment ceremony first.
+        if (!vault_.has_key_store()) return res.set_redirect("/enrol");
         UnlockPage(c, req, res, "", 200);
       },
       false);

@@ -116,9 +116,12 @@ bool Vault::unlocked() const {
   return device_ != nullptr;
 }
 
-absl::Status Vault::Unlock(std::string_view passphrase) {
-  std::unique_lock<std::mutex> lock(mutex_);
-  if (device_ != nullptr) return absl::OkStatus();
+bool Vault::has_key_store() const {
+  std::error_code ec;
+  return std::filesystem::exists(config_.keystore, ec);
+}
+
+DeviceSessionOptions Vault::SessionOptions() const {
   DeviceSessionOptions options;
   options.client.address = config_.server;
   options.client.tls_root_certificates = config_.tls_roots_pem;
@@ -126,6 +129,42 @@ absl::Status Vault::Unlock(std::string_view passphrase) {
   // The state file is "<key store>.heads", the CLI's too, so a server that
   // rolls back what the CLI saw is caught by the app as well.
   options.key_store.allow_weak_kdf_for_tests = config_.allow_weak_kdf_for_tests;
+  options.save_limits = config_.save_limits;
+  return options;
+}
+
+absl::StatusOr<EnrolmentTicket> Vault::Enrol(std::string_view passphrase, const Id128& org_id, Role role,
+                                             std::string_view label) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (device_ != nullptr) return absl::FailedPreconditionError("this device is unlocked: it is enrolled already");
+  if (!has_key_store()) {
+    SystemRng rng;
+    TRYGG_RETURN_IF_ERROR(InitDevice(config_.keystore, passphrase, org_id, config_.save_limits, rng).status());
+  }
+  DeviceSessionOptions options = SessionOptions();
+  options.login = false;
+  TRYGG_ASSIGN_OR_RETURN(std::unique_ptr<DeviceSession> session,
+                         DeviceSession::Open(config_.keystore, passphrase, options));
+  if (session->keys().org_id != org_id) {
+    return absl::FailedPreconditionError("this computer's key store belongs to another organisation");
+  }
+  return RequestEnrolment(*session, role, label);
+}
+
+absl::StatusOr<int> Vault::Activate(std::string_view passphrase) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (device_ != nullptr) return absl::FailedPreconditionError("this device is unlocked: it is active already");
+  DeviceSessionOptions options = SessionOptions();
+  options.keep_passphrase = true;
+  TRYGG_ASSIGN_OR_RETURN(std::unique_ptr<DeviceSession> session,
+                         DeviceSession::Open(config_.keystore, passphrase, options));
+  return ActivateDevice(*session);
+}
+
+absl::Status Vault::Unlock(std::string_view passphrase) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (device_ != nullptr) return absl::OkStatus();
+  DeviceSessionOptions options = SessionOptions();
   TRYGG_ASSIGN_OR_RETURN(std::unique_ptr<DeviceSession> session,
                          DeviceSession::Open(config_.keystore, passphrase, options));
   auto device = std::make_unique<OpenDevice>(std::move(session));

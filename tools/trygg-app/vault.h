@@ -129,6 +129,22 @@ class Vault {
   absl::Status Unlock(std::string_view passphrase);
   void Lock();
   bool unlocked() const;
+  bool has_key_store() const;
+
+  // The enrolment ceremony of a new device, from the app: creates the key
+  // store under `passphrase` for `org_id` when there is none (libtrygg's
+  // InitDevice), then signs and submits a request to join with `role` and
+  // `label` (RequestEnrolment, without logging in). When the key store
+  // exists already, the passphrase must open it (PermissionDenied) and the
+  // request is submitted again, for a device whose first request was lost.
+  // FailedPrecondition while unlocked.
+  absl::StatusOr<EnrolmentTicket> Enrol(std::string_view passphrase, const Id128& org_id, Role role,
+                                        std::string_view label);
+  // After the admin approved: logs in and receives the organisation keys
+  // (ActivateDevice), which rewrites the key store. Returns how many key
+  // generations were added. The login's status (Unauthenticated or
+  // PermissionDenied) when the device is not approved yet.
+  absl::StatusOr<int> Activate(std::string_view passphrase);
 
   // Whether a request is the caseworker's use, which holds off the idle
   // lock, or the page refreshing itself in the background, which does not.
@@ -147,6 +163,7 @@ class Vault {
   void Watch(Client* client, const KeyStoreContents* keys, const std::atomic<bool>& stop);
   void IdleLoop();
   void LockLocked(std::unique_lock<std::mutex>& lock);
+  DeviceSessionOptions SessionOptions() const;
 
   const VaultConfig config_;
   mutable std::mutex mutex_;  // guards device_, watcher_, last_activity_ms_, shutting_down_
