@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import urllib.parse
 
 from selenium import webdriver
@@ -37,6 +38,9 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 PASSPHRASE = "app test passphrase"
+# The caseworker's own names for the case: on her device only, never sent.
+FIRST_ALIAS = "Klient Ö-7"
+ALIAS = "Åsa Ängström"
 WAIT = 30  # seconds: a deadline for a condition, not a pause
 
 TEXT = {
@@ -44,12 +48,22 @@ TEXT = {
            "new": "Ny", "accepted": "Accepterad", "completed": "Avslutad", "outcome": "Insatsen gavs",
            "notice": "En ny remiss har kommit", "unlock": "Lås upp", "birth_error": "Födelsedatum ska vara",
            "found": "insatser hittades", "preview": "Exakt vad mottagaren kommer att se", "withdrawn": "återkallat", "declined": "Avböjd", "no_capacity": "Ingen plats",
-           "changed": "Ärendet har fått en ny version sedan förhandsgranskningen", "too_large": "Filen är större än 64 MiB"},
+           "changed": "Ärendet har fått en ny version sedan förhandsgranskningen", "too_large": "Filen är större än 64 MiB",
+           "no_cases": "Inga ärenden hittades", "dev_denied": "Nekades", "dev_invalid": "Uppgiften är felaktig",
+           "dev_approved": "Enheten är godkänd", "dev_revoked_done": "Enheten är återkallad", "dev_active": "Aktiv",
+           "dev_revoked": "Återkallad",
+           "mismatch": "Lösenfraserna är inte likadana", "bad_org": "Organisationens id ska vara",
+           "not_approved": "Enheten är inte godkänd ännu"},
     "en": {"wrong": "Wrong passphrase", "overview": "Overview", "fix": "Please correct", "in_force": "in force",
            "new": "New", "accepted": "Accepted", "completed": "Completed", "outcome": "Service provided",
            "notice": "A new referral has arrived", "unlock": "Unlock", "birth_error": "Date of birth must be",
            "found": "services found", "preview": "Exactly what the receiver will see", "withdrawn": "withdrawn", "declined": "Declined", "no_capacity": "No capacity",
-           "changed": "The case has a new version since the preview", "too_large": "The file is larger than 64 MiB"},
+           "changed": "The case has a new version since the preview", "too_large": "The file is larger than 64 MiB",
+           "no_cases": "No cases found", "dev_denied": "Refused", "dev_invalid": "The input is not valid",
+           "dev_approved": "The device is approved", "dev_revoked_done": "The device is revoked", "dev_active": "Active",
+           "dev_revoked": "Revoked",
+           "mismatch": "The passphrases are not the same", "bad_org": "The organisation id must be",
+           "not_approved": "The device is not approved yet"},
 }
 
 
@@ -77,6 +91,7 @@ class World:
         self.procs = []
         self.apps = {}
         self.safety = {}
+        self.device_ids = {}
 
     def run(self, args, who=None):
         env = dict(self.env)
@@ -131,13 +146,14 @@ class World:
                  "--label", person)
         req = json.loads(self.as_(person, "enrol", "request", "--json"))
         self.safety[person] = req["safety_number"]
+        self.device_ids[person] = req["device_id"]
         return req
 
-    def start_app(self, who, lang, idle_seconds=600):
+    def start_app(self, who, lang, idle_seconds=600, extra=()):
         env = dict(self.env, HOME=os.path.join(self.work, who), XDG_CONFIG_HOME="")
         del env["TRYGG_PASSPHRASE"]  # the app asks in its page, never the environment
         out = open(os.path.join(self.work, who + ".app.out"), "w+")
-        proc = subprocess.Popen([self.app, "--json", "--lang", lang, "--idle-lock-seconds", str(idle_seconds)],
+        proc = subprocess.Popen([self.app, "--json", "--lang", lang, "--idle-lock-seconds", str(idle_seconds), *extra],
                                 stdout=out, stderr=open(os.path.join(self.work, who + ".app.log"), "w"), env=env)
         self.procs.append(proc)
         self.apps[who] = proc
@@ -378,6 +394,7 @@ def test_flow(world, lang, lina_url, sara_url, lina, sara, shots):
     # A new case: a wrong date is refused before anything is sealed.
     base = lina_url.split("/open")[0]
     lina.get(base + "/case/new")
+    lina.find_element(By.ID, "alias").send_keys(FIRST_ALIAS)
     lina.find_element(By.ID, "first_name").send_keys("Ioana")
     lina.find_element(By.ID, "second_name").send_keys("Popescu")
     lina.find_element(By.ID, "birthdate").send_keys("02/04/1999")
@@ -415,6 +432,7 @@ def test_flow(world, lang, lina_url, sara_url, lina, sara, shots):
     lina.get(base + "/cases?q=ioana")
     check("Ioana Popescu" in lina.find_element(By.ID, "main").text, "the case is found by name")
     lina.get(case_url)
+    test_alias(world, lang, base, case_url, lina, shots)
 
     # Consent for shelter until a date.
     until = (datetime.date.today() + datetime.timedelta(days=90)).isoformat()
@@ -565,6 +583,8 @@ def test_flow(world, lang, lina_url, sara_url, lina, sara, shots):
     WebDriverWait(lina, WAIT).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, row), t["completed"]))
     check("Skyddat boende Syd" in lina.find_element(By.CSS_SELECTOR, row).text,
           "Lina's outbox shows the referral completed")
+    check(ALIAS in lina.find_element(By.CSS_SELECTOR, row + " td.alias").text,
+          "with her alias for the case, which only her device knows")
     check(t["declined"] in lina.find_element(By.CSS_SELECTOR, f"tr[data-referral='{second}']").text,
           "and the second one declined")
     shot(lina, shots, f"app-outbox-{lang}")
@@ -595,13 +615,89 @@ def test_flow(world, lang, lina_url, sara_url, lina, sara, shots):
     check(True, "the lock button locks the app")
 
 
+def test_alias(world, lang, base, case_url, lina, shots):
+    """The alias given in the new-case form, renamed in the case view, shown
+    in the list and found by a search in other letter case (å, ä, ö too)."""
+    t = TEXT[lang]
+    check(lina.find_element(By.ID, "case-alias").text == FIRST_ALIAS, "the alias given with the new case is shown")
+    field = lina.find_element(By.ID, "alias")
+    field.clear()
+    field.send_keys("x" * 201)
+    lina.find_element(By.ID, "alias-save").click()
+    wait_text(lina, "at most 200 bytes")
+    lina.get(case_url)
+    check(lina.find_element(By.ID, "case-alias").text == FIRST_ALIAS,
+          "an alias that is too long is refused with a message and the alias is unchanged")
+    field = lina.find_element(By.ID, "alias")
+    field.clear()
+    field.send_keys(ALIAS)
+    lina.find_element(By.ID, "alias-save").click()
+    WebDriverWait(lina, WAIT).until(EC.text_to_be_present_in_element((By.ID, "case-alias"), ALIAS))
+    check(True, "the caseworker renames the case's alias in the case view")
+    lina.get(base + "/cases")
+    WebDriverWait(lina, WAIT).until(EC.presence_of_element_located((By.ID, "case-list")))
+    check(ALIAS in lina.find_element(By.ID, "case-list").text, "the case list shows the alias")
+    lina.find_element(By.ID, "q").send_keys("ÅSA ängs")
+    lina.find_element(By.CSS_SELECTOR, "form[role=search] button").click()
+    WebDriverWait(lina, WAIT).until(EC.presence_of_element_located((By.ID, "case-list")))
+    rows = lina.find_elements(By.CSS_SELECTOR, "#case-list tr[data-case]")
+    check(len(rows) == 1 and ALIAS in rows[0].text and "Ioana Popescu" in rows[0].text,
+          "a search for part of the alias in other letter case (ÅSA ängs) finds the case")
+    shot(lina, shots, f"app-alias-search-{lang}")
+    lina.get(base + "/cases?q=" + urllib.parse.quote("asa ang"))
+    check(not lina.find_elements(By.CSS_SELECTOR, "#case-list tr[data-case]") and t["no_cases"] in
+          lina.find_element(By.ID, "main").text, "å and ä are letters of their own: \"asa ang\" finds nothing")
+    lina.get(case_url)
+
+
+def check_alias_stays_local(world):
+    """The alias is in no file of tryggd's (database, WAL, logs), and the
+    device's alias file beside its key store holds it only encrypted."""
+    needles = [a.encode() for a in (ALIAS, FIRST_ALIAS, "Ängström")]
+    searched = 0
+    control = False
+    for root, _, files in os.walk(os.path.join(world.work, "data")):
+        for name in files:
+            with open(os.path.join(root, name), "rb") as f:
+                data = f.read()
+            searched += 1
+            check(not any(n in data for n in needles), f"tryggd's {name} does not contain the alias")
+            # A control: the search sees what the database holds in the clear.
+            control = control or "Juridisk rådgivning Malmö".encode() in data
+    check(searched > 0 and control, "(a control: the search finds an organisation's name in tryggd's files)")
+    for name in ("tryggd.log", "tryggd.out", "lina.app.log", "lina.app.out"):
+        with open(os.path.join(world.work, name), "rb") as f:
+            data = f.read()
+        check(not any(n in data for n in needles), f"{name} does not contain the alias")
+    files = [os.path.join(r, n) for r, _, ns in os.walk(os.path.join(world.work, "lina")) for n in ns
+             if n.endswith(".aliases")]
+    check(len(files) == 1, "Lina's device keeps one alias file, beside its key store")
+    with open(files[0], "rb") as f:
+        data = f.read()
+    check(data.startswith(b"TRYGGALI\x01") and not any(n in data for n in needles) and len(data) == 1105,
+          "which holds the alias only encrypted, padded to 1 KiB (docs/threat-model.md)")
+    check(os.stat(files[0]).st_mode & 0o077 == 0, "and only its owner may read it")
+
+
 def test_admin_device_page(world, lang, profile, shelter, shots):
     """A device waiting for approval shows on its admin's device page."""
     req = world.request_enrolment("nils", shelter)
+    # The admin's alias file is damaged: the app says so and leaves it alone.
+    lina_aliases = [os.path.join(r, n) for r, _, ns in os.walk(os.path.join(world.work, "lina")) for n in ns
+                    if n.endswith(".aliases")][0]
+    damaged = os.path.join(world.work, "shelter-admin", os.path.relpath(lina_aliases, os.path.join(world.work, "lina")))
+    garbage = b"TRYGGALI\x01" + b"\x00" * 100
+    with open(damaged, "wb") as f:
+        f.write(garbage)
     url = world.start_app("shelter-admin", lang)
     d = browser(profile)
     try:
         open_and_unlock(d, url, "Skyddat boende Syd")
+        d.get(url.split("/open")[0] + "/cases")
+        WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "alias-error")))
+        with open(damaged, "rb") as f:
+            check(f.read() == garbage and "damaged" in d.find_element(By.ID, "alias-error").text,
+                  "a damaged alias file is a clear error in the page, and the file is left as it was")
         d.get(url.split("/open")[0] + "/device")
         WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "enrolments")))
         pending = d.find_element(By.ID, "safety-" + req["enrolment_id"]).text
@@ -610,6 +706,176 @@ def test_admin_device_page(world, lang, profile, shelter, shots):
             "return Array.from(document.querySelectorAll('img.qr')).every(i => i.complete && i.naturalWidth > 0)"))
         check(True, "with a QR code for each")
         shot(d, shots, f"app-device-{lang}")
+        test_approve_and_revoke(world, lang, url, d, req, profile, shots)
+    finally:
+        d.quit()
+
+
+def test_approve_and_revoke(world, lang, url, d, req, profile, shots):
+    """The admin approves Nils's device in the app after typing its safety
+    number, and later revokes it; refusals change nothing."""
+    t = TEXT[lang]
+    base = url.split("/open")[0]
+    eid = req["enrolment_id"]
+
+    def approve(number):
+        d.get(base + "/device")
+        WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "fingerprint-" + eid)))
+        d.find_element(By.ID, "fingerprint-" + eid).send_keys(number)
+        d.find_element(By.ID, "approve-" + eid).click()
+
+    def still_pending():
+        d.get(base + "/device")
+        WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "enrolments")))
+        return bool(d.find_elements(By.ID, "safety-" + eid))
+
+    approve(world.safety["sara"])  # a real safety number, of another device
+    WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "device-error")))
+    check(t["dev_denied"] in d.find_element(By.ID, "device-error").text and still_pending(),
+          "approving with another device's safety number is refused, and the request still waits")
+    approve("1234 5678")
+    WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "device-error")))
+    check(t["dev_invalid"] in d.find_element(By.ID, "device-error").text and still_pending(),
+          "a number that is not all 60 digits is refused, and the request still waits")
+    d.get(base + "/device")
+    WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "fingerprint-" + eid)))
+    check(d.execute_script("return Array.from(document.querySelectorAll("
+                           "'input:not([type=hidden]), select, textarea')).every(e => e.labels.length > 0)"),
+          "every field of the admin's device page has a label")
+    d.find_element(By.ID, "fingerprint-" + eid).send_keys(req["safety_number"])
+    d.execute_script("document.getElementById(arguments[0]).closest('article').scrollIntoView()", "fingerprint-" + eid)
+    shot(d, shots, f"app-device-approve-{lang}")
+    approve(req["safety_number"].replace(" ", ""))
+    WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "device-done")))
+    nils = world.device_ids["nils"]
+    row = f"tr[data-device='{nils}']"
+    check(t["dev_approved"] in d.find_element(By.ID, "device-done").text and not d.find_elements(By.ID, "safety-" + eid)
+          and t["dev_active"] in d.find_element(By.CSS_SELECTOR, row + " .device-state").text,
+          "the admin approves after typing the number shown on the new device, and it is listed as active")
+    world.as_("nils", "device", "activate")
+    world.as_("nils", "device", "list")
+    check(True, "the approved device activates and signs in")
+
+    # Nils, a caseworker, has no admin controls, and a forged POST is refused.
+    nils_url = world.start_app("nils", lang)
+    n = browser(profile + "-nils")
+    try:
+        open_and_unlock(n, nils_url, "Skyddat boende Syd")
+        n.get(nils_url.split("/open")[0] + "/device")
+        WebDriverWait(n, WAIT).until(EC.presence_of_element_located((By.ID, "safety-number")))
+        check(not n.find_elements(By.CSS_SELECTOR, "form.approve, form.revoke, #devices"),
+              "a caseworker's device page has no approve or revoke forms")
+        nport = int(urllib.parse.urlparse(nils_url).port)
+        nhost = f"127.0.0.1:{nport}"
+        jar = "; ".join(f"{c['name']}={c['value']}" for c in n.get_cookies())
+        csrf = n.find_element(By.CSS_SELECTOR, "input[name=csrf]").get_attribute("value")
+        headers = {"Host": nhost, "Cookie": jar, "Origin": f"http://{nhost}",
+                   "Content-Type": "application/x-www-form-urlencoded"}
+        status, _, body = raw(nport, "POST", "/device/revoke", headers, urllib.parse.urlencode(
+            {"csrf": csrf, "device": world.device_ids["sara"], "passphrase": PASSPHRASE}))
+        check(status == 403 and "only an organisation admin" in body, "a caseworker's revoke is refused (403)")
+        status, _, body = raw(nport, "POST", "/device/approve", headers, urllib.parse.urlencode(
+            {"csrf": csrf, "enrolment": "0" * 32, "fingerprint": "0" * 60}))
+        check(status == 403 and "only an organisation admin" in body, "a caseworker's approval is refused (403)")
+    finally:
+        n.quit()
+    world.apps["nils"].send_signal(signal.SIGTERM)
+    world.apps["nils"].wait(timeout=WAIT)
+    d.get(base + "/device")
+    sara_row = f"tr[data-device='{world.device_ids['sara']}'] .device-state"
+    WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.CSS_SELECTOR, sara_row)))
+    check(t["dev_active"] in d.find_element(By.CSS_SELECTOR, sara_row).text, "and Sara's device is still active")
+
+    # Revoke: the passphrase confirms; a wrong one changes nothing.
+    def revoke(passphrase):
+        d.get(base + "/device")
+        WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "revoke-passphrase-" + nils)))
+        d.find_element(By.ID, "revoke-passphrase-" + nils).send_keys(passphrase)
+        d.find_element(By.ID, "revoke-" + nils).click()
+
+    revoke("not the passphrase")
+    WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "device-error")))
+    check(t["dev_denied"] in d.find_element(By.ID, "device-error").text, "a revocation with a wrong passphrase is refused")
+    world.as_("nils", "device", "list")
+    check(True, "and Nils can still sign in")
+    revoke(PASSPHRASE)
+    WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "device-done")))
+    check(t["dev_revoked_done"] in d.find_element(By.ID, "device-done").text and
+          t["dev_revoked"] in d.find_element(By.CSS_SELECTOR, row + " .device-state").text and
+          not d.find_elements(By.ID, "revoke-" + nils), "the admin revokes Nils's device in the app")
+    try:
+        world.as_("nils", "device", "list")
+        refused = ""
+    except Failure as e:
+        refused = str(e)
+    check(refused != "", "the revoked device can no longer sign in")
+
+
+def test_new_device(world, lang, shelter, profile, shots):
+    """A new device's enrolment from the app: keys, the request, the safety
+    number large and as a QR code; the admin approves it (here with the CLI,
+    comparing the number the page shows); then activation and unlock."""
+    t = TEXT[lang]
+    home = os.path.join(world.work, "olle")
+    os.makedirs(home, exist_ok=True)
+    url = world.start_app("olle", lang, extra=["--server", world.addr, "--root-key", world.root_key])
+    d = browser(profile)
+    try:
+        d.get(url)
+        WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "enrol-request")))
+        check(True, "an app on a computer without a key store opens the new device's enrolment")
+        check(d.execute_script("return Array.from(document.querySelectorAll("
+                               "'input:not([type=hidden]), select, textarea')).every(e => e.labels.length > 0)"),
+              "every field of the enrolment form has a label")
+
+        def fill(org, first, second):
+            d.find_element(By.ID, "org").clear()
+            d.find_element(By.ID, "org").send_keys(org)
+            d.find_element(By.ID, "label").clear()
+            d.find_element(By.ID, "label").send_keys("olle")
+            d.find_element(By.ID, "new-passphrase").send_keys(first)
+            d.find_element(By.ID, "new-passphrase2").send_keys(second)
+            old = d.find_element(By.TAG_NAME, "html")
+            d.find_element(By.ID, "enrol-request").click()
+            WebDriverWait(d, WAIT).until(EC.staleness_of(old))
+            WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#enrol-error, #enrol-safety")))
+
+        keystores = lambda: [n for _, _, ns in os.walk(home) for n in ns if n.endswith(".keystore")]
+        fill(shelter, PASSPHRASE, PASSPHRASE + "x")
+        check(t["mismatch"] in d.find_element(By.ID, "enrol-error").text and not keystores(),
+              "two different passphrases are refused and no key store is made")
+        fill("not an id", PASSPHRASE, PASSPHRASE)
+        check(t["bad_org"] in d.find_element(By.ID, "enrol-error").text and not keystores(),
+              "an organisation id that is not 32 hex digits is refused and no key store is made")
+        fill(shelter, PASSPHRASE, PASSPHRASE)
+        WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "enrol-safety")))
+        number = d.find_element(By.ID, "enrol-safety").text
+        eid = d.find_element(By.ID, "enrol-id").text
+        check(re.fullmatch(r"(\d{5}\s+){11}\d{5}", number) is not None and len(keystores()) == 1,
+              "the app makes the key store and shows the request's safety number")
+        WebDriverWait(d, WAIT).until(lambda drv: drv.execute_script(
+            "const i = document.querySelector('img.qr'); return i.complete && i.naturalWidth > 0"))
+        check(True, "and its QR code")
+        shot(d, shots, f"app-enrol-{lang}")
+        d.find_element(By.ID, "activate-passphrase").send_keys(PASSPHRASE)
+        old = d.find_element(By.TAG_NAME, "html")
+        d.find_element(By.ID, "activate").click()
+        WebDriverWait(d, WAIT).until(EC.staleness_of(old))
+        WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "enrol-error")))
+        check(t["not_approved"] in d.find_element(By.ID, "enrol-error").text,
+              "activating before the admin approved is refused with a message")
+        listed = json.loads(world.as_("shelter-admin", "enrol", "list", "--json"))["enrolments"]
+        mine = [e for e in listed if e["enrolment_id"] == eid]
+        check(len(mine) == 1 and mine[0]["safety_number"] == number,
+              "the admin's list has the request with the same safety number")
+        world.as_("shelter-admin", "enrol", "approve", eid, "--fingerprint", number)
+        d.find_element(By.ID, "activate-passphrase").send_keys(PASSPHRASE)
+        d.find_element(By.ID, "activate").click()
+        WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "passphrase")))
+        d.find_element(By.ID, "passphrase").send_keys(PASSPHRASE)
+        d.find_element(By.ID, "unlock").click()
+        wait_text(d, "Skyddat boende Syd")
+        check(True, "after approval the app activates the device, and it unlocks and signs in")
     finally:
         d.quit()
 
@@ -680,7 +946,9 @@ def main():
         for d in drivers:
             d.quit()
         drivers.clear()
+        check_alias_stays_local(world)
         test_admin_device_page(world, a.lang, os.path.join(work, "chrome-admin"), shelter, a.screenshots)
+        test_new_device(world, a.lang, shelter, os.path.join(work, "chrome-olle"), a.screenshots)
         test_idle_lock(world, a.lang, os.path.join(work, "chrome-idle"))
         # Every app stops cleanly on SIGTERM (under the sanitizers too: an
         # ASan or UBSan report ends the process with an error).
@@ -696,6 +964,7 @@ def main():
         return 0
     except Exception as e:  # report, with the app's logs, then fail
         print(f"FAIL ({a.lang}): {type(e).__name__}: {e}", file=sys.stderr)
+        traceback.print_exc()
         for name in sorted(os.listdir(work)):
             if name.endswith((".log", ".out")):
                 with open(os.path.join(work, name), errors="replace") as f:

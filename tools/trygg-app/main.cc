@@ -93,12 +93,13 @@ int main(int argc, char** argv) {
     vault_config.tls_roots_pem = *pem;
   }
   if (!std::filesystem::exists(vault_config.keystore)) {
-    std::fprintf(stderr, "trygg-app: no key store at %s; run `trygg device init` first\n",
+    // A new device: the pages start with the enrolment ceremony (/enrol).
+    std::fprintf(stderr, "trygg-app: no key store at %s yet; the app starts with a new device's enrolment\n",
                  vault_config.keystore.c_str());
-    return 2;
   }
   vault_config.idle_lock_ms = int64_t{idle_seconds} * 1000;
   vault_config.allow_weak_kdf_for_tests = trygg::cli::InsecureFastKdf();
+  vault_config.save_limits = trygg::cli::KeyStoreKdfLimits();
 
   trygg::app::HttpGuard guard;
   trygg::app::Vault vault(vault_config);

@@ -11,20 +11,25 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/time/time.h"
 #include "app_data.h"
 #include "local_peer.h"
+#include "trygg/alias_index.h"
 #include "trygg/case_record.h"
 #include "trygg/case_record_check.h"
 #include "qr_svg.h"
 #include "trygg/consent_expiry.h"
+#include "trygg/crypto_error.h"
 #include "trygg/fingerprint.h"
 #include "trygg/names.h"
+#include "trygg/org_log.h"
 #include "trygg/referral_packet.h"
 #include "trygg/status_macros.h"
 #include "trygg/v1/case_record.pb.h"
@@ -154,6 +159,13 @@ std::string ErrorBox(const Ctx& c, const absl::Status& status) {
   // translated summary.
   return "<div class=\"error\" role=\"alert\"><p>" + c.T("error.summary") + "</p><p lang=\"en\">" +
          Esc(std::string(status.message())) + "</p></div>";
+}
+
+// The alias index did not open: said on every page that uses it, with what
+// to do; the file is left as it is.
+std::string AliasErrorBox(const Ctx& c, const absl::Status& status) {
+  return "<div class=\"error\" role=\"alert\" id=\"alias-error\"><p>" + c.T("alias.unavailable") +
+         "</p><p lang=\"en\">" + Esc(std::string(status.message())) + "</p></div>";
 }
 
 // ---- Case records ----------------------------------------------------------
@@ -302,7 +314,7 @@ struct CaseForm {
   std::vector<std::string> exploitation_types;
 };
 
-const char* const kCaseTextFields[] = {"first_name",  "second_name", "birthdate",          "gender",
+const char* const kCaseTextFields[] = {"alias", "first_name",  "second_name", "birthdate",          "gender",
                                        "citizenship", "primary_language", "mobile_phone",  "email",
                                        "trafficking_status", "need_service", "need_details", "need_urgent",
                                        "case_status", "comment"};
@@ -420,6 +432,10 @@ std::string CaseFormHtml(const Ctx& c, const std::string& action, const CaseForm
   auto t = [&f](const char* k) { return f.text.count(k) ? f.text.at(k) : std::string(); };
   h += "<form method=\"post\" action=\"" + action + "\" novalidate>" + c.Csrf();
   if (!case_id.empty()) h += "<input type=\"hidden\" name=\"id\" value=\"" + Esc(case_id) + "\">";
+  if (case_id.empty()) {
+    // The caseworker's own name for the case: kept on this device only.
+    h += TextInput(c, "alias", "alias.label", t("alias"), "text", "alias.hint");
+  }
   h += "<fieldset><legend>" + c.T("section.person") + "</legend>";
   h += TextInput(c, "first_name", "field.first_name", t("first_name"), "text", "", true);
   h += TextInput(c, "second_name", "field.second_name", t("second_name"));
@@ -514,6 +530,14 @@ class Pages {
 
   void UnlockPage(const Ctx& c, const httplib::Request& req, httplib::Response& res, const std::string& error_html,
                   int status) const;
+  void EnrolPage(const Ctx& c, const httplib::Request& req, httplib::Response& res, const std::string& error_html,
+                 int status);
+  void RegisterEnrolment(httplib::Server& s);
+  // The request this app submitted, shown until the device is activated:
+  // public values only (the enrolment id and the key's safety number).
+  std::mutex enrol_mutex_;
+  std::string enrol_id_;
+  std::string enrol_safety_;
 
   HttpGuard& guard_;
   Vault& vault_;
@@ -544,15 +568,18 @@ class MemoryBuf : public std::streambuf {
   }
 };
 
-std::string ReferralRows(const Ctx& c, const std::vector<ReferralSummary>& rows, bool inbox) {
+std::string ReferralRows(const Ctx& c, const std::vector<ReferralSummary>& rows, bool inbox,
+                         const AliasIndex& aliases) {
   if (rows.empty()) return "<p>" + c.T("box.empty") + "</p>";
-  std::string h = "<table><thead><tr><th scope=\"col\">" + c.T("col.state") + "</th><th scope=\"col\">" +
+  std::string h = "<table><thead><tr><th scope=\"col\">" + c.T("col.alias") + "</th><th scope=\"col\">" +
+                  c.T("col.state") + "</th><th scope=\"col\">" +
                   c.T("col.service") + "</th><th scope=\"col\">" + c.T("col.urgency") + "</th><th scope=\"col\">" +
                   c.T(inbox ? "col.from" : "col.to") + "</th><th scope=\"col\">" + c.T("col.answer_by") +
                   "</th><th scope=\"col\">" + c.T("col.open") + "</th></tr></thead><tbody>";
   for (const ReferralSummary& r : rows) {
     const std::string id = r.record.referral_id.ToHex();
-    h += "<tr data-referral=\"" + id + "\"><td class=\"state state-" + std::string(ReferralStatusName(static_cast<uint8_t>(r.state))) +
+    h += "<tr data-referral=\"" + id + "\"><td class=\"alias\">" + Esc(aliases.Get(r.record.case_id)) +
+         "</td><td class=\"state state-" + std::string(ReferralStatusName(static_cast<uint8_t>(r.state))) +
          "\">" + EnumLabel(c, "state", NamedEnum::kReferralState, static_cast<uint8_t>(r.state)) + "</td><td>" +
          EnumLabel(c, "service", NamedEnum::kServiceCategory, r.record.service) + "</td><td>" +
          EnumLabel(c, "urgency", NamedEnum::kUrgency, static_cast<uint8_t>(r.record.urgency)) + "</td><td>" +
@@ -609,7 +636,7 @@ void Pages::Box(const Ctx& c, const httplib::Request& req, httplib::Response& re
   std::string body;
   if (!Run(c, req, res, [&](OpenDevice& d) -> absl::Status {
         TRYGG_ASSIGN_OR_RETURN(std::vector<ReferralSummary> rows, AllReferrals(d, inbox));
-        body = ReferralRows(c, rows, inbox);
+        body = ReferralRows(c, rows, inbox, *d.aliases);
         return absl::OkStatus();
       })) {
     return;
@@ -630,7 +657,9 @@ void Pages::Cases(const Ctx& c, const httplib::Request& req, httplib::Response& 
                      c.T("cases.find") + "</label><input type=\"search\" id=\"q\" name=\"q\" value=\"" + Esc(query) +
                      "\"> <button type=\"submit\">" + c.T("form.search") + "</button></p></form>";
   if (!Run(c, req, res, [&](OpenDevice& d) -> absl::Status {
+        if (!d.aliases_status.ok()) body += AliasErrorBox(c, d.aliases_status);
         TRYGG_ASSIGN_OR_RETURN(std::vector<CaseListing> cases, d.cases->ListCases());
+        const std::string folded_query = FoldAliasForSearch(query);
         std::sort(cases.begin(), cases.end(),
                   [](const CaseListing& a, const CaseListing& b) { return a.updated_at_ms > b.updated_at_ms; });
         std::string rows;
@@ -639,21 +668,23 @@ void Pages::Cases(const Ctx& c, const httplib::Request& req, httplib::Response& 
           TRYGG_ASSIGN_OR_RETURN(CaseRead read, d.cases->ReadCase(listing.case_id));
           absl::StatusOr<v1::CaseRecord> record = LatestRecord(read);
           const std::string name = record.ok() ? CaseName(*record) : "";
-          if (!query.empty()) {
-            auto lower = [](std::string s) {
-              std::transform(s.begin(), s.end(), s.begin(), [](unsigned char ch) { return std::tolower(ch); });
-              return s;
-            };
-            if (lower(name).find(lower(query)) == std::string::npos) continue;
+          const std::string alias = d.aliases->Get(listing.case_id);
+          // By the caseworker's alias or the name in the record, either
+          // case-insensitively (alias_index.h: Swedish letters included).
+          if (!query.empty() && FoldAliasForSearch(alias).find(folded_query) == std::string::npos &&
+              FoldAliasForSearch(name).find(folded_query) == std::string::npos) {
+            continue;
           }
-          rows += "<tr><td><a href=\"/case?id=" + listing.case_id.ToHex() + "\">" + Esc(name) + "</a></td><td>" +
+          rows += "<tr data-case=\"" + listing.case_id.ToHex() + "\"><td class=\"alias\">" + Esc(alias) +
+                  "</td><td><a href=\"/case?id=" + listing.case_id.ToHex() + "\">" + Esc(name) + "</a></td><td>" +
                   std::to_string(listing.head_version) + "</td><td>" + Esc(FormatStockholm(listing.updated_at_ms)) +
                   "</td></tr>";
         }
         if (rows.empty()) {
           body += "<p>" + c.T("cases.none") + "</p>";
         } else {
-          body += "<table><thead><tr><th scope=\"col\">" + c.T("col.name") + "</th><th scope=\"col\">" +
+          body += "<table id=\"case-list\"><thead><tr><th scope=\"col\">" + c.T("col.alias") +
+                  "</th><th scope=\"col\">" + c.T("col.name") + "</th><th scope=\"col\">" +
                   c.T("col.versions") + "</th><th scope=\"col\">" + c.T("col.updated") + "</th></tr></thead><tbody>" +
                   rows + "</tbody></table>";
         }
@@ -697,7 +728,16 @@ void Pages::CaseView(const Ctx& c, const httplib::Request& req, httplib::Respons
         TRYGG_ASSIGN_OR_RETURN(v1::CaseRecord record, LatestRecord(read));
         const std::string id = case_id.ToHex();
         std::map<Id128, std::string> names;
-        body += "<h2 id=\"case-name\">" + Esc(CaseName(record)) + "</h2>" + RenderRecord(c, record);
+        const std::string alias = d.aliases->Get(case_id);
+        body += "<h2 id=\"case-name\">" + Esc(CaseName(record)) + "</h2>";
+        body += "<section id=\"alias-section\"><h3>" + c.T("alias.title") + "</h3>";
+        if (!d.aliases_status.ok()) body += AliasErrorBox(c, d.aliases_status);
+        body += "<p id=\"case-alias\">" + (alias.empty() ? c.T("alias.none") : Esc(alias)) + "</p>";
+        body += "<form method=\"post\" action=\"/case/alias\">" + c.Csrf() +
+                "<input type=\"hidden\" name=\"id\" value=\"" + id + "\">" +
+                TextInput(c, "alias", "alias.label", alias, "text", "alias.hint") +
+                "<p><button type=\"submit\" id=\"alias-save\">" + c.T("alias.save") + "</button></p></form></section>";
+        body += RenderRecord(c, record);
         body += "<p><a href=\"/case/edit?id=" + id + "\">" + c.T("case.edit") + "</a> · <a href=\"/directory?case=" +
                 id + "\">" + c.T("case.refer") + "</a></p>";
         body += "<section><h2>" + c.T("case.versions") + "</h2><ol>";
@@ -1006,11 +1046,57 @@ std::string SafetyNumberBlock(const Ctx& c, const std::string& number, const std
          qr_query + "\" alt=\"" + c.T("device.qr_alt") + "\" width=\"240\" height=\"240\"></p>";
 }
 
+// The admin types the number the new device shows (as `trygg enrol approve
+// --fingerprint`): reading it off her own screen is not a comparison.
+std::string ApproveForm(const Ctx& c, const std::string& enrolment_hex) {
+  const std::string field = "fingerprint-" + enrolment_hex;
+  return "<form method=\"post\" action=\"/device/approve\" class=\"approve\">" + c.Csrf() +
+         "<input type=\"hidden\" name=\"enrolment\" value=\"" + enrolment_hex + "\"><p><label for=\"" + field +
+         "\">" + c.T("device.type_number") + "</label><span class=\"hint\" id=\"" + field + "-hint\">" +
+         c.T("device.type_number_hint") + "</span><input type=\"text\" inputmode=\"numeric\" autocomplete=\"off\" id=\"" +
+         field + "\" name=\"fingerprint\" aria-describedby=\"" + field + "-hint\" required></p><p><button type=\"submit\" "
+         "id=\"approve-" + enrolment_hex + "\">" + c.T("device.approve") + "</button></p></form>";
+}
+
+// Revoking rewrites the key store (the organisation key rotates), so the
+// admin confirms with the passphrase.
+std::string RevokeForm(const Ctx& c, const std::string& device_hex) {
+  const std::string field = "revoke-passphrase-" + device_hex;
+  return "<form method=\"post\" action=\"/device/revoke\" class=\"revoke\">" + c.Csrf() +
+         "<input type=\"hidden\" name=\"device\" value=\"" + device_hex + "\"><p><label for=\"" + field + "\">" +
+         c.T("device.revoke_passphrase") + "</label><input type=\"password\" autocomplete=\"current-password\" id=\"" +
+         field + "\" name=\"passphrase\" required></p><p><button type=\"submit\" id=\"revoke-" + device_hex + "\">" +
+         c.T("device.revoke_button") + "</button></p></form>";
+}
+
+// What a refused device action means to the admin, in her language, then
+// the library's reason.
+std::string DeviceErrorBox(const Ctx& c, const absl::Status& status) {
+  std::string key = "error.summary";
+  switch (status.code()) {
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kUnauthenticated: key = "device.error.denied"; break;
+    case absl::StatusCode::kInvalidArgument: key = "device.error.invalid"; break;
+    case absl::StatusCode::kNotFound: key = "device.error.not_found"; break;
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kAborted: key = "device.error.conflict"; break;
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded: key = "device.error.unavailable"; break;
+    default: break;
+  }
+  return "<div class=\"error\" role=\"alert\" id=\"device-error\"><p>" + c.T(key) + "</p><p lang=\"en\">" +
+         Esc(std::string(status.message())) + "</p></div><p><a href=\"/device\">" + c.T("device.back") + "</a></p>";
+}
+
 // This device and, for an admin, the devices waiting to be approved: each
 // with its safety number large and as a QR code, for the in-person check of
 // the enrolment ceremony (docs/cli.md, `enrol approve --fingerprint`).
 void Pages::Device(const Ctx& c, const httplib::Request& req, httplib::Response& res) {
   std::string body;
+  const std::string done = Param(req, "done");
+  if (done == "approved" || done == "revoked") {
+    body += "<p class=\"done\" role=\"status\" id=\"device-done\">" + c.T("device.done_" + done) + "</p>";
+  }
   if (!Run(c, req, res, [&](OpenDevice& d) -> absl::Status {
         const std::string number = SafetyNumber(d.keys.device.signing().public_key);
         body += "<section><h2>" + c.T("device.this") + "</h2><dl>" +
@@ -1033,11 +1119,27 @@ void Pages::Device(const Ctx& c, const httplib::Request& req, httplib::Response&
                     Row(c, "device.submitted", Esc(FormatStockholm(p.submitted_at_ms))) + "</dl>" +
                     SafetyNumberBlock(c, SafetyNumber(p.request.sign_key), "?enrolment=" + p.enrolment_id.ToHex(),
                                       "safety-" + p.enrolment_id.ToHex()) +
-                    "<p>" + c.T("device.approve_cli", {"<code>trygg enrol approve " + p.enrolment_id.ToHex() +
-                                                           " --fingerprint ...</code>"}) +
-                    "</p></article>";
+                    ApproveForm(c, p.enrolment_id.ToHex()) + "</article>";
           }
           body += "</section>";
+          TRYGG_ASSIGN_OR_RETURN(OrgLogState log, d.client->FetchOrgLog(d.login.org_id));
+          body += "<section id=\"devices\"><h2>" + c.T("device.members") + "</h2><table><thead><tr><th scope=\"col\">" +
+                  c.T("device.id") + "</th><th scope=\"col\">" + c.T("device.role") + "</th><th scope=\"col\">" +
+                  c.T("device.state") + "</th><th scope=\"col\">" + c.T("device.safety_number") +
+                  "</th><th scope=\"col\">" + c.T("device.revoke") + "</th></tr></thead><tbody>";
+          for (const auto& [id, record] : log.devices()) {
+            const std::string hex = id.ToHex();
+            const bool self = id == d.keys.device_id;
+            body += "<tr data-device=\"" + hex + "\"><td><code>" + hex + "</code>" +
+                    (self ? " " + c.T("device.self") : "") + "</td><td>" +
+                    EnumLabel(c, "role", NamedEnum::kRole, static_cast<uint8_t>(record.role)) +
+                    "</td><td class=\"device-state\">" +
+                    (record.revoked ? c.T("device.revoked", {Esc(FormatStockholm(record.revoked_at_ms))})
+                                    : c.T("device.active")) +
+                    "</td><td class=\"safety-small\">" + Esc(SafetyNumber(record.sign_key)) + "</td><td>" +
+                    (record.revoked || self ? "" : RevokeForm(c, hex)) + "</td></tr>";
+          }
+          body += "</tbody></table></section>";
         }
         return absl::OkStatus();
       })) {
@@ -1079,6 +1181,177 @@ void Pages::UnlockPage(const Ctx& c, const httplib::Request& req, httplib::Respo
           c.T("unlock.button") + "</button></p></form>";
   if (error_html.empty()) body += "<p>" + c.T("unlock.explain") + "</p>";
   Send(c, req, res, "unlock.title", body, false, status);
+}
+
+// A new device, from the app: the key store and the request to join (step
+// 1), the safety number large and as a QR code for the admin to compare in
+// person, then activation once approved (step 2). docs/caseworker-guide.md.
+void Pages::EnrolPage(const Ctx& c, const httplib::Request& req, httplib::Response& res, const std::string& error_html,
+                      int status) {
+  std::string body;
+  if (!error_html.empty()) body += "<div class=\"error\" role=\"alert\" id=\"enrol-error\">" + error_html + "</div>";
+  std::string id, number;
+  {
+    std::lock_guard<std::mutex> lock(enrol_mutex_);
+    id = enrol_id_;
+    number = enrol_safety_;
+  }
+  if (number.empty()) {
+    body += "<p>" + c.T("enrol.explain") + "</p><form method=\"post\" action=\"/enrol\">" + c.Csrf();
+    body += TextInput(c, "org", "enrol.org", Param(req, "org"), "text", "enrol.org_hint", true);
+    body += TextInput(c, "label", "enrol.label", Param(req, "label"), "text", "enrol.label_hint", true);
+    const std::string role = Param(req, "role");
+    body += "<p><label for=\"role\">" + c.T("device.role") + "</label><select id=\"role\" name=\"role\">";
+    for (const char* r : {"caseworker", "org-admin"}) {
+      body += "<option value=\"" + std::string(r) + "\"" + (role == r ? " selected" : "") + ">" + c.T(std::string("role.") + r) +
+              "</option>";
+    }
+    body += "</select></p>";
+    body += "<p><label for=\"new-passphrase\">" + c.T("enrol.passphrase") + "</label><span class=\"hint\" "
+            "id=\"new-passphrase-hint\">" + c.T("enrol.passphrase_hint") + "</span><input type=\"password\" "
+            "id=\"new-passphrase\" name=\"passphrase\" autocomplete=\"new-password\" "
+            "aria-describedby=\"new-passphrase-hint\" required></p>";
+    body += "<p><label for=\"new-passphrase2\">" + c.T("enrol.passphrase2") + "</label><input type=\"password\" "
+            "id=\"new-passphrase2\" name=\"passphrase2\" autocomplete=\"new-password\" required></p>";
+    body += "<p><button type=\"submit\" id=\"enrol-request\">" + c.T("enrol.request") + "</button></p></form>";
+  } else {
+    body += "<p>" + c.T("enrol.show_admin") + "</p><p class=\"safety\" id=\"enrol-safety\">" + Esc(number) +
+            "</p><p><img class=\"qr\" src=\"/enrol/qr.svg\" alt=\"" + c.T("device.qr_alt") +
+            "\" width=\"240\" height=\"240\"></p><p>" + c.T("enrol.request_id", {"<code id=\"enrol-id\">" + id + "</code>"}) +
+            "</p><h2>" + c.T("enrol.then") + "</h2><form method=\"post\" action=\"/enrol/activate\">" + c.Csrf() +
+            "<p><label for=\"activate-passphrase\">" + c.T("unlock.passphrase") + "</label><input type=\"password\" "
+            "id=\"activate-passphrase\" name=\"passphrase\" autocomplete=\"current-password\" required></p><p>"
+            "<button type=\"submit\" id=\"activate\">" + c.T("enrol.activate") + "</button></p></form>";
+  }
+  Send(c, req, res, "enrol.title", body, false, status);
+}
+
+void Pages::RegisterEnrolment(httplib::Server& s) {
+  Get(
+      s, "/enrol",
+      [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) {
+        if (vault_.unlocked()) return res.set_redirect("/device");
+        EnrolPage(c, req, res, "", 200);
+      },
+      false);
+  Get(
+      s, "/enrol/qr.svg",
+      [this](const Ctx&, const httplib::Request&, httplib::Response& res) {
+        std::string number;
+        {
+          std::lock_guard<std::mutex> lock(enrol_mutex_);
+          number = enrol_safety_;
+        }
+        absl::StatusOr<std::string> svg = number.empty() ? absl::NotFoundError("no request") : QrSvg(number);
+        if (!svg.ok()) {
+          res.status = 404;
+          return;
+        }
+        res.set_content(*svg, "image/svg+xml");
+      },
+      false);
+  Post(
+      s, "/enrol",
+      [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) {
+        if (vault_.unlocked()) return res.set_redirect("/device", 303);
+        std::string passphrase = Param(req, "passphrase");
+        std::string again = Param(req, "passphrase2");
+        auto wipe_request = [&req, &passphrase, &again] {
+          Wipe(passphrase);
+          Wipe(again);
+          auto& mutable_req = const_cast<httplib::Request&>(req);
+          for (auto& [name, value] : mutable_req.params) {
+            if (name == "passphrase" || name == "passphrase2") Wipe(value);
+          }
+          Wipe(mutable_req.body);
+        };
+        std::string error;
+        absl::StatusOr<Id128> org = Id128::FromHex(std::string(absl::StripAsciiWhitespace(Param(req, "org"))));
+        const std::string role_name = Param(req, "role");
+        const std::string label(absl::StripAsciiWhitespace(Param(req, "label")));
+        if (!org.ok()) {
+          error = c.T("enrol.bad_org");
+        } else if (role_name != "caseworker" && role_name != "org-admin") {
+          error = c.T("enrol.bad_role");
+        } else if (passphrase.size() < 12) {
+          error = c.T("enrol.short_passphrase");
+        } else if (sodium_memcmp(passphrase.data(), again.data(), std::min(passphrase.size(), again.size())) != 0 ||
+                   passphrase.size() != again.size()) {
+          error = c.T("enrol.mismatch");
+        }
+        if (!error.empty()) {
+          wipe_request();
+          return EnrolPage(c, req, res, "<p>" + error + "</p>", 400);
+        }
+        if (std::optional<std::chrono::milliseconds> wait = throttle_.Begin(UnlockThrottle::Clock::now())) {
+          wipe_request();
+          res.set_header("Retry-After", std::to_string((wait->count() + 999) / 1000));
+          return EnrolPage(c, req, res, "<p>" + c.T("unlock.wait", {std::to_string((wait->count() + 999) / 1000)}) + "</p>",
+                           429);
+        }
+        absl::StatusOr<EnrolmentTicket> ticket = vault_.Enrol(
+            passphrase, *org, role_name == "org-admin" ? Role::kOrgAdmin : Role::kCaseworker, label);
+        wipe_request();
+        throttle_.End(ticket.ok(), absl::IsPermissionDenied(ticket.status()), UnlockThrottle::Clock::now());
+        if (!ticket.ok()) {
+          return EnrolPage(c, req, res,
+                           absl::IsPermissionDenied(ticket.status()) ? "<p>" + c.T("unlock.wrong") + "</p>"
+                                                                     : ErrorBox(c, ticket.status()),
+                           HttpStatusOf(ticket.status()));
+        }
+        {
+          std::lock_guard<std::mutex> lock(enrol_mutex_);
+          enrol_id_ = ticket->enrolment_id.ToHex();
+          enrol_safety_ = ticket->safety_number;
+        }
+        res.set_redirect("/enrol", 303);
+      },
+      false);
+  Post(
+      s, "/enrol/activate",
+      [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) {
+        if (vault_.unlocked()) return res.set_redirect("/device", 303);
+        std::string passphrase = Param(req, "passphrase");
+        auto wipe_request = [&req, &passphrase] {
+          Wipe(passphrase);
+          auto& mutable_req = const_cast<httplib::Request&>(req);
+          for (auto& [name, value] : mutable_req.params) {
+            if (name == "passphrase") Wipe(value);
+          }
+          Wipe(mutable_req.body);
+        };
+        if (std::optional<std::chrono::milliseconds> wait = throttle_.Begin(UnlockThrottle::Clock::now())) {
+          wipe_request();
+          res.set_header("Retry-After", std::to_string((wait->count() + 999) / 1000));
+          return EnrolPage(c, req, res, "<p>" + c.T("unlock.wait", {std::to_string((wait->count() + 999) / 1000)}) + "</p>",
+                           429);
+        }
+        absl::StatusOr<int> added = vault_.Activate(passphrase);
+        wipe_request();
+        // Only a wrong passphrase counts towards the throttle: "not approved
+        // yet" from the server is not a guess.
+        const bool wrong = !added.ok() && GetCryptoError(added.status()) == CryptoError::kWrongPassphrase;
+        throttle_.End(added.ok(), wrong, UnlockThrottle::Clock::now());
+        if (!added.ok()) {
+          std::string error;
+          if (wrong) {
+            error = "<p>" + c.T("unlock.wrong") + "</p>";
+          } else if (absl::IsPermissionDenied(added.status()) || absl::IsUnauthenticated(added.status())) {
+            error = "<p>" + c.T("enrol.not_approved") + "</p><p lang=\"en\">" + Esc(std::string(added.status().message())) +
+                    "</p>";
+          } else {
+            error = ErrorBox(c, added.status());
+          }
+          return EnrolPage(c, req, res, error, HttpStatusOf(added.status()));
+        }
+        {
+          std::lock_guard<std::mutex> lock(enrol_mutex_);
+          enrol_id_.clear();
+          enrol_safety_.clear();
+        }
+        res.set_redirect("/unlock", 303);
+      },
+      false);
 }
 
 void Pages::Get(httplib::Server& s, const char* path, Handler h, bool needs_unlock) {
@@ -1191,10 +1464,13 @@ void Pages::Register(httplib::Server& s) {
     });
   }
 
+  RegisterEnrolment(s);
   Get(
       s, "/unlock",
       [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) {
         if (vault_.unlocked()) return res.set_redirect("/");
+        // A new computer: the enrolment ceremony first.
+        if (!vault_.has_key_store()) return res.set_redirect("/enrol");
         UnlockPage(c, req, res, "", 200);
       },
       false);
@@ -1288,21 +1564,43 @@ void Pages::Register(httplib::Server& s) {
     const CaseForm form = FormFromRequest(req);
     v1::CaseRecord record;
     std::vector<std::string> errors = CheckCaseForm(c, form, record);
+    const std::string alias(absl::StripAsciiWhitespace(form.text.at("alias")));
+    if (absl::Status checked = CheckAlias(alias); !checked.ok()) {
+      errors.push_back(c.T("alias.invalid") + " " + Esc(std::string(checked.message())));
+    }
     if (!errors.empty()) {
       return Send(c, req, res, "case.new_title", CaseFormHtml(c, "/case/new", form, "", errors), false, 400);
     }
     Id128 case_id;
     if (!Run(c, req, res, [&](OpenDevice& d) -> absl::Status {
+          // A file that did not open refuses before anything is sealed.
+          if (!alias.empty()) TRYGG_RETURN_IF_ERROR(d.aliases_status);
           const std::string bytes = record.SerializeAsString();
           TRYGG_ASSIGN_OR_RETURN(case_id, d.cases->CreateCase(
                                               std::span<const uint8_t>(
                                                   reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
                                               kContentCaseRecord));
+          if (!alias.empty()) TRYGG_RETURN_IF_ERROR(d.SetAlias(case_id, alias));
           return absl::OkStatus();
         })) {
       return;
     }
     res.set_redirect("/case?id=" + case_id.ToHex(), 303);
+  });
+  // The caseworker's own name for a case, on this device only: never sent.
+  Post(s, "/case/alias", [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) {
+    std::string id_hex;
+    if (!Run(c, req, res, [&](OpenDevice& d) -> absl::Status {
+          TRYGG_ASSIGN_OR_RETURN(Id128 case_id, IdParam(req, "id"));
+          // Only a case this organisation can read gets a name.
+          TRYGG_RETURN_IF_ERROR(d.cases->ReadCase(case_id).status());
+          id_hex = case_id.ToHex();
+          const std::string alias(absl::StripAsciiWhitespace(Param(req, "alias")));
+          return d.SetAlias(case_id, alias);
+        })) {
+      return;
+    }
+    res.set_redirect("/case?id=" + id_hex, 303);
   });
   Get(s, "/case/edit", [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) {
     std::string body;
@@ -1501,6 +1799,31 @@ void Pages::Register(httplib::Server& s) {
     res.set_redirect("/referral?id=" + referral_hex, 303);
   });
   Get(s, "/device", [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) { Device(c, req, res); });
+  Post(s, "/device/approve", [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) {
+    absl::Status status = vault_.With([&](OpenDevice& d) -> absl::Status {
+      TRYGG_ASSIGN_OR_RETURN(Id128 id, IdParam(req, "enrolment"));
+      return d.ApproveEnrolment(id, Param(req, "fingerprint"));
+    });
+    if (absl::IsFailedPrecondition(status) && status.message() == "locked") return res.set_redirect("/unlock", 303);
+    if (!status.ok()) return Send(c, req, res, "nav.device", DeviceErrorBox(c, status), false, HttpStatusOf(status));
+    res.set_redirect("/device?done=approved", 303);
+  });
+  Post(s, "/device/revoke", [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) {
+    std::string passphrase = Param(req, "passphrase");
+    absl::Status status = vault_.With([&](OpenDevice& d) -> absl::Status {
+      TRYGG_ASSIGN_OR_RETURN(Id128 id, IdParam(req, "device"));
+      return d.RevokeDevice(id, passphrase).status();
+    });
+    // As for the unlock: our copy, httplib's body and its parsed field.
+    Wipe(passphrase);
+    for (auto& [name, value] : const_cast<httplib::Request&>(req).params) {
+      if (name == "passphrase") Wipe(value);
+    }
+    WipeRequest(req);
+    if (absl::IsFailedPrecondition(status) && status.message() == "locked") return res.set_redirect("/unlock", 303);
+    if (!status.ok()) return Send(c, req, res, "nav.device", DeviceErrorBox(c, status), false, HttpStatusOf(status));
+    res.set_redirect("/device?done=revoked", 303);
+  });
   Get(s, "/device/qr.svg",
       [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) { DeviceQr(c, req, res); });
   Get(s, "/referral",

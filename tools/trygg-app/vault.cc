@@ -2,8 +2,12 @@
 
 #include "vault.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 
+#include "trygg/fingerprint.h"
+#include "trygg/membership.h"
 #include "trygg/status_macros.h"
 
 namespace trygg::app {
@@ -24,6 +28,75 @@ int64_t SteadyMs() {
 
 }  // namespace
 
+absl::Status OpenDevice::SetAlias(const Id128& case_id, std::string_view alias) {
+  TRYGG_RETURN_IF_ERROR(aliases_status);
+  TRYGG_RETURN_IF_ERROR(CheckAlias(alias));
+  // On a copy, so a failed save leaves the index as the file has it.
+  absl::StatusOr<AliasIndex> before = AliasIndex::Load(aliases_path, keys);
+  TRYGG_RETURN_IF_ERROR(before.status());
+  TRYGG_RETURN_IF_ERROR(before->Set(case_id, alias));
+  TRYGG_RETURN_IF_ERROR(before->Save(aliases_path, rng));
+  *aliases = std::move(*before);
+  return absl::OkStatus();
+}
+
+absl::Status OpenDevice::ApproveEnrolment(const Id128& enrolment_id, std::string_view typed) {
+  if (login.role != Role::kOrgAdmin) {
+    return absl::PermissionDeniedError("only an organisation admin approves devices");
+  }
+  TRYGG_ASSIGN_OR_RETURN(std::vector<PendingEnrolment> pending, client->ListEnrolments());
+  auto found = std::find_if(pending.begin(), pending.end(),
+                            [&](const PendingEnrolment& p) { return p.enrolment_id == enrolment_id; });
+  if (found == pending.end()) return absl::NotFoundError("no pending enrolment request with this id");
+  // The ceremony: the admin vouches that this key is the person's device.
+  absl::Status match = CheckSafetyNumber(typed, found->request.sign_key);
+  if (absl::IsInvalidArgument(match)) {
+    return absl::InvalidArgumentError("the safety number must be all 60 digits");
+  }
+  if (!match.ok()) {
+    return absl::PermissionDeniedError(
+        "the safety number does not match this request: do not approve; ask the person to enrol again");
+  }
+  return trygg::ApproveEnrolment(*client, keys, *found, clock, rng).status();
+}
+
+absl::StatusOr<RekeyReport> OpenDevice::RevokeDevice(const Id128& device_id, std::string_view passphrase) {
+  if (login.role != Role::kOrgAdmin) {
+    return absl::PermissionDeniedError("only an organisation admin revokes devices");
+  }
+  if (device_id == keys.device_id) {
+    return absl::InvalidArgumentError("this device cannot revoke itself; another admin's device does");
+  }
+  TRYGG_ASSIGN_OR_RETURN(OrgLogState log, client->FetchOrgLog(keys.org_id));
+  if (log.ActiveDevice(device_id) == nullptr) {
+    return absl::NotFoundError("no active device with this id in the organisation");
+  }
+  // The key store is rewritten with the new organisation key: check the
+  // passphrase first, so a wrong one changes nothing.
+  absl::StatusOr<KeyStoreContents> check = OpenKeyStore(session->key_store_path(), passphrase, open_options);
+  if (!check.ok()) {
+    if (absl::IsPermissionDenied(check.status())) {
+      return absl::PermissionDeniedError("wrong passphrase: nothing was revoked");
+    }
+    return check.status();
+  }
+  KeyStoreContents& own = session->keys();
+  TRYGG_RETURN_IF_ERROR(trygg::RevokeDevice(*client, own, device_id, clock, rng));
+  absl::Status saved = SaveKeyStore(session->key_store_path(), passphrase, own, save_limits, rng);
+  if (!saved.ok()) {
+    return absl::Status(saved.code(), "the device is revoked, but the key store was not saved (" +
+                                          std::string(saved.message()) +
+                                          "); do not lock the app, and run `trygg org rekey` after fixing this");
+  }
+  absl::StatusOr<RekeyReport> report = cases->RekeyStaleCases();
+  if (!report.ok()) {
+    return absl::Status(report.status().code(),
+                        "the device is revoked and the organisation key rotated, but re-keying the cases stopped (" +
+                            std::string(report.status().message()) + "); finish with `trygg org rekey`");
+  }
+  return report;
+}
+
 Vault::Vault(VaultConfig config) : config_(std::move(config)) {
   idle_thread_ = std::thread([this] { IdleLoop(); });
 }
@@ -43,9 +116,12 @@ bool Vault::unlocked() const {
   return device_ != nullptr;
 }
 
-absl::Status Vault::Unlock(std::string_view passphrase) {
-  std::unique_lock<std::mutex> lock(mutex_);
-  if (device_ != nullptr) return absl::OkStatus();
+bool Vault::has_key_store() const {
+  std::error_code ec;
+  return std::filesystem::exists(config_.keystore, ec);
+}
+
+DeviceSessionOptions Vault::SessionOptions() const {
   DeviceSessionOptions options;
   options.client.address = config_.server;
   options.client.tls_root_certificates = config_.tls_roots_pem;
@@ -53,6 +129,42 @@ absl::Status Vault::Unlock(std::string_view passphrase) {
   // The state file is "<key store>.heads", the CLI's too, so a server that
   // rolls back what the CLI saw is caught by the app as well.
   options.key_store.allow_weak_kdf_for_tests = config_.allow_weak_kdf_for_tests;
+  options.save_limits = config_.save_limits;
+  return options;
+}
+
+absl::StatusOr<EnrolmentTicket> Vault::Enrol(std::string_view passphrase, const Id128& org_id, Role role,
+                                             std::string_view label) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (device_ != nullptr) return absl::FailedPreconditionError("this device is unlocked: it is enrolled already");
+  if (!has_key_store()) {
+    SystemRng rng;
+    TRYGG_RETURN_IF_ERROR(InitDevice(config_.keystore, passphrase, org_id, config_.save_limits, rng).status());
+  }
+  DeviceSessionOptions options = SessionOptions();
+  options.login = false;
+  TRYGG_ASSIGN_OR_RETURN(std::unique_ptr<DeviceSession> session,
+                         DeviceSession::Open(config_.keystore, passphrase, options));
+  if (session->keys().org_id != org_id) {
+    return absl::FailedPreconditionError("this computer's key store belongs to another organisation");
+  }
+  return RequestEnrolment(*session, role, label);
+}
+
+absl::StatusOr<int> Vault::Activate(std::string_view passphrase) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (device_ != nullptr) return absl::FailedPreconditionError("this device is unlocked: it is active already");
+  DeviceSessionOptions options = SessionOptions();
+  options.keep_passphrase = true;
+  TRYGG_ASSIGN_OR_RETURN(std::unique_ptr<DeviceSession> session,
+                         DeviceSession::Open(config_.keystore, passphrase, options));
+  return ActivateDevice(*session);
+}
+
+absl::Status Vault::Unlock(std::string_view passphrase) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (device_ != nullptr) return absl::OkStatus();
+  DeviceSessionOptions options = SessionOptions();
   TRYGG_ASSIGN_OR_RETURN(std::unique_ptr<DeviceSession> session,
                          DeviceSession::Open(config_.keystore, passphrase, options));
   auto device = std::make_unique<OpenDevice>(std::move(session));
@@ -62,6 +174,19 @@ absl::Status Vault::Unlock(std::string_view passphrase) {
   device->referrals =
       std::make_unique<ReferralClient>(*device->client, device->keys, *device->cases, device->clock, device->rng);
   device->directory = std::make_unique<DirectoryClient>(*device->client, device->keys, device->clock, device->rng);
+  device->save_limits = config_.save_limits;
+  device->open_options = options.key_store;
+  device->aliases_path = AliasIndexPathFor(config_.keystore);
+  absl::StatusOr<AliasIndex> aliases = AliasIndex::Load(device->aliases_path, device->keys);
+  if (aliases.ok()) {
+    device->aliases = std::make_unique<AliasIndex>(std::move(*aliases));
+  } else {
+    // Never replaced: the pages show this error and refuse new aliases.
+    device->aliases_status = aliases.status();
+    device->aliases = std::make_unique<AliasIndex>(AliasIndex::Empty(device->keys));
+    std::fprintf(stderr, "trygg-app: the alias index did not open: %s\n",
+                 std::string(aliases.status().message()).c_str());
+  }
   device_ = std::move(device);
   last_activity_ms_ = SteadyMs();
   watch_stop_ = std::make_shared<std::atomic<bool>>(false);
@@ -91,9 +216,11 @@ void Vault::LockLocked(std::unique_lock<std::mutex>& lock) {
   if (watcher.joinable()) watcher.join();
   // Wipe first, then log out: Logout is an RPC that may take its whole
   // deadline when the server is away, and the keys must not wait for it.
-  // The typed clients go first (the CaseClient's cached scope keys), then
+  // The alias index (its key and the names) and the typed clients go first (the CaseClient's cached scope keys), then
   // the organisation keys and the device keys are replaced, which frees
   // and wipes their locked memory (SecretBytes).
+  device->aliases->Wipe();
+  device->aliases.reset();
   device->directory.reset();
   device->referrals.reset();
   device->cases.reset();

@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "trygg/alias_index.h"
 #include "trygg/case_client.h"
 #include "trygg/client.h"
 #include "trygg/device.h"
@@ -56,6 +57,9 @@ struct VaultConfig {
   std::filesystem::path keystore;
   int64_t idle_lock_ms = 10 * 60 * 1000;
   bool allow_weak_kdf_for_tests = false;
+  // The limits a rewritten key store gets (after a revocation rotates the
+  // organisation key).
+  KdfLimits save_limits = ModerateKdfLimits();
 };
 
 // An open device: valid between Unlock and Lock, used under With's lock.
@@ -79,6 +83,35 @@ struct OpenDevice {
   std::unique_ptr<CaseClient> cases;
   std::unique_ptr<ReferralClient> referrals;
   std::unique_ptr<DirectoryClient> directory;
+  // The caseworker's names for her cases ("<key store>.aliases"), opened
+  // with the device's keys at unlock and wiped at lock. When the file does
+  // not open, `aliases_status` says why, the index is empty and nothing is
+  // written over the file.
+  std::filesystem::path aliases_path;
+  std::unique_ptr<AliasIndex> aliases;
+  absl::Status aliases_status;
+  // Sets (or with "" removes) an alias and saves the file; refused, and
+  // nothing changed, when the file did not open.
+  absl::Status SetAlias(const Id128& case_id, std::string_view alias);
+
+  // An admin's part of the enrolment ceremony, as `trygg enrol approve
+  // --fingerprint`: `typed` must be the full safety number of the pending
+  // request's key (CheckSafetyNumber: InvalidArgument when it is not 60
+  // digits, PermissionDenied when it does not match); then libtrygg's
+  // ApproveEnrolment. PermissionDenied for a device that is not an admin,
+  // NotFound for no such pending request. Nothing changes on a refusal.
+  absl::Status ApproveEnrolment(const Id128& enrolment_id, std::string_view typed);
+  // As `trygg device revoke`: revokes an active device of this organisation
+  // (not this one), which rotates the organisation key; rewrites the key
+  // store with the new generation under `passphrase`, which is checked
+  // against the key store first (PermissionDenied, nothing changed, when
+  // wrong); then re-keys the organisation's cases. PermissionDenied for a
+  // device that is not an admin, NotFound for no such active device,
+  // InvalidArgument for this device itself.
+  absl::StatusOr<RekeyReport> RevokeDevice(const Id128& device_id, std::string_view passphrase);
+
+  KdfLimits save_limits;
+  KeyStoreOpenOptions open_options;
 };
 
 struct Notice {
@@ -96,6 +129,22 @@ class Vault {
   absl::Status Unlock(std::string_view passphrase);
   void Lock();
   bool unlocked() const;
+  bool has_key_store() const;
+
+  // The enrolment ceremony of a new device, from the app: creates the key
+  // store under `passphrase` for `org_id` when there is none (libtrygg's
+  // InitDevice), then signs and submits a request to join with `role` and
+  // `label` (RequestEnrolment, without logging in). When the key store
+  // exists already, the passphrase must open it (PermissionDenied) and the
+  // request is submitted again, for a device whose first request was lost.
+  // FailedPrecondition while unlocked.
+  absl::StatusOr<EnrolmentTicket> Enrol(std::string_view passphrase, const Id128& org_id, Role role,
+                                        std::string_view label);
+  // After the admin approved: logs in and receives the organisation keys
+  // (ActivateDevice), which rewrites the key store. Returns how many key
+  // generations were added. The login's status (Unauthenticated or
+  // PermissionDenied) when the device is not approved yet.
+  absl::StatusOr<int> Activate(std::string_view passphrase);
 
   // Whether a request is the caseworker's use, which holds off the idle
   // lock, or the page refreshing itself in the background, which does not.
@@ -114,6 +163,7 @@ class Vault {
   void Watch(Client* client, const KeyStoreContents* keys, const std::atomic<bool>& stop);
   void IdleLoop();
   void LockLocked(std::unique_lock<std::mutex>& lock);
+  DeviceSessionOptions SessionOptions() const;
 
   const VaultConfig config_;
   mutable std::mutex mutex_;  // guards device_, watcher_, last_activity_ms_, shutting_down_

@@ -107,7 +107,10 @@
     });
   }
 
-  if (box && window.location.pathname !== "/unlock") poll();
+  // The locked pages (unlock, and a new device's enrolment) do not follow
+  // the lock: they are where it leads.
+  var lockedPage = window.location.pathname === "/unlock" || window.location.pathname.indexOf("/enrol") === 0;
+  if (box && !lockedPage) poll();
   // The app reopens its WatchReferrals stream every second (so that Lock
   // never waits on it); a change in the moment between two streams has no
   // notice, so live lists also refresh every 20 seconds.
