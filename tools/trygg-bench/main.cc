@@ -24,7 +24,7 @@
 // its ratio to the floor and to the empty call at the same N, and latency
 // p50, p90 and p99 (medians over the rounds).
 // --preload N runs the rounds again after N referrals are stored; they are
-// added by trygg-bench-preload (preload.cc) through the server's own store
+// added by trygg-bench-preload (server/bench/preload.cc) through the server's own store
 // while tryggd is stopped, or through the API (--preload-through-api).
 //
 //   trygg-bench [--tryggd PATH] [--floor PATH] [--in-flight N ...] [--calls C]
@@ -823,7 +823,7 @@ int main(int argc, char** argv) {
   Options options;
   options.tryggd = trygg::bench::BuiltBeside("server/daemon/tryggd", "tryggd");
   options.floor = trygg::bench::BuiltBeside("tools/trygg-bench/trygg-bench-floor", "trygg-bench-floor");
-  options.preloader = trygg::bench::BuiltBeside("tools/trygg-bench/trygg-bench-preload", "trygg-bench-preload");
+  options.preloader = trygg::bench::BuiltBeside("server/bench/trygg-bench-preload", "trygg-bench-preload");
   bool no_reads = false;
   bool preload_through_api = false;
   CLI::App app{
