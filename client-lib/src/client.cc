@@ -291,6 +291,40 @@ absl::StatusOr<std::vector<OrganisationSummary>> Client::ListOrganisations() {
 }
 
 absl::StatusOr<OrgLogState> Client::FetchOrgLog(const Id128& org_id) {
+  std::optional<OrgLogState> cached;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    auto it = org_logs_.find(org_id);
+    if (it != org_logs_.end()) cached = it->second;
+  }
+  std::optional<OrgLogState> state;
+  if (cached.has_value()) {
+    absl::StatusOr<std::optional<OrgLogState>> extended = ExtendOrgLog(*cached);
+    if (!extended.ok()) return extended.status();  // the server's or the network's error
+    state = *std::move(extended);
+  }
+  if (!state.has_value()) {
+    // No cache, or the server showed something the cache does not extend:
+    // the whole log, verified from the root, decides.
+    TRYGG_ASSIGN_OR_RETURN(OrgLogState full, FetchWholeOrgLog(org_id));
+    state.emplace(std::move(full));
+  }
+
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    auto remembered = heads_.find(org_id);
+    if (remembered != heads_.end()) TRYGG_RETURN_IF_ERROR(state->CheckContinues(remembered->second));
+    heads_[org_id] = state->head();
+    // Another thread may have cached a longer log meanwhile; `state`
+    // continues it (CheckContinues above, against the head it remembered).
+    auto it = org_logs_.find(org_id);
+    if (it == org_logs_.end() || it->second.seq() <= state->seq()) org_logs_.insert_or_assign(org_id, *state);
+  }
+  TRYGG_RETURN_IF_ERROR(SaveState());
+  return *std::move(state);
+}
+
+absl::StatusOr<OrgLogState> Client::FetchWholeOrgLog(const Id128& org_id) {
   trygg::v1::GetOrgLogRequest request;
   request.set_org_id(ToProto(org_id.span()));
   request.set_from_seq(1);
@@ -316,15 +350,46 @@ absl::StatusOr<OrgLogState> Client::FetchOrgLog(const Id128& org_id) {
     TRYGG_RETURN_IF_ERROR(pages.Advance(response.next_page_token()));
     request.set_page_token(response.next_page_token());
   } while (!request.page_token().empty());
-
-  {
-    std::lock_guard<std::mutex> lock(state_mu_);
-    auto remembered = heads_.find(org_id);
-    if (remembered != heads_.end()) TRYGG_RETURN_IF_ERROR(state->CheckContinues(remembered->second));
-    heads_[org_id] = state->head();
-  }
-  TRYGG_RETURN_IF_ERROR(SaveState());
   return *std::move(state);
+}
+
+absl::StatusOr<std::optional<OrgLogState>> Client::ExtendOrgLog(const OrgLogState& cached) {
+  // From the cached head link itself (the certificate's position when the
+  // log has no links), so that a log without it shows.
+  const uint64_t head_seq = cached.seq();
+  trygg::v1::GetOrgLogRequest request;
+  request.set_org_id(ToProto(cached.org_id().span()));
+  request.set_from_seq(std::max<uint64_t>(head_seq, 1));
+  OrgLogState state = cached;
+  bool head_shown = head_seq == 0;
+  internal::PageTokens pages("org log");
+  do {
+    auto context = TRYGG_CONTEXT();
+    trygg::v1::GetOrgLogResponse response;
+    TRYGG_RETURN_IF_ERROR(FromGrpc(stubs_->trust->GetOrgLog(context.get(), request, &response)));
+    // Nothing from the server is trusted here: what it resends must be
+    // byte for byte what was verified before, and what is new is verified
+    // link by link from the cached state. The first difference hands over
+    // to the full fetch.
+    absl::StatusOr<SignedObject> cert = SignedFromServer(response.certificate());
+    if (!cert.ok() || !cached.CheckContinues(OrgLogHead{0, SignedObjectHash(*cert)}).ok()) return std::nullopt;
+    for (const trygg::v1::SignedBlob& blob : response.links()) {
+      absl::StatusOr<SignedObject> link = SignedFromServer(blob);
+      if (!link.ok()) return std::nullopt;
+      absl::StatusOr<OrgLogLink> parsed = ParseOrgLogLink(link->bytes);
+      if (!parsed.ok()) return std::nullopt;
+      if (parsed->seq <= head_seq) {
+        if (!cached.CheckContinues(OrgLogHead{parsed->seq, SignedObjectHash(*link)}).ok()) return std::nullopt;
+        head_shown = head_shown || parsed->seq == head_seq;
+        continue;
+      }
+      if (!head_shown || !state.Apply(*link).ok()) return std::nullopt;
+    }
+    TRYGG_RETURN_IF_ERROR(pages.Advance(response.next_page_token()));
+    request.set_page_token(response.next_page_token());
+  } while (!request.page_token().empty());
+  if (!head_shown) return std::nullopt;
+  return std::optional<OrgLogState>(std::move(state));
 }
 
 absl::StatusOr<uint64_t> Client::AppendOrgLogLink(const Id128& org_id, const SignedObject& link) {

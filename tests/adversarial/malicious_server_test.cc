@@ -33,6 +33,12 @@ constexpr char kAppendOrgLogLink[] = "/trygg.v1.TrustService/AppendOrgLogLink";
 
 std::vector<uint8_t> Text(std::string_view s) { return {s.begin(), s.end()}; }
 std::string AsString(const std::vector<uint8_t>& v) { return {v.begin(), v.end()}; }
+// The seq a served organisation-log link names; 0 if it does not parse.
+uint64_t ServedLinkSeq(const trygg::v1::SignedBlob& blob) {
+  const std::string& bytes = blob.bytes();
+  auto parsed = ParseOrgLogLink(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+  return parsed.ok() ? parsed->seq : 0;
+}
 std::string ReasonOf(const absl::Status& status) {
   auto reason = GetCryptoError(status);
   return reason ? std::string(CryptoErrorName(*reason)) : status.ToString();
@@ -316,8 +322,10 @@ TEST_CASE("malicious server: an organisation log forked between two devices is c
         return EvilProxy::Gate::kAnswer;
       });
   auto anna_branch = EvilProxy::Alter<trygg::v1::GetOrgLogRequest, trygg::v1::GetOrgLogResponse>(
-      [&](const trygg::v1::GetOrgLogRequest&, trygg::v1::GetOrgLogResponse& r) {
-        while (r.links_size() > shared_links) r.mutable_links()->RemoveLast();
+      [&](const trygg::v1::GetOrgLogRequest& q, trygg::v1::GetOrgLogResponse& r) {
+        // The links are from_seq, from_seq + 1, ...: keep those of the shared prefix.
+        const int first = static_cast<int>(std::max<uint64_t>(q.from_seq(), 1));
+        while (r.links_size() > 0 && first + r.links_size() - 1 > shared_links) r.mutable_links()->RemoveLast();
         if (promotion.bytes().empty()) return;
         *r.add_links() = promotion;
       });
@@ -345,6 +353,109 @@ TEST_CASE("malicious server: an organisation log forked between two devices is c
   const std::string bo_reason = ReasonOf(s.bo_via->FetchOrgLog(s.org()).status());
   INFO(bo_reason);
   CHECK((bo_reason == "FORK" || bo_reason == "ROLLBACK"));
+}
+
+// The client keeps the verified organisation log and, once it has it, asks
+// only for the links from its cached head on (Client::FetchOrgLog). A server
+// that rewrites, shortens or forks the log after that is caught all the same,
+// with the refusal the uncached fetch gives, and nothing the client trusts
+// changes (threat-model.md, "Organisation-log cache").
+TEST_CASE("malicious server: an organisation log rewritten after the client cached it is caught",
+          "[adversarial][malicious-server]") {
+  ForkableShelter s;
+  TestDevice& carl = s.world.AddDevice(s.admin, Role::kCaseworker);
+  REQUIRE(s.anna_via->FetchOrgLog(s.org()).ok());
+  const uint64_t cached_seq = s.anna_via->remembered_heads().at(s.org()).seq;
+  REQUIRE(RevokeDevice(*s.admin.client, s.admin.keys, carl.keys.device_id, s.world.clock(), s.world.rng()).ok());
+  auto warm = s.anna_via->FetchOrgLog(s.org());
+  REQUIRE(warm.ok());
+  REQUIRE(warm->FindDevice(carl.keys.device_id)->revoked);
+  const OrgLogHead seen = s.anna_via->remembered_heads().at(s.org());
+  REQUIRE(seen.seq > cached_seq);
+  // The second fetch was incremental: from the cached head link on (the
+  // revocation and the key rotation after it are new).
+  const auto last = s.anna_proxy.Recorded(kGetOrgLog).back();
+  CHECK(EvilProxy::Parse<trygg::v1::GetOrgLogRequest>(last.request).from_seq() == cached_seq);
+  CHECK(EvilProxy::Parse<trygg::v1::GetOrgLogResponse>(last.response).links_size() ==
+        static_cast<int>(seen.seq - cached_seq + 1));
+
+  auto link_seq = ServedLinkSeq;
+  auto unchanged = [&] {
+    CHECK(s.anna_via->remembered_heads().at(s.org()).seq == seen.seq);
+    CHECK(s.anna_via->remembered_heads().at(s.org()).hash == seen.hash);
+  };
+
+  SECTION("a link the client has seen, rewritten") {
+    s.anna_proxy.SetHook(kGetOrgLog, EvilProxy::Alter<trygg::v1::GetOrgLogRequest, trygg::v1::GetOrgLogResponse>(
+                                         [&](const trygg::v1::GetOrgLogRequest&, trygg::v1::GetOrgLogResponse& r) {
+                                           for (auto& link : *r.mutable_links()) {
+                                             if (link_seq(link) != seen.seq) continue;
+                                             std::string bytes = link.bytes();
+                                             bytes.back() ^= 1;
+                                             link.set_bytes(bytes);
+                                           }
+                                         }));
+    const std::string reason = ReasonOf(s.anna_via->FetchOrgLog(s.org()).status());
+    INFO(reason);
+    CHECK((reason == "BAD_SIGNATURE" || reason == "MALFORMED"));
+    unchanged();
+  }
+  SECTION("the log cut short before the cached head (the revocation undone)") {
+    s.anna_proxy.SetHook(kGetOrgLog, EvilProxy::Alter<trygg::v1::GetOrgLogRequest, trygg::v1::GetOrgLogResponse>(
+                                         [&](const trygg::v1::GetOrgLogRequest&, trygg::v1::GetOrgLogResponse& r) {
+                                           while (r.links_size() > 0 && link_seq(r.links(r.links_size() - 1)) >= seen.seq) {
+                                             r.mutable_links()->RemoveLast();
+                                           }
+                                         }));
+    CHECK(ReasonOf(s.anna_via->FetchOrgLog(s.org()).status()) == "ROLLBACK");
+    unchanged();
+  }
+  SECTION("an older recording, from before the cache was warm") {
+    s.anna_proxy.SetHook(kGetOrgLog, ServeRecorded(s.anna_proxy, kGetOrgLog, 0));
+    CHECK(ReasonOf(s.anna_via->FetchOrgLog(s.org()).status()) == "ROLLBACK");
+    unchanged();
+  }
+  SECTION("a new link that does not extend the cached head (another branch)") {
+    // A validly signed link from the admin that names a head the client never
+    // saw: the server replaces the revocation and shows a role change after it.
+    trygg::v1::SignedBlob branch_link;
+    s.anna_proxy.SetRequestGate(
+        [&](const std::string& method, const grpc::ByteBuffer& request, grpc::ByteBuffer& answer) {
+          if (method != kAppendOrgLogLink) return EvilProxy::Gate::kForward;
+          branch_link = EvilProxy::Parse<trygg::v1::AppendOrgLogLinkRequest>(request).link();
+          trygg::v1::AppendOrgLogLinkResponse response;
+          response.set_seq(seen.seq + 1);
+          answer = EvilProxy::Serialize(response);
+          return EvilProxy::Gate::kAnswer;
+        });
+    auto admin_via = s.world.ClientThrough(s.admin, s.anna_proxy.address());
+    // The admin's own client has not seen the revocation through this proxy
+    // yet: it signs a link after the head it fetches, which the hook shows
+    // without the revocation.
+    s.anna_proxy.SetHook(kGetOrgLog, EvilProxy::Alter<trygg::v1::GetOrgLogRequest, trygg::v1::GetOrgLogResponse>(
+                                         [&](const trygg::v1::GetOrgLogRequest&, trygg::v1::GetOrgLogResponse& r) {
+                                           while (r.links_size() > 0 &&
+                                                  link_seq(r.links(r.links_size() - 1)) >= seen.seq) {
+                                             r.mutable_links()->RemoveLast();
+                                           }
+                                           if (!branch_link.bytes().empty()) *r.add_links() = branch_link;
+                                         }));
+    REQUIRE(ChangeRole(*admin_via, s.admin.keys, s.bo.keys.device_id, Role::kOrgAdmin, s.world.clock()).ok());
+    REQUIRE_FALSE(branch_link.bytes().empty());
+    REQUIRE(ServedLinkSeq(branch_link) == seen.seq);
+    const std::string reason = ReasonOf(s.anna_via->FetchOrgLog(s.org()).status());
+    INFO(reason);
+    CHECK(reason == "FORK");
+    unchanged();
+  }
+
+  // The honest log again: accepted, and the cache goes on from where it was.
+  s.anna_proxy.ClearHooks();
+  s.anna_proxy.SetRequestGate(nullptr);
+  auto honest = s.anna_via->FetchOrgLog(s.org());
+  REQUIRE(honest.ok());
+  CHECK(honest->head().hash == seen.hash);
+  CHECK(honest->FindDevice(carl.keys.device_id)->revoked);
 }
 
 }  // namespace trygg::adversarial_proxy

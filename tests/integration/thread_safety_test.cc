@@ -125,11 +125,17 @@ TEST_CASE("one device's clients from several threads at once") {
       check(referrals.Outbox(ReferralQuery{}).status(), "outbox");
     }
   });
-  // Logs the device in again while the others work.
+  // Logs the device in again while the others work, and fetches both
+  // organisations' logs through the client's cache, which CreateCase and
+  // Refer on the other threads read and extend at the same time.
   threads.emplace_back([&] {
     for (int i = 0; i < 2; ++i) {
       check(anna.client->Login(anna.keys.device_id, anna.keys.device.signing()).status(), "login");
       check(anna.client->ListOrganisations().status(), "organisations");
+    }
+    for (int i = 0; i < kRounds; ++i) {
+      check(anna.client->FetchOrgLog(anna.keys.org_id).status(), "own org log");
+      check(anna.client->FetchOrgLog(legal_admin.keys.org_id).status(), "receiver's org log");
     }
   });
   for (std::thread& t : threads) t.join();

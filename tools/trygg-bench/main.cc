@@ -23,9 +23,13 @@
 // Reported per workload and N: calls per second (median over --runs rounds),
 // its ratio to the floor and to the empty call at the same N, and latency
 // p50, p90 and p99 (medians over the rounds).
+// --preload N runs the rounds again after N referrals are stored; they are
+// added by trygg-bench-preload (server/bench/preload.cc) through the server's own store
+// while tryggd is stopped, or through the API (--preload-through-api).
 //
 //   trygg-bench [--tryggd PATH] [--floor PATH] [--in-flight N ...] [--calls C]
-//               [--runs R] [--preload N ...] [--no-reads] [--json]
+//               [--runs R] [--preload N ...] [--check-preload] [--no-reads] [--json]
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -61,6 +65,7 @@
 #include "trygg/client.h"
 #include "trygg/directory_client.h"
 #include "trygg/hardening.h"
+#include "trygg/keys.h"
 #include "trygg/listing.h"
 #include "trygg/membership.h"
 #include "trygg/referral_client.h"
@@ -91,9 +96,54 @@ class Server {
     char pattern[] = "/tmp/trygg-bench-XXXXXX";
     if (mkdtemp(pattern) == nullptr) return absl::InternalError("cannot create a temporary directory");
     dir_ = pattern;
+    binary_ = binary;
+    args_ = std::move(args);
+    banner_ = std::string(banner);
+    return Spawn();
+  }
+
+  // Stops the server and keeps its data directory, for Restart.
+  void Halt() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      int status = 0;
+      waitpid(pid_, &status, 0);
+      pid_ = -1;
+    }
+    if (stdout_fd_ >= 0) {
+      close(stdout_fd_);
+      stdout_fd_ = -1;
+    }
+  }
+
+  // Starts it again after Halt, on the same data directory and address, so
+  // that open channels reconnect to it.
+  absl::Status Restart() {
+    for (size_t i = 0; i + 1 < args_.size(); ++i) {
+      if (args_[i] == "--listen") args_[i + 1] = address_;
+    }
+    address_.clear();
+    return Spawn();
+  }
+
+  void Stop() {
+    Halt();
+    if (!dir_.empty()) {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir_, ignored);
+      dir_.clear();
+    }
+  }
+
+  const std::string& dir() const { return dir_; }
+  const std::string& address() const { return address_; }
+
+ private:
+  absl::Status Spawn() {
     int out[2];
     if (pipe(out) != 0) return absl::InternalError("pipe failed");
-    args.insert(args.begin(), binary);
+    std::vector<std::string> args = args_;
+    args.insert(args.begin(), binary_);
     args.push_back("--data-dir");
     args.push_back(dir_);
     std::vector<char*> argv;
@@ -103,19 +153,19 @@ class Server {
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, out[1], 1);
     posix_spawn_file_actions_addclose(&actions, out[0]);
-    const int rc = posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), environ);
+    const int rc = posix_spawn(&pid_, binary_.c_str(), &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     close(out[1]);
     if (rc != 0) {
       close(out[0]);
       pid_ = -1;
-      return absl::NotFoundError("cannot start " + binary);
+      return absl::NotFoundError("cannot start " + binary_);
     }
     // It prints "<banner> listening on <address>; ..." once it accepts calls.
     std::string text;
     char buffer[512];
-    const std::string kListening = std::string(banner) + " listening on ";
-    const auto deadline = Clock::now() + std::chrono::seconds(20);
+    const std::string kListening = banner_ + " listening on ";
+    const auto deadline = Clock::now() + std::chrono::seconds(60);
     while (Clock::now() < deadline) {
       const ssize_t n = read(out[0], buffer, sizeof buffer);
       if (n <= 0) break;
@@ -128,39 +178,37 @@ class Server {
       address_ = text.substr(begin, end - begin);
       break;
     }
-    // Kept open until Stop: the server must not meet a closed pipe (SIGPIPE). It
+    // Kept open until Halt: the server must not meet a closed pipe (SIGPIPE). It
     // writes little to stdout after this line; its warnings go to stderr.
     stdout_fd_ = out[0];
-    if (address_.empty()) return absl::UnavailableError(binary + " did not start: " + text);
+    if (address_.empty()) return absl::UnavailableError(binary_ + " did not start: " + text);
     return absl::OkStatus();
   }
 
-  void Stop() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      int status = 0;
-      waitpid(pid_, &status, 0);
-      pid_ = -1;
-    }
-    if (stdout_fd_ >= 0) {
-      close(stdout_fd_);
-      stdout_fd_ = -1;
-    }
-    if (!dir_.empty()) {
-      std::error_code ignored;
-      std::filesystem::remove_all(dir_, ignored);
-      dir_.clear();
-    }
-  }
-
-  const std::string& address() const { return address_; }
-
- private:
   pid_t pid_ = -1;
   int stdout_fd_ = -1;
+  std::string binary_;
+  std::vector<std::string> args_;
+  std::string banner_;
   std::string dir_;
   std::string address_;
 };
+
+// Runs `binary` with `args` to its end; OK if it exits with 0.
+absl::Status RunToEnd(const std::string& binary, std::vector<std::string> args) {
+  args.insert(args.begin(), binary);
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, binary.c_str(), nullptr, nullptr, argv.data(), environ) != 0) {
+    return absl::NotFoundError("cannot start " + binary);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return absl::InternalError(binary + " failed");
+  return absl::OkStatus();
+}
 
 // ---- The platform, set up through libtrygg ------------------------------------
 
@@ -291,6 +339,9 @@ struct Options {
   size_t calls = 2000;
   int runs = 3;
   std::vector<size_t> preload = {0};
+  // trygg-bench-preload, the fast path; empty: through the API.
+  std::string preloader;
+  bool check_preload = false;
   bool reads = true;
   bool json = false;
 };
@@ -391,6 +442,20 @@ absl::Status Run(const Options& options) {
   std::fprintf(stderr, "trygg-bench: tryggd on %s, floor on %s; setting up\n", server.address().c_str(),
                floor_server.address().c_str());
 
+  {
+    // The platform root certifies the server's key, as trygg-admin does, so
+    // that clients can verify its signed audit heads (--check-preload).
+    TRYGG_ASSIGN_OR_RETURN(std::unique_ptr<Client> admin, platform.Connect());
+    TRYGG_ASSIGN_OR_RETURN(ServerInfo info, admin->GetServerInfo());
+    RootCertificate cert;
+    cert.kind = CertificateKind::kServer;
+    cert.subject_id = platform.RandomId();
+    cert.issued_at_ms = platform.clock().NowUnixMillis();
+    cert.sign_key = info.server_public_key;
+    cert.name = "tryggd (bench)";
+    TRYGG_ASSIGN_OR_RETURN(SignedObject signed_cert, SignRootCertificate(cert, platform.root()));
+    TRYGG_RETURN_IF_ERROR(admin->UploadCertificate(CertificateKind::kServer, signed_cert).status());
+  }
   TRYGG_ASSIGN_OR_RETURN(Member sender, platform.Admit("Skyddat boende (bench)"));
   TRYGG_ASSIGN_OR_RETURN(Member receiver, platform.Admit("Juridisk rådgivning (bench)"));
 
@@ -605,17 +670,94 @@ absl::Status Run(const Options& options) {
   std::vector<size_t> levels = options.preload;
   std::sort(levels.begin(), levels.end());
   size_t preloaded = 0;
+  // The fast path (trygg-bench-preload, preload.cc): tryggd stops, the loader
+  // writes through the server's own store, tryggd starts again on the same
+  // database and address, and the open channels reconnect.
+  auto preload_fast = [&](size_t n) -> absl::Status {
+    nlohmann::json spec;
+    spec["sender_seed"] = HexEncode(sender.keys.device.signing().secret_key.span().first<32>());
+    spec["sender_org"] = sender.keys.org_id.ToHex();
+    spec["sender_device"] = sender.keys.device_id.ToHex();
+    spec["receiver_org"] = receiver.keys.org_id.ToHex();
+    spec["case_id"] = draft.case_id.ToHex();
+    spec["listing_id"] = draft.listing_id.ToHex();
+    spec["consent_id"] = consent_id.ToHex();
+    spec["sender_org_box_key"] = DeriveOrgBoxKeyPair(sender.keys.org_keys.back()).public_key.ToHex();
+    spec["receiver_org_box_key"] = DeriveOrgBoxKeyPair(receiver.keys.org_keys.back()).public_key.ToHex();
+    spec["service"] = draft.service;
+    spec["response_time_hours"] = listings[0].listing.response_time_hours;
+    const std::string spec_path = server.dir() + "/bench-preload.json";
+    {
+      const int fd = open(spec_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      if (fd < 0) return absl::InternalError("cannot write " + spec_path);
+      const std::string text = spec.dump();
+      const bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+      close(fd);
+      if (!written) return absl::InternalError("cannot write " + spec_path);
+    }
+    server.Halt();
+    absl::Status loaded = RunToEnd(options.preloader, {"--data-dir", server.dir(), "--spec", spec_path, "--count",
+                                                       std::to_string(n)});
+    std::filesystem::remove(spec_path);
+    TRYGG_RETURN_IF_ERROR(loaded);
+    TRYGG_RETURN_IF_ERROR(server.Restart());
+    const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(30);
+    for (const auto& c : {receiver.client->channel(), sender.client->channel()}) {
+      if (!c->WaitForConnected(deadline)) return absl::UnavailableError("tryggd did not come back after the preload");
+    }
+    return absl::OkStatus();
+  };
+  // What --check-preload checks after a preload: the audit log the sender has
+  // verified is extended, not rewritten, by at least three entries a
+  // referral, and the receiver's inbox lists at least `expected` referrals.
+  auto check_preload = [&](size_t n, size_t expected, uint64_t head_before) -> absl::Status {
+    TRYGG_ASSIGN_OR_RETURN(AuditTrailReport report, sender.client->VerifyAuditTrail());
+    if (report.head.tree_size < head_before + 3 * n) {
+      return absl::DataLossError(absl::StrCat("the audit log holds ", report.head.tree_size, " entries after the preload, "
+                                              "expected at least ", head_before + 3 * n));
+    }
+    size_t listed = 0;
+    std::string token;
+    do {
+      trygg::v1::ListInboxRequest request;
+      request.set_page_size(500);
+      request.set_page_token(token);
+      trygg::v1::ListInboxResponse response;
+      auto context = receiver.client->NewCallContext();
+      TRYGG_RETURN_IF_ERROR(FromGrpc(referral_stub->ListInbox(context.get(), request, &response), "ListInbox"));
+      listed += static_cast<size_t>(response.referrals_size());
+      token = response.next_page_token();
+    } while (!token.empty());
+    if (listed < expected) {
+      return absl::DataLossError(absl::StrCat("the inbox lists ", listed, " referrals, expected at least ", expected));
+    }
+    std::fprintf(stderr, "trygg-bench: preload checked: audit log of %llu entries verified, %zu referrals listed\n",
+                 static_cast<unsigned long long>(report.head.tree_size), listed);
+    return absl::OkStatus();
+  };
+
   for (size_t level : levels) {
     if (level > preloaded) {
       std::fprintf(stderr, "trygg-bench: preloading to %zu referrals\n", level);
       const auto t0 = Clock::now();
-      std::vector<Id128> made;
-      constexpr size_t kChunk = 20000;
-      while (preloaded < level) {
-        const size_t n = std::min(kChunk, level - preloaded);
-        TRYGG_RETURN_IF_ERROR(make_referrals(n, made));
-        preloaded += n;
-        std::fprintf(stderr, "trygg-bench: %zu preloaded\n", preloaded);
+      if (options.preloader.empty()) {
+        std::vector<Id128> made;
+        constexpr size_t kChunk = 20000;
+        while (preloaded < level) {
+          const size_t n = std::min(kChunk, level - preloaded);
+          TRYGG_RETURN_IF_ERROR(make_referrals(n, made));
+          preloaded += n;
+          std::fprintf(stderr, "trygg-bench: %zu preloaded\n", preloaded);
+        }
+      } else {
+        uint64_t head_before = 0;
+        if (options.check_preload) {
+          TRYGG_ASSIGN_OR_RETURN(AuditTrailReport before, sender.client->VerifyAuditTrail());
+          head_before = before.head.tree_size;
+        }
+        TRYGG_RETURN_IF_ERROR(preload_fast(level - preloaded));
+        if (options.check_preload) TRYGG_RETURN_IF_ERROR(check_preload(level - preloaded, level, head_before));
+        preloaded = level;
       }
       std::fprintf(stderr, "trygg-bench: preloading took %.0f s\n",
                    std::chrono::duration<double>(Clock::now() - t0).count());
@@ -681,7 +823,9 @@ int main(int argc, char** argv) {
   Options options;
   options.tryggd = trygg::bench::BuiltBeside("server/daemon/tryggd", "tryggd");
   options.floor = trygg::bench::BuiltBeside("tools/trygg-bench/trygg-bench-floor", "trygg-bench-floor");
+  options.preloader = trygg::bench::BuiltBeside("server/bench/trygg-bench-preload", "trygg-bench-preload");
   bool no_reads = false;
+  bool preload_through_api = false;
   CLI::App app{
       "trygg-bench: load against a throw-away tryggd on loopback: every signed write (capacity update, case create, "
       "case version, consent, referral create, accept, complete, decline) and the reads, as calls per second, "
@@ -696,14 +840,21 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 10000000));
   app.add_option("--runs", options.runs, "Rounds; medians are over them (default 3)")->check(CLI::Range(1, 100));
   app.add_option("--preload", options.preload,
-                 "History levels: before the rounds at each, referrals (with their audit entries) are made through "
-                 "the API until that many are stored; repeat for a curve, e.g. --preload 10000 --preload 100000 "
-                 "(default 0)")
+                 "History levels: before the rounds at each, referrals (with their audit entries and grants) are "
+                 "added until that many are stored, by trygg-bench-preload through the server's own store while "
+                 "tryggd is stopped; repeat for a curve, e.g. --preload 10000 --preload 1000000 (default 0)")
       ->check(CLI::Range(0, 100000000));
+  app.add_option("--preloader", options.preloader,
+                 "trygg-bench-preload binary (default: the one in this build tree)");
+  app.add_flag("--preload-through-api", preload_through_api,
+               "Preload through the API instead (Refer with all callers; about 200 referrals a second)");
+  app.add_flag("--check-preload", options.check_preload,
+               "After each fast preload, verify the sender's audit trail across it and list the whole inbox");
   app.add_flag("--no-reads", no_reads, "Leave out the read workloads");
   app.add_flag("--json", options.json, "Also print the results as one JSON object on stdout");
   CLI11_PARSE(app, argc, argv);
   options.reads = !no_reads;
+  if (preload_through_api) options.preloader.clear();
   absl::Status status = trygg::bench::Run(options);
   if (!status.ok()) {
     std::fprintf(stderr, "trygg-bench: error: %s\n", std::string(status.message()).c_str());

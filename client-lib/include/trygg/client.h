@@ -191,8 +191,18 @@ class Client {
   absl::StatusOr<Id128> UploadCertificate(CertificateKind kind, const SignedObject& certificate);
   absl::StatusOr<std::vector<OrganisationSummary>> ListOrganisations();
 
-  // Fetches the whole log, verifies it to the pinned root, checks it
-  // continues the remembered head, then remembers the new head.
+  // The organisation's log, verified to the pinned root, continuing the
+  // remembered head; then remembers the new head. The first fetch of an
+  // organisation reads and verifies the whole log and keeps the verified
+  // state in memory; later fetches ask only for the links from the cached
+  // head on, check that the server shows the cached head link unchanged (the
+  // same certificate and the same bytes for every link up to it that it
+  // resends), and verify and apply only the new links. Anything else (a
+  // changed link or certificate, a log without the cached head, a link that
+  // does not verify) is decided by a full fetch from the start, so the
+  // refusal is exactly the uncached one: ABORTED with ROLLBACK or FORK,
+  // BAD_SIGNATURE, BROKEN_CHAIN (threat-model.md, "Organisation-log cache").
+  // A refused fetch changes neither the cache nor the remembered head.
   absl::StatusOr<OrgLogState> FetchOrgLog(const Id128& org_id);
   absl::StatusOr<uint64_t> AppendOrgLogLink(const Id128& org_id, const SignedObject& link);
 
@@ -293,15 +303,22 @@ class Client {
   // The session's own state, read by every call and replaced by Login and
   // Logout on whichever thread runs them.
   std::optional<Session> current_session() const;
+  // FetchOrgLog's two ways: the whole log from the root; or only what
+  // follows `cached`, nullopt when the server shows anything `cached` does
+  // not extend (then the whole log decides).
+  absl::StatusOr<OrgLogState> FetchWholeOrgLog(const Id128& org_id);
+  absl::StatusOr<std::optional<OrgLogState>> ExtendOrgLog(const OrgLogState& cached);
   mutable std::mutex session_mu_;
   SecretBytes<32> token_;
   bool logged_in_ = false;
   std::optional<Session> session_;
   std::unique_ptr<internal::AuditWitness> audit_;
-  // Guards heads_, histories_ and the state file: writes on several threads
+  // Guards heads_, org_logs_, histories_ and the state file: writes on several threads
   // save it.
   mutable std::mutex state_mu_;
   std::map<Id128, OrgLogHead> heads_;
+  // Verified organisation logs (FetchOrgLog), in memory only.
+  std::map<Id128, OrgLogState> org_logs_;
   std::map<std::pair<HistoryKind, Id128>, HistoryHead> histories_;
   std::optional<Id128> server_instance_;  // pinned at the first login
 };

@@ -304,6 +304,12 @@ CREATE INDEX attachments_by_uploader ON attachments (uploader);
      R"sql(
 CREATE INDEX referrals_by_case ON referrals (case_id);
 )sql"},
+    {12, "referrals: the expiry round finds the open referrals of lapsed consents through the consent, not a "
+         "scan of every open referral",
+     R"sql(
+CREATE INDEX referrals_by_consent_state ON referrals (consent_id, state);
+DROP INDEX referrals_by_consent;
+)sql"},
 };
 
 }  // namespace

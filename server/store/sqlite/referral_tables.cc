@@ -259,7 +259,13 @@ absl::StatusOr<std::vector<domain::ReferralRow>> SqliteReferralTables::ListConse
                                                                                          int limit) {
   TRYGG_ASSIGN_OR_RETURN(
       Statement * stmt,
-      db_.Prepare(absl::StrCat("SELECT ", kReferralColumns, " FROM referrals WHERE state IN (",
+      // Runs every second on the writer thread (the expiry round). Left to
+      // itself SQLite walks every SENT and ACCEPTED referral through
+      // referrals_due and reads each row for its consent: a million rows a
+      // second at a million open referrals. From the lapsed consents instead,
+      // it costs a probe per lapsed consent (docs/benchmarks.md, "What grows").
+      db_.Prepare(absl::StrCat("SELECT ", kReferralColumns,
+                               " FROM referrals INDEXED BY referrals_by_consent_state WHERE state IN (",
                                static_cast<int>(domain::ReferralState::kSent), ", ",
                                static_cast<int>(domain::ReferralState::kAccepted),
                                ") AND consent_id IN (SELECT consent_id FROM consents WHERE withdrawn_at IS NULL "

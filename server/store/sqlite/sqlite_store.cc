@@ -96,6 +96,9 @@ absl::Status SqliteStore::Initialise(const Options& options) {
   }
   TRYGG_RETURN_IF_ERROR(writer_->Exec("PRAGMA synchronous = FULL"));
   TRYGG_RETURN_IF_ERROR(Configure(*writer_));
+  if (options.writer_cache_kib > 0) {
+    TRYGG_RETURN_IF_ERROR(writer_->Exec(absl::StrCat("PRAGMA cache_size = -", options.writer_cache_kib)));
+  }
   if (app_id == 0) {
     TRYGG_RETURN_IF_ERROR(writer_->Exec(absl::StrCat("PRAGMA application_id = ", kApplicationId)));
   }

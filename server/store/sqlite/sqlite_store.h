@@ -67,6 +67,11 @@ class SqliteStore final : public domain::Store {
     // once with RESOURCE_EXHAUSTED instead of letting the queue, and every
     // caller's wait, grow without limit. 0: no bound.
     size_t max_queued_writes = 10000;
+    // SQLite's page cache for the writer connection, in KiB; 0 keeps SQLite's
+    // default (2 MiB). The writer reads index and audit-tree pages for every
+    // write; once the database outgrows the cache they come from the OS by
+    // pread.
+    int writer_cache_kib = 0;
     // Told about each committed batch; must outlive the store. May be null.
     WriterObserver* observer = nullptr;
   };

@@ -115,6 +115,31 @@ TEST_CASE("erasing a case finds its referrals through an index", "[store]") {
   }
 }
 
+TEST_CASE("the expiry round finds lapsed consents' referrals through the consent, not every open referral",
+          "[store]") {
+  TempDir dir;
+  auto store = OpenOrDie(dir.file("trygg.db"));
+  std::string plan;
+  REQUIRE(store->Read([&](domain::Transaction& txn) -> absl::Status {
+                 auto stmt = Db(txn).Prepare(
+                     "EXPLAIN QUERY PLAN SELECT referral_id FROM referrals INDEXED BY referrals_by_consent_state "
+                     "WHERE state IN (1, 2) AND consent_id IN (SELECT consent_id FROM consents WHERE withdrawn_at "
+                     "IS NULL AND expires_at <= ?1) LIMIT ?2");
+                 if (!stmt.ok()) return stmt.status();
+                 for (;;) {
+                   auto row = (*stmt)->Step();
+                   if (!row.ok()) return row.status();
+                   if (!*row) break;
+                   plan += (*stmt)->ColumnText(3) + "\n";
+                 }
+                 return absl::OkStatus();
+               }).ok());
+  INFO(plan);
+  CHECK(plan.find("referrals USING INDEX referrals_by_consent_state (consent_id=? AND state=?)") !=
+        std::string::npos);
+  CHECK(plan.find("consents USING INDEX consents_by_expiry") != std::string::npos);
+}
+
 TEST_CASE("migrations are numbered from 1 without gaps", "[store]") {
   int expected = 1;
   for (const Migration& m : Migrations()) CHECK(m.version == expected++);
