@@ -429,8 +429,9 @@ def test_flow(world, lang, lina_url, sara_url, lina, sara, shots):
     case_url = lina.current_url
 
     # Find it by name.
-    lina.get(base + "/cases?q=ioana")
+    search_cases(lina, base, "ioana")
     check("Ioana Popescu" in lina.find_element(By.ID, "main").text, "the case is found by name")
+    check("ioana" not in lina.current_url, "and what was searched for is not in the address")
     lina.get(case_url)
     test_alias(world, lang, base, case_url, lina, shots)
 
@@ -637,17 +638,51 @@ def test_alias(world, lang, base, case_url, lina, shots):
     lina.get(base + "/cases")
     WebDriverWait(lina, WAIT).until(EC.presence_of_element_located((By.ID, "case-list")))
     check(ALIAS in lina.find_element(By.ID, "case-list").text, "the case list shows the alias")
-    lina.find_element(By.ID, "q").send_keys("ÅSA ängs")
-    lina.find_element(By.CSS_SELECTOR, "form[role=search] button").click()
-    WebDriverWait(lina, WAIT).until(EC.presence_of_element_located((By.ID, "case-list")))
+    search_cases(lina, base, "ÅSA ängs")
     rows = lina.find_elements(By.CSS_SELECTOR, "#case-list tr[data-case]")
     check(len(rows) == 1 and ALIAS in rows[0].text and "Ioana Popescu" in rows[0].text,
           "a search for part of the alias in other letter case (ÅSA ängs) finds the case")
     shot(lina, shots, f"app-alias-search-{lang}")
-    lina.get(base + "/cases?q=" + urllib.parse.quote("asa ang"))
+    search_cases(lina, base, "asa ang")
     check(not lina.find_elements(By.CSS_SELECTOR, "#case-list tr[data-case]") and t["no_cases"] in
           lina.find_element(By.ID, "main").text, "å and ä are letters of their own: \"asa ang\" finds nothing")
     lina.get(case_url)
+
+
+def search_cases(d, base, term):
+    """Searches the case list through its form (a POST) and waits for the
+    answer."""
+    d.get(base + "/cases")
+    field = WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "q")))
+    field.send_keys(term)
+    d.find_element(By.CSS_SELECTOR, "form[role=search] button").click()
+    WebDriverWait(d, WAIT).until(EC.staleness_of(field))
+    WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "q")))
+
+
+def check_browser_keeps_no_names(profile):
+    """After the browser has quit: nothing in its profile (history, saved
+    form entries, cache, session) holds an alias, a survivor's name or a
+    search term: the app's forms are not remembered, its search is a POST,
+    and its pages are not cached (docs/threat-model.md)."""
+    words = [ALIAS, FIRST_ALIAS, "ÅSA ängs", "asa ang", "Ioana", "Popescu"]
+    needles = set()
+    for w in words:
+        needles.update({w.encode(), urllib.parse.quote(w).encode(), urllib.parse.quote_plus(w).encode(),
+                        w.encode("utf-16-le")})
+    searched = 0
+    for root, _, files in os.walk(profile):
+        for name in files:
+            path = os.path.join(root, name)
+            if not os.path.isfile(path) or os.path.islink(path):
+                continue
+            with open(path, "rb") as f:
+                data = f.read()
+            searched += 1
+            found = [n for n in needles if n in data]
+            if found:
+                raise Failure(f"the browser's {os.path.relpath(path, profile)} holds {found[0]!r}")
+    check(searched > 10, f"the browser's profile holds no alias, name or search term ({searched} files searched)")
 
 
 def check_alias_stays_local(world):
@@ -796,8 +831,35 @@ def test_approve_and_revoke(world, lang, url, d, req, profile, shots):
     revoke("not the passphrase")
     WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "device-error")))
     check(t["dev_denied"] in d.find_element(By.ID, "device-error").text, "a revocation with a wrong passphrase is refused")
+    # The passphrase on the revoke form is a guess like one at /unlock: the
+    # same throttle, so an unlocked app is no faster way to try passphrases.
+    port = int(urllib.parse.urlparse(base).port)
+    host = f"127.0.0.1:{port}"
+    d.get(base + "/device")
+    csrf = WebDriverWait(d, WAIT).until(
+        EC.presence_of_element_located((By.CSS_SELECTOR, "form.revoke input[name=csrf]"))).get_attribute("value")
+    headers = {"Host": host, "Cookie": "; ".join(f"{c['name']}={c['value']}" for c in d.get_cookies()),
+               "Origin": f"http://{host}", "Content-Type": "application/x-www-form-urlencoded"}
+
+    def raw_revoke(passphrase, device=nils):
+        return raw(port, "POST", "/device/revoke", headers,
+                   urllib.parse.urlencode({"csrf": csrf, "device": device, "passphrase": passphrase}))
+    for i in range(2):
+        status, _, _ = raw_revoke(f"guess {i}")
+        check(status == 403, f"wrong revoke passphrase {i + 2} is refused (403)")
+    status, resp_headers, _ = raw_revoke(PASSPHRASE)
+    check(status == 429 and int(resp_headers.get("retry-after", "0")) >= 1,
+          "the next revocation, even with the right passphrase, must wait (429, Retry-After)")
     world.as_("nils", "device", "list")
     check(True, "and Nils can still sign in")
+    deadline = time.monotonic() + WAIT
+    while True:
+        # A malformed device id: an attempt, but no guess at the passphrase.
+        status, _, _ = raw_revoke(PASSPHRASE, device="not-an-id")
+        if status != 429 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)  # polling the throttle; the condition is the answer
+    check(status == 400, "once the wait is over a revocation is tried again")
     revoke(PASSPHRASE)
     WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "device-done")))
     check(t["dev_revoked_done"] in d.find_element(By.ID, "device-done").text and
@@ -847,6 +909,14 @@ def test_new_device(world, lang, shelter, profile, shots):
         fill("not an id", PASSPHRASE, PASSPHRASE)
         check(t["bad_org"] in d.find_element(By.ID, "enrol-error").text and not keystores(),
               "an organisation id that is not 32 hex digits is refused and no key store is made")
+        fill(shelter, "åäöåäö", "åäöåäö")
+        check(d.find_elements(By.ID, "enrol-error") and not keystores(),
+              "a passphrase of 6 letters (12 bytes in UTF-8) is too short, and no key store is made")
+        fill("0" * 32, PASSPHRASE, PASSPHRASE)
+        check(d.find_elements(By.ID, "enrol-error") and not keystores() and
+              not [n for _, _, ns in os.walk(home) for n in ns if n.endswith(".heads")],
+              "a request for an organisation the server does not know is refused, and the key store it needed "
+              "is gone again: the caseworker can start over")
         fill(shelter, PASSPHRASE, PASSPHRASE)
         WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "enrol-safety")))
         number = d.find_element(By.ID, "enrol-safety").text
@@ -947,6 +1017,7 @@ def main():
             d.quit()
         drivers.clear()
         check_alias_stays_local(world)
+        check_browser_keeps_no_names(os.path.join(work, "chrome-lina"))
         test_admin_device_page(world, a.lang, os.path.join(work, "chrome-admin"), shelter, a.screenshots)
         test_new_device(world, a.lang, shelter, os.path.join(work, "chrome-olle"), a.screenshots)
         test_idle_lock(world, a.lang, os.path.join(work, "chrome-idle"))

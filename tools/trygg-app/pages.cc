@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -112,7 +113,11 @@ std::string Page(const Ctx& c, std::string_view title_key, const std::string& bo
   h += "<meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">";
   h += "<title>" + c.T(title_key) + " · Trygg</title>";
   h += "<link rel=\"stylesheet\" href=\"/static/app.css\"><script src=\"/static/app.js\" defer></script>";
-  h += "</head><body" + std::string(live ? " data-live=\"1\"" : "") + " data-new-referral=\"" +
+  // A page made while the app is locked (unlock, a new device's enrolment)
+  // does not follow the lock (app.js): it is where the lock leads, at
+  // whatever address (/shown after a POST too).
+  h += "</head><body" + std::string(live ? " data-live=\"1\"" : "") +
+       std::string(unlocked ? "" : " data-locked-page=\"1\"") + " data-new-referral=\"" +
        c.T("notice.new_referral") + "\" data-changed-referral=\"" + c.T("notice.changed_referral") + "\">";
   h += "<a class=\"skip\" href=\"#main\">" + c.T("nav.skip") + "</a><header><p class=\"brand\">Trygg</p>";
   if (unlocked) {
@@ -260,14 +265,14 @@ std::string TextInput(const Ctx& c, const char* name, const std::string& label_k
     described = " aria-describedby=\"" + std::string(name) + "-hint\"";
   }
   h += "<input type=\"" + std::string(type) + "\" id=\"" + name + "\" name=\"" + name + "\" value=\"" + Esc(value) +
-       "\"" + described + (required ? " required" : "") + "></p>";
+       "\"" + described + (required ? " required" : "") + " autocomplete=\"off\"></p>";
   return h;
 }
 
 std::string TextArea(const Ctx& c, const char* name, const std::string& label_key, const std::string& value,
                      bool required = false) {
   return "<p><label for=\"" + std::string(name) + "\">" + c.T(label_key) + "</label><textarea id=\"" + name +
-         "\" name=\"" + name + "\" rows=\"3\"" + (required ? " required" : "") + ">" + Esc(value) + "</textarea></p>";
+         "\" name=\"" + name + "\" rows=\"3\" autocomplete=\"off\"" + (required ? " required" : "") + ">" + Esc(value) + "</textarea></p>";
 }
 
 std::string PicklistSelect(const Ctx& c, const char* name, const char* field, const std::string& label_key,
@@ -535,6 +540,20 @@ class Pages {
   void RegisterEnrolment(httplib::Server& s);
   // The request this app submitted, shown until the device is activated:
   // public values only (the enrolment id and the key's safety number).
+  // Pages that POSTs rendered, each kept until the browser fetches it once
+  // (ShowAfterPost).
+  struct ShownPage {
+    int status = 200;
+    std::string content_type;
+    std::string body;
+    std::string retry_after;
+    std::chrono::steady_clock::time_point made;
+  };
+  void ShowAfterPost(const httplib::Request& req, httplib::Response& res);
+  void ServeShown(const httplib::Request& req, httplib::Response& res);
+  std::mutex shown_mutex_;
+  std::map<std::string, ShownPage> shown_;
+
   std::mutex enrol_mutex_;
   std::string enrol_id_;
   std::string enrol_safety_;
@@ -549,6 +568,14 @@ class Pages {
 void Wipe(std::string& secret) {
   if (!secret.empty()) sodium_memzero(secret.data(), secret.size());
   secret.clear();
+}
+
+// The number of UTF-8 code points in `s` (continuation bytes not counted):
+// a passphrase's minimum length is in characters, as the page says.
+size_t CodePoints(std::string_view s) {
+  size_t n = 0;
+  for (char ch : s) n += (static_cast<unsigned char>(ch) & 0xC0) != 0x80;
+  return n;
 }
 
 // Wipes what httplib kept of an upload once it is sealed: the body and the
@@ -651,11 +678,15 @@ absl::StatusOr<v1::CaseRecord> LatestRecord(const CaseRead& read) {
   return absl::NotFoundError("the case has no case record");
 }
 
+// The search is a POST, and its field is not remembered: a name or alias
+// searched for must not end up in the browser's history or its saved form
+// entries, on disk and outside the app's locking (docs/threat-model.md).
 void Pages::Cases(const Ctx& c, const httplib::Request& req, httplib::Response& res) {
-  const std::string query = Param(req, "q");
-  std::string body = "<form method=\"get\" action=\"/cases\" role=\"search\"><p><label for=\"q\">" +
-                     c.T("cases.find") + "</label><input type=\"search\" id=\"q\" name=\"q\" value=\"" + Esc(query) +
-                     "\"> <button type=\"submit\">" + c.T("form.search") + "</button></p></form>";
+  const std::string query = req.method == "POST" ? Param(req, "q") : std::string();
+  std::string body = "<form method=\"post\" action=\"/cases\" role=\"search\">" + c.Csrf() +
+                     "<p><label for=\"q\">" + c.T("cases.find") +
+                     "</label><input type=\"search\" id=\"q\" name=\"q\" autocomplete=\"off\" value=\"" +
+                     Esc(query) + "\"> <button type=\"submit\">" + c.T("form.search") + "</button></p></form>";
   if (!Run(c, req, res, [&](OpenDevice& d) -> absl::Status {
         if (!d.aliases_status.ok()) body += AliasErrorBox(c, d.aliases_status);
         TRYGG_ASSIGN_OR_RETURN(std::vector<CaseListing> cases, d.cases->ListCases());
@@ -1273,7 +1304,7 @@ void Pages::RegisterEnrolment(httplib::Server& s) {
           error = c.T("enrol.bad_org");
         } else if (role_name != "caseworker" && role_name != "org-admin") {
           error = c.T("enrol.bad_role");
-        } else if (passphrase.size() < 12) {
+        } else if (CodePoints(passphrase) < 12) {
           error = c.T("enrol.short_passphrase");
         } else if (sodium_memcmp(passphrase.data(), again.data(), std::min(passphrase.size(), again.size())) != 0 ||
                    passphrase.size() != again.size()) {
@@ -1292,11 +1323,12 @@ void Pages::RegisterEnrolment(httplib::Server& s) {
         absl::StatusOr<EnrolmentTicket> ticket = vault_.Enrol(
             passphrase, *org, role_name == "org-admin" ? Role::kOrgAdmin : Role::kCaseworker, label);
         wipe_request();
-        throttle_.End(ticket.ok(), absl::IsPermissionDenied(ticket.status()), UnlockThrottle::Clock::now());
+        // Only a key store that did not open is a guess; a refusal from the
+        // server (PERMISSION_DENIED too) is not.
+        const bool wrong = !ticket.ok() && GetCryptoError(ticket.status()) == CryptoError::kWrongPassphrase;
+        throttle_.End(ticket.ok(), wrong, UnlockThrottle::Clock::now());
         if (!ticket.ok()) {
-          return EnrolPage(c, req, res,
-                           absl::IsPermissionDenied(ticket.status()) ? "<p>" + c.T("unlock.wrong") + "</p>"
-                                                                     : ErrorBox(c, ticket.status()),
+          return EnrolPage(c, req, res, wrong ? "<p>" + c.T("unlock.wrong") + "</p>" : ErrorBox(c, ticket.status()),
                            HttpStatusOf(ticket.status()));
         }
         {
@@ -1376,7 +1408,66 @@ void Pages::Post(httplib::Server& s, const char* path, Handler h, bool needs_unl
     const Ctx c = ContextOf(req);
     if (needs_unlock && !vault_.unlocked()) return res.set_redirect("/unlock", 303);
     h(c, req, res);
+    ShowAfterPost(req, res);
   });
+}
+
+// A browser keeps the body of a POST that answered with a page in its
+// session history, and writes it to disk (Chromium's Sessions/ files): a
+// survivor's name from the case form, an alias, a search term, a decline
+// reason, in the clear and beyond the app's locking. So a form the browser
+// submitted (Sec-Fetch-Mode: navigate) never answers with a page: the page
+// is kept here and the answer is 303 to /shown?t=<one-time token>, a GET
+// whose history entry holds only the token. The page goes at its first
+// fetch, or after a minute; at most 16 are kept. Callers that are not a
+// browser's navigation (the suite's raw requests) get the page directly.
+// Proven by the browser suite: nothing in the browser's profile holds an
+// alias, a name or a search term (docs/threat-model.md).
+void Pages::ShowAfterPost(const httplib::Request& req, httplib::Response& res) {
+  if (req.get_header_value("Sec-Fetch-Mode") != "navigate" || res.has_header("Location")) return;
+  ShownPage page;
+  page.status = res.status > 0 ? res.status : 200;
+  page.content_type = res.get_header_value("Content-Type");
+  page.body = std::move(res.body);
+  page.retry_after = res.get_header_value("Retry-After");
+  page.made = std::chrono::steady_clock::now();
+  std::array<uint8_t, 16> raw;
+  randombytes_buf(raw.data(), raw.size());
+  const std::string token = HexEncode(raw);
+  {
+    std::lock_guard<std::mutex> lock(shown_mutex_);
+    for (auto it = shown_.begin(); it != shown_.end();) {
+      if (page.made - it->second.made > std::chrono::minutes(1) || shown_.size() >= 16) {
+        Wipe(it->second.body);
+        it = shown_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    shown_[token] = std::move(page);
+  }
+  res.body.clear();
+  res.headers.erase("Content-Type");
+  res.headers.erase("Retry-After");
+  res.set_redirect("/shown?t=" + token, 303);
+}
+
+void Pages::ServeShown(const httplib::Request& req, httplib::Response& res) {
+  ShownPage page;
+  {
+    std::lock_guard<std::mutex> lock(shown_mutex_);
+    auto it = shown_.find(Param(req, "t"));
+    if (it == shown_.end() || std::chrono::steady_clock::now() - it->second.made > std::chrono::minutes(1)) {
+      // Fetched already (a reload), or too old: the page is gone.
+      return res.set_redirect("/", 303);
+    }
+    page = std::move(it->second);
+    shown_.erase(it);
+  }
+  res.status = page.status;
+  if (!page.retry_after.empty()) res.set_header("Retry-After", page.retry_after);
+  res.set_content(page.body, page.content_type.empty() ? "text/html; charset=utf-8" : page.content_type);
+  Wipe(page.body);
 }
 
 void Pages::Register(httplib::Server& s) {
@@ -1556,6 +1647,10 @@ void Pages::Register(httplib::Server& s) {
   Get(s, "/outbox",
       [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) { Box(c, req, res, false); });
   Get(s, "/cases", [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) { Cases(c, req, res); });
+  Get(
+      s, "/shown", [this](const Ctx&, const httplib::Request& req, httplib::Response& res) { ServeShown(req, res); },
+      false);
+  Post(s, "/cases", [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) { Cases(c, req, res); });
   Get(s, "/case", [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) { CaseView(c, req, res); });
   Get(s, "/case/new", [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) {
     Send(c, req, res, "case.new_title", CaseFormHtml(c, "/case/new", CaseForm{}, "", {}));
@@ -1810,16 +1905,30 @@ void Pages::Register(httplib::Server& s) {
   });
   Post(s, "/device/revoke", [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) {
     std::string passphrase = Param(req, "passphrase");
+    // As for the unlock: our copy, httplib's body and its parsed field.
+    auto wipe_request = [&req, &passphrase] {
+      Wipe(passphrase);
+      for (auto& [name, value] : const_cast<httplib::Request&>(req).params) {
+        if (name == "passphrase") Wipe(value);
+      }
+      WipeRequest(req);
+    };
+    // The passphrase typed here is a guess like one at /unlock: the same
+    // throttle, or someone at an unlocked app could try passphrases at
+    // Argon2's speed.
+    if (std::optional<std::chrono::milliseconds> wait = throttle_.Begin(UnlockThrottle::Clock::now())) {
+      wipe_request();
+      const std::string seconds = std::to_string((wait->count() + 999) / 1000);
+      res.set_header("Retry-After", seconds);
+      return Send(c, req, res, "nav.device", "<div class=\"error\" role=\"alert\"><p>" +
+                  c.T("unlock.wait", {seconds}) + "</p></div>", false, 429);
+    }
     absl::Status status = vault_.With([&](OpenDevice& d) -> absl::Status {
       TRYGG_ASSIGN_OR_RETURN(Id128 id, IdParam(req, "device"));
       return d.RevokeDevice(id, passphrase).status();
     });
-    // As for the unlock: our copy, httplib's body and its parsed field.
-    Wipe(passphrase);
-    for (auto& [name, value] : const_cast<httplib::Request&>(req).params) {
-      if (name == "passphrase") Wipe(value);
-    }
-    WipeRequest(req);
+    wipe_request();
+    throttle_.End(status.ok(), GetCryptoError(status) == CryptoError::kWrongPassphrase, UnlockThrottle::Clock::now());
     if (absl::IsFailedPrecondition(status) && status.message() == "locked") return res.set_redirect("/unlock", 303);
     if (!status.ok()) return Send(c, req, res, "nav.device", DeviceErrorBox(c, status), false, HttpStatusOf(status));
     res.set_redirect("/device?done=revoked", 303);

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "trygg/crypto_error.h"
 #include "trygg/fingerprint.h"
 #include "trygg/membership.h"
 #include "trygg/status_macros.h"
@@ -75,8 +76,9 @@ absl::StatusOr<RekeyReport> OpenDevice::RevokeDevice(const Id128& device_id, std
   // passphrase first, so a wrong one changes nothing.
   absl::StatusOr<KeyStoreContents> check = OpenKeyStore(session->key_store_path(), passphrase, open_options);
   if (!check.ok()) {
-    if (absl::IsPermissionDenied(check.status())) {
-      return absl::PermissionDeniedError("wrong passphrase: nothing was revoked");
+    if (GetCryptoError(check.status()) == CryptoError::kWrongPassphrase) {
+      return MakeCryptoError(absl::StatusCode::kPermissionDenied, CryptoError::kWrongPassphrase,
+                             "wrong passphrase: nothing was revoked");
     }
     return check.status();
   }
@@ -137,18 +139,33 @@ absl::StatusOr<EnrolmentTicket> Vault::Enrol(std::string_view passphrase, const 
                                              std::string_view label) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (device_ != nullptr) return absl::FailedPreconditionError("this device is unlocked: it is enrolled already");
-  if (!has_key_store()) {
+  const bool created = !has_key_store();
+  if (created) {
     SystemRng rng;
     TRYGG_RETURN_IF_ERROR(InitDevice(config_.keystore, passphrase, org_id, config_.save_limits, rng).status());
   }
-  DeviceSessionOptions options = SessionOptions();
-  options.login = false;
-  TRYGG_ASSIGN_OR_RETURN(std::unique_ptr<DeviceSession> session,
-                         DeviceSession::Open(config_.keystore, passphrase, options));
-  if (session->keys().org_id != org_id) {
-    return absl::FailedPreconditionError("this computer's key store belongs to another organisation");
+  absl::StatusOr<EnrolmentTicket> ticket = [&]() -> absl::StatusOr<EnrolmentTicket> {
+    DeviceSessionOptions options = SessionOptions();
+    options.login = false;
+    TRYGG_ASSIGN_OR_RETURN(std::unique_ptr<DeviceSession> session,
+                           DeviceSession::Open(config_.keystore, passphrase, options));
+    if (session->keys().org_id != org_id) {
+      return absl::FailedPreconditionError("this computer's key store belongs to another organisation");
+    }
+    return RequestEnrolment(*session, role, label);
+  }();
+  // A key store this call made for a request that failed (an unknown
+  // organisation, the server out of reach) goes again, with its state file,
+  // so that the caseworker can start over with the right details: the page
+  // says nothing was changed. One that was there before stays.
+  if (!ticket.ok() && created) {
+    std::error_code ec;
+    std::filesystem::remove(config_.keystore, ec);
+    std::filesystem::path heads = config_.keystore;
+    heads += ".heads";
+    std::filesystem::remove(heads, ec);
   }
-  return RequestEnrolment(*session, role, label);
+  return ticket;
 }
 
 absl::StatusOr<int> Vault::Activate(std::string_view passphrase) {

@@ -107,9 +107,10 @@
     });
   }
 
-  // The locked pages (unlock, and a new device's enrolment) do not follow
-  // the lock: they are where it leads.
-  var lockedPage = window.location.pathname === "/unlock" || window.location.pathname.indexOf("/enrol") === 0;
+  // The locked pages (unlock, and a new device's enrolment, also when shown
+  // at /shown after their form was sent) do not follow the lock: they are
+  // where it leads.
+  var lockedPage = body.dataset.lockedPage === "1";
   if (box && !lockedPage) poll();
   // The app reopens its WatchReferrals stream every second (so that Lock
   // never waits on it); a change in the moment between two streams has no
