@@ -780,8 +780,11 @@ absl::Status Run(const Options& options) {
     }
 
     // Medians over the rounds; ratios of medians at the same N.
-    std::printf("preload %zu\n%-22s %5s %10s %8s %8s %8s %8s %8s\n", level, "workload", "N", "calls/s", "x floor",
-                "x empty", "p50 ms", "p90 ms", "p99 ms");
+    // With --json, stdout is the JSON object alone (for a script) and the
+    // table goes to stderr with the progress.
+    FILE* table = options.json ? stderr : stdout;
+    std::fprintf(table, "preload %zu\n%-22s %5s %10s %8s %8s %8s %8s %8s\n", level, "workload", "N", "calls/s",
+                 "x floor", "x empty", "p50 ms", "p90 ms", "p99 ms");
     for (int n : options.in_flight) {
       const double floor_rate = Median(measured["floor"][n].rates);
       const double empty_rate = Median(measured["empty"][n].rates);
@@ -790,8 +793,8 @@ absl::Status Run(const Options& options) {
         const double rate = Median(m.rates);
         const double to_floor = floor_rate > 0 ? rate / floor_rate : 0;
         const double to_empty = empty_rate > 0 ? rate / empty_rate : 0;
-        std::printf("%-22s %5d %10.0f %8.2f %8.2f %8.2f %8.2f %8.2f\n", workload.name, n, rate, to_floor, to_empty,
-                    Median(m.p50), Median(m.p90), Median(m.p99));
+        std::fprintf(table, "%-22s %5d %10.0f %8.2f %8.2f %8.2f %8.2f %8.2f\n", workload.name, n, rate, to_floor,
+                     to_empty, Median(m.p50), Median(m.p90), Median(m.p99));
         out["results"].push_back({{"workload", workload.name},
                                   {"in_flight", n},
                                   {"preload", level},
@@ -805,7 +808,7 @@ absl::Status Run(const Options& options) {
                                   {"calls_per_second_runs", m.rates}});
       }
     }
-    std::fflush(stdout);
+    std::fflush(table);
   }
   if (options.json) std::cout << out.dump() << "\n";
   return absl::OkStatus();
@@ -851,7 +854,7 @@ int main(int argc, char** argv) {
   app.add_flag("--check-preload", options.check_preload,
                "After each fast preload, verify the sender's audit trail across it and list the whole inbox");
   app.add_flag("--no-reads", no_reads, "Leave out the read workloads");
-  app.add_flag("--json", options.json, "Also print the results as one JSON object on stdout");
+  app.add_flag("--json", options.json, "Print the results as one JSON object on stdout (the table goes to stderr)");
   CLI11_PARSE(app, argc, argv);
   options.reads = !no_reads;
   if (preload_through_api) options.preloader.clear();
