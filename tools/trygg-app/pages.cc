@@ -548,8 +548,16 @@ class Pages {
     std::string body;
     std::string retry_after;
     std::chrono::steady_clock::time_point made;
+    // Made while unlocked: it may show decrypted records, so a lock since
+    // then withdraws it.
+    bool unlocked = false;
   };
   void ShowAfterPost(const httplib::Request& req, httplib::Response& res);
+  // A passphrase attempt (unlock, enrolment, activation, revocation) asks
+  // the unlock throttle first: nullopt when it may run now (then End the
+  // throttle after it), otherwise the seconds to wait, also set as the
+  // answer's Retry-After.
+  std::optional<std::string> ThrottleWait(httplib::Response& res);
   void ServeShown(const httplib::Request& req, httplib::Response& res);
   std::mutex shown_mutex_;
   std::map<std::string, ShownPage> shown_;
@@ -568,6 +576,17 @@ class Pages {
 void Wipe(std::string& secret) {
   if (!secret.empty()) sodium_memzero(secret.data(), secret.size());
   secret.clear();
+}
+
+// Wipes what httplib kept of a form with a passphrase: its parsed
+// passphrase fields and the body they came from (the socket buffers it read
+// through are not ours to wipe; the caller wipes its own copies).
+void WipePassphraseForm(const httplib::Request& req) {
+  auto& mutable_req = const_cast<httplib::Request&>(req);
+  for (auto& [name, value] : mutable_req.params) {
+    if (name == "passphrase" || name == "passphrase2") Wipe(value);
+  }
+  Wipe(mutable_req.body);
 }
 
 // The number of UTF-8 code points in `s` (continuation bytes not counted):
@@ -1290,11 +1309,7 @@ void Pages::RegisterEnrolment(httplib::Server& s) {
         auto wipe_request = [&req, &passphrase, &again] {
           Wipe(passphrase);
           Wipe(again);
-          auto& mutable_req = const_cast<httplib::Request&>(req);
-          for (auto& [name, value] : mutable_req.params) {
-            if (name == "passphrase" || name == "passphrase2") Wipe(value);
-          }
-          Wipe(mutable_req.body);
+          WipePassphraseForm(req);
         };
         std::string error;
         absl::StatusOr<Id128> org = Id128::FromHex(std::string(absl::StripAsciiWhitespace(Param(req, "org"))));
@@ -1314,11 +1329,9 @@ void Pages::RegisterEnrolment(httplib::Server& s) {
           wipe_request();
           return EnrolPage(c, req, res, "<p>" + error + "</p>", 400);
         }
-        if (std::optional<std::chrono::milliseconds> wait = throttle_.Begin(UnlockThrottle::Clock::now())) {
+        if (std::optional<std::string> wait = ThrottleWait(res)) {
           wipe_request();
-          res.set_header("Retry-After", std::to_string((wait->count() + 999) / 1000));
-          return EnrolPage(c, req, res, "<p>" + c.T("unlock.wait", {std::to_string((wait->count() + 999) / 1000)}) + "</p>",
-                           429);
+          return EnrolPage(c, req, res, "<p>" + c.T("unlock.wait", {*wait}) + "</p>", 429);
         }
         absl::StatusOr<EnrolmentTicket> ticket = vault_.Enrol(
             passphrase, *org, role_name == "org-admin" ? Role::kOrgAdmin : Role::kCaseworker, label);
@@ -1346,17 +1359,11 @@ void Pages::RegisterEnrolment(httplib::Server& s) {
         std::string passphrase = Param(req, "passphrase");
         auto wipe_request = [&req, &passphrase] {
           Wipe(passphrase);
-          auto& mutable_req = const_cast<httplib::Request&>(req);
-          for (auto& [name, value] : mutable_req.params) {
-            if (name == "passphrase") Wipe(value);
-          }
-          Wipe(mutable_req.body);
+          WipePassphraseForm(req);
         };
-        if (std::optional<std::chrono::milliseconds> wait = throttle_.Begin(UnlockThrottle::Clock::now())) {
+        if (std::optional<std::string> wait = ThrottleWait(res)) {
           wipe_request();
-          res.set_header("Retry-After", std::to_string((wait->count() + 999) / 1000));
-          return EnrolPage(c, req, res, "<p>" + c.T("unlock.wait", {std::to_string((wait->count() + 999) / 1000)}) + "</p>",
-                           429);
+          return EnrolPage(c, req, res, "<p>" + c.T("unlock.wait", {*wait}) + "</p>", 429);
         }
         absl::StatusOr<int> added = vault_.Activate(passphrase);
         wipe_request();
@@ -1431,6 +1438,7 @@ void Pages::ShowAfterPost(const httplib::Request& req, httplib::Response& res) {
   page.body = std::move(res.body);
   page.retry_after = res.get_header_value("Retry-After");
   page.made = std::chrono::steady_clock::now();
+  page.unlocked = vault_.unlocked();
   std::array<uint8_t, 16> raw;
   randombytes_buf(raw.data(), raw.size());
   const std::string token = HexEncode(raw);
@@ -1452,6 +1460,14 @@ void Pages::ShowAfterPost(const httplib::Request& req, httplib::Response& res) {
   res.set_redirect("/shown?t=" + token, 303);
 }
 
+std::optional<std::string> Pages::ThrottleWait(httplib::Response& res) {
+  const std::optional<std::chrono::milliseconds> wait = throttle_.Begin(UnlockThrottle::Clock::now());
+  if (!wait.has_value()) return std::nullopt;
+  std::string seconds = std::to_string((wait->count() + 999) / 1000);
+  res.set_header("Retry-After", seconds);
+  return seconds;
+}
+
 void Pages::ServeShown(const httplib::Request& req, httplib::Response& res) {
   ShownPage page;
   {
@@ -1463,6 +1479,10 @@ void Pages::ServeShown(const httplib::Request& req, httplib::Response& res) {
     }
     page = std::move(it->second);
     shown_.erase(it);
+  }
+  if (page.unlocked && !vault_.unlocked()) {
+    Wipe(page.body);
+    return res.set_redirect("/unlock", 303);
   }
   res.status = page.status;
   if (!page.retry_after.empty()) res.set_header("Retry-After", page.retry_after);
@@ -1570,22 +1590,14 @@ void Pages::Register(httplib::Server& s) {
       [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) {
         if (vault_.unlocked()) return res.set_redirect("/", 303);
         std::string passphrase = Param(req, "passphrase");
-        // httplib's own copies (the body and the parsed field) are wiped
-        // as well once the attempt is over; the socket buffers it read
-        // through are not ours to wipe.
+        // httplib's own copies are wiped as well once the attempt is over.
         auto wipe_request = [&req, &passphrase] {
           Wipe(passphrase);
-          auto& mutable_req = const_cast<httplib::Request&>(req);
-          for (auto& [name, value] : mutable_req.params) {
-            if (name == "passphrase") Wipe(value);
-          }
-          Wipe(mutable_req.body);
+          WipePassphraseForm(req);
         };
-        if (std::optional<std::chrono::milliseconds> wait = throttle_.Begin(UnlockThrottle::Clock::now())) {
+        if (std::optional<std::string> wait = ThrottleWait(res)) {
           wipe_request();
-          const long long seconds = (wait->count() + 999) / 1000;
-          res.set_header("Retry-After", std::to_string(seconds));
-          return UnlockPage(c, req, res, c.T("unlock.wait", {std::to_string(seconds)}), 429);
+          return UnlockPage(c, req, res, c.T("unlock.wait", {*wait}), 429);
         }
         absl::Status status = vault_.Unlock(passphrase);
         wipe_request();
@@ -1908,20 +1920,15 @@ void Pages::Register(httplib::Server& s) {
     // As for the unlock: our copy, httplib's body and its parsed field.
     auto wipe_request = [&req, &passphrase] {
       Wipe(passphrase);
-      for (auto& [name, value] : const_cast<httplib::Request&>(req).params) {
-        if (name == "passphrase") Wipe(value);
-      }
-      WipeRequest(req);
+      WipePassphraseForm(req);
     };
     // The passphrase typed here is a guess like one at /unlock: the same
     // throttle, or someone at an unlocked app could try passphrases at
     // Argon2's speed.
-    if (std::optional<std::chrono::milliseconds> wait = throttle_.Begin(UnlockThrottle::Clock::now())) {
+    if (std::optional<std::string> wait = ThrottleWait(res)) {
       wipe_request();
-      const std::string seconds = std::to_string((wait->count() + 999) / 1000);
-      res.set_header("Retry-After", seconds);
-      return Send(c, req, res, "nav.device", "<div class=\"error\" role=\"alert\"><p>" +
-                  c.T("unlock.wait", {seconds}) + "</p></div>", false, 429);
+      return Send(c, req, res, "nav.device",
+                  "<div class=\"error\" role=\"alert\"><p>" + c.T("unlock.wait", {*wait}) + "</p></div>", false, 429);
     }
     absl::Status status = vault_.With([&](OpenDevice& d) -> absl::Status {
       TRYGG_ASSIGN_OR_RETURN(Id128 id, IdParam(req, "device"));
