@@ -6,10 +6,12 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <utility>
 
 #include "internal/byte_codec.h"
 #include "internal/sodium.h"
+#include "internal/utf8.h"
 #include "trygg/atomic_file.h"
 #include "trygg/crypto_error.h"
 #include "trygg/status_macros.h"
@@ -49,36 +51,6 @@ void WipeString(std::string& s) {
   s.clear();
 }
 
-// Decodes one UTF-8 code point at `i`; false for a malformed sequence
-// (overlongs, surrogates, above U+10FFFF).
-bool NextCodePoint(std::string_view s, size_t& i, uint32_t& cp) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  size_t n;
-  uint32_t min;
-  if (c < 0x80) {
-    cp = c;
-    ++i;
-    return true;
-  } else if ((c & 0xE0) == 0xC0) {
-    n = 1, cp = c & 0x1F, min = 0x80;
-  } else if ((c & 0xF0) == 0xE0) {
-    n = 2, cp = c & 0x0F, min = 0x800;
-  } else if ((c & 0xF8) == 0xF0) {
-    n = 3, cp = c & 0x07, min = 0x10000;
-  } else {
-    return false;
-  }
-  if (i + n >= s.size()) return false;
-  for (size_t k = 1; k <= n; ++k) {
-    const auto cc = static_cast<unsigned char>(s[i + k]);
-    if ((cc & 0xC0) != 0x80) return false;
-    cp = (cp << 6) | (cc & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-  i += n + 1;
-  return true;
-}
-
 void AppendUtf8(std::string& out, uint32_t cp) {
   if (cp < 0x80) {
     out += static_cast<char>(cp);
@@ -116,11 +88,10 @@ absl::Status CheckAlias(std::string_view alias) {
   if (alias.size() > kMaxAliasBytes) {
     return absl::InvalidArgumentError("an alias has at most " + std::to_string(kMaxAliasBytes) + " bytes");
   }
-  size_t i = 0;
-  while (i < alias.size()) {
-    uint32_t cp = 0;
-    if (!NextCodePoint(alias, i, cp)) return absl::InvalidArgumentError("an alias must be valid UTF-8");
-    if (cp < 0x20 || (cp >= 0x7F && cp < 0xA0) || cp == 0x2028 || cp == 0x2029) {
+  for (std::string_view rest = alias; !rest.empty();) {
+    const std::optional<char32_t> cp = internal::PopCodePoint(rest);
+    if (!cp.has_value()) return absl::InvalidArgumentError("an alias must be valid UTF-8");
+    if (*cp < 0x20 || (*cp >= 0x7F && *cp < 0xA0) || *cp == 0x2028 || *cp == 0x2029) {
       return absl::InvalidArgumentError("an alias must not contain control characters or line breaks");
     }
   }
@@ -146,16 +117,14 @@ std::filesystem::path AliasIndexPathFor(const std::filesystem::path& key_store) 
 std::string FoldAliasForSearch(std::string_view utf8) {
   std::string out;
   out.reserve(utf8.size());
-  size_t i = 0;
-  while (i < utf8.size()) {
-    const size_t start = i;
-    uint32_t cp = 0;
-    if (!NextCodePoint(utf8, i, cp)) {
-      out += utf8[start];
-      i = start + 1;
+  for (std::string_view rest = utf8; !rest.empty();) {
+    const std::optional<char32_t> cp = internal::PopCodePoint(rest);
+    if (!cp.has_value()) {
+      out += rest.front();
+      rest.remove_prefix(1);
       continue;
     }
-    AppendUtf8(out, FoldCodePoint(cp));
+    AppendUtf8(out, FoldCodePoint(*cp));
   }
   return out;
 }

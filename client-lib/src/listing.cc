@@ -8,6 +8,7 @@
 
 #include "internal/byte_codec.h"
 #include "internal/signed_layout.h"
+#include "internal/utf8.h"
 #include "trygg/crypto_error.h"
 #include "trygg/status_macros.h"
 
@@ -52,44 +53,11 @@ char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' +
 char Upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
 bool AllOf(std::string_view s, bool (*pred)(char)) { return std::all_of(s.begin(), s.end(), pred); }
 
-// Structurally valid UTF-8 (no overlongs, surrogates or code points above
-// U+10FFFF): the text is shown to people and exported as JSON.
-bool ValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t n;
-    uint32_t cp;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      n = 1, cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 2, cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 3, cp = c & 0x07;
-    } else {
-      return false;
-    }
-    for (size_t k = 1; k <= n; ++k) {
-      if (i + k >= s.size()) return false;
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000)) return false;
-    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += n + 1;
-  }
-  return true;
-}
-
 absl::Status CheckText(std::string_view field, const std::string& text, size_t max) {
   if (text.size() > max) {
     return Field(field, "at most " + std::to_string(max) + " bytes, got " + std::to_string(text.size()));
   }
-  if (!ValidUtf8(text)) return Field(field, "not valid UTF-8");
+  if (!internal::IsUtf8(text)) return Field(field, "not valid UTF-8");
   for (char c : text) {
     const auto u = static_cast<unsigned char>(c);
     if (u < 0x20 && c != '\n' && c != '\t') return Field(field, "control characters are not allowed");

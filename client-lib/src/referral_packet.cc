@@ -2,46 +2,11 @@
 
 #include "trygg/referral_packet.h"
 
+#include "internal/utf8.h"
 #include "trygg/case_record.h"
 #include "trygg/status_macros.h"
 
 namespace trygg {
-namespace {
-
-// Structurally valid UTF-8 (no overlongs, surrogates or code points above
-// U+10FFFF), as a proto3 string must be: the receiver's parser refuses a
-// packet that is not.
-bool PacketTextIsUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t n = 0;
-    uint32_t cp = 0, min = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      n = 1, cp = c & 0x1F, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 2, cp = c & 0x0F, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 3, cp = c & 0x07, min = 0x10000;
-    } else {
-      return false;
-    }
-    if (s.size() - i <= n) return false;
-    for (size_t k = 1; k <= n; ++k) {
-      const auto b = static_cast<unsigned char>(s[i + k]);
-      if ((b & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (b & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += n + 1;
-  }
-  return true;
-}
-
-}  // namespace
 
 const std::vector<std::string>& ReferralPacketSections() {
   static const std::vector<std::string>* const sections = new std::vector<std::string>{
@@ -52,7 +17,7 @@ const std::vector<std::string>& ReferralPacketSections() {
 absl::StatusOr<trygg::v1::ReferralPacket> MakeReferralPacket(const trygg::v1::CaseRecord& record,
                                                              const std::vector<std::string>& sections,
                                                              std::string_view note) {
-  if (!PacketTextIsUtf8(note)) return absl::InvalidArgumentError("the note is not valid UTF-8");
+  if (!internal::IsUtf8(note)) return absl::InvalidArgumentError("the note is not valid UTF-8");
   trygg::v1::ReferralPacket packet;
   trygg::v1::CaseRecord* shared = packet.mutable_shared();
   for (const std::string& section : sections) {
@@ -106,10 +71,10 @@ absl::StatusOr<ReferralDraft> PrepareReferral(CaseClient& cases, DirectoryClient
   if (request.consent_id.has_value() == !request.vital_interests.empty()) {
     return absl::InvalidArgumentError("give one of a consent id and a vital-interests justification");
   }
-  if (!PacketTextIsUtf8(request.vital_interests)) {
+  if (!internal::IsUtf8(request.vital_interests)) {
     return absl::InvalidArgumentError("the vital-interests justification is not valid UTF-8");
   }
-  if (!PacketTextIsUtf8(request.note)) return absl::InvalidArgumentError("the note is not valid UTF-8");
+  if (!internal::IsUtf8(request.note)) return absl::InvalidArgumentError("the note is not valid UTF-8");
   ReferralDraft draft;
   draft.case_id = request.case_id;
   draft.listing_id = request.listing_id;
