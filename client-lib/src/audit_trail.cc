@@ -24,11 +24,14 @@ namespace trygg {
 namespace internal {
 uint64_t AuditWitness::KnownSize() const {
   std::lock_guard<std::mutex> lock(mu_);
-  uint64_t known = head_.has_value() ? head_->tree_size : 0;
+  return known_size_;
+}
+
+void AuditWitness::RecountKnownSizeLocked() {
+  known_size_ = head_.has_value() ? head_->tree_size : 0;
   for (const PendingAuditWrite& p : pending_) {
-    if (p.has_receipt) known = std::max(known, p.first_index + p.count);
+    if (p.has_receipt) known_size_ = std::max(known_size_, p.first_index + p.count);
   }
-  return known;
 }
 
 void AuditWitness::Expect(const grpc::ClientContext& context, const AuditWriteStart& start, int64_t finished_ms,
@@ -52,6 +55,7 @@ void AuditWitness::Expect(const grpc::ClientContext& context, const AuditWriteSt
   }
   std::lock_guard<std::mutex> lock(mu_);
   write.seq = next_seq_++;
+  if (write.has_receipt) known_size_ = std::max(known_size_, write.first_index + write.count);
   pending_.push_back(std::move(write));
 }
 
@@ -77,6 +81,7 @@ void AuditWitness::Advance(const AuditHead& head, const std::vector<PendingAudit
     return std::any_of(verified.begin(), verified.end(), [&](const PendingAuditWrite& v) { return v.seq == p.seq; });
   });
   verified_.insert(verified_.end(), verified.begin(), verified.end());
+  RecountKnownSizeLocked();
 }
 
 void AuditWitness::Forget() {
@@ -85,6 +90,7 @@ void AuditWitness::Forget() {
   pending_.clear();
   verified_.clear();
   damaged_ = absl::OkStatus();
+  known_size_ = 0;
 }
 
 namespace {
@@ -163,6 +169,7 @@ void AuditWitness::MergeFrom(const SavedAudit& saved) {
     write.seq = next_seq_++;
     pending_.push_back(std::move(write));
   }
+  RecountKnownSizeLocked();
 }
 
 namespace {
@@ -262,6 +269,7 @@ absl::Status AuditWitness::Parse(const SavedAudit& saved) {
   pending_ = std::move(pending);
   for (PendingAuditWrite& p : pending_) p.seq = next_seq_++;
   damaged_ = absl::OkStatus();
+  RecountKnownSizeLocked();
   return absl::OkStatus();
 }
 

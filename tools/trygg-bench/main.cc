@@ -27,8 +27,13 @@
 // added by trygg-bench-preload (server/bench/preload.cc) through the server's own store
 // while tryggd is stopped, or through the API (--preload-through-api).
 //
+// --workload NAME runs and reports only the named workloads (with the floor
+// and the empty call, and, unreported, what they need), and --tryggd-arg
+// passes an argument to tryggd (e.g. --metrics-listen): both for profiling.
+//
 //   trygg-bench [--tryggd PATH] [--floor PATH] [--in-flight N ...] [--calls C]
-//               [--runs R] [--preload N ...] [--check-preload] [--no-reads] [--json]
+//               [--runs R] [--preload N ...] [--check-preload] [--no-reads]
+//               [--workload NAME ...] [--tryggd-arg ARG ...] [--json]
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -49,6 +54,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -344,6 +350,11 @@ struct Options {
   bool check_preload = false;
   bool reads = true;
   bool json = false;
+  // Extra arguments for tryggd (e.g. --metrics-listen while profiling).
+  std::vector<std::string> tryggd_args;
+  // Workloads to report; empty: all. The ones a chosen workload needs still
+  // run (unreported), e.g. referral_create before referral_accept.
+  std::vector<std::string> only;
 };
 
 // A sibling of this binary in the build tree: ../../<relative>.
@@ -429,8 +440,12 @@ absl::Status Run(const Options& options) {
   Server server;
   TRYGG_RETURN_IF_ERROR(server.Start(
       options.tryggd,
-      {"--listen", "127.0.0.1:0", "--platform-root-key", HexEncode(platform.root().public_key.span()), "--log-level",
-       "warn"},
+      [&] {
+        std::vector<std::string> args = {"--listen", "127.0.0.1:0", "--platform-root-key",
+                                         HexEncode(platform.root().public_key.span()), "--log-level", "warn"};
+        args.insert(args.end(), options.tryggd_args.begin(), options.tryggd_args.end());
+        return args;
+      }(),
       "tryggd"));
   platform.set_address(server.address());
   FloorClient floor;
@@ -543,6 +558,8 @@ absl::Status Run(const Options& options) {
     bool signed_write;
     Call call;
     std::function<absl::Status()> before;  // unmeasured preparation, or empty
+    // Workloads whose loops make this one's stock (run even if not chosen).
+    std::vector<std::string> needs = {};
   };
   const std::vector<uint8_t> record_4k(4096, 'x');
   std::vector<Workload> workloads = {
@@ -599,13 +616,16 @@ absl::Status Run(const Options& options) {
          return absl::OkStatus();
        }},
       {"referral_accept", true,
-       [&](int, size_t i) { return move(sent[i], ReferralStatus::kSent, ReferralStatus::kAccepted, 0); }, {}},
+       [&](int, size_t i) { return move(sent[i], ReferralStatus::kSent, ReferralStatus::kAccepted, 0); },
+       {},
+       {"referral_create"}},
       {"referral_complete", true,
        [&](int, size_t i) {
          return move(sent[i], ReferralStatus::kAccepted, ReferralStatus::kCompleted,
                      static_cast<uint8_t>(ReferralOutcome::kServiceProvided));
        },
-       {}},
+       {},
+       {"referral_create", "referral_accept"}},
       {"referral_decline", true,
        [&](int, size_t i) {
          return move(to_decline[i], ReferralStatus::kSent, ReferralStatus::kDeclined,
@@ -658,6 +678,23 @@ absl::Status Run(const Options& options) {
          {}},
     };
     for (Workload& r : reads) workloads.push_back(std::move(r));
+  }
+  // --workload: the chosen ones, the floor and the empty call (the ratios'
+  // denominators) are reported; what they need runs unreported.
+  std::set<std::string> reported, run;
+  for (const Workload& w : workloads) {
+    const bool chosen = options.only.empty() || std::find(options.only.begin(), options.only.end(), w.name) !=
+                                                    options.only.end();
+    if (chosen || std::string_view(w.name) == "floor" || std::string_view(w.name) == "empty") {
+      reported.insert(w.name);
+      run.insert(w.name);
+      run.insert(w.needs.begin(), w.needs.end());
+    }
+  }
+  for (const std::string& name : options.only) {
+    if (std::none_of(workloads.begin(), workloads.end(), [&](const Workload& w) { return w.name == name; })) {
+      return absl::InvalidArgumentError(absl::StrCat("--workload ", name, ": no such workload (see --help)"));
+    }
   }
 
   // Rounds at each history level: before the rounds of a level, referrals
@@ -769,6 +806,7 @@ absl::Status Run(const Options& options) {
       for (int n : options.in_flight) {
         std::fprintf(stderr, "trygg-bench: preload %zu, round %d/%d, %d in flight\n", level, round, options.runs, n);
         for (const Workload& workload : workloads) {
+          if (run.count(workload.name) == 0) continue;
           if (workload.before) TRYGG_RETURN_IF_ERROR(workload.before());
           absl::StatusOr<LoopResult> result = RunCounted(workload.call, n, options.calls);
           if (!result.ok()) {
@@ -789,6 +827,7 @@ absl::Status Run(const Options& options) {
       const double floor_rate = Median(measured["floor"][n].rates);
       const double empty_rate = Median(measured["empty"][n].rates);
       for (const Workload& workload : workloads) {
+        if (reported.count(workload.name) == 0) continue;
         const Measured& m = measured[workload.name][n];
         const double rate = Median(m.rates);
         const double to_floor = floor_rate > 0 ? rate / floor_rate : 0;
@@ -854,6 +893,15 @@ int main(int argc, char** argv) {
   app.add_flag("--check-preload", options.check_preload,
                "After each fast preload, verify the sender's audit trail across it and list the whole inbox");
   app.add_flag("--no-reads", no_reads, "Leave out the read workloads");
+  app.add_option("--workload", options.only,
+                 "Run and report only this workload (repeat for several; the floor and the empty call are always "
+                 "reported, and what a workload needs runs unreported, e.g. referral_create before referral_accept): "
+                 "capacity_update, case_create, case_version, consent_record, referral_create, referral_accept, "
+                 "referral_complete, referral_decline, read_inbox, read_outbox, read_directory_search, read_case");
+  app.add_option("--tryggd-arg", options.tryggd_args,
+                 "One more argument for the tryggd the bench starts, e.g. --tryggd-arg=--metrics-listen=127.0.0.1:9464 "
+                 "while profiling (repeat for several)")
+      ->allow_extra_args(false);
   app.add_flag("--json", options.json, "Print the results as one JSON object on stdout (the table goes to stderr)");
   CLI11_PARSE(app, argc, argv);
   options.reads = !no_reads;

@@ -111,6 +111,10 @@ class AuditWitness {
 
  private:
   absl::Status Parse(const SavedAudit& saved);
+  // Sets known_size_ from head_ and pending_ (after anything but Expect
+  // changes them; Expect keeps it up to date itself, so KnownSize, asked
+  // before every write, never walks the queue).
+  void RecountKnownSizeLocked();
 
   std::mutex verify_mu_;
   mutable std::mutex mu_;
@@ -122,6 +126,9 @@ class AuditWitness {
   // again.
   std::vector<PendingAuditWrite> verified_;
   uint64_t next_seq_ = 1;
+  // KnownSize's answer: the larger of head_'s size and the end of every
+  // receipt in pending_.
+  uint64_t known_size_ = 0;
 };
 
 }  // namespace trygg::internal

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "trygg/status_macros.h"
 
 namespace trygg::store::sqlite {
 namespace {
@@ -149,6 +150,14 @@ Connection::~Connection() {
 }
 
 absl::Status Connection::Exec(absl::string_view sql) {
+  if (sql.find(';') == absl::string_view::npos) {
+    // One statement (SAVEPOINT, RELEASE, BEGIN, COMMIT: several per write):
+    // the cached prepared statement, not a parse on every call.
+    TRYGG_ASSIGN_OR_RETURN(Statement * stmt, Prepare(sql));
+    absl::Status ran = stmt->Run();
+    stmt->Reset();
+    return ran;
+  }
   std::string owned(sql);
   int rc = sqlite3_exec(db_, owned.c_str(), nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK) return Error(rc, sql);
@@ -160,6 +169,7 @@ absl::StatusOr<Statement*> Connection::Prepare(absl::string_view sql) {
   auto it = cache_.find(key);
   if (it != cache_.end()) {
     it->second->Reset();
+    MarkUsed(it->second.get());
     return it->second.get();
   }
   sqlite3_stmt* stmt = nullptr;
@@ -169,11 +179,22 @@ absl::StatusOr<Statement*> Connection::Prepare(absl::string_view sql) {
   auto owned = std::make_unique<Statement>(this, stmt);
   Statement* result = owned.get();
   cache_.emplace(std::move(key), std::move(owned));
+  MarkUsed(result);
   return result;
 }
 
+void Connection::MarkUsed(Statement* statement) {
+  if (statement->used_) return;
+  statement->used_ = true;
+  used_.push_back(statement);
+}
+
 void Connection::ResetStatements() {
-  for (auto& [sql, statement] : cache_) statement->Reset();
+  for (Statement* statement : used_) {
+    statement->Reset();
+    statement->used_ = false;
+  }
+  used_.clear();
 }
 
 absl::StatusOr<int64_t> Connection::QueryInt(absl::string_view sql) {

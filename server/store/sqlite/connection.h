@@ -71,9 +71,13 @@ class Statement {
  private:
   absl::Status WrongSize(int col) const;
 
+  friend class Connection;
+
   Connection* db_;
   sqlite3_stmt* stmt_;
   absl::Status bind_status_;
+  // In Connection::used_ (each statement at most once).
+  bool used_ = false;
 };
 
 class Connection {
@@ -85,15 +89,21 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  // Runs one or more statements without parameters.
+  // Runs one or more statements without parameters. A single statement (no
+  // ';') runs through the statement cache, so the SAVEPOINT, RELEASE, BEGIN
+  // and COMMIT of every write are parsed once per connection.
   absl::Status Exec(absl::string_view sql);
 
   // Returns a cached prepared statement for `sql`, reset and ready to bind.
-  // The reference stays valid for the life of the connection.
+  // The reference stays valid for the life of the connection; use it within
+  // the transaction it was prepared in (ResetStatements rewinds only the
+  // statements prepared since its last call).
   absl::StatusOr<Statement*> Prepare(absl::string_view sql);
 
-  // Rewinds every cached statement. A statement left mid-result keeps its
-  // read snapshot open past COMMIT, so every transaction ends with this.
+  // Rewinds every statement Prepare returned since the last call. A
+  // statement left mid-result keeps its read snapshot open past COMMIT, so
+  // every transaction ends with this. (Only those: walking the whole cache
+  // after every write cost the writer a few percent.)
   void ResetStatements();
 
   // Reads a single integer (e.g. a PRAGMA).
@@ -106,9 +116,12 @@ class Connection {
 
  private:
   explicit Connection(sqlite3* db) : db_(db) {}
+  void MarkUsed(Statement* statement);
 
   sqlite3* db_;
   std::unordered_map<std::string, std::unique_ptr<Statement>> cache_;
+  // Statements Prepare returned since the last ResetStatements.
+  std::vector<Statement*> used_;
 };
 
 }  // namespace trygg::store::sqlite

@@ -90,6 +90,63 @@ TEST_CASE("a new database gets every migration, WAL, FULL sync and an identity",
   CHECK(again->created_at_ms == identity.created_at_ms);
 }
 
+// A write's savepoint journal (the pages it changed, as they were) stays in
+// memory: with SQLite's default it went to an unlinked file in /var/tmp once
+// it outgrew 64 KiB, which cost every write a file write and left old page
+// contents in a temporary file's freed blocks.
+TEST_CASE("every connection keeps its temporary files, savepoint journals included, in memory", "[store]") {
+  TempDir dir;
+  auto store = OpenOrDie(dir.file("trygg.db"));
+  int64_t in_write = -1, in_read = -1;
+  REQUIRE(store->WriteAndWait([&in_write](domain::Transaction& txn) {
+                 auto mode = Db(txn).QueryInt("PRAGMA temp_store");
+                 in_write = mode.ok() ? *mode : -1;
+                 return mode.status();
+               }).ok());
+  REQUIRE(store->Read([&in_read](domain::Transaction& txn) {
+                 auto mode = Db(txn).QueryInt("PRAGMA temp_store");
+                 in_read = mode.ok() ? *mode : -1;
+                 return mode.status();
+               }).ok());
+  CHECK(in_write == 2);  // MEMORY
+  CHECK(in_read == 2);
+}
+
+// A transaction ends by rewinding the statements it used (only those, not
+// the whole cache); one left mid-result would keep its snapshot, and with it
+// the WAL, alive after the read ended.
+TEST_CASE("a statement a read leaves mid-result is rewound when the read ends", "[store]") {
+  TempDir dir;
+  SqliteStore::Options options;
+  options.path = dir.file("trygg.db");
+  options.readers = 1;
+  auto opened = SqliteStore::Open(options);
+  REQUIRE(opened.ok());
+  SqliteStore& store = **opened;
+  REQUIRE(CreateTestTable(store).ok());
+  for (int k = 0; k < 3; ++k) {
+    REQUIRE(store.WriteAndWait([k](domain::Transaction& txn) { return Insert(txn, k, "row"); }).ok());
+  }
+  REQUIRE(store.Read([](domain::Transaction& txn) -> absl::Status {
+                 auto stmt = Db(txn).Prepare("SELECT k FROM t ORDER BY k");
+                 if (!stmt.ok()) return stmt.status();
+                 auto row = (*stmt)->Step();  // one row of three; not reset here
+                 if (!row.ok()) return row.status();
+                 return *row ? absl::OkStatus() : absl::InternalError("no row");
+               }).ok());
+  REQUIRE(store.WriteAndWait([](domain::Transaction& txn) { return Insert(txn, 10, "after"); }).ok());
+  // A full checkpoint completes (busy = 0) only if no reader still holds a
+  // snapshot older than the last write.
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(options.path.c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, "SELECT count(*) FROM t", nullptr, nullptr, nullptr) == SQLITE_OK);  // opens the WAL
+  int log_frames = -1, checkpointed = -1;
+  const int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log_frames, &checkpointed);
+  sqlite3_close(db);
+  CHECK(rc == SQLITE_OK);
+  CHECK(log_frames == 0);
+}
+
 // What a write does must not cost more as history grows: no statement of
 // the store scans a table that grows with use. Erasing a case reaches its
 // referrals through referrals_by_case (migration 11).
