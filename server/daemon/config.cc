@@ -91,6 +91,9 @@ constexpr LimitKey kLimitKeys[] = {
     {"limits.max_concurrent_streams_per_connection", 1, 100000,
      &ServerConfig::max_concurrent_streams_per_connection},
     {"limits.max_queued_writes", 1, 10000000, &ServerConfig::max_queued_writes},
+    // 100 pages (400 KiB) to 1,000,000 (4 GiB): below, the writer would
+    // checkpoint every few batches; above, the WAL could outgrow the disk.
+    {"limits.wal_checkpoint_pages", 100, 1'000'000, &ServerConfig::wal_checkpoint_pages},
     {"limits.memory_quota_mib", 64, 1024 * 1024, &ServerConfig::memory_quota_mib},
     {"limits.max_threads", 4, 10000, &ServerConfig::max_threads},
     {"limits.keepalive_seconds", 10, 24 * 3600, &ServerConfig::keepalive_seconds},

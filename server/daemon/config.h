@@ -68,6 +68,9 @@ struct ServerConfig {
   int max_concurrent_streams_per_connection = 100;
   // Writes waiting for the store's writer thread; past it RESOURCE_EXHAUSTED.
   int max_queued_writes = 10000;
+  // The WAL's pages (4 KiB each) after which the writer checkpoints it into
+  // the database file: what the WAL may grow to (SqliteStore::Options).
+  int wal_checkpoint_pages = 1000;
   // gRPC's resource quota: buffer memory in MiB, and threads.
   int memory_quota_mib = 1024;
   int max_threads = 64;

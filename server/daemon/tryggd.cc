@@ -166,6 +166,7 @@ absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config
   store_options.path = config.data_dir + "/trygg.db";
   store_options.observer = d->store_observer_.get();
   store_options.max_queued_writes = static_cast<size_t>(config.max_queued_writes);
+  store_options.checkpoint_pages = config.wal_checkpoint_pages;
   TRYGG_ASSIGN_OR_RETURN(d->store_, store::sqlite::SqliteStore::Open(store_options));
   spdlog::info("database {} at schema version {}", store_options.path, d->store_->SchemaVersion());
 

@@ -808,6 +808,8 @@ absl::Status Run(const Options& options) {
         for (const Workload& workload : workloads) {
           if (run.count(workload.name) == 0) continue;
           if (workload.before) TRYGG_RETURN_IF_ERROR(workload.before());
+          // A line as each loop starts (a profiler can wait for it).
+          std::fprintf(stderr, "trygg-bench:   %s\n", workload.name);
           absl::StatusOr<LoopResult> result = RunCounted(workload.call, n, options.calls);
           if (!result.ok()) {
             return absl::Status(result.status().code(), absl::StrCat(workload.name, ": ", result.status().message()));

@@ -96,6 +96,8 @@ absl::Status SqliteStore::Initialise(const Options& options) {
     return absl::UnavailableError(absl::StrCat("cannot switch ", options.path, " to WAL mode"));
   }
   TRYGG_RETURN_IF_ERROR(writer_->Exec("PRAGMA synchronous = FULL"));
+  TRYGG_RETURN_IF_ERROR(
+      writer_->Exec(absl::StrCat("PRAGMA wal_autocheckpoint = ", std::max(1, options.checkpoint_pages))));
   TRYGG_RETURN_IF_ERROR(Configure(*writer_));
   if (options.writer_cache_kib > 0) {
     TRYGG_RETURN_IF_ERROR(writer_->Exec(absl::StrCat("PRAGMA cache_size = -", options.writer_cache_kib)));

@@ -86,6 +86,7 @@ rate_limited_addresses = 1000
 max_streams_per_device = 4
 max_concurrent_streams_per_connection = 50
 max_queued_writes = 2000
+wal_checkpoint_pages = 1000
 memory_quota_mib = 256
 max_threads = 16
 keepalive_seconds = 30
@@ -99,6 +100,7 @@ idle_connection_seconds = 120
   CHECK(config.max_streams_per_device == 4);
   CHECK(config.max_concurrent_streams_per_connection == 50);
   CHECK(config.max_queued_writes == 2000);
+  CHECK(config.wal_checkpoint_pages == 1000);
   CHECK(config.memory_quota_mib == 256);
   CHECK(config.max_threads == 16);
   CHECK(config.keepalive_seconds == 30);
@@ -109,8 +111,8 @@ idle_connection_seconds = 120
   // 0 turns the rate limit off; nothing else may be 0.
   CHECK(ApplyConfigToml("[limits]\nunauthenticated_calls_per_second = 0\n", "t.toml", config).ok());
   for (const char* key : {"unauthenticated_burst", "rate_limited_addresses", "max_streams_per_device",
-                          "max_concurrent_streams_per_connection", "max_queued_writes", "memory_quota_mib",
-                          "max_threads", "keepalive_seconds", "keepalive_timeout_seconds",
+                          "max_concurrent_streams_per_connection", "max_queued_writes", "wal_checkpoint_pages",
+                          "memory_quota_mib", "max_threads", "keepalive_seconds", "keepalive_timeout_seconds",
                           "idle_connection_seconds"}) {
     INFO(key);
     ServerConfig fresh;

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <condition_variable>
+#include <filesystem>
 #include <optional>
 #include <mutex>
 #include <fstream>
@@ -145,6 +146,53 @@ TEST_CASE("a statement a read leaves mid-result is rewound when the read ends", 
   sqlite3_close(db);
   CHECK(rc == SQLITE_OK);
   CHECK(log_frames == 0);
+}
+
+// Writes `count` rows of 2 KiB, queued together so that they share batches,
+// and waits for all of them.
+void WriteRows(SqliteStore& store, int first, int count) {
+  std::mutex mu;
+  std::condition_variable cv;
+  int done = 0, failed = 0;
+  for (int i = first; i < first + count; ++i) {
+    store.Write([i](domain::Transaction& txn) { return Insert(txn, i, std::string(2048, 'r')); },
+                [&](absl::Status status) {
+                  std::lock_guard<std::mutex> lock(mu);
+                  if (!status.ok()) ++failed;
+                  if (++done == count) cv.notify_all();
+                });
+  }
+  std::unique_lock<std::mutex> lock(mu);
+  REQUIRE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return done == count; }));
+  REQUIRE(failed == 0);
+}
+
+uintmax_t FileSize(const std::string& path) {
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  return ec ? 0 : size;
+}
+
+// The writer checkpoints once the WAL holds checkpoint_pages pages, and the
+// WAL starts over after it: it stays near that size however much is written.
+TEST_CASE("checkpoint_pages bounds the WAL", "[store]") {
+  for (const bool bounded : {true, false}) {
+    INFO((bounded ? "with" : "without") << " a bound below what is written");
+    TempDir dir;
+    SqliteStore::Options options;
+    options.path = dir.file("trygg.db");
+    options.checkpoint_pages = bounded ? 128 : 1000000;
+    auto opened = SqliteStore::Open(options);
+    REQUIRE(opened.ok());
+    REQUIRE(CreateTestTable(**opened).ok());
+    WriteRows(**opened, 0, 2000);  // about 4 MB
+    const uintmax_t wal = FileSize(options.path + "-wal");
+    if (bounded) {
+      CHECK(wal < 2'000'000);
+    } else {
+      CHECK(wal > 4'000'000);  // what the bound prevents
+    }
+  }
 }
 
 // What a write does must not cost more as history grows: no statement of
