@@ -176,6 +176,7 @@ absl::StatusOr<Statement*> Connection::Prepare(absl::string_view sql) {
   int rc = sqlite3_prepare_v3(db_, key.data(), static_cast<int>(key.size()),
                               SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
   if (rc != SQLITE_OK) return Error(rc, sql);
+  if (stmt == nullptr) return absl::InvalidArgumentError(absl::StrCat("sqlite: no statement in [", sql, "]"));
   auto owned = std::make_unique<Statement>(this, stmt);
   Statement* result = owned.get();
   cache_.emplace(std::move(key), std::move(owned));

@@ -21,8 +21,7 @@ namespace {
 // case's ciphertext does not outlive its rows in the file (threat-model.md,
 // "Erasure").
 absl::Status Configure(Connection& db) {
-  TRYGG_RETURN_IF_ERROR(db.Exec(
-      "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA secure_delete = ON; PRAGMA temp_store = MEMORY;"));
+  TRYGG_RETURN_IF_ERROR(db.Exec("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA secure_delete = ON;"));
   TRYGG_ASSIGN_OR_RETURN(int64_t fk, db.QueryInt("PRAGMA foreign_keys"));
   if (fk != 1) return absl::InternalError("sqlite: foreign keys cannot be enabled");
   return absl::OkStatus();

@@ -86,7 +86,7 @@ rate_limited_addresses = 1000
 max_streams_per_device = 4
 max_concurrent_streams_per_connection = 50
 max_queued_writes = 2000
-wal_checkpoint_pages = 1000
+wal_checkpoint_pages = 2000
 memory_quota_mib = 256
 max_threads = 16
 keepalive_seconds = 30
@@ -100,7 +100,7 @@ idle_connection_seconds = 120
   CHECK(config.max_streams_per_device == 4);
   CHECK(config.max_concurrent_streams_per_connection == 50);
   CHECK(config.max_queued_writes == 2000);
-  CHECK(config.wal_checkpoint_pages == 1000);
+  CHECK(config.wal_checkpoint_pages == 2000);
   CHECK(config.memory_quota_mib == 256);
   CHECK(config.max_threads == 16);
   CHECK(config.keepalive_seconds == 30);
