@@ -447,9 +447,7 @@ namespace {
 // pages (about 4 MiB), which the bound here would catch.
 TEST_CASE("limits.wal_checkpoint_pages sets how large the WAL grows", "[crash][wal]") {
   testing::TempDir config_dir;
-  const std::string config = config_dir.file("wal.toml");
-  std::ofstream(config) << "[limits]\nwal_checkpoint_pages = 100\n";
-  TrustWorld world({"--config", config});
+  TrustWorld world(testing::ConfigArgs(config_dir, "[limits]\nwal_checkpoint_pages = 100\n"));
   TestDevice& admin = world.AdmitOrganisation("Skyddat boende Syd");
   TestDevice& anna = world.AddDevice(admin, Role::kCaseworker);
   CaseClient cases(*anna.client, anna.keys, world.clock(), world.rng());

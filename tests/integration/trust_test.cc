@@ -553,9 +553,7 @@ TEST_CASE("authorisation matrix: every RPC against every kind of caller", "[trus
   // often than the per-address limit on such calls allows (limits_test.cc
   // tests that limit): it is turned off, so each call shows its own code.
   testing::TempDir config_dir;
-  const std::string config = config_dir.file("tryggd.toml");
-  std::ofstream(config) << "[limits]\nunauthenticated_calls_per_second = 0\n";
-  TrustWorld world({"--config", config});
+  TrustWorld world(testing::ConfigArgs(config_dir, "[limits]\nunauthenticated_calls_per_second = 0\n"));
   TestDevice& admin = world.AdmitOrganisation("Egen organisation");
   TestDevice& caseworker = world.AddDevice(admin, Role::kCaseworker);
   TestDevice& revoked = world.AddDevice(admin, Role::kCaseworker);

@@ -11,6 +11,13 @@
 #include "trygg/membership.h"
 
 namespace trygg::testing {
+
+std::vector<std::string> ConfigArgs(const TempDir& dir, const std::string& toml) {
+  const std::string path = dir.file("tryggd.toml");
+  std::ofstream(path) << toml;
+  return {"--config", path};
+}
+
 namespace {
 
 Id128 NumberedId(uint8_t kind, int n) {

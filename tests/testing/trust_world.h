@@ -29,6 +29,10 @@ struct TestDevice {
   std::string state_name;          // its client state file, for Reconnect
 };
 
+// tryggd's arguments for reading `toml` as its config file, written into
+// `dir` (which must outlive the server).
+std::vector<std::string> ConfigArgs(const TempDir& dir, const std::string& toml);
+
 class TrustWorld {
  public:
   // Starts tryggd with `extra_args` added to its command line.

@@ -21,12 +21,16 @@ namespace {
 
 using testing::TempDir;
 
-std::unique_ptr<SqliteStore> OpenOrDie(const std::string& path) {
-  SqliteStore::Options options;
-  options.path = path;
+std::unique_ptr<SqliteStore> OpenOrDie(const SqliteStore::Options& options) {
   auto store = SqliteStore::Open(options);
   REQUIRE(store.ok());
   return std::move(*store);
+}
+
+std::unique_ptr<SqliteStore> OpenOrDie(const std::string& path) {
+  SqliteStore::Options options;
+  options.path = path;
+  return OpenOrDie(options);
 }
 
 int64_t Pragma(const std::string& path, const std::string& sql) {
@@ -137,9 +141,8 @@ TEST_CASE("a statement a read leaves mid-result is rewound when the read ends", 
   SqliteStore::Options options;
   options.path = dir.file("trygg.db");
   options.readers = 1;
-  auto opened = SqliteStore::Open(options);
-  REQUIRE(opened.ok());
-  SqliteStore& store = **opened;
+  auto opened = OpenOrDie(options);
+  SqliteStore& store = *opened;
   REQUIRE(CreateTestTable(store).ok());
   for (int k = 0; k < 3; ++k) {
     REQUIRE(store.WriteAndWait([k](domain::Transaction& txn) { return Insert(txn, k, "row"); }).ok());
@@ -198,10 +201,9 @@ TEST_CASE("checkpoint_pages bounds the WAL", "[store]") {
     SqliteStore::Options options;
     options.path = dir.file("trygg.db");
     options.checkpoint_pages = bounded ? 128 : 1000000;
-    auto opened = SqliteStore::Open(options);
-    REQUIRE(opened.ok());
-    REQUIRE(CreateTestTable(**opened).ok());
-    WriteRows(**opened, 0, 4000);  // about 8 MB
+    auto store = OpenOrDie(options);
+    REQUIRE(CreateTestTable(*store).ok());
+    WriteRows(*store, 0, 4000);  // about 8 MB
     const uintmax_t wal = FileSize(options.path + "-wal");
     if (bounded) {
       CHECK(wal < 2'000'000);
@@ -455,9 +457,8 @@ TEST_CASE("the writer reports each batch to its observer, and the queue depth is
   SqliteStore::Options options;
   options.path = dir.file("trygg.db");
   options.observer = &observer;
-  auto opened = SqliteStore::Open(options);
-  REQUIRE(opened.ok());
-  SqliteStore& store = **opened;
+  auto opened = OpenOrDie(options);
+  SqliteStore& store = *opened;
   REQUIRE(CreateTestTable(store).ok());
   REQUIRE(observer.WaitForWrites(1) == std::vector<size_t>{1});
 
@@ -505,9 +506,8 @@ TEST_CASE("a write's done callback runs off the writer thread: the next batch co
   SqliteStore::Options options;
   options.path = dir.file("trygg.db");
   options.observer = &observer;
-  auto opened = SqliteStore::Open(options);
-  REQUIRE(opened.ok());
-  SqliteStore& store = **opened;
+  auto opened = OpenOrDie(options);
+  SqliteStore& store = *opened;
   REQUIRE(CreateTestTable(store).ok());
   REQUIRE(observer.WaitForWrites(1) == std::vector<size_t>{1});
 
@@ -561,9 +561,8 @@ TEST_CASE("past max_queued_writes a write is refused at once with RESOURCE_EXHAU
   SqliteStore::Options options;
   options.path = dir.file("trygg.db");
   options.max_queued_writes = 3;
-  auto opened = SqliteStore::Open(options);
-  REQUIRE(opened.ok());
-  SqliteStore& store = **opened;
+  auto opened = OpenOrDie(options);
+  SqliteStore& store = *opened;
   REQUIRE(CreateTestTable(store).ok());
 
   // The writer holds one write (taken off the queue) while three fill it.
