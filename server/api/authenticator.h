@@ -7,8 +7,11 @@
 // It also owns the StreamAuthority that ends open streams whose session
 // stops authenticating (stream_authority.h).
 //
-// Thread-safety: immutable apart from the stream registry, which is
-// synchronised; used concurrently by all handlers.
+// A session a call found a moment ago is served from a SessionCache, which
+// any change to a session or a device retires (session_cache.h).
+//
+// Thread-safety: immutable apart from the session cache and the stream
+// registry, which are synchronised; used concurrently by all handlers.
 // Failure modes: UNAUTHENTICATED when the token is missing, malformed,
 // unknown, expired or belongs to a revoked device.
 #ifndef TRYGG_SERVER_API_AUTHENTICATOR_H_
@@ -23,6 +26,7 @@
 
 #include "absl/status/statusor.h"
 #include "server/api/limits.h"
+#include "server/api/session_cache.h"
 #include "server/api/stream_authority.h"
 #include "server/domain/caller.h"
 #include "server/domain/sessions.h"
@@ -37,6 +41,7 @@ class Authenticator {
                 const CallerLimits& limits = CallerLimits())
       : store_(store),
         sessions_(sessions),
+        clock_(clock),
         streams_(std::make_unique<StreamAuthority>(store, sessions)),
         unauthenticated_(std::make_unique<PeerRateLimiter>(limits.unauthenticated, clock)),
         slots_(std::make_unique<StreamSlots>(limits.max_streams_per_device)) {}
@@ -74,6 +79,8 @@ class Authenticator {
  private:
   domain::Store& store_;
   const domain::Sessions& sessions_;
+  Clock& clock_;
+  std::unique_ptr<SessionCache> cache_ = std::make_unique<SessionCache>();
   std::unique_ptr<StreamAuthority> streams_;
   std::unique_ptr<PeerRateLimiter> unauthenticated_;
   std::unique_ptr<StreamSlots> slots_;

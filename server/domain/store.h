@@ -93,6 +93,13 @@ class Store {
   // Runs `read` in a consistent snapshot on the calling thread.
   virtual absl::Status Read(const ReadFn& read) = 0;
 
+  // A number that moves on after every write that added, changed or removed a
+  // session or a device has ended (committed or not), before that write's
+  // `done` runs. Read before a Read, it says whether what that Read found
+  // about a session may since have changed: api/session_cache.h keeps
+  // authenticated sessions only while it stands still. Never goes back.
+  virtual uint64_t TrustVersion() const = 0;
+
   // The schema version the database is at (after migrations).
   virtual int SchemaVersion() const = 0;
 

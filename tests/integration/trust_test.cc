@@ -138,6 +138,26 @@ TEST_CASE("an organisation admits, enrols, rotates and revokes through the clien
   CHECK(kinds[audit::AuditEventKind::kSessionCreated] >= 3);
 }
 
+TEST_CASE("a session the server has at hand loses its authority the moment its device changes", "[trust][sessions]") {
+  // tryggd keeps sessions it looked up lately (server/api/session_cache.h);
+  // each change below must reach the device's very next call.
+  TrustWorld world;
+  TestDevice& admin = world.AdmitOrganisation("Rådgivningen Norr");
+  TestDevice& carl = world.AddDevice(admin, Role::kOrgAdmin);
+  for (int i = 0; i < 3; ++i) REQUIRE(carl.client->WhoAmI()->role == Role::kOrgAdmin);
+
+  REQUIRE(ChangeRole(*admin.client, admin.keys, carl.keys.device_id, Role::kCaseworker, world.clock()).ok());
+  auto demoted = carl.client->WhoAmI();
+  REQUIRE(demoted.ok());
+  CHECK(demoted->role == Role::kCaseworker);
+  // The other admin's session, also at hand, still serves (and says so).
+  CHECK(admin.client->WhoAmI()->role == Role::kOrgAdmin);
+
+  REQUIRE(RevokeDevice(*admin.client, admin.keys, carl.keys.device_id, world.clock(), world.rng()).ok());
+  CHECK(carl.client->WhoAmI().status().code() == absl::StatusCode::kUnauthenticated);
+  CHECK(carl.client->ListOrganisations().status().code() == absl::StatusCode::kUnauthenticated);
+}
+
 TEST_CASE("certificates: only the pinned root's, idempotent, no silent replacement", "[trust]") {
   TrustWorld world;
   auto client = world.NewClient();
@@ -277,6 +297,9 @@ TEST_CASE("sessions refuse replayed, forged, foreign, expired and ended credenti
     const std::string fresh = challenge_for(device_id);
     auto again = create(device_id, fresh, sign(fresh));
     REQUIRE(again.first.ok());
+    // Used once, so that the server has it at hand (session_cache.h) when it
+    // ends.
+    CHECK(who(again.second) == grpc::StatusCode::OK);
     {
       grpc::ClientContext context;
       context.AddMetadata("authorization", "Bearer " + again.second);

@@ -3,6 +3,7 @@
 #include "server/store/sqlite/sqlite_store.h"
 
 #include <sodium.h>
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <chrono>
@@ -120,9 +121,14 @@ absl::Status SqliteStore::Initialise(const Options& options) {
     TRYGG_RETURN_IF_ERROR(insert->BindBlob(1, instance_id).Bind(2, NowMillis()).Run());
   }
 
+  TRYGG_RETURN_IF_ERROR(WatchTrustTables());
+
   for (int i = 0; i < std::max(1, options.readers); ++i) {
     TRYGG_ASSIGN_OR_RETURN(auto reader, Connection::Open(options.path, Connection::Mode::kReadOnly));
     TRYGG_RETURN_IF_ERROR(Configure(*reader));
+    if (options.reader_cache_kib > 0) {
+      TRYGG_RETURN_IF_ERROR(reader->Exec(absl::StrCat("PRAGMA cache_size = -", options.reader_cache_kib)));
+    }
     idle_readers_.push_back(std::move(reader));
   }
   return absl::OkStatus();
@@ -268,6 +274,33 @@ bool SqliteStore::ScrubWal() {
   return busy.ok() && *busy == 0;
 }
 
+absl::Status SqliteStore::WatchTrustTables() {
+  // A function only this connection knows, called by TEMP triggers: they
+  // live in this connection's temp schema, never in the file, so other
+  // tools opening the database neither see nor need them. Triggers, unlike
+  // sqlite3_update_hook, also fire for WITHOUT ROWID tables (sessions is
+  // one), for a DELETE without WHERE, and for rows a foreign key cascade
+  // changes.
+  int rc = sqlite3_create_function_v2(
+      writer_->raw(), "trygg_trust_touched", 0, SQLITE_UTF8, this,
+      [](sqlite3_context* context, int, sqlite3_value**) {
+        static_cast<SqliteStore*>(sqlite3_user_data(context))->trust_touched_ = true;
+        sqlite3_result_null(context);
+      },
+      nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) {
+    return absl::InternalError(absl::StrCat("sqlite: cannot register trygg_trust_touched: ", sqlite3_errstr(rc)));
+  }
+  std::string sql;
+  for (const char* table : {"sessions", "devices"}) {
+    for (const char* event : {"INSERT", "UPDATE", "DELETE"}) {
+      absl::StrAppend(&sql, "CREATE TEMP TRIGGER trust_touched_", table, "_", event, " AFTER ", event,
+                      " ON main.", table, " BEGIN SELECT trygg_trust_touched(); END;\n");
+    }
+  }
+  return writer_->Exec(sql);
+}
+
 void SqliteStore::CommitBatch(std::vector<PendingWrite>& batch) {
   std::vector<absl::Status> results;
   results.reserve(batch.size());
@@ -292,6 +325,13 @@ void SqliteStore::CommitBatch(std::vector<PendingWrite>& batch) {
     commit_start = std::chrono::steady_clock::now();
     txn = writer_->Exec("COMMIT");
     if (!txn.ok()) writer_->Exec("ROLLBACK").IgnoreError();
+  }
+  // At once after the COMMIT (or ROLLBACK), so that a Read which began before
+  // it and saw the old rows was preceded by the old version; and before the
+  // `done` callbacks, so that a revocation's reply follows the move.
+  if (trust_touched_) {
+    trust_touched_ = false;
+    trust_version_.fetch_add(1, std::memory_order_release);
   }
   if (observer_ != nullptr) {
     const auto end = std::chrono::steady_clock::now();

@@ -22,6 +22,7 @@
 #ifndef TRYGG_SERVER_STORE_SQLITE_SQLITE_STORE_H_
 #define TRYGG_SERVER_STORE_SQLITE_SQLITE_STORE_H_
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -72,6 +73,9 @@ class SqliteStore final : public domain::Store {
     // write; once the database outgrows the cache they come from the OS by
     // pread.
     int writer_cache_kib = 0;
+    // The same for each read-only connection: a session lookup or a listing
+    // reads index pages the same way.
+    int reader_cache_kib = 0;
     // The writer checkpoints (copies the WAL's pages into the database file
     // and fsyncs it) after a commit that leaves this many pages in the WAL;
     // SQLite starts the WAL over at the next write. 1000 (4 MiB) is SQLite's
@@ -91,6 +95,12 @@ class SqliteStore final : public domain::Store {
   // Finishes the queued writes, then closes every connection.
   ~SqliteStore() override;
 
+  // Moves on after each batch in which a write touched the sessions or
+  // devices table, before the batch's `done` callbacks are queued. Temporary
+  // triggers on the writer connection, which no other connection sees and the
+  // file does not keep, notice every such row change, whichever statement
+  // made it.
+  uint64_t TrustVersion() const override { return trust_version_.load(std::memory_order_acquire); }
   int SchemaVersion() const override { return schema_version_; }
   absl::StatusOr<domain::ServerIdentity> GetServerIdentity() override;
 
@@ -118,6 +128,8 @@ class SqliteStore final : public domain::Store {
   // Checkpoints and truncates the WAL; false if a reader kept it from
   // completing.
   bool ScrubWal();
+  // Installs the triggers behind TrustVersion on the writer connection.
+  absl::Status WatchTrustTables();
 
   int schema_version_ = 0;
   // An erasure's WAL scrub could not complete; retried after the next commit.
@@ -126,6 +138,9 @@ class SqliteStore final : public domain::Store {
   size_t max_queued_writes_ = 0;
   WriterObserver* observer_ = nullptr;
   std::unique_ptr<Connection> writer_;
+  // Set by the trust tables' triggers during a batch (writer thread only).
+  bool trust_touched_ = false;
+  std::atomic<uint64_t> trust_version_{0};
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;

@@ -11,10 +11,12 @@
 #include <optional>
 #include <mutex>
 #include <fstream>
+#include <future>
 #include <thread>
 
 #include "server/store/sqlite/migrations.h"
 #include "testing/temp_dir.h"
+#include "trygg/status_macros.h"
 
 namespace trygg::store::sqlite {
 namespace {
@@ -398,6 +400,78 @@ TEST_CASE("concurrent writers and readers all see committed, durable data", "[st
     CHECK(Count(*store) == kThreads * kPerThread);
   }
   CHECK(Pragma(path, "SELECT count(*) FROM t") == 8 * 50);
+}
+
+TEST_CASE("TrustVersion moves after every write that touches a session or a device, and only then", "[store]") {
+  TempDir dir;
+  auto store = OpenOrDie(dir.file("trygg.db"));
+  REQUIRE(CreateTestTable(*store).ok());
+  auto write = [&store](const std::string& sql, bool fail = false) {
+    return store->WriteAndWait([&sql, fail](domain::Transaction& txn) -> absl::Status {
+      TRYGG_RETURN_IF_ERROR(Db(txn).Exec(sql));
+      return fail ? absl::FailedPreconditionError("refused after the change") : absl::OkStatus();
+    });
+  };
+  const uint64_t start = store->TrustVersion();
+  // Writes elsewhere leave it alone: the session cache survives them.
+  REQUIRE(write("INSERT INTO t (k, v) VALUES (1, 'x')").ok());
+  REQUIRE(write("INSERT INTO certificates (subject_id, kind, bytes, signature) "
+                "VALUES (zeroblob(16), 1, x'00', zeroblob(64))").ok());
+  CHECK(store->TrustVersion() == start);
+
+  // Each statement a caller's authority hangs on, including the ones
+  // sqlite3_update_hook would miss: sessions is WITHOUT ROWID, and a DELETE
+  // without WHERE is SQLite's truncate optimisation.
+  const std::vector<std::string> changes = {
+      "INSERT INTO devices (device_id, org_id, role, sign_key, box_key) "
+      "VALUES (x'01000000000000000000000000000000', zeroblob(16), 1, zeroblob(32), zeroblob(32))",
+      "INSERT INTO sessions (token_hash, device_id, expires_at) "
+      "VALUES (x'aa', x'01000000000000000000000000000000', 9)",
+      "UPDATE sessions SET expires_at = 10",
+      "UPDATE devices SET role = 2",
+      "UPDATE devices SET revoked = 1",
+      "DELETE FROM sessions",
+      "DELETE FROM devices",
+  };
+  uint64_t last = start;
+  for (const std::string& sql : changes) {
+    INFO(sql);
+    REQUIRE(write(sql).ok());
+    CHECK(store->TrustVersion() > last);
+    last = store->TrustVersion();
+  }
+  // A statement that matches no row changes nothing, and says so.
+  REQUIRE(write("DELETE FROM sessions WHERE expires_at < 0").ok());
+  CHECK(store->TrustVersion() == last);
+  // A write that changed a device and then failed moves it too: a spurious
+  // move only costs a cache miss.
+  CHECK(write("INSERT INTO devices (device_id, org_id, role, sign_key, box_key) "
+              "VALUES (x'02000000000000000000000000000000', zeroblob(16), 1, zeroblob(32), zeroblob(32))",
+              true)
+            .code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(store->TrustVersion() > last);
+
+  SECTION("it has moved by the time the write's done callback runs") {
+    std::promise<uint64_t> seen;
+    const uint64_t before = store->TrustVersion();
+    store->Write(
+        [](domain::Transaction& txn) {
+          return Db(txn).Exec("INSERT INTO devices (device_id, org_id, role, sign_key, box_key) "
+                              "VALUES (x'03000000000000000000000000000000', zeroblob(16), 1, "
+                              "zeroblob(32), zeroblob(32))");
+        },
+        [&seen, &store](absl::Status status) {
+          CHECK(status.ok());
+          seen.set_value(store->TrustVersion());
+        });
+    auto done = seen.get_future();
+    REQUIRE(done.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+    CHECK(done.get() > before);
+  }
+  SECTION("the triggers live on the writer's connection only, not in the file") {
+    store.reset();
+    CHECK(Pragma(dir.file("trygg.db"), "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'") == 0);
+  }
 }
 
 TEST_CASE("a duplicate key is ALREADY_EXISTS", "[store]") {
