@@ -16,32 +16,32 @@ std::optional<std::string> Authenticator::BearerToken(const grpc::CallbackServer
   return std::string(value.substr(kPrefix.size()));
 }
 
+absl::StatusOr<domain::Caller> Authenticator::AuthenticateToken(absl::string_view token) const {
+  TRYGG_ASSIGN_OR_RETURN(const Hash256 token_hash, domain::Sessions::TokenHash(token));
+  // The version before the Read: if a change to sessions or devices commits
+  // meanwhile, the entry is stamped with a version that change retires (or
+  // an odd one, which stores nothing), and is never served.
+  const uint64_t trust_version = store_.TrustVersion();
+  if (std::optional<domain::Caller> cached = cache_->Find(token_hash, trust_version, clock_.NowUnixMillis())) {
+    return *std::move(cached);
+  }
+  domain::Caller caller;
+  TRYGG_RETURN_IF_ERROR(store_.Read([&](domain::Transaction& txn) -> absl::Status {
+    TRYGG_ASSIGN_OR_RETURN(caller, sessions_.AuthenticateTokenHash(txn, token_hash));
+    return absl::OkStatus();
+  }));
+  cache_->Insert(token_hash, trust_version, caller);
+  return caller;
+}
+
 absl::StatusOr<domain::Caller> Authenticator::Authenticate(const grpc::CallbackServerContext& context) const {
   std::optional<std::string> token = BearerToken(context);
   if (!token.has_value()) return absl::UnauthenticatedError("this call needs a session (authorization: Bearer)");
-  absl::StatusOr<Hash256> token_hash = domain::Sessions::TokenHash(*token);
-  absl::Status status = token_hash.status();
-  domain::Caller caller;
-  if (status.ok()) {
-    // The version before the Read: if a trust write commits in between, the
-    // entry is stamped with the version it retires, and is never used.
-    const uint64_t trust_version = store_.TrustVersion();
-    if (std::optional<domain::Caller> cached = cache_->Find(*token_hash, trust_version, clock_.NowUnixMillis())) {
-      return *std::move(cached);
-    }
-    status = store_.Read([&](domain::Transaction& txn) -> absl::Status {
-      TRYGG_ASSIGN_OR_RETURN(caller, sessions_.AuthenticateTokenHash(txn, *token_hash));
-      return absl::OkStatus();
-    });
-    if (status.ok()) cache_->Insert(*token_hash, trust_version, caller);
-  }
-  if (!status.ok()) {
-    // A call with a made-up token is a call before sign-in: it costs its
-    // address a token, and an address out of tokens hears that instead.
-    if (status.code() == absl::StatusCode::kUnauthenticated) {
-      if (absl::Status admitted = AdmitUnauthenticated(context); !admitted.ok()) return admitted;
-    }
-    return status;
+  absl::StatusOr<domain::Caller> caller = AuthenticateToken(*token);
+  // A call with a made-up token is a call before sign-in: it costs its
+  // address a token, and an address out of tokens hears that instead.
+  if (caller.status().code() == absl::StatusCode::kUnauthenticated) {
+    if (absl::Status admitted = AdmitUnauthenticated(context); !admitted.ok()) return admitted;
   }
   return caller;
 }

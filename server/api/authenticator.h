@@ -47,6 +47,10 @@ class Authenticator {
         slots_(std::make_unique<StreamSlots>(limits.max_streams_per_device)) {}
 
   absl::StatusOr<domain::Caller> Authenticate(const grpc::CallbackServerContext& context) const;
+  // The caller behind a bearer token, from the session cache or the store;
+  // Authenticate is this plus the rate limit on tokens that do not
+  // authenticate.
+  absl::StatusOr<domain::Caller> AuthenticateToken(absl::string_view token) const;
   // As Authenticate, but a call without any authorization metadata is nullopt.
   absl::StatusOr<std::optional<domain::Caller>> AuthenticateIfPresent(
       const grpc::CallbackServerContext& context) const;

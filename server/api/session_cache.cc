@@ -16,6 +16,8 @@ size_t SessionCache::HashOfHash::operator()(const Hash256& hash) const {
 
 std::optional<domain::Caller> SessionCache::Find(const Hash256& token_hash, uint64_t trust_version,
                                                  int64_t now_ms) {
+  // Odd: a change to sessions or devices is committing right now.
+  if (trust_version % 2 != 0) return std::nullopt;
   absl::MutexLock lock(&mu_);
   // Key comparison is not constant-time; it compares hashes of tokens, as
   // the database's own index lookup does, and says nothing of a token.
@@ -29,6 +31,9 @@ std::optional<domain::Caller> SessionCache::Find(const Hash256& token_hash, uint
 }
 
 void SessionCache::Insert(const Hash256& token_hash, uint64_t trust_version, const domain::Caller& caller) {
+  // A Read during a commit that changes sessions or devices may have seen
+  // either side of it.
+  if (trust_version % 2 != 0) return;
   absl::MutexLock lock(&mu_);
   if (entries_.size() >= kMaxEntries && !entries_.contains(token_hash)) entries_.clear();
   Entry& entry = entries_[token_hash];

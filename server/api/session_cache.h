@@ -8,11 +8,12 @@
 // store's TrustVersion taken *before* that Read began. It is used only while
 // the version still stands and the session's expiry is still ahead; any
 // write that touches a session or a device (sign-in, sign-out, revocation,
-// role change, the expiry round's deletions) moves the version on before its
-// reply is sent, and so retires every entry at once. A call that arrives
-// after a revocation has been answered therefore reads the database again
-// and is refused, exactly as without the cache (threat-model.md, "Session
-// cache").
+// role change, the expiry round's deletions) makes the version odd before
+// its change can be read and moves it on again before its reply is sent, so
+// it retires every entry at once, and while the version is odd nothing is
+// served or stored. A call that arrives once a revocation can be read
+// anywhere therefore reads the database again and is refused, exactly as
+// without the cache (threat-model.md, "sessions kept at hand").
 //
 // Keyed by the token's BLAKE2b hash, the same value the database holds; the
 // bearer token itself is never kept. At most kMaxEntries entries; when full it
@@ -38,11 +39,13 @@ class SessionCache {
   static constexpr size_t kMaxEntries = 10'000;
 
   // The caller cached for `token_hash`, if it was found at `trust_version`
-  // (the store's version now) and its session has not expired by `now_ms`.
+  // (the store's version now, even) and its session has not expired by
+  // `now_ms`.
   std::optional<domain::Caller> Find(const Hash256& token_hash, uint64_t trust_version, int64_t now_ms);
 
   // Remembers what a Read found for `token_hash`; `trust_version` is the
-  // store's version read before that Read began.
+  // store's version read before that Read began. An odd version stores
+  // nothing.
   void Insert(const Hash256& token_hash, uint64_t trust_version, const domain::Caller& caller);
 
   size_t size() const;

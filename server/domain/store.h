@@ -93,11 +93,13 @@ class Store {
   // Runs `read` in a consistent snapshot on the calling thread.
   virtual absl::Status Read(const ReadFn& read) = 0;
 
-  // A number that moves on after every write that added, changed or removed a
-  // session or a device has ended (committed or not), before that write's
-  // `done` runs. Read before a Read, it says whether what that Read found
-  // about a session may since have changed: api/session_cache.h keeps
-  // authenticated sessions only while it stands still. Never goes back.
+  // A number that never goes back and moves on around every write that adds,
+  // changes or removes a session or a device (committed or not): it is odd
+  // from before the moment a Read could first see that change until the
+  // write has ended, and even again, and larger, before that write's `done`
+  // runs. Read before a Read, an even value that still stands afterwards
+  // says that what the Read found about a session is still so:
+  // api/session_cache.h keeps authenticated sessions only on that condition.
   virtual uint64_t TrustVersion() const = 0;
 
   // The schema version the database is at (after migrations).

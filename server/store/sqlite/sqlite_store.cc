@@ -126,9 +126,6 @@ absl::Status SqliteStore::Initialise(const Options& options) {
   for (int i = 0; i < std::max(1, options.readers); ++i) {
     TRYGG_ASSIGN_OR_RETURN(auto reader, Connection::Open(options.path, Connection::Mode::kReadOnly));
     TRYGG_RETURN_IF_ERROR(Configure(*reader));
-    if (options.reader_cache_kib > 0) {
-      TRYGG_RETURN_IF_ERROR(reader->Exec(absl::StrCat("PRAGMA cache_size = -", options.reader_cache_kib)));
-    }
     idle_readers_.push_back(std::move(reader));
   }
   return absl::OkStatus();
@@ -322,13 +319,19 @@ void SqliteStore::CommitBatch(std::vector<PendingWrite>& batch) {
       }
       results.push_back(std::move(status));
     }
+    // A batch that changed a session or a device makes the version odd for
+    // its COMMIT: readers may see the change from some moment inside it (and
+    // SQLite may then run a checkpoint, fsync included, before COMMIT
+    // returns), and while it is odd no session is served from a cache or put
+    // into one.
+    if (trust_touched_) trust_version_.fetch_add(1, std::memory_order_acq_rel);
     commit_start = std::chrono::steady_clock::now();
     txn = writer_->Exec("COMMIT");
     if (!txn.ok()) writer_->Exec("ROLLBACK").IgnoreError();
   }
-  // At once after the COMMIT (or ROLLBACK), so that a Read which began before
-  // it and saw the old rows was preceded by the old version; and before the
-  // `done` callbacks, so that a revocation's reply follows the move.
+  // Even again at once after it, and before the `done` callbacks: a
+  // revocation's reply follows the move, and every entry stamped before
+  // the batch is retired.
   if (trust_touched_) {
     trust_touched_ = false;
     trust_version_.fetch_add(1, std::memory_order_release);

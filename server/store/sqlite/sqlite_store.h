@@ -73,9 +73,6 @@ class SqliteStore final : public domain::Store {
     // write; once the database outgrows the cache they come from the OS by
     // pread.
     int writer_cache_kib = 0;
-    // The same for each read-only connection: a session lookup or a listing
-    // reads index pages the same way.
-    int reader_cache_kib = 0;
     // The writer checkpoints (copies the WAL's pages into the database file
     // and fsyncs it) after a commit that leaves this many pages in the WAL;
     // SQLite starts the WAL over at the next write. 1000 (4 MiB) is SQLite's
@@ -95,11 +92,11 @@ class SqliteStore final : public domain::Store {
   // Finishes the queued writes, then closes every connection.
   ~SqliteStore() override;
 
-  // Moves on after each batch in which a write touched the sessions or
-  // devices table, before the batch's `done` callbacks are queued. Temporary
-  // triggers on the writer connection, which no other connection sees and the
-  // file does not keep, notice every such row change, whichever statement
-  // made it.
+  // Odd from just before the COMMIT of a batch in which a write touched the
+  // sessions or devices table until just after it, and so moved on by two
+  // before the batch's `done` callbacks are queued. Temporary triggers on
+  // the writer connection, which no other connection sees and the file does
+  // not keep, notice every such row change, whichever statement made it.
   uint64_t TrustVersion() const override { return trust_version_.load(std::memory_order_acquire); }
   int SchemaVersion() const override { return schema_version_; }
   absl::StatusOr<domain::ServerIdentity> GetServerIdentity() override;
