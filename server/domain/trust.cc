@@ -314,6 +314,11 @@ absl::Status Trust::PutKeyEnvelopes(Transaction& txn, const Caller& caller,
   TrustTables& tables = txn.trust();
   TRYGG_ASSIGN_OR_RETURN(std::optional<DeviceRow> signer, tables.GetDevice(caller.device_id));
   if (!signer.has_value()) return absl::PermissionDeniedError("unknown calling device");
+  // The caller's role is what its session found before the write was
+  // queued; a revocation or demotion committed since then is obeyed here.
+  if (signer->revoked || signer->role != Role::kOrgAdmin || signer->org_id != caller.org_id) {
+    return absl::PermissionDeniedError(std::string(kNotOrgAdmin));
+  }
   const int64_t now = clock_.NowUnixMillis();
   for (const StoredKeyEnvelope& envelope : envelopes) {
     TRYGG_ASSIGN_OR_RETURN(std::optional<DeviceRow> device, tables.GetDevice(envelope.device_id));

@@ -550,6 +550,14 @@ TEST_CASE_METHOD(TrustFixture, "key envelopes: from the organisation's admin to 
     RefusedUnchanged(world, Code::kPermissionDenied,
                      [&] { return PutEnvelopes(a.admin->caller(), {Envelope(a, *a.admin, anna)}); });
   }
+  SECTION("from an admin revoked after its session was looked up") {
+    // Its Caller still says admin, as a session read before the revocation
+    // committed would; the write reads the device again.
+    WorldDevice& bea = world.AddDevice(a, Role::kOrgAdmin);
+    const Caller looked_up = bea.caller();
+    world.Revoke(a, bea);
+    RefusedUnchanged(world, Code::kPermissionDenied, [&] { return PutEnvelopes(looked_up, {Envelope(a, bea, anna)}); });
+  }
   SECTION("a header for another generation than the envelope says") {
     StoredKeyEnvelope wrong = to_anna;
     wrong.generation = 2;
