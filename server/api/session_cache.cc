@@ -24,7 +24,9 @@ std::optional<domain::Caller> SessionCache::Find(const Hash256& token_hash, uint
   auto it = entries_.find(token_hash);
   if (it == entries_.end()) return std::nullopt;
   if (it->second.trust_version != trust_version || it->second.caller.session_expires_at_ms <= now_ms) {
-    entries_.erase(it);
+    // A caller that read an older version than the entry's must not throw
+    // away what a newer lookup found.
+    if (it->second.trust_version <= trust_version) entries_.erase(it);
     return std::nullopt;
   }
   return it->second.caller;
@@ -36,10 +38,12 @@ void SessionCache::Insert(const Hash256& token_hash, uint64_t trust_version, con
   if (trust_version % 2 != 0) return;
   absl::MutexLock lock(&mu_);
   if (entries_.size() >= kMaxEntries && !entries_.contains(token_hash)) entries_.clear();
-  Entry& entry = entries_[token_hash];
-  entry.trust_version = trust_version;
-  entry.caller = caller;
-  entry.caller.prechecked = nullptr;
+  auto [it, inserted] = entries_.try_emplace(token_hash);
+  // What a lookup at a newer version found is kept.
+  if (!inserted && it->second.trust_version > trust_version) return;
+  it->second.trust_version = trust_version;
+  it->second.caller = caller;
+  it->second.caller.prechecked = nullptr;
 }
 
 size_t SessionCache::size() const {

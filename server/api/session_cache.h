@@ -48,6 +48,7 @@ class SessionCache {
   // nothing.
   void Insert(const Hash256& token_hash, uint64_t trust_version, const domain::Caller& caller);
 
+  // Entries held now, stale ones included until a Find meets them.
   size_t size() const;
 
  private:

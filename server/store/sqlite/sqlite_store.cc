@@ -304,6 +304,7 @@ void SqliteStore::CommitBatch(std::vector<PendingWrite>& batch) {
   bool scrub = false;
   const auto batch_start = std::chrono::steady_clock::now();
   auto commit_start = batch_start;
+  bool trust_odd = false;
   absl::Status txn = writer_->Exec("BEGIN IMMEDIATE");
   if (txn.ok()) {
     for (PendingWrite& pending : batch) {
@@ -324,7 +325,10 @@ void SqliteStore::CommitBatch(std::vector<PendingWrite>& batch) {
     // SQLite may then run a checkpoint, fsync included, before COMMIT
     // returns), and while it is odd no session is served from a cache or put
     // into one.
-    if (trust_touched_) trust_version_.fetch_add(1, std::memory_order_acq_rel);
+    if (trust_touched_) {
+      trust_version_.fetch_add(1, std::memory_order_acq_rel);
+      trust_odd = true;
+    }
     commit_start = std::chrono::steady_clock::now();
     txn = writer_->Exec("COMMIT");
     if (!txn.ok()) writer_->Exec("ROLLBACK").IgnoreError();
@@ -332,10 +336,8 @@ void SqliteStore::CommitBatch(std::vector<PendingWrite>& batch) {
   // Even again at once after it, and before the `done` callbacks: a
   // revocation's reply follows the move, and every entry stamped before
   // the batch is retired.
-  if (trust_touched_) {
-    trust_touched_ = false;
-    trust_version_.fetch_add(1, std::memory_order_release);
-  }
+  if (trust_odd) trust_version_.fetch_add(1, std::memory_order_release);
+  trust_touched_ = false;
   if (observer_ != nullptr) {
     const auto end = std::chrono::steady_clock::now();
     observer_->BatchDone(batch.size(), end - batch_start, end - commit_start, txn.ok());

@@ -62,6 +62,15 @@ TEST_CASE("a cached session serves only at its trust version and before it expir
     CHECK_FALSE(cache.Find(token, 8, kNow + 1000).has_value());
     CHECK(cache.size() == 0);
   }
+  SECTION("a lookup at an older version neither evicts nor overwrites a newer entry") {
+    domain::Caller newer = CallerOf(1, kNow + 5000);
+    newer.role = Role::kOrgAdmin;
+    cache.Insert(token, 10, newer);
+    CHECK_FALSE(cache.Find(token, 8, kNow).has_value());
+    cache.Insert(token, 8, CallerOf(1, kNow + 1000));
+    REQUIRE(cache.Find(token, 10, kNow).has_value());
+    CHECK(cache.Find(token, 10, kNow)->role == Role::kOrgAdmin);
+  }
   SECTION("a fresh lookup replaces it") {
     domain::Caller admin = CallerOf(1, kNow + 5000);
     admin.role = Role::kOrgAdmin;

@@ -471,17 +471,19 @@ TEST_CASE("TrustVersion is odd while a trust change commits, and even again befo
     SqliteStore* store = nullptr;
     std::vector<uint64_t> seen;  // writer thread only, read after WriteAndWait
   } observer;
+  // Declared before the store, so that it outlives the WAL hook pointing at it.
+  struct Committed {
+    SqliteStore* store = nullptr;
+    std::vector<uint64_t> seen;
+  } committed;
   TempDir dir;
   SqliteStore::Options options;
   options.path = dir.file("trygg.db");
   options.observer = &observer;
   auto store = OpenOrDie(options);
   observer.store = store.get();
+  committed.store = store.get();
   REQUIRE(CreateTestTable(*store).ok());
-  struct Committed {
-    SqliteStore* store;
-    std::vector<uint64_t> seen;
-  } committed{store.get(), {}};
   REQUIRE(store->WriteAndWait([&committed](domain::Transaction& txn) {
                   // Only on this test's store: a WAL hook replaces the
                   // writer's automatic checkpoints.
