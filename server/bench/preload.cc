@@ -8,7 +8,7 @@
 // to sender and receiver) and stored as Referrals::Create stores it
 // (server/domain/referrals.cc, StoreReferral): the referral row, its
 // referral-created audit entry, two grants and their two grant audit entries,
-// through the server's own SqliteStore (its writer thread, savepoints, group
+// through the server's own SqliteStore (its writer thread, group
 // commit, synchronous=FULL), ReferralTables, CaseTables and AuditLog::Record.
 // So the tables, indexes and the audit tree hold what the same number of
 // CreateReferral calls would leave. What differs:

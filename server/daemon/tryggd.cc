@@ -282,6 +282,12 @@ absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config
                                   [raw]() -> std::optional<double> {
                                     return static_cast<double>(raw->store_->RefusedWrites());
                                   });
+    d->metrics_->AddScrapeCounter("trygg_store_batch_retries_total",
+                                  "Write batches run again, each write in its own savepoint, because a write failed "
+                                  "after changing rows",
+                                  [raw]() -> std::optional<double> {
+                                    return static_cast<double>(raw->store_->BatchRetries());
+                                  });
     d->metrics_->AddScrapeGauge("trygg_sessions", "Sessions that have neither expired nor ended",
                                 [raw]() -> std::optional<double> {
                                   int64_t live = 0;

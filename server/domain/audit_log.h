@@ -143,8 +143,8 @@ class AuditLog {
   // Runs `write` inside `txn` and returns the range of entries it appended,
   // as the write's audit receipt (trygg/audit/receipt.h; count 0 when it
   // appended none). The range is contiguous and the write's alone: writes run
-  // one at a time on the store's writer thread, each in its own savepoint, and
-  // the log's size is read inside that savepoint. A failed write returns its
+  // one at a time on the store's writer thread, each all or nothing, and the
+  // log's size is read inside the write. A failed write returns its
   // status; one that appended more than a receipt may name is INTERNAL and
   // rolls back.
   static absl::StatusOr<audit::AuditReceipt> RecordedBy(Transaction& txn, const Store::WriteFn& write);

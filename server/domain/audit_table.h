@@ -8,7 +8,7 @@
 // Ownership: obtained from Transaction::audit(); valid only while that
 // transaction's function runs. It keeps no state between calls: every call
 // reads the tree size from the database inside the transaction, so a
-// rolled-back savepoint can never leave a stale size behind.
+// rolled-back write can never leave a stale size behind.
 // Thread-safety: that of its Transaction (one thread).
 // Failure modes: a mutation on a read transaction is UNAVAILABLE or INTERNAL
 // (from the store); a stored entry table that disagrees with the stored tree
@@ -35,8 +35,9 @@ class AuditTable {
  public:
   virtual ~AuditTable() = default;
 
-  // Appends encoded entry bytes as the next leaf (entry and tree nodes in
-  // one savepoint) and returns its index.
+  // Appends encoded entry bytes as the next leaf (entry and tree nodes) and
+  // returns its index. If it fails, the store fails the whole write, even if
+  // the caller goes on: a half-made append never commits.
   virtual absl::StatusOr<uint64_t> Append(absl::Span<const uint8_t> entry) = 0;
 
   // Up to `limit` entries from `start`, in index order.

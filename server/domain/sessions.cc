@@ -32,13 +32,13 @@ absl::StatusOr<std::vector<uint8_t>> Sessions::IssueChallenge(Transaction& txn, 
   rng_.Fill(challenge.nonce);
   challenge.issued_at_ms = now;
   challenge.expires_at_ms = now + policy_.challenge_ttl_ms;
-  TRYGG_RETURN_IF_ERROR(txn.trust().DeleteExpired(now));
+  // Counted (live ones only) before anything is deleted: a refusal changes
+  // nothing, so the writer has nothing to undo (sqlite_store.cc, CommitBatch).
   TRYGG_ASSIGN_OR_RETURN(int64_t live, txn.trust().CountChallenges(now));
   if (live >= policy_.max_live_challenges) {
-    // The whole write rolls back, the deletion above with it: a refusal
-    // changes nothing.
     return absl::ResourceExhaustedError("the server has too many outstanding session challenges; retry in a minute");
   }
+  TRYGG_RETURN_IF_ERROR(txn.trust().DeleteExpired(now));
   TRYGG_RETURN_IF_ERROR(txn.trust().InsertChallenge(challenge.nonce, device_id, challenge.expires_at_ms));
   return SerializeSessionChallenge(challenge);
 }
@@ -56,12 +56,8 @@ absl::StatusOr<IssuedSession> Sessions::CreateSession(Transaction& txn, const Id
   absl::StatusOr<SessionChallenge> challenge = ParseSessionChallenge(signed_challenge.bytes);
   const int64_t now = clock_.NowUnixMillis();
   TrustTables& tables = txn.trust();
-  bool acceptable = challenge.ok() && challenge->server_instance_id == server_instance_id_ &&
-                    challenge->device_id == device_id && challenge->expires_at_ms > now;
-  if (acceptable) {
-    TRYGG_ASSIGN_OR_RETURN(bool fresh, tables.TakeChallenge(challenge->nonce, device_id, now));
-    acceptable = fresh;
-  }
+  const bool acceptable = challenge.ok() && challenge->server_instance_id == server_instance_id_ &&
+                          challenge->device_id == device_id && challenge->expires_at_ms > now;
   TRYGG_ASSIGN_OR_RETURN(std::optional<DeviceRow> device, tables.GetDevice(device_id));
   const bool known = device.has_value() && !device->revoked;
   // A valid point whose secret nobody holds (from a public seed), so that an
@@ -73,6 +69,10 @@ absl::StatusOr<IssuedSession> Sessions::CreateSession(Transaction& txn, const Id
              signed_challenge.signature)
           .ok();
   if (!acceptable || !known || !signed_ok) return refused;
+  // Taken last, once all else holds: a refusal changes nothing, so the
+  // writer has nothing to undo (sqlite_store.cc, CommitBatch).
+  TRYGG_ASSIGN_OR_RETURN(const bool fresh, tables.TakeChallenge(challenge->nonce, device_id, now));
+  if (!fresh) return refused;
   std::vector<uint8_t> token(kTokenBytes);
   rng_.Fill(token);
   IssuedSession session;

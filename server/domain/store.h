@@ -79,12 +79,17 @@ class Store {
 
   virtual ~Store() = default;
 
-  // Queues `write`; runs it in its own savepoint of a group-committed
-  // transaction on the writer thread, then calls `done` with the durable
+  // Queues `write`; runs it in a group-committed transaction on the writer
+  // thread, all or nothing (a failed write leaves no change, and the writes
+  // batched with it stand), then calls `done` with the durable
   // result, on the store's completion thread, in commit order (`done` should
   // be quick: the calls after it wait for it; the writer does not). A store that cannot take the write now (full queue,
   // shutting down) calls `done` at once, on the calling thread, with
   // RESOURCE_EXHAUSTED or UNAVAILABLE, and `write` never runs.
+  //
+  // `write` may run more than once before `done` (a batch whose transaction
+  // is rolled back is run again), so it must act only through the
+  // Transaction, and on anything else only by overwriting its results.
   virtual void Write(WriteFn write, DoneFn done) = 0;
 
   // Write, waiting for the durable result.

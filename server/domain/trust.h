@@ -78,8 +78,8 @@ struct TrustLimits {
 // The verified state of each organisation's log as of its last link, so an
 // append verifies its one new link instead of replaying the whole log.
 // An entry is used only when its head (seq and link hash) is the head the
-// store holds now, read in the same transaction: a state put by a write whose
-// savepoint or batch later rolled back names a head that is not stored and is
+// store holds now, read in the same transaction: a state put by a write that
+// later failed, or whose batch rolled back, names a head that is not stored and is
 // never used, and a link hash fixes the whole chain before it (each link
 // signs its predecessor's hash). The cache lives in memory only, so a
 // restored database starts with an empty one.

@@ -134,6 +134,8 @@ TEST_CASE("metrics move with the calls and carry no ids or names", "[metrics]") 
   CHECK(after.Value("trygg_store_commit_duration_seconds_count") >
         before.Value("trygg_store_commit_duration_seconds_count"));
   CHECK(after.Value("trygg_store_commit_failures_total") == 0);
+  // No write here failed after changing rows, so no batch ran twice.
+  CHECK(after.Value("trygg_store_batch_retries_total") == 0);
   // The case creation was audited.
   CHECK(after.Value("trygg_audit_tree_size") > before.Value("trygg_audit_tree_size"));
   CHECK(before.Value("trygg_audit_tree_size") > 0);

@@ -38,7 +38,7 @@ absl::StatusOr<std::vector<Hash256>> SqliteAuditTable::Get(
     stmt->Reset();
     stmt->Bind(1, static_cast<int64_t>(id.level)).Bind(2, static_cast<int64_t>(id.index));
     absl::StatusOr<bool> row = stmt->Step();
-    // Rewound at once so no read stays open across the caller's savepoints.
+    // Rewound at once so no read stays open after the caller's statement.
     std::vector<uint8_t> bytes = row.ok() && *row ? stmt->ColumnBlob(0) : std::vector<uint8_t>();
     stmt->Reset();
     if (!row.ok()) return row.status();
@@ -58,6 +58,13 @@ absl::StatusOr<std::vector<Hash256>> SqliteAuditTable::Get(
 
 absl::Status SqliteAuditTable::Append(uint64_t old_size, uint64_t new_size,
                                       absl::Span<const audit::StoredNode> nodes) {
+  absl::Status appended = AppendNodes(old_size, new_size, nodes);
+  if (!appended.ok() && failed_ != nullptr) *failed_ = true;  // see Append(entry)
+  return appended;
+}
+
+absl::Status SqliteAuditTable::AppendNodes(uint64_t old_size, uint64_t new_size,
+                                           absl::Span<const audit::StoredNode> nodes) {
   TRYGG_ASSIGN_OR_RETURN(uint64_t size, Size());
   if (size != old_size) {
     return absl::AbortedError(
@@ -79,8 +86,8 @@ absl::Status SqliteAuditTable::Append(uint64_t old_size, uint64_t new_size,
     TRYGG_RETURN_IF_ERROR(insert->Run());
   }
   insert->Reset();
-  // The caller's savepoint makes this all-or-nothing; a short batch would
-  // leave the tree without its new size's nodes, so check it stored them all.
+  // A failure fails the whole write (Append); a short batch would leave the
+  // tree without its new size's nodes, so check it stored them all.
   TRYGG_ASSIGN_OR_RETURN(uint64_t stored, Size());
   if (stored != new_size) {
     return absl::InvalidArgumentError(absl::StrCat("audit append of ", nodes.size(),
@@ -91,17 +98,15 @@ absl::Status SqliteAuditTable::Append(uint64_t old_size, uint64_t new_size,
 }
 
 absl::StatusOr<uint64_t> SqliteAuditTable::Append(absl::Span<const uint8_t> entry) {
-  // A savepoint of its own keeps entry and nodes together even if a caller
-  // ignored a failure here and went on to commit its other changes.
-  TRYGG_RETURN_IF_ERROR(db_.Exec("SAVEPOINT audit_append"));
-  absl::StatusOr<uint64_t> index = AppendInSavepoint(entry);
-  if (!index.ok()) db_.Exec("ROLLBACK TO audit_append").IgnoreError();
-  absl::Status released = db_.Exec("RELEASE audit_append");
-  if (index.ok() && !released.ok()) return released;
+  // No savepoint of its own (it would copy every page the append changes):
+  // a failed append may have stored nodes without their entry, so the whole
+  // write fails, even if its caller ignored this failure and went on.
+  absl::StatusOr<uint64_t> index = AppendEntry(entry);
+  if (!index.ok() && failed_ != nullptr) *failed_ = true;
   return index;
 }
 
-absl::StatusOr<uint64_t> SqliteAuditTable::AppendInSavepoint(absl::Span<const uint8_t> entry) {
+absl::StatusOr<uint64_t> SqliteAuditTable::AppendEntry(absl::Span<const uint8_t> entry) {
   TRYGG_ASSIGN_OR_RETURN(int64_t entries,
                          db_.QueryInt("SELECT coalesce(max(idx) + 1, 0) FROM audit_entries"));
   audit::MerkleTree tree(this);

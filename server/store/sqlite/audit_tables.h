@@ -8,11 +8,12 @@
 //   audit_nodes(level, idx, hash)     complete aligned subtrees (node_store.h)
 //   audit_tree_heads(seq, ...)        every head the server signed, in order
 //
-// An Append runs inside the caller's savepoint (and a nested one of its own),
-// so the entry commits exactly when the state change it records commits. The
-// writer's group commit runs several writes in one transaction, each in a
-// savepoint; because this class caches nothing and reads the size from
-// audit_nodes every time, a rolled-back savepoint leaves nothing stale.
+// An Append runs inside the caller's write, so the entry commits exactly when
+// the state change it records commits; a failed Append fails that whole write
+// even if the caller goes on (SqliteTransaction::audit_failed). The writer's
+// group commit runs several writes in one transaction, each all or nothing;
+// because this class caches nothing and reads the size from audit_nodes every
+// time, a rolled-back write leaves nothing stale.
 //
 // Ownership: borrows the Connection of one SqliteTransaction; lives no longer.
 // Thread-safety: none; used on the transaction's thread only. Concurrent
@@ -39,7 +40,9 @@ namespace trygg::store::sqlite {
 
 class SqliteAuditTable final : public domain::AuditTable, public audit::NodeStore {
  public:
-  explicit SqliteAuditTable(Connection& db) : db_(db) {}
+  // `failed`, if given, is set when an append fails: it may have stored part
+  // of itself, and the write must then fail whole (SqliteStore::RunWrites).
+  explicit SqliteAuditTable(Connection& db, bool* failed = nullptr) : db_(db), failed_(failed) {}
 
   // domain::AuditTable
   absl::StatusOr<uint64_t> Append(absl::Span<const uint8_t> entry) override;
@@ -63,9 +66,11 @@ class SqliteAuditTable final : public domain::AuditTable, public audit::NodeStor
                       absl::Span<const audit::StoredNode> nodes) override;
 
  private:
-  absl::StatusOr<uint64_t> AppendInSavepoint(absl::Span<const uint8_t> entry);
+  absl::StatusOr<uint64_t> AppendEntry(absl::Span<const uint8_t> entry);
+  absl::Status AppendNodes(uint64_t old_size, uint64_t new_size, absl::Span<const audit::StoredNode> nodes);
 
   Connection& db_;
+  bool* failed_;
 };
 
 }  // namespace trygg::store::sqlite

@@ -38,6 +38,9 @@ absl::StatusCode CodeFor(int rc) {
 
 }  // namespace
 
+Statement::Statement(Connection* db, sqlite3_stmt* stmt)
+    : db_(db), stmt_(stmt), may_write_(sqlite3_stmt_readonly(stmt) == 0) {}
+
 Statement::~Statement() { sqlite3_finalize(stmt_); }
 
 Statement& Statement::Bind(int index, int64_t value) {
@@ -72,6 +75,7 @@ absl::StatusOr<bool> Statement::Step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
+  if (may_write_) ++db_->uncounted_writes_;
   return db_->Error(rc, sqlite3_sql(stmt_));
 }
 
@@ -154,11 +158,13 @@ absl::Status Connection::Exec(absl::string_view sql) {
     // One statement (SAVEPOINT, RELEASE, BEGIN, COMMIT: several per write):
     // the cached prepared statement, not a parse on every call.
     TRYGG_ASSIGN_OR_RETURN(Statement * stmt, Prepare(sql));
+    if (stmt->may_write_) ++uncounted_writes_;
     absl::Status ran = stmt->Run();
     stmt->Reset();
     return ran;
   }
   std::string owned(sql);
+  ++uncounted_writes_;  // several statements: whatever they hold
   int rc = sqlite3_exec(db_, owned.c_str(), nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK) return Error(rc, sql);
   return absl::OkStatus();

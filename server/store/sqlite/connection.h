@@ -32,7 +32,7 @@ class Connection;
 // A prepared statement. Bind parameters are 1-based, columns 0-based.
 class Statement {
  public:
-  Statement(Connection* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Statement(Connection* db, sqlite3_stmt* stmt);
   ~Statement();
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
@@ -49,7 +49,7 @@ class Statement {
   // Runs an UPDATE or DELETE that the domain expects to change exactly one
   // row (a row it has just read and checked, scoped to the caller's
   // organisation). Any other count is our own bug or a race, and fails with
-  // INTERNAL so that the write's savepoint is rolled back and nothing changes.
+  // INTERNAL so that the write is rolled back and nothing changes.
   absl::Status RunChangingOne();
 
   int64_t ColumnInt(int col) const;
@@ -75,6 +75,8 @@ class Statement {
 
   Connection* db_;
   sqlite3_stmt* stmt_;
+  // Not a read or a transaction statement (sqlite3_stmt_readonly).
+  bool may_write_;
   absl::Status bind_status_;
   // In Connection::used_ (each statement at most once).
   bool used_ = false;
@@ -114,11 +116,23 @@ class Connection {
 
   sqlite3* raw() { return db_; }
 
+  // Changes sqlite3_total_changes64 may not count, counted here instead: a
+  // statement that may write (anything but a read or a transaction
+  // statement) that failed (SQLite undoes a failed statement's changes only
+  // when it planned for the failure and kept a statement journal), and every
+  // such statement run through Exec (schema changes are never counted; a
+  // string of several statements counts whatever it holds). A write during
+  // which neither this nor sqlite3_total_changes64 moved changed nothing:
+  // SqliteStore then needs no savepoint to undo it.
+  uint64_t uncounted_writes() const { return uncounted_writes_; }
+
  private:
+  friend class Statement;
   explicit Connection(sqlite3* db) : db_(db) {}
   void MarkUsed(Statement* statement);
 
   sqlite3* db_;
+  uint64_t uncounted_writes_ = 0;
   std::unordered_map<std::string, std::unique_ptr<Statement>> cache_;
   // Statements Prepare returned since the last ResetStatements.
   std::vector<Statement*> used_;

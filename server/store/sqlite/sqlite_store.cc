@@ -298,6 +298,55 @@ absl::Status SqliteStore::WatchTrustTables() {
   return writer_->Exec(sql);
 }
 
+// A batch runs in one transaction, and each write's changes stand or fall
+// alone. It runs first without savepoints: a savepoint makes SQLite copy every
+// page the write then changes, as it was, into a journal (past 64 KiB a
+// temporary file), about sixteen pages for a referral transition, and almost
+// every write either succeeds or is refused before it changes anything. A
+// refused write that changed no row and ran no failed or uncounted write
+// (sqlite3_total_changes64, Connection::uncounted_writes) leaves nothing to
+// undo. When a write failed after changing something, the whole transaction
+// is rolled back and the batch run again with that write and every one after
+// it in its own savepoint; the writes before it needed no undo the first time
+// and run without a savepoint again. So a write may run more than once
+// (domain::Store::Write).
+SqliteStore::BatchRun SqliteStore::RunWrites(std::vector<PendingWrite>& batch, size_t guard_from,
+                                             std::vector<absl::Status>& results, size_t& undo_at, bool& scrub) {
+  results.clear();
+  scrub = false;
+  sqlite3* db = writer_->raw();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const bool guarded = i >= guard_from;
+    absl::Status status = guarded ? writer_->Exec("SAVEPOINT write") : absl::OkStatus();
+    if (status.ok()) {
+      const int64_t changes_before = sqlite3_total_changes64(db);
+      const uint64_t uncounted_before = writer_->uncounted_writes();
+      SqliteTransaction write_txn(*writer_);
+      status = batch[i].write(write_txn);
+      writer_->ResetStatements();
+      if (status.ok() && write_txn.audit_failed()) {
+        status = absl::InternalError("store: a write went on after its audit append failed");
+      }
+      if (guarded) {
+        if (!status.ok()) writer_->Exec("ROLLBACK TO write").IgnoreError();
+        absl::Status released = writer_->Exec("RELEASE write");
+        if (status.ok()) status = released;
+      } else if (!status.ok() && sqlite3_get_autocommit(db) == 0 &&
+                 (sqlite3_total_changes64(db) != changes_before || writer_->uncounted_writes() != uncounted_before)) {
+        undo_at = i;
+        return BatchRun::kUndo;
+      }
+      scrub = scrub || (status.ok() && write_txn.scrub_requested());
+    }
+    results.push_back(std::move(status));
+    // SQLite rolls a transaction back itself after some errors (I/O, a full
+    // disk, no memory). Running on would run the next writes outside any
+    // transaction, each committing on its own.
+    if (sqlite3_get_autocommit(db) != 0) return BatchRun::kLost;
+  }
+  return BatchRun::kRan;
+}
+
 void SqliteStore::CommitBatch(std::vector<PendingWrite>& batch) {
   std::vector<absl::Status> results;
   results.reserve(batch.size());
@@ -306,20 +355,26 @@ void SqliteStore::CommitBatch(std::vector<PendingWrite>& batch) {
   auto commit_start = batch_start;
   bool trust_odd = false;
   absl::Status txn = writer_->Exec("BEGIN IMMEDIATE");
-  if (txn.ok()) {
-    for (PendingWrite& pending : batch) {
-      absl::Status status = writer_->Exec("SAVEPOINT write");
-      if (status.ok()) {
-        SqliteTransaction write_txn(*writer_);
-        status = pending.write(write_txn);
-        writer_->ResetStatements();
-        if (!status.ok()) writer_->Exec("ROLLBACK TO write").IgnoreError();
-        absl::Status released = writer_->Exec("RELEASE write");
-        if (status.ok()) status = released;
-        scrub = scrub || (status.ok() && write_txn.scrub_requested());
-      }
-      results.push_back(std::move(status));
+  size_t guard_from = batch.size();
+  while (txn.ok()) {
+    size_t undo_at = 0;
+    const BatchRun run = RunWrites(batch, guard_from, results, undo_at, scrub);
+    if (run == BatchRun::kLost) {
+      // Every write of the batch fails alike, whatever the last one said
+      // (a write may have turned the I/O error into a refusal of its own).
+      const std::string cause = results.empty() ? std::string("?") : results.back().ToString();
+      txn = absl::UnavailableError(
+          absl::StrCat("sqlite: SQLite rolled the batch's transaction back after an error: ", cause));
     }
+    if (run != BatchRun::kUndo) break;
+    // Only a write before guard_from can ask for this, so guard_from falls
+    // with every round: the loop ends (in practice after one round).
+    batch_retries_.fetch_add(1, std::memory_order_relaxed);
+    guard_from = undo_at;
+    txn = writer_->Exec("ROLLBACK");
+    if (txn.ok()) txn = writer_->Exec("BEGIN IMMEDIATE");
+  }
+  if (txn.ok()) {
     // A batch that changed a session or a device makes the version odd for
     // its COMMIT: readers may see the change from some moment inside it (and
     // SQLite may then run a checkpoint, fsync included, before COMMIT
@@ -331,8 +386,8 @@ void SqliteStore::CommitBatch(std::vector<PendingWrite>& batch) {
     }
     commit_start = std::chrono::steady_clock::now();
     txn = writer_->Exec("COMMIT");
-    if (!txn.ok()) writer_->Exec("ROLLBACK").IgnoreError();
   }
+  if (!txn.ok() && sqlite3_get_autocommit(writer_->raw()) == 0) writer_->Exec("ROLLBACK").IgnoreError();
   // Even again at once after it, and before the `done` callbacks: a
   // revocation's reply follows the move, and every entry stamped before
   // the batch is retired.

@@ -4,9 +4,9 @@
 //
 // One database file in WAL mode with synchronous=FULL and foreign keys on.
 // Writes go through a single writer thread that commits queued writes
-// together (group commit): each write runs in its own SAVEPOINT of a shared
-// transaction, so a failing write changes nothing while the others in the
-// batch commit, and the batch costs one fsync. The writes' `done` callbacks
+// together (group commit) in one transaction; a failing write changes nothing
+// while the others in the batch commit (CommitBatch says how, without a
+// savepoint per write), and the batch costs one fsync. The writes' `done` callbacks
 // (replying, publishing watch notices) run on a completion thread, in commit
 // order, so the writer goes on to the next batch at once. Reads use a pool of
 // read-only connections, each in its own snapshot transaction.
@@ -109,6 +109,9 @@ class SqliteStore final : public domain::Store {
   size_t QueuedWrites();
   // Writes refused so far because the queue was full.
   uint64_t RefusedWrites();
+  // Batches run a second time, each write in its own savepoint, because a
+  // write failed after changing rows (CommitBatch).
+  uint64_t BatchRetries() const { return batch_retries_.load(std::memory_order_relaxed); }
 
  private:
   struct PendingWrite {
@@ -122,6 +125,16 @@ class SqliteStore final : public domain::Store {
   // Runs the `done` callbacks of committed batches, in order.
   void CompletionLoop();
   void CommitBatch(std::vector<PendingWrite>& batch);
+  // How RunWrites ended.
+  enum class BatchRun {
+    kRan,   // every write ran; `results` has one status per write
+    kUndo,  // a write before `guard_from` failed after a write step (`undo_at`)
+    kLost,  // the transaction is gone (SQLite rolled it back after an error)
+  };
+  // Runs the writes of `batch` inside the open transaction, those from
+  // `guard_from` on each in its own savepoint, the others without one.
+  BatchRun RunWrites(std::vector<PendingWrite>& batch, size_t guard_from, std::vector<absl::Status>& results,
+                     size_t& undo_at, bool& scrub);
   // Checkpoints and truncates the WAL; false if a reader kept it from
   // completing.
   bool ScrubWal();
@@ -138,6 +151,7 @@ class SqliteStore final : public domain::Store {
   // Set by the trust tables' triggers during a batch (writer thread only).
   bool trust_touched_ = false;
   std::atomic<uint64_t> trust_version_{0};
+  std::atomic<uint64_t> batch_retries_{0};
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;

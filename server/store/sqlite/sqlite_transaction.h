@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 // SqliteTransaction: domain::Transaction over one SQLite connection, inside a
-// savepoint (writes) or a snapshot (reads) opened by SqliteStore. Each area's
+// write of a batch's transaction or a snapshot (reads) opened by SqliteStore. Each area's
 // table accessors are built on db().
 //
 // Ownership: borrows the connection for the duration of one Write or Read.
@@ -20,7 +20,7 @@ namespace trygg::store::sqlite {
 
 class SqliteTransaction final : public domain::Transaction {
  public:
-  explicit SqliteTransaction(Connection& db) : db_(db), audit_(db), trust_(db), cases_(db), referrals_(db), directory_(db) {}
+  explicit SqliteTransaction(Connection& db) : db_(db), audit_(db, &audit_failed_), trust_(db), cases_(db), referrals_(db), directory_(db) {}
 
   // The transaction SqliteStore passed to a domain function.
   static SqliteTransaction& Of(domain::Transaction& txn) { return static_cast<SqliteTransaction&>(txn); }
@@ -37,8 +37,11 @@ class SqliteTransaction final : public domain::Transaction {
   // writer checkpoints and truncates after the commit.
   void ScrubAfterCommit() override { scrub_requested_ = true; }
   bool scrub_requested() const { return scrub_requested_; }
+  // An audit append failed in this write (it may have stored part of itself).
+  bool audit_failed() const { return audit_failed_; }
 
  private:
+  bool audit_failed_ = false;
   Connection& db_;
   SqliteAuditTable audit_;
   SqliteTrustTables trust_;

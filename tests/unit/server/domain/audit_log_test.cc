@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 // AuditLog over the real SQLite store: entries commit with the write that
-// records them, savepoints that roll back leave the tree consistent, heads
+// records them, writes that roll back leave the tree consistent, heads
 // are signed and never inconsistent with an earlier one, and every bad
 // request is INVALID_ARGUMENT and changes nothing. Also the server key file.
 #include "server/domain/audit_log.h"

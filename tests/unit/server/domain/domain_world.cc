@@ -71,6 +71,7 @@ DomainWorld::DomainWorld() : root_(GenerateSigningKeyPair(rng_)), server_key_(Ge
   auto opened = store::sqlite::SqliteStore::Open(options);
   INFO(opened.status().ToString());
   REQUIRE(opened.ok());
+  sqlite_ = opened->get();
   store_ = std::move(*opened);
   auto identity = store_->GetServerIdentity();
   REQUIRE(identity.ok());

@@ -36,6 +36,7 @@
 #include "server/domain/sessions.h"
 #include "server/domain/store.h"
 #include "server/domain/trust.h"
+#include "server/store/sqlite/sqlite_store.h"
 #include "testing/temp_dir.h"
 #include "trygg/keys.h"
 #include "trygg/listing.h"
@@ -107,6 +108,10 @@ class DomainWorld {
   DomainWorld& operator=(const DomainWorld&) = delete;
 
   domain::Store& store() { return *store_; }
+  // Batches the store ran a second time because a write failed after it
+  // changed something (SqliteStore::BatchRetries): a refusal that changes
+  // nothing first leaves this unmoved.
+  uint64_t BatchRetries() const { return sqlite_->BatchRetries(); }
   FixedClock& clock() { return clock_; }
   Rng& rng() { return rng_; }
   const SigningKeyPair& root() const { return root_; }
@@ -119,7 +124,7 @@ class DomainWorld {
   const Id128& instance_id() const { return instance_id_; }
   std::string db_path() const { return dir_.file("trygg.db"); }
 
-  // Runs `rule(txn)` as one write (its own savepoint: a refusal changes
+  // Runs `rule(txn)` as one write (all or nothing: a refusal changes
   // nothing) and returns what it returned, or the store's failure.
   template <typename F>
   auto Write(F&& rule) {
@@ -221,6 +226,7 @@ class DomainWorld {
   SigningKeyPair root_;
   SigningKeyPair server_key_;
   std::unique_ptr<domain::Store> store_;
+  store::sqlite::SqliteStore* sqlite_ = nullptr;  // store_, as what it is
   Id128 instance_id_;
   WorldRoutes routes_;
   std::unique_ptr<domain::Trust> trust_;

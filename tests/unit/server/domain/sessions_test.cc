@@ -74,6 +74,9 @@ TEST_CASE_METHOD(SessionsFixture, "every kind of bad login is the same UNAUTHENT
   };
   WorldDevice& other = world.AddDevice(org, Role::kCaseworker);
   const std::string with_other = world.Snapshot();
+  // Refused before anything is written (the challenge is taken last), so
+  // the writer never has to undo one and run its batch again.
+  const uint64_t retries = world.BatchRetries();
 
   SECTION("signed by another device's key") { refused(Create(worker.device_id, SignChallenge(other, *challenge))); }
   SECTION("for another device") { refused(Create(other.device_id, SignChallenge(other, *challenge))); }
@@ -113,9 +116,11 @@ TEST_CASE_METHOD(SessionsFixture, "every kind of bad login is the same UNAUTHENT
     const std::string revoked = world.Snapshot();
     refused(Create(other.device_id, SignChallenge(other, *fresh)));
     CHECK(world.Snapshot() == revoked);
+    CHECK(world.BatchRetries() == retries);
     return;
   }
   CHECK(world.Snapshot() == with_other);
+  CHECK(world.BatchRetries() == retries);
 }
 
 TEST_CASE_METHOD(SessionsFixture, "a challenge is single use", "[session]") {
@@ -234,7 +239,9 @@ TEST_CASE_METHOD(SessionsFixture, "live challenges are bounded, and expired ones
   REQUIRE(issue(worker.device_id).ok());
   world.clock().Advance(1000);
   REQUIRE(issue(world.NewId(0x51)).ok());
+  const uint64_t retries = world.BatchRetries();
   RefusedUnchanged(world, absl::StatusCode::kResourceExhausted, [&] { return issue(worker.device_id); });
+  CHECK(world.BatchRetries() == retries);  // refused before it deleted anything
 
   // The first expires: its place is free again.
   world.clock().Advance(kChallengeTtl - 1000);

@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 
+#include <array>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <condition_variable>
@@ -108,16 +109,18 @@ bool TemporaryFileOpen() {
   return false;
 }
 
-// A write's savepoint journal (the pages it changes, as they were) spills to
-// a temporary file past SQLite's 64 KiB: an erasure of large attachments is
-// not held in memory whole (temp_store = MEMORY would), and the spill works
-// (with SQLITE_CONFIG_STMTJRNL_SPILL above 128 KiB, SQLite 3.40.1 fails it
-// with SQLITE_FULL and the write with it). threat-model.md, "Erasure".
-TEST_CASE("a write whose savepoint journal outgrows memory spills to a file and still commits", "[store]") {
+// A statement that may fail halfway (here: a DELETE that foreign keys must
+// check) keeps the pages it changes, as they were, in a journal that spills
+// to a temporary file past SQLite's 64 KiB: an erasure of large attachments
+// is not held in memory whole (temp_store = MEMORY would), and the spill
+// works (with SQLITE_CONFIG_STMTJRNL_SPILL above 128 KiB, SQLite 3.40.1 fails
+// it with SQLITE_FULL and the write with it). threat-model.md, "Erasure".
+TEST_CASE("a write whose statement journal outgrows memory spills to a file and still commits", "[store]") {
   TempDir dir;
   auto store = OpenOrDie(dir.file("trygg.db"));
   REQUIRE(CreateTestTable(*store).ok());
   REQUIRE(store->WriteAndWait([](domain::Transaction& txn) -> absl::Status {
+                 TRYGG_RETURN_IF_ERROR(Db(txn).Exec("CREATE TABLE c (k INTEGER REFERENCES t (k)) STRICT"));
                  for (int k = 0; k < 4000; ++k) {  // about 8 MiB of pages
                    if (absl::Status s = Insert(txn, k, std::string(2000, 'a')); !s.ok()) return s;
                  }
@@ -365,6 +368,229 @@ TEST_CASE("a failing write changes nothing and does not disturb its batch", "[st
                  return n.status();
                }).ok());
   CHECK(refused == 0);
+}
+
+// Runs `writes` as one batch: they are queued while the writer is held
+// inside a write of its own, then let go together. Their results, in order.
+std::vector<absl::Status> RunAsOneBatch(SqliteStore& store, std::vector<domain::Store::WriteFn> writes) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool holding = false;
+  bool release = false;
+  size_t done = 0;
+  std::vector<absl::Status> results(writes.size());
+  store.Write(
+      [&](domain::Transaction&) {
+        std::unique_lock<std::mutex> lock(mu);
+        holding = true;
+        cv.notify_all();
+        cv.wait(lock, [&] { return release; });
+        return absl::OkStatus();
+      },
+      [](absl::Status) {});
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return holding; }));
+  }
+  for (size_t i = 0; i < writes.size(); ++i) {
+    store.Write(std::move(writes[i]), [&, i](absl::Status status) {
+      std::lock_guard<std::mutex> lock(mu);
+      results[i] = std::move(status);
+      ++done;
+      cv.notify_all();
+    });
+  }
+  REQUIRE(store.QueuedWrites() == results.size());
+  std::unique_lock<std::mutex> lock(mu);
+  release = true;
+  cv.notify_all();
+  REQUIRE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return done == results.size(); }));
+  return results;
+}
+
+bool Stored(SqliteStore& store, int64_t k) {
+  int64_t n = -1;
+  REQUIRE(store.Read([&](domain::Transaction& txn) {
+                 TRYGG_ASSIGN_OR_RETURN(Statement * stmt, Db(txn).Prepare("SELECT count(*) FROM t WHERE k = ?1"));
+                 stmt->Bind(1, k);
+                 TRYGG_ASSIGN_OR_RETURN(bool row, stmt->Step());
+                 n = row ? stmt->ColumnInt(0) : -1;
+                 stmt->Reset();
+                 return absl::OkStatus();
+               }).ok());
+  return n == 1;
+}
+
+// What a savepoint costs, and why a batch first runs without: SQLite copies
+// every page a write changes inside one, as it was, into a journal, and past
+// 64 KiB into a temporary file. Row by row updates of about 8 MiB of pages
+// (single-row statements, which need no statement journal) open none.
+TEST_CASE("a write runs without a savepoint journal: changing many pages opens no temporary file", "[store]") {
+  TempDir dir;
+  auto store = OpenOrDie(dir.file("trygg.db"));
+  REQUIRE(CreateTestTable(*store).ok());
+  REQUIRE(store->WriteAndWait([](domain::Transaction& txn) -> absl::Status {
+                 for (int k = 0; k < 4000; ++k) {
+                   if (absl::Status s = Insert(txn, k, std::string(2000, 'a')); !s.ok()) return s;
+                 }
+                 return absl::OkStatus();
+               }).ok());
+  bool journaled = true;
+  REQUIRE(store->WriteAndWait([&journaled](domain::Transaction& txn) -> absl::Status {
+                 TRYGG_ASSIGN_OR_RETURN(Statement * update, Db(txn).Prepare("UPDATE t SET v = ?2 WHERE k = ?1"));
+                 for (int k = 0; k < 4000; ++k) {
+                   update->Reset();
+                   TRYGG_RETURN_IF_ERROR(update->Bind(1, int64_t{k}).Bind(2, std::string(2000, 'b')).Run());
+                 }
+                 update->Reset();
+                 journaled = TemporaryFileOpen();
+                 return absl::OkStatus();
+               }).ok());
+  CHECK_FALSE(journaled);
+}
+
+// A batch runs without savepoints (they make SQLite copy every page a write
+// changes). A write refused before it changed anything has nothing to undo,
+// so its batch runs once; one that fails after changing rows cannot be undone
+// alone without a savepoint, so the batch is rolled back and run again, that
+// write and those after it each in its own savepoint.
+TEST_CASE("a refused write sends its batch round again only if it changed rows first", "[store]") {
+  TempDir dir;
+  auto store = OpenOrDie(dir.file("trygg.db"));
+  REQUIRE(CreateTestTable(*store).ok());
+  bool changes_first = false;
+  SECTION("refused before it changes anything") {}
+  SECTION("refused after it changed a row") { changes_first = true; }
+  std::array<std::atomic<int>, 3> runs{};
+  const std::vector<absl::Status> results = RunAsOneBatch(
+      *store, {[&](domain::Transaction& txn) {
+                 ++runs[0];
+                 return Insert(txn, 1, "first");
+               },
+               [&](domain::Transaction& txn) -> absl::Status {
+                 ++runs[1];
+                 TRYGG_RETURN_IF_ERROR(Db(txn).QueryInt("SELECT count(*) FROM t").status());
+                 if (changes_first) TRYGG_RETURN_IF_ERROR(Insert(txn, 2, "second"));
+                 return absl::FailedPreconditionError("refused by the rule");
+               },
+               [&](domain::Transaction& txn) {
+                 ++runs[2];
+                 return Insert(txn, 3, "third");
+               }});
+  CHECK(results[0].ok());
+  CHECK(results[1].code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(results[2].ok());
+  if (changes_first) {
+    // The first run stopped at the failed write; the second ran them all.
+    CHECK((runs[0] == 2 && runs[1] == 2 && runs[2] == 1));
+    CHECK(store->BatchRetries() == 1);
+  } else {
+    CHECK((runs[0] == 1 && runs[1] == 1 && runs[2] == 1));
+    CHECK(store->BatchRetries() == 0);
+  }
+  CHECK((Stored(*store, 1) && !Stored(*store, 2) && Stored(*store, 3)));
+  CHECK(Count(*store) == 2);
+}
+
+// sqlite3_total_changes64 counts rows, not schema changes, and not the rows
+// of a statement that failed halfway without a statement journal; the
+// connection counts those itself, so a failed write that made one is undone.
+TEST_CASE("a failed write's schema change or failed statement is undone though no row count moved", "[store]") {
+  TempDir dir;
+  auto store = OpenOrDie(dir.file("trygg.db"));
+  REQUIRE(CreateTestTable(*store).ok());
+  REQUIRE(store->WriteAndWait([](domain::Transaction& txn) { return Insert(txn, 1, "there"); }).ok());
+  std::string table;
+  domain::Store::WriteFn failing;
+  SECTION("a schema change") {
+    failing = [](domain::Transaction& txn) -> absl::Status {
+      TRYGG_RETURN_IF_ERROR(Db(txn).Exec("CREATE TABLE made_by_a_failed_write (x INTEGER) STRICT"));
+      return absl::FailedPreconditionError("refused by the rule");
+    };
+  }
+  SECTION("a statement that failed") {
+    failing = [](domain::Transaction& txn) -> absl::Status {
+      const absl::Status duplicate = Insert(txn, 1, "again");
+      REQUIRE(duplicate.code() == absl::StatusCode::kAlreadyExists);
+      return duplicate;
+    };
+  }
+  const std::vector<absl::Status> results =
+      RunAsOneBatch(*store, {[](domain::Transaction& txn) { return Insert(txn, 2, "before"); }, failing,
+                             [](domain::Transaction& txn) { return Insert(txn, 3, "after"); }});
+  CHECK(results[0].ok());
+  CHECK_FALSE(results[1].ok());
+  CHECK(results[2].ok());
+  CHECK(store->BatchRetries() == 1);
+  CHECK(Count(*store) == 3);
+  CHECK(Pragma(dir.file("trygg.db"), "SELECT count(*) FROM sqlite_schema WHERE name = 'made_by_a_failed_write'") ==
+        0);
+}
+
+// An audit append has no savepoint of its own: if it fails it may have
+// stored tree nodes without their entry, so the store fails the whole write,
+// even one that ignores the failure and returns OK.
+TEST_CASE("a write that goes on after its audit append failed fails whole", "[store]") {
+  TempDir dir;
+  auto store = OpenOrDie(dir.file("trygg.db"));
+  REQUIRE(CreateTestTable(*store).ok());
+  bool append_failed = false;
+  const std::vector<absl::Status> results = RunAsOneBatch(
+      *store, {[&](domain::Transaction& txn) -> absl::Status {
+                 TRYGG_RETURN_IF_ERROR(Insert(txn, 1, "changed"));
+                 // A leaf without its entry: the append then stores its own
+                 // nodes and fails on finding the entries one behind.
+                 TRYGG_RETURN_IF_ERROR(
+                     Db(txn).Exec("INSERT INTO audit_nodes (level, idx, hash) VALUES (0, 0, zeroblob(32))"));
+                 const std::vector<uint8_t> entry = {1, 2, 3};
+                 append_failed = !txn.audit().Append(entry).ok();
+                 return absl::OkStatus();  // as if it had not failed
+               },
+               [](domain::Transaction& txn) { return Insert(txn, 2, "neighbour"); }});
+  CHECK(append_failed);
+  CHECK(results[0].code() == absl::StatusCode::kInternal);
+  CHECK(results[1].ok());
+  CHECK((!Stored(*store, 1) && Stored(*store, 2)));
+  int64_t nodes = -1;
+  REQUIRE(store->Read([&](domain::Transaction& txn) {
+                 TRYGG_ASSIGN_OR_RETURN(nodes, Db(txn).QueryInt("SELECT count(*) FROM audit_nodes"));
+                 return absl::OkStatus();
+               }).ok());
+  CHECK(nodes == 0);
+}
+
+// SQLite rolls a transaction back itself after some errors (I/O, a full disk,
+// no memory); a write ending it stands in for those here. The writes after it
+// must not run outside any transaction, each committing on its own while the
+// batch reports failure: none of the batch is stored, and all of it fails.
+TEST_CASE("a batch whose transaction SQLite ended fails whole, and nothing after it runs", "[store]") {
+  TempDir dir;
+  auto store = OpenOrDie(dir.file("trygg.db"));
+  REQUIRE(CreateTestTable(*store).ok());
+  bool savepoint = false;
+  SECTION("without savepoints") {}
+  SECTION("in the savepoint run, after a write failed having changed rows") { savepoint = true; }
+  std::atomic<int> ran_after{0};
+  std::vector<domain::Store::WriteFn> writes;
+  writes.push_back([](domain::Transaction& txn) { return Insert(txn, 1, "first"); });
+  if (savepoint) {
+    writes.push_back([](domain::Transaction& txn) -> absl::Status {
+      TRYGG_RETURN_IF_ERROR(Insert(txn, 2, "second"));
+      return absl::FailedPreconditionError("refused by the rule");
+    });
+  }
+  writes.push_back([](domain::Transaction& txn) { return Db(txn).Exec("ROLLBACK"); });
+  writes.push_back([&](domain::Transaction& txn) {
+    ++ran_after;
+    return Insert(txn, 4, "after");
+  });
+  const std::vector<absl::Status> results = RunAsOneBatch(*store, std::move(writes));
+  for (const absl::Status& status : results) CHECK_FALSE(status.ok());
+  CHECK(ran_after == 0);
+  CHECK(Count(*store) == 0);
+  // The writer goes on: the next write commits.
+  CHECK(store->WriteAndWait([](domain::Transaction& txn) { return Insert(txn, 5, "next"); }).ok());
+  CHECK(Count(*store) == 1);
 }
 
 TEST_CASE("concurrent writers and readers all see committed, durable data", "[store]") {
