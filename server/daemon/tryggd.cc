@@ -283,8 +283,8 @@ absl::StatusOr<std::unique_ptr<Tryggd>> Tryggd::Start(const ServerConfig& config
                                     return static_cast<double>(raw->store_->RefusedWrites());
                                   });
     d->metrics_->AddScrapeCounter("trygg_store_batch_retries_total",
-                                  "Write batches run again, each write in its own savepoint, because a write failed "
-                                  "after changing rows",
+                                  "Write batches run again, from the failed write on in savepoints, because a "
+                                  "write failed after changing something",
                                   [raw]() -> std::optional<double> {
                                     return static_cast<double>(raw->store_->BatchRetries());
                                   });

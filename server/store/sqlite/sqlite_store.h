@@ -109,8 +109,8 @@ class SqliteStore final : public domain::Store {
   size_t QueuedWrites();
   // Writes refused so far because the queue was full.
   uint64_t RefusedWrites();
-  // Batches run a second time, each write in its own savepoint, because a
-  // write failed after changing rows (CommitBatch).
+  // Batches run again, from the failed write on in savepoints, because a
+  // write failed after changing something (CommitBatch).
   uint64_t BatchRetries() const { return batch_retries_.load(std::memory_order_relaxed); }
 
  private:
