@@ -2,6 +2,8 @@
 
 #include "server/domain/cases.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "server/domain/audit_log.h"
 #include "server/domain/referral_tables.h"
@@ -12,6 +14,8 @@
 namespace trygg::domain {
 namespace {
 
+constexpr char kBadPart[] = "chunk: between 1 byte and one secretstream chunk plus the preamble";
+constexpr char kPartTooLong[] = "chunk: the upload is longer than metadata.total_size";
 constexpr char kOnlyOwnerGrants[] =
     "only the organisation that opened the case may grant it or move it to a new epoch";
 
@@ -20,17 +24,35 @@ constexpr char kOnlyOwnerGrants[] =
 // access away. An identical resend stores nothing new.
 absl::Status StoreGrants(Transaction& txn, const Caller& caller, const Id128& case_id,
                          const std::vector<StoredGrant>& grants, int64_t now) {
-  for (const StoredGrant& grant : grants) {
-    TRYGG_ASSIGN_OR_RETURN(std::vector<StoredGrant> held, txn.cases().GetGrants(grant.scope_id, grant.org_id));
-    bool resend = false;
-    for (const StoredGrant& h : held) {
-      if (h.epoch != grant.epoch) continue;
-      if (h.grant.header != grant.grant.header || h.grant.sealed != grant.grant.sealed ||
-          h.grant.signature != grant.grant.signature) {
-        return absl::AlreadyExistsError("grants: the organisation already holds a grant of this scope and epoch");
+  // All of them are checked before the first is stored, against those held
+  // and against each other: a refusal changes nothing, so the store has
+  // nothing to undo (sqlite_store.cc, CommitBatch).
+  constexpr char kHeld[] = "grants: the organisation already holds a grant of this scope and epoch";
+  auto same = [](const StoredGrant& x, const StoredGrant& y) {
+    return x.grant.header == y.grant.header && x.grant.sealed == y.grant.sealed &&
+           x.grant.signature == y.grant.signature;
+  };
+  for (size_t i = 0; i < grants.size(); ++i) {
+    const StoredGrant& grant = grants[i];
+    for (size_t j = 0; j < i; ++j) {
+      const StoredGrant& earlier = grants[j];
+      if (earlier.scope_id == grant.scope_id && earlier.org_id == grant.org_id && earlier.epoch == grant.epoch &&
+          !same(earlier, grant)) {
+        return absl::AlreadyExistsError(kHeld);
       }
-      resend = true;
     }
+    TRYGG_ASSIGN_OR_RETURN(std::vector<StoredGrant> held, txn.cases().GetGrants(grant.scope_id, grant.org_id));
+    for (const StoredGrant& h : held) {
+      if (h.epoch == grant.epoch && !same(h, grant)) return absl::AlreadyExistsError(kHeld);
+    }
+  }
+  for (const StoredGrant& grant : grants) {
+    // Held now (the same bytes, checked above; or stored by an identical
+    // grant earlier in this list): a resend, nothing new.
+    TRYGG_ASSIGN_OR_RETURN(std::vector<StoredGrant> held, txn.cases().GetGrants(grant.scope_id, grant.org_id));
+    const bool resend = std::any_of(held.begin(), held.end(), [&](const StoredGrant& h) {
+      return h.epoch == grant.epoch && same(h, grant);
+    });
     if (resend) continue;
     TRYGG_RETURN_IF_ERROR(txn.cases().InsertGrant(grant));
     TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, GrantEvent(caller, now, grant.org_id, grant.epoch, case_id)).status());
@@ -140,18 +162,24 @@ absl::StatusOr<AttachmentRow> OpenUpload(Transaction& txn, const Caller& caller,
 absl::Status Cases::AppendAttachmentPart(Transaction& txn, const Caller& caller, const Id128& case_id,
                                          const Id128& attachment_id, std::span<const uint8_t> bytes) const {
   TRYGG_ASSIGN_OR_RETURN(AttachmentRow row, OpenUpload(txn, caller, case_id, attachment_id));
-  if (bytes.empty() || bytes.size() > kMaxAttachmentPartBytes) {
-    return absl::InvalidArgumentError("chunk: between 1 byte and one secretstream chunk plus the preamble");
-  }
-  if (row.stored_size + bytes.size() > row.total_size) {
-    return absl::InvalidArgumentError("chunk: the upload is longer than metadata.total_size");
-  }
+  if (bytes.empty() || bytes.size() > kMaxAttachmentPartBytes) return absl::InvalidArgumentError(kBadPart);
+  if (row.stored_size + bytes.size() > row.total_size) return absl::InvalidArgumentError(kPartTooLong);
   return txn.cases().AppendAttachmentPart(case_id, attachment_id, row.parts, bytes, clock_.NowUnixMillis());
 }
 
 absl::Status Cases::AppendAttachmentParts(Transaction& txn, const Caller& caller, const Id128& case_id,
                                           const Id128& attachment_id,
                                           const std::vector<std::vector<uint8_t>>& parts) const {
+  // Checked whole before the first part is stored (each is checked again as
+  // it is): a refusal changes nothing, so the store has nothing to undo
+  // (sqlite_store.cc, CommitBatch).
+  TRYGG_ASSIGN_OR_RETURN(AttachmentRow row, OpenUpload(txn, caller, case_id, attachment_id));
+  uint64_t size = row.stored_size;
+  for (const std::vector<uint8_t>& part : parts) {
+    if (part.empty() || part.size() > kMaxAttachmentPartBytes) return absl::InvalidArgumentError(kBadPart);
+    size += part.size();
+    if (size > row.total_size) return absl::InvalidArgumentError(kPartTooLong);
+  }
   for (const std::vector<uint8_t>& part : parts) {
     TRYGG_RETURN_IF_ERROR(AppendAttachmentPart(txn, caller, case_id, attachment_id, part));
   }

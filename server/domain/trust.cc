@@ -80,10 +80,14 @@ absl::StatusOr<Id128> Trust::UploadCertificate(Transaction& txn, CertificateKind
     TRYGG_ASSIGN_OR_RETURN(auto servers, tables.ListCertificates(CertificateKind::kServer, Id128(), 1));
     if (!servers.empty()) return absl::AlreadyExistsError("a server certificate is already stored");
   }
-  TRYGG_RETURN_IF_ERROR(tables.InsertCertificate({kind, cert.subject_id, certificate}));
   if (kind != CertificateKind::kServer) {
+    // Checked before anything is stored: a refusal changes nothing, so the
+    // store has nothing to undo (sqlite_store.cc, CommitBatch).
     TRYGG_ASSIGN_OR_RETURN(bool in_use, tables.DeviceIdentityInUse(cert.device_id, cert.sign_key, cert.box_key));
     if (in_use) return absl::AlreadyExistsError("the certificate's device id or keys are already registered");
+  }
+  TRYGG_RETURN_IF_ERROR(tables.InsertCertificate({kind, cert.subject_id, certificate}));
+  if (kind != CertificateKind::kServer) {
     DeviceRow row;
     row.device_id = cert.device_id;
     row.org_id = cert.subject_id;
@@ -320,6 +324,12 @@ absl::Status Trust::PutKeyEnvelopes(Transaction& txn, const Caller& caller,
     return absl::PermissionDeniedError(std::string(kNotOrgAdmin));
   }
   const int64_t now = clock_.NowUnixMillis();
+  auto same = [](const StoredKeyEnvelope& x, const StoredKeyEnvelope& y) {
+    return x.header == y.header && x.sealed == y.sealed && x.signature == y.signature;
+  };
+  // Every envelope is checked before the first is stored: a refusal changes
+  // nothing, so the store has nothing to undo (sqlite_store.cc, CommitBatch).
+  std::vector<const StoredKeyEnvelope*> fresh;
   for (const StoredKeyEnvelope& envelope : envelopes) {
     TRYGG_ASSIGN_OR_RETURN(std::optional<DeviceRow> device, tables.GetDevice(envelope.device_id));
     if (!device.has_value() || device->org_id != caller.org_id || device->revoked) {
@@ -342,12 +352,23 @@ absl::Status Trust::PutKeyEnvelopes(Transaction& txn, const Caller& caller,
     TRYGG_ASSIGN_OR_RETURN(std::vector<StoredKeyEnvelope> stored,
                            tables.GetKeyEnvelopes(envelope.device_id, envelope.generation));
     if (!stored.empty() && stored.front().generation == envelope.generation) {
-      if (stored.front().header == envelope.header && stored.front().sealed == envelope.sealed &&
-          stored.front().signature == envelope.signature) {
-        continue;  // a resend
-      }
+      if (same(stored.front(), envelope)) continue;  // a resend
       return absl::AlreadyExistsError("an envelope for this device and generation is already stored");
     }
+    // Twice in this call: the same bytes are one envelope, others would
+    // replace it.
+    bool again = false;
+    for (const StoredKeyEnvelope* earlier : fresh) {
+      if (earlier->device_id != envelope.device_id || earlier->generation != envelope.generation) continue;
+      if (!same(*earlier, envelope)) {
+        return absl::AlreadyExistsError("an envelope for this device and generation is already stored");
+      }
+      again = true;
+    }
+    if (!again) fresh.push_back(&envelope);
+  }
+  for (const StoredKeyEnvelope* envelope_ptr : fresh) {
+    const StoredKeyEnvelope& envelope = *envelope_ptr;
     TRYGG_RETURN_IF_ERROR(tables.InsertKeyEnvelope(envelope));
     // An organisation key generation sealed to one of its devices.
     TRYGG_RETURN_IF_ERROR(

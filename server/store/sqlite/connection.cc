@@ -72,6 +72,7 @@ Statement& Statement::BindNull(int index) {
 
 absl::StatusOr<bool> Statement::Step() {
   if (!bind_status_.ok()) return bind_status_;
+  if (absl::Status gone = db_->TransactionGone(); !gone.ok()) return gone;
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
@@ -153,6 +154,13 @@ Connection::~Connection() {
   sqlite3_close_v2(db_);
 }
 
+absl::Status Connection::TransactionGone() const {
+  if (inside_transaction_ && sqlite3_get_autocommit(db_) != 0) {
+    return absl::UnavailableError("sqlite: the write's transaction has ended; nothing more runs in it");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Connection::Exec(absl::string_view sql) {
   if (sql.find(';') == absl::string_view::npos) {
     // One statement (SAVEPOINT, RELEASE, BEGIN, COMMIT: several per write):
@@ -164,6 +172,7 @@ absl::Status Connection::Exec(absl::string_view sql) {
     return ran;
   }
   std::string owned(sql);
+  if (absl::Status gone = TransactionGone(); !gone.ok()) return gone;
   ++uncounted_writes_;  // several statements: whatever they hold
   int rc = sqlite3_exec(db_, owned.c_str(), nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK) return Error(rc, sql);

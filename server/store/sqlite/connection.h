@@ -121,10 +121,18 @@ class Connection {
   // statement) that failed (SQLite undoes a failed statement's changes only
   // when it planned for the failure and kept a statement journal), and every
   // such statement run through Exec (schema changes are never counted; a
-  // string of several statements counts whatever it holds). A write during
+  // string of several statements counts whatever it holds; a schema change
+  // stepped through Prepare would not be counted, so schema changes go through
+  // Exec, as migrations do). A write during
   // which neither this nor sqlite3_total_changes64 moved changed nothing:
   // SqliteStore then needs no savepoint to undo it.
   uint64_t uncounted_writes() const { return uncounted_writes_; }
+
+  // While set, no statement runs once the connection has left its
+  // transaction (SQLite rolls one back itself after an I/O error, a full disk
+  // or no memory): each would otherwise run, and commit, on its own. The
+  // writer sets it around each write of a batch.
+  void set_inside_transaction(bool inside) { inside_transaction_ = inside; }
 
  private:
   friend class Statement;
@@ -133,6 +141,9 @@ class Connection {
 
   sqlite3* db_;
   uint64_t uncounted_writes_ = 0;
+  bool inside_transaction_ = false;
+  // The refusal when inside_transaction_ holds and the transaction is gone.
+  absl::Status TransactionGone() const;
   std::unordered_map<std::string, std::unique_ptr<Statement>> cache_;
   // Statements Prepare returned since the last ResetStatements.
   std::vector<Statement*> used_;

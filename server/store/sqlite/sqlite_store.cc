@@ -322,7 +322,9 @@ SqliteStore::BatchRun SqliteStore::RunWrites(std::vector<PendingWrite>& batch, s
       const int64_t changes_before = sqlite3_total_changes64(db);
       const uint64_t uncounted_before = writer_->uncounted_writes();
       SqliteTransaction write_txn(*writer_);
+      writer_->set_inside_transaction(true);
       status = batch[i].write(write_txn);
+      writer_->set_inside_transaction(false);
       writer_->ResetStatements();
       if (status.ok() && write_txn.audit_failed()) {
         status = absl::InternalError("store: a write went on after its audit append failed");

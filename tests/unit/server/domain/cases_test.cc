@@ -329,6 +329,15 @@ TEST_CASE_METHOD(CaseWorld, "only the owner grants a case or moves its epoch, an
   // A different grant for B at the same epoch would replace B's key.
   RefusedUnchanged(world, Code::kAlreadyExists,
                    [&] { return PutGrants(anna, c.case_id, {world.GrantTo(b, anna, c.scope_id, 1, c.scope_key)}); });
+  // So would two different ones for C in one call: refused whole, the first
+  // not stored first, so the store has nothing to undo (no batch run again).
+  const uint64_t retries = world.BatchRetries();
+  RefusedUnchanged(world, Code::kAlreadyExists, [&] {
+    return PutGrants(anna, c.case_id,
+                     {world.GrantTo(third, anna, c.scope_id, 1, c.scope_key),
+                      world.GrantTo(third, anna, c.scope_id, 1, c.scope_key)});
+  });
+  CHECK(world.BatchRetries() == retries);
   // The identical grant is a resend.
   const std::string before = world.Snapshot();
   CHECK(PutGrants(anna, c.case_id, {to_b}).ok());
@@ -423,6 +432,17 @@ TEST_CASE_METHOD(CaseWorld, "attachments: begin, parts, completion and who may f
                    [&] { return begin(anna, attachment, domain::kMaxAttachmentStreamBytes + 1); });
   REQUIRE(begin(anna, attachment, size).ok());
   RefusedUnchanged(world, Code::kAlreadyExists, [&] { return begin(anna, attachment, size); });
+  // Parts flushed together are checked whole before the first is stored: one
+  // that takes the upload past its size refuses them all, changes nothing,
+  // and leaves the store nothing to undo (no batch run again).
+  const uint64_t retries = world.BatchRetries();
+  RefusedUnchanged(world, Code::kInvalidArgument, [&] {
+    return world.Write([&](Transaction& txn) {
+      return world.cases().AppendAttachmentParts(txn, anna.caller(), c.case_id, attachment,
+                                                 {std::vector<uint8_t>(10, 0x42), std::vector<uint8_t>(size, 0x42)});
+    });
+  });
+  CHECK(world.BatchRetries() == retries);
 
   const std::vector<uint8_t> stream(size, 0x42);
   const Hash256 hash = Blake2b256(stream);

@@ -6,6 +6,7 @@
 // FixedClock, never by sleeping.
 #include "server/domain/sessions.h"
 
+#include <array>
 #include <catch2/catch.hpp>
 
 #include "server/domain/trust_tables.h"
@@ -239,14 +240,21 @@ TEST_CASE_METHOD(SessionsFixture, "live challenges are bounded, and expired ones
   REQUIRE(issue(worker.device_id).ok());
   world.clock().Advance(1000);
   REQUIRE(issue(world.NewId(0x51)).ok());
+  // An expired challenge is still stored when the next is refused: counted
+  // first, the refusal deletes nothing, so the store has nothing to undo.
+  std::array<uint8_t, 32> expired_nonce{};
+  expired_nonce.fill(0x77);
+  REQUIRE(world.Write([&](Transaction& txn) {
+                 return txn.trust().InsertChallenge(expired_nonce, worker.device_id, world.clock().NowUnixMillis() - 1);
+               }).ok());
   const uint64_t retries = world.BatchRetries();
   RefusedUnchanged(world, absl::StatusCode::kResourceExhausted, [&] { return issue(worker.device_id); });
-  CHECK(world.BatchRetries() == retries);  // refused before it deleted anything
+  CHECK(world.BatchRetries() == retries);
 
   // The first expires: its place is free again.
   world.clock().Advance(kChallengeTtl - 1000);
   CHECK(issue(world.NewId(0x52)).ok());
-  CHECK(world.Rows("challenges") == 2);
+  CHECK(world.Rows("challenges") == 2);  // and the expired ones are gone
 
   // A flood that stops leaves nothing behind once the loop has run.
   world.clock().Advance(kChallengeTtl);

@@ -151,10 +151,14 @@ TEST_CASE_METHOD(TrustFixture, "certificates: the pinned root's signature is the
     WorldDevice reused{admin.device_id, world.NewId(0x0a), Role::kOrgAdmin, DeviceKeys::FromSeeds(
                                                                                 anna.keys.sign_seed(),
                                                                                 anna.keys.box_seed())};
+    // Refused before the certificate is stored: the store has nothing to
+    // undo (no batch run again).
+    const uint64_t retries = world.BatchRetries();
     RefusedUnchanged(world, Code::kAlreadyExists, [&] {
       return Upload(CertificateKind::kOrganisation,
                     Certificate(CertificateKind::kOrganisation, reused.org_id, reused, world.root()));
     });
+    CHECK(world.BatchRetries() == retries);
   }
   SECTION("a server without a pinned root admits nobody") {
     domain::Trust unpinned(std::nullopt, world.server_key().public_key, world.clock(), world.rng());
@@ -536,6 +540,13 @@ TEST_CASE_METHOD(TrustFixture, "key envelopes: from the organisation's admin to 
     CHECK(mine->size() == 1);
     RefusedUnchanged(world, Code::kAlreadyExists,
                      [&] { return PutEnvelopes(a.admin->caller(), {Envelope(a, *a.admin, anna)}); });
+  }
+  SECTION("two different ones for one device and generation in one call: refused whole, nothing stored first") {
+    const uint64_t retries = world.BatchRetries();
+    RefusedUnchanged(world, Code::kAlreadyExists, [&] {
+      return PutEnvelopes(a.admin->caller(), {to_anna, Envelope(a, *a.admin, anna)});
+    });
+    CHECK(world.BatchRetries() == retries);  // the store had nothing to undo
   }
   SECTION("a caseworker or coordinator") {
     RefusedUnchanged(world, Code::kPermissionDenied, [&] { return PutEnvelopes(anna.caller(), {to_anna}); });

@@ -568,8 +568,12 @@ TEST_CASE("a batch whose transaction SQLite ended fails whole, and nothing after
   auto store = OpenOrDie(dir.file("trygg.db"));
   REQUIRE(CreateTestTable(*store).ok());
   bool savepoint = false;
+  bool goes_on = false;
   SECTION("without savepoints") {}
   SECTION("in the savepoint run, after a write failed having changed rows") { savepoint = true; }
+  // Its next statement would run outside any transaction and commit on its
+  // own; the connection refuses it.
+  SECTION("and the write that ended it goes on") { goes_on = true; }
   std::atomic<int> ran_after{0};
   std::vector<domain::Store::WriteFn> writes;
   writes.push_back([](domain::Transaction& txn) { return Insert(txn, 1, "first"); });
@@ -579,7 +583,11 @@ TEST_CASE("a batch whose transaction SQLite ended fails whole, and nothing after
       return absl::FailedPreconditionError("refused by the rule");
     });
   }
-  writes.push_back([](domain::Transaction& txn) { return Db(txn).Exec("ROLLBACK"); });
+  writes.push_back([&goes_on](domain::Transaction& txn) -> absl::Status {
+    TRYGG_RETURN_IF_ERROR(Db(txn).Exec("ROLLBACK"));
+    if (goes_on) Insert(txn, 3, "went on").IgnoreError();
+    return absl::OkStatus();
+  });
   writes.push_back([&](domain::Transaction& txn) {
     ++ran_after;
     return Insert(txn, 4, "after");
