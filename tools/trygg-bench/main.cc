@@ -66,6 +66,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "trygg/case_client.h"
 #include "trygg/client.h"
@@ -870,6 +871,8 @@ absl::Status Run(const Options& options) {
 
 int main(int argc, char** argv) {
   using trygg::bench::Options;
+  // As tryggd does (server/daemon/main.cc): the client's gRPC mutexes too.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   if (!trygg::DisableCoreDumps().ok()) {
     std::fprintf(stderr, "trygg-bench: cannot disable core dumps\n");
     return 1;
