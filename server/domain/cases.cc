@@ -3,6 +3,8 @@
 #include "server/domain/cases.h"
 
 #include <algorithm>
+#include <map>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "server/domain/audit_log.h"
@@ -32,28 +34,26 @@ absl::Status StoreGrants(Transaction& txn, const Caller& caller, const Id128& ca
     return x.grant.header == y.grant.header && x.grant.sealed == y.grant.sealed &&
            x.grant.signature == y.grant.signature;
   };
-  for (size_t i = 0; i < grants.size(); ++i) {
-    const StoredGrant& grant = grants[i];
-    for (size_t j = 0; j < i; ++j) {
-      const StoredGrant& earlier = grants[j];
-      if (earlier.scope_id == grant.scope_id && earlier.org_id == grant.org_id && earlier.epoch == grant.epoch &&
-          !same(earlier, grant)) {
-        return absl::AlreadyExistsError(kHeld);
-      }
-    }
+  // Not held yet, each (scope, organisation, epoch) once, in request order.
+  std::map<std::tuple<Id128, Id128, uint32_t>, const StoredGrant*> seen;
+  std::vector<const StoredGrant*> fresh;
+  for (const StoredGrant& grant : grants) {
     TRYGG_ASSIGN_OR_RETURN(std::vector<StoredGrant> held, txn.cases().GetGrants(grant.scope_id, grant.org_id));
-    for (const StoredGrant& h : held) {
-      if (h.epoch == grant.epoch && !same(h, grant)) return absl::AlreadyExistsError(kHeld);
+    const auto at_epoch =
+        std::find_if(held.begin(), held.end(), [&](const StoredGrant& h) { return h.epoch == grant.epoch; });
+    if (at_epoch != held.end()) {
+      if (!same(*at_epoch, grant)) return absl::AlreadyExistsError(kHeld);
+      continue;  // a resend
+    }
+    const auto [it, added] = seen.try_emplace({grant.scope_id, grant.org_id, grant.epoch}, &grant);
+    if (added) {
+      fresh.push_back(&grant);
+    } else if (!same(*it->second, grant)) {
+      return absl::AlreadyExistsError(kHeld);
     }
   }
-  for (const StoredGrant& grant : grants) {
-    // Held now (the same bytes, checked above; or stored by an identical
-    // grant earlier in this list): a resend, nothing new.
-    TRYGG_ASSIGN_OR_RETURN(std::vector<StoredGrant> held, txn.cases().GetGrants(grant.scope_id, grant.org_id));
-    const bool resend = std::any_of(held.begin(), held.end(), [&](const StoredGrant& h) {
-      return h.epoch == grant.epoch && same(h, grant);
-    });
-    if (resend) continue;
+  for (const StoredGrant* grant_ptr : fresh) {
+    const StoredGrant& grant = *grant_ptr;
     TRYGG_RETURN_IF_ERROR(txn.cases().InsertGrant(grant));
     TRYGG_RETURN_IF_ERROR(AuditLog::Record(txn, GrantEvent(caller, now, grant.org_id, grant.epoch, case_id)).status());
   }

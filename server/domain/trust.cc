@@ -2,6 +2,9 @@
 
 #include "server/domain/trust.h"
 
+#include <map>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "server/domain/audit_log.h"
 #include "trygg/crypto_error.h"
@@ -329,6 +332,8 @@ absl::Status Trust::PutKeyEnvelopes(Transaction& txn, const Caller& caller,
   };
   // Every envelope is checked before the first is stored: a refusal changes
   // nothing, so the store has nothing to undo (sqlite_store.cc, CommitBatch).
+  // Not stored yet, each (device, generation) once, in request order.
+  std::map<std::pair<Id128, uint32_t>, const StoredKeyEnvelope*> seen;
   std::vector<const StoredKeyEnvelope*> fresh;
   for (const StoredKeyEnvelope& envelope : envelopes) {
     TRYGG_ASSIGN_OR_RETURN(std::optional<DeviceRow> device, tables.GetDevice(envelope.device_id));
@@ -357,15 +362,12 @@ absl::Status Trust::PutKeyEnvelopes(Transaction& txn, const Caller& caller,
     }
     // Twice in this call: the same bytes are one envelope, others would
     // replace it.
-    bool again = false;
-    for (const StoredKeyEnvelope* earlier : fresh) {
-      if (earlier->device_id != envelope.device_id || earlier->generation != envelope.generation) continue;
-      if (!same(*earlier, envelope)) {
-        return absl::AlreadyExistsError("an envelope for this device and generation is already stored");
-      }
-      again = true;
+    const auto [it, added] = seen.try_emplace({envelope.device_id, envelope.generation}, &envelope);
+    if (added) {
+      fresh.push_back(&envelope);
+    } else if (!same(*it->second, envelope)) {
+      return absl::AlreadyExistsError("an envelope for this device and generation is already stored");
     }
-    if (!again) fresh.push_back(&envelope);
   }
   for (const StoredKeyEnvelope* envelope_ptr : fresh) {
     const StoredKeyEnvelope& envelope = *envelope_ptr;
