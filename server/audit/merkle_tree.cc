@@ -85,32 +85,50 @@ absl::Status MerkleTree::CheckSize(uint64_t tree_size) const {
 
 absl::StatusOr<uint64_t> MerkleTree::AppendEntry(
     absl::Span<const uint8_t> entry) {
+  return AppendEntry(entry, nullptr);
+}
+
+absl::StatusOr<uint64_t> MerkleTree::AppendEntry(
+    absl::Span<const uint8_t> entry, std::optional<TreeFrontier>* frontier) {
   const Hash256 leaf = HashLeaf(entry);
-  return AppendLeafHashes(absl::MakeConstSpan(&leaf, 1));
+  return AppendLeafHashes(absl::MakeConstSpan(&leaf, 1), frontier);
 }
 
 absl::StatusOr<uint64_t> MerkleTree::AppendLeafHashes(
     absl::Span<const Hash256> leaf_hashes) {
+  return AppendLeafHashes(leaf_hashes, nullptr);
+}
+
+absl::StatusOr<uint64_t> MerkleTree::AppendLeafHashes(
+    absl::Span<const Hash256> leaf_hashes, std::optional<TreeFrontier>* known) {
+  // Taken out at once: whatever fails below leaves the caller no frontier.
+  std::optional<TreeFrontier> given;
+  if (known != nullptr) given.swap(*known);
   TRYGG_ASSIGN_OR_RETURN(const uint64_t old_size, store_->Size());
   if (leaf_hashes.empty()) return old_size;
   if (leaf_hashes.size() > UINT64_MAX - old_size) {
     return absl::InvalidArgumentError("append would overflow the tree size");
   }
-  // The peaks of the current tree are exactly the left siblings the new
-  // leaves can merge with, so popcount(size) lookups suffice per batch.
-  std::vector<Hash256> peaks;
-  const std::vector<NodeId> peak_ids = TreeFrontier::PeakIds(old_size);
-  if (!peak_ids.empty()) {
-    TRYGG_ASSIGN_OR_RETURN(peaks, store_->Get(peak_ids));
+  TreeFrontier frontier;
+  if (given.has_value() && given->size() == old_size) {
+    frontier = std::move(*given);
+  } else {
+    // The peaks of the current tree are exactly the left siblings the new
+    // leaves can merge with, so popcount(size) lookups suffice per batch.
+    std::vector<Hash256> peaks;
+    const std::vector<NodeId> peak_ids = TreeFrontier::PeakIds(old_size);
+    if (!peak_ids.empty()) {
+      TRYGG_ASSIGN_OR_RETURN(peaks, store_->Get(peak_ids));
+    }
+    TRYGG_ASSIGN_OR_RETURN(frontier, TreeFrontier::FromPeaks(old_size, std::move(peaks)));
   }
-  TRYGG_ASSIGN_OR_RETURN(TreeFrontier frontier,
-                         TreeFrontier::FromPeaks(old_size, std::move(peaks)));
   std::vector<StoredNode> completed;
   // Each leaf completes itself plus, amortised, one parent; the carry out of
   // the existing peaks adds at most one node per level.
   completed.reserve(2 * leaf_hashes.size() + std::bit_width(old_size));
   for (const Hash256& leaf : leaf_hashes) frontier.Append(leaf, &completed);
   TRYGG_RETURN_IF_ERROR(store_->Append(old_size, frontier.size(), completed));
+  if (known != nullptr) *known = std::move(frontier);
   return old_size;
 }
 

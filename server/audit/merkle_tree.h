@@ -25,6 +25,7 @@
 #define TRYGG_SERVER_AUDIT_MERKLE_TREE_H_
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -51,6 +52,17 @@ class MerkleTree {
   // returns the index of the first. An empty batch appends nothing and
   // returns the current size.
   absl::StatusOr<uint64_t> AppendLeafHashes(absl::Span<const Hash256> leaf_hashes);
+
+  // The same two, with the caller's copy of the tree's right edge, so that a
+  // run of appends reads the peaks once instead of once each. `frontier` is
+  // used only when it is the frontier of the size the store reports now
+  // (otherwise the peaks are read as usual); it holds the new size's frontier
+  // after a successful append and nothing after a failed one. A caller keeps
+  // it only while nothing but these calls appends to the store.
+  absl::StatusOr<uint64_t> AppendEntry(absl::Span<const uint8_t> entry,
+                                       std::optional<TreeFrontier>* frontier);
+  absl::StatusOr<uint64_t> AppendLeafHashes(absl::Span<const Hash256> leaf_hashes,
+                                            std::optional<TreeFrontier>* frontier);
 
   // The leaf hash stored at `leaf_index`.
   absl::StatusOr<Hash256> LeafHash(uint64_t leaf_index) const;

@@ -11,9 +11,13 @@
 // An Append runs inside the caller's write, so the entry commits exactly when
 // the state change it records commits; a failed Append fails that whole write
 // even if the caller goes on (SqliteTransaction::audit_failed). The writer's
-// group commit runs several writes in one transaction, each all or nothing;
-// because this class caches nothing and reads the size from audit_nodes every
-// time, a rolled-back write leaves nothing stale.
+// group commit runs several writes in one transaction, each all or nothing.
+// The size is read from audit_nodes on every append. The tree's right edge
+// (its peaks) may come from the writer's `frontier` instead of being read
+// again, but only when it is the frontier of the size just read: a write
+// rolled back after it appended leaves the table smaller than the frontier,
+// which is then not used (and SqliteStore drops it at every failed write and
+// every new batch as well).
 //
 // Ownership: borrows the Connection of one SqliteTransaction; lives no longer.
 // Thread-safety: none; used on the transaction's thread only. Concurrent
@@ -42,7 +46,11 @@ class SqliteAuditTable final : public domain::AuditTable, public audit::NodeStor
  public:
   // `failed`, if given, is set when an append fails: it may have stored part
   // of itself, and the write must then fail whole (SqliteStore::RunWrites).
-  explicit SqliteAuditTable(Connection& db, bool* failed = nullptr) : db_(db), failed_(failed) {}
+  // `frontier`, if given, is the writer's copy of the tree's right edge
+  // (MerkleTree::AppendEntry), kept from one append to the next.
+  explicit SqliteAuditTable(Connection& db, bool* failed = nullptr,
+                            std::optional<audit::TreeFrontier>* frontier = nullptr)
+      : db_(db), failed_(failed), frontier_(frontier) {}
 
   // domain::AuditTable
   absl::StatusOr<uint64_t> Append(absl::Span<const uint8_t> entry) override;
@@ -71,6 +79,7 @@ class SqliteAuditTable final : public domain::AuditTable, public audit::NodeStor
 
   Connection& db_;
   bool* failed_;
+  std::optional<audit::TreeFrontier>* frontier_;
 };
 
 }  // namespace trygg::store::sqlite

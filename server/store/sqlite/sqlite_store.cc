@@ -314,6 +314,7 @@ SqliteStore::BatchRun SqliteStore::RunWrites(std::vector<PendingWrite>& batch, s
                                              std::vector<absl::Status>& results, size_t& undo_at, bool& scrub) {
   results.clear();
   scrub = false;
+  audit_frontier_.reset();
   sqlite3* db = writer_->raw();
   for (size_t i = 0; i < batch.size(); ++i) {
     const bool guarded = i >= guard_from;
@@ -321,7 +322,7 @@ SqliteStore::BatchRun SqliteStore::RunWrites(std::vector<PendingWrite>& batch, s
     if (status.ok()) {
       const int64_t changes_before = sqlite3_total_changes64(db);
       const uint64_t uncounted_before = writer_->uncounted_writes();
-      SqliteTransaction write_txn(*writer_);
+      SqliteTransaction write_txn(*writer_, &audit_frontier_);
       writer_->set_inside_transaction(true);
       status = batch[i].write(write_txn);
       writer_->set_inside_transaction(false);
@@ -340,6 +341,9 @@ SqliteStore::BatchRun SqliteStore::RunWrites(std::vector<PendingWrite>& batch, s
       }
       scrub = scrub || (status.ok() && write_txn.scrub_requested());
     }
+    // Whatever a failed write appended to the audit tree is undone (or is
+    // about to be).
+    if (!status.ok()) audit_frontier_.reset();
     results.push_back(std::move(status));
     // SQLite rolls a transaction back itself after some errors (I/O, a full
     // disk, no memory). Running on would run the next writes outside any

@@ -30,6 +30,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -150,6 +151,11 @@ class SqliteStore final : public domain::Store {
   std::unique_ptr<Connection> writer_;
   // Set by the trust tables' triggers during a batch (writer thread only).
   bool trust_touched_ = false;
+  // The audit tree's right edge as the last append of this batch left it, so
+  // each append need not read the peaks again (writer thread only). Dropped
+  // at the start of every run of a batch and after every failed write; the
+  // audit table also checks it against the stored size before use.
+  std::optional<audit::TreeFrontier> audit_frontier_;
   std::atomic<uint64_t> trust_version_{0};
   std::atomic<uint64_t> batch_retries_{0};
 

@@ -8,6 +8,8 @@
 #ifndef TRYGG_SERVER_STORE_SQLITE_SQLITE_TRANSACTION_H_
 #define TRYGG_SERVER_STORE_SQLITE_SQLITE_TRANSACTION_H_
 
+#include <optional>
+
 #include "server/domain/store.h"
 #include "server/store/sqlite/audit_tables.h"
 #include "server/store/sqlite/case_tables.h"
@@ -20,7 +22,15 @@ namespace trygg::store::sqlite {
 
 class SqliteTransaction final : public domain::Transaction {
  public:
-  explicit SqliteTransaction(Connection& db) : db_(db), audit_(db, &audit_failed_), trust_(db), cases_(db), referrals_(db), directory_(db) {}
+  // `audit_frontier`: the writer's copy of the audit tree's right edge
+  // (SqliteAuditTable), or null.
+  explicit SqliteTransaction(Connection& db, std::optional<audit::TreeFrontier>* audit_frontier = nullptr)
+      : db_(db),
+        audit_(db, &audit_failed_, audit_frontier),
+        trust_(db),
+        cases_(db),
+        referrals_(db),
+        directory_(db) {}
 
   // The transaction SqliteStore passed to a domain function.
   static SqliteTransaction& Of(domain::Transaction& txn) { return static_cast<SqliteTransaction&>(txn); }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -211,6 +212,53 @@ TEST_CASE("Proofs cost one batched lookup of O(log n) nodes",
   REQUIRE(tree.AppendLeafHashes(absl::MakeConstSpan(&leaf, 1)).ok());
   CHECK(counting.get_calls == 1);
   CHECK(counting.ids_read == static_cast<size_t>(std::popcount(kLeaves)));
+}
+
+// The writer keeps the tree's right edge between the appends of a batch; it
+// must give the same tree, read no peaks while it is current, and never be
+// used for a tree of another size.
+TEST_CASE("Appends with a kept frontier store the same tree and read no peaks",
+          "[audit][merkle_tree]") {
+  constexpr uint64_t kLeaves = 300;
+  const std::vector<Hash256> leaves = MakeLeafHashes(kLeaves);
+  TestTree single(leaves);
+  MemoryNodeStore store;
+  CountingStore counting(&store);
+  MerkleTree tree(&counting);
+  std::optional<TreeFrontier> frontier;
+  for (uint64_t i = 0; i < kLeaves; ++i) {
+    CHECK(Unwrap(tree.AppendLeafHashes(absl::MakeConstSpan(&leaves[i], 1), &frontier)) == i);
+    REQUIRE(frontier.has_value());
+    CHECK(frontier->size() == i + 1);
+  }
+  // Only the first append read peaks (of the empty tree: none).
+  CHECK(counting.get_calls == 0);
+  for (uint64_t size : {uint64_t{1}, uint64_t{255}, uint64_t{256}, kLeaves}) {
+    CHECK(Unwrap(tree.Root(size)) == Unwrap(single.tree.Root(size)));
+  }
+
+  SECTION("a frontier of another size is not used") {
+    // As after a rolled-back append: one leaf more than the store holds.
+    std::optional<TreeFrontier> ahead = frontier;
+    ahead->Append(HashLeaf("rolled back"));
+    const Hash256 next = HashLeaf("next");
+    counting.get_calls = 0;
+    CHECK(Unwrap(tree.AppendLeafHashes(absl::MakeConstSpan(&next, 1), &ahead)) == kLeaves);
+    CHECK(counting.get_calls == 1);
+    TestTree expected(leaves);
+    REQUIRE(expected.tree.AppendLeafHashes(absl::MakeConstSpan(&next, 1)).ok());
+    CHECK(Unwrap(tree.Root(kLeaves + 1)) == Unwrap(expected.tree.Root(kLeaves + 1)));
+    REQUIRE(ahead.has_value());
+    CHECK(ahead->Root() == Unwrap(expected.tree.Root(kLeaves + 1)));
+  }
+  SECTION("a failed append leaves no frontier") {
+    BrokenStore broken;
+    MerkleTree broken_tree(&broken);
+    const Hash256 next = HashLeaf("next");
+    CHECK(broken_tree.AppendLeafHashes(absl::MakeConstSpan(&next, 1), &frontier).status().code() ==
+          absl::StatusCode::kUnavailable);
+    CHECK_FALSE(frontier.has_value());
+  }
 }
 
 TEST_CASE("Requests outside the stored tree are refused with the numbers",

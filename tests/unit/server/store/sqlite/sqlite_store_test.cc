@@ -13,10 +13,13 @@
 #include <mutex>
 #include <fstream>
 #include <future>
+#include <limits>
 #include <thread>
 
+#include "server/audit/merkle_tree.h"
 #include "server/store/sqlite/migrations.h"
 #include "testing/temp_dir.h"
+#include "trygg/audit/verify.h"
 #include "trygg/status_macros.h"
 
 namespace trygg::store::sqlite {
@@ -557,6 +560,109 @@ TEST_CASE("a write that goes on after its audit append failed fails whole", "[st
                  return absl::OkStatus();
                }).ok());
   CHECK(nodes == 0);
+}
+
+// Every stored audit node, checked against the tree recomputed from the
+// entries alone: each leaf's inclusion proof, from the stored nodes, must lead
+// to the root of the entries' own leaf hashes.
+void CheckAuditTreeMatchesEntries(SqliteStore& store, const std::vector<std::string>& expected_entries) {
+  REQUIRE(store.Read([&](domain::Transaction& txn) -> absl::Status {
+                 TRYGG_ASSIGN_OR_RETURN(std::vector<audit::IndexedEntry> entries,
+                                        txn.audit().Entries(0, std::numeric_limits<uint64_t>::max()));
+                 REQUIRE(entries.size() == expected_entries.size());
+                 std::vector<Hash256> leaves;
+                 for (size_t i = 0; i < entries.size(); ++i) {
+                   CHECK(std::string(entries[i].bytes.begin(), entries[i].bytes.end()) == expected_entries[i]);
+                   leaves.push_back(audit::HashLeaf(entries[i].bytes));
+                 }
+                 const Hash256 root = audit::RootFromLeafHashes(leaves);
+                 audit::MerkleTree tree(&txn.audit().nodes());
+                 TRYGG_ASSIGN_OR_RETURN(uint64_t size, tree.Size());
+                 CHECK(size == leaves.size());
+                 CHECK(*tree.Root(size) == root);
+                 for (uint64_t i = 0; i < size; ++i) {
+                   TRYGG_ASSIGN_OR_RETURN(std::vector<Hash256> proof, tree.InclusionProof(i, size));
+                   CHECK(audit::VerifyInclusion(leaves[i], i, size, proof, root).ok());
+                 }
+                 return absl::OkStatus();
+               }).ok());
+}
+
+absl::Status AppendAudit(domain::Transaction& txn, std::string_view entry) {
+  return txn.audit().Append(std::vector<uint8_t>(entry.begin(), entry.end())).status();
+}
+
+// The same contract as MemoryNodeStore's (node_store_test): an append brings
+// exactly the nodes its new size completes, or is refused whole and the
+// failed write changes nothing. A missing interior node used to pass here,
+// because only the leaf count was checked.
+TEST_CASE("the SQLite audit table refuses bad node appends and stays unchanged", "[store]") {
+  TempDir dir;
+  auto store = OpenOrDie(dir.file("trygg.db"));
+  REQUIRE(store->WriteAndWait([](domain::Transaction& txn) -> absl::Status {
+                 for (int i = 0; i < 3; ++i) TRYGG_RETURN_IF_ERROR(AppendAudit(txn, absl::StrCat("e", i)));
+                 return absl::OkStatus();
+               }).ok());
+  const Hash256 h = audit::HashLeaf("x");
+  std::vector<audit::StoredNode> nodes;
+  uint64_t old_size = 3, new_size = 4;
+  absl::StatusCode code = absl::StatusCode::kInvalidArgument;
+  SECTION("a stale size") {
+    old_size = 2;
+    new_size = 3;
+    code = absl::StatusCode::kAborted;
+  }
+  SECTION("shrinking") { new_size = 2; }
+  SECTION("missing the level-2 node that size 4 completes") { nodes = {{{0, 3}, h}, {{1, 1}, h}}; }
+  SECTION("overwriting an existing node") { nodes = {{{0, 2}, h}, {{0, 3}, h}, {{1, 1}, h}, {{2, 0}, h}}; }
+  SECTION("a node that does not exist at the new size") {
+    nodes = {{{0, 3}, h}, {{1, 1}, h}, {{2, 0}, h}, {{0, 4}, h}};
+  }
+  SECTION("one node twice, so another is missing") {
+    nodes = {{{0, 3}, h}, {{1, 1}, h}, {{1, 1}, h}};
+    code = absl::StatusCode::kAlreadyExists;  // the primary key refuses the repeat
+  }
+  absl::Status appended;
+  REQUIRE(store
+              ->WriteAndWait([&](domain::Transaction& txn) {
+                appended = txn.audit().nodes().Append(old_size, new_size, nodes);
+                return appended;
+              })
+              .code() == code);
+  CHECK(appended.code() == code);
+  CheckAuditTreeMatchesEntries(*store, {"e0", "e1", "e2"});
+}
+
+// The writer keeps the audit tree's right edge from one append of a batch to
+// the next instead of reading the peaks each time. A write that appended and
+// was then undone leaves that copy one leaf ahead of the table; the next
+// append must build on the table, not on the copy.
+TEST_CASE("an audit append after a write undone with its own append builds on what is stored", "[store]") {
+  TempDir dir;
+  auto store = OpenOrDie(dir.file("trygg.db"));
+  REQUIRE(CreateTestTable(*store).ok());
+  // Seven leaves first, so the undone append changes the peaks a lot.
+  REQUIRE(store->WriteAndWait([](domain::Transaction& txn) -> absl::Status {
+                 for (int i = 0; i < 7; ++i) TRYGG_RETURN_IF_ERROR(AppendAudit(txn, absl::StrCat("e", i)));
+                 return absl::OkStatus();
+               }).ok());
+  const std::vector<absl::Status> results = RunAsOneBatch(
+      *store, {[](domain::Transaction& txn) { return AppendAudit(txn, "kept 1"); },
+               [](domain::Transaction& txn) -> absl::Status {
+                 TRYGG_RETURN_IF_ERROR(AppendAudit(txn, "undone"));
+                 return absl::FailedPreconditionError("refused after its append");
+               },
+               [](domain::Transaction& txn) { return AppendAudit(txn, "kept 2"); },
+               [](domain::Transaction& txn) { return AppendAudit(txn, "kept 3"); }});
+  CHECK(results[0].ok());
+  CHECK(results[1].code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(results[2].ok());
+  CHECK(results[3].ok());
+  // The second run put the undone write in a savepoint: the copy was ahead.
+  CHECK(store->BatchRetries() == 1);
+  REQUIRE(store->WriteAndWait([](domain::Transaction& txn) { return AppendAudit(txn, "next batch"); }).ok());
+  CheckAuditTreeMatchesEntries(*store, {"e0", "e1", "e2", "e3", "e4", "e5", "e6", "kept 1", "kept 2", "kept 3",
+                                        "next batch"});
 }
 
 // SQLite rolls a transaction back itself after some errors (I/O, a full disk,
