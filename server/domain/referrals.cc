@@ -26,9 +26,9 @@ absl::StatusOr<ReferralRow> VisibleReferral(Transaction& txn, const Caller& call
   return *row;
 }
 
+// `history`: the referral's stored history; the move is appended to it.
 absl::Status AppendMove(Transaction& txn, ReferralRow& row, ReferralState to, uint8_t code, const Id128& actor,
-                        const SignedObject& proof, int64_t now) {
-  TRYGG_ASSIGN_OR_RETURN(std::vector<StoredTransition> history, txn.referrals().GetTransitions(row.referral_id));
+                        const SignedObject& proof, int64_t now, std::vector<StoredTransition>& history) {
   StoredTransition t;
   t.seq = static_cast<uint32_t>(history.size()) + 1;
   t.actor_device = actor;
@@ -36,6 +36,7 @@ absl::Status AppendMove(Transaction& txn, ReferralRow& row, ReferralState to, ui
   t.to = to;
   t.at_ms = now;
   TRYGG_RETURN_IF_ERROR(txn.referrals().AppendTransition(row.referral_id, t));
+  history.push_back(std::move(t));
   row.state = to;
   row.code = code;
   row.updated_at_ms = now;
@@ -200,8 +201,14 @@ absl::Status StoreReferral(Transaction& txn, const Caller& caller, const Referra
 
 absl::Status Referrals::EndForReceiver(Transaction& txn, ReferralRow& row, ReferralState to, uint8_t code,
                                        const Id128& actor_org, const Id128& actor_device,
-                                       const SignedObject& proof, int64_t now) const {
-  TRYGG_RETURN_IF_ERROR(AppendMove(txn, row, to, code, actor_device, proof, now));
+                                       const SignedObject& proof, int64_t now,
+                                       std::vector<StoredTransition>* history) const {
+  std::vector<StoredTransition> read;
+  if (history == nullptr) {
+    TRYGG_ASSIGN_OR_RETURN(read, txn.referrals().GetTransitions(row.referral_id));
+    history = &read;
+  }
+  TRYGG_RETURN_IF_ERROR(AppendMove(txn, row, to, code, actor_device, proof, now, *history));
   if (ReceiverLosesAccess(to)) TRYGG_RETURN_IF_ERROR(txn.cases().DeleteGrants(row.scope_id, row.to_org));
   return AuditLog::Record(txn, ReferralMovedEvent(actor_org, actor_device, now, row)).status();
 }
@@ -319,6 +326,13 @@ absl::StatusOr<ReferralRow> Referrals::Create(Transaction& txn, const Caller& ca
 
 absl::StatusOr<ReferralRow> Referrals::Transition(Transaction& txn, const Caller& caller, const Id128& referral_id,
                                                   const SignedObject& transition) const {
+  std::vector<StoredTransition> history;
+  return Move(txn, caller, referral_id, transition, history);
+}
+
+absl::StatusOr<ReferralRow> Referrals::Move(Transaction& txn, const Caller& caller, const Id128& referral_id,
+                                            const SignedObject& transition,
+                                            std::vector<StoredTransition>& history) const {
   TRYGG_RETURN_IF_ERROR(RequireMember(caller, "handle referrals"));
   TRYGG_ASSIGN_OR_RETURN(ReferralRow row, VisibleReferral(txn, caller, referral_id));
   absl::StatusOr<ReferralTransition> parsed = ParseReferralTransition(transition.bytes);
@@ -328,7 +342,7 @@ absl::StatusOr<ReferralRow> Referrals::Transition(Transaction& txn, const Caller
       !SignatureValid(caller.prechecked.get(), SignedKind::kReferralTransition, key, transition)) {
     return absl::InvalidArgumentError("transition is not for this referral or not signed by the calling device");
   }
-  TRYGG_ASSIGN_OR_RETURN(std::vector<StoredTransition> history, txn.referrals().GetTransitions(referral_id));
+  TRYGG_ASSIGN_OR_RETURN(history, txn.referrals().GetTransitions(referral_id));
   if (!history.empty() && history.back().transition.bytes == transition.bytes) return row;  // a resend
 
   const auto to = static_cast<ReferralState>(parsed->to_state);
@@ -343,7 +357,8 @@ absl::StatusOr<ReferralRow> Referrals::Transition(Transaction& txn, const Caller
   }
   const ReferralParty party = row.to_org == caller.org_id ? ReferralParty::kReceiver : ReferralParty::kSender;
   TRYGG_RETURN_IF_ERROR(CheckReferralTransition(row.state, to, party, parsed->code));
-  TRYGG_RETURN_IF_ERROR(EndForReceiver(txn, row, to, parsed->code, caller.org_id, caller.device_id, transition, now));
+  TRYGG_RETURN_IF_ERROR(
+      EndForReceiver(txn, row, to, parsed->code, caller.org_id, caller.device_id, transition, now, &history));
   return row;
 }
 
@@ -351,8 +366,7 @@ absl::StatusOr<ReferralWithHistory> Referrals::TransitionWithHistory(Transaction
                                                                      const Id128& referral_id,
                                                                      const SignedObject& transition) const {
   ReferralWithHistory moved;
-  TRYGG_ASSIGN_OR_RETURN(moved.row, Transition(txn, caller, referral_id, transition));
-  TRYGG_ASSIGN_OR_RETURN(moved.transitions, txn.referrals().GetTransitions(referral_id));
+  TRYGG_ASSIGN_OR_RETURN(moved.row, Move(txn, caller, referral_id, transition, moved.transitions));
   return moved;
 }
 

@@ -111,9 +111,16 @@ class Referrals {
   absl::StatusOr<std::vector<ReferralRow>> ExpireDue(Transaction& txn, int limit) const;
 
  private:
+  // Moves `row` to `to`, records the move and the audit entry, and ends the
+  // receiver's access if the move does. `history`, if given, is the
+  // referral's stored history, read already by the caller; the move is
+  // appended to it.
   absl::Status EndForReceiver(Transaction& txn, ReferralRow& row, ReferralState to, uint8_t code,
                               const Id128& actor_org, const Id128& actor_device, const SignedObject& proof,
-                              int64_t now) const;
+                              int64_t now, std::vector<StoredTransition>* history = nullptr) const;
+  // Transition, leaving in `history` the referral's history after the move.
+  absl::StatusOr<ReferralRow> Move(Transaction& txn, const Caller& caller, const Id128& referral_id,
+                                   const SignedObject& transition, std::vector<StoredTransition>& history) const;
 
   const ListingRoutes& routes_;
   Clock& clock_;

@@ -485,6 +485,33 @@ TEST_CASE_METHOD(ReferralWorld, "the receiver accepts and completes, and the gra
   }
 }
 
+// The reply to a transition carries the history as it now stands. It is
+// built from the history the move read plus the move itself, not read again:
+// it must equal what a later read finds, field by field, resends included.
+TEST_CASE_METHOD(ReferralWorld, "a transition returns the referral's history as stored after the move",
+                 "[referral][workflow]") {
+  ReferralRow row = Send();
+  const SignedObject accept = world.Move(bo, row.referral_id, S::kSent, S::kAccepted, 0);
+  const SignedObject complete = world.Move(bo, row.referral_id, S::kAccepted, S::kCompleted, 1);
+  for (const SignedObject* move : {&accept, &complete, &complete}) {  // the last one a resend
+    auto moved = world.Write([&](Transaction& txn) {
+      return world.referrals().TransitionWithHistory(txn, bo.caller(), row.referral_id, *move);
+    });
+    REQUIRE(moved.ok());
+    auto stored = world.Read([&](Transaction& txn) { return txn.referrals().GetTransitions(row.referral_id); });
+    REQUIRE(stored.ok());
+    REQUIRE(moved->transitions.size() == stored->size());
+    CHECK(moved->transitions.size() == (move == &accept ? 1u : 2u));
+    for (size_t i = 0; i < stored->size(); ++i) {
+      const domain::StoredTransition& a = moved->transitions[i];
+      const domain::StoredTransition& b = (*stored)[i];
+      CHECK((a.seq == b.seq && a.actor_device == b.actor_device && a.to == b.to && a.at_ms == b.at_ms &&
+             a.transition.bytes == b.transition.bytes && a.transition.signature == b.transition.signature));
+    }
+    CHECK(moved->row.state == (move == &accept ? S::kAccepted : S::kCompleted));
+  }
+}
+
 TEST_CASE_METHOD(ReferralWorld, "either side closes an accepted referral, and the receiver loses the scope",
                  "[referral][workflow]") {
   const WorldDevice* closer = GENERATE(0, 1) == 0 ? &anna : &bo;
