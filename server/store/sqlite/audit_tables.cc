@@ -58,6 +58,10 @@ absl::StatusOr<std::vector<Hash256>> SqliteAuditTable::Get(
 
 absl::Status SqliteAuditTable::Append(uint64_t old_size, uint64_t new_size,
                                       absl::Span<const audit::StoredNode> nodes) {
+  // Nodes stored by anyone but the writer's MerkleTree (which took the copy
+  // out before it came here and puts the new one back after) leave the
+  // writer's copy of the right edge behind.
+  if (frontier_ != nullptr) frontier_->reset();
   absl::Status appended = AppendNodes(old_size, new_size, nodes);
   if (!appended.ok() && failed_ != nullptr) *failed_ = true;  // see Append(entry)
   return appended;

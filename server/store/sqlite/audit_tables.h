@@ -14,10 +14,12 @@
 // group commit runs several writes in one transaction, each all or nothing.
 // The size is read from audit_nodes on every append. The tree's right edge
 // (its peaks) may come from the writer's `frontier` instead of being read
-// again, but only when it is the frontier of the size just read: a write
-// rolled back after it appended leaves the table smaller than the frontier,
-// which is then not used (and SqliteStore drops it at every failed write and
-// every new batch as well).
+// again. The copy is right because it is dropped before anything can undo
+// or bypass it: SqliteStore drops it after every failed write (before its
+// undo) and at every run of a batch, and a NodeStore Append from anyone but
+// the writer's own MerkleTree drops it here. As a second line, it is used
+// only when it is the frontier of the size just read, and the table refuses
+// an append that does not bring exactly the nodes its new size completes.
 //
 // Ownership: borrows the Connection of one SqliteTransaction; lives no longer.
 // Thread-safety: none; used on the transaction's thread only. Concurrent

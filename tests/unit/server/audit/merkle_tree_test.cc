@@ -64,6 +64,22 @@ class BrokenStore final : public NodeStore {
   }
 };
 
+// Answers like the store it wraps but refuses every append.
+class RefusingStore final : public NodeStore {
+ public:
+  explicit RefusingStore(NodeStore* inner) : inner_(inner) {}
+  absl::StatusOr<uint64_t> Size() const override { return inner_->Size(); }
+  absl::StatusOr<std::vector<Hash256>> Get(absl::Span<const NodeId> ids) const override {
+    return inner_->Get(ids);
+  }
+  absl::Status Append(uint64_t, uint64_t, absl::Span<const StoredNode>) override {
+    return absl::UnavailableError("disk full");
+  }
+
+ private:
+  NodeStore* inner_;
+};
+
 TEST_CASE("Incremental roots match the RFC 6962 vectors for sizes 0..8",
           "[audit][merkle_tree]") {
   const std::vector<Hash256> leaves = VectorLeafHashes();
@@ -251,13 +267,22 @@ TEST_CASE("Appends with a kept frontier store the same tree and read no peaks",
     REQUIRE(ahead.has_value());
     CHECK(ahead->Root() == Unwrap(expected.tree.Root(kLeaves + 1)));
   }
-  SECTION("a failed append leaves no frontier") {
-    BrokenStore broken;
-    MerkleTree broken_tree(&broken);
+  SECTION("a failed append leaves no frontier, whichever step failed") {
     const Hash256 next = HashLeaf("next");
+    BrokenStore broken;  // fails at the first step, the size
+    MerkleTree broken_tree(&broken);
     CHECK(broken_tree.AppendLeafHashes(absl::MakeConstSpan(&next, 1), &frontier).status().code() ==
           absl::StatusCode::kUnavailable);
     CHECK_FALSE(frontier.has_value());
+    // Fails at the last step, storing the nodes, with a current frontier.
+    std::optional<TreeFrontier> current = TreeFrontier();
+    for (const Hash256& leaf : leaves) current->Append(leaf);
+    RefusingStore refusing(&store);
+    MerkleTree refusing_tree(&refusing);
+    CHECK(refusing_tree.AppendLeafHashes(absl::MakeConstSpan(&next, 1), &current).status().code() ==
+          absl::StatusCode::kUnavailable);
+    CHECK_FALSE(current.has_value());
+    CHECK(Unwrap(tree.Size()) == kLeaves);
   }
 }
 

@@ -633,6 +633,79 @@ TEST_CASE("the SQLite audit table refuses bad node appends and stays unchanged",
   CheckAuditTreeMatchesEntries(*store, {"e0", "e1", "e2"});
 }
 
+// The nodes and the entry that appending `entry` to the stored tree makes,
+// stored with plain SQL or, with `through_table`, the nodes through the
+// table's NodeStore interface: an append that is not the writer's own.
+absl::Status StoreLeafAnotherWay(domain::Transaction& txn, std::string_view entry, bool through_table) {
+  TRYGG_ASSIGN_OR_RETURN(std::vector<Hash256> leaves, SqliteAuditTable(Db(txn)).LeafHashes());
+  audit::TreeFrontier frontier;
+  for (const Hash256& leaf : leaves) frontier.Append(leaf);
+  std::vector<audit::StoredNode> nodes;
+  frontier.Append(audit::HashLeaf(entry), &nodes);
+  if (through_table) {
+    TRYGG_RETURN_IF_ERROR(txn.audit().nodes().Append(leaves.size(), leaves.size() + 1, nodes));
+  } else {
+    TRYGG_ASSIGN_OR_RETURN(Statement * insert, Db(txn).Prepare("INSERT INTO audit_nodes (level, idx, hash) "
+                                                               "VALUES (?1, ?2, ?3)"));
+    for (const audit::StoredNode& node : nodes) {
+      insert->Reset();
+      TRYGG_RETURN_IF_ERROR(insert->Bind(1, static_cast<int64_t>(node.id.level))
+                                .Bind(2, static_cast<int64_t>(node.id.index))
+                                .BindBlob(3, node.hash.array())
+                                .Run());
+    }
+    insert->Reset();
+  }
+  TRYGG_ASSIGN_OR_RETURN(Statement * entry_insert,
+                         Db(txn).Prepare("INSERT INTO audit_entries (idx, entry) VALUES (?1, ?2)"));
+  const std::vector<uint8_t> bytes(entry.begin(), entry.end());
+  return entry_insert->Bind(1, static_cast<int64_t>(leaves.size())).BindBlob(2, bytes).Run();
+}
+
+// What keeps the writer's copy of the right edge right: it is dropped before
+// a failed write is undone. Undoing a leaf and then storing another one some
+// other way gives the same size with other peaks, which the size check cannot
+// see; only the drop stops the next append building on the undone leaf.
+TEST_CASE("the writer drops its copy of the audit tree's right edge after a failed write", "[store]") {
+  TempDir dir;
+  auto store = OpenOrDie(dir.file("trygg.db"));
+  REQUIRE(store->WriteAndWait([](domain::Transaction& txn) -> absl::Status {
+                 for (int i = 0; i < 7; ++i) TRYGG_RETURN_IF_ERROR(AppendAudit(txn, absl::StrCat("e", i)));
+                 return absl::OkStatus();
+               }).ok());
+  const std::vector<absl::Status> results = RunAsOneBatch(
+      *store, {[](domain::Transaction& txn) { return AppendAudit(txn, "kept"); },
+               [](domain::Transaction& txn) -> absl::Status {
+                 TRYGG_RETURN_IF_ERROR(AppendAudit(txn, "undone"));
+                 return absl::FailedPreconditionError("refused after its append");
+               },
+               [](domain::Transaction& txn) { return StoreLeafAnotherWay(txn, "by hand", false); },
+               [](domain::Transaction& txn) { return AppendAudit(txn, "after"); }});
+  CHECK(results[0].ok());
+  CHECK(results[1].code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(results[2].ok());
+  CHECK(results[3].ok());
+  CheckAuditTreeMatchesEntries(*store, {"e0", "e1", "e2", "e3", "e4", "e5", "e6", "kept", "by hand", "after"});
+}
+
+// The same inside one write: a savepoint of the write's own undoes a leaf,
+// and another is stored through the table's NodeStore interface, which drops
+// the copy. Six leaves first, so the next append merges with the replaced
+// leaf at once.
+TEST_CASE("nodes stored past the writer's own append drop its copy of the right edge", "[store]") {
+  TempDir dir;
+  auto store = OpenOrDie(dir.file("trygg.db"));
+  REQUIRE(store->WriteAndWait([](domain::Transaction& txn) -> absl::Status {
+                 for (int i = 0; i < 6; ++i) TRYGG_RETURN_IF_ERROR(AppendAudit(txn, absl::StrCat("e", i)));
+                 TRYGG_RETURN_IF_ERROR(Db(txn).Exec("SAVEPOINT inner"));
+                 TRYGG_RETURN_IF_ERROR(AppendAudit(txn, "undone"));
+                 TRYGG_RETURN_IF_ERROR(Db(txn).Exec("ROLLBACK TO inner; RELEASE inner"));
+                 TRYGG_RETURN_IF_ERROR(StoreLeafAnotherWay(txn, "through the table", true));
+                 return AppendAudit(txn, "after");
+               }).ok());
+  CheckAuditTreeMatchesEntries(*store, {"e0", "e1", "e2", "e3", "e4", "e5", "through the table", "after"});
+}
+
 // The writer keeps the audit tree's right edge from one append of a batch to
 // the next instead of reading the peaks each time. A write that appended and
 // was then undone leaves that copy one leaf ahead of the table; the next
