@@ -592,6 +592,14 @@ absl::Status AppendAudit(domain::Transaction& txn, std::string_view entry) {
   return txn.audit().Append(std::vector<uint8_t>(entry.begin(), entry.end())).status();
 }
 
+// Appends entries "e0", "e1", ... in one write.
+void SeedAudit(SqliteStore& store, int entries) {
+  REQUIRE(store.WriteAndWait([entries](domain::Transaction& txn) -> absl::Status {
+                 for (int i = 0; i < entries; ++i) TRYGG_RETURN_IF_ERROR(AppendAudit(txn, absl::StrCat("e", i)));
+                 return absl::OkStatus();
+               }).ok());
+}
+
 // The same contract as MemoryNodeStore's (node_store_test): an append brings
 // exactly the nodes its new size completes, or is refused whole and the
 // failed write changes nothing. A missing interior node used to pass here,
@@ -599,10 +607,7 @@ absl::Status AppendAudit(domain::Transaction& txn, std::string_view entry) {
 TEST_CASE("the SQLite audit table refuses bad node appends and stays unchanged", "[store]") {
   TempDir dir;
   auto store = OpenOrDie(dir.file("trygg.db"));
-  REQUIRE(store->WriteAndWait([](domain::Transaction& txn) -> absl::Status {
-                 for (int i = 0; i < 3; ++i) TRYGG_RETURN_IF_ERROR(AppendAudit(txn, absl::StrCat("e", i)));
-                 return absl::OkStatus();
-               }).ok());
+  SeedAudit(*store, 3);
   const Hash256 h = audit::HashLeaf("x");
   std::vector<audit::StoredNode> nodes;
   uint64_t old_size = 3, new_size = 4;
@@ -669,10 +674,7 @@ absl::Status StoreLeafAnotherWay(domain::Transaction& txn, std::string_view entr
 TEST_CASE("the writer drops its copy of the audit tree's right edge after a failed write", "[store]") {
   TempDir dir;
   auto store = OpenOrDie(dir.file("trygg.db"));
-  REQUIRE(store->WriteAndWait([](domain::Transaction& txn) -> absl::Status {
-                 for (int i = 0; i < 7; ++i) TRYGG_RETURN_IF_ERROR(AppendAudit(txn, absl::StrCat("e", i)));
-                 return absl::OkStatus();
-               }).ok());
+  SeedAudit(*store, 7);
   const std::vector<absl::Status> results = RunAsOneBatch(
       *store, {[](domain::Transaction& txn) { return AppendAudit(txn, "kept"); },
                [](domain::Transaction& txn) -> absl::Status {
@@ -715,10 +717,7 @@ TEST_CASE("an audit append after a write undone with its own append builds on wh
   auto store = OpenOrDie(dir.file("trygg.db"));
   REQUIRE(CreateTestTable(*store).ok());
   // Seven leaves first, so the undone append changes the peaks a lot.
-  REQUIRE(store->WriteAndWait([](domain::Transaction& txn) -> absl::Status {
-                 for (int i = 0; i < 7; ++i) TRYGG_RETURN_IF_ERROR(AppendAudit(txn, absl::StrCat("e", i)));
-                 return absl::OkStatus();
-               }).ok());
+  SeedAudit(*store, 7);
   const std::vector<absl::Status> results = RunAsOneBatch(
       *store, {[](domain::Transaction& txn) { return AppendAudit(txn, "kept 1"); },
                [](domain::Transaction& txn) -> absl::Status {
