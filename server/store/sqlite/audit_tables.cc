@@ -75,12 +75,15 @@ absl::Status SqliteAuditTable::AppendNodes(uint64_t old_size, uint64_t new_size,
         absl::StrCat("audit tree grew from ", old_size, " to ", size, " meanwhile"));
   }
   if (new_size > kMaxIndex) return absl::InvalidArgumentError("audit tree size overflow");
+  if (new_size < old_size) {
+    return absl::InvalidArgumentError(absl::StrCat("audit tree cannot shrink from ", old_size, " to ", new_size));
+  }
   // Exactly the nodes that exist at new_size and not at old_size: each one
   // new (checked below, and the primary key refuses a repeat) and as many as
   // there are, so none is missing. A tree with a hole would verify nowhere.
   uint64_t expected = 0;
   for (int level = 0; level < 64; ++level) expected += (new_size >> level) - (old_size >> level);
-  if (new_size < old_size || nodes.size() != expected) {
+  if (nodes.size() != expected) {
     return absl::InvalidArgumentError(absl::StrCat("audit append from size ", old_size, " to ", new_size, " brings ",
                                                    nodes.size(), " nodes, not ", expected));
   }

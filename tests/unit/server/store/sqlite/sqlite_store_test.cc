@@ -617,8 +617,15 @@ TEST_CASE("the SQLite audit table refuses bad node appends and stays unchanged",
     new_size = 3;
     code = absl::StatusCode::kAborted;
   }
-  SECTION("shrinking") { new_size = 2; }
-  SECTION("missing the level-2 node that size 4 completes") { nodes = {{{0, 3}, h}, {{1, 1}, h}}; }
+  std::string says;
+  SECTION("shrinking") {
+    new_size = 2;
+    says = "audit tree cannot shrink from 3 to 2";
+  }
+  SECTION("missing the level-2 node that size 4 completes") {
+    nodes = {{{0, 3}, h}, {{1, 1}, h}};
+    says = "audit append from size 3 to 4 brings 2 nodes, not 3";
+  }
   SECTION("overwriting an existing node") { nodes = {{{0, 2}, h}, {{0, 3}, h}, {{1, 1}, h}, {{2, 0}, h}}; }
   SECTION("a node that does not exist at the new size") {
     nodes = {{{0, 3}, h}, {{1, 1}, h}, {{2, 0}, h}, {{0, 4}, h}};
@@ -635,6 +642,7 @@ TEST_CASE("the SQLite audit table refuses bad node appends and stays unchanged",
               })
               .code() == code);
   CHECK(appended.code() == code);
+  if (!says.empty()) CHECK(appended.message() == says);
   CheckAuditTreeMatchesEntries(*store, {"e0", "e1", "e2"});
 }
 
