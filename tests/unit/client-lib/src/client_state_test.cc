@@ -6,6 +6,9 @@
 // what is remembered, and the format is versioned. No server is needed: a
 // Client connects lazily, and RememberHistory never calls the server.
 #include <catch2/catch.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -431,6 +434,50 @@ TEST_CASE("a damaged audit part leaves the heads usable and stops only the audit
   REQUIRE(client->ForgetAuditState().ok());
   CHECK(Open(state)->remembered_heads().at(I(7)).seq == 3);
   CHECK(Open(state)->pending_audit_writes() == 0);
+}
+
+// Not run by default (`trygg_client_state_test "[.bench]"`): what one save
+// of the state file costs as the histories it holds grow. Every save reads
+// and parses the file (what other sessions of the device saved), then writes
+// it whole as JSON and syncs it; an audited write saves it twice (its audit
+// receipt, its new history head). docs/benchmarks.md quotes the figures. Set
+// TRYGG_STATE_BENCH_MAX (default 10000) for the largest size measured.
+TEST_CASE("saving the state file at 100, 1,000 and 10,000 histories", "[.bench]") {
+  const char* max_env = std::getenv("TRYGG_STATE_BENCH_MAX");
+  const uint32_t max = max_env != nullptr ? static_cast<uint32_t>(std::atol(max_env)) : 10'000;
+  testing::TempDir dir;
+  const std::string state = dir.file("device.state.json");
+  auto client = Open(state);
+  auto id_of = [](uint32_t n) {
+    std::array<uint8_t, 16> bytes{};
+    for (int i = 0; i < 4; ++i) bytes[15 - i] = static_cast<uint8_t>(n >> (8 * i));
+    return Id128(bytes);
+  };
+  uint32_t held = 0;
+  for (uint32_t size = 100; size <= max; size *= 10) {
+    // Filled up to `size` in pages of up to 1,000, one save each.
+    while (held < size) {
+      std::vector<Client::HistoryUpdate> page;
+      for (; held < size && page.size() < 1000; ++held) {
+        page.push_back({HistoryKind::kReferral, id_of(held), {H(static_cast<uint8_t>(held))}, 1, false});
+      }
+      REQUIRE(client->RememberHistories(page).ok());
+    }
+    // Then single saves, as each write and each newly read referral makes.
+    constexpr int kSaves = 15;
+    std::vector<double> ms;
+    for (int i = 0; i < kSaves; ++i) {
+      const Hash256 head = H(static_cast<uint8_t>(i));
+      const auto start = std::chrono::steady_clock::now();
+      REQUIRE(client->RememberHistory(HistoryKind::kReferral, id_of(held++), std::span(&head, 1)).ok());
+      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    std::printf("%7u histories: state file %8.1f KB, one save %8.2f ms (median of %d; min %.2f, max %.2f)\n", size,
+                static_cast<double>(std::filesystem::file_size(state)) / 1e3, ms[kSaves / 2], kSaves, ms.front(),
+                ms.back());
+    CHECK(Open(state)->remembered_history(HistoryKind::kReferral, id_of(held - 1)).has_value());
+  }
 }
 
 }  // namespace
