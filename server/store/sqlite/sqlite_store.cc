@@ -331,9 +331,17 @@ SqliteStore::BatchRun SqliteStore::RunWrites(std::vector<PendingWrite>& batch, s
         status = absl::InternalError("store: a write went on after its audit append failed");
       }
       if (guarded) {
-        if (!status.ok()) writer_->Exec("ROLLBACK TO write").IgnoreError();
-        absl::Status released = writer_->Exec("RELEASE write");
-        if (status.ok()) status = released;
+        // A failed write whose savepoint cannot be rolled back would keep
+        // its changes through the RELEASE, and a savepoint that cannot be
+        // released stays open under the next write's: either way nothing of
+        // this batch may commit.
+        absl::Status closed = status.ok() ? absl::OkStatus() : writer_->Exec("ROLLBACK TO write");
+        if (closed.ok()) closed = writer_->Exec("RELEASE write");
+        if (!closed.ok()) {
+          audit_frontier_.reset();
+          results.push_back(std::move(closed));
+          return sqlite3_get_autocommit(db) != 0 ? BatchRun::kLost : BatchRun::kStuck;
+        }
       } else if (!status.ok() && sqlite3_get_autocommit(db) == 0 &&
                  (sqlite3_total_changes64(db) != changes_before || writer_->uncounted_writes() != uncounted_before)) {
         undo_at = i;
@@ -371,6 +379,11 @@ void SqliteStore::CommitBatch(std::vector<PendingWrite>& batch) {
       const std::string cause = results.empty() ? std::string("?") : results.back().ToString();
       txn = absl::UnavailableError(
           absl::StrCat("sqlite: SQLite rolled the batch's transaction back after an error: ", cause));
+    }
+    if (run == BatchRun::kStuck) {
+      txn = absl::UnavailableError(
+          absl::StrCat("sqlite: a write's savepoint could not be closed, so its batch is rolled back: ",
+                       results.back().ToString()));
     }
     if (run != BatchRun::kUndo) break;
     // Only a write before guard_from can ask for this, so guard_from falls

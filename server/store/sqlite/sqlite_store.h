@@ -131,6 +131,7 @@ class SqliteStore final : public domain::Store {
     kRan,   // every write ran; `results` has one status per write
     kUndo,  // a write before `guard_from` failed after a write step (`undo_at`)
     kLost,  // the transaction is gone (SQLite rolled it back after an error)
+    kStuck,  // a write's savepoint could not be rolled back or released (the last result says why)
   };
   // Runs the writes of `batch` inside the open transaction, those from
   // `guard_from` on each in its own savepoint, the others without one.

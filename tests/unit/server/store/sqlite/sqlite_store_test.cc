@@ -787,6 +787,45 @@ TEST_CASE("a batch whose transaction SQLite ended fails whole, and nothing after
   CHECK(Count(*store) == 1);
 }
 
+// In the savepoint run a failed write is rolled back to its savepoint and
+// every write's savepoint released. If either fails (an I/O error reading the
+// statement journal back, say; here the write releases its savepoint itself),
+// a RELEASE after a failed ROLLBACK TO would keep the refused write's
+// changes, and an unreleased savepoint would stay open under the next
+// write's: the whole batch fails instead.
+TEST_CASE("a write whose savepoint cannot be closed fails its whole batch, and nothing of it is stored", "[store]") {
+  TempDir dir;
+  auto store = OpenOrDie(dir.file("trygg.db"));
+  REQUIRE(CreateTestTable(*store).ok());
+  bool refused = false;
+  SECTION("a refused write whose savepoint cannot be rolled back") { refused = true; }
+  SECTION("a write whose savepoint cannot be released") {}
+  std::atomic<int> runs{0};
+  const std::vector<absl::Status> results = RunAsOneBatch(
+      *store, {[](domain::Transaction& txn) { return Insert(txn, 1, "first"); },
+               [&](domain::Transaction& txn) -> absl::Status {
+                 // The first run changes a row and is refused, so the batch
+                 // runs again with this write in a savepoint.
+                 if (++runs == 1) {
+                   TRYGG_RETURN_IF_ERROR(Insert(txn, 2, "second"));
+                   return absl::FailedPreconditionError("refused by the rule");
+                 }
+                 TRYGG_RETURN_IF_ERROR(Db(txn).Exec("RELEASE write"));
+                 TRYGG_RETURN_IF_ERROR(Insert(txn, 20, "kept past its savepoint"));
+                 return refused ? absl::FailedPreconditionError("refused by the rule") : absl::OkStatus();
+               },
+               [](domain::Transaction& txn) { return Insert(txn, 3, "third"); }});
+  CHECK(runs == 2);
+  for (const absl::Status& status : results) {
+    CHECK(status.code() == absl::StatusCode::kUnavailable);
+    CHECK(status.message().find("savepoint could not be closed") != absl::string_view::npos);
+  }
+  CHECK(Count(*store) == 0);
+  // The writer goes on: the next write commits.
+  CHECK(store->WriteAndWait([](domain::Transaction& txn) { return Insert(txn, 5, "next"); }).ok());
+  CHECK(Count(*store) == 1);
+}
+
 TEST_CASE("concurrent writers and readers all see committed, durable data", "[store]") {
   TempDir dir;
   const std::string path = dir.file("trygg.db");
