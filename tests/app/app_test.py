@@ -32,6 +32,7 @@ import traceback
 import urllib.parse
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -225,6 +226,25 @@ def open_and_unlock(d, url, org_name):
     d.find_element(By.ID, "passphrase").send_keys(PASSPHRASE)
     d.find_element(By.ID, "unlock").click()
     wait_text(d, org_name)
+
+
+def gone(element):
+    """A wait condition: `element` has left the page, as when a form's answer
+    replaced the page it was on. Selenium's staleness_of knows only the
+    stale-element error; while the page is being replaced Chromium may
+    answer with "Node with given id does not belong to the document", which
+    says the same."""
+    def predicate(_):
+        try:
+            element.is_enabled()
+            return False
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as e:
+            if "does not belong to the document" in str(e):
+                return True
+            raise
+    return predicate
 
 
 def wait_text(d, text, css="main"):
@@ -656,7 +676,7 @@ def search_cases(d, base, term):
     field = WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "q")))
     field.send_keys(term)
     d.find_element(By.CSS_SELECTOR, "form[role=search] button").click()
-    WebDriverWait(d, WAIT).until(EC.staleness_of(field))
+    WebDriverWait(d, WAIT).until(gone(field))
     WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "q")))
 
 
@@ -899,7 +919,7 @@ def test_new_device(world, lang, shelter, profile, shots):
             d.find_element(By.ID, "new-passphrase2").send_keys(second)
             old = d.find_element(By.TAG_NAME, "html")
             d.find_element(By.ID, "enrol-request").click()
-            WebDriverWait(d, WAIT).until(EC.staleness_of(old))
+            WebDriverWait(d, WAIT).until(gone(old))
             WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#enrol-error, #enrol-safety")))
 
         keystores = lambda: [n for _, _, ns in os.walk(home) for n in ns if n.endswith(".keystore")]
@@ -930,7 +950,7 @@ def test_new_device(world, lang, shelter, profile, shots):
         d.find_element(By.ID, "activate-passphrase").send_keys(PASSPHRASE)
         old = d.find_element(By.TAG_NAME, "html")
         d.find_element(By.ID, "activate").click()
-        WebDriverWait(d, WAIT).until(EC.staleness_of(old))
+        WebDriverWait(d, WAIT).until(gone(old))
         WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "enrol-error")))
         check(t["not_approved"] in d.find_element(By.ID, "enrol-error").text,
               "activating before the admin approved is refused with a message")
