@@ -7,6 +7,7 @@
 #include <chrono>
 #include <limits>
 #include <string>
+#include <unordered_set>
 
 #include "internal/audit_witness.h"
 #include "internal/wire.h"
@@ -96,11 +97,24 @@ void AuditWitness::Forget() {
 namespace {
 
 // Two queued writes are the same write when their receipt and expectation
-// are (the seq is a process's own handle).
-bool SameWrite(const PendingAuditWrite& a, const PendingAuditWrite& b) {
-  return a.has_receipt == b.has_receipt && a.first_index == b.first_index && a.count == b.count &&
-         a.started_ms == b.started_ms && a.finished_ms == b.finished_ms && a.actor_device == b.actor_device &&
-         a.expected.what == b.expected.what && a.expected.subject_id == b.expected.subject_id;
+// are (the seq is a process's own handle): when their keys are equal. The
+// fixed-width fields come first and the one of variable length last, so two
+// different writes never share a key.
+std::string WriteKey(const PendingAuditWrite& w) {
+  std::string key;
+  key.reserve(1 + 8 + 4 + 8 + 8 + 16 + 16 + w.expected.what.size());
+  const auto put = [&key](uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) key.push_back(static_cast<char>(v >> (8 * i)));
+  };
+  put(w.has_receipt ? 1 : 0, 1);
+  put(w.first_index, 8);
+  put(w.count, 4);
+  put(static_cast<uint64_t>(w.started_ms), 8);
+  put(static_cast<uint64_t>(w.finished_ms), 8);
+  key.append(reinterpret_cast<const char*>(w.actor_device.span().data()), w.actor_device.span().size());
+  key.append(reinterpret_cast<const char*>(w.expected.subject_id.span().data()), w.expected.subject_id.span().size());
+  key += w.expected.what;
+  return key;
 }
 
 }  // namespace
@@ -159,13 +173,14 @@ void AuditWitness::MergeFrom(const SavedAudit& saved) {
   }
   // A write this session holds, or has verified, is not taken again; one
   // the other session verified comes back and is verified once more here.
-  const auto known = [&](const PendingAuditWrite& write) {
-    const auto same = [&](const PendingAuditWrite& p) { return SameWrite(p, write); };
-    return std::any_of(pending_.begin(), pending_.end(), same) ||
-           std::any_of(verified_.begin(), verified_.end(), same);
-  };
+  // Looked up by key: every save folds in the whole saved queue, so comparing
+  // each of its writes with each held one made a save quadratic in the queue.
+  std::unordered_set<std::string> known;
+  known.reserve(pending_.size() + verified_.size());
+  for (const PendingAuditWrite& p : pending_) known.insert(WriteKey(p));
+  for (const PendingAuditWrite& p : verified_) known.insert(WriteKey(p));
   for (PendingAuditWrite& write : theirs.pending_) {
-    if (known(write)) continue;
+    if (!known.insert(WriteKey(write)).second) continue;
     write.seq = next_seq_++;
     pending_.push_back(std::move(write));
   }
