@@ -869,6 +869,21 @@ trygg_code trygg_referral_complete(trygg_session* session, const char* referral_
   });
 }
 
+trygg_code trygg_audit_verify(trygg_session* session, char** out_json) {
+  return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
+    TRYGG_ASSIGN_OR_RETURN(AuditTrailReport report, s.device->client().VerifyAuditTrail());
+    return Obj()
+        .Add("tree_size", Num(static_cast<int64_t>(report.head.tree_size)))
+        .Add("timestamp_ms", Num(report.head.timestamp_ms))
+        .Add("root_hash", Str(HexEncode(report.head.root_hash.span())))
+        .Add("previous_tree_size", Num(static_cast<int64_t>(report.previous_tree_size)))
+        .Add("writes_verified", Num(static_cast<int64_t>(report.writes_verified)))
+        .Add("entries_verified", Num(static_cast<int64_t>(report.entries_verified)))
+        .Add("writes_pending", Num(static_cast<int64_t>(report.writes_pending)))
+        .Done();
+  });
+}
+
 trygg_code trygg_watch(trygg_session* session, int64_t timeout_ms, trygg_watch_fn on_notice, void* user_data) {
   return OnSession(session, nullptr, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     if (on_notice == nullptr) return Missing("the notice callback");

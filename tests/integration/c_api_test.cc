@@ -283,6 +283,33 @@ TEST_CASE("the C interface runs the partner flows between two organisations") {
     CHECK(declined["state"] == "declined");
     CHECK(declined["decline_reason"] == "no-capacity");
   }
+  // The audit trail: refused, changing nothing, while no platform root
+  // certifies the server's key; then every write of Anna's device so far is
+  // proven in one check, and the next check has only the log's growth to prove.
+  {
+    out = reinterpret_cast<char*>(1);
+    CHECK(trygg_audit_verify(anna, &out) == TRYGG_FAILED_PRECONDITION);
+    CHECK(out == nullptr);
+    CHECK(std::string(trygg_last_error()).find("certified by the platform root") != std::string::npos);
+    c.world.CertifyServer();
+    const nlohmann::json proven = Ok(trygg_audit_verify(anna, &out), out);
+    // Her sign-in, the case, the consent and two referrals at least.
+    CHECK(proven["writes_verified"].get<int64_t>() >= 5);
+    CHECK(proven["entries_verified"].get<int64_t>() >= proven["writes_verified"].get<int64_t>());
+    CHECK(proven["writes_pending"] == 0);
+    CHECK(proven["previous_tree_size"] == 0);
+    CHECK(proven["tree_size"].get<int64_t>() >= proven["entries_verified"].get<int64_t>());
+    CHECK(proven["root_hash"].get<std::string>().size() == 64);
+    CHECK(proven["timestamp_ms"].get<int64_t>() > 0);
+    // A second check right after has no new write of hers to prove.
+    const nlohmann::json again = Ok(trygg_audit_verify(anna, &out), out);
+    CHECK(again["writes_verified"] == 0);
+    CHECK(again["previous_tree_size"] == proven["tree_size"]);
+    CHECK(again["tree_size"].get<int64_t>() >= proven["tree_size"].get<int64_t>());
+    out = reinterpret_cast<char*>(1);
+    CHECK(trygg_audit_verify(nullptr, &out) == TRYGG_INVALID_ARGUMENT);
+    CHECK(out == nullptr);
+  }
   // A malformed record is refused without quoting it.
   {
     out = reinterpret_cast<char*>(1);

@@ -137,6 +137,22 @@ class PartnerFlowTest(unittest.TestCase):
             self.assertNotIn("Popescu", str(malformed.exception))
             self.assertNotIn("Secretescu", str(malformed.exception))
 
+            # The audit trail: refused while no platform root certifies the
+            # server's key, then every write of this device proven in one check.
+            with self.assertRaises(trygg.TryggError) as uncertified:
+                session.audit_verify()
+            self.assertEqual(uncertified.exception.code_name, "FAILED_PRECONDITION")
+            self.assertIn("certified by the platform root", uncertified.exception.message)
+            self.platform.certify_server("shelter-admin")
+            proven = session.audit_verify()
+            self.assertGreaterEqual(proven["writes_verified"], 3)  # the case, the consent, the referral
+            self.assertEqual(proven["writes_pending"], 0)
+            self.assertEqual(proven["previous_tree_size"], 0)
+            self.assertEqual(len(proven["root_hash"]), 64)
+            again = session.audit_verify()
+            self.assertEqual(again["writes_verified"], 0)
+            self.assertEqual(again["previous_tree_size"], proven["tree_size"])
+
             # A watch callback calling into its own session is refused, and
             # the watch ends at once (at the open event, without a timeout).
             with self.assertRaises(trygg.TryggError) as reentry:

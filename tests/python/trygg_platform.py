@@ -86,6 +86,14 @@ class Platform:
         self.cli(admin, "org", "init-key")
         return init["org_id"]
 
+    def certify_server(self, admin):
+        """The platform root certifies tryggd's signing key, and `admin`
+        uploads the certificate: from then on its audit heads prove something."""
+        key = self.cli(admin, "server-info")["public_key"]
+        cert = os.path.join(self.work, "server.cert.json")
+        self.root("certify-server", "--server-key", key, "--out", cert)
+        self.cli(admin, "upload-certificate", cert)
+
     def approve(self, admin, enrolment_id, safety_number):
         """The admin's half of the ceremony, with the number the device showed."""
         return self.cli(admin, "enrol", "approve", enrolment_id, "--fingerprint", safety_number)

@@ -110,6 +110,7 @@ def _load():
             "trygg_referral_accept": (ctypes.c_int, [session_p, text, out]),
             "trygg_referral_decline": (ctypes.c_int, [session_p, text, text, out]),
             "trygg_referral_complete": (ctypes.c_int, [session_p, text, text, out]),
+            "trygg_audit_verify": (ctypes.c_int, [session_p, out]),
             "trygg_watch": (ctypes.c_int, [session_p, ctypes.c_int64, _WATCH_FN, ctypes.c_void_p]),
             "trygg_watch_cancel": (None, [session_p]),
         }
@@ -342,6 +343,15 @@ class Session:
 
     def complete(self, referral_id, outcome):
         return self._call("trygg_referral_complete", _text(referral_id), _text(outcome))
+
+    # -- the audit log ----------------------------------------------------------
+    def audit_verify(self):
+        """Proves this device's writes since the last check are in the server's
+        audit log, and that the log only grew; call it regularly (each write's
+        receipt waits in the state file until then). {"tree_size",
+        "timestamp_ms", "root_hash", "previous_tree_size", "writes_verified",
+        "entries_verified", "writes_pending"}."""
+        return self._call("trygg_audit_verify")
 
     def watch(self, on_notice, timeout_ms=0):
         """Calls on_notice(dict) for {"event": "open"} and then each referral

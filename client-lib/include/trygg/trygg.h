@@ -239,6 +239,18 @@ TRYGG_C_API trygg_code trygg_referral_decline(trygg_session* session, const char
 TRYGG_C_API trygg_code trygg_referral_complete(trygg_session* session, const char* referral_id,
                                                const char* outcome, char** out_json);
 
+/* Proves that the server's audit log holds this device's writes since the
+ * last check and only grew since the head the device verified before
+ * (docs/audit.md 4.1), then remembers the new head. Every write queues its
+ * audit receipt in the device's state file until this runs, and each save of
+ * that file costs more the longer the queue: call it regularly (daily, say,
+ * and before a device is retired). {"tree_size", "timestamp_ms", "root_hash",
+ * "previous_tree_size", "writes_verified", "entries_verified",
+ * "writes_pending"}. DATA_LOSS naming the entry or head that is wrong (keep
+ * the state file as evidence); FAILED_PRECONDITION when the server's key is
+ * not certified by the platform root. */
+TRYGG_C_API trygg_code trygg_audit_verify(trygg_session* session, char** out_json);
+
 /* Called first with {"event": "open"} once the server has registered the
  * watch (every change committed after that is reported), then for each
  * referral notice with {"event": "referral", "referral_id", "state",
