@@ -175,6 +175,10 @@ void AuditWitness::MergeFrom(const SavedAudit& saved) {
   // the other session verified comes back and is verified once more here.
   // Looked up by key: every save folds in the whole saved queue, so comparing
   // each of its writes with each held one made a save quadratic in the queue.
+  if (theirs.pending_.empty()) {
+    RecountKnownSizeLocked();
+    return;
+  }
   std::unordered_set<std::string> known;
   known.reserve(pending_.size() + verified_.size());
   for (const PendingAuditWrite& p : pending_) known.insert(WriteKey(p));

@@ -191,6 +191,7 @@ std::string Str(std::string_view text) {
 }
 
 std::string Num(int64_t n) { return std::to_string(n); }
+std::string NumU(uint64_t n) { return std::to_string(n); }
 std::string Bool(bool b) { return b ? "true" : "false"; }
 std::string IdJson(const Id128& id) { return Str(HexEncode(id.span())); }
 
@@ -873,13 +874,13 @@ trygg_code trygg_audit_verify(trygg_session* session, char** out_json) {
   return OnSession(session, out_json, [&](SessionCore& s) -> absl::StatusOr<std::string> {
     TRYGG_ASSIGN_OR_RETURN(AuditTrailReport report, s.device->client().VerifyAuditTrail());
     return Obj()
-        .Add("tree_size", Num(static_cast<int64_t>(report.head.tree_size)))
+        .Add("tree_size", NumU(report.head.tree_size))
         .Add("timestamp_ms", Num(report.head.timestamp_ms))
         .Add("root_hash", Str(HexEncode(report.head.root_hash.span())))
-        .Add("previous_tree_size", Num(static_cast<int64_t>(report.previous_tree_size)))
-        .Add("writes_verified", Num(static_cast<int64_t>(report.writes_verified)))
-        .Add("entries_verified", Num(static_cast<int64_t>(report.entries_verified)))
-        .Add("writes_pending", Num(static_cast<int64_t>(report.writes_pending)))
+        .Add("previous_tree_size", NumU(report.previous_tree_size))
+        .Add("writes_verified", NumU(report.writes_verified))
+        .Add("entries_verified", NumU(report.entries_verified))
+        .Add("writes_pending", NumU(report.writes_pending))
         .Done();
   });
 }

@@ -246,9 +246,14 @@ TRYGG_C_API trygg_code trygg_referral_complete(trygg_session* session, const cha
  * that file costs more the longer the queue: call it regularly (daily, say,
  * and before a device is retired). {"tree_size", "timestamp_ms", "root_hash",
  * "previous_tree_size", "writes_verified", "entries_verified",
- * "writes_pending"}. DATA_LOSS naming the entry or head that is wrong (keep
- * the state file as evidence); FAILED_PRECONDITION when the server's key is
- * not certified by the platform root. */
+ * "writes_pending"}. DATA_LOSS naming what failed: an entry or head the
+ * server got wrong, a head signed by another key than the server's
+ * certificate, two sessions of this device shown different logs (keep the
+ * state file as evidence), or a damaged audit part of the state file
+ * (`trygg audit forget --yes` starts afresh). FAILED_PRECONDITION when the
+ * server's key is not certified by the platform root (the receipts stay
+ * queued). If the new head cannot be saved, the call fails but this session
+ * keeps the head it proved. */
 TRYGG_C_API trygg_code trygg_audit_verify(trygg_session* session, char** out_json);
 
 /* Called first with {"event": "open"} once the server has registered the
