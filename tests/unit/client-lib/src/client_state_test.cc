@@ -436,6 +436,29 @@ TEST_CASE("a damaged audit part leaves the heads usable and stops only the audit
   CHECK(Open(state)->pending_audit_writes() == 0);
 }
 
+Id128 IdOf(uint32_t n) {
+  std::array<uint8_t, 16> bytes{};
+  for (int i = 0; i < 4; ++i) bytes[15 - i] = static_cast<uint8_t>(n >> (8 * i));
+  return Id128(bytes);
+}
+
+// Times `saves` saves of the state file, each of a new referral head (ids
+// from `next_id` on), and prints the median, min and max after `what`.
+void PrintSaveTimes(Client& client, const std::string& state, const std::string& what, uint32_t& next_id,
+                    int saves) {
+  std::vector<double> ms;
+  for (int i = 0; i < saves; ++i) {
+    const Hash256 head = H(static_cast<uint8_t>(i));
+    const auto start = std::chrono::steady_clock::now();
+    REQUIRE(client.RememberHistory(HistoryKind::kReferral, IdOf(next_id++), std::span(&head, 1)).ok());
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  std::printf("%s: state file %8.1f KB, one save %8.2f ms (median of %d; min %.2f, max %.2f)\n", what.c_str(),
+              static_cast<double>(std::filesystem::file_size(state)) / 1e3, ms[ms.size() / 2], saves, ms.front(),
+              ms.back());
+}
+
 // Not run by default (`trygg_client_state_test "[.bench]"`): what one save
 // of the state file costs as the histories it holds grow. Every save reads
 // and parses the file (what other sessions of the device saved), then writes
@@ -448,35 +471,21 @@ TEST_CASE("saving the state file at 100, 1,000 and 10,000 histories", "[.bench]"
   testing::TempDir dir;
   const std::string state = dir.file("device.state.json");
   auto client = Open(state);
-  auto id_of = [](uint32_t n) {
-    std::array<uint8_t, 16> bytes{};
-    for (int i = 0; i < 4; ++i) bytes[15 - i] = static_cast<uint8_t>(n >> (8 * i));
-    return Id128(bytes);
-  };
   uint32_t held = 0;
   for (uint32_t size = 100; size <= max; size *= 10) {
     // Filled up to `size` in pages of up to 1,000, one save each.
     while (held < size) {
       std::vector<Client::HistoryUpdate> page;
       for (; held < size && page.size() < 1000; ++held) {
-        page.push_back({HistoryKind::kReferral, id_of(held), {H(static_cast<uint8_t>(held))}, 1, false});
+        page.push_back({HistoryKind::kReferral, IdOf(held), {H(static_cast<uint8_t>(held))}, 1, false});
       }
       REQUIRE(client->RememberHistories(page).ok());
     }
     // Then single saves, as each write and each newly read referral makes.
-    constexpr int kSaves = 15;
-    std::vector<double> ms;
-    for (int i = 0; i < kSaves; ++i) {
-      const Hash256 head = H(static_cast<uint8_t>(i));
-      const auto start = std::chrono::steady_clock::now();
-      REQUIRE(client->RememberHistory(HistoryKind::kReferral, id_of(held++), std::span(&head, 1)).ok());
-      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-    }
-    std::sort(ms.begin(), ms.end());
-    std::printf("%7u histories: state file %8.1f KB, one save %8.2f ms (median of %d; min %.2f, max %.2f)\n", size,
-                static_cast<double>(std::filesystem::file_size(state)) / 1e3, ms[kSaves / 2], kSaves, ms.front(),
-                ms.back());
-    CHECK(Open(state)->remembered_history(HistoryKind::kReferral, id_of(held - 1)).has_value());
+    char what[32];
+    std::snprintf(what, sizeof what, "%7u histories", size);
+    PrintSaveTimes(*client, state, what, held, 15);
+    CHECK(Open(state)->remembered_history(HistoryKind::kReferral, IdOf(held - 1)).has_value());
   }
 }
 
@@ -504,18 +513,10 @@ TEST_CASE("saving the state file with 100, 1,000 and 5,000 writes waiting for th
     std::ofstream(state) << R"({"format": "3", "org_log_heads": {}, "audit": {"pending": [)" << pending << "]}}";
     auto client = Open(state);
     REQUIRE(client->pending_audit_writes() == size);
-    constexpr int kSaves = 9;
-    std::vector<double> ms;
-    for (int i = 0; i < kSaves; ++i) {
-      const Hash256 head = H(static_cast<uint8_t>(i));
-      const auto start = std::chrono::steady_clock::now();
-      REQUIRE(client->RememberHistory(HistoryKind::kReferral, I(static_cast<uint8_t>(i)), std::span(&head, 1)).ok());
-      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-    }
-    std::sort(ms.begin(), ms.end());
-    std::printf("%7u writes waiting: state file %8.1f KB, one save %8.2f ms (median of %d; min %.2f, max %.2f)\n", size,
-                static_cast<double>(std::filesystem::file_size(state)) / 1e3, ms[kSaves / 2], kSaves, ms.front(),
-                ms.back());
+    char what[32];
+    std::snprintf(what, sizeof what, "%7u writes waiting", size);
+    uint32_t next_id = 0;
+    PrintSaveTimes(*client, state, what, next_id, 9);
     CHECK(Open(state)->pending_audit_writes() == size);
   }
 }
