@@ -54,7 +54,7 @@ TEXT = {
            "dev_approved": "Enheten är godkänd", "dev_revoked_done": "Enheten är återkallad", "dev_active": "Aktiv",
            "dev_revoked": "Återkallad",
            "mismatch": "Lösenfraserna är inte likadana", "bad_org": "Organisationens id ska vara",
-           "not_approved": "Enheten är inte godkänd ännu"},
+           "not_approved": "Enheten är inte godkänd ännu", "audit_ok": "serverns logg stämmer med det"},
     "en": {"wrong": "Wrong passphrase", "overview": "Overview", "fix": "Please correct", "in_force": "in force",
            "new": "New", "accepted": "Accepted", "completed": "Completed", "outcome": "Service provided",
            "notice": "A new referral has arrived", "unlock": "Unlock", "birth_error": "Date of birth must be",
@@ -64,7 +64,7 @@ TEXT = {
            "dev_approved": "The device is approved", "dev_revoked_done": "The device is revoked", "dev_active": "Active",
            "dev_revoked": "Revoked",
            "mismatch": "The passphrases are not the same", "bad_org": "The organisation id must be",
-           "not_approved": "The device is not approved yet"},
+           "not_approved": "The device is not approved yet", "audit_ok": "the server's log agrees with what"},
 }
 
 
@@ -614,6 +614,7 @@ def test_flow(world, lang, lina_url, sara_url, lina, sara, shots):
     check(True, "and its outcome")
     lina.get(base + "/")
     shot(lina, shots, f"app-overview-{lang}")
+    test_audit_check(lina, lang)
     other = "en" if lang == "sv" else "sv"
     lina.find_element(By.ID, "language").click()
     WebDriverWait(lina, WAIT).until(EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), TEXT[other]["overview"]))
@@ -634,6 +635,27 @@ def test_flow(world, lang, lina_url, sara_url, lina, sara, shots):
     lina.get(base + "/outbox")
     WebDriverWait(lina, WAIT).until(EC.presence_of_element_located((By.ID, "passphrase")))
     check(True, "the lock button locks the app")
+
+
+def test_audit_check(d, lang):
+    """The overview checks the server's audit log when this device's changes
+    wait for it: Lina's case, consent and referrals are proven there, and the
+    button checks again at once, with nothing new of hers to prove."""
+    t = TEXT[lang]
+    audit = d.find_element(By.ID, "audit")
+    check(audit.find_elements(By.CSS_SELECTOR, ".audit-ok") and not audit.find_elements(By.CSS_SELECTOR, ".audit-pending"),
+          "the overview shows the audit log checked, with no change of Lina's left waiting")
+    proven = int(audit.find_element(By.CSS_SELECTOR, ".audit-proven").text)
+    size = int(audit.find_element(By.CSS_SELECTOR, ".audit-size").text)
+    # A case, its first version's grant, a consent, two referrals: each at
+    # least one entry that must say what her device did.
+    check(proven >= 5 and size >= proven, f"the check proved Lina's changes ({proven} of a log of {size})")
+    audit.find_element(By.CSS_SELECTOR, "form[action='/audit/check'] button").click()
+    WebDriverWait(d, WAIT).until(
+        lambda _: gone(audit)(_) and d.find_element(By.CSS_SELECTOR, "#audit .audit-proven").text == "0")
+    again = d.find_element(By.ID, "audit")
+    check(int(again.find_element(By.CSS_SELECTOR, ".audit-size").text) >= size and t["audit_ok"] in again.text,
+          "the button checks again: the log has not shrunk, and nothing of Lina's was left to prove")
 
 
 def test_alias(world, lang, base, case_url, lina, shots):

@@ -651,6 +651,32 @@ absl::StatusOr<std::vector<ReferralSummary>> AllReferrals(OpenDevice& d, bool in
   return out;
 }
 
+// The overview's account of the last audit-log check (OpenDevice::CheckAudit)
+// and its button. A log that does not match what the device saw or did is an
+// alert: the server may have been rolled back or changed, and the caseworker
+// must not take it for a passing error.
+std::string AuditSection(const Ctx& c, const OpenDevice::AuditCheck& check, size_t pending) {
+  std::string h = "<section id=\"audit\" class=\"audit\"><h2>" + c.T("audit.title") + "</h2>";
+  const std::string detail = "<p lang=\"en\">" + Esc(std::string(check.status.message())) + "</p>";
+  if (check.status.ok()) {
+    h += "<p class=\"audit-ok\">" + c.T("audit.ok", {Esc(FormatStockholm(check.at_ms))}) + "</p><p>" +
+         c.T("audit.counts",
+             {"<span class=\"audit-proven\">" + std::to_string(check.report.writes_verified) + "</span>",
+              "<span class=\"audit-size\">" + std::to_string(check.report.head.tree_size) + "</span>"}) +
+         "</p>";
+  } else if (absl::IsDataLoss(check.status)) {
+    h += "<div class=\"error audit-fault\" role=\"alert\"><p>" + c.T("audit.fault") + "</p>" + detail + "</div>";
+  } else if (absl::IsFailedPrecondition(check.status)) {
+    h += "<p class=\"audit-unchecked\">" + c.T("audit.uncertified") + "</p>";
+  } else {
+    h += "<p class=\"audit-unchecked\">" + c.T("audit.unchecked") + "</p>" + detail;
+  }
+  if (pending > 0) h += "<p class=\"audit-pending\">" + c.T("audit.pending", {std::to_string(pending)}) + "</p>";
+  h += "<form method=\"post\" action=\"/audit/check\">" + c.Csrf() + "<button type=\"submit\">" +
+       c.T("audit.check_now") + "</button></form></section>";
+  return h;
+}
+
 void Pages::Overview(const Ctx& c, const httplib::Request& req, httplib::Response& res) {
   std::string body;
   if (!Run(c, req, res, [&](OpenDevice& d) -> absl::Status {
@@ -671,6 +697,8 @@ void Pages::Overview(const Ctx& c, const httplib::Request& req, httplib::Respons
                   std::to_string(overdue) + "</dd><dt>" + c.T("count.accepted") + "</dt><dd class=\"count-accepted\">" +
                   std::to_string(accepted) + "</dd></dl></section>";
         }
+        const OpenDevice::AuditCheck& audit = d.CheckAuditIfDue();
+        body += AuditSection(c, audit, d.client->pending_audit_writes());
         return absl::OkStatus();
       })) {
     return;
@@ -1655,6 +1683,16 @@ void Pages::Register(httplib::Server& s) {
   }, false);
 
   Get(s, "/", [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) { Overview(c, req, res); });
+  // Runs the audit-log check now; the overview shows its result.
+  Post(s, "/audit/check", [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) {
+    if (!Run(c, req, res, [](OpenDevice& d) -> absl::Status {
+          d.CheckAudit();
+          return absl::OkStatus();
+        })) {
+      return;
+    }
+    res.set_redirect("/#audit", 303);
+  });
   Get(s, "/inbox", [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) { Box(c, req, res, true); });
   Get(s, "/outbox",
       [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) { Box(c, req, res, false); });

@@ -29,6 +29,29 @@ int64_t SteadyMs() {
 
 }  // namespace
 
+const OpenDevice::AuditCheck& OpenDevice::CheckAudit() {
+  AuditCheck check;
+  absl::StatusOr<AuditTrailReport> report = client->VerifyAuditTrail();
+  check.at_ms = clock.NowUnixMillis();
+  if (report.ok()) {
+    check.report = *report;
+  } else {
+    check.status = report.status();
+    // Sizes, hashes and entry numbers only: never a survivor's data.
+    std::fprintf(stderr, "trygg-app: the audit log check failed: %s\n", report.status().ToString().c_str());
+  }
+  last_audit = std::move(check);
+  return *last_audit;
+}
+
+const OpenDevice::AuditCheck& OpenDevice::CheckAuditIfDue() {
+  if (last_audit.has_value() && last_audit->status.ok() && client->pending_audit_writes() == 0 &&
+      clock.NowUnixMillis() - last_audit->at_ms < kAuditRecheckMs) {
+    return *last_audit;
+  }
+  return CheckAudit();
+}
+
 absl::Status OpenDevice::SetAlias(const Id128& case_id, std::string_view alias) {
   TRYGG_RETURN_IF_ERROR(aliases_status);
   TRYGG_RETURN_IF_ERROR(CheckAlias(alias));
@@ -204,6 +227,9 @@ absl::Status Vault::Unlock(std::string_view passphrase) {
     std::fprintf(stderr, "trygg-app: the alias index did not open: %s\n",
                  std::string(aliases.status().message()).c_str());
   }
+  // A server that rolled its log back or dropped a write since this device
+  // last looked is shown on the first page, not at the next write.
+  device->CheckAudit();
   device_ = std::move(device);
   last_activity_ms_ = SteadyMs();
   watch_stop_ = std::make_shared<std::atomic<bool>>(false);

@@ -33,6 +33,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -112,6 +113,27 @@ struct OpenDevice {
 
   KdfLimits save_limits;
   KeyStoreOpenOptions open_options;
+
+  // The device's check of the server's audit log (Client::VerifyAuditTrail:
+  // the log is consistent with the head this device saw before, and every
+  // write it made since is in it, saying what the device did). Run at
+  // unlock, by the overview when writes wait for it or the last check is
+  // over kAuditRecheckMs old or failed, and by the overview's button. `status` is
+  // DATA_LOSS for a log that shrank, forked or lost or changed a write (what
+  // a malicious or rolled-back server shows), FAILED_PRECONDITION while no
+  // platform-root certificate vouches for the server's key; nothing the
+  // device remembers changes on a failure, so the next check finds it again.
+  struct AuditCheck {
+    int64_t at_ms = 0;
+    absl::Status status;
+    AuditTrailReport report;  // when `status` is OK
+  };
+  static constexpr int64_t kAuditRecheckMs = 10 * 60 * 1000;
+  std::optional<AuditCheck> last_audit;
+  // Checks now and remembers the result in `last_audit`.
+  const AuditCheck& CheckAudit();
+  // Checks unless the last check is recent, passed, and no write waits for one.
+  const AuditCheck& CheckAuditIfDue();
 };
 
 struct Notice {
