@@ -10,7 +10,9 @@ trygg-app and her own browser. The suite checks the security envelope first
 referral through the pages in one language: unlock, a case through the form
 (validation first), consent, directory search, refer with preview, the live
 notification in Sara's inbox, accept, complete, and the outcome in Lina's
-outbox; then the lock button and the idle lock.
+outbox; the overview's check of the server's audit log; then the lock button,
+the idle lock, and last a server put back to an older copy of its database,
+which the audit check must report.
 
   app_test.py --build BUILD_DIR --lang sv|en [--screenshots DIR] [--keep]
 
@@ -24,6 +26,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -54,7 +57,8 @@ TEXT = {
            "dev_approved": "Enheten är godkänd", "dev_revoked_done": "Enheten är återkallad", "dev_active": "Aktiv",
            "dev_revoked": "Återkallad",
            "mismatch": "Lösenfraserna är inte likadana", "bad_org": "Organisationens id ska vara",
-           "not_approved": "Enheten är inte godkänd ännu", "audit_ok": "serverns logg stämmer med det"},
+           "not_approved": "Enheten är inte godkänd ännu", "audit_ok": "serverns logg stämmer med det",
+           "audit_fault": "Serverns granskningslogg stämmer inte"},
     "en": {"wrong": "Wrong passphrase", "overview": "Overview", "fix": "Please correct", "in_force": "in force",
            "new": "New", "accepted": "Accepted", "completed": "Completed", "outcome": "Service provided",
            "notice": "A new referral has arrived", "unlock": "Unlock", "birth_error": "Date of birth must be",
@@ -64,7 +68,8 @@ TEXT = {
            "dev_approved": "The device is approved", "dev_revoked_done": "The device is revoked", "dev_active": "Active",
            "dev_revoked": "Revoked",
            "mismatch": "The passphrases are not the same", "bad_org": "The organisation id must be",
-           "not_approved": "The device is not approved yet", "audit_ok": "the server's log agrees with what"},
+           "not_approved": "The device is not approved yet", "audit_ok": "the server's log agrees with what",
+           "audit_fault": "The server's audit log does not agree"},
 }
 
 
@@ -113,19 +118,42 @@ class World:
 
     def start(self):
         self.root_key = json.loads(self.root("init", "--json"))["public_key"]
-        data = os.path.join(self.work, "data")
-        os.mkdir(data, 0o700)
-        out = open(os.path.join(self.work, "tryggd.out"), "w+")
-        self.server = subprocess.Popen(
-            [self.tryggd, "--listen", "127.0.0.1:0", "--data-dir", data, "--platform-root-key", self.root_key],
-            stdout=out, stderr=open(os.path.join(self.work, "tryggd.log"), "w"), env=self.env)
-        self.procs.append(self.server)
-        self.addr = wait_for_line(out, r"^tryggd listening on ([^;]*);", self.server)
+        self.data = os.path.join(self.work, "data")
+        os.mkdir(self.data, 0o700)
+        self.addr = self.start_server("127.0.0.1:0")
         sk = json.loads(self.as_("operator", "--server", self.addr, "--root-key", self.root_key, "server-info",
                                  "--json"))["public_key"]
         cert = os.path.join(self.work, "server.cert.json")
         self.root("certify-server", "--server-key", sk, "--out", cert)
         self.as_("operator", "--server", self.addr, "--root-key", self.root_key, "upload-certificate", cert)
+
+    def start_server(self, listen):
+        out = open(os.path.join(self.work, "tryggd.out"), "w+")
+        self.server = subprocess.Popen(
+            [self.tryggd, "--listen", listen, "--data-dir", self.data, "--platform-root-key", self.root_key],
+            stdout=out, stderr=open(os.path.join(self.work, "tryggd.log"), "a"), env=self.env)
+        self.procs.append(self.server)
+        return wait_for_line(out, r"^tryggd listening on ([^;]*);", self.server)
+
+    def snapshot_database(self):
+        """A consistent copy of tryggd's live database (SQLite's backup API)."""
+        path = os.path.join(self.work, "snapshot.db")
+        with sqlite3.connect(os.path.join(self.data, "trygg.db")) as live, sqlite3.connect(path) as copy:
+            live.backup(copy)
+        return path
+
+    def restore_database(self, snapshot):
+        """What an operator, or an attacker with the server, does by putting an
+        older copy back: tryggd stops, the copy replaces its database, and it
+        starts again at the same address."""
+        self.server.send_signal(signal.SIGTERM)
+        self.server.wait(timeout=WAIT)
+        check(self.server.returncode == 0, "tryggd stops cleanly for the restore")
+        for suffix in ("-wal", "-shm"):
+            if os.path.exists(os.path.join(self.data, "trygg.db" + suffix)):
+                os.remove(os.path.join(self.data, "trygg.db" + suffix))
+        shutil.copyfile(snapshot, os.path.join(self.data, "trygg.db"))
+        check(self.start_server(self.addr) == self.addr, "tryggd serves the older copy at the same address")
 
     def admit(self, name, admin):
         init = json.loads(self.as_(admin, "device", "init", "--admin-of-new-org", "--server", self.addr,
@@ -1021,6 +1049,45 @@ def test_idle_lock(world, lang, profile):
         d.quit()
 
 
+def test_rolled_back_server(world, lang, profile):
+    """A server put back to an older copy of its database (by an operator
+    restoring a backup, or by an attacker hiding what was done since) shows a
+    log shorter than one Lina's device has checked: the app says so on the
+    overview as an alert, and says it again at the next check."""
+    t = TEXT[lang]
+    snapshot = world.snapshot_database()
+    # The log grows after the copy: the shelter publishes its listing again.
+    world.as_("shelter-admin", "directory", "publish", "--file", os.path.join(world.work, "shelter.json"))
+    # One app per key store at a time: Lina's first one ends.
+    world.apps["lina"].send_signal(signal.SIGTERM)
+    world.apps["lina"].wait(timeout=WAIT)
+    check(world.apps["lina"].returncode in (0, -signal.SIGTERM), "Lina's first app exits cleanly")
+    url = world.start_app("lina", lang)
+    d = browser(profile)
+    try:
+        open_and_unlock(d, url, "Juridisk rådgivning Malmö")
+        check(d.find_elements(By.CSS_SELECTOR, "#audit .audit-ok"), "unlocking checks the log, which agrees")
+        seen = int(d.find_element(By.CSS_SELECTOR, "#audit .audit-size").text)
+
+        world.restore_database(snapshot)
+        # A new session on the restored server: lock, and unlock again.
+        d.find_element(By.ID, "lock").click()
+        WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "passphrase")))
+        d.find_element(By.ID, "passphrase").send_keys(PASSPHRASE)
+        d.find_element(By.ID, "unlock").click()
+        WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#audit")))
+        fault = d.find_elements(By.CSS_SELECTOR, "#audit .audit-fault[role='alert']")
+        check(fault and t["audit_fault"] in fault[0].text and not d.find_elements(By.CSS_SELECTOR, "#audit .audit-ok"),
+              f"the overview warns that the server's log does not agree with the one of {seen} entries the device "
+              "checked")
+        # Nothing the device remembers changed: the next check finds it again.
+        d.find_element(By.CSS_SELECTOR, "form[action='/audit/check'] button").click()
+        WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#audit .audit-fault")))
+        check(not d.find_elements(By.CSS_SELECTOR, "#audit .audit-ok"), "and checking again says the same")
+    finally:
+        d.quit()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--build", required=True)
@@ -1063,6 +1130,8 @@ def main():
         test_admin_device_page(world, a.lang, os.path.join(work, "chrome-admin"), shelter, a.screenshots)
         test_new_device(world, a.lang, shelter, os.path.join(work, "chrome-olle"), a.screenshots)
         test_idle_lock(world, a.lang, os.path.join(work, "chrome-idle"))
+        # Last: it puts the server back to an older copy of its database.
+        test_rolled_back_server(world, a.lang, os.path.join(work, "chrome-lina-2"))
         # Every app stops cleanly on SIGTERM (under the sanitizers too: an
         # ASan or UBSan report ends the process with an error).
         for who, proc in world.apps.items():
