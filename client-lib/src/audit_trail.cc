@@ -78,10 +78,14 @@ size_t AuditWitness::pending_count() const {
 void AuditWitness::Advance(const AuditHead& head, const std::vector<PendingAuditWrite>& verified) {
   std::lock_guard<std::mutex> lock(mu_);
   head_ = head;
-  std::erase_if(pending_, [&](const PendingAuditWrite& p) {
-    return std::any_of(verified.begin(), verified.end(), [&](const PendingAuditWrite& v) { return v.seq == p.seq; });
-  });
+  std::unordered_set<uint64_t> proven;
+  proven.reserve(verified.size());
+  for (const PendingAuditWrite& v : verified) proven.insert(v.seq);
+  std::erase_if(pending_, [&](const PendingAuditWrite& p) { return proven.contains(p.seq); });
   verified_.insert(verified_.end(), verified.begin(), verified.end());
+  if (verified_.size() > remember_verified_) {
+    verified_.erase(verified_.begin(), verified_.end() - static_cast<std::ptrdiff_t>(remember_verified_));
+  }
   RecountKnownSizeLocked();
 }
 

@@ -73,6 +73,10 @@ struct PendingAuditWrite {
 
 class AuditWitness {
  public:
+  // How many verified writes are remembered (verified_, below).
+  static constexpr size_t kRememberVerified = 4096;
+  explicit AuditWitness(size_t remember_verified = kRememberVerified) : remember_verified_(remember_verified) {}
+
   // What the device knows of the log now: the verified head's size, or the
   // end of a receipt it received since, whichever is larger.
   uint64_t KnownSize() const;
@@ -121,10 +125,16 @@ class AuditWitness {
   absl::Status damaged_;
   std::optional<AuditHead> head_;
   std::vector<PendingAuditWrite> pending_;
-  // The writes this witness verified (since the last Forget), so that a save
-  // folding in another session's older copy of the queue does not queue them
-  // again.
+  // The writes this witness verified most recently (since the last Forget),
+  // so that a save folding in another session's older copy of the queue does
+  // not queue them again. At most remember_verified_ of them, the newest: a
+  // long-running process (a partner app's server, trygg-app left open) would
+  // otherwise hold every write it ever verified, and build a lookup set of
+  // them on every save. One that was forgotten and comes back from such a
+  // copy is only verified again (its entries are still in the log, under a
+  // larger head): work, never a write let through unchecked.
   std::vector<PendingAuditWrite> verified_;
+  size_t remember_verified_;
   uint64_t next_seq_ = 1;
   // KnownSize's answer: the larger of head_'s size and the end of every
   // receipt in pending_.
