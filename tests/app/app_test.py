@@ -58,7 +58,8 @@ TEXT = {
            "dev_revoked": "Återkallad",
            "mismatch": "Lösenfraserna är inte likadana", "bad_org": "Organisationens id ska vara",
            "not_approved": "Enheten är inte godkänd ännu", "audit_ok": "serverns logg stämmer med det",
-           "audit_fault": "Serverns granskningslogg stämmer inte"},
+           "audit_fault": "Serverns granskningslogg stämmer inte",
+           "audit_cert_gone": "Servern visar inte längre det certifikat", "error": "Det gick inte att göra"},
     "en": {"wrong": "Wrong passphrase", "overview": "Overview", "fix": "Please correct", "in_force": "in force",
            "new": "New", "accepted": "Accepted", "completed": "Completed", "outcome": "Service provided",
            "notice": "A new referral has arrived", "unlock": "Unlock", "birth_error": "Date of birth must be",
@@ -69,7 +70,8 @@ TEXT = {
            "dev_revoked": "Revoked",
            "mismatch": "The passphrases are not the same", "bad_org": "The organisation id must be",
            "not_approved": "The device is not approved yet", "audit_ok": "the server's log agrees with what",
-           "audit_fault": "The server's audit log does not agree"},
+           "audit_fault": "The server's audit log does not agree",
+           "audit_cert_gone": "The server no longer presents the certificate", "error": "This could not be done"},
 }
 
 
@@ -141,6 +143,15 @@ class World:
         with sqlite3.connect(os.path.join(self.data, "trygg.db")) as live, sqlite3.connect(path) as copy:
             live.backup(copy)
         return path
+
+    def tamper_database(self, sql):
+        """What an attacker with the server's files does: tryggd stops, the
+        database is changed behind its back, and it starts again."""
+        self.server.send_signal(signal.SIGTERM)
+        self.server.wait(timeout=WAIT)
+        with sqlite3.connect(os.path.join(self.data, "trygg.db")) as db:
+            db.execute(sql)
+        check(self.start_server(self.addr) == self.addr, "tryggd serves the changed database at the same address")
 
     def restore_database(self, snapshot):
         """What an operator, or an attacker with the server, does by putting an
@@ -665,25 +676,40 @@ def test_flow(world, lang, lina_url, sara_url, lina, sara, shots):
     check(True, "the lock button locks the app")
 
 
+def press_audit_check(d):
+    """Presses the overview's audit button and waits for the page it leads to."""
+    old = d.find_element(By.ID, "audit")
+    old.find_element(By.CSS_SELECTOR, "form[action='/audit/check'] button").click()
+    WebDriverWait(d, WAIT).until(gone(old))
+    return WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "audit")))
+
+
+def audit_check_until(d, condition):
+    """Presses the audit button until the overview's audit section meets
+    `condition`, within the deadline: after tryggd restarts, the app's
+    channel reconnects after a back-off, and the checks before it fail as
+    UNAVAILABLE."""
+    deadline = time.monotonic() + WAIT
+    while True:
+        audit = press_audit_check(d)
+        if condition(audit) or time.monotonic() > deadline:
+            return audit
+
+
 def test_audit_check(d, lang):
-    """The overview checks the server's audit log when this device's changes
-    wait for it: Lina's case, consent and referrals are proven there, and the
-    button checks again at once, with nothing new of hers to prove."""
+    """The app checks the server's audit log by itself after Lina's changes:
+    the overview shows it checked, with none of her case, consent and
+    referrals left waiting; the button checks again at once, with nothing
+    new of hers to prove."""
     t = TEXT[lang]
-    audit = d.find_element(By.ID, "audit")
-    check(audit.find_elements(By.CSS_SELECTOR, ".audit-ok") and not audit.find_elements(By.CSS_SELECTOR, ".audit-pending"),
+    audit = WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#audit .audit-ok")))
+    check(t["audit_ok"] in audit.text and not d.find_elements(By.CSS_SELECTOR, "#audit .audit-pending"),
           "the overview shows the audit log checked, with no change of Lina's left waiting")
-    proven = int(audit.find_element(By.CSS_SELECTOR, ".audit-proven").text)
-    size = int(audit.find_element(By.CSS_SELECTOR, ".audit-size").text)
-    # A case, its first version's grant, a consent, two referrals: each at
-    # least one entry that must say what her device did.
-    check(proven >= 5 and size >= proven, f"the check proved Lina's changes ({proven} of a log of {size})")
-    audit.find_element(By.CSS_SELECTOR, "form[action='/audit/check'] button").click()
-    WebDriverWait(d, WAIT).until(
-        lambda _: gone(audit)(_) and d.find_element(By.CSS_SELECTOR, "#audit .audit-proven").text == "0")
-    again = d.find_element(By.ID, "audit")
-    check(int(again.find_element(By.CSS_SELECTOR, ".audit-size").text) >= size and t["audit_ok"] in again.text,
-          "the button checks again: the log has not shrunk, and nothing of Lina's was left to prove")
+    size = int(d.find_element(By.CSS_SELECTOR, "#audit .audit-size").text)
+    again = press_audit_check(d)
+    check(again.find_elements(By.CSS_SELECTOR, ".audit-nothing-new") and
+          int(again.find_element(By.CSS_SELECTOR, ".audit-size").text) >= size,
+          f"the button checks again: the log has not shrunk from {size} entries, and nothing of Lina's was left")
 
 
 def test_alias(world, lang, base, case_url, lina, shots):
@@ -1052,8 +1078,9 @@ def test_idle_lock(world, lang, profile):
 def test_rolled_back_server(world, lang, profile):
     """A server put back to an older copy of its database (by an operator
     restoring a backup, or by an attacker hiding what was done since) shows a
-    log shorter than one Lina's device has checked: the app says so on the
-    overview as an alert, and says it again at the next check."""
+    log shorter than one Lina's device has checked: the overview says so as
+    an alert, which stays when the server then fails the check another way
+    (here: it is away), and shows even when the lists fail."""
     t = TEXT[lang]
     snapshot = world.snapshot_database()
     # The log grows after the copy: the shelter publishes its listing again.
@@ -1066,8 +1093,23 @@ def test_rolled_back_server(world, lang, profile):
     d = browser(profile)
     try:
         open_and_unlock(d, url, "Juridisk rådgivning Malmö")
-        check(d.find_elements(By.CSS_SELECTOR, "#audit .audit-ok"), "unlocking checks the log, which agrees")
-        seen = int(d.find_element(By.CSS_SELECTOR, "#audit .audit-size").text)
+        WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#audit .audit-ok")))
+        check(True, "unlocking checks the log, which agrees")
+
+        # The server stops presenting the platform root's certificate for its
+        # key (deleted behind its back): after the device has verified heads
+        # signed under it, refusing to be checked is an alarm too.
+        world.tamper_database("DELETE FROM certificates WHERE kind = 3")
+        refused = audit_check_until(d, lambda a: t["audit_cert_gone"] in a.text)
+        check(t["audit_cert_gone"] in refused.text and refused.find_elements(By.CSS_SELECTOR, ".audit-fault[role='alert']"),
+              "a server that no longer presents its certificate is shown as an alert")
+        # The operators upload it again: a check that passes ends the alarm.
+        world.as_("operator", "--server", world.addr, "--root-key", world.root_key, "upload-certificate",
+                  os.path.join(world.work, "server.cert.json"))
+        cleared = audit_check_until(d, lambda a: a.find_elements(By.CSS_SELECTOR, ".audit-ok"))
+        check(cleared.find_elements(By.CSS_SELECTOR, ".audit-ok") and not cleared.find_elements(By.CSS_SELECTOR, ".audit-fault"),
+              "and a check that passes again ends it")
+        seen = int(cleared.find_element(By.CSS_SELECTOR, ".audit-size").text)
 
         world.restore_database(snapshot)
         # A new session on the restored server: lock, and unlock again.
@@ -1075,15 +1117,22 @@ def test_rolled_back_server(world, lang, profile):
         WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.ID, "passphrase")))
         d.find_element(By.ID, "passphrase").send_keys(PASSPHRASE)
         d.find_element(By.ID, "unlock").click()
-        WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#audit")))
-        fault = d.find_elements(By.CSS_SELECTOR, "#audit .audit-fault[role='alert']")
-        check(fault and t["audit_fault"] in fault[0].text and not d.find_elements(By.CSS_SELECTOR, "#audit .audit-ok"),
-              f"the overview warns that the server's log does not agree with the one of {seen} entries the device "
-              "checked")
-        # Nothing the device remembers changed: the next check finds it again.
-        d.find_element(By.CSS_SELECTOR, "form[action='/audit/check'] button").click()
-        WebDriverWait(d, WAIT).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#audit .audit-fault")))
-        check(not d.find_elements(By.CSS_SELECTOR, "#audit .audit-ok"), "and checking again says the same")
+        fault = WebDriverWait(d, WAIT).until(
+            EC.presence_of_element_located((By.CSS_SELECTOR, "#audit .audit-fault[role='alert']")))
+        check(t["audit_fault"] in fault.text and f"shrank from {seen} to " in fault.text and
+              not d.find_elements(By.CSS_SELECTOR, "#audit .audit-ok"),
+              f"the overview warns that the server's log is shorter than the {seen} entries the device checked")
+
+        # The server away: the check fails another way, and the lists too.
+        world.server.send_signal(signal.SIGTERM)
+        world.server.wait(timeout=WAIT)
+        again = press_audit_check(d)
+        check(again.find_elements(By.CSS_SELECTOR, ".audit-unchecked") and
+              again.find_elements(By.CSS_SELECTOR, ".audit-fault[role='alert']") and
+              f"shrank from {seen} to " in again.text and t["error"] in d.find_element(By.TAG_NAME, "main").text,
+              "a failure of another kind leaves the warning standing, and the page shows it beside the error")
+        # Back, so that the apps log out and stop in time.
+        check(world.start_server(world.addr) == world.addr, "tryggd starts again")
     finally:
         d.quit()
 

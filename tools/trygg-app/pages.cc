@@ -651,35 +651,63 @@ absl::StatusOr<std::vector<ReferralSummary>> AllReferrals(OpenDevice& d, bool in
   return out;
 }
 
-// The overview's account of the last audit-log check (OpenDevice::CheckAudit)
-// and its button. A log that does not match what the device saw or did is an
-// alert: the server may have been rolled back or changed, and the caseworker
-// must not take it for a passing error.
-std::string AuditSection(const Ctx& c, const OpenDevice::AuditCheck& check, size_t pending) {
+// The overview's account of the app's checks of the server's audit log
+// (Vault::audit_status) and its button. A log that does not agree with what
+// the device saw or did, or a server that stopped presenting the certificate
+// its logs were checked under, is an alert that stays until a check passes:
+// the caseworker must not take it for a passing error, and a server must not
+// be able to clear it by failing the next check some other way.
+std::string AuditSection(const Ctx& c, const AuditStatus& st) {
   std::string h = "<section id=\"audit\" class=\"audit\"><h2>" + c.T("audit.title") + "</h2>";
-  const std::string detail = "<p lang=\"en\">" + Esc(std::string(check.status.message())) + "</p>";
-  if (check.status.ok()) {
-    h += "<p class=\"audit-ok\">" + c.T("audit.ok", {Esc(FormatStockholm(check.at_ms))}) + "</p><p>" +
-         c.T("audit.counts",
-             {"<span class=\"audit-proven\">" + std::to_string(check.report.writes_verified) + "</span>",
-              "<span class=\"audit-size\">" + std::to_string(check.report.head.tree_size) + "</span>"}) +
-         "</p>";
-  } else if (absl::IsDataLoss(check.status)) {
-    h += "<div class=\"error audit-fault\" role=\"alert\"><p>" + c.T("audit.fault") + "</p>" + detail + "</div>";
-  } else if (absl::IsFailedPrecondition(check.status)) {
-    h += "<p class=\"audit-unchecked\">" + c.T("audit.uncertified") + "</p>";
-  } else {
-    h += "<p class=\"audit-unchecked\">" + c.T("audit.unchecked") + "</p>" + detail;
+  const auto detail = [](const absl::Status& status) {
+    return "<p lang=\"en\" class=\"audit-detail\">" + Esc(std::string(status.message())) + "</p>";
+  };
+  if (!st.alarm.ok()) {
+    h += "<div class=\"error audit-fault\" role=\"alert\"><p>" +
+         c.T(absl::IsDataLoss(st.alarm) ? "audit.fault" : "audit.certificate_gone") + "</p><p>" +
+         c.T("audit.alarm_since", {Esc(FormatStockholm(st.alarm_at_ms))}) + "</p>" + detail(st.alarm) + "</div>";
   }
-  if (pending > 0) h += "<p class=\"audit-pending\">" + c.T("audit.pending", {std::to_string(pending)}) + "</p>";
+  if (!st.checked) {
+    h += "<p class=\"audit-checking\">" + c.T("audit.checking") + "</p>";
+  } else if (st.last.ok()) {
+    const std::string size = "<span class=\"audit-size\">" + std::to_string(st.report.head.tree_size) + "</span>";
+    h += "<p class=\"audit-ok\">" + c.T("audit.ok", {Esc(FormatStockholm(st.last_at_ms))}) + "</p>";
+    if (st.report.writes_verified == 0) {
+      h += "<p class=\"audit-nothing-new\">" + c.T("audit.nothing_new", {size}) + "</p>";
+    } else {
+      h += "<p>" +
+           c.T("audit.counts",
+               {"<span class=\"audit-proven\">" + std::to_string(st.report.writes_verified) + "</span>", size}) +
+           "</p>";
+    }
+  } else if (st.last != st.alarm) {
+    // A failure of its own (an alarm that stands says what it found before).
+    if (absl::IsFailedPrecondition(st.last)) {
+      h += "<p class=\"audit-unchecked\">" + c.T("audit.uncertified") + "</p>";
+    } else {
+      h += "<p class=\"audit-unchecked\">" + c.T("audit.unchecked") + "</p>" + detail(st.last);
+    }
+    if (st.overdue) {
+      h += "<div class=\"error audit-overdue\" role=\"alert\"><p>" +
+           c.T("audit.overdue", {Esc(FormatStockholm(st.since_ms))}) + "</p></div>";
+    }
+  }
+  if (st.pending > 0) h += "<p class=\"audit-pending\">" + c.T("audit.pending", {std::to_string(st.pending)}) + "</p>";
   h += "<form method=\"post\" action=\"/audit/check\">" + c.Csrf() + "<button type=\"submit\">" +
        c.T("audit.check_now") + "</button></form></section>";
   return h;
 }
 
 void Pages::Overview(const Ctx& c, const httplib::Request& req, httplib::Response& res) {
+  // A check running or due (at unlock, after a write) is waited for briefly,
+  // outside the lock every page and the lock button take, so the page shows
+  // its result rather than "being checked".
+  vault_.AwaitAudit(std::chrono::seconds(5));
   std::string body;
-  if (!Run(c, req, res, [&](OpenDevice& d) -> absl::Status {
+  AuditStatus audit_status = vault_.audit_status();
+  const absl::Status counted = vault_.With(
+      [&](OpenDevice& d) -> absl::Status {
+        audit_status.pending = d.client->pending_audit_writes();  // now, not at the last check
         body = "<p>" + c.T("overview.signed_in", {Esc(d.org_name)}) + "</p>";
         const int64_t now = d.clock.NowUnixMillis();
         for (bool inbox : {true, false}) {
@@ -697,13 +725,18 @@ void Pages::Overview(const Ctx& c, const httplib::Request& req, httplib::Respons
                   std::to_string(overdue) + "</dd><dt>" + c.T("count.accepted") + "</dt><dd class=\"count-accepted\">" +
                   std::to_string(accepted) + "</dd></dl></section>";
         }
-        const OpenDevice::AuditCheck& audit = d.CheckAuditIfDue();
-        body += AuditSection(c, audit, d.client->pending_audit_writes());
         return absl::OkStatus();
-      })) {
+      },
+      ActivityOf(req));
+  if (absl::IsFailedPrecondition(counted) && counted.message() == "locked") return res.set_redirect("/unlock");
+  // The audit section even when the lists fail: a server that rolled back a
+  // referral's history fails them, and its log's check says why.
+  const std::string audit = AuditSection(c, audit_status);
+  if (!counted.ok()) {
+    Send(c, req, res, "error.title", ErrorBox(c, counted) + audit, false, HttpStatusOf(counted));
     return;
   }
-  Send(c, req, res, "overview.title", body, true);
+  Send(c, req, res, "overview.title", body + audit, true);
 }
 
 void Pages::Box(const Ctx& c, const httplib::Request& req, httplib::Response& res, bool inbox) {
@@ -1683,14 +1716,10 @@ void Pages::Register(httplib::Server& s) {
   }, false);
 
   Get(s, "/", [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) { Overview(c, req, res); });
-  // Runs the audit-log check now; the overview shows its result.
-  Post(s, "/audit/check", [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) {
-    if (!Run(c, req, res, [](OpenDevice& d) -> absl::Status {
-          d.CheckAudit();
-          return absl::OkStatus();
-        })) {
-      return;
-    }
+  // Checks the audit log now, waiting for the result a little while (never
+  // under the vault's lock); the overview shows it.
+  Post(s, "/audit/check", [this](const Ctx&, const httplib::Request&, httplib::Response& res) {
+    if (!vault_.CheckAuditNow(std::chrono::seconds(10)).ok()) return res.set_redirect("/unlock", 303);
     res.set_redirect("/#audit", 303);
   });
   Get(s, "/inbox", [this](const Ctx& c, const httplib::Request& req, httplib::Response& res) { Box(c, req, res, true); });

@@ -29,29 +29,6 @@ int64_t SteadyMs() {
 
 }  // namespace
 
-const OpenDevice::AuditCheck& OpenDevice::CheckAudit() {
-  AuditCheck check;
-  absl::StatusOr<AuditTrailReport> report = client->VerifyAuditTrail();
-  check.at_ms = clock.NowUnixMillis();
-  if (report.ok()) {
-    check.report = *report;
-  } else {
-    check.status = report.status();
-    // Sizes, hashes and entry numbers only: never a survivor's data.
-    std::fprintf(stderr, "trygg-app: the audit log check failed: %s\n", report.status().ToString().c_str());
-  }
-  last_audit = std::move(check);
-  return *last_audit;
-}
-
-const OpenDevice::AuditCheck& OpenDevice::CheckAuditIfDue() {
-  if (last_audit.has_value() && last_audit->status.ok() && client->pending_audit_writes() == 0 &&
-      clock.NowUnixMillis() - last_audit->at_ms < kAuditRecheckMs) {
-    return *last_audit;
-  }
-  return CheckAudit();
-}
-
 absl::Status OpenDevice::SetAlias(const Id128& case_id, std::string_view alias) {
   TRYGG_RETURN_IF_ERROR(aliases_status);
   TRYGG_RETURN_IF_ERROR(CheckAlias(alias));
@@ -227,15 +204,23 @@ absl::Status Vault::Unlock(std::string_view passphrase) {
     std::fprintf(stderr, "trygg-app: the alias index did not open: %s\n",
                  std::string(aliases.status().message()).c_str());
   }
-  // A server that rolled its log back or dropped a write since this device
-  // last looked is shown on the first page, not at the next write.
-  device->CheckAudit();
   device_ = std::move(device);
   last_activity_ms_ = SteadyMs();
   watch_stop_ = std::make_shared<std::atomic<bool>>(false);
   watcher_ = std::thread([this, client = device_->client, keys = &device_->keys, stop = watch_stop_] {
     Watch(client, keys, *stop);
   });
+  {
+    std::lock_guard<std::mutex> audit_lock(audit_mutex_);
+    audit_ = AuditStatus();
+    audit_.since_ms = NowMs();
+    audit_requested_ = false;
+    audit_since_steady_ = SteadyMs();
+    audit_client_ = device_->client;
+  }
+  // The first check starts at once: a server that rolled its log back or
+  // dropped a write since this device last looked is shown on the first page.
+  auditor_ = std::thread([this, client = device_->client, stop = watch_stop_] { AuditLoop(client, *stop); });
   wake_.notify_all();
   return absl::OkStatus();
 }
@@ -251,6 +236,7 @@ void Vault::LockLocked(std::unique_lock<std::mutex>& lock) {
   // finds nothing to do and a page request finds the app locked.
   std::unique_ptr<OpenDevice> device = std::move(device_);
   std::thread watcher = std::move(watcher_);
+  std::thread auditor = std::move(auditor_);
   watch_stop_->store(true);
   wake_.notify_all();
   // The watcher checks watch_stop_ at least once a second and takes no lock
@@ -270,6 +256,15 @@ void Vault::LockLocked(std::unique_lock<std::mutex>& lock) {
   KeyStoreContents& keys = device->session->keys();
   keys.org_keys.clear();
   keys.device = DeviceKeys::FromSeeds(SecretKey(), SecretKey());
+  // A running audit check needs the Client, not the keys: it may finish
+  // after they are gone (its calls have their deadline), never after the
+  // Client. It saw watch_stop_ and starts no other.
+  {
+    std::lock_guard<std::mutex> audit_lock(audit_mutex_);
+    audit_client_ = nullptr;
+  }
+  audit_cv_.notify_all();
+  if (auditor.joinable()) auditor.join();
   // Destroying the device logs out (DeviceSession).
   device.reset();
   {
@@ -331,6 +326,110 @@ void Vault::Watch(Client* client, const KeyStoreContents* keys, const std::atomi
       wake_.wait_for(lock, std::chrono::seconds(1), [&stop] { return stop.load(); });
     }
   }
+}
+
+AuditStatus Vault::audit_status() const {
+  std::lock_guard<std::mutex> lock(audit_mutex_);
+  return audit_;
+}
+
+bool Vault::AuditDueLocked(const Client& client, int64_t now_steady) const {
+  if (audit_requested_ || !audit_.checked) return true;
+  const int64_t since = now_steady - audit_attempt_steady_;
+  if (!audit_.last.ok()) return since >= kAuditRetryMs;
+  return client.pending_audit_writes() > 0 || since >= kAuditRecheckMs;
+}
+
+void Vault::AwaitAudit(std::chrono::milliseconds wait) const {
+  std::unique_lock<std::mutex> lock(audit_mutex_);
+  if (audit_client_ == nullptr) return;
+  const bool due = AuditDueLocked(*audit_client_, SteadyMs());
+  if (!audit_.running && !due) return;
+  // The check that is running, or the one due, which starts at once.
+  const uint64_t target = audit_runs_ + 1;
+  audit_cv_.notify_all();
+  audit_cv_.wait_for(lock, wait, [&] { return audit_runs_ >= target; });
+}
+
+absl::Status Vault::CheckAuditNow(std::chrono::milliseconds wait) {
+  if (!unlocked()) return absl::FailedPreconditionError("locked");
+  std::unique_lock<std::mutex> lock(audit_mutex_);
+  // A check already running may have read the queue before the latest
+  // write: the one asked for here starts after it.
+  const uint64_t target = audit_runs_ + (audit_.running ? 2 : 1);
+  audit_requested_ = true;
+  audit_cv_.notify_all();
+  audit_cv_.wait_for(lock, wait, [&] { return audit_runs_ >= target; });
+  return absl::OkStatus();
+}
+
+void Vault::AuditLoop(Client* client, const std::atomic<bool>& stop) {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(audit_mutex_);
+      audit_cv_.wait_for(lock, std::chrono::seconds(1),
+                         [&] { return stop.load() || AuditDueLocked(*client, SteadyMs()); });
+      if (stop.load()) return;
+      if (!AuditDueLocked(*client, SteadyMs())) continue;
+      audit_requested_ = false;
+      audit_.running = true;
+      audit_attempt_steady_ = SteadyMs();
+    }
+    // Outside every lock of the app's: the calls may take their deadlines.
+    const absl::StatusOr<AuditTrailReport> result = client->VerifyAuditTrail();
+    RecordAudit(*client, result);
+  }
+}
+
+namespace {
+
+// A message that may carry a server's words: one line of printable text, at
+// most 300 bytes, for the log and the page (which escapes it as well).
+std::string Printable(absl::string_view text) {
+  std::string out;
+  for (char ch : text.substr(0, 300)) out.push_back(static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f ? ' ' : ch);
+  if (text.size() > 300) out += "...";
+  return out;
+}
+
+}  // namespace
+
+void Vault::RecordAudit(const Client& client, const absl::StatusOr<AuditTrailReport>& result) {
+  const int64_t now_ms = NowMs();
+  std::lock_guard<std::mutex> lock(audit_mutex_);
+  const absl::Status before = audit_.checked ? audit_.last : absl::OkStatus();
+  audit_.checked = true;
+  audit_.running = false;
+  audit_.last_at_ms = now_ms;
+  audit_.pending = client.pending_audit_writes();
+  if (result.ok()) {
+    audit_.last = absl::OkStatus();
+    audit_.report = *result;
+    audit_.last_ok_at_ms = now_ms;
+    audit_.since_ms = now_ms;
+    audit_.alarm = absl::OkStatus();
+    audit_.alarm_at_ms = 0;
+    audit_.overdue = false;
+    audit_since_steady_ = SteadyMs();
+  } else {
+    const absl::Status& failed = result.status();
+    audit_.last = absl::Status(failed.code(), Printable(failed.message()));
+    // Refusing to check at all is a way to hide a rollback, once this device
+    // has verified a head signed under a certified key.
+    const bool alarming =
+        absl::IsDataLoss(failed) || (absl::IsFailedPrecondition(failed) && client.audit_head().has_value());
+    if (alarming && audit_.alarm.ok()) audit_.alarm_at_ms = now_ms;
+    if (alarming) audit_.alarm = audit_.last;
+    audit_.overdue = SteadyMs() - audit_since_steady_ >= kAuditOverdueMs;
+    if (failed.code() != before.code() || Printable(failed.message()) != before.message()) {
+      // Sizes, hashes, entry numbers, or the server's words: never a
+      // survivor's data. Once per change, not once a minute.
+      std::fprintf(stderr, "trygg-app: the audit log check failed: %s: %s\n",
+                   absl::StatusCodeToString(failed.code()).c_str(), std::string(audit_.last.message()).c_str());
+    }
+  }
+  ++audit_runs_;
+  audit_cv_.notify_all();
 }
 
 void Vault::IdleLoop() {

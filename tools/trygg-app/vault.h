@@ -27,13 +27,13 @@
 #define TRYGG_TOOLS_TRYGG_APP_VAULT_H_
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -113,32 +113,36 @@ struct OpenDevice {
 
   KdfLimits save_limits;
   KeyStoreOpenOptions open_options;
-
-  // The device's check of the server's audit log (Client::VerifyAuditTrail:
-  // the log is consistent with the head this device saw before, and every
-  // write it made since is in it, saying what the device did). Run at
-  // unlock, by the overview when writes wait for it or the last check is
-  // over kAuditRecheckMs old or failed, and by the overview's button. `status` is
-  // DATA_LOSS for a log that shrank, forked or lost or changed a write (what
-  // a malicious or rolled-back server shows), FAILED_PRECONDITION while no
-  // platform-root certificate vouches for the server's key; nothing the
-  // device remembers changes on a failure, so the next check finds it again.
-  struct AuditCheck {
-    int64_t at_ms = 0;
-    absl::Status status;
-    AuditTrailReport report;  // when `status` is OK
-  };
-  static constexpr int64_t kAuditRecheckMs = 10 * 60 * 1000;
-  std::optional<AuditCheck> last_audit;
-  // Checks now and remembers the result in `last_audit`.
-  const AuditCheck& CheckAudit();
-  // Checks unless the last check is recent, passed, and no write waits for one.
-  const AuditCheck& CheckAuditIfDue();
 };
 
 struct Notice {
   uint64_t seq = 0;
   ReferralNotice notice;
+};
+
+// What the app knows of its checks of the server's audit log
+// (Client::VerifyAuditTrail: the log is consistent with the head this device
+// verified before, and every write it made since is in it, saying what the
+// device did), for the overview. Times are wall-clock, for display.
+struct AuditStatus {
+  bool checked = false;  // a check has finished since unlock
+  bool running = false;
+  int64_t last_at_ms = 0;  // when the last check finished
+  absl::Status last;       // how it ended
+  AuditTrailReport report;  // of the last check that passed
+  int64_t last_ok_at_ms = 0;  // 0: none since unlock
+  int64_t since_ms = 0;       // the last check that passed, or the unlock
+  // What the server must not be able to hide: a log that disagrees with what
+  // the device saw or did (DATA_LOSS), or a server that no longer presents a
+  // certified key after the device verified heads signed under one. Kept
+  // until a check passes, whatever failures of other kinds come between.
+  absl::Status alarm;
+  int64_t alarm_at_ms = 0;
+  // Checks have failed, with no alarm of their own, for kAuditOverdueMs
+  // since the last that passed (or since unlock): a server that answers
+  // everything else but not these is shown too.
+  bool overdue = false;
+  size_t pending = 0;  // writes waiting to be proven
 };
 
 class Vault {
@@ -176,6 +180,23 @@ class Vault {
   // activity for the idle lock. FailedPrecondition when locked.
   absl::Status With(const std::function<absl::Status(OpenDevice&)>& fn, Activity activity = Activity::kUse);
 
+  // The audit log's checks run on a thread of their own while unlocked, never
+  // under the lock pages and Lock take, so a slow or stalling server cannot
+  // hold the lock button up: at unlock, within a second of a write of this
+  // device, every kAuditRecheckMs, and after a failure every
+  // kAuditRetryMs. Lock wipes the keys first and waits for a running check
+  // after.
+  static constexpr int64_t kAuditRecheckMs = 10 * 60 * 1000;
+  static constexpr int64_t kAuditRetryMs = 60 * 1000;
+  static constexpr int64_t kAuditOverdueMs = 60 * 60 * 1000;
+  AuditStatus audit_status() const;
+  // Waits up to `wait` for a running or due check to finish (the overview,
+  // so that it shows a fresh result rather than "checking").
+  void AwaitAudit(std::chrono::milliseconds wait) const;
+  // Asks for a check now and waits up to `wait` for it (the overview's
+  // button). FailedPrecondition when locked.
+  absl::Status CheckAuditNow(std::chrono::milliseconds wait);
+
   // Notices after `after_seq`, and the newest seq.
   std::vector<Notice> NoticesAfter(uint64_t after_seq, uint64_t& newest) const;
   // The last error of the watch stream, "" when it is open.
@@ -184,6 +205,10 @@ class Vault {
  private:
   void Watch(Client* client, const KeyStoreContents* keys, const std::atomic<bool>& stop);
   void IdleLoop();
+  void AuditLoop(Client* client, const std::atomic<bool>& stop);
+  // Whether a check is due now (audit_mutex_ held).
+  bool AuditDueLocked(const Client& client, int64_t now_steady) const;
+  void RecordAudit(const Client& client, const absl::StatusOr<AuditTrailReport>& result);
   void LockLocked(std::unique_lock<std::mutex>& lock);
   DeviceSessionOptions SessionOptions() const;
 
@@ -201,6 +226,16 @@ class Vault {
   std::vector<Notice> notices_;
   uint64_t next_seq_ = 1;
   std::string watch_error_;
+
+  mutable std::mutex audit_mutex_;  // guards audit_ and the fields below
+  mutable std::condition_variable audit_cv_;
+  AuditStatus audit_;
+  bool audit_requested_ = false;
+  uint64_t audit_runs_ = 0;          // checks finished since unlock
+  int64_t audit_attempt_steady_ = 0;  // when the last check started
+  int64_t audit_since_steady_ = 0;    // last passed check, or unlock
+  Client* audit_client_ = nullptr;    // the open device's, while unlocked
+  std::thread auditor_;
 };
 
 }  // namespace trygg::app
