@@ -17,6 +17,9 @@
 // their lists every 20 s as well). A Watch that another thread can cancel
 // would remove the gap.
 //
+// Another thread checks the server's audit log (AuditStatus, below), outside
+// the lock pages and Lock take.
+//
 // Ownership: owns everything it opens. Thread-safety: thread-safe; page
 // requests run one at a time (With holds a mutex), the watcher on its own
 // typed clients over the shared Client (thread-safe once logged in).
