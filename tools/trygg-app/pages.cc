@@ -658,7 +658,11 @@ absl::StatusOr<std::vector<ReferralSummary>> AllReferrals(OpenDevice& d, bool in
 // the caseworker must not take it for a passing error, and a server must not
 // be able to clear it by failing the next check some other way.
 std::string AuditSection(const Ctx& c, const AuditStatus& st) {
-  std::string h = "<section id=\"audit\" class=\"audit\"><h2>" + c.T("audit.title") + "</h2>";
+  // data-checks: checks finished (a page can tell a new result from the
+  // last); data-proven: this device's writes proven since unlock.
+  std::string h = "<section id=\"audit\" class=\"audit\" data-checks=\"" + std::to_string(st.checks) +
+                  "\" data-proven=\"" + std::to_string(st.proven_since_unlock) + "\"><h2>" + c.T("audit.title") +
+                  "</h2>";
   const auto detail = [](const absl::Status& status) {
     return "<p lang=\"en\" class=\"audit-detail\">" + Esc(std::string(status.message())) + "</p>";
   };
@@ -704,10 +708,10 @@ void Pages::Overview(const Ctx& c, const httplib::Request& req, httplib::Respons
   // its result rather than "being checked".
   vault_.AwaitAudit(std::chrono::seconds(5));
   std::string body;
-  AuditStatus audit_status = vault_.audit_status();
+  size_t pending = 0;
   const absl::Status counted = vault_.With(
       [&](OpenDevice& d) -> absl::Status {
-        audit_status.pending = d.client->pending_audit_writes();  // now, not at the last check
+        pending = d.client->pending_audit_writes();  // now, not at the last check
         body = "<p>" + c.T("overview.signed_in", {Esc(d.org_name)}) + "</p>";
         const int64_t now = d.clock.NowUnixMillis();
         for (bool inbox : {true, false}) {
@@ -731,6 +735,8 @@ void Pages::Overview(const Ctx& c, const httplib::Request& req, httplib::Respons
   if (absl::IsFailedPrecondition(counted) && counted.message() == "locked") return res.set_redirect("/unlock");
   // The audit section even when the lists fail: a server that rolled back a
   // referral's history fails them, and its log's check says why.
+  AuditStatus audit_status = vault_.audit_status();  // after the lists, which may have taken a while
+  if (counted.ok()) audit_status.pending = pending;
   const std::string audit = AuditSection(c, audit_status);
   if (!counted.ok()) {
     Send(c, req, res, "error.title", ErrorBox(c, counted) + audit, false, HttpStatusOf(counted));

@@ -100,6 +100,8 @@ absl::StatusOr<RekeyReport> OpenDevice::RevokeDevice(const Id128& device_id, std
 }
 
 Vault::Vault(VaultConfig config) : config_(std::move(config)) {
+  audit_.since_ms = NowMs();
+  audit_since_steady_ = SteadyMs();
   idle_thread_ = std::thread([this] { IdleLoop(); });
 }
 
@@ -111,6 +113,8 @@ Vault::~Vault() {
   }
   wake_.notify_all();
   idle_thread_.join();
+  std::lock_guard<std::mutex> retiring_lock(retiring_mutex_);
+  for (Retiring& r : retiring_) r.thread.join();
 }
 
 bool Vault::unlocked() const {
@@ -210,17 +214,25 @@ absl::Status Vault::Unlock(std::string_view passphrase) {
   watcher_ = std::thread([this, client = device_->client, keys = &device_->keys, stop = watch_stop_] {
     Watch(client, keys, *stop);
   });
+  uint64_t generation = 0;
   {
+    // An alarm, the count of checks and the time of the last that passed
+    // outlive the lock: a server caught once cannot clear its alarm by
+    // failing the checks of the next unlock another way.
     std::lock_guard<std::mutex> audit_lock(audit_mutex_);
-    audit_ = AuditStatus();
-    audit_.since_ms = NowMs();
+    generation = ++audit_generation_;
+    audit_.checked = false;
+    audit_.running = false;
+    audit_.proven_since_unlock = 0;
     audit_requested_ = false;
-    audit_since_steady_ = SteadyMs();
+    audit_next_steady_ = 0;
     audit_client_ = device_->client;
   }
   // The first check starts at once: a server that rolled its log back or
   // dropped a write since this device last looked is shown on the first page.
-  auditor_ = std::thread([this, client = device_->client, stop = watch_stop_] { AuditLoop(client, *stop); });
+  auditor_ = std::thread([this, client = device_->client, stop = watch_stop_, generation] {
+    AuditLoop(client, *stop, generation);
+  });
   wake_.notify_all();
   return absl::OkStatus();
 }
@@ -239,6 +251,14 @@ void Vault::LockLocked(std::unique_lock<std::mutex>& lock) {
   std::thread auditor = std::move(auditor_);
   watch_stop_->store(true);
   wake_.notify_all();
+  {
+    // Before the lock is let go: an Unlock while this Lock finishes makes a
+    // generation of its own, which nothing of this one's touches.
+    std::lock_guard<std::mutex> audit_lock(audit_mutex_);
+    audit_client_ = nullptr;
+    audit_.running = false;
+  }
+  audit_cv_.notify_all();
   // The watcher checks watch_stop_ at least once a second and takes no lock
   // of ours while it streams.
   lock.unlock();
@@ -256,21 +276,30 @@ void Vault::LockLocked(std::unique_lock<std::mutex>& lock) {
   KeyStoreContents& keys = device->session->keys();
   keys.org_keys.clear();
   keys.device = DeviceKeys::FromSeeds(SecretKey(), SecretKey());
-  // A running audit check needs the Client, not the keys: it may finish
-  // after they are gone (its calls have their deadline), never after the
-  // Client. It saw watch_stop_ and starts no other.
-  {
-    std::lock_guard<std::mutex> audit_lock(audit_mutex_);
-    audit_client_ = nullptr;
-  }
-  audit_cv_.notify_all();
-  if (auditor.joinable()) auditor.join();
-  // Destroying the device logs out (DeviceSession).
-  device.reset();
   {
     std::lock_guard<std::mutex> notices_lock(notices_mutex_);
     notices_.clear();
     watch_error_.clear();
+  }
+  // A running audit check needs the Client, not the keys, and its calls may
+  // each take their whole deadline against a stalling server; the logout
+  // (destroying the device) may take its own. Both finish in the
+  // background, the check first: it saw watch_stop_ and starts no other,
+  // and records nothing for a later unlock.
+  {
+    std::lock_guard<std::mutex> retiring_lock(retiring_mutex_);
+    std::erase_if(retiring_, [](Retiring& r) {
+      if (!r.done->load()) return false;
+      r.thread.join();
+      return true;
+    });
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    std::thread thread([device = std::move(device), auditor = std::move(auditor), done]() mutable {
+      if (auditor.joinable()) auditor.join();
+      device.reset();
+      done->store(true);
+    });
+    retiring_.push_back(Retiring{std::move(thread), std::move(done)});
   }
   lock.lock();
 }
@@ -335,100 +364,147 @@ AuditStatus Vault::audit_status() const {
 
 bool Vault::AuditDueLocked(const Client& client, int64_t now_steady) const {
   if (audit_requested_ || !audit_.checked) return true;
-  const int64_t since = now_steady - audit_attempt_steady_;
-  if (!audit_.last.ok()) return since >= kAuditRetryMs;
-  return client.pending_audit_writes() > 0 || since >= kAuditRecheckMs;
+  if (now_steady >= audit_next_steady_) return true;
+  return audit_.last.ok() && client.pending_audit_writes() > 0 &&
+         now_steady - audit_started_steady_ >= kAuditGapMs;
 }
 
 void Vault::AwaitAudit(std::chrono::milliseconds wait) const {
   std::unique_lock<std::mutex> lock(audit_mutex_);
   if (audit_client_ == nullptr) return;
-  const bool due = AuditDueLocked(*audit_client_, SteadyMs());
-  if (!audit_.running && !due) return;
-  // The check that is running, or the one due, which starts at once.
-  const uint64_t target = audit_runs_ + 1;
+  // Only the first check of an unlock, or one a write asked for, is waited
+  // for (the page then shows its result, not "being checked"); a retry
+  // against a failing server is not.
+  const bool fresh = !audit_.checked || (audit_.last.ok() && audit_client_->pending_audit_writes() > 0);
+  if (!fresh) return;
+  const uint64_t target = audit_.checks + 1;
+  const uint64_t generation = audit_generation_;
   audit_cv_.notify_all();
-  audit_cv_.wait_for(lock, wait, [&] { return audit_runs_ >= target; });
+  audit_cv_.wait_for(lock, wait, [&] {
+    return audit_.checks >= target || audit_client_ == nullptr || audit_generation_ != generation;
+  });
 }
 
 absl::Status Vault::CheckAuditNow(std::chrono::milliseconds wait) {
-  if (!unlocked()) return absl::FailedPreconditionError("locked");
   std::unique_lock<std::mutex> lock(audit_mutex_);
+  if (audit_client_ == nullptr) return absl::FailedPreconditionError("locked");
   // A check already running may have read the queue before the latest
   // write: the one asked for here starts after it.
-  const uint64_t target = audit_runs_ + (audit_.running ? 2 : 1);
+  const uint64_t target = audit_.checks + (audit_.running ? 2 : 1);
+  const uint64_t generation = audit_generation_;
   audit_requested_ = true;
   audit_cv_.notify_all();
-  audit_cv_.wait_for(lock, wait, [&] { return audit_runs_ >= target; });
+  audit_cv_.wait_for(lock, wait, [&] {
+    return audit_.checks >= target || audit_client_ == nullptr || audit_generation_ != generation;
+  });
   return absl::OkStatus();
 }
 
-void Vault::AuditLoop(Client* client, const std::atomic<bool>& stop) {
+void Vault::AuditLoop(Client* client, const std::atomic<bool>& stop, uint64_t generation) {
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(audit_mutex_);
       audit_cv_.wait_for(lock, std::chrono::seconds(1),
                          [&] { return stop.load() || AuditDueLocked(*client, SteadyMs()); });
-      if (stop.load()) return;
+      if (stop.load() || audit_generation_ != generation) return;
       if (!AuditDueLocked(*client, SteadyMs())) continue;
       audit_requested_ = false;
       audit_.running = true;
-      audit_attempt_steady_ = SteadyMs();
+      audit_started_steady_ = SteadyMs();
     }
     // Outside every lock of the app's: the calls may take their deadlines.
     const absl::StatusOr<AuditTrailReport> result = client->VerifyAuditTrail();
-    RecordAudit(*client, result);
+    RecordAudit(*client, result, generation);
   }
 }
 
 namespace {
 
-// A message that may carry a server's words: one line of printable text, at
-// most 300 bytes, for the log and the page (which escapes it as well).
+// A message that may carry a server's words: one line of at most 300 bytes,
+// cut at a character boundary, without control characters or the Unicode
+// controls that reorder text (U+202A to U+202E, U+2066 to U+2069), for the
+// log and the page (which escapes it as well).
 std::string Printable(absl::string_view text) {
+  size_t end = std::min<size_t>(text.size(), 300);
+  while (end < text.size() && end > 0 && (static_cast<unsigned char>(text[end]) & 0xc0) == 0x80) --end;
   std::string out;
-  for (char ch : text.substr(0, 300)) out.push_back(static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f ? ' ' : ch);
-  if (text.size() > 300) out += "...";
+  for (size_t i = 0; i < end; ++i) {
+    const auto ch = static_cast<unsigned char>(text[i]);
+    if (ch == 0xe2 && i + 2 < end) {
+      const auto b1 = static_cast<unsigned char>(text[i + 1]);
+      const auto b2 = static_cast<unsigned char>(text[i + 2]);
+      if ((b1 == 0x80 && b2 >= 0xaa && b2 <= 0xae) || (b1 == 0x81 && b2 >= 0xa6 && b2 <= 0xa9)) {
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(ch < 0x20 || ch == 0x7f ? ' ' : static_cast<char>(ch));
+  }
+  if (end < text.size()) out += "...";
   return out;
+}
+
+// A failure that passes by itself: the server away, busy or slow, or the
+// session ended. Anything else, once the device has verified a head, is a
+// server refusing to be checked.
+bool Passing(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kCancelled:
+      return true;
+    default:
+      return false;
+  }
 }
 
 }  // namespace
 
-void Vault::RecordAudit(const Client& client, const absl::StatusOr<AuditTrailReport>& result) {
+void Vault::RecordAudit(const Client& client, const absl::StatusOr<AuditTrailReport>& result,
+                        uint64_t generation) {
   const int64_t now_ms = NowMs();
+  const int64_t now_steady = SteadyMs();
   std::lock_guard<std::mutex> lock(audit_mutex_);
+  if (audit_generation_ != generation) return;  // locked since: a later unlock's state
   const absl::Status before = audit_.checked ? audit_.last : absl::OkStatus();
   audit_.checked = true;
   audit_.running = false;
+  ++audit_.checks;
   audit_.last_at_ms = now_ms;
   audit_.pending = client.pending_audit_writes();
   if (result.ok()) {
     audit_.last = absl::OkStatus();
     audit_.report = *result;
-    audit_.last_ok_at_ms = now_ms;
+    audit_.proven_since_unlock += result->writes_verified;
     audit_.since_ms = now_ms;
     audit_.alarm = absl::OkStatus();
     audit_.alarm_at_ms = 0;
     audit_.overdue = false;
-    audit_since_steady_ = SteadyMs();
+    audit_since_steady_ = now_steady;
+    audit_next_steady_ = now_steady + kAuditRecheckMs;
   } else {
     const absl::Status& failed = result.status();
     audit_.last = absl::Status(failed.code(), Printable(failed.message()));
-    // Refusing to check at all is a way to hide a rollback, once this device
-    // has verified a head signed under a certified key.
     const bool alarming =
-        absl::IsDataLoss(failed) || (absl::IsFailedPrecondition(failed) && client.audit_head().has_value());
-    if (alarming && audit_.alarm.ok()) audit_.alarm_at_ms = now_ms;
-    if (alarming) audit_.alarm = audit_.last;
-    audit_.overdue = SteadyMs() - audit_since_steady_ >= kAuditOverdueMs;
-    if (failed.code() != before.code() || Printable(failed.message()) != before.message()) {
+        absl::IsDataLoss(failed) || (!Passing(failed.code()) && client.audit_head().has_value());
+    // The first alarm stays, unless a log found to disagree comes after a
+    // refusal: that is the stronger evidence.
+    if (alarming && (audit_.alarm.ok() || (absl::IsDataLoss(failed) && !absl::IsDataLoss(audit_.alarm)))) {
+      audit_.alarm = audit_.last;
+      audit_.alarm_at_ms = now_ms;
+    }
+    audit_.overdue = now_steady - audit_since_steady_ >= kAuditOverdueMs;
+    audit_next_steady_ = now_steady + kAuditRetryMs;
+    if (failed.code() != before.code() || audit_.last.message() != before.message()) {
       // Sizes, hashes, entry numbers, or the server's words: never a
       // survivor's data. Once per change, not once a minute.
       std::fprintf(stderr, "trygg-app: the audit log check failed: %s: %s\n",
                    absl::StatusCodeToString(failed.code()).c_str(), std::string(audit_.last.message()).c_str());
     }
   }
-  ++audit_runs_;
   audit_cv_.notify_all();
 }
 

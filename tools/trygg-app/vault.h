@@ -130,20 +130,25 @@ struct Notice {
 struct AuditStatus {
   bool checked = false;  // a check has finished since unlock
   bool running = false;
+  uint64_t checks = 0;     // checks finished since the app started
   int64_t last_at_ms = 0;  // when the last check finished
   absl::Status last;       // how it ended
   AuditTrailReport report;  // of the last check that passed
-  int64_t last_ok_at_ms = 0;  // 0: none since unlock
-  int64_t since_ms = 0;       // the last check that passed, or the unlock
-  // What the server must not be able to hide: a log that disagrees with what
-  // the device saw or did (DATA_LOSS), or a server that no longer presents a
-  // certified key after the device verified heads signed under one. Kept
-  // until a check passes, whatever failures of other kinds come between.
+  uint64_t proven_since_unlock = 0;  // this device's writes proven since unlock
+  int64_t since_ms = 0;  // the last check that passed, or the app's start
+  // What the server must not be able to hide, kept until a check passes,
+  // whatever failures of other kinds come between, and across lock and
+  // unlock: a log that disagrees with what the device saw or did
+  // (DATA_LOSS), or, once the device has verified a head, a refusal that is
+  // no passing trouble (anything but UNAVAILABLE, DEADLINE_EXCEEDED,
+  // RESOURCE_EXHAUSTED, UNAUTHENTICATED, ABORTED, CANCELLED): a certificate
+  // gone, of the wrong kind or badly signed. The first alarm stays; a later
+  // one does not replace it.
   absl::Status alarm;
   int64_t alarm_at_ms = 0;
   // Checks have failed, with no alarm of their own, for kAuditOverdueMs
-  // since the last that passed (or since unlock): a server that answers
-  // everything else but not these is shown too.
+  // since the last that passed (or since the app started): a server that
+  // answers everything else but not these is shown too.
   bool overdue = false;
   size_t pending = 0;  // writes waiting to be proven
 };
@@ -186,12 +191,14 @@ class Vault {
   // The audit log's checks run on a thread of their own while unlocked, never
   // under the lock pages and Lock take, so a slow or stalling server cannot
   // hold the lock button up: at unlock, within a second of a write of this
-  // device, every kAuditRecheckMs, and after a failure every
-  // kAuditRetryMs. Lock wipes the keys first and waits for a running check
-  // after.
+  // device (at most one check a kAuditGapMs), kAuditRecheckMs after the last
+  // that passed, and kAuditRetryMs after one that failed. Lock wipes the keys
+  // and leaves a running check and the logout to finish in the background.
   static constexpr int64_t kAuditRecheckMs = 10 * 60 * 1000;
   static constexpr int64_t kAuditRetryMs = 60 * 1000;
-  static constexpr int64_t kAuditOverdueMs = 60 * 60 * 1000;
+  static constexpr int64_t kAuditOverdueMs = 30 * 60 * 1000;
+  // At least this long between the starts of two checks asked for by writes.
+  static constexpr int64_t kAuditGapMs = 1000;
   AuditStatus audit_status() const;
   // Waits up to `wait` for a running or due check to finish (the overview,
   // so that it shows a fresh result rather than "checking").
@@ -208,10 +215,10 @@ class Vault {
  private:
   void Watch(Client* client, const KeyStoreContents* keys, const std::atomic<bool>& stop);
   void IdleLoop();
-  void AuditLoop(Client* client, const std::atomic<bool>& stop);
+  void AuditLoop(Client* client, const std::atomic<bool>& stop, uint64_t generation);
   // Whether a check is due now (audit_mutex_ held).
   bool AuditDueLocked(const Client& client, int64_t now_steady) const;
-  void RecordAudit(const Client& client, const absl::StatusOr<AuditTrailReport>& result);
+  void RecordAudit(const Client& client, const absl::StatusOr<AuditTrailReport>& result, uint64_t generation);
   void LockLocked(std::unique_lock<std::mutex>& lock);
   DeviceSessionOptions SessionOptions() const;
 
@@ -234,11 +241,22 @@ class Vault {
   mutable std::condition_variable audit_cv_;
   AuditStatus audit_;
   bool audit_requested_ = false;
-  uint64_t audit_runs_ = 0;          // checks finished since unlock
-  int64_t audit_attempt_steady_ = 0;  // when the last check started
-  int64_t audit_since_steady_ = 0;    // last passed check, or unlock
-  Client* audit_client_ = nullptr;    // the open device's, while unlocked
+  // One per unlock: a check of an earlier unlock, still finishing while the
+  // device is locked and unlocked again, records nothing.
+  uint64_t audit_generation_ = 0;
+  int64_t audit_next_steady_ = 0;      // a failed check's retry, or the next recheck
+  int64_t audit_started_steady_ = 0;   // when the last check started
+  int64_t audit_since_steady_ = 0;     // last passed check, or the app's start
+  Client* audit_client_ = nullptr;     // the open device's, while unlocked
   std::thread auditor_;
+  // Locked devices whose running check and logout finish in the background,
+  // after their keys were wiped: Lock does not wait for a stalling server.
+  struct Retiring {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::mutex retiring_mutex_;
+  std::vector<Retiring> retiring_;  // finished ones are joined at the next Lock
 };
 
 }  // namespace trygg::app
