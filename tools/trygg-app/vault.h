@@ -5,9 +5,10 @@
 // the pages use. Lock() (the lock button, or the idle timer, on a steady
 // clock, after `idle_lock_ms` without the caseworker's use: a POST or a page
 // she opened, not the open page refreshing itself or polling) first wipes
-// the keys and the cached scope keys (sodium-locked memory), then logs out
-// and destroys the rest; the decrypted records the pages read exist only
-// while a request is answered.
+// the keys and the cached scope keys (sodium-locked memory), then leaves a
+// running audit check, the logout and the rest to a thread that finishes them
+// in the background (the destructor waits for it); the decrypted records the
+// pages read exist only while a request is answered.
 //
 // While unlocked, a thread keeps a WatchReferrals stream open and collects
 // the notices (ids and states only) that the pages poll for. It reopens the
