@@ -12,6 +12,7 @@
 #include <chrono>
 #include <string>
 
+#include "audit_rules.h"
 #include "http_guard.h"
 #include "local_peer.h"
 
@@ -151,4 +152,50 @@ TEST_CASE("the unlock throttle slows down guessing and lets one attempt run at a
 }
 
 }  // namespace
+TEST_CASE("an audit-log check's failure is an alarm when the log disagrees, or when a server once checked "
+          "refuses to be checked",
+          "[app]") {
+  // A log that disagrees, with or without a head verified before.
+  CHECK(AlarmingFailure(absl::DataLossError("audit log: the log shrank from 61 to 60 entries"), false));
+  CHECK(AlarmingFailure(absl::DataLossError("x"), true));
+  // Refusals are alarms only once the device has verified a head.
+  for (const absl::Status& refusal :
+       {absl::FailedPreconditionError("no certified key"), absl::InvalidArgumentError("wrong kind"),
+        absl::PermissionDeniedError("bad signature"), absl::InternalError("x"), absl::UnimplementedError("x"),
+        absl::NotFoundError("x"), absl::UnknownError("x")}) {
+    INFO(refusal.ToString());
+    CHECK(AlarmingFailure(refusal, true));
+    CHECK_FALSE(AlarmingFailure(refusal, false));
+  }
+  // Passing trouble never is.
+  for (const absl::Status& passing :
+       {absl::UnavailableError("away"), absl::DeadlineExceededError("slow"), absl::ResourceExhaustedError("busy"),
+        absl::UnauthenticatedError("session ended"), absl::AbortedError("x"), absl::CancelledError("x")}) {
+    INFO(passing.ToString());
+    CHECK(PassingFailure(passing.code()));
+    CHECK_FALSE(AlarmingFailure(passing, true));
+  }
+  CHECK_FALSE(AlarmingFailure(absl::OkStatus(), true));
+}
+
+TEST_CASE("an error's words are made one line of printable text, cut at a character boundary", "[app]") {
+  CHECK(PrintableText("audit log: the log shrank from 61 to 60 entries") ==
+        "audit log: the log shrank from 61 to 60 entries");
+  CHECK(PrintableText("Åsa & Ängström") == "Åsa & Ängström");  // letters stay; the page escapes '&'
+  // Control characters, C1 (NEL, CSI), separators and text-reordering marks
+  // become spaces.
+  CHECK(PrintableText("a\nb\r\tc\x1b[31m") == "a b  c [31m");
+  CHECK(PrintableText("a\xc2\x85" "b\xc2\x9b" "c") == "a b c");
+  CHECK(PrintableText("a\xe2\x80\xa8" "b\xe2\x80\xa9" "c") == "a b c");
+  CHECK(PrintableText("x\xe2\x80\xae" "evil\xe2\x80\xac" "y\xe2\x81\xa6" "z\xe2\x80\x8f" "w\xd8\x9c" "v") ==
+        "x evil y z w v");
+  // Bytes that are not well-formed UTF-8 become '?', one each.
+  CHECK(PrintableText("a\xff" "b\xc3") == "a?b?");
+  CHECK(PrintableText("\xed\xa0\x80") == "???");  // a UTF-16 surrogate, encoded
+  // The cut: never inside a character, and marked.
+  CHECK(PrintableText("abcdef", 4) == "abcd...");
+  CHECK(PrintableText("ab\xc3\xa5" "c", 3) == "ab...");
+  CHECK(PrintableText(std::string(1000, 'x')).size() == 303);
+}
+
 }  // namespace trygg::app

@@ -663,12 +663,15 @@ std::string AuditSection(const Ctx& c, const AuditStatus& st) {
   std::string h = "<section id=\"audit\" class=\"audit\" data-checks=\"" + std::to_string(st.checks) +
                   "\" data-proven=\"" + std::to_string(st.proven_since_unlock) + "\"><h2>" + c.T("audit.title") +
                   "</h2>";
-  const auto detail = [](const absl::Status& status) {
-    return "<p lang=\"en\" class=\"audit-detail\">" + Esc(std::string(status.message())) + "</p>";
+  // The words of the error as libtrygg or the server gave them (in English):
+  // said to be theirs, so that a server's cannot pass for the app's.
+  const auto detail = [&c](const absl::Status& status) {
+    return "<p class=\"audit-detail\">" + c.T("audit.detail") + " <span lang=\"en\">" +
+           Esc(std::string(status.message())) + "</span></p>";
   };
   if (!st.alarm.ok()) {
     h += "<div class=\"error audit-fault\" role=\"alert\"><p>" +
-         c.T(absl::IsDataLoss(st.alarm) ? "audit.fault" : "audit.certificate_gone") + "</p><p>" +
+         c.T(absl::IsDataLoss(st.alarm) ? "audit.fault" : "audit.refused") + "</p><p>" +
          c.T("audit.alarm_since", {Esc(FormatStockholm(st.alarm_at_ms))}) + "</p>" + detail(st.alarm) + "</div>";
   }
   if (!st.checked) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "audit_rules.h"
 #include "trygg/crypto_error.h"
 #include "trygg/fingerprint.h"
 #include "trygg/membership.h"
@@ -259,6 +260,13 @@ void Vault::LockLocked(std::unique_lock<std::mutex>& lock) {
     audit_.running = false;
   }
   audit_cv_.notify_all();
+  {
+    // Before the lock is let go too, so that an Unlock meanwhile keeps its
+    // own notices; the watcher takes no more once it sees watch_stop_.
+    std::lock_guard<std::mutex> notices_lock(notices_mutex_);
+    notices_.clear();
+    watch_error_.clear();
+  }
   // The watcher checks watch_stop_ at least once a second and takes no lock
   // of ours while it streams.
   lock.unlock();
@@ -276,11 +284,6 @@ void Vault::LockLocked(std::unique_lock<std::mutex>& lock) {
   KeyStoreContents& keys = device->session->keys();
   keys.org_keys.clear();
   keys.device = DeviceKeys::FromSeeds(SecretKey(), SecretKey());
-  {
-    std::lock_guard<std::mutex> notices_lock(notices_mutex_);
-    notices_.clear();
-    watch_error_.clear();
-  }
   // A running audit check needs the Client, not the keys, and its calls may
   // each take their whole deadline against a stalling server; the logout
   // (destroying the device) may take its own. Both finish in the
@@ -295,6 +298,9 @@ void Vault::LockLocked(std::unique_lock<std::mutex>& lock) {
     });
     auto done = std::make_shared<std::atomic<bool>>(false);
     std::thread thread([device = std::move(device), auditor = std::move(auditor), done]() mutable {
+      // The session ends first (a running check's next call then fails at
+      // once), then the check, then the device.
+      if (device->client->logged_in()) device->client->Logout().IgnoreError();
       if (auditor.joinable()) auditor.join();
       device.reset();
       done->store(true);
@@ -338,7 +344,8 @@ void Vault::Watch(Client* client, const KeyStoreContents* keys, const std::atomi
   ReferralClient referrals(*client, *keys, cases, clock, rng);
   while (!stop.load()) {
     absl::Status status = referrals.Watch(
-        [this](const ReferralNotice& notice) {
+        [this, &stop](const ReferralNotice& notice) {
+          if (stop.load()) return false;  // locked: the notices are cleared
           std::lock_guard<std::mutex> lock(notices_mutex_);
           notices_.push_back(Notice{next_seq_++, notice});
           if (notices_.size() > 1000) notices_.erase(notices_.begin());
@@ -418,57 +425,25 @@ void Vault::AuditLoop(Client* client, const std::atomic<bool>& stop, uint64_t ge
   }
 }
 
-namespace {
-
-// A message that may carry a server's words: one line of at most 300 bytes,
-// cut at a character boundary, without control characters or the Unicode
-// controls that reorder text (U+202A to U+202E, U+2066 to U+2069), for the
-// log and the page (which escapes it as well).
-std::string Printable(absl::string_view text) {
-  size_t end = std::min<size_t>(text.size(), 300);
-  while (end < text.size() && end > 0 && (static_cast<unsigned char>(text[end]) & 0xc0) == 0x80) --end;
-  std::string out;
-  for (size_t i = 0; i < end; ++i) {
-    const auto ch = static_cast<unsigned char>(text[i]);
-    if (ch == 0xe2 && i + 2 < end) {
-      const auto b1 = static_cast<unsigned char>(text[i + 1]);
-      const auto b2 = static_cast<unsigned char>(text[i + 2]);
-      if ((b1 == 0x80 && b2 >= 0xaa && b2 <= 0xae) || (b1 == 0x81 && b2 >= 0xa6 && b2 <= 0xa9)) {
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(ch < 0x20 || ch == 0x7f ? ' ' : static_cast<char>(ch));
-  }
-  if (end < text.size()) out += "...";
-  return out;
-}
-
-// A failure that passes by itself: the server away, busy or slow, or the
-// session ended. Anything else, once the device has verified a head, is a
-// server refusing to be checked.
-bool Passing(absl::StatusCode code) {
-  switch (code) {
-    case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDeadlineExceeded:
-    case absl::StatusCode::kResourceExhausted:
-    case absl::StatusCode::kUnauthenticated:
-    case absl::StatusCode::kAborted:
-    case absl::StatusCode::kCancelled:
-      return true;
-    default:
-      return false;
-  }
-}
-
-}  // namespace
-
 void Vault::RecordAudit(const Client& client, const absl::StatusOr<AuditTrailReport>& result,
                         uint64_t generation) {
   const int64_t now_ms = NowMs();
   const int64_t now_steady = SteadyMs();
   std::lock_guard<std::mutex> lock(audit_mutex_);
-  if (audit_generation_ != generation) return;  // locked since: a later unlock's state
+  const bool alarming = !result.ok() && AlarmingFailure(result.status(), client.audit_head().has_value());
+  if (audit_generation_ != generation) {
+    // Locked and unlocked since: the later unlock's state is its own. An
+    // alarm this check found still stands (it never clears one).
+    if (alarming && audit_.alarm.ok()) {
+      audit_.alarm = absl::Status(result.status().code(), PrintableText(result.status().message()));
+      audit_.alarm_at_ms = now_ms;
+      std::fprintf(stderr, "trygg-app: the audit log check failed: %s: %s\n",
+                   absl::StatusCodeToString(result.status().code()).c_str(),
+                   std::string(audit_.alarm.message()).c_str());
+      audit_cv_.notify_all();
+    }
+    return;
+  }
   const absl::Status before = audit_.checked ? audit_.last : absl::OkStatus();
   audit_.checked = true;
   audit_.running = false;
@@ -487,9 +462,7 @@ void Vault::RecordAudit(const Client& client, const absl::StatusOr<AuditTrailRep
     audit_next_steady_ = now_steady + kAuditRecheckMs;
   } else {
     const absl::Status& failed = result.status();
-    audit_.last = absl::Status(failed.code(), Printable(failed.message()));
-    const bool alarming =
-        absl::IsDataLoss(failed) || (!Passing(failed.code()) && client.audit_head().has_value());
+    audit_.last = absl::Status(failed.code(), PrintableText(failed.message()));
     // The first alarm stays, unless a log found to disagree comes after a
     // refusal: that is the stronger evidence.
     if (alarming && (audit_.alarm.ok() || (absl::IsDataLoss(failed) && !absl::IsDataLoss(audit_.alarm)))) {
