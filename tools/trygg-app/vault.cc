@@ -286,9 +286,9 @@ void Vault::LockLocked(std::unique_lock<std::mutex>& lock) {
   keys.device = DeviceKeys::FromSeeds(SecretKey(), SecretKey());
   // A running audit check needs the Client, not the keys, and its calls may
   // each take their whole deadline against a stalling server; the logout
-  // (destroying the device) may take its own. Both finish in the
-  // background, the check first: it saw watch_stop_ and starts no other,
-  // and records nothing for a later unlock.
+  // may take its own. Both finish in the background: the check saw
+  // watch_stop_ and starts no other, and after a later unlock it records
+  // only an alarm it found (RecordAudit).
   {
     std::lock_guard<std::mutex> retiring_lock(retiring_mutex_);
     std::erase_if(retiring_, [](Retiring& r) {
