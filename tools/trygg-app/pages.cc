@@ -509,12 +509,16 @@ class Pages {
     const std::string mode = req.get_header_value("Sec-Fetch-Mode");
     return mode.empty() || mode == "navigate" ? Vault::Activity::kUse : Vault::Activity::kBackground;
   }
+  // Vault::With's answer when the app is locked.
+  static bool Locked(const absl::Status& status) {
+    return absl::IsFailedPrecondition(status) && status.message() == "locked";
+  }
   // Runs `fn` on the open device; a failure becomes the error page.
   bool Run(const Ctx& c, const httplib::Request& req, httplib::Response& res,
            const std::function<absl::Status(OpenDevice&)>& fn) {
     absl::Status status = vault_.With(fn, ActivityOf(req));
     if (status.ok()) return true;
-    if (absl::IsFailedPrecondition(status) && status.message() == "locked") {
+    if (Locked(status)) {
       res.set_redirect("/unlock");
       return false;
     }
@@ -735,7 +739,7 @@ void Pages::Overview(const Ctx& c, const httplib::Request& req, httplib::Respons
         return absl::OkStatus();
       },
       ActivityOf(req));
-  if (absl::IsFailedPrecondition(counted) && counted.message() == "locked") return res.set_redirect("/unlock");
+  if (Locked(counted)) return res.set_redirect("/unlock");
   // The audit section even when the lists fail: a server that rolled back a
   // referral's history fails them, and its log's check says why.
   AuditStatus audit_status = vault_.audit_status();  // after the lists, which may have taken a while

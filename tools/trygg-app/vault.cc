@@ -257,7 +257,6 @@ void Vault::LockLocked(std::unique_lock<std::mutex>& lock) {
     // generation of its own, which nothing of this one's touches.
     std::lock_guard<std::mutex> audit_lock(audit_mutex_);
     audit_client_ = nullptr;
-    audit_.running = false;
   }
   audit_cv_.notify_all();
   {
@@ -430,27 +429,11 @@ void Vault::RecordAudit(const Client& client, const absl::StatusOr<AuditTrailRep
   const int64_t now_ms = NowMs();
   const int64_t now_steady = SteadyMs();
   std::lock_guard<std::mutex> lock(audit_mutex_);
-  const bool alarming = !result.ok() && AlarmingFailure(result.status(), client.audit_head().has_value());
-  if (audit_generation_ != generation) {
-    // Locked and unlocked since: the later unlock's state is its own. An
-    // alarm this check found still stands (it never clears one).
-    if (alarming && audit_.alarm.ok()) {
-      audit_.alarm = absl::Status(result.status().code(), PrintableText(result.status().message()));
-      audit_.alarm_at_ms = now_ms;
-      std::fprintf(stderr, "trygg-app: the audit log check failed: %s: %s\n",
-                   absl::StatusCodeToString(result.status().code()).c_str(),
-                   std::string(audit_.alarm.message()).c_str());
-      audit_cv_.notify_all();
-    }
-    return;
-  }
-  const absl::Status before = audit_.checked ? audit_.last : absl::OkStatus();
-  audit_.checked = true;
-  audit_.running = false;
-  ++audit_.checks;
-  audit_.last_at_ms = now_ms;
-  audit_.pending = client.pending_audit_writes();
+  const bool current = audit_generation_ == generation;
   if (result.ok()) {
+    // A check of an earlier unlock (locked and unlocked since) records
+    // nothing but an alarm: the later unlock's state is its own.
+    if (!current) return;
     audit_.last = absl::OkStatus();
     audit_.report = *result;
     audit_.proven_since_unlock += result->writes_verified;
@@ -462,22 +445,35 @@ void Vault::RecordAudit(const Client& client, const absl::StatusOr<AuditTrailRep
     audit_next_steady_ = now_steady + kAuditRecheckMs;
   } else {
     const absl::Status& failed = result.status();
-    audit_.last = absl::Status(failed.code(), PrintableText(failed.message()));
+    const absl::Status shown(failed.code(), PrintableText(failed.message()));
+    const absl::Status before = audit_.checked ? audit_.last : absl::OkStatus();
     // The first alarm stays, unless a log found to disagree comes after a
     // refusal: that is the stronger evidence.
-    if (alarming && (audit_.alarm.ok() || (absl::IsDataLoss(failed) && !absl::IsDataLoss(audit_.alarm)))) {
-      audit_.alarm = audit_.last;
+    const bool raise = AlarmingFailure(failed, client.audit_head().has_value()) &&
+                       (audit_.alarm.ok() || (absl::IsDataLoss(failed) && !absl::IsDataLoss(audit_.alarm)));
+    if (raise) {
+      audit_.alarm = shown;
       audit_.alarm_at_ms = now_ms;
     }
-    audit_.overdue = now_steady - audit_since_steady_ >= kAuditOverdueMs;
-    audit_next_steady_ = now_steady + kAuditRetryMs;
-    if (failed.code() != before.code() || audit_.last.message() != before.message()) {
+    if (raise || (current && shown != before)) {
       // Sizes, hashes, entry numbers, or the server's words: never a
       // survivor's data. Once per change, not once a minute.
       std::fprintf(stderr, "trygg-app: the audit log check failed: %s: %s\n",
-                   absl::StatusCodeToString(failed.code()).c_str(), std::string(audit_.last.message()).c_str());
+                   absl::StatusCodeToString(failed.code()).c_str(), std::string(shown.message()).c_str());
     }
+    if (!current) {
+      if (raise) audit_cv_.notify_all();
+      return;
+    }
+    audit_.last = shown;
+    audit_.overdue = now_steady - audit_since_steady_ >= kAuditOverdueMs;
+    audit_next_steady_ = now_steady + kAuditRetryMs;
   }
+  audit_.checked = true;
+  audit_.running = false;
+  ++audit_.checks;
+  audit_.last_at_ms = now_ms;
+  audit_.pending = client.pending_audit_writes();
   audit_cv_.notify_all();
 }
 
